@@ -1,0 +1,101 @@
+"""Domain errors shared by the catalog, the adapters and the hub.
+
+Each class names a meaning, not a place. The hub maps them to gRPC status codes in
+one table (`exchange.errors`); nothing else turns an error into a status.
+
+Every error carries a human message, a machine ``reason`` (UPPER_SNAKE_CASE, sent as
+``google.rpc.ErrorInfo.reason``) and, where input was at fault, the field paths that
+were wrong (sent as ``google.rpc.BadRequest`` field violations).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FieldViolation:
+    """One wrong piece of input: where it is (``fields[2].type``) and what is wrong with it."""
+
+    field: str
+    description: str
+
+
+class ExchangeError(Exception):
+    """Base of every error the product raises on purpose."""
+
+    default_reason = "ERROR"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str | None = None,
+        violations: list[FieldViolation] | tuple[FieldViolation, ...] = (),
+        metadata: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.reason = reason or self.default_reason
+        self.violations = tuple(violations)
+        self.metadata = dict(metadata or {})
+
+    def __str__(self) -> str:
+        if not self.violations:
+            return self.message
+        details = "; ".join(f"{v.field}: {v.description}" for v in self.violations)
+        return f"{self.message} ({details})"
+
+
+class InvalidArgument(ExchangeError):
+    """The caller sent something malformed; fixing the request fixes it."""
+
+    default_reason = "INVALID_ARGUMENT"
+
+
+class NotFound(ExchangeError):
+    default_reason = "NOT_FOUND"
+
+
+class AlreadyExists(ExchangeError):
+    default_reason = "ALREADY_EXISTS"
+
+
+class FailedPrecondition(ExchangeError):
+    """The request is well formed but the system is not in a state that allows it."""
+
+    default_reason = "FAILED_PRECONDITION"
+
+
+class Aborted(ExchangeError):
+    """A concurrent change won (optimistic concurrency); re-read and retry."""
+
+    default_reason = "ABORTED"
+
+
+class Unauthenticated(ExchangeError):
+    default_reason = "UNAUTHENTICATED"
+
+
+class PermissionDenied(ExchangeError):
+    default_reason = "PERMISSION_DENIED"
+
+
+class ResourceExhausted(ExchangeError):
+    default_reason = "RESOURCE_EXHAUSTED"
+
+
+class Unavailable(ExchangeError):
+    """A dependency (an adapter, the database, the access log) cannot be reached now."""
+
+    default_reason = "UNAVAILABLE"
+
+
+class DeadlineExceeded(ExchangeError):
+    default_reason = "DEADLINE_EXCEEDED"
+
+
+class DataLoss(ExchangeError):
+    """Data failed an integrity check (a bad signature, a changed log entry)."""
+
+    default_reason = "DATA_LOSS"

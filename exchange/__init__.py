@@ -1,0 +1,1 @@
+"""The hub: gRPC services, authentication and authorisation, cases, the access log, storage, CLI and console."""
