@@ -1,0 +1,213 @@
+"""The working-day calendar that statutory time limits are counted on."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+from catalog.errors import FieldViolation, InvalidArgument, NotFound
+
+DEFAULT_TIMEZONE = ZoneInfo("Asia/Shanghai")
+_ONE_DAY = timedelta(days=1)
+_LAST_INSTANT = time(23, 59, 59, 999999)
+
+
+def _require_aware(value: datetime, name: str) -> None:
+    """Refuse naive datetimes: a deadline without a time zone means nothing."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidArgument(
+            f"{name} must carry a time zone (got naive {value.isoformat()})",
+            reason="NAIVE_DATETIME",
+            violations=[FieldViolation(name, "a timezone-aware datetime is required")],
+        )
+
+
+@dataclass(frozen=True)
+class WorkingCalendar:
+    """Which local dates are working days: Mon-Fri minus holidays, plus make-up weekend days."""
+
+    holidays: frozenset[date] = frozenset()
+    makeup_workdays: frozenset[date] = frozenset()
+    tz: ZoneInfo = field(default=DEFAULT_TIMEZONE)
+
+    def is_working_day(self, d: date) -> bool:
+        """Whether the local date ``d`` is a working day."""
+        if d in self.makeup_workdays:
+            return True
+        return d.weekday() < 5 and d not in self.holidays
+
+    def local_date(self, moment: datetime) -> date:
+        """The calendar date of ``moment`` in this calendar's time zone."""
+        _require_aware(moment, "moment")
+        return moment.astimezone(self.tz).date()
+
+    def day_bounds(self, d: date) -> tuple[datetime, datetime]:
+        """Start of local date ``d`` and start of the next day, both in UTC."""
+        # Arithmetic is done in UTC: subtracting two datetimes that share one ZoneInfo
+        # ignores a DST change between them.
+        start = datetime.combine(d, time(), tzinfo=self.tz).astimezone(UTC)
+        end = datetime.combine(d + _ONE_DAY, time(), tzinfo=self.tz).astimezone(UTC)
+        return start, end
+
+    def end_of_day(self, d: date) -> datetime:
+        """The last instant (23:59:59.999999 local) of date ``d``, in UTC."""
+        return datetime.combine(d, _LAST_INSTANT, tzinfo=self.tz).astimezone(UTC)
+
+    def working_days_from(self, d: date) -> Iterator[date]:
+        """Working days on or after ``d``, in order."""
+        while True:
+            if self.is_working_day(d):
+                yield d
+            d += _ONE_DAY
+
+    def add_working_days(self, start: datetime, n: int) -> datetime:
+        """Deadline ``n`` working days after ``start``: the end of the n-th working day after its date."""
+        _require_aware(start, "start")
+        if n < 0:
+            raise InvalidArgument(
+                f"a time limit counts forward; got {n} working days",
+                reason="NEGATIVE_WORKING_DAYS",
+                violations=[FieldViolation("n", "must be zero or more")],
+            )
+        day = self.local_date(start)
+        if n == 0:
+            return self.end_of_day(day)
+        days = self.working_days_from(day + _ONE_DAY)
+        for _ in range(n - 1):
+            next(days)
+        return self.end_of_day(next(days))
+
+    def working_time_between(self, a: datetime, b: datetime) -> timedelta:
+        """Time from ``a`` to ``b`` that falls on working days; negative when ``b`` is before ``a``."""
+        _require_aware(a, "a")
+        _require_aware(b, "b")
+        if b < a:
+            return -self.working_time_between(b, a)
+        a_utc, b_utc = a.astimezone(UTC), b.astimezone(UTC)
+        total = timedelta()
+        day = self.local_date(a)
+        last = self.local_date(b)
+        while day <= last:
+            if self.is_working_day(day):
+                day_start, day_end = self.day_bounds(day)
+                overlap = min(b_utc, day_end) - max(a_utc, day_start)
+                if overlap > timedelta():
+                    total += overlap
+            day += _ONE_DAY
+        return total
+
+    def add_working_time(self, start: datetime, duration: timedelta) -> datetime:
+        """The moment when ``duration`` of working time has passed after ``start`` (in UTC)."""
+        _require_aware(start, "start")
+        if duration < timedelta():
+            raise InvalidArgument(
+                f"working time to add must not be negative; got {duration}",
+                reason="NEGATIVE_DURATION",
+            )
+        cursor = start.astimezone(UTC)
+        if not duration:
+            return cursor
+        remaining = duration
+        for day in self.working_days_from(self.local_date(start)):
+            day_start, day_end = self.day_bounds(day)
+            begin = max(cursor, day_start)
+            available = day_end - begin
+            if remaining <= available:
+                return begin + remaining
+            remaining -= available
+        raise AssertionError("unreachable: working_days_from never ends")  # pragma: no cover
+
+    def working_days_left(self, now: datetime, deadline: datetime) -> float:
+        """Working days (fractional) from ``now`` until ``deadline``; negative once it has passed."""
+        return self.working_time_between(now, deadline) / _ONE_DAY
+
+
+def _parse_dates(node: yaml.Node, key: str) -> tuple[list[tuple[date, int]], list[FieldViolation]]:
+    """The dates of one YAML sequence with their 1-based line numbers, and what was wrong."""
+    if not isinstance(node, yaml.SequenceNode):
+        line = node.start_mark.line + 1
+        return [], [FieldViolation(key, f"line {line}: expected a list of dates like 2026-01-01")]
+    found: list[tuple[date, int]] = []
+    wrong: list[FieldViolation] = []
+    for index, item in enumerate(node.value):
+        line = item.start_mark.line + 1
+        text = item.value if isinstance(item, yaml.ScalarNode) else None
+        try:
+            if not isinstance(text, str):
+                raise ValueError
+            found.append((date.fromisoformat(text.strip()), line))
+        except ValueError:
+            shown = text if isinstance(text, str) else "a nested value"
+            wrong.append(
+                FieldViolation(f"{key}[{index}]", f"line {line}: {shown!r} is not a date like 2026-01-01")
+            )
+    return found, wrong
+
+
+def parse_calendar(text: str, source: str = "<calendar>") -> WorkingCalendar:
+    """A WorkingCalendar from YAML text with keys ``holidays``, ``makeup_workdays`` and ``timezone``."""
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError as exc:
+        raise InvalidArgument(f"{source} is not valid YAML: {exc}", reason="CALENDAR_INVALID") from exc
+    if root is None:
+        return WorkingCalendar()
+    if not isinstance(root, yaml.MappingNode):
+        raise InvalidArgument(
+            f"{source} must be a mapping with holidays, makeup_workdays and timezone",
+            reason="CALENDAR_INVALID",
+        )
+    lists: dict[str, list[tuple[date, int]]] = {"holidays": [], "makeup_workdays": []}
+    tz = DEFAULT_TIMEZONE
+    wrong: list[FieldViolation] = []
+    for key_node, value_node in root.value:
+        key, line = str(key_node.value), key_node.start_mark.line + 1
+        if key in lists:
+            lists[key], bad = _parse_dates(value_node, key)
+            wrong.extend(bad)
+        elif key == "timezone":
+            name = value_node.value if isinstance(value_node, yaml.ScalarNode) else ""
+            try:
+                tz = ZoneInfo(str(name))
+            except (ZoneInfoNotFoundError, ValueError):
+                wrong.append(FieldViolation("timezone", f"line {line}: unknown time zone {name!r}"))
+        else:
+            wrong.append(
+                FieldViolation(key, f"line {line}: unknown key; expected holidays, makeup_workdays, timezone")
+            )
+    holidays = {d for d, _ in lists["holidays"]}
+    for d, line in lists["makeup_workdays"]:
+        if d in holidays:
+            wrong.append(FieldViolation("makeup_workdays", f"line {line}: {d} is also listed as a holiday"))
+        elif d.weekday() < 5:
+            wrong.append(
+                FieldViolation(
+                    "makeup_workdays",
+                    f"line {line}: {d} is a {d.strftime('%A')}, already a working day; "
+                    "make-up days are Saturdays or Sundays",
+                )
+            )
+    if wrong:
+        raise InvalidArgument(
+            f"{source} has {len(wrong)} error(s)", reason="CALENDAR_INVALID", violations=wrong
+        )
+    return WorkingCalendar(
+        holidays=frozenset(holidays),
+        makeup_workdays=frozenset(d for d, _ in lists["makeup_workdays"]),
+        tz=tz,
+    )
+
+
+def load_calendar(path: str | Path) -> WorkingCalendar:
+    """Read a working-day calendar from a YAML file."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise NotFound(f"calendar file {file} does not exist", reason="CALENDAR_NOT_FOUND") from exc
+    return parse_calendar(text, source=str(file))
