@@ -1,0 +1,90 @@
+"""The shared data catalog: datasets, departments and service items, their schemas and key formats.
+
+Pure Python (no gRPC, no database): parse catalog entries from YAML/JSON, check documents against a
+dataset's Arrow schema, validate keys (USCC, resident id, electronic licence id), and decide the version
+a schema change must carry. Errors are the classes in ``catalog.errors``.
+"""
+
+from catalog.identifiers import (
+    KeyFormat,
+    generate_licence_id,
+    generate_resident_id,
+    generate_uscc,
+    is_valid_key,
+    validate_key,
+)
+from catalog.model import (
+    AdminLevel,
+    Dataset,
+    DatasetKind,
+    DatasetStatus,
+    Department,
+    DepartmentKey,
+    DepartmentStatus,
+    KeyStatus,
+    KeyUse,
+    RequiredMaterial,
+    ServiceItem,
+    SharingType,
+    UpdateFrequency,
+    dataset_to_dict,
+    department_to_dict,
+    load_spec_file,
+    parse_dataset,
+    parse_department,
+    parse_service_item,
+    parse_spec,
+    service_item_to_dict,
+    to_spec,
+)
+from catalog.schema import (
+    DatasetSchema,
+    FieldSpec,
+    Sensitivity,
+    arrow_type_text,
+    parse_arrow_type,
+    parse_schema,
+    schema_to_list,
+)
+from catalog.versioning import SchemaChange, diff_schemas, resolve_version
+
+__all__ = [
+    "AdminLevel",
+    "Dataset",
+    "DatasetKind",
+    "DatasetSchema",
+    "DatasetStatus",
+    "Department",
+    "DepartmentKey",
+    "DepartmentStatus",
+    "FieldSpec",
+    "KeyFormat",
+    "KeyStatus",
+    "KeyUse",
+    "RequiredMaterial",
+    "SchemaChange",
+    "Sensitivity",
+    "ServiceItem",
+    "SharingType",
+    "UpdateFrequency",
+    "arrow_type_text",
+    "dataset_to_dict",
+    "department_to_dict",
+    "diff_schemas",
+    "generate_licence_id",
+    "generate_resident_id",
+    "generate_uscc",
+    "is_valid_key",
+    "load_spec_file",
+    "parse_arrow_type",
+    "parse_dataset",
+    "parse_department",
+    "parse_schema",
+    "parse_service_item",
+    "parse_spec",
+    "resolve_version",
+    "schema_to_list",
+    "service_item_to_dict",
+    "to_spec",
+    "validate_key",
+]

@@ -1,0 +1,662 @@
+"""Catalog entries as plain frozen dataclasses, parsed from and written back to YAML/JSON-shaped dicts."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from catalog.errors import FieldViolation, InvalidArgument
+from catalog.identifiers import KeyFormat
+from catalog.schema import DatasetSchema, collect_schema, schema_to_list
+
+DATASET_CODE = re.compile(r"^[a-z][a-z0-9_.-]{1,63}$")
+DEPARTMENT_CODE = re.compile(r"^[A-Z][A-Z0-9-]{1,31}$")
+SERVICE_ITEM_CODE = re.compile(r"^[a-z][a-z0-9_.-]{1,63}$")
+REGION_CODE = re.compile(r"^\d{6}$")
+VERSION = re.compile(r"^(0|[1-9]\d{0,5})\.(0|[1-9]\d{0,5})$")
+ENDPOINT = re.compile(r"^[A-Za-z0-9.\-]+:\d{1,5}$|^\[[0-9A-Fa-f:]+\]:\d{1,5}$")
+KEY_ALGORITHMS = ("EdDSA", "ES256")
+
+
+class DatasetKind(StrEnum):
+    """record: a keyed lookup of one document; table: bulk rows."""
+
+    RECORD = "record"
+    TABLE = "table"
+
+
+class SharingType(StrEnum):
+    """The three sharing types of the State Council rules."""
+
+    UNCONDITIONAL = "unconditional"
+    CONDITIONAL = "conditional"
+    NOT_SHARED = "not_shared"
+
+
+class DatasetStatus(StrEnum):
+    """Where a catalog entry is in its life."""
+
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    DEPRECATED = "deprecated"
+
+
+class AdminLevel(StrEnum):
+    """The administrative level of a department."""
+
+    NATIONAL = "national"
+    PROVINCE = "province"
+    CITY = "city"
+    COUNTY = "county"
+    TOWNSHIP = "township"
+
+
+class UpdateFrequency(StrEnum):
+    """How often the source updates a dataset."""
+
+    REALTIME = "realtime"
+    DAILY = "daily"
+    WEEKLY = "weekly"
+    MONTHLY = "monthly"
+    QUARTERLY = "quarterly"
+    HALF_YEARLY = "half_yearly"
+    YEARLY = "yearly"
+
+
+class DepartmentStatus(StrEnum):
+    """Whether a department may use the hub."""
+
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    REVOKED = "revoked"
+
+
+class KeyUse(StrEnum):
+    """What a department's public key verifies: its JWTs or the documents it signs."""
+
+    TOKEN = "token"  # noqa: S105 - a key use, not a password
+    SIGNING = "signing"
+
+
+class KeyStatus(StrEnum):
+    """Retired keys still verify old signatures but sign nothing new."""
+
+    ACTIVE = "active"
+    RETIRED = "retired"
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A catalog entry: what a department shares, its schema and the rules of sharing it."""
+
+    code: str
+    title: str
+    description: str
+    owner: str
+    kind: DatasetKind
+    key_field: str
+    key_format: KeyFormat
+    schema: DatasetSchema
+    sharing_type: SharingType
+    update_frequency: UpdateFrequency
+    legal_basis: str = ""
+    version: str = "1.0"
+    status: DatasetStatus = DatasetStatus.PUBLISHED
+    subject_field: str | None = None
+    validity_field: str | None = None
+    status_field: str | None = None
+    theme: str = ""
+    keywords: tuple[str, ...] = ()
+
+    @property
+    def major(self) -> int:
+        """Return the major part of the version."""
+        return int(self.version.split(".")[0])
+
+    @property
+    def minor(self) -> int:
+        """Return the minor part of the version."""
+        return int(self.version.split(".")[1])
+
+
+@dataclass(frozen=True)
+class DepartmentKey:
+    """A department's public key, named by kid."""
+
+    kid: str
+    use: KeyUse
+    algorithm: str
+    public_key_pem: str
+    status: KeyStatus = KeyStatus.ACTIVE
+
+
+@dataclass(frozen=True)
+class Department:
+    """A department connected to the hub."""
+
+    code: str
+    name: str
+    level: AdminLevel
+    region_code: str
+    status: DepartmentStatus = DepartmentStatus.ACTIVE
+    adapter_endpoint: str | None = None
+    keys: tuple[DepartmentKey, ...] = ()
+
+
+@dataclass(frozen=True)
+class RequiredMaterial:
+    """One material a service item needs: which dataset and which of its fields."""
+
+    dataset: str
+    fields: tuple[str, ...]
+    mandatory: bool = True
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class ServiceItem:
+    """What a citizen or company can apply for, who decides it and what it needs."""
+
+    code: str
+    name: str
+    lead_department: str
+    time_limit_days: int
+    co_reviewers: tuple[str, ...] = ()
+    required_materials: tuple[RequiredMaterial, ...] = ()
+    promised_days: int | None = None
+    description: str = ""
+
+
+# --- a reader that collects every problem ----------------------------------------------------------
+
+E = TypeVar("E", bound=StrEnum)
+T = TypeVar("T")
+_MISSING = object()
+
+
+def _kind_of(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    return {int: "integer", float: "number", str: "string", list: "array", dict: "object"}.get(
+        type(value), type(value).__name__
+    )
+
+
+class _Reader:
+    """Reads one mapping at a path, collecting a FieldViolation for each problem instead of stopping."""
+
+    def __init__(self, data: Any, path: str, allowed: tuple[str, ...], out: list[FieldViolation]) -> None:
+        self.out = out
+        self.path = path
+        self.ok = isinstance(data, Mapping)
+        self.data: Mapping[str, Any] = data if isinstance(data, Mapping) else {}
+        if not self.ok:
+            out.append(FieldViolation(path or "(top)", f"expected an object, found {_kind_of(data)}"))
+            return
+        for key in self.data:
+            if key not in allowed:
+                hint = f"unknown key; allowed: {', '.join(allowed)}"
+                out.append(FieldViolation(self.at(str(key)), hint))
+
+    def at(self, key: str) -> str:
+        return f"{self.path}.{key}" if self.path else key
+
+    def problem(self, key: str, description: str) -> None:
+        self.out.append(FieldViolation(self.at(key), description))
+
+    def raw(self, key: str, required: bool) -> Any:
+        value = self.data.get(key, _MISSING)
+        if value is _MISSING or value is None:
+            if required and self.ok:
+                self.problem(key, "required")
+            return _MISSING
+        return value
+
+    def text(self, key: str, *, required: bool = True, pattern: re.Pattern[str] | None = None) -> str | None:
+        value = self.raw(key, required)
+        if value is _MISSING:
+            return None
+        if not isinstance(value, str) or (required and not value.strip()):
+            self.problem(key, f"expected a non-empty string, found {_kind_of(value)}")
+            return None
+        if pattern is not None and not pattern.match(value):
+            self.problem(key, f"{value!r} does not match {pattern.pattern}")
+            return None
+        return value
+
+    def enum(self, key: str, cls: type[E], default: E | None = None) -> E | None:
+        value = self.raw(key, default is None)
+        if value is _MISSING:
+            return default
+        try:
+            return cls(value)
+        except ValueError:
+            allowed = ", ".join(m.value for m in cls)
+            self.problem(key, f"unknown value {value!r}; allowed: {allowed}")
+            return None
+
+    def flag(self, key: str, default: bool) -> bool:
+        value = self.raw(key, False)
+        if value is _MISSING:
+            return default
+        if not isinstance(value, bool):
+            self.problem(key, f"expected true or false, found {_kind_of(value)}")
+            return default
+        return value
+
+    def integer(self, key: str, low: int, high: int, *, required: bool = True) -> int | None:
+        value = self.raw(key, required)
+        if value is _MISSING:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            self.problem(key, f"expected an integer in {low}..{high}, found {value!r}")
+            return None
+        return value
+
+    def strings(self, key: str, *, pattern: re.Pattern[str] | None = None) -> tuple[str, ...]:
+        value = self.raw(key, False)
+        if value is _MISSING:
+            return ()
+        if not isinstance(value, list):
+            self.problem(key, f"expected a list of strings, found {_kind_of(value)}")
+            return ()
+        items: list[str] = []
+        for i, item in enumerate(value):
+            if not isinstance(item, str) or (pattern is not None and not pattern.match(item)):
+                expected = f"a string matching {pattern.pattern}" if pattern else "a string"
+                self.out.append(
+                    FieldViolation(f"{self.at(key)}[{i}]", f"expected {expected}, found {item!r}")
+                )
+            else:
+                items.append(item)
+        return tuple(items)
+
+    def objects(self, key: str, parse: Callable[[Any, str, list[FieldViolation]], T | None]) -> tuple[T, ...]:
+        value = self.raw(key, False)
+        if value is _MISSING:
+            return ()
+        if not isinstance(value, list):
+            self.problem(key, f"expected a list, found {_kind_of(value)}")
+            return ()
+        parsed = [parse(item, f"{self.at(key)}[{i}]", self.out) for i, item in enumerate(value)]
+        return tuple(p for p in parsed if p is not None)
+
+
+def _raise_if_any(out: list[FieldViolation], what: str, reason: str, name: Any) -> None:
+    if out:
+        label = f" {name!r}" if isinstance(name, str) else ""
+        raise InvalidArgument(
+            f"{what}{label} has {len(out)} problem(s); fix them and submit again",
+            reason=reason,
+            violations=out,
+        )
+
+
+# --- datasets ---------------------------------------------------------------------------------------
+
+_DATASET_KEYS = (
+    "code",
+    "title",
+    "description",
+    "owner",
+    "kind",
+    "key_field",
+    "key_format",
+    "schema",
+    "sharing_type",
+    "legal_basis",
+    "update_frequency",
+    "version",
+    "status",
+    "subject_field",
+    "validity_field",
+    "status_field",
+    "theme",
+    "keywords",
+)
+
+
+def parse_dataset(data: Mapping[str, Any]) -> Dataset:
+    """Parse a dataset from its dict form, or raise InvalidArgument(INVALID_DATASET) listing every problem."""
+    out: list[FieldViolation] = []
+    r = _Reader(data, "", _DATASET_KEYS, out)
+    code = r.text("code", pattern=DATASET_CODE)
+    title = r.text("title")
+    description = r.text("description", required=False) or ""
+    owner = r.text("owner", pattern=DEPARTMENT_CODE)
+    kind = r.enum("kind", DatasetKind)
+    key_field = r.text("key_field")
+    key_format = r.enum("key_format", KeyFormat)
+    sharing_type = r.enum("sharing_type", SharingType)
+    legal_basis = r.text("legal_basis", required=False) or ""
+    update_frequency = r.enum("update_frequency", UpdateFrequency)
+    version = r.text("version", required=False, pattern=VERSION) or "1.0"
+    status = r.enum("status", DatasetStatus, DatasetStatus.PUBLISHED)
+    subject_field = r.text("subject_field", required=False)
+    validity_field = r.text("validity_field", required=False)
+    status_field = r.text("status_field", required=False)
+    theme = r.text("theme", required=False) or ""
+    keywords = r.strings("keywords")
+
+    schema: DatasetSchema | None = None
+    schema_data = r.raw("schema", True)
+    if schema_data is not _MISSING:
+        sr = _Reader(schema_data, "schema", ("fields",), out)
+        fields = sr.raw("fields", True)
+        if fields is not _MISSING:
+            schema, problems = collect_schema(fields, "schema.fields")
+            out.extend(problems)
+
+    if sharing_type in (SharingType.CONDITIONAL, SharingType.NOT_SHARED) and not legal_basis.strip():
+        r.problem(
+            "legal_basis", f"required when sharing_type is {sharing_type.value}: cite the law or decision"
+        )
+    if schema is not None:
+        if key_field is not None:
+            if not schema.has_field(key_field):
+                r.problem(
+                    "key_field", f"{key_field!r} is not a field of the schema ({', '.join(schema.names)})"
+                )
+            elif not schema.field(key_field).required:
+                r.problem("key_field", f"{key_field!r} must be a required field of the schema")
+        for name, value in (
+            ("subject_field", subject_field),
+            ("validity_field", validity_field),
+            ("status_field", status_field),
+        ):
+            if value is not None and not schema.has_field(value):
+                r.problem(name, f"{value!r} is not a field of the schema ({', '.join(schema.names)})")
+    _raise_if_any(out, "dataset", "INVALID_DATASET", code)
+    assert code and title and owner and kind and key_field and key_format and schema
+    assert sharing_type and update_frequency and status
+    if subject_field is None and key_format in (KeyFormat.RESIDENT_ID, KeyFormat.USCC):
+        # The key names whose data it is, so the citizen access report can find it without extra config.
+        subject_field = key_field
+    return Dataset(
+        code=code,
+        title=title,
+        description=description,
+        owner=owner,
+        kind=kind,
+        key_field=key_field,
+        key_format=key_format,
+        schema=schema,
+        sharing_type=sharing_type,
+        legal_basis=legal_basis,
+        update_frequency=update_frequency,
+        version=version,
+        status=status,
+        subject_field=subject_field,
+        validity_field=validity_field,
+        status_field=status_field,
+        theme=theme,
+        keywords=keywords,
+    )
+
+
+def _drop_none(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in d.items() if v is not None}
+
+
+def dataset_to_dict(ds: Dataset) -> dict[str, Any]:
+    """Return the dict form of a dataset; parse_dataset reads it back to an equal Dataset."""
+    return _drop_none(
+        {
+            "code": ds.code,
+            "title": ds.title,
+            "description": ds.description,
+            "owner": ds.owner,
+            "kind": ds.kind.value,
+            "key_field": ds.key_field,
+            "key_format": ds.key_format.value,
+            "schema": {"fields": schema_to_list(ds.schema)},
+            "sharing_type": ds.sharing_type.value,
+            "legal_basis": ds.legal_basis,
+            "update_frequency": ds.update_frequency.value,
+            "version": ds.version,
+            "status": ds.status.value,
+            "subject_field": ds.subject_field,
+            "validity_field": ds.validity_field,
+            "status_field": ds.status_field,
+            "theme": ds.theme,
+            "keywords": list(ds.keywords),
+        }
+    )
+
+
+# --- departments ------------------------------------------------------------------------------------
+
+_DEPARTMENT_KEYS = ("code", "name", "level", "region_code", "status", "adapter_endpoint", "keys")
+_KEY_KEYS = ("kid", "use", "algorithm", "public_key_pem", "status")
+
+
+def _parse_key(data: Any, path: str, out: list[FieldViolation]) -> DepartmentKey | None:
+    before = len(out)
+    r = _Reader(data, path, _KEY_KEYS, out)
+    kid = r.text("kid")
+    use = r.enum("use", KeyUse)
+    algorithm = r.text("algorithm")
+    if algorithm is not None and algorithm not in KEY_ALGORITHMS:
+        r.problem("algorithm", f"unknown algorithm {algorithm!r}; allowed: {', '.join(KEY_ALGORITHMS)}")
+    pem = r.text("public_key_pem")
+    if pem is not None and "-----BEGIN PUBLIC KEY-----" not in pem:
+        r.problem("public_key_pem", "expected a PEM public key (-----BEGIN PUBLIC KEY-----)")
+    status = r.enum("status", KeyStatus, KeyStatus.ACTIVE)
+    if len(out) > before or not (kid and use and algorithm and pem and status):
+        return None
+    return DepartmentKey(kid=kid, use=use, algorithm=algorithm, public_key_pem=pem, status=status)
+
+
+def parse_department(data: Mapping[str, Any]) -> Department:
+    """Parse a department from its dict form, or raise InvalidArgument(INVALID_DEPARTMENT)."""
+    out: list[FieldViolation] = []
+    r = _Reader(data, "", _DEPARTMENT_KEYS, out)
+    code = r.text("code", pattern=DEPARTMENT_CODE)
+    name = r.text("name")
+    level = r.enum("level", AdminLevel)
+    region_code = r.text("region_code", pattern=REGION_CODE)
+    status = r.enum("status", DepartmentStatus, DepartmentStatus.ACTIVE)
+    endpoint = r.text("adapter_endpoint", required=False, pattern=ENDPOINT)
+    keys = r.objects("keys", _parse_key)
+    kids = [k.kid for k in keys]
+    for kid in sorted({k for k in kids if kids.count(k) > 1}):
+        r.problem("keys", f"duplicate kid {kid!r}")
+    _raise_if_any(out, "department", "INVALID_DEPARTMENT", code)
+    assert code and name and level and region_code and status
+    return Department(
+        code=code,
+        name=name,
+        level=level,
+        region_code=region_code,
+        status=status,
+        adapter_endpoint=endpoint,
+        keys=keys,
+    )
+
+
+def department_to_dict(d: Department) -> dict[str, Any]:
+    """Return the dict form of a department; parse_department reads it back."""
+    return _drop_none(
+        {
+            "code": d.code,
+            "name": d.name,
+            "level": d.level.value,
+            "region_code": d.region_code,
+            "status": d.status.value,
+            "adapter_endpoint": d.adapter_endpoint,
+            "keys": [
+                {
+                    "kid": k.kid,
+                    "use": k.use.value,
+                    "algorithm": k.algorithm,
+                    "public_key_pem": k.public_key_pem,
+                    "status": k.status.value,
+                }
+                for k in d.keys
+            ],
+        }
+    )
+
+
+# --- service items ----------------------------------------------------------------------------------
+
+_ITEM_KEYS = (
+    "code",
+    "name",
+    "lead_department",
+    "co_reviewers",
+    "required_materials",
+    "time_limit_days",
+    "promised_days",
+    "description",
+)
+_MATERIAL_KEYS = ("dataset", "fields", "mandatory", "description")
+_FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+
+
+def _parse_material(data: Any, path: str, out: list[FieldViolation]) -> RequiredMaterial | None:
+    before = len(out)
+    r = _Reader(data, path, _MATERIAL_KEYS, out)
+    dataset = r.text("dataset", pattern=DATASET_CODE)
+    fields = r.strings("fields", pattern=_FIELD_NAME)
+    if r.ok and not r.data.get("fields"):
+        r.problem("fields", "list the fields the item needs (at least one)")
+    mandatory = r.flag("mandatory", True)
+    description = r.text("description", required=False) or ""
+    if len(out) > before or dataset is None:
+        return None
+    return RequiredMaterial(dataset=dataset, fields=fields, mandatory=mandatory, description=description)
+
+
+def parse_service_item(data: Mapping[str, Any]) -> ServiceItem:
+    """Parse a service item from its dict form, or raise InvalidArgument(INVALID_SERVICE_ITEM)."""
+    out: list[FieldViolation] = []
+    r = _Reader(data, "", _ITEM_KEYS, out)
+    code = r.text("code", pattern=SERVICE_ITEM_CODE)
+    name = r.text("name")
+    lead = r.text("lead_department", pattern=DEPARTMENT_CODE)
+    co_reviewers = r.strings("co_reviewers", pattern=DEPARTMENT_CODE)
+    if lead is not None and lead in co_reviewers:
+        r.problem("co_reviewers", f"{lead!r} is the lead department; it cannot also co-review")
+    materials = r.objects("required_materials", _parse_material)
+    time_limit = r.integer("time_limit_days", 1, 365)
+    promised = r.integer("promised_days", 1, 365, required=False)
+    if time_limit is not None and promised is not None and promised > time_limit:
+        r.problem("promised_days", f"{promised} is longer than the statutory time limit of {time_limit} days")
+    description = r.text("description", required=False) or ""
+    _raise_if_any(out, "service item", "INVALID_SERVICE_ITEM", code)
+    assert code and name and lead and time_limit
+    return ServiceItem(
+        code=code,
+        name=name,
+        lead_department=lead,
+        co_reviewers=co_reviewers,
+        required_materials=materials,
+        time_limit_days=time_limit,
+        promised_days=promised,
+        description=description,
+    )
+
+
+def service_item_to_dict(s: ServiceItem) -> dict[str, Any]:
+    """Return the dict form of a service item; parse_service_item reads it back."""
+    return _drop_none(
+        {
+            "code": s.code,
+            "name": s.name,
+            "lead_department": s.lead_department,
+            "co_reviewers": list(s.co_reviewers),
+            "required_materials": [
+                {
+                    "dataset": m.dataset,
+                    "fields": list(m.fields),
+                    "mandatory": m.mandatory,
+                    "description": m.description,
+                }
+                for m in s.required_materials
+            ],
+            "time_limit_days": s.time_limit_days,
+            "promised_days": s.promised_days,
+            "description": s.description,
+        }
+    )
+
+
+# --- spec files -------------------------------------------------------------------------------------
+
+SPEC_KINDS: dict[str, Callable[[Mapping[str, Any]], Dataset | Department | ServiceItem]] = {
+    "Dataset": parse_dataset,
+    "Department": parse_department,
+    "ServiceItem": parse_service_item,
+}
+
+
+def load_spec_file(path: str | Path) -> dict[str, Any]:
+    """Read one object from a .yaml/.yml/.json file; a syntax error names the file and line."""
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if suffix not in (".yaml", ".yml", ".json"):
+        raise InvalidArgument(
+            f"{p}: unsupported file type {suffix!r}; use .yaml, .yml or .json", reason="MALFORMED_FILE"
+        )
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidArgument(f"{p}: cannot read the file: {exc}", reason="MALFORMED_FILE") from None
+    try:
+        data = json.loads(text) if suffix == ".json" else yaml.safe_load(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidArgument(
+            f"{p}, line {exc.lineno} column {exc.colno}: invalid JSON: {exc.msg}", reason="MALFORMED_FILE"
+        ) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f", line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise InvalidArgument(f"{p}{where}: invalid YAML: {problem}", reason="MALFORMED_FILE") from None
+    if not isinstance(data, dict):
+        raise InvalidArgument(
+            f"{p}: expected one object (a mapping) at the top, found {_kind_of(data)}",
+            reason="MALFORMED_FILE",
+        )
+    return data
+
+
+def parse_spec(data: Mapping[str, Any]) -> Dataset | Department | ServiceItem:
+    """Parse a tagged spec ``{kind: Dataset|Department|ServiceItem, spec: {...}}`` into its object."""
+    tag = data.get("kind") if isinstance(data, Mapping) else None
+    allowed = ", ".join(SPEC_KINDS)
+    if tag not in SPEC_KINDS:
+        raise InvalidArgument(
+            f"spec kind {tag!r} is unknown; expected kind: one of {allowed}, with the object under spec:",
+            reason="UNKNOWN_SPEC_KIND",
+            violations=[FieldViolation("kind", f"expected one of {allowed}")],
+        )
+    extra = sorted(set(data) - {"kind", "spec"})
+    if extra or not isinstance(data.get("spec"), Mapping):
+        # The object sits under `spec` because a dataset has its own `kind` (record/table).
+        problems = [FieldViolation(k, "unknown key; allowed: kind, spec") for k in extra]
+        if not isinstance(data.get("spec"), Mapping):
+            problems.append(FieldViolation("spec", "required: the object itself"))
+        raise InvalidArgument(
+            f"a {tag} spec has two keys, kind and spec", reason="MALFORMED_FILE", violations=problems
+        )
+    return SPEC_KINDS[str(tag)](data["spec"])
+
+
+def to_spec(obj: Dataset | Department | ServiceItem) -> dict[str, Any]:
+    """Return the tagged spec form of an object; parse_spec reads it back."""
+    if isinstance(obj, Dataset):
+        return {"kind": "Dataset", "spec": dataset_to_dict(obj)}
+    if isinstance(obj, Department):
+        return {"kind": "Department", "spec": department_to_dict(obj)}
+    return {"kind": "ServiceItem", "spec": service_item_to_dict(obj)}

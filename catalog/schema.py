@@ -1,0 +1,511 @@
+"""A dataset's schema: an Arrow type and a sensitivity class per field, document checks, Arrow tables."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from typing import Any
+
+import pyarrow as pa
+
+from catalog.errors import FieldViolation, InvalidArgument
+
+FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?$")
+
+
+class Sensitivity(StrEnum):
+    """How much harm disclosure of a field does; ordered from public to sensitive."""
+
+    PUBLIC = "public"
+    INTERNAL = "internal"
+    PERSONAL = "personal"
+    SENSITIVE = "sensitive"
+
+    @property
+    def rank(self) -> int:
+        """Return 0 for public up to 3 for sensitive."""
+        return list(Sensitivity).index(self)
+
+
+_SIMPLE: dict[str, pa.DataType] = {
+    "string": pa.string(),
+    "large_string": pa.large_string(),
+    "binary": pa.binary(),
+    "bool": pa.bool_(),
+    "int8": pa.int8(),
+    "int16": pa.int16(),
+    "int32": pa.int32(),
+    "int64": pa.int64(),
+    "uint8": pa.uint8(),
+    "uint16": pa.uint16(),
+    "uint32": pa.uint32(),
+    "uint64": pa.uint64(),
+    "float32": pa.float32(),
+    "float64": pa.float64(),
+    "date32": pa.date32(),
+}
+_ALIASES = {"float": "float32", "double": "float64", "date": "date32", "boolean": "bool"}
+ACCEPTED_TYPES = (
+    ", ".join(_SIMPLE)
+    + ", float, double, date, timestamp[s|ms|us|ns], timestamp[us, tz=Asia/Shanghai], decimal128(p, s),"
+    " list<T>, struct<name: T, ...>"
+)
+
+
+def _unknown_type(text: str, detail: str = "") -> InvalidArgument:
+    extra = f" ({detail})" if detail else ""
+    return InvalidArgument(
+        f"unknown Arrow type {text!r}{extra}; accepted: {ACCEPTED_TYPES}", reason="UNKNOWN_ARROW_TYPE"
+    )
+
+
+def _split_top_level(text: str) -> list[str]:
+    """Split on commas that are not nested inside <>, () or []."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch in "<([":
+            depth += 1
+        elif ch in ">)]":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return [p.strip() for p in parts]
+
+
+def _parse(text: str, whole: str) -> pa.DataType:
+    text = text.strip()
+    name = _ALIASES.get(text, text)
+    if name in _SIMPLE:
+        return _SIMPLE[name]
+    m = re.fullmatch(r"timestamp\[(s|ms|us|ns)(?:,\s*tz=([A-Za-z0-9_+\-/]+))?\]", text)
+    if m:
+        return pa.timestamp(m.group(1), tz=m.group(2))
+    m = re.fullmatch(r"decimal128\(\s*(\d+)\s*,\s*(\d+)\s*\)", text)
+    if m:
+        precision, scale = int(m.group(1)), int(m.group(2))
+        if not 1 <= precision <= 38 or scale > precision:
+            raise _unknown_type(whole, "decimal128 needs 1 <= precision <= 38 and scale <= precision")
+        return pa.decimal128(precision, scale)
+    if text.startswith("list<") and text.endswith(">"):
+        return pa.list_(_parse(text[5:-1], whole))
+    if text.startswith("struct<") and text.endswith(">"):
+        fields = []
+        for member in _split_top_level(text[7:-1]):
+            member_name, sep, member_type = member.partition(":")
+            if not sep or not FIELD_NAME.match(member_name.strip()):
+                raise _unknown_type(whole, f"struct member {member!r} must be 'name: type'")
+            fields.append(pa.field(member_name.strip(), _parse(member_type, whole)))
+        if len({f.name for f in fields}) != len(fields):
+            raise _unknown_type(whole, "struct member names repeat")
+        return pa.struct(fields)
+    raise _unknown_type(whole)
+
+
+def parse_arrow_type(text: str) -> pa.DataType:
+    """Parse the text form of an Arrow type (``decimal128(18, 2)``, ``list<string>``)."""
+    return _parse(text, text)
+
+
+def arrow_type_text(t: pa.DataType) -> str:
+    """Return the canonical text of an Arrow type; parse_arrow_type reads it back."""
+    for name, simple in _SIMPLE.items():
+        if t == simple:
+            return name
+    if pa.types.is_timestamp(t):
+        return f"timestamp[{t.unit}, tz={t.tz}]" if t.tz else f"timestamp[{t.unit}]"
+    if pa.types.is_decimal128(t):
+        return f"decimal128({t.precision}, {t.scale})"
+    if pa.types.is_list(t):
+        return f"list<{arrow_type_text(t.value_type)}>"
+    if pa.types.is_struct(t):
+        members = ", ".join(
+            f"{t.field(i).name}: {arrow_type_text(t.field(i).type)}" for i in range(t.num_fields)
+        )
+        return f"struct<{members}>"
+    raise InvalidArgument(
+        f"Arrow type {t} is not supported; accepted: {ACCEPTED_TYPES}", reason="UNKNOWN_ARROW_TYPE"
+    )
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One field of a dataset: its Arrow type, whether it must be present, and its sensitivity."""
+
+    name: str
+    type_text: str
+    arrow_type: pa.DataType
+    required: bool
+    sensitivity: Sensitivity
+    description: str = ""
+
+
+# --- checking JSON-shaped values against Arrow types ---------------------------------------------
+
+
+def _kind_of(value: Any) -> str:
+    """Name a JSON value's type for messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list | tuple):
+        return "array"
+    if isinstance(value, Mapping):
+        return "object"
+    return type(value).__name__
+
+
+def _int_range(t: pa.DataType) -> tuple[int, int]:
+    bits = t.bit_width
+    if pa.types.is_unsigned_integer(t):
+        return 0, 2**bits - 1
+    return -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+
+
+def _decimal_problem(value: Any, t: pa.Decimal128Type) -> str | None:
+    """Return what is wrong with a decimal value, or None."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        # Floats are refused: a binary float cannot carry an exact amount of money.
+        return (
+            f"expected decimal128({t.precision}, {t.scale}) as a string or integer, found {_kind_of(value)}"
+        )
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        return f"expected a decimal number, found {value!r}"
+    if not number.is_finite():
+        return f"expected a finite decimal number, found {value!r}"
+    _sign, digits, exponent = number.as_tuple()
+    assert isinstance(exponent, int)  # finite decimals have an integer exponent
+    scale = max(0, -exponent)
+    integer_digits = max(0, len(digits) + exponent) if any(digits) else 0
+    if scale > t.scale:
+        return f"{value!r} has {scale} decimal places, at most {t.scale} allowed"
+    if integer_digits > t.precision - t.scale:
+        return f"{value!r} has {integer_digits} integer digits, at most {t.precision - t.scale} allowed"
+    return None
+
+
+def _value_violations(value: Any, t: pa.DataType, path: str) -> list[FieldViolation]:
+    """Check one JSON-shaped value against an Arrow type; null is allowed (nullability is checked above)."""
+    if value is None:
+        return []
+    found = _kind_of(value)
+    text = arrow_type_text(t)
+
+    def wrong(expected: str) -> list[FieldViolation]:
+        return [FieldViolation(path, f"expected {expected} ({text}), found {found}")]
+
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return [] if isinstance(value, str) else wrong("a string")
+    if pa.types.is_binary(t):
+        if not isinstance(value, str):
+            return wrong("a base64 string")
+        try:
+            base64.b64decode(value, validate=True)
+        except binascii.Error:
+            return [FieldViolation(path, f"expected base64 ({text}), found a string that is not base64")]
+        return []
+    if pa.types.is_boolean(t):
+        return [] if isinstance(value, bool) else wrong("true or false")
+    if pa.types.is_integer(t):
+        if isinstance(value, bool) or not isinstance(value, int):
+            return wrong("an integer")
+        low, high = _int_range(t)
+        if not low <= value <= high:
+            return [FieldViolation(path, f"expected an integer in {low}..{high} ({text}), found {value}")]
+        return []
+    if pa.types.is_floating(t):
+        return [] if isinstance(value, int | float) and not isinstance(value, bool) else wrong("a number")
+    if pa.types.is_date32(t):
+        if not isinstance(value, str):
+            return wrong('a date "YYYY-MM-DD"')
+        if not _DATE.match(value):
+            return [FieldViolation(path, f'expected a date "YYYY-MM-DD" ({text}), found {value!r}')]
+        try:
+            date.fromisoformat(value)
+        except ValueError:
+            return [FieldViolation(path, f"expected a calendar date ({text}), found {value!r}")]
+        return []
+    if pa.types.is_timestamp(t):
+        if not isinstance(value, str):
+            return wrong("an ISO-8601 timestamp string")
+        try:
+            if not _TIMESTAMP.match(value):
+                raise ValueError(value)
+            datetime.fromisoformat(value)
+        except ValueError:
+            return [FieldViolation(path, f"expected an ISO-8601 timestamp ({text}), found {value!r}")]
+        return []
+    if pa.types.is_decimal128(t):
+        problem = _decimal_problem(value, t)
+        return [FieldViolation(path, problem)] if problem else []
+    if pa.types.is_list(t):
+        if not isinstance(value, list | tuple):
+            return wrong("an array")
+        out: list[FieldViolation] = []
+        for i, item in enumerate(value):
+            out.extend(_value_violations(item, t.value_type, f"{path}[{i}]"))
+        return out
+    if pa.types.is_struct(t):
+        if not isinstance(value, Mapping):
+            return wrong("an object")
+        members = {t.field(i).name: t.field(i).type for i in range(t.num_fields)}
+        out = [
+            FieldViolation(f"{path}.{key}", f"unknown member; {path} has: {', '.join(members)}")
+            for key in value
+            if key not in members
+        ]
+        for name, member_type in members.items():
+            out.extend(_value_violations(value.get(name), member_type, f"{path}.{name}"))
+        return out
+    return wrong(text)
+
+
+def _to_arrow_value(value: Any, t: pa.DataType) -> Any:
+    """Convert a checked JSON-shaped value into what pyarrow expects for the type."""
+    if value is None:
+        return None
+    if pa.types.is_binary(t):
+        return base64.b64decode(value)
+    if pa.types.is_date32(t):
+        return date.fromisoformat(value)
+    if pa.types.is_timestamp(t):
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if pa.types.is_decimal128(t):
+        return Decimal(str(value).strip())
+    if pa.types.is_floating(t):
+        return float(value)
+    if pa.types.is_list(t):
+        return [_to_arrow_value(item, t.value_type) for item in value]
+    if pa.types.is_struct(t):
+        return {
+            t.field(i).name: _to_arrow_value(value.get(t.field(i).name), t.field(i).type)
+            for i in range(t.num_fields)
+        }
+    return value
+
+
+@dataclass(frozen=True)
+class DatasetSchema:
+    """The ordered fields of a dataset."""
+
+    fields: tuple[FieldSpec, ...]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Return the field names in schema order."""
+        return tuple(f.name for f in self.fields)
+
+    def field(self, name: str) -> FieldSpec:
+        """Return the field called name, or raise InvalidArgument naming the fields there are."""
+        for spec in self.fields:
+            if spec.name == name:
+                return spec
+        raise InvalidArgument(
+            f"unknown field {name!r}; the schema has: {', '.join(self.names)}",
+            reason="UNKNOWN_FIELD",
+            violations=[FieldViolation(name, "not in the schema")],
+        )
+
+    def has_field(self, name: str) -> bool:
+        """Return whether the schema has a field called name."""
+        return name in self.names
+
+    def arrow_schema(self) -> pa.Schema:
+        """Return the Arrow schema; nullable unless required, sensitivity kept in field metadata."""
+        return pa.schema(
+            [
+                pa.field(
+                    f.name,
+                    f.arrow_type,
+                    nullable=not f.required,
+                    metadata={"sensitivity": f.sensitivity.value, "description": f.description},
+                )
+                for f in self.fields
+            ]
+        )
+
+    def project(self, names: Iterable[str]) -> DatasetSchema:
+        """Return the schema narrowed to the named fields, in schema order."""
+        wanted = set(names)
+        unknown = sorted(wanted - set(self.names))
+        if unknown:
+            raise InvalidArgument(
+                f"unknown field(s) {', '.join(unknown)}; the schema has: {', '.join(self.names)}",
+                reason="UNKNOWN_FIELD",
+                violations=[FieldViolation(n, "not in the schema") for n in unknown],
+            )
+        return DatasetSchema(tuple(f for f in self.fields if f.name in wanted))
+
+    def max_sensitivity(self) -> Sensitivity:
+        """Return the highest sensitivity of any field (public for an empty schema)."""
+        return max((f.sensitivity for f in self.fields), key=lambda s: s.rank, default=Sensitivity.PUBLIC)
+
+    def validate_document(self, doc: Mapping[str, Any]) -> list[FieldViolation]:
+        """Return every way a JSON-shaped document fails the schema (empty when it conforms)."""
+        if not isinstance(doc, Mapping):
+            return [FieldViolation("", f"expected an object, found {_kind_of(doc)}")]
+        out = [
+            FieldViolation(key, f"unknown field; the schema has: {', '.join(self.names)}")
+            for key in doc
+            if not self.has_field(key)
+        ]
+        for spec in self.fields:
+            value = doc.get(spec.name)
+            if value is None:
+                if spec.required:
+                    state = "missing" if spec.name not in doc else "null"
+                    out.append(FieldViolation(spec.name, f"required field is {state}"))
+                continue
+            out.extend(_value_violations(value, spec.arrow_type, spec.name))
+        return out
+
+    def to_arrow_table(self, docs: Iterable[Mapping[str, Any]]) -> pa.Table:
+        """Convert JSON-shaped documents to an Arrow table, or raise InvalidArgument listing all problems."""
+        rows, violations = [], []
+        for i, doc in enumerate(docs):
+            for v in self.validate_document(doc):
+                violations.append(FieldViolation(f"documents[{i}].{v.field}".rstrip("."), v.description))
+            if isinstance(doc, Mapping):
+                rows.append({f.name: _to_arrow_value(doc.get(f.name), f.arrow_type) for f in self.fields})
+        if violations:
+            raise InvalidArgument(
+                f"{len(violations)} problem(s) in the documents; fix them and resend",
+                reason="INVALID_DOCUMENT",
+                violations=violations,
+            )
+        return pa.Table.from_pylist(rows, schema=self.arrow_schema())
+
+
+def validate_document(schema: DatasetSchema, doc: Mapping[str, Any]) -> list[FieldViolation]:
+    """Return every way a JSON-shaped document fails the schema."""
+    return schema.validate_document(doc)
+
+
+def to_arrow_table(schema: DatasetSchema, docs: Iterable[Mapping[str, Any]]) -> pa.Table:
+    """Convert JSON-shaped documents to an Arrow table of the schema."""
+    return schema.to_arrow_table(docs)
+
+
+# --- parsing a schema from its YAML/JSON form ------------------------------------------------------
+
+_FIELD_KEYS = ("name", "type", "required", "sensitivity", "description")
+
+
+def collect_schema(data: Any, path: str) -> tuple[DatasetSchema | None, list[FieldViolation]]:
+    """Parse a list of field entries, returning the schema (None if any problem) and every problem."""
+    if not isinstance(data, Sequence) or isinstance(data, str) or not data:
+        return None, [FieldViolation(path, f"expected a non-empty list of fields, found {_kind_of(data)}")]
+    out: list[FieldViolation] = []
+    specs: list[FieldSpec] = []
+    seen: dict[str, int] = {}
+    for i, entry in enumerate(data):
+        where = f"{path}[{i}]"
+        if not isinstance(entry, Mapping):
+            out.append(FieldViolation(where, f"expected an object, found {_kind_of(entry)}"))
+            continue
+        problems = [
+            FieldViolation(f"{where}.{key}", f"unknown key; allowed: {', '.join(_FIELD_KEYS)}")
+            for key in entry
+            if key not in _FIELD_KEYS
+        ]
+        name = entry.get("name")
+        if not isinstance(name, str) or not FIELD_NAME.match(name):
+            problems.append(
+                FieldViolation(
+                    f"{where}.name", f"expected a name matching {FIELD_NAME.pattern}, found {name!r}"
+                )
+            )
+        elif name in seen:
+            problems.append(
+                FieldViolation(f"{where}.name", f"duplicate field {name!r} (also {path}[{seen[name]}])")
+            )
+        else:
+            seen[name] = i
+        arrow_type: pa.DataType | None = None
+        type_text = entry.get("type")
+        if not isinstance(type_text, str):
+            problems.append(
+                FieldViolation(f"{where}.type", f"expected an Arrow type name, found {type_text!r}")
+            )
+        else:
+            try:
+                arrow_type = parse_arrow_type(type_text)
+            except InvalidArgument as exc:
+                problems.append(FieldViolation(f"{where}.type", exc.message))
+        required = entry.get("required", False)
+        if not isinstance(required, bool):
+            problems.append(
+                FieldViolation(f"{where}.required", f"expected true or false, found {required!r}")
+            )
+        sensitivity_text = entry.get("sensitivity", Sensitivity.INTERNAL.value)
+        try:
+            sensitivity = Sensitivity(sensitivity_text)
+        except ValueError:
+            problems.append(
+                FieldViolation(
+                    f"{where}.sensitivity",
+                    f"unknown value {sensitivity_text!r}; allowed: {', '.join(s.value for s in Sensitivity)}",
+                )
+            )
+        description = entry.get("description", "")
+        if not isinstance(description, str):
+            problems.append(
+                FieldViolation(f"{where}.description", f"expected a string, found {description!r}")
+            )
+        out.extend(problems)
+        if not problems and arrow_type is not None:
+            specs.append(
+                FieldSpec(
+                    name=str(name),
+                    type_text=arrow_type_text(arrow_type),
+                    arrow_type=arrow_type,
+                    required=bool(required),
+                    sensitivity=sensitivity,
+                    description=description,
+                )
+            )
+    if out:
+        return None, out
+    return DatasetSchema(tuple(specs)), []
+
+
+def parse_schema(data: Sequence[Mapping[str, Any]], *, path: str = "schema.fields") -> DatasetSchema:
+    """Parse field entries into a schema, or raise InvalidArgument listing every problem."""
+    schema, violations = collect_schema(data, path)
+    if schema is None:
+        raise InvalidArgument(
+            f"the schema has {len(violations)} problem(s)", reason="INVALID_SCHEMA", violations=violations
+        )
+    return schema
+
+
+def schema_to_list(schema: DatasetSchema) -> list[dict[str, Any]]:
+    """Return the YAML/JSON form of a schema; parse_schema reads it back."""
+    return [
+        {
+            "name": f.name,
+            "type": f.type_text,
+            "required": f.required,
+            "sensitivity": f.sensitivity.value,
+            "description": f.description,
+        }
+        for f in schema.fields
+    ]
