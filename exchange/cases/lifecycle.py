@@ -60,9 +60,7 @@ TRANSITIONS: dict[tuple[CaseState, CaseAction], CaseState | None] = {
 }
 
 # A case is open (materials may be fetched for it) only in these states.
-OPEN_STATES: frozenset[CaseState] = frozenset(
-    {S.SUBMITTED, S.ACCEPTED, S.IN_REVIEW, S.AWAITING_CORRECTION}
-)
+OPEN_STATES: frozenset[CaseState] = frozenset({S.SUBMITTED, S.ACCEPTED, S.IN_REVIEW, S.AWAITING_CORRECTION})
 
 # States a correction can be requested from, hence the states it can resume to.
 CORRECTABLE_STATES: frozenset[CaseState] = frozenset(
