@@ -1,0 +1,210 @@
+"""The relational schema, shared by SQLite and PostgreSQL.
+
+Times are integers (microseconds since the Unix epoch, UTC) so both backends
+compare and index them the same way. Specs of catalog objects are stored whole as
+JSON next to the columns that queries filter on.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+departments = sa.Table(
+    "departments",
+    metadata,
+    sa.Column("code", sa.String(32), primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("adapter_endpoint", sa.Text, nullable=False, server_default=""),
+    sa.Column("spec_json", sa.Text, nullable=False),
+    sa.Column("registered_at_us", sa.BigInteger, nullable=False),
+    sa.Column("updated_at_us", sa.BigInteger, nullable=False),
+)
+
+department_keys = sa.Table(
+    "department_keys",
+    metadata,
+    sa.Column("department", sa.String(32), primary_key=True),
+    sa.Column("kid", sa.String(64), primary_key=True),
+    sa.Column("use", sa.String(16), nullable=False),
+    sa.Column("algorithm", sa.String(16), nullable=False),
+    sa.Column("public_key_pem", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("added_at_us", sa.BigInteger, nullable=False),
+    sa.Column("retired_at_us", sa.BigInteger, nullable=False, server_default="0"),
+)
+
+datasets = sa.Table(
+    "datasets",
+    metadata,
+    sa.Column("code", sa.String(64), primary_key=True),
+    sa.Column("version", sa.String(16), primary_key=True),
+    sa.Column("major", sa.Integer, nullable=False),
+    sa.Column("minor", sa.Integer, nullable=False),
+    sa.Column("is_current", sa.Boolean, nullable=False),
+    sa.Column("owner", sa.String(32), nullable=False, index=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("sharing_type", sa.String(16), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    # Lower-cased code, title, description, keywords and field names, for search.
+    sa.Column("search_text", sa.Text, nullable=False),
+    sa.Column("spec_json", sa.Text, nullable=False),
+    sa.Column("registered_at_us", sa.BigInteger, nullable=False),
+    sa.Column("registered_by", sa.String(128), nullable=False, server_default=""),
+)
+
+service_items = sa.Table(
+    "service_items",
+    metadata,
+    sa.Column("code", sa.String(64), primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("lead_department", sa.String(32), nullable=False, index=True),
+    sa.Column("spec_json", sa.Text, nullable=False),
+    sa.Column("registered_at_us", sa.BigInteger, nullable=False),
+    sa.Column("updated_at_us", sa.BigInteger, nullable=False),
+)
+
+grants = sa.Table(
+    "grants",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("consumer", sa.String(32), nullable=False),
+    sa.Column("dataset", sa.String(64), nullable=False),
+    sa.Column("fields_json", sa.Text, nullable=False),
+    sa.Column("service_items_json", sa.Text, nullable=False),
+    sa.Column("valid_from_us", sa.BigInteger, nullable=False),
+    sa.Column("valid_until_us", sa.BigInteger, nullable=False),
+    sa.Column("rate_per_minute", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("granted_by", sa.String(128), nullable=False),
+    sa.Column("access_request_id", sa.String(40), nullable=False, server_default=""),
+    sa.Column("created_at_us", sa.BigInteger, nullable=False),
+    sa.Column("revoked_at_us", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("revoke_reason", sa.Text, nullable=False, server_default=""),
+    sa.Index(None, "consumer", "dataset"),
+)
+
+access_requests = sa.Table(
+    "access_requests",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("consumer", sa.String(32), nullable=False, index=True),
+    sa.Column("dataset", sa.String(64), nullable=False),
+    sa.Column("owner", sa.String(32), nullable=False, index=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("spec_json", sa.Text, nullable=False),
+    sa.Column("requested_at_us", sa.BigInteger, nullable=False),
+    sa.Column("answer_due_us", sa.BigInteger, nullable=False),
+    sa.Column("decided_at_us", sa.BigInteger, nullable=False, server_default="0"),
+)
+
+cases = sa.Table(
+    "cases",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("service_item", sa.String(64), nullable=False, index=True),
+    sa.Column("applicant_id", sa.String(64), nullable=False, index=True),
+    sa.Column("lead_department", sa.String(32), nullable=False),
+    sa.Column("state", sa.String(24), nullable=False, index=True),
+    # Optimistic concurrency: an update names the version it read.
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("deadline_us", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("submitted_at_us", sa.BigInteger, nullable=False),
+    sa.Column("updated_at_us", sa.BigInteger, nullable=False),
+    sa.Column("request_id", sa.String(64), nullable=True, unique=True),
+    # The whole case (opinions, timeline, correction notice) as JSON.
+    sa.Column("case_json", sa.Text, nullable=False),
+    sa.Column("materials_fetched", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("reads_from_case", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("submissions_avoided", sa.Integer, nullable=False, server_default="0"),
+)
+
+case_departments = sa.Table(
+    "case_departments",
+    metadata,
+    sa.Column("case_id", sa.String(40), primary_key=True),
+    sa.Column("department", sa.String(32), primary_key=True, index=True),
+    sa.Column("role", sa.String(16), nullable=False),
+)
+
+# Documents by content address: the same licence fetched for two cases is stored once.
+documents = sa.Table(
+    "documents",
+    metadata,
+    sa.Column("digest", sa.String(64), primary_key=True),
+    sa.Column("document_json", sa.LargeBinary, nullable=False),
+    sa.Column("stored_at_us", sa.BigInteger, nullable=False),
+)
+
+case_materials = sa.Table(
+    "case_materials",
+    metadata,
+    sa.Column("case_id", sa.String(40), primary_key=True),
+    sa.Column("dataset", sa.String(64), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("key", sa.String(256), nullable=False),
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("is_current", sa.Boolean, nullable=False),
+    sa.Column("material_json", sa.Text, nullable=False),
+    sa.Column("fetched_at_us", sa.BigInteger, nullable=False),
+)
+
+# The access log. `entry` is the canonical encoding hashed into the Merkle tree; the
+# other columns are copies of its fields for the auditors' queries.
+log_entries = sa.Table(
+    "log_entries",
+    metadata,
+    sa.Column("idx", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("time_us", sa.BigInteger, nullable=False, index=True),
+    sa.Column("leaf_hash", sa.LargeBinary(32), nullable=False),
+    sa.Column("entry", sa.LargeBinary, nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("caller_department", sa.String(32), nullable=False),
+    sa.Column("officer_id", sa.String(128), nullable=False),
+    sa.Column("dataset", sa.String(64), nullable=False),
+    sa.Column("subject_id", sa.String(256), nullable=False),
+    sa.Column("case_id", sa.String(40), nullable=False),
+    sa.Column("decision", sa.String(8), nullable=False),
+    sa.Column("reason", sa.String(64), nullable=False),
+    sa.Column("hidden_from_subject", sa.Boolean, nullable=False),
+    sa.Index(None, "subject_id", "idx"),
+    sa.Index(None, "case_id", "idx"),
+    sa.Index(None, "caller_department", "time_us"),
+    sa.Index(None, "dataset", "time_us"),
+)
+
+# One row: the log's size and its right edge (compact range), updated in the same
+# transaction as the entries it counts, under a row lock on PostgreSQL.
+log_head = sa.Table(
+    "log_head",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("frontier", sa.LargeBinary, nullable=False),
+)
+
+# Hashes of perfect subtrees above the leaves (level >= 1), so proofs need O(log n) reads.
+log_nodes = sa.Table(
+    "log_nodes",
+    metadata,
+    sa.Column("level", sa.SmallInteger, primary_key=True, autoincrement=False),
+    sa.Column("idx", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("hash", sa.LargeBinary(32), nullable=False),
+)
+
+checkpoints = sa.Table(
+    "checkpoints",
+    metadata,
+    sa.Column("size", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("root_hash", sa.LargeBinary(32), nullable=False),
+    sa.Column("timestamp", sa.BigInteger, nullable=False),
+    sa.Column("note", sa.Text, nullable=False),
+)
