@@ -1,0 +1,21 @@
+"""Department adapters: issuer signatures and the built-in data sources (REST, SQL, Parquet/CSV files).
+
+An adapter runs next to a department's own system, answers the hub's lookups and scans from that
+department's real data, and signs every document it serves so the hub can check where it came from.
+"""
+
+from adapters.signing import (
+    DocumentSigner,
+    SignedDocument,
+    canonical_document_bytes,
+    canonical_json,
+    verify_document,
+)
+
+__all__ = [
+    "DocumentSigner",
+    "SignedDocument",
+    "canonical_document_bytes",
+    "canonical_json",
+    "verify_document",
+]

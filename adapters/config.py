@@ -1,0 +1,513 @@
+"""An adapter's configuration: one YAML file per department naming its datasets and where their data lives."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from catalog.errors import FieldViolation, InvalidArgument
+from catalog.model import Dataset, load_spec_file, parse_dataset, parse_spec
+
+from .signing import DocumentSigner
+from .sources.base import Source
+from .sources.files import FileSource
+from .sources.rest import RestSource, client_ssl_context
+from .sources.sql import IDENTIFIER, SqlSource
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_DEPARTMENT = re.compile(r"^[A-Z][A-Z0-9-]{1,31}$")
+_LISTEN = re.compile(r"^[A-Za-z0-9.\-]+:\d{1,5}$|^\[[0-9A-Fa-f:]+\]:\d{1,5}$")
+# Headers that carry credentials must come from the environment, never inline in a file.
+_SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key", "cookie"})
+
+
+@dataclass(frozen=True)
+class TlsConfig:
+    """The adapter's server certificate and the CA that issued the hub's client certificates (mTLS)."""
+
+    cert: Path
+    key: Path
+    client_ca: Path | None = None
+
+
+@dataclass(frozen=True)
+class SigningConfig:
+    """The Ed25519 key the department signs documents with, and its key id as registered with the hub."""
+
+    key_file: Path
+    kid: str
+
+
+@dataclass(frozen=True)
+class RestSourceConfig:
+    """Settings of a REST source (see RestSource)."""
+
+    base_url: str
+    lookup_path: str
+    field_map: dict[str, str]
+    headers: dict[str, str] = field(default_factory=dict)
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    timeout_seconds: float = 10.0
+    not_found_status: int = 404
+    scan_path: str | None = None
+    scan_items_path: str = "items"
+    scan_next_path: str = "next"
+
+
+@dataclass(frozen=True)
+class SqlSourceConfig:
+    """Settings of a SQL source (see SqlSource)."""
+
+    url: str
+    table: str
+    key_column: str
+    column_map: dict[str, str]
+    timeout_seconds: float = 10.0
+
+
+@dataclass(frozen=True)
+class FileSourceConfig:
+    """Settings of a file source (see FileSource)."""
+
+    path: Path
+    key_column: str
+    column_map: dict[str, str]
+
+
+SourceConfig = RestSourceConfig | SqlSourceConfig | FileSourceConfig
+
+
+@dataclass(frozen=True)
+class DatasetConfig:
+    """One dataset the adapter serves: its catalog spec and its source."""
+
+    dataset: str
+    version: str
+    spec: Path
+    source: SourceConfig
+    setting: str = "datasets[0]"
+
+
+@dataclass(frozen=True)
+class AdapterConfig:
+    """Everything one department's adapter needs to start."""
+
+    department: str
+    listen: str
+    signing: SigningConfig
+    datasets: tuple[DatasetConfig, ...]
+    tls: TlsConfig | None = None
+    path: Path | None = None
+
+    def dataset(self, code: str) -> DatasetConfig:
+        """The configuration of dataset code, or InvalidArgument listing the configured ones."""
+        for ds in self.datasets:
+            if ds.dataset == code:
+                return ds
+        raise InvalidArgument(
+            f"adapter {self.department} does not serve dataset {code!r}; it serves "
+            f"{', '.join(d.dataset for d in self.datasets) or 'nothing'}",
+            reason="DATASET_NOT_SERVED",
+        )
+
+
+def expand_env(value: Any, setting: str, env: Mapping[str, str], out: list[FieldViolation]) -> Any:
+    """Replace ${NAME} in every string with the environment variable; note missing ones in out."""
+    if isinstance(value, str):
+
+        def substitute(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in env:
+                out.append(FieldViolation(setting, f"environment variable {name} is not set"))
+                return ""
+            return env[name]
+
+        return _ENV_REF.sub(substitute, value)
+    if isinstance(value, Mapping):
+        return {k: expand_env(v, f"{setting}.{k}" if setting else str(k), env, out) for k, v in value.items()}
+    if isinstance(value, list):
+        return [expand_env(v, f"{setting}[{i}]", env, out) for i, v in enumerate(value)]
+    return value
+
+
+class _Settings:
+    """Reads typed settings out of one mapping, collecting every problem instead of stopping at the first."""
+
+    def __init__(self, data: Any, path: str, base: Path, out: list[FieldViolation]) -> None:
+        self.path = path
+        self.base = base
+        self.out = out
+        if not isinstance(data, Mapping):
+            out.append(FieldViolation(path or "(top)", "must be a mapping"))
+            data = {}
+        self.data: Mapping[str, Any] = data
+
+    def at(self, key: str) -> str:
+        """The full setting name of key."""
+        return f"{self.path}.{key}" if self.path else key
+
+    def unknown(self, allowed: set[str]) -> None:
+        """Note every key that is not a known setting (a typo would otherwise be silently ignored)."""
+        for key in self.data:
+            if key not in allowed:
+                known = ", ".join(sorted(allowed))
+                self.out.append(FieldViolation(self.at(str(key)), f"unknown setting; known: {known}"))
+
+    def text(self, key: str, *, required: bool = True, pattern: re.Pattern[str] | None = None) -> str | None:
+        """A string setting."""
+        value = self.data.get(key)
+        if value is None:
+            if required:
+                self.out.append(FieldViolation(self.at(key), "required"))
+            return None
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str) or not value:
+            self.out.append(FieldViolation(self.at(key), "must be a non-empty string"))
+            return None
+        if pattern is not None and not pattern.fullmatch(value):
+            self.out.append(FieldViolation(self.at(key), f"{value!r} does not match {pattern.pattern}"))
+            return None
+        return value
+
+    def number(self, key: str, default: float, low: float, high: float) -> float:
+        """A number setting within [low, high]."""
+        value = self.data.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+            self.out.append(FieldViolation(self.at(key), f"must be a number from {low:g} to {high:g}"))
+            return default
+        return float(value)
+
+    def file(self, key: str, *, required: bool = True) -> Path | None:
+        """A path setting, relative to the config file's folder."""
+        text = self.text(key, required=required)
+        return None if text is None else (self.base / text).resolve()
+
+    def mapping(self, key: str, *, required: bool = True) -> dict[str, str]:
+        """A string-to-string mapping setting."""
+        value = self.data.get(key)
+        if value is None:
+            if required:
+                self.out.append(FieldViolation(self.at(key), "required"))
+            return {}
+        if not isinstance(value, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) and v for k, v in value.items()
+        ):
+            self.out.append(FieldViolation(self.at(key), "must map names to non-empty strings"))
+            return {}
+        return dict(value)
+
+    def section(self, key: str) -> _Settings | None:
+        """A nested mapping, or None when absent."""
+        if self.data.get(key) is None:
+            return None
+        return _Settings(self.data[key], self.at(key), self.base, self.out)
+
+
+def _rest(s: _Settings, env: Mapping[str, str]) -> RestSourceConfig | None:
+    """The settings of a rest source."""
+    s.unknown(
+        {
+            "type",
+            "base_url",
+            "lookup_path",
+            "field_map",
+            "headers",
+            "headers_from_env",
+            "tls",
+            "timeout_seconds",
+            "not_found_status",
+            "scan_path",
+            "scan_items_path",
+            "scan_next_path",
+        }
+    )
+    base_url = s.text("base_url")
+    if base_url is not None and not re.match(r"^https?://[^/]+", base_url):
+        s.out.append(FieldViolation(s.at("base_url"), "must be an http:// or https:// URL"))
+    lookup_path = s.text("lookup_path")
+    if lookup_path is not None and (not lookup_path.startswith("/") or "{key}" not in lookup_path):
+        s.out.append(FieldViolation(s.at("lookup_path"), "must start with / and contain {key}"))
+    headers = s.mapping("headers", required=False)
+    for name, value in headers.items():
+        if name.lower() in _SECRET_HEADERS and not _ENV_REF.search(str(s.data["headers"][name])):
+            s.out.append(
+                FieldViolation(
+                    s.at(f"headers.{name}"),
+                    "carries a credential; use an environment variable (${NAME}) or headers_from_env",
+                )
+            )
+        headers[name] = value
+    for name, variable in s.mapping("headers_from_env", required=False).items():
+        if variable not in env:
+            problem = f"environment variable {variable} is not set"
+            s.out.append(FieldViolation(s.at(f"headers_from_env.{name}"), problem))
+        else:
+            headers[name] = env[variable]
+    tls = s.section("tls")
+    ca_file = cert_file = key_file = None
+    if tls is not None:
+        tls.unknown({"ca", "cert", "key"})
+        ca_file, cert_file, key_file = (
+            tls.file("ca", required=False),
+            tls.file("cert", required=False),
+            tls.file("key", required=False),
+        )
+        if (cert_file is None) != (key_file is None):
+            s.out.append(FieldViolation(s.at("tls"), "cert and key go together"))
+    not_found = s.number("not_found_status", 404, 400, 499)
+    if base_url is None or lookup_path is None:
+        return None
+    return RestSourceConfig(
+        base_url=base_url,
+        lookup_path=lookup_path,
+        field_map=s.mapping("field_map", required=False),
+        headers=headers,
+        ca_file=ca_file,
+        cert_file=cert_file,
+        key_file=key_file,
+        timeout_seconds=s.number("timeout_seconds", 10.0, 0.001, 600),
+        not_found_status=int(not_found),
+        scan_path=s.text("scan_path", required=False),
+        scan_items_path=s.text("scan_items_path", required=False) or "items",
+        scan_next_path=s.text("scan_next_path", required=False) or "next",
+    )
+
+
+def _sql(s: _Settings) -> SqlSourceConfig | None:
+    """The settings of a sql source; a relative SQLite path is taken from the config file's folder."""
+    s.unknown({"type", "url", "table", "key_column", "column_map", "timeout_seconds"})
+    url = s.text("url")
+    table = s.text("table", pattern=IDENTIFIER)
+    key_column = s.text("key_column", pattern=IDENTIFIER)
+    column_map = s.mapping("column_map", required=False)
+    for name, column in column_map.items():
+        if not IDENTIFIER.fullmatch(column) or "." in column:
+            s.out.append(FieldViolation(s.at(f"column_map.{name}"), f"{column!r} is not a plain column name"))
+    timeout = s.number("timeout_seconds", 10.0, 0.001, 600)
+    if url is not None:
+        try:
+            parsed = make_url(url)
+        except ArgumentError:
+            problem = "not a database URL (sqlite+aiosqlite:///... or postgresql+asyncpg://...)"
+            s.out.append(FieldViolation(s.at("url"), problem))
+            return None
+        database = parsed.database or ""
+        if parsed.get_backend_name() == "sqlite" and database and not database.startswith("file:"):
+            url = parsed.set(database=str((s.base / database).resolve())).render_as_string(
+                hide_password=False
+            )
+        elif parsed.get_backend_name() not in ("sqlite", "postgresql"):
+            s.out.append(FieldViolation(s.at("url"), "backend must be sqlite or postgresql"))
+    if url is None or table is None or key_column is None:
+        return None
+    return SqlSourceConfig(url, table, key_column, column_map, timeout)
+
+
+def _files(s: _Settings) -> FileSourceConfig | None:
+    """The settings of a files source."""
+    s.unknown({"type", "path", "key_column", "column_map"})
+    path = s.file("path")
+    if path is not None and path.suffix.lower() not in (".parquet", ".csv"):
+        s.out.append(FieldViolation(s.at("path"), "must end in .parquet or .csv"))
+    key_column = s.text("key_column")
+    column_map = s.mapping("column_map", required=False)
+    if path is None or key_column is None:
+        return None
+    return FileSourceConfig(path, key_column, column_map)
+
+
+def _dataset(s: _Settings, env: Mapping[str, str]) -> DatasetConfig | None:
+    """One entry of datasets:."""
+    s.unknown({"dataset", "version", "spec", "source"})
+    code = s.text("dataset")
+    version = s.text("version", pattern=re.compile(r"^\d+\.\d+$"))
+    spec = s.file("spec")
+    source_settings = s.section("source")
+    source: SourceConfig | None = None
+    if source_settings is None:
+        s.out.append(FieldViolation(s.at("source"), "required"))
+    else:
+        kind = source_settings.text("type")
+        if kind == "rest":
+            source = _rest(source_settings, env)
+        elif kind == "sql":
+            source = _sql(source_settings)
+        elif kind == "files":
+            source = _files(source_settings)
+        elif kind is not None:
+            s.out.append(FieldViolation(s.at("source.type"), f"{kind!r} is not one of rest, sql, files"))
+    if code is None or version is None or spec is None or source is None:
+        return None
+    return DatasetConfig(code, version, spec, source, s.path)
+
+
+def parse_adapter_config(
+    data: Any, base: Path, env: Mapping[str, str] | None = None, path: Path | None = None
+) -> AdapterConfig:
+    """Validate an adapter configuration mapping; InvalidArgument lists every setting that is wrong."""
+    out: list[FieldViolation] = []
+    environment = os.environ if env is None else env
+    top = _Settings(expand_env(data, "", environment, out), "", base, out)
+    top.unknown({"department", "listen", "tls", "signing", "datasets"})
+    department = top.text("department", pattern=_DEPARTMENT)
+    listen = top.text("listen", required=False, pattern=_LISTEN) or "127.0.0.1:50061"
+    tls_settings = top.section("tls")
+    tls = None
+    if tls_settings is not None:
+        tls_settings.unknown({"cert", "key", "client_ca"})
+        cert, key, client_ca = (
+            tls_settings.file("cert"),
+            tls_settings.file("key"),
+            tls_settings.file("client_ca", required=False),
+        )
+        tls = TlsConfig(cert, key, client_ca) if cert and key else None
+    signing_settings = top.section("signing")
+    signing = None
+    if signing_settings is None:
+        out.append(FieldViolation("signing", "required: key_file and kid"))
+    else:
+        signing_settings.unknown({"key_file", "kid"})
+        key_file, kid = signing_settings.file("key_file"), signing_settings.text("kid")
+        signing = SigningConfig(key_file, kid) if key_file and kid else None
+    raw = top.data.get("datasets")
+    datasets: list[DatasetConfig] = []
+    if not isinstance(raw, list) or not raw:
+        out.append(FieldViolation("datasets", "required: a list of at least one dataset"))
+    else:
+        for i, item in enumerate(raw):
+            parsed = _dataset(_Settings(item, f"datasets[{i}]", base, out), environment)
+            if parsed is not None:
+                datasets.append(parsed)
+        seen: set[str] = set()
+        for ds in datasets:
+            if ds.dataset in seen:
+                out.append(FieldViolation(f"{ds.setting}.dataset", f"{ds.dataset!r} is configured twice"))
+            seen.add(ds.dataset)
+    if out or department is None or signing is None:
+        where = f" in {path}" if path else ""
+        raise InvalidArgument(
+            f"adapter configuration{where} is not valid; fix the settings listed",
+            reason="ADAPTER_CONFIG_INVALID",
+            violations=out,
+        )
+    return AdapterConfig(department, listen, signing, tuple(datasets), tls, path)
+
+
+def load_adapter_config(path: str | Path, env: Mapping[str, str] | None = None) -> AdapterConfig:
+    """Read and validate an adapter configuration file; relative paths in it are from its folder."""
+    file = Path(path).resolve()
+    return parse_adapter_config(load_spec_file(file), file.parent, env, file)
+
+
+def load_dataset(cfg: DatasetConfig) -> Dataset:
+    """The catalog Dataset the configured spec file describes, checked against the code and version."""
+    data = load_spec_file(cfg.spec)
+    parsed = parse_spec(data) if "spec" in data and "kind" in data else parse_dataset(data)
+    if not isinstance(parsed, Dataset):
+        raise InvalidArgument(
+            f"{cfg.spec} describes a {type(parsed).__name__}, not a dataset",
+            reason="ADAPTER_CONFIG_INVALID",
+            violations=[FieldViolation(f"{cfg.setting}.spec", "not a dataset spec")],
+        )
+    problems = []
+    if parsed.code != cfg.dataset:
+        problems.append(
+            FieldViolation(f"{cfg.setting}.dataset", f"spec {cfg.spec} describes {parsed.code!r}")
+        )
+    elif parsed.version != cfg.version:
+        problems.append(
+            FieldViolation(f"{cfg.setting}.version", f"spec {cfg.spec} is version {parsed.version}")
+        )
+    if problems:
+        raise InvalidArgument(
+            f"dataset spec {cfg.spec} does not match the adapter configuration",
+            reason="ADAPTER_CONFIG_INVALID",
+            violations=problems,
+        )
+    return parsed
+
+
+def _check_mapping(cfg: DatasetConfig, mapping: Mapping[str, str], name: str, schema: pa.Schema) -> None:
+    """Every mapped field must be a field of the dataset."""
+    unknown = [f for f in mapping if schema.get_field_index(f) < 0]
+    if unknown:
+        raise InvalidArgument(
+            f"{cfg.setting}.source.{name} maps fields the dataset {cfg.dataset} does not have",
+            reason="ADAPTER_CONFIG_INVALID",
+            violations=[
+                FieldViolation(f"{cfg.setting}.source.{name}.{f}", "not a field of the dataset")
+                for f in unknown
+            ],
+        )
+
+
+def build_source(cfg: DatasetConfig, schema: pa.Schema) -> Source:
+    """The source the dataset configuration describes, serving documents with the given schema."""
+    source = cfg.source
+    if isinstance(source, RestSourceConfig):
+        _check_mapping(cfg, source.field_map, "field_map", schema)
+        context = None
+        if source.base_url.startswith("https://") or source.ca_file or source.cert_file:
+            context = client_ssl_context(
+                str(source.ca_file) if source.ca_file else None,
+                str(source.cert_file) if source.cert_file else None,
+                str(source.key_file) if source.key_file else None,
+            )
+        return RestSource(
+            source.base_url,
+            source.lookup_path,
+            source.field_map,
+            schema,
+            headers=source.headers,
+            ssl_context=context,
+            timeout_seconds=source.timeout_seconds,
+            not_found_status=source.not_found_status,
+            scan_path=source.scan_path,
+            scan_items_path=source.scan_items_path,
+            scan_next_path=source.scan_next_path,
+        )
+    if isinstance(source, SqlSourceConfig):
+        _check_mapping(cfg, source.column_map, "column_map", schema)
+        return SqlSource(
+            source.url,
+            source.table,
+            source.key_column,
+            source.column_map,
+            schema,
+            timeout_seconds=source.timeout_seconds,
+        )
+    _check_mapping(cfg, source.column_map, "column_map", schema)
+    return FileSource(source.path, source.key_column, source.column_map, schema)
+
+
+def load_signer(cfg: AdapterConfig) -> DocumentSigner:
+    """The department's document signer, from the PEM (PKCS#8) Ed25519 key file in the configuration."""
+    try:
+        key = load_pem_private_key(cfg.signing.key_file.read_bytes(), password=None)
+    except (OSError, ValueError) as exc:
+        raise InvalidArgument(
+            f"signing key file {cfg.signing.key_file} cannot be read as an unencrypted PEM key: {exc}",
+            reason="ADAPTER_CONFIG_INVALID",
+            violations=[FieldViolation("signing.key_file", "unreadable PEM private key")],
+        ) from exc
+    if not isinstance(key, Ed25519PrivateKey):
+        raise InvalidArgument(
+            f"signing key file {cfg.signing.key_file} holds a {type(key).__name__}; "
+            "documents are signed with Ed25519",
+            reason="ADAPTER_CONFIG_INVALID",
+            violations=[FieldViolation("signing.key_file", "not an Ed25519 key")],
+        )
+    return DocumentSigner(cfg.department, cfg.signing.kid, key)
