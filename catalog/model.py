@@ -591,6 +591,27 @@ def service_item_to_dict(s: ServiceItem) -> dict[str, Any]:
     )
 
 
+def material_violations(item: ServiceItem, datasets: Mapping[str, Dataset]) -> list[FieldViolation]:
+    """Return each required material that names a dataset or field the catalog does not have."""
+    out: list[FieldViolation] = []
+    for i, material in enumerate(item.required_materials):
+        path = f"required_materials[{i}]"
+        dataset = datasets.get(material.dataset)
+        if dataset is None:
+            out.append(FieldViolation(f"{path}.dataset", f"no dataset {material.dataset!r} in the catalog"))
+            continue
+        for j, name in enumerate(material.fields):
+            if not dataset.schema.has_field(name):
+                out.append(
+                    FieldViolation(
+                        f"{path}.fields[{j}]",
+                        f"{material.dataset} has no field {name!r}; it has: "
+                        f"{', '.join(dataset.schema.names)}",
+                    )
+                )
+    return out
+
+
 # --- spec files -------------------------------------------------------------------------------------
 
 SPEC_KINDS: dict[str, Callable[[Mapping[str, Any]], Dataset | Department | ServiceItem]] = {
