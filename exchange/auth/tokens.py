@@ -14,6 +14,7 @@ import hashlib
 import heapq
 import json
 import math
+import re
 import secrets
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -29,6 +30,7 @@ from exchange.auth.keys import Algorithm, PrivateKey, PublicKey, algorithm_for
 
 ACCEPTED_ALGORITHMS: frozenset[str] = frozenset({"EdDSA", "ES256"})
 MAX_TOKEN_BYTES = 8192
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
 _ROLE_VALUES = {role.value: role for role in Role}
 # PyJWT's algorithm objects are stateless; build them once instead of per verification.
 _SIGNATURE_CHECKERS: dict[str, JwtAlgorithm] = {
@@ -122,6 +124,9 @@ def _show(value: object) -> str:
 
 def _b64decode(segment: str, what: str) -> bytes:
     """Strict base64url (no padding) decoding of one token segment."""
+    # The stdlib decoder silently skips characters outside the alphabet; a token must not.
+    if not _BASE64URL.fullmatch(segment):
+        raise _refuse("TOKEN_MALFORMED", f"the token {what} is not base64url")
     try:
         return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
     except (binascii.Error, ValueError) as error:
