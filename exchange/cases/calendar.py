@@ -17,7 +17,7 @@ _ONE_DAY = timedelta(days=1)
 _LAST_INSTANT = time(23, 59, 59, 999999)
 
 
-def _require_aware(value: datetime, name: str) -> None:
+def require_aware(value: datetime, name: str) -> None:
     """Refuse naive datetimes: a deadline without a time zone means nothing."""
     if value.tzinfo is None or value.utcoffset() is None:
         raise InvalidArgument(
@@ -43,7 +43,7 @@ class WorkingCalendar:
 
     def local_date(self, moment: datetime) -> date:
         """The calendar date of ``moment`` in this calendar's time zone."""
-        _require_aware(moment, "moment")
+        require_aware(moment, "moment")
         return moment.astimezone(self.tz).date()
 
     def day_bounds(self, d: date) -> tuple[datetime, datetime]:
@@ -67,7 +67,7 @@ class WorkingCalendar:
 
     def add_working_days(self, start: datetime, n: int) -> datetime:
         """Deadline ``n`` working days after ``start``: the end of the n-th working day after its date."""
-        _require_aware(start, "start")
+        require_aware(start, "start")
         if n < 0:
             raise InvalidArgument(
                 f"a time limit counts forward; got {n} working days",
@@ -84,8 +84,8 @@ class WorkingCalendar:
 
     def working_time_between(self, a: datetime, b: datetime) -> timedelta:
         """Time from ``a`` to ``b`` that falls on working days; negative when ``b`` is before ``a``."""
-        _require_aware(a, "a")
-        _require_aware(b, "b")
+        require_aware(a, "a")
+        require_aware(b, "b")
         if b < a:
             return -self.working_time_between(b, a)
         a_utc, b_utc = a.astimezone(UTC), b.astimezone(UTC)
@@ -103,7 +103,7 @@ class WorkingCalendar:
 
     def add_working_time(self, start: datetime, duration: timedelta) -> datetime:
         """The moment when ``duration`` of working time has passed after ``start`` (in UTC)."""
-        _require_aware(start, "start")
+        require_aware(start, "start")
         if duration < timedelta():
             raise InvalidArgument(
                 f"working time to add must not be negative; got {duration}",

@@ -35,36 +35,38 @@ class CaseAction(StrEnum):
     CLOSE = "close"
 
 
-S, A = CaseState, CaseAction
+_S, _A = CaseState, CaseAction
 
 # The whole state machine. A target of None means "back to the state the case was in
 # when the correction was requested" (the caller passes it as resume_to).
 TRANSITIONS: dict[tuple[CaseState, CaseAction], CaseState | None] = {
-    (S.SUBMITTED, A.ACCEPT): S.ACCEPTED,
-    (S.SUBMITTED, A.NOT_ACCEPT): S.NOT_ACCEPTED,
-    (S.SUBMITTED, A.REQUEST_CORRECTION): S.AWAITING_CORRECTION,
-    (S.SUBMITTED, A.WITHDRAW): S.WITHDRAWN,
-    (S.AWAITING_CORRECTION, A.SUBMIT_CORRECTION): None,
-    (S.AWAITING_CORRECTION, A.WITHDRAW): S.WITHDRAWN,
-    (S.ACCEPTED, A.REQUEST_CORRECTION): S.AWAITING_CORRECTION,
-    (S.ACCEPTED, A.START_REVIEW): S.IN_REVIEW,
-    (S.ACCEPTED, A.WITHDRAW): S.WITHDRAWN,
-    (S.IN_REVIEW, A.REQUEST_CORRECTION): S.AWAITING_CORRECTION,
-    (S.IN_REVIEW, A.APPROVE): S.APPROVED,
-    (S.IN_REVIEW, A.REJECT): S.REJECTED,
-    (S.IN_REVIEW, A.WITHDRAW): S.WITHDRAWN,
-    (S.APPROVED, A.CLOSE): S.CLOSED,
-    (S.REJECTED, A.CLOSE): S.CLOSED,
-    (S.NOT_ACCEPTED, A.CLOSE): S.CLOSED,
-    (S.WITHDRAWN, A.CLOSE): S.CLOSED,
+    (_S.SUBMITTED, _A.ACCEPT): _S.ACCEPTED,
+    (_S.SUBMITTED, _A.NOT_ACCEPT): _S.NOT_ACCEPTED,
+    (_S.SUBMITTED, _A.REQUEST_CORRECTION): _S.AWAITING_CORRECTION,
+    (_S.SUBMITTED, _A.WITHDRAW): _S.WITHDRAWN,
+    (_S.AWAITING_CORRECTION, _A.SUBMIT_CORRECTION): None,
+    (_S.AWAITING_CORRECTION, _A.WITHDRAW): _S.WITHDRAWN,
+    (_S.ACCEPTED, _A.REQUEST_CORRECTION): _S.AWAITING_CORRECTION,
+    (_S.ACCEPTED, _A.START_REVIEW): _S.IN_REVIEW,
+    (_S.ACCEPTED, _A.WITHDRAW): _S.WITHDRAWN,
+    (_S.IN_REVIEW, _A.REQUEST_CORRECTION): _S.AWAITING_CORRECTION,
+    (_S.IN_REVIEW, _A.APPROVE): _S.APPROVED,
+    (_S.IN_REVIEW, _A.REJECT): _S.REJECTED,
+    (_S.IN_REVIEW, _A.WITHDRAW): _S.WITHDRAWN,
+    (_S.APPROVED, _A.CLOSE): _S.CLOSED,
+    (_S.REJECTED, _A.CLOSE): _S.CLOSED,
+    (_S.NOT_ACCEPTED, _A.CLOSE): _S.CLOSED,
+    (_S.WITHDRAWN, _A.CLOSE): _S.CLOSED,
 }
 
 # A case is open (materials may be fetched for it) only in these states.
-OPEN_STATES: frozenset[CaseState] = frozenset({S.SUBMITTED, S.ACCEPTED, S.IN_REVIEW, S.AWAITING_CORRECTION})
+OPEN_STATES: frozenset[CaseState] = frozenset(
+    {_S.SUBMITTED, _S.ACCEPTED, _S.IN_REVIEW, _S.AWAITING_CORRECTION}
+)
 
 # States a correction can be requested from, hence the states it can resume to.
 CORRECTABLE_STATES: frozenset[CaseState] = frozenset(
-    state for (state, action) in TRANSITIONS if action is A.REQUEST_CORRECTION
+    state for (state, action) in TRANSITIONS if action is _A.REQUEST_CORRECTION
 )
 
 

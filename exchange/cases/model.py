@@ -6,10 +6,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from types import MappingProxyType
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 from catalog.errors import Aborted, FailedPrecondition, FieldViolation, InvalidArgument, PermissionDenied
-from exchange.cases.calendar import WorkingCalendar
+from exchange.cases.calendar import WorkingCalendar, require_aware
 from exchange.cases.lifecycle import CaseAction, CaseState, is_open, next_state
 from exchange.cases.review import Opinion, Verdict, awaiting_opinion, review_outcome
 
@@ -91,16 +91,6 @@ class DeadlineStatus:
     working_days_left: float
 
 
-def _require_aware(now: datetime) -> None:
-    """Refuse naive times: every case time is an instant."""
-    if now.tzinfo is None or now.utcoffset() is None:
-        raise InvalidArgument(
-            f"time must carry a time zone (got naive {now.isoformat()})",
-            reason="NAIVE_DATETIME",
-            violations=[FieldViolation("now", "a timezone-aware datetime is required")],
-        )
-
-
 def _require_text(value: str, name: str) -> str:
     """A non-blank string, stripped."""
     if not value or not value.strip():
@@ -123,10 +113,10 @@ def _require_lead(case: Case, by: Actor, action: str) -> None:
         )
 
 
-def _record(case: Case, by: Actor, now: datetime, kind: str, detail: str, **changes: object) -> Case:
+def _record(case: Case, by: Actor, now: datetime, kind: str, detail: str, **changes: Any) -> Case:
     """The case with ``changes`` applied, its version bumped and the event appended."""
     event = CaseEvent(now, by.department, by.officer, kind, detail)
-    return replace(case, version=case.version + 1, events=(*case.events, event), **changes)  # type: ignore[arg-type]
+    return replace(case, version=case.version + 1, events=(*case.events, event), **changes)
 
 
 def _clean_list(items: Sequence[str], name: str) -> tuple[str, ...]:
@@ -155,7 +145,7 @@ def open_case(
     now: datetime,
 ) -> Case:
     """A newly submitted case (version 1), received by an officer of the lead department."""
-    _require_aware(now)
+    require_aware(now, "now")
     if applicant_kind not in get_args(ApplicantKind):
         raise InvalidArgument(
             f"applicant_kind must be person or organisation; got {applicant_kind!r}",
@@ -201,7 +191,7 @@ def check_version(case: Case, expected_version: int) -> None:
 
 def accept(case: Case, by: Actor, now: datetime, calendar: WorkingCalendar, time_limit_days: int) -> Case:
     """Accept the application: the statutory clock starts and the deadline is set."""
-    _require_aware(now)
+    require_aware(now, "now")
     _require_lead(case, by, "accept")
     state = next_state(case.state, CaseAction.ACCEPT)
     if time_limit_days < 1:
@@ -217,7 +207,7 @@ def accept(case: Case, by: Actor, now: datetime, calendar: WorkingCalendar, time
 
 def not_accept(case: Case, by: Actor, now: datetime, reasons: Sequence[str]) -> Case:
     """Refuse to accept the application, saying why."""
-    _require_aware(now)
+    require_aware(now, "now")
     _require_lead(case, by, "refuse")
     state = next_state(case.state, CaseAction.NOT_ACCEPT)
     cleaned = _clean_list(reasons, "reasons")
@@ -227,7 +217,7 @@ def not_accept(case: Case, by: Actor, now: datetime, reasons: Sequence[str]) -> 
 
 def request_correction(case: Case, by: Actor, now: datetime, missing: Sequence[str]) -> Case:
     """Tell the applicant, in one notice, everything that is missing; the clock pauses."""
-    _require_aware(now)
+    require_aware(now, "now")
     _require_lead(case, by, "request a correction for")
     # The applicant is told once: a second notice is refused whatever the state machine says.
     if case.correction is not None and is_open(case.state):
@@ -258,7 +248,7 @@ def request_correction(case: Case, by: Actor, now: datetime, missing: Sequence[s
 
 def submit_correction(case: Case, by: Actor, now: datetime, calendar: WorkingCalendar) -> Case:
     """Record the applicant's answer: the clock resumes and the deadline moves by the paused working time."""
-    _require_aware(now)
+    require_aware(now, "now")
     _require_lead(case, by, "record a correction for")
     notice = case.correction
     if case.state is CaseState.AWAITING_CORRECTION and (
@@ -303,7 +293,7 @@ def submit_correction(case: Case, by: Actor, now: datetime, calendar: WorkingCal
 
 def start_review(case: Case, by: Actor, now: datetime) -> Case:
     """Open the parallel review by every involved department."""
-    _require_aware(now)
+    require_aware(now, "now")
     _require_lead(case, by, "start the review of")
     state = next_state(case.state, CaseAction.START_REVIEW)
     detail = "review started by " + ", ".join(case.involved_departments)
@@ -314,7 +304,7 @@ def record_opinion(
     case: Case, department: str, officer: str, verdict: Verdict, comment: str, now: datetime
 ) -> Case:
     """Record (or revise) one involved department's review opinion."""
-    _require_aware(now)
+    require_aware(now, "now")
     if department not in case.involved_departments:
         raise PermissionDenied(
             f"{department} is not involved in case {case.id} "
@@ -327,6 +317,12 @@ def record_opinion(
             f"case is {case.state}; opinions are recorded only while it is in_review",
             reason="NOT_IN_REVIEW",
             metadata={"case": case.id, "state": str(case.state)},
+        )
+    if verdict not in set(Verdict):
+        raise InvalidArgument(
+            f"verdict must be one of {', '.join(Verdict)}; got {verdict!r}",
+            reason="UNKNOWN_VERDICT",
+            violations=[FieldViolation("verdict", "approve, reject or request_more")],
         )
     verdict = Verdict(verdict)
     if verdict is not Verdict.APPROVE:
@@ -341,7 +337,9 @@ def record_opinion(
 
 def decide(case: Case, by: Actor, now: datetime) -> Case:
     """Apply the outcome of the parallel review: approved or rejected, once every opinion allows it."""
-    _require_aware(now)
+    # Before an approval the caller re-checks that the case's materials are still valid;
+    # this function only knows the opinions.
+    require_aware(now, "now")
     _require_lead(case, by, "decide")
     outcome = review_outcome(case.involved_departments, case.opinions)
     if outcome == "approved":
@@ -371,7 +369,7 @@ def decide(case: Case, by: Actor, now: datetime) -> Case:
 
 def withdraw(case: Case, by: Actor, now: datetime, reason: str = "") -> Case:
     """Record that the applicant withdrew the application; the clock stops."""
-    _require_aware(now)
+    require_aware(now, "now")
     _require_lead(case, by, "withdraw")
     state = next_state(case.state, CaseAction.WITHDRAW)
     paused = case.paused
@@ -384,7 +382,7 @@ def withdraw(case: Case, by: Actor, now: datetime, reason: str = "") -> Case:
 
 def close(case: Case, by: Actor, now: datetime) -> Case:
     """Close a finished case (approved, rejected, not accepted or withdrawn)."""
-    _require_aware(now)
+    require_aware(now, "now")
     _require_lead(case, by, "close")
     state = next_state(case.state, CaseAction.CLOSE)
     return _record(case, by, now, CaseAction.CLOSE, f"closed after {case.state}", state=state)
@@ -400,7 +398,7 @@ def finished_at(case: Case) -> datetime | None:
 
 def deadline_status(case: Case, now: datetime, calendar: WorkingCalendar) -> DeadlineStatus:
     """How the case stands against its deadline at ``now``; under one working day left is nearly overdue."""
-    _require_aware(now)
+    require_aware(now, "now")
     if not is_open(case.state):
         ended = finished_at(case)
         if case.deadline is None or ended is None:

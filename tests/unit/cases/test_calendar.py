@@ -5,6 +5,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from catalog.errors import InvalidArgument, NotFound
 from exchange.cases.calendar import WorkingCalendar, load_calendar, parse_calendar
@@ -175,3 +177,29 @@ def test_empty_calendar_file_means_weekdays_only(tmp_path: Path) -> None:
     path = tmp_path / "empty.yaml"
     path.write_text("")
     assert load_calendar(path) == WorkingCalendar()
+
+
+moments = st.datetimes(
+    min_value=datetime(2025, 12, 1), max_value=datetime(2027, 1, 31), timezones=st.just(SHANGHAI)
+)
+
+
+@given(start=moments, n=st.integers(min_value=1, max_value=40))
+def test_every_deadline_ends_a_working_day_with_exactly_n_working_days_after_the_start_date(
+    start: datetime, n: int
+) -> None:
+    calendar = load_calendar(EXAMPLE)
+    deadline = calendar.add_working_days(start, n)
+    local_deadline = deadline.astimezone(SHANGHAI)
+    assert calendar.is_working_day(local_deadline.date())
+    assert local_deadline.time() == datetime.max.time()
+    days = (local_deadline.date() - start.date()).days
+    between = [start.date() + timedelta(days=i) for i in range(1, days + 1)]
+    assert sum(calendar.is_working_day(d) for d in between) == n
+
+
+@given(start=moments, hours=st.integers(min_value=0, max_value=24 * 30))
+def test_adding_working_time_then_measuring_it_gives_it_back(start: datetime, hours: int) -> None:
+    calendar = load_calendar(EXAMPLE)
+    end = calendar.add_working_time(start, timedelta(hours=hours))
+    assert calendar.working_time_between(start, end) == timedelta(hours=hours)

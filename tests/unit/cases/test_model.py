@@ -344,3 +344,9 @@ def test_every_operation_bumps_the_version_by_one() -> None:
         versions.append(case.version)
     assert versions == [3, 4, 5, 6, 7]
     assert len(case.events) == 7
+
+
+def test_an_unknown_verdict_is_refused_as_bad_input() -> None:
+    with pytest.raises(InvalidArgument) as caught:
+        record_opinion(in_review(), "FIRE", "o", "maybe", "", local(2026, 11, 24, 9))  # type: ignore[arg-type]
+    assert caught.value.reason == "UNKNOWN_VERDICT"
