@@ -3,7 +3,6 @@
 import datetime as dt
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -36,18 +35,18 @@ def matching(text: str) -> list[str]:
     return TABLE.filter(to_arrow_expression(parse_filter(text, SCHEMA))).column("uscc").to_pylist()
 
 
-def test_conjunction_of_conditions_parses_to_conditions_in_order():
+def test_conjunction_of_conditions_parses_to_conditions_in_order() -> None:
     f = parse_filter("status = '01' and registered_capital >= 1000000")
     assert f == RowFilter((Condition("status", "=", "01"), Condition("registered_capital", ">=", 1000000)))
 
 
-def test_in_list_and_quoted_quote():
+def test_in_list_and_quoted_quote() -> None:
     f = parse_filter("status in ('01', '02') and uscc != 'O''Brien'")
     assert f.conditions[0] == Condition("status", "in", ("01", "02"))
     assert f.conditions[1].value == "O'Brien"
 
 
-def test_keywords_are_case_insensitive_and_sql_not_equal_is_accepted():
+def test_keywords_are_case_insensitive_and_sql_not_equal_is_accepted() -> None:
     f = parse_filter("status IN ('01') AND status <> '03'")
     assert [c.op for c in f.conditions] == ["in", "!="]
 
@@ -66,11 +65,11 @@ def test_keywords_are_case_insensitive_and_sql_not_equal_is_accepted():
         ("score > 2", ["B", "C", "D"]),
     ],
 )
-def test_arrow_expression_selects_exactly_the_matching_rows(text, expected):
+def test_arrow_expression_selects_exactly_the_matching_rows(text: str, expected: list[str]) -> None:
     assert matching(text) == expected
 
 
-def test_values_are_coerced_to_the_column_type():
+def test_values_are_coerced_to_the_column_type() -> None:
     f = parse_filter("issued_on = '2022-06-01' and score = 3", SCHEMA)
     assert f.conditions[0].value == dt.date(2022, 6, 1)
     assert f.conditions[1].value == 3.0
@@ -85,7 +84,7 @@ def test_values_are_coerced_to_the_column_type():
         ("issued_on = 'yesterday'", "issued_on"),
     ],
 )
-def test_bad_columns_and_values_are_invalid_argument_naming_the_column(text, needle):
+def test_bad_columns_and_values_are_invalid_argument_naming_the_column(text: str, needle: str) -> None:
     with pytest.raises(InvalidArgument) as err:
         parse_filter(text, SCHEMA)
     assert needle in str(err.value)
@@ -108,19 +107,19 @@ def test_bad_columns_and_values_are_invalid_argument_naming_the_column(text, nee
         "x" * 5000,
     ],
 )
-def test_malformed_filters_are_invalid_argument(text):
+def test_malformed_filters_are_invalid_argument(text: str) -> None:
     with pytest.raises(InvalidArgument) as err:
         parse_filter(text, SCHEMA)
     assert err.value.reason.startswith("ROW_FILTER")
 
 
-def test_unknown_operator_is_named():
+def test_unknown_operator_is_named() -> None:
     with pytest.raises(InvalidArgument) as err:
         parse_filter("status like '0%'")
     assert "like" in err.value.message
 
 
-def test_sql_uses_bound_parameters_never_the_literal_text():
+def test_sql_uses_bound_parameters_never_the_literal_text() -> None:
     table = sa.table("licences", sa.column("uscc"), sa.column("state_code"), sa.column("capital"))
     hostile = "01' OR 1=1 --"
     f = parse_filter(f"status = '{hostile.replace(chr(39), chr(39) * 2)}' and registered_capital in (1, 2)")
@@ -133,7 +132,7 @@ def test_sql_uses_bound_parameters_never_the_literal_text():
         assert hostile in compiled.params.values()
 
 
-def test_sql_refuses_a_column_the_table_does_not_have():
+def test_sql_refuses_a_column_the_table_does_not_have() -> None:
     table = sa.table("licences", sa.column("uscc"))
     with pytest.raises(InvalidArgument):
         to_sql(parse_filter("status = '01'"), table)
