@@ -8,6 +8,7 @@ import hmac
 import json
 from collections.abc import Callable
 
+import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -235,8 +236,6 @@ def test_clock_skew_within_leeway_is_accepted(
 def test_audience_list_containing_the_hub_is_accepted(
     verifier: TokenVerifier, psb_key: Ed25519PrivateKey, psb_kid: str
 ) -> None:
-    import jwt
-
     payload = claims(psb_kid, aud=["other-service", HUB_AUDIENCE_DEFAULT])
     token = jwt.encode(payload, psb_key, algorithm="EdDSA", headers={"kid": psb_kid})
 
@@ -271,8 +270,6 @@ def test_cached_token_is_refused_once_it_expires(
 def test_token_not_yet_valid_is_refused(
     verifier: TokenVerifier, psb_key: Ed25519PrivateKey, psb_kid: str
 ) -> None:
-    import jwt
-
     payload = claims(psb_kid, nbf=NOW + 120, exp=NOW + 400)
     token = jwt.encode(payload, psb_key, algorithm="EdDSA", headers={"kid": psb_kid})
 
@@ -285,6 +282,18 @@ def test_token_issued_beyond_the_leeway_in_the_future_is_refused(
     verifier: TokenVerifier, mint: Callable[..., str]
 ) -> None:
     assert refused(verifier, mint(now=NOW + 31)).reason == "TOKEN_NOT_YET_VALID"
+
+
+def test_token_without_nbf_issued_in_the_future_is_refused(
+    verifier: TokenVerifier, psb_key: Ed25519PrivateKey, psb_kid: str
+) -> None:
+    token = jwt.encode(
+        claims(psb_kid, iat=NOW + 60, exp=NOW + 300), psb_key, algorithm="EdDSA", headers={"kid": psb_kid}
+    )
+
+    error = refused(verifier, token)
+
+    assert error.reason == "TOKEN_NOT_YET_VALID" and "issued 60 s in the future" in error.message
 
 
 def test_lifetime_over_fifteen_minutes_is_refused(verifier: TokenVerifier, mint: Callable[..., str]) -> None:
@@ -303,8 +312,6 @@ def test_lifetime_of_exactly_fifteen_minutes_is_accepted(
 def test_token_without_exp_or_iat_is_refused(
     verifier: TokenVerifier, psb_key: Ed25519PrivateKey, psb_kid: str, missing: str
 ) -> None:
-    import jwt
-
     payload = claims(psb_kid)
     del payload[missing]
     token = jwt.encode(payload, psb_key, algorithm="EdDSA", headers={"kid": psb_kid})
@@ -359,8 +366,6 @@ def test_bad_claims_are_refused_naming_the_claim(
     overrides: dict[str, object],
     named: str,
 ) -> None:
-    import jwt
-
     token = jwt.encode(claims(psb_kid, **overrides), psb_key, algorithm="EdDSA", headers={"kid": psb_kid})
 
     error = refused(verifier, token)
@@ -393,8 +398,6 @@ def test_hmac_signed_with_the_public_key_as_secret_is_refused(
 
 
 def test_rs256_is_refused(verifier: TokenVerifier, psb_kid: str) -> None:
-    import jwt
-
     rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     token = jwt.encode(claims(psb_kid), rsa_key, algorithm="RS256", headers={"kid": psb_kid})
 
@@ -402,8 +405,6 @@ def test_rs256_is_refused(verifier: TokenVerifier, psb_kid: str) -> None:
 
 
 def test_algorithm_must_match_the_registered_key(verifier: TokenVerifier, psb_kid: str) -> None:
-    import jwt
-
     p256 = generate_p256()
     token = jwt.encode(claims(psb_kid), p256, algorithm="ES256", headers={"kid": psb_kid})
 
@@ -438,6 +439,20 @@ def test_kid_of_another_department_is_refused_even_though_it_verifies(
     )
 
     assert refused(verifier, token, cert=None).reason == "TOKEN_KEY_UNKNOWN"
+
+
+def test_a_lookup_answering_with_another_departments_key_is_not_trusted(
+    registry: Registry, clock: Clock, psb_kid: str, mint: Callable[..., str]
+) -> None:
+    # A registry bug must not turn into an impersonation: the key's department is checked too.
+    lax = TokenVerifier(
+        HUB_AUDIENCE_DEFAULT, lambda _dept, kid: registry("SAMR", kid) or registry("PSB", kid), clock=clock
+    )
+    samr_key = generate_ed25519()
+    samr_kid = registry.register("SAMR", samr_key)
+    token = mint(key=samr_key, kid=samr_kid)
+
+    assert refused(lax, token).reason == "TOKEN_KEY_UNKNOWN"
 
 
 def test_retired_key_is_refused(
