@@ -88,10 +88,10 @@ def _flip(value: bytes, bit: int = 0) -> bytes:
 
 
 def test_leaf_and_node_hashes_use_rfc6962_domain_separation() -> None:
-    assert leaf_hash(b"L123456").hex() == "395aa064aa4c29f7010acfe3f25db9485bbd4b91897b6ad7ad547639252b4d56"
-    assert (
-        node_hash(b"N123", b"N456").hex() == "aa217fe888e47007fa15edab33c2b492a722cb106c64667fc2b044444de66bbb"
-    )
+    leaf = "395aa064aa4c29f7010acfe3f25db9485bbd4b91897b6ad7ad547639252b4d56"
+    node = "aa217fe888e47007fa15edab33c2b492a722cb106c64667fc2b044444de66bbb"
+    assert leaf_hash(b"L123456").hex() == leaf
+    assert node_hash(b"N123", b"N456").hex() == node
 
 
 def test_leaf_hashes_match_the_published_vectors() -> None:
@@ -128,7 +128,7 @@ def test_inclusion_proof_for_the_wrong_index_is_refused_naming_the_roots() -> No
 
 
 def test_inclusion_proof_with_an_extra_hash_is_refused() -> None:
-    proof = inclusion_proof_from_leaves(5, LEAF_HASHES) + [ROOTS[8]]
+    proof = [*inclusion_proof_from_leaves(5, LEAF_HASHES), ROOTS[8]]
     with pytest.raises(InclusionProofError, match="more than a tree of size 8 needs"):
         verify_inclusion(LEAF_HASHES[5], 5, 8, proof, ROOTS[8])
 
