@@ -344,7 +344,8 @@ def department_from_auth_context(auth_context: Mapping[str, Sequence[bytes]]) ->
         return department_from_certificate(certificates[0])
     uris = [
         value.decode("utf-8", errors="replace")
-        for key in ("x509_uri_subject_alternative_name", "x509_subject_alternative_name")
+        # grpc (checked with 1.85) reports URI SANs under both "peer_uri" and "x509_subject_alternative_name".
+        for key in ("peer_uri", "x509_subject_alternative_name")
         for value in auth_context.get(key, ())
     ]
     department = _department_from_uris(uris)

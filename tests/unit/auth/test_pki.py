@@ -170,6 +170,7 @@ def test_department_from_grpc_auth_context(pki: PkiPaths) -> None:
         )
         == "SAMR"
     )
+    assert department_from_auth_context({"peer_uri": [b"urn:exchange:department:MPS"]}) == "MPS"
     assert department_from_auth_context({"x509_common_name": [b"MOHRSS"]}) == "MOHRSS"
     assert department_from_auth_context({"transport_security_type": [b"ssl"]}) is None
 
