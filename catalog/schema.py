@@ -7,16 +7,18 @@ import binascii
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pyarrow as pa
 
 from catalog.errors import FieldViolation, InvalidArgument
 
 FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+_FLOAT32_MAX = 3.4028234663852886e38
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?$")
 
@@ -82,14 +84,28 @@ def _split_top_level(text: str) -> list[str]:
     return [p.strip() for p in parts]
 
 
+def _known_time_zone(name: str) -> bool:
+    """Return whether pyarrow and Python can both resolve the time zone name."""
+    if re.fullmatch(r"[+-]\d{2}:\d{2}", name):
+        return True
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
 def _parse(text: str, whole: str) -> pa.DataType:
     text = text.strip()
     name = _ALIASES.get(text, text)
     if name in _SIMPLE:
         return _SIMPLE[name]
-    m = re.fullmatch(r"timestamp\[(s|ms|us|ns)(?:,\s*tz=([A-Za-z0-9_+\-/]+))?\]", text)
+    m = re.fullmatch(r"timestamp\[(s|ms|us|ns)(?:,\s*tz=([A-Za-z0-9_+\-/:]+))?\]", text)
     if m:
-        return pa.timestamp(m.group(1), tz=m.group(2))
+        tz = m.group(2)
+        if tz is not None and not _known_time_zone(tz):
+            raise _unknown_type(whole, f"time zone {tz!r} is not an IANA zone name or a +HH:MM offset")
+        return pa.timestamp(m.group(1), tz=tz)
     m = re.fullmatch(r"decimal128\(\s*(\d+)\s*,\s*(\d+)\s*\)", text)
     if m:
         precision, scale = int(m.group(1)), int(m.group(2))
@@ -232,7 +248,15 @@ def _value_violations(value: Any, t: pa.DataType, path: str) -> list[FieldViolat
             return [FieldViolation(path, f"expected an integer in {low}..{high} ({text}), found {value}")]
         return []
     if pa.types.is_floating(t):
-        return [] if isinstance(value, int | float) and not isinstance(value, bool) else wrong("a number")
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return wrong("a number")
+        if pa.types.is_float32(t) and abs(value) > _FLOAT32_MAX:
+            return [
+                FieldViolation(
+                    path, f"expected a number within +/-{_FLOAT32_MAX:.7g} ({text}), found {value}"
+                )
+            ]
+        return []
     if pa.types.is_date32(t):
         if not isinstance(value, str):
             return wrong('a date "YYYY-MM-DD"')
@@ -278,6 +302,13 @@ def _value_violations(value: Any, t: pa.DataType, path: str) -> list[FieldViolat
     return wrong(text)
 
 
+def _zone(name: str) -> tzinfo:
+    """Return the tzinfo for an IANA zone name or a +HH:MM offset."""
+    if re.fullmatch(r"[+-]\d{2}:\d{2}", name):
+        return datetime.fromisoformat(f"2000-01-01T00:00:00{name}").tzinfo or UTC
+    return ZoneInfo(name)
+
+
 def _to_arrow_value(value: Any, t: pa.DataType) -> Any:
     """Convert a checked JSON-shaped value into what pyarrow expects for the type."""
     if value is None:
@@ -287,7 +318,11 @@ def _to_arrow_value(value: Any, t: pa.DataType) -> Any:
     if pa.types.is_date32(t):
         return date.fromisoformat(value)
     if pa.types.is_timestamp(t):
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        if moment.tzinfo is None and t.tz:
+            # A local time without an offset means local time in the field's own zone, not UTC.
+            moment = moment.replace(tzinfo=_zone(t.tz))
+        return moment
     if pa.types.is_decimal128(t):
         return Decimal(str(value).strip())
     if pa.types.is_floating(t):

@@ -278,3 +278,21 @@ def test_empty_schema_is_refused():
 def test_schema_to_list_round_trips():
     assert parse_schema(schema_to_list(SCHEMA)) == SCHEMA
     assert isinstance(SCHEMA, DatasetSchema)
+
+
+def test_local_time_without_offset_is_read_in_the_fields_zone():
+    schema = parse_schema([{"name": "at", "type": "timestamp[ms, tz=Asia/Shanghai]"}])
+    row = schema.to_arrow_table([{"at": "2025-01-02T08:00:00"}]).to_pylist()[0]
+    assert row["at"].astimezone(UTC) == datetime(2025, 1, 2, 0, 0, tzinfo=UTC)
+
+
+def test_float32_values_out_of_range_are_refused():
+    schema = parse_schema([{"name": "x", "type": "float32"}])
+    assert "within" in schema.validate_document({"x": 1e300})[0].description
+    assert schema.validate_document({"x": 1.5e38}) == []
+
+
+def test_unknown_time_zone_is_refused():
+    with pytest.raises(InvalidArgument, match="time zone 'Mars/Base'"):
+        parse_arrow_type("timestamp[us, tz=Mars/Base]")
+    assert parse_arrow_type("timestamp[us, tz=+08:00]") == pa.timestamp("us", tz="+08:00")
