@@ -1,0 +1,158 @@
+"""The access log entry and its canonical, versioned byte encoding (the Merkle leaf)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Literal
+
+from catalog.errors import DataLoss, InvalidArgument
+from exchange.audit.merkle import leaf_hash
+
+ENTRY_VERSION = b"exchange-access-log/v1\n"
+_VERSION_FAMILY = b"exchange-access-log/"
+
+Decision = Literal["allow", "deny"]
+
+
+class EntryFormatError(DataLoss):
+    """Stored bytes are not a valid canonical access log entry."""
+
+    default_reason = "ACCESS_LOG_ENTRY_MALFORMED"
+
+
+@dataclass(frozen=True)
+class AccessLogEntry:
+    """One request or administrative change, as recorded in the access log (metadata only)."""
+
+    index: int = 0
+    time_us: int = 0
+    request_id: str = ""
+    action: str = ""
+    caller_department: str = ""
+    officer_id: str = ""
+    officer_role: str = ""
+    dataset: str = ""
+    dataset_version: str = ""
+    subject_id: str = ""
+    case_id: str = ""
+    service_item: str = ""
+    fields: tuple[str, ...] = ()
+    decision: Decision = "allow"
+    reason: str = ""
+    message: str = ""
+    outcome: str = "ok"
+    latency_us: int = 0
+    request_digest: str = ""
+    response_digest: str = ""
+    hidden_from_subject: bool = False
+    details: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Freeze the containers so a logged entry cannot change after it was hashed.
+        object.__setattr__(self, "fields", tuple(self.fields))
+        object.__setattr__(self, "details", MappingProxyType(dict(self.details)))
+        problems = _type_problems(_as_json_object(self))
+        if problems:
+            raise InvalidArgument(
+                "an access log entry has fields of the wrong type: " + "; ".join(problems),
+                reason="ACCESS_LOG_ENTRY_INVALID",
+            )
+
+
+_FIELD_NAMES = tuple(f.name for f in dataclasses.fields(AccessLogEntry))
+_INT_FIELDS = frozenset({"index", "time_us", "latency_us"})
+
+
+def _as_json_object(entry: AccessLogEntry) -> dict[str, Any]:
+    """Return the entry as plain JSON values, keyed by field name."""
+    values: dict[str, Any] = {name: getattr(entry, name) for name in _FIELD_NAMES}
+    values["fields"] = list(entry.fields)
+    values["details"] = dict(entry.details)
+    return values
+
+
+def _type_problems(values: Mapping[str, Any]) -> list[str]:
+    """Name every field whose JSON value has the wrong type."""
+    problems = []
+    for name in _FIELD_NAMES:
+        value = values[name]
+        if name in _INT_FIELDS:
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        elif name == "hidden_from_subject":
+            ok = isinstance(value, bool)
+        elif name == "fields":
+            ok = isinstance(value, list | tuple) and all(isinstance(v, str) for v in value)
+        elif name == "details":
+            ok = isinstance(value, Mapping) and all(
+                isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+            )
+        elif name == "decision":
+            ok = value in ("allow", "deny")
+        else:
+            ok = isinstance(value, str)
+        if not ok:
+            problems.append(f"`{name}` has {value!r}")
+    return problems
+
+
+def encode_entry(entry: AccessLogEntry) -> bytes:
+    """Return the canonical bytes: version line + sorted, compact UTF-8 JSON."""
+    try:
+        body = json.dumps(
+            _as_json_object(entry), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        ).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidArgument(
+            f"an access log entry holds text that is not valid Unicode: {exc.reason}",
+            reason="ACCESS_LOG_ENTRY_INVALID",
+        ) from exc
+    return ENTRY_VERSION + body
+
+
+def _refuse_float(text: str) -> Any:
+    """Refuse a JSON number with a fraction or exponent: entries carry integers only."""
+    raise EntryFormatError(f"access log entries hold no fractional numbers, found {text}")
+
+
+def decode_entry(data: bytes) -> AccessLogEntry:
+    """Parse canonical entry bytes, refusing unknown versions, keys or non-canonical form."""
+    if not data.startswith(ENTRY_VERSION):
+        if data.startswith(_VERSION_FAMILY):
+            version = data[len(_VERSION_FAMILY) :].split(b"\n", 1)[0].decode("utf-8", "replace")
+            raise EntryFormatError(
+                f"access log entry format {version!r} is unknown; this version reads v1",
+                reason="ACCESS_LOG_ENTRY_VERSION_UNKNOWN",
+            )
+        raise EntryFormatError(
+            "the bytes do not start with the access log entry header 'exchange-access-log/v1'"
+        )
+    try:
+        values = json.loads(data[len(ENTRY_VERSION) :].decode("utf-8"), parse_float=_refuse_float)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise EntryFormatError(f"the access log entry is not valid UTF-8 JSON: {exc}") from exc
+    if not isinstance(values, dict):
+        raise EntryFormatError(f"the access log entry must be a JSON object, found {type(values).__name__}")
+    missing = sorted(set(_FIELD_NAMES) - values.keys())
+    unknown = sorted(values.keys() - set(_FIELD_NAMES))
+    if missing or unknown:
+        parts = ([f"missing keys {missing}"] if missing else []) + (
+            [f"unknown keys {unknown}"] if unknown else []
+        )
+        raise EntryFormatError("the access log entry has " + " and ".join(parts))
+    problems = _type_problems(values)
+    if problems:
+        raise EntryFormatError("the access log entry has fields of the wrong type: " + "; ".join(problems))
+    entry = AccessLogEntry(**{**values, "fields": tuple(values["fields"])})
+    if encode_entry(entry) != data:
+        # Only one byte string may stand for an entry, or its leaf hash would be ambiguous.
+        raise EntryFormatError("the access log entry is valid JSON but not in canonical form")
+    return entry
+
+
+def entry_leaf_hash(entry: AccessLogEntry) -> bytes:
+    """Return the Merkle leaf hash of the entry's canonical encoding."""
+    return leaf_hash(encode_entry(entry))
