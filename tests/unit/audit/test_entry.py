@@ -73,7 +73,7 @@ def test_details_of_an_administrative_change_cannot_be_changed_after_logging() -
 
 
 def test_an_entry_with_a_float_is_refused_on_construction() -> None:
-    with pytest.raises(InvalidArgument, match="`latency_us` has 1.5"):
+    with pytest.raises(InvalidArgument, match=r"`latency_us` has 1\.5"):
         AccessLogEntry(latency_us=1.5)  # type: ignore[arg-type]
 
 
@@ -95,9 +95,8 @@ def test_bytes_without_the_header_are_refused() -> None:
 
 
 def _reencode(values: dict[str, object]) -> bytes:
-    return (
-        ENTRY_VERSION + json.dumps(values, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-    )
+    text = json.dumps(values, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return ENTRY_VERSION + text.encode()
 
 
 def test_missing_and_unknown_keys_are_named() -> None:
@@ -118,7 +117,7 @@ def test_a_wrongly_typed_value_is_named() -> None:
 
 
 def test_a_fractional_number_is_refused() -> None:
-    with pytest.raises(EntryFormatError, match="no fractional numbers, found 8250.0"):
+    with pytest.raises(EntryFormatError, match=r"no fractional numbers, found 8250\.0"):
         decode_entry(encode_entry(FETCH).replace(b'"latency_us":8250', b'"latency_us":8250.0'))
 
 
