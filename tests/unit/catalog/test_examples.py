@@ -20,17 +20,17 @@ EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "catalog"
 FILES = sorted(EXAMPLES.rglob("*.yaml"))
 
 
-def load_all():
+def load_all() -> list[Dataset | Department | ServiceItem]:
     return [parse_spec(load_spec_file(path)) for path in FILES]
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
-def test_example_parses_and_round_trips(path):
+def test_example_parses_and_round_trips(path: Path) -> None:
     obj = parse_spec(load_spec_file(path))
     assert parse_spec(to_spec(obj)) == obj
 
 
-def test_examples_cover_the_demo_departments_datasets_and_item():
+def test_examples_cover_the_demo_departments_datasets_and_item() -> None:
     objects = load_all()
     departments = {o.code for o in objects if isinstance(o, Department)}
     datasets = {o.code: o for o in objects if isinstance(o, Dataset)}
@@ -49,7 +49,7 @@ def test_examples_cover_the_demo_departments_datasets_and_item():
     assert "restaurant_permit" in items
 
 
-def test_example_references_resolve():
+def test_example_references_resolve() -> None:
     objects = load_all()
     departments = {o.code for o in objects if isinstance(o, Department)}
     datasets = {o.code: o for o in objects if isinstance(o, Dataset)}
@@ -61,7 +61,7 @@ def test_example_references_resolve():
         assert material_violations(item, datasets) == []
 
 
-def test_restaurant_permit_needs_the_four_materials_within_ten_days():
+def test_restaurant_permit_needs_the_four_materials_within_ten_days() -> None:
     item = next(o for o in load_all() if isinstance(o, ServiceItem) and o.code == "restaurant_permit")
     assert item.lead_department == "SAMR"
     assert item.time_limit_days == 10

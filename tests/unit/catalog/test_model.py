@@ -1,12 +1,16 @@
 """Parsing datasets, departments and service items: every problem collected, with its path."""
 
 import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from catalog.errors import InvalidArgument
 from catalog.identifiers import KeyFormat
 from catalog.model import (
+    Dataset,
     DatasetKind,
     DatasetStatus,
     Department,
@@ -30,7 +34,7 @@ PEM = (
 )
 
 
-def dataset_data(**changes):
+def dataset_data(**changes: Any) -> dict[str, Any]:
     data = {
         "code": "business_licence",
         "title": "Business licence",
@@ -52,13 +56,15 @@ def dataset_data(**changes):
     return {k: v for k, v in data.items() if v is not None}
 
 
-def violations(parse, data):
+def violations(
+    parse: Callable[[dict[str, Any]], object], data: dict[str, Any]
+) -> tuple[InvalidArgument, dict[str, str]]:
     with pytest.raises(InvalidArgument) as info:
         parse(data)
     return info.value, {v.field: v.description for v in info.value.violations}
 
 
-def test_minimal_dataset_gets_defaults():
+def test_minimal_dataset_gets_defaults() -> None:
     ds = parse_dataset(dataset_data())
     assert ds.kind is DatasetKind.RECORD
     assert ds.key_format is KeyFormat.USCC
@@ -67,12 +73,12 @@ def test_minimal_dataset_gets_defaults():
     assert ds.subject_field == "uscc"
 
 
-def test_subject_field_is_not_defaulted_for_licence_keys():
+def test_subject_field_is_not_defaulted_for_licence_keys() -> None:
     ds = parse_dataset(dataset_data(key_format="licence_id"))
     assert ds.subject_field is None
 
 
-def test_dataset_problems_are_collected_not_first_only():
+def test_dataset_problems_are_collected_not_first_only() -> None:
     err, found = violations(
         parse_dataset,
         dataset_data(code="Bad Code", kind="rows", sharing_type="secret", owner=None, titel="typo"),
@@ -85,17 +91,17 @@ def test_dataset_problems_are_collected_not_first_only():
     assert found["owner"] == "required"
 
 
-def test_key_field_must_be_in_the_schema():
+def test_key_field_must_be_in_the_schema() -> None:
     _, found = violations(parse_dataset, dataset_data(key_field="licence_no"))
     assert "'licence_no' is not a field of the schema" in found["key_field"]
 
 
-def test_key_field_must_be_required():
+def test_key_field_must_be_required() -> None:
     _, found = violations(parse_dataset, dataset_data(key_field="valid_until"))
     assert "must be a required field" in found["key_field"]
 
 
-def test_conditional_and_not_shared_need_a_legal_basis():
+def test_conditional_and_not_shared_need_a_legal_basis() -> None:
     for sharing in ("conditional", "not_shared"):
         _, found = violations(parse_dataset, dataset_data(sharing_type=sharing))
         assert "required when sharing_type is" in found["legal_basis"]
@@ -103,39 +109,39 @@ def test_conditional_and_not_shared_need_a_legal_basis():
     assert ds.sharing_type is SharingType.CONDITIONAL
 
 
-def test_schema_problems_carry_the_schema_path():
+def test_schema_problems_carry_the_schema_path() -> None:
     data = dataset_data()
     data["schema"]["fields"][2]["type"] = "dat"
     _, found = violations(parse_dataset, data)
     assert "schema.fields[2].type" in found
 
 
-def test_optional_field_references_must_exist():
+def test_optional_field_references_must_exist() -> None:
     _, found = violations(parse_dataset, dataset_data(validity_field="expires", status_field="state"))
     assert set(found) == {"validity_field", "status_field"}
 
 
-def test_malformed_version_is_refused():
+def test_malformed_version_is_refused() -> None:
     _, found = violations(parse_dataset, dataset_data(version="1"))
     assert "version" in found
 
 
-def test_dataset_round_trips_through_its_dict_and_json():
+def test_dataset_round_trips_through_its_dict_and_json() -> None:
     ds = parse_dataset(dataset_data(keywords=["licence"], theme="market", version="2.3"))
     assert parse_dataset(dataset_data_from(ds)) == ds
 
 
-def dataset_data_from(ds):
+def dataset_data_from(ds: Dataset) -> dict[str, Any]:
     return json.loads(json.dumps(dataset_to_dict(ds)))
 
 
-def department_data(**changes):
+def department_data(**changes: Any) -> dict[str, Any]:
     data = {"code": "SAMR", "name": "Market regulation", "level": "city", "region_code": "110100"}
     data.update(changes)
     return data
 
 
-def test_department_with_keys_round_trips():
+def test_department_with_keys_round_trips() -> None:
     dept = parse_department(
         department_data(
             adapter_endpoint="samr.internal:7443",
@@ -147,7 +153,7 @@ def test_department_with_keys_round_trips():
     assert parse_department(department_to_dict(dept)) == dept
 
 
-def test_department_problems_name_their_paths():
+def test_department_problems_name_their_paths() -> None:
     err, found = violations(
         parse_department,
         department_data(
@@ -171,7 +177,7 @@ def test_department_problems_name_their_paths():
     assert "allowed: national, province, city, county, township" in found["level"]
 
 
-def item_data(**changes):
+def item_data(**changes: Any) -> dict[str, Any]:
     data = {
         "code": "restaurant_permit",
         "name": "Restaurant permit",
@@ -184,13 +190,13 @@ def item_data(**changes):
     return data
 
 
-def test_service_item_round_trips():
+def test_service_item_round_trips() -> None:
     item = parse_service_item(item_data(promised_days=5))
     assert item.required_materials[0].mandatory is True
     assert parse_service_item(service_item_to_dict(item)) == item
 
 
-def test_service_item_problems_name_their_paths():
+def test_service_item_problems_name_their_paths() -> None:
     err, found = violations(
         parse_service_item,
         item_data(
@@ -212,12 +218,12 @@ def test_service_item_problems_name_their_paths():
     }
 
 
-def test_promised_days_cannot_exceed_the_statutory_limit():
+def test_promised_days_cannot_exceed_the_statutory_limit() -> None:
     _, found = violations(parse_service_item, item_data(promised_days=11))
     assert "longer than the statutory time limit" in found["promised_days"]
 
 
-def test_material_violations_find_unknown_datasets_and_fields():
+def test_material_violations_find_unknown_datasets_and_fields() -> None:
     ds = parse_dataset(dataset_data())
     item = parse_service_item(
         item_data(
@@ -231,13 +237,13 @@ def test_material_violations_find_unknown_datasets_and_fields():
     assert [v.field for v in found] == ["required_materials[0].fields[1]", "required_materials[1].dataset"]
 
 
-def test_parse_spec_dispatches_on_kind():
+def test_parse_spec_dispatches_on_kind() -> None:
     ds = parse_spec({"kind": "Dataset", "spec": dataset_data()})
     assert ds == parse_dataset(dataset_data())
     assert parse_spec(to_spec(ds)) == ds
 
 
-def test_parse_spec_refuses_unknown_kind_and_stray_keys():
+def test_parse_spec_refuses_unknown_kind_and_stray_keys() -> None:
     with pytest.raises(InvalidArgument) as info:
         parse_spec({"kind": "Dataset2", "spec": {}})
     assert info.value.reason == "UNKNOWN_SPEC_KIND"
@@ -247,7 +253,7 @@ def test_parse_spec_refuses_unknown_kind_and_stray_keys():
     assert [v.field for v in info.value.violations] == ["code"]
 
 
-def test_load_spec_file_reads_yaml_and_json(tmp_path):
+def test_load_spec_file_reads_yaml_and_json(tmp_path: Path) -> None:
     (tmp_path / "d.yaml").write_text(
         "kind: Department\nspec:\n  code: PSB\n  name: Police\n  level: city\n  region_code: '110100'\n"
     )
@@ -256,7 +262,7 @@ def test_load_spec_file_reads_yaml_and_json(tmp_path):
     assert parse_spec(load_spec_file(tmp_path / "d.json")).code == "SAMR"
 
 
-def test_load_spec_file_names_file_and_line_on_syntax_errors(tmp_path):
+def test_load_spec_file_names_file_and_line_on_syntax_errors(tmp_path: Path) -> None:
     bad_yaml = tmp_path / "bad.yaml"
     bad_yaml.write_text("kind: Dataset\nspec:\n  code: [unclosed\n  title: x\n")
     with pytest.raises(InvalidArgument) as info:
@@ -271,7 +277,7 @@ def test_load_spec_file_names_file_and_line_on_syntax_errors(tmp_path):
     assert "bad.json, line 3" in info.value.message
 
 
-def test_load_spec_file_refuses_non_object_and_unknown_suffix(tmp_path):
+def test_load_spec_file_refuses_non_object_and_unknown_suffix(tmp_path: Path) -> None:
     listed = tmp_path / "list.yaml"
     listed.write_text("- a\n- b\n")
     with pytest.raises(InvalidArgument, match="expected one object"):

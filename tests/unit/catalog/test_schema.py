@@ -2,6 +2,7 @@
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
 
 import pyarrow as pa
 import pytest
@@ -45,7 +46,7 @@ LEAF_TYPES = [
 NAMES = st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True)
 
 
-def arrow_types():
+def arrow_types() -> st.SearchStrategy[pa.DataType]:
     leaves = st.sampled_from(LEAF_TYPES)
     return st.recursive(
         leaves,
@@ -60,7 +61,7 @@ def arrow_types():
 
 
 @given(arrow_types())
-def test_arrow_type_text_round_trips(t):
+def test_arrow_type_text_round_trips(t: pa.DataType) -> None:
     assert parse_arrow_type(arrow_type_text(t)) == t
 
 
@@ -73,17 +74,17 @@ def test_arrow_type_text_round_trips(t):
         ("decimal128(10,2)", "decimal128(10, 2)"),
     ],
 )
-def test_aliases_parse_to_the_canonical_type(alias, canonical):
+def test_aliases_parse_to_the_canonical_type(alias: str, canonical: str) -> None:
     assert arrow_type_text(parse_arrow_type(alias)) == canonical
 
 
-def test_nested_type_text_is_readable():
+def test_nested_type_text_is_readable() -> None:
     t = parse_arrow_type("list<struct<name: string, since: date32>>")
     assert t == pa.list_(pa.struct([pa.field("name", pa.string()), pa.field("since", pa.date32())]))
 
 
 @pytest.mark.parametrize("text", ["varchar", "int128", "decimal128(40, 2)", "list<nope>", "struct<a string>"])
-def test_unknown_type_text_is_named_with_what_is_accepted(text):
+def test_unknown_type_text_is_named_with_what_is_accepted(text: str) -> None:
     with pytest.raises(InvalidArgument) as info:
         parse_arrow_type(text)
     assert repr(text) in info.value.message
@@ -91,7 +92,7 @@ def test_unknown_type_text_is_named_with_what_is_accepted(text):
     assert "decimal128(p, s)" in info.value.message
 
 
-def test_sensitivity_is_ordered_by_rank():
+def test_sensitivity_is_ordered_by_rank() -> None:
     ranks = [
         s.rank
         for s in (Sensitivity.PUBLIC, Sensitivity.INTERNAL, Sensitivity.PERSONAL, Sensitivity.SENSITIVE)
@@ -115,11 +116,11 @@ SCHEMA = parse_schema(
 )
 
 
-def paths(doc):
+def paths(doc: dict[str, Any]) -> dict[str, str]:
     return {v.field: v.description for v in SCHEMA.validate_document(doc)}
 
 
-def test_conforming_document_has_no_violations():
+def test_conforming_document_has_no_violations() -> None:
     doc = {
         "licence_id": "L1",
         "capital": "1000000.50",
@@ -135,16 +136,16 @@ def test_conforming_document_has_no_violations():
     assert SCHEMA.validate_document(doc) == []
 
 
-def test_required_field_missing_or_null_is_reported():
+def test_required_field_missing_or_null_is_reported() -> None:
     assert paths({}) == {"licence_id": "required field is missing"}
     assert paths({"licence_id": None}) == {"licence_id": "required field is null"}
 
 
-def test_optional_fields_may_be_null_or_absent():
+def test_optional_fields_may_be_null_or_absent() -> None:
     assert paths({"licence_id": "L1", "capital": None}) == {}
 
 
-def test_unknown_field_is_reported_with_the_fields_there_are():
+def test_unknown_field_is_reported_with_the_fields_there_are() -> None:
     found = paths({"licence_id": "L1", "licence": "x"})
     assert "unknown field" in found["licence"]
     assert "licence_id" in found["licence"]
@@ -169,13 +170,13 @@ def test_unknown_field_is_reported_with_the_fields_there_are():
         ("owners", {"name": "A"}, "expected an array"),
     ],
 )
-def test_each_wrong_value_says_expected_and_found(field, value, expected):
+def test_each_wrong_value_says_expected_and_found(field: str, value: Any, expected: str) -> None:
     found = paths({"licence_id": "L1", field: value})
     assert list(found) == [field]
     assert expected in found[field]
 
 
-def test_nested_violations_name_the_path():
+def test_nested_violations_name_the_path() -> None:
     found = paths(
         {
             "licence_id": "L1",
@@ -188,7 +189,7 @@ def test_nested_violations_name_the_path():
     assert "unknown member" in found["holder.nickname"]
 
 
-def test_to_arrow_table_converts_json_values():
+def test_to_arrow_table_converts_json_values() -> None:
     table = SCHEMA.to_arrow_table(
         [
             {
@@ -215,21 +216,21 @@ def test_to_arrow_table_converts_json_values():
     assert table.to_pylist()[1]["capital"] is None
 
 
-def test_to_arrow_table_reports_every_bad_document_by_index():
+def test_to_arrow_table_reports_every_bad_document_by_index() -> None:
     with pytest.raises(InvalidArgument) as info:
         SCHEMA.to_arrow_table([{"licence_id": "L1"}, {}, {"licence_id": "L3", "employees": "x"}])
     assert info.value.reason == "INVALID_DOCUMENT"
     assert [v.field for v in info.value.violations] == ["documents[1].licence_id", "documents[2].employees"]
 
 
-def test_arrow_schema_marks_required_fields_non_nullable_and_keeps_sensitivity():
+def test_arrow_schema_marks_required_fields_non_nullable_and_keeps_sensitivity() -> None:
     arrow = SCHEMA.arrow_schema()
     assert arrow.field("licence_id").nullable is False
     assert arrow.field("capital").nullable is True
     assert arrow.field("photo").metadata[b"sensitivity"] == b"sensitive"
 
 
-def test_project_keeps_schema_order_and_refuses_unknown_names():
+def test_project_keeps_schema_order_and_refuses_unknown_names() -> None:
     assert SCHEMA.project(["holder", "licence_id"]).names == ("licence_id", "holder")
     with pytest.raises(InvalidArgument) as info:
         SCHEMA.project(["licence_id", "nope"])
@@ -237,14 +238,14 @@ def test_project_keeps_schema_order_and_refuses_unknown_names():
     assert "nope" in info.value.message
 
 
-def test_field_lookup_and_default_sensitivity():
+def test_field_lookup_and_default_sensitivity() -> None:
     assert SCHEMA.field("employees").sensitivity is Sensitivity.INTERNAL
     assert SCHEMA.max_sensitivity() is Sensitivity.SENSITIVE
     with pytest.raises(InvalidArgument):
         SCHEMA.field("missing")
 
 
-def test_schema_parsing_collects_every_problem_with_paths():
+def test_schema_parsing_collects_every_problem_with_paths() -> None:
     with pytest.raises(InvalidArgument) as info:
         parse_schema(
             [
@@ -270,29 +271,29 @@ def test_schema_parsing_collects_every_problem_with_paths():
     assert "allowed: public, internal, personal, sensitive" in fields["schema.fields[4].sensitivity"]
 
 
-def test_empty_schema_is_refused():
+def test_empty_schema_is_refused() -> None:
     with pytest.raises(InvalidArgument):
         parse_schema([])
 
 
-def test_schema_to_list_round_trips():
+def test_schema_to_list_round_trips() -> None:
     assert parse_schema(schema_to_list(SCHEMA)) == SCHEMA
     assert isinstance(SCHEMA, DatasetSchema)
 
 
-def test_local_time_without_offset_is_read_in_the_fields_zone():
+def test_local_time_without_offset_is_read_in_the_fields_zone() -> None:
     schema = parse_schema([{"name": "at", "type": "timestamp[ms, tz=Asia/Shanghai]"}])
     row = schema.to_arrow_table([{"at": "2025-01-02T08:00:00"}]).to_pylist()[0]
     assert row["at"].astimezone(UTC) == datetime(2025, 1, 2, 0, 0, tzinfo=UTC)
 
 
-def test_float32_values_out_of_range_are_refused():
+def test_float32_values_out_of_range_are_refused() -> None:
     schema = parse_schema([{"name": "x", "type": "float32"}])
     assert "within" in schema.validate_document({"x": 1e300})[0].description
     assert schema.validate_document({"x": 1.5e38}) == []
 
 
-def test_unknown_time_zone_is_refused():
+def test_unknown_time_zone_is_refused() -> None:
     with pytest.raises(InvalidArgument, match="time zone 'Mars/Base'"):
         parse_arrow_type("timestamp[us, tz=Mars/Base]")
     assert parse_arrow_type("timestamp[us, tz=+08:00]") == pa.timestamp("us", tz="+08:00")

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from catalog.errors import FailedPrecondition, InvalidArgument
-from catalog.model import parse_dataset
+from catalog.model import Dataset, parse_dataset
 from catalog.versioning import diff_schemas, resolve_version
 
 FIELDS: list[dict[str, Any]] = [
@@ -16,7 +16,9 @@ FIELDS: list[dict[str, Any]] = [
 ]
 
 
-def dataset(fields=FIELDS, version="1.2", key_field="uscc", **changes):
+def dataset(
+    fields: list[dict[str, Any]] = FIELDS, version: str = "1.2", key_field: str = "uscc", **changes: Any
+) -> Dataset:
     data = {
         "code": "business_licence",
         "title": "Business licence",
@@ -33,19 +35,19 @@ def dataset(fields=FIELDS, version="1.2", key_field="uscc", **changes):
     return parse_dataset(data)
 
 
-def with_field(name, **changes):
+def with_field(name: str, **changes: Any) -> list[dict[str, Any]]:
     return [dict(f, **changes) if f["name"] == name else f for f in FIELDS]
 
 
 OLD = dataset()
 
 
-def test_identical_dataset_keeps_its_version_and_has_no_changes():
+def test_identical_dataset_keeps_its_version_and_has_no_changes() -> None:
     assert diff_schemas(OLD, OLD) == []
     assert resolve_version(OLD, OLD) == "1.2"
 
 
-def test_metadata_only_update_keeps_the_version():
+def test_metadata_only_update_keeps_the_version() -> None:
     new = dataclasses.replace(OLD, title="Business licence (electronic)", keywords=("licence",))
     assert resolve_version(OLD, new) == "1.2"
 
@@ -58,7 +60,7 @@ def test_metadata_only_update_keeps_the_version():
         (with_field("capital", sensitivity="internal"), "sensitivity_changed"),
     ],
 )
-def test_compatible_change_bumps_the_minor(fields, kind):
+def test_compatible_change_bumps_the_minor(fields: list[dict[str, Any]], kind: str) -> None:
     new = dataset(fields=fields, version="1.2")
     changes = diff_schemas(OLD, new)
     assert [c.kind for c in changes] == [kind]
@@ -66,12 +68,12 @@ def test_compatible_change_bumps_the_minor(fields, kind):
     assert resolve_version(OLD, new) == "1.3"
 
 
-def test_compatible_change_ignores_a_stated_minor():
+def test_compatible_change_ignores_a_stated_minor() -> None:
     new = dataset(fields=[*FIELDS, {"name": "scope", "type": "string"}], version="1.7")
     assert resolve_version(OLD, new) == "1.3"
 
 
-def test_compatible_change_with_a_new_major_takes_that_major():
+def test_compatible_change_with_a_new_major_takes_that_major() -> None:
     new = dataset(fields=[*FIELDS, {"name": "scope", "type": "string"}], version="2.0")
     assert resolve_version(OLD, new) == "2.0"
 
@@ -90,7 +92,7 @@ BREAKING = [
 
 
 @pytest.mark.parametrize(("kind", "field", "changes"), BREAKING)
-def test_breaking_change_is_refused_within_a_major(kind, field, changes):
+def test_breaking_change_is_refused_within_a_major(kind: str, field: str, changes: dict[str, Any]) -> None:
     new = dataset(version="1.3", **changes)
     found = [c for c in diff_schemas(OLD, new) if c.breaking]
     assert [(c.kind, c.field) for c in found] == [(kind, field)]
@@ -102,11 +104,11 @@ def test_breaking_change_is_refused_within_a_major(kind, field, changes):
 
 
 @pytest.mark.parametrize(("kind", "field", "changes"), BREAKING)
-def test_breaking_change_is_accepted_as_a_new_major(kind, field, changes):
+def test_breaking_change_is_accepted_as_a_new_major(kind: str, field: str, changes: dict[str, Any]) -> None:
     assert resolve_version(OLD, dataset(version="2.0", **changes)) == "2.0"
 
 
-def test_every_breaking_change_is_listed_together():
+def test_every_breaking_change_is_listed_together() -> None:
     new = dataset(fields=[FIELDS[0], dict(FIELDS[1], type="int64")], version="1.2")
     with pytest.raises(FailedPrecondition) as info:
         resolve_version(OLD, new)
@@ -114,7 +116,7 @@ def test_every_breaking_change_is_listed_together():
     assert "capital: removed" in info.value.message
 
 
-def test_lower_version_is_refused():
+def test_lower_version_is_refused() -> None:
     with pytest.raises(InvalidArgument) as info:
         resolve_version(OLD, dataset(version="1.1"))
     assert "lower than the current 1.2" in info.value.message
