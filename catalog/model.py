@@ -10,6 +10,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar
 
+import pyarrow as pa
 import yaml
 
 from catalog.errors import FieldViolation, InvalidArgument
@@ -225,6 +226,10 @@ class _Reader:
         value = self.raw(key, required)
         if value is _MISSING:
             return None
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            # YAML reads 110100 and 1.0 as numbers; codes and versions are text.
+            self.problem(key, f'expected a string, found the number {value}; quote it ("{value}")')
+            return None
         if not isinstance(value, str) or (required and not value.strip()):
             self.problem(key, f"expected a non-empty string, found {_kind_of(value)}")
             return None
@@ -325,6 +330,14 @@ _DATASET_KEYS = (
 )
 
 
+def _is_text(t: pa.DataType) -> bool:
+    return bool(pa.types.is_string(t) or pa.types.is_large_string(t))
+
+
+def _is_moment(t: pa.DataType) -> bool:
+    return bool(pa.types.is_date32(t) or pa.types.is_timestamp(t))
+
+
 def parse_dataset(data: Mapping[str, Any]) -> Dataset:
     """Parse a dataset from its dict form, or raise InvalidArgument(INVALID_DATASET) listing every problem."""
     out: list[FieldViolation] = []
@@ -368,13 +381,19 @@ def parse_dataset(data: Mapping[str, Any]) -> Dataset:
                 )
             elif not schema.field(key_field).required:
                 r.problem("key_field", f"{key_field!r} must be a required field of the schema")
-        for name, value in (
-            ("subject_field", subject_field),
-            ("validity_field", validity_field),
-            ("status_field", status_field),
+        for name, value, accepts, wanted in (
+            ("key_field", key_field, _is_text, "a string"),
+            ("subject_field", subject_field, _is_text, "a string"),
+            ("validity_field", validity_field, _is_moment, "a date32 or timestamp"),
+            ("status_field", status_field, _is_text, "a string"),
         ):
-            if value is not None and not schema.has_field(value):
+            if value is None or (name == "key_field" and not schema.has_field(value)):
+                continue
+            if not schema.has_field(value):
                 r.problem(name, f"{value!r} is not a field of the schema ({', '.join(schema.names)})")
+            elif not accepts(schema.field(value).arrow_type):
+                found = schema.field(value).type_text
+                r.problem(name, f"field {value!r} must be {wanted}, found {found}")
     _raise_if_any(out, "dataset", "INVALID_DATASET", code)
     assert code and title and owner and kind and key_field and key_format and schema
     assert sharing_type and update_frequency and status

@@ -97,8 +97,25 @@ def test_key_field_must_be_in_the_schema() -> None:
 
 
 def test_key_field_must_be_required() -> None:
-    _, found = violations(parse_dataset, dataset_data(key_field="valid_until"))
+    data = dataset_data(key_field="name")
+    data["schema"]["fields"][1]["required"] = False
+    _, found = violations(parse_dataset, data)
     assert "must be a required field" in found["key_field"]
+
+
+def test_key_field_must_be_text_and_validity_field_a_date() -> None:
+    data = dataset_data(validity_field="name")
+    data["schema"]["fields"][0]["type"] = "int64"
+    _, found = violations(parse_dataset, data)
+    assert found["key_field"] == "field 'uscc' must be a string, found int64"
+    assert found["validity_field"] == "field 'name' must be a date32 or timestamp, found string"
+
+
+def test_numbers_where_text_is_expected_suggest_quoting() -> None:
+    _, found = violations(parse_department, department_data(region_code=110100))
+    assert 'quote it ("110100")' in found["region_code"]
+    _, found = violations(parse_dataset, dataset_data(version=1.0))
+    assert 'quote it ("1.0")' in found["version"]
 
 
 def test_conditional_and_not_shared_need_a_legal_basis() -> None:
