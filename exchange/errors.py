@@ -46,7 +46,7 @@ def status_code_of(error: e.ExchangeError) -> grpc.StatusCode:
     """The status of a domain error: the nearest class in the table."""
     for cls in type(error).__mro__:
         if cls in STATUS_OF:
-            return STATUS_OF[cls]  # type: ignore[index]
+            return STATUS_OF[cls]
     return grpc.StatusCode.UNKNOWN
 
 
@@ -75,7 +75,7 @@ def from_rpc_error(error: grpc.RpcError) -> e.ExchangeError:
     """Turn a status received from a peer back into a domain error (client side)."""
     code: grpc.StatusCode = error.code() if hasattr(error, "code") else grpc.StatusCode.UNKNOWN
     message = error.details() if hasattr(error, "details") else str(error)
-    reason, violations = code.name, []
+    reason, violations = code.name, list[e.FieldViolation]()
     status = rpc_status.from_call(error) if isinstance(error, grpc.Call) else None
     if status is not None:
         for detail in status.details:
@@ -146,9 +146,9 @@ class ErrorMappingInterceptor(aio.ServerInterceptor):
 
     async def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Any]],
         handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
+    ) -> Any:
         handler = await continuation(handler_call_details)
         if handler is None:
             return handler

@@ -45,9 +45,7 @@ def normalise_url(url: str) -> str:
 class Database:
     """One engine per process; connections come from its pool."""
 
-    def __init__(
-        self, url: str, *, synchronous: str = "FULL", pool_size: int = 10, schema: str | None = None
-    ) -> None:
+    def __init__(self, url: str, *, synchronous: str = "FULL", pool_size: int = 10, schema: str | None = None) -> None:
         self.url = normalise_url(url)
         self.dialect = "sqlite" if self.url.startswith("sqlite") else "postgresql"
         kwargs: dict[str, Any] = {}

@@ -1,0 +1,212 @@
+"""The authorisation decision: one pure function from (caller, request, state) to an explained decision.
+
+Default deny. Every check is recorded in order, so a refusal says which rule refused
+and `exchange authz explain` can show the whole reasoning. Servicers never
+re-implement a piece of this; they gather the facts and call `decide_fetch`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from catalog.model import Dataset, DatasetStatus, ServiceItem, SharingType
+from catalog.schema import Sensitivity
+from exchange.auth.identity import Caller, Role
+
+# A grant listing this field covers every public and internal field; personal and
+# sensitive fields must always be granted by name.
+ALL_ORDINARY_FIELDS = "*"
+
+
+class GrantStatus(StrEnum):
+    ACTIVE = "active"
+    REVOKED = "revoked"
+
+
+@dataclass(frozen=True)
+class Grant:
+    """Permission for one consumer department to read some fields of one dataset, for some purposes."""
+
+    id: str
+    consumer: str
+    dataset: str
+    fields: tuple[str, ...]
+    service_items: tuple[str, ...] = ()
+    valid_from_us: int = 0
+    valid_until_us: int = 0
+    rate_per_minute: int = 0
+    status: GrantStatus = GrantStatus.ACTIVE
+    granted_by: str = ""
+    access_request_id: str = ""
+    created_at_us: int = 0
+    revoked_at_us: int = 0
+    revoke_reason: str = ""
+
+    def live_at(self, now_us: int) -> bool:
+        return (
+            self.status == GrantStatus.ACTIVE
+            and self.valid_from_us <= now_us
+            and (self.valid_until_us == 0 or now_us < self.valid_until_us)
+        )
+
+
+@dataclass(frozen=True)
+class CaseFacts:
+    """What the decision needs to know about the case named as the purpose."""
+
+    case_id: str
+    service_item: str
+    is_open: bool
+    state: str
+    involved_departments: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    reason: str = ""
+    message: str = ""
+    fields: tuple[str, ...] = ()
+    grant: Grant | None = None
+    checks: tuple[str, ...] = ()
+
+
+@dataclass
+class _Trail:
+    checks: list[str] = field(default_factory=list)
+
+    def ok(self, text: str) -> None:
+        self.checks.append(f"ok: {text}")
+
+    def deny(self, reason: str, message: str) -> Decision:
+        self.checks.append(f"denied: {message}")
+        return Decision(False, reason, message, checks=tuple(self.checks))
+
+
+@dataclass(frozen=True)
+class FetchFacts:
+    """Everything `decide_fetch` looks at, gathered by the caller from storage."""
+
+    caller: Caller
+    dataset: Dataset
+    requested_fields: tuple[str, ...]
+    now_us: int
+    case: CaseFacts | None
+    service_item: ServiceItem | None
+    purpose_service_item: str = ""
+    grants: Sequence[Grant] = ()
+    # Status of the newest access request for a conditional dataset without a live grant.
+    access_request_status: str = ""
+
+
+def _grant_fields(grant: Grant, dataset: Dataset) -> set[str]:
+    """The fields a grant covers: named ones, plus ordinary ones when it holds the wildcard."""
+    named = set(grant.fields) - {ALL_ORDINARY_FIELDS}
+    if ALL_ORDINARY_FIELDS in grant.fields:
+        named |= {f.name for f in dataset.schema.fields if f.sensitivity in (Sensitivity.PUBLIC, Sensitivity.INTERNAL)}
+    return named & set(dataset.schema.names)
+
+
+def decide_fetch(facts: FetchFacts) -> Decision:
+    """May this officer read these fields of this dataset for this case? If so, which fields."""
+    trail = _Trail()
+    caller, ds = facts.caller, facts.dataset
+    if not caller.has(Role.OFFICER):
+        return trail.deny(
+            "ROLE_NOT_ALLOWED", f"fetching data needs the officer role; the token carries {_roles(caller)}"
+        )
+    trail.ok("caller holds the officer role")
+
+    if ds.sharing_type == SharingType.NOT_SHARED:
+        return trail.deny("DATASET_NOT_SHARED", f"dataset {ds.code} is not shared ({ds.legal_basis or 'by law'})")
+    if ds.status == DatasetStatus.DRAFT:
+        return trail.deny("DATASET_NOT_PUBLISHED", f"dataset {ds.code} is a draft and cannot be fetched yet")
+    trail.ok(f"dataset {ds.code} is {ds.sharing_type.value} and {ds.status.value}")
+
+    if ds.owner == caller.department:
+        trail.ok(f"{caller.department} owns {ds.code}")
+    case = facts.case
+    if case is None:
+        return trail.deny("PURPOSE_REQUIRED", "a fetch must name the case it is for (purpose.case_id)")
+    if facts.purpose_service_item and facts.purpose_service_item != case.service_item:
+        return trail.deny(
+            "PURPOSE_MISMATCH",
+            f"case {case.case_id} is for service item {case.service_item}, not {facts.purpose_service_item}",
+        )
+    if not case.is_open:
+        return trail.deny(
+            "CASE_CLOSED", f"case {case.case_id} is {case.state}; data can be fetched only for open cases"
+        )
+    if caller.department not in case.involved_departments:
+        return trail.deny(
+            "CASE_NOT_INVOLVING_CALLER",
+            f"{caller.department} is not on case {case.case_id} (involved: {', '.join(case.involved_departments)})",
+        )
+    trail.ok(f"case {case.case_id} is open and involves {caller.department}")
+
+    item = facts.service_item
+    material = next((m for m in item.required_materials if m.dataset == ds.code), None) if item else None
+    if item is None or material is None:
+        return trail.deny(
+            "DATASET_NOT_REQUIRED",
+            f"service item {case.service_item} does not require dataset {ds.code}, so case {case.case_id} "
+            "is no purpose for it",
+        )
+    trail.ok(f"service item {item.code} requires {ds.code} ({', '.join(material.fields)})")
+
+    live = [
+        g for g in facts.grants if g.live_at(facts.now_us) and (not g.service_items or item.code in g.service_items)
+    ]
+    if not live:
+        return trail.deny(*_no_grant(facts, item.code))
+    trail.ok(f"{len(live)} live grant(s) for {caller.department} on {ds.code}")
+
+    allowed_by_item = set(material.fields)
+    wanted = set(facts.requested_fields) if facts.requested_fields else None
+    best: tuple[Grant, set[str]] | None = None
+    for grant in live:
+        usable = _grant_fields(grant, ds) & allowed_by_item
+        if wanted is not None and not wanted <= usable:
+            continue
+        if best is None or len(usable) > len(best[1]):
+            best = (grant, usable)
+    if best is None:
+        covered = set().union(*(_grant_fields(g, ds) for g in live)) & allowed_by_item
+        missing = sorted((wanted or set()) - covered)
+        return trail.deny(
+            "FIELD_NOT_GRANTED",
+            f"field(s) {', '.join(missing)} of {ds.code} are not covered by a grant to {caller.department} "
+            f"together with service item {item.code} (allowed: {', '.join(sorted(covered)) or 'none'})",
+        )
+    grant, usable = best
+    returned = tuple(f for f in ds.schema.names if f in (wanted if wanted is not None else usable))
+    if not returned:
+        return trail.deny("FIELD_NOT_GRANTED", f"no field of {ds.code} is both granted and needed by {item.code}")
+    trail.ok(f"grant {grant.id} covers {', '.join(returned)}")
+    return Decision(True, "", "allowed", returned, grant, tuple(trail.checks))
+
+
+def _no_grant(facts: FetchFacts, item_code: str) -> tuple[str, str]:
+    ds, dept, now = facts.dataset, facts.caller.department, facts.now_us
+    mine = [g for g in facts.grants]
+    if any(g.status == GrantStatus.REVOKED for g in mine):
+        return "GRANT_REVOKED", f"the grant to {dept} on {ds.code} was revoked"
+    if any(g.valid_until_us and g.valid_until_us <= now for g in mine):
+        return "GRANT_EXPIRED", f"the grant to {dept} on {ds.code} has expired"
+    if any(g.valid_from_us > now for g in mine):
+        return "GRANT_NOT_YET_VALID", f"the grant to {dept} on {ds.code} is not valid yet"
+    if mine:
+        return "GRANT_NOT_FOR_PURPOSE", f"no grant to {dept} on {ds.code} covers service item {item_code}"
+    if ds.sharing_type == SharingType.CONDITIONAL:
+        if facts.access_request_status == "pending":
+            return "ACCESS_REQUEST_PENDING", f"the access request of {dept} for {ds.code} awaits the owner's answer"
+        if facts.access_request_status == "denied":
+            return "ACCESS_REQUEST_DENIED", f"the owner of {ds.code} denied the access request of {dept}"
+        return "NO_GRANT", f"{ds.code} is conditional: {dept} must file an access request that {ds.owner} approves"
+    return "NO_GRANT", f"{dept} holds no grant on {ds.code}; ask {ds.owner} or a hub admin for one"
+
+
+def _roles(caller: Caller) -> str:
+    return ", ".join(sorted(r.value for r in caller.roles)) or "no roles"

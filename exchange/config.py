@@ -1,0 +1,168 @@
+"""The hub's settings: one typed object, read from a YAML file and EXCHANGE_* environment variables.
+
+Every setting has a default that runs a single hub on SQLite. A wrong value stops
+start-up with a message naming the setting (``grpc_listen: expected host:port, got '50051'``).
+Environment variables win over the file: ``EXCHANGE_DATABASE_URL`` sets ``database_url``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from catalog.errors import FieldViolation, InvalidArgument
+
+_HOST_PORT = re.compile(r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.\-]+):(\d{1,5})$")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything an operator can set. Paths are relative to the data directory unless absolute."""
+
+    data_dir: Path = Path("data")
+    # Empty: SQLite in the data directory. Else sqlite:///PATH or postgresql://USER@HOST/DB.
+    database_url: str = ""
+    grpc_listen: str = "127.0.0.1:50051"
+    # Console, /metrics and /healthz; empty to turn the HTTP listener off.
+    http_listen: str = "127.0.0.1:8080"
+    # The `aud` every token must carry, and the name in the hub's certificate.
+    hub_name: str = "exchange-hub"
+    # The access log's origin line (C2SP tlog-checkpoint).
+    log_origin: str = "exchange-hub/access-log"
+    # Plain-text gRPC without TLS: development only, and the hub says so loudly.
+    insecure_dev: bool = False
+    tls_cert: str = "pki/server.crt"
+    tls_key: str = "pki/server.key"
+    # CA that signs department client certificates (mTLS).
+    tls_client_ca: str = "pki/ca.crt"
+    # Ed25519 key the hub signs checkpoints with (made by `exchange init`).
+    signing_key: str = "hub-signing.key"
+    checkpoint_interval_seconds: float = 10.0
+    adapter_timeout_seconds: float = 3.0
+    adapter_retries: int = 2
+    # Consecutive failures that open a department's circuit breaker, and how long it stays open.
+    breaker_failures: int = 5
+    breaker_reset_seconds: float = 10.0
+    max_message_bytes: int = 4 * 1024 * 1024
+    max_concurrent_rpcs: int = 1000
+    token_max_lifetime_seconds: int = 900
+    token_leeway_seconds: int = 30
+    # Working days a department admin has to answer a conditional access request.
+    access_request_days: int = 10
+    # YAML file with holidays and make-up working days (see examples/calendar/).
+    calendar_file: str = ""
+    # SQLite's synchronous pragma: FULL survives power loss, NORMAL only a process crash.
+    sqlite_synchronous: str = "FULL"
+    log_level: str = "INFO"
+
+    def path(self, value: str) -> Path:
+        """A configured path, resolved against the data directory."""
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else self.data_dir / p
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'exchange.db'}"
+
+
+def _convert(name: str, raw: Any, kind: type, out: list[FieldViolation]) -> Any:
+    try:
+        if kind is bool:
+            if isinstance(raw, bool):
+                return raw
+            text = str(raw).strip().lower()
+            if text in {"1", "true", "yes", "on"}:
+                return True
+            if text in {"0", "false", "no", "off"}:
+                return False
+            raise ValueError
+        if kind is Path:
+            return Path(str(raw))
+        if kind in (int, float) and isinstance(raw, bool):
+            raise ValueError
+        return kind(raw)
+    except (TypeError, ValueError):
+        out.append(FieldViolation(name, f"expected {kind.__name__}, got {raw!r}"))
+        return None
+
+
+def load_settings(
+    path: str | Path | None = None, *, environ: Mapping[str, str] | None = None, **overrides: Any
+) -> Settings:
+    """Read the file (if any), then the environment, then explicit overrides; validate all of it."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    if path:
+        try:
+            loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        except OSError as error:
+            raise InvalidArgument(f"cannot read settings file {path}: {error.strerror}", reason="SETTINGS") from error
+        except yaml.YAMLError as error:
+            raise InvalidArgument(f"settings file {path} is not valid YAML: {error}", reason="SETTINGS") from error
+        if not isinstance(loaded, dict):
+            raise InvalidArgument(f"settings file {path} must hold a mapping of settings", reason="SETTINGS")
+        values.update(loaded)
+    fields = {f.name: f for f in dataclasses.fields(Settings)}
+    for name in fields:
+        env_name = f"EXCHANGE_{name.upper()}"
+        if env_name in environ:
+            values[name] = environ[env_name]
+    values.update({k: v for k, v in overrides.items() if v is not None})
+
+    problems: list[FieldViolation] = []
+    unknown = sorted(set(values) - set(fields))
+    for name in unknown:
+        problems.append(FieldViolation(name, f"unknown setting; known settings: {', '.join(sorted(fields))}"))
+    converted: dict[str, Any] = {}
+    for name, raw in values.items():
+        if name in fields:
+            kind = {"Path": Path, "str": str, "int": int, "float": float, "bool": bool}[str(fields[name].type)]
+            converted[name] = _convert(name, raw, kind, problems)
+    if not problems:
+        settings = Settings(**converted)
+        problems.extend(_validate(settings))
+    if problems:
+        raise InvalidArgument("invalid settings", reason="SETTINGS", violations=problems)
+    return settings
+
+
+def _validate(s: Settings) -> list[FieldViolation]:
+    problems = []
+    for name in ("grpc_listen", "http_listen"):
+        value = getattr(s, name)
+        if name == "http_listen" and value == "":
+            continue
+        match = _HOST_PORT.match(value)
+        if not match or int(match.group(2)) > 65535:
+            problems.append(FieldViolation(name, f"expected host:port such as 127.0.0.1:50051, got {value!r}"))
+    if s.database_url and not s.database_url.startswith(("sqlite", "postgres")):
+        problems.append(FieldViolation("database_url", "expected sqlite:///PATH or postgresql://USER@HOST/DB"))
+    positive = (
+        "checkpoint_interval_seconds",
+        "adapter_timeout_seconds",
+        "max_message_bytes",
+        "max_concurrent_rpcs",
+        "token_max_lifetime_seconds",
+        "access_request_days",
+    )
+    for name in positive:
+        if getattr(s, name) <= 0:
+            problems.append(FieldViolation(name, f"must be positive, got {getattr(s, name)}"))
+    if s.token_max_lifetime_seconds > 900:
+        problems.append(FieldViolation("token_max_lifetime_seconds", "at most 900 (15 minutes)"))
+    if s.adapter_retries < 0:
+        problems.append(FieldViolation("adapter_retries", "must be 0 or more"))
+    if s.sqlite_synchronous.upper() not in {"FULL", "NORMAL", "EXTRA"}:
+        problems.append(FieldViolation("sqlite_synchronous", "one of FULL, NORMAL, EXTRA"))
+    if s.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        problems.append(FieldViolation("log_level", "one of DEBUG, INFO, WARNING, ERROR"))
+    if s.calendar_file and not s.path(s.calendar_file).is_file():
+        problems.append(FieldViolation("calendar_file", f"no such file: {s.path(s.calendar_file)}"))
+    return problems
