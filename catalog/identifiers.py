@@ -58,9 +58,7 @@ def _validate_uscc(value: str) -> str:
             raise _malformed(fmt, value, f"character {ch!r} at position {i + 1} must be a digit")
     for i, ch in enumerate(value[8:], start=8):
         if ch not in USCC_ALPHABET:
-            raise _malformed(
-                fmt, value, f"character {ch!r} at position {i + 1} not allowed (alphabet {USCC_ALPHABET})"
-            )
+            raise _malformed(fmt, value, f"character {ch!r} at position {i + 1} not allowed (alphabet {USCC_ALPHABET})")
     expected = uscc.calc_check_digit(value[:17])
     if value[-1] != expected:
         raise _malformed(fmt, value, f"check character is {value[-1]!r} but the digits give {expected!r}")
@@ -78,9 +76,7 @@ def _validate_resident_id(value: str) -> str:
     try:
         birth = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
     except ValueError:
-        raise _malformed(
-            fmt, value, f"birth date {value[6:14]!r} is not a calendar date (YYYYMMDD)"
-        ) from None
+        raise _malformed(fmt, value, f"birth date {value[6:14]!r} is not a calendar date (YYYYMMDD)") from None
     if birth.year < 1800:
         raise _malformed(fmt, value, f"birth year {birth.year} is before 1800")
     expected = ric.calc_check_digit(value)
@@ -127,9 +123,7 @@ def validate_key(fmt: KeyFormat, value: str) -> str:
     """Return the normalised key, or raise InvalidArgument saying what is wrong with it."""
     if len(value) > MAX_KEY_LENGTH:
         # Refuse before any other work: keys arrive from callers and may be huge.
-        raise _malformed(
-            fmt, value, f"too long ({len(value)} characters, at most {MAX_KEY_LENGTH})", "KEY_TOO_LONG"
-        )
+        raise _malformed(fmt, value, f"too long ({len(value)} characters, at most {MAX_KEY_LENGTH})", "KEY_TOO_LONG")
     position = _control_character(value)
     if position is not None:
         raise _malformed(fmt, value, f"control character {value[position]!r} at position {position + 1}")

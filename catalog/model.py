@@ -278,9 +278,7 @@ class _Reader:
         for i, item in enumerate(value):
             if not isinstance(item, str) or (pattern is not None and not pattern.match(item)):
                 expected = f"a string matching {pattern.pattern}" if pattern else "a string"
-                self.out.append(
-                    FieldViolation(f"{self.at(key)}[{i}]", f"expected {expected}, found {item!r}")
-                )
+                self.out.append(FieldViolation(f"{self.at(key)}[{i}]", f"expected {expected}, found {item!r}"))
             else:
                 items.append(item)
         return tuple(items)
@@ -370,15 +368,11 @@ def parse_dataset(data: Mapping[str, Any]) -> Dataset:
             out.extend(problems)
 
     if sharing_type in (SharingType.CONDITIONAL, SharingType.NOT_SHARED) and not legal_basis.strip():
-        r.problem(
-            "legal_basis", f"required when sharing_type is {sharing_type.value}: cite the law or decision"
-        )
+        r.problem("legal_basis", f"required when sharing_type is {sharing_type.value}: cite the law or decision")
     if schema is not None:
         if key_field is not None:
             if not schema.has_field(key_field):
-                r.problem(
-                    "key_field", f"{key_field!r} is not a field of the schema ({', '.join(schema.names)})"
-                )
+                r.problem("key_field", f"{key_field!r} is not a field of the schema ({', '.join(schema.names)})")
             elif not schema.field(key_field).required:
                 r.problem("key_field", f"{key_field!r} must be a required field of the schema")
         for name, value, accepts, wanted in (
@@ -624,8 +618,7 @@ def material_violations(item: ServiceItem, datasets: Mapping[str, Dataset]) -> l
                 out.append(
                     FieldViolation(
                         f"{path}.fields[{j}]",
-                        f"{material.dataset} has no field {name!r}; it has: "
-                        f"{', '.join(dataset.schema.names)}",
+                        f"{material.dataset} has no field {name!r}; it has: {', '.join(dataset.schema.names)}",
                     )
                 )
     return out
@@ -687,9 +680,7 @@ def parse_spec(data: Mapping[str, Any]) -> Dataset | Department | ServiceItem:
         problems = [FieldViolation(k, "unknown key; allowed: kind, spec") for k in extra]
         if not isinstance(data.get("spec"), Mapping):
             problems.append(FieldViolation("spec", "required: the object itself"))
-        raise InvalidArgument(
-            f"a {tag} spec has two keys, kind and spec", reason="MALFORMED_FILE", violations=problems
-        )
+        raise InvalidArgument(f"a {tag} spec has two keys, kind and spec", reason="MALFORMED_FILE", violations=problems)
     return SPEC_KINDS[str(tag)](data["spec"])
 
 

@@ -144,13 +144,9 @@ def arrow_type_text(t: pa.DataType) -> str:
     if pa.types.is_list(t):
         return f"list<{arrow_type_text(t.value_type)}>"
     if pa.types.is_struct(t):
-        members = ", ".join(
-            f"{t.field(i).name}: {arrow_type_text(t.field(i).type)}" for i in range(t.num_fields)
-        )
+        members = ", ".join(f"{t.field(i).name}: {arrow_type_text(t.field(i).type)}" for i in range(t.num_fields))
         return f"struct<{members}>"
-    raise InvalidArgument(
-        f"Arrow type {t} is not supported; accepted: {ACCEPTED_TYPES}", reason="UNKNOWN_ARROW_TYPE"
-    )
+    raise InvalidArgument(f"Arrow type {t} is not supported; accepted: {ACCEPTED_TYPES}", reason="UNKNOWN_ARROW_TYPE")
 
 
 @dataclass(frozen=True)
@@ -198,9 +194,7 @@ def _decimal_problem(value: Any, t: pa.Decimal128Type) -> str | None:
     """Return what is wrong with a decimal value, or None."""
     if isinstance(value, bool) or not isinstance(value, int | str):
         # Floats are refused: a binary float cannot carry an exact amount of money.
-        return (
-            f"expected decimal128({t.precision}, {t.scale}) as a string or integer, found {_kind_of(value)}"
-        )
+        return f"expected decimal128({t.precision}, {t.scale}) as a string or integer, found {_kind_of(value)}"
     try:
         number = Decimal(str(value).strip())
     except InvalidOperation:
@@ -251,11 +245,7 @@ def _value_violations(value: Any, t: pa.DataType, path: str) -> list[FieldViolat
         if isinstance(value, bool) or not isinstance(value, int | float):
             return wrong("a number")
         if pa.types.is_float32(t) and abs(value) > _FLOAT32_MAX:
-            return [
-                FieldViolation(
-                    path, f"expected a number within +/-{_FLOAT32_MAX:.7g} ({text}), found {value}"
-                )
-            ]
+            return [FieldViolation(path, f"expected a number within +/-{_FLOAT32_MAX:.7g} ({text}), found {value}")]
         return []
     if pa.types.is_date32(t):
         if not isinstance(value, str):
@@ -331,8 +321,7 @@ def _to_arrow_value(value: Any, t: pa.DataType) -> Any:
         return [_to_arrow_value(item, t.value_type) for item in value]
     if pa.types.is_struct(t):
         return {
-            t.field(i).name: _to_arrow_value(value.get(t.field(i).name), t.field(i).type)
-            for i in range(t.num_fields)
+            t.field(i).name: _to_arrow_value(value.get(t.field(i).name), t.field(i).type) for i in range(t.num_fields)
         }
     return value
 
@@ -464,22 +453,16 @@ def collect_schema(data: Any, path: str) -> tuple[DatasetSchema | None, list[Fie
         name = entry.get("name")
         if not isinstance(name, str) or not FIELD_NAME.match(name):
             problems.append(
-                FieldViolation(
-                    f"{where}.name", f"expected a name matching {FIELD_NAME.pattern}, found {name!r}"
-                )
+                FieldViolation(f"{where}.name", f"expected a name matching {FIELD_NAME.pattern}, found {name!r}")
             )
         elif name in seen:
-            problems.append(
-                FieldViolation(f"{where}.name", f"duplicate field {name!r} (also {path}[{seen[name]}])")
-            )
+            problems.append(FieldViolation(f"{where}.name", f"duplicate field {name!r} (also {path}[{seen[name]}])"))
         else:
             seen[name] = i
         arrow_type: pa.DataType | None = None
         type_text = entry.get("type")
         if not isinstance(type_text, str):
-            problems.append(
-                FieldViolation(f"{where}.type", f"expected an Arrow type name, found {type_text!r}")
-            )
+            problems.append(FieldViolation(f"{where}.type", f"expected an Arrow type name, found {type_text!r}"))
         else:
             try:
                 arrow_type = parse_arrow_type(type_text)
@@ -487,9 +470,7 @@ def collect_schema(data: Any, path: str) -> tuple[DatasetSchema | None, list[Fie
                 problems.append(FieldViolation(f"{where}.type", exc.message))
         required = entry.get("required", False)
         if not isinstance(required, bool):
-            problems.append(
-                FieldViolation(f"{where}.required", f"expected true or false, found {required!r}")
-            )
+            problems.append(FieldViolation(f"{where}.required", f"expected true or false, found {required!r}"))
         sensitivity_text = entry.get("sensitivity", Sensitivity.INTERNAL.value)
         try:
             sensitivity = Sensitivity(sensitivity_text)
@@ -502,9 +483,7 @@ def collect_schema(data: Any, path: str) -> tuple[DatasetSchema | None, list[Fie
             )
         description = entry.get("description", "")
         if not isinstance(description, str):
-            problems.append(
-                FieldViolation(f"{where}.description", f"expected a string, found {description!r}")
-            )
+            problems.append(FieldViolation(f"{where}.description", f"expected a string, found {description!r}"))
         out.extend(problems)
         if not problems and arrow_type is not None:
             specs.append(

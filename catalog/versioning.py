@@ -33,8 +33,7 @@ def diff_schemas(old: Dataset, new: Dataset) -> list[SchemaChange]:
             SchemaChange(
                 "key_changed",
                 new.key_field,
-                f"key {old.key_field} ({old.key_format.value}) "
-                f"became {new.key_field} ({new.key_format.value})",
+                f"key {old.key_field} ({old.key_format.value}) became {new.key_field} ({new.key_format.value})",
             )
         )
     for before in old.schema.fields:
@@ -43,9 +42,7 @@ def diff_schemas(old: Dataset, new: Dataset) -> list[SchemaChange]:
             continue
         after = new.schema.field(before.name)
         if before.arrow_type != after.arrow_type:
-            changes.append(
-                SchemaChange("retyped", before.name, f"type {before.type_text} became {after.type_text}")
-            )
+            changes.append(SchemaChange("retyped", before.name, f"type {before.type_text} became {after.type_text}"))
         if before.required != after.required:
             kind = "made_required" if after.required else "made_optional"
             changes.append(SchemaChange(kind, before.name, kind.replace("_", " ")))
@@ -60,9 +57,7 @@ def diff_schemas(old: Dataset, new: Dataset) -> list[SchemaChange]:
     for after in new.schema.fields:
         if not old.schema.has_field(after.name):
             kind = "added_required" if after.required else "added_optional"
-            changes.append(
-                SchemaChange(kind, after.name, f"field {after.name} ({after.type_text}) was added")
-            )
+            changes.append(SchemaChange(kind, after.name, f"field {after.name} ({after.type_text}) was added"))
     return changes
 
 

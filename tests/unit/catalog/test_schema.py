@@ -93,10 +93,7 @@ def test_unknown_type_text_is_named_with_what_is_accepted(text: str) -> None:
 
 
 def test_sensitivity_is_ordered_by_rank() -> None:
-    ranks = [
-        s.rank
-        for s in (Sensitivity.PUBLIC, Sensitivity.INTERNAL, Sensitivity.PERSONAL, Sensitivity.SENSITIVE)
-    ]
+    ranks = [s.rank for s in (Sensitivity.PUBLIC, Sensitivity.INTERNAL, Sensitivity.PERSONAL, Sensitivity.SENSITIVE)]
     assert ranks == [0, 1, 2, 3]
 
 
