@@ -1,0 +1,190 @@
+"""Offline verification of a whole access log or an export of it.
+
+Streams the rows once, keeping only the right edge of the Merkle tree, recomputes every
+leaf hash and the root at each signed checkpoint's size, and names the first problem:
+a changed, removed, inserted or reordered entry, or a checkpoint the log no longer matches.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal, NamedTuple
+
+from exchange.audit.merkle import Frontier, leaf_hash
+from exchange.audit.note import Checkpoint, CheckpointError, NoteVerifier, open_checkpoint
+
+ProblemKind = Literal["changed", "removed", "inserted", "reordered", "root_mismatch", "bad_checkpoint"]
+
+# In the canonical encoding (sorted keys, string-only nested values) the only place a key
+# `"index"` is followed by a digit is the entry's own top-level index.
+_INDEX = re.compile(rb'"index":(-?[0-9]+)[,}]')
+
+
+class LogRow(NamedTuple):
+    """One stored entry: its position in the log, canonical bytes and the leaf hash recorded with it."""
+
+    position: int
+    entry: bytes
+    stored_leaf_hash: bytes | None = None
+
+
+@dataclass(frozen=True)
+class Problem:
+    """The first thing found wrong with a log: its kind, where, and what a person should know."""
+
+    kind: ProblemKind
+    position: int | None
+    message: str
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """The outcome of verifying a log: rows read, checkpoints matched, the first problem if any."""
+
+    ok: bool
+    size: int
+    checked_checkpoints: int
+    first_problem: Problem | None
+
+
+def _signed_at(checkpoint: Checkpoint) -> str:
+    """Return the checkpoint's time as an ISO 8601 UTC string."""
+    return datetime.fromtimestamp(checkpoint.timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def embedded_index(entry: bytes) -> int | None:
+    """Return the index an encoded entry records for itself, or None if it has none."""
+    match = _INDEX.search(entry)
+    return int(match.group(1)) if match else None
+
+
+def _open_all(
+    checkpoints: Sequence[str], verifier: NoteVerifier, origin: str
+) -> tuple[list[Checkpoint], Problem | None]:
+    """Open every checkpoint, sorted by size, or name the first one that is refused."""
+    opened = []
+    for number, note in enumerate(checkpoints, start=1):
+        try:
+            opened.append(open_checkpoint(note, verifier, origin=origin))
+        except CheckpointError as exc:
+            return [], Problem("bad_checkpoint", None, f"checkpoint {number} is refused: {exc.message}")
+    opened.sort(key=lambda cp: cp.size)
+    return opened, None
+
+
+def _index_problem(position: int, index: int | None, next_index: int | None) -> Problem:
+    """Explain why the entry at ``position`` records ``index`` instead of its position."""
+    if index is None:
+        return Problem("changed", position, f"entry {position} was changed: it no longer records its index")
+    if index == position + 1 and next_index == position:
+        return Problem("reordered", position, f"entries {position} and {position + 1} are out of order")
+    if index > position and next_index == position:
+        return Problem(
+            "inserted",
+            position,
+            f"an entry was inserted at {position}: it claims index {index}, "
+            f"and the entry with index {position} follows it",
+        )
+    if index > position:
+        removed = f"entry {position} was" if index == position + 1 else f"entries {position} to {index - 1} were"
+        return Problem(
+            "removed", position, f"{removed} removed: position {position} holds the entry with index {index}"
+        )
+    return Problem(
+        "inserted",
+        index,
+        f"an entry was inserted at {index}: positions {index} and {position} both claim index {index}",
+    )
+
+
+def _with_next(rows: Iterable[LogRow]) -> Iterator[tuple[LogRow, LogRow | None]]:
+    """Yield each row with the one after it (None at the end)."""
+    iterator = iter(rows)
+    current = next(iterator, None)
+    while current is not None:
+        following = next(iterator, None)
+        yield current, following
+        current = following
+
+
+def verify_log(
+    rows: Iterable[LogRow], checkpoints: Sequence[str], verifier: NoteVerifier, *, origin: str
+) -> VerifyReport:
+    """Recompute the log from its rows and check it against every signed checkpoint."""
+    opened, problem = _open_all(checkpoints, verifier, origin)
+    if problem is not None:
+        return VerifyReport(False, 0, 0, problem)
+    frontier = Frontier()
+    pending = iter(opened)
+    checkpoint = next(pending, None)
+    checked = 0
+    previous_size = 0
+    count = 0
+
+    def finish(problem: Problem | None) -> VerifyReport:
+        return VerifyReport(problem is None, count, checked, problem)
+
+    while checkpoint is not None and checkpoint.size == 0:
+        checkpoint, checked = next(pending, None), checked + 1
+    for row, following in _with_next(rows):
+        if row.position != count:
+            if row.position > count:
+                return finish(
+                    Problem(
+                        "removed",
+                        count,
+                        f"entry {count} was removed: the log jumps to position {row.position}",
+                    )
+                )
+            return finish(
+                Problem(
+                    "inserted",
+                    row.position,
+                    f"an entry was inserted at {row.position}: the position appears twice",
+                )
+            )
+        leaf = leaf_hash(row.entry)
+        if row.stored_leaf_hash is not None and row.stored_leaf_hash != leaf:
+            return finish(
+                Problem(
+                    "changed",
+                    count,
+                    f"entry {count} was changed: its content hashes to {leaf.hex()}, "
+                    f"the log recorded {row.stored_leaf_hash.hex()}",
+                )
+            )
+        index = embedded_index(row.entry)
+        if index != count:
+            next_index = embedded_index(following.entry) if following is not None else None
+            return finish(_index_problem(count, index, next_index))
+        frontier.append(leaf)
+        count += 1
+        while checkpoint is not None and checkpoint.size == count:
+            root = frontier.root()
+            if root != checkpoint.root_hash:
+                return finish(
+                    Problem(
+                        "root_mismatch",
+                        previous_size,
+                        f"the log differs from the checkpoint of size {checkpoint.size} "
+                        f"signed at {_signed_at(checkpoint)}: "
+                        f"it commits to root {checkpoint.root_hash.hex()}, the entries give {root.hex()}; "
+                        f"the first bad entry lies in [{previous_size}, {checkpoint.size})",
+                    )
+                )
+            checked += 1
+            previous_size = checkpoint.size
+            checkpoint = next(pending, None)
+    if checkpoint is not None:
+        return finish(
+            Problem(
+                "removed",
+                count,
+                f"the log ends after {count} entries, but the checkpoint signed at {_signed_at(checkpoint)} "
+                f"covers {checkpoint.size}: entries [{count}, {checkpoint.size}) were removed",
+            )
+        )
+    return finish(None)

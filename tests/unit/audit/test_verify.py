@@ -1,0 +1,199 @@
+"""Verifying a whole log names the first tampering: changed, removed, inserted, reordered, forged."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from exchange.audit.entry import AccessLogEntry, encode_entry
+from exchange.audit.merkle import leaf_hash, root_from_leaf_hashes
+from exchange.audit.note import Checkpoint, NoteSigner, sign_checkpoint
+from exchange.audit.verify import LogRow, embedded_index, verify_log
+
+ORIGIN = "exchange.example.gov/access-log"
+SIGNER = NoteSigner("exchange.example.gov", Ed25519PrivateKey.generate())
+VERIFIER = SIGNER.verifier()
+SIZE = 300
+CHECKPOINT_SIZES = (0, 1, 64, 100, 257, 300)
+SIGNED_AT = 1_764_000_000  # 2025-11-24T16:00:00Z
+
+
+def _entry(index: int, **changes: object) -> AccessLogEntry:
+    entry = AccessLogEntry(
+        index=index,
+        time_us=1_764_000_000_000_000 + index,
+        request_id=f"req-{index}",
+        action="exchange.fetch",
+        caller_department="civil-affairs",
+        officer_id="officer-0042",
+        dataset="business-licence",
+        subject_id=f"citizen-{index % 17}",
+        fields=("name",),
+        details={"index": "not the entry index"},
+    )
+    return dataclasses.replace(entry, **changes)  # type: ignore[arg-type]
+
+
+def _row(position: int, entry: AccessLogEntry) -> LogRow:
+    data = encode_entry(entry)
+    return LogRow(position, data, leaf_hash(data))
+
+
+ROWS = [_row(i, _entry(i)) for i in range(SIZE)]
+LEAVES = [row.stored_leaf_hash or b"" for row in ROWS]
+
+
+def _checkpoint(size: int, signer: NoteSigner = SIGNER, origin: str = ORIGIN) -> str:
+    root = root_from_leaf_hashes(LEAVES[:size])
+    return sign_checkpoint(Checkpoint(origin, size, root, SIGNED_AT + size), signer)
+
+
+CHECKPOINTS = [_checkpoint(size) for size in CHECKPOINT_SIZES]
+
+
+def _renumber(rows: list[LogRow]) -> list[LogRow]:
+    """Return the rows as an export would list them: positions 0, 1, 2, ... in order."""
+    return [row._replace(position=i) for i, row in enumerate(rows)]
+
+
+def test_an_untouched_log_verifies_against_every_checkpoint() -> None:
+    report = verify_log(ROWS, CHECKPOINTS, VERIFIER, origin=ORIGIN)
+    assert report.ok
+    assert (report.size, report.checked_checkpoints, report.first_problem) == (SIZE, len(CHECKPOINTS), None)
+
+
+def test_checkpoints_may_arrive_in_any_order() -> None:
+    report = verify_log(ROWS, list(reversed(CHECKPOINTS)), VERIFIER, origin=ORIGIN)
+    assert report.ok and report.checked_checkpoints == len(CHECKPOINTS)
+
+
+def test_the_embedded_index_is_the_entry_own_not_a_detail_named_index() -> None:
+    assert embedded_index(ROWS[41].entry) == 41
+
+
+def test_a_changed_field_is_caught_by_its_stored_leaf_hash() -> None:
+    rows = list(ROWS)
+    rows[41] = rows[41]._replace(entry=encode_entry(_entry(41, subject_id="someone-else")))
+    report = verify_log(rows, CHECKPOINTS, VERIFIER, origin=ORIGIN)
+    assert not report.ok
+    assert report.first_problem is not None
+    assert (report.first_problem.kind, report.first_problem.position) == ("changed", 41)
+    recomputed = leaf_hash(rows[41].entry).hex()
+    assert report.first_problem.message == (
+        f"entry 41 was changed: its content hashes to {recomputed}, the log recorded {LEAVES[41].hex()}"
+    )
+    assert report.size == 41
+
+
+def test_a_changed_entry_with_a_forged_leaf_hash_is_caught_by_the_next_checkpoint() -> None:
+    rows = list(ROWS)
+    rows[80] = _row(80, _entry(80, subject_id="someone-else"))
+    report = verify_log(rows, CHECKPOINTS, VERIFIER, origin=ORIGIN)
+    assert report.first_problem is not None
+    assert (report.first_problem.kind, report.first_problem.position) == ("root_mismatch", 64)
+    assert report.first_problem.message.startswith(
+        "the log differs from the checkpoint of size 100 signed at 2025-11-24T16:01:40Z"
+    )
+    assert report.first_problem.message.endswith("the first bad entry lies in [64, 100)")
+    assert report.checked_checkpoints == 3
+
+
+def test_a_deleted_row_leaving_a_gap_in_positions_is_named() -> None:
+    rows = ROWS[:41] + ROWS[42:]
+    report = verify_log(rows, CHECKPOINTS, VERIFIER, origin=ORIGIN)
+    assert report.first_problem is not None
+    assert (report.first_problem.kind, report.first_problem.position) == ("removed", 41)
+    assert report.first_problem.message == "entry 41 was removed: the log jumps to position 42"
+
+
+def test_a_deleted_entry_in_a_renumbered_export_is_named() -> None:
+    report = verify_log(_renumber(ROWS[:41] + ROWS[42:]), CHECKPOINTS, VERIFIER, origin=ORIGIN)
+    assert report.first_problem is not None
+    assert (report.first_problem.kind, report.first_problem.position) == ("removed", 41)
+    assert report.first_problem.message == "entry 41 was removed: position 41 holds the entry with index 42"
+
+
+def test_several_deleted_entries_are_named_as_a_range() -> None:
+    report = verify_log(_renumber(ROWS[:41] + ROWS[45:]), CHECKPOINTS, VERIFIER, origin=ORIGIN)
+    assert report.first_problem is not None
+    assert report.first_problem.message.startswith("entries 41 to 44 were removed")
+
+
+def test_an_inserted_entry_claiming_an_existing_index_is_named() -> None:
+    forged = _row(41, _entry(41, subject_id="invented"))
+    report = verify_log(_renumber([*ROWS[:41], forged, *ROWS[41:]]), CHECKPOINTS, VERIFIER, origin=ORIGIN)
+    assert report.first_problem is not None
+    assert (report.first_problem.kind, report.first_problem.position) == ("inserted", 41)
+    assert report.first_problem.message == "an entry was inserted at 41: positions 41 and 42 both claim index 41"
+
+
+def test_an_inserted_entry_claiming_a_far_index_is_named() -> None:
+    forged = _row(41, _entry(9_999))
+    report = verify_log(_renumber([*ROWS[:41], forged, *ROWS[41:]]), CHECKPOINTS, VERIFIER, origin=ORIGIN)
+    assert report.first_problem is not None
+    assert (report.first_problem.kind, report.first_problem.position) == ("inserted", 41)
+    assert "it claims index 9999" in report.first_problem.message
+
+
+def test_a_row_stored_twice_at_one_position_is_named() -> None:
+    report = verify_log([*ROWS[:42], ROWS[41], *ROWS[42:]], CHECKPOINTS, VERIFIER, origin=ORIGIN)
+    assert report.first_problem is not None
+    assert (report.first_problem.kind, report.first_problem.position) == ("inserted", 41)
+
+
+def test_two_swapped_entries_are_named() -> None:
+    rows = _renumber([*ROWS[:41], ROWS[42], ROWS[41], *ROWS[43:]])
+    report = verify_log(rows, CHECKPOINTS, VERIFIER, origin=ORIGIN)
+    assert report.first_problem is not None
+    assert (report.first_problem.kind, report.first_problem.position) == ("reordered", 41)
+    assert report.first_problem.message == "entries 41 and 42 are out of order"
+
+
+def test_a_truncated_log_is_caught_by_a_checkpoint_beyond_its_end() -> None:
+    report = verify_log(ROWS[:280], CHECKPOINTS, VERIFIER, origin=ORIGIN)
+    assert report.first_problem is not None
+    assert (report.first_problem.kind, report.first_problem.position) == ("removed", 280)
+    assert "covers 300: entries [280, 300) were removed" in report.first_problem.message
+    assert report.checked_checkpoints == 5
+
+
+def test_a_checkpoint_signed_by_another_key_is_refused() -> None:
+    impostor = NoteSigner("exchange.example.gov", Ed25519PrivateKey.generate())
+    checkpoints = [*CHECKPOINTS, _checkpoint(SIZE, impostor)]
+    report = verify_log(ROWS, checkpoints, VERIFIER, origin=ORIGIN)
+    assert report.first_problem is not None
+    assert (report.first_problem.kind, report.first_problem.position) == ("bad_checkpoint", None)
+    assert report.first_problem.message.startswith(
+        f"checkpoint 7 is refused: the note has no signature by key exchange.example.gov+{SIGNER.key_id.hex()}"
+    )
+
+
+def test_a_checkpoint_of_another_log_is_refused() -> None:
+    report = verify_log(ROWS, [_checkpoint(SIZE, origin="other.example/log")], VERIFIER, origin=ORIGIN)
+    assert report.first_problem is not None
+    assert report.first_problem.kind == "bad_checkpoint"
+    assert "expected log 'exchange.example.gov/access-log'" in report.first_problem.message
+
+
+def test_a_checkpoint_signed_over_a_forged_tree_is_caught() -> None:
+    leaves = [*LEAVES[:99], leaf_hash(b"forged")]
+    forged = sign_checkpoint(Checkpoint(ORIGIN, 100, root_from_leaf_hashes(leaves), SIGNED_AT), SIGNER)
+    report = verify_log(ROWS, [*CHECKPOINTS[:3], forged], VERIFIER, origin=ORIGIN)
+    assert report.first_problem is not None
+    assert (report.first_problem.kind, report.first_problem.position) == ("root_mismatch", 64)
+
+
+def test_rows_without_stored_hashes_are_still_checked_against_checkpoints() -> None:
+    rows = [row._replace(stored_leaf_hash=None) for row in ROWS]
+    rows[150] = rows[150]._replace(entry=encode_entry(_entry(150, officer_id="officer-9999")))
+    report = verify_log(rows, CHECKPOINTS, VERIFIER, origin=ORIGIN)
+    assert report.first_problem is not None
+    assert (report.first_problem.kind, report.first_problem.position) == ("root_mismatch", 100)
+
+
+@pytest.mark.parametrize("size", [0, 1, 2, 3, 64, 65])
+def test_small_logs_verify(size: int) -> None:
+    report = verify_log(ROWS[:size], [_checkpoint(size)], VERIFIER, origin=ORIGIN)
+    assert report.ok and report.size == size and report.checked_checkpoints == 1
