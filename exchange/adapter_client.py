@@ -1,0 +1,240 @@
+"""The hub's client for department adapters: deadlines, retries, a circuit breaker per department.
+
+Every failure names the department and what failed: UNAVAILABLE for a dead adapter
+(or an open circuit), DEADLINE_EXCEEDED for a slow one, NOT_FOUND for an unknown key.
+Only idempotent calls (Lookup, Status, Describe) are retried, with jittered backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+import grpc
+from grpc import aio
+
+from catalog.errors import DeadlineExceeded, ExchangeError, NotFound, Unavailable
+from exchange.errors import from_rpc_error
+from exchange.v1 import provider_pb2, provider_pb2_grpc
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+_RETRYABLE = {grpc.StatusCode.UNAVAILABLE}
+
+
+@dataclass
+class CircuitBreaker:
+    """Opens after `failures` consecutive failures; lets one trial call through after `reset_seconds`."""
+
+    failures: int = 5
+    reset_seconds: float = 10.0
+    consecutive: int = 0
+    opened_at: float = 0.0
+    clock: Callable[[], float] = field(default=time.monotonic)
+
+    def allow(self) -> bool:
+        if self.consecutive < self.failures:
+            return True
+        return self.clock() - self.opened_at >= self.reset_seconds
+
+    def record_success(self) -> None:
+        self.consecutive = 0
+
+    def record_failure(self) -> None:
+        self.consecutive += 1
+        if self.consecutive >= self.failures:
+            self.opened_at = self.clock()
+
+    @property
+    def open(self) -> bool:
+        return not self.allow()
+
+
+@dataclass(frozen=True)
+class TransportSecurity:
+    """How the hub reaches adapters: plain text (dev only) or TLS, with the hub's client certificate."""
+
+    root_ca: bytes | None = None
+    client_cert: bytes | None = None
+    client_key: bytes | None = None
+
+    @property
+    def insecure(self) -> bool:
+        return self.root_ca is None
+
+
+class AdapterClient:
+    """One channel per department adapter, opened on first use and kept."""
+
+    def __init__(
+        self,
+        security: TransportSecurity,
+        *,
+        timeout_seconds: float = 3.0,
+        retries: int = 2,
+        breaker_failures: int = 5,
+        breaker_reset_seconds: float = 10.0,
+        max_message_bytes: int = 4 * 1024 * 1024,
+    ) -> None:
+        self.security = security
+        self.timeout = timeout_seconds
+        self.retries = retries
+        self._breaker_settings = (breaker_failures, breaker_reset_seconds)
+        self._max_message_bytes = max_message_bytes
+        self._channels: dict[str, tuple[aio.Channel, provider_pb2_grpc.ProviderServiceAsyncStub]] = {}
+        self.breakers: dict[str, CircuitBreaker] = {}
+        self.calls = 0
+
+    def _stub(self, department: str, endpoint: str) -> provider_pb2_grpc.ProviderServiceAsyncStub:
+        known = self._channels.get(department)
+        if known is not None and known[0] is not None and getattr(known[0], "_endpoint", endpoint) == endpoint:
+            return known[1]
+        options = [
+            ("grpc.max_receive_message_length", self._max_message_bytes),
+            ("grpc.keepalive_time_ms", 300_000),
+        ]
+        if self.security.insecure:
+            channel = aio.insecure_channel(endpoint, options=options)
+        else:
+            credentials = grpc.ssl_channel_credentials(
+                self.security.root_ca, self.security.client_key, self.security.client_cert
+            )
+            channel = aio.secure_channel(endpoint, credentials, options=options)
+        channel._endpoint = endpoint  # type: ignore[attr-defined]
+        stub = provider_pb2_grpc.ProviderServiceStub(channel)
+        self._channels[department] = (channel, stub)
+        return stub
+
+    def breaker(self, department: str) -> CircuitBreaker:
+        if department not in self.breakers:
+            failures, reset = self._breaker_settings
+            self.breakers[department] = CircuitBreaker(failures, reset)
+        return self.breakers[department]
+
+    async def _call(
+        self,
+        department: str,
+        endpoint: str,
+        what: str,
+        call: Callable[[provider_pb2_grpc.ProviderServiceAsyncStub, float], Awaitable[T]],
+        *,
+        deadline: float | None,
+        idempotent: bool,
+    ) -> T:
+        if not endpoint:
+            raise Unavailable(
+                f"department {department} has no adapter endpoint registered; {what} is impossible",
+                reason="ADAPTER_NOT_CONFIGURED",
+            )
+        breaker = self.breaker(department)
+        if not breaker.allow():
+            raise Unavailable(
+                f"adapter of {department} failed {breaker.consecutive} times in a row; "
+                f"calls are paused for {breaker.reset_seconds:.0f} s (circuit open)",
+                reason="ADAPTER_CIRCUIT_OPEN",
+            )
+        stub = self._stub(department, endpoint)
+        attempts = 1 + (self.retries if idempotent else 0)
+        budget_end = time.monotonic() + (deadline if deadline is not None else self.timeout)
+        for attempt in range(attempts):
+            remaining = budget_end - time.monotonic()
+            if remaining <= 0:
+                break
+            self.calls += 1
+            try:
+                result = await call(stub, min(remaining, self.timeout))
+            except aio.AioRpcError as error:
+                code = error.code()
+                if code == grpc.StatusCode.NOT_FOUND:
+                    breaker.record_success()
+                    raise NotFound(f"{department}: {error.details()}", reason="KEY_NOT_FOUND") from None
+                if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+                    breaker.record_failure()
+                    raise DeadlineExceeded(
+                        f"adapter of {department} did not answer {what} within {min(remaining, self.timeout):.1f} s",
+                        reason="ADAPTER_TIMEOUT",
+                    ) from None
+                if code in _RETRYABLE and attempt + 1 < attempts:
+                    await asyncio.sleep(min(0.05 * 2**attempt, 0.5) * (0.5 + random.random()))
+                    continue
+                if code in _RETRYABLE:
+                    breaker.record_failure()
+                    raise Unavailable(
+                        f"adapter of {department} at {endpoint} is unreachable ({what}): {error.details()}",
+                        reason="ADAPTER_UNAVAILABLE",
+                    ) from None
+                breaker.record_success()
+                translated = from_rpc_error(error)
+                translated.message = f"adapter of {department} refused {what}: {translated.message}"
+                translated.args = (translated.message,)
+                raise translated from None
+            breaker.record_success()
+            return result
+        breaker.record_failure()
+        raise DeadlineExceeded(f"adapter of {department} did not answer {what} in time", reason="ADAPTER_TIMEOUT")
+
+    async def lookup(
+        self,
+        department: str,
+        endpoint: str,
+        request: provider_pb2.LookupRequest,
+        *,
+        deadline: float | None = None,
+    ) -> provider_pb2.LookupResponse:
+        async def call(stub: provider_pb2_grpc.ProviderServiceAsyncStub, limit: float) -> provider_pb2.LookupResponse:
+            return await stub.Lookup(request, timeout=limit)
+
+        return await self._call(
+            department, endpoint, f"lookup in {request.dataset}", call, deadline=deadline, idempotent=True
+        )
+
+    async def status(
+        self, department: str, endpoint: str, request: provider_pb2.StatusRequest, *, deadline: float | None = None
+    ) -> provider_pb2.StatusResponse:
+        async def call(stub: provider_pb2_grpc.ProviderServiceAsyncStub, limit: float) -> provider_pb2.StatusResponse:
+            return await stub.Status(request, timeout=limit)
+
+        return await self._call(
+            department, endpoint, f"status check in {request.dataset}", call, deadline=deadline, idempotent=True
+        )
+
+    async def describe(self, department: str, endpoint: str) -> provider_pb2.DescribeResponse:
+        async def call(stub: provider_pb2_grpc.ProviderServiceAsyncStub, limit: float) -> provider_pb2.DescribeResponse:
+            return await stub.Describe(provider_pb2.DescribeRequest(), timeout=limit)
+
+        return await self._call(department, endpoint, "describe", call, deadline=None, idempotent=True)
+
+    async def scan(
+        self, department: str, endpoint: str, request: provider_pb2.ProviderServiceScanRequest
+    ) -> AsyncIterator[provider_pb2.ProviderServiceScanResponse]:
+        """Stream a table from an adapter; not retried (a stream may have been half consumed)."""
+        breaker = self.breaker(department)
+        if not breaker.allow():
+            raise Unavailable(f"adapter of {department} is paused (circuit open)", reason="ADAPTER_CIRCUIT_OPEN")
+        stub = self._stub(department, endpoint)
+        try:
+            async for item in stub.Scan(request):
+                yield item
+        except aio.AioRpcError as error:
+            if error.code() == grpc.StatusCode.UNAVAILABLE:
+                breaker.record_failure()
+                raise Unavailable(
+                    f"adapter of {department} at {endpoint} failed during a scan of {request.dataset}: "
+                    f"{error.details()}",
+                    reason="ADAPTER_UNAVAILABLE",
+                ) from None
+            translated: ExchangeError = from_rpc_error(error)
+            raise translated from None
+        breaker.record_success()
+
+    async def close(self) -> None:
+        for channel, _ in self._channels.values():
+            await channel.close()
+        self._channels.clear()
