@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, NamedTuple
 
+from exchange.audit.entry import EntryFormatError, decode_entry
 from exchange.audit.merkle import Frontier, leaf_hash
 from exchange.audit.note import Checkpoint, CheckpointError, NoteVerifier, open_checkpoint
 
@@ -75,10 +76,21 @@ def _open_all(
     return opened, None
 
 
-def _index_problem(position: int, index: int | None, next_index: int | None) -> Problem:
+def _unreadable(entry: bytes) -> str:
+    """Say why changed entry bytes are no longer a valid entry, or nothing if they still are."""
+    try:
+        decode_entry(entry)
+    except EntryFormatError as exc:
+        return f"; it is no longer a valid entry: {exc.message}"
+    return ""
+
+
+def _index_problem(position: int, entry: bytes, index: int | None, next_index: int | None) -> Problem:
     """Explain why the entry at ``position`` records ``index`` instead of its position."""
     if index is None:
-        return Problem("changed", position, f"entry {position} was changed: it no longer records its index")
+        return Problem(
+            "changed", position, f"entry {position} was changed: it no longer records its index{_unreadable(entry)}"
+        )
     if index == position + 1 and next_index == position:
         return Problem("reordered", position, f"entries {position} and {position + 1} are out of order")
     if index > position and next_index == position:
@@ -153,13 +165,13 @@ def verify_log(
                     "changed",
                     count,
                     f"entry {count} was changed: its content hashes to {leaf.hex()}, "
-                    f"the log recorded {row.stored_leaf_hash.hex()}",
+                    f"the log recorded {row.stored_leaf_hash.hex()}{_unreadable(row.entry)}",
                 )
             )
         index = embedded_index(row.entry)
         if index != count:
             next_index = embedded_index(following.entry) if following is not None else None
-            return finish(_index_problem(count, index, next_index))
+            return finish(_index_problem(count, row.entry, index, next_index))
         frontier.append(leaf)
         count += 1
         while checkpoint is not None and checkpoint.size == count:

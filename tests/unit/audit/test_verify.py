@@ -6,6 +6,8 @@ import dataclasses
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from exchange.audit.entry import AccessLogEntry, encode_entry
 from exchange.audit.merkle import leaf_hash, root_from_leaf_hashes
@@ -197,3 +199,46 @@ def test_rows_without_stored_hashes_are_still_checked_against_checkpoints() -> N
 def test_small_logs_verify(size: int) -> None:
     report = verify_log(ROWS[:size], [_checkpoint(size)], VERIFIER, origin=ORIGIN)
     assert report.ok and report.size == size and report.checked_checkpoints == 1
+
+
+def test_a_change_that_breaks_the_entry_format_says_so() -> None:
+    rows = list(ROWS)
+    rows[7] = rows[7]._replace(entry=rows[7].entry.replace(b'"decision":"allow"', b'"decision":"alow"'))
+    report = verify_log(rows, CHECKPOINTS, VERIFIER, origin=ORIGIN)
+    assert report.first_problem is not None
+    assert report.first_problem.kind == "changed"
+    assert report.first_problem.message.endswith("`decision` has 'alow'")
+
+
+def test_an_entry_stripped_of_its_index_is_named_as_changed() -> None:
+    rows = [row._replace(stored_leaf_hash=None) for row in ROWS]
+    rows[9] = rows[9]._replace(entry=b"exchange-access-log/v1\n{}")
+    report = verify_log(rows, CHECKPOINTS, VERIFIER, origin=ORIGIN)
+    assert report.first_problem is not None
+    assert (report.first_problem.kind, report.first_problem.position) == ("changed", 9)
+    assert "no longer records its index; it is no longer a valid entry: " in report.first_problem.message
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    size=st.integers(2, SIZE),
+    data=st.data(),
+    tamper=st.sampled_from(["change_and_forge_hash", "delete", "swap", "duplicate"]),
+)
+def test_any_single_tampering_is_found_no_later_than_where_it_happened(
+    size: int, data: st.DataObject, tamper: str
+) -> None:
+    at = data.draw(st.integers(0, size - 2))
+    rows = list(ROWS[:size])
+    if tamper == "change_and_forge_hash":
+        rows[at] = _row(at, _entry(at, officer_id="officer-forged"))
+    elif tamper == "delete":
+        del rows[at]
+    elif tamper == "swap":
+        rows[at], rows[at + 1] = rows[at + 1], rows[at]
+    else:
+        rows.insert(at, rows[at])
+    report = verify_log(_renumber(rows), [_checkpoint(size)], VERIFIER, origin=ORIGIN)
+    assert not report.ok
+    assert report.first_problem is not None
+    assert report.first_problem.position is not None and report.first_problem.position <= at
