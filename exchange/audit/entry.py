@@ -87,9 +87,7 @@ def _type_problems(values: Mapping[str, Any]) -> list[str]:
         elif name == "fields":
             ok = isinstance(value, list | tuple) and all(isinstance(v, str) for v in value)
         elif name == "details":
-            ok = isinstance(value, Mapping) and all(
-                isinstance(k, str) and isinstance(v, str) for k, v in value.items()
-            )
+            ok = isinstance(value, Mapping) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
         elif name == "decision":
             ok = value in ("allow", "deny")
         else:
@@ -102,9 +100,9 @@ def _type_problems(values: Mapping[str, Any]) -> list[str]:
 def encode_entry(entry: AccessLogEntry) -> bytes:
     """Return the canonical bytes: version line + sorted, compact UTF-8 JSON."""
     try:
-        body = json.dumps(
-            _as_json_object(entry), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-        ).encode("utf-8")
+        body = json.dumps(_as_json_object(entry), sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
+            "utf-8"
+        )
     except UnicodeEncodeError as exc:
         raise InvalidArgument(
             f"an access log entry holds text that is not valid Unicode: {exc.reason}",
@@ -127,9 +125,7 @@ def decode_entry(data: bytes) -> AccessLogEntry:
                 f"access log entry format {version!r} is unknown; this version reads v1",
                 reason="ACCESS_LOG_ENTRY_VERSION_UNKNOWN",
             )
-        raise EntryFormatError(
-            "the bytes do not start with the access log entry header 'exchange-access-log/v1'"
-        )
+        raise EntryFormatError("the bytes do not start with the access log entry header 'exchange-access-log/v1'")
     try:
         values = json.loads(data[len(ENTRY_VERSION) :].decode("utf-8"), parse_float=_refuse_float)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -139,9 +135,7 @@ def decode_entry(data: bytes) -> AccessLogEntry:
     missing = sorted(set(_FIELD_NAMES) - values.keys())
     unknown = sorted(values.keys() - set(_FIELD_NAMES))
     if missing or unknown:
-        parts = ([f"missing keys {missing}"] if missing else []) + (
-            [f"unknown keys {unknown}"] if unknown else []
-        )
+        parts = ([f"missing keys {missing}"] if missing else []) + ([f"unknown keys {unknown}"] if unknown else [])
         raise EntryFormatError("the access log entry has " + " and ".join(parts))
     problems = _type_problems(values)
     if problems:

@@ -86,9 +86,7 @@ def _perfect_ranges(start: int, end: int) -> list[tuple[int, int]]:
 def subtree_hash(start: int, end: int, node: NodeReader) -> bytes:
     """Return MTH(D[start:end]) for an RFC 6962 subtree, reading perfect subtrees only."""
     if not 0 <= start < end:
-        raise InvalidArgument(
-            f"a subtree needs 0 <= start < end, got [{start}, {end})", reason="SUBTREE_RANGE_INVALID"
-        )
+        raise InvalidArgument(f"a subtree needs 0 <= start < end, got [{start}, {end})", reason="SUBTREE_RANGE_INVALID")
     width = end - start
     span = 1 << (width - 1).bit_length()
     if start % span:
@@ -107,9 +105,7 @@ def subtree_hash(start: int, end: int, node: NodeReader) -> bytes:
 def inclusion_proof(index: int, size: int, node: NodeReader) -> list[bytes]:
     """Return the RFC 9162 inclusion path for leaf ``index`` in the tree of ``size`` leaves."""
     if not 0 <= index < size:
-        raise InvalidArgument(
-            f"leaf index {index} is outside a tree of size {size}", reason="LEAF_INDEX_OUT_OF_RANGE"
-        )
+        raise InvalidArgument(f"leaf index {index} is outside a tree of size {size}", reason="LEAF_INDEX_OUT_OF_RANGE")
     path: list[bytes] = []
     start, end = 0, size
     while end - start > 1:
@@ -222,14 +218,10 @@ def verify_inclusion(leaf: bytes, index: int, size: int, proof: Sequence[bytes],
         )
 
 
-def verify_consistency(
-    old_size: int, new_size: int, old_root: bytes, new_root: bytes, proof: Sequence[bytes]
-) -> None:
+def verify_consistency(old_size: int, new_size: int, old_root: bytes, new_root: bytes, proof: Sequence[bytes]) -> None:
     """Check that the tree of ``old_size`` with ``old_root`` is a prefix of ``new_root``'s tree."""
     if not 0 <= old_size <= new_size:
-        raise ConsistencyProofError(
-            f"the old tree size {old_size} must not exceed the new tree size {new_size}"
-        )
+        raise ConsistencyProofError(f"the old tree size {old_size} must not exceed the new tree size {new_size}")
     _check_hash("the old root", old_root, ConsistencyProofError)
     _check_hash("the new root", new_root, ConsistencyProofError)
     for i, element in enumerate(proof):
@@ -273,9 +265,7 @@ def verify_consistency(
         fn >>= 1
         sn >>= 1
     if sn != 0:
-        raise ConsistencyProofError(
-            f"the proof has {len(proof)} hashes, too few for sizes {old_size} to {new_size}"
-        )
+        raise ConsistencyProofError(f"the proof has {len(proof)} hashes, too few for sizes {old_size} to {new_size}")
     if fr != old_root:
         raise ConsistencyProofError(
             f"the proof does not rebuild the old tree of size {old_size}: "

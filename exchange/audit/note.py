@@ -207,9 +207,7 @@ def split_note(note_text: str) -> tuple[str, list[tuple[str, bytes]]]:
         )
     body, block = note_text[: cut + 1], note_text[cut + 2 :]
     if not block.endswith("\n"):
-        raise CheckpointError(
-            "malformed note: the last signature line has no newline", reason="NOTE_MALFORMED"
-        )
+        raise CheckpointError("malformed note: the last signature line has no newline", reason="NOTE_MALFORMED")
     signatures: list[tuple[str, bytes]] = []
     for number, line in enumerate(block[:-1].split("\n"), start=1):
         fields = line[len(SIGNATURE_PREFIX) :].split(" ") if line.startswith(SIGNATURE_PREFIX) else []
@@ -261,9 +259,7 @@ def sign_checkpoint(checkpoint: Checkpoint, signer: NoteSigner) -> str:
 
 def _malformed(number: int, problem: str) -> CheckpointError:
     """Build the error for a bad checkpoint body line."""
-    return CheckpointError(
-        f"malformed checkpoint body: line {number} {problem}", reason="CHECKPOINT_MALFORMED"
-    )
+    return CheckpointError(f"malformed checkpoint body: line {number} {problem}", reason="CHECKPOINT_MALFORMED")
 
 
 def parse_checkpoint(body: str) -> Checkpoint:
@@ -279,9 +275,7 @@ def parse_checkpoint(body: str) -> Checkpoint:
     if not origin:
         raise _malformed(1, "(origin) is empty")
     if not _DECIMAL.fullmatch(size_text):
-        raise _malformed(
-            2, f"(tree size) must be a decimal number without leading zeros, found {size_text!r}"
-        )
+        raise _malformed(2, f"(tree size) must be a decimal number without leading zeros, found {size_text!r}")
     try:
         root = base64.b64decode(root_text, validate=True)
     except binascii.Error:

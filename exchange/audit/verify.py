@@ -43,7 +43,7 @@ class Problem:
 
 @dataclass(frozen=True)
 class VerifyReport:
-    """The outcome of verifying a log: rows read, checkpoints matched, the first problem if any."""
+    """The outcome: entries verified before any problem, checkpoints matched, the first problem if any."""
 
     ok: bool
     size: int

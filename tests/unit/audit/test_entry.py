@@ -103,9 +103,7 @@ def test_missing_and_unknown_keys_are_named() -> None:
     values = _json(FETCH)
     del values["subject_id"]
     values["payload"] = "secret"
-    with pytest.raises(
-        EntryFormatError, match=r"missing keys \['subject_id'\] and unknown keys \['payload'\]"
-    ):
+    with pytest.raises(EntryFormatError, match=r"missing keys \['subject_id'\] and unknown keys \['payload'\]"):
         decode_entry(_reencode(values))
 
 
@@ -138,9 +136,7 @@ entries = st.builds(
     index=st.integers(0, 2**63 - 1),
     time_us=st.integers(0, 2**63 - 1),
     request_id=text,
-    action=st.sampled_from(
-        ["exchange.fetch", "cases.attach_material", "cases.read_material", "grants.create"]
-    ),
+    action=st.sampled_from(["exchange.fetch", "cases.attach_material", "cases.read_material", "grants.create"]),
     caller_department=text,
     officer_id=text,
     subject_id=text,
