@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 from collections.abc import AsyncIterator, Generator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -158,7 +159,13 @@ class FileSource:
         """The file as a pyarrow dataset, CSV columns typed by the schema."""
         self._stamp()
         if self.format == "parquet":
-            return pads.dataset(self.path, format="parquet")
+            # Without pre_buffer Arrow reads one row group at a time instead of caching the whole file.
+            parquet = pads.ParquetFileFormat(
+                default_fragment_scan_options=pads.ParquetFragmentScanOptions(
+                    pre_buffer=False, use_buffered_stream=True, buffer_size=1 << 20
+                )
+            )
+            return pads.dataset(self.path, format=parquet)
         csv_format = pads.CsvFileFormat(convert_options=self._csv_convert_options())
         return pads.dataset(self.path, format=csv_format)
 
@@ -176,6 +183,7 @@ class FileSource:
             # Few batches in flight keeps memory bounded on a large file.
             batch_readahead=1,
             fragment_readahead=1,
+            use_threads=False,
         )
         for batch in scanner.to_batches():
             if batch.num_rows == 0:
@@ -196,10 +204,14 @@ class FileSource:
         out_schema = project_schema(self.schema, columns)
         batches = self._batches(out_schema, row_filter, batch_rows)
         done = object()
+        # One worker thread per scan: Arrow's allocator keeps freed memory per thread, so hopping
+        # between the loop's pool threads would multiply the memory a scan holds.
+        worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="file-scan")
+        loop = asyncio.get_running_loop()
         try:
             while True:
                 try:
-                    batch = await asyncio.to_thread(next, batches, done)
+                    batch = await loop.run_in_executor(worker, next, batches, done)
                 except (OSError, pa.ArrowInvalid) as exc:
                     raise Unavailable(
                         f"data file {self.path} cannot be scanned: {exc}",
@@ -211,7 +223,8 @@ class FileSource:
                 assert isinstance(batch, pa.RecordBatch)
                 yield batch
         finally:
-            batches.close()
+            await loop.run_in_executor(worker, batches.close)
+            worker.shutdown(wait=False)
 
     async def close(self) -> None:
         """Drop the index."""

@@ -49,9 +49,7 @@ ROWS = [
 def sqlite_db(tmp_path: Path) -> Iterator[Path]:
     path = tmp_path / "psb.db"
     with sqlite3.connect(path) as conn:
-        conn.execute(
-            "CREATE TABLE residents (sfzh TEXT PRIMARY KEY, xm TEXT, csrq TEXT, hjdq TEXT, deposit TEXT)"
-        )
+        conn.execute("CREATE TABLE residents (sfzh TEXT PRIMARY KEY, xm TEXT, csrq TEXT, hjdq TEXT, deposit TEXT)")
         conn.executemany(
             "INSERT INTO residents VALUES (?, ?, ?, ?, ?)",
             [(r[0], r[1], r[2].isoformat(), r[3], str(r[4])) for r in ROWS],
@@ -184,9 +182,7 @@ async def test_wrong_typed_value_in_the_database_names_field_and_column(tmp_path
         ("a.b.c", "sfzh", COLUMN_MAP),
     ],
 )
-def test_identifiers_from_config_are_validated(
-    table: str, key_column: str, column_map: dict[str, str]
-) -> None:
+def test_identifiers_from_config_are_validated(table: str, key_column: str, column_map: dict[str, str]) -> None:
     with pytest.raises(InvalidArgument):
         SqlSource("sqlite+aiosqlite:///x.db", table, key_column, column_map, SCHEMA)
 
@@ -247,9 +243,7 @@ async def test_postgres_lookup_converts_dates_and_decimals(pg_table: str) -> Non
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize(
-    "key", ["' OR 1=1 --", '"; DROP TABLE residents; --', "x'; DROP SCHEMA public CASCADE; --"]
-)
+@pytest.mark.parametrize("key", ["' OR 1=1 --", '"; DROP TABLE residents; --', "x'; DROP SCHEMA public CASCADE; --"])
 async def test_postgres_injection_attempts_are_harmless(pg_table: str, key: str) -> None:
     src = SqlSource(PG_URL, pg_table, "sfzh", COLUMN_MAP, SCHEMA)
     try:
