@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -241,15 +242,6 @@ def _rest(s: _Settings, env: Mapping[str, str]) -> RestSourceConfig | None:
     if lookup_path is not None and (not lookup_path.startswith("/") or "{key}" not in lookup_path):
         s.out.append(FieldViolation(s.at("lookup_path"), "must start with / and contain {key}"))
     headers = s.mapping("headers", required=False)
-    for name, value in headers.items():
-        if name.lower() in _SECRET_HEADERS and not _ENV_REF.search(str(s.data["headers"][name])):
-            s.out.append(
-                FieldViolation(
-                    s.at(f"headers.{name}"),
-                    "carries a credential; use an environment variable (${NAME}) or headers_from_env",
-                )
-            )
-        headers[name] = value
     for name, variable in s.mapping("headers_from_env", required=False).items():
         if variable not in env:
             problem = f"environment variable {variable} is not set"
@@ -354,11 +346,29 @@ def _dataset(s: _Settings, env: Mapping[str, str]) -> DatasetConfig | None:
     return DatasetConfig(code, version, spec, source, s.path)
 
 
+def _inline_credentials(data: Any) -> list[FieldViolation]:
+    """Credential headers written into the file itself (before ${NAME} expansion) instead of referenced."""
+    found: list[FieldViolation] = []
+    datasets = data.get("datasets") if isinstance(data, Mapping) else None
+    for i, item in enumerate(datasets if isinstance(datasets, list) else []):
+        source = item.get("source") if isinstance(item, Mapping) else None
+        headers = source.get("headers") if isinstance(source, Mapping) else None
+        for name, value in (headers or {}).items() if isinstance(headers, Mapping) else ():
+            if str(name).lower() in _SECRET_HEADERS and not _ENV_REF.search(str(value)):
+                found.append(
+                    FieldViolation(
+                        f"datasets[{i}].source.headers.{name}",
+                        "carries a credential; use an environment variable (${NAME}) or headers_from_env",
+                    )
+                )
+    return found
+
+
 def parse_adapter_config(
     data: Any, base: Path, env: Mapping[str, str] | None = None, path: Path | None = None
 ) -> AdapterConfig:
     """Validate an adapter configuration mapping; InvalidArgument lists every setting that is wrong."""
-    out: list[FieldViolation] = []
+    out: list[FieldViolation] = _inline_credentials(data)
     environment = os.environ if env is None else env
     top = _Settings(expand_env(data, "", environment, out), "", base, out)
     top.unknown({"department", "listen", "tls", "signing", "datasets"})
@@ -461,11 +471,19 @@ def build_source(cfg: DatasetConfig, schema: pa.Schema) -> Source:
         _check_mapping(cfg, source.field_map, "field_map", schema)
         context = None
         if source.base_url.startswith("https://") or source.ca_file or source.cert_file:
-            context = client_ssl_context(
-                str(source.ca_file) if source.ca_file else None,
-                str(source.cert_file) if source.cert_file else None,
-                str(source.key_file) if source.key_file else None,
-            )
+            try:
+                context = client_ssl_context(
+                    str(source.ca_file) if source.ca_file else None,
+                    str(source.cert_file) if source.cert_file else None,
+                    str(source.key_file) if source.key_file else None,
+                )
+            except (OSError, ssl.SSLError) as exc:
+                # Fail at start-up, naming the setting, rather than on the first lookup.
+                raise InvalidArgument(
+                    f"{cfg.setting}.source.tls: cannot load the TLS files for {source.base_url}: {exc}",
+                    reason="ADAPTER_CONFIG_INVALID",
+                    violations=[FieldViolation(f"{cfg.setting}.source.tls", f"unreadable: {exc}")],
+                ) from exc
         return RestSource(
             source.base_url,
             source.lookup_path,
