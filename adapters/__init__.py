@@ -5,17 +5,21 @@ department's real data, and signs every document it serves so the hub can check 
 """
 
 from adapters.signing import (
+    BatchProof,
     DocumentSigner,
     SignedDocument,
     canonical_document_bytes,
     canonical_json,
+    verify_batch,
     verify_document,
 )
 
 __all__ = [
+    "BatchProof",
     "DocumentSigner",
     "SignedDocument",
     "canonical_document_bytes",
     "canonical_json",
+    "verify_batch",
     "verify_document",
 ]

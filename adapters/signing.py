@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, MutableSet, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,8 +13,16 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from catalog.errors import DataLoss, FailedPrecondition, InvalidArgument
+from exchange.audit.merkle import (
+    ProofError,
+    inclusion_proof_from_leaves,
+    leaf_hash,
+    root_from_leaf_hashes,
+    verify_inclusion,
+)
 
 DOCUMENT_CONTEXT = b"exchange-document/v1\n"
+BATCH_CONTEXT = b"exchange-document-batch/v1\n"
 
 KeyLookup = Callable[[str, str], Ed25519PublicKey | None]
 """Returns the issuer's public key for (issuer, kid), or None when the kid is unknown."""
@@ -68,6 +76,21 @@ def canonical_document_bytes(
 
 
 @dataclass(frozen=True)
+class BatchProof:
+    """Where a document sits in a signed batch: an RFC 6962 inclusion path to the signed root."""
+
+    index: int
+    size: int
+    path: tuple[bytes, ...]
+    root: bytes
+
+
+def batch_signed_bytes(size: int, root: bytes) -> bytes:
+    """The bytes a batch signature covers: context line, the batch size and its Merkle root."""
+    return BATCH_CONTEXT + f"{size}\n{root.hex()}".encode("ascii")
+
+
+@dataclass(frozen=True)
 class SignedDocument:
     """A document as its issuer served it, with the issuer's signature over it and its provenance."""
 
@@ -79,6 +102,8 @@ class SignedDocument:
     document_json: bytes
     kid: str
     signature: bytes
+    batch: BatchProof | None = None
+    """Set when signature covers a batch root (X-Road style) rather than this document alone."""
 
     def document(self) -> dict[str, Any]:
         """The document as a dict, parsed from its canonical JSON."""
@@ -143,6 +168,44 @@ class DocumentSigner:
             signature=self._private_key.sign(payload),
         )
 
+    def sign_batch(
+        self,
+        items: Sequence[tuple[str, str, str, Mapping[str, Any]]],
+        issued_at_us: int | None = None,
+    ) -> list[SignedDocument]:
+        """Sign several (dataset, version, key, document) at once: one signature over their Merkle root."""
+        if not items:
+            raise InvalidArgument("a signed batch needs at least one document", reason="BATCH_EMPTY")
+        at = time.time_ns() // 1000 if issued_at_us is None else issued_at_us
+        payloads = [
+            canonical_document_bytes(
+                dataset=dataset,
+                dataset_version=version,
+                key=key,
+                issued_at_us=at,
+                issuer=self.issuer,
+                document=document,
+            )
+            for dataset, version, key, document in items
+        ]
+        leaves = [leaf_hash(p) for p in payloads]
+        root = root_from_leaf_hashes(leaves)
+        signature = self._private_key.sign(batch_signed_bytes(len(leaves), root))
+        return [
+            SignedDocument(
+                dataset=dataset,
+                dataset_version=version,
+                key=key,
+                issuer=self.issuer,
+                issued_at_us=at,
+                document_json=canonical_json(document),
+                kid=self.kid,
+                signature=signature,
+                batch=BatchProof(index, len(leaves), tuple(inclusion_proof_from_leaves(index, leaves)), root),
+            )
+            for index, (dataset, version, key, document) in enumerate(items)
+        ]
+
 
 def _signature_invalid(doc: SignedDocument, why: str) -> DataLoss:
     """The one error for a document whose signature does not hold."""
@@ -167,8 +230,16 @@ def _lookup_key(issuer: str, kid: str, keys: KeyLookup) -> Ed25519PublicKey:
     return public_key
 
 
-def verify_document(doc: SignedDocument, keys: KeyLookup) -> None:
-    """Check the issuer's signature; raise DataLoss if it fails, FailedPrecondition if the key is unknown."""
+def verify_document(
+    doc: SignedDocument,
+    keys: KeyLookup,
+    verified_roots: MutableSet[tuple[str, str, int, bytes]] | None = None,
+) -> None:
+    """Check the issuer's signature; raise DataLoss if it fails, FailedPrecondition if the key is unknown.
+
+    For batch-signed documents, ``verified_roots`` (issuer, kid, size, root) remembers batch signatures
+    already checked, so a batch costs one Ed25519 verification.
+    """
     public_key = _lookup_key(doc.issuer, doc.kid, keys)
     try:
         payload = doc.signed_bytes()
@@ -177,7 +248,28 @@ def verify_document(doc: SignedDocument, keys: KeyLookup) -> None:
         raise _signature_invalid(doc, f"document bytes are not canonical JSON ({exc})") from exc
     if canonical_json(doc.document()) != doc.document_json:
         raise _signature_invalid(doc, "document bytes are not in canonical form")
+    if doc.batch is None:
+        signed = payload
+    else:
+        proof = doc.batch
+        try:
+            verify_inclusion(leaf_hash(payload), proof.index, proof.size, proof.path, proof.root)
+        except ProofError as exc:
+            raise _signature_invalid(doc, f"not in the signed batch ({exc})") from exc
+        seen = (doc.issuer, doc.kid, proof.size, proof.root)
+        if verified_roots is not None and seen in verified_roots:
+            return
+        signed = batch_signed_bytes(proof.size, proof.root)
     try:
-        public_key.verify(doc.signature, payload)
+        public_key.verify(doc.signature, signed)
     except InvalidSignature as exc:
         raise _signature_invalid(doc, "Ed25519 verification failed") from exc
+    if doc.batch is not None and verified_roots is not None:
+        verified_roots.add((doc.issuer, doc.kid, doc.batch.size, doc.batch.root))
+
+
+def verify_batch(docs: Sequence[SignedDocument], keys: KeyLookup) -> None:
+    """Verify documents answered together, checking each distinct batch signature once."""
+    verified: set[tuple[str, str, int, bytes]] = set()
+    for doc in docs:
+        verify_document(doc, keys, verified)

@@ -130,7 +130,8 @@ class RestSource:
 
     def lookup_url(self, key: str) -> str:
         """The URL a lookup of key requests."""
-        return self.base_url + self.lookup_path_template.format(key=encode_key(check_key(key)))
+        # replace, not format: other braces in the template are literal text.
+        return self.base_url + self.lookup_path_template.replace("{key}", encode_key(check_key(key)))
 
     async def _get_json(self, url: str) -> Any | None:
         """GET url and parse JSON; None on the not-found status; errors translated by meaning."""

@@ -13,6 +13,7 @@ from adapters.signing import (
     SignedDocument,
     canonical_document_bytes,
     canonical_json,
+    verify_batch,
     verify_document,
 )
 from catalog.errors import DataLoss, FailedPrecondition, InvalidArgument
@@ -67,9 +68,7 @@ def test_non_finite_numbers_cannot_be_signed(bad: float) -> None:
 
 
 def test_signed_document_verifies_with_the_issuers_key(signer: DocumentSigner) -> None:
-    doc = signer.sign(
-        "business_licence", "1.0", "91110000MA01234567", LICENCE, issued_at_us=1_700_000_000_000_000
-    )
+    doc = signer.sign("business_licence", "1.0", "91110000MA01234567", LICENCE, issued_at_us=1_700_000_000_000_000)
     verify_document(doc, keys_of(signer))
     assert doc.document() == LICENCE
     assert doc.document_json == canonical_json(LICENCE)
@@ -102,9 +101,7 @@ def test_altered_document_is_data_loss_naming_issuer_dataset_key_and_kid(signer:
         {"signature": b"\x00" * 64},
     ],
 )
-def test_any_altered_provenance_field_breaks_the_signature(
-    signer: DocumentSigner, change: dict[str, Any]
-) -> None:
+def test_any_altered_provenance_field_breaks_the_signature(signer: DocumentSigner, change: dict[str, Any]) -> None:
     doc = signer.sign("business_licence", "1.0", "K1", LICENCE, issued_at_us=10)
     with pytest.raises(DataLoss) as err:
         verify_document(dataclasses.replace(doc, **change), keys_of(signer))
@@ -163,3 +160,61 @@ def test_signed_document_is_immutable(signer: DocumentSigner) -> None:
     doc: SignedDocument = signer.sign("business_licence", "1.0", "K1", LICENCE)
     with pytest.raises(dataclasses.FrozenInstanceError):
         doc.key = "other"  # type: ignore[misc]
+
+
+def batch_items(n: int) -> list[tuple[str, str, str, dict[str, Any]]]:
+    return [("business_licence", "1.0", f"K{i}", dict(LICENCE, seq=i)) for i in range(n)]
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 8])
+def test_every_document_of_a_signed_batch_verifies(signer: DocumentSigner, n: int) -> None:
+    docs = signer.sign_batch(batch_items(n))
+    assert len({d.signature for d in docs}) == 1
+    verify_batch(docs, keys_of(signer))
+    for doc in docs:
+        verify_document(doc, keys_of(signer))
+
+
+def test_batch_costs_one_signature_check(signer: DocumentSigner) -> None:
+    docs = signer.sign_batch(batch_items(5))
+    calls = []
+    public = signer.public_key()
+
+    def counting(issuer: str, kid: str) -> Any:
+        class Counting:
+            def verify(self, signature: bytes, data: bytes) -> None:
+                calls.append(data)
+                public.verify(signature, data)
+
+        return Counting()
+
+    verify_batch(docs, counting)
+    assert len(calls) == 1
+
+
+def test_altered_document_in_a_batch_is_data_loss(signer: DocumentSigner) -> None:
+    docs = signer.sign_batch(batch_items(4))
+    forged = dataclasses.replace(docs[2], document_json=canonical_json(dict(LICENCE, status="03")))
+    with pytest.raises(DataLoss) as err:
+        verify_batch([docs[0], docs[1], forged, docs[3]], keys_of(signer))
+    assert "K2" in err.value.message
+
+
+def test_batch_document_moved_to_another_position_is_data_loss(signer: DocumentSigner) -> None:
+    docs = signer.sign_batch(batch_items(4))
+    assert docs[1].batch is not None
+    moved = dataclasses.replace(docs[1], batch=dataclasses.replace(docs[1].batch, index=2))
+    with pytest.raises(DataLoss):
+        verify_document(moved, keys_of(signer))
+
+
+def test_forged_root_with_valid_path_is_data_loss(signer: DocumentSigner) -> None:
+    impostor = DocumentSigner("SAMR", "samr-2026-01", Ed25519PrivateKey.generate())
+    forged = impostor.sign_batch(batch_items(3))
+    with pytest.raises(DataLoss):
+        verify_batch(forged, keys_of(signer))
+
+
+def test_empty_batch_is_refused(signer: DocumentSigner) -> None:
+    with pytest.raises(InvalidArgument):
+        signer.sign_batch([])
