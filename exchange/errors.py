@@ -104,13 +104,18 @@ async def _abort_internal(context: aio.ServicerContext, method: str) -> None:
     )
 
 
+Before = Callable[[str, aio.ServicerContext], Awaitable[None]]
+
+
 def guard_unary(
-    method: str, handler: Callable[[Any, aio.ServicerContext], Awaitable[Any]]
+    method: str, handler: Callable[[Any, aio.ServicerContext], Awaitable[Any]], before: Before | None = None
 ) -> Callable[[Any, aio.ServicerContext], Awaitable[Any]]:
     """Wrap a unary handler so every error leaves as the right status and nothing leaks."""
 
     async def guarded(request: Any, context: aio.ServicerContext) -> Any:
         try:
+            if before is not None:
+                await before(method, context)
             return await handler(request, context)
         except e.ExchangeError as error:
             await context.abort_with_status(to_grpc_status(error))
@@ -123,12 +128,14 @@ def guard_unary(
 
 
 def guard_stream(
-    method: str, handler: Callable[[Any, aio.ServicerContext], AsyncIterator[Any]]
+    method: str, handler: Callable[[Any, aio.ServicerContext], AsyncIterator[Any]], before: Before | None = None
 ) -> Callable[[Any, aio.ServicerContext], AsyncIterator[Any]]:
     """The same for server-streaming handlers."""
 
     async def guarded(request: Any, context: aio.ServicerContext) -> AsyncIterator[Any]:
         try:
+            if before is not None:
+                await before(method, context)
             async for item in handler(request, context):
                 yield item
         except e.ExchangeError as error:
@@ -142,7 +149,11 @@ def guard_stream(
 
 
 class ErrorMappingInterceptor(aio.ServerInterceptor):
-    """Applies `guard_*` to every method of every service on the server."""
+    """Applies `guard_*` to every method of the guarded services; `before` runs first (authentication)."""
+
+    def __init__(self, before: Before | None = None, *, prefix: str = "/exchange.v1.") -> None:
+        self.before = before
+        self.prefix = prefix
 
     async def intercept_service(
         self,
@@ -153,15 +164,17 @@ class ErrorMappingInterceptor(aio.ServerInterceptor):
         if handler is None:
             return handler
         method = handler_call_details.method
+        if not method.startswith(self.prefix):
+            return handler  # health checking and reflection are public
         if handler.unary_unary is not None:
             return grpc.unary_unary_rpc_method_handler(
-                guard_unary(method, handler.unary_unary),
+                guard_unary(method, handler.unary_unary, self.before),
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
         if handler.unary_stream is not None:
             return grpc.unary_stream_rpc_method_handler(
-                guard_stream(method, handler.unary_stream),
+                guard_stream(method, handler.unary_stream, self.before),
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )

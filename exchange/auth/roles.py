@@ -1,0 +1,76 @@
+"""Who may call which RPC: the role table (docs/security.md shows the same table).
+
+A method missing from the table is refused for everyone (default deny). Finer rules,
+such as a department admin acting only on its own department's datasets, are checked
+by the domain operation itself.
+"""
+
+from __future__ import annotations
+
+from exchange.auth.identity import Role
+
+OFFICER = frozenset({Role.OFFICER})
+ADMINS = frozenset({Role.HUB_ADMIN, Role.DEPT_ADMIN})
+HUB_ADMIN = frozenset({Role.HUB_ADMIN})
+AUDIT = frozenset({Role.AUDITOR, Role.HUB_ADMIN})
+EVERYONE = frozenset(Role)
+
+_P = "/exchange.v1."
+
+RPC_ROLES: dict[str, frozenset[Role]] = {
+    # Catalog: everyone may read it; admins change it (dept admins only their own datasets).
+    f"{_P}CatalogService/RegisterDataset": ADMINS,
+    f"{_P}CatalogService/GetDataset": EVERYONE,
+    f"{_P}CatalogService/ListDatasets": EVERYONE,
+    f"{_P}CatalogService/SearchDatasets": EVERYONE,
+    f"{_P}CatalogService/ListDatasetVersions": EVERYONE,
+    f"{_P}CatalogService/SetDatasetStatus": ADMINS,
+    # Departments: hub admins register them; a dept admin rotates its own keys.
+    f"{_P}DepartmentService/RegisterDepartment": HUB_ADMIN,
+    f"{_P}DepartmentService/GetDepartment": EVERYONE,
+    f"{_P}DepartmentService/ListDepartments": EVERYONE,
+    f"{_P}DepartmentService/AddDepartmentKey": ADMINS,
+    f"{_P}DepartmentService/RetireDepartmentKey": ADMINS,
+    f"{_P}DepartmentService/SetDepartmentStatus": HUB_ADMIN,
+    # Service items.
+    f"{_P}ServiceItemService/RegisterServiceItem": HUB_ADMIN,
+    f"{_P}ServiceItemService/GetServiceItem": EVERYONE,
+    f"{_P}ServiceItemService/ListServiceItems": EVERYONE,
+    # Grants and access requests.
+    f"{_P}AccessService/CreateGrant": ADMINS,
+    f"{_P}AccessService/GetGrant": ADMINS | AUDIT,
+    f"{_P}AccessService/ListGrants": ADMINS | AUDIT,
+    f"{_P}AccessService/RevokeGrant": ADMINS,
+    f"{_P}AccessService/CreateAccessRequest": ADMINS,
+    f"{_P}AccessService/GetAccessRequest": ADMINS | AUDIT,
+    f"{_P}AccessService/ListAccessRequests": ADMINS | AUDIT,
+    f"{_P}AccessService/DecideAccessRequest": ADMINS,
+    f"{_P}AccessService/ExplainAccess": ADMINS | AUDIT | OFFICER,
+    # The exchange: officers only.
+    f"{_P}ExchangeService/Fetch": OFFICER,
+    f"{_P}ExchangeService/Scan": OFFICER,
+    # Cases: officers work them; auditors read their metadata.
+    f"{_P}CaseService/CreateCase": OFFICER,
+    f"{_P}CaseService/GetCase": OFFICER | AUDIT,
+    f"{_P}CaseService/ListCases": OFFICER | AUDIT,
+    f"{_P}CaseService/TransitionCase": OFFICER,
+    f"{_P}CaseService/RecordOpinion": OFFICER,
+    f"{_P}CaseService/AttachMaterial": OFFICER,
+    f"{_P}CaseService/GetMaterial": OFFICER,
+    f"{_P}CaseService/ListMaterials": OFFICER | AUDIT,
+    f"{_P}CaseService/ListOverdueCases": OFFICER | AUDIT | ADMINS,
+    f"{_P}CaseService/GetSavings": EVERYONE,
+    # The access log: auditors (metadata only, never document contents).
+    f"{_P}AuditService/QueryEntries": AUDIT,
+    f"{_P}AuditService/GetEntry": AUDIT,
+    f"{_P}AuditService/GetCheckpoint": EVERYONE,
+    f"{_P}AuditService/GetInclusionProof": EVERYONE,
+    f"{_P}AuditService/GetConsistencyProof": EVERYONE,
+    f"{_P}AuditService/GetSubjectReport": AUDIT,
+    f"{_P}AuditService/GetEvidenceBundle": EVERYONE,
+}
+
+
+def allowed_roles(method: str) -> frozenset[Role]:
+    """The roles that may call `method` (full gRPC name); empty means nobody."""
+    return RPC_ROLES.get(method, frozenset())

@@ -1,0 +1,300 @@
+"""The once-only fetch: authenticate, authorise, call the issuer's adapter, verify, log, answer.
+
+No data leaves before its access-log entry is committed, and every request, allowed
+or refused, leaves exactly one entry. Refusals carry the same reason code in the
+entry and in the gRPC status.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import uuid
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from adapters.signing import SignedDocument, canonical_json, verify_document
+from catalog.errors import (
+    DataLoss,
+    ExchangeError,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    ResourceExhausted,
+)
+from catalog.identifiers import KeyFormat, validate_key
+from catalog.model import Dataset
+from exchange.audit.entry import AccessLogEntry
+from exchange.audit.log import Receipt
+from exchange.auth.authz import Decision, FetchFacts, decide_fetch
+from exchange.auth.identity import Caller
+from exchange.clock import now_us
+from exchange.hub import Hub
+from exchange.ratelimit import RateLimiter
+from exchange.registry import Registry
+from exchange.storage import case_store, catalog_store, grant_store
+from exchange.v1 import provider_pb2
+
+MAX_KEY_LENGTH = 256
+MAX_FIELDS = 256
+
+
+@dataclass(frozen=True)
+class FetchRequest:
+    dataset: str
+    key: str
+    case_id: str = ""
+    service_item: str = ""
+    fields: tuple[str, ...] = ()
+    request_id: str = ""
+    note: str = ""
+    # How much time the caller gave us (gRPC deadline), in seconds.
+    time_budget: float | None = None
+
+
+@dataclass(frozen=True)
+class Provenance:
+    issuer: str
+    dataset: str
+    dataset_version: str
+    key: str
+    issued_at_us: int
+    kid: str
+    signature: bytes
+    content_digest: str
+    fetched_at_us: int
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    document: dict[str, Any]
+    document_json: bytes
+    fields: tuple[str, ...]
+    provenance: Provenance
+    receipt: Receipt
+    request_id: str
+    subject_id: str
+    # The whole signed document as the issuer served it (for the case's material set).
+    signed: SignedDocument = field(repr=False)
+
+
+def request_digest(req: FetchRequest) -> str:
+    body = json.dumps(
+        [req.dataset, req.key, req.case_id, req.service_item, list(req.fields), req.request_id], ensure_ascii=False
+    )
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+class Fetcher:
+    """Runs fetches for the exchange service and for case materials."""
+
+    def __init__(self, hub: Hub, registry: Registry) -> None:
+        self.hub = hub
+        self.registry = registry
+        self.rates = RateLimiter()
+        self.upstream_calls = 0
+
+    async def fetch(self, caller: Caller, req: FetchRequest, *, action: str = "exchange.fetch") -> FetchResult:
+        started = time.perf_counter()
+        req = FetchRequest(**{**req.__dict__, "request_id": req.request_id or uuid.uuid4().hex})
+        entry = AccessLogEntry(
+            time_us=now_us(),
+            request_id=req.request_id,
+            action=action,
+            caller_department=caller.department,
+            officer_id=caller.officer_id,
+            officer_role=",".join(sorted(r.value for r in caller.roles)),
+            dataset=req.dataset[:64],
+            case_id=req.case_id[:64],
+            service_item=req.service_item[:64],
+            request_digest=request_digest(req),
+        )
+        try:
+            result = await self._fetch(caller, req, entry)
+        except ExchangeError as error:
+            latency = int((time.perf_counter() - started) * 1e6)
+            decision = "deny" if isinstance(error, PermissionDenied | ResourceExhausted) else "allow"
+            if error.reason in ("DATASET_NOT_FOUND", "MALFORMED_KEY", "KEY_TOO_LONG", "UNKNOWN_FIELD"):
+                decision = "deny"
+            subject = error.metadata.get("subject_id", entry.subject_id)
+            await self.hub.record(
+                _with(
+                    entry,
+                    decision=decision,
+                    reason=error.reason,
+                    message=error.message[:500],
+                    outcome=type(error).__name__,
+                    latency_us=latency,
+                    subject_id=subject,
+                    dataset_version=error.metadata.get("dataset_version", ""),
+                )
+            )
+            raise
+        return result
+
+    async def _fetch(self, caller: Caller, req: FetchRequest, entry: AccessLogEntry) -> FetchResult:
+        ds = await self._dataset(req)
+        key = self._key(ds, req)
+        subject_guess = key if ds.subject_field in (None, ds.key_field) else ""
+        facts = await self._facts(caller, ds, req)
+        decision = decide_fetch(facts)
+        if not decision.allowed:
+            raise PermissionDenied(
+                decision.message,
+                reason=decision.reason,
+                metadata={"subject_id": subject_guess, "dataset_version": ds.version},
+            )
+        self._check_quota(caller, ds, decision)
+        signed = await self._lookup(ds, key, req)
+        document = self._verify(ds, key, signed)
+        returned = {name: document[name] for name in decision.fields if name in document}
+        document_json = canonical_json(returned)
+        subject = str(document.get(ds.subject_field or ds.key_field, subject_guess) or subject_guess)
+        fetched_at = now_us()
+        receipt = await self.hub.record(
+            _with(
+                entry,
+                dataset_version=ds.version,
+                subject_id=subject[:256],
+                fields=tuple(returned),
+                decision="allow",
+                outcome="ok",
+                latency_us=0,
+                response_digest=hashlib.sha256(document_json).hexdigest(),
+            )
+        )
+        provenance = Provenance(
+            issuer=signed.issuer,
+            dataset=signed.dataset,
+            dataset_version=signed.dataset_version,
+            key=signed.key,
+            issued_at_us=signed.issued_at_us,
+            kid=signed.kid,
+            signature=signed.signature,
+            content_digest=hashlib.sha256(signed.document_json).hexdigest(),
+            fetched_at_us=fetched_at,
+        )
+        return FetchResult(
+            returned, document_json, tuple(returned), provenance, receipt, req.request_id, subject, signed
+        )
+
+    async def _dataset(self, req: FetchRequest) -> Dataset:
+        problems = []
+        if not req.dataset:
+            problems.append(FieldViolation("dataset", "required: the code of a dataset in the catalog"))
+        if not req.key:
+            problems.append(FieldViolation("key", "required: the lookup key"))
+        if len(req.fields) > MAX_FIELDS:
+            problems.append(FieldViolation("fields", f"at most {MAX_FIELDS} fields"))
+        if problems:
+            raise InvalidArgument("the fetch request is incomplete", reason="INVALID_REQUEST", violations=problems)
+        if len(req.dataset) > 64:
+            raise NotFound("no such dataset (the code is longer than any dataset code)", reason="DATASET_NOT_FOUND")
+        ds = await self.registry.get_dataset(req.dataset)
+        unknown = [f for f in req.fields if not ds.schema.has_field(f)]
+        if unknown:
+            raise InvalidArgument(
+                f"{ds.code} has no field(s) {', '.join(repr(f[:64]) for f in unknown[:5])}; "
+                f"it has: {', '.join(ds.schema.names)}",
+                reason="UNKNOWN_FIELD",
+                violations=[FieldViolation("fields", f"unknown field {f[:64]!r}") for f in unknown[:5]],
+            )
+        return ds
+
+    def _key(self, ds: Dataset, req: FetchRequest) -> str:
+        if len(req.key) > MAX_KEY_LENGTH:
+            raise InvalidArgument(
+                f"key is {len(req.key)} characters; keys are at most {MAX_KEY_LENGTH}",
+                reason="KEY_TOO_LONG",
+                violations=[FieldViolation("key", f"at most {MAX_KEY_LENGTH} characters")],
+            )
+        try:
+            return validate_key(KeyFormat(ds.key_format), req.key)
+        except InvalidArgument as error:
+            raise InvalidArgument(
+                f"{ds.code} is keyed by {ds.key_format.value}: {error.message}",
+                reason=error.reason,
+                violations=[FieldViolation("key", error.message)],
+            ) from None
+
+    async def _facts(self, caller: Caller, ds: Dataset, req: FetchRequest) -> FetchFacts:
+        async with self.hub.db.read() as conn:
+            case = await case_store.case_facts(conn, req.case_id) if req.case_id else None
+            if req.case_id and case is None:
+                raise NotFound(f"no case {req.case_id!r}; a fetch must name an existing case", reason="CASE_NOT_FOUND")
+            item = await catalog_store.get_service_item(conn, case.service_item) if case else None
+            grants = await grant_store.grants_for(conn, caller.department, ds.code)
+            request_status = ""
+            if not grants and ds.sharing_type.value == "conditional":
+                request_status = await grant_store.latest_request_status(conn, caller.department, ds.code)
+        return FetchFacts(
+            caller=caller,
+            dataset=ds,
+            requested_fields=req.fields,
+            now_us=now_us(),
+            case=case,
+            service_item=item,
+            purpose_service_item=req.service_item,
+            grants=grants,
+            access_request_status=request_status,
+        )
+
+    def _check_quota(self, caller: Caller, ds: Dataset, decision: Decision) -> None:
+        grant = decision.grant
+        if grant is not None and not self.rates.allow(grant.id, grant.rate_per_minute):
+            raise ResourceExhausted(
+                f"grant {grant.id} allows {grant.rate_per_minute} requests per minute to {ds.code}; wait and try again",
+                reason="QUOTA_EXCEEDED",
+            )
+
+    async def _lookup(self, ds: Dataset, key: str, req: FetchRequest) -> SignedDocument:
+        owner = self.hub.keyring.department(ds.owner)
+        endpoint = owner.adapter_endpoint if owner and owner.adapter_endpoint else ""
+        self.upstream_calls += 1
+        response = await self.hub.adapters.lookup(
+            ds.owner,
+            endpoint,
+            provider_pb2.LookupRequest(
+                dataset=ds.code, key=key, request_id=req.request_id, request_digest=request_digest(req)
+            ),
+            deadline=req.time_budget,
+        )
+        if not response.found:
+            raise NotFound(f"{ds.owner} has no {ds.code} with key {key}", reason="KEY_NOT_FOUND")
+        d = response.document
+        return SignedDocument(
+            dataset=d.dataset,
+            dataset_version=d.dataset_version,
+            key=d.key,
+            issuer=d.issuer,
+            issued_at_us=d.issued_at_us,
+            document_json=d.document_json,
+            kid=d.kid,
+            signature=d.signature,
+        )
+
+    def _verify(self, ds: Dataset, key: str, signed: SignedDocument) -> dict[str, Any]:
+        """The issuer's signature, the binding to this request, and the document's shape."""
+        if (signed.issuer, signed.dataset, signed.key) != (ds.owner, ds.code, key):
+            raise DataLoss(
+                f"the adapter of {ds.owner} answered for {signed.issuer}/{signed.dataset}/{signed.key}, "
+                f"not for {ds.owner}/{ds.code}/{key}; the answer was discarded",
+                reason="RESPONSE_MISMATCH",
+            )
+        verify_document(signed, self.hub.keyring.signing_key)
+        document = signed.document()
+        problems = ds.schema.validate_document(document)
+        if problems:
+            raise DataLoss(
+                f"the document {ds.owner} returned for {ds.code} does not match the catalog schema "
+                f"(version {ds.version}): " + "; ".join(f"{p.field}: {p.description}" for p in problems[:5]),
+                reason="DOCUMENT_SCHEMA_MISMATCH",
+                violations=problems[:20],
+            )
+        return document
+
+
+def _with(entry: AccessLogEntry, **changes: Any) -> AccessLogEntry:
+    return replace(entry, **changes)

@@ -1,0 +1,201 @@
+"""The hub's state in one process: settings, database, keys, the access log, adapter clients.
+
+Servicers, the console and the CLI's embedded mode all work through one `Hub`.
+`authenticate` is the one door every RPC passes: token, certificate, department
+status and the role table, with every refusal written to the access log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from grpc import aio
+
+from catalog.errors import ExchangeError, PermissionDenied, Unauthenticated
+from catalog.model import DepartmentStatus
+from exchange.adapter_client import AdapterClient, TransportSecurity
+from exchange.audit.entry import AccessLogEntry
+from exchange.audit.log import AccessLog, Receipt
+from exchange.audit.note import NoteSigner
+from exchange.auth.identity import Caller
+from exchange.auth.keys import generate_ed25519, load_private_key, write_private_key
+from exchange.auth.pki import department_from_auth_context
+from exchange.auth.roles import allowed_roles
+from exchange.auth.tokens import TokenVerifier
+from exchange.cases.calendar import WorkingCalendar, load_calendar
+from exchange.clock import now_us
+from exchange.config import Settings
+from exchange.keyring import KeyRing
+from exchange.storage import Database
+
+log = logging.getLogger(__name__)
+
+KEYRING_RELOAD_SECONDS = 5.0
+
+
+def load_or_create_signing_key(path: Path) -> Ed25519PrivateKey:
+    """The hub's checkpoint key; made on first start (its public half identifies the log)."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_private_key(path, generate_ed25519())
+        log.warning("created a new hub signing key at %s", path)
+    key = load_private_key(path)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ExchangeError(f"{path} must hold an Ed25519 key", reason="SIGNING_KEY_INVALID")
+    return key
+
+
+def digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class Hub:
+    def __init__(self, settings: Settings, *, db_schema: str | None = None) -> None:
+        self.settings = settings
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.db = Database(
+            settings.effective_database_url, synchronous=settings.sqlite_synchronous.upper(), schema=db_schema
+        )
+        self.keyring = KeyRing()
+        self.verifier = TokenVerifier(
+            settings.hub_name,
+            self.keyring.token_key,
+            max_lifetime=settings.token_max_lifetime_seconds,
+            leeway=settings.token_leeway_seconds,
+        )
+        signing_key = load_or_create_signing_key(settings.path(settings.signing_key))
+        self.signer = NoteSigner(settings.log_origin.split("/")[0], signing_key)
+        self.access_log = AccessLog(self.db, origin=settings.log_origin, signer=self.signer)
+        self.adapters = AdapterClient(
+            self._adapter_security(),
+            timeout_seconds=settings.adapter_timeout_seconds,
+            retries=settings.adapter_retries,
+            breaker_failures=settings.breaker_failures,
+            breaker_reset_seconds=settings.breaker_reset_seconds,
+            max_message_bytes=settings.max_message_bytes,
+        )
+        self.calendar = (
+            load_calendar(settings.path(settings.calendar_file)) if settings.calendar_file else WorkingCalendar()
+        )
+        self._tasks: list[asyncio.Task[None]] = []
+        # Extension point: services and the console hang their own state here by name.
+        self.extensions: dict[str, Any] = {}
+
+    def _adapter_security(self) -> TransportSecurity:
+        s = self.settings
+        if s.insecure_dev:
+            return TransportSecurity()
+        return TransportSecurity(
+            root_ca=s.path(s.tls_client_ca).read_bytes(),
+            client_cert=s.path(s.tls_cert).read_bytes(),
+            client_key=s.path(s.tls_key).read_bytes(),
+        )
+
+    async def start(self) -> None:
+        await self.db.migrate()
+        await self.keyring.load(self.db)
+        await self.access_log.start()
+        self._tasks.append(asyncio.create_task(self._reload_keyring_forever(), name="keyring-reload"))
+        self._tasks.append(asyncio.create_task(self._sign_checkpoints_forever(), name="checkpoints"))
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        with contextlib.suppress(Exception):
+            await self.access_log.sign_checkpoint()
+        await self.access_log.close()
+        await self.adapters.close()
+        await self.db.close()
+
+    async def registry_changed(self, department: str | None = None) -> None:
+        """Reload keys and departments after a change, and drop cached tokens of that department."""
+        await self.keyring.load(self.db)
+        if department:
+            self.verifier.forget_department(department)
+
+    async def _reload_keyring_forever(self) -> None:
+        while True:
+            await asyncio.sleep(KEYRING_RELOAD_SECONDS)
+            try:
+                await self.keyring.load(self.db)
+            except Exception as error:
+                log.warning("could not reload departments and keys: %s", error)
+
+    async def _sign_checkpoints_forever(self) -> None:
+        last_size = -1
+        while True:
+            await asyncio.sleep(self.settings.checkpoint_interval_seconds)
+            try:
+                size, _ = await self.access_log.head()
+                if size != last_size:
+                    await self.access_log.sign_checkpoint()
+                    last_size = size
+            except Exception as error:
+                log.warning("could not sign a checkpoint: %s", error)
+
+    # --- the door every RPC passes -----------------------------------------------------------------
+
+    async def authenticate(self, method: str, context: aio.ServicerContext[Any, Any]) -> Caller:
+        metadata: Mapping[str, Any] = dict(context.invocation_metadata() or ())
+        cert_department = None
+        if not self.settings.insecure_dev:
+            auth_context = {name: list(values) for name, values in context.auth_context().items()}
+            cert_department = department_from_auth_context(auth_context)
+        header = str(metadata.get("authorization", ""))
+        token = header[7:] if header.lower().startswith("bearer ") else header
+        try:
+            if not token:
+                raise Unauthenticated(
+                    "no token: send 'authorization: Bearer <JWT>' signed with your department's key",
+                    reason="TOKEN_MISSING",
+                )
+            caller = self.verifier.verify(token, peer=context.peer(), cert_department=cert_department)
+            department = self.keyring.department(caller.department)
+            if department is None or department.status != DepartmentStatus.ACTIVE:
+                state = department.status.value if department else "unknown"
+                raise PermissionDenied(
+                    f"department {caller.department} is {state}; its officers cannot use the hub",
+                    reason="DEPARTMENT_INACTIVE",
+                )
+            roles = allowed_roles(method)
+            if not (caller.roles & roles):
+                held = ", ".join(sorted(r.value for r in caller.roles))
+                need = ", ".join(sorted(r.value for r in roles)) or "nobody"
+                raise PermissionDenied(
+                    f"{method.rsplit('/', 1)[-1]} needs one of the roles [{need}]; the token carries [{held}]",
+                    reason="ROLE_NOT_ALLOWED",
+                )
+        except ExchangeError as error:
+            await self.record(
+                AccessLogEntry(
+                    time_us=now_us(),
+                    request_id=str(metadata.get("x-request-id", "")) or uuid.uuid4().hex,
+                    action=f"rpc{method}",
+                    caller_department=cert_department or "",
+                    decision="deny",
+                    reason=error.reason,
+                    message=error.message,
+                    outcome=type(error).__name__,
+                )
+            )
+            raise
+        return caller
+
+    async def record(self, entry: AccessLogEntry) -> Receipt:
+        """Append to the access log (fail closed: raises Unavailable if it cannot be written)."""
+        return await self.access_log.append(entry)
+
+
+def request_id_of(given: str) -> str:
+    return given or uuid.uuid4().hex

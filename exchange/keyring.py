@@ -1,0 +1,54 @@
+"""The hub's in-memory view of departments and their keys, reloaded when the registry changes.
+
+Token verification and issuer-signature checks run on every request, so they read
+dicts here instead of the database. Every registry change reloads it on the replica
+that made the change, and a background task reloads it every few seconds so other
+replicas follow.
+"""
+
+from __future__ import annotations
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from catalog.model import Department, DepartmentStatus, KeyStatus, KeyUse
+from exchange.auth.keys import algorithm_for, load_public_key
+from exchange.auth.tokens import TrustedKey
+from exchange.storage import Database, catalog_store
+
+
+class KeyRing:
+    def __init__(self) -> None:
+        self.departments: dict[str, Department] = {}
+        self._token_keys: dict[tuple[str, str], TrustedKey] = {}
+        self._signing_keys: dict[tuple[str, str], Ed25519PublicKey] = {}
+        self.generation = 0
+
+    async def load(self, db: Database) -> None:
+        async with db.read() as conn:
+            departments = await catalog_store.list_departments(conn, limit=100_000)
+        token_keys: dict[tuple[str, str], TrustedKey] = {}
+        signing_keys: dict[tuple[str, str], Ed25519PublicKey] = {}
+        for dept in departments:
+            for key in dept.keys:
+                public = load_public_key(key.public_key_pem)
+                if key.use == KeyUse.TOKEN:
+                    active = key.status == KeyStatus.ACTIVE and dept.status == DepartmentStatus.ACTIVE
+                    token_keys[(dept.code, key.kid)] = TrustedKey(
+                        dept.code, key.kid, algorithm_for(public), public, active
+                    )
+                elif isinstance(public, Ed25519PublicKey):
+                    # Retired signing keys still verify documents signed while they were active.
+                    signing_keys[(dept.code, key.kid)] = public
+        self.departments = {d.code: d for d in departments}
+        self._token_keys = token_keys
+        self._signing_keys = signing_keys
+        self.generation += 1
+
+    def token_key(self, department: str, kid: str) -> TrustedKey | None:
+        return self._token_keys.get((department, kid))
+
+    def signing_key(self, issuer: str, kid: str) -> Ed25519PublicKey | None:
+        return self._signing_keys.get((issuer, kid))
+
+    def department(self, code: str) -> Department | None:
+        return self.departments.get(code)

@@ -1,0 +1,161 @@
+"""Assembles one hub process: the gRPC server and, on the same loop, the HTTP side (console, metrics, health)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+from aiohttp import web
+from grpc import aio
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from exchange.config import Settings
+from exchange.errors import ErrorMappingInterceptor
+from exchange.fetch import Fetcher
+from exchange.hub import Hub
+from exchange.registry import Registry
+from exchange.services import authenticating
+from exchange.services.access import AccessServicer
+from exchange.services.catalog import CatalogServicer, DepartmentServicer, ServiceItemServicer
+from exchange.services.exchange import ExchangeServicer
+from exchange.v1 import (
+    access_pb2,
+    access_pb2_grpc,
+    audit_pb2,
+    cases_pb2,
+    catalog_pb2,
+    catalog_pb2_grpc,
+    departments_pb2,
+    departments_pb2_grpc,
+    exchange_pb2,
+    exchange_pb2_grpc,
+    items_pb2,
+    items_pb2_grpc,
+)
+
+log = logging.getLogger(__name__)
+
+SERVICE_NAMES = [
+    catalog_pb2.DESCRIPTOR.services_by_name["CatalogService"].full_name,
+    departments_pb2.DESCRIPTOR.services_by_name["DepartmentService"].full_name,
+    items_pb2.DESCRIPTOR.services_by_name["ServiceItemService"].full_name,
+    access_pb2.DESCRIPTOR.services_by_name["AccessService"].full_name,
+    exchange_pb2.DESCRIPTOR.services_by_name["ExchangeService"].full_name,
+    cases_pb2.DESCRIPTOR.services_by_name["CaseService"].full_name,
+    audit_pb2.DESCRIPTOR.services_by_name["AuditService"].full_name,
+]
+
+
+@dataclass
+class RunningHub:
+    hub: Hub
+    server: aio.Server
+    grpc_port: int
+    http_port: int
+    registry: Registry
+    fetcher: Fetcher
+    runner: web.AppRunner | None = None
+    health: health.aio.HealthServicer | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    async def stop(self, grace: float = 5.0) -> None:
+        if self.health is not None:
+            await self.health.enter_graceful_shutdown()
+        await self.server.stop(grace)
+        if self.runner is not None:
+            await self.runner.cleanup()
+        await self.hub.close()
+
+
+def _server_credentials(settings: Settings) -> grpc.ServerCredentials:
+    key = settings.path(settings.tls_key).read_bytes()
+    cert = settings.path(settings.tls_cert).read_bytes()
+    client_ca = settings.path(settings.tls_client_ca).read_bytes()
+    return grpc.ssl_server_credentials([(key, cert)], root_certificates=client_ca, require_client_auth=True)
+
+
+def _add_servicers(server: aio.Server, hub: Hub, registry: Registry, fetcher: Fetcher) -> None:
+    catalog_pb2_grpc.add_CatalogServiceServicer_to_server(CatalogServicer(registry), server)
+    departments_pb2_grpc.add_DepartmentServiceServicer_to_server(DepartmentServicer(registry), server)
+    items_pb2_grpc.add_ServiceItemServiceServicer_to_server(ServiceItemServicer(registry), server)
+    access_pb2_grpc.add_AccessServiceServicer_to_server(AccessServicer(registry), server)  # type: ignore[abstract]
+    exchange_pb2_grpc.add_ExchangeServiceServicer_to_server(ExchangeServicer(fetcher), server)  # type: ignore[abstract]
+
+
+def http_app(running: RunningHub) -> web.Application:
+    app = web.Application()
+
+    async def healthz(_: web.Request) -> web.Response:
+        size, _root = await running.hub.access_log.head()
+        return web.json_response({"status": "serving", "log_size": size})
+
+    async def metrics(_: web.Request) -> web.Response:
+        return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
+    return app
+
+
+async def start_hub(settings: Settings, *, db_schema: str | None = None) -> RunningHub:
+    """Start a hub and return once it accepts calls (ports resolved when :0 was asked)."""
+    if settings.insecure_dev:
+        log.warning("=" * 72)
+        log.warning("INSECURE DEV MODE: plain-text gRPC, no TLS, no client certificates.")
+        log.warning("Anyone on the network can read the traffic. Never run this in production.")
+        log.warning("=" * 72)
+    hub = Hub(settings, db_schema=db_schema)
+    await hub.start()
+    registry = Registry(hub)
+    fetcher = Fetcher(hub, registry)
+    server = aio.server(
+        interceptors=[ErrorMappingInterceptor(authenticating(hub))],
+        options=[
+            ("grpc.max_receive_message_length", settings.max_message_bytes),
+            ("grpc.max_send_message_length", settings.max_message_bytes),
+            ("grpc.keepalive_permit_without_calls", 1),
+            ("grpc.http2.min_ping_interval_without_data_ms", 60_000),
+        ],
+        maximum_concurrent_rpcs=settings.max_concurrent_rpcs,
+    )
+    _add_servicers(server, hub, registry, fetcher)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection([*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
+    if settings.insecure_dev:
+        port = server.add_insecure_port(settings.grpc_listen)
+    else:
+        port = server.add_secure_port(settings.grpc_listen, _server_credentials(settings))
+    await server.start()
+    for name in ["", *SERVICE_NAMES]:
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    running = RunningHub(hub, server, port, 0, registry, fetcher, health=health_servicer)
+    if settings.http_listen:
+        host, http_port = settings.http_listen.rsplit(":", 1)
+        running.runner = web.AppRunner(http_app(running), access_log=None)
+        await running.runner.setup()
+        site = web.TCPSite(running.runner, host.strip("[]"), int(http_port))
+        await site.start()
+        running.http_port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    log.info("hub serving gRPC on port %d, HTTP on port %d", running.grpc_port, running.http_port)
+    return running
+
+
+async def serve_forever(settings: Settings) -> None:
+    """`exchange serve`: run until SIGTERM or SIGINT, then stop gracefully."""
+    running = await start_hub(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("stopping: finishing calls in flight")
+    await running.stop()

@@ -1,0 +1,322 @@
+"""Protobuf <-> domain objects. The only module that knows both sides."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from catalog.errors import FieldViolation, InvalidArgument
+from catalog.model import (
+    Dataset,
+    Department,
+    DepartmentKey,
+    ServiceItem,
+    dataset_to_dict,
+    department_to_dict,
+    load_spec_text,
+    parse_dataset,
+    parse_department,
+    parse_service_item,
+)
+from catalog.schema import schema_to_list
+from exchange.audit.entry import AccessLogEntry
+from exchange.audit.log import Receipt
+from exchange.auth.authz import Grant
+from exchange.v1 import (
+    access_pb2,
+    audit_pb2,
+    catalog_pb2,
+    common_pb2,
+    departments_pb2,
+    items_pb2,
+)
+
+
+def enum_name(enum: Any, value: int, prefix: str, field: str) -> str:
+    """The lower-case domain value of a proto enum; UNSPECIFIED or unknown numbers are refused."""
+    try:
+        name = enum.Name(value)
+    except ValueError:
+        raise InvalidArgument(
+            f"{field}: unknown value {value}",
+            reason="UNKNOWN_ENUM_VALUE",
+            violations=[FieldViolation(field, "unknown")],
+        ) from None
+    if name.endswith("_UNSPECIFIED"):
+        allowed = ", ".join(n.removeprefix(prefix).lower() for n in enum.keys() if not n.endswith("UNSPECIFIED"))  # noqa: SIM118
+        raise InvalidArgument(
+            f"{field} is required (one of {allowed})",
+            reason="MISSING_ENUM_VALUE",
+            violations=[FieldViolation(field, f"one of {allowed}")],
+        )
+    return str(name.removeprefix(prefix).lower())
+
+
+def optional_enum(enum: Any, value: int, prefix: str, field: str) -> str:
+    return "" if value == 0 else enum_name(enum, value, prefix, field)
+
+
+def enum_value(enum: Any, prefix: str, name: str) -> Any:
+    return enum.Value(prefix + name.upper())
+
+
+# --- catalog -----------------------------------------------------------------------------------------
+
+
+def dataset_from_proto(msg: catalog_pb2.Dataset) -> Dataset:
+    data: dict[str, Any] = {
+        "code": msg.code,
+        "title": msg.title,
+        "description": msg.description,
+        "owner": msg.owner,
+        "kind": enum_name(catalog_pb2.DatasetKind, msg.kind, "DATASET_KIND_", "kind"),
+        "key_field": msg.key_field,
+        "key_format": enum_name(catalog_pb2.KeyFormat, msg.key_format, "KEY_FORMAT_", "key_format"),
+        "schema": {
+            "fields": [
+                {
+                    "name": f.name,
+                    "type": f.type,
+                    "required": f.required,
+                    "sensitivity": enum_name(common_pb2.Sensitivity, f.sensitivity, "SENSITIVITY_", "sensitivity"),
+                    "description": f.description,
+                }
+                for f in msg.fields
+            ]
+        },
+        "sharing_type": enum_name(catalog_pb2.SharingType, msg.sharing_type, "SHARING_TYPE_", "sharing_type"),
+        "legal_basis": msg.legal_basis,
+        "update_frequency": msg.update_frequency,
+        "theme": msg.theme,
+        "keywords": list(msg.keywords),
+    }
+    for name in ("version", "subject_field", "validity_field", "status_field"):
+        if getattr(msg, name):
+            data[name] = getattr(msg, name)
+    if msg.status:
+        data["status"] = enum_name(catalog_pb2.DatasetStatus, msg.status, "DATASET_STATUS_", "status")
+    return parse_dataset(data)
+
+
+def dataset_to_proto(ds: Dataset, registered_at_us: int = 0) -> catalog_pb2.Dataset:
+    d = dataset_to_dict(ds)
+    return catalog_pb2.Dataset(
+        code=ds.code,
+        title=ds.title,
+        description=ds.description,
+        owner=ds.owner,
+        kind=enum_value(catalog_pb2.DatasetKind, "DATASET_KIND_", ds.kind.value),
+        key_field=ds.key_field,
+        key_format=enum_value(catalog_pb2.KeyFormat, "KEY_FORMAT_", ds.key_format.value),
+        fields=[
+            catalog_pb2.FieldSpec(
+                name=f["name"],
+                type=f["type"],
+                required=bool(f.get("required", False)),
+                sensitivity=enum_value(common_pb2.Sensitivity, "SENSITIVITY_", f.get("sensitivity", "internal")),
+                description=f.get("description", ""),
+            )
+            for f in schema_to_list(ds.schema)
+        ],
+        sharing_type=enum_value(catalog_pb2.SharingType, "SHARING_TYPE_", ds.sharing_type.value),
+        legal_basis=ds.legal_basis,
+        update_frequency=ds.update_frequency.value,
+        version=ds.version,
+        status=enum_value(catalog_pb2.DatasetStatus, "DATASET_STATUS_", ds.status.value),
+        subject_field=d.get("subject_field", ""),
+        validity_field=d.get("validity_field", ""),
+        status_field=d.get("status_field", ""),
+        theme=ds.theme,
+        keywords=list(ds.keywords),
+        registered_at_us=registered_at_us,
+    )
+
+
+def spec_from_text(text: str, kind: str) -> dict[str, Any]:
+    """A spec written by an administrator (YAML or JSON text), tagged or bare."""
+    data = load_spec_text(text, "<request>")
+    if "spec" in data and "kind" in data and data.get("kind") in ("Dataset", "Department", "ServiceItem"):
+        if data["kind"] != kind:
+            raise InvalidArgument(f"expected a {kind} spec, got a {data['kind']} spec", reason="WRONG_SPEC_KIND")
+        spec = data["spec"]
+        if not isinstance(spec, dict):
+            raise InvalidArgument("spec must be a mapping", reason="MALFORMED_FILE")
+        return spec
+    return data
+
+
+# --- departments -------------------------------------------------------------------------------------
+
+
+def department_from_proto(msg: departments_pb2.Department) -> Department:
+    data: dict[str, Any] = {
+        "code": msg.code,
+        "name": msg.name,
+        "level": enum_name(departments_pb2.AdminLevel, msg.level, "ADMIN_LEVEL_", "level"),
+        "region_code": msg.region_code,
+        "keys": [key_to_dict(k, f"keys[{i}]") for i, k in enumerate(msg.keys)],
+    }
+    if msg.adapter_endpoint:
+        data["adapter_endpoint"] = msg.adapter_endpoint
+    if msg.status:
+        data["status"] = enum_name(departments_pb2.DepartmentStatus, msg.status, "DEPARTMENT_STATUS_", "status")
+    return parse_department(data)
+
+
+def key_to_dict(k: departments_pb2.DepartmentKey, path: str) -> dict[str, Any]:
+    return {
+        "kid": k.kid,
+        "use": enum_name(departments_pb2.KeyUse, k.use, "KEY_USE_", f"{path}.use"),
+        "algorithm": k.algorithm,
+        "public_key_pem": k.public_key_pem,
+        "status": optional_enum(departments_pb2.KeyStatus, k.status, "KEY_STATUS_", f"{path}.status") or "active",
+    }
+
+
+def key_from_proto(k: departments_pb2.DepartmentKey) -> DepartmentKey:
+    data = {"code": "X" + "0", "name": "x", "level": "city", "region_code": "000000", "keys": [key_to_dict(k, "key")]}
+    return parse_department(data).keys[0]
+
+
+def department_to_proto(d: Department) -> departments_pb2.Department:
+    data = department_to_dict(d)
+    return departments_pb2.Department(
+        code=d.code,
+        name=d.name,
+        level=enum_value(departments_pb2.AdminLevel, "ADMIN_LEVEL_", d.level.value),
+        region_code=d.region_code,
+        status=enum_value(departments_pb2.DepartmentStatus, "DEPARTMENT_STATUS_", d.status.value),
+        adapter_endpoint=data.get("adapter_endpoint", ""),
+        keys=[
+            departments_pb2.DepartmentKey(
+                kid=k.kid,
+                use=enum_value(departments_pb2.KeyUse, "KEY_USE_", k.use.value),
+                algorithm=k.algorithm,
+                public_key_pem=k.public_key_pem,
+                status=enum_value(departments_pb2.KeyStatus, "KEY_STATUS_", k.status.value),
+            )
+            for k in d.keys
+        ],
+    )
+
+
+# --- service items -----------------------------------------------------------------------------------
+
+
+def service_item_from_proto(msg: items_pb2.ServiceItem) -> ServiceItem:
+    data: dict[str, Any] = {
+        "code": msg.code,
+        "name": msg.name,
+        "lead_department": msg.lead_department,
+        "co_reviewers": list(msg.co_reviewers),
+        "required_materials": [
+            {"dataset": m.dataset, "fields": list(m.fields), "mandatory": m.mandatory, "description": m.description}
+            for m in msg.required_materials
+        ],
+        "time_limit_days": msg.time_limit_days,
+        "description": msg.description,
+    }
+    if msg.promised_days:
+        data["promised_days"] = msg.promised_days
+    return parse_service_item(data)
+
+
+def service_item_to_proto(item: ServiceItem) -> items_pb2.ServiceItem:
+    return items_pb2.ServiceItem(
+        code=item.code,
+        name=item.name,
+        lead_department=item.lead_department,
+        co_reviewers=list(item.co_reviewers),
+        required_materials=[
+            items_pb2.RequiredMaterial(
+                dataset=m.dataset, fields=list(m.fields), mandatory=m.mandatory, description=m.description
+            )
+            for m in item.required_materials
+        ],
+        time_limit_days=item.time_limit_days,
+        promised_days=item.promised_days or 0,
+        description=item.description,
+    )
+
+
+# --- grants, receipts, log entries --------------------------------------------------------------------
+
+
+def grant_to_proto(g: Grant, now_us: int) -> access_pb2.Grant:
+    if g.status.value == "revoked":
+        status = access_pb2.GRANT_STATUS_REVOKED
+    elif g.valid_until_us and g.valid_until_us <= now_us:
+        status = access_pb2.GRANT_STATUS_EXPIRED
+    else:
+        status = access_pb2.GRANT_STATUS_ACTIVE
+    return access_pb2.Grant(
+        id=g.id,
+        consumer=g.consumer,
+        dataset=g.dataset,
+        fields=list(g.fields),
+        service_items=list(g.service_items),
+        valid_from_us=g.valid_from_us,
+        valid_until_us=g.valid_until_us,
+        rate_per_minute=g.rate_per_minute,
+        status=status,
+        granted_by=g.granted_by,
+        access_request_id=g.access_request_id,
+        created_at_us=g.created_at_us,
+        revoked_at_us=g.revoked_at_us,
+        revoke_reason=g.revoke_reason,
+    )
+
+
+def receipt_to_proto(r: Receipt) -> common_pb2.Receipt:
+    return common_pb2.Receipt(log_index=r.index, leaf_hash=r.leaf_hash, log_origin=r.origin)
+
+
+def entry_to_proto(e: AccessLogEntry, leaf_hash: bytes = b"") -> audit_pb2.AccessLogEntry:
+    return audit_pb2.AccessLogEntry(
+        index=e.index,
+        time_us=e.time_us,
+        request_id=e.request_id,
+        action=e.action,
+        caller_department=e.caller_department,
+        officer_id=e.officer_id,
+        officer_role=e.officer_role,
+        dataset=e.dataset,
+        dataset_version=e.dataset_version,
+        subject_id=e.subject_id,
+        case_id=e.case_id,
+        service_item=e.service_item,
+        fields=list(e.fields),
+        decision=common_pb2.DECISION_ALLOW if e.decision == "allow" else common_pb2.DECISION_DENY,
+        reason=e.reason,
+        message=e.message,
+        outcome=e.outcome,
+        latency_us=e.latency_us,
+        request_digest=e.request_digest,
+        response_digest=e.response_digest,
+        hidden_from_subject=e.hidden_from_subject,
+        details=dict(e.details),
+        leaf_hash=leaf_hash,
+    )
+
+
+def page_bounds(page: common_pb2.PageRequest) -> tuple[int, int]:
+    """Offset and limit from a page request; the token is the offset as text."""
+    size = page.page_size or 100
+    if size < 0 or size > 1000:
+        raise InvalidArgument(
+            f"page_size must be between 1 and 1000, got {page.page_size}",
+            reason="INVALID_PAGE_SIZE",
+            violations=[FieldViolation("page.page_size", "1..1000")],
+        )
+    offset = 0
+    if page.page_token:
+        if not page.page_token.isdigit() or len(page.page_token) > 12:
+            raise InvalidArgument(
+                "page_token is not one this server issued; pass back next_page_token unchanged",
+                reason="INVALID_PAGE_TOKEN",
+            )
+        offset = int(page.page_token)
+    return offset, size
+
+
+def next_page(offset: int, size: int, returned: int) -> common_pb2.PageResponse:
+    return common_pb2.PageResponse(next_page_token=str(offset + size) if returned == size else "")

@@ -1,0 +1,56 @@
+"""ExchangeService: the record fetch (and, with the adapters, the bulk scan)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from grpc import aio
+
+from exchange.fetch import Fetcher, FetchRequest, FetchResult
+from exchange.services import caller
+from exchange.services.convert import receipt_to_proto
+from exchange.v1 import common_pb2, exchange_pb2, exchange_pb2_grpc
+
+Ctx = aio.ServicerContext[Any, Any]
+
+
+def provenance_to_proto(result: FetchResult) -> common_pb2.Provenance:
+    p = result.provenance
+    return common_pb2.Provenance(
+        issuer=p.issuer,
+        dataset=p.dataset,
+        dataset_version=p.dataset_version,
+        key=p.key,
+        issued_at_us=p.issued_at_us,
+        kid=p.kid,
+        signature=p.signature,
+        content_digest=p.content_digest,
+        fetched_at_us=p.fetched_at_us,
+    )
+
+
+class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
+    def __init__(self, fetcher: Fetcher) -> None:
+        self.fetcher = fetcher
+
+    async def Fetch(self, request: exchange_pb2.FetchRequest, context: Ctx) -> exchange_pb2.FetchResponse:
+        result = await self.fetcher.fetch(
+            caller(),
+            FetchRequest(
+                dataset=request.dataset,
+                key=request.key,
+                case_id=request.purpose.case_id,
+                service_item=request.purpose.service_item,
+                fields=tuple(request.fields),
+                request_id=request.request_id[:64],
+                note=request.purpose.note[:500],
+                time_budget=context.time_remaining(),
+            ),
+        )
+        return exchange_pb2.FetchResponse(
+            document_json=result.document_json,
+            fields=list(result.fields),
+            provenance=provenance_to_proto(result),
+            receipt=receipt_to_proto(result.receipt),
+            request_id=result.request_id,
+        )
