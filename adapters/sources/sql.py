@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -99,6 +100,14 @@ class SqlSource:
 
     def _db(self) -> AsyncEngine:
         """The engine, created on first use inside the running loop."""
+        database = self.url.database or ""
+        if self.url.get_backend_name() == "sqlite" and not Path(database.removeprefix("file:")).is_file():
+            # Checked here because a failed aiosqlite connect leaves its worker thread behind.
+            raise Unavailable(
+                f"database file {database.removeprefix('file:')} does not exist or is not a file",
+                reason="UPSTREAM_UNAVAILABLE",
+                metadata={"upstream": self.upstream},
+            )
         if self._engine is None:
             self._engine = create_async_engine(self.url, connect_args=self._connect_args)
         return self._engine
