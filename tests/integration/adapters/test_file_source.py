@@ -3,7 +3,9 @@
 import datetime as dt
 import logging
 import os
+from collections.abc import AsyncGenerator
 from pathlib import Path
+from typing import cast
 
 import psutil
 import pyarrow as pa
@@ -255,3 +257,14 @@ async def test_million_row_parquet_scan_streams_in_bounded_memory(tmp_path: Path
     assert rows == ROWS_LARGE
     assert arrow_growth < table_bytes / 4
     assert rss_growth < table_bytes / 2
+
+
+async def test_a_consumer_that_stops_early_ends_the_scan_cleanly(parquet_file: Path) -> None:
+    src = FileSource(parquet_file, "bdcqzh", COLUMN_MAP, SCHEMA)
+    scan = cast(AsyncGenerator[pa.RecordBatch, None], src.scan(None, None, batch_rows=10))
+    first = await anext(scan)
+    await scan.aclose()
+    assert first.num_rows == 10
+    # The file can be replaced and read again afterwards.
+    replace_file(parquet_file, lambda p: pq.write_table(certificates(5), p))
+    assert pa.Table.from_batches([b async for b in src.scan(None, None)]).num_rows == 5
