@@ -1,0 +1,67 @@
+"""The hub's life: `exchange init`, `exchange serve` and `exchange demo`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from exchange.cli.common import Profile, fail, run
+from exchange.config import Settings, load_settings
+
+
+def _settings(config: str | None, data_dir: str | None, **overrides: Any) -> Settings:
+    from catalog.errors import ExchangeError
+
+    try:
+        return load_settings(config, data_dir=data_dir, **overrides)
+    except ExchangeError as error:
+        fail(error)
+
+
+@click.command("serve")
+@click.option("--config", "config", type=click.Path(dir_okay=False, exists=True), help="Settings file (YAML).")
+@click.option("--data-dir", type=click.Path(file_okay=False), help="Data directory (default ./data).")
+@click.option(
+    "--insecure-dev", is_flag=True, default=None, help="Plain-text gRPC for development. Never in production."
+)
+def serve(config: str | None, data_dir: str | None, insecure_dev: bool | None) -> None:
+    """Run the hub until SIGTERM; settings from --config and EXCHANGE_* variables."""
+    from exchange.server import serve_forever
+
+    settings = _settings(config, data_dir, insecure_dev=insecure_dev)
+    run(serve_forever(settings))
+
+
+@click.command("init")
+@click.option("--config", "config", type=click.Path(dir_okay=False, exists=True), help="Settings file (YAML).")
+@click.option("--data-dir", type=click.Path(file_okay=False), help="Data directory (default ./data).")
+@click.option(
+    "--host", "hosts", multiple=True, default=("localhost", "127.0.0.1"), help="Names in the hub certificate."
+)
+@click.option("--insecure-dev", is_flag=True, default=None, help="Skip the PKI (development only).")
+def init(config: str | None, data_dir: str | None, hosts: tuple[str, ...], insecure_dev: bool | None) -> None:
+    """Prepare a data directory: database, hub signing key, CA and certificates, the operator's admin profile."""
+    from exchange.bootstrap import initialise
+
+    settings = _settings(config, data_dir, insecure_dev=insecure_dev)
+    profile_path = run(initialise(settings, hosts))
+    profile = Profile.load(profile_path)
+    click.echo(f"initialised {settings.data_dir}")
+    click.echo(f"  administrator profile: {profile_path} (department {profile.department}, roles hub_admin)")
+    click.echo(f"  start the hub:         exchange serve --data-dir {settings.data_dir}")
+    click.echo(f"  then, for example:     exchange departments list --profile {profile_path}")
+
+
+@click.command("demo")
+@click.option("--once", is_flag=True, help="Exit after the scenario instead of serving until Ctrl-C.")
+@click.option("--data-dir", type=click.Path(file_okay=False), help="Keep the demo's data here (default: a temp dir).")
+@click.option("--port", default=50051, show_default=True, help="gRPC port of the demo hub (0 = any free port).")
+@click.option("--http-port", default=8080, show_default=True, help="Console port of the demo hub (0 = any).")
+@click.option("--seed", default=2026, show_default=True, help="Seed of the synthetic data.")
+def demo(once: bool, data_dir: str | None, port: int, http_port: int, seed: int) -> None:
+    """Run a hub with demo departments and one application end to end."""
+    from exchange.demo.run import run_demo
+
+    run(run_demo(once=once, data_dir=Path(data_dir) if data_dir else None, port=port, http_port=http_port, seed=seed))
