@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import grpc
 from google.protobuf import any_pb2
@@ -67,7 +67,7 @@ def to_grpc_status(error: e.ExchangeError) -> grpc.Status:
         packed = any_pb2.Any()
         packed.Pack(bad)
         details.append(packed)
-    status = status_pb2.Status(code=getattr(code_pb2, code.name), message=str(error), details=details)
+    status = status_pb2.Status(code=getattr(code_pb2, code.name), message=error.message, details=details)
     return rpc_status.to_status(status)
 
 
@@ -76,7 +76,7 @@ def from_rpc_error(error: grpc.RpcError) -> e.ExchangeError:
     code: grpc.StatusCode = error.code() if hasattr(error, "code") else grpc.StatusCode.UNKNOWN
     message = error.details() if hasattr(error, "details") else str(error)
     reason, violations = code.name, list[e.FieldViolation]()
-    status = rpc_status.from_call(error) if isinstance(error, grpc.Call) else None
+    status = _status_details(error)
     if status is not None:
         for detail in status.details:
             if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
@@ -91,8 +91,16 @@ def from_rpc_error(error: grpc.RpcError) -> e.ExchangeError:
     return cls(message or code.name, reason=reason, violations=violations)
 
 
-Req = TypeVar("Req")
-Resp = TypeVar("Resp")
+def _status_details(error: grpc.RpcError) -> status_pb2.Status | None:
+    """The google.rpc.Status a server put in the trailers (works for sync and asyncio calls)."""
+    trailers: Any = error.trailing_metadata() if hasattr(error, "trailing_metadata") else None
+    for key, value in tuple(trailers or ()):
+        if key == "grpc-status-details-bin" and isinstance(value, bytes):
+            status = status_pb2.Status()
+            status.ParseFromString(value)
+            return status
+    return None
+
 
 
 async def _abort_internal(context: aio.ServicerContext, method: str) -> None:
