@@ -1,0 +1,43 @@
+"""Settings are validated at start-up, and the shipped deployment example loads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from catalog.errors import InvalidArgument
+from exchange.config import load_settings
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def test_deploy_example_configuration_loads_and_is_secure_by_default():
+    settings = load_settings(ROOT / "deploy" / "hub.yaml", environ={})
+    assert settings.insecure_dev is False
+    assert settings.grpc_listen.endswith(":50051")
+    assert settings.path(settings.tls_cert) == Path("/var/lib/exchange/pki/server.crt")
+
+
+def test_environment_overrides_the_file():
+    settings = load_settings(
+        ROOT / "deploy" / "hub.yaml", environ={"EXCHANGE_DATABASE_URL": "postgresql://db/exchange"}
+    )
+    assert settings.database_url == "postgresql://db/exchange"
+
+
+def test_a_bad_setting_is_named_in_the_error(tmp_path):
+    path = tmp_path / "hub.yaml"
+    path.write_text("grpc_listen: '50051'\nadapter_retries: many\ncheckpoint_intervall: 3\n")
+    with pytest.raises(InvalidArgument) as raised:
+        load_settings(path, environ={})
+    fields = {v.field for v in raised.value.violations}
+    assert fields == {"adapter_retries", "checkpoint_intervall"}
+    assert "unknown setting" in str(raised.value)
+
+
+def test_values_are_checked_after_conversion(tmp_path):
+    with pytest.raises(InvalidArgument) as raised:
+        load_settings(None, environ={"EXCHANGE_GRPC_LISTEN": "50051", "EXCHANGE_TOKEN_MAX_LIFETIME_SECONDS": "3600"})
+    fields = {v.field for v in raised.value.violations}
+    assert fields == {"grpc_listen", "token_max_lifetime_seconds"}
