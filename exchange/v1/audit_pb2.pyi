@@ -179,7 +179,10 @@ class QueryEntriesRequest(_message.Message):
     FILTER_FIELD_NUMBER: _builtins.int
     PAGE_FIELD_NUMBER: _builtins.int
     NEWEST_FIRST_FIELD_NUMBER: _builtins.int
+    LIMIT_FIELD_NUMBER: _builtins.int
     newest_first: _builtins.bool
+    limit: _builtins.int
+    """Stop after this many entries (0 = every matching entry, one page per message)."""
     @_builtins.property
     def filter(self) -> Global___EntryFilter: ...
     @_builtins.property
@@ -190,10 +193,11 @@ class QueryEntriesRequest(_message.Message):
         filter: Global___EntryFilter | None = ...,
         page: _common_pb2.PageRequest | None = ...,
         newest_first: _builtins.bool = ...,
+        limit: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["filter", b"filter", "page", b"page"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["filter", b"filter", "newest_first", b"newest_first", "page", b"page"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["filter", b"filter", "limit", b"limit", "newest_first", b"newest_first", "page", b"page"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -589,3 +593,54 @@ class GetEvidenceBundleResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetEvidenceBundleResponse: _TypeAlias = GetEvidenceBundleResponse  # noqa: Y015
+
+@_typing.final
+class SetHiddenAccessesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DEPARTMENT_FIELD_NUMBER: _builtins.int
+    HIDDEN_FIELD_NUMBER: _builtins.int
+    LEGAL_BASIS_FIELD_NUMBER: _builtins.int
+    department: _builtins.str
+    hidden: _builtins.bool
+    legal_basis: _builtins.str
+    """The law that allows this department's accesses to stay hidden (required when hidden)."""
+    def __init__(
+        self,
+        *,
+        department: _builtins.str = ...,
+        hidden: _builtins.bool = ...,
+        legal_basis: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["department", b"department", "hidden", b"hidden", "legal_basis", b"legal_basis"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetHiddenAccessesRequest: _TypeAlias = SetHiddenAccessesRequest  # noqa: Y015
+
+@_typing.final
+class SetHiddenAccessesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DEPARTMENT_FIELD_NUMBER: _builtins.int
+    HIDDEN_FIELD_NUMBER: _builtins.int
+    LEGAL_BASIS_FIELD_NUMBER: _builtins.int
+    department: _builtins.str
+    hidden: _builtins.bool
+    legal_basis: _builtins.str
+    def __init__(
+        self,
+        *,
+        department: _builtins.str = ...,
+        hidden: _builtins.bool = ...,
+        legal_basis: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["department", b"department", "hidden", b"hidden", "legal_basis", b"legal_basis"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetHiddenAccessesResponse: _TypeAlias = SetHiddenAccessesResponse  # noqa: Y015

@@ -73,6 +73,11 @@ class AuditServiceStub:
                 request_serializer=exchange_dot_v1_dot_audit__pb2.GetEvidenceBundleRequest.SerializeToString,
                 response_deserializer=exchange_dot_v1_dot_audit__pb2.GetEvidenceBundleResponse.FromString,
                 _registered_method=True)
+        self.SetHiddenAccesses = channel.unary_unary(
+                '/exchange.v1.AuditService/SetHiddenAccesses',
+                request_serializer=exchange_dot_v1_dot_audit__pb2.SetHiddenAccessesRequest.SerializeToString,
+                response_deserializer=exchange_dot_v1_dot_audit__pb2.SetHiddenAccessesResponse.FromString,
+                _registered_method=True)
 
 
 class AuditServiceServicer:
@@ -128,6 +133,14 @@ class AuditServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetHiddenAccesses(self, request, context):
+        """Marks (or unmarks) a department whose accesses the law allows to stay hidden from the
+        citizen report; its later entries carry hidden_from_subject and stay visible to auditors.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AuditServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -165,6 +178,11 @@ def add_AuditServiceServicer_to_server(servicer, server):
                     servicer.GetEvidenceBundle,
                     request_deserializer=exchange_dot_v1_dot_audit__pb2.GetEvidenceBundleRequest.FromString,
                     response_serializer=exchange_dot_v1_dot_audit__pb2.GetEvidenceBundleResponse.SerializeToString,
+            ),
+            'SetHiddenAccesses': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetHiddenAccesses,
+                    request_deserializer=exchange_dot_v1_dot_audit__pb2.SetHiddenAccessesRequest.FromString,
+                    response_serializer=exchange_dot_v1_dot_audit__pb2.SetHiddenAccessesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -360,6 +378,33 @@ class AuditService:
             '/exchange.v1.AuditService/GetEvidenceBundle',
             exchange_dot_v1_dot_audit__pb2.GetEvidenceBundleRequest.SerializeToString,
             exchange_dot_v1_dot_audit__pb2.GetEvidenceBundleResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetHiddenAccesses(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/exchange.v1.AuditService/SetHiddenAccesses',
+            exchange_dot_v1_dot_audit__pb2.SetHiddenAccessesRequest.SerializeToString,
+            exchange_dot_v1_dot_audit__pb2.SetHiddenAccessesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -48,6 +48,10 @@ class AuditServiceStub:
     """Every access to one person's or organisation's data, newest first."""
     GetEvidenceBundle: _grpc.UnaryUnaryMultiCallable[_audit_pb2.GetEvidenceBundleRequest, _audit_pb2.GetEvidenceBundleResponse]
     """A self-contained proof of one entry (entry, inclusion path, signed checkpoint)."""
+    SetHiddenAccesses: _grpc.UnaryUnaryMultiCallable[_audit_pb2.SetHiddenAccessesRequest, _audit_pb2.SetHiddenAccessesResponse]
+    """Marks (or unmarks) a department whose accesses the law allows to stay hidden from the
+    citizen report; its later entries carry hidden_from_subject and stay visible to auditors.
+    """
 
 @_typing.type_check_only
 class AuditServiceAsyncStub(AuditServiceStub):
@@ -69,6 +73,10 @@ class AuditServiceAsyncStub(AuditServiceStub):
     """Every access to one person's or organisation's data, newest first."""
     GetEvidenceBundle: _aio.UnaryUnaryMultiCallable[_audit_pb2.GetEvidenceBundleRequest, _audit_pb2.GetEvidenceBundleResponse]  # type: ignore[assignment]
     """A self-contained proof of one entry (entry, inclusion path, signed checkpoint)."""
+    SetHiddenAccesses: _aio.UnaryUnaryMultiCallable[_audit_pb2.SetHiddenAccessesRequest, _audit_pb2.SetHiddenAccessesResponse]  # type: ignore[assignment]
+    """Marks (or unmarks) a department whose accesses the law allows to stay hidden from the
+    citizen report; its later entries carry hidden_from_subject and stay visible to auditors.
+    """
 
 class AuditServiceServicer(metaclass=_abc_1.ABCMeta):
     """The tamper-evident access log: every access and every administrative change is a
@@ -129,5 +137,15 @@ class AuditServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_audit_pb2.GetEvidenceBundleResponse, _abc.Awaitable[_audit_pb2.GetEvidenceBundleResponse]]:
         """A self-contained proof of one entry (entry, inclusion path, signed checkpoint)."""
+
+    @_abc_1.abstractmethod
+    def SetHiddenAccesses(
+        self,
+        request: _audit_pb2.SetHiddenAccessesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_audit_pb2.SetHiddenAccessesResponse, _abc.Awaitable[_audit_pb2.SetHiddenAccessesResponse]]:
+        """Marks (or unmarks) a department whose accesses the law allows to stay hidden from the
+        citizen report; its later entries carry hidden_from_subject and stay visible to auditors.
+        """
 
 def add_AuditServiceServicer_to_server(servicer: AuditServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
