@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from catalog.model import Department, DepartmentStatus, KeyStatus, KeyUse
+from catalog.model import Department, KeyStatus, KeyUse
 from exchange.auth.keys import algorithm_for, load_public_key
 from exchange.auth.tokens import TrustedKey
 from exchange.storage import Database, catalog_store
@@ -32,7 +32,8 @@ class KeyRing:
             for key in dept.keys:
                 public = load_public_key(key.public_key_pem)
                 if key.use == KeyUse.TOKEN:
-                    active = key.status == KeyStatus.ACTIVE and dept.status == DepartmentStatus.ACTIVE
+                    # A suspended department's keys stay valid here; `Hub.authenticate` refuses it by status.
+                    active = key.status == KeyStatus.ACTIVE
                     token_keys[(dept.code, key.kid)] = TrustedKey(
                         dept.code, key.kid, algorithm_for(public), public, active
                     )
