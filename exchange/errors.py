@@ -20,6 +20,7 @@ from grpc import aio
 from grpc_status import rpc_status
 
 from catalog import errors as e
+from exchange.audit.merkle import ProofError
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,9 @@ STATUS_OF: dict[type[e.ExchangeError], grpc.StatusCode] = {
     e.ResourceExhausted: grpc.StatusCode.RESOURCE_EXHAUSTED,
     e.Unavailable: grpc.StatusCode.UNAVAILABLE,
     e.DeadlineExceeded: grpc.StatusCode.DEADLINE_EXCEEDED,
+    # A proof the hub built from its stored tree does not verify: the stored hashes are damaged.
+    # Listed before DataLoss so a client reading DATA_LOSS back gets the general class.
+    ProofError: grpc.StatusCode.DATA_LOSS,
     e.DataLoss: grpc.StatusCode.DATA_LOSS,
 }
 

@@ -12,7 +12,7 @@ import hashlib
 import struct
 from collections.abc import Callable, Sequence
 
-from catalog.errors import InvalidArgument
+from catalog.errors import DataLoss, InvalidArgument
 
 HASH_SIZE = 32
 EMPTY_ROOT = hashlib.sha256(b"").digest()
@@ -21,22 +21,22 @@ NodeReader = Callable[[int, int], bytes]
 """``node(level, index) -> bytes``: the hash of one perfect subtree."""
 
 
-class ProofError(Exception):
+class ProofError(DataLoss):
     """A Merkle proof did not verify; ``reason`` is an UPPER_SNAKE_CASE code."""
 
-    reason = "PROOF_INVALID"
+    default_reason = "PROOF_INVALID"
 
 
 class InclusionProofError(ProofError):
     """An inclusion proof does not lead from the leaf to the expected root."""
 
-    reason = "INCLUSION_PROOF_INVALID"
+    default_reason = "INCLUSION_PROOF_INVALID"
 
 
 class ConsistencyProofError(ProofError):
     """A consistency proof does not show the old tree is a prefix of the new one."""
 
-    reason = "CONSISTENCY_PROOF_INVALID"
+    default_reason = "CONSISTENCY_PROOF_INVALID"
 
 
 def leaf_hash(data: bytes) -> bytes:
