@@ -124,5 +124,3 @@ async def test_unexpected_failure_is_internal_and_does_not_leak(hub):
     assert failed.value.grpc_code == grpc.StatusCode.INTERNAL
     assert "incident" in failed.value.message
     assert "datasets" not in failed.value.message and "sqlite" not in failed.value.message.lower()
-
-
