@@ -34,7 +34,7 @@ from exchange.clock import now_us
 from exchange.hub import Hub
 from exchange.ratelimit import RateLimiter
 from exchange.registry import Registry
-from exchange.storage import case_store, catalog_store, grant_store
+from exchange.storage import grant_store
 from exchange.v1 import provider_pb2
 
 MAX_KEY_LENGTH = 256
@@ -221,25 +221,15 @@ class Fetcher:
 
     async def _facts(self, caller: Caller, ds: Dataset, req: FetchRequest) -> FetchFacts:
         async with self.hub.db.read() as conn:
-            case = await case_store.case_facts(conn, req.case_id) if req.case_id else None
-            if req.case_id and case is None:
-                raise NotFound(f"no case {req.case_id!r}; a fetch must name an existing case", reason="CASE_NOT_FOUND")
-            item = await catalog_store.get_service_item(conn, case.service_item) if case else None
-            grants = await grant_store.grants_for(conn, caller.department, ds.code)
-            request_status = ""
-            if not grants and ds.sharing_type.value == "conditional":
-                request_status = await grant_store.latest_request_status(conn, caller.department, ds.code)
-        return FetchFacts(
-            caller=caller,
-            dataset=ds,
-            requested_fields=req.fields,
-            now_us=now_us(),
-            case=case,
-            service_item=item,
-            purpose_service_item=req.service_item,
-            grants=grants,
-            access_request_status=request_status,
-        )
+            return await grant_store.fetch_facts(
+                conn,
+                caller,
+                ds,
+                case_id=req.case_id,
+                service_item=req.service_item,
+                fields=req.fields,
+                now_us=now_us(),
+            )
 
     def _check_quota(self, caller: Caller, ds: Dataset, decision: Decision) -> None:
         grant = decision.grant

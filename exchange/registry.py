@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 
-from catalog.errors import FieldViolation, InvalidArgument, NotFound, PermissionDenied
+from catalog.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, PermissionDenied
 from catalog.model import (
     Dataset,
     DatasetStatus,
@@ -23,7 +24,8 @@ from catalog.model import (
 )
 from catalog.versioning import diff_schemas, resolve_version
 from exchange.audit.entry import AccessLogEntry
-from exchange.auth.authz import Grant, GrantStatus
+from exchange.auth.access_requests import AccessRequest, AccessRequestStatus
+from exchange.auth.authz import Decision, Grant, GrantStatus, decide_fetch
 from exchange.auth.identity import Caller, Role
 from exchange.auth.keys import algorithm_for, load_public_key
 from exchange.clock import now_us
@@ -258,11 +260,8 @@ class Registry:
                 f"dataset {dataset} is not_shared ({ds.legal_basis or 'by law'}); it can never be granted",
                 reason="DATASET_NOT_SHARED",
             )
-        if ds.sharing_type == SharingType.CONDITIONAL and not access_request_id:
-            raise PermissionDenied(
-                f"dataset {dataset} is conditional: {consumer} must file an access request that {ds.owner} approves",
-                reason="ACCESS_REQUEST_REQUIRED",
-            )
+        if ds.sharing_type == SharingType.CONDITIONAL:
+            await self._require_approved_request(access_request_id, consumer, dataset, ds.owner)
         now = now_us()
         grant = Grant(
             id=f"g-{uuid.uuid4().hex[:16]}",
@@ -285,11 +284,55 @@ class Registry:
         )
         return grant
 
-    async def get_grant(self, grant_id: str) -> Grant:
+    async def _require_approved_request(self, request_id: str, consumer: str, dataset: str, owner: str) -> None:
+        """A conditional dataset is granted only on an approved access request of that consumer for it."""
+        request = None
+        if request_id:
+            async with self.hub.db.read() as conn:
+                request = await grant_store.get_access_request(conn, request_id)
+        if (
+            request is None
+            or (request.consumer, request.dataset) != (consumer, dataset)
+            or request.status != AccessRequestStatus.APPROVED
+        ):
+            raise PermissionDenied(
+                f"dataset {dataset} is conditional: {consumer} must file an access request that {owner} approves "
+                "(`exchange access-requests create`); the grant is created when it is approved",
+                reason="ACCESS_REQUEST_REQUIRED",
+            )
+
+    async def list_grants(
+        self,
+        caller: Caller,
+        *,
+        consumer: str = "",
+        dataset: str = "",
+        include_inactive: bool = False,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> list[Grant]:
+        """Grants the caller may see: all for hub admins and auditors; a department's own otherwise."""
+        everything = caller.has(Role.HUB_ADMIN) or caller.has(Role.AUDITOR)
+        async with self.hub.db.read() as conn:
+            return await grant_store.list_grants(
+                conn,
+                consumer=consumer,
+                dataset=dataset,
+                visible_to="" if everything else caller.department,
+                include_inactive=include_inactive,
+                offset=offset,
+                limit=limit,
+            )
+
+    async def get_grant(self, grant_id: str, caller: Caller | None = None) -> Grant:
+        """One grant; with a caller, only if that caller may see it (else it does not exist for them)."""
         async with self.hub.db.read() as conn:
             grant = await grant_store.get_grant(conn, grant_id)
-        if grant is None:
-            raise NotFound(f"no grant {grant_id!r}", reason="GRANT_NOT_FOUND")
+            owner = await catalog_store.get_dataset(conn, grant.dataset) if grant and caller else None
+        parties = (grant.consumer if grant else "", owner.dataset.owner if owner else "")
+        visible = caller is None or _may_see(caller, *parties)
+        if grant is None or not visible:
+            raise NotFound(f"no grant {grant_id!r} that you may see", reason="GRANT_NOT_FOUND")
         return grant
 
     async def revoke_grant(self, grant_id: str, reason: str, caller: Caller) -> Grant:
@@ -300,6 +343,206 @@ class Registry:
             await grant_store.revoke_grant(conn, grant_id, now_us(), reason)
         await self._log_change(caller, "grants.revoke", grant_id, reason or "revoked", dataset=grant.dataset)
         return await self.get_grant(grant_id)
+
+
+    # --- access requests ---------------------------------------------------------------------------
+
+    async def create_access_request(
+        self,
+        caller: Caller,
+        *,
+        dataset: str,
+        fields: tuple[str, ...],
+        service_items: tuple[str, ...],
+        legal_basis: str,
+        justification: str,
+        valid_until_us: int = 0,
+        rate_per_minute: int = 0,
+    ) -> AccessRequest:
+        """The caller's department asks the owner of `dataset` for a grant; the answer is due in working days."""
+        ds = await self.get_dataset(dataset)
+        require_admin_of(caller, caller.department, "an access request")
+        if ds.sharing_type == SharingType.NOT_SHARED:
+            raise PermissionDenied(
+                f"dataset {dataset} is not_shared ({ds.legal_basis or 'by law'}); it can never be granted",
+                reason="DATASET_NOT_SHARED",
+            )
+        problems: list[FieldViolation] = []
+        if not fields:
+            problems.append(FieldViolation("fields", "name the fields needed"))
+        for i, name in enumerate(fields):
+            if name != "*" and not ds.schema.has_field(name):
+                problems.append(FieldViolation(f"fields[{i}]", f"{dataset} has no field {name!r}"))
+        if not service_items:
+            problems.append(FieldViolation("service_items", "name the service items the data is needed for"))
+        async with self.hub.db.read() as conn:
+            for i, code in enumerate(service_items):
+                item = await catalog_store.get_service_item(conn, code)
+                if item is None:
+                    problems.append(FieldViolation(f"service_items[{i}]", f"no service item {code!r}"))
+                elif all(m.dataset != dataset for m in item.required_materials):
+                    problems.append(FieldViolation(f"service_items[{i}]", f"{code} does not require {dataset}"))
+        if not legal_basis.strip():
+            problems.append(FieldViolation("legal_basis", "cite the law or regulation that allows this use"))
+        if not justification.strip():
+            problems.append(FieldViolation("justification", "say why the service items need these fields"))
+        if rate_per_minute < 0:
+            problems.append(FieldViolation("rate_per_minute", "must be 0 (unlimited) or more"))
+        if problems:
+            raise InvalidArgument(
+                f"the access request for {dataset} is incomplete", reason="INVALID_ACCESS_REQUEST", violations=problems
+            )
+        now = now_us()
+        start = datetime.fromtimestamp(now / 1e6, UTC)
+        due = self.hub.calendar.add_working_days(start, self.hub.settings.access_request_days)
+        request = AccessRequest(
+            id=f"ar-{uuid.uuid4().hex[:16]}",
+            consumer=caller.department,
+            dataset=dataset,
+            owner=ds.owner,
+            fields=tuple(fields),
+            service_items=tuple(service_items),
+            legal_basis=legal_basis.strip()[:2000],
+            justification=justification.strip()[:4000],
+            requested_by=f"{caller.department}/{caller.officer_id}",
+            requested_at_us=now,
+            answer_due_us=int(due.timestamp() * 1e6),
+            valid_until_us=valid_until_us,
+            rate_per_minute=rate_per_minute,
+        )
+        async with self.hub.db.begin() as conn:
+            await grant_store.insert_access_request(conn, request)
+        await self._log_change(
+            caller, "access_requests.create", request.id, f"{request.consumer} asks {ds.owner}", dataset=dataset
+        )
+        return request
+
+    async def get_access_request(self, request_id: str, caller: Caller) -> AccessRequest:
+        async with self.hub.db.read() as conn:
+            request = await grant_store.get_access_request(conn, request_id)
+        if request is None or not _may_see(caller, request.owner, request.consumer):
+            raise NotFound(f"no access request {request_id!r} that you may see", reason="ACCESS_REQUEST_NOT_FOUND")
+        return request
+
+    async def list_access_requests(
+        self,
+        caller: Caller,
+        *,
+        owner: str = "",
+        consumer: str = "",
+        status: str = "",
+        overdue_only: bool = False,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> list[AccessRequest]:
+        """Requests the caller may see (a department admin: its inbox and its own requests)."""
+        everything = caller.has(Role.HUB_ADMIN) or caller.has(Role.AUDITOR)
+        async with self.hub.db.read() as conn:
+            return await grant_store.list_access_requests(
+                conn,
+                owner=owner,
+                consumer=consumer,
+                either_party="" if everything else caller.department,
+                status=status,
+                overdue_at_us=now_us() if overdue_only else 0,
+                offset=offset,
+                limit=limit,
+            )
+
+    async def decide_access_request(
+        self, request_id: str, *, approve: bool, reason: str, caller: Caller
+    ) -> tuple[AccessRequest, Grant | None]:
+        """The owner's department admin (or a hub admin) approves, creating the grant, or denies with a reason."""
+        request = await self.get_access_request(request_id, caller)
+        require_admin_of(caller, request.owner, f"the access request for {request.dataset}")
+        if request.status != AccessRequestStatus.PENDING:
+            raise FailedPrecondition(
+                f"access request {request_id} was already {request.status.value}; file a new one to ask again",
+                reason="ACCESS_REQUEST_DECIDED",
+            )
+        if not approve and not reason.strip():
+            raise InvalidArgument(
+                "a denial must give the reason, so the requesting department can act on it",
+                reason="REASON_REQUIRED",
+                violations=[FieldViolation("reason", "required when denying")],
+            )
+        decided = replace(
+            request,
+            status=AccessRequestStatus.APPROVED if approve else AccessRequestStatus.DENIED,
+            decided_by=f"{caller.department}/{caller.officer_id}",
+            decided_at_us=now_us(),
+            decision_reason=reason.strip()[:2000],
+        )
+        async with self.hub.db.begin() as conn:
+            if not await grant_store.decide_access_request(conn, decided):
+                raise FailedPrecondition(
+                    f"access request {request_id} was answered by someone else just now",
+                    reason="ACCESS_REQUEST_DECIDED",
+                )
+        grant = None
+        if approve:
+            try:
+                grant = await self.create_grant(
+                    caller,
+                    consumer=request.consumer,
+                    dataset=request.dataset,
+                    fields=request.fields,
+                    service_items=request.service_items,
+                    valid_until_us=request.valid_until_us,
+                    rate_per_minute=request.rate_per_minute,
+                    access_request_id=request.id,
+                )
+            except Exception:
+                # No grant, no approval: put the request back in the owner's inbox.
+                async with self.hub.db.begin() as conn:
+                    await grant_store.reopen_access_request(conn, request)
+                raise
+            decided = replace(decided, grant_id=grant.id)
+            async with self.hub.db.begin() as conn:
+                await grant_store.set_access_request_grant(conn, decided)
+        await self._log_change(
+            caller,
+            f"access_requests.{decided.status.value}",
+            request.id,
+            decided.decision_reason or decided.status.value,
+            dataset=request.dataset,
+        )
+        return decided, grant
+
+
+    # --- explained decisions -------------------------------------------------------------------------
+
+    async def explain_access(
+        self, caller: Caller, *, department: str, dataset: str, case_id: str, service_item: str, fields: tuple[str, ...]
+    ) -> Decision:
+        """Would an officer of `department` be allowed this fetch now, and why? Reads facts, fetches nothing."""
+        if not (caller.has(Role.HUB_ADMIN) or caller.has(Role.AUDITOR)) and department != caller.department:
+            raise PermissionDenied(
+                f"you act for {caller.department}; only hub admins and auditors may ask about {department}",
+                reason="NOT_OWNER",
+            )
+        if self.hub.keyring.department(department) is None:
+            raise NotFound(f"no department {department!r} is registered", reason="DEPARTMENT_NOT_FOUND")
+        ds = await self.get_dataset(dataset)
+        officer = Caller(department, "(explain)", frozenset({Role.OFFICER}), "", 0)
+        async with self.hub.db.read() as conn:
+            facts = await grant_store.fetch_facts(
+                conn, officer, ds, case_id=case_id, service_item=service_item, fields=fields, now_us=now_us()
+            )
+        decision = decide_fetch(facts)
+        await self._log_change(
+            caller,
+            "authz.explain",
+            f"{department}/{dataset}/{case_id}",
+            f"would be {'allowed' if decision.allowed else 'denied: ' + decision.reason}",
+            dataset=dataset,
+        )
+        return decision
+
+
+def _may_see(caller: Caller, *departments: str) -> bool:
+    """Hub admins and auditors see every request; others only those their department is party to."""
+    return caller.has(Role.HUB_ADMIN) or caller.has(Role.AUDITOR) or caller.department in departments
 
 
 def _check_key(key: DepartmentKey, path: str) -> None:

@@ -23,12 +23,14 @@ from exchange.hub import Hub
 from exchange.registry import Registry
 from exchange.services import authenticating
 from exchange.services.access import AccessServicer
+from exchange.services.audit import AuditServicer
 from exchange.services.catalog import CatalogServicer, DepartmentServicer, ServiceItemServicer
 from exchange.services.exchange import ExchangeServicer
 from exchange.v1 import (
     access_pb2,
     access_pb2_grpc,
     audit_pb2,
+    audit_pb2_grpc,
     cases_pb2,
     catalog_pb2,
     catalog_pb2_grpc,
@@ -85,8 +87,9 @@ def _add_servicers(server: aio.Server, hub: Hub, registry: Registry, fetcher: Fe
     catalog_pb2_grpc.add_CatalogServiceServicer_to_server(CatalogServicer(registry), server)
     departments_pb2_grpc.add_DepartmentServiceServicer_to_server(DepartmentServicer(registry), server)
     items_pb2_grpc.add_ServiceItemServiceServicer_to_server(ServiceItemServicer(registry), server)
-    access_pb2_grpc.add_AccessServiceServicer_to_server(AccessServicer(registry), server)  # type: ignore[abstract]
+    access_pb2_grpc.add_AccessServiceServicer_to_server(AccessServicer(registry), server)
     exchange_pb2_grpc.add_ExchangeServiceServicer_to_server(ExchangeServicer(fetcher), server)  # type: ignore[abstract]
+    audit_pb2_grpc.add_AuditServiceServicer_to_server(AuditServicer(hub), server)
 
 
 def http_app(running: RunningHub) -> web.Application:

@@ -157,7 +157,9 @@ def decide_fetch(facts: FetchFacts) -> Decision:
     trail.ok(f"service item {item.code} requires {ds.code} ({', '.join(material.fields)})")
 
     live = [
-        g for g in facts.grants if g.live_at(facts.now_us) and (not g.service_items or item.code in g.service_items)
+        g
+        for g in _own_grants(facts)
+        if g.live_at(facts.now_us) and (not g.service_items or item.code in g.service_items)
     ]
     if not live:
         return trail.deny(*_no_grant(facts, item.code))
@@ -188,9 +190,14 @@ def decide_fetch(facts: FetchFacts) -> Decision:
     return Decision(True, "", "allowed", returned, grant, tuple(trail.checks))
 
 
+def _own_grants(facts: FetchFacts) -> list[Grant]:
+    """Only grants to the caller's department on this dataset count, whatever the caller gathered."""
+    return [g for g in facts.grants if g.consumer == facts.caller.department and g.dataset == facts.dataset.code]
+
+
 def _no_grant(facts: FetchFacts, item_code: str) -> tuple[str, str]:
     ds, dept, now = facts.dataset, facts.caller.department, facts.now_us
-    mine = [g for g in facts.grants]
+    mine = _own_grants(facts)
     if any(g.status == GrantStatus.REVOKED for g in mine):
         return "GRANT_REVOKED", f"the grant to {dept} on {ds.code} was revoked"
     if any(g.valid_until_us and g.valid_until_us <= now for g in mine):

@@ -1,4 +1,5 @@
-"""Grants: read on every request, so a revocation bites on the next request on every replica."""
+"""Grants and access requests. Grants are read from the database on every request, never cached,
+so a revocation bites on the next request on every replica."""
 
 from __future__ import annotations
 
@@ -7,7 +8,12 @@ import json
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from exchange.auth.authz import Grant, GrantStatus
+from catalog.errors import NotFound
+from catalog.model import Dataset, SharingType
+from exchange.auth.access_requests import AccessRequest, AccessRequestStatus
+from exchange.auth.authz import FetchFacts, Grant, GrantStatus
+from exchange.auth.identity import Caller
+from exchange.storage import case_store, catalog_store
 from exchange.storage import tables as t
 
 
@@ -66,6 +72,7 @@ async def list_grants(
     consumer: str = "",
     dataset: str = "",
     datasets_owned_by: str = "",
+    visible_to: str = "",
     include_inactive: bool = False,
     offset: int = 0,
     limit: int = 100,
@@ -78,6 +85,10 @@ async def list_grants(
     if datasets_owned_by:
         owned = sa.select(t.datasets.c.code).where(t.datasets.c.owner == datasets_owned_by)
         query = query.where(t.grants.c.dataset.in_(owned))
+    if visible_to:
+        # A department admin sees the grants it holds and the grants on its own datasets.
+        owned = sa.select(t.datasets.c.code).where(t.datasets.c.owner == visible_to)
+        query = query.where(sa.or_(t.grants.c.consumer == visible_to, t.grants.c.dataset.in_(owned)))
     if not include_inactive:
         query = query.where(t.grants.c.status == GrantStatus.ACTIVE.value)
     rows = (await conn.execute(query.order_by(t.grants.c.created_at_us).offset(offset).limit(limit))).all()
@@ -103,3 +114,155 @@ async def latest_request_status(conn: AsyncConnection, consumer: str, dataset: s
         )
     ).first()
     return str(row.status) if row else ""
+
+
+# --- access requests -------------------------------------------------------------------------------
+
+_SPEC_FIELDS = (
+    "fields",
+    "service_items",
+    "legal_basis",
+    "justification",
+    "requested_by",
+    "valid_until_us",
+    "rate_per_minute",
+    "decided_by",
+    "decision_reason",
+    "grant_id",
+)
+
+
+def _access_request(row: sa.Row[tuple[object, ...]]) -> AccessRequest:
+    spec = json.loads(row.spec_json)
+    return AccessRequest(
+        id=row.id,
+        consumer=row.consumer,
+        dataset=row.dataset,
+        owner=row.owner,
+        fields=tuple(spec["fields"]),
+        service_items=tuple(spec["service_items"]),
+        legal_basis=spec["legal_basis"],
+        justification=spec["justification"],
+        requested_by=spec["requested_by"],
+        requested_at_us=row.requested_at_us,
+        answer_due_us=row.answer_due_us,
+        status=AccessRequestStatus(row.status),
+        valid_until_us=spec.get("valid_until_us", 0),
+        rate_per_minute=spec.get("rate_per_minute", 0),
+        decided_by=spec.get("decided_by", ""),
+        decided_at_us=row.decided_at_us,
+        decision_reason=spec.get("decision_reason", ""),
+        grant_id=spec.get("grant_id", ""),
+    )
+
+
+def _spec_json(request: AccessRequest) -> str:
+    spec = {name: getattr(request, name) for name in _SPEC_FIELDS}
+    spec["fields"], spec["service_items"] = list(request.fields), list(request.service_items)
+    return json.dumps(spec, ensure_ascii=False)
+
+
+async def insert_access_request(conn: AsyncConnection, request: AccessRequest) -> None:
+    await conn.execute(
+        t.access_requests.insert().values(
+            id=request.id,
+            consumer=request.consumer,
+            dataset=request.dataset,
+            owner=request.owner,
+            status=request.status.value,
+            spec_json=_spec_json(request),
+            requested_at_us=request.requested_at_us,
+            answer_due_us=request.answer_due_us,
+            decided_at_us=request.decided_at_us,
+        )
+    )
+
+
+async def get_access_request(conn: AsyncConnection, request_id: str) -> AccessRequest | None:
+    row = (await conn.execute(sa.select(t.access_requests).where(t.access_requests.c.id == request_id))).first()
+    return _access_request(row) if row else None
+
+
+async def decide_access_request(conn: AsyncConnection, decided: AccessRequest) -> bool:
+    """Store the owner's answer if the request is still pending; False when someone answered first."""
+    result = await conn.execute(
+        t.access_requests.update()
+        .where(t.access_requests.c.id == decided.id, t.access_requests.c.status == AccessRequestStatus.PENDING.value)
+        .values(status=decided.status.value, spec_json=_spec_json(decided), decided_at_us=decided.decided_at_us)
+    )
+    return bool(result.rowcount)
+
+
+async def reopen_access_request(conn: AsyncConnection, pending: AccessRequest) -> None:
+    """Undo an approval whose grant could not be created."""
+    await conn.execute(
+        t.access_requests.update()
+        .where(t.access_requests.c.id == pending.id)
+        .values(status=AccessRequestStatus.PENDING.value, spec_json=_spec_json(pending), decided_at_us=0)
+    )
+
+
+async def set_access_request_grant(conn: AsyncConnection, approved: AccessRequest) -> None:
+    await conn.execute(
+        t.access_requests.update().where(t.access_requests.c.id == approved.id).values(spec_json=_spec_json(approved))
+    )
+
+
+async def list_access_requests(
+    conn: AsyncConnection,
+    *,
+    owner: str = "",
+    consumer: str = "",
+    either_party: str = "",
+    status: str = "",
+    overdue_at_us: int = 0,
+    offset: int = 0,
+    limit: int = 100,
+) -> list[AccessRequest]:
+    """Requests by owner, consumer or either side; `overdue_at_us` keeps pending ones past their due time."""
+    c = t.access_requests.c
+    query = sa.select(t.access_requests)
+    if owner:
+        query = query.where(c.owner == owner)
+    if consumer:
+        query = query.where(c.consumer == consumer)
+    if either_party:
+        query = query.where(sa.or_(c.owner == either_party, c.consumer == either_party))
+    if status:
+        query = query.where(c.status == status)
+    if overdue_at_us:
+        query = query.where(c.status == AccessRequestStatus.PENDING.value, c.answer_due_us < overdue_at_us)
+    rows = (await conn.execute(query.order_by(c.requested_at_us, c.id).offset(offset).limit(limit))).all()
+    return [_access_request(r) for r in rows]
+
+
+async def fetch_facts(
+    conn: AsyncConnection,
+    caller: Caller,
+    ds: Dataset,
+    *,
+    case_id: str,
+    service_item: str,
+    fields: tuple[str, ...],
+    now_us: int,
+) -> FetchFacts:
+    """Everything `decide_fetch` needs, read fresh from the database (for a fetch and for an explanation)."""
+    case = await case_store.case_facts(conn, case_id) if case_id else None
+    if case_id and case is None:
+        raise NotFound(f"no case {case_id!r}; a fetch must name an existing case", reason="CASE_NOT_FOUND")
+    item = await catalog_store.get_service_item(conn, case.service_item) if case else None
+    grants = await grants_for(conn, caller.department, ds.code)
+    request_status = ""
+    if not grants and ds.sharing_type == SharingType.CONDITIONAL:
+        request_status = await latest_request_status(conn, caller.department, ds.code)
+    return FetchFacts(
+        caller=caller,
+        dataset=ds,
+        requested_fields=fields,
+        now_us=now_us,
+        case=case,
+        service_item=item,
+        purpose_service_item=service_item,
+        grants=grants,
+        access_request_status=request_status,
+    )
