@@ -111,6 +111,8 @@ class AdapterConfig:
     datasets: tuple[DatasetConfig, ...]
     tls: TlsConfig | None = None
     path: Path | None = None
+    insecure_dev: bool = False
+    """Plain-text gRPC without TLS; for development on one machine only."""
 
     def dataset(self, code: str) -> DatasetConfig:
         """The configuration of dataset code, or InvalidArgument listing the configured ones."""
@@ -371,7 +373,7 @@ def parse_adapter_config(
     out: list[FieldViolation] = _inline_credentials(data)
     environment = os.environ if env is None else env
     top = _Settings(expand_env(data, "", environment, out), "", base, out)
-    top.unknown({"department", "listen", "tls", "signing", "datasets"})
+    top.unknown({"department", "listen", "tls", "signing", "datasets", "insecure_dev"})
     department = top.text("department", pattern=_DEPARTMENT)
     listen = top.text("listen", required=False, pattern=_LISTEN) or "127.0.0.1:50061"
     tls_settings = top.section("tls")
@@ -384,6 +386,11 @@ def parse_adapter_config(
             tls_settings.file("client_ca", required=False),
         )
         tls = TlsConfig(cert, key, client_ca) if cert and key else None
+    insecure_dev = top.data.get("insecure_dev", False)
+    if not isinstance(insecure_dev, bool):
+        out.append(FieldViolation("insecure_dev", "must be true or false"))
+    elif tls_settings is None and not insecure_dev:
+        out.append(FieldViolation("tls", "required: cert and key (or insecure_dev: true, for development only)"))
     signing_settings = top.section("signing")
     signing = None
     if signing_settings is None:
@@ -413,7 +420,7 @@ def parse_adapter_config(
             reason="ADAPTER_CONFIG_INVALID",
             violations=out,
         )
-    return AdapterConfig(department, listen, signing, tuple(datasets), tls, path)
+    return AdapterConfig(department, listen, signing, tuple(datasets), tls, path, insecure_dev is True)
 
 
 def load_adapter_config(path: str | Path, env: Mapping[str, str] | None = None) -> AdapterConfig:

@@ -1,10 +1,111 @@
-"""`exchange adapter` commands."""
+"""`exchange adapter` commands: run a department's adapter, check its configuration, make its signing key."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import click
+
+from exchange.cli.common import fail, print_table, run
+
+if TYPE_CHECKING:
+    from adapters.config import AdapterConfig
+
+
+def _config(path: str) -> AdapterConfig:
+    """The validated configuration, or the problems printed and exit 2."""
+    from adapters.config import load_adapter_config
+    from catalog.errors import ExchangeError
+
+    try:
+        return load_adapter_config(path)
+    except ExchangeError as error:
+        fail(error)
 
 
 @click.group("adapter")
 def adapter() -> None:
-    """(adapter: commands come with their issue.)"""
+    """Run and check department adapters (the Provider service next to a department's own system)."""
+
+
+@adapter.command("serve")
+@click.option(
+    "--config",
+    "config_path",
+    required=True,
+    type=click.Path(dir_okay=False, exists=True),
+    help="Adapter config (YAML).",
+)
+@click.option("--listen", help="host:port to listen on instead of the config's (port 0 = any free port).")
+def serve(config_path: str, listen: str | None) -> None:
+    """Serve the Provider gRPC service until SIGTERM; prints 'adapter DEPT serving on port N' when ready."""
+    from adapters.server import RunningAdapter, serve_until_signalled, start_adapter
+
+    cfg = _config(config_path)
+
+    def ready(running: RunningAdapter) -> None:
+        mode = "plain text (insecure_dev)" if cfg.tls is None else ("mTLS" if cfg.tls.client_ca else "TLS")
+        click.echo(f"adapter {cfg.department} serving on port {running.port} ({mode})", nl=True)
+
+    async def main() -> None:
+        running = await start_adapter(cfg, listen=listen)
+        await serve_until_signalled(running, ready)
+
+    run(main())
+
+
+@adapter.command("check")
+@click.option(
+    "--config",
+    "config_path",
+    required=True,
+    type=click.Path(dir_okay=False, exists=True),
+    help="Adapter config (YAML).",
+)
+@click.option("--key", "keys", multiple=True, help="Look up this key in every dataset (repeatable).")
+def check(config_path: str, keys: tuple[str, ...]) -> None:
+    """Validate a configuration, open every source, and optionally look keys up (nothing is served)."""
+    from adapters.config import load_signer
+    from adapters.sdk import SourceAdapter
+
+    cfg = _config(config_path)
+
+    async def main() -> list[dict[str, str]]:
+        load_signer(cfg)
+        adapter_ = SourceAdapter.from_config(cfg)
+        rows = []
+        try:
+            for code, ds in adapter_.datasets.items():
+                row = {
+                    "dataset": code,
+                    "version": ds.version,
+                    "kind": ds.kind.value,
+                    "source": adapter_.source_kinds[code],
+                }
+                for key in keys:
+                    _, _, document = await adapter_.checked_lookup(code, key)
+                    row[key] = "found" if document else "not found"
+                rows.append(row)
+        finally:
+            await adapter_.close()
+        return rows
+
+    rows = run(main())
+    print_table(rows, ["dataset", "version", "kind", "source", *keys])
+    click.echo(f"configuration {config_path} is valid for department {cfg.department}")
+
+
+@adapter.command("keygen")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Where to write the private key (PEM).")
+def keygen(out: str) -> None:
+    """Make an Ed25519 document-signing key; prints its kid and the public key to register with the hub."""
+    from exchange.auth.keys import generate_ed25519, key_id, public_key_to_pem, write_private_key
+
+    path = Path(out)
+    if path.exists():
+        raise click.ClickException(f"{path} exists; refusing to overwrite a signing key")
+    key = generate_ed25519()
+    write_private_key(path, key)
+    click.echo(f"kid: {key_id(key.public_key())}")
+    click.echo(public_key_to_pem(key), nl=False)

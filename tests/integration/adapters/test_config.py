@@ -96,6 +96,7 @@ def test_sqlite_path_is_relative_to_the_config_file() -> None:
 def minimal(**dataset_source: Any) -> dict[str, Any]:
     return {
         "department": "PSB",
+        "insecure_dev": True,
         "signing": {"key_file": "k.pem", "kid": "psb-1"},
         "datasets": [
             {
@@ -145,6 +146,14 @@ def test_credentials_from_environment_references_are_accepted(tmp_path: Path) ->
     cfg = parse_adapter_config(data, tmp_path, env={"TOKEN": "t0k"})
     source = cfg.datasets[1].source
     assert isinstance(source, RestSourceConfig) and source.headers["Authorization"] == "Bearer t0k"
+
+
+def test_plain_text_needs_insecure_dev_said_out_loud(tmp_path: Path) -> None:
+    data = minimal(type="files", path="b.csv", key_column="k")
+    del data["insecure_dev"]
+    with pytest.raises(InvalidArgument) as err:
+        parse_adapter_config(data, tmp_path, env={})
+    assert "insecure_dev" in violations(err)["tls"]
 
 
 def test_lookup_path_without_key_placeholder_is_refused(tmp_path: Path) -> None:

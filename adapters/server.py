@@ -1,0 +1,217 @@
+"""The Provider gRPC server: one department's adapter, signing what it serves, behind TLS or mTLS.
+
+Lookup answers signed documents, Scan streams Arrow IPC (schema first, then batches of a
+few MiB), Status reads a licence's status, Describe lists the datasets. Errors leave through
+the hub's one error table (`exchange.errors`); standard health checking is on; SIGTERM
+stops the server after the calls in flight finish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import signal
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import grpc
+from grpc import aio
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+
+from catalog.errors import FieldViolation, InvalidArgument
+from exchange.errors import ErrorMappingInterceptor
+from exchange.v1 import provider_pb2, provider_pb2_grpc
+
+from .config import AdapterConfig, TlsConfig, load_signer
+from .ipc import MAX_MESSAGE_BYTES, batch_messages, schema_message
+from .sdk import Adapter, SourceAdapter
+from .signing import DocumentSigner, SignedDocument
+from .sources.base import check_batch_rows
+
+log = logging.getLogger(__name__)
+
+Ctx = aio.ServicerContext[Any, Any]
+SERVICE_NAME = provider_pb2.DESCRIPTOR.services_by_name["ProviderService"].full_name
+DEFAULT_SCAN_ROWS = 65536
+# Licence validity ends at the end of the day, in the issuing authorities' time zone.
+LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
+
+
+def signed_to_proto(doc: SignedDocument) -> provider_pb2.SignedDocument:
+    """The wire form of a signed document."""
+    return provider_pb2.SignedDocument(
+        dataset=doc.dataset,
+        dataset_version=doc.dataset_version,
+        key=doc.key,
+        issuer=doc.issuer,
+        issued_at_us=doc.issued_at_us,
+        document_json=doc.document_json,
+        kid=doc.kid,
+        signature=doc.signature,
+    )
+
+
+def end_of_day_us(day: dt.date) -> int:
+    """The first microsecond after day ends, local time, since the epoch."""
+    start = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), LOCAL_ZONE)
+    return int(start.timestamp() * 1_000_000)
+
+
+class ProviderServicer(provider_pb2_grpc.ProviderServiceServicer):
+    """Translates Provider RPCs to an Adapter and signs its documents."""
+
+    def __init__(self, adapter: Adapter, signer: DocumentSigner, *, max_message_bytes: int = MAX_MESSAGE_BYTES) -> None:
+        if signer.issuer != adapter.department:
+            raise InvalidArgument(
+                f"the signing key belongs to {signer.issuer}, the adapter serves {adapter.department}",
+                reason="ADAPTER_CONFIG_INVALID",
+            )
+        self.adapter = adapter
+        self.signer = signer
+        self.max_message_bytes = max_message_bytes
+
+    async def Lookup(self, request: provider_pb2.LookupRequest, context: Ctx) -> provider_pb2.LookupResponse:
+        ds, key, document = await self.adapter.checked_lookup(request.dataset, request.key)
+        if document is None:
+            return provider_pb2.LookupResponse(found=False)
+        signed = self.signer.sign(ds.code, ds.version, key, document)
+        return provider_pb2.LookupResponse(found=True, document=signed_to_proto(signed))
+
+    async def Scan(
+        self, request: provider_pb2.ProviderServiceScanRequest, context: Ctx
+    ) -> AsyncIterator[provider_pb2.ProviderServiceScanResponse]:
+        batch_rows = check_batch_rows(request.batch_rows) if request.batch_rows else DEFAULT_SCAN_ROWS
+        schema, batches = self.adapter.checked_scan(request.dataset, list(request.columns), request.filter, batch_rows)
+        async with contextlib.aclosing(batches):
+            yield provider_pb2.ProviderServiceScanResponse(arrow_schema=schema_message(schema))
+            async for batch in batches:
+                for rows, message in batch_messages(batch, self.max_message_bytes):
+                    yield provider_pb2.ProviderServiceScanResponse(arrow_batch=message, rows=rows)
+
+    async def Status(self, request: provider_pb2.StatusRequest, context: Ctx) -> provider_pb2.StatusResponse:
+        status = await self.adapter.status(request.dataset, request.key)
+        return provider_pb2.StatusResponse(
+            found=status.found,
+            status_code=status.status_code,
+            valid_until_us=end_of_day_us(status.valid_until) if status.valid_until else 0,
+            valid=status.valid_on(dt.datetime.now(LOCAL_ZONE).date()),
+            checked_at_us=status.checked_at_us,
+        )
+
+    async def Describe(self, request: provider_pb2.DescribeRequest, context: Ctx) -> provider_pb2.DescribeResponse:
+        return provider_pb2.DescribeResponse(
+            department=self.adapter.department,
+            datasets=[
+                provider_pb2.ServedDataset(dataset=ds.code, version=ds.version, source=self.adapter.source_kinds[code])
+                for code, ds in self.adapter.datasets.items()
+            ],
+        )
+
+
+def server_credentials(tls: TlsConfig) -> grpc.ServerCredentials:
+    """TLS with the adapter's certificate; mTLS (the hub must present a certificate) when client_ca is set."""
+    try:
+        key, cert = tls.key.read_bytes(), tls.cert.read_bytes()
+        client_ca = tls.client_ca.read_bytes() if tls.client_ca else None
+    except OSError as exc:
+        raise InvalidArgument(
+            f"cannot read the adapter's TLS files: {exc}",
+            reason="ADAPTER_CONFIG_INVALID",
+            violations=[FieldViolation("tls", f"unreadable: {exc.filename}")],
+        ) from exc
+    return grpc.ssl_server_credentials([(key, cert)], root_certificates=client_ca, require_client_auth=bool(client_ca))
+
+
+@dataclass
+class RunningAdapter:
+    """A started Provider server: its port, and how to stop it."""
+
+    port: int
+    server: aio.Server
+    adapter: Adapter
+    health: health.aio.HealthServicer
+    stopped: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """Say NOT_SERVING, let calls in flight finish (up to grace seconds), close the sources."""
+        if self.stopped.is_set():
+            return
+        self.stopped.set()
+        await self.health.enter_graceful_shutdown()
+        await self.server.stop(grace)
+        await self.adapter.close()
+
+
+async def start_provider(
+    adapter: Adapter,
+    signer: DocumentSigner,
+    *,
+    listen: str,
+    tls: TlsConfig | None = None,
+    insecure_dev: bool = False,
+    max_message_bytes: int = MAX_MESSAGE_BYTES,
+) -> RunningAdapter:
+    """Serve adapter as ProviderService on listen; plain text only when insecure_dev is asked for."""
+    if tls is None and not insecure_dev:
+        raise InvalidArgument(
+            "an adapter serves over TLS: configure tls (cert, key, client_ca), or insecure_dev: true for development",
+            reason="ADAPTER_CONFIG_INVALID",
+            violations=[FieldViolation("tls", "required unless insecure_dev is true")],
+        )
+    servicer = ProviderServicer(adapter, signer, max_message_bytes=max_message_bytes)
+    server = aio.server(
+        interceptors=[ErrorMappingInterceptor()],
+        options=[
+            ("grpc.max_send_message_length", max_message_bytes + 1024 * 1024),
+            ("grpc.keepalive_permit_without_calls", 1),
+            ("grpc.http2.min_ping_interval_without_data_ms", 60_000),
+        ],
+    )
+    provider_pb2_grpc.add_ProviderServiceServicer_to_server(servicer, server)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    if tls is None:
+        log.warning("INSECURE DEV MODE: adapter %s serves plain text on %s", adapter.department, listen)
+        port = server.add_insecure_port(listen)
+    else:
+        port = server.add_secure_port(listen, server_credentials(tls))
+    if port == 0:
+        raise InvalidArgument(f"cannot listen on {listen}", reason="ADAPTER_LISTEN_FAILED")
+    await server.start()
+    for name in ("", SERVICE_NAME):
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    return RunningAdapter(port, server, adapter, health_servicer)
+
+
+async def start_adapter(config: AdapterConfig, *, listen: str | None = None) -> RunningAdapter:
+    """Start the adapter a configuration file describes (built-in sources, the department's signing key)."""
+    signer = load_signer(config)
+    adapter = SourceAdapter.from_config(config)
+    try:
+        return await start_provider(
+            adapter,
+            signer,
+            listen=listen or config.listen,
+            tls=config.tls,
+            insecure_dev=config.insecure_dev and config.tls is None,
+        )
+    except BaseException:
+        await adapter.close()
+        raise
+
+
+async def serve_until_signalled(running: RunningAdapter, on_ready: Callable[[RunningAdapter], None]) -> None:
+    """Run until SIGTERM or SIGINT, then stop gracefully."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    on_ready(running)
+    await stop.wait()
+    log.info("adapter %s stopping: finishing calls in flight", running.adapter.department)
+    await running.stop()
