@@ -57,7 +57,13 @@ def test_without_requested_fields_only_fields_both_granted_and_needed_by_the_ite
     # The wildcard covers public fields only; legal_representative is personal and the item does not need
     # registered_capital, so neither is returned.
     assert set(decision.fields) == {
-        "unified_social_credit_code", "name", "address", "business_scope", "status", "valid_until", "licence_id"
+        "unified_social_credit_code",
+        "name",
+        "address",
+        "business_scope",
+        "status",
+        "valid_until",
+        "licence_id",
     }
 
 
@@ -73,31 +79,50 @@ DENIALS: list[tuple[str, dict[str, Any], str]] = [
     ("expired grant", {"grants": (replace(GRANT, valid_until_us=NOW - 1),)}, "GRANT_EXPIRED"),
     ("grant not valid yet", {"grants": (replace(GRANT, valid_from_us=NOW + MINUTE),)}, "GRANT_NOT_YET_VALID"),
     ("revoked grant", {"grants": (replace(GRANT, status=GrantStatus.REVOKED),)}, "GRANT_REVOKED"),
-    ("grant for another purpose", {"grants": (replace(GRANT, service_items=("other_item",)),)},
-     "GRANT_NOT_FOR_PURPOSE"),
-    ("wrong department: SAMR is on the case but the grant is FIRE's", {"caller": replace(FIRE, department="SAMR")},
-     "NO_GRANT"),
+    (
+        "grant for another purpose",
+        {"grants": (replace(GRANT, service_items=("other_item",)),)},
+        "GRANT_NOT_FOR_PURPOSE",
+    ),
+    (
+        "wrong department: SAMR is on the case but the grant is FIRE's",
+        {"caller": replace(FIRE, department="SAMR")},
+        "NO_GRANT",
+    ),
     ("grant on another dataset", {"grants": (replace(GRANT, dataset="identity_record"),)}, "NO_GRANT"),
     ("case closed", {"case": replace(OPEN_CASE, is_open=False, state="closed")}, "CASE_CLOSED"),
-    ("case not involving the caller", {"case": replace(OPEN_CASE, involved_departments=("SAMR", "MNR"))},
-     "CASE_NOT_INVOLVING_CALLER"),
+    (
+        "case not involving the caller",
+        {"case": replace(OPEN_CASE, involved_departments=("SAMR", "MNR"))},
+        "CASE_NOT_INVOLVING_CALLER",
+    ),
     ("no case named", {"case": None, "service_item": None}, "PURPOSE_REQUIRED"),
     ("service item named differs from the case's", {"purpose_service_item": "other_item"}, "PURPOSE_MISMATCH"),
-    ("dataset not required by the service item",
-     {"service_item": replace(ITEM, required_materials=ITEM.required_materials[1:])}, "DATASET_NOT_REQUIRED"),
+    (
+        "dataset not required by the service item",
+        {"service_item": replace(ITEM, required_materials=ITEM.required_materials[1:])},
+        "DATASET_NOT_REQUIRED",
+    ),
     ("ungranted field", {"grants": (replace(GRANT, fields=("name",)),)}, "FIELD_NOT_GRANTED"),
     ("field the item does not need", {"requested_fields": ("registered_capital",)}, "FIELD_NOT_GRANTED"),
     ("not_shared dataset", {"dataset": CRIMINAL, "requested_fields": ()}, "DATASET_NOT_SHARED"),
-    ("pending access request", {"dataset": IDENTITY, "requested_fields": ("name",), "grants": (),
-                                "access_request_status": "pending"}, "ACCESS_REQUEST_PENDING"),
-    ("denied access request", {"dataset": IDENTITY, "requested_fields": ("name",), "grants": (),
-                               "access_request_status": "denied"}, "ACCESS_REQUEST_DENIED"),
-    ("conditional dataset without a request", {"dataset": IDENTITY, "requested_fields": ("name",), "grants": ()},
-     "NO_GRANT"),
-    ("caller without the officer role", {"caller": replace(FIRE, roles=frozenset({Role.AUDITOR}))},
-     "ROLE_NOT_ALLOWED"),
-    ("draft dataset", {"dataset": replace(LICENCE, status=LICENCE.status.__class__("draft"))},
-     "DATASET_NOT_PUBLISHED"),
+    (
+        "pending access request",
+        {"dataset": IDENTITY, "requested_fields": ("name",), "grants": (), "access_request_status": "pending"},
+        "ACCESS_REQUEST_PENDING",
+    ),
+    (
+        "denied access request",
+        {"dataset": IDENTITY, "requested_fields": ("name",), "grants": (), "access_request_status": "denied"},
+        "ACCESS_REQUEST_DENIED",
+    ),
+    (
+        "conditional dataset without a request",
+        {"dataset": IDENTITY, "requested_fields": ("name",), "grants": ()},
+        "NO_GRANT",
+    ),
+    ("caller without the officer role", {"caller": replace(FIRE, roles=frozenset({Role.AUDITOR}))}, "ROLE_NOT_ALLOWED"),
+    ("draft dataset", {"dataset": replace(LICENCE, status=LICENCE.status.__class__("draft"))}, "DATASET_NOT_PUBLISHED"),
 ]
 
 
