@@ -1,10 +1,7 @@
-"""`exchange bench` commands."""
+"""`exchange bench NAME`: the performance harness in bench/ (fetch, bulk, log, profile, all)."""
 
 from __future__ import annotations
 
-import click
+from bench.cli import bench
 
-
-@click.group("bench")
-def bench() -> None:
-    """(bench: commands come with their issue.)"""
+__all__ = ["bench"]

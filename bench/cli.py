@@ -1,0 +1,56 @@
+"""`python -m bench NAME` and `exchange bench NAME`: run one benchmark (or all), print the table, write JSON."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from bench.report import Result, write_result
+
+
+def _finish(result: Result, options: Any) -> None:
+    path = write_result(result, dataclasses.asdict(options))
+    click.echo(f"\n== {result.name} ==\n{result.table()}\nwritten to {path}")
+
+
+def _duration() -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    return click.option("--duration", type=float, default=None, help="Seconds per measured run (bounds the run).")
+
+
+@click.group("bench")
+def bench() -> None:
+    """Benchmarks against a ceiling measured in the same run; JSON lands in bench/results/."""
+
+
+@bench.command("log")
+@click.option("--entries", type=int, default=1_000_000, show_default=True, help="Entries to append.")
+@click.option("--duration", type=float, default=300.0, show_default=True, help="Stop appending after this long.")
+@click.option("--appenders", type=int, default=512, show_default=True, help="Concurrent appenders.")
+@click.option("--synchronous", type=click.Choice(["FULL", "NORMAL"]), default="FULL", show_default=True)
+@click.option("--data-dir", default="", help="Keep the log database here (default: a temporary directory).")
+def log_command(entries: int, duration: float, appenders: int, synchronous: str, data_dir: str) -> None:
+    """Append ENTRIES to a durable access log, verify it, export it to Parquet, query one subject."""
+    from bench.access_log import LogOptions, run
+
+    options = LogOptions(entries, duration, appenders, synchronous, data_dir)
+    _finish(run(options), options)
+
+
+def _levels(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split(","))
+
+
+@bench.command("fetch")
+@click.option("--duration", type=float, default=10.0, show_default=True, help="Seconds per target and concurrency.")
+@click.option("--concurrency", default="1,8,32", show_default=True, help="Concurrency levels, comma separated.")
+@click.option("--rows", type=int, default=10_000, show_default=True, help="Licences in the adapter's database.")
+@click.option("--synchronous", type=click.Choice(["FULL", "NORMAL"]), default="FULL", show_default=True)
+def fetch_command(duration: float, concurrency: str, rows: int, synchronous: str) -> None:
+    """Record fetches through the hub vs a bare gRPC echo and a direct adapter call."""
+    from bench.fetch import FetchOptions, run
+
+    options = FetchOptions(duration, _levels(concurrency), rows, synchronous)
+    _finish(run(options), options)

@@ -1,0 +1,209 @@
+"""What the hub benchmarks run against: a SAMR licence database, its adapter process, and a hub with a case.
+
+Everything lives in one working directory: the SQLite file the adapter reads, the adapter's
+configuration and keys, and the hub's data directory. Each server runs in a process of its own.
+"""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+import yaml
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from catalog.identifiers import generate_uscc
+from exchange.auth.keys import generate_ed25519, key_id, load_private_key, private_key_to_pem
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "catalog"
+OWNER, CONSUMER = "SAMR", "FIRE"
+DATASET = "business_licence"
+ITEM = "restaurant_permit"
+CASE_ID = "bench-case-1"
+# The item names four datasets of four departments; all must be registered for the item to be.
+ITEM_DATASETS = {"business_licence": "SAMR", "identity_record": "PSB", "property_certificate": "MNR",
+                 "fire_safety_certificate": "FIRE"}
+COLUMNS = ("unified_social_credit_code", "name", "company_type", "legal_representative", "legal_representative_id",
+           "registered_capital", "established_on", "address", "business_scope", "registration_authority", "status",
+           "valid_until", "licence_id")
+_SCOPES = ("catering services", "retail of food", "software development", "wholesale of textiles", "consulting")
+
+
+def licence_rows(count: int, seed: int = 7) -> list[tuple[Any, ...]]:
+    """Deterministic business licences: valid keys, strings of several lengths, numbers, dates."""
+    rng = random.Random(seed)
+    rows: list[tuple[Any, ...]] = []
+    seen: set[str] = set()
+    while len(rows) < count:
+        code = generate_uscc(rng)
+        if code in seen:
+            continue
+        seen.add(code)
+        n = len(rows)
+        rows.append((
+            code, f"Company {n} Trading Co., Ltd.", "limited liability company", f"Officer {n % 5000}",
+            None, f"{rng.randrange(10_000, 100_000_000)}.00",
+            f"20{rng.randrange(0, 25):02d}-0{rng.randrange(1, 10)}-1{rng.randrange(0, 9)}",
+            f"{n} Jianguo Road, Chaoyang District, Beijing", _SCOPES[n % len(_SCOPES)], "Beijing AMR", "01",
+            None, f"L{n:012d}",
+        ))
+    return rows
+
+
+def make_licence_db(path: Path, count: int) -> list[str]:
+    """The SQLite file the SAMR adapter reads (table `licences`); returns the keys."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"CREATE TABLE licences ({', '.join(COLUMNS)}, PRIMARY KEY (unified_social_credit_code))")
+        keys: list[str] = []
+        for start in range(0, count, 200_000):
+            rows = licence_rows(min(200_000, count - start), seed=start + 7)
+            conn.executemany(f"INSERT OR IGNORE INTO licences VALUES ({', '.join('?' * len(COLUMNS))})", rows)
+            keys.extend(r[0] for r in rows[:1000])
+    return keys
+
+
+@dataclass(frozen=True)
+class DepartmentKeyFiles:
+    """PEM keys of one department, as bytes so they travel to spawned processes."""
+
+    code: str
+    token_pem: bytes
+    signing_pem: bytes
+
+    @classmethod
+    def fresh(cls, code: str) -> DepartmentKeyFiles:
+        return cls(code, private_key_to_pem(generate_ed25519()), private_key_to_pem(generate_ed25519()))
+
+    def token_key(self) -> Ed25519PrivateKey:
+        key = load_private_key(self.token_pem)
+        assert isinstance(key, Ed25519PrivateKey)
+        return key
+
+    def signing_key(self) -> Ed25519PrivateKey:
+        key = load_private_key(self.signing_pem)
+        assert isinstance(key, Ed25519PrivateKey)
+        return key
+
+    @property
+    def token_kid(self) -> str:
+        return key_id(self.token_key().public_key())
+
+    @property
+    def signing_kid(self) -> str:
+        return key_id(self.signing_key().public_key())
+
+
+def write_adapter_config(workdir: Path, db_file: Path, keys: DepartmentKeyFiles) -> Path:
+    """A plain-text (dev) SAMR adapter serving business_licence from the SQLite file."""
+    (workdir / "samr-signing.pem").write_bytes(keys.signing_pem)
+    config = {
+        "department": OWNER,
+        "listen": "127.0.0.1:0",
+        "insecure_dev": True,
+        "signing": {"key_file": "samr-signing.pem", "kid": keys.signing_kid},
+        "datasets": [{
+            "dataset": DATASET,
+            "version": "1.0",
+            "spec": str(EXAMPLES / "datasets" / f"{DATASET}.yaml"),
+            "source": {"type": "sql", "url": f"sqlite+aiosqlite:///{db_file}", "table": "licences",
+                       "key_column": "unified_social_credit_code"},
+        }],
+    }
+    path = workdir / "samr-adapter.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    return path
+
+
+Stop = Callable[[], Awaitable[None]]
+
+
+async def serve_adapter(settings: dict[str, Any]) -> tuple[dict[str, Any], Stop]:
+    """Server body: the SAMR adapter from its configuration file (the adapter SDK's own server)."""
+    from adapters.config import load_adapter_config
+    from adapters.server import start_adapter
+
+    running = await start_adapter(load_adapter_config(settings["config"]), listen="127.0.0.1:0")
+
+    async def stop() -> None:
+        await running.stop(1.0)
+
+    return {"address": f"127.0.0.1:{running.port}"}, stop
+
+
+async def _grant_and_case(hub: Any) -> None:
+    """A grant for FIRE on the licence fields the item needs, and an open case involving FIRE."""
+    from exchange.auth.authz import Grant
+    from exchange.storage import grant_store
+    from exchange.storage import tables as t
+
+    now = time.time_ns() // 1000
+    async with hub.db.begin() as conn:
+        await grant_store.insert_grant(
+            conn,
+            Grant(f"bench-{uuid.uuid4().hex[:8]}", CONSUMER, DATASET, ("*", "legal_representative"),
+                  granted_by=OWNER, created_at_us=now),
+        )
+        # Until cases can be opened over CaseService here, the case rows are written directly.
+        await conn.execute(t.cases.insert().values(
+            id=CASE_ID, service_item=ITEM, applicant_id="bench-applicant", lead_department=OWNER, state="in_review",
+            version=1, submitted_at_us=now, updated_at_us=now, case_json="{}",
+        ))
+        await conn.execute(t.case_departments.insert(), [
+            {"case_id": CASE_ID, "department": OWNER, "role": "lead"},
+            {"case_id": CASE_ID, "department": CONSUMER, "role": "co_reviewer"},
+        ])
+
+
+async def serve_hub(settings: dict[str, Any]) -> tuple[dict[str, Any], Stop]:
+    """Server body: a hub (durable SQLite log, FULL sync) with the departments, item, grant and case."""
+    from exchange.testing import DepartmentKeys, start_test_hub
+
+    profiler = None
+    if settings.get("profile"):
+        from pyinstrument import Profiler
+
+        profiler = Profiler(interval=0.0005, async_mode="disabled")
+    fixture = await start_test_hub(
+        Path(settings["data_dir"]), sqlite_synchronous=settings.get("synchronous", "FULL"),
+        adapter_timeout_seconds=30.0,
+    )
+    keys: dict[str, DepartmentKeyFiles] = settings["keys"]
+    for code, owner in ((c, o) for c, o in ((OWNER, True), (CONSUMER, False), ("PSB", False), ("MNR", False))):
+        if code in keys:
+            k = keys[code]
+            fixture.departments[code] = DepartmentKeys(code, k.token_key(), k.signing_key())
+        await fixture.add_department(code, adapter_endpoint=settings["adapter"] if owner else None)
+    for dataset in ITEM_DATASETS:
+        await fixture.register_example_dataset(dataset)
+    await fixture.register_example_item(ITEM)
+    await _grant_and_case(fixture.hub)
+    await fixture.hub.registry_changed()
+    if profiler is not None:
+        profiler.start()
+
+    async def stop() -> None:
+        if profiler is not None:
+            profiler.stop()
+            Path(settings["profile"]).write_text(profiler.output_html(), encoding="utf-8")
+            Path(settings["profile"]).with_suffix(".txt").write_text(
+                profiler.output_text(unicode=False, color=False, show_all=False), encoding="utf-8"
+            )
+        await fixture.stop()
+
+    return {"address": fixture.address, "db": str(fixture.settings.effective_database_url)}, stop
+
+
+def database_rows(url: str, table: sa.Table) -> int:
+    """Rows in one table of the hub's SQLite database (for sanity checks after a run)."""
+    path = url.split("///", 1)[1]
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+        return int(conn.execute(f"SELECT count(*) FROM {table.name}").fetchone()[0])
