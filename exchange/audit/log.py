@@ -8,6 +8,11 @@ head row is locked, so several hub replicas append to one log without gaps.
 
 Fail closed: `append` returns a receipt only after the commit; if the log cannot be
 written, it raises Unavailable and the caller returns nothing.
+
+Proofs are served from the stored perfect subtrees (``log_nodes``) and leaf hashes:
+the nodes a proof needs depend only on the sizes, so they are listed first and read
+in one query, O(log n) rows. Checkpoints are signed by one replica at a time (a
+PostgreSQL advisory lock), at an interval and on demand.
 """
 
 from __future__ import annotations
@@ -17,21 +22,33 @@ import contextlib
 import dataclasses
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from catalog.errors import Unavailable
+from catalog.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
+from exchange.audit.bundle import EvidenceBundle
 from exchange.audit.entry import AccessLogEntry, encode_entry
-from exchange.audit.merkle import EMPTY_ROOT, Frontier, leaf_hash
+from exchange.audit.merkle import (
+    EMPTY_ROOT,
+    Frontier,
+    NodeReader,
+    consistency_proof,
+    inclusion_proof,
+    leaf_hash,
+    verify_consistency,
+    verify_inclusion,
+)
 from exchange.audit.note import Checkpoint, NoteSigner, sign_checkpoint
-from exchange.storage import Database
+from exchange.storage import Database, log_store
 from exchange.storage import tables as t
 
 log = logging.getLogger(__name__)
 
 _HEAD_ID = 1
+# Held (transaction-scoped) by the replica signing a checkpoint; others skip or wait.
+_SIGNER_LOCK_ID = 0x45584C47
 
 
 @dataclass(frozen=True)
@@ -49,10 +66,21 @@ class SignedCheckpoint:
     note: str
 
 
+@dataclass(frozen=True)
+class InclusionProof:
+    """Leaf `index` is in the tree of `size` entries signed by `checkpoint`."""
+
+    index: int
+    size: int
+    leaf_hash: bytes
+    hashes: tuple[bytes, ...]
+    checkpoint: SignedCheckpoint | None
+
+
 class AccessLog:
     """Appends entries in group commits and signs checkpoints of the tree."""
 
-    def __init__(self, db: Database, *, origin: str, signer: NoteSigner, max_batch: int = 1024) -> None:
+    def __init__(self, db: Database, *, origin: str, signer: NoteSigner | None, max_batch: int = 1024) -> None:
         self.db = db
         self.origin = origin
         self.signer = signer
@@ -121,12 +149,16 @@ class AccessLog:
             if self.db.dialect == "postgresql":
                 query = query.with_for_update()
             head = (await conn.execute(query)).one()
+            # Read in the same transaction, so every replica marks entries the same way.
+            hidden = await log_store.hidden_departments(conn)
             frontier = Frontier.from_bytes(head.frontier)
             rows: list[dict[str, object]] = []
             nodes: list[dict[str, object]] = []
             receipts: list[Receipt] = []
             for offset, entry in enumerate(entries):
                 index = head.size + offset
+                if entry.caller_department in hidden and not entry.hidden_from_subject:
+                    entry = dataclasses.replace(entry, hidden_from_subject=True)
                 encoded = encode_entry(dataclasses.replace(entry, index=index))
                 leaf = leaf_hash(encoded)
                 nodes.extend({"level": lv, "idx": ix, "hash": h} for lv, ix, h in frontier.append(leaf) if lv > 0)
@@ -151,12 +183,31 @@ class AccessLog:
         frontier = Frontier.from_bytes(row.frontier)
         return frontier.size, frontier.root() if frontier.size else EMPTY_ROOT
 
-    async def sign_checkpoint(self) -> SignedCheckpoint:
-        """Sign the current head (stored, so auditors can check the log against it later)."""
-        size, root = await self.head()
-        checkpoint = Checkpoint(origin=self.origin, size=size, root_hash=root, timestamp=int(time.time()))
-        note = sign_checkpoint(checkpoint, self.signer)
+    async def sign_checkpoint(self, *, wait: bool = False) -> SignedCheckpoint:
+        """Sign and store the current head; with another replica signing, wait or return its checkpoint."""
+        if self.signer is None:
+            raise FailedPrecondition(
+                "this access log was opened without the hub's signing key; only the hub signs checkpoints",
+                reason="SIGNING_KEY_MISSING",
+            )
         async with self.db.begin() as conn:
+            if self.db.dialect == "postgresql":
+                if wait:
+                    await conn.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": _SIGNER_LOCK_ID})
+                else:
+                    got = (
+                        await conn.execute(sa.text("SELECT pg_try_advisory_xact_lock(:id)"), {"id": _SIGNER_LOCK_ID})
+                    ).scalar()
+                    if not got:
+                        stored = await log_store.latest_checkpoint(conn)
+                        if stored is not None:
+                            return self._opened(stored)
+                        await conn.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": _SIGNER_LOCK_ID})
+            row = (await conn.execute(sa.select(t.log_head.c.frontier).where(t.log_head.c.id == _HEAD_ID))).one()
+            frontier = Frontier.from_bytes(row.frontier)
+            size, root = frontier.size, frontier.root()
+            checkpoint = Checkpoint(origin=self.origin, size=size, root_hash=root, timestamp=int(time.time()))
+            note = sign_checkpoint(checkpoint, self.signer)
             existing = (await conn.execute(sa.select(t.checkpoints.c.size).where(t.checkpoints.c.size == size))).first()
             if existing is None:
                 await conn.execute(
@@ -169,6 +220,114 @@ class AccessLog:
                     .values(timestamp=checkpoint.timestamp, note=note)
                 )
         return SignedCheckpoint(checkpoint, note)
+
+    def _opened(self, stored: log_store.StoredCheckpoint) -> SignedCheckpoint:
+        """A stored checkpoint as a SignedCheckpoint (its note is what was signed)."""
+        checkpoint = Checkpoint(self.origin, stored.size, stored.root_hash, stored.timestamp)
+        return SignedCheckpoint(checkpoint, stored.note)
+
+    async def latest_checkpoint(self, *, covering: int = 0) -> SignedCheckpoint:
+        """The newest stored checkpoint; a fresh one if none covers `covering` entries yet."""
+        async with self.db.read() as conn:
+            stored = await log_store.latest_checkpoint(conn)
+        if stored is not None and stored.size >= max(covering, 1):
+            return self._opened(stored)
+        return await self.sign_checkpoint(wait=True)
+
+    async def checkpoint_at(self, size: int) -> SignedCheckpoint | None:
+        """The stored checkpoint of exactly `size` entries, if one was signed."""
+        async with self.db.read() as conn:
+            stored = await log_store.checkpoint_at(conn, size)
+        return self._opened(stored) if stored else None
+
+    async def _read_proof(self, build: ProofBuilder) -> list[bytes]:
+        """Build one proof from the stored nodes."""
+        return (await read_proofs(self.db, [build]))[0]
+
+    async def _check_size(self, size: int, what: str) -> None:
+        committed, _ = await self.head()
+        if size > committed:
+            raise InvalidArgument(
+                f"{what} {size} is beyond the log, which holds {committed} entries", reason="TREE_SIZE_TOO_LARGE"
+            )
+
+    async def inclusion_proof(self, index: int, tree_size: int = 0) -> InclusionProof:
+        """The path from leaf `index` to a signed root (latest checkpoint when `tree_size` is 0)."""
+        if tree_size:
+            await self._check_size(tree_size, "tree size")
+            if index >= tree_size:
+                raise InvalidArgument(
+                    f"entry {index} is not in a tree of {tree_size} entries", reason="LEAF_INDEX_OUT_OF_RANGE"
+                )
+            signed = await self.checkpoint_at(tree_size)
+        else:
+            committed, _ = await self.head()
+            if index >= committed:
+                raise NotFound(
+                    f"the log holds {committed} entries; there is no entry {index}", reason="ENTRY_NOT_FOUND"
+                )
+            signed = await self.latest_checkpoint(covering=index + 1)
+            tree_size = signed.checkpoint.size
+        hashes = await self._read_proof(lambda node: inclusion_proof(index, tree_size, node))
+        async with self.db.read() as conn:
+            leaf = (await log_store.read_nodes(conn, [(0, index)]))[(0, index)]
+        if signed is not None:
+            # Never hand out a proof that fails: damaged stored hashes surface here as DATA_LOSS.
+            verify_inclusion(leaf, index, tree_size, hashes, signed.checkpoint.root_hash)
+        return InclusionProof(index, tree_size, leaf, tuple(hashes), signed)
+
+    async def consistency_proof(self, old_size: int, new_size: int = 0) -> tuple[int, list[bytes]]:
+        """The proof that the tree of `old_size` is a prefix of `new_size` (latest checkpoint when 0)."""
+        if new_size:
+            await self._check_size(new_size, "new size")
+        else:
+            new_size = (await self.latest_checkpoint(covering=old_size)).checkpoint.size
+        if old_size > new_size:
+            raise InvalidArgument(f"old size {old_size} exceeds new size {new_size}", reason="TREE_SIZES_INVALID")
+        hashes = await self._read_proof(lambda node: consistency_proof(old_size, new_size, node))
+        old, new = await self.checkpoint_at(old_size), await self.checkpoint_at(new_size)
+        if old is not None and new is not None:
+            verify_consistency(old_size, new_size, old.checkpoint.root_hash, new.checkpoint.root_hash, hashes)
+        return new_size, hashes
+
+    async def evidence_bundle(self, index: int) -> EvidenceBundle:
+        """A self-contained proof of entry `index`: its bytes, inclusion path and a signed checkpoint."""
+        async with self.db.read() as conn:
+            stored = await log_store.get_entry(conn, index)
+        if stored is None:
+            raise NotFound(
+                f"no entry {index} in the live log (never written, or archived and pruned)", reason="ENTRY_NOT_FOUND"
+            )
+        proof = await self.inclusion_proof(index)
+        if proof.checkpoint is None:
+            raise FailedPrecondition("no signed checkpoint covers this entry yet", reason="CHECKPOINT_MISSING")
+        return EvidenceBundle(stored.canonical, index, proof.hashes, proof.checkpoint.note)
+
+
+ProofBuilder = Callable[[NodeReader], list[bytes]]
+
+
+async def read_proofs(db: Database, builders: Sequence[ProofBuilder]) -> list[list[bytes]]:
+    """Build proofs from stored nodes: a dry run lists the nodes they read (they depend only on
+    the sizes), one query per level reads them, and a second run builds the proofs."""
+    wanted: set[tuple[int, int]] = set()
+
+    def record(level: int, index: int) -> bytes:
+        wanted.add((level, index))
+        return EMPTY_ROOT
+
+    for build in builders:
+        build(record)
+    async with db.read() as conn:
+        nodes = await log_store.read_nodes(conn, wanted)
+    missing = sorted(wanted - nodes.keys())
+    if missing:
+        raise Unavailable(
+            f"the stored tree lacks {len(missing)} node(s) for this proof (first: level {missing[0][0]}, "
+            f"index {missing[0][1]}); the log database is damaged or incomplete",
+            reason="LOG_NODES_MISSING",
+        )
+    return [build(lambda level, index: nodes[(level, index)]) for build in builders]
 
 
 def _row(entry: AccessLogEntry, index: int, leaf: bytes, encoded: bytes) -> dict[str, object]:

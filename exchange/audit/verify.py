@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Literal, NamedTuple
 
 from exchange.audit.entry import EntryFormatError, decode_entry
-from exchange.audit.merkle import Frontier, leaf_hash
+from exchange.audit.merkle import Frontier, ProofError, leaf_hash, verify_inclusion
 from exchange.audit.note import Checkpoint, CheckpointError, NoteVerifier, open_checkpoint
 
 ProblemKind = Literal["changed", "removed", "inserted", "reordered", "root_mismatch", "bad_checkpoint"]
@@ -25,7 +25,11 @@ _INDEX = re.compile(rb'"index":(-?[0-9]+)[,}]')
 
 
 class LogRow(NamedTuple):
-    """One stored entry: its position in the log, canonical bytes and the leaf hash recorded with it."""
+    """One stored entry: its position in the log, canonical bytes and the leaf hash recorded with it.
+
+    A pruned entry (archived, its body removed from the live database) has empty bytes;
+    its recorded leaf hash stands in for it, and the checkpoints still cover it.
+    """
 
     position: int
     entry: bytes
@@ -49,6 +53,8 @@ class VerifyReport:
     size: int
     checked_checkpoints: int
     first_problem: Problem | None
+    # Entries known only by their recorded leaf hash (archived and pruned).
+    pruned: int = 0
 
 
 def _signed_at(checkpoint: Checkpoint) -> str:
@@ -135,9 +141,10 @@ def verify_log(
     checked = 0
     previous_size = 0
     count = 0
+    pruned = 0
 
     def finish(problem: Problem | None) -> VerifyReport:
-        return VerifyReport(problem is None, count, checked, problem)
+        return VerifyReport(problem is None, count, checked, problem, pruned)
 
     while checkpoint is not None and checkpoint.size == 0:
         checkpoint, checked = next(pending, None), checked + 1
@@ -158,8 +165,13 @@ def verify_log(
                     f"an entry was inserted at {row.position}: the position appears twice",
                 )
             )
-        leaf = leaf_hash(row.entry)
-        if row.stored_leaf_hash is not None and row.stored_leaf_hash != leaf:
+        if not row.entry and row.stored_leaf_hash is not None:
+            # Pruned: only the checkpoints can vouch for this leaf; its body is checked in its archive.
+            leaf = row.stored_leaf_hash
+            pruned += 1
+        else:
+            leaf = leaf_hash(row.entry)
+        if row.entry and row.stored_leaf_hash is not None and row.stored_leaf_hash != leaf:
             return finish(
                 Problem(
                     "changed",
@@ -168,7 +180,7 @@ def verify_log(
                     f"the log recorded {row.stored_leaf_hash.hex()}{_unreadable(row.entry)}",
                 )
             )
-        index = embedded_index(row.entry)
+        index = embedded_index(row.entry) if row.entry else count
         if index != count:
             next_index = embedded_index(following.entry) if following is not None else None
             return finish(_index_problem(count, row.entry, index, next_index))
@@ -200,3 +212,49 @@ def verify_log(
             )
         )
     return finish(None)
+
+
+def verify_archive(
+    rows: Iterable[tuple[LogRow, Sequence[bytes]]], checkpoint: str, verifier: NoteVerifier, *, origin: str
+) -> VerifyReport:
+    """Check an archived range entry by entry: its bytes, its index, and its inclusion proof in the checkpoint."""
+    opened, problem = _open_all([checkpoint], verifier, origin)
+    if problem is not None:
+        return VerifyReport(False, 0, 0, problem)
+    signed = opened[0]
+    count = 0
+    expected: int | None = None
+    for row, proof in rows:
+        if expected is not None and row.position != expected:
+            kind: ProblemKind = "removed" if row.position > expected else "inserted"
+            return VerifyReport(
+                False, count, 1, Problem(kind, expected, f"the archive jumps from {expected - 1} to {row.position}")
+            )
+        leaf = leaf_hash(row.entry)
+        if row.stored_leaf_hash is not None and row.stored_leaf_hash != leaf:
+            return VerifyReport(
+                False,
+                count,
+                1,
+                Problem(
+                    "changed",
+                    row.position,
+                    f"entry {row.position} was changed: its content hashes to {leaf.hex()}, "
+                    f"the archive recorded {row.stored_leaf_hash.hex()}{_unreadable(row.entry)}",
+                ),
+            )
+        index = embedded_index(row.entry)
+        if index != row.position:
+            return VerifyReport(False, count, 1, _index_problem(row.position, row.entry, index, None))
+        try:
+            verify_inclusion(leaf, row.position, signed.size, proof, signed.root_hash)
+        except ProofError as exc:
+            return VerifyReport(
+                False,
+                count,
+                1,
+                Problem("changed", row.position, f"entry {row.position} is not in the signed tree: {exc.message}"),
+            )
+        expected = row.position + 1
+        count += 1
+    return VerifyReport(True, count, 1, None)

@@ -68,6 +68,7 @@ RPC_ROLES: dict[str, frozenset[Role]] = {
     f"{_P}AuditService/GetConsistencyProof": EVERYONE,
     f"{_P}AuditService/GetSubjectReport": AUDIT,
     f"{_P}AuditService/GetEvidenceBundle": EVERYONE,
+    f"{_P}AuditService/SetHiddenAccesses": HUB_ADMIN,
 }
 
 

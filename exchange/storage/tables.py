@@ -208,3 +208,14 @@ checkpoints = sa.Table(
     sa.Column("timestamp", sa.BigInteger, nullable=False),
     sa.Column("note", sa.Text, nullable=False),
 )
+
+# Departments whose accesses the law allows to stay hidden from the citizen report
+# (e.g. security bodies); entries they cause are marked hidden_from_subject when appended.
+log_hidden_departments = sa.Table(
+    "log_hidden_departments",
+    metadata,
+    sa.Column("department", sa.String(32), primary_key=True),
+    sa.Column("legal_basis", sa.Text, nullable=False),
+    sa.Column("set_by", sa.String(200), nullable=False),
+    sa.Column("set_at_us", sa.BigInteger, nullable=False),
+)

@@ -1,0 +1,183 @@
+"""Exports and archives of the access log as Parquet or CSV files, and reading them back for verification.
+
+A file holds consecutive entries: the canonical bytes that were hashed (``entry``), the
+leaf hash recorded with them, and the metadata decoded into columns an analyst can
+query. The signed checkpoint they belong to rides along twice: in the Parquet footer
+(key ``exchange.checkpoint``) and in a ``<file>.checkpoint`` text file next to it (the
+only place for CSV). An archive adds each entry's inclusion proof against that
+checkpoint (``proof``), so a range that starts mid-log is still checkable on its own.
+CSV carries binary values as base64 (entry, proof hashes joined by spaces) and hex (leaf hash).
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from catalog.errors import InvalidArgument
+from exchange.audit.entry import EntryFormatError, decode_entry
+from exchange.audit.verify import LogRow
+
+Format = Literal["parquet", "csv"]
+CHECKPOINT_KEY = b"exchange.checkpoint"
+_TEXT_COLUMNS = (
+    "action",
+    "caller_department",
+    "officer_id",
+    "officer_role",
+    "dataset",
+    "dataset_version",
+    "subject_id",
+    "case_id",
+    "service_item",
+    "decision",
+    "reason",
+    "outcome",
+)
+
+
+def _schema(fmt: Format, with_proofs: bool) -> pa.Schema:
+    binary = pa.binary() if fmt == "parquet" else pa.string()
+    fields = [pa.field("index", pa.int64()), pa.field("time_us", pa.int64())]
+    fields += [pa.field(name, pa.string()) for name in _TEXT_COLUMNS]
+    fields += [pa.field("hidden_from_subject", pa.bool_()), pa.field("leaf_hash", binary), pa.field("entry", binary)]
+    if with_proofs:
+        fields.append(pa.field("proof", pa.list_(pa.binary()) if fmt == "parquet" else pa.string()))
+    return pa.schema(fields)
+
+
+def checkpoint_path(path: Path) -> Path:
+    """The text file holding the signed checkpoint of an export or archive."""
+    return path.with_name(path.name + ".checkpoint")
+
+
+class ExportWriter:
+    """Writes batches of log rows (with proofs, for an archive) to one Parquet or CSV file."""
+
+    def __init__(self, path: Path, checkpoint_note: str, *, fmt: Format = "parquet", with_proofs: bool = False) -> None:
+        self.path = path
+        self.fmt = fmt
+        self.with_proofs = with_proofs
+        self.rows = 0
+        schema = _schema(fmt, with_proofs)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        checkpoint_path(path).write_text(checkpoint_note, encoding="utf-8")
+        self._writer: pq.ParquetWriter | pacsv.CSVWriter
+        if fmt == "parquet":
+            schema = schema.with_metadata({CHECKPOINT_KEY: checkpoint_note.encode()})
+            self._writer = pq.ParquetWriter(str(path), schema, compression="zstd")
+        else:
+            self._writer = pacsv.CSVWriter(str(path), schema)
+        self._schema = schema
+
+    def write(self, rows: Sequence[LogRow], proofs: Sequence[Sequence[bytes]] | None = None) -> None:
+        """Append one batch; `proofs` (one per row) only for archives."""
+        columns: dict[str, list[Any]] = {name: [] for name in self._schema.names}
+        for row in rows:
+            meta = decode_entry(row.entry) if row.entry else None
+            columns["index"].append(row.position)
+            columns["time_us"].append(meta.time_us if meta else 0)
+            for name in _TEXT_COLUMNS:
+                columns[name].append(getattr(meta, name) if meta else "")
+            columns["hidden_from_subject"].append(meta.hidden_from_subject if meta else False)
+            leaf = row.stored_leaf_hash or b""
+            columns["leaf_hash"].append(leaf if self.fmt == "parquet" else leaf.hex())
+            columns["entry"].append(row.entry if self.fmt == "parquet" else base64.b64encode(row.entry).decode())
+        if self.with_proofs:
+            if proofs is None or len(proofs) != len(rows):
+                raise InvalidArgument("an archive needs one proof per entry", reason="ARCHIVE_PROOFS_MISSING")
+            for proof in proofs:
+                columns["proof"].append(
+                    list(proof) if self.fmt == "parquet" else " ".join(base64.b64encode(h).decode() for h in proof)
+                )
+        self._writer.write_table(pa.table(columns, schema=self._schema))
+        self.rows += len(rows)
+
+    def close(self) -> None:
+        self._writer.close()
+
+    def __enter__(self) -> ExportWriter:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+class ExportReader:
+    """Reads an export or archive back: its checkpoint and its rows in file order."""
+
+    def __init__(self, path: Path) -> None:
+        if not path.exists():
+            raise InvalidArgument(f"no export at {path}", reason="EXPORT_NOT_FOUND")
+        self.path = path
+        self.fmt: Format = "csv" if path.suffix.lower() == ".csv" else "parquet"
+        if self.fmt == "parquet":
+            self._file = pq.ParquetFile(str(path))
+            names = self._file.schema_arrow.names
+            footer = self._file.schema_arrow.metadata or {}
+            note = footer.get(CHECKPOINT_KEY, b"").decode()
+        else:
+            names = pacsv.open_csv(str(path)).schema.names
+            note = ""
+        if not note and checkpoint_path(path).exists():
+            note = checkpoint_path(path).read_text(encoding="utf-8")
+        missing = {"index", "entry", "leaf_hash"} - set(names)
+        if missing:
+            raise InvalidArgument(
+                f"{path} is not an access log export: it lacks the columns {sorted(missing)}",
+                reason="EXPORT_MALFORMED",
+            )
+        self.checkpoint = note
+        self.has_proofs = "proof" in names
+
+    def batches(self) -> Iterator[list[tuple[LogRow, tuple[bytes, ...]]]]:
+        """Rows with their proofs (empty when the file has none), a batch at a time."""
+        columns = ["index", "entry", "leaf_hash"] + (["proof"] if self.has_proofs else [])
+        if self.fmt == "parquet":
+            for batch in self._file.iter_batches(batch_size=10_000, columns=columns):
+                data = batch.to_pydict()
+                proofs = data.get("proof") or [()] * batch.num_rows
+                yield [
+                    (LogRow(i, e, h or None), tuple(p or ()))
+                    for i, e, h, p in zip(data["index"], data["entry"], data["leaf_hash"], proofs, strict=True)
+                ]
+            return
+        text = {name: pa.string() for name in ("entry", "leaf_hash", "proof")}
+        reader = pacsv.open_csv(
+            str(self.path),
+            convert_options=pacsv.ConvertOptions(column_types=text, include_columns=columns, strings_can_be_null=False),
+        )
+        for batch in reader:
+            data = batch.to_pydict()
+            proofs = data.get("proof") or [""] * batch.num_rows
+            yield [
+                (
+                    LogRow(i, base64.b64decode(e or ""), bytes.fromhex(h) if h else None),
+                    tuple(base64.b64decode(x) for x in (p or "").split()),
+                )
+                for i, e, h, p in zip(data["index"], data["entry"], data["leaf_hash"], proofs, strict=True)
+            ]
+
+    def rows(self) -> Iterator[LogRow]:
+        """The rows alone, in file order."""
+        for batch in self.batches():
+            for row, _ in batch:
+                yield row
+
+
+def describe_entry(entry: bytes) -> str:
+    """A one-line description of encoded entry bytes, for messages."""
+    try:
+        e = decode_entry(entry)
+    except EntryFormatError:
+        return "an unreadable entry"
+    return f"{e.action} by {e.caller_department or '?'}/{e.officer_id or '?'}"

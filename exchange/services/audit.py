@@ -1,0 +1,217 @@
+"""AuditService: log queries, checkpoints, proofs, evidence bundles and the citizen access report."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+from grpc import aio
+
+from catalog.errors import FieldViolation, InvalidArgument, NotFound
+from exchange.audit.entry import AccessLogEntry
+from exchange.audit.log import SignedCheckpoint
+from exchange.clock import now_us
+from exchange.hub import Hub
+from exchange.services import caller
+from exchange.services.convert import entry_to_proto, optional_enum
+from exchange.storage import catalog_store, log_store
+from exchange.v1 import audit_pb2, audit_pb2_grpc, common_pb2
+
+Ctx = aio.ServicerContext[Any, Any]
+DEFAULT_PAGE = 100
+MAX_PAGE = 1000
+
+
+def keyset_page(page: common_pb2.PageRequest) -> tuple[int | None, int]:
+    """The last index of the previous page (None at the start) and the page size."""
+    size = page.page_size or DEFAULT_PAGE
+    if not 0 < size <= MAX_PAGE:
+        raise InvalidArgument(
+            f"page_size must be between 1 and {MAX_PAGE}, got {page.page_size}",
+            reason="INVALID_PAGE_SIZE",
+            violations=[FieldViolation("page.page_size", f"1..{MAX_PAGE}")],
+        )
+    token = page.page_token
+    if token and (not token.isdigit() or len(token) > 19):
+        raise InvalidArgument(
+            "page_token is not one this server issued; pass back next_page_token unchanged",
+            reason="INVALID_PAGE_TOKEN",
+        )
+    return (int(token) if token else None), size
+
+
+def entry_filter(f: audit_pb2.EntryFilter) -> log_store.EntryFilter:
+    """The domain filter of a request; the decision enum becomes 'allow'/'deny' or nothing."""
+    return log_store.EntryFilter(
+        from_us=f.from_us,
+        until_us=f.until_us,
+        department=f.department,
+        officer_id=f.officer_id,
+        dataset=f.dataset,
+        subject_id=f.subject_id,
+        case_id=f.case_id,
+        decision=optional_enum(common_pb2.Decision, f.decision, "DECISION_", "filter.decision"),
+        reason=f.reason,
+        action=f.action,
+    )
+
+
+def checkpoint_to_proto(signed: SignedCheckpoint) -> audit_pb2.Checkpoint:
+    c = signed.checkpoint
+    return audit_pb2.Checkpoint(
+        origin=c.origin, size=c.size, root_hash=c.root_hash, timestamp=c.timestamp, signed_note=signed.note
+    )
+
+
+class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+        self.log = hub.access_log
+
+    async def QueryEntries(
+        self, request: audit_pb2.QueryEntriesRequest, context: Ctx
+    ) -> AsyncIterator[audit_pb2.QueryEntriesResponse]:
+        after, size = keyset_page(request.page)
+        wanted = entry_filter(request.filter)
+        remaining = request.limit or None
+        while True:
+            take = size if remaining is None else min(size, remaining)
+            async with self.hub.db.read() as conn:
+                found = await log_store.query_entries(
+                    conn, wanted, after=after, newest_first=request.newest_first, limit=take
+                )
+            if found:
+                after = found[-1].entry.index
+            more = len(found) == take and (remaining is None or remaining > take)
+            yield audit_pb2.QueryEntriesResponse(
+                entries=[entry_to_proto(s.entry, s.leaf_hash) for s in found],
+                page=common_pb2.PageResponse(next_page_token=str(after) if len(found) == take and found else ""),
+            )
+            if remaining is not None:
+                remaining -= len(found)
+            if not more:
+                return
+
+    async def GetEntry(self, request: audit_pb2.GetEntryRequest, context: Ctx) -> audit_pb2.GetEntryResponse:
+        async with self.hub.db.read() as conn:
+            stored = await log_store.get_entry(conn, request.index)
+        if stored is None:
+            raise NotFound(
+                f"no entry {request.index} in the live log (never written, or archived and pruned)",
+                reason="ENTRY_NOT_FOUND",
+            )
+        return audit_pb2.GetEntryResponse(
+            entry=entry_to_proto(stored.entry, stored.leaf_hash), canonical=stored.canonical
+        )
+
+    async def GetCheckpoint(
+        self, request: audit_pb2.GetCheckpointRequest, context: Ctx
+    ) -> audit_pb2.GetCheckpointResponse:
+        signed = await (self.log.sign_checkpoint(wait=True) if request.sign_now else self.log.latest_checkpoint())
+        return audit_pb2.GetCheckpointResponse(
+            checkpoint=checkpoint_to_proto(signed), verifier_key=self.hub.signer.verifier().verifier_key()
+        )
+
+    async def GetInclusionProof(
+        self, request: audit_pb2.GetInclusionProofRequest, context: Ctx
+    ) -> audit_pb2.GetInclusionProofResponse:
+        proof = await self.log.inclusion_proof(request.index, request.tree_size)
+        return audit_pb2.GetInclusionProofResponse(
+            index=proof.index,
+            tree_size=proof.size,
+            leaf_hash=proof.leaf_hash,
+            hashes=list(proof.hashes),
+            checkpoint=checkpoint_to_proto(proof.checkpoint) if proof.checkpoint else None,
+        )
+
+    async def GetConsistencyProof(
+        self, request: audit_pb2.GetConsistencyProofRequest, context: Ctx
+    ) -> audit_pb2.GetConsistencyProofResponse:
+        new_size, hashes = await self.log.consistency_proof(request.old_size, request.new_size)
+        return audit_pb2.GetConsistencyProofResponse(old_size=request.old_size, new_size=new_size, hashes=hashes)
+
+    async def GetSubjectReport(
+        self, request: audit_pb2.GetSubjectReportRequest, context: Ctx
+    ) -> audit_pb2.GetSubjectReportResponse:
+        if not request.subject_id:
+            raise InvalidArgument(
+                "name the person or organisation: subject_id is required",
+                reason="SUBJECT_REQUIRED",
+                violations=[FieldViolation("subject_id", "required")],
+            )
+        after, size = keyset_page(request.page)
+        wanted = log_store.EntryFilter(
+            from_us=request.from_us, until_us=request.until_us, subject_id=request.subject_id
+        )
+        titles: dict[str, str] = {}
+        async with self.hub.db.read() as conn:
+            found = await log_store.query_entries(
+                conn, wanted, after=after, newest_first=True, limit=size, hide_hidden=True
+            )
+            for code in {s.entry.dataset for s in found if s.entry.dataset}:
+                stored = await catalog_store.get_dataset(conn, code)
+                titles[code] = stored.dataset.title if stored else ""
+        return audit_pb2.GetSubjectReportResponse(
+            subject_id=request.subject_id,
+            accesses=[self._access(s.entry, titles) for s in found],
+            page=common_pb2.PageResponse(next_page_token=str(found[-1].entry.index) if len(found) == size else ""),
+        )
+
+    def _access(self, e: AccessLogEntry, titles: dict[str, str]) -> audit_pb2.SubjectAccess:
+        department = self.hub.keyring.department(e.caller_department)
+        return audit_pb2.SubjectAccess(
+            time_us=e.time_us,
+            department=e.caller_department,
+            department_name=department.name if department else "",
+            officer_role=e.officer_role,
+            dataset=e.dataset,
+            dataset_title=titles.get(e.dataset, ""),
+            case_id=e.case_id,
+            service_item=e.service_item,
+            decision=common_pb2.DECISION_ALLOW if e.decision == "allow" else common_pb2.DECISION_DENY,
+            action=e.action,
+            log_index=e.index,
+        )
+
+    async def GetEvidenceBundle(
+        self, request: audit_pb2.GetEvidenceBundleRequest, context: Ctx
+    ) -> audit_pb2.GetEvidenceBundleResponse:
+        bundle = await self.log.evidence_bundle(request.index)
+        return audit_pb2.GetEvidenceBundleResponse(bundle=bundle.to_text())
+
+    async def SetHiddenAccesses(
+        self, request: audit_pb2.SetHiddenAccessesRequest, context: Ctx
+    ) -> audit_pb2.SetHiddenAccessesResponse:
+        who = caller()
+        basis = request.legal_basis.strip()
+        if self.hub.keyring.department(request.department) is None:
+            raise NotFound(f"no department {request.department!r} is registered", reason="DEPARTMENT_NOT_FOUND")
+        if request.hidden and not basis:
+            raise InvalidArgument(
+                "hiding a department's accesses from citizens needs the law that allows it",
+                reason="LEGAL_BASIS_REQUIRED",
+                violations=[FieldViolation("legal_basis", "required when hidden is set")],
+            )
+        async with self.hub.db.begin() as conn:
+            if request.hidden:
+                await log_store.set_hidden(
+                    conn, request.department, basis, f"{who.department}/{who.officer_id}", now_us()
+                )
+            else:
+                await log_store.clear_hidden(conn, request.department)
+        state = "hidden" if request.hidden else "shown"
+        await self.hub.record(
+            AccessLogEntry(
+                time_us=now_us(),
+                request_id=uuid.uuid4().hex,
+                action="audit.set_hidden_accesses",
+                caller_department=who.department,
+                officer_id=who.officer_id,
+                officer_role=",".join(sorted(r.value for r in who.roles)),
+                details={"target": request.department, "summary": f"accesses {state} from citizens", "basis": basis},
+            )
+        )
+        return audit_pb2.SetHiddenAccessesResponse(
+            department=request.department, hidden=request.hidden, legal_basis=basis if request.hidden else ""
+        )

@@ -1,0 +1,196 @@
+"""Queries over the access log tables: entries, stored tree nodes, checkpoints, hidden departments.
+
+Reads only; appends go through `exchange.audit.log.AccessLog`, the one writer. Pages are
+keyset pages on the log index, so page N costs the same as page 1 at any log size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from exchange.audit.entry import AccessLogEntry, decode_entry
+from exchange.audit.verify import LogRow
+from exchange.storage import tables as t
+
+E = t.log_entries
+# A pruned entry keeps its index, time and leaf hash; its body went to an archive.
+PRUNED = b""
+_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class EntryFilter:
+    """What an auditor asks for; empty fields match everything, times are [from_us, until_us)."""
+
+    from_us: int = 0
+    until_us: int = 0
+    department: str = ""
+    officer_id: str = ""
+    dataset: str = ""
+    subject_id: str = ""
+    case_id: str = ""
+    decision: str = ""
+    reason: str = ""
+    action: str = ""
+
+
+@dataclass(frozen=True)
+class StoredEntry:
+    """An entry as stored: decoded metadata, its canonical bytes and its leaf hash."""
+
+    entry: AccessLogEntry
+    canonical: bytes
+    leaf_hash: bytes
+
+
+@dataclass(frozen=True)
+class StoredCheckpoint:
+    size: int
+    root_hash: bytes
+    timestamp: int
+    note: str
+
+
+def _conditions(f: EntryFilter) -> list[sa.ColumnElement[bool]]:
+    """The WHERE clauses of a filter (each on an indexed or cheap column)."""
+    where: list[sa.ColumnElement[bool]] = [sa.func.length(E.c.entry) > 0]
+    if f.from_us:
+        where.append(E.c.time_us >= f.from_us)
+    if f.until_us:
+        where.append(E.c.time_us < f.until_us)
+    for column, value in (
+        (E.c.caller_department, f.department),
+        (E.c.officer_id, f.officer_id),
+        (E.c.dataset, f.dataset),
+        (E.c.subject_id, f.subject_id),
+        (E.c.case_id, f.case_id),
+        (E.c.decision, f.decision),
+        (E.c.reason, f.reason),
+        (E.c.action, f.action),
+    ):
+        if value:
+            where.append(column == value)
+    return where
+
+
+def _stored(row: Any) -> StoredEntry:
+    return StoredEntry(decode_entry(row.entry), row.entry, row.leaf_hash)
+
+
+async def query_entries(
+    conn: AsyncConnection,
+    f: EntryFilter,
+    *,
+    after: int | None = None,
+    newest_first: bool = False,
+    limit: int = 100,
+    hide_hidden: bool = False,
+) -> list[StoredEntry]:
+    """One page of matching entries; `after` is the last index of the previous page."""
+    where = _conditions(f)
+    if hide_hidden:
+        where.append(E.c.hidden_from_subject == sa.false())
+    if after is not None:
+        where.append(E.c.idx < after if newest_first else E.c.idx > after)
+    order = E.c.idx.desc() if newest_first else E.c.idx.asc()
+    query = sa.select(E.c.entry, E.c.leaf_hash).where(*where).order_by(order).limit(limit)
+    return [_stored(row) for row in (await conn.execute(query)).all()]
+
+
+async def get_entry(conn: AsyncConnection, index: int) -> StoredEntry | None:
+    """The entry at `index`, or None if there is none or it was pruned."""
+    row = (await conn.execute(sa.select(E.c.entry, E.c.leaf_hash).where(E.c.idx == index))).first()
+    if row is None or row.entry == PRUNED:
+        return None
+    return _stored(row)
+
+
+async def read_nodes(conn: AsyncConnection, wanted: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+    """Hashes of these perfect subtrees (level 0 from the leaf hashes, above from log_nodes)."""
+    by_level: dict[int, set[int]] = {}
+    for level, index in wanted:
+        by_level.setdefault(level, set()).add(index)
+    found: dict[tuple[int, int], bytes] = {}
+    n = t.log_nodes
+    for level, indices in by_level.items():
+        ordered = sorted(indices)
+        # Chunked: SQLite caps the number of bound parameters in one statement.
+        for i in range(0, len(ordered), _CHUNK):
+            chunk = ordered[i : i + _CHUNK]
+            if level == 0:
+                query = sa.select(E.c.idx, E.c.leaf_hash.label("hash")).where(E.c.idx.in_(chunk))
+            else:
+                query = sa.select(n.c.idx, n.c.hash).where(n.c.level == level, n.c.idx.in_(chunk))
+            found.update(((level, r.idx), r.hash) for r in await conn.execute(query))
+    return found
+
+
+async def latest_checkpoint(conn: AsyncConnection) -> StoredCheckpoint | None:
+    """The stored checkpoint of the largest tree."""
+    c = t.checkpoints
+    row = (await conn.execute(sa.select(c).order_by(c.c.size.desc()).limit(1))).first()
+    return StoredCheckpoint(row.size, row.root_hash, row.timestamp, row.note) if row else None
+
+
+async def checkpoint_at(conn: AsyncConnection, size: int) -> StoredCheckpoint | None:
+    """The stored checkpoint of exactly `size` entries."""
+    c = t.checkpoints
+    row = (await conn.execute(sa.select(c).where(c.c.size == size))).first()
+    return StoredCheckpoint(row.size, row.root_hash, row.timestamp, row.note) if row else None
+
+
+async def stream_rows(
+    conn: AsyncConnection, *, start: int = 0, end: int | None = None, batch: int = 10_000
+) -> AsyncIterator[list[LogRow]]:
+    """Every stored row in index order, in batches (pruned rows carry empty entry bytes)."""
+    after = start - 1
+    while True:
+        query = sa.select(E.c.idx, E.c.entry, E.c.leaf_hash).where(E.c.idx > after)
+        if end is not None:
+            query = query.where(E.c.idx < end)
+        rows = (await conn.execute(query.order_by(E.c.idx).limit(batch))).all()
+        if not rows:
+            return
+        yield [LogRow(r.idx, r.entry, r.leaf_hash) for r in rows]
+        after = rows[-1].idx
+
+
+async def first_unpruned(conn: AsyncConnection) -> int:
+    """The index of the oldest entry whose body is still in the live database."""
+    pruned = (await conn.execute(sa.select(sa.func.max(E.c.idx)).where(E.c.entry == PRUNED))).scalar()
+    return 0 if pruned is None else int(pruned) + 1
+
+
+async def prune_before(conn: AsyncConnection, end: int) -> int:
+    """Drop the bodies and personal columns of entries below `end`; the leaf hashes stay."""
+    result = await conn.execute(
+        E.update()
+        .where(E.c.idx < end, E.c.entry != PRUNED)
+        .values(entry=PRUNED, officer_id="", subject_id="", case_id="", reason="", dataset="")
+    )
+    return int(result.rowcount or 0)
+
+
+async def hidden_departments(conn: AsyncConnection) -> dict[str, str]:
+    """Departments whose accesses stay out of the citizen report, with the law that allows it."""
+    h = t.log_hidden_departments
+    return {r.department: r.legal_basis for r in await conn.execute(sa.select(h.c.department, h.c.legal_basis))}
+
+
+async def set_hidden(conn: AsyncConnection, department: str, legal_basis: str, set_by: str, now_us: int) -> None:
+    """Mark a department's future accesses hidden from the citizen report."""
+    h = t.log_hidden_departments
+    await conn.execute(h.delete().where(h.c.department == department))
+    await conn.execute(
+        h.insert().values(department=department, legal_basis=legal_basis, set_by=set_by, set_at_us=now_us)
+    )
+
+
+async def clear_hidden(conn: AsyncConnection, department: str) -> None:
+    h = t.log_hidden_departments
+    await conn.execute(h.delete().where(h.c.department == department))
