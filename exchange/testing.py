@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from catalog.model import (
     AdminLevel,
@@ -26,7 +26,7 @@ from catalog.model import (
     parse_service_item,
 )
 from exchange.auth.identity import Caller, Role
-from exchange.auth.keys import generate_ed25519, key_id, public_key_to_pem
+from exchange.auth.keys import generate_ed25519, key_id, load_public_key, public_key_to_pem
 from exchange.client import HubClient
 from exchange.config import Settings, load_settings
 from exchange.server import RunningHub, start_hub
@@ -47,19 +47,25 @@ class DepartmentKeys:
     code: str
     token_key: Ed25519PrivateKey
     signing_key: Ed25519PrivateKey
+    # Set when the department signs documents elsewhere (an adapter process): the key registered instead.
+    signing_public: Ed25519PublicKey | None = None
 
     @property
     def token_kid(self) -> str:
         return key_id(self.token_key.public_key())
 
     @property
+    def signing_public_key(self) -> Ed25519PublicKey:
+        return self.signing_public or self.signing_key.public_key()
+
+    @property
     def signing_kid(self) -> str:
-        return key_id(self.signing_key.public_key())
+        return key_id(self.signing_public_key)
 
     def key_entries(self) -> tuple[DepartmentKey, ...]:
         return (
             DepartmentKey(self.token_kid, KeyUse.TOKEN, "EdDSA", public_key_to_pem(self.token_key)),
-            DepartmentKey(self.signing_kid, KeyUse.SIGNING, "EdDSA", public_key_to_pem(self.signing_key)),
+            DepartmentKey(self.signing_kid, KeyUse.SIGNING, "EdDSA", public_key_to_pem(self.signing_public_key)),
         )
 
 
@@ -82,9 +88,20 @@ class HubFixture:
         return f"127.0.0.1:{self.running.grpc_port}"
 
     async def add_department(
-        self, code: str, *, name: str | None = None, adapter_endpoint: str | None = None
+        self,
+        code: str,
+        *,
+        name: str | None = None,
+        adapter_endpoint: str | None = None,
+        signing_public_key: Ed25519PublicKey | str | None = None,
     ) -> DepartmentKeys:
+        """Register code with fresh keys; signing_public_key (key or PEM) registers an adapter's own key."""
         keys = self.departments.get(code) or DepartmentKeys(code, generate_ed25519(), generate_ed25519())
+        if signing_public_key is not None:
+            public = load_public_key(signing_public_key) if isinstance(signing_public_key, str) else signing_public_key
+            if not isinstance(public, Ed25519PublicKey):
+                raise TypeError("a department's document-signing key is Ed25519")
+            keys = replace(keys, signing_public=public)
         dept = Department(
             code=code,
             name=name or f"Department {code}",

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
@@ -31,8 +32,28 @@ from .filters import RowFilter, check_filter, to_arrow_expression
 
 log = logging.getLogger(__name__)
 
+LIST_SEPARATOR = ";"
+
 FileStamp = tuple[int, int]
 """(mtime_ns, size): cheap to read, changes whenever the file is rewritten."""
+
+
+def _is_list(arrow_type: pa.DataType) -> bool:
+    """A list type (written as separated values in CSV)."""
+    return pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type)
+
+
+def _split_lists(batch: pa.RecordBatch, out_schema: pa.Schema) -> pa.RecordBatch:
+    """CSV text columns that the schema says are lists, split on LIST_SEPARATOR."""
+    for index, field in enumerate(out_schema):
+        if _is_list(field.type) and pa.types.is_string(batch.column(index).type):
+            column = batch.column(index)
+            # An empty cell is no list (null), as in a lookup, not a list holding one empty string.
+            parts = pc.split_pattern(
+                pc.if_else(pc.equal(column, ""), pa.scalar(None, pa.string()), column), LIST_SEPARATOR
+            )
+            batch = batch.set_column(index, field.name, parts)
+    return batch
 
 
 @dataclass(frozen=True)
@@ -82,7 +103,8 @@ class FileSource:
 
     def _csv_convert_options(self) -> pacsv.ConvertOptions:
         """Read CSV columns as the schema says (so '01' stays a string) and the key as a string."""
-        types = {self.column_map[f.name]: f.type for f in self.schema}
+        # CSV has no lists: a list column holds its values separated by LIST_SEPARATOR.
+        types = {self.column_map[f.name]: pa.string() if _is_list(f.type) else f.type for f in self.schema}
         types[self.key_column] = pa.string()
         return pacsv.ConvertOptions(column_types=types)
 
@@ -116,8 +138,11 @@ class FileSource:
         document: dict[str, Any] = {}
         for field in self.schema:
             column = self.column_map[field.name]
+            value = row[column]
+            if self.format == "csv" and _is_list(field.type) and isinstance(value, str):
+                value = [item for item in value.split(LIST_SEPARATOR) if item] or None
             try:
-                document[field.name] = check_json_value(to_json_value(row[column]), field.type)
+                document[field.name] = check_json_value(to_json_value(value), field.type)
             except ValueError as exc:
                 raise upstream_data_invalid(str(self.path), field.name, f"column {column}", str(exc)) from exc
         return document
@@ -188,6 +213,8 @@ class FileSource:
         for batch in scanner.to_batches():
             if batch.num_rows == 0:
                 continue
+            if self.format == "csv":
+                batch = _split_lists(batch, out_schema)
             try:
                 yield batch.cast(out_schema)
             except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
