@@ -33,6 +33,7 @@ from exchange.v1 import (
     access_pb2,
     access_pb2_grpc,
     audit_pb2_grpc,
+    cases_pb2,
     cases_pb2_grpc,
     catalog_pb2,
     catalog_pb2_grpc,
@@ -308,3 +309,239 @@ class HubClient:
             ),
         )
         return response.grant
+
+    # --- approval cases ----------------------------------------------------------------------------
+
+    async def create_case(
+        self,
+        service_item: str,
+        applicant_id: str,
+        *,
+        applicant_kind: str = "organisation",
+        title: str = "",
+        request_id: str = "",
+    ) -> CaseInfo:
+        """Open a case (as the item's lead department); a retried request_id returns the same case."""
+        response: cases_pb2.CreateCaseResponse = await self.call(
+            self.cases.CreateCase,
+            cases_pb2.CreateCaseRequest(
+                service_item=service_item,
+                applicant_id=applicant_id,
+                applicant_kind=applicant_kind,
+                title=title,
+                request_id=request_id,
+            ),
+        )
+        return case_from_proto(response.case)
+
+    async def get_case(self, case_id: str) -> CaseInfo:
+        response: cases_pb2.GetCaseResponse = await self.call(self.cases.GetCase, cases_pb2.GetCaseRequest(id=case_id))
+        return case_from_proto(response.case)
+
+    async def transition_case(
+        self, case_id: str, action: str, expected_version: int, *, reasons: Sequence[str] = (), comment: str = ""
+    ) -> CaseInfo:
+        """Apply a lifecycle action ("accept", "start_review", "approve", ...) to the version you read."""
+        response: cases_pb2.TransitionCaseResponse = await self.call(
+            self.cases.TransitionCase,
+            cases_pb2.TransitionCaseRequest(
+                id=case_id,
+                action=cases_pb2.CaseAction.Value("CASE_ACTION_" + action.upper()),
+                expected_version=expected_version,
+                reasons=list(reasons),
+                comment=comment,
+            ),
+        )
+        return case_from_proto(response.case)
+
+    async def record_opinion(
+        self, case_id: str, verdict: str, *, comment: str = "", expected_version: int = 0
+    ) -> CaseInfo:
+        """This department's opinion: "approve", "reject" or "request_more" (the last two need a comment)."""
+        response: cases_pb2.RecordOpinionResponse = await self.call(
+            self.cases.RecordOpinion,
+            cases_pb2.RecordOpinionRequest(
+                case_id=case_id,
+                verdict=cases_pb2.Verdict.Value("VERDICT_" + verdict.upper()),
+                comment=comment,
+                expected_version=expected_version,
+            ),
+        )
+        return case_from_proto(response.case)
+
+    async def attach_material(
+        self, case_id: str, dataset: str, key: str = "", *, refresh: bool = False, timeout: float = 15.0
+    ) -> tuple[MaterialInfo, bool]:
+        """Fetch a required material into the case (once); True when this call fetched it from the issuer."""
+        response: cases_pb2.AttachMaterialResponse = await self.call(
+            self.cases.AttachMaterial,
+            cases_pb2.AttachMaterialRequest(case_id=case_id, dataset=dataset, key=key, refresh=refresh),
+            timeout=timeout,
+        )
+        return material_from_proto(response.material), response.fetched
+
+    async def get_material(self, case_id: str, dataset: str, *, version: int = 0) -> MaterialInfo:
+        """A material from the case, with the fields this department may see (no call to the issuer)."""
+        response: cases_pb2.GetMaterialResponse = await self.call(
+            self.cases.GetMaterial, cases_pb2.GetMaterialRequest(case_id=case_id, dataset=dataset, version=version)
+        )
+        return material_from_proto(response.material, receipt_from_proto(response.receipt))
+
+    async def list_materials(self, case_id: str) -> list[MaterialInfo]:
+        response: cases_pb2.ListMaterialsResponse = await self.call(
+            self.cases.ListMaterials, cases_pb2.ListMaterialsRequest(case_id=case_id)
+        )
+        return [material_from_proto(m) for m in response.materials]
+
+    async def list_cases(
+        self, *, department: str = "", state: str = "", service_item: str = "", overdue_only: bool = False
+    ) -> list[CaseInfo]:
+        response: cases_pb2.ListCasesResponse = await self.call(
+            self.cases.ListCases,
+            cases_pb2.ListCasesRequest(
+                department=department,
+                state=cases_pb2.CaseState.Value("CASE_STATE_" + (state or "unspecified").upper()),
+                service_item=service_item,
+                overdue_only=overdue_only,
+            ),
+        )
+        return [case_from_proto(c) for c in response.cases]
+
+    async def list_overdue_cases(self, department: str = "", *, include_nearly_overdue: bool = True) -> list[CaseInfo]:
+        response: cases_pb2.ListOverdueCasesResponse = await self.call(
+            self.cases.ListOverdueCases,
+            cases_pb2.ListOverdueCasesRequest(department=department, include_nearly_overdue=include_nearly_overdue),
+        )
+        return [case_from_proto(c) for c in response.cases]
+
+    async def get_savings(self, *, case_id: str = "", service_item: str = "") -> SavingsInfo:
+        """Savings of one case, one service item, or (neither given) the whole hub."""
+        response: cases_pb2.GetSavingsResponse = await self.call(
+            self.cases.GetSavings, cases_pb2.GetSavingsRequest(case_id=case_id, service_item=service_item)
+        )
+        return savings_from_proto(response.savings)
+
+
+# --- approval cases: results ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SavingsInfo:
+    """Materials fetched from issuers, reads served from cases, submissions the applicant did not make."""
+
+    materials_fetched: int
+    reads_from_case: int
+    submissions_avoided: int
+
+
+@dataclass(frozen=True)
+class CaseStep:
+    """One step of a case's timeline: who did what, when."""
+
+    at_us: int
+    department: str
+    officer: str
+    kind: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class OpinionInfo:
+    department: str
+    officer: str
+    verdict: str
+    comment: str
+    at_us: int
+
+
+@dataclass(frozen=True)
+class CaseInfo:
+    """A case as the hub reports it; pass `version` back as expected_version."""
+
+    id: str
+    service_item: str
+    title: str
+    applicant_id: str
+    lead_department: str
+    reviewers: tuple[str, ...]
+    state: str
+    version: int
+    deadline_us: int
+    deadline_state: str
+    working_days_left: float
+    correction_missing: tuple[str, ...]
+    not_accepted_reasons: tuple[str, ...]
+    opinions: tuple[OpinionInfo, ...]
+    timeline: tuple[CaseStep, ...]
+    savings: SavingsInfo
+
+
+@dataclass(frozen=True)
+class MaterialInfo:
+    """One version of a case material: provenance always, the document only from get_material."""
+
+    case_id: str
+    dataset: str
+    key: str
+    version: int
+    current: bool
+    digest: str
+    fields: tuple[str, ...]
+    provenance: Provenance
+    valid_until_us: int
+    status_code: str
+    fetched_by: str
+    data: dict[str, Any] | None = None
+    receipt: Receipt | None = None
+
+
+def _enum_text(enum: Any, value: int, prefix: str) -> str:
+    return str(enum.Name(value)).removeprefix(prefix).lower()
+
+
+def savings_from_proto(s: cases_pb2.Savings) -> SavingsInfo:
+    return SavingsInfo(s.materials_fetched, s.reads_from_case, s.submissions_avoided)
+
+
+def case_from_proto(c: cases_pb2.Case) -> CaseInfo:
+    return CaseInfo(
+        id=c.id,
+        service_item=c.service_item,
+        title=c.title,
+        applicant_id=c.applicant_id,
+        lead_department=c.lead_department,
+        reviewers=tuple(c.reviewers),
+        state=_enum_text(cases_pb2.CaseState, c.state, "CASE_STATE_"),
+        version=c.version,
+        deadline_us=c.deadline_us,
+        deadline_state=_enum_text(cases_pb2.DeadlineState, c.deadline_state, "DEADLINE_STATE_"),
+        working_days_left=c.working_days_left,
+        correction_missing=tuple(c.correction.missing),
+        not_accepted_reasons=tuple(c.not_accepted_reasons),
+        opinions=tuple(
+            OpinionInfo(
+                o.department, o.officer, _enum_text(cases_pb2.Verdict, o.verdict, "VERDICT_"), o.comment, o.at_us
+            )
+            for o in c.opinions
+        ),
+        timeline=tuple(CaseStep(e.at_us, e.department, e.officer, e.kind, e.detail) for e in c.events),
+        savings=savings_from_proto(c.savings),
+    )
+
+
+def material_from_proto(m: cases_pb2.Material, receipt: Receipt | None = None) -> MaterialInfo:
+    return MaterialInfo(
+        case_id=m.case_id,
+        dataset=m.dataset,
+        key=m.key,
+        version=m.version,
+        current=m.current,
+        digest=m.digest,
+        fields=tuple(m.fields),
+        provenance=provenance_from_proto(m.provenance),
+        valid_until_us=m.valid_until_us,
+        status_code=m.status_code,
+        fetched_by=m.fetched_by,
+        data=json.loads(m.document_json) if m.document_json else None,
+        receipt=receipt,
+    )

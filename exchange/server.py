@@ -24,6 +24,7 @@ from exchange.registry import Registry
 from exchange.services import authenticating
 from exchange.services.access import AccessServicer
 from exchange.services.audit import AuditServicer
+from exchange.services.cases import CaseServicer
 from exchange.services.catalog import CatalogServicer, DepartmentServicer, ServiceItemServicer
 from exchange.services.exchange import ExchangeServicer
 from exchange.v1 import (
@@ -32,6 +33,7 @@ from exchange.v1 import (
     audit_pb2,
     audit_pb2_grpc,
     cases_pb2,
+    cases_pb2_grpc,
     catalog_pb2,
     catalog_pb2_grpc,
     departments_pb2,
@@ -89,6 +91,7 @@ def _add_servicers(server: aio.Server, hub: Hub, registry: Registry, fetcher: Fe
     items_pb2_grpc.add_ServiceItemServiceServicer_to_server(ServiceItemServicer(registry), server)
     access_pb2_grpc.add_AccessServiceServicer_to_server(AccessServicer(registry), server)
     exchange_pb2_grpc.add_ExchangeServiceServicer_to_server(ExchangeServicer(fetcher), server)  # type: ignore[abstract]
+    cases_pb2_grpc.add_CaseServiceServicer_to_server(CaseServicer(hub, registry, fetcher), server)
     audit_pb2_grpc.add_AuditServiceServicer_to_server(AuditServicer(hub), server)
 
 

@@ -143,9 +143,7 @@ def _parse_dates(node: yaml.Node, key: str) -> tuple[list[tuple[date, int]], lis
             found.append((date.fromisoformat(text.strip()), line))
         except ValueError:
             shown = text if isinstance(text, str) else "a nested value"
-            wrong.append(
-                FieldViolation(f"{key}[{index}]", f"line {line}: {shown!r} is not a date like 2026-01-01")
-            )
+            wrong.append(FieldViolation(f"{key}[{index}]", f"line {line}: {shown!r} is not a date like 2026-01-01"))
     return found, wrong
 
 
@@ -177,9 +175,7 @@ def parse_calendar(text: str, source: str = "<calendar>") -> WorkingCalendar:
             except (ZoneInfoNotFoundError, ValueError):
                 wrong.append(FieldViolation("timezone", f"line {line}: unknown time zone {name!r}"))
         else:
-            wrong.append(
-                FieldViolation(key, f"line {line}: unknown key; expected holidays, makeup_workdays, timezone")
-            )
+            wrong.append(FieldViolation(key, f"line {line}: unknown key; expected holidays, makeup_workdays, timezone"))
     holidays = {d for d, _ in lists["holidays"]}
     for d, line in lists["makeup_workdays"]:
         if d in holidays:
@@ -193,9 +189,7 @@ def parse_calendar(text: str, source: str = "<calendar>") -> WorkingCalendar:
                 )
             )
     if wrong:
-        raise InvalidArgument(
-            f"{source} has {len(wrong)} error(s)", reason="CALENDAR_INVALID", violations=wrong
-        )
+        raise InvalidArgument(f"{source} has {len(wrong)} error(s)", reason="CALENDAR_INVALID", violations=wrong)
     return WorkingCalendar(
         holidays=frozenset(holidays),
         makeup_workdays=frozenset(d for d, _ in lists["makeup_workdays"]),

@@ -60,9 +60,7 @@ TRANSITIONS: dict[tuple[CaseState, CaseAction], CaseState | None] = {
 }
 
 # A case is open (materials may be fetched for it) only in these states.
-OPEN_STATES: frozenset[CaseState] = frozenset(
-    {_S.SUBMITTED, _S.ACCEPTED, _S.IN_REVIEW, _S.AWAITING_CORRECTION}
-)
+OPEN_STATES: frozenset[CaseState] = frozenset({_S.SUBMITTED, _S.ACCEPTED, _S.IN_REVIEW, _S.AWAITING_CORRECTION})
 
 # States a correction can be requested from, hence the states it can resume to.
 CORRECTABLE_STATES: frozenset[CaseState] = frozenset(
@@ -96,8 +94,7 @@ def next_state(state: CaseState, action: CaseAction, *, resume_to: CaseState | N
     if resume_to not in CORRECTABLE_STATES:
         expected = ", ".join(sorted(CORRECTABLE_STATES))
         raise InvalidArgument(
-            f"{action} needs the state the correction was requested from (one of {expected}); "
-            f"got {resume_to}",
+            f"{action} needs the state the correction was requested from (one of {expected}); got {resume_to}",
             reason="RESUME_STATE_REQUIRED",
         )
     assert resume_to is not None  # narrowed by the membership test above

@@ -21,9 +21,7 @@ EVENT_SUBMIT = "submit"
 EVENT_OPINION = "opinion"
 
 # The actions that take a case out of the open states; the deadline is judged at that moment.
-_FINISHING_KINDS = frozenset(
-    {CaseAction.APPROVE, CaseAction.REJECT, CaseAction.NOT_ACCEPT, CaseAction.WITHDRAW}
-)
+_FINISHING_KINDS = frozenset({CaseAction.APPROVE, CaseAction.REJECT, CaseAction.NOT_ACCEPT, CaseAction.WITHDRAW})
 
 
 @dataclass(frozen=True)
@@ -106,8 +104,7 @@ def _require_lead(case: Case, by: Actor, action: str) -> None:
     """Only the lead department handles the case itself (the co-reviewers give opinions)."""
     if by.department != case.lead_department:
         raise PermissionDenied(
-            f"only the lead department {case.lead_department} may {action} case {case.id}; "
-            f"{by.department} is not it",
+            f"only the lead department {case.lead_department} may {action} case {case.id}; {by.department} is not it",
             reason="NOT_LEAD_DEPARTMENT",
             metadata={"case": case.id, "department": by.department},
         )
@@ -255,8 +252,7 @@ def submit_correction(case: Case, by: Actor, now: datetime, calendar: WorkingCal
         notice is None or not case.paused or case.paused[-1][1] is not None
     ):
         raise FailedPrecondition(
-            f"case {case.id} is awaiting a correction but has no open notice; its stored history is "
-            "inconsistent",
+            f"case {case.id} is awaiting a correction but has no open notice; its stored history is inconsistent",
             reason="NO_OPEN_CORRECTION",
         )
     resume_to = notice.requested_in if notice is not None else None
@@ -300,15 +296,12 @@ def start_review(case: Case, by: Actor, now: datetime) -> Case:
     return _record(case, by, now, CaseAction.START_REVIEW, detail, state=state)
 
 
-def record_opinion(
-    case: Case, department: str, officer: str, verdict: Verdict, comment: str, now: datetime
-) -> Case:
+def record_opinion(case: Case, department: str, officer: str, verdict: Verdict, comment: str, now: datetime) -> Case:
     """Record (or revise) one involved department's review opinion."""
     require_aware(now, "now")
     if department not in case.involved_departments:
         raise PermissionDenied(
-            f"{department} is not involved in case {case.id} "
-            f"(involved: {', '.join(case.involved_departments)})",
+            f"{department} is not involved in case {case.id} (involved: {', '.join(case.involved_departments)})",
             reason="NOT_INVOLVED",
             metadata={"case": case.id, "department": department},
         )

@@ -1,14 +1,30 @@
-"""Cases as the authorisation decision sees them (the cases package keeps the full record here too)."""
+"""Cases, their departments, their material sets and the documents they hold (content-addressed)."""
 
 from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from exchange.auth.authz import CaseFacts
+from exchange.cases.codec import case_from_json, case_to_json
+from exchange.cases.materials import Material
+from exchange.cases.model import Case
+from exchange.clock import from_datetime
 from exchange.storage import tables as t
 
 OPEN_STATES = ("submitted", "accepted", "in_review", "awaiting_correction")
+
+
+@dataclass(frozen=True)
+class Savings:
+    """What a set of cases saved: upstream fetches made, reads served from cases, submissions avoided."""
+
+    materials_fetched: int = 0
+    reads_from_case: int = 0
+    submissions_avoided: int = 0
 
 
 async def case_facts(conn: AsyncConnection, case_id: str) -> CaseFacts | None:
@@ -25,3 +41,192 @@ async def case_facts(conn: AsyncConnection, case_id: str) -> CaseFacts | None:
     ).all()
     involved = (row.lead_department, *sorted(m.department for m in members if m.department != row.lead_department))
     return CaseFacts(case_id, row.service_item, row.state in OPEN_STATES, row.state, involved)
+
+
+# --- cases ---------------------------------------------------------------------------------------------
+
+
+def _columns(case: Case, now_us: int) -> dict[str, object]:
+    return {
+        "state": str(case.state),
+        "version": case.version,
+        "deadline_us": from_datetime(case.deadline) if case.deadline else 0,
+        "updated_at_us": now_us,
+        "case_json": case_to_json(case),
+    }
+
+
+async def insert_case(conn: AsyncConnection, case: Case, request_key: str | None, now_us: int) -> None:
+    """Store a new case and who is involved in it (IntegrityError if ``request_key`` was used before)."""
+    await conn.execute(
+        t.cases.insert().values(
+            id=case.id,
+            service_item=case.service_item,
+            applicant_id=case.applicant_id,
+            lead_department=case.lead_department,
+            submitted_at_us=from_datetime(case.submitted_at),
+            request_id=request_key,
+            **_columns(case, now_us),
+        )
+    )
+    await conn.execute(
+        t.case_departments.insert(),
+        [{"case_id": case.id, "department": case.lead_department, "role": "lead"}]
+        + [{"case_id": case.id, "department": d, "role": "reviewer"} for d in case.reviewers],
+    )
+
+
+async def case_id_for_request(conn: AsyncConnection, request_key: str) -> str | None:
+    """The case a create request with this key opened, if any."""
+    row = (await conn.execute(sa.select(t.cases.c.id).where(t.cases.c.request_id == request_key))).first()
+    return str(row.id) if row else None
+
+
+async def get_case(conn: AsyncConnection, case_id: str) -> Case | None:
+    """One case, whole."""
+    row = (await conn.execute(sa.select(t.cases.c.case_json).where(t.cases.c.id == case_id))).first()
+    return case_from_json(row.case_json) if row else None
+
+
+async def update_case(conn: AsyncConnection, case: Case, read_version: int, now_us: int) -> bool:
+    """Store ``case`` only if the stored one is still at ``read_version`` (optimistic concurrency)."""
+    result = await conn.execute(
+        t.cases.update()
+        .where(t.cases.c.id == case.id, t.cases.c.version == read_version)
+        .values(**_columns(case, now_us))
+    )
+    return bool(result.rowcount == 1)
+
+
+async def list_cases(
+    conn: AsyncConnection,
+    *,
+    state: str = "",
+    department: str = "",
+    service_item: str = "",
+    open_only: bool = False,
+    offset: int = 0,
+    limit: int = 100,
+) -> list[Case]:
+    """Cases matching every filter given, newest first."""
+    query = sa.select(t.cases.c.case_json).order_by(t.cases.c.submitted_at_us.desc(), t.cases.c.id)
+    if state:
+        query = query.where(t.cases.c.state == state)
+    if open_only:
+        query = query.where(t.cases.c.state.in_(OPEN_STATES))
+    if service_item:
+        query = query.where(t.cases.c.service_item == service_item)
+    if department:
+        members = sa.select(t.case_departments.c.case_id).where(t.case_departments.c.department == department)
+        query = query.where(t.cases.c.id.in_(members))
+    rows = (await conn.execute(query.offset(offset).limit(limit))).all()
+    return [case_from_json(r.case_json) for r in rows]
+
+
+# --- savings -------------------------------------------------------------------------------------------
+
+
+async def add_savings(
+    conn: AsyncConnection, case_id: str, *, fetched: int = 0, reads: int = 0, avoided: int = 0
+) -> None:
+    """Count what one case saved (increments, so concurrent readers never lose a count)."""
+    c = t.cases.c
+    await conn.execute(
+        t.cases.update()
+        .where(c.id == case_id)
+        .values(
+            materials_fetched=c.materials_fetched + fetched,
+            reads_from_case=c.reads_from_case + reads,
+            submissions_avoided=c.submissions_avoided + avoided,
+        )
+    )
+
+
+async def savings(conn: AsyncConnection, *, case_id: str = "", service_item: str = "") -> Savings:
+    """Totals over one case, one service item, or every case."""
+    c = t.cases.c
+    query = sa.select(
+        sa.func.coalesce(sa.func.sum(c.materials_fetched), 0),
+        sa.func.coalesce(sa.func.sum(c.reads_from_case), 0),
+        sa.func.coalesce(sa.func.sum(c.submissions_avoided), 0),
+    )
+    if case_id:
+        query = query.where(c.id == case_id)
+    if service_item:
+        query = query.where(c.service_item == service_item)
+    row = (await conn.execute(query)).one()
+    return Savings(int(row[0]), int(row[1]), int(row[2]))
+
+
+# --- materials and documents ---------------------------------------------------------------------------
+
+
+def _material_json(m: Material) -> str:
+    data = asdict(m)
+    data["signature"] = m.signature.hex()
+    data["receipt_leaf_hash"] = m.receipt_leaf_hash.hex()
+    data["fields"] = list(m.fields)
+    return json.dumps(data, ensure_ascii=False, sort_keys=True)
+
+
+def _material(text: str, current: bool) -> Material:
+    data = json.loads(text)
+    data["signature"] = bytes.fromhex(data["signature"])
+    data["receipt_leaf_hash"] = bytes.fromhex(data["receipt_leaf_hash"])
+    data["fields"] = tuple(data["fields"])
+    data["current"] = current
+    return Material(**data)
+
+
+async def put_document(conn: AsyncConnection, digest: str, document_json: bytes, now_us: int) -> None:
+    """Store a document under its content address, once."""
+    found = (await conn.execute(sa.select(t.documents.c.digest).where(t.documents.c.digest == digest))).first()
+    if found is None:
+        await conn.execute(t.documents.insert().values(digest=digest, document_json=document_json, stored_at_us=now_us))
+
+
+async def get_document(conn: AsyncConnection, digest: str) -> bytes | None:
+    row = (await conn.execute(sa.select(t.documents.c.document_json).where(t.documents.c.digest == digest))).first()
+    return bytes(row.document_json) if row else None
+
+
+async def add_material(conn: AsyncConnection, material: Material) -> None:
+    """Add a new version of a material; older versions stay, no longer current (IntegrityError on a race)."""
+    m = t.case_materials.c
+    await conn.execute(
+        t.case_materials.update()
+        .where(m.case_id == material.case_id, m.dataset == material.dataset)
+        .values(is_current=False)
+    )
+    await conn.execute(
+        t.case_materials.insert().values(
+            case_id=material.case_id,
+            dataset=material.dataset,
+            version=material.version,
+            key=material.key,
+            digest=material.digest,
+            is_current=True,
+            material_json=_material_json(material),
+            fetched_at_us=material.fetched_at_us,
+        )
+    )
+
+
+async def list_materials(conn: AsyncConnection, case_id: str) -> list[Material]:
+    """Every version of every material of a case, by dataset then version."""
+    m = t.case_materials.c
+    rows = (
+        await conn.execute(
+            sa.select(m.material_json, m.is_current).where(m.case_id == case_id).order_by(m.dataset, m.version)
+        )
+    ).all()
+    return [_material(r.material_json, bool(r.is_current)) for r in rows]
+
+
+async def get_material(conn: AsyncConnection, case_id: str, dataset: str, version: int = 0) -> Material | None:
+    """One version of a material (the current one when ``version`` is 0)."""
+    m = t.case_materials.c
+    query = sa.select(m.material_json, m.is_current).where(m.case_id == case_id, m.dataset == dataset)
+    query = query.where(m.version == version) if version else query.where(m.is_current.is_(True))
+    row = (await conn.execute(query)).first()
+    return _material(row.material_json, bool(row.is_current)) if row else None

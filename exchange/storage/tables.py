@@ -125,6 +125,7 @@ cases = sa.Table(
     sa.Column("materials_fetched", sa.Integer, nullable=False, server_default="0"),
     sa.Column("reads_from_case", sa.Integer, nullable=False, server_default="0"),
     sa.Column("submissions_avoided", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("title", sa.Text, nullable=False, server_default=""),
 )
 
 case_departments = sa.Table(

@@ -1,0 +1,117 @@
+"""The material set of a case: each required material fetched once, stored by content, read by every reviewer."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from catalog.errors import FailedPrecondition, NotFound
+from catalog.model import Dataset, ServiceItem
+
+# Licence status code meaning "valid" (GB/T licence catalogues: 01 valid, 02 suspended, 03 revoked, ...).
+STATUS_VALID = "01"
+
+
+@dataclass(frozen=True)
+class Material:
+    """One version of one material held by a case, with where it came from (never the document itself)."""
+
+    case_id: str
+    dataset: str
+    key: str
+    version: int
+    digest: str
+    fields: tuple[str, ...]
+    issuer: str
+    dataset_version: str
+    issued_at_us: int
+    kid: str
+    signature: bytes
+    content_digest: str
+    fetched_at_us: int
+    fetched_by: str
+    valid_until_us: int
+    status_code: str
+    current: bool
+    subject_id: str = ""
+    receipt_index: int = 0
+    receipt_leaf_hash: bytes = b""
+    receipt_origin: str = ""
+
+    def expired_at(self, now_us: int) -> bool:
+        """Whether the material's validity ended before ``now_us``."""
+        return bool(self.valid_until_us) and self.valid_until_us <= now_us
+
+
+@dataclass(frozen=True)
+class MaterialStatus:
+    """What the issuer says about a material now (the cheap re-check before a decision)."""
+
+    found: bool
+    valid: bool
+    status_code: str
+    valid_until_us: int
+
+
+def content_digest(document_json: bytes) -> str:
+    """The content address of a stored document: SHA-256 of its canonical JSON, hex."""
+    return hashlib.sha256(document_json).hexdigest()
+
+
+def _date_end_us(value: Any) -> int:
+    """End of a validity date (the licence is valid through that whole day, UTC), in microseconds."""
+    if not isinstance(value, str) or not value:
+        return 0
+    try:
+        day = date.fromisoformat(value[:10])
+    except ValueError:
+        return 0
+    end = datetime.combine(day + timedelta(days=1), time(), tzinfo=UTC)
+    return int(end.timestamp() * 1_000_000)
+
+
+def validity_of(dataset: Dataset, document: Mapping[str, Any]) -> tuple[str, int]:
+    """Status code and validity end the issuer's document declares (empty and 0 when it has none)."""
+    status = str(document.get(dataset.status_field, "") or "") if dataset.status_field else ""
+    valid_until = _date_end_us(document.get(dataset.validity_field)) if dataset.validity_field else 0
+    return status, valid_until
+
+
+def required_material(item: ServiceItem, dataset: str, case_id: str) -> None:
+    """NotFound unless ``item`` requires ``dataset``: a case holds only the materials its item needs."""
+    if not any(m.dataset == dataset for m in item.required_materials):
+        needed = ", ".join(m.dataset for m in item.required_materials) or "none"
+        raise NotFound(
+            f"service item {item.code} of case {case_id} does not require {dataset!r} (it requires: {needed})",
+            reason="MATERIAL_NOT_REQUIRED",
+            metadata={"case": case_id, "dataset": dataset},
+        )
+
+
+def missing_mandatory(item: ServiceItem, held: set[str]) -> tuple[str, ...]:
+    """Mandatory materials of ``item`` that the case does not hold yet."""
+    return tuple(m.dataset for m in item.required_materials if m.mandatory and m.dataset not in held)
+
+
+def refuse_if_not_valid(material: Material, status: MaterialStatus) -> None:
+    """FailedPrecondition naming the material when its issuer no longer vouches for it."""
+    if status.found and status.valid:
+        return
+    if not status.found:
+        why = f"{material.issuer} no longer has {material.dataset} {material.key}"
+    else:
+        code = status.status_code or "unknown"
+        when = ""
+        if status.valid_until_us:
+            when = f", valid until {datetime.fromtimestamp(status.valid_until_us / 1e6, tz=UTC).date()}"
+        why = f"{material.issuer} reports {material.dataset} {material.key} as status {code}{when}"
+    raise FailedPrecondition(
+        f"case {material.case_id} cannot be approved: material {material.dataset} (version {material.version}) "
+        f"is no longer valid: {why}; fetched at status {material.status_code or 'unknown'}. "
+        "Ask the applicant about it, refresh the material, or reject the case",
+        reason="MATERIAL_NO_LONGER_VALID",
+        metadata={"case": material.case_id, "dataset": material.dataset, "status_code": status.status_code},
+    )

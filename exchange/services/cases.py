@@ -1,0 +1,215 @@
+"""CaseService: approval cases, their material sets, parallel review, deadlines and savings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from grpc import aio
+
+from exchange.cases.desk import CaseDesk, CaseView
+from exchange.cases.lifecycle import CaseAction
+from exchange.cases.materials import Material, MaterialStatus
+from exchange.cases.review import Verdict
+from exchange.clock import from_datetime
+from exchange.fetch import Fetcher
+from exchange.hub import Hub
+from exchange.registry import Registry
+from exchange.services import caller
+from exchange.services.convert import enum_name, enum_value, next_page, optional_enum, page_bounds, receipt_to_proto
+from exchange.storage.case_store import Savings
+from exchange.v1 import cases_pb2, cases_pb2_grpc, common_pb2, provider_pb2
+
+Ctx = aio.ServicerContext[Any, Any]
+
+
+def _us(value: Any) -> int:
+    return from_datetime(value) if value is not None else 0
+
+
+def savings_to_proto(s: Savings) -> cases_pb2.Savings:
+    return cases_pb2.Savings(
+        materials_fetched=s.materials_fetched,
+        reads_from_case=s.reads_from_case,
+        submissions_avoided=s.submissions_avoided,
+    )
+
+
+def case_to_proto(view: CaseView) -> cases_pb2.Case:
+    c = view.case
+    notice = c.correction
+    return cases_pb2.Case(
+        id=c.id,
+        service_item=c.service_item,
+        applicant_id=c.applicant_id,
+        applicant_kind=c.applicant_kind,
+        lead_department=c.lead_department,
+        reviewers=list(c.reviewers),
+        state=enum_value(cases_pb2.CaseState, "CASE_STATE_", str(c.state)),
+        version=c.version,
+        submitted_at_us=_us(c.submitted_at),
+        accepted_at_us=_us(c.accepted_at),
+        deadline_us=_us(c.deadline),
+        deadline_state=enum_value(cases_pb2.DeadlineState, "DEADLINE_STATE_", view.deadline.state),
+        working_days_left=view.deadline.working_days_left,
+        correction=cases_pb2.CorrectionNotice(
+            missing=list(notice.missing), issued_at_us=_us(notice.issued_at), answered_at_us=_us(notice.answered_at)
+        )
+        if notice
+        else None,
+        not_accepted_reasons=list(c.not_accepted_reasons),
+        opinions=[
+            cases_pb2.Opinion(
+                department=o.department,
+                officer=o.officer,
+                verdict=enum_value(cases_pb2.Verdict, "VERDICT_", str(o.verdict)),
+                comment=o.comment,
+                at_us=_us(o.at),
+            )
+            for o in c.opinions.values()
+        ],
+        events=[
+            cases_pb2.CaseEvent(
+                at_us=_us(e.at), department=e.actor_department, officer=e.actor_officer, kind=e.kind, detail=e.detail
+            )
+            for e in view.timeline
+        ],
+        savings=savings_to_proto(view.savings),
+        title=view.title,
+    )
+
+
+def material_to_proto(m: Material, document_json: bytes = b"") -> cases_pb2.Material:
+    return cases_pb2.Material(
+        case_id=m.case_id,
+        dataset=m.dataset,
+        key=m.key,
+        digest=m.digest,
+        fields=list(m.fields),
+        provenance=common_pb2.Provenance(
+            issuer=m.issuer,
+            dataset=m.dataset,
+            dataset_version=m.dataset_version,
+            key=m.key,
+            issued_at_us=m.issued_at_us,
+            kid=m.kid,
+            signature=m.signature,
+            content_digest=m.content_digest,
+            fetched_at_us=m.fetched_at_us,
+        ),
+        valid_until_us=m.valid_until_us,
+        status_code=m.status_code,
+        version=m.version,
+        current=m.current,
+        fetched_by=m.fetched_by,
+        receipt=common_pb2.Receipt(
+            log_index=m.receipt_index, leaf_hash=m.receipt_leaf_hash, log_origin=m.receipt_origin
+        ),
+        document_json=document_json,
+    )
+
+
+def issuer_status_check(hub: Hub) -> Any:
+    """The re-check at decision time: Provider.Status on the issuer's adapter."""
+
+    async def check(issuer: str, dataset: str, key: str) -> MaterialStatus:
+        owner = hub.keyring.department(issuer)
+        endpoint = owner.adapter_endpoint if owner and owner.adapter_endpoint else ""
+        answer = await hub.adapters.status(issuer, endpoint, provider_pb2.StatusRequest(dataset=dataset, key=key))
+        return MaterialStatus(answer.found, answer.valid, answer.status_code, answer.valid_until_us)
+
+    return check
+
+
+class CaseServicer(cases_pb2_grpc.CaseServiceServicer):
+    def __init__(self, hub: Hub, registry: Registry, fetcher: Fetcher) -> None:
+        self.desk = CaseDesk(hub, registry, fetcher, issuer_status_check(hub))
+        # The desk is reachable from the hub (tests set its clock; the console may read through it).
+        hub.extensions["cases"] = self.desk
+
+    async def CreateCase(self, request: cases_pb2.CreateCaseRequest, context: Ctx) -> cases_pb2.CreateCaseResponse:
+        view = await self.desk.create(
+            caller(),
+            service_item=request.service_item[:64],
+            applicant_id=request.applicant_id,
+            applicant_kind=request.applicant_kind,
+            title=request.title,
+            request_id=request.request_id[:64],
+        )
+        return cases_pb2.CreateCaseResponse(case=case_to_proto(view))
+
+    async def GetCase(self, request: cases_pb2.GetCaseRequest, context: Ctx) -> cases_pb2.GetCaseResponse:
+        return cases_pb2.GetCaseResponse(case=case_to_proto(await self.desk.get(caller(), request.id)))
+
+    async def ListCases(self, request: cases_pb2.ListCasesRequest, context: Ctx) -> cases_pb2.ListCasesResponse:
+        offset, size = page_bounds(request.page)
+        views = await self.desk.list_cases(
+            caller(),
+            state=optional_enum(cases_pb2.CaseState, request.state, "CASE_STATE_", "state"),
+            department=request.department[:32],
+            service_item=request.service_item[:64],
+            overdue_only=request.overdue_only,
+            offset=offset,
+            limit=size,
+        )
+        return cases_pb2.ListCasesResponse(
+            cases=[case_to_proto(v) for v in views], page=next_page(offset, size, len(views))
+        )
+
+    async def TransitionCase(
+        self, request: cases_pb2.TransitionCaseRequest, context: Ctx
+    ) -> cases_pb2.TransitionCaseResponse:
+        action = CaseAction(enum_name(cases_pb2.CaseAction, request.action, "CASE_ACTION_", "action"))
+        view = await self.desk.transition(
+            caller(), request.id, action, request.expected_version, tuple(request.reasons), request.comment
+        )
+        return cases_pb2.TransitionCaseResponse(case=case_to_proto(view))
+
+    async def RecordOpinion(
+        self, request: cases_pb2.RecordOpinionRequest, context: Ctx
+    ) -> cases_pb2.RecordOpinionResponse:
+        verdict = Verdict(enum_name(cases_pb2.Verdict, request.verdict, "VERDICT_", "verdict"))
+        view = await self.desk.record_opinion(
+            caller(), request.case_id, verdict, request.comment, request.expected_version
+        )
+        return cases_pb2.RecordOpinionResponse(case=case_to_proto(view))
+
+    async def AttachMaterial(
+        self, request: cases_pb2.AttachMaterialRequest, context: Ctx
+    ) -> cases_pb2.AttachMaterialResponse:
+        material, fetched = await self.desk.attach(
+            caller(), request.case_id, request.dataset[:64], request.key[:256], refresh=request.refresh
+        )
+        return cases_pb2.AttachMaterialResponse(material=material_to_proto(material), fetched=fetched)
+
+    async def GetMaterial(self, request: cases_pb2.GetMaterialRequest, context: Ctx) -> cases_pb2.GetMaterialResponse:
+        material, body, receipt = await self.desk.read_material(
+            caller(), request.case_id, request.dataset[:64], request.version
+        )
+        return cases_pb2.GetMaterialResponse(
+            material=material_to_proto(material, body), receipt=receipt_to_proto(receipt)
+        )
+
+    async def ListMaterials(
+        self, request: cases_pb2.ListMaterialsRequest, context: Ctx
+    ) -> cases_pb2.ListMaterialsResponse:
+        found = await self.desk.materials(caller(), request.case_id)
+        return cases_pb2.ListMaterialsResponse(materials=[material_to_proto(m) for m in found])
+
+    async def ListOverdueCases(
+        self, request: cases_pb2.ListOverdueCasesRequest, context: Ctx
+    ) -> cases_pb2.ListOverdueCasesResponse:
+        offset, size = page_bounds(request.page)
+        views = await self.desk.overdue(
+            caller(),
+            request.department[:32],
+            include_nearly=request.include_nearly_overdue,
+            offset=offset,
+            limit=size,
+        )
+        return cases_pb2.ListOverdueCasesResponse(
+            cases=[case_to_proto(v) for v in views], page=next_page(offset, size, len(views))
+        )
+
+    async def GetSavings(self, request: cases_pb2.GetSavingsRequest, context: Ctx) -> cases_pb2.GetSavingsResponse:
+        saved = await self.desk.savings(caller(), case_id=request.case_id, service_item=request.service_item)
+        return cases_pb2.GetSavingsResponse(savings=savings_to_proto(saved))

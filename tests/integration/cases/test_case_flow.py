@@ -1,0 +1,66 @@
+"""A restaurant permit end to end through gRPC: materials fetched once, read by every reviewer, approved."""
+
+from __future__ import annotations
+
+import pytest
+
+from catalog.errors import PermissionDenied
+from tests.integration.cases.conftest import ITEM, PermitWorld
+
+MATERIALS = ("business_licence", "identity_record", "property_certificate", "fire_safety_certificate")
+
+
+async def open_in_review(world: PermitWorld) -> tuple[str, int]:
+    """A permit case accepted and in review; its id and version."""
+    samr = world.officer("SAMR")
+    case = await samr.create_case(ITEM, world.keys["business_licence"], title="福满楼 restaurant permit")
+    case = await samr.transition_case(case.id, "accept", case.version)
+    case = await samr.transition_case(case.id, "start_review", case.version)
+    return case.id, case.version
+
+
+async def test_permit_case_end_to_end_fetches_each_material_once(world: PermitWorld) -> None:
+    samr, fire, mnr = world.officer("SAMR"), world.officer("FIRE"), world.officer("MNR")
+    case_id, _ = await open_in_review(world)
+    for dataset in MATERIALS:
+        material, fetched = await samr.attach_material(case_id, dataset, world.keys[dataset])
+        assert fetched and material.version == 1 and material.current
+        assert material.provenance.signature and material.provenance.kid
+    assert world.total_lookups() == 4
+    upstream_before = world.hub.running.fetcher.upstream_calls
+    for reviewer in (fire, mnr, samr):
+        for dataset in MATERIALS:
+            read = await reviewer.get_material(case_id, dataset)
+            assert read.data and read.receipt is not None
+    assert world.total_lookups() == 4
+    assert world.hub.running.fetcher.upstream_calls == upstream_before
+    for client in (samr, fire, mnr):
+        case = await client.record_opinion(case_id, "approve", comment="in order")
+    case = await samr.transition_case(case_id, "approve", case.version)
+    assert case.state == "approved"
+    kinds = [step.kind for step in case.timeline]
+    assert kinds[:3] == ["submit", "accept", "start_review"]
+    assert kinds.count("material_attached") == 4 and kinds.count("opinion") == 3 and kinds[-1] == "approve"
+    saved = await samr.get_savings(case_id=case_id)
+    assert (saved.materials_fetched, saved.reads_from_case, saved.submissions_avoided) == (4, 12, 12)
+    assert await samr.get_savings(service_item=ITEM) == saved
+    actions = [e.action for e in await world.hub.log_entries()]
+    assert actions.count("cases.attach_material") == 4
+    assert actions.count("cases.read_material") == 12
+    assert actions.count("cases.check_material") == 3
+    for action in ("cases.create", "cases.transition", "cases.opinion"):
+        assert action in actions
+
+
+async def test_non_involved_department_is_refused_a_material(world: PermitWorld) -> None:
+    samr, tax = world.officer("SAMR"), world.officer("TAX")
+    case_id, _ = await open_in_review(world)
+    await samr.attach_material(case_id, "business_licence", world.keys["business_licence"])
+    with pytest.raises(PermissionDenied) as refused:
+        await tax.get_material(case_id, "business_licence")
+    assert refused.value.reason == "CASE_NOT_INVOLVING_CALLER"
+    with pytest.raises(PermissionDenied):
+        await tax.get_case(case_id)
+    denied = [e for e in await world.hub.log_entries() if e.caller_department == "TAX"]
+    assert {e.action for e in denied} == {"cases.read_material", "cases.get"}
+    assert all(e.decision == "deny" for e in denied)
