@@ -54,3 +54,31 @@ def fetch_command(duration: float, concurrency: str, rows: int, synchronous: str
 
     options = FetchOptions(duration, _levels(concurrency), rows, synchronous)
     _finish(run(options), options)
+
+
+@bench.command("profile")
+@click.option("--duration", type=float, default=10.0, show_default=True, help="Seconds of profiled load.")
+@click.option("--concurrency", type=int, default=32, show_default=True)
+def profile_command(duration: float, concurrency: int) -> None:
+    """Profile the hub process (pyinstrument) while the fetch benchmark drives it; HTML and text in bench/results/."""
+    from bench.fetch import FetchOptions, run
+    from bench.report import RESULTS, stamp
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"profile-fetch-{stamp()}.html"
+    options = FetchOptions(duration, (concurrency,), profile=str(path))
+    result = run(options)
+    result.name = "profile"
+    result.notes.append(f"profile of the hub process: {path} and {path.with_suffix('.txt')}")
+    _finish(result, options)
+
+
+@bench.command("bulk")
+@click.option("--rows", type=int, default=2_000_000, show_default=True, help="Rows in the table.")
+@click.option("--duration", type=float, default=120.0, show_default=True, help="Stop each transfer after this long.")
+def bulk_command(rows: int, duration: float) -> None:
+    """Stream a table through the hub's Scan vs a direct Arrow Flight do_get of the same file."""
+    from bench.bulk import BulkOptions, run
+
+    options = BulkOptions(rows, duration)
+    _finish(run(options), options)

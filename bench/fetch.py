@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -145,7 +144,3 @@ def _result(options: FetchOptions, runs: list[dict[str, Any]], request_bytes: in
     if figures["hub_p99_over_echo_p99"] is not None:
         result.targets[f"c{top} hub p99 / echo p99 < 4"] = target(figures["hub_p99_over_echo_p99"], 4, at_least=False)
     return result
-
-
-def stamp() -> str:
-    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())

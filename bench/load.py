@@ -12,10 +12,12 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_context
+from typing import Any, TypeVar
 
 from grpc import aio
 
 MAX_MESSAGE = 64 * 1024 * 1024
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,10 @@ class LoadGenerator:
 
     def run(self, spec: LoadSpec) -> LoadOutcome:
         return self._pool.submit(run_load, spec).result()
+
+    def call(self, function: Callable[[Any], T], argument: Any) -> T:
+        """Run any picklable function in the load process (the bulk consumer)."""
+        return self._pool.submit(function, argument).result()
 
     def close(self) -> None:
         self._pool.shutdown()

@@ -101,14 +101,19 @@ def target(measured: float, limit: float, *, at_least: bool) -> dict[str, Any]:
     return {"measured": round(measured, 4), "limit": limit, "kind": ">=" if at_least else "<", "met": met}
 
 
+def stamp() -> str:
+    """UTC time for file names."""
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+
+
 def write_result(result: Result, options: dict[str, Any]) -> Path:
     """Write the JSON file bench/results/NAME-<timestamp>.json and return its path."""
     RESULTS.mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    path = RESULTS / f"{result.name}-{stamp}.json"
+    when = stamp()
+    path = RESULTS / f"{result.name}-{when}.json"
     body = {
         "benchmark": result.name,
-        "time": stamp,
+        "time": when,
         "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
         "options": options,
         "machine": machine_info(),

@@ -102,10 +102,12 @@ class DepartmentKeyFiles:
         return key_id(self.signing_key().public_key())
 
 
-def write_adapter_config(workdir: Path, db_file: Path, keys: DepartmentKeyFiles) -> Path:
-    """A plain-text (dev) SAMR adapter serving business_licence from the SQLite file."""
+def write_adapter_config(
+    workdir: Path, db_file: Path, keys: DepartmentKeyFiles, tables: dict[str, Path] | None = None
+) -> Path:
+    """A plain-text (dev) SAMR adapter: business_licence from the SQLite file, table datasets from Parquet files."""
     (workdir / "samr-signing.pem").write_bytes(keys.signing_pem)
-    config = {
+    config: dict[str, Any] = {
         "department": OWNER,
         "listen": "127.0.0.1:0",
         "insecure_dev": True,
@@ -118,6 +120,13 @@ def write_adapter_config(workdir: Path, db_file: Path, keys: DepartmentKeyFiles)
                        "key_column": "unified_social_credit_code"},
         }],
     }
+    for code, parquet in (tables or {}).items():
+        config["datasets"].append({
+            "dataset": code,
+            "version": "1.0",
+            "spec": str(EXAMPLES / "datasets" / f"{code}.yaml"),
+            "source": {"type": "files", "path": str(parquet), "key_column": "unified_social_credit_code"},
+        })
     path = workdir / "samr-adapter.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     return path
@@ -139,8 +148,8 @@ async def serve_adapter(settings: dict[str, Any]) -> tuple[dict[str, Any], Stop]
     return {"address": f"127.0.0.1:{running.port}"}, stop
 
 
-async def _grant_and_case(hub: Any) -> None:
-    """A grant for FIRE on the licence fields the item needs, and an open case involving FIRE."""
+async def _grant_and_case(hub: Any, table_datasets: list[str]) -> None:
+    """Grants for FIRE (licence fields the item needs, every ordinary column of tables), an open case with FIRE."""
     from exchange.auth.authz import Grant
     from exchange.storage import grant_store
     from exchange.storage import tables as t
@@ -152,6 +161,9 @@ async def _grant_and_case(hub: Any) -> None:
             Grant(f"bench-{uuid.uuid4().hex[:8]}", CONSUMER, DATASET, ("*", "legal_representative"),
                   granted_by=OWNER, created_at_us=now),
         )
+        for table in table_datasets:
+            grant = Grant(f"bench-{uuid.uuid4().hex[:8]}", CONSUMER, table, ("*",), granted_by=OWNER, created_at_us=now)
+            await grant_store.insert_grant(conn, grant)
         # Until cases can be opened over CaseService here, the case rows are written directly.
         await conn.execute(t.cases.insert().values(
             id=CASE_ID, service_item=ITEM, applicant_id="bench-applicant", lead_department=OWNER, state="in_review",
@@ -185,7 +197,9 @@ async def serve_hub(settings: dict[str, Any]) -> tuple[dict[str, Any], Stop]:
     for dataset in ITEM_DATASETS:
         await fixture.register_example_dataset(dataset)
     await fixture.register_example_item(ITEM)
-    await _grant_and_case(fixture.hub)
+    for table in settings.get("tables", []):
+        await fixture.register_example_dataset(table)
+    await _grant_and_case(fixture.hub, settings.get("tables", []))
     await fixture.hub.registry_changed()
     if profiler is not None:
         profiler.start()

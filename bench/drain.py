@@ -1,0 +1,94 @@
+"""The bulk consumer (in the load process): drain one Arrow stream, decoding every batch, for at most a time."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import grpc
+import pyarrow as pa
+import pyarrow.flight as flight
+
+from bench.load import MAX_MESSAGE, Identity
+
+
+@dataclass(frozen=True)
+class DrainSpec:
+    kind: str  # "flight" or "grpc" (a server stream of Arrow IPC messages: adapter or hub Scan)
+    address: str
+    request: bytes
+    method: str = ""
+    seconds: float = 120.0
+    identity: Identity | None = None
+
+
+@dataclass
+class DrainOutcome:
+    rows: int = 0
+    arrow_bytes: int = 0
+    seconds: float = 0.0
+    error: str = ""
+
+
+def _metadata(identity: Identity | None) -> tuple[tuple[str, str], ...] | None:
+    if identity is None:
+        return None
+    from exchange.auth.identity import HUB_AUDIENCE_DEFAULT, Role
+    from exchange.auth.keys import load_private_key
+    from exchange.auth.tokens import mint_token
+
+    token = mint_token(
+        load_private_key(identity.key_pem), issuer=identity.department, kid=identity.kid, subject=identity.officer,
+        roles=(Role.OFFICER,), audience=HUB_AUDIENCE_DEFAULT,
+    )
+    return (("authorization", f"Bearer {token}"),)
+
+
+def _drain_flight(spec: DrainSpec, out: DrainOutcome, stop_at: float) -> None:
+    client = flight.connect(spec.address)
+    try:
+        reader = client.do_get(flight.Ticket(spec.request))
+        for chunk in reader:
+            out.rows += chunk.data.num_rows
+            out.arrow_bytes += chunk.data.get_total_buffer_size()
+            if time.perf_counter() > stop_at:
+                break
+    finally:
+        client.close()
+
+
+def _drain_grpc(spec: DrainSpec, out: DrainOutcome, stop_at: float) -> None:
+    # Both scan responses carry arrow_schema = 1, arrow_batch = 2; decoding with the hub's message is enough.
+    from exchange.v1 import exchange_pb2
+
+    options = [("grpc.max_receive_message_length", MAX_MESSAGE)]
+    with grpc.insecure_channel(spec.address, options=options) as channel:
+        call: grpc.UnaryStreamMultiCallable[bytes, bytes] = channel.unary_stream(spec.method)
+        schema: pa.Schema | None = None
+        for raw in call(spec.request, metadata=_metadata(spec.identity)):
+            message = exchange_pb2.ScanResponse.FromString(raw)
+            if message.arrow_schema:
+                schema = pa.ipc.read_schema(pa.py_buffer(message.arrow_schema))
+            if message.arrow_batch and schema is not None:
+                batch = pa.ipc.read_record_batch(pa.py_buffer(message.arrow_batch), schema)
+                out.rows += batch.num_rows
+                out.arrow_bytes += batch.get_total_buffer_size()
+            if time.perf_counter() > stop_at:
+                break
+
+
+def drain(spec: DrainSpec) -> DrainOutcome:
+    """Entry point in the load process."""
+    out = DrainOutcome()
+    started = time.perf_counter()
+    try:
+        if spec.kind == "flight":
+            _drain_flight(spec, out, started + spec.seconds)
+        else:
+            _drain_grpc(spec, out, started + spec.seconds)
+    except grpc.RpcError as error:
+        out.error = f"{error.code().name}: {error.details()}" if isinstance(error, grpc.Call) else str(error)
+    except (flight.FlightError, pa.ArrowException) as error:
+        out.error = f"{type(error).__name__}: {error}"[:500]
+    out.seconds = time.perf_counter() - started
+    return out

@@ -1,0 +1,32 @@
+"""The bulk ceiling: an Arrow Flight server of ours streaming the same Parquet file with do_get."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pyarrow.flight as flight
+import pyarrow.parquet as pq
+
+
+class ParquetFlightServer(flight.FlightServerBase):
+    """do_get(ticket = file path) streams the file's batches as they are read, like the adapter's scan."""
+
+    def __init__(self, location: str, batch_rows: int) -> None:
+        super().__init__(location)
+        self.batch_rows = batch_rows
+
+    def do_get(self, context: flight.ServerCallContext, ticket: flight.Ticket) -> flight.FlightDataStream:
+        source = pq.ParquetFile(ticket.ticket.decode())
+        return flight.GeneratorStream(source.schema_arrow, source.iter_batches(batch_size=self.batch_rows))
+
+
+async def serve_flight(settings: dict[str, Any]) -> tuple[dict[str, Any], Callable[[], Awaitable[None]]]:
+    """Server body: a Flight server on a loopback port chosen by the OS."""
+    server = ParquetFlightServer("grpc://127.0.0.1:0", int(settings.get("batch_rows", 65_536)))
+
+    async def stop() -> None:
+        await asyncio.to_thread(server.shutdown)
+
+    return {"address": f"grpc://127.0.0.1:{server.port}"}, stop
