@@ -1,0 +1,144 @@
+"""What auditors and operators run against the log's database without a hub: export, verify, archive.
+
+Each works on the database directly (a SQLite file or PostgreSQL) and trusts nothing
+in it: entries are checked against checkpoints signed with the hub's key, which the
+caller supplies. Archiving writes a range with its proofs, checks the file it wrote,
+and only then prunes the bodies from the live database; leaf hashes and tree nodes stay,
+so checkpoints and proofs keep working.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from catalog.errors import DataLoss, FailedPrecondition, InvalidArgument
+from exchange.audit.entry import AccessLogEntry
+from exchange.audit.export import ExportReader, ExportWriter, Format
+from exchange.audit.log import AccessLog, read_proofs
+from exchange.audit.merkle import inclusion_proof
+from exchange.audit.note import NoteVerifier
+from exchange.audit.verify import LogRow, VerifyReport, verify_archive, verify_log
+from exchange.clock import now_us
+from exchange.storage import Database, log_store
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Written:
+    """What an export or archive wrote: the file, the entries in it and the checkpoint size they belong to."""
+
+    path: Path
+    first: int
+    end: int
+    checkpoint_size: int
+    pruned: int = 0
+
+
+async def _latest(db: Database) -> log_store.StoredCheckpoint:
+    async with db.read() as conn:
+        stored = await log_store.latest_checkpoint(conn)
+    if stored is None or stored.size == 0:
+        raise FailedPrecondition(
+            "the log has no signed checkpoint yet; ask the hub for one: `exchange audit checkpoint --sign`",
+            reason="CHECKPOINT_MISSING",
+        )
+    return stored
+
+
+async def _batches(db: Database, start: int, end: int) -> AsyncIterator[list[LogRow]]:
+    async with db.read() as conn:
+        async for batch in log_store.stream_rows(conn, start=start, end=end):
+            yield batch
+
+
+async def export_log(db: Database, path: Path, *, fmt: Format = "parquet") -> Written:
+    """Write every entry the latest signed checkpoint covers, with that checkpoint."""
+    checkpoint = await _latest(db)
+    with ExportWriter(path, checkpoint.note, fmt=fmt) as writer:
+        async for batch in _batches(db, 0, checkpoint.size):
+            writer.write(batch)
+    return Written(path, 0, checkpoint.size, checkpoint.size)
+
+
+def _bridge(source: AsyncIterator[list[T]], loop: asyncio.AbstractEventLoop) -> Iterator[T]:
+    """Iterate an async source of batches from a worker thread (verification is CPU work, off the loop)."""
+
+    async def next_batch() -> list[T] | None:
+        return await anext(source, None)
+
+    while True:
+        batch = asyncio.run_coroutine_threadsafe(next_batch(), loop).result()
+        if batch is None:
+            return
+        yield from batch
+
+
+async def verify_database(
+    db: Database, checkpoints: Sequence[str], verifier: NoteVerifier, *, origin: str
+) -> VerifyReport:
+    """Recompute the whole tree from the stored rows and check it against the given checkpoints."""
+    rows = _bridge(_batches(db, 0, 2**63 - 1), asyncio.get_running_loop())
+    return await asyncio.to_thread(verify_log, rows, checkpoints, verifier, origin=origin)
+
+
+def verify_export(path: Path, checkpoints: Sequence[str], verifier: NoteVerifier, *, origin: str) -> VerifyReport:
+    """Check an export (against its own checkpoint and any given) or an archive (entry by entry, by proofs)."""
+    reader = ExportReader(path)
+    notes = list(checkpoints) or ([reader.checkpoint] if reader.checkpoint else [])
+    if not notes:
+        raise InvalidArgument(f"{path} carries no checkpoint; pass one with --checkpoint", reason="CHECKPOINT_MISSING")
+    if reader.has_proofs:
+        pairs = (pair for batch in reader.batches() for pair in batch)
+        return verify_archive(pairs, notes[0], verifier, origin=origin)
+    return verify_log(reader.rows(), notes, verifier, origin=origin)
+
+
+async def archive_log(
+    db: Database, before: int, path: Path, verifier: NoteVerifier, *, origin: str, fmt: Format = "parquet"
+) -> Written:
+    """Archive entries below `before` with proofs and checkpoint, check the file, then prune them."""
+    checkpoint = await _latest(db)
+    if before > checkpoint.size:
+        raise FailedPrecondition(
+            f"the latest signed checkpoint covers {checkpoint.size} entries, fewer than --before {before}; "
+            "sign a newer one first (`exchange audit checkpoint --sign`)",
+            reason="CHECKPOINT_TOO_OLD",
+        )
+    async with db.read() as conn:
+        first = await log_store.first_unpruned(conn)
+    if first >= before:
+        raise FailedPrecondition(f"entries below {before} are already archived", reason="NOTHING_TO_ARCHIVE")
+    size = checkpoint.size
+    with ExportWriter(path, checkpoint.note, fmt=fmt, with_proofs=True) as writer:
+        async for batch in _batches(db, first, before):
+            builders = [lambda node, i=row.position: inclusion_proof(i, size, node) for row in batch]
+            writer.write(batch, await read_proofs(db, builders))
+    # Prune only what the file on disk proves: a bad write must never cost the only copy.
+    report = verify_export(path, [], verifier, origin=origin)
+    if not report.ok or report.size != before - first:
+        problem = report.first_problem.message if report.first_problem else f"it holds {report.size} entries"
+        raise DataLoss(f"the archive {path} does not verify ({problem}); nothing was pruned", reason="ARCHIVE_BAD")
+    async with db.begin() as conn:
+        pruned = await log_store.prune_before(conn, before)
+    await AccessLog(db, origin=origin, signer=None).write_batch(
+        [
+            AccessLogEntry(
+                time_us=now_us(),
+                request_id=uuid.uuid4().hex,
+                action="audit.archive",
+                officer_id="operator",
+                details={
+                    "target": f"[{first}, {before})",
+                    "summary": f"archived to {path.name} and pruned {pruned} entry bodies",
+                    "checkpoint_size": str(size),
+                },
+            )
+        ]
+    )
+    return Written(path, first, before, size, pruned)
