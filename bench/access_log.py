@@ -4,29 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import sqlite3
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-
-import pyarrow as pa
-import pyarrow.parquet as pq
-import sqlalchemy as sa
 
 from bench.report import Result, target
 from exchange.audit.entry import AccessLogEntry
 from exchange.audit.log import AccessLog
 from exchange.audit.note import NoteSigner
-from exchange.audit.verify import LogRow, verify_log
+from exchange.audit.offline import export_log, verify_database
 from exchange.auth.keys import generate_ed25519
-from exchange.storage import Database
-from exchange.storage import tables as t
+from exchange.storage import Database, log_store
 
 ORIGIN = "bench-hub/access-log"
 SUBJECTS = 100_000
-EXPORT_CHUNK = 50_000
 
 
 @dataclass(frozen=True)
@@ -75,50 +67,18 @@ async def _append(log: AccessLog, options: LogOptions) -> tuple[int, float]:
     return log.appended, time.perf_counter() - started
 
 
-def _rows(db_file: Path) -> Iterator[LogRow]:
-    """Stream the stored entries in index order straight from the database file, as an offline auditor would."""
-    with sqlite3.connect(f"file:{db_file}?mode=ro", uri=True) as conn:
-        cursor = conn.execute("SELECT idx, entry, leaf_hash FROM log_entries ORDER BY idx")
-        while chunk := cursor.fetchmany(10_000):
-            for idx, entry, leaf in chunk:
-                yield LogRow(idx, entry, leaf)
-
-
-def _export(db_file: Path, out: Path) -> int:
-    """Write the log to Parquet in chunks (index, time, leaf hash, entry bytes and the query columns)."""
-    columns = "idx, time_us, leaf_hash, entry, caller_department, dataset, subject_id, case_id, decision"
-    names = [c.strip() for c in columns.split(",")]
-    written = 0
-    with sqlite3.connect(f"file:{db_file}?mode=ro", uri=True) as conn:
-        cursor = conn.execute(f"SELECT {columns} FROM log_entries ORDER BY idx")
-        writer: pq.ParquetWriter | None = None
-        while chunk := cursor.fetchmany(EXPORT_CHUNK):
-            columns_of_chunk = [pa.array(column) for column in zip(*chunk, strict=True)]
-            table = pa.table(dict(zip(names, columns_of_chunk, strict=True)))
-            if writer is None:
-                writer = pq.ParquetWriter(out, table.schema, compression="zstd")
-            writer.write_table(table)
-            written += len(chunk)
-        if writer is not None:
-            writer.close()
-    return written
-
-
 async def _subject_query_ms(db: Database, subjects: list[str]) -> list[float]:
-    """One subject's report: every entry about them, newest last, through the hub's own engine."""
+    """One subject's report (the citizen report's query: not hidden, oldest first) through the hub's own store."""
     times = []
     for subject in subjects:
         started = time.perf_counter()
         async with db.read() as conn:
-            rows = (
-                await conn.execute(
-                    sa.select(t.log_entries.c.entry)
-                    .where(t.log_entries.c.subject_id == subject)
-                    .order_by(t.log_entries.c.idx)
-                )
-            ).all()
+            found = await log_store.query_entries(
+                conn, log_store.EntryFilter(subject_id=subject), limit=1000, hide_hidden=True
+            )
         times.append((time.perf_counter() - started) * 1000)
-        assert rows, f"no entries for {subject}"
+        if not found:
+            raise RuntimeError(f"the log holds no entries about {subject}")
     return times
 
 
@@ -135,13 +95,13 @@ async def _run(options: LogOptions, data_dir: Path) -> Result:
     batches = log.batches
 
     started = time.perf_counter()
-    report = verify_log(_rows(db_file), [checkpoint.note], signer.verifier(), origin=ORIGIN)
+    report = await verify_database(db, [checkpoint.note], signer.verifier(), origin=ORIGIN)
     verify_s = time.perf_counter() - started
     if not report.ok:
         raise RuntimeError(f"the benchmark's own log failed verification: {report.first_problem}")
 
     started = time.perf_counter()
-    exported = _export(db_file, data_dir / "log.parquet")
+    exported = (await export_log(db, data_dir / "log.parquet")).end
     export_s = time.perf_counter() - started
 
     subjects = [f"subject-{n:06d}" for n in range(0, min(SUBJECTS, appended), max(1, min(SUBJECTS, appended) // 20))]

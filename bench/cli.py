@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
 
+from bench import report
 from bench.report import Result, write_result
 
 
@@ -16,13 +17,14 @@ def _finish(result: Result, options: Any) -> None:
     click.echo(f"\n== {result.name} ==\n{result.table()}\nwritten to {path}")
 
 
-def _duration() -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    return click.option("--duration", type=float, default=None, help="Seconds per measured run (bounds the run).")
-
-
 @click.group("bench")
-def bench() -> None:
+@click.option(
+    "--results-dir", envvar="BENCH_RESULTS_DIR", default=None, help="Write results here, not in bench/results/."
+)
+def bench(results_dir: str | None) -> None:
     """Benchmarks against a ceiling measured in the same run; JSON lands in bench/results/."""
+    if results_dir:
+        report.RESULTS = Path(results_dir)
 
 
 @bench.command("log")
@@ -62,10 +64,9 @@ def fetch_command(duration: float, concurrency: str, rows: int, synchronous: str
 def profile_command(duration: float, concurrency: int) -> None:
     """Profile the hub process (pyinstrument) while the fetch benchmark drives it; HTML and text in bench/results/."""
     from bench.fetch import FetchOptions, run
-    from bench.report import RESULTS, stamp
 
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"profile-fetch-{stamp()}.html"
+    report.RESULTS.mkdir(parents=True, exist_ok=True)
+    path = report.RESULTS / f"profile-fetch-{report.stamp()}.html"
     options = FetchOptions(duration, (concurrency,), profile=str(path))
     result = run(options)
     result.name = "profile"
@@ -82,3 +83,11 @@ def bulk_command(rows: int, duration: float) -> None:
 
     options = BulkOptions(rows, duration)
     _finish(run(options), options)
+
+
+@bench.command("all")
+@click.pass_context
+def all_command(ctx: click.Context) -> None:
+    """Every benchmark with its defaults (what `make bench` runs): log, fetch, bulk, then the profile."""
+    for command in (log_command, fetch_command, bulk_command, profile_command):
+        ctx.invoke(command)

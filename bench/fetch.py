@@ -110,7 +110,8 @@ def _run(options: FetchOptions, workdir: Path) -> Result:
                         ("adapter direct", adapter.info["address"], ADAPTER_LOOKUP, _adapter_requests(keys), None),
                         ("hub fetch", hub.info["address"], HUB_FETCH, hub_requests, identity),
                     ):
-                        spec = LoadSpec(address, method, requests, c, options.seconds, identity=who)
+                        warmup = min(0.5, options.seconds / 2)
+                        spec = LoadSpec(address, method, requests, c, options.seconds, warmup, who)
                         runs.append(_row(kind, c, load.run(spec)))
     return _result(options, runs, len(hub_requests[0]), response_bytes)
 
