@@ -220,3 +220,38 @@ log_hidden_departments = sa.Table(
     sa.Column("set_by", sa.String(200), nullable=False),
     sa.Column("set_at_us", sa.BigInteger, nullable=False),
 )
+
+# Web console accounts (people, not department systems): argon2id hashes, never passwords.
+console_users = sa.Table(
+    "console_users",
+    metadata,
+    sa.Column("username", sa.String(64), primary_key=True),
+    sa.Column("password_hash", sa.Text, nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("department", sa.String(32), nullable=False),
+    sa.Column("display_name", sa.Text, nullable=False, server_default=""),
+    sa.Column("disabled", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("created_at_us", sa.BigInteger, nullable=False),
+)
+
+# Sessions by the SHA-256 of their cookie, so a copy of the database cannot be replayed as a cookie.
+console_sessions = sa.Table(
+    "console_sessions",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("username", sa.String(64), nullable=False, index=True),
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.Column("created_at_us", sa.BigInteger, nullable=False),
+    sa.Column("expires_at_us", sa.BigInteger, nullable=False),
+)
+
+# Failed sign-ins per account and address, counted in a sliding window (shared by hub replicas).
+console_signin_failures = sa.Table(
+    "console_signin_failures",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("username", sa.String(64), nullable=False),
+    sa.Column("address", sa.String(64), nullable=False),
+    sa.Column("time_us", sa.BigInteger, nullable=False),
+    sa.Index(None, "username", "address", "time_us"),
+)

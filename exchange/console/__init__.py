@@ -1,0 +1,54 @@
+"""The web console: administrators and auditors do their daily work in a browser.
+
+Server-rendered pages (aiohttp + Jinja2) on the hub's own loop, mounted under
+/console/. Every page works through the same domain operations as the gRPC API
+(Registry, the stores, the access log), so the rules and the access log are the same.
+All words shown to people live in `strings` (ready for a translation).
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from exchange.console import pages_auth, pages_cases, pages_catalog, pages_log, pages_registry, pages_requests
+from exchange.console.core import (
+    BASE,
+    HERE,
+    HUB,
+    REGISTRY,
+    TEMPLATES,
+    error_pages,
+    security_headers,
+    sessions,
+    templates,
+)
+from exchange.hub import Hub
+from exchange.registry import Registry
+
+MOUNT = "/console"
+
+
+def console_app(hub: Hub, registry: Registry, *, base: str = MOUNT) -> web.Application:
+    """The console as an aiohttp sub-application (mount it at `base`)."""
+    app = web.Application(middlewares=[security_headers, error_pages, sessions], client_max_size=2 << 20)
+    app[HUB] = hub
+    app[REGISTRY] = registry
+    app[TEMPLATES] = templates()
+    app[BASE] = base
+    for module in (pages_auth, pages_catalog, pages_registry, pages_requests, pages_cases, pages_log):
+        app.add_routes(module.routes)
+    app.router.add_static("/static/", HERE / "static")
+    return app
+
+
+def mount(parent: web.Application, hub: Hub, registry: Registry) -> None:
+    """Serve the console at /console/ and send / there."""
+
+    async def to_console(_: web.Request) -> web.StreamResponse:
+        raise web.HTTPFound(MOUNT + "/")
+
+    parent.router.add_get("/", to_console)
+    parent.add_subapp(MOUNT + "/", console_app(hub, registry))
+
+
+__all__ = ["MOUNT", "console_app", "mount"]

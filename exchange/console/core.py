@@ -1,0 +1,206 @@
+"""The console's plumbing: sessions, CSRF, role checks, templates and error pages."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from aiohttp import web
+
+from catalog.errors import (
+    ExchangeError,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    ResourceExhausted,
+    Unauthenticated,
+)
+from exchange.console import accounts
+from exchange.console.accounts import Account
+from exchange.console.strings import text
+from exchange.hub import Hub
+from exchange.registry import Registry
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+HERE = Path(__file__).parent
+SESSION_COOKIE = "exchange_console"
+# Before sign-in there is no session to hold the CSRF token: the sign-in form uses a cookie of its own.
+SIGNIN_CSRF_COOKIE = "exchange_console_signin"
+PUBLIC_PATHS = ("/signin", "/static/")
+
+HUB: web.AppKey[Hub] = web.AppKey("hub", Hub)
+REGISTRY: web.AppKey[Registry] = web.AppKey("registry", Registry)
+TEMPLATES: web.AppKey[jinja2.Environment] = web.AppKey("templates", jinja2.Environment)
+BASE: web.AppKey[str] = web.AppKey("base", str)
+ACCOUNT: web.RequestKey[Account] = web.RequestKey("account", Account)
+SESSION_TOKEN: web.RequestKey[str] = web.RequestKey("session_token", str)
+SIGNIN_CSRF: web.RequestKey[str] = web.RequestKey("signin_csrf", str)
+
+_STATUS = {InvalidArgument: 400, Unauthenticated: 401, PermissionDenied: 403, NotFound: 404, ResourceExhausted: 429}
+
+
+def hub_of(request: web.Request) -> Hub:
+    return request.app[HUB]
+
+
+def registry_of(request: web.Request) -> Registry:
+    return request.app[REGISTRY]
+
+
+def account_of(request: web.Request) -> Account:
+    return request[ACCOUNT]
+
+
+def local_path(request: web.Request, path: str) -> str:
+    """A console URL under wherever the console is mounted."""
+    return request.app[BASE] + path
+
+
+def status_of(error: ExchangeError) -> int:
+    return next((code for cls, code in _STATUS.items() if isinstance(error, cls)), 500)
+
+
+def _when(time_us: int) -> str:
+    if not time_us:
+        return "—"
+    return datetime.fromtimestamp(time_us / 1e6, UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def templates() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals["t"] = text
+    env.filters["when"] = _when
+    return env
+
+
+def render(
+    request: web.Request, name: str, context: Mapping[str, Any] | None = None, *, status: int = 200
+) -> web.Response:
+    """Render a page with the signed-in account, its CSRF token and the console's base path."""
+    account = request.get(ACCOUNT)
+    html = (
+        request.app[TEMPLATES]
+        .get_template(name)
+        .render(
+            account=account,
+            csrf=account.csrf_token if account else request.get(SIGNIN_CSRF, ""),
+            base=local_path(request, ""),
+            request=request,
+            **(context or {}),
+        )
+    )
+    return web.Response(text=html, content_type="text/html", status=status)
+
+
+def errors_by_field(error: ExchangeError) -> dict[str, list[str]]:
+    """Field violations keyed by path; the form shows each next to the input of that name."""
+    found: dict[str, list[str]] = {}
+    for v in error.violations:
+        found.setdefault(v.field, []).append(v.description)
+    return found
+
+
+def form_error(message: str, *violations: FieldViolation) -> InvalidArgument:
+    return InvalidArgument(message, reason="INVALID_FORM", violations=list(violations))
+
+
+def requires(*roles: str) -> Callable[[Handler], Handler]:
+    """Let only accounts holding one of `roles` reach a page."""
+
+    def wrap(handler: Handler) -> Handler:
+        async def checked(request: web.Request) -> web.StreamResponse:
+            account = account_of(request)
+            if account.role not in roles:
+                raise PermissionDenied(
+                    text("error.role", role=account.role, roles=", ".join(roles)), reason="CONSOLE_ROLE_NOT_ALLOWED"
+                )
+            return await handler(request)
+
+        checked.__name__ = handler.__name__
+        checked.__doc__ = handler.__doc__
+        return checked
+
+    return wrap
+
+
+def set_cookie(request: web.Request, response: web.StreamResponse, name: str, value: str, max_age: int) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path=local_path(request, "/") or "/",
+        httponly=True,
+        secure=request.secure,
+        samesite="Strict",
+    )
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """No framing, no outside scripts or styles, no caching of pages that hold personal data."""
+    response = await handler(request)
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'",
+    )
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if not request.path.startswith(local_path(request, "/static/")):
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+@web.middleware
+async def sessions(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Find the account behind the cookie, send strangers to sign-in, and check CSRF on every POST."""
+    relative = request.path[len(local_path(request, "")) :]
+    if relative.startswith(PUBLIC_PATHS):
+        return await handler(request)
+    token = request.cookies.get(SESSION_COOKIE, "")
+    account = await accounts.account_for(hub_of(request), token) if token else None
+    if account is None:
+        if request.method != "GET":
+            raise web.HTTPUnauthorized(text=text("error.signed_out"))
+        raise web.HTTPSeeOther(local_path(request, "/signin") + "?next=" + _quote(request.path_qs))
+    request[ACCOUNT] = account
+    request[SESSION_TOKEN] = token
+    if request.method == "POST":
+        form = await request.post()
+        if not secrets.compare_digest(str(form.get("csrf_token", "")), account.csrf_token):
+            raise web.HTTPForbidden(text=text("error.csrf"))
+    return await handler(request)
+
+
+@web.middleware
+async def error_pages(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A domain refusal becomes a page saying what was refused and why."""
+    try:
+        return await handler(request)
+    except ExchangeError as error:
+        return render(request, "error.html", {"error": error}, status=status_of(error))
+
+
+def _quote(path: str) -> str:
+    from urllib.parse import quote
+
+    return quote(path, safe="")
+
+
+def safe_next(request: web.Request, given: str) -> str:
+    """Only redirect within the console after sign-in (no open redirect)."""
+    home = local_path(request, "/")
+    if given.startswith(local_path(request, "")) and not given.startswith("//") and "\\" not in given:
+        return given
+    return home

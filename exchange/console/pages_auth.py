@@ -1,0 +1,91 @@
+"""Sign-in, sign-out and the home page."""
+
+from __future__ import annotations
+
+import secrets
+
+from aiohttp import web
+
+from catalog.errors import ExchangeError
+from exchange.console import accounts
+from exchange.console.accounts import SESSION_SECONDS
+from exchange.console.core import (
+    SESSION_COOKIE,
+    SESSION_TOKEN,
+    SIGNIN_CSRF,
+    SIGNIN_CSRF_COOKIE,
+    account_of,
+    hub_of,
+    local_path,
+    render,
+    safe_next,
+    set_cookie,
+)
+from exchange.console.strings import text
+from exchange.storage import console_store
+
+routes = web.RouteTableDef()
+
+
+def _address(request: web.Request) -> str:
+    # The TCP peer, not X-Forwarded-For: a client could otherwise pick its own rate-limit bucket.
+    return (request.remote or "unknown")[:64]
+
+
+def _signin_page(request: web.Request, *, error: str = "", username: str = "", status: int = 200) -> web.Response:
+    token = secrets.token_urlsafe(24)
+    request[SIGNIN_CSRF] = token
+    response = render(
+        request,
+        "signin.html",
+        {"error": error, "username": username, "next": request.query.get("next", "")},
+        status=status,
+    )
+    set_cookie(request, response, SIGNIN_CSRF_COOKIE, token, 3600)
+    return response
+
+
+@routes.get("/signin")
+async def signin_form(request: web.Request) -> web.Response:
+    """The sign-in form."""
+    return _signin_page(request)
+
+
+@routes.post("/signin")
+async def signin(request: web.Request) -> web.StreamResponse:
+    """Check the password; on success set the session cookie and go where the person was heading."""
+    form = await request.post()
+    expected = request.cookies.get(SIGNIN_CSRF_COOKIE, "")
+    if not expected or not secrets.compare_digest(str(form.get("csrf_token", "")), expected):
+        return _signin_page(request, error=text("error.csrf"), status=403)
+    username = str(form.get("username", "")).strip()
+    try:
+        token = await accounts.sign_in(hub_of(request), username, str(form.get("password", "")), _address(request))
+    except ExchangeError as error:
+        return _signin_page(
+            request, error=error.message, username=username, status=429 if "LIMIT" in error.reason else 401
+        )
+    response = web.HTTPSeeOther(safe_next(request, str(form.get("next", ""))))
+    set_cookie(request, response, SESSION_COOKIE, token, SESSION_SECONDS)
+    response.del_cookie(SIGNIN_CSRF_COOKIE, path=local_path(request, "/"))
+    raise response
+
+
+@routes.post("/signout")
+async def signout(request: web.Request) -> web.StreamResponse:
+    """End the session on the server, not only in the browser."""
+    await accounts.sign_out(hub_of(request), request[SESSION_TOKEN])
+    response = web.HTTPSeeOther(local_path(request, "/signin"))
+    response.del_cookie(SESSION_COOKIE, path=local_path(request, "/"))
+    raise response
+
+
+@routes.get("/", name="home")
+async def home(request: web.Request) -> web.Response:
+    """Counts of what the hub holds and links to the daily work."""
+    account = account_of(request)
+    hub = hub_of(request)
+    async with hub.db.read() as conn:
+        figures = await console_store.counts(conn, account.department if account.role == "dept_admin" else "")
+    size, root = await hub.access_log.head()
+    return render(request, "home.html", {"figures": figures, "log_size": size, "root": root.hex()})

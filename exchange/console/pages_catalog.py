@@ -1,0 +1,170 @@
+"""Catalog pages: browse and search, a dataset's schema, versions and grants, register or edit a dataset."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from catalog.errors import ExchangeError, InvalidArgument, PermissionDenied
+from catalog.model import dataset_to_dict, parse_dataset
+from exchange.clock import now_us
+from exchange.console.accounts import Account
+from exchange.console.core import account_of, errors_by_field, hub_of, local_path, registry_of, render, requires
+from exchange.console.forms import (
+    DATASET_CHOICES,
+    SENSITIVITIES,
+    blank_dataset,
+    dataset_form_values,
+    dataset_spec_from_form,
+)
+from exchange.console.strings import text
+from exchange.services.convert import spec_from_text
+from exchange.storage import catalog_store
+
+routes = web.RouteTableDef()
+ADMINS = ("hub_admin", "dept_admin")
+MAX_UPLOAD_BYTES = 1 << 20
+
+
+def check_may_see(account: Account, owner: str, what: str) -> None:
+    """Department admins see only their own department's datasets and requests."""
+    if account.role == "dept_admin" and owner != account.department:
+        raise PermissionDenied(
+            text("error.other_department", what=what, owner=owner, department=account.department),
+            reason="NOT_OWNER",
+        )
+
+
+@routes.get("/catalog")
+async def catalog_list(request: web.Request) -> web.Response:
+    """Every current dataset, or those matching the search words."""
+    account = account_of(request)
+    query = request.query.get("q", "")
+    owner = account.department if account.role == "dept_admin" else request.query.get("owner", "")
+    async with hub_of(request).db.read() as conn:
+        found = await catalog_store.list_datasets(conn, owner=owner, query_text=query, limit=500)
+        departments = await catalog_store.list_departments(conn)
+    return render(
+        request,
+        "catalog.html",
+        {"datasets": [s.dataset for s in found], "q": query, "owner": owner, "departments": departments},
+    )
+
+
+@routes.get("/catalog/new")
+@requires(*ADMINS)
+async def dataset_new(request: web.Request) -> web.Response:
+    """An empty registration form."""
+    return await _form(request, blank_dataset(account_of(request).department), editing=False)
+
+
+@routes.get("/catalog/{code}")
+async def dataset_page(request: web.Request) -> web.Response:
+    """Schema with sensitivity classes, version history and the grants on one dataset."""
+    code = request.match_info["code"]
+    version = request.query.get("version", "")
+    ds = await registry_of(request).get_dataset(code, version)
+    check_may_see(account_of(request), ds.owner, f"dataset {code}")
+    async with hub_of(request).db.read() as conn:
+        versions = await catalog_store.list_dataset_versions(conn, code)
+    grants = await registry_of(request).list_grants(
+        account_of(request).caller, dataset=code, include_inactive=True, limit=500
+    )
+    return render(
+        request,
+        "dataset.html",
+        {"ds": ds, "versions": versions, "grants": grants, "now_us": now_us()},
+    )
+
+
+@routes.get("/catalog/{code}/edit")
+@requires(*ADMINS)
+async def dataset_edit(request: web.Request) -> web.Response:
+    """The registration form filled with the current version."""
+    ds = await registry_of(request).get_dataset(request.match_info["code"])
+    check_may_see(account_of(request), ds.owner, f"dataset {ds.code}")
+    return await _form(request, dataset_form_values(dataset_to_dict(ds)), editing=True)
+
+
+@routes.post("/catalog/save")
+@requires(*ADMINS)
+async def dataset_save(request: web.Request) -> web.Response:
+    """Register from the form, with the same parsing and version rules as the CLI and the API."""
+    form = await request.post()
+    spec = dataset_spec_from_form(form)
+    return await _register(request, spec, editing=form.get("editing") == "1")
+
+
+@routes.post("/catalog/upload")
+@requires(*ADMINS)
+async def dataset_upload(request: web.Request) -> web.Response:
+    """Register from an uploaded YAML or JSON file (or pasted text)."""
+    form = await request.post()
+    upload = form.get("spec_file")
+    raw = upload.file.read(MAX_UPLOAD_BYTES + 1) if isinstance(upload, web.FileField) else b""
+    if len(raw) > MAX_UPLOAD_BYTES:
+        return await _upload_failed(request, text("catalog.upload_too_big"))
+    content = raw.decode("utf-8", "replace") if raw else str(form.get("spec_text", ""))
+    if not content.strip():
+        return await _upload_failed(request, text("catalog.upload_empty"))
+    try:
+        spec = spec_from_text(content, "Dataset")
+    except InvalidArgument as error:
+        return await _upload_failed(request, error.message)
+    return await _register(request, spec, editing=False)
+
+
+async def _upload_failed(request: web.Request, message: str) -> web.Response:
+    return await _form(request, blank_dataset(account_of(request).department), editing=False, upload_error=message)
+
+
+async def _register(request: web.Request, spec: dict[str, Any], *, editing: bool) -> web.Response:
+    try:
+        ds = parse_dataset(spec)
+        stored, result = await registry_of(request).register_dataset(ds, account_of(request).caller)
+    except InvalidArgument as error:
+        return await _form(request, dataset_form_values(spec), editing=editing, error=error, status=400)
+    url = local_path(request, f"/catalog/{stored.code}")
+    raise web.HTTPSeeOther(f"{url}?outcome={result.outcome}")
+
+
+async def _form(
+    request: web.Request,
+    values: dict[str, Any],
+    *,
+    editing: bool,
+    error: ExchangeError | None = None,
+    upload_error: str = "",
+    status: int = 200,
+) -> web.Response:
+    account = account_of(request)
+    async with hub_of(request).db.read() as conn:
+        departments = await catalog_store.list_departments(conn)
+    owners = [d.code for d in departments if account.role == "hub_admin" or d.code == account.department]
+    errors = errors_by_field(error) if error else {}
+    shown = {name for name in errors if name in _input_names(values)}
+    return render(
+        request,
+        "dataset_form.html",
+        {
+            "v": values,
+            "editing": editing,
+            "owners": owners,
+            "choices": DATASET_CHOICES,
+            "sensitivities": SENSITIVITIES,
+            "error": error,
+            "errors": errors,
+            # Violations with no input of their own are listed at the top of the form.
+            "other_errors": {k: v for k, v in errors.items() if k not in shown},
+            "upload_error": upload_error,
+        },
+        status=status,
+    )
+
+
+def _input_names(values: dict[str, Any]) -> set[str]:
+    names = {k for k in values if k != "fields"} | {"schema", "schema.fields"}
+    for i, _ in enumerate(values["fields"]):
+        names |= {f"schema.fields[{i}]{key}" for key in ("", ".name", ".type", ".sensitivity", ".description")}
+    return names

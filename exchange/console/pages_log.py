@@ -1,0 +1,216 @@
+"""The access log for auditors: filters, pages, proof status, the integrity panel, charts, export, citizen report."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import urlencode
+
+from aiohttp import web
+
+from catalog.errors import DataLoss, FieldViolation
+from exchange.audit.entry import AccessLogEntry
+from exchange.audit.export import Format
+from exchange.audit.note import NoteVerifier
+from exchange.audit.verify import VerifyReport, verify_log
+from exchange.clock import now_us
+from exchange.console import charts, export
+from exchange.console.core import account_of, form_error, hub_of, render, requires
+from exchange.console.strings import text
+from exchange.hub import Hub
+from exchange.storage import console_store, log_store
+from exchange.storage.log_store import EntryFilter, StoredEntry
+
+routes = web.RouteTableDef()
+AUDIT = ("auditor", "hub_admin")
+PAGE_SIZE = 50
+EXPORT_LIMIT = 100_000
+CHART_HOURS = 24
+FILTERS = ("from", "to", "department", "dataset", "subject", "case", "decision")
+
+
+@dataclass(frozen=True)
+class ProofStatus:
+    """Whether an entry is under a signed checkpoint and its inclusion proof checks out."""
+
+    state: str  # verified | pending | failed
+    tree_size: int = 0
+
+
+def _time(value: str, name: str) -> int:
+    if not value:
+        return 0
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise form_error(text("log.bad_time"), FieldViolation(name, text("log.time_format"))) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1_000_000)
+
+
+def entry_filter(query: dict[str, str]) -> EntryFilter:
+    """The log filter a query string asks for (times are UTC unless they carry an offset)."""
+    decision = query.get("decision", "")
+    return EntryFilter(
+        from_us=_time(query.get("from", ""), "from"),
+        until_us=_time(query.get("to", ""), "to"),
+        department=query.get("department", "").strip(),
+        dataset=query.get("dataset", "").strip(),
+        subject_id=query.get("subject", "").strip(),
+        case_id=query.get("case", "").strip(),
+        decision=decision if decision in ("allow", "deny") else "",
+    )
+
+
+async def _note_access(hub: Hub, request: web.Request, action: str, f: EntryFilter, count: int) -> None:
+    """Searching the log by person or case, or exporting it, is itself logged (the filter in the details).
+
+    The subject goes in the details, not the subject column: an auditor's search is oversight,
+    not a use of the person's data, and must not show up as an access in their report.
+    """
+    account = account_of(request)
+    caller = account.caller
+    await hub.record(
+        AccessLogEntry(
+            time_us=now_us(),
+            request_id=uuid.uuid4().hex,
+            action=action,
+            caller_department=caller.department,
+            officer_id=caller.officer_id,
+            officer_role=account.role,
+            dataset=f.dataset,
+            decision="allow",
+            details={"entries": str(count), "filter": urlencode({k: v for k, v in vars(f).items() if v})},
+        )
+    )
+
+
+async def proof_statuses(hub: Hub, entries: list[StoredEntry], tree_size: int) -> dict[int, ProofStatus]:
+    """Check each shown entry's inclusion proof against the latest signed checkpoint."""
+    found = {}
+    for stored in entries:
+        index = stored.entry.index
+        if index >= tree_size:
+            found[index] = ProofStatus("pending")
+            continue
+        try:
+            proof = await hub.access_log.inclusion_proof(index, tree_size)
+            ok = proof.leaf_hash == stored.leaf_hash
+        except DataLoss:
+            ok = False
+        found[index] = ProofStatus("verified" if ok else "failed", tree_size)
+    return found
+
+
+async def verify_now(hub: Hub) -> VerifyReport:
+    """Recompute the whole tree from the stored entries and check it against the latest signed checkpoint."""
+    checkpoint = await hub.access_log.latest_checkpoint()
+    verifier = NoteVerifier(hub.signer.name, hub.signer.private_key.public_key())
+    rows = []
+    async with hub.db.read() as conn:
+        async for batch in log_store.stream_rows(conn, end=checkpoint.checkpoint.size):
+            rows.extend(batch)
+    return verify_log(rows, [checkpoint.note], verifier, origin=hub.access_log.origin)
+
+
+async def _log_page(request: web.Request, report: VerifyReport | None = None) -> web.Response:
+    hub = hub_of(request)
+    query = dict(request.query)
+    f = entry_filter(query)
+    after = int(query["after"]) if query.get("after", "").isdigit() else None
+    async with hub.db.read() as conn:
+        entries = await log_store.query_entries(conn, f, after=after, newest_first=True, limit=PAGE_SIZE)
+        checkpoint = await log_store.latest_checkpoint(conn)
+        until = f.until_us or now_us()
+        start = f.from_us or until - CHART_HOURS * 3_600_000_000
+        hourly = await console_store.hourly_counts(
+            conn, from_us=start, until_us=until, department=f.department, dataset=f.dataset
+        )
+    if f.subject_id or f.case_id:
+        await _note_access(hub, request, "console.log_query", f, len(entries))
+    counts = _hour_counts(hourly)
+    per_hour, legend = charts.accesses_per_hour(counts, text("log.chart_accesses"))
+    kept = {k: query[k] for k in FILTERS if query.get(k)}
+    return render(
+        request,
+        "log.html",
+        {
+            "entries": entries,
+            "proofs": await proof_statuses(hub, entries, checkpoint.size if checkpoint else 0),
+            "checkpoint": checkpoint,
+            "head_size": (await hub.access_log.head())[0],
+            "report": report,
+            "f": kept,
+            "next_after": entries[-1].entry.index if len(entries) == PAGE_SIZE else None,
+            "filter_qs": urlencode(kept),
+            "chart_accesses": per_hour,
+            "legend": legend,
+            "chart_denials": charts.denial_share(counts, text("log.chart_denials")),
+        },
+    )
+
+
+def _hour_counts(rows: list[tuple[int, str, str, int]]) -> list[charts.HourCount]:
+    merged: dict[tuple[int, str], list[int]] = {}
+    for hour, dept, decision, n in rows:
+        slot = merged.setdefault((hour, dept or "-"), [0, 0])
+        slot[0 if decision == "allow" else 1] += n
+    return [charts.HourCount(h, d, a, x) for (h, d), (a, x) in sorted(merged.items())]
+
+
+@routes.get("/log")
+@requires(*AUDIT)
+async def log_page(request: web.Request) -> web.Response:
+    """Entries newest first, filtered and paginated, with proofs, the integrity panel and the charts."""
+    return await _log_page(request)
+
+
+@routes.post("/log/verify")
+@requires(*AUDIT)
+async def log_verify(request: web.Request) -> web.Response:
+    """Verify now: recompute the tree and check it against the signed checkpoint."""
+    report = await verify_now(hub_of(request))
+    return await _log_page(request, report)
+
+
+@routes.get("/log/export.{fmt:csv|parquet}")
+@requires(*AUDIT)
+async def log_export(request: web.Request) -> web.Response:
+    """The filtered view as a file (up to 100,000 entries, oldest first); the export itself is logged."""
+    hub = hub_of(request)
+    f = entry_filter(dict(request.query))
+    entries: list[StoredEntry] = []
+    after: int | None = None
+    async with hub.db.read() as conn:
+        while len(entries) < EXPORT_LIMIT:
+            page = await log_store.query_entries(conn, f, after=after, limit=5000)
+            entries.extend(page)
+            if len(page) < 5000:
+                break
+            after = page[-1].entry.index
+    fmt: Format = "csv" if request.match_info["fmt"] == "csv" else "parquet"
+    await _note_access(hub, request, f"console.log_export_{fmt}", f, len(entries))
+    checkpoint = await hub.access_log.latest_checkpoint()
+    body = await export.export_entries(entries, checkpoint.note, fmt)
+    content_type = "text/csv" if fmt == "csv" else "application/vnd.apache.parquet"
+    name = f"access-log-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.{fmt}"
+    return web.Response(
+        body=body, content_type=content_type, headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
+
+
+@routes.get("/report")
+@requires(*AUDIT)
+async def subject_report(request: web.Request) -> web.Response:
+    """Who accessed one person's or company's data, when and for what purpose; printable."""
+    hub = hub_of(request)
+    subject = request.query.get("subject", "").strip()
+    entries: list[StoredEntry] = []
+    if subject:
+        f = EntryFilter(subject_id=subject)
+        async with hub.db.read() as conn:
+            entries = await log_store.query_entries(conn, f, limit=10_000, hide_hidden=True)
+        await _note_access(hub, request, "console.subject_report", f, len(entries))
+    return render(request, "report.html", {"subject": subject, "entries": entries, "generated_us": now_us()})

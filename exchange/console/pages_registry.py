@@ -1,0 +1,184 @@
+"""Departments (register, edit, add and retire keys) and service items (list, register, edit)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import yaml
+from aiohttp import web
+
+from catalog.errors import FieldViolation, InvalidArgument, NotFound
+from catalog.model import (
+    AdminLevel,
+    Department,
+    DepartmentKey,
+    KeyUse,
+    department_to_dict,
+    parse_department,
+    parse_service_item,
+    service_item_to_dict,
+)
+from exchange.auth.keys import algorithm_for, key_id, load_public_key
+from exchange.console.core import account_of, errors_by_field, hub_of, local_path, registry_of, render, requires
+from exchange.console.forms import LEVELS
+from exchange.services.convert import spec_from_text
+from exchange.storage import catalog_store
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/departments")
+async def departments_list(request: web.Request) -> web.Response:
+    """Every department with its status and number of active keys."""
+    async with hub_of(request).db.read() as conn:
+        departments = await catalog_store.list_departments(conn)
+    return render(request, "departments.html", {"departments": departments, "levels": LEVELS, "errors": {}, "v": {}})
+
+
+@routes.post("/departments")
+@requires("hub_admin")
+async def department_register(request: web.Request) -> web.Response:
+    """Register a department, or edit the name, level, region and adapter of one."""
+    form = await request.post()
+    values = {k: str(form.get(k, "")).strip() for k in ("code", "name", "level", "region_code", "adapter_endpoint")}
+    try:
+        level = AdminLevel(values["level"]) if values["level"] in LEVELS else None
+        if level is None:
+            raise InvalidArgument("choose a level", violations=[FieldViolation("level", f"one of {', '.join(LEVELS)}")])
+        try:
+            existing: Department | None = await registry_of(request).get_department(values["code"])
+        except NotFound:
+            existing = None
+        data: dict[str, Any] = department_to_dict(replace(existing, keys=())) if existing else {}
+        data.update({k: v for k, v in values.items() if v or k == "adapter_endpoint"})
+        if not data.get("adapter_endpoint"):
+            data.pop("adapter_endpoint", None)
+        dept = parse_department(data)
+        await registry_of(request).register_department(dept, account_of(request).caller)
+    except InvalidArgument as error:
+        async with hub_of(request).db.read() as conn:
+            departments = await catalog_store.list_departments(conn)
+        return render(
+            request,
+            "departments.html",
+            {
+                "departments": departments,
+                "levels": LEVELS,
+                "errors": errors_by_field(error),
+                "error": error,
+                "v": values,
+            },
+            status=400,
+        )
+    raise web.HTTPSeeOther(local_path(request, f"/departments/{dept.code}"))
+
+
+@routes.get("/departments/{code}")
+async def department_page(request: web.Request) -> web.Response:
+    """One department with its keys (active and retired)."""
+    return await _department_page(request, request.match_info["code"])
+
+
+async def _department_page(
+    request: web.Request, code: str, error: InvalidArgument | None = None, status: int = 200
+) -> web.Response:
+    dept = await registry_of(request).get_department(code)
+    async with hub_of(request).db.read() as conn:
+        keys = await catalog_store.list_keys(conn, code)
+    account = account_of(request)
+    may_change = account.role == "hub_admin" or (account.role == "dept_admin" and account.department == code)
+    return render(
+        request,
+        "department.html",
+        {
+            "dept": dept,
+            "keys": keys,
+            "may_change": may_change,
+            "levels": LEVELS,
+            "error": error,
+            "errors": errors_by_field(error) if error else {},
+        },
+        status=status,
+    )
+
+
+@routes.post("/departments/{code}/keys")
+@requires("hub_admin", "dept_admin")
+async def key_add(request: web.Request) -> web.Response:
+    """Add a public key (PEM); its kid is the key's thumbprint unless one is given."""
+    code = request.match_info["code"]
+    form = await request.post()
+    pem = str(form.get("public_key_pem", "")).strip() + "\n"
+    use = str(form.get("use", ""))
+    try:
+        if use not in (u.value for u in KeyUse):
+            raise InvalidArgument("choose what the key is for", violations=[FieldViolation("use", "token or signing")])
+        try:
+            public = load_public_key(pem)
+        except InvalidArgument as error:
+            raise InvalidArgument(error.message, violations=[FieldViolation("public_key_pem", error.message)]) from None
+        kid = str(form.get("kid", "")).strip() or key_id(public)
+        key = DepartmentKey(kid, KeyUse(use), algorithm_for(public), pem)
+        await registry_of(request).add_key(code, key, account_of(request).caller)
+    except InvalidArgument as error:
+        return await _department_page(request, code, error, 400)
+    raise web.HTTPSeeOther(local_path(request, f"/departments/{code}"))
+
+
+@routes.post("/departments/{code}/keys/{kid}/retire")
+@requires("hub_admin", "dept_admin")
+async def key_retire(request: web.Request) -> web.Response:
+    """Retire a key: tokens and signatures made with it are refused from now on."""
+    code = request.match_info["code"]
+    await registry_of(request).retire_key(code, request.match_info["kid"], account_of(request).caller)
+    raise web.HTTPSeeOther(local_path(request, f"/departments/{code}"))
+
+
+@routes.get("/items")
+async def items_list(request: web.Request) -> web.Response:
+    """Every service item with its lead department and time limit."""
+    async with hub_of(request).db.read() as conn:
+        items = await catalog_store.list_service_items(conn, limit=1000)
+    return render(request, "items.html", {"items": items})
+
+
+@routes.get("/items/new")
+@requires("hub_admin")
+async def item_new(request: web.Request) -> web.Response:
+    """An empty service item spec to fill in."""
+    return render(request, "item_form.html", {"spec_text": _ITEM_TEMPLATE, "error": None})
+
+
+@routes.get("/items/{code}")
+async def item_page(request: web.Request) -> web.Response:
+    """A service item, its required materials and, for hub admins, its spec to edit."""
+    item = await registry_of(request).get_service_item(request.match_info["code"])
+    spec_text = yaml.safe_dump(service_item_to_dict(item), sort_keys=False, allow_unicode=True)
+    return render(request, "item.html", {"item": item, "spec_text": spec_text})
+
+
+@routes.post("/items")
+@requires("hub_admin")
+async def item_save(request: web.Request) -> web.Response:
+    """Register or edit a service item from its YAML spec (the file the CLI registers)."""
+    form = await request.post()
+    spec_text = str(form.get("spec_text", ""))
+    try:
+        item = parse_service_item(spec_from_text(spec_text, "ServiceItem"))
+        await registry_of(request).register_service_item(item, account_of(request).caller)
+    except InvalidArgument as error:
+        return render(request, "item_form.html", {"spec_text": spec_text, "error": error}, status=400)
+    raise web.HTTPSeeOther(local_path(request, f"/items/{item.code}"))
+
+
+_ITEM_TEMPLATE = """kind: ServiceItem
+spec:
+  code: example_permit
+  name: Example permit
+  lead_department: SAMR
+  time_limit_days: 10
+  co_reviewers: []
+  required_materials:
+    - {dataset: business_licence, fields: [name, status]}
+"""

@@ -1,0 +1,61 @@
+"""The access-request inbox: a department admin answers requests for its datasets; overdue ones stand out."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from catalog.errors import InvalidArgument
+from exchange.clock import now_us
+from exchange.console.core import account_of, errors_by_field, local_path, registry_of, render, requires
+
+routes = web.RouteTableDef()
+STATUSES = ("pending", "approved", "denied", "withdrawn")
+
+
+@routes.get("/requests")
+@requires("hub_admin", "dept_admin", "auditor")
+async def requests_inbox(request: web.Request) -> web.Response:
+    """Requests for the department's datasets (all of them for hub admins and auditors), pending first."""
+    return await _inbox(request)
+
+
+async def _inbox(request: web.Request, error: InvalidArgument | None = None, failed_id: str = "") -> web.Response:
+    account = account_of(request)
+    status = request.query.get("status", "pending")
+    status = status if status in (*STATUSES, "all") else "pending"
+    found = await registry_of(request).list_access_requests(
+        account.caller,
+        owner=account.department if account.role == "dept_admin" else "",
+        status="" if status == "all" else status,
+        limit=500,
+    )
+    return render(
+        request,
+        "requests.html",
+        {
+            "requests": found,
+            "status": status,
+            "statuses": (*STATUSES, "all"),
+            "now_us": now_us(),
+            "error": error,
+            "errors": errors_by_field(error) if error else {},
+            "failed_id": failed_id,
+        },
+        status=400 if error else 200,
+    )
+
+
+@routes.post("/requests/{id}/decide")
+@requires("hub_admin", "dept_admin")
+async def request_decide(request: web.Request) -> web.Response:
+    """Approve (which creates the grant) or deny with a reason; both are written to the access log."""
+    request_id = request.match_info["id"]
+    form = await request.post()
+    approve = form.get("decision") == "approve"
+    try:
+        await registry_of(request).decide_access_request(
+            request_id, approve=approve, reason=str(form.get("reason", "")), caller=account_of(request).caller
+        )
+    except InvalidArgument as error:
+        return await _inbox(request, error, request_id)
+    raise web.HTTPSeeOther(local_path(request, f"/requests?status={'approved' if approve else 'denied'}"))

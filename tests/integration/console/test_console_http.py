@@ -1,0 +1,228 @@
+"""The console over HTTP against a real hub: sign-in, CSRF, department isolation, forms, the log and its export."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Literal
+
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from exchange.audit.entry import AccessLogEntry
+from exchange.clock import now_us
+from exchange.console.accounts import MAX_FAILURES
+from exchange.testing import start_test_hub
+from tests.integration.console.conftest import PASSWORD, Browser, file_identity_request
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+async def test_sign_in_sets_a_strict_http_only_session_cookie_and_sign_out_ends_the_session(browser, console_hub):
+    status, _ = await browser.get("/catalog", allow_redirects=False)
+    assert status == 303
+    async with browser.session.post(
+        browser.base + "/signin",
+        data={"username": "root", "password": PASSWORD, "csrf_token": await _signin_token(browser)},
+        allow_redirects=False,
+    ) as response:
+        assert response.status == 303
+        cookie = response.cookies["exchange_console"]
+        assert cookie["httponly"] and cookie["samesite"] == "Strict" and cookie["path"] == "/console/"
+        assert not cookie["secure"]  # plain HTTP on loopback; set whenever the request came over TLS
+    status, body = await browser.get("/catalog")
+    assert status == 200 and "business_licence" in body
+    status, _ = await browser.post("/signout", {})
+    assert status == 200  # followed the redirect to the sign-in page
+    status, _ = await browser.get("/catalog", allow_redirects=False)
+    assert status == 303
+
+
+async def _signin_token(browser: Browser) -> str:
+    await browser.get("/signin")
+    return browser.csrf
+
+
+async def test_a_form_posted_without_its_csrf_token_is_refused(browser):
+    await browser.sign_in("root")
+    status, body = await browser.post("/departments/SAMR/keys/whatever/retire", {}, csrf="forged")
+    assert status == 403 and "did not come from this console" in body
+    await browser.get("/signin")
+    status, _ = await browser.post("/signin", {"username": "root", "password": PASSWORD}, csrf="forged")
+    assert status == 403
+
+
+async def test_failed_sign_ins_are_logged_and_rate_limited_per_account_and_address(browser, console_hub):
+    for _ in range(MAX_FAILURES):
+        status, body = await browser.sign_in("audrey", "wrong password!")
+        assert status == 401 and "username or password is wrong" in body
+    status, body = await browser.sign_in("audrey")  # even the right password waits now
+    assert status == 429 and "wait 15 minutes" in body
+    status, _ = await browser.sign_in("root")  # another account from the same address is not blocked
+    assert status == 200
+    reasons = [e.reason for e in await console_hub.log_entries() if e.action == "console.sign_in"]
+    assert reasons == ["SIGN_IN_FAILED"] * MAX_FAILURES + ["SIGN_IN_RATE_LIMITED", ""]
+
+
+async def test_a_department_admin_sees_and_changes_only_its_own_datasets(browser):
+    await browser.sign_in("samr-admin")
+    status, body = await browser.get("/catalog")
+    assert "business_licence" in body and "identity_record" not in body
+    status, body = await browser.get("/catalog/identity_record")
+    assert status == 403 and "belongs to PSB" in body
+    status, _ = await browser.get("/catalog/identity_record/edit")
+    assert status == 403
+    form = {"code": "psb_takeover", "title": "Not mine", "owner": "PSB", "kind": "record", "key_field": "id"}
+    form |= {"key_format": "free_text", "sharing_type": "unconditional", "update_frequency": "daily"}
+    form |= {"status": "published", "schema.fields[0].name": "id", "schema.fields[0].type": "string"}
+    form |= {"schema.fields[0].required": "on", "schema.fields[0].sensitivity": "public"}
+    status, body = await browser.post("/catalog/save", form)
+    assert status == 403 and "NOT_OWNER" in body
+
+
+async def test_a_department_admin_answers_only_requests_for_its_own_datasets(browser, console_hub):
+    request_id = await file_identity_request(console_hub)
+    await browser.sign_in("samr-admin")
+    status, body = await browser.get("/requests")
+    assert request_id not in body  # SAMR asked; PSB owns the dataset and answers
+    status, body = await browser.post(f"/requests/{request_id}/decide", {"decision": "approve", "reason": ""})
+    assert status == 403 and "NOT_OWNER" in body
+    other = Browser(browser.base)
+    try:
+        await other.sign_in("psb-admin")
+        status, body = await other.get("/requests")
+        assert request_id in body
+        status, body = await other.post(f"/requests/{request_id}/decide", {"decision": "deny", "reason": ""})
+        assert status == 400 and 'data-field="reason"' in body
+        status, body = await other.post(f"/requests/{request_id}/decide", {"decision": "approve", "reason": "ok"})
+        assert status == 200 and "grant" in body
+    finally:
+        await other.close()
+    grants = await console_hub.running.registry.list_grants(_hub_admin(), dataset="identity_record")
+    assert [g.consumer for g in grants] == ["SAMR"]
+
+
+def _hub_admin():
+    from exchange.testing import system_caller
+
+    return system_caller()
+
+
+async def test_form_errors_appear_next_to_the_field_at_fault(browser):
+    await browser.sign_in("samr-admin")
+    form = {"code": "market_inspection", "title": "Inspections", "owner": "SAMR", "kind": "record"}
+    form |= {"key_field": "inspection_id", "key_format": "free_text", "sharing_type": "conditional"}
+    form |= {"update_frequency": "daily", "status": "published", "version": "1.0"}
+    form |= {"schema.fields[0].name": "", "schema.fields[0].type": ""}  # a blank row is dropped
+    form |= {"schema.fields[1].name": "inspection_id", "schema.fields[1].type": "string"}
+    form |= {"schema.fields[1].required": "on", "schema.fields[1].sensitivity": "public"}
+    form |= {"schema.fields[2].name": "score", "schema.fields[2].type": "integer", "schema.fields[2].sensitivity": "x"}
+    status, body = await browser.post("/catalog/save", form)
+    assert status == 400
+    assert 'data-field="legal_basis"' in body  # conditional sharing needs its law
+    assert 'data-field="schema.fields[1].type"' in body  # renumbered after the blank row
+    assert 'value="score"' in body  # what was typed is kept
+    form["legal_basis"] = "Regulation 12"
+    form["schema.fields[2].type"] = "int64"
+    form["schema.fields[2].sensitivity"] = "internal"
+    status, body = await browser.post("/catalog/save", form)
+    assert status == 200 and "Registered: the dataset is in the catalog." in body
+
+
+async def test_a_dataset_registers_from_an_uploaded_yaml_file_with_the_cli_rules(browser):
+    import aiohttp
+
+    await browser.sign_in("root")
+    spec = (ROOT / "examples/catalog/datasets/fire_safety_certificate.yaml").read_text(encoding="utf-8")
+    spec = spec.replace("owner: FIRE", "owner: SAMR")
+    data = aiohttp.FormData()
+    data.add_field("csrf_token", browser.csrf)
+    data.add_field("spec_file", spec.encode(), filename="fire.yaml", content_type="application/yaml")
+    async with browser.session.post(browser.base + "/catalog/upload", data=data) as response:
+        body = await response.text()
+    assert response.status == 200 and "fire_safety_certificate" in body and "Registered" in body
+    data = aiohttp.FormData()
+    data.add_field("csrf_token", browser.csrf)
+    data.add_field("spec_file", b"kind: Dataset\nspec: [unclosed", filename="bad.yaml")
+    async with browser.session.post(browser.base + "/catalog/upload", data=data) as response:
+        body = await response.text()
+    assert 'data-field="spec_file"' in body and "invalid YAML" in body
+
+
+async def test_the_log_filters_by_subject_shows_proofs_and_exports_the_view(browser, console_hub):
+    hub = console_hub.running.hub
+    seen: list[tuple[str, Literal["allow", "deny"]]] = [("110101199003071234", "allow"), ("110101199003071234", "deny")]
+    for subject, decision in [*seen, ("other", "allow")]:
+        await hub.record(
+            AccessLogEntry(
+                time_us=now_us(),
+                action="exchange.fetch",
+                caller_department="SAMR",
+                dataset="identity_record",
+                subject_id=subject,
+                decision=decision,
+                reason="NO_GRANT" if decision == "deny" else "",
+            )
+        )
+    await hub.access_log.sign_checkpoint()
+    await browser.sign_in("audrey")
+    status, body = await browser.get("/log?subject=110101199003071234")
+    assert status == 200 and body.count("110101199003071234</td>") == 2 and ">other<" not in body
+    assert "✓ in checkpoint" in body and "<svg" in body
+    status, body = await browser.post("/log/verify", {})
+    assert "Verified:" in body
+    async with browser.session.get(browser.base + "/log/export.csv?subject=110101199003071234") as response:
+        text_columns = pacsv.ConvertOptions(column_types={"subject_id": "string"})
+        table = pacsv.read_csv(io.BytesIO(await response.read()), convert_options=text_columns)
+    assert table.column("subject_id").to_pylist() == ["110101199003071234"] * 2
+    async with browser.session.get(browser.base + "/log/export.parquet?decision=deny") as response:
+        table = pq.read_table(io.BytesIO(await response.read()))
+    assert table.column("reason").to_pylist() == ["NO_GRANT"]
+    actions = [e.action for e in await console_hub.log_entries()]
+    assert "console.log_export_csv" in actions and "console.log_query" in actions
+
+
+async def test_auditors_read_the_log_but_cannot_change_the_registry(browser):
+    await browser.sign_in("audrey")
+    status, _ = await browser.get("/catalog/new")
+    assert status == 403
+    status, body = await browser.post("/departments", {"code": "EVIL", "name": "x", "level": "city"})
+    assert status == 403 and "CONSOLE_ROLE_NOT_ALLOWED" in body
+    status, _ = await browser.get("/report?subject=nobody")
+    assert status == 200
+
+
+async def test_department_admins_cannot_read_the_access_log(browser):
+    await browser.sign_in("samr-admin")
+    status, _ = await browser.get("/log")
+    assert status == 403
+
+
+async def test_add_user_command_stores_an_argon2id_hash_the_console_accepts(tmp_path):
+    data_dir = tmp_path / "hub"
+    config = tmp_path / "hub.yaml"
+    config.write_text("insecure_dev: true\n", encoding="utf-8")
+    env = {**os.environ, "EXCHANGE_CONSOLE_PASSWORD": PASSWORD}
+    exchange = str(Path(sys.executable).parent / "exchange")
+    command = [exchange, "console", "add-user", "ines", "--role", "auditor"]
+    done = subprocess.run(
+        [*command, "--config", str(config), "--data-dir", str(data_dir)],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "created auditor account 'ines'" in done.stdout
+    fixture = await start_test_hub(data_dir)
+    browser = Browser(f"http://127.0.0.1:{fixture.running.http_port}/console")
+    try:
+        status, body = await browser.sign_in("ines")
+        assert status == 200 and "auditor" in body
+    finally:
+        await browser.close()
+        await fixture.stop()
