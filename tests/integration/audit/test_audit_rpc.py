@@ -7,7 +7,7 @@ import pytest
 
 from catalog.errors import ExchangeError
 from exchange.audit.bundle import EvidenceBundle, verify_bundle
-from exchange.audit.entry import AccessLogEntry, encode_entry
+from exchange.audit.entry import encode_entry
 from exchange.audit.merkle import (
     consistency_proof_from_leaves,
     inclusion_proof_from_leaves,
@@ -21,28 +21,10 @@ from exchange.auth.identity import Role
 from exchange.testing import HubFixture
 from exchange.v1 import audit_pb2, common_pb2
 
+from .logsetup import CITIZEN
+from .logsetup import fill as _fill
+
 AUDITOR = (Role.AUDITOR,)
-CITIZEN = "110101199001011234"
-
-
-async def _fill(hub: HubFixture, count: int, *, department: str = "SAMR", start: int = 0) -> None:
-    """Append entries through the hub's own log, the path every fetch takes."""
-    for i in range(start, start + count):
-        await hub.hub.record(
-            AccessLogEntry(
-                time_us=1_800_000_000_000_000 + i,
-                request_id=f"r{i}",
-                action="exchange.fetch",
-                caller_department=department,
-                officer_id=f"officer-{i % 3}",
-                officer_role="officer",
-                dataset="identity_record",
-                subject_id=CITIZEN if i % 2 == 0 else "other",
-                case_id=f"case-{i % 4}",
-                decision="allow" if i % 5 else "deny",
-                reason="" if i % 5 else "NO_GRANT",
-            )
-        )
 
 
 async def _leaves(hub: HubFixture) -> list[bytes]:
