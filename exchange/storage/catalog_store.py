@@ -13,6 +13,7 @@ from catalog.model import (
     Department,
     DepartmentKey,
     KeyStatus,
+    KeyUse,
     ServiceItem,
     dataset_to_dict,
     department_to_dict,
@@ -125,7 +126,11 @@ async def list_keys(conn: AsyncConnection, department: str | None = None) -> lis
         StoredKey(
             department=r.department,
             key=DepartmentKey(
-                kid=r.kid, use=r.use, algorithm=r.algorithm, public_key_pem=r.public_key_pem, status=KeyStatus(r.status)
+                kid=r.kid,
+                use=KeyUse(r.use),
+                algorithm=r.algorithm,
+                public_key_pem=r.public_key_pem,
+                status=KeyStatus(r.status),
             ),
             added_at_us=r.added_at_us,
             retired_at_us=r.retired_at_us,
