@@ -22,11 +22,13 @@ class HourCount:
     denied: int
 
 
-def _hours(counts: Sequence[HourCount]) -> list[int]:
-    if not counts:
-        return []
-    first, last = min(c.hour_us for c in counts), max(c.hour_us for c in counts)
-    return list(range(first, last + 3_600_000_000, 3_600_000_000))
+HOUR_US = 3_600_000_000
+
+
+def hours_between(from_us: int, until_us: int) -> list[int]:
+    """The start of every hour in [from_us, until_us): the chart's x axis, empty hours included."""
+    first = from_us - from_us % HOUR_US
+    return list(range(first, max(until_us, first + 1), HOUR_US))
 
 
 def _label(hour_us: int) -> str:
@@ -51,18 +53,21 @@ def _frame(title: str, body: list[str], x_labels: list[tuple[float, str]], y_max
     return "".join(parts)
 
 
-def _x_labels(hours: list[int], step: float) -> list[tuple[float, str]]:
+def _x_labels(hours: Sequence[int], step: float) -> list[tuple[float, str]]:
     every = max(1, len(hours) // 8)
     return [(LEFT + step * (i + 0.5), _label(h)) for i, h in enumerate(hours) if i % every == 0]
 
 
-def accesses_per_hour(counts: Sequence[HourCount], title: str) -> tuple[str, list[tuple[str, str]]]:
+def accesses_per_hour(
+    counts: Sequence[HourCount], hours: Sequence[int], title: str
+) -> tuple[str, list[tuple[str, str]]]:
     """Stacked bars per hour, one colour per department; returns the SVG and the legend (name, colour)."""
-    hours = _hours(counts)
     departments = sorted({c.department for c in counts})
     colour = {d: PALETTE[i % len(PALETTE)] for i, d in enumerate(departments)}
     totals: dict[int, dict[str, int]] = {h: {} for h in hours}
     for c in counts:
+        if c.hour_us not in totals:
+            continue
         totals[c.hour_us][c.department] = totals[c.hour_us].get(c.department, 0) + c.allowed + c.denied
     peak = max((sum(v.values()) for v in totals.values()), default=0) or 1
     plot_h = HEIGHT - BOTTOM - TOP
@@ -83,12 +88,13 @@ def accesses_per_hour(counts: Sequence[HourCount], title: str) -> tuple[str, lis
     return _frame(title, body, _x_labels(hours, step), str(peak)), [(d, colour[d]) for d in departments]
 
 
-def denial_share(counts: Sequence[HourCount], title: str) -> str:
-    """A line of the share of denied entries per hour (0-100 %)."""
-    hours = _hours(counts)
+def denial_share(counts: Sequence[HourCount], hours: Sequence[int], title: str) -> str:
+    """A line of the share of denied entries per hour (0-100 %); hours without entries are left out."""
     allowed: dict[int, int] = dict.fromkeys(hours, 0)
     denied: dict[int, int] = dict.fromkeys(hours, 0)
     for c in counts:
+        if c.hour_us not in allowed:
+            continue
         allowed[c.hour_us] += c.allowed
         denied[c.hour_us] += c.denied
     plot_h = HEIGHT - BOTTOM - TOP
@@ -96,7 +102,9 @@ def denial_share(counts: Sequence[HourCount], title: str) -> str:
     points = []
     for i, hour in enumerate(hours):
         total = allowed[hour] + denied[hour]
-        share = denied[hour] / total if total else 0.0
+        if not total:
+            continue
+        share = denied[hour] / total
         points.append((LEFT + step * (i + 0.5), TOP + plot_h * (1 - share), share, hour))
     body = []
     if points:

@@ -131,7 +131,8 @@ async def _log_page(request: web.Request, report: VerifyReport | None = None) ->
     if f.subject_id or f.case_id:
         await _note_access(hub, request, "console.log_query", f, len(entries))
     counts = _hour_counts(hourly)
-    per_hour, legend = charts.accesses_per_hour(counts, text("log.chart_accesses"))
+    hours = charts.hours_between(start, until)[-24 * 14 :]  # at most two weeks of bars stay readable
+    per_hour, legend = charts.accesses_per_hour(counts, hours, text("log.chart_accesses"))
     kept = {k: query[k] for k in FILTERS if query.get(k)}
     return render(
         request,
@@ -147,7 +148,7 @@ async def _log_page(request: web.Request, report: VerifyReport | None = None) ->
             "filter_qs": urlencode(kept),
             "chart_accesses": per_hour,
             "legend": legend,
-            "chart_denials": charts.denial_share(counts, text("log.chart_denials")),
+            "chart_denials": charts.denial_share(counts, hours, text("log.chart_denials")),
         },
     )
 

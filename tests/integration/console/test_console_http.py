@@ -11,6 +11,7 @@ from typing import Literal
 
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
+import yaml
 
 from exchange.audit.entry import AccessLogEntry
 from exchange.clock import now_us
@@ -226,3 +227,62 @@ async def test_add_user_command_stores_an_argon2id_hash_the_console_accepts(tmp_
     finally:
         await browser.close()
         await fixture.stop()
+
+
+async def test_overdue_requests_are_marked_in_the_inbox(browser, console_hub):
+    from exchange.storage import tables as t
+
+    request_id = await file_identity_request(console_hub)
+    async with console_hub.hub.db.begin() as conn:
+        await conn.execute(t.access_requests.update().values(answer_due_us=now_us() - 1))
+    await browser.sign_in("psb-admin")
+    _, body = await browser.get("/requests")
+    assert f'class="request overdue" id="request-{request_id}"' in body and ">overdue</span>" in body
+
+
+async def test_a_department_admin_rotates_its_own_keys_but_not_another_departments(browser, console_hub):
+    from exchange.auth.keys import generate_ed25519, key_id, public_key_to_pem
+
+    new_key = generate_ed25519()
+    old_kid = console_hub.departments["SAMR"].token_kid
+    await browser.sign_in("samr-admin")
+    pem = public_key_to_pem(new_key)
+    status, body = await browser.post("/departments/PSB/keys", {"use": "token", "public_key_pem": pem})
+    assert status == 403 and "NOT_OWNER" in body
+    status, body = await browser.post("/departments/SAMR/keys", {"use": "token", "public_key_pem": "not a key"})
+    assert status == 400 and 'data-field="public_key_pem"' in body
+    status, body = await browser.post("/departments/SAMR/keys", {"use": "token", "public_key_pem": pem})
+    assert status == 200 and key_id(new_key.public_key()) in body
+    status, body = await browser.post(f"/departments/SAMR/keys/{old_kid}/retire", {})
+    assert status == 200
+    dept = await console_hub.running.registry.get_department("SAMR")
+    assert {k.kid: k.status.value for k in dept.keys}[old_kid] == "retired"
+    actions = [e.action for e in await console_hub.log_entries()]
+    assert "departments.add_key" in actions and "departments.retire_key" in actions
+
+
+async def test_a_hub_admin_registers_and_edits_departments_and_service_items(browser, console_hub):
+    await browser.sign_in("root")
+    form = {"code": "MNR", "name": "Natural resources", "level": "city", "region_code": "110100"}
+    status, body = await browser.post("/departments", form)
+    assert status == 200 and "Natural resources" in body
+    status, body = await browser.post("/departments", {**form, "name": "Natural Resources Bureau"})
+    assert (await console_hub.running.registry.get_department("MNR")).name == "Natural Resources Bureau"
+    status, body = await browser.post("/departments", {**form, "code": "bad code"})
+    assert status == 400 and 'data-field="code"' in body
+    spec = (ROOT / "examples/catalog/service_items/restaurant_permit.yaml").read_text(encoding="utf-8")
+    status, body = await browser.post("/items", {"spec_text": spec})
+    assert status == 400 and "co_reviewers[0]" in body  # FIRE is not registered on this hub
+    item = {
+        "code": "street_stall",
+        "name": "Street stall permit",
+        "lead_department": "SAMR",
+        "co_reviewers": ["MNR"],
+        "time_limit_days": 5,
+        "required_materials": [{"dataset": "business_licence", "fields": ["name", "status"]}],
+    }
+    status, body = await browser.post("/items", {"spec_text": yaml.safe_dump({"kind": "ServiceItem", "spec": item})})
+    assert status == 200 and "Street stall permit" in body and "business_licence" in body
+    item["name"] = "Street stall and market permit"
+    status, body = await browser.post("/items", {"spec_text": yaml.safe_dump(item)})
+    assert (await console_hub.running.registry.get_service_item("street_stall")).name == item["name"]

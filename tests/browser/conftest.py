@@ -1,0 +1,191 @@
+"""One headless Chromium (Debian's, driven by Playwright) and one real hub for the whole browser session.
+
+The hub holds what the pages show: three departments with datasets, console accounts
+for each role, a pending access request, a case with a fetched material whose
+document carries a marker (auditors must never see it), and access-log entries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from playwright.async_api import Browser, Page, async_playwright
+
+from exchange.audit.entry import AccessLogEntry
+from exchange.cases.materials import Material
+from exchange.cases.model import Actor, open_case
+from exchange.clock import now_us
+from exchange.console.accounts import add_user
+from exchange.storage import case_store
+from exchange.testing import HubFixture, start_test_hub
+from tests.integration.console.conftest import PASSWORD, file_identity_request
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# What only the stored document holds; no console page may ever show it.
+DOCUMENT_MARKER = "DOC-CONTENT-7f3a Zhang Sanfeng"
+SUBJECT = "110101199003077777"
+CASE_ID = "case-browser-1"
+
+
+@dataclass
+class Site:
+    hub: HubFixture
+    base: str
+    request_id: str
+
+
+async def _seed(hub: HubFixture) -> str:
+    for code in ("SAMR", "PSB", "FIRE"):
+        await hub.add_department(code)
+    for name in ("business_licence", "identity_record", "fire_safety_certificate", "criminal_record"):
+        await hub.register_example_dataset(name)
+    running = hub.running
+    for user, role, dept in (
+        ("root", "hub_admin", "HUB"),
+        ("audrey", "auditor", "HUB"),
+        ("samr-admin", "dept_admin", "SAMR"),
+        ("psb-admin", "dept_admin", "PSB"),
+    ):
+        await add_user(running.hub, user, PASSWORD, role, dept, display_name=user)
+    request_id = await file_identity_request(hub)
+    now = datetime.now(UTC)
+    case = open_case(
+        case_id=CASE_ID,
+        service_item="restaurant_permit",
+        applicant_id=SUBJECT,
+        applicant_kind="person",
+        lead_department="SAMR",
+        reviewers=["PSB"],
+        by=Actor("SAMR", "li"),
+        now=now,
+    )
+    document = json.dumps({"resident_id": SUBJECT, "name": DOCUMENT_MARKER}).encode()
+    digest = hashlib.sha256(document).hexdigest()
+    receipt = await running.hub.record(
+        AccessLogEntry(
+            time_us=now_us(),
+            action="exchange.fetch",
+            caller_department="SAMR",
+            officer_id="li",
+            dataset="identity_record",
+            subject_id=SUBJECT,
+            case_id=CASE_ID,
+            service_item="restaurant_permit",
+            fields=("resident_id", "name"),
+            response_digest=digest,
+        )
+    )
+    material = Material(
+        case_id=CASE_ID,
+        dataset="identity_record",
+        key=SUBJECT,
+        version=1,
+        digest=digest,
+        fields=("resident_id", "name"),
+        issuer="PSB",
+        dataset_version="1.0",
+        issued_at_us=now_us(),
+        kid="psb-sign-1",
+        signature=b"\x01" * 64,
+        content_digest=digest,
+        fetched_at_us=now_us(),
+        fetched_by="SAMR/li",
+        valid_until_us=0,
+        status_code="01",
+        current=True,
+        subject_id=SUBJECT,
+        receipt_index=receipt.index,
+        receipt_leaf_hash=receipt.leaf_hash,
+    )
+    async with running.hub.db.begin() as conn:
+        await case_store.insert_case(conn, case, None, now_us())
+        await case_store.put_document(conn, digest, document, now_us())
+        await case_store.add_material(conn, material)
+        await case_store.add_savings(conn, CASE_ID, fetched=1, reads=1, avoided=2)
+    await running.hub.record(
+        AccessLogEntry(
+            time_us=now_us(),
+            action="exchange.fetch",
+            caller_department="FIRE",
+            dataset="criminal_record",
+            subject_id=SUBJECT,
+            decision="deny",
+            reason="DATASET_NOT_SHARED",
+        )
+    )
+    await running.hub.access_log.sign_checkpoint()
+    return request_id
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
+    hub = await start_test_hub(tmp_path_factory.mktemp("browser") / "hub")
+    try:
+        request_id = await _seed(hub)
+        yield Site(hub, f"http://127.0.0.1:{hub.running.http_port}/console", request_id)
+    finally:
+        await hub.stop()
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def chromium() -> AsyncIterator[Browser]:
+    if shutil.which(CHROMIUM) is None:
+        pytest.fail(f"{CHROMIUM} is missing: run `sh scripts/ensure-chromium.sh` (make test does)")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+SignIn = Callable[[str], Awaitable[Page]]
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def signed_in(chromium: Browser, site: Site) -> AsyncIterator[SignIn]:
+    """Open a fresh browser context (own cookies) and sign in as a user, through the form."""
+    contexts = []
+
+    async def sign_in(username: str) -> Page:
+        context = await chromium.new_context(viewport={"width": 1366, "height": 800}, accept_downloads=True)
+        contexts.append(context)
+        page = await context.new_page()
+        await page.goto(site.base + "/")
+        await page.get_by_label("Username").fill(username)
+        await page.get_by_label("Password").fill(PASSWORD)
+        await page.get_by_role("button", name="Sign in").click()
+        await page.wait_for_url(site.base + "/")
+        return page
+
+    try:
+        yield sign_in
+    finally:
+        for context in contexts:
+            await context.close()
+
+
+async def shot(page: Page, name: str) -> None:
+    """A full-page screenshot kept in test-artifacts/screenshots/ for a reviewer."""
+    await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
