@@ -75,3 +75,14 @@ RPC_ROLES: dict[str, frozenset[Role]] = {
 def allowed_roles(method: str) -> frozenset[Role]:
     """The roles that may call `method` (full gRPC name); empty means nobody."""
     return RPC_ROLES.get(method, frozenset())
+
+
+def role_table_markdown() -> str:
+    """The role table as the Markdown docs/security.md shows (a test keeps the two equal)."""
+    order = (Role.OFFICER, Role.DEPT_ADMIN, Role.HUB_ADMIN, Role.AUDITOR)
+    lines = ["| RPC | " + " | ".join(r.value for r in order) + " |", "|---|" + "---|" * len(order)]
+    for method, roles in RPC_ROLES.items():
+        service, name = method.removeprefix(_P).split("/")
+        marks = " | ".join("yes" if role in roles else "" for role in order)
+        lines.append(f"| `{service}.{name}` | {marks} |")
+    return "\n".join(lines) + "\n"

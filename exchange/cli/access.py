@@ -1,20 +1,325 @@
-"""`exchange access` commands."""
+"""`exchange grants`, `exchange access-requests`, `exchange authz`: who may read what, and why (not)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 import click
+
+from catalog.errors import FieldViolation, InvalidArgument
+from exchange.auth.roles import role_table_markdown
+from exchange.cli.common import Profile, print_json, print_table, profile_options, run
+from exchange.v1 import access_pb2, common_pb2
+
+
+def _split(values: tuple[str, ...]) -> list[str]:
+    """Repeatable options that also accept comma-separated lists."""
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
+
+def _to_us(text: str, option: str) -> int:
+    """A date (YYYY-MM-DD, midnight UTC) or an ISO 8601 time, in microseconds; '' means none."""
+    if not text:
+        return 0
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidArgument(
+            f"{option}: expected a date such as 2027-01-31 or a time such as 2027-01-31T18:00:00+08:00, got {text!r}",
+            reason="INVALID_TIME",
+            violations=[FieldViolation(option, "ISO 8601 date or time")],
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1_000_000)
+
+
+def _time(us: int) -> str:
+    return datetime.fromtimestamp(us / 1e6, UTC).strftime("%Y-%m-%d %H:%M") if us else ""
+
+
+def _grant_row(g: access_pb2.Grant) -> dict[str, Any]:
+    return {
+        "id": g.id,
+        "consumer": g.consumer,
+        "dataset": g.dataset,
+        "fields": ",".join(g.fields),
+        "items": ",".join(g.service_items) or "(any)",
+        "until": _time(g.valid_until_us) or "-",
+        "rate": g.rate_per_minute or "-",
+        "status": access_pb2.GrantStatus.Name(g.status).removeprefix("GRANT_STATUS_").lower(),
+    }
+
+
+def _request_row(r: access_pb2.AccessRequest) -> dict[str, Any]:
+    status = access_pb2.AccessRequestStatus.Name(r.status).removeprefix("ACCESS_REQUEST_STATUS_").lower()
+    return {
+        "id": r.id,
+        "consumer": r.consumer,
+        "dataset": r.dataset,
+        "fields": ",".join(r.fields),
+        "status": status + (" OVERDUE" if r.overdue else ""),
+        "due": _time(r.answer_due_us),
+        "reason": r.decision_reason,
+    }
+
+
+# --- grants ---------------------------------------------------------------------------------------
 
 
 @click.group("grants")
 def grants() -> None:
-    """(grants: commands come with their issue.)"""
+    """Grants: which department may read which fields of a dataset, for which service items."""
+
+
+@grants.command("create")
+@click.option("--consumer", required=True, help="Department that may read.")
+@click.option("--dataset", required=True, help="Dataset code.")
+@click.option("--field", "fields", multiple=True, required=True, help="Field granted ('*' = all public/internal).")
+@click.option("--item", "items", multiple=True, help="Service item the grant is for (default: any that needs it).")
+@click.option("--valid-from", default="", help="Start (date or ISO time; default now).")
+@click.option("--valid-until", default="", help="End (date or ISO time; default none).")
+@click.option("--rate", type=int, default=0, help="Requests per minute (0 = unlimited).")
+@profile_options
+def grants_create(
+    consumer: str,
+    dataset: str,
+    fields: tuple[str, ...],
+    items: tuple[str, ...],
+    valid_from: str,
+    valid_until: str,
+    rate: int,
+    profile: Profile,
+) -> None:
+    """Grant an unconditional dataset (owner's department admin or hub admin)."""
+
+    async def go() -> None:
+        request = access_pb2.CreateGrantRequest(
+            consumer=consumer,
+            dataset=dataset,
+            fields=_split(fields),
+            service_items=_split(items),
+            valid_from_us=_to_us(valid_from, "--valid-from"),
+            valid_until_us=_to_us(valid_until, "--valid-until"),
+            rate_per_minute=rate,
+        )
+        async with profile.client() as hub:
+            response = await hub.call(hub.access.CreateGrant, request)
+        click.echo(f"granted: {response.grant.id}")
+        print_table([_grant_row(response.grant)], list(_grant_row(response.grant)))
+
+    run(go())
+
+
+@grants.command("list")
+@click.option("--consumer", default="", help="Only grants to this department.")
+@click.option("--dataset", default="", help="Only grants on this dataset.")
+@click.option("--all", "include_inactive", is_flag=True, help="Include revoked and expired grants.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@profile_options
+def grants_list(consumer: str, dataset: str, include_inactive: bool, as_json: bool, profile: Profile) -> None:
+    """List grants you may see (department admins: their own and those on their datasets)."""
+
+    async def go() -> None:
+        request = access_pb2.ListGrantsRequest(
+            consumer=consumer,
+            dataset=dataset,
+            include_inactive=include_inactive,
+            page=common_pb2.PageRequest(page_size=1000),
+        )
+        async with profile.client() as hub:
+            response = await hub.call(hub.access.ListGrants, request)
+        rows = [_grant_row(g) for g in response.grants]
+        if as_json:
+            print_json(rows)
+        else:
+            print_table(rows, ["id", "consumer", "dataset", "fields", "items", "until", "rate", "status"])
+
+    run(go())
+
+
+@grants.command("revoke")
+@click.argument("grant_id")
+@click.option("--reason", required=True, help="Why (kept in the access log).")
+@profile_options
+def grants_revoke(grant_id: str, reason: str, profile: Profile) -> None:
+    """Revoke a grant; it stops working on the next request on every hub replica."""
+
+    async def go() -> None:
+        async with profile.client() as hub:
+            response = await hub.call(hub.access.RevokeGrant, access_pb2.RevokeGrantRequest(id=grant_id, reason=reason))
+        click.echo(f"revoked: {response.grant.id} ({response.grant.revoke_reason})")
+
+    run(go())
+
+
+# --- access requests ------------------------------------------------------------------------------
 
 
 @click.group("access-requests")
 def access_requests() -> None:
-    """(access-requests: commands come with their issue.)"""
+    """Access requests for conditional datasets: ask, list, approve, deny."""
+
+
+@access_requests.command("create")
+@click.option("--dataset", required=True, help="Dataset code.")
+@click.option("--field", "fields", multiple=True, required=True, help="Field needed (repeat or comma-separate).")
+@click.option("--item", "items", multiple=True, required=True, help="Service item the data is needed for.")
+@click.option("--legal-basis", required=True, help="The law or regulation that allows this use.")
+@click.option("--justification", required=True, help="Why the service items need these fields.")
+@click.option("--valid-until", default="", help="End of the grant asked for (date or ISO time).")
+@click.option("--rate", type=int, default=0, help="Requests per minute asked for (0 = unlimited).")
+@profile_options
+def requests_create(
+    dataset: str,
+    fields: tuple[str, ...],
+    items: tuple[str, ...],
+    legal_basis: str,
+    justification: str,
+    valid_until: str,
+    rate: int,
+    profile: Profile,
+) -> None:
+    """Ask the owner of a dataset for a grant, for your department."""
+
+    async def go() -> None:
+        request = access_pb2.CreateAccessRequestRequest(
+            dataset=dataset,
+            fields=_split(fields),
+            service_items=_split(items),
+            legal_basis=legal_basis,
+            justification=justification,
+            valid_until_us=_to_us(valid_until, "--valid-until"),
+            rate_per_minute=rate,
+        )
+        async with profile.client() as hub:
+            response = await hub.call(hub.access.CreateAccessRequest, request)
+        r = response.request
+        click.echo(
+            f"requested: {r.id}; {r.dataset} is owned by the department that must answer by {_time(r.answer_due_us)}"
+        )
+
+    run(go())
+
+
+@access_requests.command("list")
+@click.option("--owner", default="", help="Requests for datasets of this department (its inbox).")
+@click.option("--consumer", default="", help="Requests made by this department.")
+@click.option(
+    "--status",
+    type=click.Choice(["pending", "approved", "denied", "withdrawn"]),
+    default=None,
+    help="Only this status.",
+)
+@click.option("--overdue", is_flag=True, help="Only pending requests past their answer time.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@profile_options
+def requests_list(
+    owner: str, consumer: str, status: str | None, overdue: bool, as_json: bool, profile: Profile
+) -> None:
+    """List access requests you may see; overdue ones are marked OVERDUE."""
+
+    async def go() -> None:
+        request = access_pb2.ListAccessRequestsRequest(
+            owner=owner,
+            consumer=consumer,
+            status=access_pb2.AccessRequestStatus.Value(f"ACCESS_REQUEST_STATUS_{(status or 'unspecified').upper()}"),
+            overdue_only=overdue,
+            page=common_pb2.PageRequest(page_size=1000),
+        )
+        async with profile.client() as hub:
+            response = await hub.call(hub.access.ListAccessRequests, request)
+        rows = [_request_row(r) for r in response.requests]
+        if as_json:
+            print_json(rows)
+        else:
+            print_table(rows, ["id", "consumer", "dataset", "fields", "status", "due", "reason"])
+
+    run(go())
+
+
+def _decide(request_id: str, approve: bool, reason: str, profile: Profile) -> None:
+    async def go() -> None:
+        request = access_pb2.DecideAccessRequestRequest(id=request_id, approve=approve, reason=reason)
+        async with profile.client() as hub:
+            response = await hub.call(hub.access.DecideAccessRequest, request)
+        if approve:
+            click.echo(f"approved: {request_id}; grant {response.grant.id}")
+        else:
+            click.echo(f"denied: {request_id} ({response.request.decision_reason})")
+
+    run(go())
+
+
+@access_requests.command("approve")
+@click.argument("request_id")
+@click.option("--reason", default="", help="Optional note kept with the decision.")
+@profile_options
+def requests_approve(request_id: str, reason: str, profile: Profile) -> None:
+    """Approve a request for your department's dataset; this creates the grant."""
+    _decide(request_id, True, reason, profile)
+
+
+@access_requests.command("deny")
+@click.argument("request_id")
+@click.option("--reason", required=True, help="Why, so the requesting department can act on it.")
+@profile_options
+def requests_deny(request_id: str, reason: str, profile: Profile) -> None:
+    """Deny a request, with a reason."""
+    _decide(request_id, False, reason, profile)
+
+
+# --- explanations ---------------------------------------------------------------------------------
 
 
 @click.group("authz")
 def authz() -> None:
-    """(authz: commands come with their issue.)"""
+    """Authorisation: explain a decision without fetching; show the role table."""
+
+
+@authz.command("explain")
+@click.option("--department", "target", required=True, help="Department that would fetch.")
+@click.option("--dataset", required=True, help="Dataset code.")
+@click.option("--case", "case_id", required=True, help="Case the fetch would be for.")
+@click.option("--field", "fields", multiple=True, help="Fields it would ask for (default: all it may have).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@profile_options
+def authz_explain(
+    target: str, dataset: str, case_id: str, fields: tuple[str, ...], as_json: bool, profile: Profile
+) -> None:
+    """Would DEPARTMENT be allowed to fetch DATASET for CASE, and if not, why? Fetches nothing."""
+
+    async def go() -> None:
+        request = access_pb2.ExplainAccessRequest(
+            department=target, dataset=dataset, purpose=common_pb2.Purpose(case_id=case_id), fields=_split(fields)
+        )
+        async with profile.client() as hub:
+            answer = await hub.call(hub.access.ExplainAccess, request)
+        allowed = answer.decision == common_pb2.DECISION_ALLOW
+        if as_json:
+            print_json(
+                {
+                    "allowed": allowed,
+                    "reason": answer.reason,
+                    "message": answer.message,
+                    "fields": list(answer.fields),
+                    "grant_id": answer.grant_id,
+                    "checks": list(answer.checks),
+                }
+            )
+            return
+        if allowed:
+            click.secho(f"ALLOWED: {', '.join(answer.fields)} (grant {answer.grant_id})", fg="green")
+        else:
+            click.secho(f"DENIED ({answer.reason}): {answer.message}", fg="red")
+        for check in answer.checks:
+            click.echo(f"  {check}")
+
+    run(go())
+
+
+@authz.command("roles")
+def authz_roles() -> None:
+    """Print the role table (every RPC and the roles that may call it) as Markdown."""
+    click.echo(role_table_markdown(), nl=False)
