@@ -1,10 +1,123 @@
-"""`exchange cases` commands."""
+"""`exchange cases`: approval cases from the command line (deadlines, timelines, savings)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import click
+
+from exchange.cli.common import Profile, print_json, print_table, profile_options, run
+from exchange.client import CaseInfo
+
+
+def _when(us: int) -> str:
+    return datetime.fromtimestamp(us / 1e6, tz=UTC).strftime("%Y-%m-%d %H:%M UTC") if us else "-"
+
+
+def _rows(cases: list[CaseInfo]) -> list[dict[str, str]]:
+    return [
+        {
+            "case": c.id,
+            "item": c.service_item,
+            "state": c.state,
+            "deadline": _when(c.deadline_us),
+            "clock": c.deadline_state,
+            "days_left": f"{c.working_days_left:.2f}",
+            "lead": c.lead_department,
+        }
+        for c in cases
+    ]
+
+
+COLUMNS = ["case", "item", "state", "deadline", "clock", "days_left", "lead"]
 
 
 @click.group("cases")
 def cases() -> None:
-    """(cases: commands come with their issue.)"""
+    """Approval cases: overdue lists, timelines, savings."""
+
+
+@cases.command("overdue")
+@click.option("--of", "of_department", default="", help="Another department (auditors and hub admins only).")
+@click.option("--past-only", is_flag=True, help="Leave out nearly overdue cases (under one working day left).")
+@profile_options
+def cases_overdue(of_department: str, past_only: bool, profile: Profile) -> None:
+    """Open cases of your department (--department) past or within one working day of their deadline."""
+
+    async def go() -> None:
+        async with profile.client() as hub:
+            found = await hub.list_overdue_cases(
+                of_department or profile.department, include_nearly_overdue=not past_only
+            )
+        if not found:
+            click.echo(f"no overdue or nearly overdue cases for {of_department or profile.department}")
+            return
+        print_table(_rows(found), COLUMNS)
+
+    run(go())
+
+
+@cases.command("list")
+@click.option("--state", default="", help="Only cases in this state (e.g. in_review).")
+@click.option("--item", "service_item", default="", help="Only cases of this service item.")
+@profile_options
+def cases_list(state: str, service_item: str, profile: Profile) -> None:
+    """Cases your department leads or reviews."""
+
+    async def go() -> None:
+        async with profile.client() as hub:
+            found = await hub.list_cases(state=state, service_item=service_item)
+        print_table(_rows(found), COLUMNS)
+
+    run(go())
+
+
+@cases.command("show")
+@click.argument("case_id")
+@click.option("--json", "as_json", is_flag=True, help="Print the whole case as JSON.")
+@profile_options
+def cases_show(case_id: str, as_json: bool, profile: Profile) -> None:
+    """One case: its state, deadline, timeline (who did what, when) and savings."""
+
+    async def go() -> None:
+        async with profile.client() as hub:
+            case = await hub.get_case(case_id)
+        if as_json:
+            print_json(case.__dict__)
+            return
+        click.echo(f"{case.id}  {case.service_item}  {case.state}  v{case.version}  {case.title}")
+        click.echo(
+            f"deadline {_when(case.deadline_us)} ({case.deadline_state}, {case.working_days_left:.2f} days left)"
+        )
+        print_table(
+            (
+                {"when": _when(s.at_us), "who": f"{s.department}/{s.officer}", "step": s.kind, "detail": s.detail}
+                for s in case.timeline
+            ),
+            ["when", "who", "step", "detail"],
+        )
+        s = case.savings
+        click.echo(
+            f"saved: {s.materials_fetched} materials fetched once, {s.reads_from_case} reads from the case, "
+            f"{s.submissions_avoided} submissions avoided"
+        )
+
+    run(go())
+
+
+@cases.command("savings")
+@click.option("--case", "case_id", default="", help="One case.")
+@click.option("--item", "service_item", default="", help="One service item.")
+@profile_options
+def cases_savings(case_id: str, service_item: str, profile: Profile) -> None:
+    """What cases saved: materials fetched from issuers, reads served from cases, submissions avoided."""
+
+    async def go() -> None:
+        async with profile.client() as hub:
+            s = await hub.get_savings(case_id=case_id, service_item=service_item)
+        print_table(
+            [{"fetched": s.materials_fetched, "reads_from_case": s.reads_from_case, "avoided": s.submissions_avoided}],
+            ["fetched", "reads_from_case", "avoided"],
+        )
+
+    run(go())

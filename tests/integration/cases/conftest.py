@@ -20,7 +20,8 @@ from catalog.identifiers import generate_licence_id, generate_resident_id, gener
 from catalog.model import Dataset
 from exchange.auth.keys import generate_ed25519
 from exchange.cases.desk import CaseDesk
-from exchange.client import HubClient
+from exchange.cases.lifecycle import CaseState
+from exchange.client import CaseInfo, HubClient
 from exchange.testing import EXAMPLES, DepartmentKeys, HubFixture, start_test_hub, system_caller
 
 ITEM = "restaurant_permit"
@@ -90,12 +91,12 @@ def permit_documents(rng: random.Random) -> tuple[dict[str, str], dict[tuple[str
         ("business_licence", company): {
             "unified_social_credit_code": company,
             "name": "北京福满楼餐饮管理有限公司",
-            "company_type": "有限责任公司（自然人投资或控股）",
+            "company_type": "有限责任公司",
             "legal_representative": "王伟",
             "legal_representative_id": person,
             "established_on": "2020-03-01",
             "address": address,
-            "business_scope": "餐饮服务；食品销售",
+            "business_scope": "餐饮服务 食品销售",
             "registration_authority": "北京市朝阳区市场监督管理局",
             "status": "01",
             "valid_until": "2045-12-31",
@@ -187,3 +188,39 @@ async def world(tmp_path: Path) -> AsyncIterator[PermitWorld]:
         yield built
     finally:
         await stop_world(built)
+
+
+# The shortest path of (action, reasons) from a new case to each state.
+PATHS: dict[CaseState, list[str]] = {
+    CaseState.SUBMITTED: [],
+    CaseState.AWAITING_CORRECTION: ["request_correction"],
+    CaseState.ACCEPTED: ["accept"],
+    CaseState.IN_REVIEW: ["accept", "start_review"],
+    CaseState.APPROVED: ["accept", "start_review", "approve"],
+    CaseState.REJECTED: ["accept", "start_review", "reject"],
+    CaseState.NOT_ACCEPTED: ["not_accept"],
+    CaseState.WITHDRAWN: ["withdraw"],
+    CaseState.CLOSED: ["withdraw", "close"],
+}
+REASONS = {"request_correction": ["floor plan of the kitchen"], "not_accept": ["not a catering business"]}
+
+
+async def act(samr: HubClient, case: CaseInfo, action: str, world: PermitWorld) -> CaseInfo:
+    """Apply one action, supplying what it needs (opinions for a decision, materials for an approval)."""
+    if action in ("approve", "reject"):
+        verdict = "approve" if action == "approve" else "reject"
+        for dept in ("SAMR", "FIRE", "MNR"):
+            case = await world.officer(dept).record_opinion(case.id, verdict, comment="checked on site")
+        if action == "approve":
+            for dataset, key in world.keys.items():
+                await samr.attach_material(case.id, dataset, key)
+    return await samr.transition_case(case.id, action, case.version, reasons=REASONS.get(action, ()))
+
+
+async def case_in(world: PermitWorld, state: CaseState) -> CaseInfo:
+    samr = world.officer("SAMR")
+    case = await samr.create_case(ITEM, world.keys["business_licence"])
+    for action in PATHS[state]:
+        case = await act(samr, case, action, world)
+    assert case.state == state.value
+    return case
