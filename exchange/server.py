@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import ssl
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,6 +80,16 @@ class RunningHub:
         await self.hub.close()
 
 
+def _http_tls(settings: Settings) -> ssl.SSLContext | None:
+    """TLS for the HTTP listener with the hub's server certificate (no client certificate: people sign in)."""
+    if settings.insecure_dev:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(settings.path(settings.tls_cert), settings.path(settings.tls_key))
+    return context
+
+
 def _server_credentials(settings: Settings) -> grpc.ServerCredentials:
     key = settings.path(settings.tls_key).read_bytes()
     cert = settings.path(settings.tls_cert).read_bytes()
@@ -149,7 +160,7 @@ async def start_hub(settings: Settings, *, db_schema: str | None = None) -> Runn
         host, http_port = settings.http_listen.rsplit(":", 1)
         running.runner = web.AppRunner(http_app(running), access_log=None)
         await running.runner.setup()
-        site = web.TCPSite(running.runner, host.strip("[]"), int(http_port))
+        site = web.TCPSite(running.runner, host.strip("[]"), int(http_port), ssl_context=_http_tls(settings))
         await site.start()
         running.http_port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     log.info("hub serving gRPC on port %d, HTTP on port %d", running.grpc_port, running.http_port)
