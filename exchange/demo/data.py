@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from stdnum.cn import uscc
@@ -371,3 +372,35 @@ def write_fire_csv(data: DemoData, path: Path) -> None:
         for name in FIRE_COLUMNS
     }
     pacsv.write_csv(pa.table(columns), path)
+
+
+def synthetic_register(rows: int, start: int = 0, name_chars: int = 17) -> pa.Table:
+    """rows of a synthetic enterprise register, built column-wise (for bulk tests and benchmarks)."""
+    index = pa.array(range(start, start + rows), pa.int64())
+    text = pc.utf8_lpad(pc.cast(index, pa.string()), 9, "0")
+    body = pc.binary_join_element_wise("91110105", text, "")
+    region = pc.if_else(pc.equal(pc.bit_wise_and(index, 3), 0), "110108", "110105")
+    return pa.table(
+        {
+            # Not valid USCCs (no check character): bulk rows are not keys anyone looks up.
+            "unified_social_credit_code": pc.binary_join_element_wise(body, "X", ""),
+            "name": pc.utf8_rpad(pc.binary_join_element_wise("Company ", text, ""), name_chars, "."),
+            "company_type": pa.repeat("limited liability company", rows),
+            "industry_code": pa.repeat("H6210", rows),
+            "region_code": region,
+            "registered_capital": pa.repeat(pa.scalar(Decimal("100000.00"), pa.decimal128(18, 2)), rows),
+            "established_on": pa.repeat(pa.scalar(dt.date(2010, 1, 1), pa.date32()), rows),
+            "employees": pc.cast(pc.bit_wise_and(index, 255), pa.int32()),
+            "status": pc.if_else(pc.equal(pc.bit_wise_and(index, 15), 0), "03", "01"),
+            "updated_at": pa.repeat(
+                pa.scalar(dt.datetime(2026, 1, 5, tzinfo=dt.UTC), pa.timestamp("us", tz="Asia/Shanghai")), rows
+            ),
+        }
+    )
+
+
+def write_synthetic_register(path: Path, rows: int, row_group_rows: int = 65536, name_chars: int = 17) -> None:
+    """A Parquet enterprise register of rows rows, written a row group at a time."""
+    with pq.ParquetWriter(path, synthetic_register(0).schema) as writer:
+        for start in range(0, rows, row_group_rows):
+            writer.write_table(synthetic_register(min(row_group_rows, rows - start), start, name_chars))

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 from grpc import aio
 
 from exchange.fetch import Fetcher, FetchRequest, FetchResult
+from exchange.scan import Scanner, ScanRequest
 from exchange.services import caller
 from exchange.services.convert import receipt_to_proto
 from exchange.v1 import common_pb2, exchange_pb2, exchange_pb2_grpc
@@ -32,6 +35,7 @@ def provenance_to_proto(result: FetchResult) -> common_pb2.Provenance:
 class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
     def __init__(self, fetcher: Fetcher) -> None:
         self.fetcher = fetcher
+        self.scanner = Scanner(fetcher)
 
     async def Fetch(self, request: exchange_pb2.FetchRequest, context: Ctx) -> exchange_pb2.FetchResponse:
         result = await self.fetcher.fetch(
@@ -54,3 +58,22 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
             receipt=receipt_to_proto(result.receipt),
             request_id=result.request_id,
         )
+
+    async def Scan(self, request: exchange_pb2.ScanRequest, context: Ctx) -> AsyncIterator[exchange_pb2.ScanResponse]:
+        stream = await self.scanner.open(
+            caller(),
+            ScanRequest(
+                dataset=request.dataset,
+                columns=tuple(request.columns),
+                filter=request.filter,
+                case_id=request.purpose.case_id,
+                service_item=request.purpose.service_item,
+                batch_rows=request.batch_rows,
+                request_id=request.request_id[:64],
+            ),
+        )
+        async with contextlib.aclosing(stream.batches):
+            receipt = receipt_to_proto(stream.receipt)
+            yield exchange_pb2.ScanResponse(arrow_schema=stream.schema_message, receipt=receipt)
+            async for rows, message in stream.batches:
+                yield exchange_pb2.ScanResponse(arrow_batch=message, rows=rows)

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import re
+import signal
 import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
+import yaml
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from catalog.model import Dataset, load_spec_file, parse_dataset
+from exchange.auth.keys import key_id, write_private_key
 from exchange.clock import now_us
+from exchange.demo.departments import exchange_command
 from exchange.storage import tables as t
-from exchange.testing import HubFixture, system_caller
+from exchange.testing import EXAMPLES, HubFixture, system_caller
 
 RESTAURANT_DATASETS = ("business_licence", "identity_record", "property_certificate", "fire_safety_certificate")
 CONSUMER = "SVC"
@@ -50,3 +62,77 @@ async def catalog_for_restaurants(hub: HubFixture) -> None:
     for name in (*RESTAURANT_DATASETS, "enterprise_register"):
         await hub.register_example_dataset(name)
     await hub.register_example_item("restaurant_permit")
+
+
+@dataclass
+class AdapterProcess:
+    """An `exchange adapter serve` process on loopback."""
+
+    process: asyncio.subprocess.Process
+    port: int
+
+    @property
+    def endpoint(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    async def stop(self) -> int:
+        """SIGTERM (graceful stop) and the exit code."""
+        if self.process.returncode is None:
+            self.process.send_signal(signal.SIGTERM)
+        return await self.process.wait()
+
+
+async def spawn_adapter(
+    folder: Path,
+    department: str,
+    datasets: list[dict[str, Any]],
+    signing_key: Ed25519PrivateKey,
+    *,
+    kid: str | None = None,
+    env: dict[str, str] | None = None,
+) -> AdapterProcess:
+    """Write an adapter config into folder and run it as its own process, in plain-text dev mode."""
+    folder.mkdir(parents=True, exist_ok=True)
+    key_file = folder / f"{department.lower()}-signing.pem"
+    key_file.unlink(missing_ok=True)
+    write_private_key(key_file, signing_key)
+    config = {
+        "department": department,
+        "insecure_dev": True,
+        "signing": {"key_file": key_file.name, "kid": kid or key_id(signing_key.public_key())},
+        "datasets": datasets,
+    }
+    path = folder / f"{department.lower()}-adapter.yaml"
+    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    process = await asyncio.create_subprocess_exec(
+        *exchange_command(),
+        "adapter",
+        "serve",
+        "--config",
+        str(path),
+        "--listen",
+        "127.0.0.1:0",
+        cwd=folder,
+        env={**os.environ, **(env or {})},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    assert process.stdout is not None
+    async with asyncio.timeout(30):
+        line = (await process.stdout.readline()).decode()
+    match = re.search(r"serving on port (\d+)", line)
+    if match is None:
+        process.kill()
+        await process.wait()
+        raise AssertionError(f"adapter {department} did not start: {line!r}")
+    return AdapterProcess(process, int(match.group(1)))
+
+
+def example_dataset(name: str) -> Dataset:
+    """A dataset from examples/catalog, parsed (not registered)."""
+    return parse_dataset(load_spec_file(EXAMPLES / "catalog" / "datasets" / f"{name}.yaml")["spec"])
+
+
+def spec_path(name: str) -> str:
+    """The example spec file of a dataset."""
+    return str(EXAMPLES / "catalog" / "datasets" / f"{name}.yaml")
