@@ -64,7 +64,8 @@ async def start_provider(fixture: HubFixture) -> aio.Server:
     keys = await fixture.add_department("SAMR")
     server = aio.server()
     provider_pb2_grpc.add_ProviderServiceServicer_to_server(
-        LicenceProvider(DocumentSigner("SAMR", keys.signing_kid, keys.signing_key)), server
+        LicenceProvider(DocumentSigner("SAMR", keys.signing_kid, keys.signing_key)),  # type: ignore[abstract]
+        server,
     )
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()

@@ -82,8 +82,9 @@ def filled_request(method: MethodDescriptor, hints: Mapping[str, Any]) -> Messag
 def _fill(message: Message, descriptor: Descriptor, hints: Mapping[str, Any], depth: int) -> None:
     for field in descriptor.fields:
         if field.type == FieldDescriptor.TYPE_MESSAGE:
-            if depth < 2 and not field.message_type.GetOptions().map_entry and not field.is_repeated:
-                _fill(getattr(message, field.name), field.message_type, hints, depth + 1)
+            nested = field.message_type
+            if nested is not None and depth < 2 and not nested.GetOptions().map_entry and not field.is_repeated:
+                _fill(getattr(message, field.name), nested, hints, depth + 1)
             continue
         if field.name not in hints:
             continue

@@ -44,5 +44,3 @@ async def test_each_role_is_refused_exactly_where_the_table_says(hub: HubFixture
     logged = [e for e in await hub.log_entries() if e.reason == "ROLE_NOT_ALLOWED"]
     assert len(logged) == refusals and all(e.decision == "deny" for e in logged)
     assert not unserved, f"services in exchange.v1 that the hub does not serve: {sorted(unserved)}"
-
-
