@@ -97,12 +97,18 @@ def _type_problems(values: Mapping[str, Any]) -> list[str]:
     return problems
 
 
-def encode_entry(entry: AccessLogEntry) -> bytes:
-    """Return the canonical bytes: version line + sorted, compact UTF-8 JSON."""
+def encode_entry(entry: AccessLogEntry, *, index: int | None = None, hidden: bool | None = None) -> bytes:
+    """Return the canonical bytes: version line + sorted, compact UTF-8 JSON (at `index`, `hidden`, when given)."""
+    values = _as_json_object(entry)
+    if hidden is not None:
+        values["hidden_from_subject"] = bool(hidden)
+    if index is not None:
+        # The log numbers entries as it writes them; rebuilding the entry would re-check every field.
+        if not isinstance(index, int) or isinstance(index, bool):
+            raise InvalidArgument(f"a log index is an integer, not {index!r}", reason="ACCESS_LOG_ENTRY_INVALID")
+        values["index"] = index
     try:
-        body = json.dumps(_as_json_object(entry), sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
-            "utf-8"
-        )
+        body = json.dumps(values, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError as exc:
         raise InvalidArgument(
             f"an access log entry holds text that is not valid Unicode: {exc.reason}",

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -152,21 +151,20 @@ class AccessLog:
             # Read in the same transaction, so every replica marks entries the same way.
             hidden = await log_store.hidden_departments(conn)
             frontier = Frontier.from_bytes(head.frontier)
-            rows: list[dict[str, object]] = []
-            nodes: list[dict[str, object]] = []
+            rows: list[tuple[object, ...]] = []
+            nodes: list[tuple[object, ...]] = []
             receipts: list[Receipt] = []
             for offset, entry in enumerate(entries):
                 index = head.size + offset
-                if entry.caller_department in hidden and not entry.hidden_from_subject:
-                    entry = dataclasses.replace(entry, hidden_from_subject=True)
-                encoded = encode_entry(dataclasses.replace(entry, index=index))
+                hide = entry.hidden_from_subject or entry.caller_department in hidden
+                encoded = encode_entry(entry, index=index, hidden=hide)
                 leaf = leaf_hash(encoded)
-                nodes.extend({"level": lv, "idx": ix, "hash": h} for lv, ix, h in frontier.append(leaf) if lv > 0)
-                rows.append(_row(entry, index, leaf, encoded))
+                nodes.extend((lv, ix, h) for lv, ix, h in frontier.append(leaf) if lv > 0)
+                rows.append(_row(entry, index, leaf, encoded, hide))
                 receipts.append(Receipt(index, leaf, self.origin))
-            await conn.execute(t.log_entries.insert(), rows)
+            await conn.exec_driver_sql(_insert_sql(self.db.dialect, t.log_entries), rows)
             if nodes:
-                await conn.execute(t.log_nodes.insert(), nodes)
+                await conn.exec_driver_sql(_insert_sql(self.db.dialect, t.log_nodes), nodes)
             await conn.execute(
                 t.log_head.update()
                 .where(t.log_head.c.id == _HEAD_ID)
@@ -330,19 +328,27 @@ async def read_proofs(db: Database, builders: Sequence[ProofBuilder]) -> list[li
     return [build(lambda level, index: nodes[(level, index)]) for build in builders]
 
 
-def _row(entry: AccessLogEntry, index: int, leaf: bytes, encoded: bytes) -> dict[str, object]:
-    return {
-        "idx": index,
-        "time_us": entry.time_us,
-        "leaf_hash": leaf,
-        "entry": encoded,
-        "action": entry.action,
-        "caller_department": entry.caller_department,
-        "officer_id": entry.officer_id,
-        "dataset": entry.dataset,
-        "subject_id": entry.subject_id,
-        "case_id": entry.case_id,
-        "decision": entry.decision,
-        "reason": entry.reason,
-        "hidden_from_subject": entry.hidden_from_subject,
-    }
+def _insert_sql(dialect: str, table: sa.Table) -> str:
+    """A plain INSERT in the driver's own parameter style: appends skip SQLAlchemy's per-row processing."""
+    names = [c.name for c in table.columns]
+    marks = ", ".join("?" if dialect == "sqlite" else f"${i}" for i in range(1, len(names) + 1))
+    return f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({marks})"
+
+
+def _row(entry: AccessLogEntry, index: int, leaf: bytes, encoded: bytes, hidden: bool) -> tuple[object, ...]:
+    """The log_entries row, in the table's column order."""
+    return (
+        index,
+        entry.time_us,
+        leaf,
+        encoded,
+        entry.action,
+        entry.caller_department,
+        entry.officer_id,
+        entry.dataset,
+        entry.subject_id,
+        entry.case_id,
+        entry.decision,
+        entry.reason,
+        hidden,
+    )

@@ -117,6 +117,12 @@ async def read_nodes(conn: AsyncConnection, wanted: Iterable[tuple[int, int]]) -
         by_level.setdefault(level, set()).add(index)
     found: dict[tuple[int, int], bytes] = {}
     n = t.log_nodes
+    upper = {level: sorted(ix) for level, ix in by_level.items() if level > 0}
+    if 0 < sum(map(len, upper.values())) <= _CHUNK:
+        # One proof's nodes (a few per level): one query for all levels above the leaves.
+        clause = sa.or_(*(sa.and_(n.c.level == lv, n.c.idx.in_(ix)) for lv, ix in upper.items()))
+        found.update(((r.level, r.idx), r.hash) for r in await conn.execute(sa.select(n).where(clause)))
+        by_level = {0: by_level[0]} if 0 in by_level else {}
     for level, indices in by_level.items():
         ordered = sorted(indices)
         # Chunked: SQLite caps the number of bound parameters in one statement.

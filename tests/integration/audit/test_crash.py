@@ -26,8 +26,8 @@ from exchange.v1 import audit_pb2
 from ..adapters.hubsetup import CONSUMER, catalog_for_restaurants, grant, open_case
 from .logsetup import EXCHANGE, exchange_cli
 
-RECEIPTS_BEFORE_KILL = 120
-WORKERS = 6
+RECEIPTS_BEFORE_KILL = 60
+WORKERS = 4
 
 
 def _free_port() -> int:
