@@ -279,7 +279,7 @@ def authz() -> None:
 
 
 @authz.command("explain")
-@click.option("--department", "target", required=True, help="Department that would fetch.")
+@click.option("--about", "target", default="", help="Department that would fetch (default: the one acting).")
 @click.option("--dataset", required=True, help="Dataset code.")
 @click.option("--case", "case_id", required=True, help="Case the fetch would be for.")
 @click.option("--field", "fields", multiple=True, help="Fields it would ask for (default: all it may have).")
@@ -288,11 +288,15 @@ def authz() -> None:
 def authz_explain(
     target: str, dataset: str, case_id: str, fields: tuple[str, ...], as_json: bool, profile: Profile
 ) -> None:
-    """Would DEPARTMENT be allowed to fetch DATASET for CASE, and if not, why? Fetches nothing."""
+    """Would a department be allowed to fetch DATASET for CASE, and if not, why? Fetches nothing.
+
+    An officer asks about its own department (`--department FIRE`); hub admins and auditors ask about
+    any department with `--about`.
+    """
 
     async def go() -> None:
         request = access_pb2.ExplainAccessRequest(
-            department=target, dataset=dataset, purpose=common_pb2.Purpose(case_id=case_id), fields=_split(fields)
+            department=target or profile.department, dataset=dataset, purpose=common_pb2.Purpose(case_id=case_id), fields=_split(fields)
         )
         async with profile.client() as hub:
             answer = await hub.call(hub.access.ExplainAccess, request)
