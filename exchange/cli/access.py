@@ -296,7 +296,10 @@ def authz_explain(
 
     async def go() -> None:
         request = access_pb2.ExplainAccessRequest(
-            department=target or profile.department, dataset=dataset, purpose=common_pb2.Purpose(case_id=case_id), fields=_split(fields)
+            department=target or profile.department,
+            dataset=dataset,
+            purpose=common_pb2.Purpose(case_id=case_id),
+            fields=_split(fields),
         )
         async with profile.client() as hub:
             answer = await hub.call(hub.access.ExplainAccess, request)
