@@ -183,7 +183,18 @@ async def stop_world(world: PermitWorld) -> None:
 
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[PermitWorld]:
+    """The permit world on SQLite."""
     built = await build_world(tmp_path)
+    try:
+        yield built
+    finally:
+        await stop_world(built)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def any_backend_world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[PermitWorld]:
+    """The permit world on each storage backend in turn."""
+    built = await build_world(tmp_path, request.param)
     try:
         yield built
     finally:

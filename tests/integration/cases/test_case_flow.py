@@ -19,7 +19,8 @@ async def open_in_review(world: PermitWorld) -> tuple[str, int]:
     return case.id, case.version
 
 
-async def test_permit_case_end_to_end_fetches_each_material_once(world: PermitWorld) -> None:
+async def test_permit_case_end_to_end_fetches_each_material_once(any_backend_world: PermitWorld) -> None:
+    world = any_backend_world
     samr, fire, mnr = world.officer("SAMR"), world.officer("FIRE"), world.officer("MNR")
     case_id, _ = await open_in_review(world)
     for dataset in MATERIALS:

@@ -11,7 +11,8 @@ from exchange.cases.lifecycle import CaseState
 from tests.integration.cases.conftest import PermitWorld, case_in
 
 
-async def test_concurrent_attach_of_one_material_is_one_lookup_at_the_issuer(world: PermitWorld) -> None:
+async def test_concurrent_attach_of_one_material_is_one_lookup_at_the_issuer(any_backend_world: PermitWorld) -> None:
+    world = any_backend_world
     case = await case_in(world, CaseState.IN_REVIEW)
     fire_adapter, key = world.adapters["FIRE"], world.keys["fire_safety_certificate"]
     fire_adapter.gate.clear()
