@@ -12,6 +12,7 @@ CSV carries binary values as base64 (entry, proof hashes joined by spaces) and h
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -22,7 +23,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from catalog.errors import InvalidArgument
-from exchange.audit.entry import EntryFormatError, decode_entry
+from exchange.audit.entry import ENTRY_VERSION
 from exchange.audit.verify import LogRow
 
 Format = Literal["parquet", "csv"]
@@ -53,6 +54,17 @@ def _schema(fmt: Format, with_proofs: bool) -> pa.Schema:
     return pa.schema(fields)
 
 
+def _metadata(entry: bytes) -> dict[str, Any]:
+    """The entry's fields for the analysts' columns; checking the bytes is verify's job, so no strict decode."""
+    if not entry.startswith(ENTRY_VERSION):
+        return {}
+    try:
+        values = json.loads(entry[len(ENTRY_VERSION) :])
+    except ValueError:
+        return {}
+    return values if isinstance(values, dict) else {}
+
+
 def checkpoint_path(path: Path) -> Path:
     """The text file holding the signed checkpoint of an export or archive."""
     return path.with_name(path.name + ".checkpoint")
@@ -81,12 +93,12 @@ class ExportWriter:
         """Append one batch; `proofs` (one per row) only for archives."""
         columns: dict[str, list[Any]] = {name: [] for name in self._schema.names}
         for row in rows:
-            meta = decode_entry(row.entry) if row.entry else None
+            meta = _metadata(row.entry)
             columns["index"].append(row.position)
-            columns["time_us"].append(meta.time_us if meta else 0)
+            columns["time_us"].append(meta.get("time_us", 0))
             for name in _TEXT_COLUMNS:
-                columns[name].append(getattr(meta, name) if meta else "")
-            columns["hidden_from_subject"].append(meta.hidden_from_subject if meta else False)
+                columns[name].append(str(meta.get(name, "")))
+            columns["hidden_from_subject"].append(bool(meta.get("hidden_from_subject", False)))
             leaf = row.stored_leaf_hash or b""
             columns["leaf_hash"].append(leaf if self.fmt == "parquet" else leaf.hex())
             columns["entry"].append(row.entry if self.fmt == "parquet" else base64.b64encode(row.entry).decode())
@@ -172,12 +184,3 @@ class ExportReader:
         for batch in self.batches():
             for row, _ in batch:
                 yield row
-
-
-def describe_entry(entry: bytes) -> str:
-    """A one-line description of encoded entry bytes, for messages."""
-    try:
-        e = decode_entry(entry)
-    except EntryFormatError:
-        return "an unreadable entry"
-    return f"{e.action} by {e.caller_department or '?'}/{e.officer_id or '?'}"
