@@ -69,12 +69,32 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
         self.hub = hub
         self.log = hub.access_log
 
+    async def _record_read(self, action: str, subject_id: str, details: dict[str, str]) -> None:
+        """Log an auditor's read of the log before answering (kept for auditors, out of the citizen's report)."""
+        who = caller()
+        await self.hub.record(
+            AccessLogEntry(
+                time_us=now_us(),
+                request_id=uuid.uuid4().hex,
+                action=action,
+                caller_department=who.department,
+                officer_id=who.officer_id,
+                officer_role=",".join(sorted(r.value for r in who.roles)),
+                subject_id=subject_id[:256],
+                hidden_from_subject=True,
+                details={k: v[:200] for k, v in details.items() if v},
+            )
+        )
+
     async def QueryEntries(
         self, request: audit_pb2.QueryEntriesRequest, context: Ctx
     ) -> AsyncIterator[audit_pb2.QueryEntriesResponse]:
         after, size = keyset_page(request.page)
         wanted = entry_filter(request.filter)
         remaining = request.limit or None
+        await self._record_read(
+            "audit.query", wanted.subject_id, {k: str(v) for k, v in vars(wanted).items() if v and k != "subject_id"}
+        )
         while True:
             take = size if remaining is None else min(size, remaining)
             async with self.hub.db.read() as conn:
@@ -145,6 +165,7 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
             from_us=request.from_us, until_us=request.until_us, subject_id=request.subject_id
         )
         titles: dict[str, str] = {}
+        await self._record_read("audit.subject_report", request.subject_id, {"page_token": request.page.page_token})
         async with self.hub.db.read() as conn:
             found = await log_store.query_entries(
                 conn, wanted, after=after, newest_first=True, limit=size, hide_hidden=True
