@@ -15,6 +15,7 @@ from catalog.model import DEPARTMENT_CODE
 from exchange.audit.entry import AccessLogEntry
 from exchange.auth.identity import Caller, Role
 from exchange.clock import now_us
+from exchange.console.strings import text
 from exchange.hub import Hub
 from exchange.storage import console_store
 from exchange.storage.console_store import ConsoleSession, ConsoleUser
@@ -121,7 +122,7 @@ async def sign_in(hub: Hub, username: str, password: str, address: str) -> str:
         user = await console_store.get_user(conn, username)
     department = user.department if user else ""
     if failures >= MAX_FAILURES:
-        message = f"too many failed sign-ins for {username!r} from this address; wait 15 minutes and try again"
+        message = text("signin.rate_limited", username=username, minutes=FAILURE_WINDOW_SECONDS // 60)
         await _log_signin(hub, username, address, department, "SIGN_IN_RATE_LIMITED", message)
         raise ResourceExhausted(message, reason="SIGN_IN_RATE_LIMITED")
     try:
@@ -132,7 +133,7 @@ async def sign_in(hub: Hub, username: str, password: str, address: str) -> str:
     if not ok or user is None:
         async with hub.db.begin() as conn:
             await console_store.add_failure(conn, username, address, now)
-        message = "the username or password is wrong (or the account is disabled)"
+        message = text("signin.failed")
         await _log_signin(hub, username, address, department, "SIGN_IN_FAILED", message)
         raise Unauthenticated(message, reason="SIGN_IN_FAILED")
     token = secrets.token_urlsafe(32)
@@ -143,7 +144,7 @@ async def sign_in(hub: Hub, username: str, password: str, address: str) -> str:
         await console_store.add_session(conn, token_hash(token), session, now)
         if _hasher.check_needs_rehash(user.password_hash):
             await console_store.set_password_hash(conn, username, _hasher.hash(password))
-    await _log_signin(hub, username, address, department, "", "signed in")
+    await _log_signin(hub, username, address, department, "", text("signin.done"))
     return token
 
 

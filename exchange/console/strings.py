@@ -32,6 +32,11 @@ EN: dict[str, str] = {
     "signin.username": "Username",
     "signin.password": "Password",
     "signin.submit": "Sign in",
+    "signin.failed": "the username or password is wrong (or the account is disabled)",
+    "signin.rate_limited": (
+        "too many failed sign-ins for {username!r} from this address; wait {minutes} minutes and try again"
+    ),
+    "signin.done": "signed in",
     "signin.hint": "Accounts are created by the hub operator with `exchange console add-user`.",
     # errors
     "error.title": "This cannot be done",

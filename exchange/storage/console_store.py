@@ -121,11 +121,13 @@ async def counts(conn: AsyncConnection, department: str = "") -> dict[str, int]:
 
     own_ds = [t.datasets.c.owner == department] if department else []
     own_rq = [t.access_requests.c.owner == department] if department else []
+    members = sa.select(t.case_departments.c.case_id).where(t.case_departments.c.department == department)
+    own_cases = [t.cases.c.id.in_(members)] if department else []
     return {
         "datasets": await count(t.datasets, t.datasets.c.is_current, *own_ds),
         "departments": await count(t.departments),
         "requests": await count(t.access_requests, t.access_requests.c.status == "pending", *own_rq),
-        "cases": await count(t.cases),
+        "cases": await count(t.cases, *own_cases),
     }
 
 

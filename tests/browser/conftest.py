@@ -7,12 +7,9 @@ document carries a marker (auditors must never see it), and access-log entries.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -20,13 +17,9 @@ import pytest_asyncio
 from playwright.async_api import Browser, Page, async_playwright
 
 from exchange.audit.entry import AccessLogEntry
-from exchange.cases.materials import Material
-from exchange.cases.model import Actor, open_case
 from exchange.clock import now_us
-from exchange.console.accounts import add_user
-from exchange.storage import case_store
 from exchange.testing import HubFixture, start_test_hub
-from tests.integration.console.conftest import PASSWORD, file_identity_request
+from tests.integration.console.conftest import PASSWORD, add_users, file_identity_request, seed_case
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
@@ -60,68 +53,10 @@ async def _seed(hub: HubFixture) -> str:
     for name in ("business_licence", "identity_record", "fire_safety_certificate", "criminal_record"):
         await hub.register_example_dataset(name)
     running = hub.running
-    for user, role, dept in (
-        ("root", "hub_admin", "HUB"),
-        ("audrey", "auditor", "HUB"),
-        ("samr-admin", "dept_admin", "SAMR"),
-        ("psb-admin", "dept_admin", "PSB"),
-    ):
-        await add_user(running.hub, user, PASSWORD, role, dept, display_name=user)
+    await add_users(hub, ("root", "hub_admin", "HUB"), ("audrey", "auditor", "HUB"))
+    await add_users(hub, ("samr-admin", "dept_admin", "SAMR"), ("psb-admin", "dept_admin", "PSB"))
     request_id = await file_identity_request(hub)
-    now = datetime.now(UTC)
-    case = open_case(
-        case_id=CASE_ID,
-        service_item="restaurant_permit",
-        applicant_id=SUBJECT,
-        applicant_kind="person",
-        lead_department="SAMR",
-        reviewers=["PSB"],
-        by=Actor("SAMR", "li"),
-        now=now,
-    )
-    document = json.dumps({"resident_id": SUBJECT, "name": DOCUMENT_MARKER}).encode()
-    digest = hashlib.sha256(document).hexdigest()
-    receipt = await running.hub.record(
-        AccessLogEntry(
-            time_us=now_us(),
-            action="exchange.fetch",
-            caller_department="SAMR",
-            officer_id="li",
-            dataset="identity_record",
-            subject_id=SUBJECT,
-            case_id=CASE_ID,
-            service_item="restaurant_permit",
-            fields=("resident_id", "name"),
-            response_digest=digest,
-        )
-    )
-    material = Material(
-        case_id=CASE_ID,
-        dataset="identity_record",
-        key=SUBJECT,
-        version=1,
-        digest=digest,
-        fields=("resident_id", "name"),
-        issuer="PSB",
-        dataset_version="1.0",
-        issued_at_us=now_us(),
-        kid="psb-sign-1",
-        signature=b"\x01" * 64,
-        content_digest=digest,
-        fetched_at_us=now_us(),
-        fetched_by="SAMR/li",
-        valid_until_us=0,
-        status_code="01",
-        current=True,
-        subject_id=SUBJECT,
-        receipt_index=receipt.index,
-        receipt_leaf_hash=receipt.leaf_hash,
-    )
-    async with running.hub.db.begin() as conn:
-        await case_store.insert_case(conn, case, None, now_us())
-        await case_store.put_document(conn, digest, document, now_us())
-        await case_store.add_material(conn, material)
-        await case_store.add_savings(conn, CASE_ID, fetched=1, reads=1, avoided=2)
+    await seed_case(hub, CASE_ID, SUBJECT, DOCUMENT_MARKER)
     await running.hub.record(
         AccessLogEntry(
             time_us=now_us(),

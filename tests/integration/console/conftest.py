@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
 
-from exchange.console.accounts import add_user
+from exchange.clock import now_us
+from exchange.console.accounts import hash_password
+from exchange.storage import console_store
+from exchange.storage.console_store import ConsoleUser
 from exchange.testing import HubFixture
 
 PASSWORD = "correct horse battery"
@@ -56,12 +60,23 @@ async def console_hub(hub: HubFixture) -> HubFixture:
         await hub.add_department(code)
     await hub.register_example_dataset("business_licence")
     await hub.register_example_dataset("identity_record")
-    running = hub.running
-    await add_user(running.hub, "root", PASSWORD, "hub_admin", "HUB")
-    await add_user(running.hub, "audrey", PASSWORD, "auditor", "HUB")
-    await add_user(running.hub, "samr-admin", PASSWORD, "dept_admin", "SAMR")
-    await add_user(running.hub, "psb-admin", PASSWORD, "dept_admin", "PSB")
+    await add_users(hub, ("root", "hub_admin", "HUB"), ("audrey", "auditor", "HUB"))
+    await add_users(hub, ("samr-admin", "dept_admin", "SAMR"), ("psb-admin", "dept_admin", "PSB"))
     return hub
+
+
+@functools.cache
+def password_hash() -> str:
+    """One argon2id hash of PASSWORD for every test account (hashing is slow on purpose)."""
+    return hash_password(PASSWORD)
+
+
+async def add_users(hub: HubFixture, *accounts: tuple[str, str, str]) -> None:
+    """Accounts (username, role, department) with PASSWORD; `add_user` itself is tested through the CLI."""
+    async with hub.running.hub.db.begin() as conn:
+        for username, role, department in accounts:
+            user = ConsoleUser(username, password_hash(), role, department, username)
+            await console_store.put_user(conn, user, now_us())
 
 
 @pytest.fixture
@@ -92,3 +107,79 @@ async def file_identity_request(hub: HubFixture) -> str:
         justification="check the legal representative of an applicant",
     )
     return request.id
+
+
+async def seed_case(
+    hub: HubFixture,
+    case_id: str,
+    subject: str,
+    marker: str,
+    *,
+    lead: str = "SAMR",
+    reviewers: tuple[str, ...] = ("PSB",),
+) -> None:
+    """A submitted case holding one fetched identity record whose stored document contains `marker`."""
+    import hashlib
+    import json
+    from datetime import UTC, datetime
+
+    from exchange.audit.entry import AccessLogEntry
+    from exchange.cases.materials import Material
+    from exchange.cases.model import Actor, open_case
+    from exchange.clock import now_us
+    from exchange.storage import case_store
+
+    running = hub.running
+    case = open_case(
+        case_id=case_id,
+        service_item="restaurant_permit",
+        applicant_id=subject,
+        applicant_kind="person",
+        lead_department=lead,
+        reviewers=list(reviewers),
+        by=Actor(lead, "li"),
+        now=datetime.now(UTC),
+    )
+    document = json.dumps({"resident_id": subject, "name": marker}).encode()
+    digest = hashlib.sha256(document).hexdigest()
+    receipt = await running.hub.record(
+        AccessLogEntry(
+            time_us=now_us(),
+            action="exchange.fetch",
+            caller_department=lead,
+            officer_id="li",
+            dataset="identity_record",
+            subject_id=subject,
+            case_id=case_id,
+            service_item="restaurant_permit",
+            fields=("resident_id", "name"),
+            response_digest=digest,
+        )
+    )
+    material = Material(
+        case_id=case_id,
+        dataset="identity_record",
+        key=subject,
+        version=1,
+        digest=digest,
+        fields=("resident_id", "name"),
+        issuer="PSB",
+        dataset_version="1.0",
+        issued_at_us=now_us(),
+        kid="psb-sign-1",
+        signature=b"\x01" * 64,
+        content_digest=digest,
+        fetched_at_us=now_us(),
+        fetched_by=f"{lead}/li",
+        valid_until_us=0,
+        status_code="01",
+        current=True,
+        subject_id=subject,
+        receipt_index=receipt.index,
+        receipt_leaf_hash=receipt.leaf_hash,
+    )
+    async with running.hub.db.begin() as conn:
+        await case_store.insert_case(conn, case, None, now_us())
+        await case_store.put_document(conn, digest, document, now_us())
+        await case_store.add_material(conn, material)
+        await case_store.add_savings(conn, case_id, fetched=1, reads=1, avoided=2)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -16,8 +17,9 @@ import yaml
 from exchange.audit.entry import AccessLogEntry
 from exchange.clock import now_us
 from exchange.console.accounts import MAX_FAILURES
+from exchange.console.pages_log import PAGE_SIZE
 from exchange.testing import start_test_hub
-from tests.integration.console.conftest import PASSWORD, Browser, file_identity_request
+from tests.integration.console.conftest import PASSWORD, Browser, add_users, file_identity_request, seed_case
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -286,3 +288,61 @@ async def test_a_hub_admin_registers_and_edits_departments_and_service_items(bro
     item["name"] = "Street stall and market permit"
     status, body = await browser.post("/items", {"spec_text": yaml.safe_dump(item)})
     assert (await console_hub.running.registry.get_service_item("street_stall")).name == item["name"]
+
+
+async def test_cases_filter_by_state_and_department_and_a_department_admin_sees_only_its_own(browser, console_hub):
+    await console_hub.add_department("FIRE")
+    await console_hub.register_example_item("restaurant_permit", co_reviewers=[], required_materials=[])
+    await seed_case(console_hub, "case-samr", "110101199003071234", "MARKER-1")
+    await seed_case(console_hub, "case-fire", "110101199003075678", "MARKER-2", lead="FIRE", reviewers=())
+    await browser.sign_in("audrey")
+    _, body = await browser.get("/cases?department=FIRE")
+    assert "case-fire" in body and "case-samr" not in body
+    _, body = await browser.get("/cases?state=closed")
+    assert "case-fire" not in body and "case-samr" not in body
+    _, body = await browser.get("/cases?overdue=on")
+    assert "No cases match." in body
+    status, body = await browser.get("/cases/case-samr")
+    assert status == 200 and "identity_record" in body and "MARKER-1" not in body
+    psb = Browser(browser.base)
+    try:
+        await psb.sign_in("psb-admin")  # PSB co-reviews case-samr and has nothing to do with case-fire
+        _, body = await psb.get("/cases?department=FIRE")
+        assert "case-samr" in body and "case-fire" not in body
+        status, _ = await psb.get("/cases/case-fire")
+        assert status == 404
+    finally:
+        await psb.close()
+
+
+async def test_the_log_is_paginated_newest_first(browser, console_hub):
+    hub = console_hub.running.hub
+    for i in range(PAGE_SIZE + 5):
+        await hub.record(AccessLogEntry(time_us=now_us(), action="exchange.fetch", dataset="paged", subject_id=str(i)))
+    await browser.sign_in("audrey")
+    _, body = await browser.get("/log?dataset=paged")
+    assert body.count(">paged</td>") == PAGE_SIZE and f">{PAGE_SIZE + 4}</td>" in body
+    older = re.search(r'href="(/console/log\?dataset=paged&amp;after=\d+)"', body)
+    assert older is not None
+    _, body = await browser.get(older.group(1).replace("&amp;", "&").removeprefix("/console"))
+    assert body.count(">paged</td>") == 5 and "Older entries" not in body
+
+
+async def test_the_log_page_charts_and_export_work_on_each_backend(any_backend_hub):
+    await add_users(any_backend_hub, ("audrey", "auditor", "HUB"))
+    hub = any_backend_hub.running.hub
+    for decision in ("allow", "deny", "deny"):
+        await hub.record(
+            AccessLogEntry(time_us=now_us(), action="exchange.fetch", caller_department="HUB", decision=decision)
+        )
+    browser = Browser(f"http://127.0.0.1:{any_backend_hub.running.http_port}/console")
+    try:
+        await browser.sign_in("audrey")
+        status, body = await browser.get("/log")
+        assert status == 200 and "HUB " in body and "<rect" in body
+        assert re.search(r"<title>\d\d-\d\d \d\d:00: [1-9]\d?%</title>", body)  # the denials' share
+        async with browser.session.get(browser.base + "/log/export.parquet") as response:
+            table = pq.read_table(io.BytesIO(await response.read()))
+        assert table.num_rows >= 3
+    finally:
+        await browser.close()
