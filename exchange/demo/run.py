@@ -1,0 +1,291 @@
+"""`exchange demo`: a hub, four departments on real adapter processes, one restaurant permit end to end.
+
+Everything goes through real gRPC calls: departments' officers and admins use the
+Python client against the hub; the hub calls each department's adapter process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import tempfile
+import time
+from collections.abc import Awaitable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import sqlalchemy as sa
+
+from catalog.errors import ExchangeError
+from exchange.auth.identity import Role
+from exchange.clock import to_datetime
+from exchange.demo.departments import DemoDepartments
+from exchange.storage import tables as t
+from exchange.testing import HubFixture, start_test_hub
+from exchange.v1 import access_pb2
+
+T = TypeVar("T")
+
+NAMES = {
+    "SAMR": "Market Regulation Bureau",
+    "PSB": "Public Security Bureau",
+    "MNR": "Natural Resources Bureau",
+    "FIRE": "Fire and Rescue Bureau",
+}
+DATASETS = ("business_licence", "identity_record", "property_certificate", "fire_safety_certificate")
+ITEM = "restaurant_permit"
+
+
+def say(text: str = "", **style: Any) -> None:
+    click.secho(text, **style)
+
+
+def heading(text: str) -> None:
+    say()
+    say(text, bold=True)
+    say("-" * len(text))
+
+
+def table(rows: list[dict[str, Any]], columns: list[str]) -> None:
+    widths = {c: max([len(c), *(len(str(r.get(c, ""))) for r in rows)]) for c in columns}
+    say("  ".join(c.upper().ljust(widths[c]) for c in columns), dim=True)
+    for r in rows:
+        say("  ".join(str(r.get(c, "")).ljust(widths[c]) for c in columns))
+
+
+async def timed(call: Awaitable[T]) -> tuple[T, float]:
+    started = time.perf_counter()
+    result = await call
+    return result, (time.perf_counter() - started) * 1000
+
+
+async def set_up_registry(hub: HubFixture, deps: DemoDepartments) -> None:
+    """What administrators do once: departments, catalog, the service item, grants."""
+    for code, dept in deps.departments.items():
+        await hub.add_department(
+            code,
+            name=NAMES.get(code, dept.name),
+            adapter_endpoint=dept.endpoint,
+            signing_public_key=dept.signing_key_pem,
+        )
+    for name in DATASETS:
+        await hub.register_example_dataset(name)
+    await hub.register_example_item(ITEM)
+
+    # Unconditional datasets: the owners grant what the service item needs.
+    item = await hub.running.registry.get_service_item(ITEM)
+    needed = {m.dataset: m.fields for m in item.required_materials}
+    owners = {"business_licence": "SAMR", "property_certificate": "MNR", "fire_safety_certificate": "FIRE"}
+    for dataset, owner in owners.items():
+        admin = hub.client(owner, officer=f"{owner.lower()}-admin", roles=[Role.DEPT_ADMIN])
+        for consumer in ("SAMR", "MNR", "FIRE"):
+            await admin.create_grant(consumer, dataset, list(needed[dataset]), service_items=[ITEM])
+
+    # Identity records are conditional: SAMR asks, the Public Security Bureau approves.
+    samr_admin = hub.client("SAMR", officer="samr-admin", roles=[Role.DEPT_ADMIN])
+    request: access_pb2.CreateAccessRequestResponse = await samr_admin.call(
+        samr_admin.access.CreateAccessRequest,
+        access_pb2.CreateAccessRequestRequest(
+            dataset="identity_record",
+            fields=list(needed["identity_record"]),
+            service_items=[ITEM],
+            legal_basis="Food Safety Law art. 35: the permit names the legal representative",
+            justification="verify the identity of the applicant company's legal representative",
+        ),
+    )
+    psb_admin = hub.client("PSB", officer="psb-admin", roles=[Role.DEPT_ADMIN])
+    await psb_admin.call(
+        psb_admin.access.DecideAccessRequest,
+        access_pb2.DecideAccessRequestRequest(id=request.request.id, approve=True, reason="legal basis checked"),
+    )
+
+
+async def run_application(hub: HubFixture, deps: DemoDepartments) -> dict[str, Any]:
+    """One restaurant permit: SAMR leads, FIRE and MNR review in parallel; nothing is handed in."""
+    s = deps.samples
+    samr = hub.client("SAMR", officer="li.wei")
+    fire = hub.client("FIRE", officer="zhao.lei")
+    mnr = hub.client("MNR", officer="chen.jing")
+
+    case = await samr.create_case(ITEM, s.company_uscc, title=f"Restaurant permit for {s.company_name}")
+    case = await samr.transition_case(case.id, "accept", case.version)
+    case = await samr.transition_case(case.id, "start_review", case.version)
+
+    materials: list[dict[str, Any]] = []
+    keys = {
+        "business_licence": s.company_uscc,
+        "identity_record": s.legal_representative_id,
+        "property_certificate": s.property_licence_id,
+        "fire_safety_certificate": s.fire_licence_id,
+    }
+    for dataset, key in keys.items():
+        (material, fetched), ms = await timed(samr.attach_material(case.id, dataset, key))
+        materials.append(
+            {
+                "material": dataset,
+                "issuer": material.provenance.issuer,
+                "key": key,
+                "fetched": "from issuer" if fetched else "already held",
+                "ms": f"{ms:.1f}",
+                "digest": material.digest[:12],
+            }
+        )
+    reads: list[dict[str, Any]] = []
+    for client in (fire, mnr):
+        for dataset in keys:
+            try:
+                got, ms = await timed(client.get_material(case.id, dataset))
+                reads.append(
+                    {
+                        "department": client.department,
+                        "material": dataset,
+                        "fields": len(got.fields),
+                        "ms": f"{ms:.1f}",
+                        "result": "read from the case",
+                    }
+                )
+            except ExchangeError as refused:
+                reads.append(
+                    {
+                        "department": client.department,
+                        "material": dataset,
+                        "fields": 0,
+                        "ms": "",
+                        "result": f"refused: {refused.reason}",
+                    }
+                )
+    # A department reaching past the case for data it was never granted: refused, explained, logged.
+    denied = ""
+    try:
+        await fire.fetch("identity_record", s.legal_representative_id, case_id=case.id)
+    except ExchangeError as refused:
+        denied = f"FIRE fetching identity_record directly: {type(refused).__name__} {refused.reason}: {refused.message}"
+    for client, comment in (
+        (fire, "escape routes and extinguishers as certified"),
+        (mnr, "premises use is commercial"),
+    ):
+        case = await client.get_case(case.id)
+        await client.record_opinion(case.id, "approve", comment=comment)
+    case = await samr.get_case(case.id)
+    case = await samr.record_opinion(case.id, "approve", comment="licence valid, scope covers catering")
+    case = await samr.transition_case(case.id, "approve", case.version)
+
+    savings = await samr.get_savings(case_id=case.id)
+    return {
+        "case": await samr.get_case(case.id),
+        "materials": materials,
+        "reads": reads,
+        "denied": denied,
+        "savings": savings,
+    }
+
+
+async def print_log(hub: HubFixture, since: int) -> None:
+    async with hub.hub.db.read() as conn:
+        rows = (
+            await conn.execute(
+                sa.select(t.log_entries).where(t.log_entries.c.idx >= since).order_by(t.log_entries.c.idx)
+            )
+        ).all()
+    table(
+        [
+            {
+                "index": r.idx,
+                "time": to_datetime(r.time_us).strftime("%H:%M:%S.%f")[:-3],
+                "department": r.caller_department,
+                "action": r.action,
+                "dataset": r.dataset,
+                "subject": r.subject_id[:20],
+                "decision": r.decision,
+                "reason": r.reason,
+            }
+            for r in rows
+        ],
+        ["index", "time", "department", "action", "dataset", "subject", "decision", "reason"],
+    )
+
+
+async def report(hub: HubFixture, outcome: dict[str, Any], log_start: int) -> None:
+    case = outcome["case"]
+    heading(f"Case {case.id}: {case.title}")
+    say(
+        f"state {case.state}, deadline state {case.deadline_state}, {case.working_days_left:.1f} working days were left"
+    )
+    heading("Materials: each fetched once, straight from its issuer")
+    table(outcome["materials"], ["material", "issuer", "key", "fetched", "ms", "digest"])
+    heading("Parallel review: co-reviewers read the case's copy (no second call to the issuer)")
+    table(outcome["reads"], ["department", "material", "fields", "ms", "result"])
+    heading("Timeline")
+    table(
+        [
+            {
+                "time": to_datetime(step.at_us).strftime("%H:%M:%S"),
+                "department": step.department,
+                "officer": step.officer,
+                "step": step.kind,
+                "detail": step.detail[:70],
+            }
+            for step in case.timeline
+        ],
+        ["time", "department", "officer", "step", "detail"],
+    )
+    savings = outcome["savings"]
+    heading("What was saved")
+    say(f"materials fetched from issuers: {savings.materials_fetched}")
+    say(f"reads served from the case:     {savings.reads_from_case}")
+    say(f"submissions the applicant did not have to make: {savings.submissions_avoided}")
+    if outcome["denied"]:
+        heading("A refusal, explained and logged")
+        say(outcome["denied"])
+    heading("Access log entries written by the application")
+    await print_log(hub, log_start)
+    signed = await hub.hub.access_log.sign_checkpoint()
+    heading("Signed checkpoint of the access log")
+    say(signed.note.rstrip())
+
+
+async def run_demo(*, once: bool, data_dir: Path | None, port: int, http_port: int, seed: int) -> None:
+    with contextlib.ExitStack() as stack:
+        workdir = data_dir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="exchange-demo-")))
+        say(f"demo data in {workdir}", dim=True)
+        async with DemoDepartments(workdir / "departments", seed=seed) as deps:
+            say("departments running as separate adapter processes:", dim=True)
+            for code, dept in deps.departments.items():
+                say(f"  {code:5} {dept.endpoint:18} {', '.join(dept.datasets)}", dim=True)
+            hub = await start_test_hub(
+                workdir / "hub",
+                grpc_listen=f"127.0.0.1:{port}",
+                http_listen=f"127.0.0.1:{http_port}",
+                checkpoint_interval_seconds=10,
+                sqlite_synchronous="FULL",
+            )
+            try:
+                await set_up_registry(hub, deps)
+                log_start, _ = await hub.hub.access_log.head()
+                outcome = await run_application(hub, deps)
+                await report(hub, outcome, log_start)
+                if not once:
+                    await serve_until_interrupted(hub)
+            finally:
+                await hub.stop()
+
+
+async def serve_until_interrupted(hub: HubFixture) -> None:
+    address = hub.address
+    heading("The demo hub keeps serving (Ctrl-C to stop)")
+    say(f"gRPC:     {address}  (plain text, demo only)")
+    say(f"console:  http://127.0.0.1:{hub.running.http_port}/")
+    say(f"health:   http://127.0.0.1:{hub.running.http_port}/healthz")
+    say(f"try:      grpcurl -plaintext {address} list")
+    say(
+        f'          grpcurl -plaintext -d \'{{"service": "exchange.v1.ExchangeService"}}\' {address} '
+        "grpc.health.v1.Health/Check"
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
