@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from exchange.audit.entry import AccessLogEntry, encode_entry
-from exchange.audit.merkle import leaf_hash, root_from_leaf_hashes
+from exchange.audit.merkle import inclusion_proof_from_leaves, leaf_hash, root_from_leaf_hashes
 from exchange.audit.note import Checkpoint, NoteSigner, sign_checkpoint
-from exchange.audit.verify import LogRow, embedded_index, verify_log
+from exchange.audit.verify import LogRow, embedded_index, verify_archive, verify_log
 
 ORIGIN = "exchange.example.gov/access-log"
 SIGNER = NoteSigner("exchange.example.gov", Ed25519PrivateKey.generate())
@@ -242,3 +242,52 @@ def test_any_single_tampering_is_found_no_later_than_where_it_happened(
     assert not report.ok
     assert report.first_problem is not None
     assert report.first_problem.position is not None and report.first_problem.position <= at
+
+
+def _pruned(rows: list[LogRow], below: int) -> list[LogRow]:
+    """The rows as the live database holds them after archiving entries below `below`."""
+    return [row._replace(entry=b"") if row.position < below else row for row in rows]
+
+
+def test_pruned_entries_are_vouched_for_by_their_leaf_hashes_and_the_checkpoints() -> None:
+    report = verify_log(_pruned(ROWS, 100), CHECKPOINTS, VERIFIER, origin=ORIGIN)
+    assert report.ok and report.pruned == 100 and report.size == SIZE
+
+
+def test_a_forged_leaf_hash_of_a_pruned_entry_is_caught_by_the_checkpoint() -> None:
+    rows = _pruned(ROWS, 100)
+    rows[40] = rows[40]._replace(stored_leaf_hash=b"\x00" * 32)
+    report = verify_log(rows, CHECKPOINTS, VERIFIER, origin=ORIGIN)
+    assert report.first_problem is not None and report.first_problem.kind == "root_mismatch"
+    assert "[1, 64)" in report.first_problem.message
+
+
+def _archive(start: int, end: int) -> list[tuple[LogRow, list[bytes]]]:
+    return [(ROWS[i], inclusion_proof_from_leaves(i, LEAVES)) for i in range(start, end)]
+
+
+def test_an_archived_range_verifies_entry_by_entry_against_its_checkpoint() -> None:
+    report = verify_archive(_archive(100, 180), CHECKPOINTS[-1], VERIFIER, origin=ORIGIN)
+    assert report.ok and report.size == 80
+
+
+def test_an_archive_missing_an_entry_or_holding_a_changed_one_is_named() -> None:
+    rows = _archive(100, 180)
+    del rows[10]
+    report = verify_archive(rows, CHECKPOINTS[-1], VERIFIER, origin=ORIGIN)
+    assert report.first_problem is not None and (report.first_problem.kind, report.first_problem.position) == (
+        "removed",
+        110,
+    )
+    rows = _archive(100, 180)
+    changed = encode_entry(_entry(120, officer_id="ghost"))
+    rows[20] = (LogRow(120, changed, leaf_hash(changed)), rows[20][1])
+    report = verify_archive(rows, CHECKPOINTS[-1], VERIFIER, origin=ORIGIN)
+    assert report.first_problem is not None and report.first_problem.position == 120
+    assert "not in the signed tree" in report.first_problem.message
+
+
+def test_an_archive_under_a_checkpoint_signed_by_another_key_is_refused() -> None:
+    other = NoteSigner("exchange.example.gov", Ed25519PrivateKey.generate())
+    report = verify_archive(_archive(0, 10), _checkpoint(SIZE, other), VERIFIER, origin=ORIGIN)
+    assert report.first_problem is not None and report.first_problem.kind == "bad_checkpoint"
