@@ -158,6 +158,18 @@ async def account_for(hub: Hub, token: str) -> Account | None:
     return Account(user.username, user.role, user.department, user.display_name, session.csrf_token)
 
 
-async def sign_out(hub: Hub, token: str) -> None:
+async def sign_out(hub: Hub, token: str, account: Account) -> None:
+    """Delete the session on the server (a copied cookie stops working too) and log it."""
     async with hub.db.begin() as conn:
         await console_store.delete_session(conn, token_hash(token))
+    await hub.record(
+        AccessLogEntry(
+            time_us=now_us(),
+            request_id=uuid.uuid4().hex,
+            action="console.sign_out",
+            caller_department=account.department,
+            officer_id=f"console:{account.username}",
+            officer_role=account.role,
+            decision="allow",
+        )
+    )

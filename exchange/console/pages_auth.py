@@ -74,7 +74,7 @@ async def signin(request: web.Request) -> web.StreamResponse:
 @routes.post("/signout")
 async def signout(request: web.Request) -> web.StreamResponse:
     """End the session on the server, not only in the browser."""
-    await accounts.sign_out(hub_of(request), request[SESSION_TOKEN])
+    await accounts.sign_out(hub_of(request), request[SESSION_TOKEN], account_of(request))
     response = web.HTTPSeeOther(local_path(request, "/signin"))
     response.del_cookie(SESSION_COOKIE, path=local_path(request, "/"))
     raise response

@@ -19,7 +19,7 @@ from exchange.console import charts, export
 from exchange.console.core import account_of, form_error, hub_of, render, requires
 from exchange.console.strings import text
 from exchange.hub import Hub
-from exchange.storage import console_store, log_store
+from exchange.storage import catalog_store, console_store, log_store
 from exchange.storage.log_store import EntryFilter, StoredEntry
 
 routes = web.RouteTableDef()
@@ -209,9 +209,20 @@ async def subject_report(request: web.Request) -> web.Response:
     hub = hub_of(request)
     subject = request.query.get("subject", "").strip()
     entries: list[StoredEntry] = []
+    titles: dict[str, str] = {}
     if subject:
         f = EntryFilter(subject_id=subject)
         async with hub.db.read() as conn:
             entries = await log_store.query_entries(conn, f, limit=10_000, hide_hidden=True)
+            # A citizen reads "Identity record, Public Security Bureau", not codes.
+            for code in {s.entry.dataset for s in entries if s.entry.dataset}:
+                stored = await catalog_store.get_dataset(conn, code)
+                titles[code] = stored.dataset.title if stored else code
         await _note_access(hub, request, "console.subject_report", f, len(entries))
-    return render(request, "report.html", {"subject": subject, "entries": entries, "generated_us": now_us()})
+    departments = {s.entry.caller_department for s in entries}
+    names = {code: dept.name for code in departments if (dept := hub.keyring.department(code)) is not None}
+    return render(
+        request,
+        "report.html",
+        {"subject": subject, "entries": entries, "generated_us": now_us(), "titles": titles, "names": names},
+    )

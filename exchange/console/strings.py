@@ -283,6 +283,12 @@ LANGUAGES: dict[str, dict[str, str]] = {"en": EN}
 current = EN
 
 
+def use(language: str) -> None:
+    """Show the console in `language` (a key of LANGUAGES; a translation adds its table there)."""
+    global current
+    current = LANGUAGES[language]
+
+
 def text(key: str, **values: Any) -> str:
     """The string for `key` in the current language, with {placeholders} filled."""
     template = current.get(key, key)
