@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 
 _HEAD_ID = 1
 # Held (transaction-scoped) by the replica signing a checkpoint; others skip or wait.
-_SIGNER_LOCK_ID = 0x45584C47
+SIGNER_LOCK_ID = 0x45584C47
 
 
 @dataclass(frozen=True)
@@ -191,16 +191,16 @@ class AccessLog:
         async with self.db.begin() as conn:
             if self.db.dialect == "postgresql":
                 if wait:
-                    await conn.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": _SIGNER_LOCK_ID})
+                    await conn.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": SIGNER_LOCK_ID})
                 else:
                     got = (
-                        await conn.execute(sa.text("SELECT pg_try_advisory_xact_lock(:id)"), {"id": _SIGNER_LOCK_ID})
+                        await conn.execute(sa.text("SELECT pg_try_advisory_xact_lock(:id)"), {"id": SIGNER_LOCK_ID})
                     ).scalar()
                     if not got:
                         stored = await log_store.latest_checkpoint(conn)
                         if stored is not None:
                             return self._opened(stored)
-                        await conn.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": _SIGNER_LOCK_ID})
+                        await conn.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": SIGNER_LOCK_ID})
             row = (await conn.execute(sa.select(t.log_head.c.frontier).where(t.log_head.c.id == _HEAD_ID))).one()
             frontier = Frontier.from_bytes(row.frontier)
             size, root = frontier.size, frontier.root()
