@@ -67,6 +67,11 @@ async def _append(log: AccessLog, options: LogOptions) -> tuple[int, float]:
     return log.appended, time.perf_counter() - started
 
 
+def _cpu() -> float:
+    """CPU seconds of this process, all threads (less disturbed than wall time on a shared machine)."""
+    return time.process_time()
+
+
 async def _subject_query_ms(db: Database, subjects: list[str]) -> list[float]:
     """One subject's report (the citizen report's query: not hidden, oldest first) through the hub's own store."""
     times = []
@@ -89,7 +94,9 @@ async def _run(options: LogOptions, data_dir: Path) -> Result:
     signer = NoteSigner("bench-hub", generate_ed25519())
     log = AccessLog(db, origin=ORIGIN, signer=signer)
     await log.start()
+    cpu = _cpu()
     appended, append_s = await _append(log, options)
+    append_cpu = _cpu() - cpu
     checkpoint = await log.sign_checkpoint()
     await log.close()
     batches = log.batches
@@ -100,9 +107,9 @@ async def _run(options: LogOptions, data_dir: Path) -> Result:
     if not report.ok:
         raise RuntimeError(f"the benchmark's own log failed verification: {report.first_problem}")
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), _cpu()
     exported = (await export_log(db, data_dir / "log.parquet")).end
-    export_s = time.perf_counter() - started
+    export_s, export_cpu = time.perf_counter() - started, _cpu() - cpu
 
     subjects = [f"subject-{n:06d}" for n in range(0, min(SUBJECTS, appended), max(1, min(SUBJECTS, appended) // 20))]
     await _subject_query_ms(db, subjects[:2])  # warm the connection pool
@@ -114,12 +121,14 @@ async def _run(options: LogOptions, data_dir: Path) -> Result:
     median_query = query_ms[len(query_ms) // 2]
     result = Result(
         "log",
-        ["step", "entries", "seconds", "rate/s"],
+        ["step", "entries", "seconds", "rate/s", "CPU us/entry"],
         [
-            ["append (group commit)", appended, round(append_s, 2), round(rate)],
-            ["verify whole log", report.size, round(verify_s, 2), round(report.size / verify_s)],
-            ["export to Parquet", exported, round(export_s, 2), round(exported / export_s)],
-            ["one subject's report (median ms)", len(subjects), round(median_query, 2), ""],
+            ["append (group commit)", appended, round(append_s, 2), round(rate),
+             round(append_cpu / max(1, appended) * 1e6, 1)],
+            ["verify whole log", report.size, round(verify_s, 2), round(report.size / verify_s), ""],
+            ["export to Parquet", exported, round(export_s, 2), round(exported / export_s),
+             round(export_cpu / max(1, exported) * 1e6, 1)],
+            ["one subject's report (median ms)", len(subjects), round(median_query, 2), "", ""],
         ],
     )
     scale = 1_000_000 / max(1, appended)
@@ -127,6 +136,7 @@ async def _run(options: LogOptions, data_dir: Path) -> Result:
         "appended": appended,
         "append_seconds": round(append_s, 3),
         "appends_per_second": round(rate, 1),
+        "append_cpu_us_per_entry": round(append_cpu / max(1, appended) * 1e6, 1),
         "batches": batches,
         "mean_batch": round(appended / max(1, batches), 1),
         "appenders": options.appenders,
@@ -135,6 +145,7 @@ async def _run(options: LogOptions, data_dir: Path) -> Result:
         "verify_seconds_per_million": round(verify_s * scale, 3),
         "export_seconds": round(export_s, 3),
         "export_seconds_per_million": round(export_s * scale, 3),
+        "export_cpu_us_per_entry": round(export_cpu / max(1, exported) * 1e6, 1),
         "parquet_bytes": (data_dir / "log.parquet").stat().st_size,
         "subject_query_ms_median": round(median_query, 3),
         "subject_query_ms_max": round(query_ms[-1], 3),
