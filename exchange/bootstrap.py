@@ -31,7 +31,7 @@ async def initialise(settings: Settings, hosts: Sequence[str] = ("localhost", "1
     if not settings.insecure_dev:
         pki_dir = settings.path(settings.tls_cert).parent
         if not (pki_dir / "ca.crt").exists():
-            init_pki(pki_dir, hub_name=settings.hub_name, hosts=hosts)
+            init_pki(pki_dir, hub_name=settings.hub_name, hosts=(*hosts, settings.hub_name))
         key_path, cert_path = issue_department_certificate(pki_dir, HUB_OPERATOR, out_dir=admin_dir)
         profile = Profile(
             hub=profile.hub,
