@@ -94,6 +94,13 @@ def _material_events(materials: Sequence[Material]) -> list[CaseEvent]:
     return events
 
 
+@dataclass
+class _Seen:
+    """The case a step had loaded when it was refused, so the refusal's log entry names its subject."""
+
+    case: Case | None = None
+
+
 class CaseDesk:
     """Opens, moves, reviews and supplies cases for the CaseService."""
 
@@ -133,15 +140,16 @@ class CaseDesk:
         return await self.hub.record(self._entry(caller, action, case, case_id, **extra))
 
     @contextlib.asynccontextmanager
-    async def _refusals(self, caller: Caller, action: str, case_id: str, dataset: str = "") -> AsyncIterator[None]:
+    async def _refusals(self, caller: Caller, action: str, case_id: str, dataset: str = "") -> AsyncIterator[_Seen]:
         """Log a refusal (with its reason) of the step inside, then let it reach the caller."""
+        seen = _Seen()
         try:
-            yield
+            yield seen
         except ExchangeError as error:
             await self._log(
                 caller,
                 action,
-                None,
+                seen.case,
                 case_id,
                 dataset=dataset[:64],
                 decision="deny" if isinstance(error, PermissionDenied) else "allow",
@@ -171,14 +179,19 @@ class CaseDesk:
         if not stored:
             model.check_version(await self._load(case.id), read_version)
 
-    async def _view(self, case: Case, *, with_materials: bool = True) -> CaseView:
+    async def _view(self, case: Case) -> CaseView:
+        """The case as stored now beside ``case`` (title, savings), with materials in its timeline."""
         async with self.hub.db.read() as conn:
-            title = (await conn.execute(sa.select(t.cases.c.title).where(t.cases.c.id == case.id))).scalar() or ""
-            saved = await case_store.savings(conn, case_id=case.id)
-            materials = await case_store.list_materials(conn, case.id) if with_materials else []
+            stored = await case_store.list_stored_cases(conn, case_id=case.id, limit=1)
+            materials = await case_store.list_materials(conn, case.id)
+        title, saved = (stored[0].title, stored[0].savings) if stored else ("", Savings())
+        return self._summary(case_store.StoredCase(case, title, saved), materials)
+
+    def _summary(self, stored: case_store.StoredCase, materials: Sequence[Material] = ()) -> CaseView:
+        case = stored.case
         timeline = sorted([*case.events, *_material_events(materials)], key=lambda e: e.at)
         status = model.deadline_status(case, to_datetime(self.clock()), self.hub.calendar)
-        return CaseView(case, title, status, saved, tuple(timeline))
+        return CaseView(case, stored.title, status, stored.savings, tuple(timeline))
 
     def _require_involved(self, caller: Caller, case: Case, what: str) -> None:
         if caller.department in case.involved_departments or _overseer(caller):
@@ -241,8 +254,8 @@ class CaseDesk:
 
     async def get(self, caller: Caller, case_id: str) -> CaseView:
         """One case with its timeline, for a department on it (or an auditor)."""
-        async with self._refusals(caller, "cases.get", case_id):
-            case = await self._load(case_id)
+        async with self._refusals(caller, "cases.get", case_id) as seen:
+            case = seen.case = await self._load(case_id)
             self._require_involved(caller, case, "read it")
         await self._log(caller, "cases.get", case, case.id)
         return await self._view(case)
@@ -262,7 +275,7 @@ class CaseDesk:
         async with self._refusals(caller, "cases.list", ""):
             department = self._department_scope(caller, department)
             async with self.hub.db.read() as conn:
-                found = await case_store.list_cases(
+                found = await case_store.list_stored_cases(
                     conn,
                     state=state,
                     department=department,
@@ -271,7 +284,7 @@ class CaseDesk:
                     offset=0 if overdue_only else offset,
                     limit=OVERDUE_SCAN_LIMIT if overdue_only else limit,
                 )
-            views = [await self._view(c, with_materials=False) for c in found]
+            views = [self._summary(c) for c in found]
             if overdue_only:
                 views = [v for v in views if v.deadline.state == "overdue"][offset : offset + limit]
         await self._log(caller, "cases.list", None, "", details={"department": department, "count": str(len(views))})
@@ -295,10 +308,10 @@ class CaseDesk:
         async with self._refusals(caller, "cases.overdue", ""):
             department = self._department_scope(caller, department)
             async with self.hub.db.read() as conn:
-                found = await case_store.list_cases(
+                found = await case_store.list_stored_cases(
                     conn, department=department, open_only=True, limit=OVERDUE_SCAN_LIMIT
                 )
-            views = [await self._view(c, with_materials=False) for c in found]
+            views = [self._summary(c) for c in found]
             late = sorted((v for v in views if v.deadline.state in wanted), key=lambda v: v.deadline.working_days_left)
         await self._log(caller, "cases.overdue", None, "", details={"department": department, "count": str(len(late))})
         return late[offset : offset + limit]
@@ -313,14 +326,14 @@ class CaseDesk:
         comment: str = "",
     ) -> CaseView:
         """Move a case through its lifecycle; approval re-checks every material with its issuer first."""
-        async with self._refusals(caller, "cases.transition", case_id):
+        async with self._refusals(caller, "cases.transition", case_id) as seen:
             if expected_version <= 0:
                 raise InvalidArgument(
                     "pass the case version you read as expected_version, so a concurrent change is not overwritten",
                     reason="EXPECTED_VERSION_REQUIRED",
                     violations=[FieldViolation("expected_version", "the version from GetCase")],
                 )
-            case = await self._load(case_id)
+            case = seen.case = await self._load(case_id)
             self._require_involved(caller, case, str(action))
             model.check_version(case, expected_version)
             updated = await self._apply(caller, case, action, reasons, comment)
@@ -405,9 +418,9 @@ class CaseDesk:
         self, caller: Caller, case_id: str, verdict: Verdict, comment: str, expected_version: int = 0
     ) -> CaseView:
         """One involved department's opinion; without expected_version, concurrent opinions never clash."""
-        async with self._refusals(caller, "cases.opinion", case_id):
+        async with self._refusals(caller, "cases.opinion", case_id) as seen:
             for _ in range(OPINION_RETRIES):
-                case = await self._load(case_id)
+                case = seen.case = await self._load(case_id)
                 if expected_version:
                     model.check_version(case, expected_version)
                 updated = model.record_opinion(
@@ -433,8 +446,8 @@ class CaseDesk:
         self, caller: Caller, case_id: str, dataset: str, key: str, *, refresh: bool
     ) -> tuple[Material, bool]:
         """Fetch a required material into the case once; concurrent requests share one upstream fetch."""
-        async with self._refusals(caller, "cases.attach_material", case_id, dataset):
-            case = await self._load(case_id)
+        async with self._refusals(caller, "cases.attach_material", case_id, dataset) as seen:
+            case = seen.case = await self._load(case_id)
             self._require_involved(caller, case, "attach materials")
             if not is_open(case.state):
                 raise FailedPrecondition(
@@ -462,16 +475,16 @@ class CaseDesk:
                     reason="MISSING_FIELD",
                     violations=[FieldViolation("key", "required")],
                 )
-        seen = held.version if held else 0
+        held_version = held.version if held else 0
         ran_here = False
 
         async def fetch_once() -> tuple[Material, bool]:
             nonlocal ran_here
             ran_here = True
-            return await self._fetch_material(caller, case, item, dataset, key, seen)
+            return await self._fetch_material(caller, case, item, dataset, key, held_version)
 
         try:
-            (material, fetched), _ = await self._flights.run((case.id, dataset, seen), fetch_once)
+            (material, fetched), _ = await self._flights.run((case.id, dataset, held_version), fetch_once)
         except ExchangeError as error:
             if not ran_here:
                 # The fetch this request joined failed; the fetch itself logged its own entry.
@@ -563,8 +576,8 @@ class CaseDesk:
         self, caller: Caller, case_id: str, dataset: str, version: int = 0
     ) -> tuple[Material, bytes, Receipt]:
         """A material from the case (no upstream call), holding the fields the caller's department may see."""
-        async with self._refusals(caller, "cases.read_material", case_id, dataset):
-            case = await self._load(case_id)
+        async with self._refusals(caller, "cases.read_material", case_id, dataset) as seen:
+            case = seen.case = await self._load(case_id)
             ds = await self.registry.get_dataset(dataset)
             async with self.hub.db.read() as conn:
                 material = await case_store.get_material(conn, case.id, dataset, version)
@@ -609,8 +622,8 @@ class CaseDesk:
 
     async def materials(self, caller: Caller, case_id: str) -> list[Material]:
         """Every version of every material of a case: metadata only."""
-        async with self._refusals(caller, "cases.list_materials", case_id):
-            case = await self._load(case_id)
+        async with self._refusals(caller, "cases.list_materials", case_id) as seen:
+            case = seen.case = await self._load(case_id)
             self._require_involved(caller, case, "list its materials")
             async with self.hub.db.read() as conn:
                 found = await case_store.list_materials(conn, case.id)

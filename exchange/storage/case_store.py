@@ -98,6 +98,15 @@ async def update_case(conn: AsyncConnection, case: Case, read_version: int, now_
     return bool(result.rowcount == 1)
 
 
+@dataclass(frozen=True)
+class StoredCase:
+    """A case with what is stored beside it: its title and its savings counters."""
+
+    case: Case
+    title: str
+    savings: Savings
+
+
 async def list_cases(
     conn: AsyncConnection,
     *,
@@ -109,7 +118,36 @@ async def list_cases(
     limit: int = 100,
 ) -> list[Case]:
     """Cases matching every filter given, newest first."""
-    query = sa.select(t.cases.c.case_json).order_by(t.cases.c.submitted_at_us.desc(), t.cases.c.id)
+    found = await list_stored_cases(
+        conn,
+        state=state,
+        department=department,
+        service_item=service_item,
+        open_only=open_only,
+        offset=offset,
+        limit=limit,
+    )
+    return [s.case for s in found]
+
+
+async def list_stored_cases(
+    conn: AsyncConnection,
+    *,
+    state: str = "",
+    department: str = "",
+    service_item: str = "",
+    open_only: bool = False,
+    offset: int = 0,
+    limit: int = 100,
+    case_id: str = "",
+) -> list[StoredCase]:
+    """Cases with their titles and savings, matching every filter given, newest first (one query)."""
+    c = t.cases.c
+    query = sa.select(c.case_json, c.title, c.materials_fetched, c.reads_from_case, c.submissions_avoided).order_by(
+        c.submitted_at_us.desc(), c.id
+    )
+    if case_id:
+        query = query.where(c.id == case_id)
     if state:
         query = query.where(t.cases.c.state == state)
     if open_only:
@@ -120,7 +158,14 @@ async def list_cases(
         members = sa.select(t.case_departments.c.case_id).where(t.case_departments.c.department == department)
         query = query.where(t.cases.c.id.in_(members))
     rows = (await conn.execute(query.offset(offset).limit(limit))).all()
-    return [case_from_json(r.case_json) for r in rows]
+    return [
+        StoredCase(
+            case_from_json(r.case_json),
+            r.title,
+            Savings(r.materials_fetched, r.reads_from_case, r.submissions_avoided),
+        )
+        for r in rows
+    ]
 
 
 # --- savings -------------------------------------------------------------------------------------------

@@ -64,4 +64,4 @@ async def test_non_involved_department_is_refused_a_material(world: PermitWorld)
         await tax.get_case(case_id)
     denied = [e for e in await world.hub.log_entries() if e.caller_department == "TAX"]
     assert {e.action for e in denied} == {"cases.read_material", "cases.get"}
-    assert all(e.decision == "deny" for e in denied)
+    assert all(e.decision == "deny" and e.subject_id == world.keys["business_licence"] for e in denied)
