@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
-from catalog.errors import ExchangeError, InvalidArgument, PermissionDenied
+from catalog.errors import ExchangeError, FailedPrecondition, FieldViolation, InvalidArgument, PermissionDenied
 from catalog.model import dataset_to_dict, parse_dataset
 from exchange.clock import now_us
 from exchange.console.accounts import Account
@@ -115,6 +115,19 @@ async def dataset_upload(request: web.Request) -> web.Response:
     return await _register(request, spec, editing=False)
 
 
+def _breaking_violations(error: FailedPrecondition, spec: dict[str, Any]) -> list[FieldViolation]:
+    """Put a refused breaking change next to the fields it concerns and the version to use instead."""
+    rows = [str(row.get("name", "")) for row in spec.get("schema", {}).get("fields", []) if isinstance(row, dict)]
+    found = []
+    for name in filter(None, error.metadata.get("fields", "").split(",")):
+        where = f"schema.fields[{rows.index(name)}].name" if name in rows else "schema.fields"
+        found.append(FieldViolation(where, text("catalog.breaking_field", field=name)))
+    found.append(
+        FieldViolation("version", text("catalog.breaking_version", version=error.metadata.get("required_version", "")))
+    )
+    return found
+
+
 async def _upload_failed(request: web.Request, message: str) -> web.Response:
     return await _form(request, blank_dataset(account_of(request).department), editing=False, upload_error=message)
 
@@ -125,6 +138,11 @@ async def _register(request: web.Request, spec: dict[str, Any], *, editing: bool
         stored, result = await registry_of(request).register_dataset(ds, account_of(request).caller)
     except InvalidArgument as error:
         return await _form(request, dataset_form_values(spec), editing=editing, error=error, status=400)
+    except FailedPrecondition as error:
+        if error.reason != "BREAKING_SCHEMA_CHANGE":
+            raise
+        shown = InvalidArgument(error.message, reason=error.reason, violations=_breaking_violations(error, spec))
+        return await _form(request, dataset_form_values(spec), editing=editing, error=shown, status=409)
     url = local_path(request, f"/catalog/{stored.code}")
     raise web.HTTPSeeOther(f"{url}?outcome={result.outcome}")
 

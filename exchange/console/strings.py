@@ -102,6 +102,8 @@ EN: dict[str, str] = {
         "decimal128(18, 2). Blank rows are ignored."
     ),
     "catalog.save": "Check and register",
+    "catalog.breaking_field": "{field}: this change breaks consumers of the current version",
+    "catalog.breaking_version": "a breaking change needs a new major version: write {version}",
     "catalog.outcome.created": "Registered: the dataset is in the catalog.",
     "catalog.outcome.unchanged": "Nothing changed: the catalog already holds exactly this.",
     "catalog.outcome.metadata_updated": "Saved: the description changed, the schema did not (same version).",

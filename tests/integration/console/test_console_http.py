@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import io
 import os
 import re
@@ -19,7 +20,7 @@ from exchange.clock import now_us
 from exchange.console.accounts import MAX_FAILURES
 from exchange.console.pages_log import PAGE_SIZE
 from exchange.testing import start_test_hub
-from tests.integration.console.conftest import PASSWORD, Browser, add_users, file_identity_request, seed_case
+from tests.integration.console.conftest import CSRF, PASSWORD, Browser, add_users, file_identity_request, seed_case
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -346,3 +347,60 @@ async def test_the_log_page_charts_and_export_work_on_each_backend(any_backend_h
         assert table.num_rows >= 3
     finally:
         await browser.close()
+
+
+async def test_over_tls_the_session_cookie_is_marked_secure(tmp_path):
+    import ssl
+
+    import aiohttp
+
+    from exchange.auth.pki import init_pki
+
+    init_pki(tmp_path / "hub" / "pki")
+    fixture = await start_test_hub(tmp_path / "hub", insecure_dev=False)
+    trust = ssl.create_default_context(cafile=str(tmp_path / "hub" / "pki" / "ca.crt"))
+    session = aiohttp.ClientSession(
+        cookie_jar=aiohttp.CookieJar(unsafe=True), connector=aiohttp.TCPConnector(ssl=trust)
+    )
+    base = f"https://127.0.0.1:{fixture.running.http_port}/console"
+    try:
+        await add_users(fixture, ("root", "hub_admin", "HUB"))
+        async with session.get(base + "/signin") as response:
+            token = CSRF.search(await response.text())
+        assert token is not None
+        form = {"username": "root", "password": PASSWORD, "csrf_token": token.group(1)}
+        async with session.post(base + "/signin", data=form, allow_redirects=False) as response:
+            cookie = response.cookies["exchange_console"]
+        assert response.status == 303 and cookie["secure"] and cookie["httponly"]
+    finally:
+        await session.close()
+        await fixture.stop()
+
+
+async def test_editing_a_dataset_bumps_the_version_or_names_the_breaking_change_next_to_its_field(browser):
+    await browser.sign_in("samr-admin")
+    _, page = await browser.get("/catalog/business_licence/edit")
+    form = _form_values(page)
+    form["schema.fields[13].name"], form["schema.fields[13].type"] = "branch_count", "int32"
+    form["schema.fields[13].sensitivity"] = "public"
+    status, body = await browser.post("/catalog/save", form)
+    assert status == 200 and "new minor version" in body and "Version 1.1" in body
+    _, page = await browser.get("/catalog/business_licence/edit")
+    form = _form_values(page)
+    form["schema.fields[1].type"] = "int64"  # name: string -> int64 breaks every consumer
+    status, body = await browser.post("/catalog/save", form)
+    assert status == 409 and 'data-field="schema.fields[1].name"' in body and "write 2.0" in body
+    form["version"] = "2.0"
+    status, body = await browser.post("/catalog/save", form)
+    assert status == 200 and "new major version" in body and "Version 2.0" in body
+
+
+def _form_values(page: str) -> dict[str, str]:
+    """What a browser would submit from the dataset form as the server rendered it."""
+    form = page[page.index('<form class="dataset"') :]
+    values = dict(re.findall(r'<input name="([^"]+)" value="([^"]*)"', form))
+    values |= {name: "on" for name in re.findall(r'type="checkbox" name="([^"]+)" checked', form)}
+    for name, options in re.findall(r'<select name="([^"]+)"[^>]*>(.*?)</select>', form, re.S):
+        chosen = re.search(r"<option selected>([^<]+)</option>", options)
+        values[name] = chosen.group(1) if chosen else re.findall(r"<option[^>]*>([^<]+)</option>", options)[0]
+    return {k: html.unescape(v) for k, v in values.items()}
