@@ -166,9 +166,12 @@ class AdapterClient:
                     continue
                 if code in _RETRYABLE:
                     breaker.record_failure()
+                    upstream = from_rpc_error(error).reason.startswith("UPSTREAM_")
                     raise Unavailable(
-                        f"adapter of {department} at {endpoint} is unreachable ({what}): {error.details()}",
-                        reason="ADAPTER_UNAVAILABLE",
+                        f"adapter of {department} at {endpoint} "
+                        + ("cannot reach its own data source" if upstream else "is unreachable")
+                        + f" ({what}): {error.details()}",
+                        reason="ADAPTER_UPSTREAM_UNAVAILABLE" if upstream else "ADAPTER_UNAVAILABLE",
                     ) from None
                 breaker.record_success()
                 translated = from_rpc_error(error)

@@ -90,8 +90,9 @@ async def spawn_adapter(
     *,
     kid: str | None = None,
     env: dict[str, str] | None = None,
+    command: list[str] | None = None,
 ) -> AdapterProcess:
-    """Write an adapter config into folder and run it as its own process, in plain-text dev mode."""
+    """Write an adapter config into folder and run it as its own process (command CONFIG), in plain-text dev mode."""
     folder.mkdir(parents=True, exist_ok=True)
     key_file = folder / f"{department.lower()}-signing.pem"
     key_file.unlink(missing_ok=True)
@@ -104,14 +105,10 @@ async def spawn_adapter(
     }
     path = folder / f"{department.lower()}-adapter.yaml"
     path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    argv = [str(path)] if command else ["adapter", "serve", "--config", str(path), "--listen", "127.0.0.1:0"]
     process = await asyncio.create_subprocess_exec(
-        *exchange_command(),
-        "adapter",
-        "serve",
-        "--config",
-        str(path),
-        "--listen",
-        "127.0.0.1:0",
+        *(command or exchange_command()),
+        *argv,
         cwd=folder,
         env={**os.environ, **(env or {})},
         stdout=asyncio.subprocess.PIPE,
