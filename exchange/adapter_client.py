@@ -154,7 +154,11 @@ class AdapterClient:
                 code = error.code()
                 if code == grpc.StatusCode.NOT_FOUND:
                     breaker.record_success()
-                    raise NotFound(f"{department}: {error.details()}", reason="KEY_NOT_FOUND") from None
+                    reason = from_rpc_error(error).reason
+                    raise NotFound(
+                        f"{department}: {error.details()}",
+                        reason=reason if reason != "NOT_FOUND" else "KEY_NOT_FOUND",
+                    ) from None
                 if code == grpc.StatusCode.DEADLINE_EXCEEDED:
                     breaker.record_failure()
                     raise DeadlineExceeded(
