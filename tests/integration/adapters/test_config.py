@@ -36,6 +36,7 @@ def violations(err: pytest.ExceptionInfo[InvalidArgument]) -> dict[str, str]:
     [
         ("psb-sql.yaml", "PSB", SqlSourceConfig, SqlSource),
         ("mnr-files.yaml", "MNR", FileSourceConfig, FileSource),
+        ("fire-csv.yaml", "FIRE", FileSourceConfig, FileSource),
     ],
 )
 async def test_example_configs_load_and_build_their_sources(
