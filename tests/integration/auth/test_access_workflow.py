@@ -13,7 +13,7 @@ from exchange.storage import tables as t
 from exchange.testing import HubFixture
 from exchange.v1 import access_pb2, common_pb2
 
-from .conftest import LICENCE_KEY, open_case
+from .conftest import LICENCE_KEY, open_case, populate
 
 ADMIN = (Role.DEPT_ADMIN,)
 LICENCE_FIELDS = ["name", "address", "status"]
@@ -199,3 +199,21 @@ async def test_fetch_returns_only_fields_both_granted_and_needed(permit_hub: Hub
     # but not needed either.
     assert "legal_representative" in document.data
     assert "legal_representative_id" not in document.data and "company_type" not in document.data
+
+
+async def test_request_inbox_overdue_and_approval_on_each_backend(any_backend_hub: HubFixture) -> None:
+    hub = await populate(any_backend_hub)
+    fire = hub.client("FIRE", roles=ADMIN)
+    psb = hub.client("PSB", roles=ADMIN)
+    late = (await fire.call(fire.access.CreateAccessRequest, ask_identity())).request
+    fresh = (await fire.call(fire.access.CreateAccessRequest, ask_identity(fields=["name"]))).request
+    async with hub.hub.db.begin() as conn:
+        await conn.execute(t.access_requests.update().where(t.access_requests.c.id == late.id).values(answer_due_us=1))
+    overdue = access_pb2.ListAccessRequestsRequest(owner="PSB", overdue_only=True)
+    assert [r.id for r in (await psb.call(psb.access.ListAccessRequests, overdue)).requests] == [late.id]
+    approve = access_pb2.DecideAccessRequestRequest(id=fresh.id, approve=True)
+    grant = (await psb.call(psb.access.DecideAccessRequest, approve)).grant
+    pending = access_pb2.ListAccessRequestsRequest(consumer="FIRE", status=access_pb2.ACCESS_REQUEST_STATUS_PENDING)
+    assert [r.id for r in (await fire.call(fire.access.ListAccessRequests, pending)).requests] == [late.id]
+    grants = await fire.call(fire.access.ListGrants, access_pb2.ListGrantsRequest(consumer="FIRE"))
+    assert [(g.id, g.access_request_id) for g in grants.grants] == [(grant.id, fresh.id)]
