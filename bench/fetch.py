@@ -105,26 +105,37 @@ def _run(options: FetchOptions, workdir: Path) -> Result:
             with ServerProcess(serve_echo, {"response_bytes": response_bytes}) as echo, LoadGenerator() as load:
                 identity = Identity(CONSUMER, "bench-officer", consumer.token_pem, consumer.token_kid)
                 for c in options.concurrency:
-                    for kind, address, method, requests, who in (
-                        ("echo", echo.info["address"], ECHO_METHOD, (b"r" * len(hub_requests[0]),), None),
-                        ("adapter direct", adapter.info["address"], ADAPTER_LOOKUP, _adapter_requests(keys), None),
-                        ("hub fetch", hub.info["address"], HUB_FETCH, hub_requests, identity),
+                    for kind, server, method, requests, who in (
+                        ("echo", echo, ECHO_METHOD, (b"r" * len(hub_requests[0]),), None),
+                        ("adapter direct", adapter, ADAPTER_LOOKUP, _adapter_requests(keys), None),
+                        ("hub fetch", hub, HUB_FETCH, hub_requests, identity),
                     ):
                         warmup = min(0.5, options.seconds / 2)
-                        spec = LoadSpec(address, method, requests, c, options.seconds, warmup, who)
-                        runs.append(_row(kind, c, load.run(spec)))
+                        spec = LoadSpec(server.info["address"], method, requests, c, options.seconds, warmup, who)
+                        # CPU of the serving process (the adapter's too, for hub runs): steadier than wall time.
+                        before = server.cpu_seconds(), adapter.cpu_seconds()
+                        row = _row(kind, c, load.run(spec))
+                        served = max(1, row["requests"] + row["errors"])
+                        row["server_cpu_ms_per_request"] = round((server.cpu_seconds() - before[0]) * 1000 / served, 3)
+                        if kind == "hub fetch":
+                            row["adapter_cpu_ms_per_request"] = round(
+                                (adapter.cpu_seconds() - before[1]) * 1000 / served, 3
+                            )
+                        runs.append(row)
     return _result(options, runs, len(hub_requests[0]), response_bytes)
 
 
 def _result(options: FetchOptions, runs: list[dict[str, Any]], request_bytes: int, response_bytes: int) -> Result:
     by = {(r["target"], r["concurrency"]): r for r in runs}
-    result = Result("fetch", ["target", "conc", "requests", "rps", "p50 ms", "p99 ms", "errors", "x echo"])
+    result = Result(
+        "fetch", ["target", "conc", "requests", "rps", "p50 ms", "p99 ms", "errors", "x echo", "server CPU ms/req"]
+    )
     for r in runs:
         echo = by[("echo", r["concurrency"])]
         ratio = r["rps"] / echo["rps"] if echo["rps"] else 0.0
         r["ratio_to_echo"] = round(ratio, 3)
         result.rows.append([r["target"], r["concurrency"], r["requests"], r["rps"], r["p50_ms"], r["p99_ms"],
-                            r["errors"], round(ratio, 3)])
+                            r["errors"], round(ratio, 3), r["server_cpu_ms_per_request"]])
         if r["first_error"]:
             result.notes.append(f"{r['target']} c={r['concurrency']}: {r['errors']} errors, first: {r['first_error']}")
     for c in options.concurrency:

@@ -53,6 +53,11 @@ class ServerProcess:
     def memory(self) -> psutil.Process:
         return psutil.Process(self.pid)
 
+    def cpu_seconds(self) -> float:
+        """User and system CPU the server process has used so far (all its threads)."""
+        times = psutil.Process(self.pid).cpu_times()
+        return float(times.user + times.system)
+
     def stop(self, timeout: float = 30.0) -> None:
         if self.process.is_alive():
             self._conn.send("stop")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, replace
 
@@ -178,8 +179,20 @@ class StoredDataset:
     registered_by: str
 
 
+@functools.lru_cache(maxsize=512)
+def _parsed_dataset(spec_json: str) -> Dataset:
+    """Parse a stored spec once per distinct text: every fetch reads the row, and parsing was its costliest part."""
+    return parse_dataset(json.loads(spec_json))
+
+
+@functools.lru_cache(maxsize=512)
+def _parsed_item(spec_json: str) -> ServiceItem:
+    """Same for service items (the objects are frozen, so sharing them is safe)."""
+    return parse_service_item(json.loads(spec_json))
+
+
 def _stored(row: sa.Row[tuple[object, ...]]) -> StoredDataset:
-    return StoredDataset(parse_dataset(json.loads(row.spec_json)), row.registered_at_us, row.registered_by)
+    return StoredDataset(_parsed_dataset(row.spec_json), row.registered_at_us, row.registered_by)
 
 
 async def get_dataset(conn: AsyncConnection, code: str, version: str = "") -> StoredDataset | None:
@@ -243,7 +256,7 @@ async def put_service_item(conn: AsyncConnection, item: ServiceItem, now_us: int
 
 async def get_service_item(conn: AsyncConnection, code: str) -> ServiceItem | None:
     row = (await conn.execute(sa.select(t.service_items).where(t.service_items.c.code == code))).first()
-    return parse_service_item(json.loads(row.spec_json)) if row else None
+    return _parsed_item(row.spec_json) if row else None
 
 
 async def list_service_items(conn: AsyncConnection, *, offset: int = 0, limit: int = 100) -> list[ServiceItem]:
