@@ -33,12 +33,23 @@ def bench(results_dir: str | None) -> None:
 @click.option("--appenders", type=int, default=512, show_default=True, help="Concurrent appenders.")
 @click.option("--synchronous", type=click.Choice(["FULL", "NORMAL"]), default="FULL", show_default=True)
 @click.option("--data-dir", default="", help="Keep the log database here (default: a temporary directory).")
-def log_command(entries: int, duration: float, appenders: int, synchronous: str, data_dir: str) -> None:
+@click.option("--audit", is_flag=True, help="Then proofs, citizen report, CSV export, archive and prune (log_bench).")
+def log_command(entries: int, duration: float, appenders: int, synchronous: str, data_dir: str, audit: bool) -> None:
     """Append ENTRIES to a durable access log, verify it, export it to Parquet, query one subject."""
-    from bench.access_log import LogOptions, run
+    import asyncio
+    import tempfile
 
-    options = LogOptions(entries, duration, appenders, synchronous, data_dir)
-    _finish(run(options), options)
+    from bench.access_log import LogOptions, run
+    from bench.log_bench import _measure
+
+    with tempfile.TemporaryDirectory(prefix="bench-log-") as tmp:
+        # The audit steps reopen the database, so it must outlive the harness run.
+        options = LogOptions(entries, duration, appenders, synchronous, data_dir or (tmp if audit else ""))
+        result = run(options)
+        if audit:
+            result.figures["audit"] = asyncio.run(_measure(Path(options.data_dir), entries))
+            result.notes.append("audit steps (bench/log_bench.py) in figures.audit")
+    _finish(result, options)
 
 
 def _levels(text: str) -> tuple[int, ...]:
@@ -88,6 +99,7 @@ def bulk_command(rows: int, duration: float) -> None:
 @bench.command("all")
 @click.pass_context
 def all_command(ctx: click.Context) -> None:
-    """Every benchmark with its defaults (what `make bench` runs): log, fetch, bulk, then the profile."""
-    for command in (log_command, fetch_command, bulk_command, profile_command):
+    """Every benchmark with its defaults (what `make bench` runs): log (with --audit), fetch, bulk, then the profile."""
+    ctx.invoke(log_command, audit=True)
+    for command in (fetch_command, bulk_command, profile_command):
         ctx.invoke(command)
