@@ -27,7 +27,6 @@ from catalog.errors import (
     NotFound,
     PermissionDenied,
 )
-from catalog.model import ServiceItem
 from exchange.audit.entry import AccessLogEntry
 from exchange.audit.log import Receipt
 from exchange.auth.authz import FetchFacts, decide_fetch
@@ -443,7 +442,7 @@ class CaseDesk:
     # --- materials ---------------------------------------------------------------------------------
 
     async def attach(
-        self, caller: Caller, case_id: str, dataset: str, key: str, *, refresh: bool
+        self, caller: Caller, case_id: str, dataset: str, key: str, *, refresh: bool, time_budget: float | None = None
     ) -> tuple[Material, bool]:
         """Fetch a required material into the case once; concurrent requests share one upstream fetch."""
         async with self._refusals(caller, "cases.attach_material", case_id, dataset) as seen:
@@ -481,7 +480,7 @@ class CaseDesk:
         async def fetch_once() -> tuple[Material, bool]:
             nonlocal ran_here
             ran_here = True
-            return await self._fetch_material(caller, case, item, dataset, key, held_version)
+            return await self._fetch_material(caller, case, dataset, key, held_version, time_budget)
 
         try:
             (material, fetched), _ = await self._flights.run((case.id, dataset, held_version), fetch_once)
@@ -516,7 +515,7 @@ class CaseDesk:
         )
 
     async def _fetch_material(
-        self, caller: Caller, case: Case, item: ServiceItem, dataset: str, key: str, seen_version: int
+        self, caller: Caller, case: Case, dataset: str, key: str, seen_version: int, time_budget: float | None
     ) -> tuple[Material, bool]:
         """The one upstream fetch of a material version (re-checked, since a fetch may just have finished)."""
         from exchange.fetch import FetchRequest  # the fetch module speaks protobuf to adapters
@@ -527,7 +526,13 @@ class CaseDesk:
             return held, False
         result = await self.fetcher.fetch(
             caller,
-            FetchRequest(dataset=dataset, key=key, case_id=case.id, service_item=case.service_item),
+            FetchRequest(
+                dataset=dataset,
+                key=key,
+                case_id=case.id,
+                service_item=case.service_item,
+                time_budget=time_budget,
+            ),
             action="cases.attach_material",
         )
         ds = await self.registry.get_dataset(dataset)

@@ -177,7 +177,12 @@ class CaseServicer(cases_pb2_grpc.CaseServiceServicer):
         self, request: cases_pb2.AttachMaterialRequest, context: Ctx
     ) -> cases_pb2.AttachMaterialResponse:
         material, fetched = await self.desk.attach(
-            caller(), request.case_id, request.dataset[:64], request.key[:256], refresh=request.refresh
+            caller(),
+            request.case_id,
+            request.dataset[:64],
+            request.key[:256],
+            refresh=request.refresh,
+            time_budget=context.time_remaining(),
         )
         return cases_pb2.AttachMaterialResponse(material=material_to_proto(material), fetched=fetched)
 

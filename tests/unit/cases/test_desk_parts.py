@@ -127,3 +127,21 @@ async def test_single_flight_runs_concurrent_calls_once_and_shares_failures() ->
     failing = [asyncio.create_task(flights.run("k", fail)) for _ in range(3)]
     outcomes = await asyncio.gather(*failing, return_exceptions=True)
     assert all(isinstance(o, NotFound) for o in outcomes)
+
+
+async def test_single_flight_goes_on_for_the_others_when_its_starter_gives_up() -> None:
+    flights: SingleFlight[str] = SingleFlight()
+    release = asyncio.Event()
+
+    async def work() -> str:
+        await release.wait()
+        return "fetched"
+
+    starter = asyncio.create_task(flights.run("k", work))
+    await asyncio.sleep(0)
+    joiner = asyncio.create_task(flights.run("k", work))
+    await asyncio.sleep(0)
+    starter.cancel()
+    release.set()
+    assert await joiner == ("fetched", False)
+    assert starter.cancelled()
