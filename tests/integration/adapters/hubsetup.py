@@ -58,10 +58,10 @@ async def grant(hub: HubFixture, dataset: str, fields: tuple[str, ...], consumer
 
 
 async def catalog_for_restaurants(hub: HubFixture) -> None:
-    """The restaurant permit's four datasets, the enterprise register and the service item."""
+    """The restaurant permit's four datasets, the enterprise register and the service item (led by SVC)."""
     for name in (*RESTAURANT_DATASETS, "enterprise_register"):
         await hub.register_example_dataset(name)
-    await hub.register_example_item("restaurant_permit")
+    await hub.register_example_item("restaurant_permit", lead_department=CONSUMER)
 
 
 @dataclass

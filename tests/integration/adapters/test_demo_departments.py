@@ -11,7 +11,7 @@ from exchange.demo.departments import DemoDepartments
 from exchange.testing import HubFixture
 from exchange.v1 import provider_pb2
 
-from .hubsetup import CONSUMER, catalog_for_restaurants, grant, open_case
+from .hubsetup import CONSUMER, catalog_for_restaurants, grant
 
 LICENCE_FIELDS = ("unified_social_credit_code", "name", "legal_representative", "address", "status", "licence_id")
 
@@ -44,9 +44,10 @@ async def test_hub_fetches_a_business_licence_from_the_demo_rest_adapter_process
         await catalog_for_restaurants(hub)
         await grant(hub, "business_licence", LICENCE_FIELDS)
         sample = deps.samples
-        case_id = await open_case(hub, "restaurant_permit", CONSUMER, sample.company_uscc)
+        officer = hub.client(CONSUMER)
+        case = await officer.create_case("restaurant_permit", sample.company_uscc)
 
-        document = await hub.client(CONSUMER).fetch("business_licence", sample.company_uscc, case_id=case_id)
+        document = await officer.fetch("business_licence", sample.company_uscc, case_id=case.id)
 
         company = deps.data.company(sample.company_uscc)
         assert document.data == {
