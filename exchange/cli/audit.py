@@ -128,8 +128,8 @@ def _report(report: VerifyReport, what: str) -> None:
 @audit.command("query")
 @click.option("--from", "from_", default="", help="From this time (ISO 8601, UTC by default).")
 @click.option("--until", default="", help="Before this time.")
-@click.option("--department", default="", help="Calling department.")
-@click.option("--officer", default="", help="Officer id.")
+@click.option("--caller", "caller_department", default="", help="Calling department (code).")
+@click.option("--officer-id", default="", help="Officer id.")
 @click.option("--dataset", default="", help="Dataset code.")
 @click.option("--subject", default="", help="Whose data (person or organisation id).")
 @click.option("--case", "case_id", default="", help="Case id.")
@@ -145,8 +145,8 @@ def _report(report: VerifyReport, what: str) -> None:
 def query(
     from_: str,
     until: str,
-    department: str,
-    officer: str,
+    caller_department: str,
+    officer_id: str,
     dataset: str,
     subject: str,
     case_id: str,
@@ -165,8 +165,8 @@ def query(
         filter=audit_pb2.EntryFilter(
             from_us=_time_us(from_, "--from"),
             until_us=_time_us(until, "--until"),
-            department=department,
-            officer_id=officer,
+            department=caller_department,
+            officer_id=officer_id,
             dataset=dataset,
             subject_id=subject,
             case_id=case_id,

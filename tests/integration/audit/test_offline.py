@@ -22,7 +22,7 @@ from exchange.storage import tables as t
 from exchange.testing import HubFixture
 from exchange.v1 import audit_pb2
 
-from .logsetup import exchange_cli, fill
+from .logsetup import CITIZEN, exchange_cli, fill
 
 E = t.log_entries
 
@@ -121,6 +121,14 @@ async def test_cli_bundles_exports_archives_and_verifies_without_the_hub(hub: Hu
     bundle.write_text(bundle.read_text().replace("index 7", "index 8"))
     code, out, err = await exchange_cli("audit", "check-proof", str(bundle), "--key", vkey)
     assert code == 1 and "FAILED" in err
+
+    # Auditors query and read a citizen's report from the command line.
+    code, out, err = await exchange_cli("audit", "subject", CITIZEN, "--page-size", "3", *as_auditor)
+    assert code == 0 and out.count("Department SAMR (SAMR)") == 3 and "--page-token" in err, err
+    code, out, err = await exchange_cli(
+        "audit", "query", "--decision", "deny", "--reason", "NO_GRANT", "--newest-first", "--limit", "2", *as_auditor
+    )
+    assert code == 0 and out.count("NO_GRANT") == 2, err
 
     # Exports to Parquet and CSV carry their checkpoint and verify on their own.
     for name in ("log.parquet", "log.csv"):
