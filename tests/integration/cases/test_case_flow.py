@@ -44,7 +44,7 @@ async def test_permit_case_end_to_end_fetches_each_material_once(any_backend_wor
     assert kinds.count("material_attached") == 4 and kinds.count("opinion") == 3 and kinds[-1] == "approve"
     saved = await samr.get_savings(case_id=case_id)
     assert (saved.materials_fetched, saved.reads_from_case, saved.submissions_avoided) == (4, 12, 12)
-    assert await samr.get_savings(service_item=ITEM) == saved
+    assert await samr.get_savings(service_item=ITEM) == saved == await samr.get_savings()
     actions = [e.action for e in await world.hub.log_entries()]
     assert actions.count("cases.attach_material") == 4
     assert actions.count("cases.read_material") == 12
@@ -65,3 +65,29 @@ async def test_non_involved_department_is_refused_a_material(world: PermitWorld)
     denied = [e for e in await world.hub.log_entries() if e.caller_department == "TAX"]
     assert {e.action for e in denied} == {"cases.read_material", "cases.get"}
     assert all(e.decision == "deny" and e.subject_id == world.keys["business_licence"] for e in denied)
+
+
+async def test_each_reader_sees_only_its_grant_within_the_items_fields(world: PermitWorld) -> None:
+    from exchange.storage import grant_store
+    from exchange.testing import system_caller
+
+    samr, mnr = world.officer("SAMR"), world.officer("MNR")
+    case_id, _ = await open_in_review(world)
+    await samr.attach_material(case_id, "business_licence", world.keys["business_licence"])
+    registry = world.hub.running.registry
+    async with world.hub.hub.db.read() as conn:
+        for grant in await grant_store.grants_for(conn, "MNR", "business_licence"):
+            await registry.revoke_grant(grant.id, "narrowed to what land review needs", system_caller())
+    # legal_representative_id is granted but the permit does not need it: the case never shows it.
+    await registry.create_grant(
+        system_caller(),
+        consumer="MNR",
+        dataset="business_licence",
+        fields=("name", "address", "legal_representative_id"),
+    )
+    read = await mnr.get_material(case_id, "business_licence")
+    assert read.data is not None and set(read.data) == {"name", "address"}
+    full = await samr.get_material(case_id, "business_licence")
+    assert full.data is not None and "business_scope" in full.data and "legal_representative_id" not in full.data
+    entry = next(e for e in await world.hub.log_entries() if e.action == "cases.read_material")
+    assert set(entry.fields) == {"name", "address"}
