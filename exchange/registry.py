@@ -452,9 +452,15 @@ class Registry:
     async def decide_access_request(
         self, request_id: str, *, approve: bool, reason: str, caller: Caller
     ) -> tuple[AccessRequest, Grant | None]:
-        """The owner's department admin (or a hub admin) approves, creating the grant, or denies with a reason."""
+        """The owner's department admin approves, creating the grant, or denies with a reason."""
         request = await self.get_access_request(request_id, caller)
-        require_admin_of(caller, request.owner, f"the access request for {request.dataset}")
+        if not (caller.has(Role.DEPT_ADMIN) and caller.department == request.owner):
+            # Widening the use of conditional data needs the provider's own consent, not the hub operator's.
+            raise PermissionDenied(
+                f"only a department admin of {request.owner}, which owns {request.dataset}, may answer this "
+                f"request (you act for {caller.department})",
+                reason="NOT_OWNER",
+            )
         if request.status != AccessRequestStatus.PENDING:
             raise FailedPrecondition(
                 f"access request {request_id} was already {request.status.value}; file a new one to ask again",

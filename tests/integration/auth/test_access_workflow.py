@@ -217,3 +217,13 @@ async def test_request_inbox_overdue_and_approval_on_each_backend(any_backend_hu
     assert [r.id for r in (await fire.call(fire.access.ListAccessRequests, pending)).requests] == [late.id]
     grants = await fire.call(fire.access.ListGrants, access_pb2.ListGrantsRequest(consumer="FIRE"))
     assert [(g.id, g.access_request_id) for g in grants.grants] == [(grant.id, fresh.id)]
+
+
+async def test_only_the_owners_department_admin_answers_a_request_not_the_hub_operator(permit_hub: HubFixture) -> None:
+    fire = permit_hub.client("FIRE", roles=ADMIN)
+    created = (await fire.call(fire.access.CreateAccessRequest, ask_identity())).request
+    hub_admin = permit_hub.client("HUB", roles=(Role.HUB_ADMIN,))
+    approve = access_pb2.DecideAccessRequestRequest(id=created.id, approve=True)
+    with pytest.raises(PermissionDenied) as refused:
+        await hub_admin.call(hub_admin.access.DecideAccessRequest, approve)
+    assert refused.value.reason == "NOT_OWNER" and "PSB" in refused.value.message
