@@ -222,6 +222,11 @@ class AdapterClient:
         self, department: str, endpoint: str, request: provider_pb2.ProviderServiceScanRequest
     ) -> AsyncIterator[provider_pb2.ProviderServiceScanResponse]:
         """Stream a table from an adapter; not retried (a stream may have been half consumed)."""
+        if not endpoint:
+            raise Unavailable(
+                f"department {department} has no adapter endpoint registered; {request.dataset} cannot be scanned",
+                reason="ADAPTER_NOT_CONFIGURED",
+            )
         breaker = self.breaker(department)
         if not breaker.allow():
             raise Unavailable(f"adapter of {department} is paused (circuit open)", reason="ADAPTER_CIRCUIT_OPEN")

@@ -103,6 +103,16 @@ async def test_dead_adapter_is_unavailable_naming_the_department(client: Adapter
     assert err.value.reason == "ADAPTER_UNAVAILABLE" and "adapter of SAMR" in err.value.message
 
 
+async def test_department_without_an_adapter_is_unavailable_saying_so(client: AdapterClient) -> None:
+    with pytest.raises(Unavailable) as err:
+        await client.lookup("MNR", "", lookup())
+    assert err.value.reason == "ADAPTER_NOT_CONFIGURED" and "MNR" in err.value.message
+    with pytest.raises(Unavailable) as scan_err:
+        async for _ in client.scan("MNR", "", provider_pb2.ProviderServiceScanRequest(dataset="enterprise_register")):
+            pass
+    assert scan_err.value.reason == "ADAPTER_NOT_CONFIGURED"
+
+
 async def test_slow_adapter_is_deadline_exceeded(client: AdapterClient, flaky: tuple[Flaky, RunningAdapter]) -> None:
     adapter, running = flaky
     adapter.delay = 5.0
