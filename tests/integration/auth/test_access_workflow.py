@@ -65,7 +65,16 @@ async def test_only_the_owner_or_a_hub_admin_may_grant(permit_hub: HubFixture) -
         await fire_admin.create_grant("FIRE", "business_licence", ["name"])
     assert refused.value.reason == "NOT_OWNER"
     hub_admin = permit_hub.client("HUB", roles=(Role.HUB_ADMIN,))
-    assert (await hub_admin.create_grant("FIRE", "business_licence", ["name"])).consumer == "FIRE"
+    grant = await hub_admin.create_grant("FIRE", "business_licence", ["name"])
+    assert grant.consumer == "FIRE"
+    # Department admins see the grants they hold and those on their datasets, nobody else's.
+    for department, sees in (("FIRE", True), ("SAMR", True), ("MNR", False)):
+        admin = permit_hub.client(department, roles=ADMIN)
+        listed = await admin.call(admin.access.ListGrants, access_pb2.ListGrantsRequest())
+        assert ([g.id for g in listed.grants] == [grant.id]) is sees, department
+    mnr = permit_hub.client("MNR", roles=ADMIN)
+    with pytest.raises(NotFound):
+        await mnr.call(mnr.access.GetGrant, access_pb2.GetGrantRequest(id=grant.id))
 
 
 async def test_not_shared_is_never_granted_nor_requested(permit_hub: HubFixture) -> None:
