@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import jinja2
 from aiohttp import web
@@ -173,7 +174,7 @@ async def sessions(request: web.Request, handler: Handler) -> web.StreamResponse
     if account is None:
         if request.method != "GET":
             raise web.HTTPUnauthorized(text=text("error.signed_out"))
-        raise web.HTTPSeeOther(local_path(request, "/signin") + "?next=" + _quote(request.path_qs))
+        raise web.HTTPSeeOther(local_path(request, "/signin") + "?next=" + quote(request.path_qs, safe=""))
     request[ACCOUNT] = account
     request[SESSION_TOKEN] = token
     if request.method == "POST":
@@ -190,12 +191,6 @@ async def error_pages(request: web.Request, handler: Handler) -> web.StreamRespo
         return await handler(request)
     except ExchangeError as error:
         return render(request, "error.html", {"error": error}, status=status_of(error))
-
-
-def _quote(path: str) -> str:
-    from urllib.parse import quote
-
-    return quote(path, safe="")
 
 
 def safe_next(request: web.Request, given: str) -> str:

@@ -20,6 +20,7 @@ from exchange.console.core import (
     render,
     safe_next,
     set_cookie,
+    status_of,
 )
 from exchange.console.strings import text
 from exchange.storage import console_store
@@ -62,9 +63,7 @@ async def signin(request: web.Request) -> web.StreamResponse:
     try:
         token = await accounts.sign_in(hub_of(request), username, str(form.get("password", "")), _address(request))
     except ExchangeError as error:
-        return _signin_page(
-            request, error=error.message, username=username, status=429 if "LIMIT" in error.reason else 401
-        )
+        return _signin_page(request, error=error.message, username=username, status=status_of(error))
     response = web.HTTPSeeOther(safe_next(request, str(form.get("next", ""))))
     set_cookie(request, response, SESSION_COOKIE, token, SESSION_SECONDS)
     response.del_cookie(SIGNIN_CSRF_COOKIE, path=local_path(request, "/"))

@@ -20,12 +20,23 @@ from catalog.model import (
     service_item_to_dict,
 )
 from exchange.auth.keys import algorithm_for, key_id, load_public_key
-from exchange.console.core import account_of, errors_by_field, hub_of, local_path, registry_of, render, requires
+from exchange.console.core import (
+    account_of,
+    errors_by_field,
+    form_error,
+    hub_of,
+    local_path,
+    registry_of,
+    render,
+    requires,
+)
 from exchange.console.forms import LEVELS
+from exchange.console.strings import text
 from exchange.services.convert import spec_from_text
 from exchange.storage import catalog_store
 
 routes = web.RouteTableDef()
+KEY_USES = tuple(u.value for u in KeyUse)
 
 
 @routes.get("/departments")
@@ -45,7 +56,7 @@ async def department_register(request: web.Request) -> web.Response:
     try:
         level = AdminLevel(values["level"]) if values["level"] in LEVELS else None
         if level is None:
-            raise InvalidArgument("choose a level", violations=[FieldViolation("level", f"one of {', '.join(LEVELS)}")])
+            raise form_error(text("dept.choose_level"), FieldViolation("level", text("common.one_of", options=LEVELS)))
         try:
             existing: Department | None = await registry_of(request).get_department(values["code"])
         except NotFound:
@@ -112,12 +123,14 @@ async def key_add(request: web.Request) -> web.Response:
     pem = str(form.get("public_key_pem", "")).strip() + "\n"
     use = str(form.get("use", ""))
     try:
-        if use not in (u.value for u in KeyUse):
-            raise InvalidArgument("choose what the key is for", violations=[FieldViolation("use", "token or signing")])
+        if use not in KEY_USES:
+            raise form_error(text("key.choose_use"), FieldViolation("use", text("common.one_of", options=KEY_USES)))
         try:
             public = load_public_key(pem)
         except InvalidArgument as error:
-            raise InvalidArgument(error.message, violations=[FieldViolation("public_key_pem", error.message)]) from None
+            raise InvalidArgument(
+                error.message, reason=error.reason, violations=[FieldViolation("public_key_pem", error.message)]
+            ) from None
         kid = str(form.get("kid", "")).strip() or key_id(public)
         key = DepartmentKey(kid, KeyUse(use), algorithm_for(public), pem)
         await registry_of(request).add_key(code, key, account_of(request).caller)

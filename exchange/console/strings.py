@@ -24,6 +24,7 @@ EN: dict[str, str] = {
     "common.filter": "Filter",
     "common.yes": "yes",
     "common.no": "no",
+    "common.one_of": "one of: {options}",
     "role.hub_admin": "hub administrator",
     "role.dept_admin": "department administrator",
     "role.auditor": "auditor",
@@ -135,6 +136,7 @@ EN: dict[str, str] = {
     "dept.register": "Register a department",
     "dept.register_hint": "Then add its token and signing keys on the department's page.",
     "dept.edit": "Edit",
+    "dept.choose_level": "Choose the department's administrative level.",
     "dept.save": "Save",
     "key.kid": "Key id",
     "key.kid_hint": "empty: the key's thumbprint",
@@ -145,6 +147,7 @@ EN: dict[str, str] = {
     "key.retired": "Retired",
     "key.retire": "Retire",
     "key.add": "Add a key",
+    "key.choose_use": "Choose what the key is for: signing tokens or signing documents.",
     "key.pem": "Public key (PEM)",
     "key.rotate_hint": "To rotate: add the new key, move the department's systems to it, then retire the old one.",
     # service items
@@ -294,4 +297,5 @@ def use(language: str) -> None:
 def text(key: str, **values: Any) -> str:
     """The string for `key` in the current language, with {placeholders} filled."""
     template = current.get(key, key)
-    return template.format(**values) if values else template
+    shown = {k: ", ".join(v) if isinstance(v, tuple | list) else v for k, v in values.items()}
+    return template.format(**shown) if values else template
