@@ -57,6 +57,17 @@ class CircuitBreaker:
         return not self.allow()
 
 
+def _unavailable(department: str, endpoint: str, what: str, error: aio.AioRpcError) -> Unavailable:
+    """UNAVAILABLE from an adapter: either it cannot be reached, or it cannot reach its own source."""
+    upstream = from_rpc_error(error).reason.startswith("UPSTREAM_")
+    return Unavailable(
+        f"adapter of {department} at {endpoint} "
+        + ("cannot reach its own data source" if upstream else "is unreachable")
+        + f" ({what}): {error.details()}",
+        reason="ADAPTER_UPSTREAM_UNAVAILABLE" if upstream else "ADAPTER_UNAVAILABLE",
+    )
+
+
 @dataclass(frozen=True)
 class TransportSecurity:
     """How the hub reaches adapters: plain text (dev only) or TLS, with the hub's client certificate."""
@@ -170,13 +181,7 @@ class AdapterClient:
                     continue
                 if code in _RETRYABLE:
                     breaker.record_failure()
-                    upstream = from_rpc_error(error).reason.startswith("UPSTREAM_")
-                    raise Unavailable(
-                        f"adapter of {department} at {endpoint} "
-                        + ("cannot reach its own data source" if upstream else "is unreachable")
-                        + f" ({what}): {error.details()}",
-                        reason="ADAPTER_UPSTREAM_UNAVAILABLE" if upstream else "ADAPTER_UNAVAILABLE",
-                    ) from None
+                    raise _unavailable(department, endpoint, what, error) from None
                 breaker.record_success()
                 translated = from_rpc_error(error)
                 translated.message = f"adapter of {department} refused {what}: {translated.message}"
@@ -237,11 +242,7 @@ class AdapterClient:
         except aio.AioRpcError as error:
             if error.code() == grpc.StatusCode.UNAVAILABLE:
                 breaker.record_failure()
-                raise Unavailable(
-                    f"adapter of {department} at {endpoint} failed during a scan of {request.dataset}: "
-                    f"{error.details()}",
-                    reason="ADAPTER_UNAVAILABLE",
-                ) from None
+                raise _unavailable(department, endpoint, f"scan of {request.dataset}", error) from None
             translated: ExchangeError = from_rpc_error(error)
             raise translated from None
         breaker.record_success()

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,8 +21,8 @@ from adapters.sdk import SourceAdapter
 from adapters.server import RunningAdapter, start_provider
 from adapters.signing import DocumentSigner
 from adapters.sources.files import FileSource
-from catalog.errors import ExchangeError, FailedPrecondition, InvalidArgument, PermissionDenied
-from catalog.model import parse_service_item
+from catalog.errors import DataLoss, ExchangeError, FailedPrecondition, InvalidArgument, PermissionDenied, Unavailable
+from catalog.model import Dataset, parse_service_item
 from exchange.auth.keys import generate_ed25519, key_id
 from exchange.client import HubClient
 from exchange.demo.data import synthetic_register, write_synthetic_register
@@ -235,3 +236,62 @@ async def test_a_million_rows_stream_through_the_hub_in_bounded_memory(hub: HubF
     # The table never sits whole in the hub: its memory grows by a fraction of the table's size (by about the
     # same amount for a table three times as large: SCAN_ROWS=3000000).
     assert hub_growth < table_bytes / 3
+
+
+class Misbehaving(SourceAdapter):
+    """A Parquet-backed adapter that breaks mid-stream, or streams a schema other than the catalog's."""
+
+    def __init__(self, ds: Dataset, source: FileSource, mode: str) -> None:
+        super().__init__("SAMR", {ds.code: (ds, source, "files")})
+        self.mode = mode
+
+    def checked_scan(
+        self, dataset: str, columns: Sequence[str], filter_text: str, batch_rows: int
+    ) -> tuple[pa.Schema, AsyncGenerator[pa.RecordBatch, None]]:
+        schema, batches = super().checked_scan(dataset, columns, filter_text, batch_rows)
+        if self.mode == "schema":
+            # Claims the name column is a number: the hub must not pass such rows on.
+            schema = schema.set(schema.get_field_index("name"), pa.field("name", pa.int64()))
+        return schema, self._breaking(batches)
+
+    async def _breaking(self, batches: AsyncGenerator[pa.RecordBatch, None]) -> AsyncGenerator[pa.RecordBatch, None]:
+        sent = 0
+        async with contextlib.aclosing(batches):
+            async for batch in batches:
+                if self.mode == "break" and sent == 2:
+                    raise Unavailable("the export disappeared", reason="UPSTREAM_UNAVAILABLE")
+                sent += 1
+                yield batch
+
+
+@pytest.mark.parametrize("mode", ["break", "schema"])
+async def test_an_adapter_that_breaks_or_changes_the_schema_is_reported_and_logged(
+    hub: HubFixture, tmp_path: Path, mode: str
+) -> None:
+    path = tmp_path / "register.parquet"
+    write_synthetic_register(path, 5000)
+    ds = example_dataset("enterprise_register")
+    key = generate_ed25519()
+    source = FileSource(path, "unified_social_credit_code", {}, ds.schema.arrow_schema())
+    adapter = await start_provider(
+        Misbehaving(ds, source, mode),
+        DocumentSigner("SAMR", key_id(key.public_key()), key),
+        listen="127.0.0.1:0",
+        insecure_dev=True,
+    )
+    w = await finish_world(hub, f"127.0.0.1:{adapter.port}", key, adapter)
+    received = []
+    try:
+        with pytest.raises((Unavailable, DataLoss)) as err:
+            async for response in w.client.stream(w.client.exchange.Scan, scan_request(w, batch_rows=1000), timeout=30):
+                received.append(response)
+    finally:
+        await adapter.stop(grace=0)
+    entries = [e for e in await hub.log_entries() if e.action == "exchange.scan"]
+    if mode == "break":
+        # The rows sent before the break were logged first; the break has its own entry.
+        assert len(received) == 3 and received[0].receipt.log_index == entries[0].index
+        assert entries[1].reason == "ADAPTER_UPSTREAM_UNAVAILABLE" and "after 2000 rows" in entries[1].message
+    else:
+        assert err.value.reason == "SCAN_SCHEMA_MISMATCH" and not received
+        assert len(entries) == 1 and entries[0].reason == "SCAN_SCHEMA_MISMATCH"
