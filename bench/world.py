@@ -33,6 +33,17 @@ ITEM_DATASETS = {"business_licence": "SAMR", "identity_record": "PSB", "property
 COLUMNS = ("unified_social_credit_code", "name", "company_type", "legal_representative", "legal_representative_id",
            "registered_capital", "established_on", "address", "business_scope", "registration_authority", "status",
            "valid_until", "licence_id")
+# A statistics item that needs the whole enterprise register, so a scan for its case moves every column.
+BULK_CASE_ID = "bench-case-bulk"
+BULK_ITEM = {
+    "code": "bench_market_statistics",
+    "name": "Market entity statistics (benchmark)",
+    "lead_department": CONSUMER,
+    "time_limit_days": 20,
+    "required_materials": [{"dataset": "enterprise_register", "fields": [
+        "unified_social_credit_code", "name", "company_type", "industry_code", "region_code", "registered_capital",
+        "established_on", "employees", "status", "updated_at"]}],
+}
 _SCOPES = ("catering services", "retail of food", "software development", "wholesale of textiles", "consulting")
 
 
@@ -173,6 +184,15 @@ async def _grant_and_case(hub: Any, table_datasets: list[str]) -> None:
             {"case_id": CASE_ID, "department": OWNER, "role": "lead"},
             {"case_id": CASE_ID, "department": CONSUMER, "role": "co_reviewer"},
         ])
+        if table_datasets:
+            await conn.execute(t.cases.insert().values(
+                id=BULK_CASE_ID, service_item=BULK_ITEM["code"], applicant_id="bench-applicant",
+                lead_department=CONSUMER, state="in_review", version=1, submitted_at_us=now, updated_at_us=now,
+                case_json="{}",
+            ))
+            await conn.execute(t.case_departments.insert().values(
+                case_id=BULK_CASE_ID, department=CONSUMER, role="lead"
+            ))
 
 
 async def serve_hub(settings: dict[str, Any]) -> tuple[dict[str, Any], Stop]:
@@ -199,6 +219,11 @@ async def serve_hub(settings: dict[str, Any]) -> tuple[dict[str, Any], Stop]:
     await fixture.register_example_item(ITEM)
     for table in settings.get("tables", []):
         await fixture.register_example_dataset(table)
+    if settings.get("tables"):
+        from catalog.model import parse_service_item
+        from exchange.testing import system_caller
+
+        await fixture.running.registry.register_service_item(parse_service_item(BULK_ITEM), system_caller())
     await _grant_and_case(fixture.hub, settings.get("tables", []))
     await fixture.hub.registry_changed()
     if profiler is not None:

@@ -43,13 +43,12 @@ def test_fetch_benchmark_drives_echo_adapter_and_hub_without_errors(tmp_path: Pa
     assert "c2 hub/echo throughput >= 0.4" in body["targets"]
 
 
-def test_bulk_benchmark_streams_the_whole_table_over_flight_and_the_adapter(tmp_path: Path) -> None:
+def test_bulk_benchmark_streams_the_whole_table_over_flight_the_adapter_and_the_hub(tmp_path: Path) -> None:
     body = run_bench(tmp_path, "bulk", "--rows", "20000", "--duration", "10")
     figures = body["figures"]
-    assert figures["flight do_get"]["rows"] == 20000
-    assert figures["adapter scan direct"]["rows"] == 20000
-    # Until the hub's Scan serves tables, the row records the refusal instead of rows.
-    assert figures["hub scan"]["rows"] == 20000 or figures["hub scan"]["error"]
+    for path in ("flight do_get", "adapter scan direct", "hub scan"):
+        assert (figures[path]["rows"], figures[path]["error"]) == (20000, ""), path
+    assert figures["hub scan"]["server_rss_peak_mb"] > 0
 
 
 def test_profile_writes_the_hub_profile(tmp_path: Path) -> None:
