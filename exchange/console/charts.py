@@ -9,7 +9,7 @@ from xml.sax.saxutils import escape
 
 # Colour-blind-safe palette (Okabe-Ito); departments beyond it cycle.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
-WIDTH, HEIGHT, LEFT, BOTTOM, TOP = 720, 220, 44, 28, 12
+WIDTH, HEIGHT, LEFT, RIGHT, BOTTOM, TOP = 720, 220, 44, 34, 28, 12
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ def _frame(title: str, body: list[str], x_labels: list[tuple[float, str]], y_max
         f'aria-label="{escape(title)}" class="chart">',
         f"<title>{escape(title)}</title>",
         f'<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{TOP + plot_h}" stroke="#555"/>',
-        f'<line x1="{LEFT}" y1="{TOP + plot_h}" x2="{WIDTH}" y2="{TOP + plot_h}" stroke="#555"/>',
+        f'<line x1="{LEFT}" y1="{TOP + plot_h}" x2="{WIDTH - RIGHT}" y2="{TOP + plot_h}" stroke="#555"/>',
         f'<text x="{LEFT - 4}" y="{TOP + 8}" text-anchor="end" font-size="10">{escape(y_max)}</text>',
         f'<text x="{LEFT - 4}" y="{TOP + plot_h}" text-anchor="end" font-size="10">0</text>',
         *body,
@@ -71,7 +71,7 @@ def accesses_per_hour(
         totals[c.hour_us][c.department] = totals[c.hour_us].get(c.department, 0) + c.allowed + c.denied
     peak = max((sum(v.values()) for v in totals.values()), default=0) or 1
     plot_h = HEIGHT - BOTTOM - TOP
-    step = (WIDTH - LEFT) / max(len(hours), 1)
+    step = (WIDTH - LEFT - RIGHT) / max(len(hours), 1)
     body = []
     for i, hour in enumerate(hours):
         y = float(TOP + plot_h)
@@ -98,7 +98,7 @@ def denial_share(counts: Sequence[HourCount], hours: Sequence[int], title: str) 
         allowed[c.hour_us] += c.allowed
         denied[c.hour_us] += c.denied
     plot_h = HEIGHT - BOTTOM - TOP
-    step = (WIDTH - LEFT) / max(len(hours), 1)
+    step = (WIDTH - LEFT - RIGHT) / max(len(hours), 1)
     points = []
     for i, hour in enumerate(hours):
         total = allowed[hour] + denied[hour]
