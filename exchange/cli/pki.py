@@ -9,7 +9,12 @@ from typing import TypeVar
 import click
 
 from catalog.errors import ExchangeError
-from exchange.auth.pki import certificate_fingerprint, init_pki, issue_department_certificate
+from exchange.auth.pki import (
+    certificate_fingerprint,
+    init_pki,
+    issue_department_certificate,
+    issue_server_certificate,
+)
 from exchange.cli.common import fail
 
 T = TypeVar("T")
@@ -62,3 +67,20 @@ def pki_issue(department: str, directory: str, out_dir: str | None, days: int) -
     click.echo(f"certificate: {cert_path}")
     click.echo(f"key:         {key_path} (hand it to {department} only)")
     click.echo(f"fingerprint: {certificate_fingerprint(cert_path.read_bytes())}")
+
+
+@pki.command("issue-server")
+@click.argument("name")
+@click.option("--host", "hosts", multiple=True, required=True, help="Host name or address the hub dials (repeat).")
+@click.option("--dir", "directory", default=DEFAULT_DIR, show_default=True, type=click.Path(file_okay=False))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Where to write NAME.key/.crt.")
+@click.option("--days", default=365, show_default=True, help="Validity of the certificate.")
+def pki_issue_server(name: str, hosts: tuple[str, ...], directory: str, out_dir: str | None, days: int) -> None:
+    """Issue a server certificate for a department's adapter, so the hub reaches it over mTLS."""
+    key_path, cert_path = run_sync(
+        lambda: issue_server_certificate(
+            Path(directory), name, hosts=hosts, days=days, out_dir=Path(out_dir) if out_dir else None
+        )
+    )
+    click.echo(f"certificate: {cert_path} for {', '.join(hosts)}")
+    click.echo(f"key:         {key_path}")

@@ -91,5 +91,9 @@ def test_pki_init_and_issue_write_a_ca_a_server_and_a_department_certificate(tmp
     assert made.exit_code == 0, made.output
     issued = runner.invoke(cli, ["pki", "issue", "SAMR", "--dir", str(tmp_path / "pki"), "--out", str(tmp_path)])
     assert issued.exit_code == 0 and (tmp_path / "SAMR.crt").exists() and (tmp_path / "SAMR.key").exists()
+    adapter = runner.invoke(
+        cli, ["pki", "issue-server", "samr-adapter", "--host", "10.0.0.7", "--dir", str(tmp_path / "pki")]
+    )
+    assert adapter.exit_code == 0 and (tmp_path / "pki" / "samr-adapter.crt").exists()
     again = runner.invoke(cli, ["pki", "init", "--dir", str(tmp_path / "pki")])
     assert again.exit_code == 2 and "PKI_CA_EXISTS" in again.output
