@@ -39,6 +39,8 @@ def machine_info() -> dict[str, Any]:
         "grpcio": grpc.__version__,
         "pyarrow": pyarrow.__version__,
         "os": f"{platform.system()} {platform.release()}",
+        # Other work on the machine while the benchmark ran: wall-time rates mean little without it.
+        "load_average_1_5_15": [round(v, 2) for v in os.getloadavg()],
     }
 
 
