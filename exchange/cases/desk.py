@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.signing import canonical_json
 from catalog.errors import (
@@ -29,7 +30,7 @@ from catalog.errors import (
 )
 from exchange.audit.entry import AccessLogEntry
 from exchange.audit.log import Receipt
-from exchange.auth.authz import FetchFacts, decide_fetch
+from exchange.auth.authz import decide_fetch
 from exchange.auth.identity import Caller, Role
 from exchange.cases import model
 from exchange.cases.lifecycle import CaseAction, CaseState, is_open, next_state
@@ -46,7 +47,7 @@ from exchange.cases.model import Actor, Case, CaseEvent, DeadlineStatus
 from exchange.cases.review import Verdict
 from exchange.cases.singleflight import SingleFlight
 from exchange.clock import now_us, to_datetime
-from exchange.storage import case_store, catalog_store, grant_store
+from exchange.storage import case_store, grant_store
 from exchange.storage import tables as t
 from exchange.storage.case_store import Savings
 
@@ -161,12 +162,16 @@ class CaseDesk:
     # --- loading and storing -----------------------------------------------------------------------
 
     async def _load(self, case_id: str) -> Case:
+        async with self.hub.db.read() as conn:
+            return await self._load_in(conn, case_id)
+
+    async def _load_in(self, conn: AsyncConnection, case_id: str) -> Case:
+        """The case, or NotFound; on a connection the caller goes on using."""
         if not case_id:
             raise InvalidArgument(
                 "name the case (its id)", reason="MISSING_FIELD", violations=[FieldViolation("id", "required")]
             )
-        async with self.hub.db.read() as conn:
-            case = await case_store.get_case(conn, case_id[:40])
+        case = await case_store.get_case(conn, case_id[:40])
         if case is None:
             raise NotFound(f"no case {case_id[:40]!r}", reason="CASE_NOT_FOUND", metadata={"case": case_id[:40]})
         return case
@@ -582,18 +587,13 @@ class CaseDesk:
     ) -> tuple[Material, bytes, Receipt]:
         """A material from the case (no upstream call), holding the fields the caller's department may see."""
         async with self._refusals(caller, "cases.read_material", case_id, dataset) as seen:
-            case = seen.case = await self._load(case_id)
             ds = await self.registry.get_dataset(dataset)
             async with self.hub.db.read() as conn:
+                case = seen.case = await self._load_in(conn, case_id)
                 material = await case_store.get_material(conn, case.id, dataset, version)
-                facts = FetchFacts(
-                    caller=caller,
-                    dataset=ds,
-                    requested_fields=(),
-                    now_us=now_us(),
-                    case=await case_store.case_facts(conn, case.id),
-                    service_item=await catalog_store.get_service_item(conn, case.service_item),
-                    grants=await grant_store.grants_for(conn, caller.department, ds.code),
+                # The same facts and the same decision as a fetch: reading from the case grants nothing extra.
+                facts = await grant_store.fetch_facts(
+                    conn, caller, ds, case_id=case.id, service_item="", fields=(), now_us=now_us()
                 )
                 document = await case_store.get_document(conn, material.digest) if material else None
             decision = decide_fetch(facts)
@@ -609,8 +609,6 @@ class CaseDesk:
             full = json.loads(document)
             visible = {name: full[name] for name in decision.fields if name in full}
             body = canonical_json(visible)
-            async with self.hub.db.begin() as conn:
-                await case_store.add_savings(conn, case.id, reads=1)
         receipt = await self._log(
             caller,
             "cases.read_material",

@@ -143,9 +143,13 @@ async def list_stored_cases(
 ) -> list[StoredCase]:
     """Cases with their titles and savings, matching every filter given, newest first (one query)."""
     c = t.cases.c
-    query = sa.select(c.case_json, c.title, c.materials_fetched, c.reads_from_case, c.submissions_avoided).order_by(
-        c.submitted_at_us.desc(), c.id
-    )
+    query = sa.select(
+        c.case_json,
+        c.title,
+        c.materials_fetched,
+        (c.reads_from_case + _reads_of(c.id)).label("reads"),
+        c.submissions_avoided,
+    ).order_by(c.submitted_at_us.desc(), c.id)
     if case_id:
         query = query.where(c.id == case_id)
     if state:
@@ -162,7 +166,7 @@ async def list_stored_cases(
         StoredCase(
             case_from_json(r.case_json),
             r.title,
-            Savings(r.materials_fetched, r.reads_from_case, r.submissions_avoided),
+            Savings(r.materials_fetched, r.reads, r.submissions_avoided),
         )
         for r in rows
     ]
@@ -170,11 +174,29 @@ async def list_stored_cases(
 
 # --- savings -------------------------------------------------------------------------------------------
 
+# Reads served from a case are counted from the access log, which records each one anyway: no extra write per read.
+READ_ACTION = "cases.read_material"
+
+
+def _reads_filter(case_ids: sa.ColumnElement[str] | sa.Select[tuple[str]]) -> sa.ColumnElement[bool]:
+    log = t.log_entries.c
+    target = log.case_id == case_ids if isinstance(case_ids, sa.ColumnElement) else log.case_id.in_(case_ids)
+    return sa.and_(target, log.action == READ_ACTION, log.decision == "allow")
+
+
+def _reads_of(case_id: sa.ColumnElement[str]) -> sa.ScalarSelect[int]:
+    """Allowed reads of one case's materials, as a correlated count over the access log."""
+    return sa.select(sa.func.count()).select_from(t.log_entries).where(_reads_filter(case_id)).scalar_subquery()
+
 
 async def add_savings(
     conn: AsyncConnection, case_id: str, *, fetched: int = 0, reads: int = 0, avoided: int = 0
 ) -> None:
-    """Count what one case saved (increments, so concurrent readers never lose a count)."""
+    """Count what one case saved (increments, so concurrent writers never lose a count).
+
+    ``reads`` is for reads the access log does not hold (imported history); the hub's own reads
+    are counted from the log.
+    """
     c = t.cases.c
     await conn.execute(
         t.cases.update()
@@ -190,17 +212,22 @@ async def add_savings(
 async def savings(conn: AsyncConnection, *, case_id: str = "", service_item: str = "") -> Savings:
     """Totals over one case, one service item, or every case."""
     c = t.cases.c
-    query = sa.select(
+    conditions = [c.id == case_id] if case_id else []
+    if service_item:
+        conditions.append(c.service_item == service_item)
+    totals = sa.select(
         sa.func.coalesce(sa.func.sum(c.materials_fetched), 0),
         sa.func.coalesce(sa.func.sum(c.reads_from_case), 0),
         sa.func.coalesce(sa.func.sum(c.submissions_avoided), 0),
+    ).where(*conditions)
+    fetched, imported_reads, avoided = (await conn.execute(totals)).one()
+    reads_filter = (
+        _reads_filter(sa.select(c.id).where(*conditions))
+        if conditions
+        else sa.and_(t.log_entries.c.action == READ_ACTION, t.log_entries.c.decision == "allow")
     )
-    if case_id:
-        query = query.where(c.id == case_id)
-    if service_item:
-        query = query.where(c.service_item == service_item)
-    row = (await conn.execute(query)).one()
-    return Savings(int(row[0]), int(row[1]), int(row[2]))
+    reads = (await conn.execute(sa.select(sa.func.count()).select_from(t.log_entries).where(reads_filter))).scalar()
+    return Savings(int(fetched), int(imported_reads) + int(reads or 0), int(avoided))
 
 
 # --- materials and documents ---------------------------------------------------------------------------
