@@ -108,3 +108,11 @@ async def test_retried_create_with_one_request_id_opens_one_case(world: PermitWo
     )
     assert first.id == again.id
     assert len(await samr.list_cases()) == 1
+
+
+async def test_opinion_on_a_stale_version_is_aborted(world: PermitWorld) -> None:
+    case = await case_in(world, CaseState.IN_REVIEW)
+    await world.officer("FIRE").record_opinion(case.id, "approve", expected_version=case.version)
+    with pytest.raises(Aborted) as conflict:
+        await world.officer("MNR").record_opinion(case.id, "approve", expected_version=case.version)
+    assert "FIRE" in conflict.value.message

@@ -6,7 +6,8 @@ import asyncio
 
 import pytest
 
-from catalog.errors import FailedPrecondition, NotFound
+from catalog.errors import FailedPrecondition, NotFound, PermissionDenied, Unavailable
+from exchange.auth.identity import Role
 from exchange.cases.lifecycle import CaseState
 from tests.integration.cases.conftest import PermitWorld, case_in
 
@@ -91,3 +92,30 @@ async def test_material_not_required_by_the_item_is_refused(world: PermitWorld) 
         await world.officer("SAMR").attach_material(case.id, "criminal_record", "x")
     assert refused.value.reason in ("MATERIAL_NOT_REQUIRED", "SERVICE_ITEM_NOT_FOUND", "DATASET_NOT_FOUND")
     assert world.total_lookups() == 0
+
+
+async def test_approval_fails_closed_when_an_issuer_cannot_be_asked(world: PermitWorld) -> None:
+    samr = world.officer("SAMR")
+    case = await case_in(world, CaseState.IN_REVIEW)
+    for dataset, key in world.keys.items():
+        await samr.attach_material(case.id, dataset, key)
+    for dept in ("SAMR", "FIRE", "MNR"):
+        case = await world.officer(dept).record_opinion(case.id, "approve")
+    fire_adapter = next(s for s in world.servers if s.adapter.department == "FIRE")
+    await fire_adapter.stop(grace=0)
+    with pytest.raises(Unavailable):
+        await samr.transition_case(case.id, "approve", case.version)
+    assert (await samr.get_case(case.id)).state == "in_review"
+
+
+async def test_auditor_sees_material_metadata_never_contents(world: PermitWorld) -> None:
+    samr = world.officer("SAMR")
+    case = await case_in(world, CaseState.IN_REVIEW)
+    await samr.attach_material(case.id, "business_licence", world.keys["business_licence"])
+    auditor = world.hub.client("HUB", officer="auditor-1", roles=[Role.AUDITOR])
+    listed = await auditor.list_materials(case.id)
+    assert [m.dataset for m in listed] == ["business_licence"] and listed[0].data is None
+    assert (await auditor.get_case(case.id)).id == case.id
+    with pytest.raises(PermissionDenied) as refused:
+        await auditor.get_material(case.id, "business_licence")
+    assert refused.value.reason == "ROLE_NOT_ALLOWED"
