@@ -17,14 +17,12 @@ from exchange.audit.merkle import verify_inclusion
 from exchange.audit.note import NoteVerifier, open_checkpoint
 from exchange.auth.identity import Role
 from exchange.client import HubClient, Receipt
-from exchange.demo.departments import DemoDepartments
 from exchange.storage import Database
 from exchange.storage import tables as t
 from exchange.testing import start_test_hub
 from exchange.v1 import audit_pb2
 
-from ..adapters.hubsetup import CONSUMER, catalog_for_restaurants, grant, open_case
-from .logsetup import EXCHANGE, exchange_cli
+from .logsetup import CONSUMER, EXCHANGE, LICENCE_KEY, exchange_cli_here, licence_world
 
 RECEIPTS_BEFORE_KILL = 60
 WORKERS = 4
@@ -56,20 +54,13 @@ async def _until_serving(client: HubClient, process: asyncio.subprocess.Process)
 
 async def test_every_receipt_survives_a_sigkill_and_the_log_verifies_after_restart(tmp_path: Path) -> None:
     data_dir = tmp_path / "hub"
-    async with DemoDepartments(tmp_path / "demo", seed=7) as deps:
-        # Set up departments, catalog, grant and a case with an in-process hub on the data directory ...
-        setup = await start_test_hub(data_dir, sqlite_synchronous="FULL")
-        for dept_code, dept in deps.departments.items():
-            await setup.add_department(
-                dept_code, name=dept.name, adapter_endpoint=dept.endpoint, signing_public_key=dept.signing_key_pem
-            )
-        consumer = await setup.add_department(CONSUMER)
-        await catalog_for_restaurants(setup)
-        await grant(setup, "business_licence", ("unified_social_credit_code", "name", "status"))
-        company = deps.samples.company_uscc
-        case_id = await open_case(setup, "restaurant_permit", CONSUMER, company)
-        await setup.stop()
-
+    # Set up departments, catalog, grant, a case and SAMR's adapter with an in-process hub on the data directory ...
+    setup = await start_test_hub(data_dir, sqlite_synchronous="FULL")
+    adapter, case_id = await licence_world(setup)
+    consumer = setup.departments[CONSUMER]
+    company = LICENCE_KEY
+    await setup.stop()
+    try:
         # ... then serve it from a separate `exchange serve` process.
         port = _free_port()
         config = tmp_path / "hub.yaml"
@@ -147,6 +138,9 @@ async def test_every_receipt_survives_a_sigkill_and_the_log_verifies_after_resta
             process.send_signal(signal.SIGTERM)
             await process.wait()
 
+    finally:
+        await adapter.stop(grace=0.5)
+
     db = Database(f"sqlite:///{data_dir / 'exchange.db'}")
     async with db.read() as conn:
         rows = await conn.execute(sa.select(t.log_entries.c.idx, t.log_entries.c.leaf_hash))
@@ -157,7 +151,7 @@ async def test_every_receipt_survives_a_sigkill_and_the_log_verifies_after_resta
 
     (tmp_path / "before.txt").write_text(before.checkpoint.signed_note)
     (tmp_path / "after.txt").write_text(after.checkpoint.signed_note)
-    code, out, err = await exchange_cli(
+    code, out, err = await exchange_cli_here(
         "audit", "verify", "--data-dir", str(data_dir), "--key", after.verifier_key,
         "--checkpoint", str(tmp_path / "before.txt"), "--checkpoint", str(tmp_path / "after.txt"),
     )  # fmt: skip

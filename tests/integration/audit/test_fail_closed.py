@@ -3,38 +3,25 @@
 from __future__ import annotations
 
 import sqlite3
-from pathlib import Path
 
 import grpc
 import pytest
 
 from catalog.errors import ExchangeError
-from exchange.demo.departments import DemoDepartments
 from exchange.testing import HubFixture
 
-from ..adapters.hubsetup import CONSUMER, catalog_for_restaurants, grant, open_case
+from .logsetup import CONSUMER, LICENCE_KEY, licence_world
 
-FIELDS = ("unified_social_credit_code", "name", "status")
 REFUSE_INSERTS = (
     "CREATE TRIGGER log_full BEFORE INSERT ON log_entries BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
 )
 
 
-async def test_no_document_leaves_the_hub_when_its_log_entry_cannot_be_committed(
-    hub: HubFixture, tmp_path: Path
-) -> None:
-    async with DemoDepartments(tmp_path / "demo", seed=7) as deps:
-        for code, dept in deps.departments.items():
-            await hub.add_department(
-                code, name=dept.name, adapter_endpoint=dept.endpoint, signing_public_key=dept.signing_key_pem
-            )
-        await hub.add_department(CONSUMER)
-        await catalog_for_restaurants(hub)
-        await grant(hub, "business_licence", FIELDS)
-        company = deps.samples.company_uscc
-        case_id = await open_case(hub, "restaurant_permit", CONSUMER, company)
+async def test_no_document_leaves_the_hub_when_its_log_entry_cannot_be_committed(hub: HubFixture) -> None:
+    adapter, case_id = await licence_world(hub)
+    try:
         client = hub.client(CONSUMER)
-        first = await client.fetch("business_licence", company, case_id=case_id)
+        first = await client.fetch("business_licence", LICENCE_KEY, case_id=case_id)
         size, _ = await hub.hub.access_log.head()
         assert first.receipt.index == size - 1
 
@@ -43,7 +30,7 @@ async def test_no_document_leaves_the_hub_when_its_log_entry_cannot_be_committed
         with sqlite3.connect(database) as conn:
             conn.execute(REFUSE_INSERTS)
         with pytest.raises(ExchangeError) as caught:
-            await client.fetch("business_licence", company, case_id=case_id)
+            await client.fetch("business_licence", LICENCE_KEY, case_id=case_id)
         assert caught.value.grpc_code == grpc.StatusCode.UNAVAILABLE  # type: ignore[attr-defined]
         assert caught.value.reason == "ACCESS_LOG_UNAVAILABLE"
         assert "nothing was returned" in caught.value.message
@@ -52,5 +39,7 @@ async def test_no_document_leaves_the_hub_when_its_log_entry_cannot_be_committed
         # Once the log can be written again, the next fetch gets the next index: nothing was half-written.
         with sqlite3.connect(database) as conn:
             conn.execute("DROP TRIGGER log_full")
-        again = await client.fetch("business_licence", company, case_id=case_id)
+        again = await client.fetch("business_licence", LICENCE_KEY, case_id=case_id)
         assert again.receipt.index == size and again.data == first.data
+    finally:
+        await adapter.stop(grace=0.5)

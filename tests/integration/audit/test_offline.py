@@ -22,7 +22,7 @@ from exchange.storage import tables as t
 from exchange.testing import HubFixture
 from exchange.v1 import audit_pb2
 
-from .logsetup import CITIZEN, exchange_cli, fill
+from .logsetup import CITIZEN, exchange_cli, exchange_cli_here, fill
 
 E = t.log_entries
 
@@ -114,40 +114,40 @@ async def test_cli_bundles_exports_archives_and_verifies_without_the_hub(hub: Hu
 
     # An evidence bundle for one entry, checked with the public key alone; a changed byte is refused.
     bundle = tmp_path / "e7.proof"
-    code, out, err = await exchange_cli("audit", "proof", "7", "-o", str(bundle), *as_auditor)
+    code, out, err = await exchange_cli_here("audit", "proof", "7", "-o", str(bundle), *as_auditor)
     assert code == 0, err
-    code, out, err = await exchange_cli("audit", "check-proof", str(bundle), "--key", vkey)
+    code, out, err = await exchange_cli_here("audit", "check-proof", str(bundle), "--key", vkey)
     assert code == 0 and "OK: entry 7" in out, err
     bundle.write_text(bundle.read_text().replace("index 7", "index 8"))
-    code, out, err = await exchange_cli("audit", "check-proof", str(bundle), "--key", vkey)
+    code, out, err = await exchange_cli_here("audit", "check-proof", str(bundle), "--key", vkey)
     assert code == 1 and "FAILED" in err
 
     # Auditors query and read a citizen's report from the command line.
-    code, out, err = await exchange_cli("audit", "subject", CITIZEN, "--page-size", "3", *as_auditor)
+    code, out, err = await exchange_cli_here("audit", "subject", CITIZEN, "--page-size", "3", *as_auditor)
     assert code == 0 and out.count("Department SAMR (SAMR)") == 3 and "--page-token" in err, err
-    code, out, err = await exchange_cli(
+    code, out, err = await exchange_cli_here(
         "audit", "query", "--decision", "deny", "--reason", "NO_GRANT", "--newest-first", "--limit", "2", *as_auditor
     )
     assert code == 0 and out.count("NO_GRANT") == 2, err
 
     # Exports to Parquet and CSV carry their checkpoint and verify on their own.
     for name in ("log.parquet", "log.csv"):
-        code, out, err = await exchange_cli("audit", "export", "--data-dir", data_dir, "-o", str(tmp_path / name))
+        code, out, err = await exchange_cli_here("audit", "export", "--data-dir", data_dir, "-o", str(tmp_path / name))
         assert code == 0, err
-        code, out, err = await exchange_cli("audit", "verify", "--export", str(tmp_path / name), "--key", vkey)
+        code, out, err = await exchange_cli_here("audit", "verify", "--export", str(tmp_path / name), "--key", vkey)
         assert code == 0 and "OK" in out, err
 
     # Archive the oldest 25 entries: the file verifies by proofs, the live log still verifies and proves.
     checkpoint = tmp_path / "checkpoint.txt"
     checkpoint.write_text((tmp_path / "log.parquet.checkpoint").read_text())
     archive = tmp_path / "archive.parquet"
-    code, out, err = await exchange_cli(
+    code, out, err = await exchange_cli_here(
         "audit", "archive", "--before", "25", "-o", str(archive), "--data-dir", data_dir, "--key", vkey
     )
     assert code == 0 and "pruned 25" in out, err
     report = verify_export(archive, [], hub.hub.signer.verifier(), origin=hub.settings.log_origin)
     assert report.ok and report.size == 25
-    code, out, err = await exchange_cli(
+    code, out, err = await exchange_cli_here(
         "audit", "verify", "--data-dir", data_dir, "--checkpoint", str(checkpoint), "--key", vkey
     )
     assert code == 0 and "25 of them archived and pruned" in out, err
