@@ -61,17 +61,23 @@ async def test_cli_lists_overdue_cases_of_a_department(world: PermitWorld, tmp_p
     world.desk.clock = lambda: at(5, 18)
     key = tmp_path / "fire-token.key"
     write_private_key(key, world.hub.departments["FIRE"].token_key)
+    identity = ["--hub", world.hub.address, "--department", "FIRE", "--key", str(key), "--roles", "officer"]
+    out = await exchange_cli("cases", "overdue", *identity)
+    assert case.id in out and "overdue" in out
+    shown = await exchange_cli("cases", "show", case.id, *identity)
+    assert "accept" in shown and "deadline" in shown and "saved:" in shown
+
+
+async def exchange_cli(*args: str) -> str:
+    """Run the `exchange` command; its output (the test fails with its error output if it fails)."""
     exe = str(Path(sys.executable).parent / "exchange")
-    args = ["cases", "overdue", "--hub", world.hub.address, "--department", "FIRE", "--key", str(key)]
     proc = await asyncio.create_subprocess_exec(
         exe,
         *args,
-        "--roles",
-        "officer",
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         env={**os.environ, "EXCHANGE_PROFILE": ""},
     )
     out, err = await proc.communicate()
     assert proc.returncode == 0, err.decode()
-    assert case.id in out.decode() and "overdue" in out.decode()
+    return out.decode()
