@@ -300,9 +300,7 @@ def _sql(s: _Settings) -> SqlSourceConfig | None:
             return None
         database = parsed.database or ""
         if parsed.get_backend_name() == "sqlite" and database and not database.startswith("file:"):
-            url = parsed.set(database=str((s.base / database).resolve())).render_as_string(
-                hide_password=False
-            )
+            url = parsed.set(database=str((s.base / database).resolve())).render_as_string(hide_password=False)
         elif parsed.get_backend_name() not in ("sqlite", "postgresql"):
             s.out.append(FieldViolation(s.at("url"), "backend must be sqlite or postgresql"))
     if url is None or table is None or key_column is None:
@@ -441,13 +439,9 @@ def load_dataset(cfg: DatasetConfig) -> Dataset:
         )
     problems = []
     if parsed.code != cfg.dataset:
-        problems.append(
-            FieldViolation(f"{cfg.setting}.dataset", f"spec {cfg.spec} describes {parsed.code!r}")
-        )
+        problems.append(FieldViolation(f"{cfg.setting}.dataset", f"spec {cfg.spec} describes {parsed.code!r}"))
     elif parsed.version != cfg.version:
-        problems.append(
-            FieldViolation(f"{cfg.setting}.version", f"spec {cfg.spec} is version {parsed.version}")
-        )
+        problems.append(FieldViolation(f"{cfg.setting}.version", f"spec {cfg.spec} is version {parsed.version}"))
     if problems:
         raise InvalidArgument(
             f"dataset spec {cfg.spec} does not match the adapter configuration",
@@ -465,8 +459,7 @@ def _check_mapping(cfg: DatasetConfig, mapping: Mapping[str, str], name: str, sc
             f"{cfg.setting}.source.{name} maps fields the dataset {cfg.dataset} does not have",
             reason="ADAPTER_CONFIG_INVALID",
             violations=[
-                FieldViolation(f"{cfg.setting}.source.{name}.{f}", "not a field of the dataset")
-                for f in unknown
+                FieldViolation(f"{cfg.setting}.source.{name}.{f}", "not a field of the dataset") for f in unknown
             ],
         )
 
@@ -530,8 +523,7 @@ def load_signer(cfg: AdapterConfig) -> DocumentSigner:
         ) from exc
     if not isinstance(key, Ed25519PrivateKey):
         raise InvalidArgument(
-            f"signing key file {cfg.signing.key_file} holds a {type(key).__name__}; "
-            "documents are signed with Ed25519",
+            f"signing key file {cfg.signing.key_file} holds a {type(key).__name__}; documents are signed with Ed25519",
             reason="ADAPTER_CONFIG_INVALID",
             violations=[FieldViolation("signing.key_file", "not an Ed25519 key")],
         )

@@ -163,9 +163,7 @@ def from_json_value(value: Any, arrow_type: pa.DataType) -> Any:
 
 def documents_to_batch(documents: Sequence[Mapping[str, Any]], schema: pa.Schema) -> pa.RecordBatch:
     """JSON-shaped documents as one record batch with the given schema (fields not in it are dropped)."""
-    columns = [
-        pa.array([from_json_value(doc.get(f.name), f.type) for doc in documents], type=f.type) for f in schema
-    ]
+    columns = [pa.array([from_json_value(doc.get(f.name), f.type) for doc in documents], type=f.type) for f in schema]
     return pa.RecordBatch.from_arrays(columns, schema=schema)
 
 

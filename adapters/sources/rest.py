@@ -42,16 +42,13 @@ def parse_json_path(path: str) -> JsonPath:
         match = _SEGMENT.match(path, pos)
         if match is None:
             raise InvalidArgument(
-                f"JSON path {path!r} is malformed at position {pos}; "
-                "write it like data.holder.name or items[0]",
+                f"JSON path {path!r} is malformed at position {pos}; write it like data.holder.name or items[0]",
                 violations=[FieldViolation("field_map", f"bad JSON path {path!r}")],
             )
         parts.append(match.group(1) if match.group(1) is not None else int(match.group(2)))
         pos = match.end()
     if not parts:
-        raise InvalidArgument(
-            "JSON path is empty", violations=[FieldViolation("field_map", "empty JSON path")]
-        )
+        raise InvalidArgument("JSON path is empty", violations=[FieldViolation("field_map", "empty JSON path")])
     return tuple(parts)
 
 
@@ -105,9 +102,7 @@ class RestSource:
         self.host = urlsplit(base_url).netloc or base_url
         self.lookup_path_template = lookup_path_template
         self.schema = schema
-        self.paths: dict[str, JsonPath] = {
-            f.name: parse_json_path(field_map.get(f.name, f.name)) for f in schema
-        }
+        self.paths: dict[str, JsonPath] = {f.name: parse_json_path(field_map.get(f.name, f.name)) for f in schema}
         self.raw_paths = {name: field_map.get(name, name) for name in schema.names}
         self.headers = dict(headers or {})
         self.ssl_context = ssl_context

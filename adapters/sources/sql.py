@@ -34,8 +34,7 @@ def check_identifier(name: str, setting: str) -> str:
     """A table or column name from the config, or InvalidArgument naming the setting."""
     if not IDENTIFIER.fullmatch(name):
         raise InvalidArgument(
-            f"{setting} {name!r} is not a plain SQL identifier (letters, digits, underscore, "
-            "optionally schema.name)",
+            f"{setting} {name!r} is not a plain SQL identifier (letters, digits, underscore, optionally schema.name)",
             reason="SQL_IDENTIFIER_INVALID",
             violations=[FieldViolation(setting, "not a plain SQL identifier")],
         )
@@ -180,14 +179,11 @@ class SqlSource:
                 column = self.column_map[field.name]
                 try:
                     converted = [
-                        from_json_value(check_json_value(to_json_value(v), field.type), field.type)
-                        for v in values
+                        from_json_value(check_json_value(to_json_value(v), field.type), field.type) for v in values
                     ]
                     arrays.append(pa.array(converted, type=field.type))
                 except (ValueError, pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-                    raise upstream_data_invalid(
-                        self.upstream, field.name, f"column {column}", str(exc)
-                    ) from exc
+                    raise upstream_data_invalid(self.upstream, field.name, f"column {column}", str(exc)) from exc
         return pa.RecordBatch.from_arrays(arrays, schema=out_schema)
 
     async def scan(
