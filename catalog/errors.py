@@ -25,6 +25,8 @@ class ExchangeError(Exception):
     """Base of every error the product raises on purpose."""
 
     default_reason = "ERROR"
+    # Set by the client when the error arrived as a gRPC status (a grpc.StatusCode).
+    grpc_code: object = None
 
     def __init__(
         self,

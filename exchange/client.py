@@ -113,7 +113,7 @@ def provenance_from_proto(p: common_pb2.Provenance) -> Provenance:
 
 def translate(error: grpc.RpcError) -> ExchangeError:
     translated = from_rpc_error(error)
-    translated.grpc_code = error.code() if hasattr(error, "code") else grpc.StatusCode.UNKNOWN  # type: ignore[attr-defined]
+    translated.grpc_code = error.code() if hasattr(error, "code") else grpc.StatusCode.UNKNOWN
     return translated
 
 

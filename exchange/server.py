@@ -102,7 +102,7 @@ def _add_servicers(server: aio.Server, hub: Hub, registry: Registry, fetcher: Fe
     departments_pb2_grpc.add_DepartmentServiceServicer_to_server(DepartmentServicer(registry), server)
     items_pb2_grpc.add_ServiceItemServiceServicer_to_server(ServiceItemServicer(registry), server)
     access_pb2_grpc.add_AccessServiceServicer_to_server(AccessServicer(registry), server)
-    exchange_pb2_grpc.add_ExchangeServiceServicer_to_server(ExchangeServicer(fetcher), server)  # type: ignore[abstract]
+    exchange_pb2_grpc.add_ExchangeServiceServicer_to_server(ExchangeServicer(fetcher), server)
     cases_pb2_grpc.add_CaseServiceServicer_to_server(CaseServicer(hub, registry, fetcher), server)
     audit_pb2_grpc.add_AuditServiceServicer_to_server(AuditServicer(hub), server)
 

@@ -194,7 +194,7 @@ async def test_quota_per_grant_is_exhausted_and_logged(permit_hub: HubFixture) -
         assert document.fields == ("name",)
     with pytest.raises(ResourceExhausted) as third:
         await fire.fetch("business_licence", LICENCE_KEY, case_id=case, fields=["name"])
-    assert third.value.reason == "QUOTA_EXCEEDED" and third.value.grpc_code == grpc.StatusCode.RESOURCE_EXHAUSTED  # type: ignore[attr-defined]
+    assert third.value.reason == "QUOTA_EXCEEDED" and third.value.grpc_code == grpc.StatusCode.RESOURCE_EXHAUSTED
     last = (await permit_hub.log_entries())[-1]
     assert (last.decision, last.reason, last.caller_department) == ("deny", "QUOTA_EXCEEDED", "FIRE")
 

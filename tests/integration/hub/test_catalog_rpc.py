@@ -100,7 +100,7 @@ async def test_yaml_syntax_error_says_where(admin):
 
 
 async def test_unknown_enum_value_in_a_message_is_invalid_argument(admin):
-    dataset = catalog_pb2.Dataset(code="x_set", title="X", owner="SAMR", kind=99)
+    dataset = catalog_pb2.Dataset(code="x_set", title="X", owner="SAMR", kind=catalog_pb2.DatasetKind.ValueType(99))
     with pytest.raises(InvalidArgument) as refused:
         await admin.call(admin.catalog.RegisterDataset, catalog_pb2.RegisterDatasetRequest(dataset=dataset))
     assert "kind" in refused.value.message

@@ -11,7 +11,7 @@ from grpc import aio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from catalog.errors import PermissionDenied, ResourceExhausted
+from catalog.errors import ExchangeError, PermissionDenied, ResourceExhausted
 from exchange.auth.identity import Role
 from exchange.auth.tokens import mint_token
 from exchange.v1 import catalog_pb2, catalog_pb2_grpc
@@ -119,7 +119,7 @@ async def test_unexpected_failure_is_internal_and_does_not_leak(hub):
     admin = hub.client("HUB", roles=[Role.HUB_ADMIN])
     async with hub.hub.db.begin() as conn:
         await conn.execute(sa.text("DROP TABLE datasets"))
-    with pytest.raises(Exception) as failed:
+    with pytest.raises(ExchangeError) as failed:
         await admin.call(admin.catalog.ListDatasets, catalog_pb2.ListDatasetsRequest())
     assert failed.value.grpc_code == grpc.StatusCode.INTERNAL
     assert "incident" in failed.value.message
