@@ -6,6 +6,8 @@ import json
 from dataclasses import asdict, dataclass
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from exchange.auth.authz import CaseFacts
@@ -251,10 +253,13 @@ def _material(text: str, current: bool) -> Material:
 
 
 async def put_document(conn: AsyncConnection, digest: str, document_json: bytes, now_us: int) -> None:
-    """Store a document under its content address, once."""
-    found = (await conn.execute(sa.select(t.documents.c.digest).where(t.documents.c.digest == digest))).first()
-    if found is None:
-        await conn.execute(t.documents.insert().values(digest=digest, document_json=document_json, stored_at_us=now_us))
+    """Store a document under its content address, once (two cases storing the same licence at once is fine)."""
+    insert = sqlite_insert if conn.dialect.name == "sqlite" else postgresql_insert
+    await conn.execute(
+        insert(t.documents)
+        .values(digest=digest, document_json=document_json, stored_at_us=now_us)
+        .on_conflict_do_nothing(index_elements=["digest"])
+    )
 
 
 async def get_document(conn: AsyncConnection, digest: str) -> bytes | None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+import sqlalchemy as sa
 
 from catalog.errors import FailedPrecondition, NotFound, PermissionDenied, Unavailable
 from exchange.auth.identity import Role
 from exchange.cases.lifecycle import CaseState
+from exchange.storage import tables as t
 from tests.integration.cases.conftest import PermitWorld, case_in
 
 
@@ -119,3 +121,18 @@ async def test_auditor_sees_material_metadata_never_contents(world: PermitWorld)
     with pytest.raises(PermissionDenied) as refused:
         await auditor.get_material(case.id, "business_licence")
     assert refused.value.reason == "ROLE_NOT_ALLOWED"
+
+
+async def test_two_cases_holding_one_licence_store_its_document_once(any_backend_world: PermitWorld) -> None:
+    world = any_backend_world
+    samr, key = world.officer("SAMR"), world.keys["business_licence"]
+    first, second = await case_in(world, CaseState.ACCEPTED), await case_in(world, CaseState.ACCEPTED)
+    attached = await asyncio.gather(
+        samr.attach_material(first.id, "business_licence", key),
+        samr.attach_material(second.id, "business_licence", key),
+    )
+    assert all(fetched for _, fetched in attached)
+    assert attached[0][0].digest == attached[1][0].digest
+    async with world.hub.hub.db.read() as conn:
+        stored = (await conn.execute(sa.select(sa.func.count()).select_from(t.documents))).scalar()
+    assert stored == 1
