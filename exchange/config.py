@@ -67,6 +67,19 @@ class Settings:
         p = Path(value).expanduser()
         return p if p.is_absolute() else self.data_dir / p
 
+    def read_file(self, name: str) -> bytes:
+        """The contents of the file a path setting names, or an error that names the setting."""
+        path = self.path(getattr(self, name))
+        try:
+            return path.read_bytes()
+        except OSError as error:
+            raise InvalidArgument(
+                f"{name}: cannot read {path} ({error.strerror}); run `exchange init` to create the hub's keys "
+                "and certificates, or set insecure_dev for development",
+                reason="SETTINGS",
+                violations=[FieldViolation(name, f"cannot read {path}")],
+            ) from None
+
     @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'exchange.db'}"

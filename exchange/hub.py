@@ -94,9 +94,7 @@ class Hub:
         if s.insecure_dev:
             return TransportSecurity()
         return TransportSecurity(
-            root_ca=s.path(s.tls_client_ca).read_bytes(),
-            client_cert=s.path(s.tls_cert).read_bytes(),
-            client_key=s.path(s.tls_key).read_bytes(),
+            root_ca=s.read_file("tls_client_ca"), client_cert=s.read_file("tls_cert"), client_key=s.read_file("tls_key")
         )
 
     async def start(self) -> None:

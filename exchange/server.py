@@ -91,9 +91,9 @@ def _http_tls(settings: Settings) -> ssl.SSLContext | None:
 
 
 def _server_credentials(settings: Settings) -> grpc.ServerCredentials:
-    key = settings.path(settings.tls_key).read_bytes()
-    cert = settings.path(settings.tls_cert).read_bytes()
-    client_ca = settings.path(settings.tls_client_ca).read_bytes()
+    key = settings.read_file("tls_key")
+    cert = settings.read_file("tls_cert")
+    client_ca = settings.read_file("tls_client_ca")
     return grpc.ssl_server_credentials([(key, cert)], root_certificates=client_ca, require_client_auth=True)
 
 

@@ -41,3 +41,13 @@ def test_values_are_checked_after_conversion(tmp_path):
         load_settings(None, environ={"EXCHANGE_GRPC_LISTEN": "50051", "EXCHANGE_TOKEN_MAX_LIFETIME_SECONDS": "3600"})
     fields = {v.field for v in raised.value.violations}
     assert fields == {"grpc_listen", "token_max_lifetime_seconds"}
+
+
+async def test_missing_tls_files_name_the_setting(tmp_path):
+    from exchange.server import start_hub
+
+    settings = load_settings(None, environ={}, data_dir=str(tmp_path), grpc_listen="127.0.0.1:0", http_listen="")
+    with pytest.raises(InvalidArgument) as refused:
+        await start_hub(settings)
+    assert refused.value.violations[0].field in {"tls_client_ca", "tls_cert", "tls_key"}
+    assert "exchange init" in refused.value.message
