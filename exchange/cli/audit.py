@@ -20,7 +20,8 @@ from google.protobuf.json_format import MessageToDict
 
 from catalog.errors import ExchangeError, InvalidArgument
 from exchange.audit.bundle import EvidenceBundle, verify_bundle
-from exchange.audit.note import NoteSigner, NoteVerifier
+from exchange.audit.merkle import ConsistencyProofError, verify_consistency
+from exchange.audit.note import NoteSigner, NoteVerifier, open_checkpoint
 from exchange.audit.offline import archive_log, export_log, verify_database, verify_export
 from exchange.audit.verify import VerifyReport
 from exchange.cli.common import Profile, fail, print_json, print_table, profile_options, run
@@ -277,6 +278,45 @@ def checkpoint(sign: bool, out: str | None, profile: Profile) -> None:
     click.echo(f"verifier key: {answer.verifier_key}", err=True)
     if out:
         Path(out).write_text(answer.checkpoint.signed_note, encoding="utf-8")
+
+
+@audit.command("consistency")
+@click.option("--old", "old_file", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="A signed checkpoint you kept earlier.")  # fmt: skip
+@click.option("--vkey", required=True, help="The hub's verifier key (name+id+base64), or a file holding it.")
+@click.option("-o", "--out", type=click.Path(dir_okay=False), help="Keep the hub's latest checkpoint in this file.")
+@profile_options
+def consistency(old_file: str, vkey: str, out: str | None, profile: Profile) -> None:
+    """Check that the hub's latest checkpoint extends one you kept: nothing signed before was changed."""
+    verifier = _verifier(vkey)
+    try:
+        old = open_checkpoint(_read(old_file), verifier)
+    except ExchangeError as error:
+        fail(error)
+
+    async def go() -> tuple[audit_pb2.GetCheckpointResponse, audit_pb2.GetConsistencyProofResponse | None]:
+        async with profile.client() as hub:
+            latest = await hub.call(hub.audit.GetCheckpoint, audit_pb2.GetCheckpointRequest())
+            if latest.checkpoint.size < old.size:
+                return latest, None
+            request = audit_pb2.GetConsistencyProofRequest(old_size=old.size, new_size=latest.checkpoint.size)
+            return latest, await hub.call(hub.audit.GetConsistencyProof, request)
+
+    latest, proof = run(go())
+    try:
+        new = open_checkpoint(latest.checkpoint.signed_note, verifier, origin=old.origin)
+        if proof is None:
+            raise ConsistencyProofError(
+                f"the hub's latest checkpoint covers {new.size} entries, fewer than the {old.size} you kept"
+            )
+        verify_consistency(old.size, new.size, old.root_hash, new.root_hash, list(proof.hashes))
+    except ExchangeError as error:
+        click.secho(f"FAILED: {error.message}", fg="red", err=True)
+        click.echo(f"  (reason: {error.reason})", err=True)
+        sys.exit(1)
+    if out:
+        Path(out).write_text(latest.checkpoint.signed_note, encoding="utf-8")
+    click.echo(f"OK: the log of {new.size} entries extends the {old.size} entries of the checkpoint you kept")
 
 
 @audit.command("proof")

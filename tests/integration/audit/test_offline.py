@@ -130,6 +130,14 @@ async def test_cli_bundles_exports_archives_and_verifies_without_the_hub(hub: Hu
     )
     assert code == 0 and out.count("NO_GRANT") == 2, err
 
+    # A checkpoint kept earlier is extended by the hub's latest one.
+    kept = tmp_path / "kept.txt"
+    kept.write_text((await hub.hub.access_log.latest_checkpoint()).note)
+    await fill(hub, 3, start=100)
+    await hub.hub.access_log.sign_checkpoint(wait=True)
+    code, out, err = await exchange_cli_here("audit", "consistency", "--old", str(kept), "--vkey", vkey, *as_auditor)
+    assert code == 0 and "OK: the log of" in out, err
+
     # Exports to Parquet and CSV carry their checkpoint and verify on their own.
     for name in ("log.parquet", "log.csv"):
         code, out, err = await exchange_cli_here("audit", "export", "--data-dir", data_dir, "-o", str(tmp_path / name))
