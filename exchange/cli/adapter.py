@@ -99,7 +99,7 @@ def check(config_path: str, keys: tuple[str, ...]) -> None:
 @adapter.command("keygen")
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="Where to write the private key (PEM).")
 def keygen(out: str) -> None:
-    """Make an Ed25519 document-signing key; prints its kid and the public key to register with the hub."""
+    """Make an Ed25519 document-signing key (and OUT.pub); prints its kid and the public key to register."""
     from exchange.auth.keys import generate_ed25519, key_id, public_key_to_pem, write_private_key
 
     path = Path(out)
@@ -107,5 +107,8 @@ def keygen(out: str) -> None:
         raise click.ClickException(f"{path} exists; refusing to overwrite a signing key")
     key = generate_ed25519()
     write_private_key(path, key)
+    public = path.with_name(path.name + ".pub")
+    public.write_text(public_key_to_pem(key), encoding="utf-8")
     click.echo(f"kid: {key_id(key.public_key())}")
+    click.echo(f"public key: {public} (register it: exchange departments add-key DEPT {public} --use signing)")
     click.echo(public_key_to_pem(key), nl=False)

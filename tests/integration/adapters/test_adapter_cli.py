@@ -17,6 +17,7 @@ def test_keygen_then_check_a_sql_adapter_and_look_keys_up(tmp_path: Path) -> Non
     runner = CliRunner()
     made = runner.invoke(cli, ["adapter", "keygen", "--out", str(tmp_path / "psb.pem")])
     assert made.exit_code == 0 and made.output.startswith("kid: ") and "BEGIN PUBLIC KEY" in made.output
+    assert (tmp_path / "psb.pem.pub").read_text().startswith("-----BEGIN PUBLIC KEY-----")
     again = runner.invoke(cli, ["adapter", "keygen", "--out", str(tmp_path / "psb.pem")])
     assert again.exit_code != 0 and "refusing to overwrite" in again.output
 

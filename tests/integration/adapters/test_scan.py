@@ -233,7 +233,7 @@ async def test_a_million_rows_stream_through_the_hub_in_bounded_memory(hub: HubF
     table_bytes = synthetic_register(1000, name_chars=NAME_CHARS).select(ITEM_FIELDS).nbytes * rows // 1000
     hub_growth = peak[hub_process.pid] - baseline[hub_process.pid]
     print(
-        f"\n1M-row scan: {table_bytes / 2**20:.0f} MiB of Arrow data; hub+client RSS growth "
+        f"\n{rows:,}-row scan: {table_bytes / 2**20:.0f} MiB of Arrow data; hub+client RSS growth "
         f"{hub_growth / 2**20:.1f} MiB (peak {peak[hub_process.pid] / 2**20:.0f} MiB), "
         f"adapter process peak {peak[adapter_process.pid] / 2**20:.0f} MiB "
         f"(growth {(peak[adapter_process.pid] - baseline[adapter_process.pid]) / 2**20:.1f} MiB)"
