@@ -14,6 +14,8 @@ import uuid
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from adapters.signing import SignedDocument, canonical_json, verify_document
 from catalog.errors import (
     DataLoss,
@@ -135,10 +137,12 @@ class Fetcher:
         return result
 
     async def _fetch(self, caller: Caller, req: FetchRequest, entry: AccessLogEntry) -> FetchResult:
-        ds = await self._dataset(req)
-        key = self._key(ds, req)
+        # One pooled connection for the dataset and the facts: each checkout costs a thread hop on SQLite.
+        async with self.hub.db.read() as conn:
+            ds = await self._dataset(req, conn)
+            key = self._key(ds, req)
+            facts = await self._facts(caller, ds, req, conn)
         subject_guess = key if ds.subject_field in (None, ds.key_field) else ""
-        facts = await self._facts(caller, ds, req)
         decision = decide_fetch(facts)
         if not decision.allowed:
             raise PermissionDenied(
@@ -180,7 +184,7 @@ class Fetcher:
             returned, document_json, tuple(returned), provenance, receipt, req.request_id, subject, signed
         )
 
-    async def _dataset(self, req: FetchRequest) -> Dataset:
+    async def _dataset(self, req: FetchRequest, conn: AsyncConnection | None = None) -> Dataset:
         problems = []
         if not req.dataset:
             problems.append(FieldViolation("dataset", "required: the code of a dataset in the catalog"))
@@ -192,7 +196,7 @@ class Fetcher:
             raise InvalidArgument("the fetch request is incomplete", reason="INVALID_REQUEST", violations=problems)
         if len(req.dataset) > 64:
             raise NotFound("no such dataset (the code is longer than any dataset code)", reason="DATASET_NOT_FOUND")
-        ds = await self.registry.get_dataset(req.dataset)
+        ds = await self.registry.get_dataset(req.dataset, conn=conn)
         unknown = [f for f in req.fields if not ds.schema.has_field(f)]
         if unknown:
             raise InvalidArgument(
@@ -219,17 +223,21 @@ class Fetcher:
                 violations=[FieldViolation("key", error.message)],
             ) from None
 
-    async def _facts(self, caller: Caller, ds: Dataset, req: FetchRequest) -> FetchFacts:
-        async with self.hub.db.read() as conn:
-            return await grant_store.fetch_facts(
-                conn,
-                caller,
-                ds,
-                case_id=req.case_id,
-                service_item=req.service_item,
-                fields=req.fields,
-                now_us=now_us(),
-            )
+    async def _facts(
+        self, caller: Caller, ds: Dataset, req: FetchRequest, conn: AsyncConnection | None = None
+    ) -> FetchFacts:
+        if conn is None:
+            async with self.hub.db.read() as own:
+                return await self._facts(caller, ds, req, own)
+        return await grant_store.fetch_facts(
+            conn,
+            caller,
+            ds,
+            case_id=req.case_id,
+            service_item=req.service_item,
+            fields=req.fields,
+            now_us=now_us(),
+        )
 
     def _check_quota(self, caller: Caller, ds: Dataset, decision: Decision) -> None:
         grant = decision.grant

@@ -10,6 +10,8 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from catalog.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, PermissionDenied
 from catalog.model import (
     Dataset,
@@ -174,9 +176,12 @@ class Registry:
             )
         return stored, result
 
-    async def get_dataset(self, code: str, version: str = "") -> Dataset:
-        async with self.hub.db.read() as conn:
-            stored = await catalog_store.get_dataset(conn, code, version)
+    async def get_dataset(self, code: str, version: str = "", *, conn: AsyncConnection | None = None) -> Dataset:
+        """The dataset (newest version unless one is named); on `conn` when the caller already holds one."""
+        if conn is None:
+            async with self.hub.db.read() as own:
+                return await self.get_dataset(code, version, conn=own)
+        stored = await catalog_store.get_dataset(conn, code, version)
         if stored is None:
             what = f"version {version} of dataset {code!r}" if version else f"dataset {code!r}"
             raise NotFound(f"no {what} in the catalog; see `exchange catalog list`", reason="DATASET_NOT_FOUND")
