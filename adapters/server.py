@@ -19,6 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import grpc
+import pyarrow as pa
 from grpc import aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
@@ -86,11 +87,15 @@ class ProviderServicer(provider_pb2_grpc.ProviderServiceServicer):
     ) -> AsyncIterator[provider_pb2.ProviderServiceScanResponse]:
         batch_rows = check_batch_rows(request.batch_rows) if request.batch_rows else DEFAULT_SCAN_ROWS
         schema, batches = self.adapter.checked_scan(request.dataset, list(request.columns), request.filter, batch_rows)
-        async with contextlib.aclosing(batches):
-            yield provider_pb2.ProviderServiceScanResponse(arrow_schema=schema_message(schema))
-            async for batch in batches:
-                for rows, message in batch_messages(batch, self.max_message_bytes):
-                    yield provider_pb2.ProviderServiceScanResponse(arrow_batch=message, rows=rows)
+        try:
+            async with contextlib.aclosing(batches):
+                yield provider_pb2.ProviderServiceScanResponse(arrow_schema=schema_message(schema))
+                async for batch in batches:
+                    for rows, message in batch_messages(batch, self.max_message_bytes):
+                        yield provider_pb2.ProviderServiceScanResponse(arrow_batch=message, rows=rows)
+        finally:
+            # Arrow's allocator keeps freed pages for reuse; after a big scan, give them back to the system.
+            pa.default_memory_pool().release_unused()
 
     async def Status(self, request: provider_pb2.StatusRequest, context: Ctx) -> provider_pb2.StatusResponse:
         status = await self.adapter.status(request.dataset, request.key)
