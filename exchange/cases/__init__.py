@@ -1,7 +1,8 @@
 """Approval cases: the lifecycle state machine, the working-day calendar, parallel review, the case.
 
-`desk.CaseDesk` runs them against storage, the once-only fetch and the access log (the
-CaseService calls it); `materials` holds the material-set rules and `codec` the stored record.
+`desk.CaseDesk` and `material_desk.MaterialDesk` run them against storage, the once-only
+fetch and the access log (the CaseService calls them); `materials` holds the material-set
+rules and `codec` the stored record.
 """
 
 from exchange.cases.calendar import WorkingCalendar, load_calendar, parse_calendar

@@ -8,6 +8,7 @@ from grpc import aio
 
 from exchange.cases.desk import CaseDesk, CaseView
 from exchange.cases.lifecycle import CaseAction
+from exchange.cases.material_desk import MaterialDesk
 from exchange.cases.materials import Material, MaterialStatus
 from exchange.cases.review import Verdict
 from exchange.clock import from_datetime
@@ -122,7 +123,8 @@ def issuer_status_check(hub: Hub) -> Any:
 
 class CaseServicer(cases_pb2_grpc.CaseServiceServicer):
     def __init__(self, hub: Hub, registry: Registry, fetcher: Fetcher) -> None:
-        self.desk = CaseDesk(hub, registry, fetcher, issuer_status_check(hub))
+        self.desk = CaseDesk(hub, registry, issuer_status_check(hub))
+        self.material_set = MaterialDesk(hub, registry, fetcher)
         # The desk is reachable from the hub (tests set its clock; the console may read through it).
         hub.extensions["cases"] = self.desk
 
@@ -176,7 +178,7 @@ class CaseServicer(cases_pb2_grpc.CaseServiceServicer):
     async def AttachMaterial(
         self, request: cases_pb2.AttachMaterialRequest, context: Ctx
     ) -> cases_pb2.AttachMaterialResponse:
-        material, fetched = await self.desk.attach(
+        material, fetched = await self.material_set.attach(
             caller(),
             request.case_id,
             request.dataset[:64],
@@ -187,7 +189,7 @@ class CaseServicer(cases_pb2_grpc.CaseServiceServicer):
         return cases_pb2.AttachMaterialResponse(material=material_to_proto(material), fetched=fetched)
 
     async def GetMaterial(self, request: cases_pb2.GetMaterialRequest, context: Ctx) -> cases_pb2.GetMaterialResponse:
-        material, body, receipt = await self.desk.read_material(
+        material, body, receipt = await self.material_set.read_material(
             caller(), request.case_id, request.dataset[:64], request.version
         )
         return cases_pb2.GetMaterialResponse(
@@ -197,7 +199,7 @@ class CaseServicer(cases_pb2_grpc.CaseServiceServicer):
     async def ListMaterials(
         self, request: cases_pb2.ListMaterialsRequest, context: Ctx
     ) -> cases_pb2.ListMaterialsResponse:
-        found = await self.desk.materials(caller(), request.case_id)
+        found = await self.material_set.materials(caller(), request.case_id)
         return cases_pb2.ListMaterialsResponse(materials=[material_to_proto(m) for m in found])
 
     async def ListOverdueCases(

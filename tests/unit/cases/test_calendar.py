@@ -5,7 +5,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from catalog.errors import InvalidArgument, NotFound
@@ -184,6 +184,8 @@ moments = st.datetimes(
 )
 
 
+# No per-example deadline: on a busy machine reading the calendar file can take longer than Hypothesis's default.
+@settings(deadline=None)
 @given(start=moments, n=st.integers(min_value=1, max_value=40))
 def test_every_deadline_ends_a_working_day_with_exactly_n_working_days_after_the_start_date(
     start: datetime, n: int
@@ -198,6 +200,7 @@ def test_every_deadline_ends_a_working_day_with_exactly_n_working_days_after_the
     assert sum(calendar.is_working_day(d) for d in between) == n
 
 
+@settings(deadline=None)
 @given(start=moments, hours=st.integers(min_value=0, max_value=24 * 30))
 def test_adding_working_time_then_measuring_it_gives_it_back(start: datetime, hours: int) -> None:
     calendar = load_calendar(EXAMPLE)

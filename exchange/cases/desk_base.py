@@ -1,0 +1,113 @@
+"""What the case desks share: the access-log entry of each step, refusals logged, loading a case, who may see it."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from catalog.errors import ExchangeError, FieldViolation, InvalidArgument, NotFound, PermissionDenied
+from exchange.audit.entry import AccessLogEntry
+from exchange.audit.log import Receipt
+from exchange.auth.identity import Caller, Role
+from exchange.cases.model import Case
+from exchange.clock import now_us
+from exchange.storage import case_store
+
+if TYPE_CHECKING:
+    from exchange.hub import Hub
+    from exchange.registry import Registry
+
+
+def _roles(caller: Caller) -> str:
+    return ",".join(sorted(r.value for r in caller.roles))
+
+
+def overseer(caller: Caller) -> bool:
+    """Auditors and hub admins may see every case's metadata."""
+    return caller.has(Role.AUDITOR) or caller.has(Role.HUB_ADMIN)
+
+
+@dataclass
+class Seen:
+    """The case a step had loaded when it was refused, so the refusal's log entry names its subject."""
+
+    case: Case | None = None
+
+
+class DeskBase:
+    """The hub, the registry and the logging every case operation shares."""
+
+    def __init__(self, hub: Hub, registry: Registry) -> None:
+        self.hub = hub
+        self.registry = registry
+
+    # --- the access log ----------------------------------------------------------------------------
+
+    def _entry(self, caller: Caller, action: str, case: Case | None, case_id: str, **extra: Any) -> AccessLogEntry:
+        values: dict[str, Any] = {
+            "time_us": now_us(),
+            "request_id": uuid.uuid4().hex,
+            "action": action,
+            "caller_department": caller.department,
+            "officer_id": caller.officer_id,
+            "officer_role": _roles(caller),
+            "case_id": case_id[:40],
+            "service_item": case.service_item if case else "",
+            "subject_id": case.applicant_id if case else "",
+        }
+        return AccessLogEntry(**{**values, **extra})
+
+    async def _log(self, caller: Caller, action: str, case: Case | None, case_id: str, **extra: Any) -> Receipt:
+        return await self.hub.record(self._entry(caller, action, case, case_id, **extra))
+
+    @contextlib.asynccontextmanager
+    async def _refusals(self, caller: Caller, action: str, case_id: str, dataset: str = "") -> AsyncIterator[Seen]:
+        """Log a refusal (with its reason) of the step inside, then let it reach the caller."""
+        seen = Seen()
+        try:
+            yield seen
+        except ExchangeError as error:
+            await self._log(
+                caller,
+                action,
+                seen.case,
+                case_id,
+                dataset=dataset[:64],
+                decision="deny" if isinstance(error, PermissionDenied) else "allow",
+                reason=error.reason,
+                message=error.message[:500],
+                outcome=type(error).__name__,
+            )
+            raise
+
+    # --- loading and visibility ---------------------------------------------------------------------
+
+    async def _load(self, case_id: str) -> Case:
+        async with self.hub.db.read() as conn:
+            return await self._load_in(conn, case_id)
+
+    async def _load_in(self, conn: AsyncConnection, case_id: str) -> Case:
+        """The case, or NotFound; on a connection the caller goes on using."""
+        if not case_id:
+            raise InvalidArgument(
+                "name the case (its id)", reason="MISSING_FIELD", violations=[FieldViolation("id", "required")]
+            )
+        case = await case_store.get_case(conn, case_id[:40])
+        if case is None:
+            raise NotFound(f"no case {case_id[:40]!r}", reason="CASE_NOT_FOUND", metadata={"case": case_id[:40]})
+        return case
+
+    def _require_involved(self, caller: Caller, case: Case, what: str) -> None:
+        if caller.department in case.involved_departments or overseer(caller):
+            return
+        raise PermissionDenied(
+            f"{caller.department} is not involved in case {case.id} "
+            f"(involved: {', '.join(case.involved_departments)}) and cannot {what}",
+            reason="NOT_INVOLVED",
+            metadata={"case": case.id, "department": caller.department},
+        )
