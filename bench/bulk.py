@@ -46,6 +46,7 @@ ADAPTER_SCAN = "/exchange.v1.ProviderService/Scan"
 class BulkOptions:
     rows: int = 2_000_000
     seconds: float = 120.0
+    repeat: int = 3
 
 
 def _repeat(values: list[Any], n: int, arrow_type: pa.DataType) -> pa.Array:
@@ -122,7 +123,6 @@ def _run(options: BulkOptions, workdir: Path) -> Result:
     config = write_adapter_config(workdir, workdir / "samr.db", owner, {TABLE: parquet})
     purpose = common_pb2.Purpose(case_id=BULK_CASE_ID)
     identity = Identity(CONSUMER, "bench-officer", consumer.token_pem, consumer.token_kid)
-    transfers: list[Transfer] = []
     with ServerProcess(serve_adapter, {"config": str(config)}) as adapter:
         hub_settings = {"data_dir": str(workdir / "hub"), "adapter": adapter.info["address"], "tables": [TABLE],
                         "keys": {OWNER: owner, CONSUMER: consumer}}
@@ -141,10 +141,18 @@ def _run(options: BulkOptions, workdir: Path) -> Result:
                     exchange_pb2.ScanRequest(dataset=TABLE, purpose=purpose, batch_rows=BATCH_ROWS).SerializeToString(),
                     HUB_SCAN, options.seconds, identity)),
             ]
-            for name, server, spec in specs:
-                with PeakMemory(server) as memory:
-                    outcome = load.call(drain, spec)
-                transfers.append((name, outcome, {"baseline_rss": memory.baseline, "peak_rss": memory.peak}))
+            best: dict[str, Transfer] = {}
+            # Interleaved repeats, best of each: on a shared machine the slowest runs measure the neighbours.
+            for _ in range(options.repeat):
+                for name, server, spec in specs:
+                    with PeakMemory(server) as memory:
+                        outcome = load.call(drain, spec)
+                    peak = max(memory.peak, best[name][2]["peak_rss"] if name in best else 0)
+                    if name not in best or outcome.seconds < best[name][1].seconds or best[name][1].error:
+                        best[name] = (name, outcome, {"baseline_rss": memory.baseline, "peak_rss": peak})
+                    else:
+                        best[name][2]["peak_rss"] = peak
+            transfers = [best[name] for name, _, _ in specs]
     return _result(options, arrow_bytes, transfers)
 
 
@@ -167,6 +175,7 @@ def _result(options: BulkOptions, arrow_bytes: int, transfers: list[Transfer]) -
     result.figures["table_rows"] = options.rows
     result.figures["table_arrow_mb"] = round(arrow_bytes / 1e6, 1)
     result.figures["batch_rows"] = BATCH_ROWS
+    result.figures["repeats_best_of"] = options.repeat
     hub = result.figures.get("hub scan", {})
     direct = result.figures.get("adapter scan direct", {})
     if hub.get("rows") and direct.get("mb_per_s"):

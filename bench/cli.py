@@ -88,11 +88,12 @@ def profile_command(duration: float, concurrency: int) -> None:
 @bench.command("bulk")
 @click.option("--rows", type=int, default=2_000_000, show_default=True, help="Rows in the table.")
 @click.option("--duration", type=float, default=120.0, show_default=True, help="Stop each transfer after this long.")
-def bulk_command(rows: int, duration: float) -> None:
+@click.option("--repeat", type=int, default=3, show_default=True, help="Transfers per path (best one reported).")
+def bulk_command(rows: int, duration: float, repeat: int) -> None:
     """Stream a table through the hub's Scan vs a direct Arrow Flight do_get of the same file."""
     from bench.bulk import BulkOptions, run
 
-    options = BulkOptions(rows, duration)
+    options = BulkOptions(rows, duration, repeat)
     _finish(run(options), options)
 
 

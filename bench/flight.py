@@ -6,20 +6,21 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import pyarrow.dataset as pads
 import pyarrow.flight as flight
-import pyarrow.parquet as pq
 
 
 class ParquetFlightServer(flight.FlightServerBase):
-    """do_get(ticket = file path) streams the file's batches as they are read, like the adapter's scan."""
+    """do_get(ticket = file path) streams the file's batches as they are read, like the adapter's files source."""
 
     def __init__(self, location: str, batch_rows: int) -> None:
         super().__init__(location)
         self.batch_rows = batch_rows
 
     def do_get(self, context: flight.ServerCallContext, ticket: flight.Ticket) -> flight.FlightDataStream:
-        source = pq.ParquetFile(ticket.ticket.decode())
-        return flight.GeneratorStream(source.schema_arrow, source.iter_batches(batch_size=self.batch_rows))
+        # Read and sent entirely in C++ (no Python per batch): the best this machine does with this file.
+        scanner = pads.dataset(ticket.ticket.decode(), format="parquet").scanner(batch_size=self.batch_rows)
+        return flight.RecordBatchStream(scanner.to_reader())
 
 
 async def serve_flight(settings: dict[str, Any]) -> tuple[dict[str, Any], Callable[[], Awaitable[None]]]:

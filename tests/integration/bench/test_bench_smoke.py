@@ -44,7 +44,7 @@ def test_fetch_benchmark_drives_echo_adapter_and_hub_without_errors(tmp_path: Pa
 
 
 def test_bulk_benchmark_streams_the_whole_table_over_flight_the_adapter_and_the_hub(tmp_path: Path) -> None:
-    body = run_bench(tmp_path, "bulk", "--rows", "20000", "--duration", "10")
+    body = run_bench(tmp_path, "bulk", "--rows", "20000", "--duration", "10", "--repeat", "1")
     figures = body["figures"]
     for path in ("flight do_get", "adapter scan direct", "hub scan"):
         assert (figures[path]["rows"], figures[path]["error"]) == (20000, ""), path
