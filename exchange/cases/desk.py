@@ -63,6 +63,17 @@ def _material_events(materials: Sequence[Material]) -> list[CaseEvent]:
     return events
 
 
+def _same_request(case: Case, request_id: str, service_item: str, applicant_id: str) -> None:
+    """A retried create must be the same application; a reused request id for another one is refused."""
+    if (case.service_item, case.applicant_id) != (service_item, applicant_id[:64]):
+        raise InvalidArgument(
+            f"request_id {request_id!r} already opened case {case.id} for {case.service_item} / "
+            f"{case.applicant_id}; use a new request_id for a different application",
+            reason="REQUEST_ID_REUSED",
+            violations=[FieldViolation("request_id", "already used for another application")],
+        )
+
+
 class CaseDesk(DeskBase):
     """Opens, moves, reviews and supplies cases for the CaseService."""
 
@@ -110,6 +121,7 @@ class CaseDesk(DeskBase):
             if request_key:
                 existing = await self._existing(request_key)
                 if existing is not None:
+                    _same_request(existing, request_id, service_item, applicant_id)
                     return await self._view(existing)
             if not service_item:
                 raise InvalidArgument(

@@ -108,6 +108,9 @@ async def test_retried_create_with_one_request_id_opens_one_case(world: PermitWo
     )
     assert first.id == again.id
     assert len(await samr.list_cases()) == 1
+    with pytest.raises(InvalidArgument) as reused:
+        await samr.create_case(ITEM, "91110105MA0000000X", request_id="front-desk-0001")
+    assert reused.value.reason == "REQUEST_ID_REUSED"
 
 
 async def test_opinion_on_a_stale_version_is_aborted(world: PermitWorld) -> None:
