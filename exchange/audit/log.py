@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from catalog.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
+from catalog.errors import DataLoss, FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from exchange.audit.bundle import EvidenceBundle
 from exchange.audit.entry import AccessLogEntry, encode_entry
 from exchange.audit.merkle import (
@@ -266,9 +266,10 @@ class AccessLog:
                 )
             signed = await self.latest_checkpoint(covering=index + 1)
             tree_size = signed.checkpoint.size
-        hashes = await self._read_proof(lambda node: inclusion_proof(index, tree_size, node))
-        async with self.db.read() as conn:
-            leaf = (await log_store.read_nodes(conn, [(0, index)]))[(0, index)]
+        size = tree_size
+        hashes, (leaf,) = await read_proofs(
+            self.db, [lambda node: inclusion_proof(index, size, node), lambda node: [node(0, index)]]
+        )
         if signed is not None:
             # Never hand out a proof that fails: damaged stored hashes surface here as DATA_LOSS.
             verify_inclusion(leaf, index, tree_size, hashes, signed.checkpoint.root_hash)
@@ -320,7 +321,7 @@ async def read_proofs(db: Database, builders: Sequence[ProofBuilder]) -> list[li
         nodes = await log_store.read_nodes(conn, wanted)
     missing = sorted(wanted - nodes.keys())
     if missing:
-        raise Unavailable(
+        raise DataLoss(
             f"the stored tree lacks {len(missing)} node(s) for this proof (first: level {missing[0][0]}, "
             f"index {missing[0][1]}); the log database is damaged or incomplete",
             reason="LOG_NODES_MISSING",
