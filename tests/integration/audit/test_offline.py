@@ -19,7 +19,7 @@ from exchange.audit.offline import archive_log, verify_database, verify_export
 from exchange.auth.identity import Role
 from exchange.auth.keys import write_private_key
 from exchange.storage import tables as t
-from exchange.testing import HubFixture
+from exchange.testing import PG_URL, HubFixture
 from exchange.v1 import audit_pb2
 
 from .logsetup import CITIZEN, exchange_cli, exchange_cli_here, fill
@@ -83,9 +83,22 @@ async def test_verify_names_the_tampered_entry_in_a_real_database(hub: HubFixtur
     assert (report.first_problem.kind, report.first_problem.position) == (kind, 17), report.first_problem.message
 
 
-async def test_a_changed_field_on_postgresql_is_named(any_backend_hub: HubFixture) -> None:
+async def test_a_changed_field_on_postgresql_is_named(any_backend_hub: HubFixture, tmp_path: Path) -> None:
     checkpoint = await _signed(any_backend_hub, 12)
+    (tmp_path / "cp.txt").write_text(checkpoint)
+    hub = any_backend_hub
+    where = (
+        ["--database-url", PG_URL, "--schema", hub.pg_schema]
+        if hub.pg_schema
+        else ["--data-dir", str(hub.settings.data_dir)]
+    )
+    vkey = hub.hub.signer.verifier().verifier_key()
+    verify = ["audit", "verify", *where, "--checkpoint", str(tmp_path / "cp.txt"), "--key", vkey]
+    code, out, err = await exchange_cli_here(*verify)
+    assert code == 0 and "OK" in out, err
     await _change_officer(any_backend_hub, 9)
+    code, out, err = await exchange_cli_here(*verify)
+    assert code == 1 and "FAILED (changed at entry 9)" in err
     report = await verify_database(
         any_backend_hub.hub.db, [checkpoint], any_backend_hub.hub.signer.verifier(), origin="exchange-hub/access-log"
     )
