@@ -4,8 +4,11 @@ As in Tessera, the log itself (an append-only RFC 6962 Merkle tree, signed C2SP
 checkpoints, inclusion and consistency proofs: ``merkle``, ``note``) is kept apart
 from its personality (what an entry means and how it is encoded: ``entry``). On top
 sit offline checks a third party runs with the hub's public key alone: evidence
-bundles for one entry (``bundle``) and verification of a whole log or export
-(``verify``). Storage and the gRPC servicer live in other modules.
+bundles for one entry (``bundle``) and verification of a whole log, export or archive
+(``verify``). The durable, group-committed log with proofs from stored nodes is
+``log``; Parquet/CSV files are ``export``; what runs against the database with no
+hub (export, verify, archive and prune) is ``offline``. Queries live in
+``exchange.storage.log_store`` and the gRPC servicer in ``exchange.services.audit``.
 """
 
 from exchange.audit.bundle import (
@@ -47,7 +50,7 @@ from exchange.audit.note import (
     open_checkpoint,
     sign_checkpoint,
 )
-from exchange.audit.verify import LogRow, Problem, VerifyReport, verify_log
+from exchange.audit.verify import LogRow, Problem, VerifyReport, verify_archive, verify_log
 
 __all__ = [
     "EMPTY_ROOT",
@@ -81,6 +84,7 @@ __all__ = [
     "root_from_leaf_hashes",
     "sign_checkpoint",
     "subtree_hash",
+    "verify_archive",
     "verify_bundle",
     "verify_consistency",
     "verify_inclusion",
