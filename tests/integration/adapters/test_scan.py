@@ -7,6 +7,7 @@ import contextlib
 import os
 import sys
 import threading
+import time
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -219,6 +220,7 @@ async def test_a_million_rows_stream_through_the_hub_in_bounded_memory(hub: HubF
     sampler.start()
     received = 0
     schema = None
+    started = time.perf_counter()
     try:
         async for response in w.client.stream(w.client.exchange.Scan, scan_request(w, batch_rows=65536), timeout=120):
             if schema is None:
@@ -226,6 +228,7 @@ async def test_a_million_rows_stream_through_the_hub_in_bounded_memory(hub: HubF
                 continue
             received += read_batch(response.arrow_batch, schema, "hub").num_rows
     finally:
+        elapsed = time.perf_counter() - started
         stop.set()
         sampler.join()
         assert await adapter.stop() == 0
@@ -236,7 +239,8 @@ async def test_a_million_rows_stream_through_the_hub_in_bounded_memory(hub: HubF
         f"\n{rows:,}-row scan: {table_bytes / 2**20:.0f} MiB of Arrow data; hub+client RSS growth "
         f"{hub_growth / 2**20:.1f} MiB (peak {peak[hub_process.pid] / 2**20:.0f} MiB), "
         f"adapter process peak {peak[adapter_process.pid] / 2**20:.0f} MiB "
-        f"(growth {(peak[adapter_process.pid] - baseline[adapter_process.pid]) / 2**20:.1f} MiB)"
+        f"(growth {(peak[adapter_process.pid] - baseline[adapter_process.pid]) / 2**20:.1f} MiB); "
+        f"{elapsed:.1f} s, {table_bytes / 2**20 / elapsed:.0f} MiB/s (information only)"
     )
     # The table never sits whole in the hub: its memory grows by a fraction of the table's size (by about the
     # same amount for a table three times as large: SCAN_ROWS=3000000).
