@@ -81,7 +81,7 @@ async def test_proofs_for_entries_beyond_the_log_are_refused_with_a_reason(hub: 
     client = hub.client("SAMR", roles=AUDITOR)
     with pytest.raises(ExchangeError) as caught:
         await client.call(client.audit.GetInclusionProof, audit_pb2.GetInclusionProofRequest(index=999))
-    assert caught.value.grpc_code == grpc.StatusCode.NOT_FOUND  # type: ignore[attr-defined]
+    assert caught.value.grpc_code == grpc.StatusCode.NOT_FOUND
     assert caught.value.reason == "ENTRY_NOT_FOUND"
     with pytest.raises(ExchangeError) as caught:
         await client.call(
