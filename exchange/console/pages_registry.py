@@ -13,6 +13,7 @@ from catalog.model import (
     AdminLevel,
     Department,
     DepartmentKey,
+    DepartmentStatus,
     KeyUse,
     department_to_dict,
     parse_department,
@@ -37,6 +38,7 @@ from exchange.storage import catalog_store
 
 routes = web.RouteTableDef()
 KEY_USES = tuple(u.value for u in KeyUse)
+STATUSES = tuple(s.value for s in DepartmentStatus)
 
 
 @routes.get("/departments")
@@ -107,6 +109,7 @@ async def _department_page(
             "keys": keys,
             "may_change": may_change,
             "levels": LEVELS,
+            "statuses": STATUSES,
             "error": error,
             "errors": errors_by_field(error) if error else {},
         },
@@ -137,6 +140,39 @@ async def key_add(request: web.Request) -> web.Response:
     except InvalidArgument as error:
         return await _department_page(request, code, error, 400)
     raise web.HTTPSeeOther(local_path(request, f"/departments/{code}"))
+
+
+@routes.post("/departments/{code}/status")
+@requires("hub_admin")
+async def department_status(request: web.Request) -> web.Response:
+    """Suspend, revoke or reactivate a department, with the reason (its officers are refused at once)."""
+    code = request.match_info["code"]
+    form = await request.post()
+    status, reason = str(form.get("status", "")), str(form.get("reason", "")).strip()
+    try:
+        if status not in STATUSES:
+            raise form_error(
+                text("dept.choose_status"), FieldViolation("status", text("common.one_of", options=STATUSES))
+            )
+        if not reason:
+            raise form_error(text("dept.reason_required"), FieldViolation("reason", text("dept.reason_required")))
+        await registry_of(request).set_department_status(
+            code, DepartmentStatus(status), reason, account_of(request).caller
+        )
+    except InvalidArgument as error:
+        return await _department_page(request, code, error, 400)
+    raise web.HTTPSeeOther(local_path(request, f"/departments/{code}"))
+
+
+@routes.get("/departments/{code}/keys/{kid}/retire")
+@requires("hub_admin", "dept_admin")
+async def key_retire_confirm(request: web.Request) -> web.Response:
+    """Ask before retiring: tokens signed with the key stop working at once."""
+    dept = await registry_of(request).get_department(request.match_info["code"])
+    key = next((k for k in dept.keys if k.kid == request.match_info["kid"]), None)
+    if key is None:
+        raise NotFound(f"{dept.code} has no key {request.match_info['kid']!r}", reason="KEY_NOT_FOUND")
+    return render(request, "key_retire.html", {"dept": dept, "key": key})
 
 
 @routes.post("/departments/{code}/keys/{kid}/retire")

@@ -137,6 +137,18 @@ EN: dict[str, str] = {
     "dept.register_hint": "Then add its token and signing keys on the department's page.",
     "dept.edit": "Edit",
     "dept.choose_level": "Choose the department's administrative level.",
+    "dept.choose_status": "Choose the department's new status.",
+    "dept.reason_required": "Say why: the reason is written to the access log.",
+    "dept.change_status": "Change status",
+    "dept.status_hint": "A suspended or revoked department's officers are refused from their next call.",
+    "dept.reason": "Reason",
+    "key.retire_title": "Retire key {kid} of {department}?",
+    "key.retire_warning": (
+        "Tokens or signatures made with this key are refused from now on. Make sure the department's systems "
+        "already use their new key."
+    ),
+    "key.retire_confirm": "Retire the key",
+    "common.cancel": "Cancel",
     "dept.save": "Save",
     "key.kid": "Key id",
     "key.kid_hint": "empty: the key's thumbprint",

@@ -256,6 +256,9 @@ async def test_a_department_admin_rotates_its_own_keys_but_not_another_departmen
     assert status == 400 and 'data-field="public_key_pem"' in body
     status, body = await browser.post("/departments/SAMR/keys", {"use": "token", "public_key_pem": pem})
     assert status == 200 and key_id(new_key.public_key()) in body
+    status, body = await browser.get(f"/departments/SAMR/keys/{old_kid}/retire")  # asks first
+    assert status == 200 and f"Retire key {old_kid} of SAMR?" in body
+    assert old_kid in {k.kid for k in (await console_hub.running.registry.get_department("SAMR")).keys}
     status, body = await browser.post(f"/departments/SAMR/keys/{old_kid}/retire", {})
     assert status == 200
     dept = await console_hub.running.registry.get_department("SAMR")
@@ -404,3 +407,19 @@ def _form_values(page: str) -> dict[str, str]:
         chosen = re.search(r"<option selected>([^<]+)</option>", options)
         values[name] = chosen.group(1) if chosen else re.findall(r"<option[^>]*>([^<]+)</option>", options)[0]
     return {k: html.unescape(v) for k, v in values.items()}
+
+
+async def test_a_hub_admin_suspends_a_department_with_a_reason_and_its_officers_are_refused(browser, console_hub):
+    await browser.sign_in("root")
+    status, body = await browser.post("/departments/PSB/status", {"status": "suspended", "reason": ""})
+    assert status == 400 and 'data-field="reason"' in body
+    status, body = await browser.post("/departments/PSB/status", {"status": "suspended", "reason": "key leaked"})
+    assert status == 200 and "suspended" in body
+    assert (await console_hub.running.registry.get_department("PSB")).status.value == "suspended"
+    samr_admin = Browser(browser.base)
+    try:
+        await samr_admin.sign_in("samr-admin")
+        status, body = await samr_admin.post("/departments/SAMR/status", {"status": "revoked", "reason": "x"})
+        assert status == 403 and "CONSOLE_ROLE_NOT_ALLOWED" in body
+    finally:
+        await samr_admin.close()
