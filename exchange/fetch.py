@@ -282,6 +282,16 @@ class Fetcher:
                 reason="RESPONSE_MISMATCH",
             )
         verify_document(signed, self.hub.keyring.signing_key)
+        # How far an adapter's signing time may be from the hub's clock (replays, and clocks that drifted).
+        max_skew_seconds = 300
+        skew = abs(now_us() - signed.issued_at_us) / 1e6
+        if skew > max_skew_seconds:
+            # A signature over an old answer proves it was true then, not now: an adapter replaying it is refused.
+            raise DataLoss(
+                f"the document {ds.owner} returned for {ds.code} key {key} was signed {skew:.0f} s away from now "
+                f"(at most {max_skew_seconds} s allowed); a replayed answer, or the adapter's clock is wrong",
+                reason="DOCUMENT_NOT_FRESH",
+            )
         document = signed.document()
         problems = ds.schema.validate_document(document)
         if problems:
