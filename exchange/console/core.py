@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
@@ -114,6 +115,7 @@ def errors_by_field(error: ExchangeError) -> dict[str, list[str]]:
 
 
 def form_error(message: str, *violations: FieldViolation) -> InvalidArgument:
+    """A refusal of what a form sent, naming the inputs at fault."""
     return InvalidArgument(message, reason="INVALID_FORM", violations=list(violations))
 
 
@@ -121,6 +123,7 @@ def requires(*roles: str) -> Callable[[Handler], Handler]:
     """Let only accounts holding one of `roles` reach a page."""
 
     def wrap(handler: Handler) -> Handler:
+        @functools.wraps(handler)
         async def checked(request: web.Request) -> web.StreamResponse:
             account = account_of(request)
             if account.role not in roles:
@@ -129,8 +132,6 @@ def requires(*roles: str) -> Callable[[Handler], Handler]:
                 )
             return await handler(request)
 
-        checked.__name__ = handler.__name__
-        checked.__doc__ = handler.__doc__
         return checked
 
     return wrap
@@ -196,6 +197,6 @@ async def error_pages(request: web.Request, handler: Handler) -> web.StreamRespo
 def safe_next(request: web.Request, given: str) -> str:
     """Only redirect within the console after sign-in (no open redirect)."""
     home = local_path(request, "/")
-    if given.startswith(local_path(request, "")) and not given.startswith("//") and "\\" not in given:
+    if given.startswith(home) and "\\" not in given:
         return given
     return home

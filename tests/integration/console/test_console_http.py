@@ -423,3 +423,15 @@ async def test_a_hub_admin_suspends_a_department_with_a_reason_and_its_officers_
         assert status == 403 and "CONSOLE_ROLE_NOT_ALLOWED" in body
     finally:
         await samr_admin.close()
+
+
+async def test_after_sign_in_only_console_pages_are_followed_not_other_sites(browser):
+    for given, expected in (
+        ("/console/log", "/console/log"),
+        ("https://evil.example/", "/console/"),
+        ("//evil", "/console/"),
+    ):
+        token = await _signin_token(browser)
+        form = {"username": "root", "password": PASSWORD, "csrf_token": token, "next": given}
+        async with browser.session.post(browser.base + "/signin", data=form, allow_redirects=False) as response:
+            assert response.headers["Location"] == expected
