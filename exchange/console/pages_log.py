@@ -13,7 +13,8 @@ from catalog.errors import DataLoss, FieldViolation
 from exchange.audit.entry import AccessLogEntry
 from exchange.audit.export import Format
 from exchange.audit.note import NoteVerifier
-from exchange.audit.verify import VerifyReport, verify_log
+from exchange.audit.offline import verify_database
+from exchange.audit.verify import VerifyReport
 from exchange.clock import now_us
 from exchange.console import charts, export
 from exchange.console.core import account_of, form_error, hub_of, render, requires
@@ -108,11 +109,7 @@ async def verify_now(hub: Hub) -> VerifyReport:
     """Recompute the whole tree from the stored entries and check it against the latest signed checkpoint."""
     checkpoint = await hub.access_log.latest_checkpoint()
     verifier = NoteVerifier(hub.signer.name, hub.signer.private_key.public_key())
-    rows = []
-    async with hub.db.read() as conn:
-        async for batch in log_store.stream_rows(conn, end=checkpoint.checkpoint.size):
-            rows.extend(batch)
-    return verify_log(rows, [checkpoint.note], verifier, origin=hub.access_log.origin)
+    return await verify_database(hub.db, [checkpoint.note], verifier, origin=hub.access_log.origin)
 
 
 async def _log_page(request: web.Request, report: VerifyReport | None = None) -> web.Response:

@@ -251,7 +251,10 @@ EN: dict[str, str] = {
     "log.signed_note": "Signed note",
     "log.no_checkpoint": "No checkpoint has been signed yet.",
     "log.verify_now": "Verify now",
-    "log.verified": "Verified: the {size} entries recompute to the signed root ({checkpoints} checkpoint checked).",
+    "log.verified": (
+        "Verified: all {size} stored entries were read and the tree they form matches the signed checkpoint "
+        "({checkpoints} checked)."
+    ),
     "log.verify_failed": "Verification FAILED:",
     "log.from": "From (UTC)",
     "log.to": "To (UTC)",

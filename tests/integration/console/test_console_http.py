@@ -435,3 +435,19 @@ async def test_after_sign_in_only_console_pages_are_followed_not_other_sites(bro
         form = {"username": "root", "password": PASSWORD, "csrf_token": token, "next": given}
         async with browser.session.post(browser.base + "/signin", data=form, allow_redirects=False) as response:
             assert response.headers["Location"] == expected
+
+
+async def test_verify_now_reports_a_changed_entry(browser, console_hub):
+    from exchange.storage import tables as t
+
+    hub = console_hub.running.hub
+    await hub.access_log.sign_checkpoint()
+    async with hub.db.begin() as conn:
+        row = (await conn.execute(t.log_entries.select().where(t.log_entries.c.idx == 2))).one()
+        changed = row.entry.replace(b'"decision":"allow"', b'"decision":"deny"')
+        assert changed != row.entry
+        await conn.execute(t.log_entries.update().where(t.log_entries.c.idx == 2).values(entry=changed))
+    await browser.sign_in("audrey")
+    await browser.get("/log")
+    status, body = await browser.post("/log/verify", {})
+    assert status == 200 and "Verification FAILED" in body and "Verified:" not in body
