@@ -12,6 +12,7 @@ from aiohttp import web
 from catalog.errors import DataLoss, FieldViolation
 from exchange.audit.entry import AccessLogEntry
 from exchange.audit.export import Format
+from exchange.audit.merkle import leaf_hash
 from exchange.audit.note import NoteVerifier
 from exchange.audit.offline import verify_database
 from exchange.audit.verify import VerifyReport
@@ -98,7 +99,8 @@ async def proof_statuses(hub: Hub, entries: list[StoredEntry], tree_size: int) -
             continue
         try:
             proof = await hub.access_log.inclusion_proof(index, tree_size)
-            ok = proof.leaf_hash == stored.leaf_hash
+            # The stored bytes must hash to the proven leaf, or the entry shown is not the one logged.
+            ok = proof.leaf_hash == stored.leaf_hash == leaf_hash(stored.canonical)
         except DataLoss:
             ok = False
         found[index] = ProofStatus("verified" if ok else "failed", tree_size)

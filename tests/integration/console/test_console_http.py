@@ -448,6 +448,7 @@ async def test_verify_now_reports_a_changed_entry(browser, console_hub):
         assert changed != row.entry
         await conn.execute(t.log_entries.update().where(t.log_entries.c.idx == 2).values(entry=changed))
     await browser.sign_in("audrey")
-    await browser.get("/log")
+    _, body = await browser.get("/log")
+    assert re.search(r"<td>2</td>.*?proof-failed", body, re.S) and body.count("proof-failed") == 1
     status, body = await browser.post("/log/verify", {})
     assert status == 200 and "Verification FAILED" in body and "Verified:" not in body
