@@ -74,6 +74,9 @@ async def add_user(hub: Hub, username: str, password: str, role: str, department
         problems.append(FieldViolation("role", f"one of {', '.join(CONSOLE_ROLES)}"))
     if not DEPARTMENT_CODE.fullmatch(department):
         problems.append(FieldViolation("department", "a department code such as SAMR"))
+    elif role == "dept_admin" and hub.keyring.department(department) is None:
+        # A department admin of an unknown department would sign in to empty pages.
+        problems.append(FieldViolation("department", f"no department {department!r} is registered on this hub"))
     if problems:
         raise InvalidArgument(
             f"cannot create console account {username!r}", reason="INVALID_ACCOUNT", violations=problems

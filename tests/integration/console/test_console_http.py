@@ -452,3 +452,17 @@ async def test_verify_now_reports_a_changed_entry(browser, console_hub):
     assert re.search(r"<td>2</td>.*?proof-failed", body, re.S) and body.count("proof-failed") == 1
     status, body = await browser.post("/log/verify", {})
     assert status == 200 and "Verification FAILED" in body and "Verified:" not in body
+
+
+async def test_a_department_admin_account_needs_a_registered_department(console_hub):
+    import pytest
+
+    from catalog.errors import InvalidArgument
+    from exchange.console.accounts import add_user
+
+    with pytest.raises(InvalidArgument) as refused:
+        await add_user(console_hub.running.hub, "zed", PASSWORD, "dept_admin", "NOPE")
+    assert [v.field for v in refused.value.violations] == ["department"]
+    with pytest.raises(InvalidArgument) as refused:
+        await add_user(console_hub.running.hub, "zed", "short", "dept_admin", "SAMR")
+    assert refused.value.reason == "PASSWORD_TOO_SHORT"
