@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 import signal
 import tempfile
 import time
@@ -21,6 +22,7 @@ import sqlalchemy as sa
 from catalog.errors import ExchangeError
 from exchange.auth.identity import Role
 from exchange.clock import to_datetime
+from exchange.console.accounts import add_user
 from exchange.demo.departments import DemoDepartments
 from exchange.storage import tables as t
 from exchange.testing import HubFixture, start_test_hub
@@ -274,9 +276,12 @@ async def run_demo(*, once: bool, data_dir: Path | None, port: int, http_port: i
 
 async def serve_until_interrupted(hub: HubFixture) -> None:
     address = hub.address
+    password = secrets.token_urlsafe(12)
+    await add_user(hub.hub, "admin", password, "hub_admin", "HUB", "Demo administrator")
+    await add_user(hub.hub, "auditor", password, "auditor", "HUB", "Demo auditor")
     heading("The demo hub keeps serving (Ctrl-C to stop)")
     say(f"gRPC:     {address}  (plain text, demo only)")
-    say(f"console:  http://127.0.0.1:{hub.running.http_port}/")
+    say(f"console:  http://127.0.0.1:{hub.running.http_port}/console/  (users admin and auditor, password {password})")
     say(f"health:   http://127.0.0.1:{hub.running.http_port}/healthz")
     say(f"try:      grpcurl -plaintext {address} list")
     say(
