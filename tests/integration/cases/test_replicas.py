@@ -1,0 +1,54 @@
+"""Two hub replicas on one PostgreSQL database: one copy of a material however both race to attach it."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from exchange.config import load_settings
+from exchange.server import start_hub
+from exchange.storage import tables as t
+from exchange.testing import PG_URL, HubFixture
+from tests.integration.cases.conftest import CALENDAR, CaseState, build_world, case_in, stop_world
+
+
+async def test_replicas_racing_to_attach_keep_one_copy_and_one_fetched_answer(tmp_path: Path) -> None:
+    world = await build_world(tmp_path / "a", "postgresql")
+    settings = load_settings(
+        None,
+        environ={},
+        data_dir=str(tmp_path / "b"),
+        grpc_listen="127.0.0.1:0",
+        http_listen="",
+        insecure_dev=True,
+        database_url=PG_URL,
+        calendar_file=str(CALENDAR),
+        checkpoint_interval_seconds=3600,
+    )
+    replica = HubFixture(await start_hub(settings, db_schema=world.hub.pg_schema), settings, None)
+    replica.departments = world.hub.departments
+    try:
+        case = await case_in(world, CaseState.IN_REVIEW)
+        key = world.keys["fire_safety_certificate"]
+        adapter = world.adapters["FIRE"]
+        adapter.gate.clear()
+        racing = [
+            asyncio.create_task(hub.client("SAMR").attach_material(case.id, "fire_safety_certificate", key))
+            for hub in (world.hub, replica)
+        ]
+        while sum(adapter.lookups.values()) < 2 and not all(t.done() for t in racing):
+            await asyncio.sleep(0.01)
+        adapter.gate.set()
+        answers = await asyncio.gather(*racing)
+        # Each replica coalesces only its own callers: both asked the issuer, and the database kept one copy.
+        assert adapter.lookups[("fire_safety_certificate", key)] == 2
+        assert sum(fetched for _, fetched in answers) == 1
+        assert len({(m.version, m.digest) for m, _ in answers}) == 1
+        async with world.hub.hub.db.read() as conn:
+            rows = (await conn.execute(sa.select(sa.func.count()).select_from(t.case_materials))).scalar()
+        assert rows == 1
+    finally:
+        await replica.stop()
+        await stop_world(world)
