@@ -36,9 +36,7 @@ def test_weekdays_work_weekends_do_not() -> None:
 
 
 def test_holidays_are_off_and_make_up_weekend_days_are_on() -> None:
-    calendar = WorkingCalendar(
-        holidays=frozenset({date(2026, 12, 1)}), makeup_workdays=frozenset({date(2026, 12, 5)})
-    )
+    calendar = WorkingCalendar(holidays=frozenset({date(2026, 12, 1)}), makeup_workdays=frozenset({date(2026, 12, 5)}))
     assert not calendar.is_working_day(date(2026, 12, 1))  # a Tuesday holiday
     assert calendar.is_working_day(date(2026, 12, 5))  # a make-up Saturday
 
@@ -179,9 +177,7 @@ def test_empty_calendar_file_means_weekdays_only(tmp_path: Path) -> None:
     assert load_calendar(path) == WorkingCalendar()
 
 
-moments = st.datetimes(
-    min_value=datetime(2025, 12, 1), max_value=datetime(2027, 1, 31), timezones=st.just(SHANGHAI)
-)
+moments = st.datetimes(min_value=datetime(2025, 12, 1), max_value=datetime(2027, 1, 31), timezones=st.just(SHANGHAI))
 
 
 # No per-example deadline: on a busy machine reading the calendar file can take longer than Hypothesis's default.

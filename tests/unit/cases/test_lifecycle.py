@@ -70,9 +70,7 @@ def test_submitting_a_correction_needs_a_state_a_correction_can_come_from(
 
 
 @pytest.mark.parametrize(("state", "action"), ILLEGAL, ids=lambda v: str(v))
-def test_every_action_outside_the_table_is_refused_naming_the_state(
-    state: CaseState, action: CaseAction
-) -> None:
+def test_every_action_outside_the_table_is_refused_naming_the_state(state: CaseState, action: CaseAction) -> None:
     with pytest.raises(FailedPrecondition) as caught:
         next_state(state, action, resume_to=S.SUBMITTED)
     error = caught.value

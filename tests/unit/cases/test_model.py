@@ -162,9 +162,7 @@ def test_the_applicant_gets_one_correction_notice_even_after_answering_it() -> N
     assert "answered" in caught.value.message
 
 
-@pytest.mark.parametrize(
-    "build", [submitted, accepted, in_review], ids=["submitted", "accepted", "in_review"]
-)
+@pytest.mark.parametrize("build", [submitted, accepted, in_review], ids=["submitted", "accepted", "in_review"])
 def test_answering_the_correction_returns_the_case_to_where_it_was(build: Callable[[], Case]) -> None:
     before = build()
     paused = request_correction(before, LEAD, local(2026, 11, 24, 9), ["floor plan"])
@@ -249,9 +247,7 @@ def test_a_rejection_must_say_why() -> None:
 
 
 def test_a_department_may_revise_its_opinion() -> None:
-    case = record_opinion(
-        in_review(), "FIRE", "o1", Verdict.REQUEST_MORE, "exit sign?", local(2026, 11, 24, 9)
-    )
+    case = record_opinion(in_review(), "FIRE", "o1", Verdict.REQUEST_MORE, "exit sign?", local(2026, 11, 24, 9))
     case = record_opinion(case, "FIRE", "o2", Verdict.APPROVE, "", local(2026, 11, 24, 10))
     assert case.opinions["FIRE"].verdict is Verdict.APPROVE
     assert case.opinions["FIRE"].officer == "o2"
@@ -266,9 +262,7 @@ def review(*verdicts: tuple[str, Verdict]) -> Case:
 
 
 def test_decision_approves_when_every_involved_department_approved() -> None:
-    case = decide(
-        review(("MARKET", Verdict.APPROVE), ("FIRE", Verdict.APPROVE)), LEAD, local(2026, 11, 25, 9)
-    )
+    case = decide(review(("MARKET", Verdict.APPROVE), ("FIRE", Verdict.APPROVE)), LEAD, local(2026, 11, 25, 9))
     assert case.state is CaseState.APPROVED
     assert close(case, LEAD, local(2026, 11, 25, 10)).state is CaseState.CLOSED
 
