@@ -139,9 +139,9 @@ class Fetcher:
     async def _fetch(self, caller: Caller, req: FetchRequest, entry: AccessLogEntry) -> FetchResult:
         # One pooled connection for the dataset and the facts: each checkout costs a thread hop on SQLite.
         async with self.hub.db.read() as conn:
-            ds = await self._dataset(req, conn)
+            ds = await self.dataset_for(req, conn)
             key = self._key(ds, req)
-            facts = await self._facts(caller, ds, req, conn)
+            facts = await self.facts(caller, ds, req, conn)
         subject_guess = key if ds.subject_field in (None, ds.key_field) else ""
         decision = decide_fetch(facts)
         if not decision.allowed:
@@ -150,7 +150,7 @@ class Fetcher:
                 reason=decision.reason,
                 metadata={"subject_id": subject_guess, "dataset_version": ds.version},
             )
-        self._check_quota(caller, ds, decision)
+        self.check_quota(caller, ds, decision)
         signed = await self._lookup(ds, key, req)
         document = self._verify(ds, key, signed)
         returned = {name: document[name] for name in decision.fields if name in document}
@@ -184,7 +184,7 @@ class Fetcher:
             returned, document_json, tuple(returned), provenance, receipt, req.request_id, subject, signed
         )
 
-    async def _dataset(self, req: FetchRequest, conn: AsyncConnection | None = None) -> Dataset:
+    async def dataset_for(self, req: FetchRequest, conn: AsyncConnection | None = None) -> Dataset:
         problems = []
         if not req.dataset:
             problems.append(FieldViolation("dataset", "required: the code of a dataset in the catalog"))
@@ -223,12 +223,12 @@ class Fetcher:
                 violations=[FieldViolation("key", error.message)],
             ) from None
 
-    async def _facts(
+    async def facts(
         self, caller: Caller, ds: Dataset, req: FetchRequest, conn: AsyncConnection | None = None
     ) -> FetchFacts:
         if conn is None:
             async with self.hub.db.read() as own:
-                return await self._facts(caller, ds, req, own)
+                return await self.facts(caller, ds, req, own)
         return await grant_store.fetch_facts(
             conn,
             caller,
@@ -239,7 +239,7 @@ class Fetcher:
             now_us=now_us(),
         )
 
-    def _check_quota(self, caller: Caller, ds: Dataset, decision: Decision) -> None:
+    def check_quota(self, caller: Caller, ds: Dataset, decision: Decision) -> None:
         grant = decision.grant
         if grant is not None and not self.rates.allow(grant.id, grant.rate_per_minute):
             raise ResourceExhausted(

@@ -140,13 +140,13 @@ class Scanner:
         fetch_like = FetchRequest(
             dataset=req.dataset, key="-", case_id=req.case_id, service_item=req.service_item, fields=req.columns
         )
-        ds = await self.fetcher._dataset(fetch_like)  # the same checks of code and field names as a fetch
+        ds = await self.fetcher.dataset_for(fetch_like)  # the same checks of code and field names as a fetch
         if ds.kind != DatasetKind.TABLE:
             raise FailedPrecondition(
                 f"{ds.code} is a {ds.kind.value} dataset: fetch its documents one by one; only tables are scanned",
                 reason="DATASET_NOT_TABLE",
             )
-        decision = decide_fetch(await self.fetcher._facts(caller, ds, fetch_like))
+        decision = decide_fetch(await self.fetcher.facts(caller, ds, fetch_like))
         if not decision.allowed:
             raise PermissionDenied(decision.message, reason=decision.reason, metadata={"dataset_version": ds.version})
         if req.filter.strip():
@@ -158,7 +158,7 @@ class Scanner:
                     f"the row filter uses {', '.join(hidden)}, which {caller.department} may not read in {ds.code}",
                     reason="FILTER_FIELD_NOT_GRANTED",
                 )
-        self.fetcher._check_quota(caller, ds, decision)
+        self.fetcher.check_quota(caller, ds, decision)
         owner = self.hub.keyring.department(ds.owner)
         endpoint = owner.adapter_endpoint if owner and owner.adapter_endpoint else ""
         upstream = self.hub.adapters.scan(
