@@ -282,6 +282,13 @@ class Fetcher:
                 reason="RESPONSE_MISMATCH",
             )
         verify_document(signed, self.hub.keyring.signing_key)
+        retired = self.hub.keyring.retired_at(signed.issuer, signed.kid)
+        if retired and signed.issued_at_us >= retired:
+            raise DataLoss(
+                f"{signed.issuer} signed this {signed.dataset} document with key {signed.kid} after that key was "
+                "retired; a retired key verifies only documents signed before its retirement",
+                reason="ISSUER_KEY_RETIRED",
+            )
         # How far an adapter's signing time may be from the hub's clock (replays, and clocks that drifted).
         max_skew_seconds = 300
         skew = abs(now_us() - signed.issued_at_us) / 1e6

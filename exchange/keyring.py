@@ -21,11 +21,14 @@ class KeyRing:
         self.departments: dict[str, Department] = {}
         self._token_keys: dict[tuple[str, str], TrustedKey] = {}
         self._signing_keys: dict[tuple[str, str], Ed25519PublicKey] = {}
+        # When each retired signing key was retired: documents signed later with it are refused.
+        self._retired_at: dict[tuple[str, str], int] = {}
         self.generation = 0
 
     async def load(self, db: Database) -> None:
         async with db.read() as conn:
             departments = await catalog_store.list_departments(conn, limit=100_000)
+            stored_keys = await catalog_store.list_keys(conn)
         token_keys: dict[tuple[str, str], TrustedKey] = {}
         signing_keys: dict[tuple[str, str], Ed25519PublicKey] = {}
         for dept in departments:
@@ -43,6 +46,7 @@ class KeyRing:
         self.departments = {d.code: d for d in departments}
         self._token_keys = token_keys
         self._signing_keys = signing_keys
+        self._retired_at = {(k.department, k.key.kid): k.retired_at_us for k in stored_keys if k.retired_at_us}
         self.generation += 1
 
     def token_key(self, department: str, kid: str) -> TrustedKey | None:
@@ -50,6 +54,10 @@ class KeyRing:
 
     def signing_key(self, issuer: str, kid: str) -> Ed25519PublicKey | None:
         return self._signing_keys.get((issuer, kid))
+
+    def retired_at(self, issuer: str, kid: str) -> int:
+        """When a signing key was retired (microseconds), 0 while it is active."""
+        return self._retired_at.get((issuer, kid), 0)
 
     def department(self, code: str) -> Department | None:
         return self.departments.get(code)

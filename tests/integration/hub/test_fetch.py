@@ -16,6 +16,7 @@ from catalog.errors import DataLoss, ExchangeError, InvalidArgument, NotFound, P
 from catalog.identifiers import generate_licence_id, generate_resident_id, generate_uscc
 from exchange.auth.identity import Role
 from exchange.auth.keys import generate_ed25519
+from exchange.testing import system_caller
 from exchange.v1 import cases_pb2
 
 ITEM_FIELDS = {
@@ -214,3 +215,16 @@ async def test_every_fetch_leaves_exactly_one_entry(world):
             await officer.fetch(case_id=world["case"], **attempt)
     entries = [e for e in (await hub.log_entries())[before:] if e.action == "exchange.fetch"]
     assert [e.decision for e in entries] == ["allow", "allow", "deny", "deny", "deny"]
+
+
+async def test_a_document_signed_with_a_key_after_its_retirement_is_refused(world):
+    hub = world["hub"]
+    await world["admin"].create_grant("SAMR", "business_licence", ["*"])
+    await hub.running.registry.retire_key("SAMR", hub.departments["SAMR"].signing_kid, system_caller())
+    with pytest.raises(DataLoss) as refused:
+        await world["officer"].fetch(
+            "business_licence", world["doc"]["unified_social_credit_code"], case_id=world["case"]
+        )
+    assert refused.value.reason == "ISSUER_KEY_RETIRED"
+    (last,) = (await hub.log_entries())[-1:]
+    assert (last.reason, last.outcome) == ("ISSUER_KEY_RETIRED", "DataLoss")
