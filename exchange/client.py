@@ -22,8 +22,10 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 import grpc
+import pyarrow as pa
 from grpc import aio
 
+from adapters.ipc import read_batch, read_schema
 from catalog.errors import ExchangeError, Unauthenticated
 from exchange.auth.identity import HUB_AUDIENCE_DEFAULT, Role
 from exchange.auth.keys import PrivateKey, key_id, load_private_key
@@ -142,6 +144,7 @@ class HubClient:
         self._ttl = token_ttl
         self._token = ""
         self._token_expires = 0.0
+        self.last_scan_receipt: Receipt | None = None
         self.catalog = catalog_pb2_grpc.CatalogServiceStub(channel)
         self.departments = departments_pb2_grpc.DepartmentServiceStub(channel)
         self.items = items_pb2_grpc.ServiceItemServiceStub(channel)
@@ -267,6 +270,37 @@ class HubClient:
             receipt=receipt_from_proto(response.receipt),
             request_id=response.request_id,
         )
+
+    async def scan(
+        self,
+        dataset: str,
+        *,
+        case_id: str,
+        columns: Sequence[str] = (),
+        row_filter: str = "",
+        batch_rows: int = 0,
+        service_item: str = "",
+    ) -> AsyncIterator[pa.RecordBatch]:
+        """Stream a table dataset as Arrow record batches (the scan is logged before the first row)."""
+        request = exchange_pb2.ScanRequest(
+            dataset=dataset,
+            columns=list(columns),
+            filter=row_filter,
+            purpose=common_pb2.Purpose(case_id=case_id, service_item=service_item),
+            batch_rows=batch_rows,
+        )
+        schema: pa.Schema | None = None
+        async for response in self.stream(self.exchange.Scan, request):
+            if response.arrow_schema:
+                schema = read_schema(response.arrow_schema, f"the hub's scan of {dataset}")
+                self.last_scan_receipt = receipt_from_proto(response.receipt)
+            if response.arrow_batch and schema is not None:
+                yield read_batch(response.arrow_batch, schema, f"the hub's scan of {dataset}")
+
+    async def scan_table(self, dataset: str, *, case_id: str, **options: Any) -> pa.Table:
+        """A whole (small) table in memory; use `scan` for large ones."""
+        batches = [batch async for batch in self.scan(dataset, case_id=case_id, **options)]
+        return pa.Table.from_batches(batches) if batches else pa.table({})
 
     # --- registry (administrators) -----------------------------------------------------------------
 

@@ -304,3 +304,11 @@ async def test_an_adapter_that_breaks_or_changes_the_schema_is_reported_and_logg
     else:
         assert err.value.reason == "SCAN_SCHEMA_MISMATCH" and not received
         assert len(entries) == 1 and entries[0].reason == "SCAN_SCHEMA_MISMATCH"
+
+
+async def test_the_python_client_streams_a_scan_as_record_batches(world: ScanWorld) -> None:
+    _, expected = await scan(world, scan_request(world, filter="status = '01'"))
+    table = await world.client.scan_table("enterprise_register", case_id=world.case_id, row_filter="status = '01'")
+    assert table.num_rows == expected.num_rows > 0
+    assert table.column_names == expected.column_names
+    assert world.client.last_scan_receipt is not None
