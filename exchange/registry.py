@@ -6,13 +6,24 @@ schema versioning), stores it, and writes an access-log entry describing the cha
 
 from __future__ import annotations
 
+import functools
+import inspect
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from catalog.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, PermissionDenied
+from catalog.errors import (
+    ExchangeError,
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+)
 from catalog.model import (
     Dataset,
     DatasetStatus,
@@ -56,6 +67,42 @@ def require_admin_of(caller: Caller, department: str, what: str) -> None:
     )
 
 
+F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+
+
+def logs_refusal(action: str) -> Callable[[F], F]:
+    """A refused change is written to the access log too, with the reason, before the error goes back."""
+
+    def decorate(method: F) -> F:
+        signature = inspect.signature(method)
+
+        @functools.wraps(method)
+        async def logged(self: Registry, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return await method(self, *args, **kwargs)
+            except ExchangeError as error:
+                caller = signature.bind(self, *args, **kwargs).arguments["caller"]
+                await self.hub.record(
+                    AccessLogEntry(
+                        time_us=now_us(),
+                        request_id=uuid.uuid4().hex,
+                        action=action,
+                        caller_department=caller.department,
+                        officer_id=caller.officer_id,
+                        officer_role=",".join(sorted(r.value for r in caller.roles)),
+                        decision="deny",
+                        reason=error.reason,
+                        message=error.message[:500],
+                        outcome=type(error).__name__,
+                    )
+                )
+                raise
+
+        return logged  # type: ignore[return-value]
+
+    return decorate
+
+
 class Registry:
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
@@ -77,6 +124,7 @@ class Registry:
 
     # --- departments and keys ----------------------------------------------------------------------
 
+    @logs_refusal("departments.register")
     async def register_department(self, dept: Department, caller: Caller) -> Registered:
         for i, key in enumerate(dept.keys):
             _check_key(key, f"keys[{i}]")
@@ -94,6 +142,7 @@ class Registry:
             raise NotFound(f"no department {code!r} is registered", reason="DEPARTMENT_NOT_FOUND")
         return dept
 
+    @logs_refusal("departments.add_key")
     async def add_key(self, department: str, key: DepartmentKey, caller: Caller) -> Department:
         require_admin_of(caller, department, f"department {department}")
         await self.get_department(department)
@@ -110,6 +159,7 @@ class Registry:
         await self._log_change(caller, "departments.add_key", department, f"added {key.use.value} key {key.kid}")
         return await self.get_department(department)
 
+    @logs_refusal("departments.retire_key")
     async def retire_key(self, department: str, kid: str, caller: Caller) -> Department:
         require_admin_of(caller, department, f"department {department}")
         dept = await self.get_department(department)
@@ -122,6 +172,7 @@ class Registry:
         await self._log_change(caller, "departments.retire_key", department, f"retired {key.use.value} key {kid}")
         return await self.get_department(department)
 
+    @logs_refusal("departments.set_status")
     async def set_department_status(
         self, code: str, status: DepartmentStatus, reason: str, caller: Caller
     ) -> Department:
@@ -134,6 +185,7 @@ class Registry:
 
     # --- datasets ----------------------------------------------------------------------------------
 
+    @logs_refusal("catalog.register_dataset")
     async def register_dataset(
         self, ds: Dataset, caller: Caller, *, dry_run: bool = False
     ) -> tuple[Dataset, Registered]:
@@ -187,6 +239,7 @@ class Registry:
             raise NotFound(f"no {what} in the catalog; see `exchange catalog list`", reason="DATASET_NOT_FOUND")
         return stored.dataset
 
+    @logs_refusal("catalog.set_status")
     async def set_dataset_status(self, code: str, status: str, caller: Caller) -> Dataset:
         ds = await self.get_dataset(code)
         require_admin_of(caller, ds.owner, f"dataset {code}")
@@ -198,6 +251,7 @@ class Registry:
 
     # --- service items -----------------------------------------------------------------------------
 
+    @logs_refusal("items.register")
     async def register_service_item(self, item: ServiceItem, caller: Caller) -> Registered:
         datasets: dict[str, Dataset] = {}
         async with self.hub.db.read() as conn:
@@ -231,6 +285,7 @@ class Registry:
 
     # --- grants ------------------------------------------------------------------------------------
 
+    @logs_refusal("grants.create")
     async def create_grant(
         self,
         caller: Caller,
@@ -340,6 +395,7 @@ class Registry:
             raise NotFound(f"no grant {grant_id!r} that you may see", reason="GRANT_NOT_FOUND")
         return grant
 
+    @logs_refusal("grants.revoke")
     async def revoke_grant(self, grant_id: str, reason: str, caller: Caller) -> Grant:
         grant = await self.get_grant(grant_id)
         ds = await self.get_dataset(grant.dataset)
@@ -352,6 +408,7 @@ class Registry:
 
     # --- access requests ---------------------------------------------------------------------------
 
+    @logs_refusal("access_requests.create")
     async def create_access_request(
         self,
         caller: Caller,
@@ -454,6 +511,7 @@ class Registry:
                 limit=limit,
             )
 
+    @logs_refusal("access_requests.decide")
     async def decide_access_request(
         self, request_id: str, *, approve: bool, reason: str, caller: Caller
     ) -> tuple[AccessRequest, Grant | None]:

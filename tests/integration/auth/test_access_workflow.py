@@ -141,7 +141,11 @@ async def test_denial_needs_a_reason_and_is_explained_to_the_requester(permit_hu
     assert denied.request.decision_reason == "the fire service needs no identity numbers"
     assert (await explain(permit_hub, "FIRE", "identity_record", case, "name")).reason == "ACCESS_REQUEST_DENIED"
     entries = [e for e in await permit_hub.log_entries() if e.action.startswith("access_requests.")]
-    assert [e.action for e in entries] == ["access_requests.create", "access_requests.denied"]
+    assert [(e.action, e.decision, e.reason) for e in entries] == [
+        ("access_requests.create", "allow", ""),
+        ("access_requests.decide", "deny", "REASON_REQUIRED"),  # the refused attempt without a reason
+        ("access_requests.denied", "allow", ""),
+    ]
 
 
 async def test_incomplete_request_lists_everything_missing_at_once(permit_hub: HubFixture) -> None:

@@ -118,6 +118,8 @@ async def test_department_admin_cannot_register_another_departments_dataset(hub,
     with pytest.raises(PermissionDenied) as refused:
         await psb_admin.register_dataset(LICENCE.read_text())
     assert refused.value.reason == "NOT_OWNER"
+    refusals = [e for e in await hub.log_entries() if e.action == "catalog.register_dataset"]
+    assert [(e.decision, e.reason, e.caller_department) for e in refusals] == [("deny", "NOT_OWNER", "PSB")]
     samr_admin = hub.client("SAMR", roles=[Role.DEPT_ADMIN])
     assert (await samr_admin.register_dataset(LICENCE.read_text())).outcome == "created"
 
