@@ -25,11 +25,13 @@ from catalog.model import (
     parse_dataset,
     parse_service_item,
 )
+from exchange.audit.entry import AccessLogEntry, decode_entry
 from exchange.auth.identity import Caller, Role
 from exchange.auth.keys import generate_ed25519, key_id, load_public_key, public_key_to_pem
 from exchange.client import HubClient
 from exchange.config import Settings, load_settings
 from exchange.server import RunningHub, start_hub
+from exchange.storage import tables as t
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -139,14 +141,11 @@ class HubFixture:
         self.clients.append(client)
         return client
 
-    async def log_entries(self) -> list[Any]:
-        """Every access-log entry, decoded, oldest first."""
-        from exchange.audit.entry import decode_entry
-        from exchange.storage import tables as t
-
+    async def log_entries(self) -> list[AccessLogEntry]:
+        """Every access-log entry still in the database (archived and pruned ones left out), oldest first."""
         async with self.hub.db.read() as conn:
             rows = (await conn.execute(sa.select(t.log_entries.c.entry).order_by(t.log_entries.c.idx))).all()
-        return [decode_entry(r.entry) for r in rows]
+        return [decode_entry(r.entry) for r in rows if r.entry]
 
     async def stop(self) -> None:
         for client in self.clients:
