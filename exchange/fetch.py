@@ -28,7 +28,7 @@ from catalog.errors import (
 )
 from catalog.identifiers import KeyFormat, validate_key
 from catalog.model import Dataset
-from exchange.audit.entry import AccessLogEntry
+from exchange.audit.entry import AccessLogEntry, entry_for
 from exchange.audit.log import Receipt
 from exchange.auth.authz import Decision, FetchFacts, decide_fetch
 from exchange.auth.identity import Caller
@@ -101,13 +101,10 @@ class Fetcher:
     async def fetch(self, caller: Caller, req: FetchRequest, *, action: str = "exchange.fetch") -> FetchResult:
         started = time.perf_counter()
         req = FetchRequest(**{**req.__dict__, "request_id": req.request_id or uuid.uuid4().hex})
-        entry = AccessLogEntry(
-            time_us=now_us(),
+        entry = entry_for(
+            caller,
+            action,
             request_id=req.request_id,
-            action=action,
-            caller_department=caller.department,
-            officer_id=caller.officer_id,
-            officer_role=",".join(sorted(r.value for r in caller.roles)),
             dataset=req.dataset[:64],
             case_id=req.case_id[:64],
             service_item=req.service_item[:64],

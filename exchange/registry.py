@@ -36,7 +36,7 @@ from catalog.model import (
     material_violations,
 )
 from catalog.versioning import diff_schemas, resolve_version
-from exchange.audit.entry import AccessLogEntry
+from exchange.audit.entry import entry_for
 from exchange.auth.access_requests import AccessRequest, AccessRequestStatus
 from exchange.auth.authz import Decision, Grant, GrantStatus, decide_fetch
 from exchange.auth.identity import Caller, Role
@@ -83,13 +83,9 @@ def logs_refusal(action: str) -> Callable[[F], F]:
             except ExchangeError as error:
                 caller = signature.bind(self, *args, **kwargs).arguments["caller"]
                 await self.hub.record(
-                    AccessLogEntry(
-                        time_us=now_us(),
-                        request_id=uuid.uuid4().hex,
-                        action=action,
-                        caller_department=caller.department,
-                        officer_id=caller.officer_id,
-                        officer_role=",".join(sorted(r.value for r in caller.roles)),
+                    entry_for(
+                        caller,
+                        action,
                         decision="deny",
                         reason=error.reason,
                         message=error.message[:500],
@@ -109,13 +105,9 @@ class Registry:
 
     async def _log_change(self, caller: Caller, action: str, target: str, summary: str, **extra: str) -> None:
         await self.hub.record(
-            AccessLogEntry(
-                time_us=now_us(),
-                request_id=uuid.uuid4().hex,
-                action=action,
-                caller_department=caller.department,
-                officer_id=caller.officer_id,
-                officer_role=",".join(sorted(r.value for r in caller.roles)),
+            entry_for(
+                caller,
+                action,
                 dataset=extra.pop("dataset", ""),
                 decision="allow",
                 details={"target": target, "summary": summary, **extra},

@@ -30,7 +30,7 @@ from catalog.errors import (
     ResourceExhausted,
 )
 from catalog.model import Dataset, DatasetKind
-from exchange.audit.entry import AccessLogEntry
+from exchange.audit.entry import AccessLogEntry, entry_for
 from exchange.audit.log import Receipt
 from exchange.auth.authz import Decision, decide_fetch
 from exchange.auth.identity import Caller
@@ -84,13 +84,10 @@ class Scanner:
         """Authorise, reach the adapter, log; the returned stream has not sent a row yet."""
         started = time.perf_counter()
         req = replace(req, request_id=req.request_id or uuid.uuid4().hex)
-        entry = AccessLogEntry(
-            time_us=now_us(),
+        entry = entry_for(
+            caller,
+            "exchange.scan",
             request_id=req.request_id,
-            action="exchange.scan",
-            caller_department=caller.department,
-            officer_id=caller.officer_id,
-            officer_role=",".join(sorted(r.value for r in caller.roles)),
             dataset=req.dataset[:64],
             case_id=req.case_id[:64],
             service_item=req.service_item[:64],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -11,6 +12,8 @@ from typing import Any, Literal
 
 from catalog.errors import DataLoss, InvalidArgument
 from exchange.audit.merkle import leaf_hash
+from exchange.auth.identity import Caller
+from exchange.clock import now_us
 
 ENTRY_VERSION = b"exchange-access-log/v1\n"
 _VERSION_FAMILY = b"exchange-access-log/"
@@ -176,3 +179,16 @@ def decode_entry(data: bytes) -> AccessLogEntry:
 def entry_leaf_hash(entry: AccessLogEntry) -> bytes:
     """Return the Merkle leaf hash of the entry's canonical encoding."""
     return leaf_hash(encode_entry(entry))
+
+
+def entry_for(caller: Caller, action: str, **fields: Any) -> AccessLogEntry:
+    """An access-log entry for something `caller` did, stamped now (fields override the defaults)."""
+    values: dict[str, Any] = {
+        "time_us": now_us(),
+        "request_id": uuid.uuid4().hex,
+        "action": action,
+        "caller_department": caller.department,
+        "officer_id": caller.officer_id,
+        "officer_role": ",".join(sorted(r.value for r in caller.roles)),
+    }
+    return AccessLogEntry(**{**values, **fields})

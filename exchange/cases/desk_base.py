@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -11,20 +10,15 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from catalog.errors import ExchangeError, FieldViolation, InvalidArgument, NotFound, PermissionDenied
-from exchange.audit.entry import AccessLogEntry
+from exchange.audit.entry import AccessLogEntry, entry_for
 from exchange.audit.log import Receipt
 from exchange.auth.identity import Caller, Role
 from exchange.cases.model import Case
-from exchange.clock import now_us
 from exchange.storage import case_store
 
 if TYPE_CHECKING:
     from exchange.hub import Hub
     from exchange.registry import Registry
-
-
-def _roles(caller: Caller) -> str:
-    return ",".join(sorted(r.value for r in caller.roles))
 
 
 def overseer(caller: Caller) -> bool:
@@ -50,17 +44,11 @@ class DeskBase:
 
     def _entry(self, caller: Caller, action: str, case: Case | None, case_id: str, **extra: Any) -> AccessLogEntry:
         values: dict[str, Any] = {
-            "time_us": now_us(),
-            "request_id": uuid.uuid4().hex,
-            "action": action,
-            "caller_department": caller.department,
-            "officer_id": caller.officer_id,
-            "officer_role": _roles(caller),
             "case_id": case_id[:40],
             "service_item": case.service_item if case else "",
             "subject_id": case.applicant_id if case else "",
         }
-        return AccessLogEntry(**{**values, **extra})
+        return entry_for(caller, action, **{**values, **extra})
 
     async def _log(self, caller: Caller, action: str, case: Case | None, case_id: str, **extra: Any) -> Receipt:
         return await self.hub.record(self._entry(caller, action, case, case_id, **extra))

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 from grpc import aio
 
 from catalog.errors import FieldViolation, InvalidArgument, NotFound
-from exchange.audit.entry import AccessLogEntry
+from exchange.audit.entry import AccessLogEntry, entry_for
 from exchange.audit.log import SignedCheckpoint
 from exchange.clock import now_us
 from exchange.hub import Hub
@@ -73,13 +72,9 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
         """Log an auditor's read of the log before answering (kept for auditors, out of the citizen's report)."""
         who = caller()
         await self.hub.record(
-            AccessLogEntry(
-                time_us=now_us(),
-                request_id=uuid.uuid4().hex,
-                action=action,
-                caller_department=who.department,
-                officer_id=who.officer_id,
-                officer_role=",".join(sorted(r.value for r in who.roles)),
+            entry_for(
+                who,
+                action,
                 subject_id=subject_id[:256],
                 hidden_from_subject=True,
                 details={k: v[:200] for k, v in details.items() if v},
@@ -223,13 +218,9 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
                 await log_store.clear_hidden(conn, request.department)
         state = "hidden" if request.hidden else "shown"
         await self.hub.record(
-            AccessLogEntry(
-                time_us=now_us(),
-                request_id=uuid.uuid4().hex,
-                action="audit.set_hidden_accesses",
-                caller_department=who.department,
-                officer_id=who.officer_id,
-                officer_role=",".join(sorted(r.value for r in who.roles)),
+            entry_for(
+                who,
+                "audit.set_hidden_accesses",
                 details={"target": request.department, "summary": f"accesses {state} from citizens", "basis": basis},
             )
         )
