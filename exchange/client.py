@@ -27,10 +27,12 @@ from grpc import aio
 
 from adapters.ipc import read_batch, read_schema
 from catalog.errors import ExchangeError, Unauthenticated
+from exchange.audit.log import Receipt
 from exchange.auth.identity import HUB_AUDIENCE_DEFAULT, Role
 from exchange.auth.keys import PrivateKey, key_id, load_private_key
 from exchange.auth.tokens import mint_token
 from exchange.errors import from_rpc_error
+from exchange.fetch import Provenance
 from exchange.v1 import (
     access_pb2,
     access_pb2_grpc,
@@ -62,26 +64,6 @@ class ClientTLS:
     @classmethod
     def from_files(cls, ca: str | Path, cert: str | Path, key: str | Path) -> ClientTLS:
         return cls(Path(ca).read_bytes(), Path(cert).read_bytes(), Path(key).read_bytes())
-
-
-@dataclass(frozen=True)
-class Receipt:
-    index: int
-    leaf_hash: bytes
-    origin: str
-
-
-@dataclass(frozen=True)
-class Provenance:
-    issuer: str
-    dataset: str
-    dataset_version: str
-    key: str
-    issued_at_us: int
-    kid: str
-    signature: bytes
-    content_digest: str
-    fetched_at_us: int
 
 
 @dataclass(frozen=True)
