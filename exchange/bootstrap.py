@@ -24,12 +24,12 @@ async def initialise(settings: Settings, hosts: Sequence[str] = ("localhost", "1
     """Prepare the data directory; return the path of the operator's CLI profile."""
     from exchange.cli.common import Profile
 
-    data_dir = settings.data_dir
+    data_dir = settings.data_dir.resolve()
     admin_dir = data_dir / "admin"
     admin_dir.mkdir(parents=True, exist_ok=True)
     profile = Profile(hub=settings.grpc_listen.replace("0.0.0.0", "127.0.0.1"), department=HUB_OPERATOR)  # noqa: S104
     if not settings.insecure_dev:
-        pki_dir = settings.path(settings.tls_cert).parent
+        pki_dir = settings.path(settings.tls_cert).parent.resolve()
         if not (pki_dir / "ca.crt").exists():
             init_pki(pki_dir, hub_name=settings.hub_name, hosts=(*hosts, settings.hub_name))
         key_path, cert_path = issue_department_certificate(pki_dir, HUB_OPERATOR, out_dir=admin_dir)

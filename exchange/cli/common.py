@@ -60,7 +60,13 @@ class Profile:
                 "--department and --key",
                 reason="CLI_PROFILE_MISSING",
             )
-        tls = ClientTLS.from_files(self.ca, self.cert, self.client_key) if self.ca else None
+        try:
+            tls = ClientTLS.from_files(self.ca, self.cert, self.client_key) if self.ca else None
+        except OSError as error:
+            raise InvalidArgument(
+                f"the profile names a TLS file that cannot be read: {error.filename} ({error.strerror})",
+                reason="CLI_PROFILE_INVALID",
+            ) from None
         return HubClient.connect(
             self.hub,
             department=self.department,

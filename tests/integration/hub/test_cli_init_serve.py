@@ -22,7 +22,7 @@ def free_port() -> int:
 
 
 def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*EXCHANGE, *args], capture_output=True, text=True, timeout=60, env=env)
+    return subprocess.run([*EXCHANGE, *args], capture_output=True, text=True, timeout=60, env=env, cwd=env["PWD"])
 
 
 def wait_for_port(port: int, process: subprocess.Popen[str], timeout: float = 30.0) -> None:
@@ -41,7 +41,8 @@ def test_init_serve_register_and_stop_gracefully(tmp_path: Path):
     port, http_port = free_port(), free_port()
     env = {
         **os.environ,
-        "EXCHANGE_DATA_DIR": str(data),
+        "PWD": str(tmp_path),
+        "EXCHANGE_DATA_DIR": "data",  # relative, as an operator types it
         "EXCHANGE_GRPC_LISTEN": f"127.0.0.1:{port}",
         "EXCHANGE_HTTP_LISTEN": f"127.0.0.1:{http_port}",
     }
@@ -50,10 +51,12 @@ def test_init_serve_register_and_stop_gracefully(tmp_path: Path):
     profile = data / "admin" / "profile.yaml"
     assert profile.exists() and (data / "pki" / "ca.crt").exists() and (data / "hub-signing.key").exists()
 
-    hub = subprocess.Popen([*EXCHANGE, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    hub = subprocess.Popen(
+        [*EXCHANGE, "serve"], env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     try:
         wait_for_port(port, hub)
-        with_profile = {**env, "EXCHANGE_PROFILE": str(profile)}
+        with_profile = {**env, "EXCHANGE_PROFILE": "data/admin/profile.yaml"}
         registered = cli(
             "departments", "register", str(EXAMPLES / "catalog" / "departments" / "samr.yaml"), env=with_profile
         )
