@@ -31,18 +31,32 @@ class Savings:
 
 async def case_facts(conn: AsyncConnection, case_id: str) -> CaseFacts | None:
     """State, service item and involved departments of one case: what purpose binding checks."""
-    row = (
-        await conn.execute(
-            sa.select(t.cases.c.service_item, t.cases.c.state, t.cases.c.lead_department).where(t.cases.c.id == case_id)
+    found = await case_facts_and_item_spec(conn, case_id)
+    return found[0] if found else None
+
+
+async def case_facts_and_item_spec(conn: AsyncConnection, case_id: str) -> tuple[CaseFacts, str | None] | None:
+    """`case_facts` and the stored spec of the case's service item (None when unregistered), in one statement."""
+    query = (
+        sa.select(
+            t.cases.c.service_item,
+            t.cases.c.state,
+            t.cases.c.lead_department,
+            t.case_departments.c.department,
+            t.service_items.c.spec_json,
         )
-    ).first()
-    if row is None:
+        .select_from(t.cases)
+        .outerjoin(t.case_departments, t.case_departments.c.case_id == t.cases.c.id)
+        .outerjoin(t.service_items, t.service_items.c.code == t.cases.c.service_item)
+        .where(t.cases.c.id == case_id)
+    )
+    rows = (await conn.execute(query)).all()
+    if not rows:
         return None
-    members = (
-        await conn.execute(sa.select(t.case_departments.c.department).where(t.case_departments.c.case_id == case_id))
-    ).all()
-    involved = (row.lead_department, *sorted(m.department for m in members if m.department != row.lead_department))
-    return CaseFacts(case_id, row.service_item, row.state in OPEN_STATES, row.state, involved)
+    row = rows[0]
+    members = {r.department for r in rows if r.department is not None and r.department != row.lead_department}
+    involved = (row.lead_department, *sorted(members))
+    return CaseFacts(case_id, row.service_item, row.state in OPEN_STATES, row.state, involved), row.spec_json
 
 
 # --- cases ---------------------------------------------------------------------------------------------

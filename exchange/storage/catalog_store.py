@@ -254,6 +254,11 @@ async def put_service_item(conn: AsyncConnection, item: ServiceItem, now_us: int
     return found is None
 
 
+def service_item_from_spec(spec_json: str) -> ServiceItem:
+    """A service item from its stored spec (parsed once per distinct text)."""
+    return _parsed_item(spec_json)
+
+
 async def get_service_item(conn: AsyncConnection, code: str) -> ServiceItem | None:
     row = (await conn.execute(sa.select(t.service_items).where(t.service_items.c.code == code))).first()
     return _parsed_item(row.spec_json) if row else None

@@ -9,9 +9,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from catalog.errors import NotFound
-from catalog.model import Dataset, SharingType
+from catalog.model import Dataset, ServiceItem, SharingType
 from exchange.auth.access_requests import AccessRequest, AccessRequestStatus
-from exchange.auth.authz import FetchFacts, Grant, GrantStatus
+from exchange.auth.authz import CaseFacts, FetchFacts, Grant, GrantStatus
 from exchange.auth.identity import Caller
 from exchange.storage import case_store, catalog_store
 from exchange.storage import tables as t
@@ -247,10 +247,15 @@ async def fetch_facts(
     now_us: int,
 ) -> FetchFacts:
     """Everything `decide_fetch` needs, read fresh from the database (for a fetch and for an explanation)."""
-    case = await case_store.case_facts(conn, case_id) if case_id else None
-    if case_id and case is None:
-        raise NotFound(f"no case {case_id!r}; a fetch must name an existing case", reason="CASE_NOT_FOUND")
-    item = await catalog_store.get_service_item(conn, case.service_item) if case else None
+    case: CaseFacts | None = None
+    item: ServiceItem | None = None
+    if case_id:
+        # The case, its departments and its service item in one statement: each statement is a thread hop.
+        found = await case_store.case_facts_and_item_spec(conn, case_id)
+        if found is None:
+            raise NotFound(f"no case {case_id!r}; a fetch must name an existing case", reason="CASE_NOT_FOUND")
+        case, item_spec = found
+        item = catalog_store.service_item_from_spec(item_spec) if item_spec is not None else None
     grants = await grants_for(conn, caller.department, ds.code)
     request_status = ""
     if not grants and ds.sharing_type == SharingType.CONDITIONAL:
