@@ -193,7 +193,7 @@ class Fetcher:
             raise InvalidArgument("the fetch request is incomplete", reason="INVALID_REQUEST", violations=problems)
         if len(req.dataset) > 64:
             raise NotFound("no such dataset (the code is longer than any dataset code)", reason="DATASET_NOT_FOUND")
-        ds = await self.registry.get_dataset(req.dataset, conn=conn)
+        ds = await self.registry.current_dataset(req.dataset, conn=conn)
         unknown = [f for f in req.fields if not ds.schema.has_field(f)]
         if unknown:
             raise InvalidArgument(

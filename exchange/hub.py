@@ -33,7 +33,7 @@ from exchange.auth.tokens import TokenVerifier
 from exchange.cases.calendar import WorkingCalendar, load_calendar
 from exchange.clock import now_us
 from exchange.config import Settings
-from exchange.keyring import KeyRing
+from exchange.keyring import CurrentDatasets, KeyRing
 from exchange.storage import Database
 
 log = logging.getLogger(__name__)
@@ -65,6 +65,7 @@ class Hub:
             settings.effective_database_url, synchronous=settings.sqlite_synchronous.upper(), schema=db_schema
         )
         self.keyring = KeyRing()
+        self.current_datasets = CurrentDatasets()
         self.verifier = TokenVerifier(
             settings.hub_name,
             self.keyring.token_key,
@@ -118,6 +119,7 @@ class Hub:
 
     async def registry_changed(self, department: str | None = None) -> None:
         """Reload keys and departments after a change, and drop cached tokens of that department."""
+        self.current_datasets.clear()
         await self.keyring.load(self.db)
         if department:
             self.verifier.forget_department(department)
@@ -125,6 +127,8 @@ class Hub:
     async def _reload_keyring_forever(self) -> None:
         while True:
             await asyncio.sleep(KEYRING_RELOAD_SECONDS)
+            # Other replicas' catalog changes are seen from here on.
+            self.current_datasets.clear()
             try:
                 await self.keyring.load(self.db)
             except Exception as error:

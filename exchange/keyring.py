@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from catalog.model import Department, KeyStatus, KeyUse
+from catalog.model import Dataset, Department, KeyStatus, KeyUse
 from exchange.auth.keys import algorithm_for, load_public_key
 from exchange.auth.tokens import TrustedKey
 from exchange.storage import Database, catalog_store
@@ -61,3 +61,28 @@ class KeyRing:
 
     def department(self, code: str) -> Department | None:
         return self.departments.get(code)
+
+
+class CurrentDatasets:
+    """The current version of each dataset fetches named, kept between fetches.
+
+    Emptied at once when this replica changes the catalog, and with every keyring reload,
+    so a change made on another replica is seen within `KEYRING_RELOAD_SECONDS`. Grants and
+    cases are never kept here: they are read from the database on every request.
+    """
+
+    def __init__(self) -> None:
+        self._datasets: dict[str, Dataset] = {}
+        # Bumped by `clear`: a dataset read before a clear must not be stored after it.
+        self.generation = 0
+
+    def get(self, code: str) -> Dataset | None:
+        return self._datasets.get(code)
+
+    def put(self, ds: Dataset, generation: int) -> None:
+        if generation == self.generation:
+            self._datasets[ds.code] = ds
+
+    def clear(self) -> None:
+        self._datasets.clear()
+        self.generation += 1

@@ -211,6 +211,7 @@ class Registry:
             if not dry_run and result.outcome != "unchanged":
                 await catalog_store.put_dataset_version(conn, stored, now_us(), caller.officer_id)
         if not dry_run and result.outcome != "unchanged":
+            self.hub.current_datasets.clear()
             await self._log_change(
                 caller,
                 "catalog.register_dataset",
@@ -231,6 +232,16 @@ class Registry:
             raise NotFound(f"no {what} in the catalog; see `exchange catalog list`", reason="DATASET_NOT_FOUND")
         return stored.dataset
 
+    async def current_dataset(self, code: str, *, conn: AsyncConnection | None = None) -> Dataset:
+        """The current version, kept in memory between fetches (see `CurrentDatasets` for when it is reread)."""
+        cache = self.hub.current_datasets
+        ds = cache.get(code)
+        if ds is None:
+            generation = cache.generation
+            ds = await self.get_dataset(code, conn=conn)
+            cache.put(ds, generation)
+        return ds
+
     @logs_refusal("catalog.set_status")
     async def set_dataset_status(self, code: str, status: str, caller: Caller) -> Dataset:
         ds = await self.get_dataset(code)
@@ -238,6 +249,7 @@ class Registry:
         updated = replace(ds, status=DatasetStatus(status))
         async with self.hub.db.begin() as conn:
             await catalog_store.put_dataset_version(conn, updated, now_us(), caller.officer_id)
+        self.hub.current_datasets.clear()
         await self._log_change(caller, "catalog.set_status", code, f"status {status}", dataset=code)
         return updated
 
