@@ -35,22 +35,25 @@ async def case_facts(conn: AsyncConnection, case_id: str) -> CaseFacts | None:
     return found[0] if found else None
 
 
+# Built once: every fetch naming a case runs it, and building a select and its cache key costs ~50 µs a time.
+_CASE_FACTS_AND_ITEM_SPEC = (
+    sa.select(
+        t.cases.c.service_item,
+        t.cases.c.state,
+        t.cases.c.lead_department,
+        t.case_departments.c.department,
+        t.service_items.c.spec_json,
+    )
+    .select_from(t.cases)
+    .outerjoin(t.case_departments, t.case_departments.c.case_id == t.cases.c.id)
+    .outerjoin(t.service_items, t.service_items.c.code == t.cases.c.service_item)
+    .where(t.cases.c.id == sa.bindparam("case_id"))
+)
+
+
 async def case_facts_and_item_spec(conn: AsyncConnection, case_id: str) -> tuple[CaseFacts, str | None] | None:
     """`case_facts` and the stored spec of the case's service item (None when unregistered), in one statement."""
-    query = (
-        sa.select(
-            t.cases.c.service_item,
-            t.cases.c.state,
-            t.cases.c.lead_department,
-            t.case_departments.c.department,
-            t.service_items.c.spec_json,
-        )
-        .select_from(t.cases)
-        .outerjoin(t.case_departments, t.case_departments.c.case_id == t.cases.c.id)
-        .outerjoin(t.service_items, t.service_items.c.code == t.cases.c.service_item)
-        .where(t.cases.c.id == case_id)
-    )
-    rows = (await conn.execute(query)).all()
+    rows = (await conn.execute(_CASE_FACTS_AND_ITEM_SPEC, {"case_id": case_id})).all()
     if not rows:
         return None
     row = rows[0]

@@ -60,10 +60,16 @@ async def get_grant(conn: AsyncConnection, grant_id: str) -> Grant | None:
     return _grant(row) if row else None
 
 
+# Built once: every fetch runs it (see `case_store._CASE_FACTS_AND_ITEM_SPEC`).
+_GRANTS_FOR = sa.select(t.grants).where(
+    t.grants.c.consumer == sa.bindparam("consumer"), t.grants.c.dataset == sa.bindparam("dataset")
+)
+
+
 async def grants_for(conn: AsyncConnection, consumer: str, dataset: str) -> list[Grant]:
     """Every grant (live or not) of one consumer on one dataset; the decision tells them apart."""
-    query = sa.select(t.grants).where(t.grants.c.consumer == consumer, t.grants.c.dataset == dataset)
-    return [_grant(r) for r in (await conn.execute(query)).all()]
+    rows = (await conn.execute(_GRANTS_FOR, {"consumer": consumer, "dataset": dataset})).all()
+    return [_grant(r) for r in rows]
 
 
 async def list_grants(
