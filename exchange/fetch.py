@@ -135,7 +135,8 @@ class Fetcher:
 
     async def _fetch(self, caller: Caller, req: FetchRequest, entry: AccessLogEntry) -> FetchResult:
         # One pooled connection for the dataset and the facts: each checkout costs a thread hop on SQLite.
-        async with self.hub.db.read() as conn:
+        # No snapshot: every statement reads the newest committed grants and case state anyway.
+        async with self.hub.db.read(snapshot=False) as conn:
             ds = await self.dataset_for(req, conn)
             key = self._key(ds, req)
             facts = await self.facts(caller, ds, req, conn)

@@ -70,9 +70,12 @@ class Database:
                 yield conn
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncConnection]:
-        """A connection for reads."""
+    async def read(self, *, snapshot: bool = True) -> AsyncIterator[AsyncConnection]:
+        """A connection for reads; `snapshot=False` (SQLite) skips the BEGIN, so each statement reads the
+        newest committed state on its own, one round trip to the connection's thread fewer per use."""
         async with self.engine.connect() as conn:
+            if not snapshot:
+                await conn.execution_options(sqlite_no_begin=True)
             yield conn
 
     async def migrate(self) -> None:
@@ -112,5 +115,7 @@ def _configure_sqlite(engine: AsyncEngine, synchronous: str) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: sa.Connection) -> None:
-        immediate = conn.get_execution_options().get("sqlite_immediate", False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        options = conn.get_execution_options()
+        if options.get("sqlite_no_begin", False):
+            return
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get("sqlite_immediate", False) else "BEGIN")
