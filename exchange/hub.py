@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import uuid
 from collections.abc import Mapping
@@ -51,10 +50,6 @@ def load_or_create_signing_key(path: Path) -> Ed25519PrivateKey:
     if not isinstance(key, Ed25519PrivateKey):
         raise ExchangeError(f"{path} must hold an Ed25519 key", reason="SIGNING_KEY_INVALID")
     return key
-
-
-def digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 class Hub:
@@ -198,6 +193,3 @@ class Hub:
         """Append to the access log (fail closed: raises Unavailable if it cannot be written)."""
         return await self.access_log.append(entry)
 
-
-def request_id_of(given: str) -> str:
-    return given or uuid.uuid4().hex

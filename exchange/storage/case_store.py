@@ -11,13 +11,14 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from exchange.auth.authz import CaseFacts
+from exchange.cases import lifecycle
 from exchange.cases.codec import case_from_json, case_to_json
 from exchange.cases.materials import Material
 from exchange.cases.model import Case
 from exchange.clock import from_datetime
 from exchange.storage import tables as t
 
-OPEN_STATES = ("submitted", "accepted", "in_review", "awaiting_correction")
+OPEN_STATES = tuple(sorted(state.value for state in lifecycle.OPEN_STATES))
 
 
 @dataclass(frozen=True)
@@ -27,12 +28,6 @@ class Savings:
     materials_fetched: int = 0
     reads_from_case: int = 0
     submissions_avoided: int = 0
-
-
-async def case_facts(conn: AsyncConnection, case_id: str) -> CaseFacts | None:
-    """State, service item and involved departments of one case: what purpose binding checks."""
-    found = await case_facts_and_item_spec(conn, case_id)
-    return found[0] if found else None
 
 
 # Built once: every fetch naming a case runs it, and building a select and its cache key costs ~50 µs a time.
@@ -52,7 +47,8 @@ _CASE_FACTS_AND_ITEM_SPEC = (
 
 
 async def case_facts_and_item_spec(conn: AsyncConnection, case_id: str) -> tuple[CaseFacts, str | None] | None:
-    """`case_facts` and the stored spec of the case's service item (None when unregistered), in one statement."""
+    """What purpose binding checks (state, service item, involved departments) and the stored spec of the
+    case's service item (None when unregistered), in one statement."""
     rows = (await conn.execute(_CASE_FACTS_AND_ITEM_SPEC, {"case_id": case_id})).all()
     if not rows:
         return None
