@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sqlite3
+import threading
 from collections.abc import AsyncIterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
+from urllib.parse import urlencode
 
 import pyarrow as pa
 import sqlalchemy as sa
@@ -96,6 +100,19 @@ class SqlSource:
         self.table = sa.table(table_name, *(sa.column(c) for c in columns), schema=schema_name or None)
         self.timeout_seconds = timeout_seconds
         self._engine: AsyncEngine | None = None
+        self._lookup_query = (
+            sa.select(*(self.table.c[c] for c in dict.fromkeys(self.column_map.values())))
+            .where(self.table.c[self.key_column] == sa.bindparam("key", type_=sa.String))
+            .limit(2)
+        )
+        self._sqlite: _SqliteLookups | None = None
+        if self.url.get_backend_name() == "sqlite":
+            # The identifiers passed check_identifier: quoting them is enough, the key stays a parameter.
+            selected = ", ".join(f'"{c}"' for c in dict.fromkeys(self.column_map.values()))
+            where = ".".join(f'"{part}"' for part in table.split("."))
+            sql = f'SELECT {selected} FROM {where} WHERE "{self.key_column}" = :key LIMIT 2'
+            options = urlencode({k: v for k, v in self.url.query.items() if k != "uri"}, doseq=True)
+            self._sqlite = _SqliteLookups(f"{self.url.database}?{options}", sql, timeout_seconds)
 
     def _db(self) -> AsyncEngine:
         """The engine, created on first use inside the running loop."""
@@ -149,15 +166,15 @@ class SqlSource:
 
     async def lookup(self, key: str) -> dict[str, Any] | None:
         """The row whose key column equals key, as a document; None if there is none."""
-        query = (
-            sa.select(*(self.table.c[c] for c in dict.fromkeys(self.column_map.values())))
-            .where(self.table.c[self.key_column] == sa.bindparam("key", check_key(key), type_=sa.String))
-            .limit(2)
-        )
+        params = {"key": check_key(key)}
         try:
-            async with asyncio.timeout(self.timeout_seconds), self._db().connect() as conn:
-                rows = (await conn.execute(query)).mappings().all()
-        except (sa.exc.SQLAlchemyError, OSError, TimeoutError) as exc:
+            if self._sqlite is not None:
+                self._db()  # the same check that the file exists, and the engine for scans
+                rows: Sequence[Mapping[Any, Any]] = await self._sqlite.rows(params)
+            else:
+                async with asyncio.timeout(self.timeout_seconds), self._db().connect() as conn:
+                    rows = (await conn.execute(self._lookup_query, params)).mappings().all()
+        except (sa.exc.SQLAlchemyError, sqlite3.Error, OSError, TimeoutError) as exc:
             raise self._translate(exc) from exc
         if not rows:
             return None
@@ -211,3 +228,47 @@ class SqlSource:
         if self._engine is not None:
             await self._engine.dispose()
             self._engine = None
+        if self._sqlite is not None:
+            self._sqlite.close()
+
+
+class _SqliteLookups:
+    """Key lookups on a read-only SQLite file: one worker thread with its own connection, one hop per lookup.
+
+    Through SQLAlchemy's async layer and aiosqlite a lookup costs six handoffs between the loop and the
+    connection's thread (checkout, execute, fetch, rollback, return); here it is one.
+    """
+
+    def __init__(self, database: str, sql: str, timeout_seconds: float) -> None:
+        self.database = database
+        self.sql = sql
+        self.timeout_seconds = timeout_seconds
+        self._local = threading.local()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sql-lookup")
+
+    def _query(self, params: dict[str, Any]) -> Sequence[Mapping[Any, Any]]:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            # mode=ro: SQLite itself refuses writes; the busy timeout waits out a writer's lock.
+            conn = sqlite3.connect(self.database, uri=True, timeout=self.timeout_seconds, check_same_thread=False)
+            conn.row_factory = sqlite3.Row
+            self._local.conn = conn
+        # sqlite3.Row reads by column name like a mapping (typeshed does not say so).
+        return cast("list[Mapping[Any, Any]]", conn.execute(self.sql, params).fetchall())
+
+    async def rows(self, params: dict[str, Any]) -> Sequence[Mapping[Any, Any]]:
+        """The matching rows (at most two), read on the worker thread."""
+        loop = asyncio.get_running_loop()
+        async with asyncio.timeout(self.timeout_seconds):
+            return await loop.run_in_executor(self._pool, self._query, params)
+
+    def close(self) -> None:
+        """Stop the worker thread (its connection closes with it)."""
+        self._pool.submit(self._close_connection)
+        self._pool.shutdown(wait=True)
+
+    def _close_connection(self) -> None:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None

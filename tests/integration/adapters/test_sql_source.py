@@ -1,5 +1,6 @@
 """SqlSource against real SQLite files and the real PostgreSQL at 127.0.0.1:5432."""
 
+import asyncio
 import datetime as dt
 import sqlite3
 import uuid
@@ -113,6 +114,35 @@ async def test_sqlite_source_opens_the_file_read_only(sqlite_db: Path) -> None:
     finally:
         await src.close()
     assert row_count(sqlite_db) == len(ROWS)
+
+
+async def test_sqlite_lookups_use_a_read_only_connection_too(sqlite_db: Path) -> None:
+    src = sqlite_source(sqlite_db)
+    try:
+        assert await src.lookup("110101199001010007") is not None
+        lookups = src._sqlite
+        assert lookups is not None
+        loop = asyncio.get_running_loop()
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            await loop.run_in_executor(lookups._pool, lambda: lookups._local.conn.execute("DELETE FROM residents"))
+    finally:
+        await src.close()
+    assert row_count(sqlite_db) == len(ROWS)
+
+
+async def test_sqlite_lookup_behind_a_writers_lock_fails_in_time_naming_the_database(sqlite_db: Path) -> None:
+    writer = sqlite3.connect(sqlite_db, isolation_level=None)
+    writer.execute("BEGIN EXCLUSIVE")  # rollback-journal mode: readers wait for this lock
+    src = sqlite_source(sqlite_db, timeout_seconds=0.3)
+    try:
+        with pytest.raises((Unavailable, DeadlineExceeded)) as err:
+            await src.lookup("110101199001010007")
+        writer.execute("ROLLBACK")
+        assert await src.lookup("110101199001010007") is not None  # the same source recovers
+    finally:
+        writer.close()
+        await src.close()
+    assert "psb.db" in err.value.message
 
 
 async def test_sqlite_scan_streams_batches_with_projection_and_filter(sqlite_db: Path) -> None:
