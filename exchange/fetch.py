@@ -14,8 +14,6 @@ import uuid
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from adapters.signing import SignedDocument, canonical_json, verify_document
 from catalog.errors import (
     DataLoss,
@@ -37,6 +35,7 @@ from exchange.hub import Hub
 from exchange.ratelimit import RateLimiter
 from exchange.registry import Registry
 from exchange.storage import grant_store
+from exchange.storage.db import Reader
 from exchange.v1 import provider_pb2
 
 MAX_KEY_LENGTH = 256
@@ -134,9 +133,8 @@ class Fetcher:
         return result
 
     async def _fetch(self, caller: Caller, req: FetchRequest, entry: AccessLogEntry) -> FetchResult:
-        # One pooled connection for the dataset and the facts: each checkout costs a thread hop on SQLite.
-        # No snapshot: every statement reads the newest committed grants and case state anyway.
-        async with self.hub.db.read(snapshot=False) as conn:
+        # No snapshot needed: every statement reads the newest committed grants and case state on its own.
+        async with self.hub.db.statements() as conn:
             ds = await self.dataset_for(req, conn)
             key = self._key(ds, req)
             facts = await self.facts(caller, ds, req, conn)
@@ -182,7 +180,7 @@ class Fetcher:
             returned, document_json, tuple(returned), provenance, receipt, req.request_id, subject, signed
         )
 
-    async def dataset_for(self, req: FetchRequest, conn: AsyncConnection | None = None) -> Dataset:
+    async def dataset_for(self, req: FetchRequest, conn: Reader | None = None) -> Dataset:
         problems = []
         if not req.dataset:
             problems.append(FieldViolation("dataset", "required: the code of a dataset in the catalog"))
@@ -221,9 +219,7 @@ class Fetcher:
                 violations=[FieldViolation("key", error.message)],
             ) from None
 
-    async def facts(
-        self, caller: Caller, ds: Dataset, req: FetchRequest, conn: AsyncConnection | None = None
-    ) -> FetchFacts:
+    async def facts(self, caller: Caller, ds: Dataset, req: FetchRequest, conn: Reader | None = None) -> FetchFacts:
         if conn is None:
             async with self.hub.db.read() as own:
                 return await self.facts(caller, ds, req, own)

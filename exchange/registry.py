@@ -14,8 +14,6 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from catalog.errors import (
     ExchangeError,
     FailedPrecondition,
@@ -44,6 +42,7 @@ from exchange.auth.keys import algorithm_for, load_public_key
 from exchange.clock import now_us
 from exchange.hub import Hub
 from exchange.storage import catalog_store, grant_store
+from exchange.storage.db import Reader
 
 
 @dataclass(frozen=True)
@@ -221,7 +220,7 @@ class Registry:
             )
         return stored, result
 
-    async def get_dataset(self, code: str, version: str = "", *, conn: AsyncConnection | None = None) -> Dataset:
+    async def get_dataset(self, code: str, version: str = "", *, conn: Reader | None = None) -> Dataset:
         """The dataset (newest version unless one is named); on `conn` when the caller already holds one."""
         if conn is None:
             async with self.hub.db.read() as own:
@@ -232,7 +231,7 @@ class Registry:
             raise NotFound(f"no {what} in the catalog; see `exchange catalog list`", reason="DATASET_NOT_FOUND")
         return stored.dataset
 
-    async def current_dataset(self, code: str, *, conn: AsyncConnection | None = None) -> Dataset:
+    async def current_dataset(self, code: str, *, conn: Reader | None = None) -> Dataset:
         """The current version, kept in memory between fetches (see `CurrentDatasets` for when it is reread)."""
         cache = self.hub.current_datasets
         ds = cache.get(code)

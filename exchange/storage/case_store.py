@@ -17,6 +17,7 @@ from exchange.cases.materials import Material
 from exchange.cases.model import Case
 from exchange.clock import from_datetime
 from exchange.storage import tables as t
+from exchange.storage.db import Reader
 
 OPEN_STATES = tuple(sorted(state.value for state in lifecycle.OPEN_STATES))
 
@@ -46,7 +47,7 @@ _CASE_FACTS_AND_ITEM_SPEC = (
 )
 
 
-async def case_facts_and_item_spec(conn: AsyncConnection, case_id: str) -> tuple[CaseFacts, str | None] | None:
+async def case_facts_and_item_spec(conn: Reader, case_id: str) -> tuple[CaseFacts, str | None] | None:
     """What purpose binding checks (state, service item, involved departments) and the stored spec of the
     case's service item (None when unregistered), in one statement."""
     rows = (await conn.execute(_CASE_FACTS_AND_ITEM_SPEC, {"case_id": case_id})).all()

@@ -24,6 +24,7 @@ from catalog.model import (
     service_item_to_dict,
 )
 from exchange.storage import tables as t
+from exchange.storage.db import Reader
 
 
 @dataclass(frozen=True)
@@ -195,7 +196,7 @@ def _stored(row: sa.Row[tuple[object, ...]]) -> StoredDataset:
     return StoredDataset(_parsed_dataset(row.spec_json), row.registered_at_us, row.registered_by)
 
 
-async def get_dataset(conn: AsyncConnection, code: str, version: str = "") -> StoredDataset | None:
+async def get_dataset(conn: Reader, code: str, version: str = "") -> StoredDataset | None:
     query = sa.select(t.datasets).where(t.datasets.c.code == code)
     query = query.where(t.datasets.c.version == version) if version else query.where(t.datasets.c.is_current)
     row = (await conn.execute(query)).first()

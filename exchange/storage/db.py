@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from alembic import command
@@ -42,6 +42,32 @@ def normalise_url(url: str) -> str:
     )
 
 
+class Reader(Protocol):
+    """What a read-only store function needs: statements executed one by one (an AsyncConnection is one)."""
+
+    async def execute(
+        self, statement: sa.Executable, parameters: Mapping[str, Any] | None = None
+    ) -> sa.CursorResult[Any]: ...
+
+
+class LoopReader:
+    """Statements run on the event loop's own thread through one synchronous SQLite connection.
+
+    For the fetch path's few indexed reads: in WAL mode a reader never waits for a writer, and an
+    indexed read takes tens of microseconds, less than one handoff to a worker thread (the async
+    driver costs several per statement). No transaction spans two statements: each reads the newest
+    committed state on its own. A result must be consumed before the next await (`.all()`, `.first()`).
+    """
+
+    def __init__(self, conn: sa.Connection) -> None:
+        self._conn = conn
+
+    async def execute(
+        self, statement: sa.Executable, parameters: Mapping[str, Any] | None = None
+    ) -> sa.CursorResult[Any]:
+        return self._conn.execute(statement, parameters)
+
+
 class Database:
     """One engine per process; connections come from its pool."""
 
@@ -57,8 +83,17 @@ class Database:
         else:
             Path(self.url.split("///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
+        self._loop_engine: sa.Engine | None = None
+        self._loop_reader: LoopReader | None = None
         if self.dialect == "sqlite":
-            _configure_sqlite(self.engine, synchronous)
+            _configure_sqlite(self.engine.sync_engine, synchronous)
+            self._loop_engine = sa.create_engine(
+                "sqlite:///" + self.url.split("///", 1)[1],
+                poolclass=sa.pool.StaticPool,
+                # Used on whichever thread runs the hub's loop; closed from it too, or at exit.
+                connect_args={"check_same_thread": False},
+            )
+            _configure_sqlite(self._loop_engine, synchronous, busy_timeout_ms=_LOOP_BUSY_TIMEOUT_MS)
 
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[AsyncConnection]:
@@ -70,13 +105,24 @@ class Database:
                 yield conn
 
     @asynccontextmanager
-    async def read(self, *, snapshot: bool = True) -> AsyncIterator[AsyncConnection]:
-        """A connection for reads; `snapshot=False` (SQLite) skips the BEGIN, so each statement reads the
-        newest committed state on its own, one round trip to the connection's thread fewer per use."""
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for reads, in one transaction (one snapshot on PostgreSQL and SQLite)."""
         async with self.engine.connect() as conn:
-            if not snapshot:
-                await conn.execution_options(sqlite_no_begin=True)
             yield conn
+
+    @asynccontextmanager
+    async def statements(self) -> AsyncIterator[Reader]:
+        """For a few independent reads, each seeing the newest committed state (no snapshot across them).
+
+        SQLite: a `LoopReader` on the loop's thread; PostgreSQL: a pooled connection (asyncpg needs no thread).
+        """
+        if self._loop_engine is None:
+            async with self.engine.connect() as conn:
+                yield conn
+            return
+        if self._loop_reader is None:
+            self._loop_reader = LoopReader(self._loop_engine.connect().execution_options(isolation_level="AUTOCOMMIT"))
+        yield self._loop_reader
 
     async def migrate(self) -> None:
         """Bring the schema to the newest migration (idempotent, safe with several replicas)."""
@@ -87,6 +133,9 @@ class Database:
 
     async def close(self) -> None:
         await self.engine.dispose()
+        if self._loop_engine is not None:
+            self._loop_engine.dispose()
+            self._loop_reader = None
 
 
 def alembic_config() -> Config:
@@ -101,21 +150,26 @@ def _upgrade(sync_connection: sa.Connection) -> None:
     command.upgrade(config, "head")
 
 
-def _configure_sqlite(engine: AsyncEngine, synchronous: str) -> None:
-    @event.listens_for(engine.sync_engine, "connect")
+# A read on the loop's thread must never hold the loop long; WAL readers wait only in rare recovery cases.
+_LOOP_BUSY_TIMEOUT_MS = 2000
+
+
+def _configure_sqlite(engine: sa.Engine, synchronous: str, *, busy_timeout_ms: int = 10000) -> None:
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # SQLAlchemy, not the driver, decides when a transaction begins (see _on_begin).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA synchronous={synchronous}")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(conn: sa.Connection) -> None:
-        options = conn.get_execution_options()
-        if options.get("sqlite_no_begin", False):
+        if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
             return
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get("sqlite_immediate", False) else "BEGIN")
+        conn.exec_driver_sql(
+            "BEGIN IMMEDIATE" if conn.get_execution_options().get("sqlite_immediate", False) else "BEGIN"
+        )

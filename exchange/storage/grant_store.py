@@ -15,6 +15,7 @@ from exchange.auth.authz import CaseFacts, FetchFacts, Grant, GrantStatus
 from exchange.auth.identity import Caller
 from exchange.storage import case_store, catalog_store
 from exchange.storage import tables as t
+from exchange.storage.db import Reader
 
 
 def _grant(row: sa.Row[tuple[object, ...]]) -> Grant:
@@ -66,7 +67,7 @@ _GRANTS_FOR = sa.select(t.grants).where(
 )
 
 
-async def grants_for(conn: AsyncConnection, consumer: str, dataset: str) -> list[Grant]:
+async def grants_for(conn: Reader, consumer: str, dataset: str) -> list[Grant]:
     """Every grant (live or not) of one consumer on one dataset; the decision tells them apart."""
     rows = (await conn.execute(_GRANTS_FOR, {"consumer": consumer, "dataset": dataset})).all()
     return [_grant(r) for r in rows]
@@ -109,7 +110,7 @@ async def revoke_grant(conn: AsyncConnection, grant_id: str, now_us: int, reason
     )
 
 
-async def latest_request_status(conn: AsyncConnection, consumer: str, dataset: str) -> str:
+async def latest_request_status(conn: Reader, consumer: str, dataset: str) -> str:
     """Status of the newest access request of `consumer` for `dataset` ('' when none)."""
     row = (
         await conn.execute(
@@ -243,7 +244,7 @@ async def list_access_requests(
 
 
 async def fetch_facts(
-    conn: AsyncConnection,
+    conn: Reader,
     caller: Caller,
     ds: Dataset,
     *,
