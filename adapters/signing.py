@@ -45,9 +45,11 @@ def _reject_non_finite(value: Any, path: str = "document") -> None:
 
 def canonical_json(value: Any) -> bytes:
     """Deterministic JSON: sorted keys, no whitespace, UTF-8, finite numbers only."""
-    _reject_non_finite(value)
     try:
         text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except ValueError:
+        _reject_non_finite(value)  # names where the NaN or infinity is
+        raise
     except TypeError as exc:
         # A date or Decimal slipped through: sources must hand over JSON-shaped values.
         raise InvalidArgument(f"document is not JSON-shaped: {exc}", reason="DOCUMENT_NOT_CANONICAL") from exc
@@ -234,19 +236,28 @@ def verify_document(
     doc: SignedDocument,
     keys: KeyLookup,
     verified_roots: MutableSet[tuple[str, str, int, bytes]] | None = None,
-) -> None:
-    """Check the issuer's signature; raise DataLoss if it fails, FailedPrecondition if the key is unknown.
+) -> dict[str, Any]:
+    """Check the issuer's signature and return the document; DataLoss if it fails, FailedPrecondition if
+    the key is unknown.
 
     For batch-signed documents, ``verified_roots`` (issuer, kid, size, root) remembers batch signatures
     already checked, so a batch costs one Ed25519 verification.
     """
     public_key = _lookup_key(doc.issuer, doc.kid, keys)
     try:
-        payload = doc.signed_bytes()
+        document = doc.document()
+        payload = canonical_document_bytes(
+            dataset=doc.dataset,
+            dataset_version=doc.dataset_version,
+            key=doc.key,
+            issued_at_us=doc.issued_at_us,
+            issuer=doc.issuer,
+            document=document,
+        )
     except (ValueError, InvalidArgument) as exc:
         # document_json that does not parse cannot be what the issuer signed.
         raise _signature_invalid(doc, f"document bytes are not canonical JSON ({exc})") from exc
-    if canonical_json(doc.document()) != doc.document_json:
+    if canonical_json(document) != doc.document_json:
         raise _signature_invalid(doc, "document bytes are not in canonical form")
     if doc.batch is None:
         signed = payload
@@ -258,7 +269,7 @@ def verify_document(
             raise _signature_invalid(doc, f"not in the signed batch ({exc})") from exc
         seen = (doc.issuer, doc.kid, proof.size, proof.root)
         if verified_roots is not None and seen in verified_roots:
-            return
+            return document
         signed = batch_signed_bytes(proof.size, proof.root)
     try:
         public_key.verify(doc.signature, signed)
@@ -266,6 +277,7 @@ def verify_document(
         raise _signature_invalid(doc, "Ed25519 verification failed") from exc
     if doc.batch is not None and verified_roots is not None:
         verified_roots.add((doc.issuer, doc.kid, doc.batch.size, doc.batch.root))
+    return document
 
 
 def verify_batch(docs: Sequence[SignedDocument], keys: KeyLookup) -> None:

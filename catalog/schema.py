@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -332,10 +333,14 @@ class DatasetSchema:
 
     fields: tuple[FieldSpec, ...]
 
-    @property
+    @functools.cached_property
     def names(self) -> tuple[str, ...]:
         """Return the field names in schema order."""
         return tuple(f.name for f in self.fields)
+
+    @functools.cached_property
+    def _name_set(self) -> frozenset[str]:
+        return frozenset(self.names)
 
     def field(self, name: str) -> FieldSpec:
         """Return the field called name, or raise InvalidArgument naming the fields there are."""
@@ -350,7 +355,7 @@ class DatasetSchema:
 
     def has_field(self, name: str) -> bool:
         """Return whether the schema has a field called name."""
-        return name in self.names
+        return name in self._name_set
 
     def arrow_schema(self) -> pa.Schema:
         """Return the Arrow schema; nullable unless required, sensitivity kept in field metadata."""

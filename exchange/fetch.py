@@ -147,7 +147,7 @@ class Fetcher:
                 metadata={"subject_id": subject_guess, "dataset_version": ds.version},
             )
         self.check_quota(caller, ds, decision)
-        signed = await self._lookup(ds, key, req)
+        signed = await self._lookup(ds, key, req, entry.request_digest)
         document = self._verify(ds, key, signed)
         returned = {name: document[name] for name in decision.fields if name in document}
         document_json = canonical_json(returned)
@@ -241,16 +241,14 @@ class Fetcher:
                 reason="QUOTA_EXCEEDED",
             )
 
-    async def _lookup(self, ds: Dataset, key: str, req: FetchRequest) -> SignedDocument:
+    async def _lookup(self, ds: Dataset, key: str, req: FetchRequest, digest: str) -> SignedDocument:
         owner = self.hub.keyring.department(ds.owner)
         endpoint = owner.adapter_endpoint if owner and owner.adapter_endpoint else ""
         self.upstream_calls += 1
         response = await self.hub.adapters.lookup(
             ds.owner,
             endpoint,
-            provider_pb2.LookupRequest(
-                dataset=ds.code, key=key, request_id=req.request_id, request_digest=request_digest(req)
-            ),
+            provider_pb2.LookupRequest(dataset=ds.code, key=key, request_id=req.request_id, request_digest=digest),
             deadline=req.time_budget,
         )
         if not response.found:
@@ -275,7 +273,7 @@ class Fetcher:
                 f"not for {ds.owner}/{ds.code}/{key}; the answer was discarded",
                 reason="RESPONSE_MISMATCH",
             )
-        verify_document(signed, self.hub.keyring.signing_key)
+        document = verify_document(signed, self.hub.keyring.signing_key)
         retired = self.hub.keyring.retired_at(signed.issuer, signed.kid)
         if retired and signed.issued_at_us >= retired:
             raise DataLoss(
@@ -293,7 +291,6 @@ class Fetcher:
                 f"(at most {max_skew_seconds} s allowed); a replayed answer, or the adapter's clock is wrong",
                 reason="DOCUMENT_NOT_FRESH",
             )
-        document = signed.document()
         problems = ds.schema.validate_document(document)
         if problems:
             raise DataLoss(
