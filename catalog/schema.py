@@ -217,11 +217,10 @@ def _value_violations(value: Any, t: pa.DataType, path: str) -> list[FieldViolat
     """Check one JSON-shaped value against an Arrow type; null is allowed (nullability is checked above)."""
     if value is None:
         return []
-    found = _kind_of(value)
-    text = arrow_type_text(t)
+    # The messages are built only for a value that fails: most values pass.
 
     def wrong(expected: str) -> list[FieldViolation]:
-        return [FieldViolation(path, f"expected {expected} ({text}), found {found}")]
+        return [FieldViolation(path, f"expected {expected} ({arrow_type_text(t)}), found {_kind_of(value)}")]
 
     if pa.types.is_string(t) or pa.types.is_large_string(t):
         return [] if isinstance(value, str) else wrong("a string")
@@ -231,7 +230,7 @@ def _value_violations(value: Any, t: pa.DataType, path: str) -> list[FieldViolat
         try:
             base64.b64decode(value, validate=True)
         except binascii.Error:
-            return [FieldViolation(path, f"expected base64 ({text}), found a string that is not base64")]
+            return [FieldViolation(path, f"expected base64 ({arrow_type_text(t)}), found a string that is not base64")]
         return []
     if pa.types.is_boolean(t):
         return [] if isinstance(value, bool) else wrong("true or false")
@@ -240,23 +239,24 @@ def _value_violations(value: Any, t: pa.DataType, path: str) -> list[FieldViolat
             return wrong("an integer")
         low, high = _int_range(t)
         if not low <= value <= high:
-            return [FieldViolation(path, f"expected an integer in {low}..{high} ({text}), found {value}")]
+            return [FieldViolation(path, f"expected an integer in {low}..{high} ({arrow_type_text(t)}), found {value}")]
         return []
     if pa.types.is_floating(t):
         if isinstance(value, bool) or not isinstance(value, int | float):
             return wrong("a number")
         if pa.types.is_float32(t) and abs(value) > _FLOAT32_MAX:
-            return [FieldViolation(path, f"expected a number within +/-{_FLOAT32_MAX:.7g} ({text}), found {value}")]
+            limit = f"+/-{_FLOAT32_MAX:.7g}"
+            return [FieldViolation(path, f"expected a number within {limit} ({arrow_type_text(t)}), found {value}")]
         return []
     if pa.types.is_date32(t):
         if not isinstance(value, str):
             return wrong('a date "YYYY-MM-DD"')
         if not _DATE.match(value):
-            return [FieldViolation(path, f'expected a date "YYYY-MM-DD" ({text}), found {value!r}')]
+            return [FieldViolation(path, f'expected a date "YYYY-MM-DD" ({arrow_type_text(t)}), found {value!r}')]
         try:
             date.fromisoformat(value)
         except ValueError:
-            return [FieldViolation(path, f"expected a calendar date ({text}), found {value!r}")]
+            return [FieldViolation(path, f"expected a calendar date ({arrow_type_text(t)}), found {value!r}")]
         return []
     if pa.types.is_timestamp(t):
         if not isinstance(value, str):
@@ -266,7 +266,7 @@ def _value_violations(value: Any, t: pa.DataType, path: str) -> list[FieldViolat
                 raise ValueError(value)
             datetime.fromisoformat(value)
         except ValueError:
-            return [FieldViolation(path, f"expected an ISO-8601 timestamp ({text}), found {value!r}")]
+            return [FieldViolation(path, f"expected an ISO-8601 timestamp ({arrow_type_text(t)}), found {value!r}")]
         return []
     if pa.types.is_decimal128(t):
         problem = _decimal_problem(value, t)
@@ -290,7 +290,7 @@ def _value_violations(value: Any, t: pa.DataType, path: str) -> list[FieldViolat
         for name, member_type in members.items():
             out.extend(_value_violations(value.get(name), member_type, f"{path}.{name}"))
         return out
-    return wrong(text)
+    return wrong(arrow_type_text(t))
 
 
 def _zone(name: str) -> tzinfo:
