@@ -162,7 +162,7 @@ async def stream_rows(
         rows = (await conn.execute(query.order_by(E.c.idx).limit(batch))).all()
         if not rows:
             return
-        yield [LogRow(r.idx, r.entry, r.leaf_hash) for r in rows]
+        yield list(map(LogRow._make, rows))
         after = rows[-1].idx
 
 
