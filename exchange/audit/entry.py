@@ -140,7 +140,7 @@ def _type_problems(values: Mapping[str, Any]) -> list[str]:
     return problems
 
 
-# The canonical JSON with its keys in sorted order, filled by `_split_encoding`; a unit test checks it
+# The canonical JSON with its keys in sorted order, filled by `split_encoding`; a unit test checks it
 # byte for byte against `json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False)`.
 _HEAD = (
     '{"action":%s,"caller_department":%s,"case_id":%s,"dataset":%s,"dataset_version":%s,"decision":%s,'
