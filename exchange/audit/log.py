@@ -19,16 +19,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
+import sqlite3
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import chain
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from catalog.errors import DataLoss, FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from exchange.audit.bundle import EvidenceBundle
-from exchange.audit.entry import AccessLogEntry, encode_entry
+from exchange.audit.entry import AccessLogEntry, SplitEncoding, join_encoding, split_encoding
 from exchange.audit.merkle import (
     EMPTY_ROOT,
     Frontier,
@@ -84,7 +89,11 @@ class AccessLog:
         self.origin = origin
         self.signer = signer
         self.max_batch = max_batch
-        self._queue: asyncio.Queue[tuple[AccessLogEntry, asyncio.Future[Receipt]]] = asyncio.Queue()
+        # Entries waiting for the writer, already encoded but for their index and hidden flag.
+        self._pending: deque[tuple[AccessLogEntry, SplitEncoding, asyncio.Future[Receipt]]] = deque()
+        self._wake = asyncio.Event()
+        self._drained = asyncio.Event()
+        self._drained.set()
         self._writer: asyncio.Task[None] | None = None
         self.batches = 0
         self.appended = 0
@@ -102,7 +111,7 @@ class AccessLog:
         if self._writer is None:
             return
         if not self._writer.done():
-            await self._queue.join()
+            await self._drained.wait()
         self._writer.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._writer
@@ -112,20 +121,29 @@ class AccessLog:
         """Write one entry durably; return its receipt once committed."""
         if self._writer is None or self._writer.done():
             raise Unavailable("the access log is not running; nothing can be served", reason="ACCESS_LOG_DOWN")
+        # Encoded here, outside the writer's transaction: an entry that cannot be encoded fails its own
+        # caller only, and the work overlaps the commit of the batch before.
+        parts = split_encoding(entry)
         future: asyncio.Future[Receipt] = asyncio.get_running_loop().create_future()
-        await self._queue.put((entry, future))
+        self._pending.append((entry, parts, future))
+        self._drained.clear()
+        self._wake.set()
         return await future
 
     async def _write_loop(self) -> None:
+        pending = self._pending
         while True:
-            batch = [await self._queue.get()]
-            while len(batch) < self.max_batch and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
+            if not pending:
+                self._drained.set()
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            batch = [pending.popleft() for _ in range(min(len(pending), self.max_batch))]
             try:
-                receipts = await self.write_batch([entry for entry, _ in batch])
+                receipts = await self._write([entry for entry, _, _ in batch], [parts for _, parts, _ in batch])
             except Exception as error:
                 log.error("access log write failed for %d entries: %s", len(batch), error)
-                for _, future in batch:
+                for _, _, future in batch:
                     if not future.done():
                         future.set_exception(
                             Unavailable(
@@ -133,16 +151,17 @@ class AccessLog:
                                 reason="ACCESS_LOG_UNAVAILABLE",
                             )
                         )
-                    self._queue.task_done()
                 continue
-            for (_, future), receipt in zip(batch, receipts, strict=True):
+            for (_, _, future), receipt in zip(batch, receipts, strict=True):
                 if not future.done():
                     future.set_result(receipt)
-            for _ in batch:
-                self._queue.task_done()
 
     async def write_batch(self, entries: Sequence[AccessLogEntry]) -> list[Receipt]:
         """Sequence and integrate a batch in one transaction (also used directly by bulk loaders)."""
+        return await self._write(entries, [split_encoding(entry) for entry in entries])
+
+    async def _write(self, entries: Sequence[AccessLogEntry], parts: Sequence[SplitEncoding]) -> list[Receipt]:
+        """Number the encoded entries from the head, hash them, extend the tree and commit it all at once."""
         async with self.db.begin() as conn:
             query = sa.select(t.log_head.c.size, t.log_head.c.frontier).where(t.log_head.c.id == _HEAD_ID)
             if self.db.dialect == "postgresql":
@@ -151,20 +170,35 @@ class AccessLog:
             # Read in the same transaction, so every replica marks entries the same way.
             hidden = await log_store.hidden_departments(conn)
             frontier = Frontier.from_bytes(head.frontier)
-            rows: list[tuple[object, ...]] = []
-            nodes: list[tuple[object, ...]] = []
-            receipts: list[Receipt] = []
-            for offset, entry in enumerate(entries):
-                index = head.size + offset
-                hide = entry.hidden_from_subject or entry.caller_department in hidden
-                encoded = encode_entry(entry, index=index, hidden=hide)
-                leaf = leaf_hash(encoded)
-                nodes.extend((lv, ix, h) for lv, ix, h in frontier.append(leaf) if lv > 0)
-                rows.append(_row(entry, index, leaf, encoded, hide))
-                receipts.append(Receipt(index, leaf, self.origin))
-            await conn.exec_driver_sql(_insert_sql(self.db.dialect, t.log_entries), rows)
+            first = head.size
+            hides = [entry.hidden_from_subject or entry.caller_department in hidden for entry in entries]
+            encoded = [
+                join_encoding(split, index, hide)
+                for index, split, hide in zip(range(first, first + len(entries)), parts, hides, strict=True)
+            ]
+            leaves = list(map(leaf_hash, encoded))
+            nodes = frontier.extend(leaves)
+            rows = [
+                (
+                    first + offset,
+                    entry.time_us,
+                    leaves[offset],
+                    encoded[offset],
+                    entry.action,
+                    entry.caller_department,
+                    entry.officer_id,
+                    entry.dataset,
+                    entry.subject_id,
+                    entry.case_id,
+                    entry.decision,
+                    entry.reason,
+                    hides[offset],
+                )
+                for offset, entry in enumerate(entries)
+            ]
+            await _insert(conn, self.db.dialect, t.log_entries, rows)
             if nodes:
-                await conn.exec_driver_sql(_insert_sql(self.db.dialect, t.log_nodes), nodes)
+                await _insert(conn, self.db.dialect, t.log_nodes, nodes)
             await conn.execute(
                 t.log_head.update()
                 .where(t.log_head.c.id == _HEAD_ID)
@@ -172,7 +206,8 @@ class AccessLog:
             )
         self.batches += 1
         self.appended += len(entries)
-        return receipts
+        origin = self.origin
+        return [Receipt(first + offset, leaf, origin) for offset, leaf in enumerate(leaves)]
 
     async def head(self) -> tuple[int, bytes]:
         """The committed size and root hash."""
@@ -329,27 +364,32 @@ async def read_proofs(db: Database, builders: Sequence[ProofBuilder]) -> list[li
     return [build(lambda level, index: nodes[(level, index)]) for build in builders]
 
 
-def _insert_sql(dialect: str, table: sa.Table) -> str:
-    """A plain INSERT in the driver's own parameter style: appends skip SQLAlchemy's per-row processing."""
+def _insert_sql(dialect: str, table: sa.Table, rows: int = 1) -> str:
+    """A plain INSERT of `rows` rows in the driver's own parameter style (no per-row processing in SQLAlchemy)."""
     names = [c.name for c in table.columns]
-    marks = ", ".join("?" if dialect == "sqlite" else f"${i}" for i in range(1, len(names) + 1))
-    return f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({marks})"
+    if dialect != "sqlite":
+        marks = ", ".join(f"${i}" for i in range(1, len(names) + 1))
+        return f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({marks})"
+    row = "(" + ", ".join("?" * len(names)) + ")"
+    return f"INSERT INTO {table.name} ({', '.join(names)}) VALUES " + ", ".join([row] * rows)
 
 
-def _row(entry: AccessLogEntry, index: int, leaf: bytes, encoded: bytes, hidden: bool) -> tuple[object, ...]:
-    """The log_entries row, in the table's column order."""
-    return (
-        index,
-        entry.time_us,
-        leaf,
-        encoded,
-        entry.action,
-        entry.caller_department,
-        entry.officer_id,
-        entry.dataset,
-        entry.subject_id,
-        entry.case_id,
-        entry.decision,
-        entry.reason,
-        hidden,
-    )
+# SQLite's default cap on bound parameters in one statement: 999 before 3.32, 32,766 since.
+_SQLITE_PARAMETERS = 32_766 if sqlite3.sqlite_version_info >= (3, 32) else 999
+
+
+async def _insert(conn: AsyncConnection, dialect: str, table: sa.Table, rows: Sequence[tuple[object, ...]]) -> None:
+    """Insert the rows: on SQLite as multi-row statements, so the B-tree work of many rows is one call into
+    SQLite (without Python's per-row bind/step loop, and without taking the GIL between rows)."""
+    if dialect != "sqlite":
+        await conn.exec_driver_sql(_insert_sql(dialect, table), list(rows))
+        return
+    per_statement = _SQLITE_PARAMETERS // len(table.columns)
+    for start in range(0, len(rows), per_statement):
+        chunk = rows[start : start + per_statement]
+        await conn.exec_driver_sql(_multi_row_sql(table.name, len(chunk)), tuple(chain.from_iterable(chunk)))
+
+
+@functools.lru_cache(maxsize=64)
+def _multi_row_sql(table: str, rows: int) -> str:
+    return _insert_sql("sqlite", t.metadata.tables[table], rows)

@@ -310,6 +310,31 @@ class Frontier:
         self._size += 1
         return completed
 
+    def extend(self, leaves: Sequence[bytes]) -> list[tuple[int, int, bytes]]:
+        """Add leaf hashes in order; return the perfect subtrees above the leaves they completed."""
+        for leaf in leaves:
+            if len(leaf) != HASH_SIZE:
+                raise InvalidArgument(
+                    f"a leaf hash must be {HASH_SIZE} bytes, found {len(leaf)}", reason="LEAF_HASH_INVALID"
+                )
+        sha256 = hashlib.sha256
+        edge = self._hashes
+        completed: list[tuple[int, int, bytes]] = []
+        size = self._size
+        for current in leaves:
+            index = size
+            level = 0
+            # As in `append`: each trailing one bit of the size is a left sibling waiting.
+            while index & 1:
+                current = sha256(b"\x01" + edge.pop() + current).digest()
+                level += 1
+                index >>= 1
+                completed.append((level, index, current))
+            edge.append(current)
+            size += 1
+        self._size = size
+        return completed
+
     def root(self) -> bytes:
         """Return the root hash of the tree so far."""
         if not self._hashes:

@@ -61,8 +61,17 @@ async def export_log(db: Database, path: Path, *, fmt: Format = "parquet") -> Wr
     """Write every entry the latest signed checkpoint covers, with that checkpoint."""
     checkpoint = await _latest(db)
     with ExportWriter(path, checkpoint.note, fmt=fmt) as writer:
-        async for batch in _batches(db, 0, checkpoint.size):
-            writer.write(batch)
+        writing: asyncio.Future[None] | None = None
+        try:
+            async with db.read() as conn:
+                async for positions, entries, leaves in log_store.stream_columns(conn, end=checkpoint.size):
+                    # Arrow parses and compresses one page in a worker thread while the next page is read.
+                    if writing is not None:
+                        await writing
+                    writing = asyncio.ensure_future(asyncio.to_thread(writer.write_columns, positions, entries, leaves))
+        finally:
+            if writing is not None:
+                await writing
     return Written(path, 0, checkpoint.size, checkpoint.size)
 
 

@@ -7,8 +7,9 @@ a changed, removed, inserted or reordered entry, or a checkpoint the log no long
 
 from __future__ import annotations
 
+import hashlib
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, NamedTuple
@@ -22,6 +23,8 @@ ProblemKind = Literal["changed", "removed", "inserted", "reordered", "root_misma
 # In the canonical encoding (sorted keys, string-only nested values) the only place a key
 # `"index"` is followed by a digit is the entry's own top-level index.
 _INDEX = re.compile(rb'"index":(-?[0-9]+)[,}]')
+# Leaf hashes held at most before they are folded into the right edge (memory stays bounded).
+_FOLD = 4096
 
 
 class LogRow(NamedTuple):
@@ -118,16 +121,6 @@ def _index_problem(position: int, entry: bytes, index: int | None, next_index: i
     )
 
 
-def _with_next(rows: Iterable[LogRow]) -> Iterator[tuple[LogRow, LogRow | None]]:
-    """Yield each row with the one after it (None at the end)."""
-    iterator = iter(rows)
-    current = next(iterator, None)
-    while current is not None:
-        following = next(iterator, None)
-        yield current, following
-        current = following
-
-
 def verify_log(
     rows: Iterable[LogRow], checkpoints: Sequence[str], verifier: NoteVerifier, *, origin: str
 ) -> VerifyReport:
@@ -148,44 +141,52 @@ def verify_log(
 
     while checkpoint is not None and checkpoint.size == 0:
         checkpoint, checked = next(pending, None), checked + 1
-    for row, following in _with_next(rows):
-        if row.position != count:
-            if row.position > count:
+    # Leaf hashes not yet in the frontier: folded in a run at a time, and where a root is compared.
+    run: list[bytes] = []
+    until = checkpoint.size if checkpoint is not None else -1
+    sha256 = hashlib.sha256
+    search = _INDEX.search
+    iterator = iter(rows)
+    for position, entry, stored in iterator:
+        if position != count:
+            if position > count:
+                return finish(
+                    Problem("removed", count, f"entry {count} was removed: the log jumps to position {position}")
+                )
+            return finish(
+                Problem("inserted", position, f"an entry was inserted at {position}: the position appears twice")
+            )
+        if entry:
+            leaf = sha256(b"\x00" + entry).digest()
+            if stored is not None and stored != leaf:
                 return finish(
                     Problem(
-                        "removed",
+                        "changed",
                         count,
-                        f"entry {count} was removed: the log jumps to position {row.position}",
+                        f"entry {count} was changed: its content hashes to {leaf.hex()}, "
+                        f"the log recorded {stored.hex()}{_unreadable(entry)}",
                     )
                 )
-            return finish(
-                Problem(
-                    "inserted",
-                    row.position,
-                    f"an entry was inserted at {row.position}: the position appears twice",
-                )
-            )
-        if not row.entry and row.stored_leaf_hash is not None:
+            match = search(entry)
+            if match is None or int(match.group(1)) != count:
+                following = next(iterator, None)
+                next_index = embedded_index(following.entry) if following is not None else None
+                return finish(_index_problem(count, entry, embedded_index(entry), next_index))
+        elif stored is not None:
             # Pruned: only the checkpoints can vouch for this leaf; its body is checked in its archive.
-            leaf = row.stored_leaf_hash
+            leaf = stored
             pruned += 1
         else:
-            leaf = leaf_hash(row.entry)
-        if row.entry and row.stored_leaf_hash is not None and row.stored_leaf_hash != leaf:
-            return finish(
-                Problem(
-                    "changed",
-                    count,
-                    f"entry {count} was changed: its content hashes to {leaf.hex()}, "
-                    f"the log recorded {row.stored_leaf_hash.hex()}{_unreadable(row.entry)}",
-                )
-            )
-        index = embedded_index(row.entry) if row.entry else count
-        if index != count:
-            next_index = embedded_index(following.entry) if following is not None else None
-            return finish(_index_problem(count, row.entry, index, next_index))
-        frontier.append(leaf)
+            leaf = leaf_hash(entry)
+        run.append(leaf)
         count += 1
+        if count != until:
+            if len(run) == _FOLD:
+                frontier.extend(run)
+                run = []
+            continue
+        frontier.extend(run)
+        run = []
         while checkpoint is not None and checkpoint.size == count:
             root = frontier.root()
             if root != checkpoint.root_hash:
@@ -202,6 +203,7 @@ def verify_log(
             checked += 1
             previous_size = checkpoint.size
             checkpoint = next(pending, None)
+        until = checkpoint.size if checkpoint is not None else -1
     if checkpoint is not None:
         return finish(
             Problem(

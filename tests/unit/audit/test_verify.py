@@ -291,3 +291,23 @@ def test_an_archive_under_a_checkpoint_signed_by_another_key_is_refused() -> Non
     other = NoteSigner("exchange.example.gov", Ed25519PrivateKey.generate())
     report = verify_archive(_archive(0, 10), _checkpoint(SIZE, other), VERIFIER, origin=ORIGIN)
     assert report.first_problem is not None and report.first_problem.kind == "bad_checkpoint"
+
+
+def test_a_log_longer_than_one_fold_of_leaves_verifies_against_checkpoints_inside_and_after_it() -> None:
+    rows = [_row(i, _entry(i)) for i in range(9_000)]
+    leaves = [row.stored_leaf_hash or b"" for row in rows]
+    notes = [
+        sign_checkpoint(Checkpoint(ORIGIN, size, root_from_leaf_hashes(leaves[:size]), SIGNED_AT + size), SIGNER)
+        for size in (1, 4_096, 4_097, 8_999, 9_000)
+    ]
+    report = verify_log(rows, notes, VERIFIER, origin=ORIGIN)
+    assert (report.ok, report.size, report.checked_checkpoints) == (True, 9_000, 5)
+    # Changed bytes with no recorded leaf hash to compare: only the checkpoint after them can tell.
+    rows[8_500] = rows[8_500]._replace(entry=encode_entry(_entry(8_500, officer_id="ghost")), stored_leaf_hash=None)
+    report = verify_log(rows, notes, VERIFIER, origin=ORIGIN)
+    assert report.first_problem is not None
+    assert (report.first_problem.kind, report.first_problem.position, report.checked_checkpoints) == (
+        "root_mismatch",
+        4_097,
+        3,
+    )

@@ -1,0 +1,95 @@
+"""Exports carry the analysts' columns decoded from the hashed bytes, the same whichever way a page is parsed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+
+from exchange.audit.entry import AccessLogEntry, encode_entry
+from exchange.audit.export import _TEXT_COLUMNS, ExportReader, ExportWriter, _metadata, _metadata_columns
+from exchange.audit.merkle import leaf_hash
+from exchange.audit.verify import LogRow
+
+
+def _entries(n: int) -> list[bytes]:
+    return [
+        encode_entry(
+            AccessLogEntry(
+                index=i,
+                time_us=1_764_000_000_000_000 + i,
+                action="exchange.fetch",
+                caller_department=("SAMR", "FIRE")[i % 2],
+                officer_id=f"officer-{i}",
+                officer_role="officer",
+                dataset="business_licence",
+                dataset_version="1.0",
+                subject_id=f'subject "{i}" \\ 许可\n',
+                case_id=f"case-{i}",
+                service_item="restaurant_permit",
+                fields=("name", "status"),
+                decision=("allow", "deny")[i % 3 == 0],
+                reason="" if i % 3 else "NO_GRANT",
+                outcome="ok",
+                hidden_from_subject=i % 5 == 0,
+                details={"note": "\"index\":3,"} if i % 7 == 0 else {},
+            )
+        )
+        for i in range(n)
+    ]
+
+
+def _per_entry(entries: list[bytes]) -> dict[str, list[Any]]:
+    """The columns as the per-entry reading gives them (the reference)."""
+    metas = [_metadata(e) for e in entries]
+    columns: dict[str, list[Any]] = {"time_us": [m.get("time_us", 0) for m in metas]}
+    for name in _TEXT_COLUMNS:
+        columns[name] = [str(m.get(name, "")) for m in metas]
+    columns["hidden_from_subject"] = [bool(m.get("hidden_from_subject", False)) for m in metas]
+    return columns
+
+
+def _as_lists(columns: dict[str, Any]) -> dict[str, list[Any]]:
+    return {name: column if isinstance(column, list) else column.to_pylist() for name, column in columns.items()}
+
+
+def test_a_page_of_valid_entries_is_parsed_by_arrow_into_the_per_entry_columns() -> None:
+    entries = _entries(200)
+    columns = _metadata_columns(entries)
+    assert not isinstance(columns["subject_id"], list)  # the Arrow path, not the fallback
+    assert _as_lists(columns) == _per_entry(entries)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        b"",  # pruned
+        b"exchange-access-log/v2\n{}",
+        b'exchange-access-log/v1\n{"action":7}',
+        b'exchange-access-log/v1\n{"action":"a","action":"b"}',
+        b'exchange-access-log/v1\n{"action":null}',
+        b"exchange-access-log/v1\n[1,2]",
+        b'exchange-access-log/v1\n{"action":"x\xff"}',
+        b'exchange-access-log/v1\n{"action":"a"}\n{"action":"b"}',
+        b"exchange-access-log/v1\n",
+    ],
+)
+def test_a_page_with_a_damaged_or_pruned_entry_gets_the_per_entry_columns(damage: bytes) -> None:
+    entries = _entries(30)
+    entries[11] = damage
+    assert _as_lists(_metadata_columns(entries)) == _per_entry(entries)
+
+
+def test_a_parquet_export_reads_back_row_for_row(tmp_path: Path) -> None:
+    entries = _entries(120)
+    path = tmp_path / "log.parquet"
+    with ExportWriter(path, "checkpoint note\n") as writer:
+        writer.write_columns(list(range(60)), entries[:60], [leaf_hash(e) for e in entries[:60]])
+        writer.write([LogRow(i, e, leaf_hash(e)) for i, e in enumerate(entries[60:], start=60)])
+    assert [row for row in ExportReader(path).rows()] == [LogRow(i, e, leaf_hash(e)) for i, e in enumerate(entries)]
+    table = pq.read_table(path)
+    assert table.column("subject_id").to_pylist() == [f'subject "{i}" \\ 许可\n' for i in range(120)]
+    assert table.column("hidden_from_subject").to_pylist() == [i % 5 == 0 for i in range(120)]
+    assert ExportReader(path).checkpoint == "checkpoint note\n"
