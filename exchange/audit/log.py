@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from itertools import chain
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from catalog.errors import DataLoss, FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from exchange.audit.bundle import EvidenceBundle
@@ -162,48 +161,7 @@ class AccessLog:
 
     async def _write(self, entries: Sequence[AccessLogEntry], parts: Sequence[SplitEncoding]) -> list[Receipt]:
         """Number the encoded entries from the head, hash them, extend the tree and commit it all at once."""
-        async with self.db.begin() as conn:
-            query = sa.select(t.log_head.c.size, t.log_head.c.frontier).where(t.log_head.c.id == _HEAD_ID)
-            if self.db.dialect == "postgresql":
-                query = query.with_for_update()
-            head = (await conn.execute(query)).one()
-            # Read in the same transaction, so every replica marks entries the same way.
-            hidden = await log_store.hidden_departments(conn)
-            frontier = Frontier.from_bytes(head.frontier)
-            first = head.size
-            hides = [entry.hidden_from_subject or entry.caller_department in hidden for entry in entries]
-            encoded = [
-                join_encoding(split, index, hide)
-                for index, split, hide in zip(range(first, first + len(entries)), parts, hides, strict=True)
-            ]
-            leaves = list(map(leaf_hash, encoded))
-            nodes = frontier.extend(leaves)
-            rows = [
-                (
-                    first + offset,
-                    entry.time_us,
-                    leaves[offset],
-                    encoded[offset],
-                    entry.action,
-                    entry.caller_department,
-                    entry.officer_id,
-                    entry.dataset,
-                    entry.subject_id,
-                    entry.case_id,
-                    entry.decision,
-                    entry.reason,
-                    hides[offset],
-                )
-                for offset, entry in enumerate(entries)
-            ]
-            await _insert(conn, self.db.dialect, t.log_entries, rows)
-            if nodes:
-                await _insert(conn, self.db.dialect, t.log_nodes, nodes)
-            await conn.execute(
-                t.log_head.update()
-                .where(t.log_head.c.id == _HEAD_ID)
-                .values(size=frontier.size, frontier=frontier.to_bytes())
-            )
+        first, leaves = await self.db.write(functools.partial(_integrate, self.db.dialect, entries, parts))
         self.batches += 1
         self.appended += len(entries)
         origin = self.origin
@@ -364,6 +322,52 @@ async def read_proofs(db: Database, builders: Sequence[ProofBuilder]) -> list[li
     return [build(lambda level, index: nodes[(level, index)]) for build in builders]
 
 
+def _integrate(
+    dialect: str, entries: Sequence[AccessLogEntry], parts: Sequence[SplitEncoding], conn: sa.Connection
+) -> tuple[int, list[bytes]]:
+    """In the write transaction: the first index and the leaf hashes of the entries appended at the head."""
+    query = sa.select(t.log_head.c.size, t.log_head.c.frontier).where(t.log_head.c.id == _HEAD_ID)
+    if dialect == "postgresql":
+        query = query.with_for_update()
+    head = conn.execute(query).one()
+    # Read in the same transaction, so every replica marks entries the same way.
+    hidden = {row.department for row in conn.execute(log_store.HIDDEN_DEPARTMENTS)}
+    frontier = Frontier.from_bytes(head.frontier)
+    first = head.size
+    hides = [entry.hidden_from_subject or entry.caller_department in hidden for entry in entries]
+    encoded = [
+        join_encoding(split, index, hide)
+        for index, split, hide in zip(range(first, first + len(entries)), parts, hides, strict=True)
+    ]
+    leaves = list(map(leaf_hash, encoded))
+    nodes = frontier.extend(leaves)
+    rows = [
+        (
+            first + offset,
+            entry.time_us,
+            leaves[offset],
+            encoded[offset],
+            entry.action,
+            entry.caller_department,
+            entry.officer_id,
+            entry.dataset,
+            entry.subject_id,
+            entry.case_id,
+            entry.decision,
+            entry.reason,
+            hides[offset],
+        )
+        for offset, entry in enumerate(entries)
+    ]
+    _insert(conn, dialect, t.log_entries, rows)
+    if nodes:
+        _insert(conn, dialect, t.log_nodes, nodes)
+    conn.execute(
+        t.log_head.update().where(t.log_head.c.id == _HEAD_ID).values(size=frontier.size, frontier=frontier.to_bytes())
+    )
+    return first, leaves
+
+
 def _insert_sql(dialect: str, table: sa.Table, rows: int = 1) -> str:
     """A plain INSERT of `rows` rows in the driver's own parameter style (no per-row processing in SQLAlchemy)."""
     names = [c.name for c in table.columns]
@@ -378,16 +382,16 @@ def _insert_sql(dialect: str, table: sa.Table, rows: int = 1) -> str:
 _SQLITE_PARAMETERS = 32_766 if sqlite3.sqlite_version_info >= (3, 32) else 999
 
 
-async def _insert(conn: AsyncConnection, dialect: str, table: sa.Table, rows: Sequence[tuple[object, ...]]) -> None:
+def _insert(conn: sa.Connection, dialect: str, table: sa.Table, rows: Sequence[tuple[object, ...]]) -> None:
     """Insert the rows: on SQLite as multi-row statements, so the B-tree work of many rows is one call into
     SQLite (without Python's per-row bind/step loop, and without taking the GIL between rows)."""
     if dialect != "sqlite":
-        await conn.exec_driver_sql(_insert_sql(dialect, table), list(rows))
+        conn.exec_driver_sql(_insert_sql(dialect, table), list(rows))
         return
     per_statement = _SQLITE_PARAMETERS // len(table.columns)
     for start in range(0, len(rows), per_statement):
         chunk = rows[start : start + per_statement]
-        await conn.exec_driver_sql(_multi_row_sql(table.name, len(chunk)), tuple(chain.from_iterable(chunk)))
+        conn.exec_driver_sql(_multi_row_sql(table.name, len(chunk)), tuple(chain.from_iterable(chunk)))
 
 
 @functools.lru_cache(maxsize=64)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import sqlalchemy as sa
 from alembic import command
@@ -19,6 +21,7 @@ from catalog.errors import InvalidArgument
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+T = TypeVar("T")
 # Serialises migrations between hub replicas sharing one PostgreSQL database.
 _MIGRATION_LOCK_ID = 0x45584348
 
@@ -85,15 +88,15 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         self._loop_engine: sa.Engine | None = None
         self._loop_reader: LoopReader | None = None
+        self._write_engine: sa.Engine | None = None
+        self._writer: ThreadPoolExecutor | None = None
         if self.dialect == "sqlite":
             _configure_sqlite(self.engine.sync_engine, synchronous)
-            self._loop_engine = sa.create_engine(
-                "sqlite:///" + self.url.split("///", 1)[1],
-                poolclass=sa.pool.StaticPool,
-                # Used on whichever thread runs the hub's loop; closed from it too, or at exit.
-                connect_args={"check_same_thread": False},
-            )
+            self._loop_engine = _one_connection_engine(self.url)
             _configure_sqlite(self._loop_engine, synchronous, busy_timeout_ms=_LOOP_BUSY_TIMEOUT_MS)
+            self._write_engine = _one_connection_engine(self.url)
+            _configure_sqlite(self._write_engine, synchronous)
+            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
 
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[AsyncConnection]:
@@ -124,6 +127,25 @@ class Database:
             self._loop_reader = LoopReader(self._loop_engine.connect().execution_options(isolation_level="AUTOCOMMIT"))
         yield self._loop_reader
 
+    async def write(self, work: Callable[[sa.Connection], T]) -> T:
+        """Run `work` (synchronous statements) in one write transaction and return what it returns.
+
+        SQLite: on the writer thread with its own connection, so BEGIN IMMEDIATE, the statements and the
+        COMMIT (with its fsync) are one handoff from the loop instead of one per statement. PostgreSQL: on a
+        pooled asyncpg connection through `run_sync`.
+        """
+        if self._write_engine is None or self._writer is None:
+            async with self.begin() as conn:
+                return await conn.run_sync(work)
+        return await asyncio.get_running_loop().run_in_executor(self._writer, self._write_now, work)
+
+    def _write_now(self, work: Callable[[sa.Connection], T]) -> T:
+        assert self._write_engine is not None
+        with self._write_engine.connect() as conn:
+            conn = conn.execution_options(sqlite_immediate=True)
+            with conn.begin():
+                return work(conn)
+
     async def migrate(self) -> None:
         """Bring the schema to the newest migration (idempotent, safe with several replicas)."""
         async with self.engine.begin() as conn:
@@ -136,6 +158,10 @@ class Database:
         if self._loop_engine is not None:
             self._loop_engine.dispose()
             self._loop_reader = None
+        if self._writer is not None and self._write_engine is not None:
+            # The connection is closed on the thread that used it, after any write still running.
+            await asyncio.get_running_loop().run_in_executor(self._writer, self._write_engine.dispose)
+            self._writer.shutdown(wait=False)
 
 
 def alembic_config() -> Config:
@@ -148,6 +174,16 @@ def _upgrade(sync_connection: sa.Connection) -> None:
     config = alembic_config()
     config.attributes["connection"] = sync_connection
     command.upgrade(config, "head")
+
+
+def _one_connection_engine(url: str) -> sa.Engine:
+    """A synchronous engine keeping one connection to the SQLite file (see `statements` and `write`)."""
+    return sa.create_engine(
+        "sqlite:///" + url.split("///", 1)[1],
+        poolclass=sa.pool.StaticPool,
+        # Used on one thread at a time (the loop's, or the writer's), closed from another at exit.
+        connect_args={"check_same_thread": False},
+    )
 
 
 # A read on the loop's thread must never hold the loop long; WAL readers wait only in rare recovery cases.

@@ -204,10 +204,8 @@ async def prune_before(conn: AsyncConnection, end: int) -> int:
     return int(result.rowcount or 0)
 
 
-async def hidden_departments(conn: AsyncConnection) -> dict[str, str]:
-    """Departments whose accesses stay out of the citizen report, with the law that allows it."""
-    h = t.log_hidden_departments
-    return {r.department: r.legal_basis for r in await conn.execute(sa.select(h.c.department, h.c.legal_basis))}
+# Departments whose accesses stay out of the citizen report, with the law that allows it.
+HIDDEN_DEPARTMENTS = sa.select(t.log_hidden_departments.c.department, t.log_hidden_departments.c.legal_basis)
 
 
 async def set_hidden(conn: AsyncConnection, department: str, legal_basis: str, set_by: str, now_us: int) -> None:
