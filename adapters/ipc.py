@@ -12,20 +12,39 @@ MAX_MESSAGE_BYTES = 2 * 1024 * 1024
 """Target size of one batch message: big enough to be efficient, small enough not to stall the loop."""
 
 
+_METADATA_BYTES = 4096
+_PADDING_BYTES = 64
+"""Room left in each message for the IPC metadata, and for the padding of each buffer (8 bytes, 64 at most)."""
+
+
 def schema_message(schema: pa.Schema) -> bytes:
     """The encapsulated IPC schema message."""
     return schema.serialize().to_pybytes()
 
 
 def batch_messages(batch: pa.RecordBatch, max_bytes: int = MAX_MESSAGE_BYTES) -> Iterator[tuple[int, bytes]]:
-    """(rows, encapsulated IPC message) pieces of batch, each about max_bytes at most (one row at least)."""
+    """(rows, encapsulated IPC message) pieces of batch, each at most max_bytes (unless one row is larger)."""
     if batch.num_rows == 0:
         return
-    size = batch.get_total_buffer_size()
-    rows = batch.num_rows if size <= max_bytes else max(1, batch.num_rows * max_bytes // size)
+    # The metadata and the buffers' padding come on top of the data: leave room for them, so that a
+    # relay with the same limit (the hub) can pass each piece on as it is instead of cutting it again.
+    buffers = sum(len(column.buffers()) for column in batch.columns)
+    budget = max(1, max_bytes - _METADATA_BYTES - _PADDING_BYTES * buffers)
+    size = batch.nbytes
+    rows = batch.num_rows if size <= budget else max(1, batch.num_rows * budget // size)
     for offset in range(0, batch.num_rows, rows):
-        piece = batch.slice(offset, rows)
-        yield piece.num_rows, piece.serialize().to_pybytes()
+        yield from _fitting(batch.slice(offset, rows), max_bytes)
+
+
+def _fitting(piece: pa.RecordBatch, max_bytes: int) -> Iterator[tuple[int, bytes]]:
+    """piece as one message, or halved until each half fits (rows of uneven width can overshoot the estimate)."""
+    message = piece.serialize()
+    if message.size <= max_bytes or piece.num_rows == 1:
+        yield piece.num_rows, message.to_pybytes()
+        return
+    half = piece.num_rows // 2
+    yield from _fitting(piece.slice(0, half), max_bytes)
+    yield from _fitting(piece.slice(half), max_bytes)
 
 
 def read_schema(message: bytes, what: str) -> pa.Schema:
@@ -38,7 +57,7 @@ def read_schema(message: bytes, what: str) -> pa.Schema:
         ) from exc
 
 
-def read_batch(message: bytes, schema: pa.Schema, what: str) -> pa.RecordBatch:
+def read_batch(message: bytes | memoryview, schema: pa.Schema, what: str) -> pa.RecordBatch:
     """One record batch from its message; DataLoss naming what sent it if it does not decode."""
     try:
         batch = pa.ipc.read_record_batch(pa.py_buffer(message), schema)
@@ -46,3 +65,67 @@ def read_batch(message: bytes, schema: pa.Schema, what: str) -> pa.RecordBatch:
     except (pa.ArrowInvalid, OSError) as exc:
         raise DataLoss(f"{what} sent an Arrow batch that does not decode: {exc}", reason="ARROW_INVALID") from exc
     return batch
+
+
+# Scan responses on the wire. ProviderServiceScanResponse (adapter -> hub) and ScanResponse (hub -> client)
+# number arrow_batch = 2 and rows = 3 alike, so a batch response of one is, byte for byte, one of the other.
+_ARROW_BATCH_TAG = (2 << 3) | 2  # field 2, length-delimited
+_ROWS_TAG = (3 << 3) | 0  # field 3, varint
+_MAX_VARINT_BYTES = 10
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while value > 0x7F:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def _read_varint(data: memoryview, pos: int) -> tuple[int, int]:
+    """(value, next position) of the varint at pos; ValueError if it is truncated or too long."""
+    value = 0
+    for i in range(_MAX_VARINT_BYTES):
+        if pos + i >= len(data):
+            raise ValueError("a varint runs past the end of the message")
+        byte = data[pos + i]
+        value |= (byte & 0x7F) << (7 * i)
+        if byte < 0x80:
+            return value, pos + i + 1
+    raise ValueError(f"a varint is longer than {_MAX_VARINT_BYTES} bytes")
+
+
+def batch_response(rows: int, message: bytes) -> bytes:
+    """The wire encoding of a scan response holding one batch message (arrow_batch) and its row count (rows)."""
+    return b"".join((bytes([_ARROW_BATCH_TAG]), _varint(len(message)), message, bytes([_ROWS_TAG]), _varint(rows)))
+
+
+def split_batch_response(response: bytes, what: str) -> tuple[int, memoryview]:
+    """(rows, batch message) of an encoded scan response, the batch a view into response (not a copy).
+
+    Only arrow_batch and rows may be present, each at most once, as a protobuf parser would read them;
+    anything else (another field, a wrong wire type, a truncated field) is DataLoss naming what sent it.
+    An absent field reads as its default (0 rows, an empty batch), as it would in a parsed message.
+    """
+    data = memoryview(response)
+    rows: int | None = None
+    batch: memoryview | None = None
+    pos = 0
+    try:
+        while pos < len(data):
+            tag, pos = _read_varint(data, pos)
+            if tag == _ARROW_BATCH_TAG and batch is None:
+                size, pos = _read_varint(data, pos)
+                if pos + size > len(data):
+                    raise ValueError(f"arrow_batch claims {size} bytes, {len(data) - pos} remain")
+                batch, pos = data[pos : pos + size], pos + size
+            elif tag == _ROWS_TAG and rows is None:
+                rows, pos = _read_varint(data, pos)
+            else:
+                raise ValueError(f"field {tag >> 3} (wire type {tag & 7}) is not expected in a batch response")
+    except ValueError as exc:
+        raise DataLoss(
+            f"{what} sent a scan response that is not a batch message: {exc}", reason="SCAN_MESSAGE_INVALID"
+        ) from exc
+    return rows or 0, batch if batch is not None else data[0:0]
