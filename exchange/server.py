@@ -28,7 +28,7 @@ from exchange.services.access import AccessServicer
 from exchange.services.audit import AuditServicer
 from exchange.services.cases import CaseServicer
 from exchange.services.catalog import CatalogServicer, DepartmentServicer, ServiceItemServicer
-from exchange.services.exchange import ExchangeServicer
+from exchange.services.exchange import ExchangeServicer, add_exchange_servicer_to_server
 from exchange.v1 import (
     access_pb2,
     access_pb2_grpc,
@@ -41,7 +41,6 @@ from exchange.v1 import (
     departments_pb2,
     departments_pb2_grpc,
     exchange_pb2,
-    exchange_pb2_grpc,
     items_pb2,
     items_pb2_grpc,
 )
@@ -102,7 +101,7 @@ def _add_servicers(server: aio.Server, hub: Hub, registry: Registry, fetcher: Fe
     departments_pb2_grpc.add_DepartmentServiceServicer_to_server(DepartmentServicer(registry), server)
     items_pb2_grpc.add_ServiceItemServiceServicer_to_server(ServiceItemServicer(registry), server)
     access_pb2_grpc.add_AccessServiceServicer_to_server(AccessServicer(registry), server)
-    exchange_pb2_grpc.add_ExchangeServiceServicer_to_server(ExchangeServicer(fetcher), server)
+    add_exchange_servicer_to_server(ExchangeServicer(fetcher), server)  # Scan relays encoded responses
     cases_pb2_grpc.add_CaseServiceServicer_to_server(CaseServicer(hub, registry, fetcher), server)
     audit_pb2_grpc.add_AuditServiceServicer_to_server(AuditServicer(hub), server)
 
