@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any, cast
 
+import grpc
 import pyarrow as pa
+from google.protobuf.message import Message
+from grpc import aio
 
 from catalog.errors import DataLoss
 
@@ -129,3 +133,43 @@ def split_batch_response(response: bytes, what: str) -> tuple[int, memoryview]:
             f"{what} sent a scan response that is not a batch message: {exc}", reason="SCAN_MESSAGE_INVALID"
         ) from exc
     return rows or 0, batch if batch is not None else data[0:0]
+
+
+def serialize_unless_encoded(response: Message | bytes) -> bytes:
+    """The bytes to send for a response: a protobuf message serialised, one already encoded as it is."""
+    return response if isinstance(response, bytes) else response.SerializeToString()
+
+
+def add_servicer_passing_bytes(
+    add_to_server: Callable[[Any, aio.Server], None], servicer: object, server: aio.Server, method: str
+) -> None:
+    """Register servicer as the generated add_*_to_server does, but let method yield encoded responses too.
+
+    A relayed batch response then leaves as the bytes it arrived as; every other method, the request
+    side and what interceptors, reflection and health see are the generated handlers unchanged.
+    """
+    handlers: dict[str, grpc.RpcMethodHandler] = {}
+    services: list[str] = []
+
+    class Collect:
+        """Stands in for the server to receive the generated handlers."""
+
+        def add_generic_rpc_handlers(self, _: object) -> None:
+            pass
+
+        def add_registered_method_handlers(self, service: str, found: dict[str, grpc.RpcMethodHandler]) -> None:
+            services.append(service)
+            handlers.update(found)
+
+    add_to_server(servicer, cast(aio.Server, Collect()))
+    [service] = services
+    stream = handlers[method]
+    if stream.unary_stream is None:
+        raise ValueError(f"{service}.{method} is not a server-streaming method")
+    handlers[method] = grpc.unary_stream_rpc_method_handler(
+        stream.unary_stream,
+        request_deserializer=stream.request_deserializer,
+        response_serializer=serialize_unless_encoded,
+    )
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service, handlers),))
+    server.add_registered_method_handlers(service, handlers)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Any, cast
+from typing import Any
 
-import grpc
 from grpc import aio
 
+from adapters.ipc import add_servicer_passing_bytes
 from exchange.fetch import Fetcher, FetchRequest, FetchResult
 from exchange.scan import Scanner, ScanRequest
 from exchange.services import caller
@@ -16,7 +16,6 @@ from exchange.services.convert import receipt_to_proto
 from exchange.v1 import common_pb2, exchange_pb2, exchange_pb2_grpc
 
 Ctx = aio.ServicerContext[Any, Any]
-SERVICE = exchange_pb2.DESCRIPTOR.services_by_name["ExchangeService"].full_name
 
 
 def provenance_to_proto(result: FetchResult) -> common_pb2.Provenance:
@@ -84,29 +83,6 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
                 yield response
 
 
-def serialize_scan_response(response: exchange_pb2.ScanResponse | bytes) -> bytes:
-    """A ScanResponse encoded; one that already is (a relayed batch) is sent as it is."""
-    return response if isinstance(response, bytes) else response.SerializeToString()
-
-
 def add_exchange_servicer_to_server(servicer: ExchangeServicer, server: aio.Server) -> None:
-    """The generated registration, with Scan's responses serialised by `serialize_scan_response`."""
-    handlers: dict[str, grpc.RpcMethodHandler] = {}
-
-    class Collect:
-        """Stands in for the server to collect the generated method handlers."""
-
-        def add_generic_rpc_handlers(self, _: object) -> None:
-            pass
-
-        def add_registered_method_handlers(self, _: str, found: dict[str, grpc.RpcMethodHandler]) -> None:
-            handlers.update(found)
-
-    exchange_pb2_grpc.add_ExchangeServiceServicer_to_server(servicer, cast(aio.Server, Collect()))
-    scan = handlers["Scan"]
-    assert scan.unary_stream is not None
-    handlers["Scan"] = grpc.unary_stream_rpc_method_handler(
-        scan.unary_stream, request_deserializer=scan.request_deserializer, response_serializer=serialize_scan_response
-    )
-    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),))
-    server.add_registered_method_handlers(SERVICE, handlers)
+    """The generated registration, except that Scan sends relayed batch responses as the bytes they came as."""
+    add_servicer_passing_bytes(exchange_pb2_grpc.add_ExchangeServiceServicer_to_server, servicer, server, "Scan")

@@ -17,12 +17,19 @@ import pyarrow.parquet as pq
 import pytest
 from grpc import aio
 
-from adapters.ipc import batch_messages, batch_response, read_batch, read_schema, schema_message
+from adapters.ipc import (
+    add_servicer_passing_bytes,
+    batch_messages,
+    batch_response,
+    read_batch,
+    read_schema,
+    schema_message,
+)
 from catalog.errors import DataLoss
 from exchange.auth.keys import generate_ed25519
 from exchange.demo.data import synthetic_register, write_synthetic_register
 from exchange.testing import HubFixture
-from exchange.v1 import exchange_pb2, provider_pb2
+from exchange.v1 import exchange_pb2, provider_pb2, provider_pb2_grpc
 
 from .hubsetup import example_dataset
 from .test_scan import ITEM_FIELDS, ScanWorld, finish_world, scan, scan_request, start_world
@@ -184,3 +191,39 @@ async def test_a_scan_through_the_hub_gives_the_rows_of_the_file_exactly(hub: Hu
     expected = expected.select(ITEM_FIELDS)
     assert table.equals(expected)
     assert pa.Table.from_batches(batches).equals(expected)
+
+
+class BytesProvider(provider_pb2_grpc.ProviderServiceServicer):
+    """Scan yields a message and an already encoded response; Describe is an ordinary method."""
+
+    async def Scan(  # type: ignore[override]
+        self, request: provider_pb2.ProviderServiceScanRequest, context: object
+    ) -> AsyncIterator[provider_pb2.ProviderServiceScanResponse | bytes]:
+        yield provider_pb2.ProviderServiceScanResponse(arrow_schema=b"schema")
+        yield batch_response(3, b"abc")
+
+    async def Describe(
+        self, request: provider_pb2.DescribeRequest, context: object
+    ) -> provider_pb2.DescribeResponse:
+        return provider_pb2.DescribeResponse(department="SAMR")
+
+
+async def test_a_servicer_registered_passing_bytes_sends_encoded_responses_as_they_are() -> None:
+    server = aio.server()
+    provider = BytesProvider()  # type: ignore[abstract]  # Lookup and Status are not needed
+    add_servicer_passing_bytes(provider_pb2_grpc.add_ProviderServiceServicer_to_server, provider, server, "Scan")
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    try:
+        async with aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = provider_pb2_grpc.ProviderServiceStub(channel)
+            responses = [r async for r in stub.Scan(provider_pb2.ProviderServiceScanRequest(dataset="x"))]
+            described = await stub.Describe(provider_pb2.DescribeRequest())
+    finally:
+        await server.stop(grace=0)
+    assert [(r.arrow_schema, r.arrow_batch, r.rows) for r in responses] == [(b"schema", b"", 0), (b"", b"abc", 3)]
+    assert described.department == "SAMR"
+    with pytest.raises(ValueError, match="Describe is not a server-streaming method"):
+        add_servicer_passing_bytes(
+            provider_pb2_grpc.add_ProviderServiceServicer_to_server, provider, aio.server(), "Describe"
+        )
