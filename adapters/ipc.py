@@ -16,9 +16,8 @@ MAX_MESSAGE_BYTES = 2 * 1024 * 1024
 """Target size of one batch message: big enough to be efficient, small enough not to stall the loop."""
 
 
-_METADATA_BYTES = 4096
-_PADDING_BYTES = 64
-"""Room left in each message for the IPC metadata, and for the padding of each buffer (8 bytes, 64 at most)."""
+MESSAGE_OVERHEAD_BYTES = 64 * 1024
+"""What a batch message may carry beyond its max_bytes of data: the IPC metadata and the buffers' padding."""
 
 
 def schema_message(schema: pa.Schema) -> bytes:
@@ -27,28 +26,28 @@ def schema_message(schema: pa.Schema) -> bytes:
 
 
 def batch_messages(batch: pa.RecordBatch, max_bytes: int = MAX_MESSAGE_BYTES) -> Iterator[tuple[int, bytes]]:
-    """(rows, encapsulated IPC message) pieces of batch, each at most max_bytes (unless one row is larger)."""
+    """(rows, encapsulated IPC message) pieces of batch, each about max_bytes of data.
+
+    With its metadata a piece is at most max_bytes + MESSAGE_OVERHEAD_BYTES (one row may be larger),
+    so a relay with the same limit passes the pieces on as they are.
+    """
     if batch.num_rows == 0:
         return
-    # The metadata and the buffers' padding come on top of the data: leave room for them, so that a
-    # relay with the same limit (the hub) can pass each piece on as it is instead of cutting it again.
-    buffers = sum(len(column.buffers()) for column in batch.columns)
-    budget = max(1, max_bytes - _METADATA_BYTES - _PADDING_BYTES * buffers)
-    size = batch.nbytes
-    rows = batch.num_rows if size <= budget else max(1, batch.num_rows * budget // size)
+    size = batch.get_total_buffer_size()
+    rows = batch.num_rows if size <= max_bytes else max(1, batch.num_rows * max_bytes // size)
     for offset in range(0, batch.num_rows, rows):
-        yield from _fitting(batch.slice(offset, rows), max_bytes)
+        yield from _fitting(batch.slice(offset, rows), max_bytes + MESSAGE_OVERHEAD_BYTES)
 
 
-def _fitting(piece: pa.RecordBatch, max_bytes: int) -> Iterator[tuple[int, bytes]]:
+def _fitting(piece: pa.RecordBatch, limit: int) -> Iterator[tuple[int, bytes]]:
     """piece as one message, or halved until each half fits (rows of uneven width can overshoot the estimate)."""
     message = piece.serialize()
-    if message.size <= max_bytes or piece.num_rows == 1:
+    if message.size <= limit or piece.num_rows == 1:
         yield piece.num_rows, message.to_pybytes()
         return
     half = piece.num_rows // 2
-    yield from _fitting(piece.slice(0, half), max_bytes)
-    yield from _fitting(piece.slice(half), max_bytes)
+    yield from _fitting(piece.slice(0, half), limit)
+    yield from _fitting(piece.slice(half), limit)
 
 
 def read_schema(message: bytes, what: str) -> pa.Schema:
@@ -173,3 +172,4 @@ def add_servicer_passing_bytes(
     )
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service, handlers),))
     server.add_registered_method_handlers(service, handlers)
+

@@ -24,6 +24,7 @@ from google.protobuf.message import DecodeError
 
 from adapters.ipc import (
     MAX_MESSAGE_BYTES,
+    MESSAGE_OVERHEAD_BYTES,
     batch_messages,
     batch_response,
     read_batch,
@@ -235,7 +236,7 @@ class Scanner:
                         f"{what} labelled a batch of {batch.num_rows} rows of {ds.code} as {count} rows",
                         reason="SCAN_ROWS_MISMATCH",
                     )
-                if len(response) <= self.max_message_bytes:
+                if len(response) <= self.max_message_bytes + MESSAGE_OVERHEAD_BYTES:
                     # Checked, and nothing in it but the batch and its row count: the same bytes go on.
                     rows += count
                     yield response
