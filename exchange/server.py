@@ -17,6 +17,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from adapters.ipc import keep_freed_memory_for_reuse
 from exchange import console
 from exchange.config import Settings
 from exchange.errors import ErrorMappingInterceptor
@@ -129,6 +130,7 @@ async def start_hub(settings: Settings, *, db_schema: str | None = None) -> Runn
         log.warning("INSECURE DEV MODE: plain-text gRPC, no TLS, no client certificates.")
         log.warning("Anyone on the network can read the traffic. Never run this in production.")
         log.warning("=" * 72)
+    keep_freed_memory_for_reuse()  # scans relay 2 MiB messages: see adapters.ipc
     hub = Hub(settings, db_schema=db_schema)
     await hub.start()
     registry = Registry(hub)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import platform
+
 import pyarrow as pa
 import pytest
 
@@ -9,6 +11,7 @@ from adapters.ipc import (
     MESSAGE_OVERHEAD_BYTES,
     batch_messages,
     batch_response,
+    keep_freed_memory_for_reuse,
     read_batch,
     schema_message,
     split_batch_response,
@@ -106,3 +109,9 @@ def test_a_single_row_larger_than_the_limit_still_goes_as_one_message() -> None:
 def test_the_schema_message_of_an_empty_batch_sends_no_batches() -> None:
     batch = sample(0)
     assert list(batch_messages(batch)) == [] and schema_message(batch.schema)
+
+
+def test_malloc_is_told_to_keep_freed_buffers_on_glibc() -> None:
+    if platform.libc_ver()[0] != "glibc":
+        pytest.skip("mallopt is glibc's")
+    assert keep_freed_memory_for_reuse()
