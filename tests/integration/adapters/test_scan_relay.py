@@ -45,10 +45,12 @@ class RawAdapter:
     table: pa.Table
     tamper: Tamper = field(default=batch_response)
     max_bytes: int = 2 * 1024 * 1024
+    first: bytes | None = None  # instead of the schema response
 
     async def scan(self, request: provider_pb2.ProviderServiceScanRequest, _: object) -> AsyncIterator[bytes]:
         table = self.table.select(list(request.columns))
-        yield provider_pb2.ProviderServiceScanResponse(arrow_schema=schema_message(table.schema)).SerializeToString()
+        schema_response = provider_pb2.ProviderServiceScanResponse(arrow_schema=schema_message(table.schema))
+        yield self.first if self.first is not None else schema_response.SerializeToString()
         for batch in table.to_batches(max_chunksize=request.batch_rows or None):
             for rows, message in batch_messages(batch, self.max_bytes):
                 yield self.tamper(rows, message)
@@ -129,6 +131,18 @@ async def test_a_batch_response_that_fails_a_check_is_data_loss_no_row_passes_an
     assert [e.decision for e in entries] == ["allow", "allow"]
     assert entries[0].index == received[0].receipt.log_index
     assert entries[1].reason == reason and "the scan broke after 0 rows" in entries[1].message
+
+
+async def test_a_first_response_that_does_not_parse_is_data_loss_before_any_row_and_logged(
+    raw_world: tuple[ScanWorld, RawAdapter],
+) -> None:
+    world, adapter = raw_world
+    adapter.first = b"\x0a\xff\xff\xff\x0f"  # arrow_schema claiming far more bytes than follow
+    with pytest.raises(DataLoss) as refused:
+        await scan(world, scan_request(world))
+    assert refused.value.reason == "SCAN_MESSAGE_INVALID"
+    [entry] = [e for e in await world.hub.log_entries() if e.action == "exchange.scan"]
+    assert (entry.decision, entry.reason) == ("allow", "SCAN_MESSAGE_INVALID")
 
 
 async def test_a_batch_larger_than_the_hub_passes_on_whole_is_cut_into_pieces_that_fit(
