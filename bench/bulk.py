@@ -2,7 +2,9 @@
 
 The table (enterprise_register: strings, decimals, dates, integers, timestamps) is one Parquet file.
 The SAMR adapter serves it with the built-in files source; our Flight server streams the same file;
-the hub relays the adapter's Arrow batches. The consumer decodes every batch in its own process.
+the hub relays the adapter's Arrow batches. The consumer decodes every batch in its own process, in place
+from the received bytes on every path (Flight's client does so in C++; the gRPC paths with `pa.py_buffer`).
+CPU seconds of each process are reported beside the wall-clock rates (the least of the repeats).
 """
 
 from __future__ import annotations
@@ -141,37 +143,54 @@ def _run(options: BulkOptions, workdir: Path) -> Result:
                     exchange_pb2.ScanRequest(dataset=TABLE, purpose=purpose, batch_rows=BATCH_ROWS).SerializeToString(),
                     HUB_SCAN, options.seconds, identity)),
             ]
+            # The server processes whose CPU a transfer costs (the hub's path costs the adapter's as well).
+            serving = {"flight do_get": {"server": flight_server}, "adapter scan direct": {"server": adapter},
+                       "hub scan": {"server": hub, "adapter": adapter}}
             best: dict[str, Transfer] = {}
+            cpu: dict[str, dict[str, float]] = {name: {} for name, _, _ in specs}
             # Interleaved repeats, best of each: on a shared machine the slowest runs measure the neighbours.
             for _ in range(options.repeat):
                 for name, server, spec in specs:
+                    before = {role: process.cpu_seconds() for role, process in serving[name].items()}
                     with PeakMemory(server) as memory:
                         outcome = load.call(drain, spec)
+                    used = {role: process.cpu_seconds() - before[role] for role, process in serving[name].items()}
+                    # CPU seconds barely depend on the neighbours: the least of the repeats, per process.
+                    for role, seconds in [*used.items(), ("client", outcome.cpu_seconds)]:
+                        cpu[name][role] = min(seconds, cpu[name].get(role, seconds))
                     peak = max(memory.peak, best[name][2]["peak_rss"] if name in best else 0)
                     if name not in best or outcome.seconds < best[name][1].seconds or best[name][1].error:
                         best[name] = (name, outcome, {"baseline_rss": memory.baseline, "peak_rss": peak})
                     else:
                         best[name][2]["peak_rss"] = peak
             transfers = [best[name] for name, _, _ in specs]
-    return _result(options, arrow_bytes, transfers)
+    return _result(options, arrow_bytes, transfers, cpu)
 
 
 Transfer = tuple[str, DrainOutcome, dict[str, int]]
 
 
-def _result(options: BulkOptions, arrow_bytes: int, transfers: list[Transfer]) -> Result:
-    result = Result("bulk", ["path", "rows", "MB", "seconds", "MB/s", "x flight", "server peak RSS MB", "error"])
+def _result(
+    options: BulkOptions, arrow_bytes: int, transfers: list[Transfer], cpu: dict[str, dict[str, float]]
+) -> Result:
+    result = Result("bulk", ["path", "rows", "MB", "seconds", "MB/s", "x flight", "server peak RSS MB",
+                             "server CPU s", "adapter CPU s", "client CPU s", "error"])
     flight_rate = 0.0
     for name, out, memory in transfers:
         rate = out.arrow_bytes / 1e6 / out.seconds if out.seconds and out.rows else 0.0
         flight_rate = rate if name.startswith("flight") else flight_rate
         ratio = rate / flight_rate if flight_rate else 0.0
         result.rows.append([name, out.rows, round(out.arrow_bytes / 1e6, 1), round(out.seconds, 2), round(rate, 1),
-                            round(ratio, 3), round(memory["peak_rss"] / 2**20, 1), out.error[:40]])
+                            round(ratio, 3), round(memory["peak_rss"] / 2**20, 1), round(cpu[name]["server"], 2),
+                            round(cpu[name].get("adapter", 0.0), 2), round(cpu[name]["client"], 2), out.error[:40]])
         result.figures[name] = {"rows": out.rows, "arrow_bytes": out.arrow_bytes, "seconds": round(out.seconds, 3),
                                 "mb_per_s": round(rate, 2), "ratio_to_flight": round(ratio, 3), "error": out.error,
                                 "server_rss_baseline_mb": round(memory["baseline_rss"] / 2**20, 1),
-                                "server_rss_peak_mb": round(memory["peak_rss"] / 2**20, 1)}
+                                "server_rss_peak_mb": round(memory["peak_rss"] / 2**20, 1),
+                                "cpu_seconds_least_of_repeats": {role: round(s, 3) for role, s in cpu[name].items()}}
+    moved = {name: out.rows for name, out, _ in transfers if not out.error}
+    if len(set(moved.values())) > 1:
+        result.notes.append(f"the paths delivered different row counts: {moved}")
     result.figures["table_rows"] = options.rows
     result.figures["table_arrow_mb"] = round(arrow_bytes / 1e6, 1)
     result.figures["batch_rows"] = BATCH_ROWS

@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.flight as flight
 
 from bench.load import MAX_MESSAGE, Identity
+from catalog.errors import ExchangeError
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class DrainOutcome:
     rows: int = 0
     arrow_bytes: int = 0
     seconds: float = 0.0
+    cpu_seconds: float = 0.0  # the consumer process's CPU during the transfer
     error: str = ""
 
 
@@ -58,7 +60,9 @@ def _drain_flight(spec: DrainSpec, out: DrainOutcome, stop_at: float) -> None:
 
 
 def _drain_grpc(spec: DrainSpec, out: DrainOutcome, stop_at: float) -> None:
-    # Both scan responses carry arrow_schema = 1, arrow_batch = 2; decoding with the hub's message is enough.
+    # Both scan responses carry arrow_schema = 1, arrow_batch = 2, rows = 3. The first (schema, and the hub's
+    # receipt) is parsed; each batch is decoded in place from the received bytes, as Flight's client does.
+    from adapters.ipc import split_batch_response
     from exchange.v1 import exchange_pb2
 
     options = [("grpc.max_receive_message_length", MAX_MESSAGE)]
@@ -66,13 +70,15 @@ def _drain_grpc(spec: DrainSpec, out: DrainOutcome, stop_at: float) -> None:
         call: grpc.UnaryStreamMultiCallable[bytes, bytes] = channel.unary_stream(spec.method)
         schema: pa.Schema | None = None
         for raw in call(spec.request, metadata=_metadata(spec.identity)):
-            message = exchange_pb2.ScanResponse.FromString(raw)
-            if message.arrow_schema:
-                schema = pa.ipc.read_schema(pa.py_buffer(message.arrow_schema))
-            if message.arrow_batch and schema is not None:
-                batch = pa.ipc.read_record_batch(pa.py_buffer(message.arrow_batch), schema)
-                out.rows += batch.num_rows
-                out.arrow_bytes += batch.get_total_buffer_size()
+            if schema is None:
+                schema = pa.ipc.read_schema(pa.py_buffer(exchange_pb2.ScanResponse.FromString(raw).arrow_schema))
+                continue
+            _, message = split_batch_response(raw, spec.address)
+            if not message:
+                continue
+            batch = pa.ipc.read_record_batch(pa.py_buffer(message), schema)
+            out.rows += batch.num_rows
+            out.arrow_bytes += batch.get_total_buffer_size()
             if time.perf_counter() > stop_at:
                 break
 
@@ -80,7 +86,7 @@ def _drain_grpc(spec: DrainSpec, out: DrainOutcome, stop_at: float) -> None:
 def drain(spec: DrainSpec) -> DrainOutcome:
     """Entry point in the load process."""
     out = DrainOutcome()
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     try:
         if spec.kind == "flight":
             _drain_flight(spec, out, started + spec.seconds)
@@ -88,7 +94,8 @@ def drain(spec: DrainSpec) -> DrainOutcome:
             _drain_grpc(spec, out, started + spec.seconds)
     except grpc.RpcError as error:
         out.error = f"{error.code().name}: {error.details()}" if isinstance(error, grpc.Call) else str(error)
-    except (flight.FlightError, pa.ArrowException) as error:
+    except (flight.FlightError, pa.ArrowException, ExchangeError) as error:
         out.error = f"{type(error).__name__}: {error}"[:500]
     out.seconds = time.perf_counter() - started
+    out.cpu_seconds = time.process_time() - cpu_started
     return out

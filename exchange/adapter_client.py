@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _RETRYABLE = {grpc.StatusCode.UNAVAILABLE}
+_SCAN_METHOD = "/exchange.v1.ProviderService/Scan"
+_serialize_scan_request = provider_pb2.ProviderServiceScanRequest.SerializeToString
 
 
 @dataclass
@@ -104,9 +106,14 @@ class AdapterClient:
         self.calls = 0
 
     def _stub(self, department: str, endpoint: str) -> provider_pb2_grpc.ProviderServiceAsyncStub:
+        return self._connection(department, endpoint)[1]
+
+    def _connection(
+        self, department: str, endpoint: str
+    ) -> tuple[aio.Channel, provider_pb2_grpc.ProviderServiceAsyncStub]:
         known = self._channels.get(department)
         if known is not None and known[0] is not None and getattr(known[0], "_endpoint", endpoint) == endpoint:
-            return known[1]
+            return known
         options = [
             ("grpc.max_receive_message_length", self._max_message_bytes),
             ("grpc.keepalive_time_ms", 300_000),
@@ -121,7 +128,7 @@ class AdapterClient:
         channel._endpoint = endpoint  # type: ignore[attr-defined]
         stub = provider_pb2_grpc.ProviderServiceStub(channel)
         self._channels[department] = (channel, stub)
-        return stub
+        return channel, stub
 
     def breaker(self, department: str) -> CircuitBreaker:
         if department not in self.breakers:
@@ -226,7 +233,14 @@ class AdapterClient:
     async def scan(
         self, department: str, endpoint: str, request: provider_pb2.ProviderServiceScanRequest
     ) -> AsyncIterator[provider_pb2.ProviderServiceScanResponse]:
-        """Stream a table from an adapter; not retried (a stream may have been half consumed)."""
+        """Stream a table from an adapter, each response parsed; not retried (a stream may have been half consumed)."""
+        async for response in self.scan_responses(department, endpoint, request):
+            yield provider_pb2.ProviderServiceScanResponse.FromString(response)
+
+    async def scan_responses(
+        self, department: str, endpoint: str, request: provider_pb2.ProviderServiceScanRequest
+    ) -> AsyncIterator[bytes]:
+        """The same stream with each ProviderServiceScanResponse left encoded, for a relay that passes bytes on."""
         if not endpoint:
             raise Unavailable(
                 f"department {department} has no adapter endpoint registered; {request.dataset} cannot be scanned",
@@ -235,10 +249,14 @@ class AdapterClient:
         breaker = self.breaker(department)
         if not breaker.allow():
             raise Unavailable(f"adapter of {department} is paused (circuit open)", reason="ADAPTER_CIRCUIT_OPEN")
-        stub = self._stub(department, endpoint)
+        channel, _ = self._connection(department, endpoint)
+        # No response deserializer: gRPC hands over each message's bytes as they arrived.
+        call: aio.UnaryStreamMultiCallable[provider_pb2.ProviderServiceScanRequest, bytes] = channel.unary_stream(
+            _SCAN_METHOD, request_serializer=_serialize_scan_request
+        )
         try:
-            async for item in stub.Scan(request):
-                yield item
+            async for response in call(request):
+                yield response
         except aio.AioRpcError as error:
             if error.code() == grpc.StatusCode.UNAVAILABLE:
                 breaker.record_failure()

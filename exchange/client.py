@@ -13,6 +13,7 @@ reused on the channel until shortly before they expire.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
@@ -25,8 +26,8 @@ import grpc
 import pyarrow as pa
 from grpc import aio
 
-from adapters.ipc import read_batch, read_schema
-from catalog.errors import ExchangeError, Unauthenticated
+from adapters.ipc import read_batch, read_schema, split_batch_response
+from catalog.errors import DataLoss, ExchangeError, Unauthenticated
 from exchange.audit.log import Receipt
 from exchange.auth.identity import HUB_AUDIENCE_DEFAULT, Role
 from exchange.auth.keys import PrivateKey, key_id, load_private_key
@@ -132,6 +133,9 @@ class HubClient:
         self.items = items_pb2_grpc.ServiceItemServiceStub(channel)
         self.access = access_pb2_grpc.AccessServiceStub(channel)
         self.exchange = exchange_pb2_grpc.ExchangeServiceStub(channel)
+        self._scan_responses: aio.UnaryStreamMultiCallable[exchange_pb2.ScanRequest, bytes] = channel.unary_stream(
+            "/exchange.v1.ExchangeService/Scan", request_serializer=exchange_pb2.ScanRequest.SerializeToString
+        )
         self.cases = cases_pb2_grpc.CaseServiceStub(channel)
         self.audit = audit_pb2_grpc.AuditServiceStub(channel)
 
@@ -271,13 +275,23 @@ class HubClient:
             purpose=common_pb2.Purpose(case_id=case_id, service_item=service_item),
             batch_rows=batch_rows,
         )
+        what = f"the hub's scan of {dataset}"
         schema: pa.Schema | None = None
-        async for response in self.stream(self.exchange.Scan, request):
-            if response.arrow_schema:
-                schema = read_schema(response.arrow_schema, f"the hub's scan of {dataset}")
-                self.last_scan_receipt = receipt_from_proto(response.receipt)
-            if response.arrow_batch and schema is not None:
-                yield read_batch(response.arrow_batch, schema, f"the hub's scan of {dataset}")
+        # Responses arrive undecoded: each batch is read in place from the received bytes, not copied out
+        # of a parsed message; a response that is more than a batch and its row count is parsed in full.
+        async for encoded in self.stream(self._scan_responses, request):
+            message: memoryview | None = None
+            if schema is not None:
+                with contextlib.suppress(DataLoss):
+                    _, message = split_batch_response(encoded, what)
+            if message is None:
+                response = exchange_pb2.ScanResponse.FromString(encoded)
+                if response.arrow_schema:
+                    schema = read_schema(response.arrow_schema, what)
+                    self.last_scan_receipt = receipt_from_proto(response.receipt)
+                message = memoryview(response.arrow_batch)
+            if message and schema is not None:
+                yield read_batch(message, schema, what)
 
     async def scan_table(self, dataset: str, *, case_id: str, **options: Any) -> pa.Table:
         """A whole (small) table in memory; use `scan` for large ones."""

@@ -5,6 +5,10 @@ case whose service item needs the table), columns cut to the granted fields, a r
 only on granted columns. The access-log entry is committed before the first row leaves;
 batches are checked against the catalog schema and passed on one at a time (never the whole
 table), re-chunked to a few MiB. A stream that breaks after it started gets a second entry.
+
+The adapter's batch responses stay encoded: `ProviderServiceScanResponse` and `ScanResponse` number
+arrow_batch and rows alike, so a checked response that holds nothing else is sent on as the very
+same bytes (no protobuf parse, no copy of the batch, no second encoding).
 """
 
 from __future__ import annotations
@@ -16,8 +20,18 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, replace
 
 import pyarrow as pa
+from google.protobuf.message import DecodeError
 
-from adapters.ipc import MAX_MESSAGE_BYTES, batch_messages, read_batch, read_schema, schema_message
+from adapters.ipc import (
+    MAX_MESSAGE_BYTES,
+    MESSAGE_OVERHEAD_BYTES,
+    batch_messages,
+    batch_response,
+    read_batch,
+    read_schema,
+    schema_message,
+    split_batch_response,
+)
 from adapters.sources.base import project_schema
 from adapters.sources.filters import parse_filter
 from catalog.errors import (
@@ -57,13 +71,16 @@ class ScanRequest:
 
 @dataclass
 class ScanStream:
-    """An authorised, logged scan: the schema message and receipt to send first, then the batches."""
+    """An authorised, logged scan: the schema message and receipt to send first, then the batches.
+
+    Each item of batches is an encoded ScanResponse holding one checked batch message and its row count.
+    """
 
     schema: pa.Schema
     schema_message: bytes
     receipt: Receipt
     request_id: str
-    batches: AsyncGenerator[tuple[int, bytes], None]
+    batches: AsyncGenerator[bytes, None]
 
 
 def scan_digest(req: ScanRequest) -> str:
@@ -120,7 +137,7 @@ class Scanner:
 
     async def _authorise_and_connect(
         self, caller: Caller, req: ScanRequest
-    ) -> tuple[Dataset, Decision, AsyncIterator[provider_pb2.ProviderServiceScanResponse]]:
+    ) -> tuple[Dataset, Decision, AsyncIterator[bytes]]:
         """The dataset, the decision and the adapter's stream (not read yet)."""
         if not req.dataset:
             raise InvalidArgument(
@@ -158,7 +175,7 @@ class Scanner:
         self.fetcher.check_quota(caller, ds, decision)
         owner = self.hub.keyring.department(ds.owner)
         endpoint = owner.adapter_endpoint if owner and owner.adapter_endpoint else ""
-        upstream = self.hub.adapters.scan(
+        upstream = self.hub.adapters.scan_responses(
             ds.owner,
             endpoint,
             provider_pb2.ProviderServiceScanRequest(
@@ -172,7 +189,7 @@ class Scanner:
         return ds, decision, upstream
 
     async def _schema(
-        self, ds: Dataset, decision: Decision, upstream: AsyncIterator[provider_pb2.ProviderServiceScanResponse]
+        self, ds: Dataset, decision: Decision, upstream: AsyncIterator[bytes]
     ) -> pa.Schema:
         """The adapter's first message: a schema that must be the catalog's, cut to the granted columns."""
         expected = project_schema(ds.schema.arrow_schema(), list(decision.fields))
@@ -183,7 +200,13 @@ class Scanner:
                 f"the adapter of {ds.owner} ended the scan of {ds.code} without a schema", reason="SCAN_NO_SCHEMA"
             ) from None
         what = f"the adapter of {ds.owner}"
-        got = read_schema(first.arrow_schema, what)
+        try:
+            message = provider_pb2.ProviderServiceScanResponse.FromString(first).arrow_schema
+        except DecodeError as exc:
+            raise DataLoss(
+                f"{what} sent a first scan response that does not parse: {exc}", reason="SCAN_MESSAGE_INVALID"
+            ) from exc
+        got = read_schema(message, what)
         if got.names != expected.names or got.types != expected.types:
             raise DataLoss(
                 f"{what} streams {ds.code} as {_describe(got)}, but the catalog (version {ds.version}) and the grant "
@@ -196,25 +219,31 @@ class Scanner:
         self,
         ds: Dataset,
         schema: pa.Schema,
-        upstream: AsyncIterator[provider_pb2.ProviderServiceScanResponse],
+        upstream: AsyncIterator[bytes],
         entry: AccessLogEntry,
-    ) -> AsyncGenerator[tuple[int, bytes], None]:
-        """Check each batch against the schema and pass it on, re-chunked; log a stream that breaks."""
+    ) -> AsyncGenerator[bytes, None]:
+        """Check each batch response and pass it on (re-chunked if large); log a stream that breaks."""
         rows = 0
         what = f"the adapter of {ds.owner}"
         try:
-            async for message in upstream:
-                if not message.arrow_batch:
+            async for response in upstream:
+                count, message = split_batch_response(response, what)
+                if not message:
                     continue
-                batch = read_batch(message.arrow_batch, schema, what)
-                if len(message.arrow_batch) <= self.max_message_bytes:
-                    # Already small enough: pass the checked bytes on rather than encode them again.
-                    rows += batch.num_rows
-                    yield batch.num_rows, message.arrow_batch
+                batch = read_batch(message, schema, what)
+                if batch.num_rows != count:
+                    raise DataLoss(
+                        f"{what} labelled a batch of {batch.num_rows} rows of {ds.code} as {count} rows",
+                        reason="SCAN_ROWS_MISMATCH",
+                    )
+                if len(response) <= self.max_message_bytes + MESSAGE_OVERHEAD_BYTES:
+                    # Checked, and nothing in it but the batch and its row count: the same bytes go on.
+                    rows += count
+                    yield response
                     continue
                 for count, piece in batch_messages(batch, self.max_message_bytes):
                     rows += count
-                    yield count, piece
+                    yield batch_response(count, piece)
         except ExchangeError as error:
             await self.hub.record(
                 replace(

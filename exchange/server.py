@@ -17,6 +17,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from adapters.ipc import keep_freed_memory_for_reuse
 from exchange import console
 from exchange.config import Settings
 from exchange.errors import ErrorMappingInterceptor
@@ -28,7 +29,7 @@ from exchange.services.access import AccessServicer
 from exchange.services.audit import AuditServicer
 from exchange.services.cases import CaseServicer
 from exchange.services.catalog import CatalogServicer, DepartmentServicer, ServiceItemServicer
-from exchange.services.exchange import ExchangeServicer
+from exchange.services.exchange import ExchangeServicer, add_exchange_servicer_to_server
 from exchange.v1 import (
     access_pb2,
     access_pb2_grpc,
@@ -41,7 +42,6 @@ from exchange.v1 import (
     departments_pb2,
     departments_pb2_grpc,
     exchange_pb2,
-    exchange_pb2_grpc,
     items_pb2,
     items_pb2_grpc,
 )
@@ -102,7 +102,7 @@ def _add_servicers(server: aio.Server, hub: Hub, registry: Registry, fetcher: Fe
     departments_pb2_grpc.add_DepartmentServiceServicer_to_server(DepartmentServicer(registry), server)
     items_pb2_grpc.add_ServiceItemServiceServicer_to_server(ServiceItemServicer(registry), server)
     access_pb2_grpc.add_AccessServiceServicer_to_server(AccessServicer(registry), server)
-    exchange_pb2_grpc.add_ExchangeServiceServicer_to_server(ExchangeServicer(fetcher), server)
+    add_exchange_servicer_to_server(ExchangeServicer(fetcher), server)  # Scan relays encoded responses
     cases_pb2_grpc.add_CaseServiceServicer_to_server(CaseServicer(hub, registry, fetcher), server)
     audit_pb2_grpc.add_AuditServiceServicer_to_server(AuditServicer(hub), server)
 
@@ -130,6 +130,7 @@ async def start_hub(settings: Settings, *, db_schema: str | None = None) -> Runn
         log.warning("INSECURE DEV MODE: plain-text gRPC, no TLS, no client certificates.")
         log.warning("Anyone on the network can read the traffic. Never run this in production.")
         log.warning("=" * 72)
+    keep_freed_memory_for_reuse()  # scans relay 2 MiB messages: see adapters.ipc
     hub = Hub(settings, db_schema=db_schema)
     await hub.start()
     registry = Registry(hub)
