@@ -27,8 +27,10 @@ def schema_message(schema: pa.Schema) -> bytes:
     return schema.serialize().to_pybytes()
 
 
-def batch_messages(batch: pa.RecordBatch, max_bytes: int = MAX_MESSAGE_BYTES) -> Iterator[tuple[int, bytes]]:
+def batch_messages(batch: pa.RecordBatch, max_bytes: int = MAX_MESSAGE_BYTES) -> Iterator[tuple[int, pa.Buffer]]:
     """(rows, encapsulated IPC message) pieces of batch, each about max_bytes of data.
+
+    The messages are Arrow buffers, not bytes: `batch_response` copies each once, into the response.
 
     With its metadata a piece is at most max_bytes + MESSAGE_OVERHEAD_BYTES (one row may be larger),
     so a relay with the same limit passes the pieces on as they are.
@@ -41,11 +43,11 @@ def batch_messages(batch: pa.RecordBatch, max_bytes: int = MAX_MESSAGE_BYTES) ->
         yield from _fitting(batch.slice(offset, rows), max_bytes + MESSAGE_OVERHEAD_BYTES)
 
 
-def _fitting(piece: pa.RecordBatch, limit: int) -> Iterator[tuple[int, bytes]]:
+def _fitting(piece: pa.RecordBatch, limit: int) -> Iterator[tuple[int, pa.Buffer]]:
     """piece as one message, or halved until each half fits (rows of uneven width can overshoot the estimate)."""
     message = piece.serialize()
     if message.size <= limit or piece.num_rows == 1:
-        yield piece.num_rows, message.to_pybytes()
+        yield piece.num_rows, message
         return
     half = piece.num_rows // 2
     yield from _fitting(piece.slice(0, half), limit)
@@ -101,7 +103,7 @@ def _read_varint(data: memoryview, pos: int) -> tuple[int, int]:
     raise ValueError(f"a varint is longer than {_MAX_VARINT_BYTES} bytes")
 
 
-def batch_response(rows: int, message: bytes) -> bytes:
+def batch_response(rows: int, message: bytes | memoryview | pa.Buffer) -> bytes:
     """The wire encoding of a scan response holding one batch message (arrow_batch) and its row count (rows)."""
     return b"".join((bytes([_ARROW_BATCH_TAG]), _varint(len(message)), message, bytes([_ROWS_TAG]), _varint(rows)))
 

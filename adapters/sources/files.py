@@ -205,10 +205,11 @@ class FileSource:
             columns={name: pads.field(self.column_map[name]) for name in out_schema.names},
             filter=expression,
             batch_size=batch_rows,
-            # Few batches in flight keeps memory bounded on a large file.
+            # Few batches in flight keeps memory bounded on a large file; Arrow's threads decode the
+            # columns of one batch in parallel (0.74 -> 0.94 x Flight for the adapter in bench bulk).
             batch_readahead=1,
             fragment_readahead=1,
-            use_threads=False,
+            use_threads=True,
         )
         for batch in scanner.to_batches():
             if batch.num_rows == 0:

@@ -53,7 +53,7 @@ class RawAdapter:
         yield self.first if self.first is not None else schema_response.SerializeToString()
         for batch in table.to_batches(max_chunksize=request.batch_rows or None):
             for rows, message in batch_messages(batch, self.max_bytes):
-                yield self.tamper(rows, message)
+                yield self.tamper(rows, message.to_pybytes())
 
 
 async def serve(adapter: RawAdapter) -> tuple[aio.Server, int]:
