@@ -159,6 +159,16 @@ class ExportWriter:
         proofs: Sequence[Sequence[bytes]] | None = None,
     ) -> None:
         """Append one batch given column by column, as lists (`stream_columns`) or Arrow arrays (`arrow_pages`)."""
+        self.write_table(self.table(positions, entries, leaf_hashes, proofs))
+
+    def table(
+        self,
+        positions: Sequence[int] | pa.Int64Array,
+        entries: Sequence[bytes] | pa.BinaryArray,
+        leaf_hashes: Sequence[bytes | None] | pa.BinaryArray,
+        proofs: Sequence[Sequence[bytes]] | None = None,
+    ) -> pa.Table:
+        """One batch in the file's schema, the analysts' columns parsed; `write_table` appends it."""
         entry_array = entries if isinstance(entries, pa.Array) else pa.array(entries, pa.binary())
         columns: dict[str, Any] = {"index": positions, **_metadata_columns(entry_array)}
         if isinstance(leaf_hashes, pa.Array):
@@ -177,8 +187,12 @@ class ExportWriter:
                 columns["proof"] = [list(proof) for proof in proofs]
             else:
                 columns["proof"] = [" ".join(base64.b64encode(h).decode() for h in proof) for proof in proofs]
-        self._writer.write_table(pa.table(columns, schema=self._schema))
-        self.rows += len(entry_array)
+        return pa.table(columns, schema=self._schema)
+
+    def write_table(self, table: pa.Table) -> None:
+        """Append a batch made by `table` (encoding and compression happen here)."""
+        self._writer.write_table(table)
+        self.rows += table.num_rows
 
     def close(self) -> None:
         self._writer.close()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -79,16 +79,26 @@ def _sqlite_file(db: Database) -> str | None:
     return name if db.dialect == "sqlite" and name and name != ":memory:" else None
 
 
-def _export_sqlite(sqlite_file: str, end: int, writer: ExportWriter, *, page_rows: int = 50_000) -> None:
-    """Read page N+1 on a second thread while page N is parsed and written: both run in Arrow without the GIL."""
+def _export_sqlite(sqlite_file: str, end: int, writer: ExportWriter, *, page_rows: int = 20_000) -> None:
+    """A pipeline of three threads: SQLite reads page N+1, Arrow parses page N, Parquet compresses page N-1.
+
+    Each stage runs in Arrow's C++ without the GIL; at most three pages are held at once.
+    """
     with (
         log_store.arrow_pages(sqlite_file, end=end, batch=page_rows) as pages,
         ThreadPoolExecutor(1, "export-read") as reading,
+        ThreadPoolExecutor(1, "export-write") as writing,
     ):
         following = reading.submit(_next_page, pages)
+        written: Future[None] | None = None
         while (page := following.result()) is not None:
             following = reading.submit(_next_page, pages)
-            writer.write_columns(page.column("idx"), page.column("entry"), page.column("leaf_hash"))
+            table = writer.table(page.column("idx"), page.column("entry"), page.column("leaf_hash"))
+            if written is not None:
+                written.result()
+            written = writing.submit(writer.write_table, table)
+        if written is not None:
+            written.result()
 
 
 def _next_page(pages: pa.RecordBatchReader) -> pa.RecordBatch | None:

@@ -193,7 +193,7 @@ async def stream_columns(
 
 
 @contextmanager
-def arrow_pages(sqlite_file: str, *, end: int, batch: int = 50_000) -> Iterator[pa.RecordBatchReader]:
+def arrow_pages(sqlite_file: str, *, end: int, batch: int = 20_000) -> Iterator[pa.RecordBatchReader]:
     """Columns idx, entry, leaf_hash of the rows below `end` in index order, read from a SQLite file into Arrow.
 
     SQLite's rows go into Arrow arrays in C (the ADBC driver), with no Python object per row; the file is
