@@ -1,7 +1,8 @@
 """Queries over the access log tables: entries, stored tree nodes, checkpoints, hidden departments.
 
 Reads only; appends go through `exchange.audit.log.AccessLog`, the one writer. Pages are
-keyset pages on the log index, so page N costs the same as page 1 at any log size.
+keyset pages on the log index, so page N costs the same as page 1 at any log size; the
+export's reader on SQLite (`arrow_pages`) walks that index in one statement instead.
 """
 
 from __future__ import annotations
