@@ -193,6 +193,11 @@ async def stream_columns(
         after = indices[-1]
 
 
+def read_only_uri(sqlite_file: str) -> str:
+    """A SQLite URI opening the file read-only (SQLite refuses any write through it)."""
+    return Path(sqlite_file).resolve().as_uri() + "?mode=ro"
+
+
 @contextmanager
 def arrow_pages(sqlite_file: str, *, end: int, batch: int = 20_000) -> Iterator[pa.RecordBatchReader]:
     """Columns idx, entry, leaf_hash of the rows below `end` in index order, read from a SQLite file into Arrow.
@@ -200,13 +205,12 @@ def arrow_pages(sqlite_file: str, *, end: int, batch: int = 20_000) -> Iterator[
     SQLite's rows go into Arrow arrays in C (the ADBC driver), with no Python object per row; the file is
     opened read-only and read by one statement, so by one snapshot. Pages of `batch` rows.
     """
-    uri = Path(sqlite_file).resolve().as_uri() + "?mode=ro"
     query = (
         f"SELECT {E.c.idx.name}, CAST({E.c.entry.name} AS BLOB) AS {E.c.entry.name}, "
         f"CAST({E.c.leaf_hash.name} AS BLOB) AS {E.c.leaf_hash.name} "
         f"FROM {E.name} WHERE {E.c.idx.name} < ? ORDER BY {E.c.idx.name}"
     )
-    with adbc_sqlite.connect(uri) as conn, conn.cursor() as cursor:
+    with adbc_sqlite.connect(read_only_uri(sqlite_file)) as conn, conn.cursor() as cursor:
         cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(batch)})
         cursor.execute(query, (end,))
         yield cursor.fetch_record_batch()

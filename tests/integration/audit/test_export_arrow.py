@@ -6,7 +6,9 @@ import hashlib
 import sqlite3
 from pathlib import Path
 
+import adbc_driver_sqlite.dbapi as adbc_sqlite
 import pyarrow.parquet as pq
+import pytest
 import sqlalchemy as sa
 
 from exchange.audit.entry import ENTRY_VERSION
@@ -79,3 +81,9 @@ async def test_the_arrow_reader_opens_the_database_read_only(hub: HubFixture, tm
         rows = pages.read_all()
     assert rows.column("idx").to_pylist() == list(range(10))
     assert hashlib.sha256(copy.read_bytes()).hexdigest() == before
+    with (
+        adbc_sqlite.connect(log_store.read_only_uri(str(copy))) as conn,
+        conn.cursor() as cursor,
+        pytest.raises(adbc_sqlite.Error, match="readonly"),
+    ):
+        cursor.execute(f"DELETE FROM {E.name}")
