@@ -19,6 +19,7 @@ from types import TracebackType
 from typing import Any, Literal
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.json as pajson
 import pyarrow.parquet as pq
@@ -74,24 +75,42 @@ _METADATA_SCHEMA = pa.schema(
 _PARSE = pajson.ParseOptions(explicit_schema=_METADATA_SCHEMA, unexpected_field_behavior="ignore")
 
 
-def _metadata_columns(entries: Sequence[bytes]) -> dict[str, pa.Array | list[Any]]:
+def _json_lines(entries: pa.BinaryArray) -> pa.Buffer | None:
+    """The entries' JSON bodies as one JSON-lines buffer, or None unless every entry is a plain v1 entry.
+
+    The version line ends in a newline: cutting the rest of it from every entry leaves the bodies end
+    to end, each after a newline, in the new array's data buffer (one pass in C, no Python object per entry).
+    """
+    if not len(entries) or entries.null_count or not pc.all(pc.starts_with(entries, pattern=_VERSION_TEXT)).as_py():
+        return None
+    bodies = pc.binary_replace_slice(entries, start=0, stop=len(ENTRY_VERSION) - 1, replacement="")
+    _, offset_buffer, data = bodies.buffers()
+    offsets = pa.Array.from_buffers(pa.int32(), len(bodies) + 1, [None, offset_buffer], offset=bodies.offset)
+    return data.slice(offsets[0].as_py(), offsets[-1].as_py() - offsets[0].as_py())
+
+
+_VERSION_TEXT = ENTRY_VERSION.decode("ascii")
+
+
+def _metadata_columns(entries: Sequence[bytes] | pa.BinaryArray) -> dict[str, pa.Array | list[Any]]:
     """The analysts' columns of a batch, parsed by Arrow's JSON reader in C++ (the entries as one JSON-lines buffer).
 
     Falls back to `_metadata` entry by entry when any entry is not a plain v1 entry (pruned, damaged,
     another version): then the columns are what that per-entry reading gives, so both paths agree.
     """
-    header = len(ENTRY_VERSION)
-    if entries and all(entry[:header] == ENTRY_VERSION for entry in entries):
+    array = entries if isinstance(entries, pa.Array) else pa.array(entries, pa.binary())
+    lines = _json_lines(array)
+    if lines is not None:
         try:
-            table = pajson.read_json(pa.BufferReader(b"\n".join([e[header:] for e in entries])), parse_options=_PARSE)
+            table = pajson.read_json(pa.BufferReader(lines), parse_options=_PARSE)
             table.validate(full=True)
         except (pa.ArrowInvalid, ValueError):
             table = None
         # One row per entry with every field present; otherwise an entry was not one JSON object per line.
-        if table is not None and table.num_rows == len(entries) and not any(c.null_count for c in table.columns):
+        if table is not None and table.num_rows == len(array) and not any(c.null_count for c in table.columns):
             return {name: table.column(name) for name in _METADATA_SCHEMA.names}
     columns: dict[str, list[Any]] = {name: [] for name in _METADATA_SCHEMA.names}
-    for entry in entries:
+    for entry in array.to_pylist():
         meta = _metadata(entry)
         columns["time_us"].append(meta.get("time_us", 0))
         for name in _TEXT_COLUMNS:
@@ -134,19 +153,33 @@ class ExportWriter:
 
     def write_columns(
         self,
-        positions: Sequence[int],
-        entries: Sequence[bytes],
-        leaf_hashes: Sequence[bytes | None],
+        positions: Sequence[int] | pa.Int64Array,
+        entries: Sequence[bytes] | pa.BinaryArray,
+        leaf_hashes: Sequence[bytes | None] | pa.BinaryArray,
         proofs: Sequence[Sequence[bytes]] | None = None,
     ) -> None:
-        """Append one batch given column by column (what `log_store.stream_columns` reads)."""
-        columns: dict[str, Any] = {"index": positions, **_metadata_columns(entries)}
-        leaves = [leaf or b"" for leaf in leaf_hashes]
-        if self.fmt == "parquet":
-            columns["leaf_hash"], columns["entry"] = leaves, entries
+        """Append one batch given column by column, as lists (`stream_columns`) or Arrow arrays (`arrow_pages`)."""
+        self.write_table(self.table(positions, entries, leaf_hashes, proofs))
+
+    def table(
+        self,
+        positions: Sequence[int] | pa.Int64Array,
+        entries: Sequence[bytes] | pa.BinaryArray,
+        leaf_hashes: Sequence[bytes | None] | pa.BinaryArray,
+        proofs: Sequence[Sequence[bytes]] | None = None,
+    ) -> pa.Table:
+        """One batch in the file's schema, the analysts' columns parsed; `write_table` appends it."""
+        entry_array = entries if isinstance(entries, pa.Array) else pa.array(entries, pa.binary())
+        columns: dict[str, Any] = {"index": positions, **_metadata_columns(entry_array)}
+        if isinstance(leaf_hashes, pa.Array):
+            leaves = pc.fill_null(leaf_hashes, b"")
         else:
-            columns["leaf_hash"] = [leaf.hex() for leaf in leaves]
-            columns["entry"] = [base64.b64encode(entry).decode() for entry in entries]
+            leaves = pa.array([leaf or b"" for leaf in leaf_hashes], pa.binary())
+        if self.fmt == "parquet":
+            columns["leaf_hash"], columns["entry"] = leaves, entry_array
+        else:
+            columns["leaf_hash"] = [leaf.hex() for leaf in leaves.to_pylist()]
+            columns["entry"] = [base64.b64encode(entry).decode() for entry in entry_array.to_pylist()]
         if self.with_proofs:
             if proofs is None or len(proofs) != len(entries):
                 raise InvalidArgument("an archive needs one proof per entry", reason="ARCHIVE_PROOFS_MISSING")
@@ -154,8 +187,12 @@ class ExportWriter:
                 columns["proof"] = [list(proof) for proof in proofs]
             else:
                 columns["proof"] = [" ".join(base64.b64encode(h).decode() for h in proof) for proof in proofs]
-        self._writer.write_table(pa.table(columns, schema=self._schema))
-        self.rows += len(entries)
+        return pa.table(columns, schema=self._schema)
+
+    def write_table(self, table: pa.Table) -> None:
+        """Append a batch made by `table` (encoding and compression happen here)."""
+        self._writer.write_table(table)
+        self.rows += table.num_rows
 
     def close(self) -> None:
         self._writer.close()

@@ -1,15 +1,20 @@
 """Queries over the access log tables: entries, stored tree nodes, checkpoints, hidden departments.
 
 Reads only; appends go through `exchange.audit.log.AccessLog`, the one writer. Pages are
-keyset pages on the log index, so page N costs the same as page 1 at any log size.
+keyset pages on the log index, so page N costs the same as page 1 at any log size; the
+export's reader on SQLite (`arrow_pages`) walks that index in one statement instead.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import adbc_driver_sqlite.dbapi as adbc_sqlite
+import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -186,6 +191,29 @@ async def stream_columns(
         indices, entries, leaves = (list(column) for column in zip(*rows, strict=True))
         yield indices, entries, leaves
         after = indices[-1]
+
+
+def read_only_uri(sqlite_file: str) -> str:
+    """A SQLite URI opening the file read-only (SQLite refuses any write through it)."""
+    return Path(sqlite_file).resolve().as_uri() + "?mode=ro"
+
+
+@contextmanager
+def arrow_pages(sqlite_file: str, *, end: int, batch: int = 20_000) -> Iterator[pa.RecordBatchReader]:
+    """Columns idx, entry, leaf_hash of the rows below `end` in index order, read from a SQLite file into Arrow.
+
+    SQLite's rows go into Arrow arrays in C (the ADBC driver), with no Python object per row; the file is
+    opened read-only and read by one statement, so by one snapshot. Pages of `batch` rows.
+    """
+    query = (
+        f"SELECT {E.c.idx.name}, CAST({E.c.entry.name} AS BLOB) AS {E.c.entry.name}, "
+        f"CAST({E.c.leaf_hash.name} AS BLOB) AS {E.c.leaf_hash.name} "
+        f"FROM {E.name} WHERE {E.c.idx.name} < ? ORDER BY {E.c.idx.name}"
+    )
+    with adbc_sqlite.connect(read_only_uri(sqlite_file)) as conn, conn.cursor() as cursor:
+        cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(batch)})
+        cursor.execute(query, (end,))
+        yield cursor.fetch_record_batch()
 
 
 async def first_unpruned(conn: AsyncConnection) -> int:

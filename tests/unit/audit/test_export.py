@@ -5,11 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from exchange.audit.entry import AccessLogEntry, encode_entry
-from exchange.audit.export import _TEXT_COLUMNS, ExportReader, ExportWriter, _metadata, _metadata_columns
+from exchange.audit.entry import ENTRY_VERSION, AccessLogEntry, encode_entry
+from exchange.audit.export import (
+    _TEXT_COLUMNS,
+    ExportReader,
+    ExportWriter,
+    _json_lines,
+    _metadata,
+    _metadata_columns,
+)
 from exchange.audit.merkle import leaf_hash
 from exchange.audit.verify import LogRow
 
@@ -93,3 +101,29 @@ def test_a_parquet_export_reads_back_row_for_row(tmp_path: Path) -> None:
     assert table.column("subject_id").to_pylist() == [f'subject "{i}" \\ 许可\n' for i in range(120)]
     assert table.column("hidden_from_subject").to_pylist() == [i % 5 == 0 for i in range(120)]
     assert ExportReader(path).checkpoint == "checkpoint note\n"
+
+
+@pytest.mark.parametrize("damage", [None, b"", b'exchange-access-log/v1\n{"action":"a"}\n{"action":"b"}'])
+def test_a_page_of_arrow_arrays_is_written_as_the_same_lists_would_be(tmp_path: Path, damage: bytes | None) -> None:
+    entries = _entries(50)
+    if damage is not None:
+        entries[30] = damage
+    leaves = [leaf_hash(e) for e in entries]
+    # A slice, as a page of a larger Arrow batch is: its values start past the start of the data buffer.
+    entry_array = pa.array([b"not an entry", *entries], pa.binary()).slice(1)
+    leaf_array = pa.array([b"", *leaves], pa.binary()).slice(1)
+    from_lists, from_arrays = tmp_path / "lists.parquet", tmp_path / "arrays.parquet"
+    with ExportWriter(from_lists, "note\n") as writer:
+        writer.write_columns(list(range(50)), entries, leaves)
+    with ExportWriter(from_arrays, "note\n") as writer:
+        writer.write_columns(pa.array(range(50), pa.int64()), entry_array, leaf_array)
+    assert pq.read_table(from_arrays).equals(pq.read_table(from_lists))
+    assert _as_lists(_metadata_columns(entry_array)) == _per_entry(entries)
+
+
+def test_the_json_lines_of_a_sliced_page_are_its_bodies_one_per_line() -> None:
+    entries = _entries(10)
+    lines = _json_lines(pa.array(entries, pa.binary()).slice(3, 4))
+    assert lines is not None
+    assert lines.to_pybytes() == b"".join(b"\n" + e[len(ENTRY_VERSION) :] for e in entries[3:7])
+    assert _json_lines(pa.array([entries[0], b"exchange-access-log/v2\n{}"], pa.binary())) is None
