@@ -408,7 +408,6 @@ class Registry:
         await self._log_change(caller, "grants.revoke", grant_id, reason or "revoked", dataset=grant.dataset)
         return await self.get_grant(grant_id)
 
-
     # --- access requests ---------------------------------------------------------------------------
 
     @logs_refusal("access_requests.create")
@@ -580,7 +579,6 @@ class Registry:
             dataset=request.dataset,
         )
         return decided, grant
-
 
     # --- explained decisions -------------------------------------------------------------------------
 

@@ -188,9 +188,7 @@ class Scanner:
         )
         return ds, decision, upstream
 
-    async def _schema(
-        self, ds: Dataset, decision: Decision, upstream: AsyncIterator[bytes]
-    ) -> pa.Schema:
+    async def _schema(self, ds: Dataset, decision: Decision, upstream: AsyncIterator[bytes]) -> pa.Schema:
         """The adapter's first message: a schema that must be the catalog's, cut to the granted columns."""
         expected = project_schema(ds.schema.arrow_schema(), list(decision.fields))
         try:

@@ -161,7 +161,9 @@ class AccessLog:
 
     async def _write(self, entries: Sequence[AccessLogEntry], parts: Sequence[SplitEncoding]) -> list[Receipt]:
         """Number the encoded entries from the head, hash them, extend the tree and commit it all at once."""
-        first, leaves = await self.db.write(functools.partial(_integrate, self.db.dialect, entries, parts))
+        first, leaves = await self.db.write(
+            functools.partial(_integrate, self.db.dialect, entries, parts), large=len(entries) >= _LARGE_BATCH
+        )
         self.batches += 1
         self.appended += len(entries)
         origin = self.origin
@@ -377,6 +379,9 @@ def _insert_sql(dialect: str, table: sa.Table, rows: int = 1) -> str:
     row = "(" + ", ".join("?" * len(names)) + ")"
     return f"INSERT INTO {table.name} ({', '.join(names)}) VALUES " + ", ".join([row] * rows)
 
+
+# From this many entries a batch is written on the database's writer thread (see `Database.write`).
+_LARGE_BATCH = 64
 
 # SQLite's default cap on bound parameters in one statement: 999 before 3.32, 32,766 since.
 _SQLITE_PARAMETERS = 32_766 if sqlite3.sqlite_version_info >= (3, 32) else 999

@@ -55,18 +55,19 @@ def _insert_department(code: str, fail: bool = False) -> Callable[[sa.Connection
     return work
 
 
+@pytest.mark.parametrize("large", [False, True])
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-async def test_write_commits_all_or_nothing_and_is_seen_at_once(tmp_path: Path, backend: str) -> None:
+async def test_write_commits_all_or_nothing_and_is_seen_at_once(tmp_path: Path, backend: str, large: bool) -> None:
     schema = await create_pg_schema() if backend == "postgresql" else ""
     db = Database(PG_URL, schema=schema) if schema else Database(f"sqlite:///{tmp_path / 'exchange.db'}")
     await db.migrate()
     try:
-        thread = await db.write(_insert_department("SAMR"))
-        # SQLite: on the writer thread, off the loop; PostgreSQL: on the loop (asyncpg).
-        assert (thread != threading.current_thread().name) == (backend == "sqlite")
+        thread = await db.write(_insert_department("SAMR"), large=large)
+        # A large one on SQLite runs on the writer thread, off the loop; the rest on the loop.
+        assert (thread != threading.current_thread().name) == (large and backend == "sqlite")
         assert await _names(db) == ["SAMR"]
         with pytest.raises(RuntimeError):
-            await db.write(_insert_department("PSB", fail=True))
+            await db.write(_insert_department("PSB", fail=True), large=large)
         assert await _names(db) == ["SAMR"]  # rolled back
 
         # Writes through begin() and write() queue on the same database without losing either.
@@ -75,7 +76,10 @@ async def test_write_commits_all_or_nothing_and_is_seen_at_once(tmp_path: Path, 
                 await conn.execute(t.departments.insert().values(code=code, name=code, **_DEPARTMENT))
 
         await asyncio.gather(
-            *(db.write(_insert_department(f"W{i}")) if i % 2 else through_begin(f"W{i}") for i in range(10))
+            *(
+                db.write(_insert_department(f"W{i}"), large=large) if i % 2 else through_begin(f"W{i}")
+                for i in range(10)
+            )
         )
         assert await _names(db) == sorted(["SAMR", *(f"W{i}" for i in range(10))])
     finally:
