@@ -117,15 +117,15 @@ class SignedDocument:
             )
         return parsed
 
-    def signed_bytes(self) -> bytes:
-        """The bytes the signature covers, rebuilt from the fields."""
+    def signed_bytes(self, document: Mapping[str, Any] | None = None) -> bytes:
+        """The bytes the signature covers, rebuilt from the fields (and the document, when already parsed)."""
         return canonical_document_bytes(
             dataset=self.dataset,
             dataset_version=self.dataset_version,
             key=self.key,
             issued_at_us=self.issued_at_us,
             issuer=self.issuer,
-            document=self.document(),
+            document=self.document() if document is None else document,
         )
 
 
@@ -246,14 +246,7 @@ def verify_document(
     public_key = _lookup_key(doc.issuer, doc.kid, keys)
     try:
         document = doc.document()
-        payload = canonical_document_bytes(
-            dataset=doc.dataset,
-            dataset_version=doc.dataset_version,
-            key=doc.key,
-            issued_at_us=doc.issued_at_us,
-            issuer=doc.issuer,
-            document=document,
-        )
+        payload = doc.signed_bytes(document)
     except (ValueError, InvalidArgument) as exc:
         # document_json that does not parse cannot be what the issuer signed.
         raise _signature_invalid(doc, f"document bytes are not canonical JSON ({exc})") from exc
