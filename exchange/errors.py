@@ -106,6 +106,7 @@ def _status_details(error: grpc.RpcError) -> status_pb2.Status | None:
     return None
 
 
+
 async def _abort_internal(context: aio.ServicerContext, method: str) -> None:
     incident = uuid.uuid4().hex[:12]
     log.exception("unexpected error in %s (incident %s)", method, incident)

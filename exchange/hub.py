@@ -192,3 +192,4 @@ class Hub:
     async def record(self, entry: AccessLogEntry) -> Receipt:
         """Append to the access log (fail closed: raises Unavailable if it cannot be written)."""
         return await self.access_log.append(entry)
+

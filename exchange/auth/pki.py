@@ -97,7 +97,9 @@ def init_pki(
     """Create a CA (path length 0) and the hub's server certificate for ``hosts`` in ``directory``."""
     _check_name(hub_name, "hub name")
     if not hosts:
-        raise InvalidArgument("the server certificate needs at least one host name or address", reason="PKI_NO_HOSTS")
+        raise InvalidArgument(
+            "the server certificate needs at least one host name or address", reason="PKI_NO_HOSTS"
+        )
     paths = PkiPaths(
         directory=directory,
         ca_key=directory / CA_KEY,
@@ -168,7 +170,9 @@ def _load_authority(directory: Path) -> _Authority:
     try:
         certificate = x509.load_pem_x509_certificate(cert_path.read_bytes())
     except ValueError as error:
-        raise InvalidArgument(f"{cert_path} is not a PEM certificate", reason="PKI_CERTIFICATE_MALFORMED") from error
+        raise InvalidArgument(
+            f"{cert_path} is not a PEM certificate", reason="PKI_CERTIFICATE_MALFORMED"
+        ) from error
     return _Authority(load_private_key(key_path), certificate)
 
 
@@ -275,7 +279,9 @@ def issue_server_certificate(
     """Issue a server certificate (e.g. for an adapter) for ``hosts``; returns (key path, cert path)."""
     _check_name(name, "server name")
     if not hosts:
-        raise InvalidArgument("the server certificate needs at least one host name or address", reason="PKI_NO_HOSTS")
+        raise InvalidArgument(
+            "the server certificate needs at least one host name or address", reason="PKI_NO_HOSTS"
+        )
     target = out_dir or directory
     return _issue(
         _load_authority(directory),
