@@ -164,6 +164,7 @@ class Database:
             # The connection is closed on the thread that used it, after any write still running.
             await asyncio.get_running_loop().run_in_executor(self._writer, self._write_engine.dispose)
             self._writer.shutdown(wait=False)
+            self._writer = None
 
 
 def alembic_config() -> Config:
