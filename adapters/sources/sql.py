@@ -169,7 +169,7 @@ class SqlSource:
         params = {"key": check_key(key)}
         try:
             if self._sqlite is not None:
-                self._db()  # the same check that the file exists, and the engine for scans
+                # A missing file fails sqlite3's read-only open, named like any other database error.
                 rows: Sequence[Mapping[Any, Any]] = await self._sqlite.rows(params)
             else:
                 async with asyncio.timeout(self.timeout_seconds), self._db().connect() as conn:

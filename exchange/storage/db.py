@@ -88,15 +88,12 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         self._loop_engine: sa.Engine | None = None
         self._loop_reader: LoopReader | None = None
-        self._write_engine: sa.Engine | None = None
-        self._writer: ThreadPoolExecutor | None = None
+        self._synchronous = synchronous
+        self._writer: tuple[sa.Engine, ThreadPoolExecutor] | None = None  # made by the first large write
         if self.dialect == "sqlite":
             _configure_sqlite(self.engine.sync_engine, synchronous)
             self._loop_engine = _one_connection_engine(self.url)
             _configure_sqlite(self._loop_engine, synchronous, busy_timeout_ms=_LOOP_BUSY_TIMEOUT_MS)
-            self._write_engine = _one_connection_engine(self.url)
-            _configure_sqlite(self._write_engine, synchronous)
-            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
 
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[AsyncConnection]:
@@ -136,17 +133,15 @@ class Database:
         its Python work then competes with the loop's for the GIL (hub CPU per fetch 2.2 -> 3.3 ms in
         bench fetch, where log batches hold a few entries; appends 18,200 -> 22,900/s in batches of 512).
         """
-        if not large or self._write_engine is None or self._writer is None:
+        if not large or self.dialect != "sqlite":
             async with self.begin() as conn:
                 return await conn.run_sync(work)
-        return await asyncio.get_running_loop().run_in_executor(self._writer, self._write_now, work)
-
-    def _write_now(self, work: Callable[[sa.Connection], T]) -> T:
-        assert self._write_engine is not None
-        with self._write_engine.connect() as conn:
-            conn = conn.execution_options(sqlite_immediate=True)
-            with conn.begin():
-                return work(conn)
+        if self._writer is None:
+            engine = _one_connection_engine(self.url)
+            _configure_sqlite(engine, self._synchronous)
+            self._writer = engine, ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
+        engine, thread = self._writer
+        return await asyncio.get_running_loop().run_in_executor(thread, _write_now, engine, work)
 
     async def migrate(self) -> None:
         """Bring the schema to the newest migration (idempotent, safe with several replicas)."""
@@ -160,11 +155,12 @@ class Database:
         if self._loop_engine is not None:
             self._loop_engine.dispose()
             self._loop_reader = None
-        if self._writer is not None and self._write_engine is not None:
-            # The connection is closed on the thread that used it, after any write still running.
-            await asyncio.get_running_loop().run_in_executor(self._writer, self._write_engine.dispose)
-            self._writer.shutdown(wait=False)
+        if self._writer is not None:
+            engine, thread = self._writer
             self._writer = None
+            # The connection is closed on the thread that used it, after any write still running.
+            await asyncio.get_running_loop().run_in_executor(thread, engine.dispose)
+            thread.shutdown(wait=False)
 
 
 def alembic_config() -> Config:
@@ -177,6 +173,14 @@ def _upgrade(sync_connection: sa.Connection) -> None:
     config = alembic_config()
     config.attributes["connection"] = sync_connection
     command.upgrade(config, "head")
+
+
+def _write_now(engine: sa.Engine, work: Callable[[sa.Connection], T]) -> T:
+    """`work` in one BEGIN IMMEDIATE transaction on engine's connection (on the writer thread)."""
+    with engine.connect() as conn:
+        conn = conn.execution_options(sqlite_immediate=True)
+        with conn.begin():
+            return work(conn)
 
 
 def _one_connection_engine(url: str) -> sa.Engine:
