@@ -217,3 +217,23 @@ def _no_grant(facts: FetchFacts, item_code: str) -> tuple[str, str]:
 
 def _roles(caller: Caller) -> str:
     return ", ".join(sorted(r.value for r in caller.roles)) or "no roles"
+
+
+def decide_evidence_bundle(caller: Caller, entry_department: str, dataset_owner: str) -> Decision:
+    """May this caller have the evidence bundle of an entry? Auditors, hub admins and its parties may.
+
+    The parties are the department that made the access and the department whose data it was; a bundle
+    carries the entry's whole metadata, so anyone else would be reading the log about other people.
+    """
+    trail = _Trail()
+    if caller.has(Role.AUDITOR) or caller.has(Role.HUB_ADMIN):
+        trail.ok(f"caller holds {_roles(caller)}")
+        return Decision(True, "", "allowed", checks=tuple(trail.checks))
+    if caller.department in {party for party in (entry_department, dataset_owner) if party}:
+        trail.ok(f"{caller.department} is a party to the entry")
+        return Decision(True, "", "allowed", checks=tuple(trail.checks))
+    return trail.deny(
+        "NOT_PARTY_TO_ENTRY",
+        f"{caller.department} neither made this access nor owns its data; only the parties to an entry, "
+        "auditors and hub admins may have its evidence bundle",
+    )

@@ -7,9 +7,10 @@ from typing import Any
 
 from grpc import aio
 
-from catalog.errors import FieldViolation, InvalidArgument, NotFound
+from catalog.errors import FieldViolation, InvalidArgument, NotFound, PermissionDenied
 from exchange.audit.entry import AccessLogEntry, entry_for
 from exchange.audit.log import SignedCheckpoint
+from exchange.auth.authz import decide_evidence_bundle
 from exchange.clock import now_us
 from exchange.hub import Hub
 from exchange.services import caller
@@ -193,6 +194,32 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
     async def GetEvidenceBundle(
         self, request: audit_pb2.GetEvidenceBundleRequest, context: Ctx
     ) -> audit_pb2.GetEvidenceBundleResponse:
+        who = caller()
+        async with self.hub.db.read() as conn:
+            stored = await log_store.get_entry(conn, request.index)
+            dataset = (
+                await catalog_store.get_dataset(conn, stored.entry.dataset) if stored and stored.entry.dataset else None
+            )
+        if stored is None:
+            raise NotFound(
+                f"no entry {request.index} in the live log (never written, or archived and pruned)",
+                reason="ENTRY_NOT_FOUND",
+            )
+        decision = decide_evidence_bundle(who, stored.entry.caller_department, dataset.dataset.owner if dataset else "")
+        await self.hub.record(
+            entry_for(
+                who,
+                "audit.evidence_bundle",
+                subject_id=stored.entry.subject_id,
+                hidden_from_subject=True,
+                decision="allow" if decision.allowed else "deny",
+                reason=decision.reason,
+                message="" if decision.allowed else decision.message,
+                details={"index": str(request.index)},
+            )
+        )
+        if not decision.allowed:
+            raise PermissionDenied(decision.message, reason=decision.reason)
         bundle = await self.log.evidence_bundle(request.index)
         return audit_pb2.GetEvidenceBundleResponse(bundle=bundle.to_text())
 
