@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from aiohttp import web
 
-from catalog.errors import NotFound
+from catalog.errors import NotFound, PermissionDenied
+from exchange.cases.desk import CaseDesk
 from exchange.cases.lifecycle import CaseState
-from exchange.cases.model import Case, deadline_status
-from exchange.console.accounts import Account
 from exchange.console.core import account_of, hub_of, render
 from exchange.storage import case_store
 
@@ -17,30 +14,24 @@ routes = web.RouteTableDef()
 STATES = tuple(s.value for s in CaseState)
 
 
-def _involved(case: Case) -> tuple[str, ...]:
-    return (case.lead_department, *case.reviewers)
-
-
-def _visible(account: Account, case: Case) -> bool:
-    """Department admins see the cases their department leads or reviews; hub admins and auditors see all."""
-    return account.role != "dept_admin" or account.department in _involved(case)
+def _desk(request: web.Request) -> CaseDesk:
+    """The case desk the gRPC CaseService uses: it decides who may read a case and logs every read."""
+    desk: CaseDesk = hub_of(request).extensions["cases"]
+    return desk
 
 
 @routes.get("/cases")
 async def cases_list(request: web.Request) -> web.Response:
-    """Cases filtered by state, department and overdue, newest first."""
+    """Cases filtered by state, department and overdue, newest first (the read is logged by the desk)."""
     account = account_of(request)
     state = request.query.get("state", "")
     state = state if state in STATES else ""
     department = account.department if account.role == "dept_admin" else request.query.get("department", "").strip()
     overdue = request.query.get("overdue") == "on"
-    hub = hub_of(request)
-    async with hub.db.read() as conn:
-        found = await case_store.list_cases(conn, state=state, department=department, open_only=overdue, limit=500)
-    now = datetime.now(UTC)
-    rows = [(c, deadline_status(c, now, hub.calendar)) for c in found]
-    if overdue:
-        rows = [(c, d) for c, d in rows if d.state == "overdue"]
+    views = await _desk(request).list_cases(
+        account.caller, state=state, department=department, overdue_only=overdue, limit=500
+    )
+    rows = [(v.case, v.deadline) for v in views]
     return render(
         request,
         "cases.html",
@@ -54,20 +45,16 @@ async def case_page(request: web.Request) -> web.Response:
     account = account_of(request)
     hub = hub_of(request)
     case_id = request.match_info["id"]
+    try:
+        view = await _desk(request).get(account.caller, case_id)
+    except PermissionDenied:
+        # Refused and logged by the desk; the console does not say whether the case exists.
+        raise NotFound(f"no case {case_id!r} that you may see", reason="CASE_NOT_FOUND") from None
     async with hub.db.read() as conn:
-        case = await case_store.get_case(conn, case_id)
-        if case is None or not _visible(account, case):
-            raise NotFound(f"no case {case_id!r} that you may see", reason="CASE_NOT_FOUND")
         # Metadata only: the console never reads the documents table, for any role.
         materials = await case_store.list_materials(conn, case_id)
-        savings = await case_store.savings(conn, case_id=case_id)
     return render(
         request,
         "case.html",
-        {
-            "case": case,
-            "deadline": deadline_status(case, datetime.now(UTC), hub.calendar),
-            "materials": materials,
-            "savings": savings,
-        },
+        {"case": view.case, "deadline": view.deadline, "materials": materials, "savings": view.savings},
     )

@@ -466,3 +466,31 @@ async def test_a_department_admin_account_needs_a_registered_department(console_
     with pytest.raises(InvalidArgument) as refused:
         await add_user(console_hub.running.hub, "zed", "short", "dept_admin", "SAMR")
     assert refused.value.reason == "PASSWORD_TOO_SHORT"
+
+
+async def test_reading_cases_in_the_console_leaves_entries_under_the_applicant(browser, console_hub):
+    """The console reads a case (the applicant's id included) through the case desk, which logs it."""
+    await console_hub.add_department("FIRE")
+    await console_hub.register_example_item("restaurant_permit", co_reviewers=[], required_materials=[])
+    await seed_case(console_hub, "case-samr", "110101199003071234", "MARKER-1")
+    await seed_case(console_hub, "case-fire", "110101199003075678", "MARKER-2", lead="FIRE", reviewers=())
+    await browser.sign_in("audrey")
+    status, _ = await browser.get("/cases/case-samr")
+    assert status == 200
+    read = (await console_hub.log_entries())[-1]
+    assert (read.action, read.decision, read.case_id) == ("cases.get", "allow", "case-samr")
+    assert (read.caller_department, read.officer_id) == ("HUB", "console:audrey")
+    assert read.subject_id == "110101199003071234"
+    await browser.get("/cases?department=FIRE")
+    listed = (await console_hub.log_entries())[-1]
+    assert (listed.action, listed.decision, listed.officer_id) == ("cases.list", "allow", "console:audrey")
+    psb = Browser(browser.base)
+    try:
+        await psb.sign_in("psb-admin")
+        status, _ = await psb.get("/cases/case-fire")
+        assert status == 404
+        refused = (await console_hub.log_entries())[-1]
+        assert (refused.action, refused.decision, refused.reason) == ("cases.get", "deny", "NOT_INVOLVED")
+        assert (refused.officer_id, refused.subject_id) == ("console:psb-admin", "110101199003075678")
+    finally:
+        await psb.close()
