@@ -80,11 +80,13 @@ def logs_refusal(action: str) -> Callable[[F], F]:
             try:
                 return await method(self, *args, **kwargs)
             except ExchangeError as error:
-                caller = signature.bind(self, *args, **kwargs).arguments["caller"]
+                arguments = signature.bind(self, *args, **kwargs).arguments
+                dataset = arguments.get("dataset")
                 await self.hub.record(
                     entry_for(
-                        caller,
+                        arguments["caller"],
                         action,
+                        dataset=dataset[:64] if isinstance(dataset, str) else "",
                         decision="deny",
                         reason=error.reason,
                         message=error.message[:500],
@@ -582,6 +584,7 @@ class Registry:
 
     # --- explained decisions -------------------------------------------------------------------------
 
+    @logs_refusal("authz.explain")
     async def explain_access(
         self, caller: Caller, *, department: str, dataset: str, case_id: str, service_item: str, fields: tuple[str, ...]
     ) -> Decision:

@@ -240,3 +240,17 @@ async def test_only_the_owners_department_admin_answers_a_request_not_the_hub_op
     with pytest.raises(PermissionDenied) as refused:
         await hub_admin.call(hub_admin.access.DecideAccessRequest, approve)
     assert refused.value.reason == "NOT_OWNER" and "PSB" in refused.value.message
+
+
+async def test_asking_about_another_department_is_refused_and_the_refusal_logged(permit_hub: HubFixture) -> None:
+    case = await open_case(permit_hub, "case-explain")
+    client = permit_hub.client("FIRE", roles=(Role.OFFICER,))
+    request = access_pb2.ExplainAccessRequest(
+        department="SAMR", dataset="business_licence", purpose=common_pb2.Purpose(case_id=case)
+    )
+    with pytest.raises(PermissionDenied) as refused:
+        await client.call(client.access.ExplainAccess, request)
+    assert refused.value.reason == "NOT_OWNER"
+    last = (await permit_hub.log_entries())[-1]
+    assert (last.action, last.decision, last.reason) == ("authz.explain", "deny", "NOT_OWNER")
+    assert (last.caller_department, last.dataset) == ("FIRE", "business_licence")
