@@ -48,6 +48,9 @@ from exchange.v1 import (
 
 log = logging.getLogger(__name__)
 
+# Metadata a caller may send: room for a token at its limit plus the usual headers.
+METADATA_LIMIT_BYTES = 16 * 1024
+
 SERVICE_NAMES = [
     catalog_pb2.DESCRIPTOR.services_by_name["CatalogService"].full_name,
     departments_pb2.DESCRIPTOR.services_by_name["DepartmentService"].full_name,
@@ -140,6 +143,9 @@ async def start_hub(settings: Settings, *, db_schema: str | None = None) -> Runn
         options=[
             ("grpc.max_receive_message_length", settings.max_message_bytes),
             ("grpc.max_send_message_length", settings.max_message_bytes),
+            # Above the token's own limit (8 KiB), so an oversized token reaches the hub and is refused and
+            # logged with its reason instead of being cut off by gRPC as RESOURCE_EXHAUSTED with no entry.
+            ("grpc.max_metadata_size", METADATA_LIMIT_BYTES),
             ("grpc.keepalive_permit_without_calls", 1),
             ("grpc.http2.min_ping_interval_without_data_ms", 60_000),
         ],
