@@ -105,6 +105,19 @@ def _host_and_port(endpoint: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
+_REFUSED_HUB = {grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED}
+
+
+def _refused_hub(department: str, error: aio.AioRpcError) -> Unavailable:
+    """The adapter refused the hub itself: the hub's caller is not to blame, so it is not told UNAUTHENTICATED."""
+    reason = from_rpc_error(error).reason
+    return Unavailable(
+        f"adapter of {department} refused the hub's client certificate ({reason}): {error.details()}; "
+        "check the hub's tls_client_cert / tls_client_key and the adapter's tls.hub_identity and tls.crl",
+        reason="ADAPTER_REFUSED_HUB",
+    )
+
+
 def _mismatch(department: str, endpoint: str, found: str) -> Unavailable:
     return Unavailable(
         f"the server at {endpoint} is not the adapter of {department}: its certificate {found}; "
@@ -304,6 +317,9 @@ class AdapterClient:
                 if code in _RETRYABLE:
                     breaker.record_failure()
                     raise _unavailable(department, endpoint, what, error) from None
+                if code in _REFUSED_HUB:
+                    breaker.record_failure()
+                    raise _refused_hub(department, error) from None
                 breaker.record_success()
                 translated = from_rpc_error(error)
                 translated.message = f"adapter of {department} refused {what}: {translated.message}"
@@ -381,6 +397,9 @@ class AdapterClient:
             if error.code() == grpc.StatusCode.UNAVAILABLE:
                 breaker.record_failure()
                 raise _unavailable(department, endpoint, f"scan of {request.dataset}", error) from None
+            if error.code() in _REFUSED_HUB:
+                breaker.record_failure()
+                raise _refused_hub(department, error) from None
             translated: ExchangeError = from_rpc_error(error)
             raise translated from None
         breaker.record_success()

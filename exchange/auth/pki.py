@@ -27,6 +27,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -588,6 +589,15 @@ def _revoked_entries(directory: Path, authority: _Authority) -> list[x509.Revoke
     return list(_read_crl(path, authority.certificate)) if path.exists() else []
 
 
+def _issued_by(leaf: x509.Certificate, ca: x509.Certificate) -> bool:
+    """Whether ca signed leaf (the name alone is not enough: every hub's CA may carry the same one)."""
+    try:
+        leaf.verify_directly_issued_by(ca)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
+
+
 def write_crl(directory: Path, *, days: int = CRL_DAYS) -> Path:
     """Write (or refresh) crl.pem in directory, signed by the CA, keeping every revocation already listed."""
     authority = _load_authority(directory)
@@ -611,7 +621,7 @@ def revoke_certificate(
             leaf = _load_certificate(certificate.read_bytes())
         except OSError as error:
             raise NotFound(f"cannot read {certificate}: {error.strerror}", reason="PKI_CERTIFICATE_MISSING") from None
-        if leaf.issuer != authority.certificate.subject:
+        if not _issued_by(leaf, authority.certificate):
             raise FailedPrecondition(
                 f"{certificate} was issued by {leaf.issuer.rfc4514_string()}, not by this CA; its CRL cannot revoke it",
                 reason="PKI_NOT_ISSUED_HERE",
