@@ -143,7 +143,7 @@ async def test_the_documented_pki_can_fetch(world: World) -> None:
 
 # --- an adapter answers the hub alone ---------------------------------------------------------------
 
-PROVIDER_CALLS: dict[str, Callable[[provider_pb2_grpc.ProviderServiceStub, str], Awaitable[Any]]] = {
+PROVIDER_CALLS: dict[str, Callable[[provider_pb2_grpc.ProviderServiceAsyncStub, str], Awaitable[Any]]] = {
     "Lookup": lambda stub, key: stub.Lookup(provider_pb2.LookupRequest(dataset="licence_samr", key=key), timeout=5),
     "Status": lambda stub, key: stub.Status(provider_pb2.StatusRequest(dataset="licence_samr", key=key), timeout=5),
     "Describe": lambda stub, key: stub.Describe(provider_pb2.DescribeRequest(), timeout=5),
