@@ -103,8 +103,9 @@ class Hub:
         s = self.settings
         if s.insecure_dev:
             return None
+        ca = s.read_file("tls_client_ca")
         try:
-            return RevocationList(s.path(s.crl_file), s.read_file("tls_client_ca"))
+            return RevocationList(s.path(s.crl_file), ca)
         except InvalidArgument as error:
             raise InvalidArgument(
                 f"crl_file: {error.message}",

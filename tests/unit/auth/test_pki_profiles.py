@@ -199,3 +199,36 @@ def test_a_crl_not_signed_by_the_ca_is_refused_at_start_and_never_unrevokes(pki:
     (pki.directory / "crl.pem").write_bytes((other.directory / "crl.pem").read_bytes())  # swapped for a foreign CRL
     clock.now += 5
     assert revocations.is_revoked(5) and not revocations.is_revoked(99)
+
+
+# --- the commands ---------------------------------------------------------------------------------
+
+
+def test_pki_commands_issue_every_profile_revoke_and_refresh_the_crl(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from exchange.cli import cli
+
+    directory = str(tmp_path / "pki")
+    runner = CliRunner()
+
+    def run(*args: str) -> str:
+        result = runner.invoke(cli, ["pki", *args, "--dir", directory])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    assert "urn:exchange:hub:hub-a" in run("init", "--hub-name", "hub-a")
+    assert "urn:exchange:adapter:PSB" in run("issue-adapter", "PSB", "--host", "adapter.psb.gov")
+    assert "urn:exchange:hub:hub-a" in run("issue-hub-client", "--hub-name", "hub-a")
+    run("issue", "FIRE")
+    adapter = load(tmp_path / "pki" / "PSB-adapter.crt")
+    assert eku(adapter) == [SERVER] and adapter_dns_name("PSB") in san(adapter).get_values_for_type(x509.DNSName)
+    serial = f"{adapter.serial_number:x}"
+    assert serial in run("revoke", "--serial", serial, "--reason", "superseded")
+    run("revoke", str(tmp_path / "pki" / "FIRE.crt"))
+    run("crl")
+    revocations = RevocationList(tmp_path / "pki" / "crl.pem", (tmp_path / "pki" / "ca.crt").read_bytes())
+    assert revocations.is_revoked(adapter.serial_number)
+    assert revocations.is_revoked(load(tmp_path / "pki" / "FIRE.crt").serial_number)
+    wrong = runner.invoke(cli, ["pki", "revoke", "--serial", "12", "--reason", "because", "--dir", directory])
+    assert wrong.exit_code == 2 and "PKI_REVOCATION_REASON_INVALID" in wrong.output
