@@ -32,13 +32,24 @@ _LISTEN = re.compile(r"^[A-Za-z0-9.\-]+:\d{1,5}$|^\[[0-9A-Fa-f:]+\]:\d{1,5}$")
 _SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key", "cookie"})
 
 
+DEFAULT_HUB_IDENTITY = "urn:exchange:hub:exchange-hub"
+_HUB_IDENTITY = re.compile(r"^urn:exchange:hub:[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
 @dataclass(frozen=True)
 class TlsConfig:
-    """The adapter's server certificate and the CA that issued the hub's client certificates (mTLS)."""
+    """The adapter's server certificate, and who may call it: the hub's client identity, from the hub's CA.
+
+    client_ca is required outside insecure_dev (`start_provider` refuses TLS without it): the CA alone
+    is not enough, since it also issues every department's client certificate, so callers are
+    admitted by name (hub_identity, a SAN URI) and refused when the CA's CRL lists them.
+    """
 
     cert: Path
     key: Path
     client_ca: Path | None = None
+    hub_identity: str = DEFAULT_HUB_IDENTITY
+    crl: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -377,18 +388,29 @@ def parse_adapter_config(
     tls_settings = top.section("tls")
     tls = None
     if tls_settings is not None:
-        tls_settings.unknown({"cert", "key", "client_ca"})
-        cert, key, client_ca = (
+        tls_settings.unknown({"cert", "key", "client_ca", "hub_identity", "crl"})
+        cert, key, client_ca, crl = (
             tls_settings.file("cert"),
             tls_settings.file("key"),
             tls_settings.file("client_ca", required=False),
+            tls_settings.file("crl", required=False),
         )
-        tls = TlsConfig(cert, key, client_ca) if cert and key else None
+        identity = tls_settings.text("hub_identity", required=False, pattern=_HUB_IDENTITY) or DEFAULT_HUB_IDENTITY
+        tls = TlsConfig(cert, key, client_ca, identity, crl) if cert and key else None
     insecure_dev = top.data.get("insecure_dev", False)
     if not isinstance(insecure_dev, bool):
         out.append(FieldViolation("insecure_dev", "must be true or false"))
     elif tls_settings is None and not insecure_dev:
-        out.append(FieldViolation("tls", "required: cert and key (or insecure_dev: true, for development only)"))
+        out.append(
+            FieldViolation("tls", "required: cert, key and client_ca (or insecure_dev: true, for development only)")
+        )
+    elif tls_settings is not None and not insecure_dev and tls_settings.data.get("client_ca") is None:
+        out.append(
+            FieldViolation(
+                "tls.client_ca",
+                "required: the hub's CA, so only the hub's client certificate is admitted (or insecure_dev: true)",
+            )
+        )
     signing_settings = top.section("signing")
     signing = None
     if signing_settings is None:

@@ -4,6 +4,10 @@ Lookup answers signed documents, Scan streams Arrow IPC (schema first, then batc
 few MiB), Status reads a licence's status, Describe lists the datasets. Errors leave through
 the hub's one error table (`exchange.errors`); standard health checking is on; SIGTERM
 stops the server after the calls in flight finish.
+
+The hub is the only door: over TLS every Provider call first passes `HubOnlyDoor`, which
+admits the hub's client identity alone (by the SAN URI in its certificate, since the same CA
+issues every department's client certificate) and refuses, and logs, anyone else.
 """
 
 from __future__ import annotations
@@ -20,10 +24,12 @@ from zoneinfo import ZoneInfo
 
 import grpc
 import pyarrow as pa
+from cryptography import x509
 from grpc import aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from catalog.errors import FieldViolation, InvalidArgument
+from catalog.errors import FieldViolation, InvalidArgument, PermissionDenied, Unauthenticated
+from exchange.auth.pki import RevocationList, certificate_uris, peer_certificate
 from exchange.errors import ErrorMappingInterceptor
 from exchange.v1 import provider_pb2, provider_pb2_grpc
 
@@ -125,6 +131,76 @@ class ProviderServicer(provider_pb2_grpc.ProviderServiceServicer):
         )
 
 
+class HubOnlyDoor:
+    """Admits a call only from the hub's client certificate, checked by name and against the CA's CRL.
+
+    Runs before every Provider handler (the error interceptor's ``before``); health checking stays
+    open. Each refusal is one structured log line naming the peer, since the adapter has no access log.
+    """
+
+    def __init__(self, department: str, hub_identity: str, revocations: RevocationList | None = None) -> None:
+        self.department = department
+        self.hub_identity = hub_identity
+        self.revocations = revocations
+
+    async def __call__(self, method: str, context: Ctx) -> None:
+        certificate = peer_certificate({k: list(v) for k, v in context.auth_context().items()})
+        uris = certificate_uris(certificate) if certificate is not None else []
+        try:
+            if certificate is None:
+                raise Unauthenticated(
+                    f"the adapter of {self.department} answers the hub only; present the hub's client certificate",
+                    reason="CLIENT_CERTIFICATE_MISSING",
+                )
+            if self.hub_identity not in uris:
+                raise PermissionDenied(
+                    f"the adapter of {self.department} answers the hub ({self.hub_identity}) only; "
+                    "departments call the hub, never an adapter",
+                    reason="ADAPTER_CALLER_NOT_HUB",
+                )
+            if self.revocations is not None:
+                self.revocations.check(certificate, self.hub_identity)
+        except (PermissionDenied, Unauthenticated) as error:
+            self._log_refusal(method, context, certificate, uris, error.reason)
+            raise
+
+    def _log_refusal(
+        self, method: str, context: Ctx, certificate: x509.Certificate | None, uris: list[str], reason: str
+    ) -> None:
+        """key=value fields on one line, so the adapter's log can be searched like the hub's."""
+        log.warning(
+            "adapter_call_refused department=%s method=%s reason=%s peer=%s identity=%s serial=%s",
+            self.department,
+            method,
+            reason,
+            context.peer(),
+            ",".join(uris) or "-",
+            f"{certificate.serial_number:x}" if certificate is not None else "-",
+            extra={
+                "event": "adapter_call_refused",
+                "department": self.department,
+                "method": method,
+                "reason": reason,
+                "peer": context.peer(),
+                "peer_identity": uris,
+            },
+        )
+
+
+def hub_only_door(department: str, tls: TlsConfig) -> HubOnlyDoor:
+    """The door for an adapter with tls: its hub identity, and the CRL of the CA in client_ca."""
+    assert tls.client_ca is not None
+    try:
+        revocations = RevocationList(tls.crl, tls.client_ca.read_bytes()) if tls.crl else None
+    except (OSError, InvalidArgument) as exc:
+        raise InvalidArgument(
+            f"tls.crl: cannot use {tls.crl}: {exc}",
+            reason="ADAPTER_CONFIG_INVALID",
+            violations=[FieldViolation("tls.crl", "not a CRL signed by the CA in tls.client_ca")],
+        ) from exc
+    return HubOnlyDoor(department, tls.hub_identity, revocations)
+
+
 def server_credentials(tls: TlsConfig) -> grpc.ServerCredentials:
     """TLS with the adapter's certificate; mTLS (the hub must present a certificate) when client_ca is set."""
     try:
@@ -175,10 +251,17 @@ async def start_provider(
             reason="ADAPTER_CONFIG_INVALID",
             violations=[FieldViolation("tls", "required unless insecure_dev is true")],
         )
+    if tls is not None and tls.client_ca is None:
+        raise InvalidArgument(
+            "an adapter over TLS admits the hub alone: set tls.client_ca to the hub's CA certificate",
+            reason="ADAPTER_CONFIG_INVALID",
+            violations=[FieldViolation("tls.client_ca", "required unless insecure_dev is true")],
+        )
     keep_freed_memory_for_reuse()  # scans stream 2 MiB messages: see adapters.ipc
     servicer = ProviderServicer(adapter, signer, max_message_bytes=max_message_bytes)
+    door = hub_only_door(adapter.department, tls) if tls is not None else None
     server = aio.server(
-        interceptors=[ErrorMappingInterceptor()],
+        interceptors=[ErrorMappingInterceptor(door)],
         options=[
             ("grpc.max_send_message_length", max_message_bytes + 1024 * 1024),
             ("grpc.keepalive_permit_without_calls", 1),

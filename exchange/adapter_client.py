@@ -3,22 +3,34 @@
 Every failure names the department and what failed: UNAVAILABLE for a dead adapter
 (or an open circuit), DEADLINE_EXCEEDED for a slow one, NOT_FOUND for an unknown key.
 Only idempotent calls (Lookup, Status, Describe) are retried, with jittered backoff.
+
+Over TLS the hub checks who answers at a department's endpoint: the server certificate must
+carry ``urn:exchange:adapter:<department>`` (and the host name dialled, and not be revoked),
+else ADAPTER_IDENTITY_MISMATCH. grpc Python shows a client nothing of the server's certificate,
+so `AdapterIdentityCheck` makes its own TLS handshake before a channel (re)connects, and the
+channel pins the department's adapter DNS name as its TLS target name, so grpc itself refuses
+another department's certificate on every connection it makes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import random
+import ssl
+import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 import grpc
+from cryptography import x509
 from grpc import aio
 
-from catalog.errors import DeadlineExceeded, ExchangeError, NotFound, Unavailable
+from catalog.errors import DeadlineExceeded, ExchangeError, NotFound, Unauthenticated, Unavailable
+from exchange.auth.pki import RevocationList, adapter_dns_name, adapter_identity, certificate_uris
 from exchange.errors import from_rpc_error
 from exchange.v1 import provider_pb2, provider_pb2_grpc
 
@@ -29,6 +41,8 @@ T = TypeVar("T")
 _RETRYABLE = {grpc.StatusCode.UNAVAILABLE}
 _SCAN_METHOD = "/exchange.v1.ProviderService/Scan"
 _serialize_scan_request = provider_pb2.ProviderServiceScanRequest.SerializeToString
+# After a successful identity check, calls within this window need no other while the channel connects.
+_VERIFIED_FOR_SECONDS = 1.0
 
 
 @dataclass
@@ -77,10 +91,98 @@ class TransportSecurity:
     root_ca: bytes | None = None
     client_cert: bytes | None = None
     client_key: bytes | None = None
+    # The CA's CRL: an adapter whose server certificate is on it is not called.
+    revocations: RevocationList | None = None
 
     @property
     def insecure(self) -> bool:
         return self.root_ca is None
+
+
+def _host_and_port(endpoint: str) -> tuple[str, int]:
+    """Split a registered endpoint (host:port or [v6]:port)."""
+    host, _, port = endpoint.rpartition(":")
+    return host.strip("[]"), int(port)
+
+
+_REFUSED_HUB = {grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED}
+
+
+def _refused_hub(department: str, error: aio.AioRpcError) -> Unavailable:
+    """The adapter refused the hub itself: the hub's caller is not to blame, so it is not told UNAUTHENTICATED."""
+    reason = from_rpc_error(error).reason
+    return Unavailable(
+        f"adapter of {department} refused the hub's client certificate ({reason}): {error.details()}; "
+        "check the hub's tls_client_cert / tls_client_key and the adapter's tls.hub_identity and tls.crl",
+        reason="ADAPTER_REFUSED_HUB",
+    )
+
+
+def _mismatch(department: str, endpoint: str, found: str) -> Unavailable:
+    return Unavailable(
+        f"the server at {endpoint} is not the adapter of {department}: its certificate {found}; "
+        f"issue the adapter's certificate with 'exchange pki issue-adapter {department} --host <host>'",
+        reason="ADAPTER_IDENTITY_MISMATCH",
+    )
+
+
+class AdapterIdentityCheck:
+    """A TLS handshake of our own with an adapter endpoint, to read and check the server's certificate."""
+
+    def __init__(self, security: TransportSecurity, *, timeout_seconds: float) -> None:
+        self.security = security
+        self.timeout = timeout_seconds
+        self._context: ssl.SSLContext | None = None
+
+    def _ssl_context(self) -> ssl.SSLContext:
+        """The hub's trust and client certificate, as the channels use them (made once)."""
+        if self._context is None:
+            assert self.security.root_ca is not None
+            context = ssl.create_default_context(cadata=self.security.root_ca.decode("ascii"))
+            context.minimum_version = ssl.TLSVersion.TLSv1_2
+            context.set_alpn_protocols(["h2"])
+            if self.security.client_cert and self.security.client_key:
+                # ssl loads a certificate chain from files only: a private directory, removed at once.
+                with tempfile.TemporaryDirectory(prefix="exchange-tls-") as folder:
+                    cert, key = os.path.join(folder, "client.crt"), os.path.join(folder, "client.key")
+                    for path, data in ((cert, self.security.client_cert), (key, self.security.client_key)):
+                        with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
+                            out.write(data)
+                    context.load_cert_chain(cert, key)
+            self._context = context
+        return self._context
+
+    async def peer_certificate(self, department: str, endpoint: str) -> x509.Certificate:
+        """The certificate the server at endpoint presents, verified for the host name dialled."""
+        host, port = _host_and_port(endpoint)
+        try:
+            async with asyncio.timeout(self.timeout):
+                _, writer = await asyncio.open_connection(host, port, ssl=self._ssl_context(), server_hostname=host)
+        except ssl.SSLCertVerificationError as error:
+            raise _mismatch(department, endpoint, f"does not verify: {error.verify_message}") from None
+        except (OSError, TimeoutError) as error:
+            raise Unavailable(
+                f"adapter of {department} at {endpoint} is unreachable (TLS handshake): {error}",
+                reason="ADAPTER_UNAVAILABLE",
+            ) from None
+        try:
+            der = writer.get_extra_info("ssl_object").getpeercert(binary_form=True)
+        finally:
+            writer.close()
+        return x509.load_der_x509_certificate(der)
+
+    async def verify(self, department: str, endpoint: str) -> None:
+        """Refuse a server that is not department's adapter (ADAPTER_IDENTITY_MISMATCH) or is revoked."""
+        certificate = await self.peer_certificate(department, endpoint)
+        uris = certificate_uris(certificate)
+        if adapter_identity(department) not in uris:
+            named = ", ".join(uris) or "no URI"
+            raise _mismatch(department, endpoint, f"names {named}, not {adapter_identity(department)}")
+        if self.security.revocations is not None:
+            try:
+                self.security.revocations.check(certificate, f"the adapter of {department}")
+            except Unauthenticated as error:
+                raise Unavailable(error.message, reason="ADAPTER_CERTIFICATE_REVOKED") from None
 
 
 class AdapterClient:
@@ -104,6 +206,24 @@ class AdapterClient:
         self._channels: dict[str, tuple[aio.Channel, provider_pb2_grpc.ProviderServiceAsyncStub]] = {}
         self.breakers: dict[str, CircuitBreaker] = {}
         self.calls = 0
+        self.identity = None if security.insecure else AdapterIdentityCheck(security, timeout_seconds=timeout_seconds)
+        self._verified: dict[str, float] = {}
+        self._verifying: dict[str, asyncio.Lock] = {}
+
+    async def _verify_identity(self, department: str, endpoint: str) -> None:
+        """Check the server at endpoint before the channel (re)connects; a connected channel is not re-checked."""
+        if self.identity is None:
+            return
+        known = self._channels.get(department)
+        if known is not None and known[0].get_state() == grpc.ChannelConnectivity.READY:
+            return
+        lock = self._verifying.setdefault(department, asyncio.Lock())
+        async with lock:
+            # Calls that waited for the lock ride on the check just made (the channel connects right after it).
+            if time.monotonic() - self._verified.get(department + "@" + endpoint, -1e9) < _VERIFIED_FOR_SECONDS:
+                return
+            await self.identity.verify(department, endpoint)
+            self._verified[department + "@" + endpoint] = time.monotonic()
 
     def _stub(self, department: str, endpoint: str) -> provider_pb2_grpc.ProviderServiceAsyncStub:
         return self._connection(department, endpoint)[1]
@@ -114,7 +234,7 @@ class AdapterClient:
         known = self._channels.get(department)
         if known is not None and known[0] is not None and getattr(known[0], "_endpoint", endpoint) == endpoint:
             return known
-        options = [
+        options: list[tuple[str, str | int]] = [
             ("grpc.max_receive_message_length", self._max_message_bytes),
             ("grpc.keepalive_time_ms", 300_000),
         ]
@@ -124,6 +244,8 @@ class AdapterClient:
             credentials = grpc.ssl_channel_credentials(
                 self.security.root_ca, self.security.client_key, self.security.client_cert
             )
+            # grpc checks this name, not the host, on every connection: only department's adapter carries it.
+            options.append(("grpc.ssl_target_name_override", adapter_dns_name(department)))
             channel = aio.secure_channel(endpoint, credentials, options=options)
         channel._endpoint = endpoint  # type: ignore[attr-defined]
         stub = provider_pb2_grpc.ProviderServiceStub(channel)
@@ -158,6 +280,12 @@ class AdapterClient:
                 f"calls are paused for {breaker.reset_seconds:.0f} s (circuit open)",
                 reason="ADAPTER_CIRCUIT_OPEN",
             )
+        try:
+            await self._verify_identity(department, endpoint)
+        except Unavailable as error:
+            if error.reason != "ADAPTER_UNAVAILABLE":
+                breaker.record_failure()
+                raise
         stub = self._stub(department, endpoint)
         attempts = 1 + (self.retries if idempotent else 0)
         budget_end = time.monotonic() + (deadline if deadline is not None else self.timeout)
@@ -189,6 +317,9 @@ class AdapterClient:
                 if code in _RETRYABLE:
                     breaker.record_failure()
                     raise _unavailable(department, endpoint, what, error) from None
+                if code in _REFUSED_HUB:
+                    breaker.record_failure()
+                    raise _refused_hub(department, error) from None
                 breaker.record_success()
                 translated = from_rpc_error(error)
                 translated.message = f"adapter of {department} refused {what}: {translated.message}"
@@ -249,6 +380,11 @@ class AdapterClient:
         breaker = self.breaker(department)
         if not breaker.allow():
             raise Unavailable(f"adapter of {department} is paused (circuit open)", reason="ADAPTER_CIRCUIT_OPEN")
+        try:
+            await self._verify_identity(department, endpoint)
+        except Unavailable:
+            breaker.record_failure()
+            raise
         channel, _ = self._connection(department, endpoint)
         # No response deserializer: gRPC hands over each message's bytes as they arrived.
         call: aio.UnaryStreamMultiCallable[provider_pb2.ProviderServiceScanRequest, bytes] = channel.unary_stream(
@@ -261,6 +397,9 @@ class AdapterClient:
             if error.code() == grpc.StatusCode.UNAVAILABLE:
                 breaker.record_failure()
                 raise _unavailable(department, endpoint, f"scan of {request.dataset}", error) from None
+            if error.code() in _REFUSED_HUB:
+                breaker.record_failure()
+                raise _refused_hub(department, error) from None
             translated: ExchangeError = from_rpc_error(error)
             raise translated from None
         breaker.record_success()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from catalog.model import AdminLevel, Department, DepartmentKey, KeyUse
 from exchange.auth.keys import generate_ed25519, key_id, load_private_key, public_key_to_pem, write_private_key
-from exchange.auth.pki import init_pki, issue_department_certificate
+from exchange.auth.pki import init_pki, issue_department_certificate, issue_hub_client_certificate
 from exchange.config import Settings
 from exchange.hub import Hub
 from exchange.registry import Registry
@@ -32,6 +32,10 @@ async def initialise(settings: Settings, hosts: Sequence[str] = ("localhost", "1
         pki_dir = settings.path(settings.tls_cert).parent.resolve()
         if not (pki_dir / "ca.crt").exists():
             init_pki(pki_dir, hub_name=settings.hub_name, hosts=(*hosts, settings.hub_name))
+        elif not settings.path(settings.tls_client_cert).exists():
+            # A data directory made before the hub had a client profile of its own.
+            client_dir = settings.path(settings.tls_client_cert).parent
+            issue_hub_client_certificate(pki_dir, settings.hub_name, out_dir=client_dir)
         key_path, cert_path = issue_department_certificate(pki_dir, HUB_OPERATOR, out_dir=admin_dir)
         profile = Profile(
             hub=profile.hub,

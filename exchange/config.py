@@ -40,8 +40,13 @@ class Settings:
     insecure_dev: bool = False
     tls_cert: str = "pki/server.crt"
     tls_key: str = "pki/server.key"
-    # CA that signs department client certificates (mTLS).
+    # CA that signs department client certificates (mTLS) and adapters' server certificates.
     tls_client_ca: str = "pki/ca.crt"
+    # What the hub presents to adapters: the hub client profile (clientAuth, urn:exchange:hub:<hub_name>).
+    tls_client_cert: str = "pki/hub-client.crt"
+    tls_client_key: str = "pki/hub-client.key"
+    # The CA's revocation list (`exchange pki revoke`/`crl`); re-read when it changes; no file = nothing revoked.
+    crl_file: str = "pki/crl.pem"
     # Ed25519 key the hub signs checkpoints with (made by `exchange init`).
     signing_key: str = "hub-signing.key"
     checkpoint_interval_seconds: float = 10.0

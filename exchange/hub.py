@@ -18,7 +18,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from grpc import aio
 
-from catalog.errors import ExchangeError, PermissionDenied, Unauthenticated
+from catalog.errors import ExchangeError, FieldViolation, InvalidArgument, PermissionDenied, Unauthenticated
 from catalog.model import DepartmentStatus
 from exchange.adapter_client import AdapterClient, TransportSecurity
 from exchange.audit.entry import AccessLogEntry
@@ -26,7 +26,7 @@ from exchange.audit.log import AccessLog, Receipt
 from exchange.audit.note import NoteSigner
 from exchange.auth.identity import Caller
 from exchange.auth.keys import generate_ed25519, load_private_key, write_private_key
-from exchange.auth.pki import department_from_auth_context
+from exchange.auth.pki import RevocationList, department_from_auth_context, peer_certificate
 from exchange.auth.roles import allowed_roles
 from exchange.auth.tokens import TokenVerifier
 from exchange.cases.calendar import WorkingCalendar, load_calendar
@@ -70,6 +70,7 @@ class Hub:
         signing_key = load_or_create_signing_key(settings.path(settings.signing_key))
         self.signer = NoteSigner(settings.log_origin.split("/")[0], signing_key)
         self.access_log = AccessLog(self.db, origin=settings.log_origin, signer=self.signer)
+        self.revocations = self._revocation_list()
         self.adapters = AdapterClient(
             self._adapter_security(),
             timeout_seconds=settings.adapter_timeout_seconds,
@@ -89,9 +90,28 @@ class Hub:
         s = self.settings
         if s.insecure_dev:
             return TransportSecurity()
+        # The hub client profile, never the server certificate: adapters admit clientAuth and the hub's name only.
         return TransportSecurity(
-            root_ca=s.read_file("tls_client_ca"), client_cert=s.read_file("tls_cert"), client_key=s.read_file("tls_key")
+            root_ca=s.read_file("tls_client_ca"),
+            client_cert=s.read_file("tls_client_cert"),
+            client_key=s.read_file("tls_client_key"),
+            revocations=self.revocations,
         )
+
+    def _revocation_list(self) -> RevocationList | None:
+        """The CA's CRL, checked on every authenticated call and at every adapter connection (None in dev mode)."""
+        s = self.settings
+        if s.insecure_dev:
+            return None
+        ca = s.read_file("tls_client_ca")
+        try:
+            return RevocationList(s.path(s.crl_file), ca)
+        except InvalidArgument as error:
+            raise InvalidArgument(
+                f"crl_file: {error.message}",
+                reason="SETTINGS",
+                violations=[FieldViolation("crl_file", error.message)],
+            ) from None
 
     async def start(self) -> None:
         await self.db.migrate()
@@ -146,12 +166,15 @@ class Hub:
     async def authenticate(self, method: str, context: aio.ServicerContext[Any, Any]) -> Caller:
         metadata: Mapping[str, Any] = dict(context.invocation_metadata() or ())
         cert_department = None
+        auth_context: dict[str, list[bytes]] = {}
         if not self.settings.insecure_dev:
             auth_context = {name: list(values) for name, values in context.auth_context().items()}
             cert_department = department_from_auth_context(auth_context)
         header = str(metadata.get("authorization", ""))
         token = header[7:] if header.lower().startswith("bearer ") else header
         try:
+            if self.revocations is not None:
+                self.revocations.check(peer_certificate(auth_context), f"department {cert_department}")
             if not token:
                 raise Unauthenticated(
                     "no token: send 'authorization: Bearer <JWT>' signed with your department's key",

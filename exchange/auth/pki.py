@@ -1,28 +1,57 @@
-"""The hub as its own small CA: the CA, the hub's server certificate and department client certificates."""
+"""The hub as its own small CA: one certificate profile per role, and the CRL both hub and adapters honour.
+
+Profiles (each a fresh P-256 key, digitalSignature only, one extended key usage, names in the SAN):
+
+- hub server (serverAuth; DNS/IP for the hosts departments dial),
+- hub client (clientAuth; URI ``urn:exchange:hub:<hub name>``): what the hub presents to adapters,
+- department client (clientAuth; URI ``urn:exchange:department:<CODE>``),
+- adapter server (serverAuth; DNS/IP for its hosts, URI ``urn:exchange:adapter:<CODE>`` and the DNS name
+  ``<code>.adapter.exchange.internal`` the hub pins on every connection, see `adapter_dns_name`).
+
+Revocation is a CRL (``crl.pem``) signed by the CA; `RevocationList` reads it where a peer certificate
+is read (grpc Python has no CRL option) and reloads it when the file changes.
+"""
 
 from __future__ import annotations
 
 import datetime
 import hashlib
 import ipaddress
+import logging
 import re
-from collections.abc import Mapping, Sequence
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from catalog.errors import AlreadyExists, FailedPrecondition, InvalidArgument
+from catalog.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, Unauthenticated
 from exchange.auth.keys import PrivateKey, generate_p256, load_private_key, write_private_key
 
+log = logging.getLogger(__name__)
+
 DEPARTMENT_URI_PREFIX = "urn:exchange:department:"
+HUB_URI_PREFIX = "urn:exchange:hub:"
+ADAPTER_URI_PREFIX = "urn:exchange:adapter:"
+# A name no public DNS answers (".internal" is reserved for private use); see adapter_dns_name.
+ADAPTER_DNS_SUFFIX = ".adapter.exchange.internal"
 CA_KEY = "ca.key"
 CA_CERT = "ca.crt"
 SERVER_KEY = "server.key"
 SERVER_CERT = "server.crt"
+HUB_CLIENT_KEY = "hub-client.key"
+HUB_CLIENT_CERT = "hub-client.crt"
+CRL_FILE = "crl.pem"
+DEFAULT_HUB_NAME = "exchange-hub"
+# How long a CRL written by `write_crl` says it is current; `exchange pki crl` refreshes it.
+CRL_DAYS = 30
 _NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 # Backdate a little so a peer whose clock is slightly behind accepts a certificate issued just now.
 _BACKDATE = datetime.timedelta(minutes=5)
@@ -30,13 +59,15 @@ _BACKDATE = datetime.timedelta(minutes=5)
 
 @dataclass(frozen=True)
 class PkiPaths:
-    """Where init_pki wrote the CA and the hub's server certificate."""
+    """Where init_pki wrote the CA, the hub's server certificate and the hub's client certificate."""
 
     directory: Path
     ca_key: Path
     ca_cert: Path
     server_key: Path
     server_cert: Path
+    hub_client_key: Path
+    hub_client_cert: Path
 
 
 @dataclass(frozen=True)
@@ -88,13 +119,13 @@ def _sign(builder: x509.CertificateBuilder, authority_key: PrivateKey) -> x509.C
 def init_pki(
     directory: Path,
     *,
-    hub_name: str = "exchange-hub",
+    hub_name: str = DEFAULT_HUB_NAME,
     hosts: Sequence[str] = ("localhost", "127.0.0.1"),
     days: int = 825,
     ca_days: int = 3650,
     force: bool = False,
 ) -> PkiPaths:
-    """Create a CA (path length 0) and the hub's server certificate for ``hosts`` in ``directory``."""
+    """Create a CA (path length 0), the hub's server certificate for ``hosts`` and its client certificate."""
     _check_name(hub_name, "hub name")
     if not hosts:
         raise InvalidArgument(
@@ -106,6 +137,8 @@ def init_pki(
         ca_cert=directory / CA_CERT,
         server_key=directory / SERVER_KEY,
         server_cert=directory / SERVER_CERT,
+        hub_client_key=directory / HUB_CLIENT_KEY,
+        hub_client_cert=directory / HUB_CLIENT_CERT,
     )
     if not force and (paths.ca_key.exists() or paths.ca_cert.exists()):
         raise AlreadyExists(
@@ -145,8 +178,9 @@ def init_pki(
     )
     write_private_key(paths.ca_key, ca_key)
     _write_certificate(paths.ca_cert, ca_certificate)
+    authority = _Authority(ca_key, ca_certificate)
     _issue(
-        _Authority(ca_key, ca_certificate),
+        authority,
         common_name=hub_name,
         alternative_names=_subject_alternative_names(hosts),
         usage=ExtendedKeyUsageOID.SERVER_AUTH,
@@ -156,7 +190,51 @@ def init_pki(
         key_path=paths.server_key,
         cert_path=paths.server_cert,
     )
+    _issue_hub_client(authority, hub_name, days=days, key_path=paths.hub_client_key, cert_path=paths.hub_client_cert)
     return paths
+
+
+def hub_identity(hub_name: str = DEFAULT_HUB_NAME) -> str:
+    """The SAN URI naming the hub as a client: what adapters admit (their ``tls.hub_identity``)."""
+    return HUB_URI_PREFIX + hub_name
+
+
+def adapter_identity(department: str) -> str:
+    """The SAN URI naming department's adapter: what the hub requires of the server at its endpoint."""
+    return ADAPTER_URI_PREFIX + department
+
+
+def adapter_dns_name(department: str) -> str:
+    """A DNS name only department's adapter certificate carries.
+
+    The hub sets it as the TLS target name on the channel to that adapter, so grpc itself refuses,
+    on every connection and reconnection, a server whose certificate names another department.
+    """
+    return department.lower() + ADAPTER_DNS_SUFFIX
+
+
+def _issue_hub_client(
+    authority: _Authority,
+    hub_name: str,
+    *,
+    days: int,
+    key_path: Path,
+    cert_path: Path,
+    not_before: datetime.datetime | None = None,
+    not_after: datetime.datetime | None = None,
+) -> tuple[Path, Path]:
+    """The hub's client profile: clientAuth only, named by its URI (adapters check the name, not only the CA)."""
+    return _issue(
+        authority,
+        common_name=hub_name,
+        alternative_names=[x509.UniformResourceIdentifier(hub_identity(hub_name))],
+        usage=ExtendedKeyUsageOID.CLIENT_AUTH,
+        not_before=not_before,
+        not_after=not_after,
+        days=days,
+        key_path=key_path,
+        cert_path=cert_path,
+    )
 
 
 def _load_authority(directory: Path) -> _Authority:
@@ -266,6 +344,64 @@ def issue_department_certificate(
     )
 
 
+def issue_hub_client_certificate(
+    directory: Path,
+    hub_name: str = DEFAULT_HUB_NAME,
+    *,
+    days: int = 825,
+    out_dir: Path | None = None,
+    not_before: datetime.datetime | None = None,
+    not_after: datetime.datetime | None = None,
+) -> tuple[Path, Path]:
+    """Re-issue the hub's client certificate (hub-client.key/.crt); returns (key path, cert path)."""
+    _check_name(hub_name, "hub name")
+    target = out_dir or directory
+    return _issue_hub_client(
+        _load_authority(directory),
+        hub_name,
+        days=days,
+        key_path=target / HUB_CLIENT_KEY,
+        cert_path=target / HUB_CLIENT_CERT,
+        not_before=not_before,
+        not_after=not_after,
+    )
+
+
+def issue_adapter_certificate(
+    directory: Path,
+    department: str,
+    *,
+    hosts: Sequence[str] = ("localhost", "127.0.0.1"),
+    days: int = 365,
+    out_dir: Path | None = None,
+    not_before: datetime.datetime | None = None,
+    not_after: datetime.datetime | None = None,
+) -> tuple[Path, Path]:
+    """Issue department's adapter server certificate (<CODE>-adapter.key/.crt); returns (key path, cert path)."""
+    _check_name(department, "department code")
+    if not hosts:
+        raise InvalidArgument(
+            "the adapter certificate needs at least one host name or address the hub dials", reason="PKI_NO_HOSTS"
+        )
+    target = out_dir or directory
+    names = [
+        *_subject_alternative_names(hosts),
+        x509.DNSName(adapter_dns_name(department)),
+        x509.UniformResourceIdentifier(adapter_identity(department)),
+    ]
+    return _issue(
+        _load_authority(directory),
+        common_name=f"{department} adapter",
+        alternative_names=names,
+        usage=ExtendedKeyUsageOID.SERVER_AUTH,
+        not_before=not_before,
+        not_after=not_after,
+        days=days,
+        key_path=target / f"{department}-adapter.key",
+        cert_path=target / f"{department}-adapter.crt",
+    )
+
+
 def issue_server_certificate(
     directory: Path,
     name: str,
@@ -276,12 +412,21 @@ def issue_server_certificate(
     not_before: datetime.datetime | None = None,
     not_after: datetime.datetime | None = None,
 ) -> tuple[Path, Path]:
-    """Issue a server certificate (e.g. for an adapter) for ``hosts``; returns (key path, cert path)."""
+    """Issue a plain server certificate for ``hosts`` (no department identity); returns (key path, cert path).
+
+    The hub refuses it at an adapter endpoint: adapters use `issue_adapter_certificate`.
+    """
     _check_name(name, "server name")
     if not hosts:
         raise InvalidArgument(
             "the server certificate needs at least one host name or address", reason="PKI_NO_HOSTS"
         )
+    for host in hosts:
+        if host.lower().endswith(ADAPTER_DNS_SUFFIX):
+            raise InvalidArgument(
+                f"host {host!r} is reserved for adapter certificates; use 'exchange pki issue-adapter'",
+                reason="PKI_NAME_INVALID",
+            )
     target = out_dir or directory
     return _issue(
         _load_authority(directory),
@@ -299,6 +444,12 @@ def issue_server_certificate(
 def _load_certificate(pem: bytes | str) -> x509.Certificate:
     """Parse a PEM certificate, refusing anything else with a clear error."""
     data = pem.encode("ascii", errors="replace") if isinstance(pem, str) else pem
+    return _parse_pem(data)
+
+
+@lru_cache(maxsize=1024)
+def _parse_pem(data: bytes) -> x509.Certificate:
+    """Parse once per distinct certificate: every RPC's peer certificate goes through here."""
     try:
         return x509.load_pem_x509_certificate(data)
     except ValueError as error:
@@ -341,7 +492,7 @@ def department_from_auth_context(auth_context: Mapping[str, Sequence[bytes]]) ->
     """The department of an mTLS peer from grpc's ``context.auth_context()``; None without a certificate."""
     certificates = auth_context.get("x509_pem_cert")
     if certificates:
-        return department_from_certificate(certificates[0])
+        return department_from_certificate(bytes(certificates[0]))
     uris = [
         value.decode("utf-8", errors="replace")
         # grpc (checked with 1.85) reports URI SANs under both "peer_uri" and "x509_subject_alternative_name".
@@ -361,3 +512,193 @@ def certificate_fingerprint(pem: bytes | str) -> str:
     """SHA-256 of the certificate's DER, as lowercase hex."""
     certificate = _load_certificate(pem)
     return hashlib.sha256(certificate.public_bytes(serialization.Encoding.DER)).hexdigest()
+
+
+def certificate_uris(certificate: x509.Certificate) -> list[str]:
+    """The SAN URIs of a certificate (empty without a SAN)."""
+    try:
+        san = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return []
+    return list(san.get_values_for_type(x509.UniformResourceIdentifier))
+
+
+def peer_certificate(auth_context: Mapping[str, Sequence[bytes]]) -> x509.Certificate | None:
+    """The mTLS peer's certificate from grpc's ``context.auth_context()``; None without one."""
+    certificates = auth_context.get("x509_pem_cert")
+    return _parse_pem(bytes(certificates[0])) if certificates else None
+
+
+# --- revocation ------------------------------------------------------------------------------------
+
+_REASONS = {flag.name: flag for flag in x509.ReasonFlags}
+
+
+def revocation_reason(name: str) -> x509.ReasonFlags:
+    """A CRL reason by its name (key_compromise, superseded, ...), or an error listing them."""
+    flag = _REASONS.get(name.replace("-", "_").lower())
+    if flag is None or flag is x509.ReasonFlags.remove_from_crl:
+        raise InvalidArgument(
+            f"revocation reason {name!r} is unknown; use one of "
+            + ", ".join(n for n in _REASONS if n != "remove_from_crl"),
+            reason="PKI_REVOCATION_REASON_INVALID",
+        )
+    return flag
+
+
+def _read_crl(path: Path, issuer: x509.Certificate) -> x509.CertificateRevocationList:
+    """A PEM CRL at path, checked to be signed by issuer (a CRL anyone could write would revoke nothing safely)."""
+    try:
+        crl = x509.load_pem_x509_crl(path.read_bytes())
+    except ValueError as error:
+        raise InvalidArgument(f"{path} is not a PEM CRL", reason="PKI_CRL_INVALID") from error
+    public_key = issuer.public_key()
+    if crl.issuer != issuer.subject or not crl.is_signature_valid(public_key):  # type: ignore[arg-type]
+        raise InvalidArgument(
+            f"{path} is not signed by the CA {issuer.subject.rfc4514_string()}; write it with 'exchange pki crl'",
+            reason="PKI_CRL_INVALID",
+        )
+    return crl
+
+
+def _write_crl(
+    authority: _Authority, path: Path, revoked: Sequence[x509.RevokedCertificate], *, days: int
+) -> Path:
+    """Sign and write a CRL listing revoked, current from now for ``days``."""
+    now = _now()
+    builder = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(authority.certificate.subject)
+        .last_update(now - _BACKDATE)
+        .next_update(now + datetime.timedelta(days=days))
+    )
+    for entry in revoked:
+        builder = builder.add_revoked_certificate(entry)
+    algorithm = hashes.SHA256() if isinstance(authority.key, ec.EllipticCurvePrivateKey) else None
+    crl = builder.sign(authority.key, algorithm)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(path.suffix + ".tmp")
+    temporary.write_bytes(crl.public_bytes(serialization.Encoding.PEM))
+    temporary.replace(path)  # readers never see half a CRL
+    return path
+
+
+def _revoked_entries(directory: Path, authority: _Authority) -> list[x509.RevokedCertificate]:
+    """What the CRL in directory already lists (nothing when there is none yet)."""
+    path = directory / CRL_FILE
+    return list(_read_crl(path, authority.certificate)) if path.exists() else []
+
+
+def _issued_by(leaf: x509.Certificate, ca: x509.Certificate) -> bool:
+    """Whether ca signed leaf (the name alone is not enough: every hub's CA may carry the same one)."""
+    try:
+        leaf.verify_directly_issued_by(ca)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
+
+
+def write_crl(directory: Path, *, days: int = CRL_DAYS) -> Path:
+    """Write (or refresh) crl.pem in directory, signed by the CA, keeping every revocation already listed."""
+    authority = _load_authority(directory)
+    return _write_crl(authority, directory / CRL_FILE, _revoked_entries(directory, authority), days=days)
+
+
+def revoke_certificate(
+    directory: Path,
+    *,
+    certificate: Path | None = None,
+    serial: int | None = None,
+    reason: x509.ReasonFlags = x509.ReasonFlags.unspecified,
+    days: int = CRL_DAYS,
+) -> int:
+    """Add a certificate (a PEM file this CA issued, or a serial number) to crl.pem; returns the serial."""
+    authority = _load_authority(directory)
+    if (certificate is None) == (serial is None):
+        raise InvalidArgument("name the certificate to revoke: its PEM file or its serial", reason="PKI_REVOKE_WHAT")
+    if certificate is not None:
+        try:
+            leaf = _load_certificate(certificate.read_bytes())
+        except OSError as error:
+            raise NotFound(f"cannot read {certificate}: {error.strerror}", reason="PKI_CERTIFICATE_MISSING") from None
+        if not _issued_by(leaf, authority.certificate):
+            raise FailedPrecondition(
+                f"{certificate} was issued by {leaf.issuer.rfc4514_string()}, not by this CA; its CRL cannot revoke it",
+                reason="PKI_NOT_ISSUED_HERE",
+            )
+        serial = leaf.serial_number
+    assert serial is not None
+    entries = [e for e in _revoked_entries(directory, authority) if e.serial_number != serial]
+    entry = x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(_now())
+    if reason is not x509.ReasonFlags.unspecified:
+        entry = entry.add_extension(x509.CRLReason(reason), critical=False)
+    _write_crl(authority, directory / CRL_FILE, [*entries, entry.build()], days=days)
+    return serial
+
+
+class RevocationList:
+    """The CA's CRL as the hub or an adapter honours it: re-read when the file changes, checked against the CA.
+
+    An absent file revokes nothing. A file that is not a CRL signed by the CA stops start-up; when a
+    later version is bad the previous list stays in force (and the error is logged), so a damaged
+    file never un-revokes anything.
+    """
+
+    def __init__(
+        self,
+        path: Path | None,
+        issuer: x509.Certificate | bytes,
+        *,
+        recheck_seconds: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.path = path
+        self.issuer = issuer if isinstance(issuer, x509.Certificate) else _load_certificate(issuer)
+        self._recheck_seconds = recheck_seconds
+        self._clock = clock
+        self._checked_at = -float("inf")
+        self._version: tuple[int, int, int] | None = None
+        self._serials: frozenset[int] = frozenset()
+        self._lock = threading.Lock()  # adapters' sync sources and the event loop may both ask
+        self._refresh(initial=True)
+
+    def _refresh(self, *, initial: bool = False) -> None:
+        """Re-read the file when its identity, size or time changed (stat at most once per recheck_seconds)."""
+        now = self._clock()
+        if not initial and now - self._checked_at < self._recheck_seconds:
+            return
+        with self._lock:
+            self._checked_at = now
+            if self.path is None:
+                return
+            try:
+                info = self.path.stat()
+            except FileNotFoundError:
+                self._version, self._serials = None, frozenset()
+                return
+            version = (info.st_ino, info.st_size, info.st_mtime_ns)
+            if version == self._version:
+                return
+            try:
+                crl = _read_crl(self.path, self.issuer)
+            except (InvalidArgument, OSError) as error:
+                if initial:
+                    raise
+                log.error("kept the previous revocation list: %s", error)
+                return
+            self._version, self._serials = version, frozenset(entry.serial_number for entry in crl)
+            log.info("revocation list %s loaded: %d certificates revoked", self.path, len(self._serials))
+
+    def is_revoked(self, serial: int) -> bool:
+        """Whether the CA revoked the certificate with this serial."""
+        self._refresh()
+        return serial in self._serials
+
+    def check(self, certificate: x509.Certificate | None, who: str) -> None:
+        """Refuse a revoked peer certificate (UNAUTHENTICATED, CERTIFICATE_REVOKED); who names it in the message."""
+        if certificate is not None and self.is_revoked(certificate.serial_number):
+            raise Unauthenticated(
+                f"the certificate of {who} (serial {certificate.serial_number:x}) is revoked by the CA; "
+                "ask the hub operator for a new one",
+                reason="CERTIFICATE_REVOKED",
+            )

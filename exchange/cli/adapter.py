@@ -45,7 +45,7 @@ def serve(config_path: str, listen: str | None) -> None:
     cfg = _config(config_path)
 
     def ready(running: RunningAdapter) -> None:
-        mode = "plain text (insecure_dev)" if cfg.tls is None else ("mTLS" if cfg.tls.client_ca else "TLS")
+        mode = "plain text (insecure_dev)" if cfg.tls is None else f"mTLS, admits {cfg.tls.hub_identity} only"
         click.echo(f"adapter {cfg.department} serving on port {running.port} ({mode})", nl=True)
 
     async def main() -> None:

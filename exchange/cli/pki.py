@@ -1,4 +1,4 @@
-"""`exchange pki`: the hub as its own small certificate authority (CA, server certificate, department certificates)."""
+"""`exchange pki`: the hub as its own small certificate authority: one profile per role, and the CRL."""
 
 from __future__ import annotations
 
@@ -10,10 +10,19 @@ import click
 
 from catalog.errors import ExchangeError
 from exchange.auth.pki import (
+    CRL_DAYS,
+    DEFAULT_HUB_NAME,
+    adapter_identity,
     certificate_fingerprint,
+    hub_identity,
     init_pki,
+    issue_adapter_certificate,
     issue_department_certificate,
+    issue_hub_client_certificate,
     issue_server_certificate,
+    revocation_reason,
+    revoke_certificate,
+    write_crl,
 )
 from exchange.cli.common import fail
 
@@ -31,7 +40,7 @@ def run_sync(step: Callable[[], T]) -> T:
 
 @click.group("pki")
 def pki() -> None:
-    """Certificates for TLS and mTLS: make the hub's CA, issue department client certificates."""
+    """Certificates for TLS and mTLS: the CA, the hub's, departments' and adapters' certificates, the CRL."""
 
 
 @pki.command("init")
@@ -41,7 +50,7 @@ def pki() -> None:
 @click.option("--days", default=825, show_default=True, help="Validity of the server certificate.")
 @click.option("--force", is_flag=True, help="Replace an existing CA (every issued certificate stops working).")
 def pki_init(directory: str, hub_name: str, hosts: tuple[str, ...], days: int, force: bool) -> None:
-    """Create the CA (ca.key, ca.crt) and the hub's server certificate (server.key, server.crt)."""
+    """Create the CA (ca.key, ca.crt), the hub's server certificate (server.*) and client certificate (hub-client.*)."""
     paths = run_sync(
         lambda: init_pki(
             Path(directory), hub_name=hub_name, hosts=hosts or ("localhost", "127.0.0.1"), days=days, force=force
@@ -49,6 +58,7 @@ def pki_init(directory: str, hub_name: str, hosts: tuple[str, ...], days: int, f
     )
     click.echo(f"CA:     {paths.ca_cert} (key {paths.ca_key}: keep it offline if you can)")
     click.echo(f"server: {paths.server_cert} for {', '.join(hosts or ('localhost', '127.0.0.1'))}")
+    click.echo(f"client: {paths.hub_client_cert} ({hub_identity(hub_name)}: what adapters admit)")
     click.echo(f"fingerprint of the CA: {certificate_fingerprint(paths.ca_cert.read_bytes())}")
 
 
@@ -76,7 +86,7 @@ def pki_issue(department: str, directory: str, out_dir: str | None, days: int) -
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Where to write NAME.key/.crt.")
 @click.option("--days", default=365, show_default=True, help="Validity of the certificate.")
 def pki_issue_server(name: str, hosts: tuple[str, ...], directory: str, out_dir: str | None, days: int) -> None:
-    """Issue a server certificate for a department's adapter, so the hub reaches it over mTLS."""
+    """Issue a plain server certificate (no department identity; adapters use issue-adapter)."""
     key_path, cert_path = run_sync(
         lambda: issue_server_certificate(
             Path(directory), name, hosts=hosts, days=days, out_dir=Path(out_dir) if out_dir else None
@@ -84,3 +94,77 @@ def pki_issue_server(name: str, hosts: tuple[str, ...], directory: str, out_dir:
     )
     click.echo(f"certificate: {cert_path} for {', '.join(hosts)}")
     click.echo(f"key:         {key_path}")
+
+
+@pki.command("issue-adapter")
+@click.argument("department")
+@click.option("--host", "hosts", multiple=True, required=True, help="Host name or address the hub dials (repeat).")
+@click.option("--dir", "directory", default=DEFAULT_DIR, show_default=True, type=click.Path(file_okay=False))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Where to write DEPARTMENT-adapter.key/.crt.")
+@click.option("--days", default=365, show_default=True, help="Validity of the certificate.")
+def pki_issue_adapter(department: str, hosts: tuple[str, ...], directory: str, out_dir: str | None, days: int) -> None:
+    """Issue DEPARTMENT's adapter server certificate: the hub calls that adapter only if it presents this."""
+    key_path, cert_path = run_sync(
+        lambda: issue_adapter_certificate(
+            Path(directory), department, hosts=hosts, days=days, out_dir=Path(out_dir) if out_dir else None
+        )
+    )
+    click.echo(f"certificate: {cert_path} for {', '.join(hosts)} ({adapter_identity(department)})")
+    click.echo(f"key:         {key_path} (for {department}'s adapter only)")
+    click.echo(f"fingerprint: {certificate_fingerprint(cert_path.read_bytes())}")
+
+
+@pki.command("issue-hub-client")
+@click.option("--hub-name", default=DEFAULT_HUB_NAME, show_default=True, help="The hub's name (setting hub_name).")
+@click.option("--dir", "directory", default=DEFAULT_DIR, show_default=True, type=click.Path(file_okay=False))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Where to write hub-client.key/.crt.")
+@click.option("--days", default=825, show_default=True, help="Validity of the certificate.")
+def pki_issue_hub_client(hub_name: str, directory: str, out_dir: str | None, days: int) -> None:
+    """Re-issue the hub's client certificate (what it presents to adapters; they admit it by its name)."""
+    key_path, cert_path = run_sync(
+        lambda: issue_hub_client_certificate(
+            Path(directory), hub_name, days=days, out_dir=Path(out_dir) if out_dir else None
+        )
+    )
+    click.echo(f"certificate: {cert_path} ({hub_identity(hub_name)})")
+    click.echo(f"key:         {key_path} (the hub's settings tls_client_cert / tls_client_key)")
+
+
+@pki.command("revoke")
+@click.argument("certificate", required=False, type=click.Path(dir_okay=False))
+@click.option("--serial", help="Serial number to revoke instead of a certificate file (hex, or decimal with 0d).")
+@click.option("--reason", default="unspecified", show_default=True, help="key_compromise, superseded, ...")
+@click.option("--dir", "directory", default=DEFAULT_DIR, show_default=True, type=click.Path(file_okay=False))
+@click.option("--days", default=CRL_DAYS, show_default=True, help="How long the new CRL says it is current.")
+def pki_revoke(certificate: str | None, serial: str | None, reason: str, directory: str, days: int) -> None:
+    """Revoke CERTIFICATE (a PEM file this CA issued) or --serial N: added to crl.pem, read by hub and adapters."""
+    number = _serial(serial) if serial is not None else None
+    revoked = run_sync(
+        lambda: revoke_certificate(
+            Path(directory),
+            certificate=Path(certificate) if certificate else None,
+            serial=number,
+            reason=revocation_reason(reason),
+            days=days,
+        )
+    )
+    click.echo(f"revoked serial {revoked:x}; CRL: {Path(directory) / 'crl.pem'} (copy it to every adapter's tls.crl)")
+
+
+@pki.command("crl")
+@click.option("--dir", "directory", default=DEFAULT_DIR, show_default=True, type=click.Path(file_okay=False))
+@click.option("--days", default=CRL_DAYS, show_default=True, help="How long the CRL says it is current.")
+def pki_crl(directory: str, days: int) -> None:
+    """Write or refresh crl.pem, signed by the CA, keeping every revocation already listed."""
+    path = run_sync(lambda: write_crl(Path(directory), days=days))
+    click.echo(f"CRL: {path}")
+
+
+def _serial(text: str) -> int:
+    """A serial as `openssl x509 -serial` prints it (hex), or decimal written 0d123."""
+    try:
+        return int(text[2:], 10) if text.lower().startswith("0d") else int(text.replace(":", ""), 16)
+    except ValueError:
+        raise click.BadParameter(
+            f"{text!r} is not a serial number (hex, or 0d<decimal>)", param_hint="--serial"
+        ) from None

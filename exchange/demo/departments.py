@@ -20,6 +20,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import grpc
 import yaml
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from grpc import aio
@@ -27,6 +28,15 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from catalog.errors import Unavailable
 from exchange.auth.keys import generate_ed25519, key_id, public_key_to_pem, write_private_key
+from exchange.auth.pki import (
+    CA_CERT,
+    CRL_FILE,
+    DEFAULT_HUB_NAME,
+    HUB_CLIENT_CERT,
+    HUB_CLIENT_KEY,
+    hub_identity,
+    issue_adapter_certificate,
+)
 from exchange.demo import data as demo_data
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -199,6 +209,10 @@ class DemoDepartments:
     workdir: Path
     seed: int = 2026
     companies: int = 40
+    # The hub's PKI directory (`init_pki`): adapters then serve TLS with their adapter certificates and
+    # admit only the hub's client identity. None: plain-text dev mode.
+    pki: Path | None = None
+    hub_name: str = DEFAULT_HUB_NAME
     departments: dict[str, DemoDepartment] = field(default_factory=dict)
     _data: demo_data.DemoData | None = None
     _processes: list[_Process] = field(default_factory=list)
@@ -266,7 +280,7 @@ class DemoDepartments:
         for code, key, proc, served in starting:
             port = await self._port(proc, rf"adapter {code} serving on port (\d+)")
             endpoint = f"127.0.0.1:{port}"
-            await _wait_healthy(endpoint, code)
+            await _wait_healthy(endpoint, code, self.pki)
             self.departments[code] = DemoDepartment(
                 code, NAMES[code], endpoint, public_key_to_pem(key), key_id(key.public_key()), served
             )
@@ -279,13 +293,28 @@ class DemoDepartments:
         config = {
             "department": code,
             "listen": "127.0.0.1:0",
-            "insecure_dev": True,
+            **self._transport(code, folder),
             "signing": {"key_file": key_file.name, "kid": key_id(key.public_key())},
             "datasets": datasets,
         }
         path = folder / "adapter.yaml"
         path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
         return path
+
+    def _transport(self, code: str, folder: Path) -> dict[str, Any]:
+        """The adapter's tls section (its own adapter certificate, the hub's CA, name and CRL), or dev mode."""
+        if self.pki is None:
+            return {"insecure_dev": True}
+        key, cert = issue_adapter_certificate(self.pki, code, hosts=("localhost", "127.0.0.1"), out_dir=folder)
+        return {
+            "tls": {
+                "cert": str(cert),
+                "key": str(key),
+                "client_ca": str(self.pki / CA_CERT),
+                "hub_identity": hub_identity(self.hub_name),
+                "crl": str(self.pki / CRL_FILE),
+            }
+        }
 
     async def _spawn(self, name: str, argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> _Process:
         """Start one process; its stderr goes to a log file next to its data."""
@@ -337,9 +366,19 @@ class DemoDepartments:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-async def _wait_healthy(endpoint: str, department: str) -> None:
+def _channel(endpoint: str, pki: Path | None) -> aio.Channel:
+    """A channel to an adapter: with the hub's client certificate when it serves TLS."""
+    if pki is None:
+        return aio.insecure_channel(endpoint)
+    credentials = grpc.ssl_channel_credentials(
+        (pki / CA_CERT).read_bytes(), (pki / HUB_CLIENT_KEY).read_bytes(), (pki / HUB_CLIENT_CERT).read_bytes()
+    )
+    return aio.secure_channel(endpoint, credentials)
+
+
+async def _wait_healthy(endpoint: str, department: str, pki: Path | None = None) -> None:
     """Poll standard gRPC health checking until the adapter says SERVING."""
-    async with aio.insecure_channel(endpoint) as channel:
+    async with _channel(endpoint, pki) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
         deadline = asyncio.get_running_loop().time() + START_TIMEOUT_SECONDS
         while True:

@@ -91,29 +91,39 @@ async def spawn_adapter(
     kid: str | None = None,
     env: dict[str, str] | None = None,
     command: list[str] | None = None,
+    tls: dict[str, str] | None = None,
+    log_file: Path | None = None,
 ) -> AdapterProcess:
-    """Write an adapter config into folder and run it as its own process (command CONFIG), in plain-text dev mode."""
+    """Write an adapter config into folder and run it as its own process (command CONFIG).
+
+    Plain-text dev mode unless tls (the config's tls section) is given; log_file keeps its stderr.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     key_file = folder / f"{department.lower()}-signing.pem"
     key_file.unlink(missing_ok=True)
     write_private_key(key_file, signing_key)
-    config = {
+    config: dict[str, Any] = {
         "department": department,
-        "insecure_dev": True,
+        **({"tls": tls} if tls else {"insecure_dev": True}),
         "signing": {"key_file": key_file.name, "kid": kid or key_id(signing_key.public_key())},
         "datasets": datasets,
     }
     path = folder / f"{department.lower()}-adapter.yaml"
     path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     argv = [str(path)] if command else ["adapter", "serve", "--config", str(path), "--listen", "127.0.0.1:0"]
-    process = await asyncio.create_subprocess_exec(
-        *(command or exchange_command()),
-        *argv,
-        cwd=folder,
-        env={**os.environ, **(env or {})},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
+    stderr = log_file.open("ab") if log_file else None
+    try:
+        process = await asyncio.create_subprocess_exec(
+            *(command or exchange_command()),
+            *argv,
+            cwd=folder,
+            env={**os.environ, **(env or {})},
+            stdout=asyncio.subprocess.PIPE,
+            stderr=stderr or asyncio.subprocess.DEVNULL,
+        )
+    finally:
+        if stderr is not None:
+            stderr.close()  # the process has its own copy
     assert process.stdout is not None
     async with asyncio.timeout(30):
         line = (await process.stdout.readline()).decode()

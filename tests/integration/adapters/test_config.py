@@ -157,6 +157,23 @@ def test_plain_text_needs_insecure_dev_said_out_loud(tmp_path: Path) -> None:
     assert "insecure_dev" in violations(err)["tls"]
 
 
+def test_tls_without_client_ca_is_refused_and_the_hub_identity_defaults(tmp_path: Path) -> None:
+    data = minimal(type="files", path="b.csv", key_column="k")
+    del data["insecure_dev"]
+    data["tls"] = {"cert": "a.crt", "key": "a.key"}
+    with pytest.raises(InvalidArgument) as err:
+        parse_adapter_config(data, tmp_path, env={})
+    assert "hub's CA" in violations(err)["tls.client_ca"]
+    data["tls"] = {"cert": "a.crt", "key": "a.key", "client_ca": "ca.crt", "crl": "crl.pem"}
+    tls = parse_adapter_config(data, tmp_path, env={}).tls
+    assert tls is not None and tls.hub_identity == "urn:exchange:hub:exchange-hub"
+    assert tls.crl == (tmp_path / "crl.pem").resolve()
+    data["tls"]["hub_identity"] = "urn:exchange:department:FIRE"
+    with pytest.raises(InvalidArgument) as err:
+        parse_adapter_config(data, tmp_path, env={})
+    assert "tls.hub_identity" in violations(err)
+
+
 def test_lookup_path_without_key_placeholder_is_refused(tmp_path: Path) -> None:
     with pytest.raises(InvalidArgument) as err:
         parse_adapter_config(minimal(type="rest", base_url="https://x.example", lookup_path="/r"), tmp_path, env={})

@@ -5,11 +5,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import grpc
+import pytest
+from grpc import aio
+
 from catalog.identifiers import KeyFormat, is_valid_key
+from exchange.adapter_client import AdapterClient, TransportSecurity
+from exchange.auth.pki import init_pki, issue_department_certificate
 from exchange.demo.data import generate
 from exchange.demo.departments import DemoDepartments
+from exchange.errors import from_rpc_error
 from exchange.testing import HubFixture
-from exchange.v1 import provider_pb2
+from exchange.v1 import provider_pb2, provider_pb2_grpc
 
 from .hubsetup import CONSUMER, catalog_for_restaurants, grant
 
@@ -86,3 +93,27 @@ async def test_hub_fetches_a_business_licence_from_the_demo_rest_adapter_process
         assert (revoked.found, revoked.status_code, revoked.valid) == (True, "03", False)
         described = await client.describe("FIRE", deps.departments["FIRE"].endpoint)
         assert [(d.dataset, d.source) for d in described.datasets] == [("fire_safety_certificate", "files")]
+
+
+async def test_demo_departments_over_tls_answer_the_hub_client_identity_only(tmp_path: Path) -> None:
+    pki = init_pki(tmp_path / "pki")
+    fire_key, fire_cert = issue_department_certificate(pki.directory, "FIRE")
+    hub_side = AdapterClient(
+        TransportSecurity(pki.ca_cert.read_bytes(), pki.hub_client_cert.read_bytes(), pki.hub_client_key.read_bytes())
+    )
+    fire = grpc.ssl_channel_credentials(pki.ca_cert.read_bytes(), fire_key.read_bytes(), fire_cert.read_bytes())
+    try:
+        async with DemoDepartments(tmp_path / "demo", seed=7, pki=pki.directory) as deps:
+            sample = deps.samples
+            psb = deps.departments["PSB"].endpoint
+            request = provider_pb2.LookupRequest(dataset="identity_record", key=sample.legal_representative_id)
+            assert (await hub_side.lookup("PSB", psb, request)).found
+            for code in ("SAMR", "MNR", "FIRE"):
+                described = await hub_side.describe(code, deps.departments[code].endpoint)
+                assert described.department == code
+            async with aio.secure_channel(psb, fire) as channel:
+                with pytest.raises(aio.AioRpcError) as refused:
+                    await provider_pb2_grpc.ProviderServiceStub(channel).Lookup(request, timeout=5)
+            assert from_rpc_error(refused.value).reason == "ADAPTER_CALLER_NOT_HUB"
+    finally:
+        await hub_side.close()

@@ -24,7 +24,7 @@ from catalog.errors import FailedPrecondition, InvalidArgument, NotFound, Unavai
 from catalog.model import Dataset
 from exchange.adapter_client import AdapterClient, TransportSecurity
 from exchange.auth.keys import generate_ed25519
-from exchange.auth.pki import init_pki, issue_department_certificate, issue_server_certificate
+from exchange.auth.pki import init_pki, issue_adapter_certificate
 from exchange.demo.data import synthetic_register
 from exchange.v1 import provider_pb2
 
@@ -212,8 +212,8 @@ def test_plain_text_must_be_asked_for() -> None:
 
 async def test_mtls_admits_the_hub_with_a_certificate_and_refuses_a_client_without_one(tmp_path: Path) -> None:
     paths = init_pki(tmp_path / "pki")
-    server_key, server_cert = issue_server_certificate(paths.directory, "samr-adapter", hosts=("localhost",))
-    client_key, client_cert = issue_department_certificate(paths.directory, "HUB")
+    server_key, server_cert = issue_adapter_certificate(paths.directory, "SAMR", hosts=("localhost",))
+    client_key, client_cert = paths.hub_client_key, paths.hub_client_cert
     running = await start_provider(
         Registry(served()),
         DocumentSigner("SAMR", "samr-1", SIGNING_KEY),
