@@ -2,7 +2,8 @@
 
 Creates the database schema, the hub's checkpoint signing key, the small CA with
 the hub's server certificate (unless in insecure dev mode), and the hub operator's
-own department `HUB` with a token key and a client certificate, so the operator can
+own department (setting `hub_department`, `HUB` by default: the only department that can
+hold hub_admin and auditor) with a token key and a client certificate, so the operator can
 administer the hub with the CLI from the profile this writes.
 """
 
@@ -17,17 +18,18 @@ from exchange.auth.pki import init_pki, issue_department_certificate, issue_hub_
 from exchange.config import Settings
 from exchange.hub import Hub
 from exchange.registry import Registry
-from exchange.testing import HUB_OPERATOR, system_caller
+from exchange.testing import system_caller
 
 
 async def initialise(settings: Settings, hosts: Sequence[str] = ("localhost", "127.0.0.1")) -> Path:
     """Prepare the data directory; return the path of the operator's CLI profile."""
     from exchange.cli.common import Profile
 
+    operator = settings.hub_department
     data_dir = settings.data_dir.resolve()
     admin_dir = data_dir / "admin"
     admin_dir.mkdir(parents=True, exist_ok=True)
-    profile = Profile(hub=settings.grpc_listen.replace("0.0.0.0", "127.0.0.1"), department=HUB_OPERATOR)  # noqa: S104
+    profile = Profile(hub=settings.grpc_listen.replace("0.0.0.0", "127.0.0.1"), department=operator)  # noqa: S104
     if not settings.insecure_dev:
         pki_dir = settings.path(settings.tls_cert).parent.resolve()
         if not (pki_dir / "ca.crt").exists():
@@ -36,15 +38,15 @@ async def initialise(settings: Settings, hosts: Sequence[str] = ("localhost", "1
             # A data directory made before the hub had a client profile of its own.
             client_dir = settings.path(settings.tls_client_cert).parent
             issue_hub_client_certificate(pki_dir, settings.hub_name, out_dir=client_dir)
-        key_path, cert_path = issue_department_certificate(pki_dir, HUB_OPERATOR, out_dir=admin_dir)
+        key_path, cert_path = issue_department_certificate(pki_dir, operator, out_dir=admin_dir)
         profile = Profile(
             hub=profile.hub,
-            department=HUB_OPERATOR,
+            department=operator,
             ca=str(pki_dir / "ca.crt"),
             cert=str(cert_path),
             client_key=str(key_path),
         )
-    token_key_path = admin_dir / f"{HUB_OPERATOR}-token.key"
+    token_key_path = admin_dir / f"{operator}-token.key"
     if not token_key_path.exists():
         write_private_key(token_key_path, generate_ed25519())
     token_key = load_private_key(token_key_path)
@@ -52,19 +54,19 @@ async def initialise(settings: Settings, hosts: Sequence[str] = ("localhost", "1
     await hub.start()
     try:
         dept = Department(
-            code=HUB_OPERATOR,
+            code=operator,
             name="Hub operator",
             level=AdminLevel.PROVINCE,
             region_code="110000",
             keys=(DepartmentKey(key_id(token_key.public_key()), KeyUse.TOKEN, "EdDSA", public_key_to_pem(token_key)),),
         )
-        await Registry(hub).register_department(dept, system_caller())
+        await Registry(hub).register_department(dept, system_caller(operator))
     finally:
         await hub.close()
     profile_path = admin_dir / "profile.yaml"
     Profile(
         hub=profile.hub,
-        department=HUB_OPERATOR,
+        department=operator,
         officer="admin",
         key=str(token_key_path),
         roles=("hub_admin",),

@@ -29,6 +29,7 @@ from grpc import aio
 from adapters.ipc import read_batch, read_schema, split_batch_response
 from catalog.errors import DataLoss, ExchangeError, Unauthenticated
 from exchange.audit.log import Receipt
+from exchange.auth.held_roles import DepartmentRoles, parse_roles
 from exchange.auth.identity import HUB_AUDIENCE_DEFAULT, Role
 from exchange.auth.keys import PrivateKey, key_id, load_private_key
 from exchange.auth.tokens import mint_token
@@ -93,6 +94,15 @@ def provenance_from_proto(p: common_pb2.Provenance) -> Provenance:
         p.signature,
         p.content_digest,
         p.fetched_at_us,
+    )
+
+
+def department_roles_from_proto(msg: departments_pb2.DepartmentRoles) -> DepartmentRoles:
+    return DepartmentRoles(
+        department=msg.department,
+        roles=parse_roles(msg.roles),
+        is_default=msg.is_default,
+        officers={o.officer_id: parse_roles(o.roles) for o in msg.officers},
     )
 
 
@@ -310,6 +320,35 @@ class HubClient:
             self.departments.RegisterDepartment, departments_pb2.RegisterDepartmentRequest(department=department)
         )
         return response.department
+
+    async def get_department_roles(self, code: str) -> DepartmentRoles:
+        """The roles the hub holds for a department and for single officers of it."""
+        response: departments_pb2.GetDepartmentRolesResponse = await self.call(
+            self.departments.GetDepartmentRoles, departments_pb2.GetDepartmentRolesRequest(code=code)
+        )
+        return department_roles_from_proto(response.roles)
+
+    async def set_department_roles(
+        self,
+        code: str,
+        roles: Iterable[Role | str] = (),
+        *,
+        officer_id: str = "",
+        reset: bool = False,
+        reason: str = "",
+    ) -> DepartmentRoles:
+        """Record the roles of a department (or of one officer); `reset` returns to the default. Hub admins only."""
+        request = departments_pb2.SetDepartmentRolesRequest(
+            code=code,
+            officer_id=officer_id,
+            roles=sorted(str(r) for r in roles),
+            reset=reset,
+            reason=reason,
+        )
+        response: departments_pb2.SetDepartmentRolesResponse = await self.call(
+            self.departments.SetDepartmentRoles, request
+        )
+        return department_roles_from_proto(response.roles)
 
     async def register_service_item(self, spec_text: str) -> items_pb2.ServiceItem:
         response: items_pb2.RegisterServiceItemResponse = await self.call(

@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from catalog.errors import FieldViolation, InvalidArgument
+from catalog.model import DEPARTMENT_CODE
 
 _HOST_PORT = re.compile(r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.\-]+):(\d{1,5})$")
 
@@ -34,6 +35,8 @@ class Settings:
     http_listen: str = "127.0.0.1:8080"
     # The `aud` every token must carry, and the name in the hub's certificate.
     hub_name: str = "exchange-hub"
+    # The hub operator's own department: the only one that can hold hub_admin and auditor.
+    hub_department: str = "HUB"
     # The access log's origin line (C2SP tlog-checkpoint).
     log_origin: str = "exchange-hub/access-log"
     # Plain-text gRPC without TLS: development only, and the hub says so loudly.
@@ -160,6 +163,10 @@ def _validate(s: Settings) -> list[FieldViolation]:
         match = _HOST_PORT.match(value)
         if not match or int(match.group(2)) > 65535:
             problems.append(FieldViolation(name, f"expected host:port such as 127.0.0.1:50051, got {value!r}"))
+    if not DEPARTMENT_CODE.match(s.hub_department):
+        problems.append(
+            FieldViolation("hub_department", f"a department code such as HUB (A-Z, 0-9, -), got {s.hub_department!r}")
+        )
     if s.database_url and not s.database_url.startswith(("sqlite", "postgres")):
         problems.append(FieldViolation("database_url", "expected sqlite:///PATH or postgresql://USER@HOST/DB"))
     positive = (

@@ -2,7 +2,8 @@
 
 Servicers, the console and the CLI's embedded mode all work through one `Hub`.
 `authenticate` is the one door every RPC passes: token, certificate, department
-status and the role table, with every refusal written to the access log.
+status, the roles the hub holds for the caller and the role table, with every
+refusal written to the access log.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from exchange.adapter_client import AdapterClient, TransportSecurity
 from exchange.audit.entry import AccessLogEntry
 from exchange.audit.log import AccessLog, Receipt
 from exchange.audit.note import NoteSigner
+from exchange.auth.held_roles import refuse_unheld
 from exchange.auth.identity import Caller
 from exchange.auth.keys import generate_ed25519, load_private_key, write_private_key
 from exchange.auth.pki import RevocationList, department_from_auth_context, peer_certificate
@@ -59,7 +61,7 @@ class Hub:
         self.db = Database(
             settings.effective_database_url, synchronous=settings.sqlite_synchronous.upper(), schema=db_schema
         )
-        self.keyring = KeyRing()
+        self.keyring = KeyRing(settings.hub_department)
         self.current_datasets = CurrentDatasets()
         self.verifier = TokenVerifier(
             settings.hub_name,
@@ -172,6 +174,7 @@ class Hub:
             cert_department = department_from_auth_context(auth_context)
         header = str(metadata.get("authorization", ""))
         token = header[7:] if header.lower().startswith("bearer ") else header
+        caller: Caller | None = None
         try:
             if self.revocations is not None:
                 self.revocations.check(peer_certificate(auth_context), f"department {cert_department}")
@@ -181,36 +184,58 @@ class Hub:
                     reason="TOKEN_MISSING",
                 )
             caller = self.verifier.verify(token, peer=context.peer(), cert_department=cert_department)
-            department = self.keyring.department(caller.department)
-            if department is None or department.status != DepartmentStatus.ACTIVE:
-                state = department.status.value if department else "unknown"
-                raise PermissionDenied(
-                    f"department {caller.department} is {state}; its officers cannot use the hub",
-                    reason="DEPARTMENT_INACTIVE",
-                )
-            roles = allowed_roles(method)
-            if not (caller.roles & roles):
-                held = ", ".join(sorted(r.value for r in caller.roles))
-                need = ", ".join(sorted(r.value for r in roles)) or "nobody"
-                raise PermissionDenied(
-                    f"{method.rsplit('/', 1)[-1]} needs one of the roles [{need}]; the token carries [{held}]",
-                    reason="ROLE_NOT_ALLOWED",
-                )
+            self._check_caller(method, caller)
         except ExchangeError as error:
-            await self.record(
-                AccessLogEntry(
-                    time_us=now_us(),
-                    request_id=str(metadata.get("x-request-id", "")) or uuid.uuid4().hex,
-                    action=f"rpc{method}",
-                    caller_department=cert_department or "",
-                    decision="deny",
-                    reason=error.reason,
-                    message=error.message,
-                    outcome=type(error).__name__,
-                )
-            )
+            await self.record(self._refusal(method, metadata, error, caller, cert_department))
             raise
         return caller
+
+    def _check_caller(self, method: str, caller: Caller) -> None:
+        """A verified token's department is active, holds every role the token asks for, and one fits `method`."""
+        department = self.keyring.department(caller.department)
+        if department is None or department.status != DepartmentStatus.ACTIVE:
+            state = department.status.value if department else "unknown"
+            raise PermissionDenied(
+                f"department {caller.department} is {state}; its officers cannot use the hub",
+                reason="DEPARTMENT_INACTIVE",
+            )
+        # Before the role table: a role the hub never gave is refused as such, whatever the method.
+        refuse_unheld(
+            caller.department,
+            caller.officer_id,
+            caller.roles,
+            self.keyring.held_roles(caller.department, caller.officer_id),
+        )
+        roles = allowed_roles(method)
+        if not (caller.roles & roles):
+            held = ", ".join(sorted(r.value for r in caller.roles))
+            need = ", ".join(sorted(r.value for r in roles)) or "nobody"
+            raise PermissionDenied(
+                f"{method.rsplit('/', 1)[-1]} needs one of the roles [{need}]; the token carries [{held}]",
+                reason="ROLE_NOT_ALLOWED",
+            )
+
+    @staticmethod
+    def _refusal(
+        method: str,
+        metadata: Mapping[str, Any],
+        error: ExchangeError,
+        caller: Caller | None,
+        cert_department: str | None,
+    ) -> AccessLogEntry:
+        """The deny entry for a refused call: under the verified caller once its token checked out."""
+        return AccessLogEntry(
+            time_us=now_us(),
+            request_id=str(metadata.get("x-request-id", "")) or uuid.uuid4().hex,
+            action=f"rpc{method}",
+            caller_department=caller.department if caller else cert_department or "",
+            officer_id=caller.officer_id if caller else "",
+            officer_role=",".join(sorted(r.value for r in caller.roles)) if caller else "",
+            decision="deny",
+            reason=error.reason,
+            message=error.message,
+            outcome=type(error).__name__,
+        )
 
     async def record(self, entry: AccessLogEntry) -> Receipt:
         """Append to the access log (fail closed: raises Unavailable if it cannot be written)."""

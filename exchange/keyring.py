@@ -1,7 +1,7 @@
-"""The hub's in-memory view of departments and their keys, reloaded when the registry changes.
+"""The hub's in-memory view of departments, their keys and held roles, reloaded when the registry changes.
 
-Token verification and issuer-signature checks run on every request, so they read
-dicts here instead of the database. Every registry change reloads it on the replica
+Token verification, the held-roles check and issuer-signature checks run on every request,
+so they read dicts here instead of the database. Every registry change reloads it on the replica
 that made the change, and a background task reloads it every few seconds so other
 replicas follow.
 """
@@ -11,14 +11,18 @@ from __future__ import annotations
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from catalog.model import Dataset, Department, KeyStatus, KeyUse
+from exchange.auth.held_roles import DepartmentRoles, RoleSet, department_roles, held_by
+from exchange.auth.identity import Role
 from exchange.auth.keys import algorithm_for, load_public_key
 from exchange.auth.tokens import TrustedKey
-from exchange.storage import Database, catalog_store
+from exchange.storage import Database, catalog_store, role_store
 
 
 class KeyRing:
-    def __init__(self) -> None:
+    def __init__(self, hub_department: str = "HUB") -> None:
+        self.hub_department = hub_department
         self.departments: dict[str, Department] = {}
+        self._roles: dict[str, DepartmentRoles] = {}
         self._token_keys: dict[tuple[str, str], TrustedKey] = {}
         self._signing_keys: dict[tuple[str, str], Ed25519PublicKey] = {}
         # When each retired signing key was retired: documents signed later with it are refused.
@@ -29,6 +33,7 @@ class KeyRing:
         async with db.read() as conn:
             departments = await catalog_store.list_departments(conn, limit=100_000)
             stored_keys = await catalog_store.list_keys(conn)
+            role_sets = await role_store.list_role_sets(conn)
         token_keys: dict[tuple[str, str], TrustedKey] = {}
         signing_keys: dict[tuple[str, str], Ed25519PublicKey] = {}
         for dept in departments:
@@ -44,6 +49,12 @@ class KeyRing:
                     # Retired signing keys still verify documents signed while they were active.
                     signing_keys[(dept.code, key.kid)] = public
         self.departments = {d.code: d for d in departments}
+        by_department: dict[str, list[RoleSet]] = {}
+        for role_set in role_sets:
+            by_department.setdefault(role_set.department, []).append(role_set)
+        self._roles = {
+            d.code: department_roles(d.code, by_department.get(d.code, ()), self.hub_department) for d in departments
+        }
         self._token_keys = token_keys
         self._signing_keys = signing_keys
         self._retired_at = {(k.department, k.key.kid): k.retired_at_us for k in stored_keys if k.retired_at_us}
@@ -61,6 +72,15 @@ class KeyRing:
 
     def department(self, code: str) -> Department | None:
         return self.departments.get(code)
+
+    def department_roles(self, code: str) -> DepartmentRoles:
+        """What `code` holds as of the last load (the default set for a department loaded since)."""
+        found = self._roles.get(code)
+        return found if found is not None else department_roles(code, (), self.hub_department)
+
+    def held_roles(self, department: str, officer_id: str) -> frozenset[Role]:
+        """The roles an officer of `department` may put in a token."""
+        return held_by(self.department_roles(department), officer_id)
 
 
 class CurrentDatasets:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import inspect
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -37,11 +37,20 @@ from catalog.versioning import diff_schemas, resolve_version
 from exchange.audit.entry import entry_for
 from exchange.auth.access_requests import AccessRequest, AccessRequestStatus
 from exchange.auth.authz import Decision, Grant, GrantStatus, decide_fetch
+from exchange.auth.held_roles import (
+    DepartmentRoles,
+    RoleSet,
+    check_officer_id,
+    check_role_set,
+    department_roles,
+    describe,
+    parse_roles,
+)
 from exchange.auth.identity import Caller, Role
 from exchange.auth.keys import algorithm_for, load_public_key
 from exchange.clock import now_us
 from exchange.hub import Hub
-from exchange.storage import catalog_store, grant_store
+from exchange.storage import catalog_store, grant_store, role_store
 from exchange.storage.db import Reader
 
 
@@ -175,6 +184,59 @@ class Registry:
         await self.hub.registry_changed(code)
         await self._log_change(caller, "departments.set_status", code, f"status {status.value}: {reason}")
         return await self.get_department(code)
+
+    # --- held roles --------------------------------------------------------------------------------
+
+    @logs_refusal("departments.get_roles")
+    async def get_department_roles(self, code: str, caller: Caller) -> DepartmentRoles:
+        """What a department and its officers hold (hub admins and auditors: any; dept admins: their own)."""
+        if not _may_see(caller, code):
+            raise PermissionDenied(
+                f"you act for {caller.department}; only hub admins and auditors may read the roles of {code}",
+                reason="NOT_OWNER",
+            )
+        return await self._held_roles(code)
+
+    async def _held_roles(self, code: str) -> DepartmentRoles:
+        await self.get_department(code)
+        async with self.hub.db.read() as conn:
+            stored = await role_store.list_role_sets(conn, code)
+        return department_roles(code, stored, self.hub.settings.hub_department)
+
+    @logs_refusal("departments.set_roles")
+    async def set_department_roles(
+        self,
+        code: str,
+        caller: Caller,
+        *,
+        roles: Iterable[str],
+        officer_id: str = "",
+        reset: bool = False,
+        reason: str = "",
+    ) -> DepartmentRoles:
+        """Record (or with `reset` forget) the roles of a department or of one officer of it; hub admins only."""
+        if not caller.has(Role.HUB_ADMIN):
+            raise PermissionDenied("only a hub admin changes which roles a department holds", reason="NOT_HUB_ADMIN")
+        hub_department = self.hub.settings.hub_department
+        wanted = parse_roles(roles)
+        if reset:
+            check_officer_id(officer_id)
+        else:
+            check_role_set(code, officer_id, wanted, hub_department)
+        before = await self._held_roles(code)
+        async with self.hub.db.begin() as conn:
+            if reset:
+                await role_store.delete_role_set(conn, code, officer_id)
+            else:
+                await role_store.put_role_set(conn, RoleSet(code, officer_id, wanted, _who(caller), now_us()))
+        await self.hub.registry_changed()
+        after = await self._held_roles(code)
+        target = f"{code}/{officer_id}" if officer_id else code
+        summary = f"roles {_role_summary(after, officer_id)} (were {_role_summary(before, officer_id)})"
+        await self._log_change(
+            caller, "departments.set_roles", target, summary + (f": {reason[:200]}" if reason else "")
+        )
+        return after
 
     # --- datasets ----------------------------------------------------------------------------------
 
@@ -616,6 +678,18 @@ class Registry:
 def _may_see(caller: Caller, *departments: str) -> bool:
     """Hub admins and auditors see every request; others only those their department is party to."""
     return caller.has(Role.HUB_ADMIN) or caller.has(Role.AUDITOR) or caller.department in departments
+
+
+def _who(caller: Caller) -> str:
+    return f"{caller.department}/{caller.officer_id}"[:200]
+
+
+def _role_summary(held: DepartmentRoles, officer_id: str) -> str:
+    """The department's or one officer's set, as the change's log entry says it."""
+    if officer_id:
+        own = held.officers.get(officer_id)
+        return describe(own, inherited_from=held.department)
+    return describe(held.roles, default=held.is_default)
 
 
 def _check_key(key: DepartmentKey, path: str) -> None:

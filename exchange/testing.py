@@ -194,5 +194,5 @@ async def start_test_hub(data_dir: Path, *, backend: str = "sqlite", **settings:
     loaded = load_settings(None, environ={}, **values)
     running = await start_hub(loaded, db_schema=schema)
     fixture = HubFixture(running, loaded, schema)
-    await fixture.add_department(HUB_OPERATOR, name="Hub operator")
+    await fixture.add_department(loaded.hub_department, name="Hub operator")
     return fixture

@@ -32,6 +32,9 @@ RPC_ROLES: dict[str, frozenset[Role]] = {
     f"{_P}DepartmentService/AddDepartmentKey": ADMINS,
     f"{_P}DepartmentService/RetireDepartmentKey": ADMINS,
     f"{_P}DepartmentService/SetDepartmentStatus": HUB_ADMIN,
+    # Held roles: only hub admins change them; a dept admin reads its own department's.
+    f"{_P}DepartmentService/GetDepartmentRoles": ADMINS | AUDIT,
+    f"{_P}DepartmentService/SetDepartmentRoles": HUB_ADMIN,
     # Service items.
     f"{_P}ServiceItemService/RegisterServiceItem": HUB_ADMIN,
     f"{_P}ServiceItemService/GetServiceItem": EVERYONE,

@@ -78,26 +78,35 @@ class Profile:
         )
 
 
-def profile_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Options naming the hub and the identity to call it with."""
+def profile_options(func: Callable[..., Any] | None = None, *, officer_flag: str = "--officer") -> Any:
+    """Options naming the hub and the identity to call it with.
+
+    A command whose own `--officer` names someone else (`departments roles`) takes the acting
+    officer as another flag: `@profile_options(officer_flag="--as-officer")`.
+    """
+    if func is None:
+        return functools.partial(profile_options, officer_flag=officer_flag)
     options = [
         click.option("--profile", envvar="EXCHANGE_PROFILE", type=click.Path(dir_okay=False), help="Profile file."),
         click.option("--hub", envvar="EXCHANGE_HUB", help="Hub address host:port."),
         click.option("--department", envvar="EXCHANGE_DEPARTMENT", help="Department acting."),
-        click.option("--officer", envvar="EXCHANGE_OFFICER", help="Officer id (the token's subject)."),
+        click.option(
+            officer_flag, "acting_officer", envvar="EXCHANGE_OFFICER", help="Officer id (the token's subject)."
+        ),
         click.option("--key", envvar="EXCHANGE_KEY", type=click.Path(dir_okay=False), help="Token signing key."),
         click.option("--roles", envvar="EXCHANGE_ROLES", help="Comma-separated roles to claim."),
     ]
+    command: Callable[..., Any] = func
     for option in reversed(options):
-        func = option(func)
+        command = option(command)
 
-    @functools.wraps(func)
+    @functools.wraps(command)
     def wrapper(
         *args: Any,
         profile: str | None,
         hub: str | None,
         department: str | None,
-        officer: str | None,
+        acting_officer: str | None,
         key: str | None,
         roles: str | None,
         **kwargs: Any,
@@ -106,7 +115,7 @@ def profile_options(func: Callable[..., Any]) -> Callable[..., Any]:
         chosen = Profile(
             hub=hub or base.hub,
             department=department or base.department,
-            officer=officer or base.officer,
+            officer=acting_officer or base.officer,
             key=key or base.key,
             roles=tuple(r.strip() for r in roles.split(",")) if roles else base.roles,
             ca=base.ca,
@@ -114,7 +123,7 @@ def profile_options(func: Callable[..., Any]) -> Callable[..., Any]:
             client_key=base.client_key,
             server_name=base.server_name,
         )
-        return func(*args, profile=chosen, **kwargs)
+        return command(*args, profile=chosen, **kwargs)
 
     return wrapper
 

@@ -6,6 +6,7 @@ them, so the CLI shows exactly the errors the API gives.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -217,6 +218,43 @@ def departments_retire_key(code: str, kid: str, profile: Profile) -> None:
             click.echo(f"{code}: retired key {kid}")
 
     run(go())
+
+
+@departments.command("roles")
+@click.argument("code")
+@click.option("--set", "set_roles", default="", help="Comma-separated roles to record, e.g. officer,dept_admin.")
+@click.option("--officer", default="", help="Record (or reset) the set of this one officer instead.")
+@click.option("--reset", is_flag=True, help="Forget the recorded set: back to the default (or the department's).")
+@click.option("--reason", default="", help="Why (kept in the access log).")
+@profile_options(officer_flag="--as-officer")
+def departments_roles(code: str, set_roles: str, officer: str, reset: bool, reason: str, profile: Profile) -> None:
+    """Show the roles the hub holds for department CODE, or change them (hub admins only).
+
+    A token may ask for fewer roles than its officer holds, never more. hub_admin and auditor are
+    held only by the hub operator's own department. Here --officer names the officer whose set is
+    changed; the acting officer is --as-officer (or the profile's).
+    """
+    if set_roles and reset:
+        raise click.UsageError("give either --set or --reset, not both")
+    if officer and not (set_roles or reset):
+        raise click.UsageError("--officer needs --set or --reset")
+
+    async def go() -> None:
+        async with profile.client() as hub:
+            if set_roles or reset:
+                names = [n.strip() for n in set_roles.split(",") if n.strip()]
+                held = await hub.set_department_roles(code, names, officer_id=officer, reset=reset, reason=reason)
+            else:
+                held = await hub.get_department_roles(code)
+            click.echo(f"{held.department}: {_role_names(held.roles)}{' (default)' if held.is_default else ''}")
+            for officer_id, roles in sorted(held.officers.items()):
+                click.echo(f"  officer {officer_id}: {_role_names(roles)}")
+
+    run(go())
+
+
+def _role_names(roles: Iterable[str]) -> str:
+    return ", ".join(sorted(roles)) or "none"
 
 
 @click.group("items")

@@ -13,6 +13,7 @@ from exchange.services.convert import (
     dataset_from_proto,
     dataset_to_proto,
     department_from_proto,
+    department_roles_to_proto,
     department_to_proto,
     enum_name,
     key_from_proto,
@@ -160,6 +161,25 @@ class DepartmentServicer(departments_pb2_grpc.DepartmentServiceServicer):
         )
         dept = await self.registry.set_department_status(request.code, status, request.reason, caller())
         return departments_pb2.SetDepartmentStatusResponse(department=department_to_proto(dept))
+
+    async def GetDepartmentRoles(
+        self, request: departments_pb2.GetDepartmentRolesRequest, context: Ctx
+    ) -> departments_pb2.GetDepartmentRolesResponse:
+        held = await self.registry.get_department_roles(request.code, caller())
+        return departments_pb2.GetDepartmentRolesResponse(roles=department_roles_to_proto(held))
+
+    async def SetDepartmentRoles(
+        self, request: departments_pb2.SetDepartmentRolesRequest, context: Ctx
+    ) -> departments_pb2.SetDepartmentRolesResponse:
+        held = await self.registry.set_department_roles(
+            request.code,
+            caller(),
+            roles=tuple(request.roles),
+            officer_id=request.officer_id,
+            reset=request.reset,
+            reason=request.reason,
+        )
+        return departments_pb2.SetDepartmentRolesResponse(roles=department_roles_to_proto(held))
 
 
 class ServiceItemServicer(items_pb2_grpc.ServiceItemServiceServicer):

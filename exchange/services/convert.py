@@ -21,6 +21,7 @@ from catalog.schema import schema_to_list
 from exchange.audit.entry import AccessLogEntry
 from exchange.audit.log import Receipt
 from exchange.auth.authz import Grant
+from exchange.auth.held_roles import DepartmentRoles
 from exchange.v1 import (
     access_pb2,
     audit_pb2,
@@ -195,6 +196,18 @@ def department_to_proto(d: Department) -> departments_pb2.Department:
                 status=enum_value(departments_pb2.KeyStatus, "KEY_STATUS_", k.status.value),
             )
             for k in d.keys
+        ],
+    )
+
+
+def department_roles_to_proto(held: DepartmentRoles) -> departments_pb2.DepartmentRoles:
+    return departments_pb2.DepartmentRoles(
+        department=held.department,
+        roles=sorted(r.value for r in held.roles),
+        is_default=held.is_default,
+        officers=[
+            departments_pb2.OfficerRoles(officer_id=officer, roles=sorted(r.value for r in roles))
+            for officer, roles in sorted(held.officers.items())
         ],
     )
 

@@ -42,6 +42,19 @@ department_keys = sa.Table(
     sa.Column("retired_at_us", sa.BigInteger, nullable=False, server_default="0"),
 )
 
+# Roles a hub admin recorded for a department (officer_id "") or for one officer of it; a
+# department without a row holds the default set (exchange/auth/held_roles.py).
+department_roles = sa.Table(
+    "department_roles",
+    metadata,
+    sa.Column("department", sa.String(32), primary_key=True),
+    sa.Column("officer_id", sa.String(128), primary_key=True),
+    # Role names, comma-separated and sorted.
+    sa.Column("roles", sa.String(200), nullable=False),
+    sa.Column("set_by", sa.String(200), nullable=False),
+    sa.Column("set_at_us", sa.BigInteger, nullable=False),
+)
+
 datasets = sa.Table(
     "datasets",
     metadata,

@@ -443,3 +443,159 @@ class SetDepartmentStatusResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___SetDepartmentStatusResponse: _TypeAlias = SetDepartmentStatusResponse  # noqa: Y015
+
+@_typing.final
+class OfficerRoles(_message.Message):
+    """One officer's own role set, which replaces the department's for that officer."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OFFICER_ID_FIELD_NUMBER: _builtins.int
+    ROLES_FIELD_NUMBER: _builtins.int
+    officer_id: _builtins.str
+    @_builtins.property
+    def roles(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        officer_id: _builtins.str = ...,
+        roles: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["officer_id", b"officer_id", "roles", b"roles"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OfficerRoles: _TypeAlias = OfficerRoles  # noqa: Y015
+
+@_typing.final
+class DepartmentRoles(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DEPARTMENT_FIELD_NUMBER: _builtins.int
+    ROLES_FIELD_NUMBER: _builtins.int
+    IS_DEFAULT_FIELD_NUMBER: _builtins.int
+    OFFICERS_FIELD_NUMBER: _builtins.int
+    department: _builtins.str
+    is_default: _builtins.bool
+    """True while no hub admin recorded a set: an ordinary department then holds officer and
+    dept_admin, the hub operator's department every role.
+    """
+    @_builtins.property
+    def roles(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Role names held department-wide ("officer", "dept_admin", "hub_admin", "auditor"), sorted."""
+
+    @_builtins.property
+    def officers(self) -> _containers.RepeatedCompositeFieldContainer[Global___OfficerRoles]: ...
+    def __init__(
+        self,
+        *,
+        department: _builtins.str = ...,
+        roles: _abc.Iterable[_builtins.str] | None = ...,
+        is_default: _builtins.bool = ...,
+        officers: _abc.Iterable[Global___OfficerRoles] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["department", b"department", "is_default", b"is_default", "officers", b"officers", "roles", b"roles"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DepartmentRoles: _TypeAlias = DepartmentRoles  # noqa: Y015
+
+@_typing.final
+class GetDepartmentRolesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CODE_FIELD_NUMBER: _builtins.int
+    code: _builtins.str
+    def __init__(
+        self,
+        *,
+        code: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetDepartmentRolesRequest: _TypeAlias = GetDepartmentRolesRequest  # noqa: Y015
+
+@_typing.final
+class GetDepartmentRolesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ROLES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def roles(self) -> Global___DepartmentRoles: ...
+    def __init__(
+        self,
+        *,
+        roles: Global___DepartmentRoles | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["roles", b"roles"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["roles", b"roles"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetDepartmentRolesResponse: _TypeAlias = GetDepartmentRolesResponse  # noqa: Y015
+
+@_typing.final
+class SetDepartmentRolesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CODE_FIELD_NUMBER: _builtins.int
+    OFFICER_ID_FIELD_NUMBER: _builtins.int
+    ROLES_FIELD_NUMBER: _builtins.int
+    RESET_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    code: _builtins.str
+    officer_id: _builtins.str
+    """Empty: the department-wide set. Else the set of this one officer (the token's `sub`)."""
+    reset: _builtins.bool
+    """Forget the recorded set: the department returns to its default, the officer to the department's set."""
+    reason: _builtins.str
+    """Why (kept in the access log)."""
+    @_builtins.property
+    def roles(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Role names; at least one unless reset is set."""
+
+    def __init__(
+        self,
+        *,
+        code: _builtins.str = ...,
+        officer_id: _builtins.str = ...,
+        roles: _abc.Iterable[_builtins.str] | None = ...,
+        reset: _builtins.bool = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code", "officer_id", b"officer_id", "reason", b"reason", "reset", b"reset", "roles", b"roles"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetDepartmentRolesRequest: _TypeAlias = SetDepartmentRolesRequest  # noqa: Y015
+
+@_typing.final
+class SetDepartmentRolesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ROLES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def roles(self) -> Global___DepartmentRoles: ...
+    def __init__(
+        self,
+        *,
+        roles: Global___DepartmentRoles | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["roles", b"roles"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["roles", b"roles"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetDepartmentRolesResponse: _TypeAlias = SetDepartmentRolesResponse  # noqa: Y015

@@ -67,6 +67,16 @@ class DepartmentServiceStub:
                 request_serializer=exchange_dot_v1_dot_departments__pb2.SetDepartmentStatusRequest.SerializeToString,
                 response_deserializer=exchange_dot_v1_dot_departments__pb2.SetDepartmentStatusResponse.FromString,
                 _registered_method=True)
+        self.GetDepartmentRoles = channel.unary_unary(
+                '/exchange.v1.DepartmentService/GetDepartmentRoles',
+                request_serializer=exchange_dot_v1_dot_departments__pb2.GetDepartmentRolesRequest.SerializeToString,
+                response_deserializer=exchange_dot_v1_dot_departments__pb2.GetDepartmentRolesResponse.FromString,
+                _registered_method=True)
+        self.SetDepartmentRoles = channel.unary_unary(
+                '/exchange.v1.DepartmentService/SetDepartmentRoles',
+                request_serializer=exchange_dot_v1_dot_departments__pb2.SetDepartmentRolesRequest.SerializeToString,
+                response_deserializer=exchange_dot_v1_dot_departments__pb2.SetDepartmentRolesResponse.FromString,
+                _registered_method=True)
 
 
 class DepartmentServiceServicer:
@@ -115,6 +125,23 @@ class DepartmentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetDepartmentRoles(self, request, context):
+        """The roles a department, and single officers of it, may put in their tokens. Hub admins and
+        auditors read any department's; a department admin reads its own.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetDepartmentRoles(self, request, context):
+        """Records them (hub admins only, each change in the access log). A token may ask for fewer
+        roles than its officer holds, never more. hub_admin and auditor are hub identities: only the
+        hub operator's department holds them, and no other can be given them.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DepartmentServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -147,6 +174,16 @@ def add_DepartmentServiceServicer_to_server(servicer, server):
                     servicer.SetDepartmentStatus,
                     request_deserializer=exchange_dot_v1_dot_departments__pb2.SetDepartmentStatusRequest.FromString,
                     response_serializer=exchange_dot_v1_dot_departments__pb2.SetDepartmentStatusResponse.SerializeToString,
+            ),
+            'GetDepartmentRoles': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetDepartmentRoles,
+                    request_deserializer=exchange_dot_v1_dot_departments__pb2.GetDepartmentRolesRequest.FromString,
+                    response_serializer=exchange_dot_v1_dot_departments__pb2.GetDepartmentRolesResponse.SerializeToString,
+            ),
+            'SetDepartmentRoles': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetDepartmentRoles,
+                    request_deserializer=exchange_dot_v1_dot_departments__pb2.SetDepartmentRolesRequest.FromString,
+                    response_serializer=exchange_dot_v1_dot_departments__pb2.SetDepartmentRolesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -314,6 +351,60 @@ class DepartmentService:
             '/exchange.v1.DepartmentService/SetDepartmentStatus',
             exchange_dot_v1_dot_departments__pb2.SetDepartmentStatusRequest.SerializeToString,
             exchange_dot_v1_dot_departments__pb2.SetDepartmentStatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetDepartmentRoles(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/exchange.v1.DepartmentService/GetDepartmentRoles',
+            exchange_dot_v1_dot_departments__pb2.GetDepartmentRolesRequest.SerializeToString,
+            exchange_dot_v1_dot_departments__pb2.GetDepartmentRolesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetDepartmentRoles(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/exchange.v1.DepartmentService/SetDepartmentRoles',
+            exchange_dot_v1_dot_departments__pb2.SetDepartmentRolesRequest.SerializeToString,
+            exchange_dot_v1_dot_departments__pb2.SetDepartmentRolesResponse.FromString,
             options,
             channel_credentials,
             insecure,

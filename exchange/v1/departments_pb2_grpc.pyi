@@ -47,6 +47,15 @@ class DepartmentServiceStub:
     """
     SetDepartmentStatus: _grpc.UnaryUnaryMultiCallable[_departments_pb2.SetDepartmentStatusRequest, _departments_pb2.SetDepartmentStatusResponse]
     """Suspends or revokes a department: its tokens and certificates stop working at once."""
+    GetDepartmentRoles: _grpc.UnaryUnaryMultiCallable[_departments_pb2.GetDepartmentRolesRequest, _departments_pb2.GetDepartmentRolesResponse]
+    """The roles a department, and single officers of it, may put in their tokens. Hub admins and
+    auditors read any department's; a department admin reads its own.
+    """
+    SetDepartmentRoles: _grpc.UnaryUnaryMultiCallable[_departments_pb2.SetDepartmentRolesRequest, _departments_pb2.SetDepartmentRolesResponse]
+    """Records them (hub admins only, each change in the access log). A token may ask for fewer
+    roles than its officer holds, never more. hub_admin and auditor are hub identities: only the
+    hub operator's department holds them, and no other can be given them.
+    """
 
 @_typing.type_check_only
 class DepartmentServiceAsyncStub(DepartmentServiceStub):
@@ -67,6 +76,15 @@ class DepartmentServiceAsyncStub(DepartmentServiceStub):
     """
     SetDepartmentStatus: _aio.UnaryUnaryMultiCallable[_departments_pb2.SetDepartmentStatusRequest, _departments_pb2.SetDepartmentStatusResponse]  # type: ignore[assignment]
     """Suspends or revokes a department: its tokens and certificates stop working at once."""
+    GetDepartmentRoles: _aio.UnaryUnaryMultiCallable[_departments_pb2.GetDepartmentRolesRequest, _departments_pb2.GetDepartmentRolesResponse]  # type: ignore[assignment]
+    """The roles a department, and single officers of it, may put in their tokens. Hub admins and
+    auditors read any department's; a department admin reads its own.
+    """
+    SetDepartmentRoles: _aio.UnaryUnaryMultiCallable[_departments_pb2.SetDepartmentRolesRequest, _departments_pb2.SetDepartmentRolesResponse]  # type: ignore[assignment]
+    """Records them (hub admins only, each change in the access log). A token may ask for fewer
+    roles than its officer holds, never more. hub_admin and auditor are hub identities: only the
+    hub operator's department holds them, and no other can be given them.
+    """
 
 class DepartmentServiceServicer(metaclass=_abc_1.ABCMeta):
     """Departments taking part in the exchange: their keys (for tokens and for signing
@@ -120,5 +138,26 @@ class DepartmentServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_departments_pb2.SetDepartmentStatusResponse, _abc.Awaitable[_departments_pb2.SetDepartmentStatusResponse]]:
         """Suspends or revokes a department: its tokens and certificates stop working at once."""
+
+    @_abc_1.abstractmethod
+    def GetDepartmentRoles(
+        self,
+        request: _departments_pb2.GetDepartmentRolesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_departments_pb2.GetDepartmentRolesResponse, _abc.Awaitable[_departments_pb2.GetDepartmentRolesResponse]]:
+        """The roles a department, and single officers of it, may put in their tokens. Hub admins and
+        auditors read any department's; a department admin reads its own.
+        """
+
+    @_abc_1.abstractmethod
+    def SetDepartmentRoles(
+        self,
+        request: _departments_pb2.SetDepartmentRolesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_departments_pb2.SetDepartmentRolesResponse, _abc.Awaitable[_departments_pb2.SetDepartmentRolesResponse]]:
+        """Records them (hub admins only, each change in the access log). A token may ask for fewer
+        roles than its officer holds, never more. hub_admin and auditor are hub identities: only the
+        hub operator's department holds them, and no other can be given them.
+        """
 
 def add_DepartmentServiceServicer_to_server(servicer: DepartmentServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

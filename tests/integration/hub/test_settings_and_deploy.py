@@ -51,3 +51,10 @@ async def test_missing_tls_files_name_the_setting(tmp_path):
         await start_hub(settings)
     assert refused.value.violations[0].field in {"tls_client_ca", "tls_cert", "tls_key"}
     assert "exchange init" in refused.value.message
+
+
+def test_hub_department_must_be_a_department_code(tmp_path):
+    assert load_settings(None, environ={}).hub_department == "HUB"
+    with pytest.raises(InvalidArgument) as raised:
+        load_settings(None, environ={"EXCHANGE_HUB_DEPARTMENT": "hub admins"})
+    assert [v.field for v in raised.value.violations] == ["hub_department"]
