@@ -38,7 +38,7 @@ async def test_proofs_served_from_stored_nodes_match_a_tree_rebuilt_from_the_ent
     hub = any_backend_hub
     await hub.add_department("SAMR")
     await _fill(hub, 37)
-    client = hub.client("SAMR", roles=AUDITOR)
+    client = hub.client("HUB", roles=AUDITOR)
     first = await client.call(client.audit.GetCheckpoint, audit_pb2.GetCheckpointRequest(sign_now=True))
     verifier = NoteVerifier.from_vkey(first.verifier_key)
     checkpoint = open_checkpoint(first.checkpoint.signed_note, verifier, origin=hub.settings.log_origin)
@@ -78,7 +78,7 @@ async def test_an_evidence_bundle_verifies_offline_with_the_hub_key_alone(hub: H
 
 async def test_proofs_for_entries_beyond_the_log_are_refused_with_a_reason(hub: HubFixture) -> None:
     await hub.add_department("SAMR")
-    client = hub.client("SAMR", roles=AUDITOR)
+    client = hub.client("HUB", roles=AUDITOR)
     with pytest.raises(ExchangeError) as caught:
         await client.call(client.audit.GetInclusionProof, audit_pb2.GetInclusionProofRequest(index=999))
     assert caught.value.grpc_code == grpc.StatusCode.NOT_FOUND
@@ -94,7 +94,7 @@ async def test_auditors_filter_page_and_order_entries_and_see_no_payloads(any_ba
     hub = any_backend_hub
     await hub.add_department("SAMR")
     await _fill(hub, 40)
-    client = hub.client("SAMR", roles=AUDITOR)
+    client = hub.client("HUB", roles=AUDITOR)
     request = audit_pb2.QueryEntriesRequest(
         filter=audit_pb2.EntryFilter(
             subject_id=CITIZEN, officer_id="officer-0", decision=common_pb2.DECISION_ALLOW, case_id="case-2"

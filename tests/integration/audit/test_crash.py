@@ -58,6 +58,7 @@ async def test_every_receipt_survives_a_sigkill_and_the_log_verifies_after_resta
     setup = await start_test_hub(data_dir, sqlite_synchronous="FULL")
     adapter, case_id = await licence_world(setup)
     consumer = setup.departments[CONSUMER]
+    operator = setup.departments["HUB"]
     company = LICENCE_KEY
     await setup.stop()
     try:
@@ -76,12 +77,14 @@ async def test_every_receipt_survives_a_sigkill_and_the_log_verifies_after_resta
         )
 
         def connect(roles: tuple[Role, ...] = (Role.OFFICER,)) -> HubClient:
+            # Auditors are the hub's own (only its department holds the role); officers are the consumer's.
+            keys = operator if Role.AUDITOR in roles else consumer
             return HubClient.connect(
                 f"127.0.0.1:{port}",
-                department=CONSUMER,
+                department=keys.code,
                 officer="officer-1",
-                key=consumer.token_key,
-                kid=consumer.token_kid,
+                key=keys.token_key,
+                kid=keys.token_kid,
                 roles=roles,
             )
 

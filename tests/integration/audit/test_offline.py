@@ -121,9 +121,9 @@ async def test_cli_bundles_exports_archives_and_verifies_without_the_hub(hub: Hu
     code, vkey, _ = await exchange_cli("audit", "vkey", "--data-dir", data_dir)
     vkey = vkey.strip()
     assert code == 0 and vkey == hub.hub.signer.verifier().verifier_key()
-    key_file = tmp_path / "samr.key"
-    write_private_key(key_file, hub.departments["SAMR"].token_key)
-    as_auditor = ["--hub", hub.address, "--department", "SAMR", "--key", str(key_file), "--roles", "auditor"]
+    key_file = tmp_path / "hub.key"
+    write_private_key(key_file, hub.departments["HUB"].token_key)
+    as_auditor = ["--hub", hub.address, "--department", "HUB", "--key", str(key_file), "--roles", "auditor"]
 
     # An evidence bundle for one entry, checked with the public key alone; a changed byte is refused.
     bundle = tmp_path / "e7.proof"
@@ -172,7 +172,7 @@ async def test_cli_bundles_exports_archives_and_verifies_without_the_hub(hub: Hu
         "audit", "verify", "--data-dir", data_dir, "--checkpoint", str(checkpoint), "--key", vkey
     )
     assert code == 0 and "25 of them archived and pruned" in out, err
-    auditor = hub.client("SAMR", roles=(Role.AUDITOR,))
+    auditor = hub.client("HUB", roles=(Role.AUDITOR,))
     proof = await auditor.call(auditor.audit.GetInclusionProof, audit_pb2.GetInclusionProofRequest(index=3))
     assert len(proof.hashes) > 0
     with pytest.raises(ExchangeError) as caught:

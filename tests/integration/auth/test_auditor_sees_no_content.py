@@ -72,6 +72,7 @@ async def test_auditor_gets_no_document_contents_from_any_rpc(permit_hub: HubFix
     ids = (case_id, grant_id, str(entries[-1].index))
     # The walk finds contents where they are: an officer on the case reads them.
     assert "/exchange.v1.CaseService/GetMaterial" in await _walk(permit_hub, "FIRE", Role.OFFICER, hints, ids)
-    # An auditor of the hub, and an auditor of a department that is on the case, never do.
+    # An auditor of the hub never does; a department on the case cannot even claim the auditor role
+    # (the hub holds it for its own department only: test_roles_held_by_hub.py), so it reads nothing either.
     assert await _walk(permit_hub, "HUB", Role.AUDITOR, hints, ids) == []
     assert await _walk(permit_hub, "FIRE", Role.AUDITOR, hints, ids) == []

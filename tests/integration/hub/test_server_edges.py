@@ -88,8 +88,7 @@ async def test_bad_tokens_are_unauthenticated_with_a_reason_and_logged(hub, make
 
 
 async def test_role_not_in_the_table_is_refused(hub):
-    await hub.add_department("SAMR")
-    auditor = hub.client("SAMR", roles=[Role.AUDITOR])
+    auditor = hub.client("HUB", roles=[Role.AUDITOR])
     with pytest.raises(PermissionDenied) as refused:
         await auditor.register_dataset("code: x")
     assert refused.value.reason == "ROLE_NOT_ALLOWED"
