@@ -22,6 +22,7 @@ from exchange.auth.identity import Role
 from exchange.auth.keys import write_private_key
 from exchange.cli import cli
 from exchange.client import HubClient
+from exchange.storage import tables as t
 from exchange.testing import HubFixture
 from exchange.v1 import access_pb2, audit_pb2, departments_pb2
 
@@ -262,3 +263,20 @@ async def test_roles_from_the_command_line(hub: HubFixture, tmp_path: Path) -> N
         ("deny", "root", ""),
         ("deny", "root", ""),
     ]
+
+
+async def test_a_hub_identity_written_straight_into_the_database_does_not_count(any_backend_hub: HubFixture) -> None:
+    hub = any_backend_hub
+    await hub.add_department("FIRE")
+    async with hub.hub.db.begin() as conn:
+        await conn.execute(
+            t.department_roles.insert().values(
+                department="FIRE", officer_id="", roles="auditor,hub_admin,officer", set_by="sql", set_at_us=1
+            )
+        )
+    await hub.hub.registry_changed()
+    forger = hub.client("FIRE", officer="mallory", roles=(Role.HUB_ADMIN,))
+    for attempt in _hub_admin_calls(forger).values():
+        await _refused(hub, attempt(), department="FIRE", officer="mallory")
+    officer = hub.client("FIRE", officer="li", roles=(Role.OFFICER,))
+    await officer.call(officer.departments.ListDepartments, departments_pb2.ListDepartmentsRequest())
