@@ -26,6 +26,8 @@ from exchange.storage import tables as t
 from exchange.testing import HubFixture
 from exchange.v1 import access_pb2, audit_pb2, departments_pb2
 
+from .rpc_walk import call_raw, filled_request, hub_methods, path_of
+
 HUB_IDENTITIES = (Role.HUB_ADMIN, Role.AUDITOR)
 
 
@@ -280,3 +282,18 @@ async def test_a_hub_identity_written_straight_into_the_database_does_not_count(
         await _refused(hub, attempt(), department="FIRE", officer="mallory")
     officer = hub.client("FIRE", officer="li", roles=(Role.OFFICER,))
     await officer.call(officer.departments.ListDepartments, departments_pb2.ListDepartmentsRequest())
+
+
+async def test_every_rpc_refuses_a_department_claiming_a_hub_identity(hub: HubFixture) -> None:
+    await hub.add_department("FIRE")
+    methods = hub_methods()
+    for role in HUB_IDENTITIES:
+        client = hub.client("FIRE", officer=f"walker-{role.value}", roles=(Role.OFFICER, role))
+        for method in methods:
+            outcome = await call_raw(client.channel, method, filled_request(method, {}), client.metadata())
+            assert (outcome.code, outcome.reason) == (grpc.StatusCode.PERMISSION_DENIED, "ROLE_NOT_HELD"), path_of(
+                method
+            )
+    denied = [e for e in await hub.log_entries() if e.reason == "ROLE_NOT_HELD"]
+    assert len(denied) == 2 * len(methods)
+    assert all((e.decision, e.caller_department) == ("deny", "FIRE") for e in denied)
