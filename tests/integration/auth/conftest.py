@@ -9,8 +9,8 @@ import pytest
 from grpc import aio
 
 from adapters.signing import DocumentSigner
-from exchange.clock import now_us
 from exchange.cases.parties import CaseParty
+from exchange.clock import now_us
 from exchange.storage import case_store
 from exchange.storage import tables as t
 from exchange.testing import HubFixture, start_test_hub

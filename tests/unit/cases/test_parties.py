@@ -15,7 +15,7 @@ from catalog.identifiers import generate_resident_id, generate_uscc
 from exchange.cases.codec import case_from_json, case_to_json
 from exchange.cases.lifecycle import CaseState
 from exchange.cases.model import Actor, Case, add_party, open_case
-from exchange.cases.parties import MAX_PARTIES, OTHER_RELATIONS, CaseParty, PartyInput, make_party
+from exchange.cases.parties import MAX_PARTIES, OTHER_RELATIONS, CaseParty, PartyInput, PartyKind, make_party
 
 NOW = datetime(2026, 11, 23, 9, tzinfo=ZoneInfo("Asia/Shanghai"))
 LEAD = Actor("SAMR", "li.wei")
@@ -47,7 +47,7 @@ def test_the_applicant_is_always_the_first_party_whatever_else_is_listed(
 ) -> None:
     rng = random.Random(seed)
     applicant = generate_resident_id(rng) if applicant_is_person else generate_uscc(rng)
-    kind = "person" if applicant_is_person else "organisation"
+    kind: PartyKind = "person" if applicant_is_person else "organisation"
     others = {
         (relation, pid): make_party(relation, pid)
         for relation, pid in (
