@@ -3,6 +3,7 @@ the person or company whose data was asked for, so it shows in their own access 
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -11,6 +12,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from click.testing import CliRunner, Result
 
 from adapters.sdk import SourceAdapter
 from adapters.server import start_provider
@@ -21,7 +23,8 @@ from catalog.identifiers import generate_licence_id, generate_resident_id, gener
 from catalog.model import parse_dataset, parse_service_item
 from exchange.audit.entry import AccessLogEntry
 from exchange.auth.identity import Role
-from exchange.auth.keys import generate_ed25519, key_id
+from exchange.auth.keys import generate_ed25519, key_id, write_private_key
+from exchange.cli import cli
 from exchange.client import HubClient, PartyInfo
 from exchange.storage import case_store
 from exchange.testing import HubFixture, system_caller
@@ -323,3 +326,26 @@ async def test_a_scan_filter_picking_out_a_non_party_is_refused_and_filed_under_
     assert caught.value.reason == "SUBJECT_NOT_ON_CASE" and case_id in caught.value.message
     scans = [e for e in await hub.log_entries() if e.action == "exchange.scan"]
     assert [(e.decision, e.reason, e.subject_id) for e in scans] == [("deny", "SUBJECT_NOT_ON_CASE", subject)]
+
+
+async def test_the_command_line_opens_a_case_with_its_parties_and_adds_one(world: PermitWorld, tmp_path: Path) -> None:
+    key = tmp_path / "samr.key"
+    write_private_key(key, world.hub.departments["SAMR"].token_key)
+    identity = ["--hub", world.hub.address, "--department", "SAMR", "--key", str(key), "--roles", "officer"]
+    person, company = world.keys["identity_record"], world.keys["business_licence"]
+
+    def run(*args: str) -> Result:
+        return CliRunner().invoke(cli, [*args, *identity], catch_exceptions=False)
+
+    created = await asyncio.to_thread(
+        run, "cases", "create", "--item", ITEM, "--applicant", company, "--party", f"legal_representative:{person}:王伟"
+    )
+    assert created.exit_code == 0, created.output
+    case_id = created.output.split()[0]
+    assert "legal_representative" in created.output and "person" in created.output
+    added = await asyncio.to_thread(run, "cases", "add-party", case_id, f"premises_owner:{person}")
+    assert added.exit_code == 0 and "applicant, legal_representative, premises_owner" in added.output
+    refused = await asyncio.to_thread(run, "cases", "add-party", case_id, "cousin:123")
+    assert refused.exit_code != 0 and "UNKNOWN_PARTY_RELATION" in refused.output
+    malformed = await asyncio.to_thread(run, "cases", "create", "--item", ITEM, "--applicant", company, "--party", "x")
+    assert malformed.exit_code == 2 and "RELATION:ID" in malformed.output
