@@ -98,6 +98,8 @@ class MaterialDesk(DeskBase):
                     case,
                     case.id,
                     dataset=dataset,
+                    decision="deny" if isinstance(error, PermissionDenied) else "allow",
+                    subject_id=(error.metadata.get("subject_id") or case.applicant_id)[:256],
                     reason=error.reason,
                     outcome=type(error).__name__,
                     details={"shared": "true"},

@@ -349,3 +349,23 @@ async def test_the_command_line_opens_a_case_with_its_parties_and_adds_one(world
     assert refused.exit_code != 0 and "UNKNOWN_PARTY_RELATION" in refused.output
     malformed = await asyncio.to_thread(run, "cases", "create", "--item", ITEM, "--applicant", company, "--party", "x")
     assert malformed.exit_code == 2 and "RELATION:ID" in malformed.output
+
+
+async def test_requests_that_joined_a_refused_fetch_are_each_denied_under_the_real_subject(world: PermitWorld) -> None:
+    add_strangers_documents(world)
+    case_id = await open_case(world, *world.parties)
+    mnr = world.adapters["MNR"]
+    mnr.gate.clear()
+    officers = [world.officer(d, f"officer-{i}") for i, d in enumerate(["SAMR", "FIRE", "MNR"])]
+    attaching = [
+        asyncio.create_task(o.attach_material(case_id, "property_certificate", STRANGERS_FLAT)) for o in officers
+    ]
+    while not mnr.lookups:
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.2)  # let the other requests reach the hub and join the fetch in flight
+    mnr.gate.set()
+    results = await asyncio.gather(*attaching, return_exceptions=True)
+    assert [getattr(r, "reason", r) for r in results] == ["SUBJECT_NOT_ON_CASE"] * 3
+    assert mnr.lookups[("property_certificate", STRANGERS_FLAT)] == 1
+    entries = [e for e in await world.hub.log_entries() if e.action == "cases.attach_material"]
+    assert [(e.decision, e.reason, e.subject_id) for e in entries] == [("deny", "SUBJECT_NOT_ON_CASE", STRANGER)] * 3
