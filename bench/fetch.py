@@ -20,12 +20,12 @@ from bench.load import Identity, LoadGenerator, LoadOutcome, LoadSpec
 from bench.processes import ServerProcess
 from bench.report import Result, latency_summary, target
 from bench.world import (
-    CASE_ID,
     CONSUMER,
     DATASET,
     ITEM,
     OWNER,
     DepartmentKeyFiles,
+    fetch_case_id,
     make_licence_db,
     serve_adapter,
     serve_hub,
@@ -50,9 +50,12 @@ class FetchOptions:
 
 
 def _hub_requests(keys: list[str]) -> tuple[bytes, ...]:
-    purpose = common_pb2.Purpose(case_id=CASE_ID, service_item=ITEM)
+    """The n-th company's licence for its own case (purpose binding includes the subject)."""
     return tuple(
-        exchange_pb2.FetchRequest(dataset=DATASET, key=key, purpose=purpose).SerializeToString() for key in keys
+        exchange_pb2.FetchRequest(
+            dataset=DATASET, key=key, purpose=common_pb2.Purpose(case_id=fetch_case_id(n), service_item=ITEM)
+        ).SerializeToString()
+        for n, key in enumerate(keys)
     )
 
 
@@ -99,6 +102,7 @@ def _run(options: FetchOptions, workdir: Path) -> Result:
     with ServerProcess(serve_adapter, {"config": str(config)}) as adapter:
         hub_settings = {"data_dir": str(workdir / "hub"), "adapter": adapter.info["address"],
                         "keys": {OWNER: owner, CONSUMER: consumer}, "synchronous": options.synchronous,
+                        "applicants": keys,
                         "profile": options.profile}
         with ServerProcess(serve_hub, hub_settings) as hub:
             response_bytes = _probe(hub.info["address"], hub_requests[0], consumer)

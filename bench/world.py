@@ -26,7 +26,13 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "catalog"
 OWNER, CONSUMER = "SAMR", "FIRE"
 DATASET = "business_licence"
 ITEM = "restaurant_permit"
-CASE_ID = "bench-case-1"
+
+
+def fetch_case_id(n: int) -> str:
+    """The open case of the n-th applicant company: a case may read its own parties' data only."""
+    return f"bench-case-{n}"
+
+
 # The item names four datasets of four departments; all must be registered for the item to be.
 ITEM_DATASETS = {"business_licence": "SAMR", "identity_record": "PSB", "property_certificate": "MNR",
                  "fire_safety_certificate": "FIRE"}
@@ -159,8 +165,9 @@ async def serve_adapter(settings: dict[str, Any]) -> tuple[dict[str, Any], Stop]
     return {"address": f"127.0.0.1:{running.port}"}, stop
 
 
-async def _grant_and_case(hub: Any, table_datasets: list[str]) -> None:
-    """Grants for FIRE (licence fields the item needs, every ordinary column of tables), an open case with FIRE."""
+async def _grant_and_case(hub: Any, table_datasets: list[str], applicants: list[str]) -> None:
+    """Grants for FIRE (licence fields the item needs, every ordinary column of tables), an open case with FIRE
+    for each applicant company (whose licence the fetch benchmark reads)."""
     from exchange.auth.authz import Grant
     from exchange.storage import grant_store
     from exchange.storage import tables as t
@@ -176,14 +183,15 @@ async def _grant_and_case(hub: Any, table_datasets: list[str]) -> None:
             grant = Grant(f"bench-{uuid.uuid4().hex[:8]}", CONSUMER, table, ("*",), granted_by=OWNER, created_at_us=now)
             await grant_store.insert_grant(conn, grant)
         # Until cases can be opened over CaseService here, the case rows are written directly.
-        await conn.execute(t.cases.insert().values(
-            id=CASE_ID, service_item=ITEM, applicant_id="bench-applicant", lead_department=OWNER, state="in_review",
-            version=1, submitted_at_us=now, updated_at_us=now, case_json="{}",
-        ))
-        await conn.execute(t.case_departments.insert(), [
-            {"case_id": CASE_ID, "department": OWNER, "role": "lead"},
-            {"case_id": CASE_ID, "department": CONSUMER, "role": "co_reviewer"},
-        ])
+        for n, applicant in enumerate(applicants):
+            await conn.execute(t.cases.insert().values(
+                id=fetch_case_id(n), service_item=ITEM, applicant_id=applicant, lead_department=OWNER,
+                state="in_review", version=1, submitted_at_us=now, updated_at_us=now, case_json="{}",
+            ))
+            await conn.execute(t.case_departments.insert(), [
+                {"case_id": fetch_case_id(n), "department": OWNER, "role": "lead"},
+                {"case_id": fetch_case_id(n), "department": CONSUMER, "role": "co_reviewer"},
+            ])
         if table_datasets:
             await conn.execute(t.cases.insert().values(
                 id=BULK_CASE_ID, service_item=BULK_ITEM["code"], applicant_id="bench-applicant",
@@ -224,7 +232,7 @@ async def serve_hub(settings: dict[str, Any]) -> tuple[dict[str, Any], Stop]:
         from exchange.testing import system_caller
 
         await fixture.running.registry.register_service_item(parse_service_item(BULK_ITEM), system_caller())
-    await _grant_and_case(fixture.hub, settings.get("tables", []))
+    await _grant_and_case(fixture.hub, settings.get("tables", []), settings.get("applicants", []))
     await fixture.hub.registry_changed()
     if profiler is not None:
         profiler.start()

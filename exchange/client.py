@@ -389,8 +389,13 @@ class HubClient:
         applicant_kind: str = "organisation",
         title: str = "",
         request_id: str = "",
+        parties: Sequence[PartyInfo] = (),
     ) -> CaseInfo:
-        """Open a case (as the item's lead department); a retried request_id returns the same case."""
+        """Open a case (as the item's lead department); a retried request_id returns the same case.
+
+        ``parties`` are the others besides the applicant whose data the application needs (e.g.
+        ``PartyInfo("legal_representative", resident_id)``): a case reads data about its parties only.
+        """
         response: cases_pb2.CreateCaseResponse = await self.call(
             self.cases.CreateCase,
             cases_pb2.CreateCaseRequest(
@@ -399,6 +404,17 @@ class HubClient:
                 applicant_kind=applicant_kind,
                 title=title,
                 request_id=request_id,
+                parties=[party_to_proto(p) for p in parties],
+            ),
+        )
+        return case_from_proto(response.case)
+
+    async def add_case_party(self, case_id: str, party: PartyInfo, *, expected_version: int = 0) -> CaseInfo:
+        """Record one more party on an open case (your department must be on it)."""
+        response: cases_pb2.AddCasePartyResponse = await self.call(
+            self.cases.AddCaseParty,
+            cases_pb2.AddCasePartyRequest(
+                case_id=case_id, party=party_to_proto(party), expected_version=expected_version
             ),
         )
         return case_from_proto(response.case)
@@ -524,6 +540,21 @@ class OpinionInfo:
 
 
 @dataclass(frozen=True)
+class PartyInfo:
+    """A party of a case: its relation (applicant, legal_representative, premises_owner, spouse, guardian,
+    agent, other), its identifier (resident id or USCC), its kind (person/organisation; empty to infer) and name."""
+
+    relation: str
+    party_id: str
+    kind: str = ""
+    name: str = ""
+
+
+def party_to_proto(p: PartyInfo) -> cases_pb2.CaseParty:
+    return cases_pb2.CaseParty(relation=p.relation, party_id=p.party_id, kind=p.kind, name=p.name)
+
+
+@dataclass(frozen=True)
 class CaseInfo:
     """A case as the hub reports it; pass `version` back as expected_version."""
 
@@ -543,6 +574,8 @@ class CaseInfo:
     opinions: tuple[OpinionInfo, ...]
     timeline: tuple[CaseStep, ...]
     savings: SavingsInfo
+    # The applicant first, then the other parties.
+    parties: tuple[PartyInfo, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -595,6 +628,7 @@ def case_from_proto(c: cases_pb2.Case) -> CaseInfo:
         ),
         timeline=tuple(CaseStep(e.at_us, e.department, e.officer, e.kind, e.detail) for e in c.events),
         savings=savings_from_proto(c.savings),
+        parties=tuple(PartyInfo(p.relation, p.party_id, p.kind, p.name) for p in c.parties),
     )
 
 

@@ -28,7 +28,14 @@ from catalog.identifiers import KeyFormat, validate_key
 from catalog.model import Dataset
 from exchange.audit.entry import AccessLogEntry, entry_for
 from exchange.audit.log import Receipt
-from exchange.auth.authz import Decision, FetchFacts, decide_fetch
+from exchange.auth.authz import (
+    REASON_SUBJECT_NOT_ON_CASE,
+    Decision,
+    FetchFacts,
+    decide_fetch,
+    decide_subject,
+    subject_of_request,
+)
 from exchange.auth.identity import Caller
 from exchange.clock import now_us
 from exchange.hub import Hub
@@ -137,8 +144,9 @@ class Fetcher:
         async with self.hub.db.statements() as conn:
             ds = await self.dataset_for(req, conn)
             key = self._key(ds, req)
-            facts = await self.facts(caller, ds, req, conn)
-        subject_guess = key if ds.subject_field in (None, ds.key_field) else ""
+            requested_subject = subject_of_request(ds, key)
+            facts = await self.facts(caller, ds, req, conn, subject=requested_subject)
+        subject_guess = key if requested_subject is not None else ""
         decision = decide_fetch(facts)
         if not decision.allowed:
             raise PermissionDenied(
@@ -149,9 +157,11 @@ class Fetcher:
         self.check_quota(caller, ds, decision)
         signed = await self._lookup(ds, key, req, entry.request_digest)
         document = self._verify(ds, key, signed)
+        subject = str(document.get(ds.subject_field or ds.key_field, subject_guess) or subject_guess)
+        if requested_subject is None:
+            self._check_document_subject(facts, ds, subject)
         returned = {name: document[name] for name in decision.fields if name in document}
         document_json = canonical_json(returned)
-        subject = str(document.get(ds.subject_field or ds.key_field, subject_guess) or subject_guess)
         fetched_at = now_us()
         receipt = await self.hub.record(
             _with(
@@ -179,6 +189,19 @@ class Fetcher:
         return FetchResult(
             returned, document_json, tuple(returned), provenance, receipt, req.request_id, subject, signed
         )
+
+    @staticmethod
+    def _check_document_subject(facts: FetchFacts, ds: Dataset, subject: str) -> None:
+        """The subject rule for a dataset whose key does not name its subject (a property certificate by licence
+        id): applied to the verified document, before anything is returned, stored or logged as allowed."""
+        assert facts.case is not None  # decide_fetch refuses a fetch without a case
+        bound = decide_subject(facts.case, ds, subject)
+        if not bound.allowed:
+            raise PermissionDenied(
+                bound.message,
+                reason=REASON_SUBJECT_NOT_ON_CASE,
+                metadata={"subject_id": subject[:256], "dataset_version": ds.version},
+            )
 
     async def dataset_for(self, req: FetchRequest, conn: Reader | None = None) -> Dataset:
         problems = []
@@ -219,10 +242,12 @@ class Fetcher:
                 violations=[FieldViolation("key", error.message)],
             ) from None
 
-    async def facts(self, caller: Caller, ds: Dataset, req: FetchRequest, conn: Reader | None = None) -> FetchFacts:
+    async def facts(
+        self, caller: Caller, ds: Dataset, req: FetchRequest, conn: Reader | None = None, *, subject: str | None
+    ) -> FetchFacts:
         if conn is None:
             async with self.hub.db.read() as own:
-                return await self.facts(caller, ds, req, own)
+                return await self.facts(caller, ds, req, own, subject=subject)
         return await grant_store.fetch_facts(
             conn,
             caller,
@@ -231,6 +256,7 @@ class Fetcher:
             service_item=req.service_item,
             fields=req.fields,
             now_us=now_us(),
+            subject=subject,
         )
 
     def check_quota(self, caller: Caller, ds: Dataset, decision: Decision) -> None:

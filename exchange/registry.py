@@ -662,7 +662,14 @@ class Registry:
         officer = Caller(department, "(explain)", frozenset({Role.OFFICER}), "", 0)
         async with self.hub.db.read() as conn:
             facts = await grant_store.fetch_facts(
-                conn, officer, ds, case_id=case_id, service_item=service_item, fields=fields, now_us=now_us()
+                conn,
+                officer,
+                ds,
+                case_id=case_id,
+                service_item=service_item,
+                fields=fields,
+                now_us=now_us(),
+                subject=None,  # no key is asked about: the subject rule is left to the fetch itself
             )
         decision = decide_fetch(facts)
         await self._log_change(

@@ -33,7 +33,7 @@ from adapters.ipc import (
     split_batch_response,
 )
 from adapters.sources.base import project_schema
-from adapters.sources.filters import parse_filter
+from adapters.sources.filters import RowFilter, parse_filter
 from catalog.errors import (
     DataLoss,
     ExchangeError,
@@ -46,7 +46,7 @@ from catalog.errors import (
 from catalog.model import Dataset, DatasetKind
 from exchange.audit.entry import AccessLogEntry, entry_for
 from exchange.audit.log import Receipt
-from exchange.auth.authz import Decision, decide_fetch
+from exchange.auth.authz import Decision, FetchFacts, decide_fetch, decide_filter_subjects
 from exchange.auth.identity import Caller
 from exchange.clock import now_us
 from exchange.fetch import Fetcher, FetchRequest
@@ -120,6 +120,7 @@ class Scanner:
             await self.hub.record(
                 replace(
                     entry,
+                    subject_id=error.metadata.get("subject_id", entry.subject_id)[:256],
                     decision="deny" if denied else "allow",
                     reason=error.reason,
                     message=error.message[:500],
@@ -160,7 +161,9 @@ class Scanner:
                 f"{ds.code} is a {ds.kind.value} dataset: fetch its documents one by one; only tables are scanned",
                 reason="DATASET_NOT_TABLE",
             )
-        decision = decide_fetch(await self.fetcher.facts(caller, ds, fetch_like))
+        # A scan names no one subject; a filter that picks rows by a personal identity is checked below.
+        facts = await self.fetcher.facts(caller, ds, fetch_like, subject=None)
+        decision = decide_fetch(facts)
         if not decision.allowed:
             raise PermissionDenied(decision.message, reason=decision.reason, metadata={"dataset_version": ds.version})
         if req.filter.strip():
@@ -172,6 +175,7 @@ class Scanner:
                     f"the row filter uses {', '.join(hidden)}, which {caller.department} may not read in {ds.code}",
                     reason="FILTER_FIELD_NOT_GRANTED",
                 )
+            _check_filter_subjects(facts, ds, row_filter)
         self.fetcher.check_quota(caller, ds, decision)
         owner = self.hub.keyring.department(ds.owner)
         endpoint = owner.adapter_endpoint if owner and owner.adapter_endpoint else ""
@@ -258,6 +262,21 @@ class Scanner:
             aclose = getattr(upstream, "aclose", None)
             if aclose is not None:
                 await aclose()
+
+
+def _check_filter_subjects(facts: FetchFacts, ds: Dataset, row_filter: RowFilter) -> None:
+    """PermissionDenied (filed under the person named) if the filter picks rows of someone not on the case."""
+    assert facts.case is not None  # decide_fetch refuses a scan without a case
+    conditions = [
+        (c.column, c.op, c.value if isinstance(c.value, tuple) else (c.value,)) for c in row_filter.conditions
+    ]
+    decision = decide_filter_subjects(facts.case, ds, conditions)
+    if not decision.allowed:
+        raise PermissionDenied(
+            decision.message,
+            reason=decision.reason,
+            metadata={"subject_id": decision.subject, "dataset_version": ds.version},
+        )
 
 
 def _describe(schema: pa.Schema) -> str:

@@ -61,6 +61,13 @@ class CaseFacts:
     is_open: bool
     state: str
     involved_departments: tuple[str, ...]
+    # Whose data the case may read, as (relation, identifier): the applicant first. None listed, none readable.
+    parties: tuple[tuple[str, str], ...] = ()
+
+    def relations_of(self, subject: str) -> tuple[str, ...]:
+        """How ``subject`` relates to the case (empty when it is no party); identifiers compare case-blind."""
+        wanted = subject.strip().upper()
+        return tuple(dict.fromkeys(r for r, party in self.parties if wanted and party.strip().upper() == wanted))
 
 
 @dataclass(frozen=True)
@@ -71,6 +78,8 @@ class Decision:
     fields: tuple[str, ...] = ()
     grant: Grant | None = None
     checks: tuple[str, ...] = ()
+    # Whose data a refusal is about, when the rule that refused knows it better than the request does.
+    subject: str = ""
 
 
 @dataclass
@@ -80,9 +89,9 @@ class _Trail:
     def ok(self, text: str) -> None:
         self.checks.append(f"ok: {text}")
 
-    def deny(self, reason: str, message: str) -> Decision:
+    def deny(self, reason: str, message: str, subject: str = "") -> Decision:
         self.checks.append(f"denied: {message}")
-        return Decision(False, reason, message, checks=tuple(self.checks))
+        return Decision(False, reason, message, checks=tuple(self.checks), subject=subject)
 
 
 @dataclass(frozen=True)
@@ -95,6 +104,10 @@ class FetchFacts:
     now_us: int
     case: CaseFacts | None
     service_item: ServiceItem | None
+    # Whose data the request asks for, when the request tells (the key, when the dataset's subject is its key;
+    # "" for a dataset without a subject). None when only the document will tell: the fetcher then applies
+    # `decide_subject` to the verified document before anything is stored or returned.
+    subject: str | None
     purpose_service_item: str = ""
     grants: Sequence[Grant] = ()
     # Status of the newest access request for a conditional dataset without a live grant.
@@ -156,6 +169,11 @@ def decide_fetch(facts: FetchFacts) -> Decision:
         )
     trail.ok(f"service item {item.code} requires {ds.code} ({', '.join(material.fields)})")
 
+    if facts.subject is None:
+        trail.ok("the request names no subject; the parties are checked where it appears (document, scan filter)")
+    elif not _subject_on_case(trail, case, ds, facts.subject):
+        return trail.deny(REASON_SUBJECT_NOT_ON_CASE, subject_refusal(case, ds.code))
+
     live = [
         g
         for g in _own_grants(facts)
@@ -188,6 +206,84 @@ def decide_fetch(facts: FetchFacts) -> Decision:
         return trail.deny("FIELD_NOT_GRANTED", f"no field of {ds.code} is both granted and needed by {item.code}")
     trail.ok(f"grant {grant.id} covers {', '.join(returned)}")
     return Decision(True, "", "allowed", returned, grant, tuple(trail.checks))
+
+
+REASON_SUBJECT_NOT_ON_CASE = "SUBJECT_NOT_ON_CASE"
+
+
+def subject_of_request(ds: Dataset, key: str) -> str | None:
+    """Whose data a lookup of ``key`` asks for: the key itself when it is the subject field, "" for a dataset
+    without a subject, None when only the document names it (its subject field is not the key)."""
+    if ds.subject_field is None:
+        return ""
+    return key if ds.subject_field == ds.key_field else None
+
+
+def subject_refusal(case: CaseFacts, dataset: str) -> str:
+    """The refusal's message: the case and its relations, never the identifier asked for (it may be long or private)."""
+    relations = ", ".join(dict.fromkeys(r for r, _ in case.parties)) or "none"
+    return (
+        f"the {dataset} asked for is about someone who is not a party to case {case.case_id} "
+        f"(its parties: {relations}); record them on the case with AddCaseParty if the application names them"
+    )
+
+
+def _subject_on_case(trail: _Trail, case: CaseFacts, ds: Dataset, subject: str) -> bool:
+    """Purpose binding includes the subject: data about a person or company only for a case they are party to."""
+    if ds.subject_field is None:
+        trail.ok(f"dataset {ds.code} names no subject (no subject field, no identity key)")
+        return True
+    relations = case.relations_of(subject)
+    if relations:
+        trail.ok(f"the subject is the case's {', '.join(relations)}")
+    return bool(relations)
+
+
+def decide_subject(case: CaseFacts, ds: Dataset, subject: str) -> Decision:
+    """May case ``case`` hold data of ``ds`` about ``subject``? (Fetch after the document named its subject,
+    case materials, scan filters.)"""
+    trail = _Trail()
+    if not _subject_on_case(trail, case, ds, subject):
+        return trail.deny(REASON_SUBJECT_NOT_ON_CASE, subject_refusal(case, ds.code))
+    return Decision(True, "", "allowed", checks=tuple(trail.checks))
+
+
+# Comparisons a scan filter may make on a personal identity column: they pick out named rows only.
+_PICKING_OPS = ("=", "in")
+
+
+def subject_columns(ds: Dataset) -> tuple[str, ...]:
+    """The columns of ``ds`` that identify a person or company (its key and subject fields) and are personal."""
+    names = dict.fromkeys(n for n in (ds.key_field, ds.subject_field) if n and ds.schema.has_field(n))
+    personal = (Sensitivity.PERSONAL, Sensitivity.SENSITIVE)
+    return tuple(n for n in names if ds.schema.field(n).sensitivity in personal)
+
+
+def decide_filter_subjects(
+    case: CaseFacts, ds: Dataset, conditions: Sequence[tuple[str, str, tuple[object, ...]]]
+) -> Decision:
+    """A scan filter on a personal identity column names rows by whose they are: only parties of the case.
+
+    ``conditions`` are (column, operator, values). Filtering such a column any other way than = or in
+    (``!=``, ranges) selects people who are not named, so it is refused as well.
+    """
+    trail = _Trail()
+    identity = subject_columns(ds)
+    for column, op, values in conditions:
+        if column not in identity:
+            continue
+        if op not in _PICKING_OPS:
+            return trail.deny(
+                REASON_SUBJECT_NOT_ON_CASE,
+                f"the row filter compares {column} with {op}; on this personal identity column only = or in with "
+                f"parties of case {case.case_id} are allowed",
+            )
+        for value in values:
+            if not isinstance(value, str) or not case.relations_of(value):
+                shown = str(value)[:64]
+                return trail.deny(REASON_SUBJECT_NOT_ON_CASE, subject_refusal(case, ds.code), subject=shown)
+        trail.ok(f"the filter on {column} names parties of case {case.case_id} only")
+    return Decision(True, "", "allowed", checks=tuple(trail.checks))
 
 
 def _own_grants(facts: FetchFacts) -> list[Grant]:

@@ -63,6 +63,7 @@ RPC_ROLES: dict[str, frozenset[Role]] = {
     f"{_P}CaseService/ListMaterials": OFFICER | AUDIT,
     f"{_P}CaseService/ListOverdueCases": OFFICER | AUDIT | ADMINS,
     f"{_P}CaseService/GetSavings": EVERYONE,
+    f"{_P}CaseService/AddCaseParty": OFFICER,
     # The access log: auditors (metadata only, never document contents).
     f"{_P}AuditService/QueryEntries": AUDIT,
     f"{_P}AuditService/GetEntry": AUDIT,

@@ -10,6 +10,7 @@ from typing import Any
 from catalog.errors import DataLoss
 from exchange.cases.lifecycle import CaseState
 from exchange.cases.model import Case, CaseEvent, CorrectionNotice
+from exchange.cases.parties import CaseParty
 from exchange.cases.review import Opinion, Verdict
 
 FORMAT = 1
@@ -69,6 +70,10 @@ def case_to_json(case: Case) -> str:
             }
             for e in case.events
         ],
+        "parties": [
+            {"relation": p.relation, "party_id": p.party_id, "kind": p.kind, "name": p.name}
+            for p in case.other_parties
+        ],
     }
     return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
@@ -107,6 +112,10 @@ def case_from_json(text: str) -> Case:
             opinions=MappingProxyType(opinions),
             events=tuple(
                 CaseEvent(_req(e["at"]), e["department"], e["officer"], e["kind"], e["detail"]) for e in d["events"]
+            ),
+            # Cases stored before parties were recorded have the applicant alone.
+            other_parties=tuple(
+                CaseParty(p["relation"], p["party_id"], p["kind"], p["name"]) for p in d.get("parties", ())
             ),
         )
     except (KeyError, TypeError, ValueError) as error:

@@ -24,6 +24,7 @@ from exchange.cases.desk_base import DeskBase, overseer
 from exchange.cases.lifecycle import CaseAction, CaseState, next_state
 from exchange.cases.materials import Material, MaterialStatus, missing_mandatory, refuse_if_not_valid
 from exchange.cases.model import Actor, Case, CaseEvent, DeadlineStatus
+from exchange.cases.parties import CaseParty, PartyInput
 from exchange.cases.review import Verdict
 from exchange.clock import now_us, to_datetime
 from exchange.storage import case_store
@@ -74,6 +75,11 @@ def _same_request(case: Case, request_id: str, service_item: str, applicant_id: 
         )
 
 
+def _validated_parties(parties: Sequence[PartyInput]) -> tuple[CaseParty, ...]:
+    """Each party checked (relation, identifier for its kind, name), naming its place in the request."""
+    return tuple(p.validated(f"parties[{i}]") for i, p in enumerate(parties))
+
+
 class CaseDesk(DeskBase):
     """Opens, moves, reviews and supplies cases for the CaseService."""
 
@@ -111,9 +117,21 @@ class CaseDesk(DeskBase):
     # --- cases -------------------------------------------------------------------------------------
 
     async def create(
-        self, caller: Caller, *, service_item: str, applicant_id: str, applicant_kind: str, title: str, request_id: str
+        self,
+        caller: Caller,
+        *,
+        service_item: str,
+        applicant_id: str,
+        applicant_kind: str,
+        title: str,
+        request_id: str,
+        parties: Sequence[PartyInput] = (),
     ) -> CaseView:
-        """Open a case for the caller's department (which must lead the item); a retried request gets the same case."""
+        """Open a case for the caller's department (which must lead the item); a retried request gets the same case.
+
+        ``parties`` are those besides the applicant whose data the application needs (a legal representative,
+        the owner of the premises); the case may read data about its parties only.
+        """
         async with self._refusals(caller, "cases.create", ""):
             request_key = (
                 hashlib.sha256(f"{caller.department}\n{request_id}".encode()).hexdigest() if request_id else None
@@ -130,6 +148,7 @@ class CaseDesk(DeskBase):
                     violations=[FieldViolation("service_item", "required")],
                 )
             item = await self.registry.get_service_item(service_item)
+            checked = _validated_parties(parties)
             case = model.open_case(
                 case_id=f"c-{uuid.uuid4().hex[:20]}",
                 service_item=item.code,
@@ -139,6 +158,7 @@ class CaseDesk(DeskBase):
                 reviewers=item.co_reviewers,
                 by=Actor(caller.department, caller.officer_id),
                 now=to_datetime(self.clock()),
+                parties=checked,
             )
             try:
                 async with self.hub.db.begin() as conn:
@@ -152,6 +172,37 @@ class CaseDesk(DeskBase):
                 return await self._view(raced)
         await self._log(caller, "cases.create", case, case.id, details={"state": str(case.state)})
         return await self._view(case)
+
+    async def add_party(self, caller: Caller, case_id: str, party: PartyInput, expected_version: int = 0) -> CaseView:
+        """Record one more party on an open case (by an officer of a department on it), logged under that party."""
+        async with self._refusals(caller, "cases.add_party", case_id) as seen:
+            checked = party.validated("party")
+            for _ in range(OPINION_RETRIES):
+                case = seen.case = await self._load(case_id)
+                if expected_version:
+                    model.check_version(case, expected_version)
+                by = Actor(caller.department, caller.officer_id)
+                updated = model.add_party(case, by, to_datetime(self.clock()), checked)
+                async with self.hub.db.begin() as conn:
+                    stored = await case_store.update_case(conn, updated, case.version, now_us())
+                    if stored:
+                        await case_store.insert_parties(conn, case.id, (checked,), now_us())
+                if stored:
+                    break
+            else:
+                raise FailedPrecondition(
+                    f"case {case_id[:40]} changed {OPINION_RETRIES} times while adding the party; try again",
+                    reason="CASE_BUSY",
+                )
+        await self._log(
+            caller,
+            "cases.add_party",
+            updated,
+            case.id,
+            subject_id=checked.party_id,
+            details={"relation": checked.relation, "kind": checked.kind},
+        )
+        return await self._view(updated)
 
     async def _existing(self, request_key: str) -> Case | None:
         async with self.hub.db.read() as conn:

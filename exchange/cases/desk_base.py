@@ -60,11 +60,14 @@ class DeskBase:
         try:
             yield seen
         except ExchangeError as error:
+            # A refusal about someone's data is filed under that person, so it shows in their own report.
+            subject = error.metadata.get("subject_id") or (seen.case.applicant_id if seen.case else "")
             await self._log(
                 caller,
                 action,
                 seen.case,
                 case_id,
+                subject_id=subject[:256],
                 dataset=dataset[:64],
                 decision="deny" if isinstance(error, PermissionDenied) else "allow",
                 reason=error.reason,

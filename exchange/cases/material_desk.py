@@ -98,6 +98,8 @@ class MaterialDesk(DeskBase):
                     case,
                     case.id,
                     dataset=dataset,
+                    decision="deny" if isinstance(error, PermissionDenied) else "allow",
+                    subject_id=(error.metadata.get("subject_id") or case.applicant_id)[:256],
                     reason=error.reason,
                     outcome=type(error).__name__,
                     details={"shared": "true"},
@@ -193,12 +195,23 @@ class MaterialDesk(DeskBase):
                 material = await case_store.get_material(conn, case.id, dataset, version)
                 # The same facts and the same decision as a fetch: reading from the case grants nothing extra.
                 facts = await grant_store.fetch_facts(
-                    conn, caller, ds, case_id=case.id, service_item="", fields=(), now_us=now_us()
+                    conn,
+                    caller,
+                    ds,
+                    case_id=case.id,
+                    service_item="",
+                    fields=(),
+                    now_us=now_us(),
+                    # A material is served only while its subject is a party to the case, like a fetch.
+                    subject=material.subject_id if material else None,
                 )
                 document = await case_store.get_document(conn, material.digest) if material else None
             decision = decide_fetch(facts)
+            subject = material.subject_id[:256] if material else ""
             if not decision.allowed:
-                raise PermissionDenied(decision.message, reason=decision.reason, metadata={"case": case.id})
+                raise PermissionDenied(
+                    decision.message, reason=decision.reason, metadata={"case": case.id, "subject_id": subject}
+                )
             if material is None or document is None:
                 which = f"version {version}" if version else "any version"
                 raise NotFound(

@@ -11,6 +11,7 @@ from typing import Any, Literal, get_args
 from catalog.errors import Aborted, FailedPrecondition, FieldViolation, InvalidArgument, PermissionDenied
 from exchange.cases.calendar import WorkingCalendar, require_aware
 from exchange.cases.lifecycle import CaseAction, CaseState, is_open, next_state
+from exchange.cases.parties import APPLICANT, CaseParty, check_new_parties
 from exchange.cases.review import Opinion, Verdict, awaiting_opinion, review_outcome
 
 ApplicantKind = Literal["person", "organisation"]
@@ -19,6 +20,7 @@ DeadlineState = Literal["on_time", "nearly_overdue", "overdue", "paused", "not_s
 # Event kinds beyond the CaseAction values.
 EVENT_SUBMIT = "submit"
 EVENT_OPINION = "opinion"
+EVENT_PARTY_ADDED = "party_added"
 
 # The actions that take a case out of the open states; the deadline is judged at that moment.
 _FINISHING_KINDS = frozenset({CaseAction.APPROVE, CaseAction.REJECT, CaseAction.NOT_ACCEPT, CaseAction.WITHDRAW})
@@ -74,11 +76,18 @@ class Case:
     not_accepted_reasons: tuple[str, ...] = ()
     opinions: Mapping[str, Opinion] = field(default_factory=lambda: MappingProxyType({}))
     events: tuple[CaseEvent, ...] = ()
+    # Parties besides the applicant, in the order they were recorded.
+    other_parties: tuple[CaseParty, ...] = ()
 
     @property
     def involved_departments(self) -> tuple[str, ...]:
         """The lead department first, then the co-reviewing departments."""
         return (self.lead_department, *self.reviewers)
+
+    @property
+    def parties(self) -> tuple[CaseParty, ...]:
+        """Whose data the case may read: the applicant (always, by construction) first, then the others."""
+        return (CaseParty(APPLICANT, self.applicant_id, self.applicant_kind), *self.other_parties)
 
 
 @dataclass(frozen=True)
@@ -140,6 +149,7 @@ def open_case(
     reviewers: Sequence[str],
     by: Actor,
     now: datetime,
+    parties: Sequence[CaseParty] = (),
 ) -> Case:
     """A newly submitted case (version 1), received by an officer of the lead department."""
     require_aware(now, "now")
@@ -157,7 +167,7 @@ def open_case(
         )
     # The lead always reviews; listing it again as a co-reviewer would give it two votes.
     co_reviewers = tuple(dict.fromkeys(r.strip() for r in reviewers if r.strip() and r.strip() != lead))
-    return Case(
+    case = Case(
         id=_require_text(case_id, "case_id"),
         service_item=_require_text(service_item, "service_item"),
         applicant_id=_require_text(applicant_id, "applicant_id"),
@@ -169,6 +179,27 @@ def open_case(
         submitted_at=now,
         events=(CaseEvent(now, by.department, by.officer, EVENT_SUBMIT, f"submitted for {service_item}"),),
     )
+    return replace(case, other_parties=check_new_parties(case.parties, parties))
+
+
+def add_party(case: Case, by: Actor, now: datetime, party: CaseParty) -> Case:
+    """Record one more party on an open case, by a department on it; the timeline names the relation."""
+    require_aware(now, "now")
+    if by.department not in case.involved_departments:
+        raise PermissionDenied(
+            f"{by.department} is not involved in case {case.id} (involved: {', '.join(case.involved_departments)})",
+            reason="NOT_INVOLVED",
+            metadata={"case": case.id, "department": by.department},
+        )
+    if not is_open(case.state):
+        raise FailedPrecondition(
+            f"case {case.id} is {case.state}; parties are added only to open cases",
+            reason="CASE_NOT_OPEN",
+            metadata={"case": case.id, "state": str(case.state)},
+        )
+    added = check_new_parties(case.parties, [party])
+    detail = f"party added: {party.relation}" + (f" ({party.name})" if party.name else "")
+    return _record(case, by, now, EVENT_PARTY_ADDED, detail, other_parties=(*case.other_parties, *added))
 
 
 def check_version(case: Case, expected_version: int) -> None:

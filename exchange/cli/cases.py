@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import click
 
 from exchange.cli.common import Profile, print_json, print_table, profile_options, run
-from exchange.client import CaseInfo
+from exchange.client import CaseInfo, PartyInfo
 
 
 def _when(us: int) -> str:
@@ -35,6 +35,78 @@ COLUMNS = ["case", "item", "state", "deadline", "clock", "days_left", "lead"]
 @click.group("cases")
 def cases() -> None:
     """Approval cases: overdue lists, timelines, savings."""
+
+
+def parse_party(text: str) -> PartyInfo:
+    """RELATION:ID[:NAME], e.g. legal_representative:110105198506010011:王伟 (the kind follows from the id)."""
+    relation, _, rest = text.partition(":")
+    party_id, _, name = rest.partition(":")
+    if not relation or not party_id:
+        raise click.BadParameter(f"expected RELATION:ID[:NAME], got {text[:80]!r}", param_hint="--party")
+    return PartyInfo(relation.strip(), party_id.strip(), name=name.strip())
+
+
+@cases.command("create")
+@click.option("--item", "service_item", required=True, help="The service item applied for (your department leads it).")
+@click.option("--applicant", "applicant_id", required=True, help="Resident id or unified social credit code.")
+@click.option(
+    "--applicant-kind", type=click.Choice(["person", "organisation"]), default="organisation", show_default=True
+)
+@click.option(
+    "--party",
+    "parties",
+    multiple=True,
+    help="Another party whose data the case needs, RELATION:ID[:NAME] (repeatable); relations: "
+    "legal_representative, premises_owner, spouse, guardian, agent, other.",
+)
+@click.option("--title", default="", help="A title for the case.")
+@click.option("--request-id", default="", help="Your id for this application, so a retry opens no second case.")
+@profile_options
+def cases_create(
+    service_item: str,
+    applicant_id: str,
+    applicant_kind: str,
+    parties: tuple[str, ...],
+    title: str,
+    request_id: str,
+    profile: Profile,
+) -> None:
+    """Open a case; data can then be fetched for it about the applicant and the parties named here only."""
+    named = [parse_party(p) for p in parties]
+
+    async def go() -> None:
+        async with profile.client() as hub:
+            case = await hub.create_case(
+                service_item,
+                applicant_id,
+                applicant_kind=applicant_kind,
+                title=title,
+                request_id=request_id,
+                parties=named,
+            )
+        click.echo(f"{case.id}  {case.service_item}  {case.state}  v{case.version}")
+        print_table(
+            ({"relation": p.relation, "id": p.party_id, "kind": p.kind, "name": p.name} for p in case.parties),
+            ["relation", "id", "kind", "name"],
+        )
+
+    run(go())
+
+
+@cases.command("add-party")
+@click.argument("case_id")
+@click.argument("party")
+@profile_options
+def cases_add_party(case_id: str, party: str, profile: Profile) -> None:
+    """Record one more party (RELATION:ID[:NAME]) on an open case your department is on."""
+    named = parse_party(party)
+
+    async def go() -> None:
+        async with profile.client() as hub:
+            case = await hub.add_case_party(case_id, named)
+        click.echo(f"{case.id}: parties " + ", ".join(p.relation for p in case.parties))
+
+    run(go())
 
 
 @cases.command("overdue")

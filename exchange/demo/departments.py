@@ -37,6 +37,7 @@ from exchange.auth.pki import (
     hub_identity,
     issue_adapter_certificate,
 )
+from exchange.client import PartyInfo
 from exchange.demo import data as demo_data
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,10 +70,20 @@ class DemoSamples:
     company_uscc: str
     company_name: str
     legal_representative_id: str
+    # Who holds the premises' property certificate: the legal representative or the company itself.
+    premises_owner_id: str
     property_licence_id: str
     fire_licence_id: str
     revoked_company_uscc: str
     suspended_company_uscc: str
+
+
+def applicant_parties(samples: DemoSamples) -> list[PartyInfo]:
+    """The parties a restaurant permit for the sample applicant names besides the company: whose data it reads."""
+    return [
+        PartyInfo("legal_representative", samples.legal_representative_id),
+        PartyInfo("premises_owner", samples.premises_owner_id),
+    ]
 
 
 def _samples(data: demo_data.DemoData) -> DemoSamples:
@@ -84,6 +95,7 @@ def _samples(data: demo_data.DemoData) -> DemoSamples:
         company_uscc=applicant.uscc,
         company_name=applicant.name,
         legal_representative_id=applicant.legal_representative.resident_id,
+        premises_owner_id=premises.holder_id,
         property_licence_id=premises.licence_id,
         fire_licence_id=fire_by_holder[applicant.uscc].licence_id,
         revoked_company_uscc=next(c.uscc for c in data.companies if c.status == "03"),

@@ -23,7 +23,7 @@ from catalog.errors import ExchangeError
 from exchange.auth.identity import Role
 from exchange.clock import to_datetime
 from exchange.console.accounts import add_user
-from exchange.demo.departments import DemoDepartments
+from exchange.demo.departments import DemoDepartments, applicant_parties
 from exchange.storage import tables as t
 from exchange.testing import HubFixture, start_test_hub
 from exchange.v1 import access_pb2
@@ -111,7 +111,9 @@ async def run_application(hub: HubFixture, deps: DemoDepartments) -> dict[str, A
     fire = hub.client("FIRE", officer="zhao.lei")
     mnr = hub.client("MNR", officer="chen.jing")
 
-    case = await samr.create_case(ITEM, s.company_uscc, title=f"Restaurant permit for {s.company_name}")
+    case = await samr.create_case(
+        ITEM, s.company_uscc, title=f"Restaurant permit for {s.company_name}", parties=applicant_parties(s)
+    )
     case = await samr.transition_case(case.id, "accept", case.version)
     case = await samr.transition_case(case.id, "start_review", case.version)
 
@@ -164,6 +166,11 @@ async def run_application(hub: HubFixture, deps: DemoDepartments) -> dict[str, A
         await fire.fetch("identity_record", s.legal_representative_id, case_id=case.id)
     except ExchangeError as refused:
         denied = f"FIRE fetching identity_record directly: {type(refused).__name__} {refused.reason}: {refused.message}"
+    # Another company's licence under this case: its owner is no party to the application.
+    try:
+        await samr.fetch("business_licence", s.suspended_company_uscc, case_id=case.id)
+    except ExchangeError as refused:
+        denied += f"\nSAMR fetching another company's licence: {refused.reason}: {refused.message}"
     for client, comment in (
         (fire, "escape routes and extinguishers as certified"),
         (mnr, "premises use is commercial"),

@@ -10,6 +10,7 @@ from exchange.cases.desk import CaseDesk, CaseView
 from exchange.cases.lifecycle import CaseAction
 from exchange.cases.material_desk import MaterialDesk
 from exchange.cases.materials import Material, MaterialStatus
+from exchange.cases.parties import PartyInput
 from exchange.cases.review import Verdict
 from exchange.clock import from_datetime
 from exchange.fetch import Fetcher
@@ -76,7 +77,15 @@ def case_to_proto(view: CaseView) -> cases_pb2.Case:
         ],
         savings=savings_to_proto(view.savings),
         title=view.title,
+        parties=[
+            cases_pb2.CaseParty(relation=p.relation, party_id=p.party_id, kind=p.kind, name=p.name) for p in c.parties
+        ],
     )
+
+
+def party_from_proto(p: cases_pb2.CaseParty) -> PartyInput:
+    """The party as sent (bounded to a few times any valid value); the desk validates it."""
+    return PartyInput(p.relation[:64], p.party_id[:256], p.kind[:32], p.name[:1000])
 
 
 def material_to_proto(m: Material, document_json: bytes = b"") -> cases_pb2.Material:
@@ -136,8 +145,17 @@ class CaseServicer(cases_pb2_grpc.CaseServiceServicer):
             applicant_kind=request.applicant_kind,
             title=request.title,
             request_id=request.request_id[:64],
+            parties=[party_from_proto(p) for p in request.parties[:64]],
         )
         return cases_pb2.CreateCaseResponse(case=case_to_proto(view))
+
+    async def AddCaseParty(
+        self, request: cases_pb2.AddCasePartyRequest, context: Ctx
+    ) -> cases_pb2.AddCasePartyResponse:
+        view = await self.desk.add_party(
+            caller(), request.case_id, party_from_proto(request.party), request.expected_version
+        )
+        return cases_pb2.AddCasePartyResponse(case=case_to_proto(view))
 
     async def GetCase(self, request: cases_pb2.GetCaseRequest, context: Ctx) -> cases_pb2.GetCaseResponse:
         return cases_pb2.GetCaseResponse(case=case_to_proto(await self.desk.get(caller(), request.id)))

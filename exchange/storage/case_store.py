@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import sqlalchemy as sa
@@ -15,6 +16,7 @@ from exchange.cases import lifecycle
 from exchange.cases.codec import case_from_json, case_to_json
 from exchange.cases.materials import Material
 from exchange.cases.model import Case
+from exchange.cases.parties import APPLICANT, CaseParty
 from exchange.clock import from_datetime
 from exchange.storage import tables as t
 from exchange.storage.db import Reader
@@ -37,26 +39,33 @@ _CASE_FACTS_AND_ITEM_SPEC = (
         t.cases.c.service_item,
         t.cases.c.state,
         t.cases.c.lead_department,
+        t.cases.c.applicant_id,
         t.case_departments.c.department,
+        t.case_parties.c.relation,
+        t.case_parties.c.party_id,
         t.service_items.c.spec_json,
     )
     .select_from(t.cases)
     .outerjoin(t.case_departments, t.case_departments.c.case_id == t.cases.c.id)
+    .outerjoin(t.case_parties, t.case_parties.c.case_id == t.cases.c.id)
     .outerjoin(t.service_items, t.service_items.c.code == t.cases.c.service_item)
     .where(t.cases.c.id == sa.bindparam("case_id"))
 )
 
 
 async def case_facts_and_item_spec(conn: Reader, case_id: str) -> tuple[CaseFacts, str | None] | None:
-    """What purpose binding checks (state, service item, involved departments) and the stored spec of the
-    case's service item (None when unregistered), in one statement."""
+    """What purpose binding checks (state, service item, involved departments, parties) and the stored spec of
+    the case's service item (None when unregistered), in one statement (a row per department and party)."""
     rows = (await conn.execute(_CASE_FACTS_AND_ITEM_SPEC, {"case_id": case_id})).all()
     if not rows:
         return None
     row = rows[0]
     members = {r.department for r in rows if r.department is not None and r.department != row.lead_department}
     involved = (row.lead_department, *sorted(members))
-    return CaseFacts(case_id, row.service_item, row.state in OPEN_STATES, row.state, involved), row.spec_json
+    others = sorted({(r.relation, r.party_id) for r in rows if r.party_id is not None})
+    parties = ((APPLICANT, row.applicant_id), *others)
+    facts = CaseFacts(case_id, row.service_item, row.state in OPEN_STATES, row.state, involved, parties)
+    return facts, row.spec_json
 
 
 # --- cases ---------------------------------------------------------------------------------------------
@@ -90,6 +99,26 @@ async def insert_case(conn: AsyncConnection, case: Case, request_key: str | None
         [{"case_id": case.id, "department": case.lead_department, "role": "lead"}]
         + [{"case_id": case.id, "department": d, "role": "reviewer"} for d in case.reviewers],
     )
+    await insert_parties(conn, case.id, case.other_parties, now_us)
+
+
+async def insert_parties(conn: AsyncConnection, case_id: str, parties: Sequence[CaseParty], now_us: int) -> None:
+    """Record parties of a case besides its applicant (the applicant is cases.applicant_id)."""
+    if parties:
+        await conn.execute(
+            t.case_parties.insert(),
+            [
+                {
+                    "case_id": case_id,
+                    "relation": p.relation,
+                    "party_id": p.party_id,
+                    "kind": p.kind,
+                    "name": p.name,
+                    "added_at_us": now_us,
+                }
+                for p in parties
+            ],
+        )
 
 
 async def case_id_for_request(conn: AsyncConnection, request_key: str) -> str | None:

@@ -252,6 +252,7 @@ async def fetch_facts(
     service_item: str,
     fields: tuple[str, ...],
     now_us: int,
+    subject: str | None,
 ) -> FetchFacts:
     """Everything `decide_fetch` needs, read fresh from the database (for a fetch and for an explanation)."""
     case: CaseFacts | None = None
@@ -274,6 +275,7 @@ async def fetch_facts(
         now_us=now_us,
         case=case,
         service_item=item,
+        subject=subject,
         purpose_service_item=service_item,
         grants=grants,
         access_request_status=request_status,

@@ -149,6 +149,18 @@ case_departments = sa.Table(
     sa.Column("role", sa.String(16), nullable=False),
 )
 
+# Parties of a case besides its applicant (who is cases.applicant_id): whose data the case may read.
+case_parties = sa.Table(
+    "case_parties",
+    metadata,
+    sa.Column("case_id", sa.String(40), primary_key=True),
+    sa.Column("relation", sa.String(32), primary_key=True),
+    sa.Column("party_id", sa.String(64), primary_key=True, index=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("name", sa.String(100), nullable=False, server_default=""),
+    sa.Column("added_at_us", sa.BigInteger, nullable=False),
+)
+
 # Documents by content address: the same licence fetched for two cases is stored once.
 documents = sa.Table(
     "documents",

@@ -244,6 +244,43 @@ class Savings(_message.Message):
 Global___Savings: _TypeAlias = Savings  # noqa: Y015
 
 @_typing.final
+class CaseParty(_message.Message):
+    """A person or organisation the application is about: the applicant, or another party the service
+    item needs (its legal representative, the owner of the premises, a spouse). Purpose binding lets
+    a case read data only about its parties.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RELATION_FIELD_NUMBER: _builtins.int
+    PARTY_ID_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    relation: _builtins.str
+    """"applicant", "legal_representative", "premises_owner", "spouse", "guardian", "agent" or "other"."""
+    party_id: _builtins.str
+    """Resident identity number (person) or unified social credit code (organisation)."""
+    kind: _builtins.str
+    """"person" or "organisation"; empty on input to infer it from party_id."""
+    name: _builtins.str
+    """Display name, optional."""
+    def __init__(
+        self,
+        *,
+        relation: _builtins.str = ...,
+        party_id: _builtins.str = ...,
+        kind: _builtins.str = ...,
+        name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind", "name", b"name", "party_id", b"party_id", "relation", b"relation"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CaseParty: _TypeAlias = CaseParty  # noqa: Y015
+
+@_typing.final
 class Case(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -266,6 +303,7 @@ class Case(_message.Message):
     EVENTS_FIELD_NUMBER: _builtins.int
     SAVINGS_FIELD_NUMBER: _builtins.int
     TITLE_FIELD_NUMBER: _builtins.int
+    PARTIES_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     service_item: _builtins.str
     applicant_id: _builtins.str
@@ -293,6 +331,10 @@ class Case(_message.Message):
     def events(self) -> _containers.RepeatedCompositeFieldContainer[Global___CaseEvent]: ...
     @_builtins.property
     def savings(self) -> Global___Savings: ...
+    @_builtins.property
+    def parties(self) -> _containers.RepeatedCompositeFieldContainer[Global___CaseParty]:
+        """The applicant first, then every other party in the order they were recorded."""
+
     def __init__(
         self,
         *,
@@ -315,10 +357,11 @@ class Case(_message.Message):
         events: _abc.Iterable[Global___CaseEvent] | None = ...,
         savings: Global___Savings | None = ...,
         title: _builtins.str = ...,
+        parties: _abc.Iterable[Global___CaseParty] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["correction", b"correction", "savings", b"savings"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["accepted_at_us", b"accepted_at_us", "applicant_id", b"applicant_id", "applicant_kind", b"applicant_kind", "correction", b"correction", "deadline_state", b"deadline_state", "deadline_us", b"deadline_us", "events", b"events", "id", b"id", "lead_department", b"lead_department", "not_accepted_reasons", b"not_accepted_reasons", "opinions", b"opinions", "reviewers", b"reviewers", "savings", b"savings", "service_item", b"service_item", "state", b"state", "submitted_at_us", b"submitted_at_us", "title", b"title", "version", b"version", "working_days_left", b"working_days_left"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["accepted_at_us", b"accepted_at_us", "applicant_id", b"applicant_id", "applicant_kind", b"applicant_kind", "correction", b"correction", "deadline_state", b"deadline_state", "deadline_us", b"deadline_us", "events", b"events", "id", b"id", "lead_department", b"lead_department", "not_accepted_reasons", b"not_accepted_reasons", "opinions", b"opinions", "parties", b"parties", "reviewers", b"reviewers", "savings", b"savings", "service_item", b"service_item", "state", b"state", "submitted_at_us", b"submitted_at_us", "title", b"title", "version", b"version", "working_days_left", b"working_days_left"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -333,12 +376,17 @@ class CreateCaseRequest(_message.Message):
     APPLICANT_KIND_FIELD_NUMBER: _builtins.int
     TITLE_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
+    PARTIES_FIELD_NUMBER: _builtins.int
     service_item: _builtins.str
     applicant_id: _builtins.str
     applicant_kind: _builtins.str
     title: _builtins.str
     request_id: _builtins.str
     """Caller's id, so a retried create does not open two cases."""
+    @_builtins.property
+    def parties(self) -> _containers.RepeatedCompositeFieldContainer[Global___CaseParty]:
+        """Parties besides the applicant (the applicant is always a party; do not list it here)."""
+
     def __init__(
         self,
         *,
@@ -347,10 +395,11 @@ class CreateCaseRequest(_message.Message):
         applicant_kind: _builtins.str = ...,
         title: _builtins.str = ...,
         request_id: _builtins.str = ...,
+        parties: _abc.Iterable[Global___CaseParty] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["applicant_id", b"applicant_id", "applicant_kind", b"applicant_kind", "request_id", b"request_id", "service_item", b"service_item", "title", b"title"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["applicant_id", b"applicant_id", "applicant_kind", b"applicant_kind", "parties", b"parties", "request_id", b"request_id", "service_item", b"service_item", "title", b"title"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -874,3 +923,50 @@ class GetSavingsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetSavingsResponse: _TypeAlias = GetSavingsResponse  # noqa: Y015
+
+@_typing.final
+class AddCasePartyRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_ID_FIELD_NUMBER: _builtins.int
+    PARTY_FIELD_NUMBER: _builtins.int
+    EXPECTED_VERSION_FIELD_NUMBER: _builtins.int
+    case_id: _builtins.str
+    expected_version: _builtins.int
+    """Optional optimistic concurrency: the case version the caller read (0: no check)."""
+    @_builtins.property
+    def party(self) -> Global___CaseParty: ...
+    def __init__(
+        self,
+        *,
+        case_id: _builtins.str = ...,
+        party: Global___CaseParty | None = ...,
+        expected_version: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["party", b"party"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_id", b"case_id", "expected_version", b"expected_version", "party", b"party"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AddCasePartyRequest: _TypeAlias = AddCasePartyRequest  # noqa: Y015
+
+@_typing.final
+class AddCasePartyResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def case(self) -> Global___Case: ...
+    def __init__(
+        self,
+        *,
+        case: Global___Case | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["case", b"case"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case", b"case"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AddCasePartyResponse: _TypeAlias = AddCasePartyResponse  # noqa: Y015

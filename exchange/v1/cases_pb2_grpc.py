@@ -87,6 +87,11 @@ class CaseServiceStub:
                 request_serializer=exchange_dot_v1_dot_cases__pb2.GetSavingsRequest.SerializeToString,
                 response_deserializer=exchange_dot_v1_dot_cases__pb2.GetSavingsResponse.FromString,
                 _registered_method=True)
+        self.AddCaseParty = channel.unary_unary(
+                '/exchange.v1.CaseService/AddCaseParty',
+                request_serializer=exchange_dot_v1_dot_cases__pb2.AddCasePartyRequest.SerializeToString,
+                response_deserializer=exchange_dot_v1_dot_cases__pb2.AddCasePartyResponse.FromString,
+                _registered_method=True)
 
 
 class CaseServiceServicer:
@@ -162,6 +167,14 @@ class CaseServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AddCaseParty(self, request, context):
+        """Records one more party (e.g. the owner of the premises) on an open case, by an officer of a
+        department on it. Data about a person or company is fetched for a case only when they are a party.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CaseServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -214,6 +227,11 @@ def add_CaseServiceServicer_to_server(servicer, server):
                     servicer.GetSavings,
                     request_deserializer=exchange_dot_v1_dot_cases__pb2.GetSavingsRequest.FromString,
                     response_serializer=exchange_dot_v1_dot_cases__pb2.GetSavingsResponse.SerializeToString,
+            ),
+            'AddCaseParty': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddCaseParty,
+                    request_deserializer=exchange_dot_v1_dot_cases__pb2.AddCasePartyRequest.FromString,
+                    response_serializer=exchange_dot_v1_dot_cases__pb2.AddCasePartyResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -489,6 +507,33 @@ class CaseService:
             '/exchange.v1.CaseService/GetSavings',
             exchange_dot_v1_dot_cases__pb2.GetSavingsRequest.SerializeToString,
             exchange_dot_v1_dot_cases__pb2.GetSavingsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddCaseParty(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/exchange.v1.CaseService/AddCaseParty',
+            exchange_dot_v1_dot_cases__pb2.AddCasePartyRequest.SerializeToString,
+            exchange_dot_v1_dot_cases__pb2.AddCasePartyResponse.FromString,
             options,
             channel_credentials,
             insecure,

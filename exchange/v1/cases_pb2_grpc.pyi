@@ -55,6 +55,10 @@ class CaseServiceStub:
     """Cases near (less than one working day left) or past their deadline."""
     GetSavings: _grpc.UnaryUnaryMultiCallable[_cases_pb2.GetSavingsRequest, _cases_pb2.GetSavingsResponse]
     """Materials fetched, reads served from cases, submissions the applicants did not make."""
+    AddCaseParty: _grpc.UnaryUnaryMultiCallable[_cases_pb2.AddCasePartyRequest, _cases_pb2.AddCasePartyResponse]
+    """Records one more party (e.g. the owner of the premises) on an open case, by an officer of a
+    department on it. Data about a person or company is fetched for a case only when they are a party.
+    """
 
 @_typing.type_check_only
 class CaseServiceAsyncStub(CaseServiceStub):
@@ -83,6 +87,10 @@ class CaseServiceAsyncStub(CaseServiceStub):
     """Cases near (less than one working day left) or past their deadline."""
     GetSavings: _aio.UnaryUnaryMultiCallable[_cases_pb2.GetSavingsRequest, _cases_pb2.GetSavingsResponse]  # type: ignore[assignment]
     """Materials fetched, reads served from cases, submissions the applicants did not make."""
+    AddCaseParty: _aio.UnaryUnaryMultiCallable[_cases_pb2.AddCasePartyRequest, _cases_pb2.AddCasePartyResponse]  # type: ignore[assignment]
+    """Records one more party (e.g. the owner of the premises) on an open case, by an officer of a
+    department on it. Data about a person or company is fetched for a case only when they are a party.
+    """
 
 class CaseServiceServicer(metaclass=_abc_1.ABCMeta):
     """Approval cases: one application, its lifecycle, its material set (each material
@@ -168,5 +176,15 @@ class CaseServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_cases_pb2.GetSavingsResponse, _abc.Awaitable[_cases_pb2.GetSavingsResponse]]:
         """Materials fetched, reads served from cases, submissions the applicants did not make."""
+
+    @_abc_1.abstractmethod
+    def AddCaseParty(
+        self,
+        request: _cases_pb2.AddCasePartyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_cases_pb2.AddCasePartyResponse, _abc.Awaitable[_cases_pb2.AddCasePartyResponse]]:
+        """Records one more party (e.g. the owner of the premises) on an open case, by an officer of a
+        department on it. Data about a person or company is fetched for a case only when they are a party.
+        """
 
 def add_CaseServiceServicer_to_server(servicer: CaseServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -9,12 +9,16 @@ import pytest
 from grpc import aio
 
 from adapters.signing import DocumentSigner
+from exchange.cases.parties import CaseParty
 from exchange.clock import now_us
+from exchange.storage import case_store
 from exchange.storage import tables as t
 from exchange.testing import HubFixture, start_test_hub
 from exchange.v1 import provider_pb2, provider_pb2_grpc
 
 LICENCE_KEY = "91110105MA01XXXXX0"
+# The applicant company's legal representative: a party of every case opened here.
+REPRESENTATIVE = "110101199003074514"
 # A string found nowhere but in the licence's contents: if it shows up in a response, contents leaked.
 SECRET_MARKER = "Golden Dragon Noodle House 7f3c"
 LICENCE = {
@@ -92,15 +96,17 @@ async def open_case(
     lead: str = "SAMR",
     co_reviewers: tuple[str, ...] = ("FIRE", "MNR"),
     state: str = "in_review",
+    applicant: str = LICENCE_KEY,
 ) -> str:
-    """A case row as the case service stores it: what purpose binding reads."""
+    """A case row as the case service stores it: what purpose binding reads (the licence's company applies,
+    its legal representative is a party)."""
     now = now_us()
     async with fixture.hub.db.begin() as conn:
         await conn.execute(
             t.cases.insert().values(
                 id=case_id,
                 service_item=item,
-                applicant_id="91110105MA01XXXXX1",
+                applicant_id=applicant,
                 lead_department=lead,
                 state=state,
                 version=1,
@@ -111,6 +117,8 @@ async def open_case(
         )
         for dept, role in ((lead, "lead"), *((c, "co_reviewer") for c in co_reviewers)):
             await conn.execute(t.case_departments.insert().values(case_id=case_id, department=dept, role=role))
+        representative = CaseParty("legal_representative", REPRESENTATIVE, "person")
+        await case_store.insert_parties(conn, case_id, [representative], now)
     return case_id
 
 

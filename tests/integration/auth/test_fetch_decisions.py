@@ -12,10 +12,10 @@ from exchange.clock import now_us
 from exchange.testing import HubFixture
 from exchange.v1 import access_pb2
 
-from .conftest import LICENCE_KEY, open_case
+from .conftest import LICENCE_KEY, REPRESENTATIVE, open_case
 
 ADMIN = (Role.DEPT_ADMIN,)
-RESIDENT = "110101199003074514"
+RESIDENT = REPRESENTATIVE
 
 
 async def _grant(hub: HubFixture, **changes: object) -> None:

@@ -21,7 +21,7 @@ from catalog.model import Dataset
 from exchange.auth.keys import generate_ed25519
 from exchange.cases.desk import CaseDesk
 from exchange.cases.lifecycle import CaseState
-from exchange.client import CaseInfo, HubClient
+from exchange.client import CaseInfo, HubClient, PartyInfo
 from exchange.testing import EXAMPLES, DepartmentKeys, HubFixture, start_test_hub, system_caller
 
 ITEM = "restaurant_permit"
@@ -67,6 +67,15 @@ class PermitWorld:
 
     def officer(self, department: str, officer: str = "officer-1") -> HubClient:
         return self.hub.client(department, officer=officer)
+
+    @property
+    def parties(self) -> list[PartyInfo]:
+        """The applicant company's legal representative, who also owns the premises (the property's holder)."""
+        person = self.keys["identity_record"]
+        return [
+            PartyInfo("legal_representative", person, name="王伟"),
+            PartyInfo("premises_owner", person, name="王伟"),
+        ]
 
     def total_lookups(self) -> int:
         return sum(sum(a.lookups.values()) for a in self.adapters.values())
@@ -230,7 +239,7 @@ async def act(samr: HubClient, case: CaseInfo, action: str, world: PermitWorld) 
 
 async def case_in(world: PermitWorld, state: CaseState) -> CaseInfo:
     samr = world.officer("SAMR")
-    case = await samr.create_case(ITEM, world.keys["business_licence"])
+    case = await samr.create_case(ITEM, world.keys["business_licence"], parties=world.parties)
     for action in PATHS[state]:
         case = await act(samr, case, action, world)
     assert case.state == state.value

@@ -13,7 +13,9 @@ MATERIALS = ("business_licence", "identity_record", "property_certificate", "fir
 async def open_in_review(world: PermitWorld) -> tuple[str, int]:
     """A permit case accepted and in review; its id and version."""
     samr = world.officer("SAMR")
-    case = await samr.create_case(ITEM, world.keys["business_licence"], title="福满楼 restaurant permit")
+    case = await samr.create_case(
+        ITEM, world.keys["business_licence"], parties=world.parties, title="福满楼 restaurant permit"
+    )
     case = await samr.transition_case(case.id, "accept", case.version)
     case = await samr.transition_case(case.id, "start_review", case.version)
     return case.id, case.version

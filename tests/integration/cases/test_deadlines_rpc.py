@@ -27,7 +27,7 @@ def end_of(month: int, day: int) -> int:
 async def test_deadline_crosses_holiday_weekend_makeup_day_and_correction_pause(world: PermitWorld) -> None:
     samr = world.officer("SAMR")
     world.desk.clock = lambda: at(4, 29)  # Wednesday before the Labour Day holiday (1-5 May)
-    case = await samr.create_case(ITEM, world.keys["business_licence"])
+    case = await samr.create_case(ITEM, world.keys["business_licence"], parties=world.parties)
     case = await samr.transition_case(case.id, "accept", case.version)
     # 10 working days: 30 Apr, 6, 7, 8, 9 (Saturday make-up day), 11, 12, 13, 14, 15 May.
     assert case.deadline_us == end_of(5, 15)
@@ -56,7 +56,7 @@ async def test_deadline_crosses_holiday_weekend_makeup_day_and_correction_pause(
 async def test_cli_lists_overdue_cases_of_a_department(world: PermitWorld, tmp_path: Path) -> None:
     samr = world.officer("SAMR")
     world.desk.clock = lambda: at(4, 29)
-    case = await samr.create_case(ITEM, world.keys["business_licence"])
+    case = await samr.create_case(ITEM, world.keys["business_licence"], parties=world.parties)
     await samr.transition_case(case.id, "accept", case.version)
     world.desk.clock = lambda: at(5, 18)
     key = tmp_path / "fire-token.key"

@@ -33,7 +33,7 @@ async def test_every_transition_legal_and_illegal_through_rpc(world: PermitWorld
 
 async def test_stale_version_is_aborted_naming_who_changed_it(world: PermitWorld) -> None:
     first, second = world.officer("SAMR", "li.wei"), world.officer("SAMR", "zhang.min")
-    case = await first.create_case(ITEM, world.keys["business_licence"])
+    case = await first.create_case(ITEM, world.keys["business_licence"], parties=world.parties)
     await first.transition_case(case.id, "accept", case.version)
     with pytest.raises(Aborted) as conflict:
         await second.transition_case(case.id, "not_accept", case.version, reasons=["late"])
@@ -44,7 +44,7 @@ async def test_stale_version_is_aborted_naming_who_changed_it(world: PermitWorld
 
 async def test_concurrent_transitions_one_wins_the_other_is_aborted(world: PermitWorld) -> None:
     a, b = world.officer("SAMR", "a"), world.officer("SAMR", "b")
-    case = await a.create_case(ITEM, world.keys["business_licence"])
+    case = await a.create_case(ITEM, world.keys["business_licence"], parties=world.parties)
     results = await asyncio.gather(
         a.transition_case(case.id, "accept", case.version),
         b.transition_case(case.id, "withdraw", case.version),
@@ -93,7 +93,7 @@ async def test_correction_notice_is_given_once_and_not_accepted_keeps_reasons(wo
 
 async def test_only_the_items_lead_department_opens_and_moves_cases(world: PermitWorld) -> None:
     with pytest.raises(PermissionDenied) as refused:
-        await world.officer("FIRE").create_case(ITEM, world.keys["business_licence"])
+        await world.officer("FIRE").create_case(ITEM, world.keys["business_licence"], parties=world.parties)
     assert refused.value.reason == "NOT_LEAD_DEPARTMENT"
     case = await case_in(world, CaseState.SUBMITTED)
     with pytest.raises(PermissionDenied):
@@ -103,8 +103,8 @@ async def test_only_the_items_lead_department_opens_and_moves_cases(world: Permi
 async def test_retried_create_with_one_request_id_opens_one_case(world: PermitWorld) -> None:
     samr = world.officer("SAMR")
     first, again = await asyncio.gather(
-        samr.create_case(ITEM, world.keys["business_licence"], request_id="front-desk-0001"),
-        samr.create_case(ITEM, world.keys["business_licence"], request_id="front-desk-0001"),
+        samr.create_case(ITEM, world.keys["business_licence"], parties=world.parties, request_id="front-desk-0001"),
+        samr.create_case(ITEM, world.keys["business_licence"], parties=world.parties, request_id="front-desk-0001"),
     )
     assert first.id == again.id
     assert len(await samr.list_cases()) == 1

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from catalog.errors import FailedPrecondition
-from exchange.demo.departments import DemoDepartments
+from exchange.client import PartyInfo
+from exchange.demo.departments import DemoDepartments, applicant_parties
 from exchange.testing import HubFixture, start_test_hub, system_caller
 from tests.integration.cases.conftest import CALENDAR, ITEM
 
@@ -38,7 +39,11 @@ async def test_permit_through_real_adapter_processes_and_a_suspended_licence_ref
             s = deps.samples
             samr = hub.client("SAMR")
             for company, approvable in ((s.company_uscc, True), (s.suspended_company_uscc, False)):
-                case = await samr.create_case(ITEM, company, title="restaurant permit")
+                # The suspended company applies for the same premises, run by the sample company (its fire certificate).
+                parties = [*applicant_parties(s)] + (
+                    [] if approvable else [PartyInfo("other", s.company_uscc, name="premises operator")]
+                )
+                case = await samr.create_case(ITEM, company, title="restaurant permit", parties=parties)
                 case = await samr.transition_case(case.id, "accept", case.version)
                 case = await samr.transition_case(case.id, "start_review", case.version)
                 await samr.attach_material(case.id, "business_licence", company)

@@ -16,6 +16,7 @@ from catalog.errors import DataLoss, ExchangeError, InvalidArgument, NotFound, P
 from catalog.identifiers import generate_licence_id, generate_resident_id, generate_uscc
 from exchange.auth.identity import Role
 from exchange.auth.keys import generate_ed25519
+from exchange.client import PartyInfo
 from exchange.testing import system_caller
 from exchange.v1 import cases_pb2
 
@@ -165,6 +166,8 @@ async def test_malformed_keys_never_reach_the_adapter(world, key):
 async def test_unknown_key_is_not_found(world):
     await world["admin"].create_grant("SAMR", "business_licence", ["*"])
     other = generate_uscc(random.Random(99))
+    # A party of the case, so the refusal is about the key alone (a stranger's key is SUBJECT_NOT_ON_CASE first).
+    await world["officer"].add_case_party(world["case"], PartyInfo("agent", other))
     with pytest.raises(NotFound) as missing:
         await world["officer"].fetch("business_licence", other, case_id=world["case"])
     assert missing.value.reason == "KEY_NOT_FOUND"

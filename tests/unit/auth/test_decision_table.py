@@ -27,7 +27,16 @@ IDENTITY: Dataset = parse_dataset(_spec("datasets", "identity_record"))
 CRIMINAL: Dataset = parse_dataset(_spec("datasets", "criminal_record"))
 ITEM: ServiceItem = parse_service_item(_spec("service_items", "restaurant_permit"))
 FIRE = Caller("FIRE", "wang.fang", frozenset({Role.OFFICER}), "jti-1", 0)
-OPEN_CASE = CaseFacts("case-1", "restaurant_permit", True, "in_review", ("SAMR", "FIRE", "MNR"))
+COMPANY = "91310115Y4CL12TH38"
+REPRESENTATIVE = "110105195604085654"
+OPEN_CASE = CaseFacts(
+    "case-1",
+    "restaurant_permit",
+    True,
+    "in_review",
+    ("SAMR", "FIRE", "MNR"),
+    (("applicant", COMPANY), ("legal_representative", REPRESENTATIVE)),
+)
 GRANT = Grant("g-1", "FIRE", "business_licence", ("*",), ("restaurant_permit",), valid_from_us=NOW - MINUTE)
 
 
@@ -39,6 +48,7 @@ def facts(**changes: Any) -> FetchFacts:
         now_us=NOW,
         case=OPEN_CASE,
         service_item=ITEM,
+        subject=COMPANY,
         grants=(GRANT,),
     )
     return replace(base, **changes)
@@ -103,22 +113,35 @@ DENIALS: list[tuple[str, dict[str, Any], str]] = [
         {"service_item": replace(ITEM, required_materials=ITEM.required_materials[1:])},
         "DATASET_NOT_REQUIRED",
     ),
+    ("another company's licence", {"subject": "91310115J1XG612DDT"}, "SUBJECT_NOT_ON_CASE"),
     ("ungranted field", {"grants": (replace(GRANT, fields=("name",)),)}, "FIELD_NOT_GRANTED"),
     ("field the item does not need", {"requested_fields": ("registered_capital",)}, "FIELD_NOT_GRANTED"),
     ("not_shared dataset", {"dataset": CRIMINAL, "requested_fields": ()}, "DATASET_NOT_SHARED"),
     (
         "pending access request",
-        {"dataset": IDENTITY, "requested_fields": ("name",), "grants": (), "access_request_status": "pending"},
+        {
+            "dataset": IDENTITY,
+            "subject": REPRESENTATIVE,
+            "requested_fields": ("name",),
+            "grants": (),
+            "access_request_status": "pending",
+        },
         "ACCESS_REQUEST_PENDING",
     ),
     (
         "denied access request",
-        {"dataset": IDENTITY, "requested_fields": ("name",), "grants": (), "access_request_status": "denied"},
+        {
+            "dataset": IDENTITY,
+            "subject": REPRESENTATIVE,
+            "requested_fields": ("name",),
+            "grants": (),
+            "access_request_status": "denied",
+        },
         "ACCESS_REQUEST_DENIED",
     ),
     (
         "conditional dataset without a request",
-        {"dataset": IDENTITY, "requested_fields": ("name",), "grants": ()},
+        {"dataset": IDENTITY, "subject": REPRESENTATIVE, "requested_fields": ("name",), "grants": ()},
         "NO_GRANT",
     ),
     ("caller without the officer role", {"caller": replace(FIRE, roles=frozenset({Role.AUDITOR}))}, "ROLE_NOT_ALLOWED"),
