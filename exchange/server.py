@@ -14,7 +14,6 @@ import grpc
 from aiohttp import web
 from grpc import aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from adapters.ipc import keep_freed_memory_for_reuse
@@ -23,6 +22,7 @@ from exchange.config import Settings
 from exchange.errors import ErrorMappingInterceptor
 from exchange.fetch import Fetcher
 from exchange.hub import Hub
+from exchange.reflection import enable_reflection
 from exchange.registry import Registry
 from exchange.services import authenticating
 from exchange.services.access import AccessServicer
@@ -154,7 +154,7 @@ async def start_hub(settings: Settings, *, db_schema: str | None = None) -> Runn
     _add_servicers(server, hub, registry, fetcher)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection([*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
+    enable_reflection(server, [*SERVICE_NAMES, health.SERVICE_NAME])
     if settings.insecure_dev:
         port = server.add_insecure_port(settings.grpc_listen)
     else:
