@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-import uuid
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -41,6 +40,7 @@ from exchange.clock import now_us
 from exchange.hub import Hub
 from exchange.ratelimit import RateLimiter
 from exchange.registry import Registry
+from exchange.request_ids import current_request_id
 from exchange.storage import grant_store
 from exchange.storage.db import Reader
 from exchange.v1 import provider_pb2
@@ -106,7 +106,7 @@ class Fetcher:
 
     async def fetch(self, caller: Caller, req: FetchRequest, *, action: str = "exchange.fetch") -> FetchResult:
         started = time.perf_counter()
-        req = FetchRequest(**{**req.__dict__, "request_id": req.request_id or uuid.uuid4().hex})
+        req = FetchRequest(**{**req.__dict__, "request_id": req.request_id or current_request_id()})
         entry = entry_for(
             caller,
             action,

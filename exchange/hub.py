@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,7 @@ from exchange.cases.calendar import WorkingCalendar, load_calendar
 from exchange.clock import now_us
 from exchange.config import Settings
 from exchange.keyring import CurrentDatasets, KeyRing
+from exchange.request_ids import current_request_id
 from exchange.storage import Database
 
 log = logging.getLogger(__name__)
@@ -186,7 +186,7 @@ class Hub:
             caller = self.verifier.verify(token, peer=context.peer(), cert_department=cert_department)
             self._check_caller(method, caller)
         except ExchangeError as error:
-            await self.record(self._refusal(method, metadata, error, caller, cert_department))
+            await self.record(self._refusal(method, error, caller, cert_department))
             raise
         return caller
 
@@ -218,7 +218,6 @@ class Hub:
     @staticmethod
     def _refusal(
         method: str,
-        metadata: Mapping[str, Any],
         error: ExchangeError,
         caller: Caller | None,
         cert_department: str | None,
@@ -226,7 +225,7 @@ class Hub:
         """The deny entry for a refused call: under the verified caller once its token checked out."""
         return AccessLogEntry(
             time_us=now_us(),
-            request_id=str(metadata.get("x-request-id", "")) or uuid.uuid4().hex,
+            request_id=current_request_id(),
             action=f"rpc{method}",
             caller_department=caller.department if caller else cert_department or "",
             officer_id=caller.officer_id if caller else "",

@@ -55,4 +55,6 @@ def enable_reflection(server: aio.Server, service_names: Iterable[str]) -> None:
         response_serializer=reflection_pb2.ServerReflectionResponse.SerializeToString,
     )
     for service in (V1_SERVICE, V1ALPHA_SERVICE):
-        server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service, {"ServerReflectionInfo": handler}),))
+        server.add_generic_rpc_handlers(
+            (grpc.method_handlers_generic_handler(service, {"ServerReflectionInfo": handler}),)
+        )

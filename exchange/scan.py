@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import time
-import uuid
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, replace
 
@@ -50,6 +49,7 @@ from exchange.auth.authz import Decision, FetchFacts, decide_fetch, decide_filte
 from exchange.auth.identity import Caller
 from exchange.clock import now_us
 from exchange.fetch import Fetcher, FetchRequest
+from exchange.request_ids import current_request_id
 from exchange.v1 import provider_pb2
 
 MAX_BATCH_ROWS = 1_000_000
@@ -100,7 +100,7 @@ class Scanner:
     async def open(self, caller: Caller, req: ScanRequest) -> ScanStream:
         """Authorise, reach the adapter, log; the returned stream has not sent a row yet."""
         started = time.perf_counter()
-        req = replace(req, request_id=req.request_id or uuid.uuid4().hex)
+        req = replace(req, request_id=req.request_id or current_request_id())
         entry = entry_for(
             caller,
             "exchange.scan",

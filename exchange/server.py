@@ -30,6 +30,7 @@ from exchange.services.audit import AuditServicer
 from exchange.services.cases import CaseServicer
 from exchange.services.catalog import CatalogServicer, DepartmentServicer, ServiceItemServicer
 from exchange.services.exchange import ExchangeServicer, add_exchange_servicer_to_server
+from exchange.services.request_ids import RequestIdInterceptor
 from exchange.v1 import (
     access_pb2,
     access_pb2_grpc,
@@ -139,7 +140,7 @@ async def start_hub(settings: Settings, *, db_schema: str | None = None) -> Runn
     registry = Registry(hub)
     fetcher = Fetcher(hub, registry)
     server = aio.server(
-        interceptors=[ErrorMappingInterceptor(authenticating(hub))],
+        interceptors=[RequestIdInterceptor(), ErrorMappingInterceptor(authenticating(hub))],
         options=[
             ("grpc.max_receive_message_length", settings.max_message_bytes),
             ("grpc.max_send_message_length", settings.max_message_bytes),

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import operator
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring as _quote
@@ -16,6 +15,7 @@ from catalog.errors import DataLoss, InvalidArgument
 from exchange.audit.merkle import leaf_hash
 from exchange.auth.identity import Caller
 from exchange.clock import now_us
+from exchange.request_ids import current_request_id
 
 ENTRY_VERSION = b"exchange-access-log/v1\n"
 _VERSION_FAMILY = b"exchange-access-log/"
@@ -248,7 +248,7 @@ def entry_for(caller: Caller, action: str, **fields: Any) -> AccessLogEntry:
     """An access-log entry for something `caller` did, stamped now (fields override the defaults)."""
     values: dict[str, Any] = {
         "time_us": now_us(),
-        "request_id": uuid.uuid4().hex,
+        "request_id": current_request_id(),
         "action": action,
         "caller_department": caller.department,
         "officer_id": caller.officer_id,
