@@ -37,8 +37,9 @@ class Settings:
     hub_name: str = "exchange-hub"
     # The hub operator's own department: the only one that can hold hub_admin and auditor.
     hub_department: str = "HUB"
-    # The access log's origin line (C2SP tlog-checkpoint).
-    log_origin: str = "exchange-hub/access-log"
+    # The access log's origin line (C2SP tlog-checkpoint). Empty: the log's stored origin, or for a new log
+    # "<hub_name>/<deployment id>/access-log" with the id kept in data_dir/deployment-id (exchange.audit.origin).
+    log_origin: str = ""
     # Plain-text gRPC without TLS: development only, and the hub says so loudly.
     insecure_dev: bool = False
     tls_cert: str = "pki/server.crt"

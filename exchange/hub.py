@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from exchange.adapter_client import AdapterClient, TransportSecurity
 from exchange.audit.entry import AccessLogEntry
 from exchange.audit.log import AccessLog, Receipt
 from exchange.audit.note import NoteSigner
+from exchange.audit.origin import key_name, provisional_origin, resolve_log_origin
 from exchange.auth.held_roles import refuse_unheld
 from exchange.auth.identity import Caller
 from exchange.auth.keys import generate_ed25519, load_private_key, write_private_key
@@ -70,8 +72,10 @@ class Hub:
             leeway=settings.token_leeway_seconds,
         )
         signing_key = load_or_create_signing_key(settings.path(settings.signing_key))
-        self.signer = NoteSigner(settings.log_origin.split("/")[0], signing_key)
-        self.access_log = AccessLog(self.db, origin=settings.log_origin, signer=self.signer)
+        # The origin (and so the signer's key name) is settled in start(), once the database can be read.
+        origin = provisional_origin(settings)
+        self.signer = NoteSigner(key_name(origin), signing_key)
+        self.access_log = AccessLog(self.db, origin=origin, signer=self.signer)
         self.revocations = self._revocation_list()
         self.adapters = AdapterClient(
             self._adapter_security(),
@@ -119,8 +123,16 @@ class Hub:
         await self.db.migrate()
         await self.keyring.load(self.db)
         await self.access_log.start()
+        await self._settle_log_origin()
         self._tasks.append(asyncio.create_task(self._reload_keyring_forever(), name="keyring-reload"))
         self._tasks.append(asyncio.create_task(self._sign_checkpoints_forever(), name="checkpoints"))
+
+    async def _settle_log_origin(self) -> None:
+        """Name the log as `resolve_log_origin` says, before anything is appended or signed."""
+        origin = await resolve_log_origin(self.settings, self.db)
+        self.settings = replace(self.settings, log_origin=origin)
+        self.signer = NoteSigner(key_name(origin), self.signer.private_key)
+        self.access_log.origin, self.access_log.signer = origin, self.signer
 
     async def close(self) -> None:
         for task in self._tasks:
@@ -239,4 +251,3 @@ class Hub:
     async def record(self, entry: AccessLogEntry) -> Receipt:
         """Append to the access log (fail closed: raises Unavailable if it cannot be written)."""
         return await self.access_log.append(entry)
-

@@ -193,6 +193,6 @@ async def start_test_hub(data_dir: Path, *, backend: str = "sqlite", **settings:
     values.update(settings)
     loaded = load_settings(None, environ={}, **values)
     running = await start_hub(loaded, db_schema=schema)
-    fixture = HubFixture(running, loaded, schema)
+    fixture = HubFixture(running, running.hub.settings, schema)  # the settings in force (log origin settled)
     await fixture.add_department(loaded.hub_department, name="Hub operator")
     return fixture

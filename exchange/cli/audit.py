@@ -23,6 +23,7 @@ from exchange.audit.bundle import EvidenceBundle, verify_bundle
 from exchange.audit.merkle import ConsistencyProofError, verify_consistency
 from exchange.audit.note import NoteSigner, NoteVerifier, open_checkpoint
 from exchange.audit.offline import archive_log, export_log, verify_database, verify_export
+from exchange.audit.origin import key_name, provisional_origin, resolve_log_origin
 from exchange.audit.verify import VerifyReport
 from exchange.cli.common import Profile, fail, print_json, print_table, profile_options, run
 from exchange.config import Settings, load_settings
@@ -413,7 +414,7 @@ def vkey(config: str | None, data_dir: str | None) -> None:
         key = load_or_create_signing_key(path)
     except ExchangeError as error:
         fail(error)
-    signer = NoteSigner(settings.log_origin.split("/")[0], key)
+    signer = NoteSigner(key_name(provisional_origin(settings)), key)
     click.echo(signer.verifier().verifier_key())
 
 
@@ -481,20 +482,20 @@ def archive(before: int, out: str, key: str, settings: Settings, schema: str | N
     """Write entries below --before, with proofs and checkpoint, check the file, then prune them from the database."""
     path = Path(out)
     fmt: Any = "csv" if path.suffix.lower() == ".csv" else "parquet"
-    if key:
-        verifier = _verifier(key)
-    else:
-        from exchange.hub import load_or_create_signing_key
+    from exchange.hub import load_or_create_signing_key
 
-        signing = settings.path(settings.signing_key)
-        if not signing.exists():
-            fail(InvalidArgument(f"no hub signing key at {signing}; pass --key", reason="SIGNING_KEY_MISSING"))
-        verifier = NoteSigner(settings.log_origin.split("/")[0], load_or_create_signing_key(signing)).verifier()
-    written = run(
-        _with_db(
-            settings, schema, lambda db: archive_log(db, before, path, verifier, origin=settings.log_origin, fmt=fmt)
-        )
-    )
+    given = _verifier(key) if key else None
+    signing = settings.path(settings.signing_key)
+    if given is None and not signing.exists():
+        fail(InvalidArgument(f"no hub signing key at {signing}; pass --key", reason="SIGNING_KEY_MISSING"))
+
+    async def archive_under_its_origin(db: Database) -> Any:
+        # The log's own origin (and the key name it signs under), which the setting may leave unsaid.
+        origin = await resolve_log_origin(settings, db)
+        verifier = given or NoteSigner(key_name(origin), load_or_create_signing_key(signing)).verifier()
+        return await archive_log(db, before, path, verifier, origin=origin, fmt=fmt)
+
+    written = run(_with_db(settings, schema, archive_under_its_origin))
     click.echo(
         f"archived entries [{written.first}, {written.end}) to {path} with proofs against the checkpoint of size "
         f"{written.checkpoint_size}; pruned {written.pruned} entry bodies from the database"

@@ -148,6 +148,12 @@ async def latest_checkpoint(conn: AsyncConnection) -> StoredCheckpoint | None:
     return StoredCheckpoint(row.size, row.root_hash, row.timestamp, row.note) if row else None
 
 
+async def has_entries(conn: AsyncConnection) -> bool:
+    """Whether anything was ever appended (archived and pruned entries count: the head remembers them)."""
+    size = (await conn.execute(sa.select(sa.func.max(t.log_head.c.size)))).scalar()
+    return bool(size)
+
+
 async def checkpoint_at(conn: AsyncConnection, size: int) -> StoredCheckpoint | None:
     """The stored checkpoint of exactly `size` entries."""
     c = t.checkpoints
