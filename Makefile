@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test venv protos check-protos lint typecheck pytest bench clean browser
+.PHONY: demo test venv protos check-protos lint typecheck pytest bench clean browser node-deps
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,7 +33,17 @@ typecheck: venv
 browser:
 	sh scripts/ensure-chromium.sh
 
-pytest: venv browser
+# The independent Node.js client of tests/interop (versions pinned by its package-lock.json).
+NODE_DIR := tests/interop/node
+NODE_STAMP := $(NODE_DIR)/node_modules/.package-lock.json
+
+$(NODE_STAMP): $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
+	npm ci --prefix $(NODE_DIR)
+	touch $(NODE_STAMP)
+
+node-deps: $(NODE_STAMP)
+
+pytest: venv browser node-deps
 	$(VENV)/bin/pytest
 
 test: check-protos lint typecheck pytest
@@ -42,4 +52,4 @@ bench: venv
 	$(PY) -m bench all
 
 clean:
-	rm -rf $(VENV) build *.egg-info test-artifacts
+	rm -rf $(VENV) build *.egg-info test-artifacts $(NODE_DIR)/node_modules

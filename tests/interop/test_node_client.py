@@ -1,0 +1,194 @@
+"""An independent Node.js client (grpc-js, jose, server reflection) drives a real hub over mTLS.
+
+The client knows only the published specifications: it learns every message type by reflection, mints
+its token from docs/api.md and decodes error details itself. What it prints is checked here against
+the hub's own access log. See tests/interop/node/README.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import shutil
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from adapters.config import TlsConfig
+from adapters.sdk import Adapter
+from adapters.server import RunningAdapter, start_provider
+from adapters.signing import DocumentSigner
+from catalog.identifiers import generate_licence_id, generate_resident_id, generate_uscc
+from exchange.audit.entry import entry_leaf_hash
+from exchange.auth.keys import private_key_to_pem
+from exchange.auth.pki import init_pki, issue_department_certificate, issue_server_certificate
+from exchange.testing import HubFixture, start_test_hub, system_caller
+
+NODE_DIR = Path(__file__).parent / "node"
+HUB_NAME = "exchange-hub"
+NODE_TIMEOUT_SECONDS = 60
+
+
+class MemoryAdapter(Adapter):
+    """SAMR's 'own system': one business licence in a dict."""
+
+    def __init__(self, department: str, datasets: list[Any], documents: dict[tuple[str, str], dict[str, Any]]):
+        super().__init__(department, datasets)
+        self.documents = documents
+
+    async def lookup(self, dataset: Any, key: str) -> dict[str, Any] | None:
+        return self.documents.get((dataset.code, key))
+
+
+@dataclass
+class World:
+    hub: HubFixture
+    adapter: RunningAdapter
+    args: list[str]
+    licence: dict[str, Any]
+    resident: str
+
+
+def node_command() -> str:
+    """The node binary, or a failure that says what to install (never a skip: this test must run)."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail("node is not on PATH: install Node.js 20 or later (Debian: apt-get install nodejs npm)")
+    if not (NODE_DIR / "node_modules" / "@grpc" / "grpc-js").is_dir():
+        pytest.fail(f"the Node packages are not installed: run `make node-deps` (npm ci --prefix {NODE_DIR})")
+    return node
+
+
+def business_licence(rng: random.Random) -> dict[str, Any]:
+    uscc = generate_uscc(rng)
+    return {
+        "unified_social_credit_code": uscc,
+        "name": "Beijing Red Lantern Catering Co., Ltd.",
+        "company_type": "limited liability company",
+        "legal_representative": "Wang Fang",
+        "legal_representative_id": generate_resident_id(rng, birth=date(1985, 3, 2), male=False),
+        "registered_capital": "500000.00",
+        "established_on": "2019-05-20",
+        "address": "12 Gulou East Street, Dongcheng District, Beijing",
+        "business_scope": "catering services",
+        "registration_authority": "Beijing Dongcheng Market Regulation Bureau",
+        "status": "01",
+        "licence_id": generate_licence_id(rng, type_code="11100000000013338W032", issuer_uscc=uscc),
+    }
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[World]:
+    """An mTLS hub; SAMR serves business licences through a TLS adapter and holds a grant for them."""
+    pki = tmp_path / "hub" / "pki"
+    init_pki(pki, hub_name=HUB_NAME)
+    client_key, client_cert = issue_department_certificate(pki, "SAMR")
+    adapter_key, adapter_cert = issue_server_certificate(pki, "samr-adapter")
+    hub = await start_test_hub(tmp_path / "hub", insecure_dev=False, hub_name=HUB_NAME)
+    try:
+        samr = await hub.add_department("SAMR")
+        for code in ("PSB", "FIRE", "MNR"):
+            await hub.add_department(code)
+        for name in ("business_licence", "identity_record", "property_certificate", "fire_safety_certificate"):
+            await hub.register_example_dataset(name)
+        await hub.register_example_item("restaurant_permit")
+        licence = business_licence(random.Random(13))
+        uscc = licence["unified_social_credit_code"]
+        ds = await hub.running.registry.get_dataset("business_licence")
+        adapter = await start_provider(
+            MemoryAdapter("SAMR", [ds], {("business_licence", uscc): licence}),
+            DocumentSigner("SAMR", samr.signing_kid, samr.signing_key),
+            listen="127.0.0.1:0",
+            tls=TlsConfig(adapter_cert, adapter_key),
+        )
+        await hub.add_department("SAMR", adapter_endpoint=f"127.0.0.1:{adapter.port}")
+        await hub.running.registry.create_grant(
+            system_caller(), consumer="SAMR", dataset="business_licence", fields=("*",)
+        )
+        token_key = tmp_path / "samr-token.key"
+        token_key.write_bytes(private_key_to_pem(samr.token_key))
+        resident = licence["legal_representative_id"]
+        args = [
+            *("--hub", hub.address, "--server-name", "localhost", "--ca", str(pki / "ca.crt")),
+            *("--cert", str(client_cert), "--key", str(client_key)),
+            *("--department", "SAMR", "--officer", "li.wei", "--token-key", str(token_key), "--hub-name", HUB_NAME),
+            *("--service-item", "restaurant_permit", "--applicant", uscc, "--dataset", "business_licence"),
+            *("--document-key", uscc, "--refused-dataset", "identity_record", "--refused-key", resident),
+        ]
+        try:
+            yield World(hub, adapter, args, licence, resident)
+        finally:
+            await adapter.stop(grace=0.1)
+    finally:
+        await hub.stop()
+
+
+async def run_node(*args: str) -> dict[str, Any]:
+    """Run a script of tests/interop/node (without blocking the hub on this loop); its JSON output."""
+    process = await asyncio.create_subprocess_exec(
+        node_command(),
+        *args,
+        cwd=NODE_DIR,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        out, err = await asyncio.wait_for(process.communicate(), NODE_TIMEOUT_SECONDS)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        pytest.fail(f"node {' '.join(args[:1])} did not finish in {NODE_TIMEOUT_SECONDS} s")
+    assert process.returncode == 0, f"node exited {process.returncode}: {err.decode(errors='replace')}"
+    result: dict[str, Any] = json.loads(out)
+    return result
+
+
+@pytest.mark.parametrize("reflection", ["v1", "v1alpha"])
+async def test_node_client_discovers_the_api_fetches_and_decodes_a_refusal(world: World, reflection: str) -> None:
+    report = await run_node("conformance.mjs", *world.args, "--reflection", reflection)
+
+    api = {"exchange.v1.CatalogService", "exchange.v1.CaseService", "exchange.v1.ExchangeService"}
+    served = api | {"grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection"}
+    assert served <= set(report["reflection"]["v1"]) and served <= set(report["reflection"]["v1alpha"])
+    assert "exchange/v1/exchange.proto" in report["reflection"]["files"]
+
+    assert {name: step["status"] for name, step in report["health"].items()} == {
+        "overall": "SERVING",
+        "exchange.v1.ExchangeService": "SERVING",
+    }
+    assert {"business_licence", "identity_record"} <= {d["code"] for d in report["catalog"]["datasets"]}
+    case = report["case"]
+    assert case["ok"] and case["id"].startswith("c-") and case["serviceItem"] == "restaurant_permit"
+
+    fetched = report["fetch"]
+    assert fetched["ok"], fetched
+    assert fetched["document"]["name"] == world.licence["name"]
+    assert fetched["document"]["unified_social_credit_code"] == world.licence["unified_social_credit_code"]
+    assert "legal_representative_id" not in fetched["document"]  # sensitive: neither granted nor needed
+    kid = world.hub.departments["SAMR"].signing_kid
+    assert fetched["provenance"] == {"issuer": "SAMR", "dataset": "business_licence", "kid": kid, "signed": True}
+    assert fetched["receipt"]["origin"] == world.hub.hub.access_log.origin
+
+    refusal = report["refusal"]
+    assert not refusal["ok"]
+    error = refusal["error"]
+    assert (error["status"], error["reason"], error["domain"]) == ("PERMISSION_DENIED", "NO_GRANT", "exchange.gov")
+    assert error["detailsCode"] == 7  # google.rpc.Code PERMISSION_DENIED, as in the status itself
+    assert error["metadata"]["subject_id"] == world.resident
+
+    # Every call came back with the x-request-id it sent, and the log files each under that id.
+    for step in (*report["health"].values(), report["catalog"], case, fetched, refusal):
+        assert step["requestId"] == step["sentRequestId"], step
+    entries = {e.request_id: e for e in await world.hub.log_entries()}
+    allowed = entries[fetched["sentRequestId"]]
+    assert (allowed.action, allowed.decision) == ("exchange.fetch", "allow")
+    assert allowed.index == int(fetched["receipt"]["index"])  # int64 arrives as a decimal string in JavaScript
+    assert entry_leaf_hash(allowed).hex() == fetched["receipt"]["leafHash"]
+    denied = entries[refusal["sentRequestId"]]
+    assert (denied.decision, denied.reason, denied.subject_id) == ("deny", "NO_GRANT", world.resident)
+    assert (denied.caller_department, denied.officer_id) == ("SAMR", "li.wei")
