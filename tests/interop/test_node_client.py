@@ -7,10 +7,7 @@ the hub's own access log. See tests/interop/node/README.md.
 
 from __future__ import annotations
 
-import asyncio
-import json
 import random
-import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date
@@ -28,10 +25,9 @@ from exchange.audit.entry import entry_leaf_hash
 from exchange.auth.keys import private_key_to_pem
 from exchange.auth.pki import init_pki, issue_department_certificate, issue_server_certificate
 from exchange.testing import HubFixture, start_test_hub, system_caller
+from tests.interop.nodejs import run_node
 
-NODE_DIR = Path(__file__).parent / "node"
 HUB_NAME = "exchange-hub"
-NODE_TIMEOUT_SECONDS = 60
 
 
 class MemoryAdapter(Adapter):
@@ -52,16 +48,6 @@ class World:
     args: list[str]
     licence: dict[str, Any]
     resident: str
-
-
-def node_command() -> str:
-    """The node binary, or a failure that says what to install (never a skip: this test must run)."""
-    node = shutil.which("node")
-    if node is None:
-        pytest.fail("node is not on PATH: install Node.js 20 or later (Debian: apt-get install nodejs npm)")
-    if not (NODE_DIR / "node_modules" / "@grpc" / "grpc-js").is_dir():
-        pytest.fail(f"the Node packages are not installed: run `make node-deps` (npm ci --prefix {NODE_DIR})")
-    return node
 
 
 def business_licence(rng: random.Random) -> dict[str, Any]:
@@ -126,26 +112,6 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
             await adapter.stop(grace=0.1)
     finally:
         await hub.stop()
-
-
-async def run_node(*args: str) -> dict[str, Any]:
-    """Run a script of tests/interop/node (without blocking the hub on this loop); its JSON output."""
-    process = await asyncio.create_subprocess_exec(
-        node_command(),
-        *args,
-        cwd=NODE_DIR,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        out, err = await asyncio.wait_for(process.communicate(), NODE_TIMEOUT_SECONDS)
-    except TimeoutError:
-        process.kill()
-        await process.wait()
-        pytest.fail(f"node {' '.join(args[:1])} did not finish in {NODE_TIMEOUT_SECONDS} s")
-    assert process.returncode == 0, f"node exited {process.returncode}: {err.decode(errors='replace')}"
-    result: dict[str, Any] = json.loads(out)
-    return result
 
 
 @pytest.mark.parametrize("reflection", ["v1", "v1alpha"])

@@ -121,7 +121,7 @@ async def test_a_refusal_returns_the_request_id_and_logs_the_deny_under_it(hub: 
 DEPLOYMENT_ORIGIN = re.compile(r"^exchange-hub/[0-9a-f]{8}/access-log$")
 
 
-async def _origin_of(data_dir: Path, **settings: object) -> str:
+async def _origin_of(data_dir: Path, **settings: Any) -> str:
     fixture = await start_test_hub(data_dir, **settings)
     try:
         return str(fixture.hub.access_log.origin)

@@ -11,11 +11,12 @@ export function algorithmFor(key) {
 
 /** The `kid`: base64url of the first 12 bytes of SHA-256 over the public key's SubjectPublicKeyInfo DER. */
 export function keyId(key) {
-  const spki = createPublicKey(key).export({ type: 'spki', format: 'der' });
+  const publicKey = key.type === 'public' ? key : createPublicKey(key);
+  const spki = publicKey.export({ type: 'spki', format: 'der' });
   return createHash('sha256').update(spki).digest().subarray(0, 12).toString('base64url');
 }
 
-/** Load a PKCS#8 PEM private key (the department's token key). */
+/** Load a PKCS#8 PEM private key (the department's token key). (`keyId` takes a private or a public key.) */
 export function loadPrivateKey(pem) {
   return createPrivateKey(pem);
 }
