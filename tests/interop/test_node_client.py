@@ -23,7 +23,7 @@ from adapters.signing import DocumentSigner
 from catalog.identifiers import generate_licence_id, generate_resident_id, generate_uscc
 from exchange.audit.entry import entry_leaf_hash
 from exchange.auth.keys import private_key_to_pem
-from exchange.auth.pki import init_pki, issue_department_certificate, issue_server_certificate
+from exchange.auth.pki import hub_identity, init_pki, issue_adapter_certificate, issue_department_certificate
 from exchange.testing import HubFixture, start_test_hub, system_caller
 from tests.interop.nodejs import run_node
 
@@ -70,11 +70,11 @@ def business_licence(rng: random.Random) -> dict[str, Any]:
 
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[World]:
-    """An mTLS hub; SAMR serves business licences through a TLS adapter and holds a grant for them."""
+    """An mTLS hub; SAMR serves business licences through an adapter that admits only the hub; a grant."""
     pki = tmp_path / "hub" / "pki"
-    init_pki(pki, hub_name=HUB_NAME)
+    paths = init_pki(pki, hub_name=HUB_NAME)
     client_key, client_cert = issue_department_certificate(pki, "SAMR")
-    adapter_key, adapter_cert = issue_server_certificate(pki, "samr-adapter")
+    adapter_key, adapter_cert = issue_adapter_certificate(pki, "SAMR", hosts=("127.0.0.1",))
     hub = await start_test_hub(tmp_path / "hub", insecure_dev=False, hub_name=HUB_NAME)
     try:
         samr = await hub.add_department("SAMR")
@@ -90,7 +90,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
             MemoryAdapter("SAMR", [ds], {("business_licence", uscc): licence}),
             DocumentSigner("SAMR", samr.signing_kid, samr.signing_key),
             listen="127.0.0.1:0",
-            tls=TlsConfig(adapter_cert, adapter_key),
+            tls=TlsConfig(adapter_cert, adapter_key, paths.ca_cert, hub_identity=hub_identity(HUB_NAME)),
         )
         await hub.add_department("SAMR", adapter_endpoint=f"127.0.0.1:{adapter.port}")
         await hub.running.registry.create_grant(

@@ -13,6 +13,7 @@ from grpc import aio
 from grpc_reflection.v1alpha import reflection_pb2
 
 from exchange.auth.identity import Role
+from exchange.errors import from_rpc_error
 from exchange.testing import HubFixture, start_test_hub
 from exchange.v1 import access_pb2, catalog_pb2
 
@@ -110,7 +111,10 @@ async def test_a_refusal_returns_the_request_id_and_logs_the_deny_under_it(hub: 
         with pytest.raises(aio.AioRpcError) as refused:
             await call
         returned = dict(await call.initial_metadata() or ())
-    assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert (refused.value.code(), from_rpc_error(refused.value).reason) == (
+        grpc.StatusCode.UNAUTHENTICATED,
+        "TOKEN_MISSING",
+    )
     assert returned.get("x-request-id") == "no-token-1"
     entry = (await hub.log_entries())[-1]
     assert (entry.decision, entry.reason, entry.request_id) == ("deny", "TOKEN_MISSING", "no-token-1")
