@@ -9,8 +9,11 @@ Which origin a hub uses, first match wins:
 
 1. the ``log_origin`` setting, when set;
 2. the origin of the newest stored checkpoint: a log keeps the name it was published under;
-3. for a log with entries but no checkpoint yet, the fixed name used before origins were per deployment;
-4. ``<hub_name>/<deployment id>/access-log``.
+3. ``<hub_name>/<deployment id>/access-log`` when the data directory holds a deployment id (a restart
+   before the first checkpoint keeps the name its receipts already carry);
+4. for a log with entries but no deployment id, made before origins were per deployment, the fixed
+   name it had then;
+5. a new deployment id and the origin of 3.
 """
 
 from __future__ import annotations
@@ -28,8 +31,8 @@ LEGACY_ORIGIN = "exchange-hub/access-log"
 _DEPLOYMENT_ID = re.compile(r"[0-9a-f]{8}")
 
 
-def deployment_id(data_dir: Path) -> str:
-    """This deployment's id (8 hex digits) from the data directory, made on first use."""
+def deployment_id(data_dir: Path, *, create: bool = True) -> str | None:
+    """This deployment's id (8 hex digits) from the data directory; made when missing if `create`."""
     path = data_dir / DEPLOYMENT_ID_FILE
     if path.exists():
         value = path.read_text(encoding="ascii").strip()
@@ -40,10 +43,17 @@ def deployment_id(data_dir: Path) -> str:
                 reason="SETTINGS",
             )
         return value
+    if not create:
+        return None
     value = secrets.token_hex(4)
     data_dir.mkdir(parents=True, exist_ok=True)
     path.write_text(value + "\n", encoding="ascii")
     return value
+
+
+def deployment_origin(hub_name: str, deployment: str) -> str:
+    """The origin of a deployment's log: ``<hub_name>/<deployment id>/access-log``."""
+    return f"{hub_name}/{deployment}/access-log"
 
 
 def key_name(origin: str) -> str:
@@ -64,6 +74,9 @@ async def resolve_log_origin(settings: Settings, db: Database) -> str:
         stored = await log_store.latest_checkpoint(conn)
         if stored is not None:
             return stored.note.split("\n", 1)[0]
+        existing = deployment_id(settings.data_dir, create=False)
+        if existing is not None:
+            return deployment_origin(settings.hub_name, existing)
         if await log_store.has_entries(conn):
             return LEGACY_ORIGIN
-    return f"{settings.hub_name}/{deployment_id(settings.data_dir)}/access-log"
+    return deployment_origin(settings.hub_name, str(deployment_id(settings.data_dir)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 from grpc import aio
 from grpc_reflection.v1alpha import reflection_pb2
 
+from exchange.audit.origin import resolve_log_origin
 from exchange.auth.identity import Role
 from exchange.errors import from_rpc_error
 from exchange.testing import HubFixture, start_test_hub
@@ -150,3 +152,27 @@ async def test_a_log_that_already_has_checkpoints_keeps_their_origin(tmp_path: P
     await fixture.stop()  # signs a last checkpoint under the old fixed origin
     (tmp_path / "hub" / "deployment-id").unlink(missing_ok=True)
     assert await _origin_of(tmp_path / "hub") == "exchange-hub/access-log"
+
+
+async def test_a_restart_before_the_first_checkpoint_keeps_the_deployment_origin(any_backend_hub: HubFixture) -> None:
+    # The log has entries (the hub operator's registration) and no checkpoint yet, as after a crash.
+    hub = any_backend_hub
+    origin = hub.hub.access_log.origin
+    assert DEPLOYMENT_ORIGIN.match(origin) and await hub.log_entries()
+    unset = dataclasses.replace(hub.settings, log_origin="")
+    assert await resolve_log_origin(unset, hub.hub.db) == origin
+
+
+async def test_a_stored_checkpoint_names_the_log_on_each_backend(any_backend_hub: HubFixture) -> None:
+    hub = any_backend_hub
+    await hub.hub.access_log.sign_checkpoint()
+    (hub.settings.data_dir / "deployment-id").unlink()  # even without the file, or on another replica
+    unset = dataclasses.replace(hub.settings, log_origin="")
+    assert await resolve_log_origin(unset, hub.hub.db) == hub.hub.access_log.origin
+
+
+async def test_a_log_from_before_deployment_ids_keeps_the_old_fixed_origin(hub: HubFixture) -> None:
+    # Entries, no checkpoint, no deployment id: a log written by a hub older than per-deployment origins.
+    (hub.settings.data_dir / "deployment-id").unlink()
+    unset = dataclasses.replace(hub.settings, log_origin="")
+    assert await resolve_log_origin(unset, hub.hub.db) == "exchange-hub/access-log"
