@@ -23,7 +23,7 @@ from exchange.audit.bundle import EvidenceBundle, verify_bundle
 from exchange.audit.merkle import ConsistencyProofError, verify_consistency
 from exchange.audit.note import NoteSigner, NoteVerifier, open_checkpoint
 from exchange.audit.offline import archive_log, export_log, verify_database, verify_export
-from exchange.audit.origin import key_name, provisional_origin, resolve_log_origin
+from exchange.audit.origin import key_name, resolve_log_origin
 from exchange.audit.verify import VerifyReport
 from exchange.cli.common import Profile, fail, print_json, print_table, profile_options, run
 from exchange.config import Settings, load_settings
@@ -400,21 +400,21 @@ def check_proof(file: str, key: str, origin: str) -> None:
 
 
 @audit.command("vkey")
-@click.option("--config", type=click.Path(dir_okay=False, exists=True), help="The hub's settings file.")
-@click.option("--data-dir", type=click.Path(file_okay=False), help="The hub's data directory.")
-def vkey(config: str | None, data_dir: str | None) -> None:
+@database_options
+def vkey(settings: Settings, schema: str | None) -> None:
     """Print the hub's verifier key (from its signing key file) for auditors to keep."""
     from exchange.hub import load_or_create_signing_key
 
     try:
-        settings = load_settings(config, data_dir=data_dir)
         path = settings.path(settings.signing_key)
         if not path.exists():
             raise InvalidArgument(f"no hub signing key at {path}; run `exchange init`", reason="SIGNING_KEY_MISSING")
         key = load_or_create_signing_key(path)
     except ExchangeError as error:
         fail(error)
-    signer = NoteSigner(key_name(provisional_origin(settings)), key)
+    # The key signs under the first segment of the log's origin, which the database may hold.
+    origin = run(_with_db(settings, schema, lambda db: resolve_log_origin(settings, db)))
+    signer = NoteSigner(key_name(origin), key)
     click.echo(signer.verifier().verifier_key())
 
 
