@@ -11,6 +11,7 @@ from typing import Any
 import grpc
 import pytest
 from grpc import aio
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2
 
 from exchange.audit.origin import resolve_log_origin
@@ -120,6 +121,18 @@ async def test_a_refusal_returns_the_request_id_and_logs_the_deny_under_it(hub: 
     assert returned.get("x-request-id") == "no-token-1"
     entry = (await hub.log_entries())[-1]
     assert (entry.decision, entry.reason, entry.request_id) == ("deny", "TOKEN_MISSING", "no-token-1")
+
+
+async def test_streaming_calls_return_the_request_id_too(hub: HubFixture) -> None:
+    # Health Watch is a coroutine writing with context.write, reflection a bidirectional stream.
+    async with aio.insecure_channel(hub.address) as channel:
+        watch = health_pb2_grpc.HealthStub(channel).Watch(
+            health_pb2.HealthCheckRequest(service=""), metadata=(("x-request-id", "watch-1"),), timeout=5
+        )
+        first = await watch.read()
+        headers = dict(await watch.initial_metadata() or ())
+        watch.cancel()
+    assert (first.status, headers.get("x-request-id")) == (health_pb2.HealthCheckResponse.SERVING, "watch-1")
 
 
 # --- the log origin -------------------------------------------------------------------------------
