@@ -100,7 +100,7 @@ async def test_a_changed_field_on_postgresql_is_named(any_backend_hub: HubFixtur
     code, out, err = await exchange_cli_here(*verify)
     assert code == 1 and "FAILED (changed at entry 9)" in err
     report = await verify_database(
-        any_backend_hub.hub.db, [checkpoint], any_backend_hub.hub.signer.verifier(), origin=any_backend_hub.settings.log_origin
+        hub.hub.db, [checkpoint], hub.hub.signer.verifier(), origin=hub.hub.access_log.origin
     )
     assert report.first_problem is not None and report.first_problem.kind == "changed"
     assert "entry 9 was changed" in report.first_problem.message
