@@ -48,6 +48,7 @@ class World:
     args: list[str]
     licence: dict[str, Any]
     resident: str
+    stranger: str
 
 
 def business_licence(rng: random.Random) -> dict[str, Any]:
@@ -70,7 +71,10 @@ def business_licence(rng: random.Random) -> dict[str, Any]:
 
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[World]:
-    """An mTLS hub; SAMR serves business licences through an adapter that admits only the hub; a grant."""
+    """An mTLS hub; SAMR serves business licences through an adapter that admits only the hub; a grant.
+
+    The case the client opens names the company's legal representative as a party, so a fetch of her
+    identity record is refused for want of a grant (NO_GRANT), not for want of a purpose."""
     pki = tmp_path / "hub" / "pki"
     paths = init_pki(pki, hub_name=HUB_NAME)
     client_key, client_cert = issue_department_certificate(pki, "SAMR")
@@ -99,15 +103,17 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
         token_key = tmp_path / "samr-token.key"
         token_key.write_bytes(private_key_to_pem(samr.token_key))
         resident = licence["legal_representative_id"]
+        stranger = generate_uscc(random.Random(14))  # another company: not a party to the case
         args = [
             *("--hub", hub.address, "--server-name", "localhost", "--ca", str(pki / "ca.crt")),
             *("--cert", str(client_cert), "--key", str(client_key)),
             *("--department", "SAMR", "--officer", "li.wei", "--token-key", str(token_key), "--hub-name", HUB_NAME),
             *("--service-item", "restaurant_permit", "--applicant", uscc, "--dataset", "business_licence"),
             *("--document-key", uscc, "--refused-dataset", "identity_record", "--refused-key", resident),
+            *("--parties", f"legal_representative:{resident}", "--stranger-key", stranger),
         ]
         try:
-            yield World(hub, adapter, args, licence, resident)
+            yield World(hub, adapter, args, licence, resident, stranger)
         finally:
             await adapter.stop(grace=0.1)
     finally:
@@ -130,6 +136,10 @@ async def test_node_client_discovers_the_api_fetches_and_decodes_a_refusal(world
     assert {"business_licence", "identity_record"} <= {d["code"] for d in report["catalog"]["datasets"]}
     case = report["case"]
     assert case["ok"] and case["id"].startswith("c-") and case["serviceItem"] == "restaurant_permit"
+    assert case["parties"] == [
+        {"relation": "applicant", "id": world.licence["unified_social_credit_code"]},
+        {"relation": "legal_representative", "id": world.resident},
+    ]
 
     fetched = report["fetch"]
     assert fetched["ok"], fetched
@@ -147,8 +157,16 @@ async def test_node_client_discovers_the_api_fetches_and_decodes_a_refusal(world
     assert error["detailsCode"] == 7  # google.rpc.Code PERMISSION_DENIED, as in the status itself
     assert error["metadata"]["subject_id"] == world.resident
 
+    # A company that is not a party to the case: refused before its issuer is asked.
+    stranger = report["stranger"]
+    assert (stranger["ok"], stranger["error"]["status"], stranger["error"]["reason"]) == (
+        False,
+        "PERMISSION_DENIED",
+        "SUBJECT_NOT_ON_CASE",
+    )
+
     # Every call came back with the x-request-id it sent, and the log files each under that id.
-    for step in (*report["health"].values(), report["catalog"], case, fetched, refusal):
+    for step in (*report["health"].values(), report["catalog"], case, fetched, refusal, stranger):
         assert step["requestId"] == step["sentRequestId"], step
     entries = {e.request_id: e for e in await world.hub.log_entries()}
     allowed = entries[fetched["sentRequestId"]]
@@ -158,3 +176,5 @@ async def test_node_client_discovers_the_api_fetches_and_decodes_a_refusal(world
     denied = entries[refusal["sentRequestId"]]
     assert (denied.decision, denied.reason, denied.subject_id) == ("deny", "NO_GRANT", world.resident)
     assert (denied.caller_department, denied.officer_id) == ("SAMR", "li.wei")
+    outsider = entries[stranger["sentRequestId"]]
+    assert (outsider.decision, outsider.reason, outsider.subject_id) == ("deny", "SUBJECT_NOT_ON_CASE", world.stranger)

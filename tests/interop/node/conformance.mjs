@@ -4,12 +4,14 @@
 //   node conformance.mjs --hub 127.0.0.1:50051 --ca ca.crt --cert SAMR.crt --key SAMR.key \
 //     --department SAMR --officer li.wei --token-key samr-token.key \
 //     --service-item restaurant_permit --applicant 91110105MA01XXXXXX \
+//     --parties legal_representative:110101199003070011 \
 //     --dataset business_licence --document-key 91110105MA01XXXXXX \
 //     --refused-dataset identity_record --refused-key 110101199003070011
 //
 // Steps: reflection (v1 and v1alpha list the services; the chosen version describes them), health
-// checking, ListDatasets, CreateCase, Fetch, and a Fetch the hub must refuse, whose status details
-// (google.rpc.Status with ErrorInfo) are decoded. Every call sends an x-request-id and reports the
+// checking, ListDatasets, CreateCase (with its parties), Fetch, and a Fetch the hub must refuse (and,
+// with --stranger-key, one about a subject not on the case), whose status details (google.rpc.Status
+// with ErrorInfo) are decoded. Every call sends an x-request-id and reports the
 // one the hub returned.
 import { Hub, statusName } from './lib/hub.mjs';
 import { readOptions } from './lib/options.mjs';
@@ -29,11 +31,25 @@ const SPEC = {
   'service-item': { help: 'service item of the case to open', required: true },
   applicant: { help: 'applicant id of the case', required: true },
   'applicant-kind': { help: 'organisation or person', default: 'organisation' },
+  parties: { help: 'other parties of the case, RELATION:ID[,RELATION:ID...] (e.g. legal_representative:1101...)', default: '' },
   dataset: { help: 'dataset to fetch', required: true },
   'document-key': { help: 'key of the document to fetch', required: true },
   'refused-dataset': { help: 'dataset whose fetch the hub must refuse', required: true },
   'refused-key': { help: 'key for the refused fetch', required: true },
+  'stranger-key': { help: 'optional: a key of --dataset whose subject is not on the case (refused too)' },
 };
+
+/** `RELATION:ID,...` as CaseParty messages. */
+function parseParties(text) {
+  return text
+    .split(',')
+    .filter(Boolean)
+    .map((item) => {
+      const [relation, party_id] = item.split(':');
+      if (!relation || !party_id) throw new Error(`--parties: expected RELATION:ID, got ${item}`);
+      return { relation, party_id };
+    });
+}
 
 const CATALOG = 'exchange.v1.CatalogService';
 const CASES = 'exchange.v1.CaseService';
@@ -82,8 +98,14 @@ async function main() {
       applicant_id: options.applicant,
       applicant_kind: options['applicant-kind'],
       title: 'interoperability check',
+      parties: parseParties(options.parties),
     });
-    report.case = seen(opened, (r) => ({ id: r.case.id, state: r.case.state, serviceItem: r.case.service_item }));
+    report.case = seen(opened, (r) => ({
+      id: r.case.id,
+      state: r.case.state,
+      serviceItem: r.case.service_item,
+      parties: r.case.parties.map((p) => ({ relation: p.relation, id: p.party_id })),
+    }));
     const caseId = opened.ok ? opened.response.case.id : '';
 
     const fetched = await hub.call(EXCHANGE, 'Fetch', {
@@ -105,6 +127,15 @@ async function main() {
       purpose: { case_id: caseId, service_item: options['service-item'] },
     });
     report.refusal = seen(refused, () => ({}));
+
+    if (options['stranger-key']) {
+      const stranger = await hub.call(EXCHANGE, 'Fetch', {
+        dataset: options.dataset,
+        key: options['stranger-key'],
+        purpose: { case_id: caseId, service_item: options['service-item'] },
+      });
+      report.stranger = seen(stranger, () => ({}));
+    }
 
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   } finally {
