@@ -147,11 +147,16 @@ def load_settings(
         if name in fields:
             kind = {"Path": Path, "str": str, "int": int, "float": float, "bool": bool}[str(fields[name].type)]
             converted[name] = _convert(name, raw, kind, problems)
-    if not problems:
-        settings = Settings(**converted)
-        problems.extend(_validate(settings))
+    # Validate what did convert too (defaults stand in for what did not), so every wrong setting is named at once.
+    settings = Settings(**{name: value for name, value in converted.items() if value is not None})
+    named = {p.field for p in problems}
+    problems.extend(p for p in _validate(settings) if p.field not in named)
     if problems:
-        raise InvalidArgument("invalid settings", reason="SETTINGS", violations=problems)
+        raise InvalidArgument(
+            f"{len(problems)} setting(s) are wrong: {', '.join(p.field for p in problems)}",
+            reason="SETTINGS",
+            violations=problems,
+        )
     return settings
 
 

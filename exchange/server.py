@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import signal
+import socket
 import ssl
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +19,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from adapters.ipc import keep_freed_memory_for_reuse
+from catalog.errors import FailedPrecondition, FieldViolation
 from exchange import console
 from exchange.config import Settings
 from exchange.errors import ErrorMappingInterceptor
@@ -127,6 +130,41 @@ def http_app(running: RunningHub) -> web.Application:
     return app
 
 
+def _port_in_use(setting: str, listen: str) -> FailedPrecondition:
+    host, port = listen.rsplit(":", 1)
+    return FailedPrecondition(
+        f"{setting}: port {port} on {host} is already in use by another process; stop that process "
+        f"or set {setting} to a free port",
+        reason="PORT_IN_USE",
+        violations=[FieldViolation(setting, f"port {port} is in use")],
+    )
+
+
+def refuse_busy_ports(settings: Settings) -> None:
+    """Refuse, before anything starts, a port another process listens on (with SO_REUSEPORT or not)."""
+    for setting in ("grpc_listen", "http_listen"):
+        listen = getattr(settings, setting)
+        if not listen:
+            continue
+        host, port = listen.rsplit(":", 1)
+        if int(port) == 0:
+            continue
+        try:
+            infos = socket.getaddrinfo(host.strip("[]"), int(port), type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        except OSError:
+            continue  # the server's own bind will name what is wrong with the host
+        family, kind, proto, _, address = infos[0]
+        probe = socket.socket(family, kind, proto)
+        try:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise _port_in_use(setting, listen) from None
+        finally:
+            probe.close()
+
+
 async def start_hub(settings: Settings, *, db_schema: str | None = None) -> RunningHub:
     """Start a hub and return once it accepts calls (ports resolved when :0 was asked)."""
     if settings.insecure_dev:
@@ -134,6 +172,7 @@ async def start_hub(settings: Settings, *, db_schema: str | None = None) -> Runn
         log.warning("INSECURE DEV MODE: plain-text gRPC, no TLS, no client certificates.")
         log.warning("Anyone on the network can read the traffic. Never run this in production.")
         log.warning("=" * 72)
+    refuse_busy_ports(settings)
     keep_freed_memory_for_reuse()  # scans relay 2 MiB messages: see adapters.ipc
     hub = Hub(settings, db_schema=db_schema)
     await hub.start()
@@ -148,6 +187,8 @@ async def start_hub(settings: Settings, *, db_schema: str | None = None) -> Runn
             # logged with its reason instead of being cut off by gRPC as RESOURCE_EXHAUSTED with no entry.
             ("grpc.max_metadata_size", METADATA_LIMIT_BYTES),
             ("grpc.keepalive_permit_without_calls", 1),
+            # gRPC sets SO_REUSEPORT by default, which let a second hub (another database!) share the port.
+            ("grpc.so_reuseport", 0),
             ("grpc.http2.min_ping_interval_without_data_ms", 60_000),
         ],
         maximum_concurrent_rpcs=settings.max_concurrent_rpcs,
@@ -156,10 +197,14 @@ async def start_hub(settings: Settings, *, db_schema: str | None = None) -> Runn
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     enable_reflection(server, [*SERVICE_NAMES, health.SERVICE_NAME])
-    if settings.insecure_dev:
-        port = server.add_insecure_port(settings.grpc_listen)
-    else:
-        port = server.add_secure_port(settings.grpc_listen, _server_credentials(settings))
+    try:
+        if settings.insecure_dev:
+            port = server.add_insecure_port(settings.grpc_listen)
+        else:
+            port = server.add_secure_port(settings.grpc_listen, _server_credentials(settings))
+    except RuntimeError:
+        await hub.close()
+        raise _port_in_use("grpc_listen", settings.grpc_listen) from None
     await server.start()
     for name in ["", *SERVICE_NAMES]:
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
@@ -169,7 +214,13 @@ async def start_hub(settings: Settings, *, db_schema: str | None = None) -> Runn
         running.runner = web.AppRunner(http_app(running), access_log=None)
         await running.runner.setup()
         site = web.TCPSite(running.runner, host.strip("[]"), int(http_port), ssl_context=_http_tls(settings))
-        await site.start()
+        try:
+            await site.start()
+        except OSError as error:
+            await running.stop()
+            if error.errno == errno.EADDRINUSE:
+                raise _port_in_use("http_listen", settings.http_listen) from None
+            raise
         running.http_port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     log.info("hub serving gRPC on port %d, HTTP on port %d", running.grpc_port, running.http_port)
     return running

@@ -1,7 +1,51 @@
-"""`exchange bench NAME`: the performance harness in bench/ (fetch, bulk, log, profile, all)."""
+"""`exchange bench NAME`: the performance harness in bench/ (fetch, bulk, log, profile, all).
+
+The harness needs the development extra (psutil, pyinstrument), which a production install does not have,
+so it is imported only when `exchange bench` runs: `exchange --help` and `exchange serve` never load it.
+"""
 
 from __future__ import annotations
 
-from bench.cli import bench
+import click
+
+
+class _Benchmarks(click.Group):
+    """The `bench` group of bench/cli.py, loaded on first use."""
+
+    def _real(self) -> click.Group:
+        try:
+            from bench.cli import bench
+        except ModuleNotFoundError as missing:
+            raise click.ClickException(
+                f"the benchmarks need the development extra ({missing.name} is not installed): "
+                "pip install 'exchange-gateway[dev]', or run them from a checkout with `make bench`"
+            ) from None
+        return bench
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return self._real().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        return self._real().get_command(ctx, name)
+
+    def invoke(self, ctx: click.Context) -> object:
+        real = self._real()
+        assert real.callback is not None
+        ctx.invoke(real.callback, **ctx.params)
+        return super().invoke(ctx)
+
+
+bench = _Benchmarks(
+    "bench",
+    help="Benchmarks against a ceiling measured in the same run; JSON lands in bench/results/.",
+    params=[
+        click.Option(
+            ["--results-dir"],
+            envvar="BENCH_RESULTS_DIR",
+            default=None,
+            help="Write results here, not in bench/results/.",
+        )
+    ],
+)
 
 __all__ = ["bench"]

@@ -26,11 +26,27 @@ def _settings(config: str | None, data_dir: str | None, **overrides: Any) -> Set
 @click.option(
     "--insecure-dev", is_flag=True, default=None, help="Plain-text gRPC for development. Never in production."
 )
-def serve(config: str | None, data_dir: str | None, insecure_dev: bool | None) -> None:
-    """Run the hub until SIGTERM; settings from --config and EXCHANGE_* variables."""
+@click.option(
+    "--check", is_flag=True, help="Check settings, files, ports and the database, then exit (0 when all is well)."
+)
+def serve(config: str | None, data_dir: str | None, insecure_dev: bool | None, check: bool) -> None:
+    """Run the hub until SIGTERM; settings from --config and EXCHANGE_* variables.
+
+    \b
+    Examples:
+      exchange serve --data-dir /var/lib/exchange
+      exchange serve --config /etc/exchange/hub.yaml --check
+    """
+    settings = _settings(config, data_dir, insecure_dev=insecure_dev)
+    if check:
+        from exchange.preflight import check as preflight
+
+        findings = run(preflight(settings))
+        for finding in findings:
+            click.echo(f"{'ok   ' if finding.ok else 'ERROR'} {finding.text}", err=not finding.ok)
+        raise SystemExit(0 if all(f.ok for f in findings) else 2)
     from exchange.server import serve_forever
 
-    settings = _settings(config, data_dir, insecure_dev=insecure_dev)
     run(serve_forever(settings))
 
 

@@ -1,0 +1,81 @@
+"""`exchange serve --check`: what start-up would refuse, found without starting anything.
+
+Every problem is named at once, each as one sentence with the setting, the file or the port and what to
+do; the settings themselves are already validated when they load.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from alembic.script import ScriptDirectory
+
+from catalog.errors import ExchangeError
+from exchange.config import Settings
+from exchange.storage.db import Database, alembic_config
+
+TLS_FILES = ("tls_cert", "tls_key", "tls_client_ca", "tls_client_cert", "tls_client_key")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One line of the check: ok or not, and what it says."""
+
+    ok: bool
+    text: str
+
+
+def _files(settings: Settings) -> list[Finding]:
+    if settings.insecure_dev:
+        return [Finding(True, "insecure_dev: no TLS files needed (development only)")]
+    found = []
+    for name in TLS_FILES:
+        try:
+            settings.read_file(name)
+            found.append(Finding(True, f"{name}: {settings.path(getattr(settings, name))}"))
+        except ExchangeError as error:
+            found.append(Finding(False, error.message))
+    return found
+
+
+def _ports(settings: Settings) -> list[Finding]:
+    from exchange.server import refuse_busy_ports
+
+    try:
+        refuse_busy_ports(settings)
+    except ExchangeError as error:
+        return [Finding(False, error.message)]
+    return [Finding(True, f"ports free: gRPC {settings.grpc_listen}, console {settings.http_listen or 'off'}")]
+
+
+async def _database(settings: Settings) -> list[Finding]:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if not settings.database_url and not (settings.data_dir / "exchange.db").exists():
+        # A check creates nothing: the SQLite file is made by `exchange init` or the first start.
+        return [
+            Finding(True, f"database: {settings.data_dir / 'exchange.db'} is made at first start (migration {head})")
+        ]
+    db = Database(settings.effective_database_url)
+    try:
+        async with db.read() as conn:
+            exists = await conn.run_sync(lambda c: sa.inspect(c).has_table("alembic_version"))
+            version = (
+                (await conn.execute(sa.text("SELECT version_num FROM alembic_version"))).scalar_one_or_none()
+                if exists
+                else None
+            )
+    except Exception as error:  # any driver's connection failure, named for the operator
+        return [Finding(False, f"database_url: cannot open the database ({type(error).__name__}: {str(error)[:200]})")]
+    finally:
+        await db.close()
+    if version == head:
+        return [Finding(True, f"database: schema at migration {head}")]
+    if version is None:
+        return [Finding(True, f"database: empty; `exchange serve` creates the schema (migration {head})")]
+    return [Finding(True, f"database: at migration {version}; `exchange serve` upgrades it to {head}")]
+
+
+async def check(settings: Settings) -> list[Finding]:
+    """Every finding, ok or not, in the order an operator reads them."""
+    return [*_files(settings), *_ports(settings), *await _database(settings)]
