@@ -124,8 +124,27 @@ def http_app(running: RunningHub) -> web.Application:
     async def metrics(_: web.Request) -> web.Response:
         return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
+    def published(setting: str, content_type: str, missing: str) -> Any:
+        """The CA certificate and its CRL are public (the CRL is signed by the CA): adapters fetch them here."""
+
+        async def serve(_: web.Request) -> web.Response:
+            path = running.hub.settings.path(getattr(running.hub.settings, setting))
+            try:
+                return web.Response(body=path.read_bytes(), content_type=content_type)
+            except FileNotFoundError:
+                return web.Response(status=404, text=missing)
+
+        return serve
+
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
+    app.router.add_get(
+        "/pki/crl.pem",
+        published(
+            "crl_file", "application/x-pem-file", "no CRL yet: nothing has been revoked (exchange pki crl makes one)"
+        ),
+    )
+    app.router.add_get("/pki/ca.crt", published("tls_client_ca", "application/x-pem-file", "this hub has no CA file"))
     console.mount(app, running.hub, running.registry)
     return app
 
