@@ -28,13 +28,13 @@ from grpc import aio
 
 from adapters.ipc import read_batch, read_schema, split_batch_response
 from catalog.errors import DataLoss, ExchangeError, Unauthenticated
-from exchange.audit.log import Receipt
+from exchange.audit.receipt import Receipt
 from exchange.auth.held_roles import DepartmentRoles, parse_roles
 from exchange.auth.identity import HUB_AUDIENCE_DEFAULT, Role
 from exchange.auth.keys import PrivateKey, key_id, load_private_key
 from exchange.auth.tokens import mint_token
 from exchange.errors import from_rpc_error
-from exchange.fetch import Provenance
+from exchange.provenance import Provenance
 from exchange.v1 import (
     access_pb2,
     access_pb2_grpc,

@@ -38,6 +38,7 @@ from exchange.auth.authz import (
 from exchange.auth.identity import Caller
 from exchange.clock import now_us
 from exchange.hub import Hub
+from exchange.provenance import Provenance
 from exchange.ratelimit import RateLimiter
 from exchange.registry import Registry
 from exchange.request_ids import current_request_id
@@ -60,19 +61,6 @@ class FetchRequest:
     note: str = ""
     # How much time the caller gave us (gRPC deadline), in seconds.
     time_budget: float | None = None
-
-
-@dataclass(frozen=True)
-class Provenance:
-    issuer: str
-    dataset: str
-    dataset_version: str
-    key: str
-    issued_at_us: int
-    kid: str
-    signature: bytes
-    content_digest: str
-    fetched_at_us: int
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,7 @@ from exchange.audit.merkle import (
     verify_inclusion,
 )
 from exchange.audit.note import Checkpoint, NoteSigner, sign_checkpoint
+from exchange.audit.receipt import Receipt
 from exchange.storage import Database, log_store
 from exchange.storage import tables as t
 
@@ -52,15 +53,6 @@ log = logging.getLogger(__name__)
 _HEAD_ID = 1
 # Held (transaction-scoped) by the replica signing a checkpoint; others skip or wait.
 SIGNER_LOCK_ID = 0x45584C47
-
-
-@dataclass(frozen=True)
-class Receipt:
-    """Where an entry landed: its index and leaf hash, provable against a later checkpoint."""
-
-    index: int
-    leaf_hash: bytes
-    origin: str
 
 
 @dataclass(frozen=True)

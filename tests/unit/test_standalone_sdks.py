@@ -1,0 +1,39 @@
+"""The client and the adapter SDK load without the hub: a department system installs neither the hub's
+database layer nor its console. (The import contracts in .importlinter say the same statically.)"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+HUB = {
+    "exchange.hub",
+    "exchange.server",
+    "exchange.storage",
+    "exchange.console",
+    "exchange.fetch",
+    "exchange.registry",
+    "exchange.services",
+    "alembic",
+    "jinja2",
+}
+# The client needs no database driver at all; the adapter SDK ships a SQL source, which uses SQLAlchemy.
+NOT_LOADED = {"exchange.client": HUB | {"sqlalchemy", "aiohttp"}, "adapters.server": HUB, "adapters.sdk": HUB}
+
+
+def _loaded(module: str) -> set[str]:
+    probe = f"import sys, json, {module}; print(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT)
+    return set(json.loads(out.stdout))
+
+
+@pytest.mark.parametrize("module", sorted(NOT_LOADED))
+def test_importing_loads_nothing_of_the_hub(module: str) -> None:
+    forbidden = NOT_LOADED[module]
+    loaded = {m for m in _loaded(module) if m in forbidden or m.split(".")[0] in forbidden}
+    assert loaded == set()
