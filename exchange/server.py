@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import errno
 import logging
+import os
 import signal
 import socket
 import ssl
@@ -119,7 +120,7 @@ def http_app(running: RunningHub) -> web.Application:
 
     async def healthz(_: web.Request) -> web.Response:
         size, _root = await running.hub.access_log.head()
-        return web.json_response({"status": "serving", "log_size": size})
+        return web.json_response({"status": "serving", "log_size": size, "pid": os.getpid()})
 
     async def metrics(_: web.Request) -> web.Response:
         return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
@@ -184,14 +185,19 @@ def refuse_busy_ports(settings: Settings) -> None:
             probe.close()
 
 
-async def start_hub(settings: Settings, *, db_schema: str | None = None) -> RunningHub:
-    """Start a hub and return once it accepts calls (ports resolved when :0 was asked)."""
+async def start_hub(settings: Settings, *, db_schema: str | None = None, worker: bool = False) -> RunningHub:
+    """Start a hub and return once it accepts calls (ports resolved when :0 was asked).
+
+    A `worker` of `exchange serve --workers N` shares its ports with its siblings (SO_REUSEPORT); its
+    parent has already refused ports that another process holds.
+    """
     if settings.insecure_dev:
         log.warning("=" * 72)
         log.warning("INSECURE DEV MODE: plain-text gRPC, no TLS, no client certificates.")
         log.warning("Anyone on the network can read the traffic. Never run this in production.")
         log.warning("=" * 72)
-    refuse_busy_ports(settings)
+    if not worker:
+        refuse_busy_ports(settings)
     keep_freed_memory_for_reuse()  # scans relay 2 MiB messages: see adapters.ipc
     hub = Hub(settings, db_schema=db_schema)
     await hub.start()
@@ -207,7 +213,7 @@ async def start_hub(settings: Settings, *, db_schema: str | None = None) -> Runn
             ("grpc.max_metadata_size", METADATA_LIMIT_BYTES),
             ("grpc.keepalive_permit_without_calls", 1),
             # gRPC sets SO_REUSEPORT by default, which let a second hub (another database!) share the port.
-            ("grpc.so_reuseport", 0),
+            ("grpc.so_reuseport", 1 if worker else 0),
             ("grpc.http2.min_ping_interval_without_data_ms", 60_000),
         ],
         maximum_concurrent_rpcs=settings.max_concurrent_rpcs,
@@ -232,7 +238,9 @@ async def start_hub(settings: Settings, *, db_schema: str | None = None) -> Runn
         host, http_port = settings.http_listen.rsplit(":", 1)
         running.runner = web.AppRunner(http_app(running), access_log=None)
         await running.runner.setup()
-        site = web.TCPSite(running.runner, host.strip("[]"), int(http_port), ssl_context=_http_tls(settings))
+        site = web.TCPSite(
+            running.runner, host.strip("[]"), int(http_port), ssl_context=_http_tls(settings), reuse_port=worker
+        )
         try:
             await site.start()
         except OSError as error:
@@ -245,9 +253,9 @@ async def start_hub(settings: Settings, *, db_schema: str | None = None) -> Runn
     return running
 
 
-async def serve_forever(settings: Settings) -> None:
+async def serve_forever(settings: Settings, *, worker: bool = False) -> None:
     """`exchange serve`: run until SIGTERM or SIGINT, then stop gracefully."""
-    running = await start_hub(settings)
+    running = await start_hub(settings, worker=worker)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

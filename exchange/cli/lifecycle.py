@@ -29,13 +29,29 @@ def _settings(config: str | None, data_dir: str | None, **overrides: Any) -> Set
 @click.option(
     "--check", is_flag=True, help="Check settings, files, ports and the database, then exit (0 when all is well)."
 )
-def serve(config: str | None, data_dir: str | None, insecure_dev: bool | None, check: bool) -> None:
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Hub processes sharing the ports (one per core; more than one needs PostgreSQL).",
+)
+@click.option("--worker-of", type=int, hidden=True, help="Set by --workers: run as one worker of that parent.")
+def serve(
+    config: str | None,
+    data_dir: str | None,
+    insecure_dev: bool | None,
+    check: bool,
+    workers: int,
+    worker_of: int | None,
+) -> None:
     """Run the hub until SIGTERM; settings from --config and EXCHANGE_* variables.
 
     \b
     Examples:
       exchange serve --data-dir /var/lib/exchange
       exchange serve --config /etc/exchange/hub.yaml --check
+      EXCHANGE_DATABASE_URL=postgresql://exchange@db/exchange exchange serve --workers 4
     """
     settings = _settings(config, data_dir, insecure_dev=insecure_dev)
     if check:
@@ -45,9 +61,15 @@ def serve(config: str | None, data_dir: str | None, insecure_dev: bool | None, c
         for finding in findings:
             click.echo(f"{'ok   ' if finding.ok else 'ERROR'} {finding.text}", err=not finding.ok)
         raise SystemExit(0 if all(f.ok for f in findings) else 2)
+    if workers > 1:
+        import sys
+
+        from exchange.workers import run_workers, worker_argv
+
+        raise SystemExit(run(run_workers(settings, workers, worker_argv(sys.argv[1:]))))
     from exchange.server import serve_forever
 
-    run(serve_forever(settings))
+    run(serve_forever(settings, worker=worker_of is not None))
 
 
 @click.command("init")

@@ -1,0 +1,123 @@
+"""`exchange serve --workers N`: several hub processes share the ports on one host, over one PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import psutil
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from exchange.testing import PG_URL
+
+EXCHANGE = str(Path(sys.executable).with_name("exchange"))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def _admin(statement: str) -> None:
+    engine = create_async_engine(PG_URL.replace("postgresql://", "postgresql+asyncpg://"), isolation_level="AUTOCOMMIT")
+    async with engine.connect() as conn:
+        await conn.execute(sa.text(statement))
+    await engine.dispose()
+
+
+@pytest.fixture
+async def pg_database() -> AsyncIterator[str]:
+    """A database of its own: the workers are separate processes and cannot be handed a schema."""
+    name = f"w_{uuid.uuid4().hex[:12]}"
+    await _admin(f'CREATE DATABASE "{name}"')
+    try:
+        yield PG_URL.rsplit("/", 1)[0] + "/" + name
+    finally:
+        await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([EXCHANGE, *args], capture_output=True, text=True, env={**os.environ, **env}, timeout=120)
+
+
+async def _pids_behind(url: str, ca: Path, tries: int = 80) -> set[int]:
+    """Ask /healthz on fresh connections until two processes answered (or tries run out)."""
+    context = ssl.create_default_context(cafile=str(ca))
+    seen: set[int] = set()
+    for _ in range(tries):
+        try:
+            async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True, ssl=context)) as s:
+                async with s.get(url) as answer:
+                    seen.add((await answer.json())["pid"])
+        except aiohttp.ClientError:
+            await asyncio.sleep(0.2)
+        if len(seen) >= 2:
+            break
+    return seen
+
+
+async def test_two_workers_share_the_ports_and_a_foreign_hub_is_refused(tmp_path: Path, pg_database: str) -> None:
+    grpc_port, http_port = _free_port(), _free_port()
+    env = {
+        "EXCHANGE_DATABASE_URL": pg_database,
+        "EXCHANGE_GRPC_LISTEN": f"127.0.0.1:{grpc_port}",
+        "EXCHANGE_HTTP_LISTEN": f"127.0.0.1:{http_port}",
+    }
+    data = tmp_path / "hub"
+    initialised = _run("init", "--data-dir", str(data), env=env)
+    assert initialised.returncode == 0, initialised.stdout + initialised.stderr
+    parent = subprocess.Popen(
+        [EXCHANGE, "serve", "--data-dir", str(data), "--workers", "2"],
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        pids = await _pids_behind(f"https://127.0.0.1:{http_port}/healthz", data / "pki" / "ca.crt")
+        workers = {child.pid for child in psutil.Process(parent.pid).children(recursive=True)}
+        assert len(pids) == 2 and pids <= workers, (pids, workers)
+        listed = await asyncio.to_thread(
+            _run, "departments", "list", "--profile", str(data / "admin" / "profile.yaml"), env=env
+        )
+        assert listed.returncode == 0 and "HUB" in listed.stdout, listed.stdout + listed.stderr
+        foreign = await asyncio.to_thread(
+            _run, "serve", "--data-dir", str(tmp_path / "other"), "--insecure-dev", env=env
+        )
+        assert foreign.returncode == 2 and "PORT_IN_USE" in foreign.stderr, foreign.stderr
+        assert f"port {grpc_port}" in foreign.stderr
+    finally:
+        parent.send_signal(signal.SIGTERM)
+        try:
+            parent.wait(timeout=60)
+        finally:
+            if parent.poll() is None:
+                parent.kill()
+    assert parent.returncode == 0, parent.stderr.read() if parent.stderr else ""
+    assert not any(psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie" for pid in pids)
+
+
+def test_several_workers_on_sqlite_are_refused_naming_the_setting(tmp_path: Path) -> None:
+    refused = _run(
+        "serve",
+        "--data-dir",
+        str(tmp_path),
+        "--insecure-dev",
+        "--workers",
+        "2",
+        env={"EXCHANGE_GRPC_LISTEN": f"127.0.0.1:{_free_port()}", "EXCHANGE_HTTP_LISTEN": ""},
+    )
+    assert refused.returncode == 2
+    assert "database_url" in refused.stderr and "WORKERS_NEED_POSTGRESQL" in refused.stderr
