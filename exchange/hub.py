@@ -38,6 +38,7 @@ from exchange.config import Settings
 from exchange.keyring import CurrentDatasets, KeyRing
 from exchange.request_ids import current_request_id
 from exchange.storage import Database
+from exchange.storage.changes import ChangeFeed
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,8 @@ class Hub:
         )
         self.keyring = KeyRing(settings.hub_department)
         self.current_datasets = CurrentDatasets()
+        # Other replicas' changes arrive here at once (PostgreSQL LISTEN); the periodic reload is the fallback.
+        self.changes = ChangeFeed(self.db, self._drop_caches)
         self.verifier = TokenVerifier(
             settings.hub_name,
             self.keyring.token_key,
@@ -125,6 +128,7 @@ class Hub:
         await self.access_log.start()
         await self._settle_log_origin()
         self._tasks.append(asyncio.create_task(self._reload_keyring_forever(), name="keyring-reload"))
+        self._tasks.append(asyncio.create_task(self.changes.listen_forever(), name="change-feed"))
         self._tasks.append(asyncio.create_task(self._sign_checkpoints_forever(), name="checkpoints"))
 
     async def _settle_log_origin(self) -> None:
@@ -147,7 +151,12 @@ class Hub:
         await self.db.close()
 
     async def registry_changed(self, department: str | None = None) -> None:
-        """Reload keys and departments after a change, and drop cached tokens of that department."""
+        """Reload keys and departments after a change here, and tell the other replicas at once."""
+        await self._drop_caches(department or "")
+        await self.changes.publish(department or "")
+
+    async def _drop_caches(self, department: str) -> None:
+        """Drop cached datasets, reload departments, keys and roles; forget the department's verified tokens."""
         self.current_datasets.clear()
         await self.keyring.load(self.db)
         if department:

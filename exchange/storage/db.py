@@ -77,6 +77,7 @@ class Database:
     def __init__(self, url: str, *, synchronous: str = "FULL", pool_size: int = 10, schema: str | None = None) -> None:
         self.url = normalise_url(url)
         self.dialect = "sqlite" if self.url.startswith("sqlite") else "postgresql"
+        self.schema = schema
         kwargs: dict[str, Any] = {}
         if self.dialect == "postgresql":
             kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)

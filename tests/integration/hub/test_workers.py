@@ -58,9 +58,9 @@ async def _pids_behind(url: str, ca: Path, tries: int = 80) -> set[int]:
     seen: set[int] = set()
     for _ in range(tries):
         try:
-            async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True, ssl=context)) as s:
-                async with s.get(url) as answer:
-                    seen.add((await answer.json())["pid"])
+            connector = aiohttp.TCPConnector(force_close=True, ssl=context)
+            async with aiohttp.ClientSession(connector=connector) as session, session.get(url) as answer:
+                seen.add((await answer.json())["pid"])
         except aiohttp.ClientError:
             await asyncio.sleep(0.2)
         if len(seen) >= 2:
