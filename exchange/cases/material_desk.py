@@ -31,6 +31,7 @@ from exchange.cases.model import Case
 from exchange.cases.singleflight import SingleFlight
 from exchange.clock import now_us
 from exchange.storage import case_store, grant_store
+from exchange.storage.locks import held_across_replicas
 
 if TYPE_CHECKING:
     from exchange.fetch import Fetcher
@@ -124,7 +125,15 @@ class MaterialDesk(DeskBase):
     async def _fetch_material(
         self, caller: Caller, case: Case, dataset: str, key: str, seen_version: int, time_budget: float | None
     ) -> tuple[Material, bool]:
-        """The one upstream fetch of a material version (re-checked, since a fetch may just have finished)."""
+        """The one upstream fetch of a material version, across replicas: the in-process single-flight
+        coalesces this process's callers, and the lock below the other replicas' (one waits, then finds the
+        version the other stored)."""
+        async with held_across_replicas(self.hub.db, "material", case.id, dataset, str(seen_version)):
+            return await self._fetch_material_locked(caller, case, dataset, key, seen_version, time_budget)
+
+    async def _fetch_material_locked(
+        self, caller: Caller, case: Case, dataset: str, key: str, seen_version: int, time_budget: float | None
+    ) -> tuple[Material, bool]:
         from exchange.fetch import FetchRequest  # the fetch module speaks protobuf to adapters
 
         async with self.hub.db.read() as conn:
