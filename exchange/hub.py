@@ -23,6 +23,7 @@ from catalog.errors import ExchangeError, FieldViolation, InvalidArgument, Permi
 from catalog.model import DepartmentStatus
 from exchange.adapter_client import AdapterClient, TransportSecurity
 from exchange.audit.entry import AccessLogEntry
+from exchange.audit.high_water import FILE_NAME as HIGH_WATER_FILE
 from exchange.audit.log import AccessLog, Receipt
 from exchange.audit.note import NoteSigner
 from exchange.audit.origin import key_name, provisional_origin, resolve_log_origin
@@ -78,7 +79,9 @@ class Hub:
         # The origin (and so the signer's key name) is settled in start(), once the database can be read.
         origin = provisional_origin(settings)
         self.signer = NoteSigner(key_name(origin), signing_key)
-        self.access_log = AccessLog(self.db, origin=origin, signer=self.signer)
+        self.access_log = AccessLog(
+            self.db, origin=origin, signer=self.signer, high_water=settings.data_dir / HIGH_WATER_FILE
+        )
         self.revocations = self._revocation_list()
         self.adapters = AdapterClient(
             self._adapter_security(),
@@ -127,6 +130,13 @@ class Hub:
         await self.keyring.load(self.db)
         await self.access_log.start()
         await self._settle_log_origin()
+        try:
+            await self.access_log.refuse_rollback()
+        except ExchangeError:
+            # Loud and early: nothing is appended to, or signed over, a log that lost what auditors hold.
+            await self.access_log.close()
+            await self.db.close()
+            raise
         self._tasks.append(asyncio.create_task(self._reload_keyring_forever(), name="keyring-reload"))
         self._tasks.append(asyncio.create_task(self.changes.listen_forever(), name="change-feed"))
         self._tasks.append(asyncio.create_task(self._sign_checkpoints_forever(), name="checkpoints"))

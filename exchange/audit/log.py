@@ -27,16 +27,19 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import chain
+from pathlib import Path
 
 import sqlalchemy as sa
 
 from catalog.errors import DataLoss, FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from exchange.audit.bundle import EvidenceBundle
 from exchange.audit.entry import AccessLogEntry, SplitEncoding, join_encoding, split_encoding
+from exchange.audit.high_water import HighWater, log_behind, log_forked, read_high_water, record_high_water
 from exchange.audit.merkle import (
     EMPTY_ROOT,
     Frontier,
     NodeReader,
+    ProofError,
     consistency_proof,
     inclusion_proof,
     leaf_hash,
@@ -75,10 +78,20 @@ class InclusionProof:
 class AccessLog:
     """Appends entries in group commits and signs checkpoints of the tree."""
 
-    def __init__(self, db: Database, *, origin: str, signer: NoteSigner | None, max_batch: int = 1024) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        origin: str,
+        signer: NoteSigner | None,
+        max_batch: int = 1024,
+        high_water: Path | None = None,
+    ) -> None:
         self.db = db
         self.origin = origin
         self.signer = signer
+        # Where each signed checkpoint is also recorded, outside the database (see high_water.py).
+        self.high_water = high_water
         self.max_batch = max_batch
         # Entries waiting for the writer, already encoded but for their index and hidden flag.
         self._pending: deque[tuple[AccessLogEntry, SplitEncoding, asyncio.Future[Receipt]]] = deque()
@@ -204,7 +217,23 @@ class AccessLog:
                     .where(t.checkpoints.c.size == size)
                     .values(timestamp=checkpoint.timestamp, note=note)
                 )
+        if self.high_water is not None:
+            record_high_water(self.high_water, HighWater(self.origin, size, root, checkpoint.timestamp))
         return SignedCheckpoint(checkpoint, note)
+
+    async def refuse_rollback(self) -> None:
+        """Refuse a log shorter than the newest checkpoint this hub signed, or one that does not extend it."""
+        mark = read_high_water(self.high_water) if self.high_water is not None else None
+        if mark is None or mark.size == 0:
+            return
+        size, root = await self.head()
+        if size < mark.size:
+            raise log_behind(mark, size)
+        _, proof = await self.consistency_proof(mark.size, size)
+        try:
+            verify_consistency(mark.size, size, mark.root_hash, root, proof)
+        except ProofError:
+            raise log_forked(mark, size) from None
 
     def _opened(self, stored: log_store.StoredCheckpoint) -> SignedCheckpoint:
         """A stored checkpoint as a SignedCheckpoint (its note is what was signed)."""
