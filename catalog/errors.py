@@ -97,6 +97,12 @@ class DeadlineExceeded(ExchangeError):
     default_reason = "DEADLINE_EXCEEDED"
 
 
+class OutOfRange(ExchangeError):
+    """An index or size past the end of something whose size the message names (the access log)."""
+
+    default_reason = "OUT_OF_RANGE"
+
+
 class DataLoss(ExchangeError):
     """Data failed an integrity check (a bad signature, a changed log entry)."""
 
