@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from catalog.errors import ExchangeError, FieldViolation, InvalidArgument, NotFound, PermissionDenied
-from exchange.audit.entry import AccessLogEntry, entry_for
+from exchange.audit.entry import AccessLogEntry, decision_for, entry_for
 from exchange.audit.log import Receipt
 from exchange.auth.identity import Caller, Role
 from exchange.cases.model import Case
@@ -69,7 +69,7 @@ class DeskBase:
                 case_id,
                 subject_id=subject[:256],
                 dataset=dataset[:64],
-                decision="deny" if isinstance(error, PermissionDenied) else "allow",
+                decision=decision_for(error),
                 reason=error.reason,
                 message=error.message[:500],
                 outcome=type(error).__name__,

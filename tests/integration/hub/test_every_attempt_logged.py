@@ -317,3 +317,15 @@ async def test_garbage_bytes_for_a_stream_are_invalid_argument_and_logged(fetch_
     assert "exchange.v1.ScanRequest" in (refused.value.details() or "")
     entry = await entry_where(w.hub, "exchange.scan", before)
     assert (entry.decision, entry.reason) == ("deny", "REQUEST_MALFORMED")
+
+
+async def test_an_attach_material_cancelled_while_the_adapter_works_leaves_an_entry(fetch_world):
+    w = fetch_world
+    before = len(await w.hub.log_entries())
+    request = cases_pb2.AttachMaterialRequest(case_id=w.case, dataset="business_licence", key=w.uscc)
+    call = w.officer.cases.AttachMaterial(request, metadata=w.officer.metadata(), timeout=30)
+    await w.adapter.called.wait()
+    call.cancel()
+    entry = await entry_where(w.hub, "cases.attach_material", before)
+    assert (entry.outcome, entry.reason, entry.case_id) == ("Cancelled", "CANCELLED", w.case)
+    assert "in flight" in entry.message
