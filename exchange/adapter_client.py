@@ -85,6 +85,15 @@ def _unavailable(department: str, endpoint: str, what: str, error: aio.AioRpcErr
 
 
 @dataclass(frozen=True)
+class ScanLimits:
+    """How long a scan's adapter may take: to the first message, between messages, and in all (seconds)."""
+
+    first_message: float | None = None
+    idle: float | None = None
+    total: float | None = None
+
+
+@dataclass(frozen=True)
 class TransportSecurity:
     """How the hub reaches adapters: plain text (dev only) or TLS, with the hub's client certificate."""
 
@@ -362,16 +371,30 @@ class AdapterClient:
         return await self._call(department, endpoint, "describe", call, deadline=None, idempotent=True)
 
     async def scan(
-        self, department: str, endpoint: str, request: provider_pb2.ProviderServiceScanRequest
+        self,
+        department: str,
+        endpoint: str,
+        request: provider_pb2.ProviderServiceScanRequest,
+        *,
+        limits: ScanLimits | None = None,
     ) -> AsyncIterator[provider_pb2.ProviderServiceScanResponse]:
         """Stream a table from an adapter, each response parsed; not retried (a stream may have been half consumed)."""
-        async for response in self.scan_responses(department, endpoint, request):
+        async for response in self.scan_responses(department, endpoint, request, limits=limits):
             yield provider_pb2.ProviderServiceScanResponse.FromString(response)
 
     async def scan_responses(
-        self, department: str, endpoint: str, request: provider_pb2.ProviderServiceScanRequest
+        self,
+        department: str,
+        endpoint: str,
+        request: provider_pb2.ProviderServiceScanRequest,
+        *,
+        limits: ScanLimits | None = None,
     ) -> AsyncIterator[bytes]:
-        """The same stream with each ProviderServiceScanResponse left encoded, for a relay that passes bytes on."""
+        """The same stream with each ProviderServiceScanResponse left encoded, for a relay that passes bytes on.
+
+        An adapter that never starts, falls silent mid-stream or runs past the whole scan's time is cut off
+        with DEADLINE_EXCEEDED (ADAPTER_TIMEOUT): a hung department must not hold a hub stream open for ever.
+        """
         if not endpoint:
             raise Unavailable(
                 f"department {department} has no adapter endpoint registered; {request.dataset} cannot be scanned",
@@ -385,15 +408,39 @@ class AdapterClient:
         except Unavailable:
             breaker.record_failure()
             raise
+        limits = limits or ScanLimits()
         channel, _ = self._connection(department, endpoint)
         # No response deserializer: gRPC hands over each message's bytes as they arrived.
-        call: aio.UnaryStreamMultiCallable[provider_pb2.ProviderServiceScanRequest, bytes] = channel.unary_stream(
+        method: aio.UnaryStreamMultiCallable[provider_pb2.ProviderServiceScanRequest, bytes] = channel.unary_stream(
             _SCAN_METHOD, request_serializer=_serialize_scan_request
         )
+        call = method(request, timeout=limits.total)
+        messages = call.__aiter__()
+        wait, waiting_for = limits.first_message, "its first scan message"
         try:
-            async for response in call(request):
+            while True:
+                try:
+                    async with asyncio.timeout(wait):
+                        response = await anext(messages)
+                except StopAsyncIteration:
+                    break
+                except TimeoutError:
+                    breaker.record_failure()
+                    raise DeadlineExceeded(
+                        f"adapter of {department} sent no {waiting_for} for {request.dataset} within {wait:g} s "
+                        "(scan_first_message_timeout_seconds / scan_idle_timeout_seconds); the scan was stopped",
+                        reason="ADAPTER_TIMEOUT",
+                    ) from None
                 yield response
+                wait, waiting_for = limits.idle, "further scan message"
         except aio.AioRpcError as error:
+            if error.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
+                breaker.record_failure()
+                raise DeadlineExceeded(
+                    f"adapter of {department} did not finish the scan of {request.dataset} in the time it had "
+                    f"({limits.total:g} s at most: scan_max_seconds, or the caller's deadline)",
+                    reason="ADAPTER_TIMEOUT",
+                ) from None
             if error.code() == grpc.StatusCode.UNAVAILABLE:
                 breaker.record_failure()
                 raise _unavailable(department, endpoint, f"scan of {request.dataset}", error) from None
@@ -402,6 +449,8 @@ class AdapterClient:
                 raise _refused_hub(department, error) from None
             translated: ExchangeError = from_rpc_error(error)
             raise translated from None
+        finally:
+            call.cancel()  # a no-op once the stream ended; otherwise the adapter stops working for nobody
         breaker.record_success()
 
     async def close(self) -> None:

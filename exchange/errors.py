@@ -77,6 +77,7 @@ def quote(value: object, limit: int = MAX_QUOTED_CHARS) -> str:
         text = text[: limit - 1] + "…"
     return "'" + "".join(_escape(c) for c in text) + "'"
 
+
 STATUS_OF: dict[type[e.ExchangeError], grpc.StatusCode] = {
     e.InvalidArgument: grpc.StatusCode.INVALID_ARGUMENT,
     e.NotFound: grpc.StatusCode.NOT_FOUND,
@@ -166,7 +167,6 @@ def _status_details(error: grpc.RpcError) -> status_pb2.Status | None:
             status.ParseFromString(value)
             return status
     return None
-
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from itertools import chain
 
 import sqlalchemy as sa
 
-from catalog.errors import DataLoss, FailedPrecondition, InvalidArgument, NotFound, Unavailable
+from catalog.errors import DataLoss, FailedPrecondition, InvalidArgument, NotFound, OutOfRange, Unavailable
 from exchange.audit.bundle import EvidenceBundle
 from exchange.audit.entry import AccessLogEntry, SplitEncoding, join_encoding, split_encoding
 from exchange.audit.merkle import (
@@ -229,6 +229,16 @@ class AccessLog:
         """Build one proof from the stored nodes."""
         return (await read_proofs(self.db, [build]))[0]
 
+    async def check_index(self, index: int) -> None:
+        """Refuse an entry index the log does not reach (uint64 from the wire: it may not even fit a database integer)."""
+        committed, _ = await self.head()
+        if index >= committed:
+            raise OutOfRange(
+                f"the log holds {committed} entries (indexes 0 to {committed - 1}); there is no entry {index}",
+                reason="ENTRY_OUT_OF_RANGE",
+                metadata={"tree_size": str(committed)},
+            )
+
     async def _check_size(self, size: int, what: str) -> None:
         committed, _ = await self.head()
         if size > committed:
@@ -278,6 +288,7 @@ class AccessLog:
 
     async def evidence_bundle(self, index: int) -> EvidenceBundle:
         """A self-contained proof of entry `index`: its bytes, inclusion path and a signed checkpoint."""
+        await self.check_index(index)
         async with self.db.read() as conn:
             stored = await log_store.get_entry(conn, index)
         if stored is None:

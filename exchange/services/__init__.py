@@ -64,7 +64,9 @@ def operation_of(method: str) -> str:
 def recording_failures(hub: Hub) -> Any:
     """The hook the error-mapping interceptor calls for attempts it answers itself: a deny entry for each."""
 
-    async def record(method: str, context: aio.ServicerContext[Any, Any], error: ExchangeError, request_id: str) -> None:
+    async def record(
+        method: str, context: aio.ServicerContext[Any, Any], error: ExchangeError, request_id: str
+    ) -> None:
         who = _CALLER.get(None)
         action = operation_of(method)
         entry = entry_for(who, action) if who is not None else AccessLogEntry(time_us=now_us(), action=action)

@@ -14,7 +14,7 @@ from exchange.auth.authz import decide_evidence_bundle
 from exchange.clock import now_us
 from exchange.hub import Hub
 from exchange.services import caller
-from exchange.services.convert import entry_to_proto, optional_enum
+from exchange.services.convert import entry_to_proto, optional_enum, parse_page_token
 from exchange.storage import catalog_store, log_store
 from exchange.v1 import audit_pb2, audit_pb2_grpc, common_pb2
 
@@ -32,13 +32,7 @@ def keyset_page(page: common_pb2.PageRequest) -> tuple[int | None, int]:
             reason="INVALID_PAGE_SIZE",
             violations=[FieldViolation("page.page_size", f"1..{MAX_PAGE}")],
         )
-    token = page.page_token
-    if token and (not token.isdigit() or len(token) > 19):
-        raise InvalidArgument(
-            "page_token is not one this server issued; pass back next_page_token unchanged",
-            reason="INVALID_PAGE_TOKEN",
-        )
-    return (int(token) if token else None), size
+    return parse_page_token(page.page_token), size
 
 
 def entry_filter(f: audit_pb2.EntryFilter) -> log_store.EntryFilter:
@@ -110,6 +104,7 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
                 return
 
     async def GetEntry(self, request: audit_pb2.GetEntryRequest, context: Ctx) -> audit_pb2.GetEntryResponse:
+        await self.log.check_index(request.index)
         async with self.hub.db.read() as conn:
             stored = await log_store.get_entry(conn, request.index)
         if stored is None:

@@ -58,9 +58,13 @@ class FetchWorld:
     stop: list[Any] = field(default_factory=list)
 
     def request(self, **changes: Any) -> exchange_pb2.FetchRequest:
-        values: dict[str, Any] = {"dataset": "business_licence", "key": self.uscc}
+        values: dict[str, Any] = {
+            "dataset": "business_licence",
+            "key": self.uscc,
+            "purpose": common_pb2.Purpose(case_id=self.case),
+        }
         values.update(changes)
-        return exchange_pb2.FetchRequest(purpose=common_pb2.Purpose(case_id=self.case), **values)
+        return exchange_pb2.FetchRequest(**values)
 
 
 async def make_fetch_world(hub: HubFixture) -> FetchWorld:
@@ -82,7 +86,9 @@ async def make_fetch_world(hub: HubFixture) -> FetchWorld:
     created = await officer.call(
         officer.cases.CreateCase,
         cases_pb2.CreateCaseRequest(
-            service_item="restaurant_permit", applicant_id=doc["unified_social_credit_code"], applicant_kind="organisation"
+            service_item="restaurant_permit",
+            applicant_id=doc["unified_social_credit_code"],
+            applicant_kind="organisation",
         ),
     )
     await hub.client("HUB", roles=[Role.HUB_ADMIN]).create_grant("SAMR", "business_licence", ["*"])
@@ -111,7 +117,7 @@ async def entry_where(hub: HubFixture, action: str, before: int) -> AccessLogEnt
 
 
 def reason_of(error: aio.AioRpcError) -> str:
-    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    status = rpc_status.from_call(error)
     assert status is not None, "the status carries google.rpc details"
     for detail in status.details:
         from google.rpc import error_details_pb2
@@ -178,9 +184,7 @@ class ScanSetup:
 async def scan_setup(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[ScanSetup]:
     """A hub with short scan limits and a table adapter that stalls after `batches` batches (parametrised)."""
     batches: int = getattr(request, "param", 1)
-    hub = await start_test_hub(
-        tmp_path / "hub", scan_first_message_timeout_seconds=0.5, scan_idle_timeout_seconds=0.5
-    )
+    hub = await start_test_hub(tmp_path / "hub", scan_first_message_timeout_seconds=0.5, scan_idle_timeout_seconds=0.5)
     adapter = StallingScan(batches)
     server, port = await serve(adapter)
     try:
