@@ -230,7 +230,7 @@ class AccessLog:
         return (await read_proofs(self.db, [build]))[0]
 
     async def check_index(self, index: int) -> None:
-        """Refuse an entry index the log does not reach (uint64 from the wire: it may not even fit a database integer)."""
+        """Refuse an index the log does not reach (a uint64 from the wire may not even fit a database integer)."""
         committed, _ = await self.head()
         if index >= committed:
             raise OutOfRange(
