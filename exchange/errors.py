@@ -29,6 +29,12 @@ from grpc import aio
 from grpc_status import rpc_status
 
 from catalog import errors as e
+
+# Re-exported: the bounds live with the error types, so domain code quotes caller input without importing gRPC.
+from catalog.errors import MAX_MESSAGE_CHARS as MAX_MESSAGE_CHARS
+from catalog.errors import MAX_QUOTED_CHARS as MAX_QUOTED_CHARS
+from catalog.errors import bounded as bounded
+from catalog.errors import quote as quote
 from exchange.audit.merkle import ProofError
 
 log = logging.getLogger(__name__)
@@ -36,46 +42,16 @@ log = logging.getLogger(__name__)
 DOMAIN = "exchange.gov"
 
 # Bounds on everything an error sends back (the trailers stay a few KiB even when each is full).
-MAX_MESSAGE_CHARS = 512
-MAX_QUOTED_CHARS = 64
 MAX_DETAIL_CHARS = 256
 MAX_FIELD_CHARS = 128
 MAX_VIOLATIONS = 20
 MAX_METADATA = 16
-MAX_REQUEST_ID_CHARS = 64
-
-_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "'": "\\'", "\\": "\\\\"}
 
 
 class InternalError(e.ExchangeError):
     """A failure the hub did not expect (a bug, a database that failed a read): INTERNAL, details in the hub log."""
 
     default_reason = "INTERNAL"
-
-
-def bounded(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
-    """At most `limit` characters, an ellipsis marking a cut."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _escape(char: str) -> str:
-    if char in _ESCAPES:
-        return _ESCAPES[char]
-    if char.isprintable():
-        return char
-    code = ord(char)
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
-
-
-def quote(value: object, limit: int = MAX_QUOTED_CHARS) -> str:
-    """A caller's value as a message may show it: quoted, at most `limit` characters, non-printables escaped.
-
-    Every message that repeats caller input uses this, so no input makes a message long or unreadable.
-    """
-    text = str(value)
-    if len(text) > limit:
-        text = text[: limit - 1] + "…"
-    return "'" + "".join(_escape(c) for c in text) + "'"
 
 
 STATUS_OF: dict[type[e.ExchangeError], grpc.StatusCode] = {

@@ -23,6 +23,7 @@ from catalog.errors import (
     NotFound,
     PermissionDenied,
     ResourceExhausted,
+    quote,
 )
 from catalog.identifiers import KeyFormat, validate_key
 from catalog.model import Dataset
@@ -229,10 +230,10 @@ class Fetcher:
         unknown = [f for f in req.fields if not ds.schema.has_field(f)]
         if unknown:
             raise InvalidArgument(
-                f"{ds.code} has no field(s) {', '.join(repr(f[:64]) for f in unknown[:5])}; "
+                f"{ds.code} has no field(s) {', '.join(quote(f) for f in unknown[:5])}; "
                 f"it has: {', '.join(ds.schema.names)}",
                 reason="UNKNOWN_FIELD",
-                violations=[FieldViolation("fields", f"unknown field {f[:64]!r}") for f in unknown[:5]],
+                violations=[FieldViolation("fields", f"unknown field {quote(f)}") for f in unknown[:5]],
             )
         return ds
 

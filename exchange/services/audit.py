@@ -7,7 +7,7 @@ from typing import Any
 
 from grpc import aio
 
-from catalog.errors import FieldViolation, InvalidArgument, NotFound, PermissionDenied
+from catalog.errors import FieldViolation, InvalidArgument, NotFound, PermissionDenied, quote
 from exchange.audit.entry import AccessLogEntry, entry_for
 from exchange.audit.log import SignedCheckpoint
 from exchange.auth.authz import decide_evidence_bundle
@@ -224,7 +224,7 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
         who = caller()
         basis = request.legal_basis.strip()
         if self.hub.keyring.department(request.department) is None:
-            raise NotFound(f"no department {request.department!r} is registered", reason="DEPARTMENT_NOT_FOUND")
+            raise NotFound(f"no department {quote(request.department)} is registered", reason="DEPARTMENT_NOT_FOUND")
         if request.hidden and not basis:
             raise InvalidArgument(
                 "hiding a department's accesses from citizens needs the law that allows it",
