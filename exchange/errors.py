@@ -210,7 +210,7 @@ class _Guard:
         request_id = request_id_of(context)
         log.error("unexpected error in %s (request %s)", self.method, request_id, exc_info=error)
         internal = InternalError(
-            f"internal error (request {request_id}); the hub operator finds the details in the hub log under this id",
+            f"internal error (incident {request_id}); the hub operator finds the details in the hub log under this id",
             metadata={"request_id": request_id},
         )
         await self._record(context, internal, request_id)
