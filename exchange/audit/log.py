@@ -251,7 +251,7 @@ class AccessLog:
         if tree_size:
             await self._check_size(tree_size, "tree size")
             if index >= tree_size:
-                raise InvalidArgument(
+                raise OutOfRange(
                     f"entry {index} is not in a tree of {tree_size} entries", reason="LEAF_INDEX_OUT_OF_RANGE"
                 )
             signed = await self.checkpoint_at(tree_size)

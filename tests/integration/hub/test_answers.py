@@ -157,6 +157,7 @@ async def test_an_entry_index_past_the_log_is_out_of_range_with_the_tree_size(an
     [
         ("GetInclusionProof", audit_pb2.GetInclusionProofRequest(index=HUGE)),
         ("GetInclusionProof", audit_pb2.GetInclusionProofRequest(index=1, tree_size=HUGE)),
+        ("GetInclusionProof", audit_pb2.GetInclusionProofRequest(index=HUGE, tree_size=1)),
         ("GetEvidenceBundle", audit_pb2.GetEvidenceBundleRequest(index=HUGE)),
         ("GetConsistencyProof", audit_pb2.GetConsistencyProofRequest(old_size=HUGE)),
         ("GetConsistencyProof", audit_pb2.GetConsistencyProofRequest(old_size=1, new_size=HUGE)),
