@@ -11,16 +11,44 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from catalog.errors import ExchangeError
-from exchange.audit.entry import AccessLogEntry
-from exchange.hub import Hub
+
+if TYPE_CHECKING:
+    from exchange.audit.entry import AccessLogEntry
+    from exchange.hub import Hub
 
 log = logging.getLogger(__name__)
 
 # A call stopped this close to its deadline was stopped by the deadline (gRPC's timer and ours differ a little).
 DEADLINE_SLACK_SECONDS = 0.05
+
+
+@dataclass
+class Attempt:
+    """One RPC in progress: the access-log entries written for it (the error guard writes one if there are none)."""
+
+    entries: int = 0
+
+
+_ATTEMPT: ContextVar[Attempt | None] = ContextVar("attempt", default=None)
+
+
+def begin_attempt() -> Attempt:
+    """Start counting the entries of the RPC being served (tasks it starts share the count)."""
+    attempt = Attempt()
+    _ATTEMPT.set(attempt)
+    return attempt
+
+
+def entry_written() -> None:
+    """Called by the one recorder after each committed entry."""
+    attempt = _ATTEMPT.get()
+    if attempt is not None:
+        attempt.entries += 1
 
 
 @dataclass

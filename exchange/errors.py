@@ -15,6 +15,8 @@ see RESOURCE_EXHAUSTED instead of the status it earned.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import re
 import uuid
@@ -35,6 +37,8 @@ from catalog.errors import MAX_MESSAGE_CHARS as MAX_MESSAGE_CHARS
 from catalog.errors import MAX_QUOTED_CHARS as MAX_QUOTED_CHARS
 from catalog.errors import bounded as bounded
 from catalog.errors import quote as quote
+from exchange.attempts import DEADLINE_SLACK_SECONDS, Attempt, begin_attempt
+from exchange.audit.entry import Decision, decision_for
 from exchange.audit.merkle import ProofError
 
 log = logging.getLogger(__name__)
@@ -181,12 +185,29 @@ def request_id_of(context: aio.ServicerContext[Any, Any]) -> str:
 
 
 Before = Callable[[str, aio.ServicerContext], Awaitable[None]]
-# Writes the access-log entry of an attempt the guard answered itself (a malformed request, an internal error).
-Recorder = Callable[[str, aio.ServicerContext, e.ExchangeError, str], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Failure:
+    """The access-log entry the guard owes for an attempt nothing else logged (its caller comes from the hook)."""
+
+    request_id: str
+    decision: Decision
+    reason: str
+    message: str
+    outcome: str
+
+
+# Writes the access-log entry of an attempt the guard answered itself (the service layer supplies it).
+Recorder = Callable[[str, aio.ServicerContext, Failure], Awaitable[None]]
 
 
 class _Guard:
-    """What guard_unary and guard_stream share: authenticate, refuse malformed input, map errors, log the rest."""
+    """What guard_unary and guard_stream share: authenticate, refuse malformed input, map errors, log the rest.
+
+    Every attempt leaves an entry: the domain writes the telling ones; when an RPC ends in an error or is
+    cancelled and wrote none (a refusal nobody logged, a bug, a caller that gave up), the guard writes one.
+    """
 
     def __init__(self, method: str, before: Before | None, recorder: Recorder | None) -> None:
         self.method = method
@@ -197,32 +218,50 @@ class _Guard:
         if self.before is not None:
             await self.before(self.method, context)
         if isinstance(request, MalformedRequest):
-            refusal = e.InvalidArgument(
+            raise e.InvalidArgument(
                 f"the request is not a valid {request.type_name} message", reason="REQUEST_MALFORMED"
             )
-            await self._record(context, refusal, request_id_of(context))
-            raise refusal
 
-    async def fail(self, context: aio.ServicerContext, error: Exception) -> None:
+    async def fail(self, context: aio.ServicerContext, error: Exception, attempt: Attempt) -> None:
         """Answer an error (the domain's status, or INTERNAL for anything unexpected); always raises."""
-        if isinstance(error, e.ExchangeError):
-            await context.abort_with_status(to_grpc_status(error))
         request_id = request_id_of(context)
+        if isinstance(error, e.ExchangeError):
+            if not attempt.entries:
+                await self._record(context, _failure(error, request_id, decision_for(error)))
+            await context.abort_with_status(to_grpc_status(error))
         log.error("unexpected error in %s (request %s)", self.method, request_id, exc_info=error)
         internal = InternalError(
             f"internal error (incident {request_id}); the hub operator finds the details in the hub log under this id",
             metadata={"request_id": request_id},
         )
-        await self._record(context, internal, request_id)
+        await self._record(context, _failure(internal, request_id, "deny"))
         await context.abort_with_status(to_grpc_status(internal))
 
-    async def _record(self, context: aio.ServicerContext, error: e.ExchangeError, request_id: str) -> None:
+    async def stopped(self, context: aio.ServicerContext, attempt: Attempt) -> None:
+        """The caller cancelled or its deadline passed: log it (shielded) unless the domain already did."""
+        if attempt.entries or self.recorder is None:
+            return
+        remaining = context.time_remaining()
+        expired = remaining is not None and remaining <= DEADLINE_SLACK_SECONDS
+        reason, outcome = ("DEADLINE_EXCEEDED", "DeadlineExceeded") if expired else ("CANCELLED", "Cancelled")
+        how = "the caller's deadline passed" if expired else "the caller cancelled the request"
+        write = asyncio.ensure_future(
+            self._record(context, Failure(request_id_of(context), "deny", reason, how, outcome))
+        )
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.shield(write)
+
+    async def _record(self, context: aio.ServicerContext, failure: Failure) -> None:
         if self.recorder is None:
             return
         try:
-            await self.recorder(self.method, context, error, request_id)
-        except Exception as failure:  # the log unreachable: the answer still goes out, the hub log says why
-            log.warning("could not log the failed %s (request %s): %s", self.method, request_id, failure)
+            await self.recorder(self.method, context, failure)
+        except Exception as problem:  # the log unreachable: the answer still goes out, the hub log says why
+            log.warning("could not log the failed %s (request %s): %s", self.method, failure.request_id, problem)
+
+
+def _failure(error: e.ExchangeError, request_id: str, decision: Decision) -> Failure:
+    return Failure(request_id, decision, error.reason, bounded(error.message, 500), type(error).__name__)
 
 
 def guard_unary(
@@ -231,17 +270,21 @@ def guard_unary(
     before: Before | None = None,
     recorder: Recorder | None = None,
 ) -> Callable[[Any, aio.ServicerContext], Awaitable[Any]]:
-    """Wrap a unary handler so every error leaves as the right status and nothing leaks."""
+    """Wrap a unary handler so every error leaves as the right status, nothing leaks, and every attempt is logged."""
     guard = _Guard(method, before, recorder)
 
     async def guarded(request: Any, context: aio.ServicerContext) -> Any:
+        attempt = begin_attempt()
         try:
             await guard.enter(request, context)
             return await handler(request, context)
         except aio.AbortError:
             raise
+        except asyncio.CancelledError:
+            await guard.stopped(context, attempt)
+            raise
         except Exception as error:
-            await guard.fail(context, error)
+            await guard.fail(context, error, attempt)
 
     return guarded
 
@@ -252,18 +295,22 @@ def guard_stream(
     before: Before | None = None,
     recorder: Recorder | None = None,
 ) -> Callable[[Any, aio.ServicerContext], AsyncIterator[Any]]:
-    """The same for server-streaming handlers."""
+    """The same for server-streaming handlers (a stream closed early was cancelled while sending)."""
     guard = _Guard(method, before, recorder)
 
     async def guarded(request: Any, context: aio.ServicerContext) -> AsyncIterator[Any]:
+        attempt = begin_attempt()
         try:
             await guard.enter(request, context)
             async for item in handler(request, context):
                 yield item
         except aio.AbortError:
             raise
+        except (asyncio.CancelledError, GeneratorExit):
+            await guard.stopped(context, attempt)
+            raise
         except Exception as error:
-            await guard.fail(context, error)
+            await guard.fail(context, error, attempt)
 
     return guarded
 

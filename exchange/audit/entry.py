@@ -16,6 +16,7 @@ from catalog.errors import (
     ExchangeError,
     InvalidArgument,
     NotFound,
+    OutOfRange,
     PermissionDenied,
     ResourceExhausted,
     Unauthenticated,
@@ -266,7 +267,7 @@ def entry_for(caller: Caller, action: str, **fields: Any) -> AccessLogEntry:
 
 
 # Errors that refuse a request outright: the caller may not, asked for nothing that exists, or asked wrongly.
-_REFUSALS = (PermissionDenied, Unauthenticated, ResourceExhausted, InvalidArgument, NotFound)
+_REFUSALS = (PermissionDenied, Unauthenticated, ResourceExhausted, InvalidArgument, NotFound, OutOfRange)
 _REFUSAL_REASONS = frozenset({"DATASET_NOT_TABLE"})
 
 

@@ -13,11 +13,10 @@ from typing import Any
 
 from grpc import aio
 
-from catalog.errors import ExchangeError
 from exchange.audit.entry import AccessLogEntry, entry_for
 from exchange.auth.identity import Caller
 from exchange.clock import now_us
-from exchange.errors import bounded
+from exchange.errors import Failure
 from exchange.hub import Hub
 
 _CALLER: ContextVar[Caller] = ContextVar("caller")
@@ -62,22 +61,20 @@ def operation_of(method: str) -> str:
 
 
 def recording_failures(hub: Hub) -> Any:
-    """The hook the error-mapping interceptor calls for attempts it answers itself: a deny entry for each."""
+    """The hook the error-mapping interceptor calls for attempts nothing else logged: one entry for each."""
 
-    async def record(
-        method: str, context: aio.ServicerContext[Any, Any], error: ExchangeError, request_id: str
-    ) -> None:
+    async def record(method: str, context: aio.ServicerContext[Any, Any], failure: Failure) -> None:
         who = _CALLER.get(None)
         action = operation_of(method)
         entry = entry_for(who, action) if who is not None else AccessLogEntry(time_us=now_us(), action=action)
         await hub.record(
             replace(
                 entry,
-                request_id=request_id,
-                decision="deny",
-                reason=error.reason,
-                message=bounded(error.message, 500),
-                outcome=type(error).__name__,
+                request_id=failure.request_id,
+                decision=failure.decision,
+                reason=failure.reason,
+                message=failure.message,
+                outcome=failure.outcome,
             )
         )
 

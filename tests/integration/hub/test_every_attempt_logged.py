@@ -27,7 +27,7 @@ from exchange.audit.entry import AccessLogEntry
 from exchange.auth.identity import Role
 from exchange.auth.keys import generate_ed25519
 from exchange.testing import HubFixture, start_test_hub
-from exchange.v1 import cases_pb2, common_pb2, exchange_pb2, provider_pb2
+from exchange.v1 import access_pb2, cases_pb2, common_pb2, exchange_pb2, provider_pb2
 
 from ..adapters.test_scan import finish_world, scan_request
 from ..adapters.test_scan_relay import RawAdapter, register, serve
@@ -333,3 +333,14 @@ async def test_an_attach_material_cancelled_while_the_adapter_works_leaves_an_en
     entry = await entry_where(w.hub, "cases.attach_material", before)
     assert (entry.outcome, entry.reason, entry.case_id) == ("Cancelled", "CANCELLED", w.case)
     assert "in flight" in entry.message
+
+
+async def test_a_refusal_the_domain_does_not_log_is_logged_by_the_guard(fetch_world):
+    w = fetch_world
+    admin = w.hub.client("HUB", roles=[Role.HUB_ADMIN])
+    before = len(await w.hub.log_entries())
+    with pytest.raises(aio.AioRpcError) as refused:
+        await admin.access.GetGrant(access_pb2.GetGrantRequest(id="g-nowhere"), metadata=admin.metadata(), timeout=10)
+    assert refused.value.code() == grpc.StatusCode.NOT_FOUND
+    entry = await entry_where(w.hub, "access.get_grant", before)
+    assert (entry.decision, entry.reason, entry.caller_department) == ("deny", "GRANT_NOT_FOUND", "HUB")
