@@ -229,15 +229,17 @@ class AccessLog:
         """Build one proof from the stored nodes."""
         return (await read_proofs(self.db, [build]))[0]
 
-    async def check_index(self, index: int) -> None:
-        """Refuse an index the log does not reach (a uint64 from the wire may not even fit a database integer)."""
+    async def check_index(self, index: int, *, not_found: bool = False) -> None:
+        """Refuse an index the log does not reach (a uint64 from the wire may not even fit a database integer).
+
+        OUT_OF_RANGE by default; NOT_FOUND where "no such entry" must read the same for every caller.
+        """
         committed, _ = await self.head()
         if index >= committed:
-            raise OutOfRange(
-                f"the log holds {committed} entries (indexes 0 to {committed - 1}); there is no entry {index}",
-                reason="ENTRY_OUT_OF_RANGE",
-                metadata={"tree_size": str(committed)},
-            )
+            message = f"the log holds {committed} entries (indexes 0 to {committed - 1}); there is no entry {index}"
+            if not_found:
+                raise NotFound(message, reason="ENTRY_NOT_FOUND", metadata={"tree_size": str(committed)})
+            raise OutOfRange(message, reason="ENTRY_OUT_OF_RANGE", metadata={"tree_size": str(committed)})
 
     async def _check_size(self, size: int, what: str) -> None:
         committed, _ = await self.head()
@@ -288,7 +290,7 @@ class AccessLog:
 
     async def evidence_bundle(self, index: int) -> EvidenceBundle:
         """A self-contained proof of entry `index`: its bytes, inclusion path and a signed checkpoint."""
-        await self.check_index(index)
+        await self.check_index(index, not_found=True)
         async with self.db.read() as conn:
             stored = await log_store.get_entry(conn, index)
         if stored is None:

@@ -190,7 +190,7 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
         self, request: audit_pb2.GetEvidenceBundleRequest, context: Ctx
     ) -> audit_pb2.GetEvidenceBundleResponse:
         who = caller()
-        await self.log.check_index(request.index)
+        await self.log.check_index(request.index, not_found=True)
         async with self.hub.db.read() as conn:
             stored = await log_store.get_entry(conn, request.index)
             dataset = (
