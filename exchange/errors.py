@@ -300,19 +300,30 @@ def guard_stream(
 
     async def guarded(request: Any, context: aio.ServicerContext) -> AsyncIterator[Any]:
         attempt = begin_attempt()
+        stream: AsyncIterator[Any] | None = None
         try:
             await guard.enter(request, context)
-            async for item in handler(request, context):
+            stream = handler(request, context)
+            async for item in stream:
                 yield item
         except aio.AbortError:
             raise
         except (asyncio.CancelledError, GeneratorExit):
+            # Close the handler now (not whenever it is collected), so it logs what it had sent first.
+            with contextlib.suppress(Exception):
+                await _aclose(stream)
             await guard.stopped(context, attempt)
             raise
         except Exception as error:
             await guard.fail(context, error, attempt)
 
     return guarded
+
+
+async def _aclose(stream: AsyncIterator[Any] | None) -> None:
+    aclose = getattr(stream, "aclose", None)
+    if aclose is not None:
+        await aclose()
 
 
 class ErrorMappingInterceptor(aio.ServerInterceptor):
