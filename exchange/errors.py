@@ -18,8 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +38,7 @@ from catalog.errors import quote as quote
 from exchange.attempts import DEADLINE_SLACK_SECONDS, Attempt, begin_attempt
 from exchange.audit.entry import Decision, decision_for
 from exchange.audit.merkle import ProofError
+from exchange.request_ids import current_request_id
 
 log = logging.getLogger(__name__)
 
@@ -173,17 +172,6 @@ def tolerant_deserializer(deserialize: Callable[[bytes], Any] | None, fallback: 
     return parse
 
 
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
-
-
-def request_id_of(context: aio.ServicerContext[Any, Any]) -> str:
-    """The caller's x-request-id when it is a sane one, else a new id (an answer and its entry share it)."""
-    for key, value in context.invocation_metadata() or ():
-        if key == "x-request-id" and isinstance(value, str) and _REQUEST_ID.match(value):
-            return value
-    return uuid.uuid4().hex
-
-
 Before = Callable[[str, aio.ServicerContext], Awaitable[None]]
 
 
@@ -224,7 +212,7 @@ class _Guard:
 
     async def fail(self, context: aio.ServicerContext, error: Exception, attempt: Attempt) -> None:
         """Answer an error (the domain's status, or INTERNAL for anything unexpected); always raises."""
-        request_id = request_id_of(context)
+        request_id = current_request_id()
         if isinstance(error, e.ExchangeError):
             if not attempt.entries:
                 await self._record(context, _failure(error, request_id, decision_for(error)))
@@ -246,7 +234,7 @@ class _Guard:
         reason, outcome = ("DEADLINE_EXCEEDED", "DeadlineExceeded") if expired else ("CANCELLED", "Cancelled")
         how = "the caller's deadline passed" if expired else "the caller cancelled the request"
         write = asyncio.ensure_future(
-            self._record(context, Failure(request_id_of(context), "deny", reason, how, outcome))
+            self._record(context, Failure(current_request_id(), "deny", reason, how, outcome))
         )
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.shield(write)

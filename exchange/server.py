@@ -204,7 +204,10 @@ async def start_hub(settings: Settings, *, db_schema: str | None = None, worker:
     registry = Registry(hub)
     fetcher = Fetcher(hub, registry)
     server = aio.server(
-        interceptors=[RequestIdInterceptor(), ErrorMappingInterceptor(authenticating(hub), recorder=recording_failures(hub))],
+        interceptors=[
+            RequestIdInterceptor(),
+            ErrorMappingInterceptor(authenticating(hub), recorder=recording_failures(hub)),
+        ],
         options=[
             ("grpc.max_receive_message_length", settings.max_message_bytes),
             ("grpc.max_send_message_length", settings.max_message_bytes),
