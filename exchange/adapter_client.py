@@ -298,6 +298,9 @@ class AdapterClient:
         stub = self._stub(department, endpoint)
         attempts = 1 + (self.retries if idempotent else 0)
         budget_end = time.monotonic() + (deadline if deadline is not None else self.timeout)
+        # A caller's deadline shorter than ours cuts a call short through no fault of the adapter: such a
+        # timeout is not counted by the breaker, or callers with tiny deadlines would open it for everyone.
+        ours = deadline is None or deadline >= self.timeout
         for attempt in range(attempts):
             remaining = budget_end - time.monotonic()
             if remaining <= 0:
@@ -315,7 +318,8 @@ class AdapterClient:
                         reason=reason if reason != "NOT_FOUND" else "KEY_NOT_FOUND",
                     ) from None
                 if code == grpc.StatusCode.DEADLINE_EXCEEDED:
-                    breaker.record_failure()
+                    if ours:
+                        breaker.record_failure()
                     raise DeadlineExceeded(
                         f"adapter of {department} did not answer {what} within {min(remaining, self.timeout):.1f} s",
                         reason="ADAPTER_TIMEOUT",
@@ -336,7 +340,8 @@ class AdapterClient:
                 raise translated from None
             breaker.record_success()
             return result
-        breaker.record_failure()
+        if ours:
+            breaker.record_failure()
         raise DeadlineExceeded(f"adapter of {department} did not answer {what} in time", reason="ADAPTER_TIMEOUT")
 
     async def lookup(

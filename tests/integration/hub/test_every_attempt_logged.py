@@ -344,3 +344,23 @@ async def test_a_refusal_the_domain_does_not_log_is_logged_by_the_guard(fetch_wo
     assert refused.value.code() == grpc.StatusCode.NOT_FOUND
     entry = await entry_where(w.hub, "access.get_grant", before)
     assert (entry.decision, entry.reason, entry.caller_department) == ("deny", "GRANT_NOT_FOUND", "HUB")
+
+
+async def test_callers_with_short_deadlines_cannot_open_the_adapters_circuit_for_everyone(fetch_world):
+    """A caller's own deadline cutting an adapter call short is not the adapter's failure."""
+    from exchange.adapter_client import AdapterClient, TransportSecurity
+
+    w = fetch_world
+    client = AdapterClient(TransportSecurity(), timeout_seconds=2.0, breaker_failures=3)
+    endpoint = f"127.0.0.1:{w.stop[0].port}"
+    request = provider_pb2.LookupRequest(dataset="business_licence", key=w.uscc)
+    try:
+        for _ in range(4):
+            with pytest.raises(DeadlineExceeded):
+                await client.lookup("SAMR", endpoint, request, deadline=0.1)
+        assert not client.breaker("SAMR").open
+        w.adapter.release.set()
+        answer = await client.lookup("SAMR", endpoint, request)
+        assert answer.found
+    finally:
+        await client.close()
