@@ -194,7 +194,9 @@ class _Guard:
     """What guard_unary and guard_stream share: authenticate, refuse malformed input, map errors, log the rest.
 
     Every attempt leaves an entry: the domain writes the telling ones; when an RPC ends in an error or is
-    cancelled and wrote none (a refusal nobody logged, a bug, a caller that gave up), the guard writes one.
+    cancelled and wrote none (a refusal nobody logged, a caller that gave up), the guard writes one. An
+    unexpected error always gets its own (INTERNAL, under the incident id the caller was given): whatever
+    the domain logged before it, the caller did not get that answer.
     """
 
     def __init__(self, method: str, before: Before | None, recorder: Recorder | None) -> None:
