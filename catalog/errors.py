@@ -21,6 +21,38 @@ class FieldViolation:
     description: str
 
 
+# What an error may send back: a message, and each caller value quoted in it (see `quote`).
+MAX_MESSAGE_CHARS = 512
+MAX_QUOTED_CHARS = 64
+
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "'": "\\'", "\\": "\\\\"}
+
+
+def bounded(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """At most `limit` characters, an ellipsis marking a cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _escape(char: str) -> str:
+    if char in _ESCAPES:
+        return _ESCAPES[char]
+    if char.isprintable():
+        return char
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def quote(value: object, limit: int = MAX_QUOTED_CHARS) -> str:
+    """A caller's value as a message may show it: quoted, at most `limit` characters, non-printables escaped.
+
+    Every message that repeats caller input uses this, so no input makes a message long or unreadable.
+    """
+    text = str(value)
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return "'" + "".join(_escape(c) for c in text) + "'"
+
+
 class ExchangeError(Exception):
     """Base of every error the product raises on purpose."""
 
@@ -95,6 +127,12 @@ class Unavailable(ExchangeError):
 
 class DeadlineExceeded(ExchangeError):
     default_reason = "DEADLINE_EXCEEDED"
+
+
+class OutOfRange(ExchangeError):
+    """An index or size past the end of something whose size the message names (the access log)."""
+
+    default_reason = "OUT_OF_RANGE"
 
 
 class DataLoss(ExchangeError):

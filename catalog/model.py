@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import pyarrow as pa
 import yaml
 
-from catalog.errors import FieldViolation, InvalidArgument
+from catalog.errors import FieldViolation, InvalidArgument, quote
 from catalog.identifiers import KeyFormat
 from catalog.schema import DatasetSchema, collect_schema, schema_to_list
 
@@ -234,7 +234,7 @@ class _Reader:
             self.problem(key, f"expected a non-empty string, found {_kind_of(value)}")
             return None
         if pattern is not None and not pattern.match(value):
-            self.problem(key, f"{value!r} does not match {pattern.pattern}")
+            self.problem(key, f"{quote(value)} does not match {pattern.pattern}")
             return None
         return value
 
@@ -246,7 +246,7 @@ class _Reader:
             return cls(value)
         except ValueError:
             allowed = ", ".join(m.value for m in cls)
-            self.problem(key, f"unknown value {value!r}; allowed: {allowed}")
+            self.problem(key, f"unknown value {quote(value)}; allowed: {allowed}")
             return None
 
     def flag(self, key: str, default: bool) -> bool:
@@ -263,7 +263,7 @@ class _Reader:
         if value is _MISSING:
             return None
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            self.problem(key, f"expected an integer in {low}..{high}, found {value!r}")
+            self.problem(key, f"expected an integer in {low}..{high}, found {quote(value)}")
             return None
         return value
 
@@ -278,7 +278,7 @@ class _Reader:
         for i, item in enumerate(value):
             if not isinstance(item, str) or (pattern is not None and not pattern.match(item)):
                 expected = f"a string matching {pattern.pattern}" if pattern else "a string"
-                self.out.append(FieldViolation(f"{self.at(key)}[{i}]", f"expected {expected}, found {item!r}"))
+                self.out.append(FieldViolation(f"{self.at(key)}[{i}]", f"expected {expected}, found {quote(item)}"))
             else:
                 items.append(item)
         return tuple(items)
@@ -372,9 +372,9 @@ def parse_dataset(data: Mapping[str, Any]) -> Dataset:
     if schema is not None:
         if key_field is not None:
             if not schema.has_field(key_field):
-                r.problem("key_field", f"{key_field!r} is not a field of the schema ({', '.join(schema.names)})")
+                r.problem("key_field", f"{quote(key_field)} is not a field of the schema ({', '.join(schema.names)})")
             elif not schema.field(key_field).required:
-                r.problem("key_field", f"{key_field!r} must be a required field of the schema")
+                r.problem("key_field", f"{quote(key_field)} must be a required field of the schema")
         for name, value, accepts, wanted in (
             ("key_field", key_field, _is_text, "a string"),
             ("subject_field", subject_field, _is_text, "a string"),
@@ -384,10 +384,10 @@ def parse_dataset(data: Mapping[str, Any]) -> Dataset:
             if value is None or (name == "key_field" and not schema.has_field(value)):
                 continue
             if not schema.has_field(value):
-                r.problem(name, f"{value!r} is not a field of the schema ({', '.join(schema.names)})")
+                r.problem(name, f"{quote(value)} is not a field of the schema ({', '.join(schema.names)})")
             elif not accepts(schema.field(value).arrow_type):
                 found = schema.field(value).type_text
-                r.problem(name, f"field {value!r} must be {wanted}, found {found}")
+                r.problem(name, f"field {quote(value)} must be {wanted}, found {found}")
     _raise_if_any(out, "dataset", "INVALID_DATASET", code)
     assert code and title and owner and kind and key_field and key_format and schema
     assert sharing_type and update_frequency and status
@@ -459,7 +459,7 @@ def _parse_key(data: Any, path: str, out: list[FieldViolation]) -> DepartmentKey
     use = r.enum("use", KeyUse)
     algorithm = r.text("algorithm")
     if algorithm is not None and algorithm not in KEY_ALGORITHMS:
-        r.problem("algorithm", f"unknown algorithm {algorithm!r}; allowed: {', '.join(KEY_ALGORITHMS)}")
+        r.problem("algorithm", f"unknown algorithm {quote(algorithm)}; allowed: {', '.join(KEY_ALGORITHMS)}")
     pem = r.text("public_key_pem")
     if pem is not None and "-----BEGIN PUBLIC KEY-----" not in pem:
         r.problem("public_key_pem", "expected a PEM public key (-----BEGIN PUBLIC KEY-----)")
@@ -482,7 +482,7 @@ def parse_department(data: Mapping[str, Any]) -> Department:
     keys = r.objects("keys", _parse_key)
     kids = [k.kid for k in keys]
     for kid in sorted({k for k in kids if kids.count(k) > 1}):
-        r.problem("keys", f"duplicate kid {kid!r}")
+        r.problem("keys", f"duplicate kid {quote(kid)}")
     _raise_if_any(out, "department", "INVALID_DEPARTMENT", code)
     assert code and name and level and region_code and status
     return Department(
@@ -611,14 +611,14 @@ def material_violations(item: ServiceItem, datasets: Mapping[str, Dataset]) -> l
         path = f"required_materials[{i}]"
         dataset = datasets.get(material.dataset)
         if dataset is None:
-            out.append(FieldViolation(f"{path}.dataset", f"no dataset {material.dataset!r} in the catalog"))
+            out.append(FieldViolation(f"{path}.dataset", f"no dataset {quote(material.dataset)} in the catalog"))
             continue
         for j, name in enumerate(material.fields):
             if not dataset.schema.has_field(name):
                 out.append(
                     FieldViolation(
                         f"{path}.fields[{j}]",
-                        f"{material.dataset} has no field {name!r}; it has: {', '.join(dataset.schema.names)}",
+                        f"{material.dataset} has no field {quote(name)}; it has: {', '.join(dataset.schema.names)}",
                     )
                 )
     return out
@@ -675,7 +675,7 @@ def parse_spec(data: Mapping[str, Any]) -> Dataset | Department | ServiceItem:
     allowed = ", ".join(SPEC_KINDS)
     if tag not in SPEC_KINDS:
         raise InvalidArgument(
-            f"spec kind {tag!r} is unknown; expected kind: one of {allowed}, with the object under spec:",
+            f"spec kind {quote(tag)} is unknown; expected kind: one of {allowed}, with the object under spec:",
             reason="UNKNOWN_SPEC_KIND",
             violations=[FieldViolation("kind", f"expected one of {allowed}")],
         )

@@ -85,6 +85,15 @@ def _unavailable(department: str, endpoint: str, what: str, error: aio.AioRpcErr
 
 
 @dataclass(frozen=True)
+class ScanLimits:
+    """How long a scan's adapter may take: to the first message, between messages, and in all (seconds)."""
+
+    first_message: float | None = None
+    idle: float | None = None
+    total: float | None = None
+
+
+@dataclass(frozen=True)
 class TransportSecurity:
     """How the hub reaches adapters: plain text (dev only) or TLS, with the hub's client certificate."""
 
@@ -289,6 +298,9 @@ class AdapterClient:
         stub = self._stub(department, endpoint)
         attempts = 1 + (self.retries if idempotent else 0)
         budget_end = time.monotonic() + (deadline if deadline is not None else self.timeout)
+        # A caller's deadline shorter than ours cuts a call short through no fault of the adapter: such a
+        # timeout is not counted by the breaker, or callers with tiny deadlines would open it for everyone.
+        ours = deadline is None or deadline >= self.timeout
         for attempt in range(attempts):
             remaining = budget_end - time.monotonic()
             if remaining <= 0:
@@ -306,7 +318,8 @@ class AdapterClient:
                         reason=reason if reason != "NOT_FOUND" else "KEY_NOT_FOUND",
                     ) from None
                 if code == grpc.StatusCode.DEADLINE_EXCEEDED:
-                    breaker.record_failure()
+                    if ours:
+                        breaker.record_failure()
                     raise DeadlineExceeded(
                         f"adapter of {department} did not answer {what} within {min(remaining, self.timeout):.1f} s",
                         reason="ADAPTER_TIMEOUT",
@@ -327,7 +340,8 @@ class AdapterClient:
                 raise translated from None
             breaker.record_success()
             return result
-        breaker.record_failure()
+        if ours:
+            breaker.record_failure()
         raise DeadlineExceeded(f"adapter of {department} did not answer {what} in time", reason="ADAPTER_TIMEOUT")
 
     async def lookup(
@@ -362,16 +376,30 @@ class AdapterClient:
         return await self._call(department, endpoint, "describe", call, deadline=None, idempotent=True)
 
     async def scan(
-        self, department: str, endpoint: str, request: provider_pb2.ProviderServiceScanRequest
+        self,
+        department: str,
+        endpoint: str,
+        request: provider_pb2.ProviderServiceScanRequest,
+        *,
+        limits: ScanLimits | None = None,
     ) -> AsyncIterator[provider_pb2.ProviderServiceScanResponse]:
         """Stream a table from an adapter, each response parsed; not retried (a stream may have been half consumed)."""
-        async for response in self.scan_responses(department, endpoint, request):
+        async for response in self.scan_responses(department, endpoint, request, limits=limits):
             yield provider_pb2.ProviderServiceScanResponse.FromString(response)
 
     async def scan_responses(
-        self, department: str, endpoint: str, request: provider_pb2.ProviderServiceScanRequest
+        self,
+        department: str,
+        endpoint: str,
+        request: provider_pb2.ProviderServiceScanRequest,
+        *,
+        limits: ScanLimits | None = None,
     ) -> AsyncIterator[bytes]:
-        """The same stream with each ProviderServiceScanResponse left encoded, for a relay that passes bytes on."""
+        """The same stream with each ProviderServiceScanResponse left encoded, for a relay that passes bytes on.
+
+        An adapter that never starts, falls silent mid-stream or runs past the whole scan's time is cut off
+        with DEADLINE_EXCEEDED (ADAPTER_TIMEOUT): a hung department must not hold a hub stream open for ever.
+        """
         if not endpoint:
             raise Unavailable(
                 f"department {department} has no adapter endpoint registered; {request.dataset} cannot be scanned",
@@ -385,15 +413,39 @@ class AdapterClient:
         except Unavailable:
             breaker.record_failure()
             raise
+        limits = limits or ScanLimits()
         channel, _ = self._connection(department, endpoint)
         # No response deserializer: gRPC hands over each message's bytes as they arrived.
-        call: aio.UnaryStreamMultiCallable[provider_pb2.ProviderServiceScanRequest, bytes] = channel.unary_stream(
+        method: aio.UnaryStreamMultiCallable[provider_pb2.ProviderServiceScanRequest, bytes] = channel.unary_stream(
             _SCAN_METHOD, request_serializer=_serialize_scan_request
         )
+        call = method(request, timeout=limits.total)
+        messages = call.__aiter__()
+        wait, waiting_for = limits.first_message, "its first scan message"
         try:
-            async for response in call(request):
+            while True:
+                try:
+                    async with asyncio.timeout(wait):
+                        response = await anext(messages)
+                except StopAsyncIteration:
+                    break
+                except TimeoutError:
+                    breaker.record_failure()
+                    raise DeadlineExceeded(
+                        f"adapter of {department} sent no {waiting_for} for {request.dataset} within {wait:g} s "
+                        "(scan_first_message_timeout_seconds / scan_idle_timeout_seconds); the scan was stopped",
+                        reason="ADAPTER_TIMEOUT",
+                    ) from None
                 yield response
+                wait, waiting_for = limits.idle, "further scan message"
         except aio.AioRpcError as error:
+            if error.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
+                breaker.record_failure()
+                raise DeadlineExceeded(
+                    f"adapter of {department} did not finish the scan of {request.dataset} in the time it had "
+                    f"({limits.total:g} s at most: scan_max_seconds, or the caller's deadline)",
+                    reason="ADAPTER_TIMEOUT",
+                ) from None
             if error.code() == grpc.StatusCode.UNAVAILABLE:
                 breaker.record_failure()
                 raise _unavailable(department, endpoint, f"scan of {request.dataset}", error) from None
@@ -402,6 +454,8 @@ class AdapterClient:
                 raise _refused_hub(department, error) from None
             translated: ExchangeError = from_rpc_error(error)
             raise translated from None
+        finally:
+            call.cancel()  # a no-op once the stream ended; otherwise the adapter stops working for nobody
         breaker.record_success()
 
     async def close(self) -> None:

@@ -56,6 +56,11 @@ class Settings:
     checkpoint_interval_seconds: float = 10.0
     adapter_timeout_seconds: float = 3.0
     adapter_retries: int = 2
+    # Scans: how long the adapter may take to send its first message (the schema), how long it may then
+    # fall silent between two messages, and the most a whole scan may take (the caller's deadline may be shorter).
+    scan_first_message_timeout_seconds: float = 15.0
+    scan_idle_timeout_seconds: float = 30.0
+    scan_max_seconds: float = 3600.0
     # Consecutive failures that open a department's circuit breaker, and how long it stays open.
     breaker_failures: int = 5
     breaker_reset_seconds: float = 10.0
@@ -178,6 +183,9 @@ def _validate(s: Settings) -> list[FieldViolation]:
     positive = (
         "checkpoint_interval_seconds",
         "adapter_timeout_seconds",
+        "scan_first_message_timeout_seconds",
+        "scan_idle_timeout_seconds",
+        "scan_max_seconds",
         "max_message_bytes",
         "max_concurrent_rpcs",
         "token_max_lifetime_seconds",

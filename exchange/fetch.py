@@ -7,6 +7,7 @@ entry and in the gRPC status.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import time
@@ -22,10 +23,12 @@ from catalog.errors import (
     NotFound,
     PermissionDenied,
     ResourceExhausted,
+    quote,
 )
 from catalog.identifiers import KeyFormat, validate_key
 from catalog.model import Dataset
-from exchange.audit.entry import AccessLogEntry, entry_for
+from exchange.attempts import Deadline, Progress, record_despite_cancellation
+from exchange.audit.entry import AccessLogEntry, decision_for, entry_for
 from exchange.audit.log import Receipt
 from exchange.auth.authz import (
     REASON_SUBJECT_NOT_ON_CASE,
@@ -104,30 +107,45 @@ class Fetcher:
             service_item=req.service_item[:64],
             request_digest=request_digest(req),
         )
+        progress, deadline = Progress(), Deadline.after(req.time_budget)
         try:
-            result = await self._fetch(caller, req, entry)
+            result = await self._fetch(caller, req, entry, progress, deadline)
         except ExchangeError as error:
-            latency = int((time.perf_counter() - started) * 1e6)
-            decision = "deny" if isinstance(error, PermissionDenied | ResourceExhausted) else "allow"
-            if error.reason in ("DATASET_NOT_FOUND", "MALFORMED_KEY", "KEY_TOO_LONG", "UNKNOWN_FIELD"):
-                decision = "deny"
-            subject = error.metadata.get("subject_id", entry.subject_id)
+            message = f"{error.message} ({progress.describe()})" if progress.authorised else error.message
             await self.hub.record(
                 _with(
                     entry,
-                    decision=decision,
+                    decision=decision_for(error, authorised=progress.authorised),
                     reason=error.reason,
-                    message=error.message[:500],
+                    message=message[:500],
                     outcome=type(error).__name__,
-                    latency_us=latency,
-                    subject_id=subject,
+                    latency_us=int((time.perf_counter() - started) * 1e6),
+                    subject_id=error.metadata.get("subject_id", entry.subject_id),
                     dataset_version=error.metadata.get("dataset_version", ""),
                 )
             )
             raise
+        except asyncio.CancelledError:
+            if "logged" not in progress.steps:
+                reason, outcome, how = deadline.interruption()
+                await record_despite_cancellation(
+                    self.hub,
+                    _with(
+                        entry,
+                        time_us=now_us(),
+                        decision="allow" if progress.authorised else "deny",
+                        reason=reason,
+                        message=f"{how} ({progress.describe()})"[:500],
+                        outcome=outcome,
+                        latency_us=int((time.perf_counter() - started) * 1e6),
+                    ),
+                )
+            raise
         return result
 
-    async def _fetch(self, caller: Caller, req: FetchRequest, entry: AccessLogEntry) -> FetchResult:
+    async def _fetch(
+        self, caller: Caller, req: FetchRequest, entry: AccessLogEntry, progress: Progress, deadline: Deadline
+    ) -> FetchResult:
         # No snapshot needed: every statement reads the newest committed grants and case state on its own.
         async with self.hub.db.statements() as conn:
             ds = await self.dataset_for(req, conn)
@@ -143,8 +161,12 @@ class Fetcher:
                 metadata={"subject_id": subject_guess, "dataset_version": ds.version},
             )
         self.check_quota(caller, ds, decision)
-        signed = await self._lookup(ds, key, req, entry.request_digest)
+        progress.done("authorised")
+        progress.done("adapter called")
+        signed = await self._lookup(ds, key, req, entry.request_digest, deadline.remaining())
+        progress.done("adapter answered")
         document = self._verify(ds, key, signed)
+        progress.done("document verified")
         subject = str(document.get(ds.subject_field or ds.key_field, subject_guess) or subject_guess)
         if requested_subject is None:
             self._check_document_subject(facts, ds, subject)
@@ -163,6 +185,7 @@ class Fetcher:
                 response_digest=hashlib.sha256(document_json).hexdigest(),
             )
         )
+        progress.done("logged")
         provenance = Provenance(
             issuer=signed.issuer,
             dataset=signed.dataset,
@@ -207,10 +230,10 @@ class Fetcher:
         unknown = [f for f in req.fields if not ds.schema.has_field(f)]
         if unknown:
             raise InvalidArgument(
-                f"{ds.code} has no field(s) {', '.join(repr(f[:64]) for f in unknown[:5])}; "
+                f"{ds.code} has no field(s) {', '.join(quote(f) for f in unknown[:5])}; "
                 f"it has: {', '.join(ds.schema.names)}",
                 reason="UNKNOWN_FIELD",
-                violations=[FieldViolation("fields", f"unknown field {f[:64]!r}") for f in unknown[:5]],
+                violations=[FieldViolation("fields", f"unknown field {quote(f)}") for f in unknown[:5]],
             )
         return ds
 
@@ -255,7 +278,9 @@ class Fetcher:
                 reason="QUOTA_EXCEEDED",
             )
 
-    async def _lookup(self, ds: Dataset, key: str, req: FetchRequest, digest: str) -> SignedDocument:
+    async def _lookup(
+        self, ds: Dataset, key: str, req: FetchRequest, digest: str, budget: float | None
+    ) -> SignedDocument:
         owner = self.hub.keyring.department(ds.owner)
         endpoint = owner.adapter_endpoint if owner and owner.adapter_endpoint else ""
         self.upstream_calls += 1
@@ -263,7 +288,7 @@ class Fetcher:
             ds.owner,
             endpoint,
             provider_pb2.LookupRequest(dataset=ds.code, key=key, request_id=req.request_id, request_digest=digest),
-            deadline=req.time_budget,
+            deadline=budget,  # the caller's remaining time: an answer after it would be wasted
         )
         if not response.found:
             raise NotFound(f"{ds.owner} has no {ds.code} with key {key}", reason="KEY_NOT_FOUND")

@@ -22,6 +22,7 @@ from grpc import aio
 from catalog.errors import ExchangeError, FieldViolation, InvalidArgument, PermissionDenied, Unauthenticated
 from catalog.model import DepartmentStatus
 from exchange.adapter_client import AdapterClient, TransportSecurity
+from exchange.attempts import entry_written
 from exchange.audit.entry import AccessLogEntry
 from exchange.audit.high_water import FILE_NAME as HIGH_WATER_FILE
 from exchange.audit.log import AccessLog, Receipt
@@ -269,4 +270,6 @@ class Hub:
 
     async def record(self, entry: AccessLogEntry) -> Receipt:
         """Append to the access log (fail closed: raises Unavailable if it cannot be written)."""
-        return await self.access_log.append(entry)
+        receipt = await self.access_log.append(entry)
+        entry_written()
+        return receipt

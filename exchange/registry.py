@@ -21,6 +21,7 @@ from catalog.errors import (
     InvalidArgument,
     NotFound,
     PermissionDenied,
+    quote,
 )
 from catalog.model import (
     Dataset,
@@ -141,7 +142,7 @@ class Registry:
         async with self.hub.db.read() as conn:
             dept = await catalog_store.get_department(conn, code)
         if dept is None:
-            raise NotFound(f"no department {code!r} is registered", reason="DEPARTMENT_NOT_FOUND")
+            raise NotFound(f"no department {quote(code)} is registered", reason="DEPARTMENT_NOT_FOUND")
         return dept
 
     @logs_refusal("departments.add_key")
@@ -167,7 +168,7 @@ class Registry:
         dept = await self.get_department(department)
         key = next((k for k in dept.keys if k.kid == kid), None)
         if key is None:
-            raise NotFound(f"{department} has no key {kid!r}", reason="KEY_NOT_FOUND")
+            raise NotFound(f"{quote(department)} has no key {quote(kid)}", reason="KEY_NOT_FOUND")
         async with self.hub.db.begin() as conn:
             await catalog_store.put_key(conn, department, replace(key, status=KeyStatus.RETIRED), now_us())
         await self.hub.registry_changed(department)
@@ -291,7 +292,7 @@ class Registry:
                 return await self.get_dataset(code, version, conn=own)
         stored = await catalog_store.get_dataset(conn, code, version)
         if stored is None:
-            what = f"version {version} of dataset {code!r}" if version else f"dataset {code!r}"
+            what = f"version {version} of dataset {quote(code)}" if version else f"dataset {quote(code)}"
             raise NotFound(f"no {what} in the catalog; see `exchange catalog list`", reason="DATASET_NOT_FOUND")
         return stored.dataset
 
@@ -330,7 +331,7 @@ class Registry:
         for i, code in enumerate((item.lead_department, *item.co_reviewers)):
             if self.hub.keyring.department(code) is None:
                 path = "lead_department" if i == 0 else f"co_reviewers[{i - 1}]"
-                problems.append(FieldViolation(path, f"no department {code!r} is registered"))
+                problems.append(FieldViolation(path, f"no department {quote(code)} is registered"))
         if problems:
             raise InvalidArgument(
                 f"service item {item.code} refers to things the hub does not know",
@@ -347,7 +348,7 @@ class Registry:
         async with self.hub.db.read() as conn:
             item = await catalog_store.get_service_item(conn, code)
         if item is None:
-            raise NotFound(f"no service item {code!r} is registered", reason="SERVICE_ITEM_NOT_FOUND")
+            raise NotFound(f"no service item {quote(code)} is registered", reason="SERVICE_ITEM_NOT_FOUND")
         return item
 
     # --- grants ------------------------------------------------------------------------------------
@@ -370,12 +371,12 @@ class Registry:
         require_admin_of(caller, ds.owner, f"dataset {dataset}")
         problems: list[FieldViolation] = []
         if self.hub.keyring.department(consumer) is None:
-            problems.append(FieldViolation("consumer", f"no department {consumer!r} is registered"))
+            problems.append(FieldViolation("consumer", f"no department {quote(consumer)} is registered"))
         if not fields:
             problems.append(FieldViolation("fields", "name the fields granted (or '*' for all public and internal)"))
         for i, name in enumerate(fields):
             if name != "*" and not ds.schema.has_field(name):
-                problems.append(FieldViolation(f"fields[{i}]", f"{dataset} has no field {name!r}"))
+                problems.append(FieldViolation(f"fields[{i}]", f"{dataset} has no field {quote(name)}"))
         if valid_until_us and valid_until_us <= max(valid_from_us, 0):
             problems.append(FieldViolation("valid_until_us", "must be after valid_from_us"))
         if rate_per_minute < 0:
@@ -459,7 +460,7 @@ class Registry:
         parties = (grant.consumer if grant else "", owner.dataset.owner if owner else "")
         visible = caller is None or _may_see(caller, *parties)
         if grant is None or not visible:
-            raise NotFound(f"no grant {grant_id!r} that you may see", reason="GRANT_NOT_FOUND")
+            raise NotFound(f"no grant {quote(grant_id)} that you may see", reason="GRANT_NOT_FOUND")
         return grant
 
     @logs_refusal("grants.revoke")
@@ -500,14 +501,14 @@ class Registry:
             problems.append(FieldViolation("fields", "name the fields needed"))
         for i, name in enumerate(fields):
             if name != "*" and not ds.schema.has_field(name):
-                problems.append(FieldViolation(f"fields[{i}]", f"{dataset} has no field {name!r}"))
+                problems.append(FieldViolation(f"fields[{i}]", f"{dataset} has no field {quote(name)}"))
         if not service_items:
             problems.append(FieldViolation("service_items", "name the service items the data is needed for"))
         async with self.hub.db.read() as conn:
             for i, code in enumerate(service_items):
                 item = await catalog_store.get_service_item(conn, code)
                 if item is None:
-                    problems.append(FieldViolation(f"service_items[{i}]", f"no service item {code!r}"))
+                    problems.append(FieldViolation(f"service_items[{i}]", f"no service item {quote(code)}"))
                 elif all(m.dataset != dataset for m in item.required_materials):
                     problems.append(FieldViolation(f"service_items[{i}]", f"{code} does not require {dataset}"))
         if not legal_basis.strip():
@@ -549,7 +550,7 @@ class Registry:
         async with self.hub.db.read() as conn:
             request = await grant_store.get_access_request(conn, request_id)
         if request is None or not _may_see(caller, request.owner, request.consumer):
-            raise NotFound(f"no access request {request_id!r} that you may see", reason="ACCESS_REQUEST_NOT_FOUND")
+            raise NotFound(f"no access request {quote(request_id)} that you may see", reason="ACCESS_REQUEST_NOT_FOUND")
         return request
 
     async def list_access_requests(
@@ -657,7 +658,7 @@ class Registry:
                 reason="NOT_OWNER",
             )
         if self.hub.keyring.department(department) is None:
-            raise NotFound(f"no department {department!r} is registered", reason="DEPARTMENT_NOT_FOUND")
+            raise NotFound(f"no department {quote(department)} is registered", reason="DEPARTMENT_NOT_FOUND")
         ds = await self.get_dataset(dataset)
         officer = Caller(department, "(explain)", frozenset({Role.OFFICER}), "", 0)
         async with self.hub.db.read() as conn:

@@ -13,6 +13,7 @@ same bytes (no protobuf parse, no copy of the batch, no second encoding).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import time
 from collections.abc import AsyncGenerator, AsyncIterator
@@ -40,10 +41,11 @@ from catalog.errors import (
     FieldViolation,
     InvalidArgument,
     PermissionDenied,
-    ResourceExhausted,
 )
 from catalog.model import Dataset, DatasetKind
-from exchange.audit.entry import AccessLogEntry, entry_for
+from exchange.adapter_client import ScanLimits
+from exchange.attempts import Deadline, Progress, record_despite_cancellation
+from exchange.audit.entry import AccessLogEntry, decision_for, entry_for
 from exchange.audit.log import Receipt
 from exchange.auth.authz import Decision, FetchFacts, decide_fetch, decide_filter_subjects
 from exchange.auth.identity import Caller
@@ -53,7 +55,6 @@ from exchange.request_ids import current_request_id
 from exchange.v1 import provider_pb2
 
 MAX_BATCH_ROWS = 1_000_000
-_DENIALS = ("DATASET_NOT_FOUND", "DATASET_NOT_TABLE")
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,8 @@ class ScanRequest:
     service_item: str = ""
     batch_rows: int = 0
     request_id: str = ""
+    # How much time the caller gave us (gRPC deadline), in seconds.
+    time_budget: float | None = None
 
 
 @dataclass
@@ -110,18 +113,17 @@ class Scanner:
             service_item=req.service_item[:64],
             request_digest=scan_digest(req),
         )
+        progress, deadline = Progress(), Deadline.after(req.time_budget)
         try:
-            ds, decision, upstream = await self._authorise_and_connect(caller, req)
+            ds, decision, upstream = await self._authorise_and_connect(caller, req, progress, deadline)
             schema = await self._schema(ds, decision, upstream)
         except ExchangeError as error:
             # Refused before any adapter call is a deny; a failure after the decision is an allowed request that failed.
-            refused = isinstance(error, PermissionDenied | ResourceExhausted | InvalidArgument)
-            denied = refused or error.reason in _DENIALS
             await self.hub.record(
                 replace(
                     entry,
                     subject_id=error.metadata.get("subject_id", entry.subject_id)[:256],
-                    decision="deny" if denied else "allow",
+                    decision=decision_for(error, authorised=progress.authorised),
                     reason=error.reason,
                     message=error.message[:500],
                     outcome=type(error).__name__,
@@ -129,15 +131,32 @@ class Scanner:
                 )
             )
             raise
+        except asyncio.CancelledError:
+            reason, outcome, how = deadline.interruption()
+            stopped = replace(
+                entry,
+                time_us=now_us(),
+                decision="allow" if progress.authorised else "deny",
+                reason=reason,
+                message=f"{how} before the first row ({progress.describe()})"[:500],
+                outcome=outcome,
+                latency_us=int((time.perf_counter() - started) * 1e6),
+            )
+            await record_despite_cancellation(self.hub, stopped)
+            raise
         entry = replace(entry, dataset_version=ds.version, fields=decision.fields, details={"filter": req.filter[:500]})
         # Fail closed: no durable entry, no rows.
         receipt = await self.hub.record(replace(entry, latency_us=int((time.perf_counter() - started) * 1e6)))
         return ScanStream(
-            schema, schema_message(schema), receipt, req.request_id, self._relay(ds, schema, upstream, entry)
+            schema,
+            schema_message(schema),
+            receipt,
+            req.request_id,
+            self._relay(ds, schema, upstream, entry, deadline),
         )
 
     async def _authorise_and_connect(
-        self, caller: Caller, req: ScanRequest
+        self, caller: Caller, req: ScanRequest, progress: Progress, deadline: Deadline
     ) -> tuple[Dataset, Decision, AsyncIterator[bytes]]:
         """The dataset, the decision and the adapter's stream (not read yet)."""
         if not req.dataset:
@@ -177,6 +196,7 @@ class Scanner:
                 )
             _check_filter_subjects(facts, ds, row_filter)
         self.fetcher.check_quota(caller, ds, decision)
+        progress.done("authorised")
         owner = self.hub.keyring.department(ds.owner)
         endpoint = owner.adapter_endpoint if owner and owner.adapter_endpoint else ""
         upstream = self.hub.adapters.scan_responses(
@@ -189,8 +209,17 @@ class Scanner:
                 batch_rows=req.batch_rows,
                 request_id=req.request_id,
             ),
+            limits=self._limits(deadline),
         )
+        progress.done("adapter called")
         return ds, decision, upstream
+
+    def _limits(self, deadline: Deadline) -> ScanLimits:
+        """The scan settings, the whole scan cut to the caller's remaining time."""
+        s = self.hub.settings
+        remaining = deadline.remaining()
+        total = s.scan_max_seconds if remaining is None else min(s.scan_max_seconds, remaining)
+        return ScanLimits(s.scan_first_message_timeout_seconds, s.scan_idle_timeout_seconds, total)
 
     async def _schema(self, ds: Dataset, decision: Decision, upstream: AsyncIterator[bytes]) -> pa.Schema:
         """The adapter's first message: a schema that must be the catalog's, cut to the granted columns."""
@@ -223,8 +252,9 @@ class Scanner:
         schema: pa.Schema,
         upstream: AsyncIterator[bytes],
         entry: AccessLogEntry,
+        deadline: Deadline,
     ) -> AsyncGenerator[bytes, None]:
-        """Check each batch response and pass it on (re-chunked if large); log a stream that breaks."""
+        """Check each batch response and pass it on (re-chunked if large); log a stream that breaks or is stopped."""
         rows = 0
         what = f"the adapter of {ds.owner}"
         try:
@@ -257,6 +287,14 @@ class Scanner:
                     outcome=type(error).__name__,
                 )
             )
+            raise
+        except (asyncio.CancelledError, GeneratorExit):
+            # Cancelled while reading from the adapter, or closed while a batch was on its way to the caller.
+            reason, outcome, how = deadline.interruption()
+            stopped = replace(
+                entry, time_us=now_us(), reason=reason, message=f"{how} after {rows} rows were relayed", outcome=outcome
+            )
+            await record_despite_cancellation(self.hub, stopped)
             raise
         finally:
             aclose = getattr(upstream, "aclose", None)

@@ -28,7 +28,7 @@ from exchange.fetch import Fetcher
 from exchange.hub import Hub
 from exchange.reflection import enable_reflection
 from exchange.registry import Registry
-from exchange.services import authenticating
+from exchange.services import authenticating, recording_failures
 from exchange.services.access import AccessServicer
 from exchange.services.audit import AuditServicer
 from exchange.services.cases import CaseServicer
@@ -204,7 +204,10 @@ async def start_hub(settings: Settings, *, db_schema: str | None = None, worker:
     registry = Registry(hub)
     fetcher = Fetcher(hub, registry)
     server = aio.server(
-        interceptors=[RequestIdInterceptor(), ErrorMappingInterceptor(authenticating(hub))],
+        interceptors=[
+            RequestIdInterceptor(),
+            ErrorMappingInterceptor(authenticating(hub), recorder=recording_failures(hub)),
+        ],
         options=[
             ("grpc.max_receive_message_length", settings.max_message_bytes),
             ("grpc.max_send_message_length", settings.max_message_bytes),

@@ -11,7 +11,16 @@ from json.encoder import encode_basestring as _quote
 from types import MappingProxyType
 from typing import Any, Literal
 
-from catalog.errors import DataLoss, InvalidArgument
+from catalog.errors import (
+    DataLoss,
+    ExchangeError,
+    InvalidArgument,
+    NotFound,
+    OutOfRange,
+    PermissionDenied,
+    ResourceExhausted,
+    Unauthenticated,
+)
 from exchange.audit.merkle import leaf_hash
 from exchange.auth.identity import Caller
 from exchange.clock import now_us
@@ -255,3 +264,22 @@ def entry_for(caller: Caller, action: str, **fields: Any) -> AccessLogEntry:
         "officer_role": ",".join(sorted(r.value for r in caller.roles)),
     }
     return AccessLogEntry(**{**values, **fields})
+
+
+# Errors that refuse a request outright: the caller may not, asked for nothing that exists, or asked wrongly.
+_REFUSALS = (PermissionDenied, Unauthenticated, ResourceExhausted, InvalidArgument, NotFound, OutOfRange)
+_REFUSAL_REASONS = frozenset({"DATASET_NOT_TABLE"})
+
+
+def decision_for(error: ExchangeError, *, authorised: bool = False) -> Decision:
+    """The one deny rule for a request that ended in `error`.
+
+    A policy refusal is always `deny`. Once the policy allowed a request, a later failure (the issuer
+    did not answer, a bad signature, an unknown key at the issuer) is an allowed request that failed:
+    `allow`, its outcome says how. Before that, a refusal (bad input, an unknown case or dataset) is `deny`.
+    """
+    if isinstance(error, PermissionDenied | Unauthenticated):
+        return "deny"  # a policy refusal is a deny whenever it comes (the subject rule runs on the document)
+    if authorised:
+        return "allow"
+    return "deny" if isinstance(error, _REFUSALS) or error.reason in _REFUSAL_REASONS else "allow"

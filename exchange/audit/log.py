@@ -31,7 +31,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from catalog.errors import DataLoss, FailedPrecondition, InvalidArgument, NotFound, Unavailable
+from catalog.errors import DataLoss, FailedPrecondition, InvalidArgument, NotFound, OutOfRange, Unavailable
 from exchange.audit.bundle import EvidenceBundle
 from exchange.audit.entry import AccessLogEntry, SplitEncoding, join_encoding, split_encoding
 from exchange.audit.high_water import HighWater, log_behind, log_forked, read_high_water, record_high_water
@@ -258,6 +258,18 @@ class AccessLog:
         """Build one proof from the stored nodes."""
         return (await read_proofs(self.db, [build]))[0]
 
+    async def check_index(self, index: int, *, not_found: bool = False) -> None:
+        """Refuse an index the log does not reach (a uint64 from the wire may not even fit a database integer).
+
+        OUT_OF_RANGE by default; NOT_FOUND where "no such entry" must read the same for every caller.
+        """
+        committed, _ = await self.head()
+        if index >= committed:
+            message = f"the log holds {committed} entries (indexes 0 to {committed - 1}); there is no entry {index}"
+            if not_found:
+                raise NotFound(message, reason="ENTRY_NOT_FOUND", metadata={"tree_size": str(committed)})
+            raise OutOfRange(message, reason="ENTRY_OUT_OF_RANGE", metadata={"tree_size": str(committed)})
+
     async def _check_size(self, size: int, what: str) -> None:
         committed, _ = await self.head()
         if size > committed:
@@ -270,7 +282,7 @@ class AccessLog:
         if tree_size:
             await self._check_size(tree_size, "tree size")
             if index >= tree_size:
-                raise InvalidArgument(
+                raise OutOfRange(
                     f"entry {index} is not in a tree of {tree_size} entries", reason="LEAF_INDEX_OUT_OF_RANGE"
                 )
             signed = await self.checkpoint_at(tree_size)
@@ -307,6 +319,7 @@ class AccessLog:
 
     async def evidence_bundle(self, index: int) -> EvidenceBundle:
         """A self-contained proof of entry `index`: its bytes, inclusion path and a signed checkpoint."""
+        await self.check_index(index, not_found=True)
         async with self.db.read() as conn:
             stored = await log_store.get_entry(conn, index)
         if stored is None:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from catalog.errors import FailedPrecondition, FieldViolation, InvalidArgument, PermissionDenied
+from catalog.errors import FailedPrecondition, FieldViolation, InvalidArgument, PermissionDenied, quote
 from exchange.auth.identity import Caller, Role
 from exchange.cases import model
 from exchange.cases.desk_base import DeskBase, overseer
@@ -68,7 +68,7 @@ def _same_request(case: Case, request_id: str, service_item: str, applicant_id: 
     """A retried create must be the same application; a reused request id for another one is refused."""
     if (case.service_item, case.applicant_id) != (service_item, applicant_id[:64]):
         raise InvalidArgument(
-            f"request_id {request_id!r} already opened case {case.id} for {case.service_item} / "
+            f"request_id {quote(request_id)} already opened case {case.id} for {case.service_item} / "
             f"{case.applicant_id}; use a new request_id for a different application",
             reason="REQUEST_ID_REUSED",
             violations=[FieldViolation("request_id", "already used for another application")],

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from catalog.errors import ExchangeError, FieldViolation, InvalidArgument, NotFound, PermissionDenied
-from exchange.audit.entry import AccessLogEntry, entry_for
+from catalog.errors import ExchangeError, FieldViolation, InvalidArgument, NotFound, PermissionDenied, quote
+from exchange.audit.entry import AccessLogEntry, decision_for, entry_for
 from exchange.audit.log import Receipt
 from exchange.auth.identity import Caller, Role
 from exchange.cases.model import Case
@@ -69,7 +69,7 @@ class DeskBase:
                 case_id,
                 subject_id=subject[:256],
                 dataset=dataset[:64],
-                decision="deny" if isinstance(error, PermissionDenied) else "allow",
+                decision=decision_for(error),
                 reason=error.reason,
                 message=error.message[:500],
                 outcome=type(error).__name__,
@@ -90,7 +90,7 @@ class DeskBase:
             )
         case = await case_store.get_case(conn, case_id[:40])
         if case is None:
-            raise NotFound(f"no case {case_id[:40]!r}", reason="CASE_NOT_FOUND", metadata={"case": case_id[:40]})
+            raise NotFound(f"no case {quote(case_id)}", reason="CASE_NOT_FOUND", metadata={"case": case_id[:40]})
         return case
 
     def _require_involved(self, caller: Caller, case: Case, what: str) -> None:

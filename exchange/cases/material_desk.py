@@ -6,6 +6,7 @@ race on the database's primary key and keep the first stored copy).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from typing import TYPE_CHECKING
@@ -21,6 +22,7 @@ from catalog.errors import (
     NotFound,
     PermissionDenied,
 )
+from exchange.attempts import Deadline, record_despite_cancellation
 from exchange.audit.log import Receipt
 from exchange.auth.authz import decide_fetch
 from exchange.auth.identity import Caller
@@ -51,6 +53,7 @@ class MaterialDesk(DeskBase):
         self, caller: Caller, case_id: str, dataset: str, key: str, *, refresh: bool, time_budget: float | None = None
     ) -> tuple[Material, bool]:
         """Fetch a required material into the case once; concurrent requests share one upstream fetch."""
+        deadline = Deadline.after(time_budget)
         async with self._refusals(caller, "cases.attach_material", case_id, dataset) as seen:
             case = seen.case = await self._load(case_id)
             self._require_involved(caller, case, "attach materials")
@@ -90,6 +93,22 @@ class MaterialDesk(DeskBase):
 
         try:
             (material, fetched), _ = await self._flights.run((case.id, dataset, held_version), fetch_once)
+        except asyncio.CancelledError:
+            # The shared fetch goes on in its own task and logs its own entry; this caller's attempt ends here.
+            reason, outcome, how = deadline.interruption()
+            entry = self._entry(
+                caller,
+                "cases.attach_material",
+                case,
+                case.id,
+                dataset=dataset,
+                reason=reason,
+                outcome=outcome,
+                message=f"{how} while the fetch of {dataset} was in flight (it goes on for the case)",
+                details={"shared": "false" if ran_here else "true"},
+            )
+            await record_despite_cancellation(self.hub, entry)
+            raise
         except ExchangeError as error:
             if not ran_here:
                 # The fetch this request joined failed; the fetch itself logged its own entry.

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from catalog.errors import FailedPrecondition, NotFound
+from catalog.errors import FailedPrecondition, NotFound, quote
 from catalog.model import Dataset, ServiceItem
 
 # Licence status code meaning "valid" (GB/T licence catalogues: 01 valid, 02 suspended, 03 revoked, ...).
@@ -85,7 +85,7 @@ def required_material(item: ServiceItem, dataset: str, case_id: str) -> None:
     if not any(m.dataset == dataset for m in item.required_materials):
         needed = ", ".join(m.dataset for m in item.required_materials) or "none"
         raise NotFound(
-            f"service item {item.code} of case {case_id} does not require {dataset!r} (it requires: {needed})",
+            f"service item {item.code} of case {case_id} does not require {quote(dataset)} (it requires: {needed})",
             reason="MATERIAL_NOT_REQUIRED",
             metadata={"case": case_id, "dataset": dataset},
         )

@@ -8,7 +8,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any, Literal, get_args
 
-from catalog.errors import Aborted, FailedPrecondition, FieldViolation, InvalidArgument, PermissionDenied
+from catalog.errors import Aborted, FailedPrecondition, FieldViolation, InvalidArgument, PermissionDenied, quote
 from exchange.cases.calendar import WorkingCalendar, require_aware
 from exchange.cases.lifecycle import CaseAction, CaseState, is_open, next_state
 from exchange.cases.parties import APPLICANT, CaseParty, check_new_parties
@@ -155,7 +155,7 @@ def open_case(
     require_aware(now, "now")
     if applicant_kind not in get_args(ApplicantKind):
         raise InvalidArgument(
-            f"applicant_kind must be person or organisation; got {applicant_kind!r}",
+            f"applicant_kind must be person or organisation; got {quote(applicant_kind)}",
             reason="UNKNOWN_APPLICANT_KIND",
             violations=[FieldViolation("applicant_kind", "person or organisation")],
         )
@@ -344,7 +344,7 @@ def record_opinion(case: Case, department: str, officer: str, verdict: Verdict, 
         )
     if verdict not in set(Verdict):
         raise InvalidArgument(
-            f"verdict must be one of {', '.join(Verdict)}; got {verdict!r}",
+            f"verdict must be one of {', '.join(Verdict)}; got {quote(verdict)}",
             reason="UNKNOWN_VERDICT",
             violations=[FieldViolation("verdict", "approve, reject or request_more")],
         )

@@ -21,6 +21,7 @@ from exchange.console import charts, export
 from exchange.console.core import account_of, form_error, hub_of, render, requires
 from exchange.console.strings import text
 from exchange.hub import Hub
+from exchange.services.convert import parse_page_token
 from exchange.storage import catalog_store, console_store, log_store
 from exchange.storage.log_store import EntryFilter, StoredEntry
 
@@ -118,7 +119,7 @@ async def _log_page(request: web.Request, report: VerifyReport | None = None) ->
     hub = hub_of(request)
     query = dict(request.query)
     f = entry_filter(query)
-    after = int(query["after"]) if query.get("after", "").isdigit() else None
+    after = parse_page_token(query.get("after", ""))  # the API's parser: '²' or 19 digits are a 400, not a 500
     async with hub.db.read() as conn:
         entries = await log_store.query_entries(conn, f, after=after, newest_first=True, limit=PAGE_SIZE)
         checkpoint = await log_store.latest_checkpoint(conn)

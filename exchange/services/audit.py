@@ -7,14 +7,14 @@ from typing import Any
 
 from grpc import aio
 
-from catalog.errors import FieldViolation, InvalidArgument, NotFound, PermissionDenied
+from catalog.errors import FieldViolation, InvalidArgument, NotFound, PermissionDenied, quote
 from exchange.audit.entry import AccessLogEntry, entry_for
 from exchange.audit.log import SignedCheckpoint
 from exchange.auth.authz import decide_evidence_bundle
 from exchange.clock import now_us
 from exchange.hub import Hub
 from exchange.services import caller
-from exchange.services.convert import entry_to_proto, optional_enum
+from exchange.services.convert import entry_to_proto, optional_enum, parse_page_token
 from exchange.storage import catalog_store, log_store
 from exchange.v1 import audit_pb2, audit_pb2_grpc, common_pb2
 
@@ -32,13 +32,7 @@ def keyset_page(page: common_pb2.PageRequest) -> tuple[int | None, int]:
             reason="INVALID_PAGE_SIZE",
             violations=[FieldViolation("page.page_size", f"1..{MAX_PAGE}")],
         )
-    token = page.page_token
-    if token and (not token.isdigit() or len(token) > 19):
-        raise InvalidArgument(
-            "page_token is not one this server issued; pass back next_page_token unchanged",
-            reason="INVALID_PAGE_TOKEN",
-        )
-    return (int(token) if token else None), size
+    return parse_page_token(page.page_token), size
 
 
 def entry_filter(f: audit_pb2.EntryFilter) -> log_store.EntryFilter:
@@ -110,6 +104,7 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
                 return
 
     async def GetEntry(self, request: audit_pb2.GetEntryRequest, context: Ctx) -> audit_pb2.GetEntryResponse:
+        await self.log.check_index(request.index)
         async with self.hub.db.read() as conn:
             stored = await log_store.get_entry(conn, request.index)
         if stored is None:
@@ -195,6 +190,7 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
         self, request: audit_pb2.GetEvidenceBundleRequest, context: Ctx
     ) -> audit_pb2.GetEvidenceBundleResponse:
         who = caller()
+        await self.log.check_index(request.index, not_found=True)
         async with self.hub.db.read() as conn:
             stored = await log_store.get_entry(conn, request.index)
             dataset = (
@@ -229,7 +225,7 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
         who = caller()
         basis = request.legal_basis.strip()
         if self.hub.keyring.department(request.department) is None:
-            raise NotFound(f"no department {request.department!r} is registered", reason="DEPARTMENT_NOT_FOUND")
+            raise NotFound(f"no department {quote(request.department)} is registered", reason="DEPARTMENT_NOT_FOUND")
         if request.hidden and not basis:
             raise InvalidArgument(
                 "hiding a department's accesses from citizens needs the law that allows it",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from catalog.errors import FieldViolation, InvalidArgument
@@ -22,6 +23,7 @@ from exchange.audit.entry import AccessLogEntry
 from exchange.audit.log import Receipt
 from exchange.auth.authz import Grant
 from exchange.auth.held_roles import DepartmentRoles
+from exchange.errors import quote
 from exchange.v1 import (
     access_pb2,
     audit_pb2,
@@ -311,6 +313,28 @@ def entry_to_proto(e: AccessLogEntry, leaf_hash: bytes = b"") -> audit_pb2.Acces
     )
 
 
+# Our tokens are positions we issued: ASCII digits only, and small enough for any database's 64-bit integer.
+_PAGE_TOKEN = re.compile(r"[0-9]{1,18}")
+
+
+def parse_page_token(token: str) -> int | None:
+    """The position a page token holds (None: the first page); the one parser for every List and Query RPC.
+
+    `str.isdigit` accepts '²' and Arabic-Indic digits, and 19 digits overflow a database integer: both
+    would fail deep inside the query as INTERNAL. Anything but a token we issued is the caller's mistake.
+    """
+    if not token:
+        return None
+    if not _PAGE_TOKEN.fullmatch(token):
+        raise InvalidArgument(
+            f"page_token {quote(token)} is not one this server issued; pass back next_page_token unchanged "
+            "(empty for the first page)",
+            reason="PAGE_TOKEN_INVALID",
+            violations=[FieldViolation("page.page_token", "a next_page_token from this server, or empty")],
+        )
+    return int(token)
+
+
 def page_bounds(page: common_pb2.PageRequest) -> tuple[int, int]:
     """Offset and limit from a page request; the token is the offset as text."""
     size = page.page_size or 100
@@ -320,15 +344,7 @@ def page_bounds(page: common_pb2.PageRequest) -> tuple[int, int]:
             reason="INVALID_PAGE_SIZE",
             violations=[FieldViolation("page.page_size", "1..1000")],
         )
-    offset = 0
-    if page.page_token:
-        if not page.page_token.isdigit() or len(page.page_token) > 12:
-            raise InvalidArgument(
-                "page_token is not one this server issued; pass back next_page_token unchanged",
-                reason="INVALID_PAGE_TOKEN",
-            )
-        offset = int(page.page_token)
-    return offset, size
+    return parse_page_token(page.page_token) or 0, size
 
 
 def next_page(offset: int, size: int, returned: int) -> common_pb2.PageResponse:

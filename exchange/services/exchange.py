@@ -74,6 +74,7 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
                 service_item=request.purpose.service_item,
                 batch_rows=request.batch_rows,
                 request_id=request.request_id[:64],
+                time_budget=context.time_remaining(),
             ),
         )
         async with contextlib.aclosing(stream.batches):

@@ -8,7 +8,7 @@ import json
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from catalog.errors import NotFound
+from catalog.errors import NotFound, quote
 from catalog.model import Dataset, ServiceItem, SharingType
 from exchange.auth.access_requests import AccessRequest, AccessRequestStatus
 from exchange.auth.authz import CaseFacts, FetchFacts, Grant, GrantStatus
@@ -261,7 +261,7 @@ async def fetch_facts(
         # The case, its departments and its service item in one statement: each statement is a thread hop.
         found = await case_store.case_facts_and_item_spec(conn, case_id)
         if found is None:
-            raise NotFound(f"no case {case_id!r}; a fetch must name an existing case", reason="CASE_NOT_FOUND")
+            raise NotFound(f"no case {quote(case_id)}; a fetch must name an existing case", reason="CASE_NOT_FOUND")
         case, item_spec = found
         item = catalog_store.service_item_from_spec(item_spec) if item_spec is not None else None
     grants = await grants_for(conn, caller.department, ds.code)
