@@ -9,6 +9,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import threading
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -52,6 +53,17 @@ def _run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run([EXCHANGE, *args], capture_output=True, text=True, env={**os.environ, **env}, timeout=120)
 
 
+def _both_serving(parent: subprocess.Popen[str], workers: int = 2) -> bool:
+    """Read the workers' log (inherited stderr) until each says it serves, or the parent exits."""
+    assert parent.stderr is not None
+    serving = 0
+    for line in parent.stderr:
+        serving += "hub serving gRPC on port" in line
+        if serving == workers:
+            return True
+    return False
+
+
 async def _pids_behind(url: str, ca: Path, tries: int = 80) -> set[int]:
     """Ask /healthz on fresh connections until two processes answered (or tries run out)."""
     context = ssl.create_default_context(cafile=str(ca))
@@ -86,6 +98,9 @@ async def test_two_workers_share_the_ports_and_a_foreign_hub_is_refused(tmp_path
         text=True,
     )
     try:
+        assert await asyncio.to_thread(_both_serving, parent), "the two workers did not both start"
+        later: list[str] = []  # keep reading, so a chatty worker never blocks on a full pipe
+        threading.Thread(target=lambda: later.extend(parent.stderr or ()), daemon=True).start()
         pids = await _pids_behind(f"https://127.0.0.1:{http_port}/healthz", data / "pki" / "ca.crt")
         workers = {child.pid for child in psutil.Process(parent.pid).children(recursive=True)}
         assert len(pids) == 2 and pids <= workers, (pids, workers)
@@ -105,7 +120,7 @@ async def test_two_workers_share_the_ports_and_a_foreign_hub_is_refused(tmp_path
         finally:
             if parent.poll() is None:
                 parent.kill()
-    assert parent.returncode == 0, parent.stderr.read() if parent.stderr else ""
+    assert parent.returncode == 0, "".join(later)
     assert not any(psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie" for pid in pids)
 
 
