@@ -21,7 +21,7 @@ from catalog.identifiers import KeyFormat, validate_key
 from exchange.auth.keys import generate_ed25519, load_public_key
 from exchange.auth.tokens import TokenVerifier, TrustedKey
 from exchange.services.audit import keyset_page
-from exchange.services.convert import page_bounds
+from exchange.services.convert import page_bounds, parse_page_token
 from exchange.v1 import (
     access_pb2,
     audit_pb2,
@@ -96,6 +96,7 @@ def page_token(data: bytes) -> None:
     """The page tokens (and sizes) of every List/Query RPC; the first two bytes are the page size."""
     size = int.from_bytes(data[:2], "big") - 100 if len(data) >= 2 else 0
     request = common_pb2.PageRequest(page_token=_text(data[2:]), page_size=size)
+    parse_page_token(request.page_token)
     for parse in (keyset_page, page_bounds):
         parse(request)
 
