@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test venv protos check-protos lint typecheck pytest bench clean browser node-deps
+.PHONY: demo test venv protos check-protos lint typecheck pytest bench clean browser node-deps fuzz
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,11 @@ pytest: venv browser node-deps
 	$(VENV)/bin/pytest
 
 test: check-protos lint typecheck pytest
+
+# Bounded fuzzing (FUZZ_SECONDS per target); a crash lands in fuzz/crashes/ and fails the run.
+FUZZ_SECONDS ?= 30
+fuzz: venv
+	$(PY) -m fuzz --seconds $(FUZZ_SECONDS)
 
 bench: venv
 	$(PY) -m bench all

@@ -172,11 +172,21 @@ def _coerce(value: Scalar, arrow_type: pa.DataType, column: str) -> Scalar:
     if pa.types.is_integer(arrow_type):
         if isinstance(value, bool) or not isinstance(value, int):
             raise wrong("an integer")
+        bits = arrow_type.bit_width
+        signed = not pa.types.is_unsigned_integer(arrow_type)
+        low, high = (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if signed else (0, 2**bits - 1)
+        if not low <= value <= high:
+            raise wrong(f"an integer from {low} to {high}")
         return value
     if pa.types.is_floating(arrow_type) or pa.types.is_decimal(arrow_type):
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise wrong("a number")
-        return Decimal(str(value)) if pa.types.is_decimal(arrow_type) else float(value)
+        if pa.types.is_decimal(arrow_type):
+            return Decimal(str(value))
+        try:
+            return float(value)
+        except OverflowError:
+            raise wrong("a number a 64-bit float can hold") from None
     if pa.types.is_date(arrow_type):
         try:
             return dt.date.fromisoformat(str(value))

@@ -136,3 +136,32 @@ def test_sql_refuses_a_column_the_table_does_not_have() -> None:
     table = sa.table("licences", sa.column("uscc"))
     with pytest.raises(InvalidArgument):
         to_sql(parse_filter("status = '01'"), table)
+
+
+@pytest.mark.parametrize(
+    ("arrow_type", "literal", "bounds"),
+    [
+        (pa.int64(), str(2**63), "-9223372036854775808 to 9223372036854775807"),
+        (pa.int64(), "-" + str(2**63 + 1), "-9223372036854775808 to 9223372036854775807"),
+        (pa.uint8(), "256", "0 to 255"),
+        (pa.int8(), "-129", "-128 to 127"),
+    ],
+)
+def test_integer_outside_the_column_type_is_refused_naming_the_range(arrow_type, literal, bounds) -> None:
+    schema = pa.schema([("n", arrow_type)])
+    with pytest.raises(InvalidArgument) as refused:
+        parse_filter(f"n = {literal}", schema)
+    assert refused.value.reason == "ROW_FILTER_INVALID"
+    assert bounds in refused.value.message
+
+
+def test_integers_at_the_edges_of_the_column_type_are_accepted() -> None:
+    schema = pa.schema([("n", pa.int64()), ("u", pa.uint8())])
+    parsed = parse_filter(f"n >= {-(2**63)} and n <= {2**63 - 1} and u = 255", schema)
+    to_arrow_expression(parsed)
+
+
+def test_float_column_refuses_an_integer_no_double_can_hold() -> None:
+    with pytest.raises(InvalidArgument) as refused:
+        parse_filter(f"x > {10**400}", pa.schema([("x", pa.float64())]))
+    assert "64-bit float" in refused.value.message
