@@ -30,6 +30,7 @@ from cryptography import x509
 from grpc import aio
 
 from catalog.errors import DeadlineExceeded, ExchangeError, NotFound, Unauthenticated, Unavailable
+from exchange import metrics
 from exchange.auth.pki import RevocationList, adapter_dns_name, adapter_identity, certificate_uris
 from exchange.errors import from_rpc_error
 from exchange.v1 import provider_pb2, provider_pb2_grpc
@@ -259,6 +260,27 @@ class AdapterClient:
         return self.breakers[department]
 
     async def _call(
+        self,
+        department: str,
+        endpoint: str,
+        what: str,
+        call: Callable[[provider_pb2_grpc.ProviderServiceAsyncStub, float], Awaitable[T]],
+        *,
+        deadline: float | None,
+        idempotent: bool,
+    ) -> T:
+        """One adapter call with its retries, timed and counted per department (`what` starts with the call's kind)."""
+        started, failure = time.perf_counter(), None
+        try:
+            return await self._attempts(department, endpoint, what, call, deadline=deadline, idempotent=idempotent)
+        except ExchangeError as error:
+            # An unknown key is an answer, not an adapter failure.
+            failure = None if isinstance(error, NotFound) else error.reason
+            raise
+        finally:
+            metrics.adapter_call(department, what.split(" ", 1)[0], time.perf_counter() - started, failure)
+
+    async def _attempts(
         self,
         department: str,
         endpoint: str,

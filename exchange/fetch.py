@@ -25,6 +25,7 @@ from catalog.errors import (
 )
 from catalog.identifiers import KeyFormat, validate_key
 from catalog.model import Dataset
+from exchange import metrics
 from exchange.audit.entry import AccessLogEntry, entry_for
 from exchange.audit.log import Receipt
 from exchange.auth.authz import (
@@ -112,6 +113,9 @@ class Fetcher:
             if error.reason in ("DATASET_NOT_FOUND", "MALFORMED_KEY", "KEY_TOO_LONG", "UNKNOWN_FIELD"):
                 decision = "deny"
             subject = error.metadata.get("subject_id", entry.subject_id)
+            # A code the catalog does not hold is not a label (callers could invent any number of them).
+            unresolved = error.reason in ("DATASET_NOT_FOUND", "INVALID_REQUEST")
+            metrics.fetch_decided(None if unresolved else entry.dataset, decision, error.reason)
             await self.hub.record(
                 _with(
                     entry,
@@ -125,6 +129,7 @@ class Fetcher:
                 )
             )
             raise
+        metrics.fetch_decided(entry.dataset, "allow", "")
         return result
 
     async def _fetch(self, caller: Caller, req: FetchRequest, entry: AccessLogEntry) -> FetchResult:

@@ -21,6 +21,7 @@ from grpc import aio
 
 from catalog.errors import ExchangeError, FieldViolation, InvalidArgument, PermissionDenied, Unauthenticated
 from catalog.model import DepartmentStatus
+from exchange import metrics
 from exchange.adapter_client import AdapterClient, TransportSecurity
 from exchange.audit.entry import AccessLogEntry
 from exchange.audit.log import AccessLog, Receipt
@@ -124,6 +125,7 @@ class Hub:
 
     async def start(self) -> None:
         await self.db.migrate()
+        metrics.read_certificates(self.settings)
         await self.keyring.load(self.db)
         await self.access_log.start()
         await self._settle_log_origin()
@@ -171,6 +173,7 @@ class Hub:
                 await self.keyring.load(self.db)
             except Exception as error:
                 log.warning("could not reload departments and keys: %s", error)
+            metrics.read_certificates(self.settings)  # a renewed certificate file shows in the expiry gauge
 
     async def _sign_checkpoints_forever(self) -> None:
         last_size = -1
@@ -259,4 +262,6 @@ class Hub:
 
     async def record(self, entry: AccessLogEntry) -> Receipt:
         """Append to the access log (fail closed: raises Unavailable if it cannot be written)."""
-        return await self.access_log.append(entry)
+        receipt = await self.access_log.append(entry)
+        metrics.entry_logged(entry.decision, entry.reason)
+        return receipt
