@@ -15,13 +15,14 @@ another department's certificate on every connection it makes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import random
 import ssl
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -394,6 +395,22 @@ class AdapterClient:
         self, department: str, endpoint: str, request: provider_pb2.ProviderServiceScanRequest
     ) -> AsyncIterator[bytes]:
         """The same stream with each ProviderServiceScanResponse left encoded, for a relay that passes bytes on."""
+        started, failure = time.perf_counter(), None
+        try:
+            # Closed with this generator, so a relay that stops early ends the adapter's stream at once.
+            async with contextlib.aclosing(self._scan_responses(department, endpoint, request)) as stream:
+                async for response in stream:
+                    yield response
+        except ExchangeError as error:
+            failure = error.reason
+            raise
+        finally:
+            # The whole stream, the consumer's pace included: watch its errors more than its duration.
+            metrics.adapter_call(department, "scan", time.perf_counter() - started, failure)
+
+    async def _scan_responses(
+        self, department: str, endpoint: str, request: provider_pb2.ProviderServiceScanRequest
+    ) -> AsyncGenerator[bytes, None]:
         if not endpoint:
             raise Unavailable(
                 f"department {department} has no adapter endpoint registered; {request.dataset} cannot be scanned",

@@ -12,6 +12,7 @@ key or free text never becomes a label, so a caller cannot blow up the series co
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -190,9 +191,16 @@ def _code(context: aio.ServicerContext[Any, Any], error: BaseException | None) -
     return "CANCELLED" if isinstance(error, asyncio.CancelledError) else "INTERNAL"
 
 
+@functools.cache
+def _rpc_children(method: str, code: str) -> tuple[Any, Any]:
+    """The counter and histogram of one (method, status): looked up once, not on every call."""
+    return RPCS.labels(method, code), RPC_SECONDS.labels(method)
+
+
 def _finished(method: str, started: float, context: aio.ServicerContext[Any, Any], error: BaseException | None) -> None:
-    RPCS.labels(method, _code(context, error)).inc()
-    RPC_SECONDS.labels(method).observe(time.perf_counter() - started)
+    count, seconds = _rpc_children(method, _code(context, error))
+    count.inc()
+    seconds.observe(time.perf_counter() - started)
 
 
 def _single(method: str, inner: Handler) -> Handler:
