@@ -174,6 +174,10 @@ class Hub:
             except Exception as error:
                 log.warning("could not reload departments and keys: %s", error)
             metrics.read_certificates(self.settings)  # a renewed certificate file shows in the expiry gauge
+            try:
+                await metrics.refresh(self)  # under --workers, a scrape reads every worker's gauges
+            except Exception as error:
+                log.warning("could not refresh the metrics: %s", error)
 
     async def _sign_checkpoints_forever(self) -> None:
         last_size = -1

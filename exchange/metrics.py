@@ -7,13 +7,21 @@ state, checkpoint age, certificate days left) is read when /metrics is scraped, 
 Every label value comes from a bounded set: method names the server registered, gRPC status names, dataset
 and department codes of the catalog, reason codes (`[A-Z0-9_]`, else ``OTHER``). A subject id, officer id,
 key or free text never becomes a label, so a caller cannot blow up the series count or read one off /metrics.
+
+Under `exchange serve --workers N` a scrape reaches one worker of N; so the parent gives the workers one
+directory (PROMETHEUS_MULTIPROC_DIR, prometheus_client's multiprocess mode), every worker writes its series
+there, and /metrics serves the sum over all of them. Gauges say how workers combine (`multiprocess_mode`),
+and each worker refreshes its own every few seconds (`Hub`'s reload loop), not only when it is scraped.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import os
 import re
+import shutil
+import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC
@@ -23,7 +31,15 @@ from typing import TYPE_CHECKING, Any
 import grpc
 from cryptography import x509
 from grpc import aio
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 
 if TYPE_CHECKING:
     from exchange.config import Settings
@@ -59,7 +75,12 @@ ADAPTER_SECONDS = Histogram(
 ADAPTER_ERRORS = Counter(
     "exchange_adapter_errors", "Failed adapter calls by department and reason code.", ["department", "reason"]
 )
-BREAKER_OPEN = Gauge("exchange_adapter_circuit_open", "1 while a department's circuit breaker is open.", ["department"])
+BREAKER_OPEN = Gauge(
+    "exchange_adapter_circuit_open",
+    "1 while a department's circuit breaker is open.",
+    ["department"],
+    multiprocess_mode="livemax",
+)
 LOG_BATCH = Histogram(
     "exchange_access_log_batch_entries",
     "Entries per access-log group commit.",
@@ -68,17 +89,31 @@ LOG_BATCH = Histogram(
 LOG_COMMIT_SECONDS = Histogram(
     "exchange_access_log_commit_seconds", "Time to commit one access-log batch.", buckets=_LATENCY_BUCKETS
 )
-LOG_QUEUE = Gauge("exchange_access_log_queue_depth", "Entries waiting for the access-log writer.")
-LOG_SIZE = Gauge("exchange_access_log_size", "Entries in the access log (committed).")
-CHECKPOINT_AGE = Gauge("exchange_checkpoint_age_seconds", "Seconds since the newest signed checkpoint.")
-CHECKPOINT_BEHIND = Gauge("exchange_checkpoint_unsigned_entries", "Committed entries no signed checkpoint covers yet.")
+LOG_QUEUE = Gauge(
+    "exchange_access_log_queue_depth", "Entries waiting for the access-log writer.", multiprocess_mode="livesum"
+)
+LOG_SIZE = Gauge("exchange_access_log_size", "Entries in the access log (committed).", multiprocess_mode="livemax")
+CHECKPOINT_AGE = Gauge(
+    "exchange_checkpoint_age_seconds",
+    "Seconds since the newest signed checkpoint.",
+    multiprocess_mode="livemostrecent",
+)
+CHECKPOINT_BEHIND = Gauge(
+    "exchange_checkpoint_unsigned_entries",
+    "Committed entries no signed checkpoint covers yet.",
+    multiprocess_mode="livemostrecent",
+)
 CERT_NOT_AFTER = Gauge(
     "exchange_certificate_not_after_timestamp_seconds",
     "When each of the hub's certificates expires.",
     ["certificate"],
+    multiprocess_mode="livemin",
 )
 CERT_DAYS_LEFT = Gauge(
-    "exchange_certificate_days_left", "Days until each of the hub's certificates expires.", ["certificate"]
+    "exchange_certificate_days_left",
+    "Days until each of the hub's certificates expires.",
+    ["certificate"],
+    multiprocess_mode="livemin",
 )
 
 # The hub's own certificates, by label: the setting naming the file.
@@ -166,9 +201,34 @@ def _sample(gauge: Gauge, label: str) -> float | None:
 
 
 async def exposition(hub: Hub) -> bytes:
-    """The /metrics body in the Prometheus text format."""
+    """The /metrics body in the Prometheus text format (every worker's series under --workers)."""
     await refresh(hub)
-    return generate_latest()
+    if not os.environ.get(MULTIPROCESS_DIR):
+        return generate_latest()
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    return generate_latest(registry)
+
+
+# --- several workers -------------------------------------------------------------------------------------
+
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def workers_environment() -> dict[str, str]:
+    """For `serve --workers`: a fresh directory the workers share their series through (set before they start)."""
+    return {MULTIPROCESS_DIR: tempfile.mkdtemp(prefix="exchange-metrics-")}
+
+
+def worker_exited(environment: dict[str, str], pid: int) -> None:
+    """A dead worker's gauges stop counting (its counters stay: totals never go back)."""
+    if environment.get(MULTIPROCESS_DIR):
+        multiprocess.mark_process_dead(pid, environment[MULTIPROCESS_DIR])
+
+
+def workers_stopped(environment: dict[str, str]) -> None:
+    if environment.get(MULTIPROCESS_DIR):
+        shutil.rmtree(environment[MULTIPROCESS_DIR], ignore_errors=True)
 
 
 _STARTED = time.time()
