@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test venv protos check-protos lint typecheck pytest bench clean browser node-deps fuzz
+.PHONY: demo test venv protos check-protos lint typecheck pytest bench clean browser promtool node-deps fuzz
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,9 @@ typecheck: venv
 browser:
 	sh scripts/ensure-chromium.sh
 
+promtool:
+	sh scripts/ensure-promtool.sh
+
 # The independent Node.js client of tests/interop (versions pinned by its package-lock.json).
 NODE_DIR := tests/interop/node
 NODE_STAMP := $(NODE_DIR)/node_modules/.package-lock.json
@@ -44,7 +47,7 @@ $(NODE_STAMP): $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
 
 node-deps: $(NODE_STAMP)
 
-pytest: venv browser node-deps
+pytest: venv browser promtool node-deps
 	$(VENV)/bin/pytest
 
 test: check-protos lint typecheck pytest

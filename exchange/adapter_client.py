@@ -15,13 +15,14 @@ another department's certificate on every connection it makes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import random
 import ssl
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -30,6 +31,7 @@ from cryptography import x509
 from grpc import aio
 
 from catalog.errors import DeadlineExceeded, ExchangeError, NotFound, Unauthenticated, Unavailable
+from exchange import metrics
 from exchange.auth.pki import RevocationList, adapter_dns_name, adapter_identity, certificate_uris
 from exchange.errors import from_rpc_error
 from exchange.v1 import provider_pb2, provider_pb2_grpc
@@ -277,6 +279,27 @@ class AdapterClient:
         deadline: float | None,
         idempotent: bool,
     ) -> T:
+        """One adapter call with its retries, timed and counted per department (`what` starts with the call's kind)."""
+        started, failure = time.perf_counter(), None
+        try:
+            return await self._attempts(department, endpoint, what, call, deadline=deadline, idempotent=idempotent)
+        except ExchangeError as error:
+            # An unknown key is an answer, not an adapter failure.
+            failure = None if isinstance(error, NotFound) else error.reason
+            raise
+        finally:
+            metrics.adapter_call(department, what.split(" ", 1)[0], time.perf_counter() - started, failure)
+
+    async def _attempts(
+        self,
+        department: str,
+        endpoint: str,
+        what: str,
+        call: Callable[[provider_pb2_grpc.ProviderServiceAsyncStub, float], Awaitable[T]],
+        *,
+        deadline: float | None,
+        idempotent: bool,
+    ) -> T:
         if not endpoint:
             raise Unavailable(
                 f"department {department} has no adapter endpoint registered; {what} is impossible",
@@ -400,6 +423,26 @@ class AdapterClient:
         An adapter that never starts, falls silent mid-stream or runs past the whole scan's time is cut off
         with DEADLINE_EXCEEDED (ADAPTER_TIMEOUT): a hung department must not hold a hub stream open for ever.
         """
+        started, failure = time.perf_counter(), None
+        try:
+            # Closed with this generator, so a relay that stops early ends the adapter's stream at once.
+            async with contextlib.aclosing(self._scan_responses(department, endpoint, request, limits)) as stream:
+                async for response in stream:
+                    yield response
+        except ExchangeError as error:
+            failure = error.reason
+            raise
+        finally:
+            # The whole stream, the consumer's pace included: watch its errors more than its duration.
+            metrics.adapter_call(department, "scan", time.perf_counter() - started, failure)
+
+    async def _scan_responses(
+        self,
+        department: str,
+        endpoint: str,
+        request: provider_pb2.ProviderServiceScanRequest,
+        limits: ScanLimits | None,
+    ) -> AsyncGenerator[bytes, None]:
         if not endpoint:
             raise Unavailable(
                 f"department {department} has no adapter endpoint registered; {request.dataset} cannot be scanned",

@@ -27,6 +27,7 @@ from catalog.errors import (
 )
 from catalog.identifiers import KeyFormat, validate_key
 from catalog.model import Dataset
+from exchange import metrics
 from exchange.attempts import Deadline, Progress, record_despite_cancellation
 from exchange.audit.entry import AccessLogEntry, decision_for, entry_for
 from exchange.audit.log import Receipt
@@ -112,10 +113,14 @@ class Fetcher:
             result = await self._fetch(caller, req, entry, progress, deadline)
         except ExchangeError as error:
             message = f"{error.message} ({progress.describe()})" if progress.authorised else error.message
+            decision = decision_for(error, authorised=progress.authorised)
+            # A code the catalog does not hold is not a label (callers could invent any number of them).
+            unresolved = error.reason in ("DATASET_NOT_FOUND", "INVALID_REQUEST")
+            metrics.fetch_decided(None if unresolved else entry.dataset, decision, error.reason)
             await self.hub.record(
                 _with(
                     entry,
-                    decision=decision_for(error, authorised=progress.authorised),
+                    decision=decision,
                     reason=error.reason,
                     message=message[:500],
                     outcome=type(error).__name__,
@@ -141,6 +146,7 @@ class Fetcher:
                     ),
                 )
             raise
+        metrics.fetch_decided(entry.dataset, "allow", "")
         return result
 
     async def _fetch(

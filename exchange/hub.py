@@ -21,6 +21,7 @@ from grpc import aio
 
 from catalog.errors import ExchangeError, FieldViolation, InvalidArgument, PermissionDenied, Unauthenticated
 from catalog.model import DepartmentStatus
+from exchange import metrics
 from exchange.adapter_client import AdapterClient, TransportSecurity
 from exchange.attempts import entry_written
 from exchange.audit.entry import AccessLogEntry
@@ -128,6 +129,7 @@ class Hub:
 
     async def start(self) -> None:
         await self.db.migrate()
+        metrics.read_certificates(self.settings)
         await self.keyring.load(self.db)
         await self.access_log.start()
         await self._settle_log_origin()
@@ -182,6 +184,11 @@ class Hub:
                 await self.keyring.load(self.db)
             except Exception as error:
                 log.warning("could not reload departments and keys: %s", error)
+            metrics.read_certificates(self.settings)  # a renewed certificate file shows in the expiry gauge
+            try:
+                await metrics.refresh(self)  # under --workers, a scrape reads every worker's gauges
+            except Exception as error:
+                log.warning("could not refresh the metrics: %s", error)
 
     async def _sign_checkpoints_forever(self) -> None:
         last_size = -1
@@ -272,4 +279,5 @@ class Hub:
         """Append to the access log (fail closed: raises Unavailable if it cannot be written)."""
         receipt = await self.access_log.append(entry)
         entry_written()
+        metrics.entry_logged(entry.decision, entry.reason)
         return receipt

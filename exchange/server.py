@@ -17,11 +17,10 @@ import grpc
 from aiohttp import web
 from grpc import aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from adapters.ipc import keep_freed_memory_for_reuse
 from catalog.errors import FailedPrecondition, FieldViolation
-from exchange import console
+from exchange import console, metrics
 from exchange.config import Settings
 from exchange.errors import ErrorMappingInterceptor
 from exchange.fetch import Fetcher
@@ -122,8 +121,9 @@ def http_app(running: RunningHub) -> web.Application:
         size, _root = await running.hub.access_log.head()
         return web.json_response({"status": "serving", "log_size": size, "pid": os.getpid()})
 
-    async def metrics(_: web.Request) -> web.Response:
-        return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+    async def scrape(_: web.Request) -> web.Response:
+        body = await metrics.exposition(running.hub)
+        return web.Response(body=body, headers={"Content-Type": metrics.CONTENT_TYPE_LATEST})
 
     def published(setting: str, content_type: str, missing: str) -> Any:
         """The CA certificate and its CRL are public (the CRL is signed by the CA): adapters fetch them here."""
@@ -138,7 +138,7 @@ def http_app(running: RunningHub) -> web.Application:
         return serve
 
     app.router.add_get("/healthz", healthz)
-    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/metrics", scrape)
     app.router.add_get(
         "/pki/crl.pem",
         published(
@@ -204,7 +204,9 @@ async def start_hub(settings: Settings, *, db_schema: str | None = None, worker:
     registry = Registry(hub)
     fetcher = Fetcher(hub, registry)
     server = aio.server(
+        # Metrics outermost: they see the status every other interceptor ended the call with.
         interceptors=[
+            metrics.RpcMetricsInterceptor(),
             RequestIdInterceptor(),
             ErrorMappingInterceptor(authenticating(hub), recorder=recording_failures(hub)),
         ],

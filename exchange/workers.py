@@ -23,6 +23,7 @@ import time
 from collections.abc import Sequence
 
 from catalog.errors import FailedPrecondition, FieldViolation
+from exchange import metrics
 from exchange.config import Settings
 
 log = logging.getLogger(__name__)
@@ -63,9 +64,11 @@ async def run_workers(settings: Settings, workers: int, worker_argv: Sequence[st
             loop.add_signal_handler(sig, stopping.set)
     processes: dict[int, asyncio.subprocess.Process] = {}
     restarts: list[float] = []
+    # One /metrics for all workers, whichever of them a scrape reaches.
+    shared_metrics = metrics.workers_environment()
 
     async def start(index: int) -> None:
-        env = {**os.environ, "EXCHANGE_WORKER_INDEX": str(index)}
+        env = {**os.environ, **shared_metrics, "EXCHANGE_WORKER_INDEX": str(index)}
         processes[index] = await asyncio.create_subprocess_exec(*worker_argv, env=env)
         log.info("worker %d started (pid %d)", index, processes[index].pid)
 
@@ -86,6 +89,7 @@ async def run_workers(settings: Settings, workers: int, worker_argv: Sequence[st
             if future in waits:
                 index = waits[future]
                 code = processes[index].returncode
+                metrics.worker_exited(shared_metrics, processes[index].pid)
                 now = time.monotonic()
                 restarts[:] = [t for t in restarts if now - t < 60] + [now]
                 if len(restarts) > MAX_RESTARTS_PER_MINUTE:
@@ -107,6 +111,7 @@ async def run_workers(settings: Settings, workers: int, worker_argv: Sequence[st
             with contextlib.suppress(ProcessLookupError):
                 process.kill()
             await process.wait()
+    metrics.workers_stopped(shared_metrics)
     return exit_code
 
 

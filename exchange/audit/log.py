@@ -32,6 +32,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from catalog.errors import DataLoss, FailedPrecondition, InvalidArgument, NotFound, OutOfRange, Unavailable
+from exchange import metrics
 from exchange.audit.bundle import EvidenceBundle
 from exchange.audit.entry import AccessLogEntry, SplitEncoding, join_encoding, split_encoding
 from exchange.audit.high_water import HighWater, log_behind, log_forked, read_high_water, record_high_water
@@ -110,6 +111,11 @@ class AccessLog:
                 await conn.execute(t.log_head.insert().values(id=_HEAD_ID, size=0, frontier=Frontier().to_bytes()))
         self._writer = asyncio.create_task(self._write_loop(), name="access-log-writer")
 
+    @property
+    def queue_depth(self) -> int:
+        """Entries waiting for the writer (a metric: a growing queue means commits cannot keep up)."""
+        return len(self._pending)
+
     async def close(self) -> None:
         """Stop the writer after the queued entries are written."""
         if self._writer is None:
@@ -166,9 +172,11 @@ class AccessLog:
 
     async def _write(self, entries: Sequence[AccessLogEntry], parts: Sequence[SplitEncoding]) -> list[Receipt]:
         """Number the encoded entries from the head, hash them, extend the tree and commit it all at once."""
+        started = time.perf_counter()
         first, leaves = await self.db.write(
             functools.partial(_integrate, self.db.dialect, entries, parts), large=len(entries) >= _LARGE_BATCH
         )
+        metrics.log_committed(len(entries), time.perf_counter() - started)
         self.batches += 1
         self.appended += len(entries)
         origin = self.origin

@@ -24,6 +24,8 @@ for command in (
     lifecycle.serve,
     lifecycle.init,
     lifecycle.demo,
+    lifecycle.health,
+    lifecycle.migrate,
     registry.catalog,
     registry.departments,
     registry.items,

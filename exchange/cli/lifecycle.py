@@ -72,6 +72,70 @@ def serve(
     run(serve_forever(settings, worker=worker_of is not None))
 
 
+@click.command("health")
+@click.option("--config", "config", type=click.Path(dir_okay=False, exists=True), help="Settings file (YAML).")
+@click.option("--data-dir", type=click.Path(file_okay=False), help="Data directory (default ./data).")
+@click.option("--address", help="host:port to ask (default: the local gRPC listener of grpc_listen).")
+@click.option("--timeout", default=3.0, show_default=True, help="Seconds to wait for the answer.")
+def health(config: str | None, data_dir: str | None, address: str | None, timeout: float) -> None:
+    """Ask a running hub whether it serves (gRPC health over mTLS with the hub's own client certificate).
+
+    Exits 0 when the hub answers SERVING, 1 otherwise (never 2, which Docker reserves): for container
+    HEALTHCHECKs and Kubernetes probes.
+
+    \b
+    Examples:
+      exchange health --config /etc/exchange/hub.yaml
+      exchange health --data-dir data --address 127.0.0.1:50051
+    """
+    import asyncio
+
+    from catalog.errors import ExchangeError
+    from exchange.healthcheck import check_health
+
+    try:
+        settings = load_settings(config, data_dir=data_dir)
+        status = asyncio.run(check_health(settings, address=address, timeout=timeout))
+    except ExchangeError as error:
+        click.echo(f"error: {error.message}", err=True)
+        raise SystemExit(1) from None
+    click.echo(status)
+    raise SystemExit(0 if status == "SERVING" else 1)
+
+
+@click.command("migrate")
+@click.option("--config", "config", type=click.Path(dir_okay=False, exists=True), help="Settings file (YAML).")
+@click.option("--data-dir", type=click.Path(file_okay=False), help="Data directory (default ./data).")
+def migrate(config: str | None, data_dir: str | None) -> None:
+    """Bring the database schema to the newest migration, then exit (a deployment's migration job).
+
+    Hubs migrate at start too; run this first when upgrading several replicas, so none starts on an old schema.
+    Safe to run twice, and beside running hubs (PostgreSQL: one migration at a time, by an advisory lock).
+    """
+    from exchange.storage.db import Database
+
+    settings = _settings(config, data_dir)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+
+    async def upgrade() -> None:
+        db = Database(settings.effective_database_url)
+        try:
+            await db.migrate()
+        finally:
+            await db.close()
+
+    run(upgrade())
+    click.echo(f"database schema at the newest migration ({_head()})")
+
+
+def _head() -> str:
+    from alembic.script import ScriptDirectory
+
+    from exchange.storage.db import alembic_config
+
+    return str(ScriptDirectory.from_config(alembic_config()).get_current_head())
+
+
 @click.command("init")
 @click.option("--config", "config", type=click.Path(dir_okay=False, exists=True), help="Settings file (YAML).")
 @click.option("--data-dir", type=click.Path(file_okay=False), help="Data directory (default ./data).")
