@@ -31,6 +31,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from catalog.errors import FieldViolation, InvalidArgument, PermissionDenied, Unauthenticated
 from exchange.auth.pki import RevocationList, certificate_uris, peer_certificate
 from exchange.errors import ErrorMappingInterceptor
+from exchange.tracing import TracingInterceptor
 from exchange.v1 import provider_pb2, provider_pb2_grpc
 
 from .config import AdapterConfig, TlsConfig, load_signer
@@ -261,7 +262,7 @@ async def start_provider(
     servicer = ProviderServicer(adapter, signer, max_message_bytes=max_message_bytes)
     door = hub_only_door(adapter.department, tls) if tls is not None else None
     server = aio.server(
-        interceptors=[ErrorMappingInterceptor(door)],
+        interceptors=[TracingInterceptor(), ErrorMappingInterceptor(door)],
         options=[
             ("grpc.max_send_message_length", max_message_bytes + 1024 * 1024),
             ("grpc.keepalive_permit_without_calls", 1),

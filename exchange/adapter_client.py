@@ -31,7 +31,7 @@ from cryptography import x509
 from grpc import aio
 
 from catalog.errors import DeadlineExceeded, ExchangeError, NotFound, Unauthenticated, Unavailable
-from exchange import metrics
+from exchange import metrics, tracing
 from exchange.auth.pki import RevocationList, adapter_dns_name, adapter_identity, certificate_uris
 from exchange.errors import from_rpc_error
 from exchange.v1 import provider_pb2, provider_pb2_grpc
@@ -376,7 +376,8 @@ class AdapterClient:
         deadline: float | None = None,
     ) -> provider_pb2.LookupResponse:
         async def call(stub: provider_pb2_grpc.ProviderServiceAsyncStub, limit: float) -> provider_pb2.LookupResponse:
-            return await stub.Lookup(request, timeout=limit)
+            with tracing.client_span(f"{department} Lookup") as trace_metadata:
+                return await stub.Lookup(request, timeout=limit, metadata=trace_metadata)
 
         return await self._call(
             department, endpoint, f"lookup in {request.dataset}", call, deadline=deadline, idempotent=True
@@ -386,7 +387,8 @@ class AdapterClient:
         self, department: str, endpoint: str, request: provider_pb2.StatusRequest, *, deadline: float | None = None
     ) -> provider_pb2.StatusResponse:
         async def call(stub: provider_pb2_grpc.ProviderServiceAsyncStub, limit: float) -> provider_pb2.StatusResponse:
-            return await stub.Status(request, timeout=limit)
+            with tracing.client_span(f"{department} Status") as trace_metadata:
+                return await stub.Status(request, timeout=limit, metadata=trace_metadata)
 
         return await self._call(
             department, endpoint, f"status check in {request.dataset}", call, deadline=deadline, idempotent=True
@@ -462,7 +464,8 @@ class AdapterClient:
         method: aio.UnaryStreamMultiCallable[provider_pb2.ProviderServiceScanRequest, bytes] = channel.unary_stream(
             _SCAN_METHOD, request_serializer=_serialize_scan_request
         )
-        call = method(request, timeout=limits.total)
+        with tracing.client_span(f"{department} Scan") as trace_metadata:
+            call = method(request, timeout=limits.total, metadata=trace_metadata)
         messages = call.__aiter__()
         wait, waiting_for = limits.first_message, "its first scan message"
         try:

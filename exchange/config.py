@@ -75,6 +75,8 @@ class Settings:
     # SQLite's synchronous pragma: FULL survives power loss, NORMAL only a process crash.
     sqlite_synchronous: str = "FULL"
     log_level: str = "INFO"
+    # OTLP/gRPC endpoint for traces (e.g. http://otel-collector:4317); empty: no spans, trace context still passed on.
+    otlp_endpoint: str = ""
 
     def path(self, value: str) -> Path:
         """A configured path, resolved against the data directory."""

@@ -21,7 +21,7 @@ from grpc import aio
 
 from catalog.errors import ExchangeError, FieldViolation, InvalidArgument, PermissionDenied, Unauthenticated
 from catalog.model import DepartmentStatus
-from exchange import metrics
+from exchange import metrics, tracing
 from exchange.adapter_client import AdapterClient, TransportSecurity
 from exchange.attempts import entry_written
 from exchange.audit.entry import AccessLogEntry
@@ -277,6 +277,9 @@ class Hub:
 
     async def record(self, entry: AccessLogEntry) -> Receipt:
         """Append to the access log (fail closed: raises Unavailable if it cannot be written)."""
+        traced = tracing.with_trace_id(entry.details)
+        if traced is not None:
+            entry = replace(entry, details=traced)
         receipt = await self.access_log.append(entry)
         entry_written()
         metrics.entry_logged(entry.decision, entry.reason)

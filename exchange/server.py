@@ -20,7 +20,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from adapters.ipc import keep_freed_memory_for_reuse
 from catalog.errors import FailedPrecondition, FieldViolation
-from exchange import console, metrics
+from exchange import console, metrics, tracing
 from exchange.config import Settings
 from exchange.errors import ErrorMappingInterceptor
 from exchange.fetch import Fetcher
@@ -199,6 +199,7 @@ async def start_hub(settings: Settings, *, db_schema: str | None = None, worker:
     if not worker:
         refuse_busy_ports(settings)
     keep_freed_memory_for_reuse()  # scans relay 2 MiB messages: see adapters.ipc
+    tracing.configure(settings.otlp_endpoint, settings.hub_name)
     hub = Hub(settings, db_schema=db_schema)
     await hub.start()
     registry = Registry(hub)
@@ -207,6 +208,7 @@ async def start_hub(settings: Settings, *, db_schema: str | None = None, worker:
         # Metrics outermost: they see the status every other interceptor ended the call with.
         interceptors=[
             metrics.RpcMetricsInterceptor(),
+            tracing.TracingInterceptor(),
             RequestIdInterceptor(),
             ErrorMappingInterceptor(authenticating(hub), recorder=recording_failures(hub)),
         ],
