@@ -61,6 +61,7 @@ def parse_party(text: str) -> PartyInfo:
 )
 @click.option("--title", default="", help="A title for the case.")
 @click.option("--request-id", default="", help="Your id for this application, so a retry opens no second case.")
+@click.option("-q", "--quiet", is_flag=True, help="Print the case id only (for scripts).")
 @profile_options
 def cases_create(
     service_item: str,
@@ -69,9 +70,17 @@ def cases_create(
     parties: tuple[str, ...],
     title: str,
     request_id: str,
+    quiet: bool,
     profile: Profile,
 ) -> None:
-    """Open a case; data can then be fetched for it about the applicant and the parties named here only."""
+    """Open a case; data can then be fetched for it about the applicant and the parties named here only.
+
+    \b
+    Examples:
+      exchange cases create --item restaurant_permit --applicant 91110105MA01XXXXXX \
+          --party legal_representative:110105198506010011:王伟
+      CASE=$(exchange cases create --item fire_check --applicant 915101071RWG3G6CBL -q)
+    """
     named = [parse_party(p) for p in parties]
 
     async def go() -> None:
@@ -84,6 +93,9 @@ def cases_create(
                 request_id=request_id,
                 parties=named,
             )
+        if quiet:
+            click.echo(case.id)
+            return
         click.echo(f"{case.id}  {case.service_item}  {case.state}  v{case.version}")
         print_table(
             ({"relation": p.relation, "id": p.party_id, "kind": p.kind, "name": p.name} for p in case.parties),
