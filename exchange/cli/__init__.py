@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from exchange.cli import access, adapter, audit, bench, cases, console, fetch, lifecycle, pki, profile, registry
+from exchange.cli.examples import EXAMPLES, with_examples
 from exchange.cli.messages import EXIT_REFUSED, EXIT_USAGE
 
 
@@ -102,17 +103,19 @@ for command in (
     cli.add_command(command)
 
 
-def _whole_first_lines(command: click.Command) -> None:
-    """Group listings show each command's whole first sentence, never cut off with '...'."""
+def _finish_help(command: click.Command, path: str = "") -> None:
+    """Every help ends with examples; group listings show each command's whole first sentence (no '...')."""
     if command.help and not command.short_help:
         first = command.help.strip().split("\n\n", 1)[0]
         command.short_help = " ".join(first.split())
-    if isinstance(command, click.Group):
-        for sub in command.commands.values():
-            _whole_first_lines(sub)
+    if command.help and "Examples:" not in command.help and path in EXAMPLES:
+        command.help = with_examples(command.help, EXAMPLES[path])
+    if isinstance(command, click.Group) and command.name != "bench":  # bench loads its commands when run
+        for name, sub in command.commands.items():
+            _finish_help(sub, f"{path} {name}".strip())
 
 
-_whole_first_lines(cli)
+_finish_help(cli)
 
 
 def main() -> None:
