@@ -162,7 +162,10 @@ def profile_options(func: Callable[..., Any] | None = None, *, officer_flag: str
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        chosen = choose_profile(kwargs)
+        try:
+            chosen = choose_profile(kwargs)
+        except ExchangeError as error:
+            fail(error)
         _current_profile[:] = [chosen]
         return command(*args, profile=chosen, **kwargs)
 

@@ -15,16 +15,17 @@ EXIT_CONNECTION = 3
 def connection_hint(message: str, *, hub: str, tls: bool) -> str:
     """One sentence: what is probably wrong with the connection to the hub, and what to check."""
     text = message.lower()
-    if "connection refused" in text or "failed to connect" in text or "name resolution" in text or "dns" in text:
-        return (
-            f"nothing answers at {hub}: check that `exchange serve` runs there and that --hub "
-            "(profile key `hub`) names its grpc_listen address"
-        )
-    if "certificate" in text or "handshake" in text or "ssl" in text or "tls" in text:
+    if any(word in text for word in ("certificate", "handshake", "ssl", "verification")):
         return (
             "the TLS handshake failed: check that --ca (profile key `ca`) is the hub's CA (DATA_DIR/pki/ca.crt), "
             "that --cert/--key were issued by it (`exchange pki issue CODE`), and that the hub's name "
             "(--server-name) is in its certificate (`exchange init --host NAME`)"
+        )
+    nobody = ("connection refused", "name resolution", "dns", "no address", "deadline")
+    if any(word in text for word in nobody) or ("failed to connect" in text and "socket closed" not in text):
+        return (
+            f"nothing answers at {hub}: check that `exchange serve` runs there and that --hub "
+            "(profile key `hub`) names its grpc_listen address"
         )
     if not tls:
         return (
