@@ -254,3 +254,15 @@ def test_completion_prints_clicks_script() -> None:
     for shell, marker in (("bash", "complete -o"), ("zsh", "compdef"), ("fish", "complete --no-files")):
         shown = CliRunner().invoke(cli, ["completion", shell])
         assert shown.exit_code == 0 and "_EXCHANGE_COMPLETE" in shown.output and marker in shown.output, shell
+
+
+async def test_register_answers_with_the_next_steps(hub: HubFixture, tmp_path: Path) -> None:
+    from exchange.testing import EXAMPLES
+
+    spec = str(EXAMPLES / "catalog" / "departments" / "svc.yaml")
+    registered = await invoke("departments", "register", spec, *admin(hub, tmp_path))
+    assert registered.exit_code == 0, registered.output
+    assert "SVC: registered (0 key(s))" in registered.output
+    assert "exchange pki issue SVC" in registered.output and "exchange departments keygen SVC" in registered.output
+    two = await invoke("departments", "register", spec, spec, "--adapter-endpoint", "a:1", *admin(hub, tmp_path))
+    assert two.exit_code == 1 and "one FILE" in two.output
