@@ -4,11 +4,13 @@ A block is runnable when the line before its ```sh fence is `<!-- runnable -->`.
 in order in a fresh directory (with `examples/` from the checkout), on free ports. The commands are a
 small shell subset: `exchange ...` (also `.venv/bin/exchange`), `... &` (started in the background and
 awaited until it prints that it is serving), `export NAME=VALUE`, `NAME=$(exchange ...)`, comments and
-backslash continuations. Anything else in a runnable block fails the test: the subset is the contract.
+backslash continuations, `*` in paths (globbed). Anything else in a runnable block fails the test:
+the subset is the contract. Foreground commands run in this process; servers run as real processes.
 """
 
 from __future__ import annotations
 
+import glob
 import os
 import re
 import select
@@ -76,6 +78,11 @@ class Shell:
 
     def argv(self, command: str) -> list[str]:
         words = [self.expand(w) for w in shlex.split(command)]
+        words = [
+            match
+            for w in words
+            for match in (sorted(glob.glob(w, root_dir=self.cwd)) if "*" in w and "/" in w else [w])
+        ]
         assert words and words[0] in ("exchange", ".venv/bin/exchange"), f"not an exchange command: {command}"
         return [*EXCHANGE, *words[1:]]
 
