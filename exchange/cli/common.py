@@ -209,7 +209,8 @@ def fail(error: ExchangeError) -> NoReturn:
         click.echo(f"  {violation.field}: {violation.description}", err=True)
     if error.reason:
         click.echo(f"  (reason: {error.reason})", err=True)
-    if isinstance(error, Unavailable) and _current_profile:
+    # The hub's own UNAVAILABLE (an adapter down) carries its reason; a transport failure has none but the code.
+    if isinstance(error, Unavailable) and error.reason == "UNAVAILABLE" and _current_profile:
         profile = _current_profile[0]
         click.echo(f"  probably: {connection_hint(error.message, hub=profile.hub, tls=profile.tls)}", err=True)
         sys.exit(EXIT_CONNECTION)

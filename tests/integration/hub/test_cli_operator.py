@@ -241,6 +241,8 @@ def _commands(command: click.Command, path: tuple[str, ...] = ()) -> list[tuple[
 
 def test_every_help_has_examples_and_listings_are_not_cut_off() -> None:
     runner = CliRunner()
+    bench_listing = runner.invoke(cli, ["bench", "--help"], terminal_width=200).output
+    assert "..." not in bench_listing.split("Commands:")[1]
     for path in _commands(cli):
         if path[:1] == ("bench",):
             continue
@@ -266,3 +268,18 @@ async def test_register_answers_with_the_next_steps(hub: HubFixture, tmp_path: P
     assert "exchange pki issue SVC" in registered.output and "exchange departments keygen SVC" in registered.output
     two = await invoke("departments", "register", spec, spec, "--adapter-endpoint", "a:1", *admin(hub, tmp_path))
     assert two.exit_code == 1 and "one FILE" in two.output
+
+
+def test_an_adapter_down_is_a_refusal_not_a_connection_problem() -> None:
+    """UNAVAILABLE with the hub's own reason (its adapter is down) exits 2; a transport failure exits 3."""
+    from catalog.errors import Unavailable
+    from exchange.cli import common
+
+    common._current_profile[:] = [common.Profile(hub="127.0.0.1:1")]
+    for error, code in (
+        (Unavailable("FIRE's adapter did not answer", reason="ADAPTER_UNAVAILABLE"), 2),
+        (Unavailable("failed to connect to all addresses; Connection refused", reason="UNAVAILABLE"), 3),
+    ):
+        with pytest.raises(SystemExit) as exited:
+            common.fail(error)
+        assert exited.value.code == code
