@@ -7,6 +7,10 @@ commands in docs/operations.md; `tests/integration/docs/test_cli_help.py` checks
 from __future__ import annotations
 
 EXAMPLES: dict[str, list[str]] = {
+    "migrate": [
+        "exchange migrate --config /etc/exchange/hub.yaml   # before starting upgraded replicas",
+        "exchange migrate --data-dir data",
+    ],
     "grants": [
         "exchange grants create --consumer SVC --dataset fire_safety_certificate --field '*'",
         "exchange grants list --consumer SVC",
