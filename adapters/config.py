@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
 import re
 import ssl
@@ -12,7 +14,7 @@ from typing import Any
 
 import pyarrow as pa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import load_pem_private_key
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, load_pem_private_key
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -414,11 +416,12 @@ def parse_adapter_config(
     signing_settings = top.section("signing")
     signing = None
     if signing_settings is None:
-        out.append(FieldViolation("signing", "required: key_file and kid"))
+        out.append(FieldViolation("signing", "required: key_file (and kid, else derived from the key)"))
     else:
         signing_settings.unknown({"key_file", "kid"})
-        key_file, kid = signing_settings.file("key_file"), signing_settings.text("kid")
-        signing = SigningConfig(key_file, kid) if key_file and kid else None
+        key_file, kid = signing_settings.file("key_file"), signing_settings.text("kid", required=False)
+        # Without a kid the key's own id is used: the one `exchange departments add-key` registers.
+        signing = SigningConfig(key_file, kid or "") if key_file else None
     raw = top.data.get("datasets")
     datasets: list[DatasetConfig] = []
     if not isinstance(raw, list) or not raw:
@@ -549,4 +552,10 @@ def load_signer(cfg: AdapterConfig) -> DocumentSigner:
             reason="ADAPTER_CONFIG_INVALID",
             violations=[FieldViolation("signing.key_file", "not an Ed25519 key")],
         )
-    return DocumentSigner(cfg.department, cfg.signing.kid, key)
+    return DocumentSigner(cfg.department, cfg.signing.kid or _key_id(key), key)
+
+
+def _key_id(key: Ed25519PrivateKey) -> str:
+    """The key's registered id (as the hub derives it): base64url of SHA-256 over the SPKI DER, 12 bytes."""
+    der = key.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+    return base64.urlsafe_b64encode(hashlib.sha256(der).digest()[:12]).decode("ascii")

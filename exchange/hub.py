@@ -53,7 +53,8 @@ def load_or_create_signing_key(path: Path) -> Ed25519PrivateKey:
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         write_private_key(path, generate_ed25519())
-        log.warning("created a new hub signing key at %s", path)
+        # The normal first start (or `exchange init`): worth a line, not a warning.
+        log.info("created a new hub signing key at %s", path)
     key = load_private_key(path)
     if not isinstance(key, Ed25519PrivateKey):
         raise ExchangeError(f"{path} must hold an Ed25519 key", reason="SIGNING_KEY_INVALID")

@@ -10,6 +10,7 @@ import os
 import signal
 import socket
 import ssl
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -260,9 +261,16 @@ async def start_hub(settings: Settings, *, db_schema: str | None = None, worker:
     return running
 
 
-async def serve_forever(settings: Settings, *, worker: bool = False) -> None:
-    """`exchange serve`: run until SIGTERM or SIGINT, then stop gracefully."""
+async def serve_forever(
+    settings: Settings,
+    *,
+    worker: bool = False,
+    on_ready: Callable[[RunningHub], Awaitable[None]] | None = None,
+) -> None:
+    """`exchange serve`: run until SIGTERM or SIGINT, then stop gracefully; `on_ready` says where it listens."""
     running = await start_hub(settings, worker=worker)
+    if on_ready is not None:
+        await on_ready(running)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -9,7 +9,7 @@ import click
 
 from catalog.errors import FieldViolation, InvalidArgument
 from exchange.auth.roles import role_table_markdown
-from exchange.cli.common import Profile, print_json, print_table, profile_options, run
+from exchange.cli.common import Profile, emit_rows, output_option, print_json, print_table, profile_options, run
 from exchange.v1 import access_pb2, common_pb2
 
 
@@ -116,9 +116,12 @@ def grants_create(
 @click.option("--consumer", default="", help="Only grants to this department.")
 @click.option("--dataset", default="", help="Only grants on this dataset.")
 @click.option("--all", "include_inactive", is_flag=True, help="Include revoked and expired grants.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--json", "as_json", is_flag=True, hidden=True, help="Same as --output json.")
+@output_option
 @profile_options
-def grants_list(consumer: str, dataset: str, include_inactive: bool, as_json: bool, profile: Profile) -> None:
+def grants_list(
+    consumer: str, dataset: str, include_inactive: bool, as_json: bool, output: str, profile: Profile
+) -> None:
     """List grants you may see (department admins: their own and those on their datasets)."""
 
     async def go() -> None:
@@ -131,10 +134,8 @@ def grants_list(consumer: str, dataset: str, include_inactive: bool, as_json: bo
         async with profile.client() as hub:
             response = await hub.call(hub.access.ListGrants, request)
         rows = [_grant_row(g) for g in response.grants]
-        if as_json:
-            print_json(rows)
-        else:
-            print_table(rows, ["id", "consumer", "dataset", "fields", "items", "until", "rate", "status"])
+        columns = ["id", "consumer", "dataset", "fields", "items", "until", "rate", "status"]
+        emit_rows(rows, columns, "json" if as_json else output)
 
     run(go())
 
@@ -213,10 +214,11 @@ def requests_create(
     help="Only this status.",
 )
 @click.option("--overdue", is_flag=True, help="Only pending requests past their answer time.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--json", "as_json", is_flag=True, hidden=True, help="Same as --output json.")
+@output_option
 @profile_options
 def requests_list(
-    owner: str, consumer: str, status: str | None, overdue: bool, as_json: bool, profile: Profile
+    owner: str, consumer: str, status: str | None, overdue: bool, as_json: bool, output: str, profile: Profile
 ) -> None:
     """List access requests you may see; overdue ones are marked OVERDUE."""
 
@@ -231,10 +233,8 @@ def requests_list(
         async with profile.client() as hub:
             response = await hub.call(hub.access.ListAccessRequests, request)
         rows = [_request_row(r) for r in response.requests]
-        if as_json:
-            print_json(rows)
-        else:
-            print_table(rows, ["id", "consumer", "dataset", "fields", "status", "due", "reason"])
+        columns = ["id", "consumer", "dataset", "fields", "status", "due", "reason"]
+        emit_rows(rows, columns, "json" if as_json else output)
 
     run(go())
 

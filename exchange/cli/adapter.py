@@ -99,7 +99,12 @@ def check(config_path: str, keys: tuple[str, ...]) -> None:
 @adapter.command("keygen")
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="Where to write the private key (PEM).")
 def keygen(out: str) -> None:
-    """Make an Ed25519 document-signing key (and OUT.pub); prints its kid and the public key to register."""
+    """Make an Ed25519 document-signing key (and OUT.pub); prints its kid and the public key to register.
+
+    The adapter signs every document it issues with this key; the hub and anyone holding a copy
+    verify it. It is not the department's token key, which signs its calls to the hub
+    (`exchange departments keygen`).
+    """
     from exchange.auth.keys import generate_ed25519, key_id, public_key_to_pem, write_private_key
 
     path = Path(out)

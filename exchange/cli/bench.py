@@ -26,7 +26,11 @@ class _Benchmarks(click.Group):
         return self._real().list_commands(ctx)
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        return self._real().get_command(ctx, name)
+        command = self._real().get_command(ctx, name)
+        if command is not None and command.help and not command.short_help:
+            # The whole first paragraph in `exchange bench --help`, not click's 45 characters and '...'.
+            command.short_help = " ".join(command.help.strip().split("\n\n", 1)[0].split())
+        return command
 
     def invoke(self, ctx: click.Context) -> object:
         real = self._real()

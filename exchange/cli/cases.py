@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import UTC, datetime
 
 import click
 
-from exchange.cli.common import Profile, print_json, print_table, profile_options, run
+from exchange.cli.common import Profile, emit_record, emit_rows, output_option, print_table, profile_options, run
 from exchange.client import CaseInfo, PartyInfo
 
 
@@ -61,6 +62,7 @@ def parse_party(text: str) -> PartyInfo:
 )
 @click.option("--title", default="", help="A title for the case.")
 @click.option("--request-id", default="", help="Your id for this application, so a retry opens no second case.")
+@click.option("-q", "--quiet", is_flag=True, help="Print the case id only (for scripts).")
 @profile_options
 def cases_create(
     service_item: str,
@@ -69,9 +71,17 @@ def cases_create(
     parties: tuple[str, ...],
     title: str,
     request_id: str,
+    quiet: bool,
     profile: Profile,
 ) -> None:
-    """Open a case; data can then be fetched for it about the applicant and the parties named here only."""
+    """Open a case; data can then be fetched for it about the applicant and the parties named here only.
+
+    \b
+    Examples:
+      exchange cases create --item restaurant_permit --applicant 91110105MA01XXXXXX \
+          --party legal_representative:110105198506010011:王伟
+      CASE=$(exchange cases create --item fire_check --applicant 915101071RWG3G6CBL -q)
+    """
     named = [parse_party(p) for p in parties]
 
     async def go() -> None:
@@ -84,6 +94,9 @@ def cases_create(
                 request_id=request_id,
                 parties=named,
             )
+        if quiet:
+            click.echo(case.id)
+            return
         click.echo(f"{case.id}  {case.service_item}  {case.state}  v{case.version}")
         print_table(
             ({"relation": p.relation, "id": p.party_id, "kind": p.kind, "name": p.name} for p in case.parties),
@@ -132,30 +145,32 @@ def cases_overdue(of_department: str, past_only: bool, profile: Profile) -> None
 @cases.command("list")
 @click.option("--state", default="", help="Only cases in this state (e.g. in_review).")
 @click.option("--item", "service_item", default="", help="Only cases of this service item.")
+@output_option
 @profile_options
-def cases_list(state: str, service_item: str, profile: Profile) -> None:
+def cases_list(state: str, service_item: str, output: str, profile: Profile) -> None:
     """Cases your department leads or reviews."""
 
     async def go() -> None:
         async with profile.client() as hub:
             found = await hub.list_cases(state=state, service_item=service_item)
-        print_table(_rows(found), COLUMNS)
+        emit_rows(_rows(found), COLUMNS, output)
 
     run(go())
 
 
 @cases.command("show")
 @click.argument("case_id")
-@click.option("--json", "as_json", is_flag=True, help="Print the whole case as JSON.")
+@click.option("--json", "as_json", is_flag=True, hidden=True, help="Same as --output json.")
+@output_option
 @profile_options
-def cases_show(case_id: str, as_json: bool, profile: Profile) -> None:
+def cases_show(case_id: str, as_json: bool, output: str, profile: Profile) -> None:
     """One case: its state, deadline, timeline (who did what, when) and savings."""
 
     async def go() -> None:
         async with profile.client() as hub:
             case = await hub.get_case(case_id)
-        if as_json:
-            print_json(case.__dict__)
+        if as_json or output != "table":
+            emit_record(asdict(case), "json" if as_json else output)
             return
         click.echo(f"{case.id}  {case.service_item}  {case.state}  v{case.version}  {case.title}")
         click.echo(

@@ -1,9 +1,10 @@
-"""What every `exchange` command shares: the connection profile, running coroutines, printing errors.
+"""What every `exchange` command shares: the connection profile, running coroutines, printing errors and output.
 
-Commands that act on a running hub connect with a profile: the hub's address, the
-department and officer acting, the department's token key, the roles claimed, and
-the TLS files. `exchange init` writes one for the hub's own administrator; any
-option can also come from EXCHANGE_HUB, EXCHANGE_DEPARTMENT, ... environment variables.
+Commands that act on a running hub connect with a profile: the hub's address, the department and
+officer acting, the department's token key, the roles claimed, and the TLS files. `exchange init`
+writes one for the hub's own administrator, `exchange profile create` one for anybody else. Every
+option can also come from an environment variable (EXCHANGE_HUB, EXCHANGE_DEPARTMENT, ...) and wins
+over the profile's value. The keys are documented in docs/operations.md ("CLI profiles").
 """
 
 from __future__ import annotations
@@ -12,22 +13,37 @@ import asyncio
 import functools
 import json
 import sys
-from collections.abc import Callable, Coroutine, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Coroutine, Iterable, Mapping
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import click
 import yaml
 
-from catalog.errors import ExchangeError, InvalidArgument
+from catalog.errors import ExchangeError, FieldViolation, InvalidArgument, Unavailable
+from exchange.cli.messages import EXIT_CONNECTION, EXIT_REFUSED, connection_hint
 from exchange.client import ClientTLS, HubClient
 
 T = TypeVar("T")
 
+# Profile keys holding file names: relative names are taken from the profile file's folder.
+FILE_KEYS = ("key", "ca", "cert", "client_key")
+# Accepted in a profile file as another name for a key (written by older or other tools).
+KEY_ALIASES = {"token_key": "key", "tls_key": "client_key"}
+
 
 @dataclass(frozen=True)
 class Profile:
+    """Who calls which hub, how. One YAML mapping per file; every key optional.
+
+    hub: host:port of the hub's gRPC listener; department: the acting department's code;
+    officer: the token's subject; key: the department's token signing key (private PEM);
+    roles: the roles the token asks for; ca: the hub's CA certificate; cert / client_key: the
+    department's client certificate and its key (mTLS); server_name: the name to expect in the
+    hub's certificate when --hub is an address not in it.
+    """
+
     hub: str = "127.0.0.1:50051"
     department: str = ""
     officer: str = "admin"
@@ -40,24 +56,51 @@ class Profile:
 
     @classmethod
     def load(cls, path: str | Path) -> Profile:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        """Read a profile file; unknown keys are named, so a typo does not silently fall back to a default."""
+        try:
+            data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as error:
+            raise InvalidArgument(
+                f"cannot read the profile {path}: {getattr(error, 'strerror', None) or error}",
+                reason="CLI_PROFILE_INVALID",
+            ) from None
+        if not isinstance(data, dict):
+            raise InvalidArgument(f"the profile {path} is not a YAML mapping", reason="CLI_PROFILE_INVALID")
+        data = {KEY_ALIASES.get(k, k): v for k, v in data.items()}
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise InvalidArgument(
+                f"the profile {path} has unknown keys: {', '.join(map(str, unknown))} "
+                f"(known: {', '.join(sorted(known))})",
+                reason="CLI_PROFILE_INVALID",
+                violations=[FieldViolation(str(k), "unknown profile key") for k in unknown],
+            )
         base = Path(path).parent
-        for name in ("key", "ca", "cert", "client_key"):
+        for name in FILE_KEYS:
             if data.get(name) and not Path(data[name]).is_absolute():
                 data[name] = str(base / data[name])
         if "roles" in data:
-            data["roles"] = tuple(data["roles"])
-        return cls(**data)
+            roles = data["roles"]
+            data["roles"] = tuple(r.strip() for r in roles.split(",")) if isinstance(roles, str) else tuple(roles)
+        return cls(**{k: (v if k == "roles" else str(v)) for k, v in data.items()})  # type: ignore[arg-type]
 
     def dump(self, path: Path) -> None:
         data = {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items() if v}
         path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
 
+    def as_dict(self) -> dict[str, Any]:
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
+
+    @property
+    def tls(self) -> bool:
+        return bool(self.ca)
+
     def client(self) -> HubClient:
         if not self.department or not self.key:
             raise InvalidArgument(
-                "no identity to call the hub with: pass --profile (written by `exchange init`) or "
-                "--department and --key",
+                "no identity to call the hub with: pass --profile (written by `exchange init` or "
+                "`exchange profile create`) or --department and --token-key",
                 reason="CLI_PROFILE_MISSING",
             )
         try:
@@ -67,69 +110,93 @@ class Profile:
                 f"the profile names a TLS file that cannot be read: {error.filename} ({error.strerror})",
                 reason="CLI_PROFILE_INVALID",
             ) from None
-        return HubClient.connect(
-            self.hub,
-            department=self.department,
-            officer=self.officer,
-            key=self.key,
-            roles=self.roles,
-            tls=tls,
-            server_name=self.server_name or None,
-        )
+        try:
+            return HubClient.connect(
+                self.hub,
+                department=self.department,
+                officer=self.officer,
+                key=self.key,
+                roles=self.roles,
+                tls=tls,
+                server_name=self.server_name or None,
+            )
+        except (OSError, ValueError, TypeError) as error:
+            raise InvalidArgument(
+                f"the token key {self.key} (--token-key, profile key `key`) cannot be used: "
+                f"{getattr(error, 'strerror', None) or error}; it must be the department's private token key "
+                "(`exchange departments keygen`)",
+                reason="CLI_PROFILE_INVALID",
+            ) from None
+
+
+# The command being run: `run` names the hub in connection hints.
+_current_profile: list[Profile] = []
 
 
 def profile_options(func: Callable[..., Any] | None = None, *, officer_flag: str = "--officer") -> Any:
-    """Options naming the hub and the identity to call it with.
+    """Options naming the hub and the identity to call it with (each wins over the profile's key).
 
     A command whose own `--officer` names someone else (`departments roles`) takes the acting
     officer as another flag: `@profile_options(officer_flag="--as-officer")`.
     """
     if func is None:
         return functools.partial(profile_options, officer_flag=officer_flag)
+    path = click.Path(dir_okay=False)
     options = [
-        click.option("--profile", envvar="EXCHANGE_PROFILE", type=click.Path(dir_okay=False), help="Profile file."),
+        click.option("--profile", envvar="EXCHANGE_PROFILE", type=path, help="Profile file (see `exchange profile`)."),
         click.option("--hub", envvar="EXCHANGE_HUB", help="Hub address host:port."),
         click.option("--department", envvar="EXCHANGE_DEPARTMENT", help="Department acting."),
         click.option(
             officer_flag, "acting_officer", envvar="EXCHANGE_OFFICER", help="Officer id (the token's subject)."
         ),
-        click.option("--key", envvar="EXCHANGE_KEY", type=click.Path(dir_okay=False), help="Token signing key."),
         click.option("--roles", envvar="EXCHANGE_ROLES", help="Comma-separated roles to claim."),
+        click.option("--token-key", envvar="EXCHANGE_TOKEN_KEY", type=path, help="The department's token key."),
+        click.option("--ca", "ca", envvar="EXCHANGE_CA", type=path, help="The hub's CA certificate (PEM)."),
+        click.option("--cert", envvar="EXCHANGE_CERT", type=path, help="Client certificate (PEM)."),
+        click.option("--key", "tls_key", envvar="EXCHANGE_KEY", type=path, help="Client certificate's key (PEM)."),
+        click.option("--server-name", envvar="EXCHANGE_SERVER_NAME", help="Name in the hub's certificate."),
     ]
     command: Callable[..., Any] = func
     for option in reversed(options):
         command = option(command)
 
     @functools.wraps(command)
-    def wrapper(
-        *args: Any,
-        profile: str | None,
-        hub: str | None,
-        department: str | None,
-        acting_officer: str | None,
-        key: str | None,
-        roles: str | None,
-        **kwargs: Any,
-    ) -> Any:
-        base = Profile.load(profile) if profile else Profile()
-        chosen = Profile(
-            hub=hub or base.hub,
-            department=department or base.department,
-            officer=acting_officer or base.officer,
-            key=key or base.key,
-            roles=tuple(r.strip() for r in roles.split(",")) if roles else base.roles,
-            ca=base.ca,
-            cert=base.cert,
-            client_key=base.client_key,
-            server_name=base.server_name,
-        )
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            chosen = choose_profile(kwargs)
+        except ExchangeError as error:
+            fail(error)
+        _current_profile[:] = [chosen]
         return command(*args, profile=chosen, **kwargs)
 
     return wrapper
 
 
+def choose_profile(options: dict[str, Any]) -> Profile:
+    """The profile file's values, overridden by each option given (popped from `options`)."""
+    path = options.pop("profile")
+    given = {name: options.pop(name) for name in ("hub", "department", "acting_officer", "roles", "server_name")}
+    token_key, ca, cert, tls_key = (options.pop(n) for n in ("token_key", "ca", "cert", "tls_key"))
+    base = Profile.load(path) if path else Profile()
+    if tls_key and not token_key and not (cert or base.cert):
+        # Before --token-key existed, --key named the token key; without a client certificate it still does.
+        token_key, tls_key = tls_key, None
+    return replace(
+        base,
+        hub=given["hub"] or base.hub,
+        department=given["department"] or base.department,
+        officer=given["acting_officer"] or base.officer,
+        roles=tuple(r.strip() for r in given["roles"].split(",")) if given["roles"] else base.roles,
+        key=token_key or base.key,
+        ca=ca or base.ca,
+        cert=cert or base.cert,
+        client_key=tls_key or base.client_key,
+        server_name=given["server_name"] or base.server_name,
+    )
+
+
 def run(coro: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine; print a domain error as a person-readable message and exit 2."""
+    """Run a coroutine; print a domain error as a person-readable message and exit 2 (3: no connection)."""
     try:
         return asyncio.run(coro)
     except ExchangeError as error:
@@ -142,17 +209,62 @@ def fail(error: ExchangeError) -> NoReturn:
         click.echo(f"  {violation.field}: {violation.description}", err=True)
     if error.reason:
         click.echo(f"  (reason: {error.reason})", err=True)
-    sys.exit(2)
+    # The hub's own UNAVAILABLE (an adapter down) carries its reason; a transport failure has none but the code.
+    if isinstance(error, Unavailable) and error.reason == "UNAVAILABLE" and _current_profile:
+        profile = _current_profile[0]
+        click.echo(f"  probably: {connection_hint(error.message, hub=profile.hub, tls=profile.tls)}", err=True)
+        sys.exit(EXIT_CONNECTION)
+    sys.exit(EXIT_REFUSED)
 
 
-def print_table(rows: Iterable[dict[str, Any]], columns: list[str]) -> None:
+# --- output ---------------------------------------------------------------------------------------
+
+OUTPUT_FORMATS = ("table", "json", "yaml")
+
+
+def output_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """`--output table|json|yaml` (`-o`): human tables by default, JSON or YAML for scripts."""
+    return click.option(
+        "-o",
+        "--output",
+        type=click.Choice(OUTPUT_FORMATS),
+        default="table",
+        show_default=True,
+        help="Output format: a table for people, json or yaml for scripts.",
+    )(func)
+
+
+def emit_rows(rows: Iterable[Mapping[str, Any]], columns: list[str], output: str) -> None:
+    """A list: a table, or every row as JSON/YAML."""
+    rows = [dict(r) for r in rows]
+    if output == "json":
+        print_json(rows)
+    elif output == "yaml":
+        print_yaml(rows)
+    else:
+        print_table(rows, columns)
+
+
+def emit_record(record: Mapping[str, Any], output: str) -> None:
+    """One thing: readable `key: value` lines (nested lists as YAML), or JSON/YAML."""
+    if output == "json":
+        print_json(record)
+    else:
+        print_yaml(dict(record))
+
+
+def print_table(rows: Iterable[Mapping[str, Any]], columns: list[str]) -> None:
     """A plain text table, wide enough for its contents."""
     rows = list(rows)
     widths = {c: max([len(c), *(len(str(r.get(c, ""))) for r in rows)]) for c in columns}
-    click.echo("  ".join(c.upper().ljust(widths[c]) for c in columns))
+    click.echo("  ".join(c.upper().ljust(widths[c]) for c in columns).rstrip())
     for r in rows:
-        click.echo("  ".join(str(r.get(c, "")).ljust(widths[c]) for c in columns))
+        click.echo("  ".join(str(r.get(c, "")).ljust(widths[c]) for c in columns).rstrip())
 
 
 def print_json(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def print_yaml(data: Any) -> None:
+    click.echo(yaml.safe_dump(json.loads(json.dumps(data, default=str)), allow_unicode=True, sort_keys=False), nl=False)

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
 import click
 
-from exchange.cli.common import run
+from exchange.cli.common import emit_rows, output_option, run
 from exchange.cli.lifecycle import _settings
+from exchange.config import Settings
+
+if TYPE_CHECKING:
+    from exchange.hub import Hub
+
+T = TypeVar("T")
 
 
 @click.group("console")
@@ -58,3 +67,100 @@ def add_user(
 
     created = run(go())
     click.echo(f"{'created' if created else 'replaced'} {role} account {username!r} for {department}")
+
+
+def _data_options(func: Any) -> Any:
+    func = click.option("--data-dir", type=click.Path(file_okay=False), help="Data directory (default ./data).")(func)
+    return click.option(
+        "--config", "config", type=click.Path(dir_okay=False, exists=True), help="Settings file (YAML)."
+    )(func)
+
+
+async def _with_hub(settings: Settings, action: Callable[[Hub], Awaitable[T]]) -> T:
+    from exchange.hub import Hub
+
+    hub = Hub(settings)
+    await hub.start()
+    try:
+        return await action(hub)
+    finally:
+        await hub.close()
+
+
+@console.command("users")
+@output_option
+@_data_options
+def users(output: str, config: str | None, data_dir: str | None) -> None:
+    """List the console accounts (never their passwords).
+
+    \b
+    Examples:
+      exchange console users --data-dir data
+      exchange console users --data-dir data -o json
+    """
+    from exchange.console.accounts import list_users
+
+    found = run(_with_hub(_settings(config, data_dir), list_users))
+    emit_rows(
+        (
+            {
+                "username": u.username,
+                "role": u.role,
+                "department": u.department,
+                "name": u.display_name,
+                "status": "disabled" if u.disabled else "active",
+            }
+            for u in found
+        ),
+        ["username", "role", "department", "name", "status"],
+        output,
+    )
+
+
+def _change(change: str, username: str, reason: str, config: str | None, data_dir: str | None) -> None:
+    from exchange.console.accounts import change_user
+
+    user = run(_with_hub(_settings(config, data_dir), lambda hub: change_user(hub, username, change, reason)))
+    click.echo(f"{change}d {user.role} account {username!r} of {user.department}")
+
+
+@console.command("disable")
+@click.argument("username")
+@click.option("--reason", required=True, help="Why (kept in the access log).")
+@_data_options
+def disable(username: str, reason: str, config: str | None, data_dir: str | None) -> None:
+    """Disable the console account USERNAME: its sessions end and it cannot sign in until enabled.
+
+    \b
+    Examples:
+      exchange console disable li.na --reason "left the department" --data-dir data
+    """
+    _change("disable", username, reason, config, data_dir)
+
+
+@console.command("enable")
+@click.argument("username")
+@click.option("--reason", required=True, help="Why (kept in the access log).")
+@_data_options
+def enable(username: str, reason: str, config: str | None, data_dir: str | None) -> None:
+    """Enable a disabled console account again.
+
+    \b
+    Examples:
+      exchange console enable li.na --reason "back from leave" --data-dir data
+    """
+    _change("enable", username, reason, config, data_dir)
+
+
+@console.command("remove")
+@click.argument("username")
+@click.option("--reason", required=True, help="Why (kept in the access log).")
+@_data_options
+def remove(username: str, reason: str, config: str | None, data_dir: str | None) -> None:
+    """Remove the console account USERNAME and its sessions (the access log keeps what it did).
+
+    \b
+    Examples:
+      exchange console remove li.na --reason "account no longer needed" --data-dir data
+    """
+    _change("remove", username, reason, config, data_dir)

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import secrets
+import socket
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from exchange.cli.common import Profile, fail, run
+from exchange.cli.messages import EMPTY_CATALOG_STEPS, after_init
 from exchange.config import Settings, load_settings
+
+if TYPE_CHECKING:
+    from exchange.server import RunningHub
 
 
 def _settings(config: str | None, data_dir: str | None, **overrides: Any) -> Settings:
@@ -18,6 +24,19 @@ def _settings(config: str | None, data_dir: str | None, **overrides: Any) -> Set
         return load_settings(config, data_dir=data_dir, **overrides)
     except ExchangeError as error:
         fail(error)
+
+
+def listening_lines(settings: Settings, running: RunningHub) -> list[str]:
+    """Where the hub listens: the gRPC address and the console's URL (https unless insecure_dev)."""
+    grpc_host = settings.grpc_listen.rsplit(":", 1)[0]
+    mode = "plain text, insecure_dev" if settings.insecure_dev else "mTLS"
+    lines = [f"gRPC:    {grpc_host}:{running.grpc_port} ({mode})"]
+    if settings.http_listen:
+        http_host = settings.http_listen.rsplit(":", 1)[0]
+        http_host = "localhost" if http_host in ("0.0.0.0", "127.0.0.1", "[::]") else http_host  # noqa: S104
+        scheme = "http" if settings.insecure_dev else "https"
+        lines.append(f"console: {scheme}://{http_host}:{running.http_port}/console/")
+    return lines
 
 
 @click.command("serve")
@@ -47,6 +66,9 @@ def serve(
 ) -> None:
     """Run the hub until SIGTERM; settings from --config and EXCHANGE_* variables.
 
+    Prints where it listens (gRPC and the console's URL) and, while the catalog is empty, the
+    first steps of an administrator.
+
     \b
     Examples:
       exchange serve --data-dir /var/lib/exchange
@@ -69,7 +91,27 @@ def serve(
         raise SystemExit(run(run_workers(settings, workers, worker_argv(sys.argv[1:]))))
     from exchange.server import serve_forever
 
-    run(serve_forever(settings, worker=worker_of is not None))
+    async def ready(running: RunningHub) -> None:
+        from exchange.storage import catalog_store
+
+        click.echo(f"hub {settings.hub_name} serving")
+        for line in listening_lines(settings, running):
+            click.echo(f"  {line}")
+        async with running.hub.db.begin() as conn:
+            empty = not await catalog_store.list_datasets(conn, limit=1)
+        if empty:
+            for line in EMPTY_CATALOG_STEPS:
+                click.echo(line.replace("DATA_DIR", str(settings.data_dir)))
+
+    # Workers of `--workers N` stay quiet: N copies of the same lines would only confuse.
+    worker = worker_of is not None
+    run(serve_forever(settings, worker=worker, on_ready=None if worker else ready))
+
+
+def derived_hosts(extra: tuple[str, ...]) -> tuple[str, ...]:
+    """The names a department may dial the hub by: this host's names, loopback, and any --host."""
+    names = [*extra, socket.getfqdn(), socket.gethostname(), "localhost", "127.0.0.1"]
+    return tuple(dict.fromkeys(n for n in names if n))
 
 
 @click.command("health")
@@ -140,20 +182,75 @@ def _head() -> str:
 @click.option("--config", "config", type=click.Path(dir_okay=False, exists=True), help="Settings file (YAML).")
 @click.option("--data-dir", type=click.Path(file_okay=False), help="Data directory (default ./data).")
 @click.option(
-    "--host", "hosts", multiple=True, default=("localhost", "127.0.0.1"), help="Names in the hub certificate."
+    "--host",
+    "hosts",
+    multiple=True,
+    help="Another name or address departments dial the hub by (repeat); this host's names are always in.",
 )
 @click.option("--insecure-dev", is_flag=True, default=None, help="Skip the PKI (development only).")
-def init(config: str | None, data_dir: str | None, hosts: tuple[str, ...], insecure_dev: bool | None) -> None:
-    """Prepare a data directory: database, hub signing key, CA and certificates, the operator's admin profile."""
+@click.option("--admin-user", default="admin", show_default=True, help="The first console administrator's account.")
+@click.option(
+    "--admin-password-file",
+    type=click.Path(dir_okay=False, exists=True),
+    help="Read its password from this file (default: a one-time password is made and printed).",
+)
+def init(
+    config: str | None,
+    data_dir: str | None,
+    hosts: tuple[str, ...],
+    insecure_dev: bool | None,
+    admin_user: str,
+    admin_password_file: str | None,
+) -> None:
+    """Prepare a data directory: database, hub signing key, CA and certificates, the admin profile and account.
+
+    The hub's server certificate names this host (its FQDN and host name), localhost, 127.0.0.1
+    and every --host. A console hub_admin account is created once, with a printed one-time
+    password unless --admin-password-file gives one.
+
+    \b
+    Examples:
+      exchange init --data-dir data
+      exchange init --data-dir /var/lib/exchange --host hub.example.gov --host 10.0.0.5
+      exchange init --data-dir data --admin-password-file /run/secrets/console-admin
+    """
     from exchange.bootstrap import initialise
 
     settings = _settings(config, data_dir, insecure_dev=insecure_dev)
-    profile_path = run(initialise(settings, hosts))
+    names = derived_hosts(hosts)
+    profile_path = run(initialise(settings, names))
     profile = Profile.load(profile_path)
     click.echo(f"initialised {settings.data_dir}")
-    click.echo(f"  administrator profile: {profile_path} (department {profile.department}, roles hub_admin)")
-    click.echo(f"  start the hub:         exchange serve --data-dir {settings.data_dir}")
-    click.echo(f"  then, for example:     exchange departments list --profile {profile_path}")
+    if not settings.insecure_dev:
+        click.echo(f"  hub certificate for:    {', '.join(names)}")
+    click.echo(f"  administrator profile:  {profile_path} (department {profile.department}, roles hub_admin)")
+    password = Path(admin_password_file).read_text(encoding="utf-8").strip() if admin_password_file else ""
+    made = run(_first_console_admin(settings, admin_user, password or secrets.token_urlsafe(12)))
+    if made and not password:
+        click.echo(f"  console account:        {admin_user} / {made} (shown once: note it now)")
+    elif made:
+        click.echo(f"  console account:        {admin_user} (password from {admin_password_file})")
+    click.echo("next:")
+    for line in after_init(str(settings.data_dir), str(profile_path)):
+        click.echo(line)
+
+
+async def _first_console_admin(settings: Settings, username: str, password: str) -> str:
+    """Create the first hub_admin console account unless one exists; return its password ('' if none made)."""
+    from exchange.console.accounts import add_user
+    from exchange.hub import Hub
+    from exchange.storage import console_store
+
+    hub = Hub(settings)
+    await hub.start()
+    try:
+        async with hub.db.begin() as conn:
+            if await console_store.get_user(conn, username) is not None:
+                return ""
+        await add_user(hub, username, password, "hub_admin", settings.hub_department, "Hub administrator")
+        return password
+    finally:
+        await hub.close()
 
 
 @click.command("demo")
@@ -163,7 +260,13 @@ def init(config: str | None, data_dir: str | None, hosts: tuple[str, ...], insec
 @click.option("--http-port", default=8080, show_default=True, help="Console port of the demo hub (0 = any).")
 @click.option("--seed", default=2026, show_default=True, help="Seed of the synthetic data.")
 def demo(once: bool, data_dir: str | None, port: int, http_port: int, seed: int) -> None:
-    """Run a hub with demo departments and one application end to end."""
+    """Run a hub with demo departments and one application end to end.
+
+    \b
+    Examples:
+      exchange demo --once                    # the scenario, then exit
+      exchange demo --port 0 --http-port 0    # keep serving on free ports
+    """
     from exchange.demo.run import run_demo
 
     run(run_demo(once=once, data_dir=Path(data_dir) if data_dir else None, port=port, http_port=http_port, seed=seed))

@@ -16,7 +16,8 @@ from google.protobuf.json_format import MessageToDict
 from catalog.errors import InvalidArgument
 from catalog.model import Department, load_spec_file, parse_department
 from exchange.auth.keys import algorithm_for, key_id, load_public_key
-from exchange.cli.common import Profile, print_json, print_table, profile_options, run
+from exchange.cli.common import Profile, emit_record, emit_rows, output_option, profile_options, run
+from exchange.cli.messages import after_register
 from exchange.services.convert import department_to_proto
 from exchange.v1 import catalog_pb2, departments_pb2, items_pb2
 
@@ -32,9 +33,47 @@ def _as_dict(message: Any) -> dict[str, Any]:
     return MessageToDict(message, preserving_proto_field_name=True)
 
 
+def _enum(enum: Any, value: int, prefix: str) -> str:
+    """An enum value as people say it: ADMIN_LEVEL_COUNTY -> county."""
+    return str(enum.Name(value)).removeprefix(prefix).lower()
+
+
+def _readable(data: Any) -> Any:
+    """Protobuf JSON with enum names as people say them (SHARING_TYPE_UNCONDITIONAL -> unconditional)."""
+    if isinstance(data, dict):
+        return {k: _readable(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_readable(v) for v in data]
+    if isinstance(data, str) and data.isupper() and "_" in data:
+        for prefix in ENUM_PREFIXES:
+            if data.startswith(prefix):
+                return data.removeprefix(prefix).lower()
+    return data
+
+
+ENUM_PREFIXES = (
+    "SHARING_TYPE_",
+    "DATASET_KIND_",
+    "DATASET_STATUS_",
+    "SENSITIVITY_",
+    "KEY_FORMAT_",
+    "ADMIN_LEVEL_",
+    "DEPARTMENT_STATUS_",
+    "KEY_USE_",
+    "KEY_STATUS_",
+)
+
+
 @click.group("catalog")
 def catalog() -> None:
-    """Datasets: register, list, search, show."""
+    """Datasets: register, list, search, show, change status.
+
+    \b
+    Examples:
+      exchange catalog register examples/catalog/datasets/*.yaml
+      exchange catalog list --owner FIRE
+      exchange catalog status fire_safety_certificate deprecated
+    """
 
 
 @catalog.command("register")
@@ -42,7 +81,13 @@ def catalog() -> None:
 @click.option("--dry-run", is_flag=True, help="Check and show the resulting version; store nothing.")
 @profile_options
 def catalog_register(files: tuple[str, ...], dry_run: bool, profile: Profile) -> None:
-    """Register datasets (or new versions) from YAML/JSON spec FILES."""
+    """Register datasets (or new versions) from YAML/JSON spec FILES.
+
+    \b
+    Examples:
+      exchange catalog register examples/catalog/datasets/fire_safety_certificate.yaml
+      exchange catalog register new-version.yaml --dry-run     # show the version it would get
+    """
 
     async def go() -> None:
         async with profile.client() as hub:
@@ -59,9 +104,17 @@ def catalog_register(files: tuple[str, ...], dry_run: bool, profile: Profile) ->
 @catalog.command("list")
 @click.option("--owner", default="", help="Only datasets of this department.")
 @click.option("--search", "query", default="", help="Words to search for.")
+@output_option
 @profile_options
-def catalog_list(owner: str, query: str, profile: Profile) -> None:
-    """List (or search) the current version of every dataset."""
+def catalog_list(owner: str, query: str, output: str, profile: Profile) -> None:
+    """List (or search) the current version of every dataset.
+
+    \b
+    Examples:
+      exchange catalog list
+      exchange catalog list --owner FIRE -o json
+      exchange catalog list --search "fire safety"
+    """
 
     async def go() -> None:
         async with profile.client() as hub:
@@ -70,18 +123,20 @@ def catalog_list(owner: str, query: str, profile: Profile) -> None:
                 found = await hub.call(hub.catalog.SearchDatasets, catalog_pb2.SearchDatasetsRequest(query=query))
             else:
                 found = await hub.call(hub.catalog.ListDatasets, catalog_pb2.ListDatasetsRequest(owner=owner))
-            print_table(
+            emit_rows(
                 (
                     {
                         "code": d.code,
                         "version": d.version,
                         "owner": d.owner,
-                        "sharing": catalog_pb2.SharingType.Name(d.sharing_type).removeprefix("SHARING_TYPE_").lower(),
+                        "sharing": _enum(catalog_pb2.SharingType, d.sharing_type, "SHARING_TYPE_"),
+                        "status": _enum(catalog_pb2.DatasetStatus, d.status, "DATASET_STATUS_"),
                         "title": d.title,
                     }
                     for d in found.datasets
                 ),
-                ["code", "version", "owner", "sharing", "title"],
+                ["code", "version", "owner", "sharing", "status", "title"],
+                output,
             )
 
     run(go())
@@ -90,32 +145,97 @@ def catalog_list(owner: str, query: str, profile: Profile) -> None:
 @catalog.command("show")
 @click.argument("code")
 @click.option("--version", default="", help="A past version (default: current).")
+@output_option
 @profile_options
-def catalog_show(code: str, version: str, profile: Profile) -> None:
-    """Show one dataset with its schema."""
+def catalog_show(code: str, version: str, output: str, profile: Profile) -> None:
+    """Show one dataset with its schema.
+
+    \b
+    Examples:
+      exchange catalog show fire_safety_certificate
+      exchange catalog show business_licence --version 1.0 -o json
+    """
 
     async def go() -> None:
         async with profile.client() as hub:
             found = await hub.call(hub.catalog.GetDataset, catalog_pb2.GetDatasetRequest(code=code, version=version))
-            print_json(_as_dict(found.dataset))
+            emit_record(_readable(_as_dict(found.dataset)), output)
+
+    run(go())
+
+
+@catalog.command("status")
+@click.argument("code")
+@click.argument("status", type=click.Choice(["published", "deprecated", "draft"]))
+@profile_options
+def catalog_status(code: str, status: str, profile: Profile) -> None:
+    """Set the status of dataset CODE (published, deprecated, draft); the hub logs the change.
+
+    Deprecated datasets are still served to existing grants; a draft is served to nobody.
+
+    \b
+    Examples:
+      exchange catalog status fire_safety_certificate deprecated
+      exchange catalog status fire_safety_certificate published
+    """
+
+    async def go() -> None:
+        request = catalog_pb2.SetDatasetStatusRequest(
+            code=code, status=catalog_pb2.DatasetStatus.Value(f"DATASET_STATUS_{status.upper()}")
+        )
+        async with profile.client() as hub:
+            found = await hub.call(hub.catalog.SetDatasetStatus, request)
+        ds = found.dataset
+        click.echo(f"{ds.code} {ds.version}: {_enum(catalog_pb2.DatasetStatus, ds.status, 'DATASET_STATUS_')}")
 
     run(go())
 
 
 @click.group("departments")
 def departments() -> None:
-    """Departments and their keys."""
+    """Departments: register, list, show, keys, roles, suspend and activate.
+
+    \b
+    Examples:
+      exchange departments register examples/catalog/departments/svc.yaml
+      exchange departments keygen SVC --out svc
+      exchange departments add-key SVC svc/SVC-token.pub --use token
+      exchange departments suspend SVC --reason "certificate lost"
+    """
 
 
 @departments.command("register")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
-@click.option("--token-key", type=click.Path(exists=True, dir_okay=False), help="Public key (PEM) for its tokens.")
-@click.option("--signing-key", type=click.Path(exists=True, dir_okay=False), help="Public key (PEM) for its documents.")
+@click.option(
+    "--token-public-key",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Public key (PEM) for its tokens (`exchange departments keygen`).",
+)
+@click.option(
+    "--signing-public-key",
+    "--signing-key",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Public key (PEM) for its documents (`exchange adapter keygen`).",
+)
+@click.option("--adapter-endpoint", default="", help="host:port of its adapter, instead of the spec's (one FILE only).")
 @profile_options
 def departments_register(
-    files: tuple[str, ...], token_key: str | None, signing_key: str | None, profile: Profile
+    files: tuple[str, ...],
+    token_public_key: str | None,
+    signing_public_key: str | None,
+    adapter_endpoint: str,
+    profile: Profile,
 ) -> None:
-    """Register departments from spec FILES, optionally with their first public keys."""
+    """Register departments from spec FILES, optionally with their first public keys.
+
+    \b
+    Examples:
+      exchange departments register examples/catalog/departments/*.yaml
+      exchange departments register fire.yaml --adapter-endpoint fire-adapter.internal:7443 \
+          --signing-public-key fire/signing.key.pub
+    """
+    if adapter_endpoint and len(files) > 1:
+        raise click.UsageError("--adapter-endpoint applies to one department: give one FILE")
 
     async def go() -> None:
         async with profile.client() as hub:
@@ -123,13 +243,39 @@ def departments_register(
                 data = load_spec_file(path)
                 dept: Department = parse_department(data.get("spec", data) if data.get("kind") else data)
                 message = department_to_proto(dept)
-                for use, key_path in (("TOKEN", token_key), ("SIGNING", signing_key)):
+                if adapter_endpoint:
+                    message.adapter_endpoint = adapter_endpoint
+                for use, key_path in (("TOKEN", token_public_key), ("SIGNING", signing_public_key)):
                     if key_path:
                         message.keys.append(_key_message(key_path, use))
                 stored = await hub.register_department(message)
                 click.echo(f"{stored.code}: registered ({len(stored.keys)} key(s))")
+                has_token_key = any(k.use == departments_pb2.KEY_USE_TOKEN for k in stored.keys)
+                for line in after_register(stored.code, has_token_key):
+                    click.echo(line)
 
     run(go())
+
+
+def _department_record(d: departments_pb2.Department) -> dict[str, Any]:
+    """A department as people read it: level "county", status "active", keys without their PEM."""
+    return {
+        "code": d.code,
+        "name": d.name,
+        "level": _enum(departments_pb2.AdminLevel, d.level, "ADMIN_LEVEL_"),
+        "region_code": d.region_code,
+        "status": _enum(departments_pb2.DepartmentStatus, d.status, "DEPARTMENT_STATUS_"),
+        "adapter_endpoint": d.adapter_endpoint,
+        "keys": [
+            {
+                "kid": k.kid,
+                "use": _enum(departments_pb2.KeyUse, k.use, "KEY_USE_"),
+                "algorithm": k.algorithm,
+                "status": _enum(departments_pb2.KeyStatus, k.status, "KEY_STATUS_"),
+            }
+            for k in d.keys
+        ],
+    }
 
 
 def _key_message(path: str, use: str) -> departments_pb2.DepartmentKey:
@@ -145,25 +291,34 @@ def _key_message(path: str, use: str) -> departments_pb2.DepartmentKey:
 
 
 @departments.command("list")
+@output_option
 @profile_options
-def departments_list(profile: Profile) -> None:
-    """List departments."""
+def departments_list(output: str, profile: Profile) -> None:
+    """List departments.
+
+    \b
+    Examples:
+      exchange departments list
+      exchange departments list -o yaml
+    """
 
     async def go() -> None:
         async with profile.client() as hub:
             found = await hub.call(hub.departments.ListDepartments, departments_pb2.ListDepartmentsRequest())
-            print_table(
+            emit_rows(
                 (
                     {
                         "code": d.code,
                         "name": d.name,
-                        "status": departments_pb2.DepartmentStatus.Name(d.status).removeprefix("DEPARTMENT_STATUS_"),
+                        "level": _enum(departments_pb2.AdminLevel, d.level, "ADMIN_LEVEL_"),
+                        "status": _enum(departments_pb2.DepartmentStatus, d.status, "DEPARTMENT_STATUS_"),
                         "keys": len(d.keys),
                         "adapter": d.adapter_endpoint,
                     }
                     for d in found.departments
                 ),
-                ["code", "name", "status", "keys", "adapter"],
+                ["code", "name", "level", "status", "keys", "adapter"],
+                output,
             )
 
     run(go())
@@ -171,14 +326,21 @@ def departments_list(profile: Profile) -> None:
 
 @departments.command("show")
 @click.argument("code")
+@output_option
 @profile_options
-def departments_show(code: str, profile: Profile) -> None:
-    """Show one department with its keys."""
+def departments_show(code: str, output: str, profile: Profile) -> None:
+    """Show one department with its keys.
+
+    \b
+    Examples:
+      exchange departments show FIRE
+      exchange departments show FIRE -o json
+    """
 
     async def go() -> None:
         async with profile.client() as hub:
             found = await hub.call(hub.departments.GetDepartment, departments_pb2.GetDepartmentRequest(code=code))
-            print_json(_as_dict(found.department))
+            emit_record(_department_record(found.department), output)
 
     run(go())
 
@@ -189,7 +351,13 @@ def departments_show(code: str, profile: Profile) -> None:
 @click.option("--use", type=click.Choice(["token", "signing"]), required=True)
 @profile_options
 def departments_add_key(code: str, public_key: str, use: str, profile: Profile) -> None:
-    """Add a public key to a department (key rotation: retire the old one afterwards)."""
+    """Add a public key to a department (key rotation: retire the old one afterwards).
+
+    \b
+    Examples:
+      exchange departments add-key SVC svc/SVC-token.pub --use token        # from `departments keygen`
+      exchange departments add-key FIRE fire/signing.key.pub --use signing   # from `adapter keygen`
+    """
 
     async def go() -> None:
         async with profile.client() as hub:
@@ -207,7 +375,13 @@ def departments_add_key(code: str, public_key: str, use: str, profile: Profile) 
 @click.argument("kid")
 @profile_options
 def departments_retire_key(code: str, kid: str, profile: Profile) -> None:
-    """Retire a key: tokens signed with it stop working; documents it signed still verify."""
+    """Retire a key: tokens signed with it stop working; documents it signed still verify.
+
+    \b
+    Examples:
+      exchange departments show SVC          # the kids
+      exchange departments retire-key SVC 3q2-7wEAAAAAAAAA
+    """
 
     async def go() -> None:
         async with profile.client() as hub:
@@ -233,6 +407,12 @@ def departments_roles(code: str, set_roles: str, officer: str, reset: bool, reas
     A token may ask for fewer roles than its officer holds, never more. hub_admin and auditor are
     held only by the hub operator's own department. Here --officer names the officer whose set is
     changed; the acting officer is --as-officer (or the profile's).
+
+    \b
+    Examples:
+      exchange departments roles FIRE
+      exchange departments roles FIRE --set officer,dept_admin --reason "runs its own catalog"
+      exchange departments roles FIRE --officer chief --reset
     """
     if set_roles and reset:
         raise click.UsageError("give either --set or --reset, not both")
@@ -253,20 +433,104 @@ def departments_roles(code: str, set_roles: str, officer: str, reset: bool, reas
     run(go())
 
 
+@departments.command("keygen")
+@click.argument("code")
+@click.option(
+    "--out", "out_dir", default=".", show_default=True, type=click.Path(file_okay=False), help="Folder to write to."
+)
+def departments_keygen(code: str, out_dir: str) -> None:
+    """Make department CODE's token key pair (Ed25519): CODE-token.key (0600) and CODE-token.pub.
+
+    The token key signs the department's JWTs: who calls the hub. It is not the document-signing
+    key its adapter signs documents with (`exchange adapter keygen`). Give the private key to the
+    department's systems only; register the public key with the hub.
+
+    \b
+    Examples:
+      exchange departments keygen SVC --out svc
+      exchange departments add-key SVC svc/SVC-token.pub --use token
+    """
+    from exchange.auth.keys import generate_ed25519, key_id, public_key_to_pem, write_private_key
+
+    folder = Path(out_dir)
+    private, public = folder / f"{code}-token.key", folder / f"{code}-token.pub"
+    if private.exists():
+        raise click.ClickException(f"{private} exists; refusing to overwrite a token key (retire it first)")
+    key = generate_ed25519()
+    write_private_key(private, key)
+    public.write_text(public_key_to_pem(key), encoding="utf-8")
+    click.echo(f"kid:         {key_id(key.public_key())}")
+    click.echo(f"private key: {private} (mode 0600; for {code}'s systems only: --token-key, profile key `key`)")
+    click.echo(f"public key:  {public}")
+    click.echo(f"register it: exchange departments add-key {code} {public} --use token")
+
+
+def _set_status(code: str, status: str, reason: str, profile: Profile) -> None:
+    async def go() -> None:
+        request = departments_pb2.SetDepartmentStatusRequest(
+            code=code, status=departments_pb2.DepartmentStatus.Value(f"DEPARTMENT_STATUS_{status}"), reason=reason
+        )
+        async with profile.client() as hub:
+            found = await hub.call(hub.departments.SetDepartmentStatus, request)
+        d = found.department
+        click.echo(f"{d.code}: {_enum(departments_pb2.DepartmentStatus, d.status, 'DEPARTMENT_STATUS_')}")
+
+    run(go())
+
+
+@departments.command("suspend")
+@click.argument("code")
+@click.option("--reason", required=True, help="Why (kept in the access log).")
+@profile_options
+def departments_suspend(code: str, reason: str, profile: Profile) -> None:
+    """Suspend department CODE: its calls are refused (DEPARTMENT_SUSPENDED) until it is activated.
+
+    \b
+    Examples:
+      exchange departments suspend SVC --reason "token key lost, being replaced"
+    """
+    _set_status(code, "SUSPENDED", reason, profile)
+
+
+@departments.command("activate")
+@click.argument("code")
+@click.option("--reason", required=True, help="Why (kept in the access log).")
+@profile_options
+def departments_activate(code: str, reason: str, profile: Profile) -> None:
+    """Activate department CODE again after a suspension.
+
+    \b
+    Examples:
+      exchange departments activate SVC --reason "new token key registered"
+    """
+    _set_status(code, "ACTIVE", reason, profile)
+
+
 def _role_names(roles: Iterable[str]) -> str:
     return ", ".join(sorted(roles)) or "none"
 
 
 @click.group("items")
 def items() -> None:
-    """Service items: what applicants apply for and the materials it needs."""
+    """Service items: what applicants apply for and the materials each needs.
+
+    \b
+    Examples:
+      exchange items register examples/catalog/service_items/*.yaml
+      exchange items list
+    """
 
 
 @items.command("register")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @profile_options
 def items_register(files: tuple[str, ...], profile: Profile) -> None:
-    """Register service items from spec FILES."""
+    """Register service items from spec FILES.
+
+    \b
+    Examples:
+      exchange items register examples/catalog/service_items/restaurant_permit.yaml
+    """
 
     async def go() -> None:
         async with profile.client() as hub:
@@ -278,14 +542,21 @@ def items_register(files: tuple[str, ...], profile: Profile) -> None:
 
 
 @items.command("list")
+@output_option
 @profile_options
-def items_list(profile: Profile) -> None:
-    """List service items."""
+def items_list(output: str, profile: Profile) -> None:
+    """List service items.
+
+    \b
+    Examples:
+      exchange items list
+      exchange items list -o json
+    """
 
     async def go() -> None:
         async with profile.client() as hub:
             found = await hub.call(hub.items.ListServiceItems, items_pb2.ListServiceItemsRequest())
-            print_table(
+            emit_rows(
                 (
                     {
                         "code": i.code,
@@ -298,6 +569,7 @@ def items_list(profile: Profile) -> None:
                     for i in found.items
                 ),
                 ["code", "name", "lead", "reviewers", "days", "materials"],
+                output,
             )
 
     run(go())
@@ -305,13 +577,20 @@ def items_list(profile: Profile) -> None:
 
 @items.command("show")
 @click.argument("code")
+@output_option
 @profile_options
-def items_show(code: str, profile: Profile) -> None:
-    """Show one service item."""
+def items_show(code: str, output: str, profile: Profile) -> None:
+    """Show one service item with its required materials.
+
+    \b
+    Examples:
+      exchange items show restaurant_permit
+      exchange items show restaurant_permit -o json
+    """
 
     async def go() -> None:
         async with profile.client() as hub:
             found = await hub.call(hub.items.GetServiceItem, items_pb2.GetServiceItemRequest(code=code))
-            print_json(_as_dict(found.item))
+            emit_record(_readable(_as_dict(found.item)), output)
 
     run(go())

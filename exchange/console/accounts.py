@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from catalog.errors import FieldViolation, InvalidArgument, ResourceExhausted, Unauthenticated
+from catalog.errors import FieldViolation, InvalidArgument, NotFound, ResourceExhausted, Unauthenticated
 from catalog.model import DEPARTMENT_CODE
 from exchange.audit.entry import AccessLogEntry
 from exchange.auth.identity import Caller, Role
@@ -96,6 +96,35 @@ async def add_user(hub: Hub, username: str, password: str, role: str, department
         )
     )
     return created
+
+
+async def list_users(hub: Hub) -> list[ConsoleUser]:
+    async with hub.db.read() as conn:
+        return await console_store.list_users(conn)
+
+
+async def change_user(hub: Hub, username: str, change: str, reason: str) -> ConsoleUser:
+    """Disable, enable or remove an account (`change`); the change is written to the access log."""
+    async with hub.db.begin() as conn:
+        user = await console_store.get_user(conn, username)
+        if user is None:
+            raise NotFound(f"no console account {username!r}; see `exchange console users`", reason="NO_SUCH_ACCOUNT")
+        if change == "remove":
+            await console_store.delete_user(conn, username)
+        else:
+            await console_store.set_disabled(conn, username, change == "disable")
+    await hub.record(
+        AccessLogEntry(
+            time_us=now_us(),
+            request_id=uuid.uuid4().hex,
+            action=f"console.{change}_user",
+            caller_department=user.department,
+            officer_id="system",
+            decision="allow",
+            details={"target": username, "summary": f"{change}d {user.role} account", "reason": reason[:500]},
+        )
+    )
+    return user
 
 
 async def _log_signin(hub: Hub, username: str, address: str, department: str, reason: str, message: str) -> None:

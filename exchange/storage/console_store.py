@@ -54,6 +54,24 @@ async def get_user(conn: AsyncConnection, username: str) -> ConsoleUser | None:
     return ConsoleUser(row.username, row.password_hash, row.role, row.department, row.display_name, row.disabled)
 
 
+async def list_users(conn: AsyncConnection) -> list[ConsoleUser]:
+    rows = (await conn.execute(sa.select(t.console_users).order_by(t.console_users.c.username))).all()
+    return [ConsoleUser(r.username, r.password_hash, r.role, r.department, r.display_name, r.disabled) for r in rows]
+
+
+async def set_disabled(conn: AsyncConnection, username: str, disabled: bool) -> None:
+    """Disable (or enable) an account; a disabled account's sessions end at once."""
+    where = t.console_users.c.username == username
+    await conn.execute(t.console_users.update().where(where).values(disabled=disabled))
+    if disabled:
+        await conn.execute(t.console_sessions.delete().where(t.console_sessions.c.username == username))
+
+
+async def delete_user(conn: AsyncConnection, username: str) -> None:
+    await conn.execute(t.console_sessions.delete().where(t.console_sessions.c.username == username))
+    await conn.execute(t.console_users.delete().where(t.console_users.c.username == username))
+
+
 async def set_password_hash(conn: AsyncConnection, username: str, password_hash: str) -> None:
     await conn.execute(
         t.console_users.update().where(t.console_users.c.username == username).values(password_hash=password_hash)

@@ -79,3 +79,47 @@ def test_init_serve_register_and_stop_gracefully(tmp_path: Path):
         code = hub.wait(timeout=30)
     assert code == 0
     assert "INSECURE" not in (hub.stderr.read() if hub.stderr else "")
+
+
+def test_first_run_names_this_host_makes_a_console_admin_and_says_what_next(tmp_path: Path):
+    """init: the host's own names in the certificate, a one-time console password, no WARNING, the next
+    three commands; serve: where it listens (gRPC and the console's https URL) and the first steps."""
+    from cryptography import x509
+
+    port, http_port = free_port(), free_port()
+    env = {
+        **os.environ,
+        "PWD": str(tmp_path),
+        "EXCHANGE_DATA_DIR": "data",
+        "EXCHANGE_GRPC_LISTEN": f"127.0.0.1:{port}",
+        "EXCHANGE_HTTP_LISTEN": f"127.0.0.1:{http_port}",
+    }
+    init = cli("init", "--host", "hub.example.gov", env=env)
+    assert init.returncode == 0, init.stderr
+    assert "WARNING" not in init.stderr, init.stderr
+    certificate = x509.load_pem_x509_certificate((tmp_path / "data" / "pki" / "server.crt").read_bytes())
+    names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    dns = set(names.get_values_for_type(x509.DNSName))
+    assert {"hub.example.gov", socket.gethostname(), "localhost"} <= dns
+    password = init.stdout.split("console account:")[1].split("/ ")[1].split(" ")[0]
+    assert len(password) >= 12
+    assert "1. start the hub:" in init.stdout and "3. register a department:" in init.stdout
+    users = cli("console", "users", "-o", "json", env=env)
+    assert '"role": "hub_admin"' in users.stdout
+
+    again = cli("init", env=env)  # a second init keeps the account and says nothing about a password
+    assert again.returncode == 0 and "console account:" not in again.stdout
+
+    hub = subprocess.Popen(
+        [*EXCHANGE, "serve"], env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert hub.stdout is not None
+        lines = [hub.stdout.readline() for _ in range(4)]
+    finally:
+        hub.send_signal(signal.SIGTERM)
+        hub.wait(timeout=30)
+    assert lines[0].startswith("hub exchange-hub serving")
+    assert f"gRPC:    127.0.0.1:{port} (mTLS)" in lines[1]
+    assert f"console: https://localhost:{http_port}/console/" in lines[2]
+    assert "the catalog is empty" in lines[3]

@@ -1,0 +1,43 @@
+"""`exchange fetch`: one document from its issuing department, for a case (what a department system does)."""
+
+from __future__ import annotations
+
+import click
+
+from exchange.cli.common import Profile, emit_record, output_option, profile_options, run
+
+
+@click.command("fetch")
+@click.argument("dataset")
+@click.argument("key")
+@click.option("--case", "case_id", required=True, help="The open case this fetch is for (the purpose).")
+@click.option("--field", "fields", multiple=True, help="Only this field (repeatable; default: all granted).")
+@output_option
+@profile_options
+def fetch(dataset: str, key: str, case_id: str, fields: tuple[str, ...], output: str, profile: Profile) -> None:
+    """Fetch the DATASET document KEY for an open case; prints it with its access-log receipt.
+
+    The hub checks the grant, the case and its parties, calls the issuing department's adapter,
+    verifies its signature and logs the access; a refusal prints the reason (exit 2).
+
+    \b
+    Examples:
+      exchange fetch fire_safety_certificate FS-2026-0001 --case c-1a2b3c --profile svc.yaml
+      exchange fetch business_licence 91110105MA01XXXXXX --case c-1a2b3c --field name -o json
+    """
+
+    async def go() -> None:
+        async with profile.client() as hub:
+            document = await hub.fetch(dataset, key, case_id=case_id, fields=fields)
+        emit_record(
+            {
+                "dataset": dataset,
+                "key": key,
+                "data": document.data,
+                "issuer": document.provenance.issuer,
+                "receipt": {"log_index": document.receipt.index, "leaf_hash": document.receipt.leaf_hash.hex()},
+            },
+            output,
+        )
+
+    run(go())
