@@ -30,7 +30,8 @@ def canonicalize(value: Any) -> bytes:
     try:
         return "".join(parts).encode("utf-8")
     except UnicodeEncodeError as exc:
-        raise InvalidArgument(f"a string holds a lone surrogate ({exc}); JSON text must be valid Unicode", reason=REASON) from exc
+        what = f"a string holds a lone surrogate ({exc}); JSON text must be valid Unicode"
+        raise InvalidArgument(what, reason=REASON) from exc
 
 
 def _write(value: Any, out: list[str], path: str) -> None:

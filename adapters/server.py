@@ -63,9 +63,13 @@ def signed_to_proto(doc: SignedDocument) -> provider_pb2.SignedDocument:
         key=doc.key,
         issuer=doc.issuer,
         issued_at_us=doc.issued_at_us,
-        document_json=doc.document_json,
+        # Format 2 sends the fields as disclosures only: the document bytes would repeat them.
+        document_json=doc.document_json if doc.format == 1 else b"",
         kid=doc.kid,
         signature=doc.signature,
+        format=doc.format,
+        envelope_json=doc.envelope_json,
+        disclosures=list(doc.disclosures),
     )
 
 

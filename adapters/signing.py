@@ -110,12 +110,13 @@ def batch_signed_bytes(size: int, root: bytes) -> bytes:
     return BATCH_CONTEXT + f"{size}\n{root.hex()}".encode("ascii")
 
 
-class DisclosureError(DataLoss):
-    """A disclosed field that does not match the issuer's commitments; ``field`` names it."""
+def disclosure_error(field: str, message: str, problem: str) -> DataLoss:
+    """A disclosed field that does not match the issuer's commitments: metadata ``field`` names it.
 
-    def __init__(self, field: str, message: str, reason: str) -> None:
-        super().__init__(message, reason=reason, metadata={"field": field[:128]})
-        self.field = field
+    The reason code is the signature's (ISSUER_SIGNATURE_INVALID: the issuer did not vouch for what was
+    served); metadata ``problem`` says how (DISCLOSURE_NOT_SIGNED, _MISSING, _DUPLICATE, _MALFORMED).
+    """
+    return DataLoss(message, reason="ISSUER_SIGNATURE_INVALID", metadata={"field": field[:128], "problem": problem})
 
 
 @dataclass(frozen=True)
@@ -150,16 +151,18 @@ def parse_disclosure(data: bytes, position: int) -> Disclosure:
     try:
         parsed = jcs.parse(data)
     except ValueError as exc:
-        raise DisclosureError(f"#{position}", f"disclosure #{position} is not JSON ({exc})", "DISCLOSURE_MALFORMED") from exc
-    if not (isinstance(parsed, list) and len(parsed) == 3 and isinstance(parsed[0], str) and isinstance(parsed[1], str)):
-        raise DisclosureError(
+        what = f"disclosure #{position} is not JSON ({exc})"
+        raise disclosure_error(f"#{position}", what, "DISCLOSURE_MALFORMED") from exc
+    shaped = isinstance(parsed, list) and len(parsed) == 3
+    if not (shaped and isinstance(parsed[0], str) and isinstance(parsed[1], str)):
+        raise disclosure_error(
             f"#{position}",
             f"disclosure #{position} is not an array [salt, name, value] of two strings and a value",
             "DISCLOSURE_MALFORMED",
         )
     disclosure = Disclosure(parsed[0], parsed[1], parsed[2])
     if len(disclosure.salt) != SALT_CHARS:
-        raise DisclosureError(
+        raise disclosure_error(
             disclosure.name,
             f"field {disclosure.name!r}: its salt has {len(disclosure.salt)} characters, not {SALT_CHARS} "
             f"(base64url of {SALT_BYTES} bytes)",
@@ -170,7 +173,7 @@ def parse_disclosure(data: bytes, position: int) -> Disclosure:
     except InvalidArgument:
         canonical = False
     if not canonical:
-        raise DisclosureError(
+        raise disclosure_error(
             disclosure.name,
             f"field {disclosure.name!r}: its disclosure is not in RFC 8785 canonical form",
             "DISCLOSURE_MALFORMED",
@@ -190,9 +193,9 @@ def disclosed_fields(digests: Sequence[str], disclosures: Sequence[bytes]) -> di
         disclosure = parse_disclosure(data, position)
         name = disclosure.name
         if name in fields:
-            raise DisclosureError(name, f"field {name!r} is disclosed twice", "DISCLOSURE_DUPLICATE")
+            raise disclosure_error(name, f"field {name!r} is disclosed twice", "DISCLOSURE_DUPLICATE")
         if hashlib.sha256(data).hexdigest() not in committed:
-            raise DisclosureError(
+            raise disclosure_error(
                 name,
                 f"field {name!r}: its disclosure matches none of the issuer's signed digests "
                 "(the value was altered, or the field was added)",
@@ -206,7 +209,7 @@ def require_disclosed(fields: Mapping[str, Any], claimed: Sequence[str]) -> None
     """Every field the hub says it returned must come with its disclosure."""
     for name in claimed:
         if name not in fields:
-            raise DisclosureError(
+            raise disclosure_error(
                 name,
                 f"field {name!r} is listed as returned but no disclosure for it was served; it cannot be verified",
                 "DISCLOSURE_MISSING",
@@ -352,9 +355,7 @@ class DocumentSigner:
             signature=b"",
         )
 
-    def _v2(
-        self, dataset: str, version: str, key: str, disclosures: Sequence[Disclosure], at: int
-    ) -> SignedDocument:
+    def _v2(self, dataset: str, version: str, key: str, disclosures: Sequence[Disclosure], at: int) -> SignedDocument:
         encoded = tuple(d.encoded() for d in disclosures)
         envelope = envelope_v2(
             dataset=dataset,
@@ -472,9 +473,35 @@ def _document_of(doc: SignedDocument, *, complete: bool) -> dict[str, Any]:
         raise _signature_invalid(
             doc, f"the issuer committed to {len(envelope['digests'])} fields but disclosed {len(document)}"
         )
-    if doc.document_json and canonical_json(document) != doc.document_json:
-        raise _signature_invalid(doc, "document bytes do not match the disclosed fields")
+    if doc.document_json:
+        _same_as_disclosed(doc.document_json, document)
     return document
+
+
+def _same_as_disclosed(document_json: bytes, disclosed: Mapping[str, Any]) -> None:
+    """The document bytes beside the disclosures hold exactly the disclosed fields (names the first that differs)."""
+    try:
+        shown = jcs.parse(document_json)
+    except ValueError as exc:
+        raise disclosure_error("#document", f"the document bytes are not JSON ({exc})", "DISCLOSURE_MALFORMED") from exc
+    if not isinstance(shown, dict):
+        raise disclosure_error("#document", "the document bytes are not a JSON object", "DISCLOSURE_MALFORMED")
+    require_disclosed(disclosed, sorted(shown))
+    for name, value in disclosed.items():
+        if name not in shown:
+            raise disclosure_error(
+                name, f"field {name!r} is disclosed but missing from the document", "DISCLOSURE_MISSING"
+            )
+        if canonical_json(shown[name]) != canonical_json(value):
+            raise disclosure_error(
+                name,
+                f"field {name!r}: the document says {shown[name]!r}, the signed disclosure {value!r}",
+                "DISCLOSURE_NOT_SIGNED",
+            )
+    if canonical_json(shown) != document_json:
+        raise disclosure_error(
+            "#document", "the document bytes are not in RFC 8785 canonical form", "DISCLOSURE_MALFORMED"
+        )
 
 
 def verify_document(

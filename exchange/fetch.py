@@ -178,6 +178,8 @@ class Fetcher:
             self._check_document_subject(facts, ds, subject)
         returned = {name: document[name] for name in decision.fields if name in document}
         document_json = canonical_json(returned)
+        # What the consumer can verify: the envelope and the disclosures of the returned fields only.
+        served = signed.minimised(tuple(returned))
         fetched_at = now_us()
         receipt = await self.hub.record(
             _with(
@@ -200,8 +202,11 @@ class Fetcher:
             issued_at_us=signed.issued_at_us,
             kid=signed.kid,
             signature=signed.signature,
-            content_digest=hashlib.sha256(signed.document_json).hexdigest(),
+            content_digest=signed.content_digest(),
             fetched_at_us=fetched_at,
+            format=served.format,
+            envelope_json=served.envelope_json,
+            disclosures=served.disclosures if served.format == 2 else (),
         )
         return FetchResult(
             returned, document_json, tuple(returned), provenance, receipt, req.request_id, subject, signed
@@ -308,6 +313,9 @@ class Fetcher:
             document_json=d.document_json,
             kid=d.kid,
             signature=d.signature,
+            format=d.format or 1,
+            envelope_json=d.envelope_json,
+            disclosures=tuple(d.disclosures),
         )
 
     def _verify(self, ds: Dataset, key: str, signed: SignedDocument) -> dict[str, Any]:

@@ -6,7 +6,7 @@ import logging
 
 import click
 
-from exchange.cli import access, adapter, audit, bench, cases, console, lifecycle, pki, registry
+from exchange.cli import access, adapter, audit, bench, cases, console, documents, lifecycle, pki, registry
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
@@ -34,6 +34,8 @@ for command in (
     access.authz,
     pki.pki,
     cases.cases,
+    documents.fetch,
+    documents.verify,
     audit.audit,
     adapter.adapter,
     console.console,
