@@ -73,6 +73,23 @@ def signed_to_proto(doc: SignedDocument) -> provider_pb2.SignedDocument:
     )
 
 
+def signed_from_proto(d: provider_pb2.SignedDocument) -> SignedDocument:
+    """A signed document as it arrived (format 0 on the wire is 1: adapters from before format 2)."""
+    return SignedDocument(
+        dataset=d.dataset,
+        dataset_version=d.dataset_version,
+        key=d.key,
+        issuer=d.issuer,
+        issued_at_us=d.issued_at_us,
+        document_json=d.document_json,
+        kid=d.kid,
+        signature=d.signature,
+        format=d.format or 1,
+        envelope_json=d.envelope_json,
+        disclosures=tuple(d.disclosures),
+    )
+
+
 def end_of_day_us(day: dt.date) -> int:
     """The first microsecond after day ends, local time, since the epoch."""
     start = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), LOCAL_ZONE)

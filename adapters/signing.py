@@ -523,6 +523,15 @@ def verify_document(
     try:
         document = _document_of(doc, complete=complete)
         payload = doc.signed_bytes(document)
+    except DataLoss as exc:
+        if "field" not in exc.metadata:
+            raise
+        raise DataLoss(
+            f"{doc.issuer}'s {doc.dataset} v{doc.dataset_version} key {doc.key!r} (kid {doc.kid}): {exc.message}; "
+            "the document was altered after the issuer signed it",
+            reason=exc.reason,
+            metadata={**exc.metadata, "issuer": doc.issuer, "dataset": doc.dataset, "kid": doc.kid},
+        ) from exc
     except InvalidArgument as exc:
         raise _signature_invalid(doc, f"document is not canonical JSON ({exc.message})") from exc
     if doc.batch is None:

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from adapters.server import signed_from_proto
 from adapters.signing import SignedDocument, canonical_json, verify_document
 from catalog.errors import (
     DataLoss,
@@ -303,20 +304,7 @@ class Fetcher:
         )
         if not response.found:
             raise NotFound(f"{ds.owner} has no {ds.code} with key {key}", reason="KEY_NOT_FOUND")
-        d = response.document
-        return SignedDocument(
-            dataset=d.dataset,
-            dataset_version=d.dataset_version,
-            key=d.key,
-            issuer=d.issuer,
-            issued_at_us=d.issued_at_us,
-            document_json=d.document_json,
-            kid=d.kid,
-            signature=d.signature,
-            format=d.format or 1,
-            envelope_json=d.envelope_json,
-            disclosures=tuple(d.disclosures),
-        )
+        return signed_from_proto(response.document)
 
     def _verify(self, ds: Dataset, key: str, signed: SignedDocument) -> dict[str, Any]:
         """The issuer's signature, the binding to this request, and the document's shape."""
