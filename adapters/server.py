@@ -64,9 +64,30 @@ def signed_to_proto(doc: SignedDocument) -> provider_pb2.SignedDocument:
         key=doc.key,
         issuer=doc.issuer,
         issued_at_us=doc.issued_at_us,
-        document_json=doc.document_json,
+        # Format 2 sends the fields as disclosures only: the document bytes would repeat them.
+        document_json=doc.document_json if doc.format == 1 else b"",
         kid=doc.kid,
         signature=doc.signature,
+        format=doc.format,
+        envelope_json=doc.envelope_json,
+        disclosures=list(doc.disclosures),
+    )
+
+
+def signed_from_proto(d: provider_pb2.SignedDocument) -> SignedDocument:
+    """A signed document as it arrived (format 0 on the wire is 1: adapters from before format 2)."""
+    return SignedDocument(
+        dataset=d.dataset,
+        dataset_version=d.dataset_version,
+        key=d.key,
+        issuer=d.issuer,
+        issued_at_us=d.issued_at_us,
+        document_json=d.document_json,
+        kid=d.kid,
+        signature=d.signature,
+        format=d.format or 1,
+        envelope_json=d.envelope_json,
+        disclosures=tuple(d.disclosures),
     )
 
 

@@ -17,17 +17,20 @@ import contextlib
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
 import grpc
 import pyarrow as pa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from grpc import aio
 
 from adapters.ipc import read_batch, read_schema, split_batch_response
 from catalog.errors import DataLoss, ExchangeError, Unauthenticated
+from exchange.audit.bundle import EvidenceBundle
+from exchange.audit.note import NoteVerifier
 from exchange.audit.receipt import Receipt
 from exchange.auth.held_roles import DepartmentRoles, parse_roles
 from exchange.auth.identity import HUB_AUDIENCE_DEFAULT, Role
@@ -35,6 +38,13 @@ from exchange.auth.keys import PrivateKey, key_id, load_private_key
 from exchange.auth.tokens import mint_token
 from exchange.errors import from_rpc_error
 from exchange.provenance import Provenance
+from exchange.served_document import (
+    DocumentCheck,
+    fetch_response_json,
+    issuer_key_from,
+    load_fetch_response,
+    verify_fetch_response,
+)
 from exchange.v1 import (
     access_pb2,
     access_pb2_grpc,
@@ -77,6 +87,43 @@ class Document:
     provenance: Provenance
     receipt: Receipt
     request_id: str
+    # The response as served: what `save` writes and `verify_document` checks.
+    response: exchange_pb2.FetchResponse | None = field(default=None, repr=False, compare=False)
+
+    def save(self, path: str | Path) -> None:
+        """Write the served response as JSON, for `exchange verify document FILE` or `verify_document`."""
+        if self.response is None:
+            raise ValueError("this Document was not built from a FetchResponse; nothing to save")
+        Path(path).write_text(fetch_response_json(self.response), encoding="utf-8")
+
+
+def verify_document(
+    served: Document | exchange_pb2.FetchResponse | str | Path,
+    issuer_key: Ed25519PublicKey | str | bytes | Path,
+    *,
+    bundle: EvidenceBundle | str | Path | None = None,
+    log_key: NoteVerifier | str | None = None,
+) -> DocumentCheck:
+    """Verify a served document offline: each returned field against the issuer's signed envelope and the
+    issuer's public key (PEM, or a file holding it), and with an evidence bundle and the hub's log key
+    (``name+id+base64``), that the access serving it is in the log. DataLoss naming the field if it fails.
+    """
+    if isinstance(served, Document):
+        if served.response is None:
+            raise ValueError("this Document was not built from a FetchResponse; verify the saved response")
+        response = served.response
+    elif isinstance(served, exchange_pb2.FetchResponse):
+        response = served
+    else:
+        response = load_fetch_response(served)
+    if isinstance(issuer_key, Path) or (isinstance(issuer_key, str) and "BEGIN" not in issuer_key):
+        issuer_key = Path(issuer_key).read_bytes()
+    key = issuer_key if isinstance(issuer_key, Ed25519PublicKey) else issuer_key_from(issuer_key)
+    if isinstance(bundle, str | Path):
+        bundle = EvidenceBundle.from_text(Path(bundle).read_text(encoding="utf-8"))
+    if isinstance(log_key, str):
+        log_key = NoteVerifier.from_vkey(log_key)
+    return verify_fetch_response(response, key, bundle=bundle, log_key=log_key)
 
 
 def receipt_from_proto(r: common_pb2.Receipt) -> Receipt:
@@ -94,6 +141,9 @@ def provenance_from_proto(p: common_pb2.Provenance) -> Provenance:
         p.signature,
         p.content_digest,
         p.fetched_at_us,
+        p.format or 1,
+        p.envelope_json,
+        tuple(p.disclosures),
     )
 
 
@@ -265,6 +315,7 @@ class HubClient:
             provenance=provenance_from_proto(response.provenance),
             receipt=receipt_from_proto(response.receipt),
             request_id=response.request_id,
+            response=response,
         )
 
     async def scan(

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from adapters.server import signed_from_proto
 from adapters.signing import SignedDocument, canonical_json, verify_document
 from catalog.errors import (
     DataLoss,
@@ -178,6 +179,8 @@ class Fetcher:
             self._check_document_subject(facts, ds, subject)
         returned = {name: document[name] for name in decision.fields if name in document}
         document_json = canonical_json(returned)
+        # What the consumer can verify: the envelope and the disclosures of the returned fields only.
+        served = signed.minimised(tuple(returned))
         fetched_at = now_us()
         receipt = await self.hub.record(
             _with(
@@ -200,8 +203,11 @@ class Fetcher:
             issued_at_us=signed.issued_at_us,
             kid=signed.kid,
             signature=signed.signature,
-            content_digest=hashlib.sha256(signed.document_json).hexdigest(),
+            content_digest=signed.content_digest(),
             fetched_at_us=fetched_at,
+            format=served.format,
+            envelope_json=served.envelope_json,
+            disclosures=served.disclosures if served.format == 2 else (),
         )
         return FetchResult(
             returned, document_json, tuple(returned), provenance, receipt, req.request_id, subject, signed
@@ -298,17 +304,7 @@ class Fetcher:
         )
         if not response.found:
             raise NotFound(f"{ds.owner} has no {ds.code} with key {key}", reason="KEY_NOT_FOUND")
-        d = response.document
-        return SignedDocument(
-            dataset=d.dataset,
-            dataset_version=d.dataset_version,
-            key=d.key,
-            issuer=d.issuer,
-            issued_at_us=d.issued_at_us,
-            document_json=d.document_json,
-            kid=d.kid,
-            signature=d.signature,
-        )
+        return signed_from_proto(response.document)
 
     def _verify(self, ds: Dataset, key: str, signed: SignedDocument) -> dict[str, Any]:
         """The issuer's signature, the binding to this request, and the document's shape."""

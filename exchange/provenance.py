@@ -18,3 +18,8 @@ class Provenance:
     signature: bytes
     content_digest: str
     fetched_at_us: int
+    # Format 2 (docs/document-format.md): the issuer's signed envelope and the disclosures of the returned
+    # fields, so the recipient can verify them; empty for format 1.
+    format: int = 1
+    envelope_json: bytes = b""
+    disclosures: tuple[bytes, ...] = ()

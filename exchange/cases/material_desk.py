@@ -28,7 +28,14 @@ from exchange.auth.authz import decide_fetch
 from exchange.auth.identity import Caller
 from exchange.cases.desk_base import DeskBase
 from exchange.cases.lifecycle import is_open
-from exchange.cases.materials import Material, content_digest, required_material, validity_of
+from exchange.cases.materials import (
+    Material,
+    content_digest,
+    disclosures_bundle,
+    disclosures_from_bundle,
+    required_material,
+    validity_of,
+)
 from exchange.cases.model import Case
 from exchange.cases.singleflight import SingleFlight
 from exchange.clock import now_us
@@ -173,6 +180,8 @@ class MaterialDesk(DeskBase):
         ds = await self.registry.get_dataset(dataset)
         status_code, valid_until = validity_of(ds, result.signed.document())
         p = result.provenance
+        # The stored copy keeps what re-verifies it: the envelope, and the disclosures of the stored fields.
+        bundle = disclosures_bundle(p.disclosures) if p.format == 2 else b""
         material = Material(
             case_id=case.id,
             dataset=dataset,
@@ -195,12 +204,17 @@ class MaterialDesk(DeskBase):
             receipt_index=result.receipt.index,
             receipt_leaf_hash=result.receipt.leaf_hash,
             receipt_origin=result.receipt.origin,
+            format=p.format,
+            envelope_json=p.envelope_json,
+            disclosures_digest=content_digest(bundle) if bundle else "",
         )
         # Each department would otherwise have needed the applicant's copy of a newly required material.
         avoided = len(case.involved_departments) if material.version == 1 else 0
         try:
             async with self.hub.db.begin() as conn:
                 await case_store.put_document(conn, material.digest, result.document_json, now_us())
+                if bundle:
+                    await case_store.put_document(conn, material.disclosures_digest, bundle, now_us())
                 await case_store.add_material(conn, material)
                 await case_store.add_savings(conn, case.id, fetched=1, avoided=avoided)
         except sa.exc.IntegrityError:
@@ -263,6 +277,14 @@ class MaterialDesk(DeskBase):
             details={"version": str(material.version), "upstream_call": "false"},
         )
         return material, body, receipt
+
+    async def disclosures_for(self, material: Material, visible_json: bytes) -> tuple[bytes, ...]:
+        """The stored disclosures of the fields a reader was shown, so it can verify them against the envelope."""
+        if not material.disclosures_digest:
+            return ()
+        async with self.hub.db.read() as conn:
+            bundle = await case_store.get_document(conn, material.disclosures_digest)
+        return disclosures_from_bundle(bundle, json.loads(visible_json)) if bundle else ()
 
     async def materials(self, caller: Caller, case_id: str) -> list[Material]:
         """Every version of every material of a case: metadata only."""

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -40,6 +41,11 @@ class Material:
     receipt_index: int = 0
     receipt_leaf_hash: bytes = b""
     receipt_origin: str = ""
+    # Format 2: the issuer's signed envelope, and the content address of the stored disclosures of
+    # ``fields`` (a JSON list of the disclosure strings), so the stored copy re-verifies later.
+    format: int = 1
+    envelope_json: bytes = b""
+    disclosures_digest: str = ""
 
     def expired_at(self, now_us: int) -> bool:
         """Whether the material's validity ended before ``now_us``."""
@@ -54,6 +60,18 @@ class MaterialStatus:
     valid: bool
     status_code: str
     valid_until_us: int
+
+
+def disclosures_bundle(disclosures: tuple[bytes, ...]) -> bytes:
+    """The disclosures of a material as one stored JSON list of their strings (each is already JCS)."""
+    return json.dumps([d.decode("utf-8") for d in disclosures], ensure_ascii=False).encode("utf-8")
+
+
+def disclosures_from_bundle(bundle: bytes, fields: Iterable[str]) -> tuple[bytes, ...]:
+    """The stored disclosures of the given fields only (a reader sees no more than its grant allows)."""
+    wanted = set(fields)
+    items = [text.encode("utf-8") for text in json.loads(bundle)]
+    return tuple(item for item in items if json.loads(item)[1] in wanted)
 
 
 def content_digest(document_json: bytes) -> str:

@@ -11,7 +11,20 @@ from typing import Any
 
 import click
 
-from exchange.cli import access, adapter, audit, bench, cases, console, fetch, lifecycle, pki, profile, registry
+from exchange.cli import (
+    access,
+    adapter,
+    audit,
+    bench,
+    cases,
+    console,
+    documents,
+    fetch,
+    lifecycle,
+    pki,
+    profile,
+    registry,
+)
 from exchange.cli.examples import EXAMPLES, with_examples
 from exchange.cli.messages import EXIT_REFUSED, EXIT_USAGE
 
@@ -94,6 +107,7 @@ for command in (
     pki.pki,
     cases.cases,
     fetch.fetch,
+    documents.verify,
     audit.audit,
     adapter.adapter,
     console.console,

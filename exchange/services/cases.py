@@ -88,7 +88,9 @@ def party_from_proto(p: cases_pb2.CaseParty) -> PartyInput:
     return PartyInput(p.relation[:64], p.party_id[:256], p.kind[:32], p.name[:1000])
 
 
-def material_to_proto(m: Material, document_json: bytes = b"") -> cases_pb2.Material:
+def material_to_proto(
+    m: Material, document_json: bytes = b"", disclosures: tuple[bytes, ...] = ()
+) -> cases_pb2.Material:
     return cases_pb2.Material(
         case_id=m.case_id,
         dataset=m.dataset,
@@ -105,6 +107,9 @@ def material_to_proto(m: Material, document_json: bytes = b"") -> cases_pb2.Mate
             signature=m.signature,
             content_digest=m.content_digest,
             fetched_at_us=m.fetched_at_us,
+            format=m.format,
+            envelope_json=m.envelope_json,
+            disclosures=list(disclosures),
         ),
         valid_until_us=m.valid_until_us,
         status_code=m.status_code,
@@ -210,8 +215,9 @@ class CaseServicer(cases_pb2_grpc.CaseServiceServicer):
         material, body, receipt = await self.material_set.read_material(
             caller(), request.case_id, request.dataset[:64], request.version
         )
+        disclosures = await self.material_set.disclosures_for(material, body)
         return cases_pb2.GetMaterialResponse(
-            material=material_to_proto(material, body), receipt=receipt_to_proto(receipt)
+            material=material_to_proto(material, body, disclosures), receipt=receipt_to_proto(receipt)
         )
 
     async def ListMaterials(

@@ -30,6 +30,9 @@ def provenance_to_proto(result: FetchResult) -> common_pb2.Provenance:
         signature=p.signature,
         content_digest=p.content_digest,
         fetched_at_us=p.fetched_at_us,
+        format=p.format,
+        envelope_json=p.envelope_json,
+        disclosures=list(p.disclosures),
     )
 
 

@@ -282,6 +282,7 @@ def _material_json(m: Material) -> str:
     data = asdict(m)
     data["signature"] = m.signature.hex()
     data["receipt_leaf_hash"] = m.receipt_leaf_hash.hex()
+    data["envelope_json"] = m.envelope_json.decode("utf-8")
     data["fields"] = list(m.fields)
     return json.dumps(data, ensure_ascii=False, sort_keys=True)
 
@@ -290,6 +291,7 @@ def _material(text: str, current: bool) -> Material:
     data = json.loads(text)
     data["signature"] = bytes.fromhex(data["signature"])
     data["receipt_leaf_hash"] = bytes.fromhex(data["receipt_leaf_hash"])
+    data["envelope_json"] = data.get("envelope_json", "").encode("utf-8")
     data["fields"] = tuple(data["fields"])
     data["current"] = current
     return Material(**data)

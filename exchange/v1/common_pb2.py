@@ -24,17 +24,17 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x65xchange/v1/common.proto\x12\x0b\x65xchange.v1\"4\n\x0bPageRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"\'\n\x0cPageResponse\x12\x17\n\x0fnext_page_token\x18\x01 \x01(\t\">\n\x07Purpose\x12\x0f\n\x07\x63\x61se_id\x18\x01 \x01(\t\x12\x14\n\x0cservice_item\x18\x02 \x01(\t\x12\x0c\n\x04note\x18\x03 \x01(\t\"C\n\x07Receipt\x12\x11\n\tlog_index\x18\x01 \x01(\x04\x12\x11\n\tleaf_hash\x18\x02 \x01(\x0c\x12\x12\n\nlog_origin\x18\x03 \x01(\t\"\xb8\x01\n\nProvenance\x12\x0e\n\x06issuer\x18\x01 \x01(\t\x12\x0f\n\x07\x64\x61taset\x18\x02 \x01(\t\x12\x17\n\x0f\x64\x61taset_version\x18\x03 \x01(\t\x12\x0b\n\x03key\x18\x04 \x01(\t\x12\x14\n\x0cissued_at_us\x18\x05 \x01(\x03\x12\x0b\n\x03kid\x18\x06 \x01(\t\x12\x11\n\tsignature\x18\x07 \x01(\x0c\x12\x16\n\x0e\x63ontent_digest\x18\x08 \x01(\t\x12\x15\n\rfetched_at_us\x18\t \x01(\x03*\x91\x01\n\x0bSensitivity\x12\x1b\n\x17SENSITIVITY_UNSPECIFIED\x10\x00\x12\x16\n\x12SENSITIVITY_PUBLIC\x10\x01\x12\x18\n\x14SENSITIVITY_INTERNAL\x10\x02\x12\x18\n\x14SENSITIVITY_PERSONAL\x10\x03\x12\x19\n\x15SENSITIVITY_SENSITIVE\x10\x04*K\n\x08\x44\x65\x63ision\x12\x18\n\x14\x44\x45\x43ISION_UNSPECIFIED\x10\x00\x12\x12\n\x0e\x44\x45\x43ISION_ALLOW\x10\x01\x12\x11\n\rDECISION_DENY\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x65xchange/v1/common.proto\x12\x0b\x65xchange.v1\"4\n\x0bPageRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"\'\n\x0cPageResponse\x12\x17\n\x0fnext_page_token\x18\x01 \x01(\t\">\n\x07Purpose\x12\x0f\n\x07\x63\x61se_id\x18\x01 \x01(\t\x12\x14\n\x0cservice_item\x18\x02 \x01(\t\x12\x0c\n\x04note\x18\x03 \x01(\t\"C\n\x07Receipt\x12\x11\n\tlog_index\x18\x01 \x01(\x04\x12\x11\n\tleaf_hash\x18\x02 \x01(\x0c\x12\x12\n\nlog_origin\x18\x03 \x01(\t\"\xf4\x01\n\nProvenance\x12\x0e\n\x06issuer\x18\x01 \x01(\t\x12\x0f\n\x07\x64\x61taset\x18\x02 \x01(\t\x12\x17\n\x0f\x64\x61taset_version\x18\x03 \x01(\t\x12\x0b\n\x03key\x18\x04 \x01(\t\x12\x14\n\x0cissued_at_us\x18\x05 \x01(\x03\x12\x0b\n\x03kid\x18\x06 \x01(\t\x12\x11\n\tsignature\x18\x07 \x01(\x0c\x12\x16\n\x0e\x63ontent_digest\x18\x08 \x01(\t\x12\x15\n\rfetched_at_us\x18\t \x01(\x03\x12\x0e\n\x06\x66ormat\x18\n \x01(\r\x12\x15\n\renvelope_json\x18\x0b \x01(\x0c\x12\x13\n\x0b\x64isclosures\x18\x0c \x03(\x0c*\x91\x01\n\x0bSensitivity\x12\x1b\n\x17SENSITIVITY_UNSPECIFIED\x10\x00\x12\x16\n\x12SENSITIVITY_PUBLIC\x10\x01\x12\x18\n\x14SENSITIVITY_INTERNAL\x10\x02\x12\x18\n\x14SENSITIVITY_PERSONAL\x10\x03\x12\x19\n\x15SENSITIVITY_SENSITIVE\x10\x04*K\n\x08\x44\x65\x63ision\x12\x18\n\x14\x44\x45\x43ISION_UNSPECIFIED\x10\x00\x12\x12\n\x0e\x44\x45\x43ISION_ALLOW\x10\x01\x12\x11\n\rDECISION_DENY\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'exchange.v1.common_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_SENSITIVITY']._serialized_start=457
-  _globals['_SENSITIVITY']._serialized_end=602
-  _globals['_DECISION']._serialized_start=604
-  _globals['_DECISION']._serialized_end=679
+  _globals['_SENSITIVITY']._serialized_start=517
+  _globals['_SENSITIVITY']._serialized_end=662
+  _globals['_DECISION']._serialized_start=664
+  _globals['_DECISION']._serialized_end=739
   _globals['_PAGEREQUEST']._serialized_start=41
   _globals['_PAGEREQUEST']._serialized_end=93
   _globals['_PAGERESPONSE']._serialized_start=95
@@ -44,5 +44,5 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_RECEIPT']._serialized_start=200
   _globals['_RECEIPT']._serialized_end=267
   _globals['_PROVENANCE']._serialized_start=270
-  _globals['_PROVENANCE']._serialized_end=454
+  _globals['_PROVENANCE']._serialized_end=514
 # @@protoc_insertion_point(module_scope)

@@ -3,8 +3,10 @@
 isort:skip_file
 """
 
+from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
+from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 import builtins as _builtins
 import sys
@@ -178,6 +180,9 @@ class Provenance(_message.Message):
     SIGNATURE_FIELD_NUMBER: _builtins.int
     CONTENT_DIGEST_FIELD_NUMBER: _builtins.int
     FETCHED_AT_US_FIELD_NUMBER: _builtins.int
+    FORMAT_FIELD_NUMBER: _builtins.int
+    ENVELOPE_JSON_FIELD_NUMBER: _builtins.int
+    DISCLOSURES_FIELD_NUMBER: _builtins.int
     issuer: _builtins.str
     dataset: _builtins.str
     dataset_version: _builtins.str
@@ -187,11 +192,21 @@ class Provenance(_message.Message):
     kid: _builtins.str
     """Id of the issuer's signing key that made the signature."""
     signature: _builtins.bytes
-    """Ed25519 signature over the canonical document bytes (see docs/adapters.md)."""
+    """Ed25519 signature by the issuer (format 2: over the envelope; see docs/document-format.md)."""
     content_digest: _builtins.str
-    """SHA-256 of the canonical document JSON, hex."""
+    """SHA-256, hex, of what identifies the issued document: the envelope (format 2) or the whole
+    document's canonical JSON (format 1).
+    """
     fetched_at_us: _builtins.int
     """Microseconds since the Unix epoch when the hub fetched it."""
+    format: _builtins.int
+    """Document format: 2 lets the recipient verify the returned fields; 1 (or 0) verifies only at the hub."""
+    envelope_json: _builtins.bytes
+    """Format 2: the issuer's signed envelope (RFC 8785 JSON)."""
+    @_builtins.property
+    def disclosures(self) -> _containers.RepeatedScalarFieldContainer[_builtins.bytes]:
+        """Format 2: the disclosures of the returned fields only, each the RFC 8785 bytes of [salt, name, value]."""
+
     def __init__(
         self,
         *,
@@ -204,10 +219,13 @@ class Provenance(_message.Message):
         signature: _builtins.bytes = ...,
         content_digest: _builtins.str = ...,
         fetched_at_us: _builtins.int = ...,
+        format: _builtins.int = ...,
+        envelope_json: _builtins.bytes = ...,
+        disclosures: _abc.Iterable[_builtins.bytes] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["content_digest", b"content_digest", "dataset", b"dataset", "dataset_version", b"dataset_version", "fetched_at_us", b"fetched_at_us", "issued_at_us", b"issued_at_us", "issuer", b"issuer", "key", b"key", "kid", b"kid", "signature", b"signature"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content_digest", b"content_digest", "dataset", b"dataset", "dataset_version", b"dataset_version", "disclosures", b"disclosures", "envelope_json", b"envelope_json", "fetched_at_us", b"fetched_at_us", "format", b"format", "issued_at_us", b"issued_at_us", "issuer", b"issuer", "key", b"key", "kid", b"kid", "signature", b"signature"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

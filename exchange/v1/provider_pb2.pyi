@@ -60,15 +60,27 @@ class SignedDocument(_message.Message):
     DOCUMENT_JSON_FIELD_NUMBER: _builtins.int
     KID_FIELD_NUMBER: _builtins.int
     SIGNATURE_FIELD_NUMBER: _builtins.int
+    FORMAT_FIELD_NUMBER: _builtins.int
+    ENVELOPE_JSON_FIELD_NUMBER: _builtins.int
+    DISCLOSURES_FIELD_NUMBER: _builtins.int
     dataset: _builtins.str
     dataset_version: _builtins.str
     key: _builtins.str
     issuer: _builtins.str
     issued_at_us: _builtins.int
     document_json: _builtins.bytes
-    """Canonical JSON of the whole document."""
+    """Format 1: canonical JSON of the whole document, which the signature covers. Empty in format 2."""
     kid: _builtins.str
     signature: _builtins.bytes
+    """Format 1: over the document bytes; format 2: over the envelope (docs/document-format.md)."""
+    format: _builtins.int
+    """Document format: 0 or 1 is the whole-document signature, 2 the per-field commitments."""
+    envelope_json: _builtins.bytes
+    """Format 2: the signed envelope, RFC 8785 JSON holding the sorted per-field digests."""
+    @_builtins.property
+    def disclosures(self) -> _containers.RepeatedScalarFieldContainer[_builtins.bytes]:
+        """Format 2: one disclosure per field, each the RFC 8785 bytes of [salt, name, value]."""
+
     def __init__(
         self,
         *,
@@ -80,10 +92,13 @@ class SignedDocument(_message.Message):
         document_json: _builtins.bytes = ...,
         kid: _builtins.str = ...,
         signature: _builtins.bytes = ...,
+        format: _builtins.int = ...,
+        envelope_json: _builtins.bytes = ...,
+        disclosures: _abc.Iterable[_builtins.bytes] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["dataset", b"dataset", "dataset_version", b"dataset_version", "document_json", b"document_json", "issued_at_us", b"issued_at_us", "issuer", b"issuer", "key", b"key", "kid", b"kid", "signature", b"signature"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["dataset", b"dataset", "dataset_version", b"dataset_version", "disclosures", b"disclosures", "document_json", b"document_json", "envelope_json", b"envelope_json", "format", b"format", "issued_at_us", b"issued_at_us", "issuer", b"issuer", "key", b"key", "kid", b"kid", "signature", b"signature"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import sys
 from collections.abc import Mapping
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 from adapters.config import load_adapter_config, load_signer
 from adapters.sdk import SourceAdapter
 from adapters.server import RunningAdapter, serve_until_signalled, start_provider
-from adapters.signing import DocumentSigner, SignedDocument, canonical_json
+from adapters.signing import Disclosure, DocumentSigner, SignedDocument, canonical_json
 
 
 class TamperingSigner(DocumentSigner):
@@ -25,7 +26,12 @@ class TamperingSigner(DocumentSigner):
     ) -> SignedDocument:
         signed = super().sign(dataset, version, key, document, issued_at_us)
         altered = {**document, "status": "01", "name": f"{document['name']} (altered)"}
-        return dataclasses.replace(signed, document_json=canonical_json(altered))
+        if signed.format == 1:
+            return dataclasses.replace(signed, document_json=canonical_json(altered))
+        # Format 2: the same salts, the values changed (what a relay rewriting a field would send).
+        disclosures = [json.loads(d) for d in signed.disclosures]
+        rewritten = tuple(Disclosure(salt, name, altered[name]).encoded() for salt, name, _ in disclosures)
+        return dataclasses.replace(signed, disclosures=rewritten, document_json=canonical_json(altered))
 
 
 async def main(path: str) -> None:

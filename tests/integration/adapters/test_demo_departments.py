@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import grpc
 import pytest
 from grpc import aio
 
+from adapters.server import signed_from_proto
 from catalog.identifiers import KeyFormat, is_valid_key
 from exchange.adapter_client import AdapterClient, TransportSecurity
 from exchange.auth.pki import init_pki, issue_department_certificate
@@ -82,7 +82,7 @@ async def test_hub_fetches_a_business_licence_from_the_demo_rest_adapter_process
                 code, deps.departments[code].endpoint, provider_pb2.LookupRequest(dataset=dataset, key=key)
             )
             assert found.found and found.document.issuer == code
-            documents[dataset] = json.loads(found.document.document_json)
+            documents[dataset] = signed_from_proto(found.document).document()
         assert len(documents["fire_safety_certificate"]["inspectors"]) == 2
         assert documents["property_certificate"]["address"] == company.address
         revoked = await client.status(

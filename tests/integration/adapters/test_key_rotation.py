@@ -9,8 +9,8 @@ import pyarrow.parquet as pq
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from adapters.sdk import SourceAdapter
-from adapters.server import RunningAdapter, start_provider
-from adapters.signing import DocumentSigner, SignedDocument, verify_document
+from adapters.server import RunningAdapter, signed_from_proto, start_provider
+from adapters.signing import DocumentSigner, verify_document
 from adapters.sources.files import FileSource
 from catalog.model import DepartmentKey, KeyUse
 from exchange.auth.keys import generate_ed25519, key_id, public_key_to_pem
@@ -68,10 +68,7 @@ async def test_documents_signed_before_a_rotation_still_verify_and_new_ones_use_
     answer = await hub.hub.adapters.lookup(
         "SAMR", endpoint, provider_pb2.LookupRequest(dataset="business_licence", key=USCC)
     )
-    d = answer.document
-    kept = SignedDocument(
-        d.dataset, d.dataset_version, d.key, d.issuer, d.issued_at_us, d.document_json, d.kid, d.signature
-    )
+    kept = signed_from_proto(answer.document)
     await first.stop(grace=0)
 
     # The department registers its new key, restarts its adapter with it, and retires the old one.

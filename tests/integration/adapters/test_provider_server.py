@@ -4,7 +4,6 @@ messages, status, describe, mTLS, health checking and a graceful stop."""
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from adapters.config import TlsConfig
 from adapters.ipc import read_batch, read_schema
 from adapters.sdk import Adapter
-from adapters.server import RunningAdapter, start_provider
+from adapters.server import RunningAdapter, signed_from_proto, start_provider
 from adapters.signing import DocumentSigner, SignedDocument, verify_document
 from adapters.sources.filters import RowFilter
 from catalog.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
@@ -86,10 +85,7 @@ async def provider() -> AsyncIterator[tuple[Registry, RunningAdapter, AdapterCli
 
 
 def signed(response: provider_pb2.LookupResponse) -> SignedDocument:
-    d = response.document
-    return SignedDocument(
-        d.dataset, d.dataset_version, d.key, d.issuer, d.issued_at_us, d.document_json, d.kid, d.signature
-    )
+    return signed_from_proto(response.document)
 
 
 async def test_lookup_answers_a_document_signed_by_the_department(
@@ -100,7 +96,7 @@ async def test_lookup_answers_a_document_signed_by_the_department(
     answer = await client.lookup("SAMR", endpoint, provider_pb2.LookupRequest(dataset="business_licence", key=GOOD))
     document = signed(answer)
     verify_document(document, lambda issuer, kid: SIGNING_KEY.public_key() if kid == "samr-1" else None)
-    assert (document.issuer, document.dataset_version, json.loads(document.document_json)["status"]) == (
+    assert (document.issuer, document.dataset_version, document.document()["status"]) == (
         "SAMR",
         "1.0",
         "02",

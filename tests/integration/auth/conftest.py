@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 from grpc import aio
 
+from adapters.server import signed_to_proto
 from adapters.signing import DocumentSigner
 from exchange.cases.parties import CaseParty
 from exchange.clock import now_us
@@ -44,19 +45,7 @@ class LicenceProvider(provider_pb2_grpc.ProviderServiceServicer):
         if request.key != LICENCE_KEY:
             return provider_pb2.LookupResponse(found=False)
         signed = self.signer.sign(request.dataset, "1.0", request.key, LICENCE)
-        return provider_pb2.LookupResponse(
-            found=True,
-            document=provider_pb2.SignedDocument(
-                dataset=signed.dataset,
-                dataset_version=signed.dataset_version,
-                key=signed.key,
-                issuer=signed.issuer,
-                issued_at_us=signed.issued_at_us,
-                document_json=signed.document_json,
-                kid=signed.kid,
-                signature=signed.signature,
-            ),
-        )
+        return provider_pb2.LookupResponse(found=True, document=signed_to_proto(signed))
 
 
 DEPARTMENTS = ("SAMR", "FIRE", "MNR", "PSB")
