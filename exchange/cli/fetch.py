@@ -39,7 +39,7 @@ def fetch(
             document = await hub.fetch(dataset, key, case_id=case_id, fields=fields)
         if save:
             document.save(save)
-            click.echo(f"saved the served response to {save}: check it with `exchange verify document {save}`", err=True)
+            click.echo(f"saved to {save}: check it with `exchange verify document {save}`", err=True)
         emit_record(
             {
                 "dataset": dataset,
