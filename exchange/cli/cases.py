@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import click
 
+from exchange import localtime
 from exchange.cli.common import Profile, print_json, print_table, profile_options, run
 from exchange.client import CaseInfo, PartyInfo
 
 
 def _when(us: int) -> str:
-    return datetime.fromtimestamp(us / 1e6, tz=UTC).strftime("%Y-%m-%d %H:%M UTC") if us else "-"
+    return localtime.show(us, empty="-")
 
 
 def _rows(cases: list[CaseInfo]) -> list[dict[str, str]]:
