@@ -61,7 +61,11 @@ def write(path: Path, catalogue: Catalog) -> None:
 def merged(template: Catalog, language: str) -> Catalog:
     """The language's catalogue with exactly the template's messages, keeping every translation made."""
     path = po_path(language)
-    catalogue = read(path) if path.exists() else Catalog(locale=language, project="exchange-gateway", fuzzy=False, creation_date=_EPOCH)
+    catalogue = (
+        read(path)
+        if path.exists()
+        else Catalog(locale=language, project="exchange-gateway", fuzzy=False, creation_date=_EPOCH)
+    )
     catalogue.update(template, no_fuzzy_matching=True, update_header_comment=False)
     catalogue.obsolete.clear()
     if language == "en":

@@ -121,7 +121,7 @@ def _report(report: VerifyReport, what: str) -> None:
 
 
 @audit.command("query")
-@click.option("--from", "from_", default="", help="From this time (ISO 8601; local, EXCHANGE_TIME_ZONE, unless it has an offset).")
+@click.option("--from", "from_", default="", help="From this time (ISO 8601; local unless it has an offset).")
 @click.option("--until", default="", help="Up to this time (a date includes that whole local day).")
 @click.option("--caller", "caller_department", default="", help="Calling department (code).")
 @click.option("--officer-id", default="", help="Officer id.")
