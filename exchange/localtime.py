@@ -44,11 +44,14 @@ def local(time_us: int) -> datetime:
     return datetime.fromtimestamp(time_us / 1e6, UTC).astimezone(_zone)
 
 
-def show(time_us: int, *, seconds: bool = False, empty: str = "—") -> str:
-    """A stored time for a person: ``2026-12-16 23:59 (UTC+8)``; `empty` for 0 (no time)."""
-    if not time_us:
+def show(value: int | datetime | None, *, seconds: bool = False, empty: str = "—") -> str:
+    """A stored time (UTC microseconds or an aware datetime) for a person: ``2026-12-16 23:59 (UTC+8)``.
+
+    `empty` for 0 or None (no time).
+    """
+    if not value:
         return empty
-    moment = local(time_us)
+    moment = value.astimezone(_zone) if isinstance(value, datetime) else local(value)
     return moment.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M") + f" ({offset_label(moment)})"
 
 

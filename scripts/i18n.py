@@ -4,7 +4,8 @@
     python scripts/i18n.py compile   # every .po to its .mo (committed; tests check they are current)
     python scripts/i18n.py check     # exit 1 when a catalogue is stale, untranslated or not compiled
 
-Messages are marked ``N_("key", "English text")`` in Python (the key becomes msgctxt) and
+Messages are marked ``N_("key", "English text")`` or translated at once with ``i18n.translate("key", "text")``
+in Python (the key becomes msgctxt) and
 ``_("text")`` / ``gettext("text")`` in templates. The English catalogue is the source text itself,
 so an editor can change wording there without touching code.
 """
@@ -28,7 +29,7 @@ LOCALE = ROOT / "exchange" / "locale"
 POT = LOCALE / "messages.pot"
 LANGUAGES = ("zh_CN", "en")
 _EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
-KEYWORDS = {"N_": ((1, "c"), 2), "_": None, "gettext": None}
+KEYWORDS = {"N_": ((1, "c"), 2), "translate": ((1, "c"), 2), "_": None, "gettext": None}
 METHODS = [("**/templates/**.html", jinja2.ext.babel_extract), ("**.py", "python")]
 
 

@@ -66,7 +66,7 @@ def grants() -> None:
 @click.option("--field", "fields", multiple=True, required=True, help="Field granted ('*' = all public/internal).")
 @click.option("--item", "items", multiple=True, help="Service item the grant is for (default: any that needs it).")
 @click.option("--valid-from", default="", help="Start (date or ISO time; default now).")
-@click.option("--valid-until", default="", help="End (date or ISO time; default none).")
+@click.option("--valid-until", default="", help="Last day (a date: to 23:59:59 local) or an ISO time; default none.")
 @click.option("--rate", type=int, default=0, help="Requests per minute (0 = unlimited).")
 @profile_options
 def grants_create(
@@ -155,7 +155,7 @@ def access_requests() -> None:
 @click.option("--item", "items", multiple=True, required=True, help="Service item the data is needed for.")
 @click.option("--legal-basis", required=True, help="The law or regulation that allows this use.")
 @click.option("--justification", required=True, help="Why the service items need these fields.")
-@click.option("--valid-until", default="", help="End of the grant asked for (date or ISO time).")
+@click.option("--valid-until", default="", help="Last day asked for (a date: to 23:59:59 local) or an ISO time.")
 @click.option("--rate", type=int, default=0, help="Requests per minute asked for (0 = unlimited).")
 @profile_options
 def requests_create(

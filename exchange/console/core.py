@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -70,9 +71,9 @@ def status_of(error: ExchangeError) -> int:
     return next((code for cls, code in _STATUS.items() if isinstance(error, cls)), 500)
 
 
-def _when(time_us: int) -> str:
+def _when(value: int | datetime | None, seconds: bool = True) -> str:
     """A stored time as people read it: local (the hub's time_zone) with its zone named."""
-    return localtime.show(time_us, seconds=True)
+    return localtime.show(value, seconds=seconds)
 
 
 def language_of(request: web.Request) -> str:
