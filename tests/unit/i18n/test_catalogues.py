@@ -42,8 +42,7 @@ def test_placeholders_survive_translation():
     wrong = [
         message.context
         for message in tool.read(tool.po_path("zh_CN"))
-        if message.id
-        and sorted(re.findall(r"\{(\w+)", message.id)) != sorted(re.findall(r"\{(\w+)", message.string))
+        if message.id and sorted(re.findall(r"\{(\w+)", message.id)) != sorted(re.findall(r"\{(\w+)", message.string))
     ]
     assert wrong == []
 
