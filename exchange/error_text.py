@@ -12,7 +12,7 @@ only make its logs harder to search. People (the console, the CLI under a Chines
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from google.protobuf import any_pb2
 from google.rpc import error_details_pb2
@@ -136,9 +136,9 @@ def localized_detail(error: e.ExchangeError, language: str) -> any_pb2.Any:
     return packed
 
 
-def language_of_metadata(metadata: object) -> str:
+def language_of_metadata(metadata: Iterable[tuple[str, str | bytes]] | None) -> str:
     """The language an `accept-language` call metadata asks for; English when none is asked."""
-    for key, value in tuple(metadata or ()):  # type: ignore[arg-type]
+    for key, value in tuple(metadata or ()):
         if key == "accept-language" and isinstance(value, str):
             return i18n.from_accept_language(value[:256], "en") or "en"
     return "en"

@@ -17,6 +17,7 @@ import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import jinja2.ext
 from babel.messages.catalog import Catalog
@@ -30,7 +31,7 @@ POT = LOCALE / "messages.pot"
 LANGUAGES = ("zh_CN", "en")
 _EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 KEYWORDS = {"N_": ((1, "c"), 2), "translate": ((1, "c"), 2), "_": None, "gettext": None}
-METHODS = [("**/templates/**.html", jinja2.ext.babel_extract), ("**.py", "python")]
+METHODS: list[tuple[str, Any]] = [("**/templates/**.html", jinja2.ext.babel_extract), ("**.py", "python")]
 
 
 def extract() -> Catalog:
