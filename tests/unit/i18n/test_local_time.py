@@ -72,3 +72,11 @@ def test_the_time_zone_setting_is_checked_at_start_up(tmp_path):
     with pytest.raises(InvalidArgument) as wrong:
         load_settings(environ={"EXCHANGE_TIME_ZONE": "Beijing"}, data_dir=tmp_path)
     assert [v.field for v in wrong.value.violations] == ["time_zone"]
+
+
+def test_a_licence_valid_until_a_date_is_valid_through_that_whole_beijing_day():
+    from exchange.cases.materials import _date_end_us
+
+    end = _date_end_us("2026-12-31")
+    assert us(datetime(2026, 12, 31, 23, 59, tzinfo=BEIJING)) < end
+    assert end < us(datetime(2027, 1, 1, 0, 0, tzinfo=BEIJING))
