@@ -59,7 +59,7 @@ BY_REASON: dict[str, str] = {
         "reason.FIELD_NOT_GRANTED", "A field asked for is not covered by a grant together with this service item."
     ),
     "UNKNOWN_FIELD": N_("reason.UNKNOWN_FIELD", "A field asked for is not in the dataset's schema."),
-    "KEY_NOT_FOUND": N_("reason.KEY_NOT_FOUND", "The issuing department holds no record under this key."),
+    "KEY_NOT_FOUND": N_("reason.KEY_NOT_FOUND", "Nothing is held under this key (a record key or a key id)."),
     "QUOTA_EXCEEDED": N_(
         "reason.QUOTA_EXCEEDED", "Your department's rate quota on this dataset is used up; retry later."
     ),
@@ -126,6 +126,13 @@ def localized_text(error: e.ExchangeError, language: str) -> str:
         context, template = _class_template(error)
         text = _fill(i18n.translate(context, template, language), values) or error.reason
     return text
+
+
+def translated_for_people(error: e.ExchangeError, language: str) -> str:
+    """The error's own translation by reason in a language other than English, else '' (show the message)."""
+    if language == "en" or error.reason not in BY_REASON:
+        return ""
+    return localized_text(error, language)
 
 
 def localized_detail(error: e.ExchangeError, language: str) -> any_pb2.Any:

@@ -24,6 +24,7 @@ from catalog.errors import (
 )
 from exchange import i18n, localtime
 from exchange.console import accounts
+from exchange.error_text import translated_for_people
 from exchange.console.accounts import Account
 from exchange.console.strings import text
 from exchange.hub import Hub
@@ -211,7 +212,8 @@ async def error_pages(request: web.Request, handler: Handler) -> web.StreamRespo
     try:
         return await handler(request)
     except ExchangeError as error:
-        return render(request, "error.html", {"error": error}, status=status_of(error))
+        localized = translated_for_people(error, i18n.current())
+        return render(request, "error.html", {"error": error, "localized": localized}, status=status_of(error))
 
 
 def safe_next(request: web.Request, given: str) -> str:

@@ -82,3 +82,15 @@ async def test_log_filter_times_are_read_as_beijing_time(browser, console_hub):
     _, outside = await browser.get("/log?dataset=tz-probe&from=2026-11-25T06:00&to=2026-11-25T07:00")
     assert "2026-11-25 14:30:00 (UTC+8)" in inside and ">tz-probe</td>" not in outside
     assert "From (UTC+8)" in inside
+
+
+async def test_a_refusal_page_in_chinese_says_why_in_chinese(console_hub):
+    browser = Browser(f"http://127.0.0.1:{console_hub.running.http_port}/console", language="zh-CN")
+    try:
+        await browser.sign_in("samr-admin")
+        status, body = await browser.get("/catalog/identity_record")
+        assert status == 403 and "无法执行此操作" in body
+        assert "只有该数据资源提供部门的部门管理员或平台管理员可以执行此操作。" in body
+        assert "属于 PSB" in body and "NOT_OWNER" in body  # the specific message and the reason code stay
+    finally:
+        await browser.close()
