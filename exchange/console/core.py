@@ -24,9 +24,9 @@ from catalog.errors import (
 )
 from exchange import i18n, localtime
 from exchange.console import accounts
-from exchange.error_text import translated_for_people
 from exchange.console.accounts import Account
 from exchange.console.strings import text
+from exchange.error_text import translated_for_people
 from exchange.hub import Hub
 from exchange.registry import Registry
 
