@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test venv protos check-protos lint typecheck pytest bench clean browser promtool node-deps fuzz
+.PHONY: demo test venv protos check-protos lint typecheck pytest bench clean browser promtool node-deps fuzz i18n i18n-extract i18n-compile
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,16 @@ browser:
 
 promtool:
 	sh scripts/ensure-promtool.sh
+
+# Translations (exchange/locale/): collect marked messages into messages.pot and every <lang>/exchange.po,
+# then compile the .mo files the hub reads (committed; tests/unit/i18n fails when either is stale).
+i18n-extract: venv
+	$(PY) scripts/i18n.py extract
+
+i18n-compile: venv
+	$(PY) scripts/i18n.py compile
+
+i18n: i18n-extract i18n-compile
 
 # The independent Node.js client of tests/interop (versions pinned by its package-lock.json).
 NODE_DIR := tests/interop/node

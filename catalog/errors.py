@@ -59,6 +59,9 @@ class ExchangeError(Exception):
     default_reason = "ERROR"
     # Set by the client when the error arrived as a gRPC status (a grpc.StatusCode).
     grpc_code: object = None
+    # Set by the client from the status's google.rpc.LocalizedMessage: the error in the language asked for.
+    localized_message: str = ""
+    locale: str = ""
 
     def __init__(
         self,

@@ -176,8 +176,11 @@ class HubClient:
         roles: Iterable[Role | str] = (Role.OFFICER,),
         audience: str = HUB_AUDIENCE_DEFAULT,
         token_ttl: int = 300,
+        language: str = "",
     ) -> None:
         self.channel = channel
+        # Sent as accept-language: errors then carry a google.rpc.LocalizedMessage in it (`.localized_message`).
+        self.language = language
         self.department = department
         self.officer = officer
         self._key = private_key
@@ -213,8 +216,12 @@ class HubClient:
         audience: str = HUB_AUDIENCE_DEFAULT,
         server_name: str | None = None,
         max_message_bytes: int = 64 * 1024 * 1024,
+        language: str = "",
     ) -> HubClient:
-        """Open a channel (TLS when `tls` is given, plain text otherwise, for dev hubs)."""
+        """Open a channel (TLS when `tls` is given, plain text otherwise, for dev hubs).
+
+        `language` ("zh-CN", "en"): the language of the LocalizedMessage errors carry; default English.
+        """
         options: list[tuple[str, Any]] = [("grpc.max_receive_message_length", max_message_bytes)]
         if server_name:
             options.append(("grpc.ssl_target_name_override", server_name))
@@ -232,6 +239,7 @@ class HubClient:
             kid=kid,
             roles=roles,
             audience=audience,
+            language=language,
         )
 
     async def __aenter__(self) -> HubClient:
@@ -259,6 +267,8 @@ class HubClient:
                 ttl_seconds=self._ttl,
             )
             self._token_expires = now + self._ttl
+        if self.language:
+            return (("authorization", f"Bearer {self._token}"), ("accept-language", self.language))
         return (("authorization", f"Bearer {self._token}"),)
 
     async def call(self, method: Callable[..., Awaitable[T]], request: Any, *, timeout: float | None = 30.0) -> T:

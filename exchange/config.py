@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
@@ -72,6 +73,10 @@ class Settings:
     access_request_days: int = 10
     # YAML file with holidays and make-up working days (see examples/calendar/).
     calendar_file: str = ""
+    # The zone every time a person reads or types is in (console, CLI); storage and the log stay UTC.
+    time_zone: str = "Asia/Shanghai"
+    # The language of the console (zh-CN or en) when neither the account nor the browser chooses one.
+    default_language: str = "zh-CN"
     # SQLite's synchronous pragma: FULL survives power loss, NORMAL only a process crash.
     sqlite_synchronous: str = "FULL"
     log_level: str = "INFO"
@@ -204,6 +209,12 @@ def _validate(s: Settings) -> list[FieldViolation]:
         problems.append(FieldViolation("sqlite_synchronous", "one of FULL, NORMAL, EXTRA"))
     if s.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         problems.append(FieldViolation("log_level", "one of DEBUG, INFO, WARNING, ERROR"))
+    try:
+        ZoneInfo(s.time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.append(FieldViolation("time_zone", f"an IANA time zone such as Asia/Shanghai, got {s.time_zone!r}"))
+    if s.default_language not in ("zh-CN", "en"):
+        problems.append(FieldViolation("default_language", f"one of zh-CN, en, got {s.default_language!r}"))
     if s.calendar_file and not s.path(s.calendar_file).is_file():
         problems.append(FieldViolation("calendar_file", f"no such file: {s.path(s.calendar_file)}"))
     return problems

@@ -38,6 +38,7 @@ from catalog.errors import quote as quote
 from exchange.attempts import DEADLINE_SLACK_SECONDS, Attempt, begin_attempt
 from exchange.audit.entry import Decision, decision_for
 from exchange.audit.merkle import ProofError
+from exchange.error_text import language_of_metadata, localized_detail
 from exchange.request_ids import current_request_id
 
 log = logging.getLogger(__name__)
@@ -92,8 +93,8 @@ def _bounded_metadata(metadata: Mapping[str, str]) -> dict[str, str]:
     return {bounded(str(k), MAX_QUOTED_CHARS): bounded(str(v), MAX_DETAIL_CHARS) for k, v in items}
 
 
-def to_grpc_status(error: e.ExchangeError) -> grpc.Status:
-    """A grpc.Status with ErrorInfo and, for bad input, BadRequest details; every part bounded."""
+def to_grpc_status(error: e.ExchangeError, language: str = "en") -> grpc.Status:
+    """A grpc.Status with ErrorInfo, LocalizedMessage (in `language`), for bad input BadRequest; all bounded."""
     code = status_code_of(error)
     details = []
     info = any_pb2.Any()
@@ -112,6 +113,7 @@ def to_grpc_status(error: e.ExchangeError) -> grpc.Status:
         packed = any_pb2.Any()
         packed.Pack(bad)
         details.append(packed)
+    details.append(localized_detail(error, language))
     message = bounded(error.message)
     status = status_pb2.Status(code=getattr(code_pb2, code.name), message=message, details=details)
     return rpc_status.to_status(status)
@@ -121,7 +123,7 @@ def from_rpc_error(error: grpc.RpcError) -> e.ExchangeError:
     """Turn a status received from a peer back into a domain error (client side)."""
     code: grpc.StatusCode = error.code() if hasattr(error, "code") else grpc.StatusCode.UNKNOWN
     message = error.details() if hasattr(error, "details") else str(error)
-    reason, violations = code.name, list[e.FieldViolation]()
+    reason, violations, localized = code.name, list[e.FieldViolation](), error_details_pb2.LocalizedMessage()
     status = _status_details(error)
     if status is not None:
         for detail in status.details:
@@ -133,8 +135,12 @@ def from_rpc_error(error: grpc.RpcError) -> e.ExchangeError:
                 bad = error_details_pb2.BadRequest()
                 detail.Unpack(bad)
                 violations = [e.FieldViolation(v.field, v.description) for v in bad.field_violations]
+            elif detail.Is(error_details_pb2.LocalizedMessage.DESCRIPTOR):
+                detail.Unpack(localized)
     cls = ERROR_OF.get(code, e.Unavailable if code == grpc.StatusCode.UNAVAILABLE else e.ExchangeError)
-    return cls(message or code.name, reason=reason, violations=violations)
+    found = cls(message or code.name, reason=reason, violations=violations)
+    found.localized_message, found.locale = localized.message, localized.locale
+    return found
 
 
 def _status_details(error: grpc.RpcError) -> status_pb2.Status | None:
@@ -218,14 +224,14 @@ class _Guard:
         if isinstance(error, e.ExchangeError):
             if not attempt.entries:
                 await self._record(context, _failure(error, request_id, decision_for(error)))
-            await context.abort_with_status(to_grpc_status(error))
+            await context.abort_with_status(to_grpc_status(error, language_of_metadata(context.invocation_metadata())))
         log.error("unexpected error in %s (request %s)", self.method, request_id, exc_info=error)
         internal = InternalError(
             f"internal error (incident {request_id}); the hub operator finds the details in the hub log under this id",
             metadata={"request_id": request_id},
         )
         await self._record(context, _failure(internal, request_id, "deny"))
-        await context.abort_with_status(to_grpc_status(internal))
+        await context.abort_with_status(to_grpc_status(internal, language_of_metadata(context.invocation_metadata())))
 
     async def stopped(self, context: aio.ServicerContext, attempt: Attempt) -> None:
         """The caller cancelled or its deadline passed: log it (shielded) unless the domain already did."""

@@ -21,7 +21,7 @@ from grpc import aio
 
 from catalog.errors import ExchangeError, FieldViolation, InvalidArgument, PermissionDenied, Unauthenticated
 from catalog.model import DepartmentStatus
-from exchange import metrics, tracing
+from exchange import localtime, metrics, tracing
 from exchange.adapter_client import AdapterClient, TransportSecurity
 from exchange.attempts import entry_written
 from exchange.audit.entry import AccessLogEntry
@@ -94,8 +94,11 @@ class Hub:
             breaker_reset_seconds=settings.breaker_reset_seconds,
             max_message_bytes=settings.max_message_bytes,
         )
+        localtime.configure(settings.time_zone)
         self.calendar = (
-            load_calendar(settings.path(settings.calendar_file)) if settings.calendar_file else WorkingCalendar()
+            load_calendar(settings.path(settings.calendar_file))
+            if settings.calendar_file
+            else WorkingCalendar(tz=localtime.zone())
         )
         self._tasks: list[asyncio.Task[None]] = []
         # Extension point: services and the console hang their own state here by name.

@@ -132,11 +132,22 @@ class HubFixture:
         return item
 
     def client(
-        self, department: str, *, officer: str = "officer-1", roles: Iterable[Role | str] = (Role.OFFICER,)
+        self,
+        department: str,
+        *,
+        officer: str = "officer-1",
+        roles: Iterable[Role | str] = (Role.OFFICER,),
+        language: str = "",
     ) -> HubClient:
         keys = self.departments[department]
         client = HubClient.connect(
-            self.address, department=department, officer=officer, key=keys.token_key, kid=keys.token_kid, roles=roles
+            self.address,
+            department=department,
+            officer=officer,
+            key=keys.token_key,
+            kid=keys.token_kid,
+            roles=roles,
+            language=language,
         )
         self.clients.append(client)
         return client

@@ -6,11 +6,12 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 from typing import Any
 
 from catalog.errors import FailedPrecondition, NotFound, quote
 from catalog.model import Dataset, ServiceItem
+from exchange import localtime
 
 # Licence status code meaning "valid" (GB/T licence catalogues: 01 valid, 02 suspended, 03 revoked, ...).
 STATUS_VALID = "01"
@@ -80,15 +81,14 @@ def content_digest(document_json: bytes) -> str:
 
 
 def _date_end_us(value: Any) -> int:
-    """End of a validity date (the licence is valid through that whole day, UTC), in microseconds."""
+    """End of a validity date: the licence is valid through that whole local day (the hub's time_zone)."""
     if not isinstance(value, str) or not value:
         return 0
     try:
         day = date.fromisoformat(value[:10])
     except ValueError:
         return 0
-    end = datetime.combine(day + timedelta(days=1), time(), tzinfo=UTC)
-    return int(end.timestamp() * 1_000_000)
+    return int(localtime.end_of_day(day).timestamp() * 1_000_000)
 
 
 def validity_of(dataset: Dataset, document: Mapping[str, Any]) -> tuple[str, int]:
@@ -124,7 +124,7 @@ def refuse_if_not_valid(material: Material, status: MaterialStatus) -> None:
         code = status.status_code or "unknown"
         when = ""
         if status.valid_until_us:
-            when = f", valid until {datetime.fromtimestamp(status.valid_until_us / 1e6, tz=UTC).date()}"
+            when = f", valid until {localtime.show(status.valid_until_us)}"
         why = f"{material.issuer} reports {material.dataset} {material.key} as status {code}{when}"
     raise FailedPrecondition(
         f"case {material.case_id} cannot be approved: material {material.dataset} (version {material.version}) "

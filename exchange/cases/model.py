@@ -217,6 +217,11 @@ def check_version(case: Case, expected_version: int) -> None:
     )
 
 
+def _local(moment: datetime, calendar: WorkingCalendar) -> str:
+    """A time written into a case's history: the calendar's local time with its offset (people read it)."""
+    return moment.astimezone(calendar.tz).isoformat(timespec="seconds")
+
+
 def accept(case: Case, by: Actor, now: datetime, calendar: WorkingCalendar, time_limit_days: int) -> Case:
     """Accept the application: the statutory clock starts and the deadline is set."""
     require_aware(now, "now")
@@ -229,7 +234,7 @@ def accept(case: Case, by: Actor, now: datetime, calendar: WorkingCalendar, time
             violations=[FieldViolation("time_limit_days", "at least 1")],
         )
     deadline = calendar.add_working_days(now, time_limit_days)
-    detail = f"accepted; {time_limit_days} working days, deadline {deadline.isoformat()}"
+    detail = f"accepted; {time_limit_days} working days, deadline {_local(deadline, calendar)}"
     return _record(case, by, now, CaseAction.ACCEPT, detail, state=state, accepted_at=now, deadline=deadline)
 
 
@@ -301,7 +306,7 @@ def submit_correction(case: Case, by: Actor, now: datetime, calendar: WorkingCal
     detail = f"correction submitted; resumed as {state}"
     if deadline is not None:
         deadline = calendar.add_working_time(deadline, paused_for)
-        detail += f"; deadline moved to {deadline.isoformat()}"
+        detail += f"; deadline moved to {_local(deadline, calendar)}"
     # A request for more was answered by this correction; those reviewers give a fresh opinion.
     opinions = {d: o for d, o in case.opinions.items() if o.verdict is not Verdict.REQUEST_MORE}
     return _record(

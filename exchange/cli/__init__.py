@@ -7,10 +7,12 @@ click); 2 refused or failed, with the hub's reason; 3 no connection to the hub, 
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 import click
 
+from exchange import i18n, localtime
 from exchange.cli import (
     access,
     adapter,
@@ -27,6 +29,15 @@ from exchange.cli import (
 )
 from exchange.cli.examples import EXAMPLES, with_examples
 from exchange.cli.messages import EXIT_REFUSED, EXIT_USAGE
+
+
+def _language_from_locale() -> str:
+    """The language the shell's locale asks for (LC_ALL, LC_MESSAGES, LANG); English when none is supported."""
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(name, "")
+        if value:
+            return i18n.normalize(value) or "en"
+    return "en"
 
 
 class ExchangeGroup(click.Group):
@@ -53,7 +64,14 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 120}
 
 @click.group(cls=ExchangeGroup, context_settings=CONTEXT)
 @click.option("-v", "--verbose", is_flag=True, help="Log more.")
-def cli(verbose: bool) -> None:
+@click.option(
+    "--lang",
+    envvar="EXCHANGE_LANG",
+    type=click.Choice(["zh-CN", "en"]),
+    default=None,
+    help="Language of messages and table headings (default: from LANG, e.g. zh_CN.UTF-8).",
+)
+def cli(verbose: bool, lang: str | None) -> None:
     """Data-exchange gateway between government departments.
 
     \b
@@ -65,6 +83,8 @@ def cli(verbose: bool) -> None:
 
     Exit codes: 0 done, 1 usage error, 2 refused or failed (the reason is printed), 3 no connection.
     """
+    i18n.use(lang or _language_from_locale())
+    localtime.configure(os.environ.get("EXCHANGE_TIME_ZONE", "") or localtime.DEFAULT_ZONE)
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

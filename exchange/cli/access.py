@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import click
 
-from catalog.errors import FieldViolation, InvalidArgument
+from exchange import localtime
 from exchange.auth.roles import role_table_markdown
 from exchange.cli.common import Profile, emit_rows, output_option, print_json, print_table, profile_options, run
 from exchange.v1 import access_pb2, common_pb2
@@ -19,24 +18,12 @@ def _split(values: tuple[str, ...]) -> list[str]:
 
 
 def _to_us(text: str, option: str) -> int:
-    """A date (YYYY-MM-DD, midnight UTC) or an ISO 8601 time, in microseconds; '' means none."""
-    if not text:
-        return 0
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise InvalidArgument(
-            f"{option}: expected a date such as 2027-01-31 or a time such as 2027-01-31T18:00:00+08:00, got {text!r}",
-            reason="INVALID_TIME",
-            violations=[FieldViolation(option, "ISO 8601 date or time")],
-        ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp() * 1_000_000)
+    """A date (YYYY-MM-DD: the end of that local day) or an ISO 8601 time (local unless it has an offset)."""
+    return localtime.parse(text, option, end_of_date=True)
 
 
 def _time(us: int) -> str:
-    return datetime.fromtimestamp(us / 1e6, UTC).strftime("%Y-%m-%d %H:%M") if us else ""
+    return localtime.show(us, empty="")
 
 
 def _grant_row(g: access_pb2.Grant) -> dict[str, Any]:
@@ -79,7 +66,7 @@ def grants() -> None:
 @click.option("--field", "fields", multiple=True, required=True, help="Field granted ('*' = all public/internal).")
 @click.option("--item", "items", multiple=True, help="Service item the grant is for (default: any that needs it).")
 @click.option("--valid-from", default="", help="Start (date or ISO time; default now).")
-@click.option("--valid-until", default="", help="End (date or ISO time; default none).")
+@click.option("--valid-until", default="", help="Last day (a date: to 23:59:59 local) or an ISO time; default none.")
 @click.option("--rate", type=int, default=0, help="Requests per minute (0 = unlimited).")
 @profile_options
 def grants_create(
@@ -169,7 +156,7 @@ def access_requests() -> None:
 @click.option("--item", "items", multiple=True, required=True, help="Service item the data is needed for.")
 @click.option("--legal-basis", required=True, help="The law or regulation that allows this use.")
 @click.option("--justification", required=True, help="Why the service items need these fields.")
-@click.option("--valid-until", default="", help="End of the grant asked for (date or ISO time).")
+@click.option("--valid-until", default="", help="Last day asked for (a date: to 23:59:59 local) or an ISO time.")
 @click.option("--rate", type=int, default=0, help="Requests per minute asked for (0 = unlimited).")
 @profile_options
 def requests_create(

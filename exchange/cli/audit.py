@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ import click
 from google.protobuf.json_format import MessageToDict
 
 from catalog.errors import ExchangeError, InvalidArgument
+from exchange import localtime
 from exchange.audit.bundle import EvidenceBundle, verify_bundle
 from exchange.audit.merkle import ConsistencyProofError, verify_consistency
 from exchange.audit.note import NoteSigner, NoteVerifier, open_checkpoint
@@ -39,23 +39,16 @@ def audit() -> None:
 # --- helpers -----------------------------------------------------------------------------------------
 
 
-def _time_us(text: str, option: str) -> int:
-    """An ISO 8601 time (UTC unless it says otherwise) as microseconds since the epoch."""
-    if not text:
-        return 0
+def _time_us(text: str, option: str, *, end_of_date: bool = False) -> int:
+    """An ISO 8601 date or time, local (the hub's time_zone) unless it carries an offset."""
     try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        raise click.BadParameter(
-            f"expected an ISO 8601 time such as 2026-11-25T08:00, got {text!r}", param_hint=option
-        ) from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return int(parsed.timestamp() * 1_000_000)
+        return localtime.parse(text, option, end_of_date=end_of_date)
+    except InvalidArgument as error:
+        raise click.BadParameter(error.message, param_hint=option) from None
 
 
 def _when(time_us: int) -> str:
-    return datetime.fromtimestamp(time_us / 1e6, UTC).strftime("%Y-%m-%d %H:%M:%S")
+    return localtime.show(time_us, seconds=True)
 
 
 def _verifier(key: str) -> NoteVerifier:
@@ -128,8 +121,8 @@ def _report(report: VerifyReport, what: str) -> None:
 
 
 @audit.command("query")
-@click.option("--from", "from_", default="", help="From this time (ISO 8601, UTC by default).")
-@click.option("--until", default="", help="Before this time.")
+@click.option("--from", "from_", default="", help="From this time (ISO 8601; local unless it has an offset).")
+@click.option("--until", default="", help="Up to this time (a date includes that whole local day).")
 @click.option("--caller", "caller_department", default="", help="Calling department (code).")
 @click.option("--officer-id", default="", help="Officer id.")
 @click.option("--dataset", default="", help="Dataset code.")
@@ -166,7 +159,7 @@ def query(
     request = audit_pb2.QueryEntriesRequest(
         filter=audit_pb2.EntryFilter(
             from_us=_time_us(from_, "--from"),
-            until_us=_time_us(until, "--until"),
+            until_us=_time_us(until, "--until", end_of_date=True),
             department=caller_department,
             officer_id=officer_id,
             dataset=dataset,
@@ -216,8 +209,8 @@ def query(
 
 @audit.command("subject")
 @click.argument("subject_id")
-@click.option("--from", "from_", default="", help="From this time (ISO 8601).")
-@click.option("--until", default="", help="Before this time.")
+@click.option("--from", "from_", default="", help="From this time (ISO 8601; local unless it has an offset).")
+@click.option("--until", default="", help="Up to this time (a date includes that whole local day).")
 @click.option("--page-size", default=100, show_default=True, help="Accesses per page.")
 @click.option("--page-token", default="", help="Continue after a page (printed at the end).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -234,7 +227,7 @@ def subject(
                 audit_pb2.GetSubjectReportRequest(
                     subject_id=subject_id,
                     from_us=_time_us(from_, "--from"),
-                    until_us=_time_us(until, "--until"),
+                    until_us=_time_us(until, "--until", end_of_date=True),
                     page=common_pb2.PageRequest(page_size=page_size, page_token=page_token),
                 ),
             )

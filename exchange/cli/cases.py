@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import UTC, datetime
 
 import click
 
-from exchange.cli.common import Profile, emit_record, emit_rows, output_option, print_table, profile_options, run
+from exchange import localtime
+from exchange.cli.common import (
+    Profile,
+    emit_record,
+    emit_rows,
+    output_option,
+    print_table,
+    profile_options,
+    run,
+)
 from exchange.client import CaseInfo, PartyInfo
 
 
 def _when(us: int) -> str:
-    return datetime.fromtimestamp(us / 1e6, tz=UTC).strftime("%Y-%m-%d %H:%M UTC") if us else "-"
+    return localtime.show(us, empty="-")
 
 
 def _rows(cases: list[CaseInfo]) -> list[dict[str, str]]:

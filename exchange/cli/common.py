@@ -13,6 +13,7 @@ import asyncio
 import functools
 import json
 import sys
+import unicodedata
 from collections.abc import Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -22,8 +23,11 @@ import click
 import yaml
 
 from catalog.errors import ExchangeError, FieldViolation, InvalidArgument, Unavailable
+from exchange import i18n
 from exchange.cli.messages import EXIT_CONNECTION, EXIT_REFUSED, connection_hint
 from exchange.client import ClientTLS, HubClient
+from exchange.error_text import localized_text
+from exchange.i18n import N_
 
 T = TypeVar("T")
 
@@ -119,6 +123,7 @@ class Profile:
                 roles=self.roles,
                 tls=tls,
                 server_name=self.server_name or None,
+                language=i18n.current(),
             )
         except (OSError, ValueError, TypeError) as error:
             raise InvalidArgument(
@@ -204,11 +209,26 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
 
 
 def fail(error: ExchangeError) -> NoReturn:
-    click.secho(f"error: {error.message}", fg="red", err=True)
+    """Print a refusal in the CLI's language and exit 2.
+
+    In English the error's own message is the text. In another language the text is the hub's
+    LocalizedMessage (or the same table applied here), and the English message follows as the
+    details: it names the values at fault, which a per-reason translation cannot.
+    """
+    language = i18n.current()
+    label = i18n.translate("cli.error", "error")
+    details = i18n.translate("cli.details", "details")
+    reason = i18n.translate("cli.reason", "reason")
+    if language == "en":
+        click.secho(f"{label}: {error.message}", fg="red", err=True)
+    else:
+        shown = error.localized_message if error.locale == language else localized_text(error, language)
+        click.secho(f"{label}: {shown}", fg="red", err=True)
+        click.echo(f"  {details}: {error.message}", err=True)
     for violation in error.violations:
         click.echo(f"  {violation.field}: {violation.description}", err=True)
     if error.reason:
-        click.echo(f"  (reason: {error.reason})", err=True)
+        click.echo(f"  ({reason}: {error.reason})", err=True)
     # The hub's own UNAVAILABLE (an adapter down) carries its reason; a transport failure has none but the code.
     if isinstance(error, Unavailable) and error.reason == "UNAVAILABLE" and _current_profile:
         profile = _current_profile[0]
@@ -253,13 +273,72 @@ def emit_record(record: Mapping[str, Any], output: str) -> None:
         print_yaml(dict(record))
 
 
+HEADINGS = {
+    "action": N_("cli.column.action", "ACTION"),
+    "avoided": N_("cli.column.avoided", "SUBMISSIONS AVOIDED"),
+    "case": N_("cli.column.case", "CASE"),
+    "clock": N_("cli.column.clock", "CLOCK"),
+    "code": N_("cli.column.code", "CODE"),
+    "consumer": N_("cli.column.consumer", "CONSUMER"),
+    "dataset": N_("cli.column.dataset", "DATASET"),
+    "days_left": N_("cli.column.days_left", "WORKING DAYS LEFT"),
+    "deadline": N_("cli.column.deadline", "DEADLINE"),
+    "decision": N_("cli.column.decision", "DECISION"),
+    "department": N_("cli.column.department", "DEPARTMENT"),
+    "detail": N_("cli.column.detail", "DETAIL"),
+    "due": N_("cli.column.due", "ANSWER DUE"),
+    "fetched": N_("cli.column.fetched", "FETCHED ONCE"),
+    "fields": N_("cli.column.fields", "FIELDS"),
+    "id": N_("cli.column.id", "ID"),
+    "index": N_("cli.column.index", "INDEX"),
+    "item": N_("cli.column.item", "SERVICE ITEM"),
+    "items": N_("cli.column.items", "SERVICE ITEMS"),
+    "kind": N_("cli.column.kind", "KIND"),
+    "lead": N_("cli.column.lead", "LEAD"),
+    "name": N_("cli.column.name", "NAME"),
+    "officer": N_("cli.column.officer", "OFFICER"),
+    "owner": N_("cli.column.owner", "OWNER"),
+    "rate": N_("cli.column.rate", "RATE"),
+    "reads_from_case": N_("cli.column.reads_from_case", "READS FROM CASE"),
+    "reason": N_("cli.column.reason", "REASON"),
+    "relation": N_("cli.column.relation", "RELATION"),
+    "state": N_("cli.column.state", "STATE"),
+    "status": N_("cli.column.status", "STATUS"),
+    "step": N_("cli.column.step", "STEP"),
+    "subject": N_("cli.column.subject", "SUBJECT"),
+    "time": N_("cli.column.time", "TIME"),
+    "title": N_("cli.column.title", "TITLE"),
+    "until": N_("cli.column.until", "VALID UNTIL"),
+    "version": N_("cli.column.version", "VERSION"),
+    "when": N_("cli.column.when", "WHEN"),
+    "who": N_("cli.column.who", "WHO"),
+}
+
+
+def heading(column: str) -> str:
+    """A column's heading in the CLI's language (unknown columns: the name in capitals)."""
+    source = HEADINGS.get(column)
+    context = "cli.column." + column
+    return column.upper() if source is None else i18n.translate(context, source)
+
+
+def _width(text: str) -> int:
+    """Columns a terminal gives `text`: East Asian wide characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - _width(text))
+
+
 def print_table(rows: Iterable[Mapping[str, Any]], columns: list[str]) -> None:
-    """A plain text table, wide enough for its contents."""
+    """A plain text table, wide enough for its contents (Chinese characters count double)."""
     rows = list(rows)
-    widths = {c: max([len(c), *(len(str(r.get(c, ""))) for r in rows)]) for c in columns}
-    click.echo("  ".join(c.upper().ljust(widths[c]) for c in columns).rstrip())
+    titles = {c: heading(c) for c in columns}
+    widths = {c: max([_width(titles[c]), *(_width(str(r.get(c, ""))) for r in rows)]) for c in columns}
+    click.echo("  ".join(_pad(titles[c], widths[c]) for c in columns).rstrip())
     for r in rows:
-        click.echo("  ".join(str(r.get(c, "")).ljust(widths[c]) for c in columns).rstrip())
+        click.echo("  ".join(_pad(str(r.get(c, "")), widths[c]) for c in columns).rstrip())
 
 
 def print_json(data: Any) -> None:

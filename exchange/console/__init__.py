@@ -3,7 +3,7 @@
 Server-rendered pages (aiohttp + Jinja2) on the hub's own loop, mounted under
 /console/. Every page works through the same domain operations as the gRPC API
 (Registry, the stores, the access log), so the rules and the access log are the same.
-All words shown to people live in `strings` (ready for a translation).
+All words shown to people live in `strings`, translated through exchange/locale (zh-CN first).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from exchange.console.core import (
     REGISTRY,
     TEMPLATES,
     error_pages,
+    languages,
     security_headers,
     sessions,
     templates,
@@ -30,7 +31,7 @@ MOUNT = "/console"
 
 def console_app(hub: Hub, registry: Registry, *, base: str = MOUNT) -> web.Application:
     """The console as an aiohttp sub-application (mount it at `base`)."""
-    app = web.Application(middlewares=[security_headers, error_pages, sessions], client_max_size=2 << 20)
+    app = web.Application(middlewares=[languages, security_headers, error_pages, sessions], client_max_size=2 << 20)
     app[HUB] = hub
     app[REGISTRY] = registry
     app[TEMPLATES] = templates()

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from xml.sax.saxutils import escape
+
+from exchange import localtime
 
 # Colour-blind-safe palette (Okabe-Ito); departments beyond it cycle.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
@@ -32,7 +33,7 @@ def hours_between(from_us: int, until_us: int) -> list[int]:
 
 
 def _label(hour_us: int) -> str:
-    return datetime.fromtimestamp(hour_us / 1e6, UTC).strftime("%m-%d %H:00")
+    return localtime.local(hour_us).strftime("%m-%d %H:%M")
 
 
 def _frame(title: str, body: list[str], x_labels: list[tuple[float, str]], y_max: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -22,9 +22,11 @@ from catalog.errors import (
     ResourceExhausted,
     Unauthenticated,
 )
+from exchange import i18n, localtime
 from exchange.console import accounts
 from exchange.console.accounts import Account
 from exchange.console.strings import text
+from exchange.error_text import translated_for_people
 from exchange.hub import Hub
 from exchange.registry import Registry
 
@@ -34,7 +36,9 @@ HERE = Path(__file__).parent
 SESSION_COOKIE = "exchange_console"
 # Before sign-in there is no session to hold the CSRF token: the sign-in form uses a cookie of its own.
 SIGNIN_CSRF_COOKIE = "exchange_console_signin"
-PUBLIC_PATHS = ("/signin", "/static/")
+# The language the person chose with the switch on every page (zh-CN or en); no account needed.
+LANGUAGE_COOKIE = "exchange_console_lang"
+PUBLIC_PATHS = ("/signin", "/static/", "/language")
 
 HUB: web.AppKey[Hub] = web.AppKey("hub", Hub)
 REGISTRY: web.AppKey[Registry] = web.AppKey("registry", Registry)
@@ -68,10 +72,16 @@ def status_of(error: ExchangeError) -> int:
     return next((code for cls, code in _STATUS.items() if isinstance(error, cls)), 500)
 
 
-def _when(time_us: int) -> str:
-    if not time_us:
-        return "—"
-    return datetime.fromtimestamp(time_us / 1e6, UTC).strftime("%Y-%m-%d %H:%M:%S")
+def _when(value: int | datetime | None, seconds: bool = True) -> str:
+    """A stored time as people read it: local (the hub's time_zone) with its zone named."""
+    return localtime.show(value, seconds=seconds)
+
+
+def language_of(request: web.Request) -> str:
+    """The switch's cookie, else the browser's Accept-Language, else the hub's default_language."""
+    chosen = i18n.normalize(request.cookies.get(LANGUAGE_COOKIE, ""))
+    default = request.app[HUB].settings.default_language if HUB in request.app else i18n.DEFAULT
+    return chosen or i18n.from_accept_language(request.headers.get("Accept-Language", ""), default) or default
 
 
 def templates() -> jinja2.Environment:
@@ -83,6 +93,8 @@ def templates() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.globals["t"] = text
+    env.globals["language"] = i18n.current
+    env.globals["languages"] = {"zh-CN": "中文", "en": "English"}
     env.filters["when"] = _when
     return env
 
@@ -150,6 +162,15 @@ def set_cookie(request: web.Request, response: web.StreamResponse, name: str, va
 
 
 @web.middleware
+async def languages(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Serve each request in its person's language (a context variable: requests never mix)."""
+    i18n.use(language_of(request))
+    response = await handler(request)
+    response.headers.setdefault("Content-Language", i18n.current())
+    return response
+
+
+@web.middleware
 async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
     """No framing, no outside scripts or styles, no caching of pages that hold personal data."""
     response = await handler(request)
@@ -191,7 +212,8 @@ async def error_pages(request: web.Request, handler: Handler) -> web.StreamRespo
     try:
         return await handler(request)
     except ExchangeError as error:
-        return render(request, "error.html", {"error": error}, status=status_of(error))
+        localized = translated_for_people(error, i18n.current())
+        return render(request, "error.html", {"error": error, "localized": localized}, status=status_of(error))
 
 
 def safe_next(request: web.Request, given: str) -> str:

@@ -7,9 +7,11 @@ import secrets
 from aiohttp import web
 
 from catalog.errors import ExchangeError
+from exchange import i18n
 from exchange.console import accounts
 from exchange.console.accounts import SESSION_SECONDS
 from exchange.console.core import (
+    LANGUAGE_COOKIE,
     SESSION_COOKIE,
     SESSION_TOKEN,
     SIGNIN_CSRF,
@@ -88,3 +90,12 @@ async def home(request: web.Request) -> web.Response:
         figures = await console_store.counts(conn, account.department if account.role == "dept_admin" else "")
     size, root = await hub.access_log.head()
     return render(request, "home.html", {"figures": figures, "log_size": size, "root": root.hex()})
+
+
+@routes.get("/language")
+async def choose_language(request: web.Request) -> web.StreamResponse:
+    """The switch on every page: remember the language for a year and go back to the page it was on."""
+    chosen = i18n.normalize(request.query.get("to", "")) or i18n.DEFAULT
+    response = web.HTTPSeeOther(safe_next(request, request.query.get("next", "")))
+    set_cookie(request, response, LANGUAGE_COOKIE, chosen, 365 * 24 * 3600)
+    raise response

@@ -9,7 +9,8 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from catalog.errors import DataLoss, FieldViolation
+from catalog.errors import DataLoss, FieldViolation, InvalidArgument
+from exchange import localtime
 from exchange.audit.entry import AccessLogEntry
 from exchange.audit.export import Format
 from exchange.audit.merkle import leaf_hash
@@ -41,24 +42,20 @@ class ProofStatus:
     tree_size: int = 0
 
 
-def _time(value: str, name: str) -> int:
-    if not value:
-        return 0
+def _time(value: str, name: str, *, end_of_date: bool = False) -> int:
+    """A time typed in a filter: local (the hub's time_zone) unless it carries an offset."""
     try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
+        return localtime.parse(value, name, end_of_date=end_of_date)
+    except InvalidArgument:
         raise form_error(text("log.bad_time"), FieldViolation(name, text("log.time_format"))) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp() * 1_000_000)
 
 
 def entry_filter(query: dict[str, str]) -> EntryFilter:
-    """The log filter a query string asks for (times are UTC unless they carry an offset)."""
+    """The log filter a query string asks for (times are local unless they carry an offset)."""
     decision = query.get("decision", "")
     return EntryFilter(
         from_us=_time(query.get("from", ""), "from"),
-        until_us=_time(query.get("to", ""), "to"),
+        until_us=_time(query.get("to", ""), "to", end_of_date=True),
         department=query.get("department", "").strip(),
         dataset=query.get("dataset", "").strip(),
         subject_id=query.get("subject", "").strip(),

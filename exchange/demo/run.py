@@ -20,8 +20,8 @@ import click
 import sqlalchemy as sa
 
 from catalog.errors import ExchangeError
+from exchange import localtime
 from exchange.auth.identity import Role
-from exchange.clock import to_datetime
 from exchange.console.accounts import add_user
 from exchange.demo.departments import DemoDepartments, applicant_parties
 from exchange.storage import tables as t
@@ -202,7 +202,7 @@ async def print_log(hub: HubFixture, since: int) -> None:
         [
             {
                 "index": r.idx,
-                "time": to_datetime(r.time_us).strftime("%H:%M:%S.%f")[:-3],
+                "time": localtime.local(r.time_us).strftime("%H:%M:%S.%f")[:-3],
                 "department": r.caller_department,
                 "action": r.action,
                 "dataset": r.dataset,
@@ -226,11 +226,11 @@ async def report(hub: HubFixture, outcome: dict[str, Any], log_start: int) -> No
     table(outcome["materials"], ["material", "issuer", "key", "fetched", "ms", "digest"])
     heading("Parallel review: co-reviewers read the case's copy (no second call to the issuer)")
     table(outcome["reads"], ["department", "material", "fields", "ms", "result"])
-    heading("Timeline")
+    heading(f"Timeline (times in {localtime.zone().key}, {localtime.offset_label()})")
     table(
         [
             {
-                "time": to_datetime(step.at_us).strftime("%H:%M:%S"),
+                "time": localtime.local(step.at_us).strftime("%H:%M:%S"),
                 "department": step.department,
                 "officer": step.officer,
                 "step": step.kind,
@@ -248,7 +248,7 @@ async def report(hub: HubFixture, outcome: dict[str, Any], log_start: int) -> No
     if outcome["denied"]:
         heading("A refusal, explained and logged")
         say(outcome["denied"])
-    heading("Access log entries written by the application")
+    heading(f"Access log entries written by the application (times {localtime.offset_label()})")
     await print_log(hub, log_start)
     signed = await hub.hub.access_log.sign_checkpoint()
     heading("Signed checkpoint of the access log")

@@ -98,19 +98,25 @@ async def chromium() -> AsyncIterator[Browser]:
 SignIn = Callable[[str], Awaitable[Page]]
 
 
-@pytest_asyncio.fixture(loop_scope="session")
-async def signed_in(chromium: Browser, site: Site) -> AsyncIterator[SignIn]:
-    """Open a fresh browser context (own cookies) and sign in as a user, through the form."""
+# The browser's language (its Accept-Language) and the sign-in form's words in it.
+SIGN_IN_WORDS = {"en-US": ("Username", "Password", "Sign in"), "zh-CN": ("用户名", "密码", "登录")}
+
+
+async def _signed_in(chromium: Browser, site: Site, locale: str) -> AsyncIterator[SignIn]:
+    """Open a fresh browser context (own cookies, `locale`) and sign in as a user, through the form."""
     contexts = []
+    username_label, password_label, button = SIGN_IN_WORDS[locale]
 
     async def sign_in(username: str) -> Page:
-        context = await chromium.new_context(viewport={"width": 1366, "height": 800}, accept_downloads=True)
+        context = await chromium.new_context(
+            viewport={"width": 1366, "height": 800}, accept_downloads=True, locale=locale
+        )
         contexts.append(context)
         page = await context.new_page()
         await page.goto(site.base + "/")
-        await page.get_by_label("Username").fill(username)
-        await page.get_by_label("Password").fill(PASSWORD)
-        await page.get_by_role("button", name="Sign in").click()
+        await page.get_by_label(username_label).fill(username)
+        await page.get_by_label(password_label).fill(PASSWORD)
+        await page.get_by_role("button", name=button).click()
         await page.wait_for_url(site.base + "/")
         return page
 
@@ -119,6 +125,20 @@ async def signed_in(chromium: Browser, site: Site) -> AsyncIterator[SignIn]:
     finally:
         for context in contexts:
             await context.close()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def signed_in(chromium: Browser, site: Site) -> AsyncIterator[SignIn]:
+    """Sign in with an English browser (the flows in English)."""
+    async for sign_in in _signed_in(chromium, site, "en-US"):
+        yield sign_in
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def signed_in_zh(chromium: Browser, site: Site) -> AsyncIterator[SignIn]:
+    """Sign in with a Chinese browser (zh-CN): the console's own language."""
+    async for sign_in in _signed_in(chromium, site, "zh-CN"):
+        yield sign_in
 
 
 async def shot(page: Page, name: str) -> None:

@@ -22,10 +22,12 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 class Browser:
     """An aiohttp session that signs in like a person and submits forms with their CSRF token."""
 
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str, language: str = "en") -> None:
         self.base = base
         # unsafe=True: keep cookies set by an IP-address host (the hub on 127.0.0.1).
-        self.session = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+        # English unless a test asks otherwise: the console's own default is zh-CN.
+        headers = {"Accept-Language": language} if language else {}
+        self.session = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True), headers=headers)
         self.csrf = ""
 
     async def get(self, path: str, **kwargs) -> tuple[int, str]:

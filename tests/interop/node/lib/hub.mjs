@@ -12,7 +12,7 @@ import { loadPrivateKey, mintToken } from './token.mjs';
 // How reflected messages become JavaScript: field names as in the .proto, enums as names, 64-bit
 // integers as strings, bytes as base64 strings (JSON-friendly), absent scalars as their defaults.
 export const MESSAGE_OPTIONS = { keepCase: true, longs: String, enums: String, bytes: String, defaults: true, oneofs: true };
-export const STATUS_SYMBOLS = ['google.rpc.Status', 'google.rpc.ErrorInfo', 'google.rpc.BadRequest'];
+export const STATUS_SYMBOLS = ['google.rpc.Status', 'google.rpc.ErrorInfo', 'google.rpc.BadRequest', 'google.rpc.LocalizedMessage'];
 
 /** The gRPC status name for a numeric code (grpc.status maps names to numbers). */
 export function statusName(code) {
