@@ -16,6 +16,8 @@ MAX_KEY_LENGTH = 256
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 LICENCE_PREFIX = "1.2.156.3005.2"
 _ALNUM = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+# str.isdigit() also accepts superscripts and other scripts' digits, which the check-digit code cannot read.
+_DIGITS = frozenset("0123456789")
 
 
 class KeyFormat(StrEnum):
@@ -54,7 +56,7 @@ def _validate_uscc(value: str) -> str:
     fmt = KeyFormat.USCC
     _check_length(fmt, value, 18)
     for i, ch in enumerate(value[:8]):
-        if not ch.isdigit():
+        if ch not in _DIGITS:
             raise _malformed(fmt, value, f"character {ch!r} at position {i + 1} must be a digit")
     for i, ch in enumerate(value[8:], start=8):
         if ch not in USCC_ALPHABET:
@@ -69,9 +71,9 @@ def _validate_resident_id(value: str) -> str:
     fmt = KeyFormat.RESIDENT_ID
     _check_length(fmt, value, 18)
     for i, ch in enumerate(value[:17]):
-        if not ch.isdigit():
+        if ch not in _DIGITS:
             raise _malformed(fmt, value, f"character {ch!r} at position {i + 1} must be a digit")
-    if not (value[17].isdigit() or value[17] == "X"):
+    if not (value[17] in _DIGITS or value[17] == "X"):
         raise _malformed(fmt, value, f"check character {value[17]!r} not allowed (digit or 'X')")
     try:
         birth = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
@@ -111,7 +113,7 @@ def _validate_licence_id(value: str) -> str:
         raise _malformed(fmt, value, f"issuer part: {exc.message}") from None
     if not 1 <= len(serial) <= 32 or any(ch not in _ALNUM for ch in serial):
         raise _malformed(fmt, value, f"serial {serial!r} must be 1 to 32 letters/digits")
-    if len(version) != 3 or not version.isdigit():
+    if len(version) != 3 or not set(version) <= _DIGITS:
         raise _malformed(fmt, value, f"version {version!r} must be 3 digits")
     expected = licence_check_character(type_code, issuer, serial, version)
     if check != expected:
@@ -166,7 +168,7 @@ def generate_resident_id(
     male: bool | None = None,
 ) -> str:
     """Return a valid resident identity number drawn from rng (demo data)."""
-    if len(region) != 6 or not region.isdigit():
+    if len(region) != 6 or not set(region) <= _DIGITS:
         raise InvalidArgument(f"region {region!r} must be 6 digits", reason="INVALID_REGION_CODE")
     if birth is None:
         birth = date(1950, 1, 1) + timedelta(days=rng.randrange(365 * 55))
