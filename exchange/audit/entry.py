@@ -68,6 +68,13 @@ class AccessLogEntry:
     def __post_init__(self) -> None:
         # Freeze the containers so a logged entry cannot change after it was hashed.
         if type(self.fields) is not tuple:
+            if isinstance(self.fields, str | bytes):
+                # tuple("abc") would log the fields 'a', 'b' and 'c' without a word.
+                raise InvalidArgument(
+                    f"an access log entry has fields of the wrong type: `fields` has {self.fields!r}; "
+                    "give a tuple of field names",
+                    reason="ACCESS_LOG_ENTRY_INVALID",
+                )
             object.__setattr__(self, "fields", tuple(self.fields))
         object.__setattr__(self, "details", MappingProxyType(dict(self.details)))
         if _well_typed_entry(self):
