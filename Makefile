@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test venv protos check-protos lint typecheck pytest bench clean browser promtool node-deps fuzz i18n i18n-extract i18n-compile
+.PHONY: demo test venv protos check-protos lint typecheck pytest bench clean browser promtool node-deps fuzz i18n i18n-extract i18n-compile mutation
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -70,5 +70,9 @@ fuzz: venv
 bench: venv
 	$(PY) -m bench all
 
+# Mutation testing of the security core with the unit tests (minutes; not part of `make test`).
+mutation: venv
+	$(PY) scripts/mutation.py
+
 clean:
-	rm -rf $(VENV) build *.egg-info test-artifacts $(NODE_DIR)/node_modules
+	rm -rf $(VENV) build *.egg-info test-artifacts $(NODE_DIR)/node_modules mutants

@@ -119,8 +119,10 @@ def test_encoding_equals_the_reference_canonical_json_with_details_sorted() -> N
 
 def test_index_and_hidden_flag_given_at_write_time_replace_the_entrys_own() -> None:
     written = encode_entry(ENTRY, index=9, hidden=True)
-    expected = _reference(ENTRY).replace(b'"index":3', b'"index":9').replace(
-        b'"hidden_from_subject":false', b'"hidden_from_subject":true'
+    expected = (
+        _reference(ENTRY)
+        .replace(b'"index":3', b'"index":9')
+        .replace(b'"hidden_from_subject":false', b'"hidden_from_subject":true')
     )
     assert written == expected
     assert encode_entry(ENTRY, index=9) == _reference(ENTRY).replace(b'"index":3', b'"index":9')

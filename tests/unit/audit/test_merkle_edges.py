@@ -202,8 +202,7 @@ def test_equal_sizes_or_an_empty_old_tree_take_no_proof_and_say_so() -> None:
     with pytest.raises(ConsistencyProofError) as caught:
         verify_consistency(0, 5, root(1), root(5), [])
     assert caught.value.message == (
-        f"the trees of size 0 and 5 cannot be consistent: expected old root {EMPTY_ROOT.hex()}, "
-        f"found {root(1).hex()}"
+        f"the trees of size 0 and 5 cannot be consistent: expected old root {EMPTY_ROOT.hex()}, found {root(1).hex()}"
     )
     verify_consistency(0, 5, EMPTY_ROOT, root(5), [])
     with pytest.raises(ConsistencyProofError) as caught:

@@ -173,9 +173,7 @@ def test_draft_dataset_is_refused_and_deprecated_dataset_is_still_fetchable() ->
 
 
 def test_no_case_is_refused_naming_the_field_to_set() -> None:
-    assert denied("PURPOSE_REQUIRED", case=None).message == (
-        "a fetch must name the case it is for (purpose.case_id)"
-    )
+    assert denied("PURPOSE_REQUIRED", case=None).message == ("a fetch must name the case it is for (purpose.case_id)")
 
 
 def test_purpose_service_item_equal_to_the_case_or_absent_is_allowed() -> None:
@@ -184,17 +182,17 @@ def test_purpose_service_item_equal_to_the_case_or_absent_is_allowed() -> None:
 
 
 @settings(max_examples=60, deadline=None)
-@given(a=st.text("abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=8),
-       b=st.text("abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=8))
+@given(
+    a=st.text("abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=8),
+    b=st.text("abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=8),
+)
 def test_purpose_mismatch_in_both_sort_orders(a: str, b: str) -> None:
     assume(a != b)
     for case_item, named in ((a, b), (b, a)):
         case = replace(CASE, service_item=case_item)
         item = replace(ITEM, code=case_item)
         grant = replace(GRANT, service_items=())
-        decision = decide_fetch(
-            facts(case=case, service_item=item, grants=(grant,), purpose_service_item=named)
-        )
+        decision = decide_fetch(facts(case=case, service_item=item, grants=(grant,), purpose_service_item=named))
         assert decision.reason == "PURPOSE_MISMATCH"
         assert decision.message == f"case case-1 is for service item {case_item}, not {named}"
 
@@ -210,9 +208,7 @@ def test_case_not_involving_the_caller_lists_who_is_involved() -> None:
 
 
 def test_item_not_needing_the_dataset_or_unknown_item_is_no_purpose() -> None:
-    message = (
-        f"service item {ITEM.code} does not require dataset business_licence, so case case-1 is no purpose for it"
-    )
+    message = f"service item {ITEM.code} does not require dataset business_licence, so case case-1 is no purpose for it"
     without = replace(ITEM, required_materials=ITEM.required_materials[1:])
     assert denied("DATASET_NOT_REQUIRED", service_item=without).message == message
     assert denied("DATASET_NOT_REQUIRED", service_item=None).message == message
@@ -241,8 +237,10 @@ def test_only_the_callers_own_grants_count_in_both_sort_orders(a: str, b: str) -
 
 
 @settings(max_examples=60, deadline=None)
-@given(a=st.text("abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=8),
-       b=st.text("abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=8))
+@given(
+    a=st.text("abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=8),
+    b=st.text("abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=8),
+)
 def test_only_grants_on_the_fetched_dataset_count_in_both_sort_orders(a: str, b: str) -> None:
     assume(a != b)
     for fetched, granted in ((a, b), (b, a)):
@@ -250,7 +248,8 @@ def test_only_grants_on_the_fetched_dataset_count_in_both_sort_orders(a: str, b:
         item = replace(ITEM, required_materials=(RequiredMaterial(fetched, NEEDED),))
         grant = replace(GRANT, dataset=granted)
         assert decide_fetch(facts(dataset=dataset, service_item=item, grants=(grant,))).reason == "NO_GRANT"
-        assert decide_fetch(facts(dataset=dataset, service_item=item, grants=(replace(grant, dataset=fetched),))).allowed
+        own = replace(grant, dataset=fetched)
+        assert decide_fetch(facts(dataset=dataset, service_item=item, grants=(own,))).allowed
 
 
 # Time windows, at exactly their edges
@@ -298,7 +297,11 @@ IDENTITY_ITEM_FIELDS = ("resident_id", "name", "sex", "birth_date")
 @pytest.mark.parametrize(
     ("status", "reason", "message"),
     [
-        ("pending", "ACCESS_REQUEST_PENDING", "the access request of FIRE for identity_record awaits the owner's answer"),
+        (
+            "pending",
+            "ACCESS_REQUEST_PENDING",
+            "the access request of FIRE for identity_record awaits the owner's answer",
+        ),
         ("denied", "ACCESS_REQUEST_DENIED", "the owner of identity_record denied the access request of FIRE"),
         *[
             (status, "NO_GRANT", "identity_record is conditional: FIRE must file an access request that PSB approves")
@@ -309,9 +312,7 @@ IDENTITY_ITEM_FIELDS = ("resident_id", "name", "sex", "birth_date")
 def test_conditional_dataset_without_a_grant_says_where_the_access_request_stands(
     status: str, reason: str, message: str
 ) -> None:
-    decision = denied(
-        reason, dataset=IDENTITY, service_item=BASE_ITEM, grants=(), access_request_status=status
-    )
+    decision = denied(reason, dataset=IDENTITY, service_item=BASE_ITEM, grants=(), access_request_status=status)
     assert decision.message == message
 
 
@@ -470,8 +471,7 @@ RULES = {
     "the grant is active": lambda f, d: d.grant.status == GrantStatus.ACTIVE,
     "the grant has started": lambda f, d: d.grant.valid_from_us <= f.now_us,
     "the grant has not ended": lambda f, d: d.grant.valid_until_us in (0,) or f.now_us < d.grant.valid_until_us,
-    "the grant covers the item": lambda f, d: not d.grant.service_items
-    or f.service_item.code in d.grant.service_items,
+    "the grant covers the item": lambda f, d: not d.grant.service_items or f.service_item.code in d.grant.service_items,
     "some field is returned": lambda f, d: bool(d.fields),
     "every field is in the schema": lambda f, d: set(d.fields) <= set(f.dataset.schema.names),
     "every field is needed by the item": lambda f, d: set(d.fields) <= _needed_fields(f),
@@ -481,8 +481,9 @@ RULES = {
         for x in f.dataset.schema.fields
         if x.name in d.fields and x.sensitivity not in (Sensitivity.PUBLIC, Sensitivity.INTERNAL)
     ),
-    "exactly the requested fields when some are named": lambda f, d: not f.requested_fields
-    or set(d.fields) == set(f.requested_fields),
+    "exactly the requested fields when some are named": lambda f, d: (
+        not f.requested_fields or set(d.fields) == set(f.requested_fields)
+    ),
 }
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
@@ -211,8 +212,7 @@ def test_unknown_roles_are_listed_with_the_known_ones() -> None:
     error = refusal(verifier_for(trusted("PSB")), signed(claims(roles=["officer", "king", 7])))
     assert error.reason == "TOKEN_CLAIMS_INVALID"
     assert error.message == (
-        "the token names unknown roles ['king', 7]; known roles are "
-        f"{sorted(r.value for r in Role)}"
+        f"the token names unknown roles ['king', 7]; known roles are {sorted(r.value for r in Role)}"
     )
     error = refusal(verifier_for(trusted("PSB")), signed(claims(roles=[])))
     assert error.message == "the token's 'roles' claim must be a non-empty list of roles"
@@ -391,9 +391,7 @@ def test_a_second_token_with_a_used_jti_is_refused_until_the_first_one_has_expir
     clock.now = NOW + 60 + LEEWAY - 1
     error = refusal(verifier, mint(now=NOW + 60, subject="officer-8"))
     assert error.reason == "TOKEN_REPLAYED"
-    assert error.message == (
-        "token id 'jti-1' was already used by a different token; mint each token with a fresh jti"
-    )
+    assert error.message == ("token id 'jti-1' was already used by a different token; mint each token with a fresh jti")
     clock.now = NOW + 60 + LEEWAY
     assert verifier.verify(mint(now=NOW + 60, subject="officer-8"), peer=PEER, cert_department="PSB")
 

@@ -74,9 +74,7 @@ def test_dates_that_are_not_a_list_or_not_dates_are_named_with_line_and_value() 
 
 
 def test_a_make_up_day_must_be_a_weekend_day_that_is_not_a_holiday() -> None:
-    error = file_error(
-        "holidays:\n  - 2026-02-15\nmakeup_workdays:\n  - 2026-02-15\n  - 2026-02-16\n  - 2026-02-14\n"
-    )
+    error = file_error("holidays:\n  - 2026-02-15\nmakeup_workdays:\n  - 2026-02-15\n  - 2026-02-16\n  - 2026-02-14\n")
     assert violations(error) == [
         ("makeup_workdays", "line 4: 2026-02-15 is also listed as a holiday"),
         (
@@ -173,6 +171,4 @@ def test_working_time_between_equal_moments_is_zero_and_reversed_is_negative() -
     assert PLAIN.working_time_between(a, b) == timedelta(hours=2)
     assert PLAIN.working_time_between(b, a) == -timedelta(hours=2)
     assert PLAIN.working_days_left(a, b) == pytest.approx(2 / 24)
-    assert PLAIN.working_time_between(local(FRIDAY, 12), local(FRIDAY + timedelta(days=3), 12)) == timedelta(
-        hours=24
-    )
+    assert PLAIN.working_time_between(local(FRIDAY, 12), local(FRIDAY + timedelta(days=3), 12)) == timedelta(hours=24)

@@ -55,9 +55,7 @@ def test_key_of_exactly_the_maximum_length_is_checked_and_one_more_is_refused_as
     assert validate_key(KeyFormat.FREE_TEXT, "a" * MAX_KEY_LENGTH) == "a" * MAX_KEY_LENGTH
     err = refusal(KeyFormat.FREE_TEXT, "a" * (MAX_KEY_LENGTH + 1))
     assert err.reason == "KEY_TOO_LONG"
-    assert err.message == (
-        f"key {'a' * 61 + '...'!r} is not a valid free_text: too long (257 characters, at most 256)"
-    )
+    assert err.message == (f"key {'a' * 61 + '...'!r} is not a valid free_text: too long (257 characters, at most 256)")
 
 
 @pytest.mark.parametrize("length", [64, 65])
@@ -91,7 +89,7 @@ def test_control_character_is_named_with_its_one_based_position() -> None:
 
 def test_uscc_non_digit_in_the_first_eight_is_named_with_its_position() -> None:
     err = refusal(KeyFormat.USCC, "9111A000600037341L")
-    assert err.message == f"key '9111A000600037341L' is not a valid uscc: character 'A' at position 5 must be a digit"
+    assert err.message == "key '9111A000600037341L' is not a valid uscc: character 'A' at position 5 must be a digit"
 
 
 @pytest.mark.parametrize(("position", "char"), [(9, "I"), (10, "O"), (18, "Z")])
@@ -160,10 +158,12 @@ def test_licence_without_the_prefix_names_the_prefix_and_the_layout() -> None:
 
 
 def test_licence_type_code_not_starting_with_a_uscc_is_named() -> None:
-    bad_type = "11100000000013338W" [:-1] + "A" + "032"
+    bad_type = "11100000000013338W"[:-1] + "A" + "032"
     value = f"{LICENCE_PREFIX}.{bad_type}.{ISSUER}.1.001.0"
     err = refusal(KeyFormat.LICENCE_ID, value)
-    assert err.message == f"key {value!r} is not a valid licence_id: type code {bad_type!r} does not start with a valid USCC"
+    assert err.message == (
+        f"key {value!r} is not a valid licence_id: type code {bad_type!r} does not start with a valid USCC"
+    )
 
 
 # Demo generators
