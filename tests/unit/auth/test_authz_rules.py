@@ -89,7 +89,7 @@ def facts(**changes: Any) -> FetchFacts:
 
 def denied(reason: str, **changes: Any) -> Decision:
     decision = decide_fetch(facts(**changes))
-    assert not decision.allowed and decision.reason == reason, decision
+    assert decision.allowed is False and decision.reason == reason, decision
     assert decision.fields == () and decision.grant is None
     assert decision.checks[-1] == f"denied: {decision.message}"
     return decision
@@ -284,6 +284,11 @@ def test_grant_for_another_service_item_names_the_item() -> None:
     assert decision.message == f"no grant to FIRE on business_licence covers service item {ITEM.code}"
 
 
+def test_grant_starting_now_for_another_item_is_refused_for_the_item_not_for_its_start() -> None:
+    grant = replace(GRANT, valid_from_us=NOW, service_items=("other_item",))
+    assert denied("GRANT_NOT_FOR_PURPOSE", grants=(grant,)).reason
+
+
 def test_grant_without_service_items_covers_every_item() -> None:
     assert decide_fetch(facts(grants=(replace(GRANT, service_items=()),))).allowed
 
@@ -362,6 +367,12 @@ def test_requested_fields_split_across_two_grants_are_refused_naming_what_is_mis
         "field(s) business_scope of business_licence are not covered by a grant to FIRE together with service "
         f"item {ITEM.code} (allowed: legal_representative, name)"
     )
+
+
+def test_every_missing_field_is_listed() -> None:
+    grant = replace(GRANT, fields=("name",))
+    decision = denied("FIELD_NOT_GRANTED", grants=(grant,), requested_fields=("status", "name", "address"))
+    assert decision.message.startswith("field(s) address, status of business_licence are not covered")
 
 
 def test_requested_field_the_item_does_not_need_is_refused_and_no_overlap_says_none() -> None:
@@ -537,3 +548,26 @@ def test_when_every_rule_holds_for_some_grant_the_fetch_is_allowed(f: FetchFacts
     assert decision.allowed, decision
     broken = [name for name, rule in RULES.items() if not rule(f, decision)]
     assert not broken, broken
+
+
+# The role table (roles.py)
+
+
+def test_a_method_missing_from_the_role_table_is_allowed_to_nobody() -> None:
+    from exchange.auth.roles import allowed_roles
+
+    assert allowed_roles("/exchange.v1.ExchangeService/Nope") == frozenset()
+    assert allowed_roles("/exchange.v1.ExchangeService/Fetch") == frozenset({Role.OFFICER})
+    assert allowed_roles("/exchange.v1.AuditService/QueryEntries") == frozenset({Role.AUDITOR, Role.HUB_ADMIN})
+
+
+def test_the_role_table_in_markdown_has_one_row_per_method_and_a_column_per_role() -> None:
+    from exchange.auth.roles import RPC_ROLES, role_table_markdown
+
+    lines = role_table_markdown().split("\n")
+    assert lines[0] == "| RPC | officer | dept_admin | hub_admin | auditor |"
+    assert lines[1] == "|---|---|---|---|---|"
+    assert "| `ExchangeService.Fetch` | yes |  |  |  |" in lines
+    assert "| `AccessService.ExplainAccess` | yes | yes | yes | yes |" in lines
+    assert "| `AuditService.QueryEntries` |  |  | yes | yes |" in lines
+    assert len(lines) == len(RPC_ROLES) + 3 and lines[-1] == ""

@@ -195,10 +195,12 @@ def test_a_non_numeric_time_claim_is_named_with_its_value_shortened(claim: str, 
     assert error.message == f"the token's '{claim}' claim must be a number, got {shown}"
 
 
-def test_a_value_of_exactly_64_characters_is_shown_whole() -> None:
+def test_a_value_of_exactly_64_characters_is_shown_whole_and_of_65_cut() -> None:
     value = "y" * 62  # repr adds two quotes: 64 characters
     error = refusal(verifier_for(trusted("PSB")), signed(claims(nbf=value)))
     assert error.message.endswith(f"got {value!r}")
+    error = refusal(verifier_for(trusted("PSB")), signed(claims(nbf=value + "y")))
+    assert error.message.endswith(f"got '{'y' * 60}...")
 
 
 @pytest.mark.parametrize("claim", ["sub", "jti"])
@@ -269,6 +271,10 @@ def test_a_token_of_exactly_the_size_limit_is_parsed_and_one_byte_more_is_refuse
 def test_malformed_tokens_are_refused_saying_which_part_is_wrong(token: str, message: str) -> None:
     error = refusal(verifier_for(trusted("PSB")), token)
     assert error.message == message
+    expected = "TOKEN_MISSING" if not token else "TOKEN_MALFORMED"
+    if message.startswith("token algorithm"):
+        expected = "TOKEN_ALGORITHM_REFUSED"
+    assert error.reason == expected
 
 
 # Keys: ownership in both sort orders, algorithm, retirement, the cache
@@ -417,3 +423,36 @@ def test_a_full_replay_memory_refuses_new_tokens_naming_how_many_it_holds() -> N
         verifier.verify(mint(jti="c"), peer=PEER, cert_department="PSB")
     assert caught.value.reason == "TOKEN_REPLAY_CACHE_FULL"
     assert caught.value.message == "the token replay cache holds 2 live tokens; retry shortly"
+
+
+def test_defaults_a_five_minute_token_and_a_fifteen_minute_maximum_lifetime() -> None:
+    import time
+
+    before = int(time.time())
+    payload = json.loads(base64.urlsafe_b64decode(mint(ttl_seconds=300, now=None).split(".")[1] + "=="))
+    assert before <= payload["iat"] <= int(time.time())
+    default = mint_token(KEY, issuer="PSB", kid=KID, subject="s", roles=[Role.OFFICER], audience="a", now=NOW)
+    payload = json.loads(base64.urlsafe_b64decode(default.split(".")[1] + "=="))
+    assert payload["exp"] - payload["iat"] == 300
+    assert verifier_for(trusted("PSB")).verify(signed(claims(exp=NOW + 900)), peer=PEER, cert_department="PSB")
+    error = refusal(verifier_for(trusted("PSB")), signed(claims(exp=NOW + 901)))
+    assert error.message == "token lives 901 s; at most 900 s is accepted, mint shorter-lived tokens"
+
+
+def test_a_token_with_a_lone_surrogate_is_refused_as_malformed() -> None:
+    assert refusal(verifier_for(trusted("PSB")), "\ud800.e30.e30").message == (
+        "the token contains non-ASCII characters"
+    )
+
+
+def test_expired_tokens_leave_the_verification_cache_even_after_their_key_was_forgotten() -> None:
+    clock = Clock()
+    verifier = verifier_for(trusted("PSB"), clock=clock)
+    verifier.verify(mint(ttl_seconds=60, jti="a"), peer=PEER, cert_department="PSB")
+    verifier.verify(mint(ttl_seconds=60, jti="b"), peer=PEER, cert_department="PSB")
+    verifier.forget_key("PSB", KID)  # "a" and "b" leave the cache but stay in the replay memory
+    verifier.verify(mint(ttl_seconds=60, jti="b"), peer=PEER, cert_department="PSB")  # cached again
+    clock.now = NOW + 60 + LEEWAY
+    verifier.verify(mint(now=NOW + 60, jti="c"), peer=PEER, cert_department="PSB")
+    # Memory stays bounded: only the live token is cached (the cache is otherwise unobservable).
+    assert len(verifier._cache) == 1 and len(verifier) == 1
