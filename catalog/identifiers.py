@@ -190,9 +190,10 @@ def generate_licence_id(
     """Return a valid GB/T 36904 electronic licence identifier (demo data)."""
     if serial is None:
         serial = "".join(rng.choice("0123456789") for _ in range(10))
-    parts = (type_code, issuer_uscc, serial, version)
+    # validate_key upper-cases the identifier, so the check character must be computed on upper case too.
+    parts = (type_code.upper(), issuer_uscc.upper(), serial.upper(), version)
     # A bad part gets a placeholder check so validate_key below names the part rather than crashing.
     check = licence_check_character(*parts) if all(c in _ALNUM for c in "".join(parts)) else "0"
-    identifier = f"{LICENCE_PREFIX}.{type_code}.{issuer_uscc}.{serial}.{version}.{check}"
+    identifier = f"{LICENCE_PREFIX}.{'.'.join(parts)}.{check}"
     # Refuse bad parts here rather than hand out an identifier that later fails validation.
     return validate_key(KeyFormat.LICENCE_ID, identifier)

@@ -434,6 +434,7 @@ def test_defaults_a_five_minute_token_and_a_fifteen_minute_maximum_lifetime() ->
     default = mint_token(KEY, issuer="PSB", kid=KID, subject="s", roles=[Role.OFFICER], audience="a", now=NOW)
     payload = json.loads(base64.urlsafe_b64decode(default.split(".")[1] + "=="))
     assert payload["exp"] - payload["iat"] == 300
+    assert verifier_for().replay_capacity == 200_000
     assert verifier_for(trusted("PSB")).verify(signed(claims(exp=NOW + 900)), peer=PEER, cert_department="PSB")
     error = refusal(verifier_for(trusted("PSB")), signed(claims(exp=NOW + 901)))
     assert error.message == "token lives 901 s; at most 900 s is accepted, mint shorter-lived tokens"

@@ -7,7 +7,7 @@ Each refusal is checked for its whole message (format, key, position, allowed va
 from __future__ import annotations
 
 import random
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -208,3 +208,39 @@ def test_generated_licence_with_a_bad_part_names_the_part() -> None:
         generate_licence_id(random.Random(5), type_code=TYPE_CODE, issuer_uscc=ISSUER, serial="AB-1")
     assert info.value.metadata == {"key_format": "licence_id"}
     assert "serial 'AB-1' must be 1 to 32 letters/digits" in info.value.message
+
+
+class _Edge(random.Random):
+    """A random source stuck at one end of every range, to reach the generators' boundaries."""
+
+    def __init__(self, high: bool) -> None:
+        super().__init__(0)
+        self.high = high
+
+    def randrange(self, start: int, stop: int | None = None, step: int = 1) -> int:  # type: ignore[override]
+        low, high = (0, start) if stop is None else (start, stop)
+        return high - 1 if self.high else low
+
+    def random(self) -> float:
+        return 0.5
+
+
+def test_generated_resident_ids_at_the_ends_of_their_ranges_are_valid() -> None:
+    first = generate_resident_id(_Edge(high=False))
+    assert first[6:14] == "19500101" and first[14:17] == "000"  # random() == 0.5 is not below 0.5: female
+    last = generate_resident_id(_Edge(high=True), male=True)
+    assert last[6:14] == (date(1950, 1, 1) + timedelta(days=365 * 55 - 1)).strftime("%Y%m%d")
+    assert last[14:17] == "999"
+    assert validate_key(KeyFormat.RESIDENT_ID, first) == first and validate_key(KeyFormat.RESIDENT_ID, last) == last
+
+
+def test_generated_licence_with_lower_case_parts_is_upper_cased_and_valid() -> None:
+    value = generate_licence_id(random.Random(5), type_code=TYPE_CODE.lower(), issuer_uscc=ISSUER, serial="ab12")
+    assert value == licence(serial="AB12")
+
+
+def test_generated_licence_with_a_control_character_is_refused_naming_the_format() -> None:
+    with pytest.raises(InvalidArgument) as info:
+        generate_licence_id(random.Random(5), type_code=TYPE_CODE, issuer_uscc=ISSUER, serial="1\x07")
+    assert info.value.metadata == {"key_format": "licence_id"}
+    assert info.value.message.endswith("control character '\\x07' at position 58")
