@@ -120,7 +120,7 @@ class WorkingCalendar:
             if remaining <= available:
                 return begin + remaining
             remaining -= available
-        raise AssertionError("unreachable: working_days_from never ends")  # pragma: no cover
+        raise AssertionError("unreachable: working_days_from never ends")  # pragma: no cover  # pragma: no mutate
 
     def working_days_left(self, now: datetime, deadline: datetime) -> float:
         """Working days (fractional) from ``now`` until ``deadline``; negative once it has passed."""

@@ -172,3 +172,41 @@ def test_working_time_between_equal_moments_is_zero_and_reversed_is_negative() -
     assert PLAIN.working_time_between(b, a) == -timedelta(hours=2)
     assert PLAIN.working_days_left(a, b) == pytest.approx(2 / 24)
     assert PLAIN.working_time_between(local(FRIDAY, 12), local(FRIDAY + timedelta(days=3), 12)) == timedelta(hours=24)
+
+
+def test_every_method_names_its_naive_argument() -> None:
+    naive, aware = datetime(2026, 3, 6, 9), local(FRIDAY, 9)
+    calls = [
+        ("moment", lambda: PLAIN.local_date(naive)),
+        ("start", lambda: PLAIN.add_working_days(naive, 1)),
+        ("a", lambda: PLAIN.working_time_between(naive, aware)),
+        ("b", lambda: PLAIN.working_time_between(aware, naive)),
+        ("start", lambda: PLAIN.add_working_time(naive, timedelta(hours=1))),
+    ]
+    for name, call in calls:
+        with pytest.raises(InvalidArgument) as caught:
+            call()
+        assert caught.value.message == f"{name} must carry a time zone (got naive 2026-03-06T09:00:00)"
+
+
+def test_day_bounds_are_utc_datetimes() -> None:
+    start, end = PLAIN.day_bounds(FRIDAY)
+    assert start.tzinfo is UTC and end.tzinfo is UTC
+
+
+def test_a_calendar_text_without_a_source_is_called_calendar_in_messages() -> None:
+    with pytest.raises(InvalidArgument) as caught:
+        parse_calendar("- 1\n")
+    assert caught.value.message == "<calendar> must be a mapping with holidays, makeup_workdays and timezone"
+
+
+def test_a_datetime_whose_zone_gives_no_offset_counts_as_naive() -> None:
+    from datetime import tzinfo
+
+    class NoOffset(tzinfo):
+        def utcoffset(self, dt: datetime | None) -> None:
+            return None
+
+    with pytest.raises(InvalidArgument) as caught:
+        require_aware(datetime(2026, 3, 6, 9, tzinfo=NoOffset()), "start")
+    assert caught.value.reason == "NAIVE_DATETIME"
