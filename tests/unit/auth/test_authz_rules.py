@@ -82,6 +82,7 @@ def facts(**changes: Any) -> FetchFacts:
         now_us=NOW,
         case=CASE,
         service_item=ITEM,
+        subject=None,
         grants=(GRANT,),
     )
     return replace(base, **changes)
@@ -111,6 +112,7 @@ def test_allowed_fetch_returns_the_usable_fields_in_schema_order_with_the_whole_
             "ok: dataset business_licence is unconditional and published",
             "ok: case case-1 is open and involves FIRE",
             f"ok: service item {ITEM.code} requires business_licence ({', '.join(NEEDED)})",
+            "ok: the request names no subject; the parties are checked where it appears (document, scan filter)",
             "ok: 1 live grant(s) for FIRE on business_licence",
             f"ok: grant g-1 covers {', '.join(ORDINARY_NEEDED)}",
         ),
@@ -402,6 +404,7 @@ DATASETS = {
 }
 ITEMS = {ITEM.code: ITEM, "other_item": ServiceItem("other_item", "Other", "MNR", 5)}
 ALL_FIELDS = sorted({*LICENCE.schema.names, *IDENTITY.schema.names, ALL_ORDINARY_FIELDS, "no_such_field"})
+SUBJECTS = ("91110000600037341L", "110105198405060031", "91110105MA01XXXXX1")
 TIMES = st.sampled_from([0, NOW - MINUTE, NOW - 1, NOW, NOW + 1, NOW + MINUTE])
 
 
@@ -438,6 +441,7 @@ def fetch_facts(draw: st.DrawFn) -> FetchFacts:
             is_open=st.booleans(),
             state=st.just("in_review"),
             involved_departments=st.lists(st.sampled_from(DEPARTMENTS), max_size=3).map(tuple),
+            parties=st.lists(st.tuples(st.sampled_from(["applicant", "owner"]), st.sampled_from(SUBJECTS))).map(tuple),
         )
     )
     item = ITEMS.get(case.service_item) if case is not None and draw(st.booleans()) else None
@@ -450,6 +454,7 @@ def fetch_facts(draw: st.DrawFn) -> FetchFacts:
         now_us=NOW,
         case=case,
         service_item=item,
+        subject=draw(st.none() | st.sampled_from(["", *SUBJECTS])),
         purpose_service_item=draw(st.sampled_from(["", *sorted(ITEMS)])),
         grants=tuple(draw(st.lists(grants(), max_size=4))),
         access_request_status=draw(st.sampled_from(["", "pending", "approved", "denied", "withdrawn"])),
@@ -476,6 +481,9 @@ RULES = {
     "the named service item is the case's": lambda f, d: f.purpose_service_item in ("", f.case.service_item),
     "the service item is known": lambda f, d: f.service_item is not None,
     "the service item needs the dataset": lambda f, d: bool(_needed_fields(f)),
+    "a subject named is a party to the case": lambda f, d: (
+        f.subject is None or f.dataset.subject_field is None or bool(f.case.relations_of(f.subject))
+    ),
     "the grant is one of the facts": lambda f, d: d.grant in f.grants,
     "the grant is the caller's": lambda f, d: d.grant.consumer == f.caller.department,
     "the grant is on this dataset": lambda f, d: d.grant.dataset == f.dataset.code,
@@ -532,8 +540,16 @@ def allowed_facts(draw: st.DrawFn) -> FetchFacts:
         dataset=dataset,
         requested_fields=tuple(draw(st.lists(st.sampled_from(named), min_size=1, unique=True))),
         now_us=NOW,
-        case=CaseFacts("case-1", ITEM.code, True, "in_review", (*draw(st.lists(st.sampled_from(DEPARTMENTS))), dept)),
+        case=CaseFacts(
+            "case-1",
+            ITEM.code,
+            True,
+            "in_review",
+            (*draw(st.lists(st.sampled_from(DEPARTMENTS))), dept),
+            parties=(("applicant", SUBJECTS[0]), ("legal_representative", SUBJECTS[1])),
+        ),
         service_item=ITEM,
+        subject=draw(st.sampled_from([None, SUBJECTS[0], SUBJECTS[1], SUBJECTS[1].lower()])),
         purpose_service_item=draw(st.sampled_from(["", ITEM.code])),
         grants=(*others[:position], grant, *others[position:]),
         access_request_status=draw(st.sampled_from(["", "pending", "denied"])),
