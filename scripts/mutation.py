@@ -140,7 +140,7 @@ def main() -> int:
     parser.add_argument("modules", nargs="*", default=list(MODULES), help="source files (default: all)")
     parser.add_argument("--report", action="store_true", help="print the last results without running")
     parser.add_argument("--children", type=int, default=2, help="parallel mutants (default 2)")
-    parser.add_argument("--timeout", type=int, default=600, help="seconds per module (default 600)")
+    parser.add_argument("--timeout", type=int, default=900, help="seconds per module (default 900)")
     args = parser.parse_args()
     unknown = [m for m in args.modules if m not in MODULES]
     if unknown:

@@ -90,7 +90,14 @@ def test_a_saved_frontier_of_the_wrong_length_names_size_and_lengths() -> None:
     assert caught.value.message == "a saved frontier of size 3 must be 72 bytes, found 71"
     with pytest.raises(InvalidArgument) as caught:
         Frontier.from_bytes(b"\x00" * 7)
+    assert caught.value.reason == "FRONTIER_INVALID"
     assert caught.value.message == "a saved frontier starts with an 8-byte size, found 7 bytes"
+
+
+def test_a_saved_frontier_size_is_an_unsigned_64_bit_number() -> None:
+    size = 2**63 + 1  # two subtrees: 2**63 leaves and one
+    restored = Frontier.from_bytes(size.to_bytes(8, "big") + LEAVES[0] + LEAVES[1])
+    assert restored.size == size and restored.root() == root_from_leaf_hashes(LEAVES[:2])
 
 
 # Inclusion
