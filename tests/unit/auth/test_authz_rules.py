@@ -587,3 +587,106 @@ def test_the_role_table_in_markdown_has_one_row_per_method_and_a_column_per_role
     assert "| `AccessService.ExplainAccess` | yes | yes | yes | yes |" in lines
     assert "| `AuditService.QueryEntries` |  |  | yes | yes |" in lines
     assert len(lines) == len(RPC_ROLES) + 3 and lines[-1] == ""
+
+
+# Subject binding and evidence bundles: whole decisions, so each fact in them is pinned
+
+APPLICANT, REPRESENTATIVE = "91110000600037341L", "110105198405060031"
+PARTY_CASE = replace(CASE, parties=(("applicant", APPLICANT), ("legal_representative", REPRESENTATIVE)))
+
+
+def test_a_subject_on_the_case_is_allowed_with_its_relations_in_the_trail() -> None:
+    from exchange.auth.authz import decide_subject
+
+    both = replace(PARTY_CASE, parties=(*PARTY_CASE.parties, ("owner", APPLICANT)))
+    assert decide_subject(both, LICENCE, APPLICANT) == Decision(
+        True, "", "allowed", checks=("ok: the subject is the case's applicant, owner",)
+    )
+    decision = decide_fetch(facts(case=both, subject=APPLICANT))
+    assert decision.allowed and "ok: the subject is the case's applicant, owner" in decision.checks
+
+
+def test_a_subject_not_on_the_case_is_refused_naming_dataset_case_and_relations() -> None:
+    from exchange.auth.authz import decide_subject
+
+    message = (
+        "the business_licence asked for is about someone who is not a party to case case-1 (its parties: "
+        "applicant, legal_representative); record them on the case with AddCaseParty if the application names them"
+    )
+    assert decide_subject(PARTY_CASE, LICENCE, "91110105MA01XXXXX1") == Decision(
+        False, "SUBJECT_NOT_ON_CASE", message, checks=(f"denied: {message}",)
+    )
+    assert denied("SUBJECT_NOT_ON_CASE", case=PARTY_CASE, subject="91110105MA01XXXXX1").message == message
+    nobody = decide_subject(CASE, LICENCE, APPLICANT)
+    assert "(its parties: none)" in nobody.message
+
+
+def test_a_dataset_without_a_subject_is_allowed_saying_so() -> None:
+    from exchange.auth.authz import decide_subject
+
+    anonymous = replace(LICENCE, subject_field=None)
+    assert decide_subject(CASE, anonymous, "anyone") == Decision(
+        True,
+        "",
+        "allowed",
+        checks=("ok: dataset business_licence names no subject (no subject field, no identity key)",),
+    )
+
+
+def test_subject_columns_are_the_personal_key_and_subject_fields_that_exist() -> None:
+    from exchange.auth.authz import subject_columns
+
+    assert subject_columns(IDENTITY) == ("resident_id",)
+    assert subject_columns(LICENCE) == ()  # its key is public
+    missing = replace(IDENTITY, subject_field="", key_field="no_such_field")
+    assert subject_columns(missing) == ()
+
+
+def test_a_scan_filter_naming_parties_only_is_allowed_and_any_other_column_is_ignored() -> None:
+    from exchange.auth.authz import decide_filter_subjects
+
+    decision = decide_filter_subjects(
+        PARTY_CASE, IDENTITY, [("name", "!=", ("x",)), ("resident_id", "in", (REPRESENTATIVE,))]
+    )
+    assert decision == Decision(
+        True, "", "allowed", checks=("ok: the filter on resident_id names parties of case case-1 only",)
+    )
+    stranger = "110105199001010011"
+    refused = decide_filter_subjects(PARTY_CASE, IDENTITY, [("name", "=", ("x",)), ("resident_id", "=", (stranger,))])
+    assert refused.reason == "SUBJECT_NOT_ON_CASE" and refused.subject == stranger
+    assert refused.message.startswith("the identity_record asked for is about someone who is not a party")
+
+
+def test_a_scan_filter_range_on_a_personal_column_is_refused_naming_column_and_operator() -> None:
+    from exchange.auth.authz import decide_filter_subjects
+
+    decision = decide_filter_subjects(PARTY_CASE, IDENTITY, [("resident_id", ">", (REPRESENTATIVE,))])
+    assert decision.reason == "SUBJECT_NOT_ON_CASE"
+    assert decision.message == (
+        "the row filter compares resident_id with >; on this personal identity column only = or in with "
+        "parties of case case-1 are allowed"
+    )
+
+
+def test_a_long_filter_value_is_recorded_cut_to_64_characters() -> None:
+    from exchange.auth.authz import decide_filter_subjects
+
+    decision = decide_filter_subjects(PARTY_CASE, IDENTITY, [("resident_id", "=", ("9" * 65,))])
+    assert decision.subject == "9" * 64
+
+
+def test_evidence_bundle_decisions_are_whole() -> None:
+    from exchange.auth.authz import decide_evidence_bundle
+
+    auditor = Caller("HUB", "a", frozenset({Role.AUDITOR}), "j", 0)
+    assert decide_evidence_bundle(auditor, "FIRE", "SAMR") == Decision(
+        True, "", "allowed", checks=("ok: caller holds auditor",)
+    )
+    assert decide_evidence_bundle(FIRE, "FIRE", "SAMR") == Decision(
+        True, "", "allowed", checks=("ok: FIRE is a party to the entry",)
+    )
+    refused = decide_evidence_bundle(FIRE, "MNR", "SAMR")
+    assert refused.message == (
+        "FIRE neither made this access nor owns its data; only the parties to an entry, auditors and hub admins "
+        "may have its evidence bundle"
+    )
