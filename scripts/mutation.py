@@ -107,13 +107,22 @@ def _natural(name: str) -> tuple[str, int]:
     return base, int(number) if number.isdigit() else 0
 
 
-def diff_of(name: str) -> str:
-    """The changed lines of one mutant, as mutmut shows them."""
-    shown = subprocess.run(
-        [sys.executable, "-m", "mutmut", "show", name], cwd=ROOT, capture_output=True, text=True, check=False
-    ).stdout
-    lines = [line for line in shown.splitlines() if line[:1] in "+-" and line[:3] not in ("+++", "---")]
+def diff_of(name: str, path: str) -> str:
+    """The changed lines of one mutant, rebuilt from the current source (mutants/ holds only the last module)."""
+    from mutmut.mutation.diff_apply import get_diff_for_mutant
+    from mutmut.mutation.file_mutation import mutate_file_contents
+
+    if path not in _MUTATED:
+        _MUTATED[path] = mutate_file_contents(path, (ROOT / path).read_text(encoding="utf-8")).code
+    try:
+        diff = get_diff_for_mutant(name, source=_MUTATED[path], path=path)
+    except FileNotFoundError:
+        return "      (the source changed since the run: re-run this module)"
+    lines = [line for line in diff.splitlines() if line[:1] in "+-" and line[:3] not in ("+++", "---")]
     return "\n".join("      " + line for line in lines)
+
+
+_MUTATED: dict[str, str] = {}
 
 
 def report(paths: list[str]) -> int:
@@ -129,7 +138,7 @@ def report(paths: list[str]) -> int:
         )
     for r in results:
         for name in r.survivors:
-            print(f"\nSURVIVED {name}\n{diff_of(name)}")
+            print(f"\nSURVIVED {name}\n{diff_of(name, r.path)}")
         for name, code in r.other.items():
             print(f"\nNOT DETECTED (mutmut exit code {code}) {name}")
     return 1 if any(r.survivors or r.other for r in results) else 0
