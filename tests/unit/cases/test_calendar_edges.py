@@ -207,6 +207,12 @@ def test_a_datetime_whose_zone_gives_no_offset_counts_as_naive() -> None:
         def utcoffset(self, dt: datetime | None) -> None:
             return None
 
+        def dst(self, dt: datetime | None) -> None:
+            return None
+
+        def tzname(self, dt: datetime | None) -> str:
+            return "nowhere"
+
     with pytest.raises(InvalidArgument) as caught:
         require_aware(datetime(2026, 3, 6, 9, tzinfo=NoOffset()), "start")
     assert caught.value.reason == "NAIVE_DATETIME"

@@ -217,7 +217,7 @@ class _Edge(random.Random):
         super().__init__(0)
         self.high = high
 
-    def randrange(self, start: int, stop: int | None = None, step: int = 1) -> int:  # type: ignore[override]
+    def randrange(self, start: int, stop: int | None = None, step: int = 1) -> int:
         low, high = (0, start) if stop is None else (start, stop)
         return high - 1 if self.high else low
 
