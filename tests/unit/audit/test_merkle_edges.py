@@ -48,6 +48,7 @@ def test_frontier_refuses_a_leaf_hash_of_the_wrong_length_naming_it(length: int)
     assert caught.value.message == f"a leaf hash must be 32 bytes, found {length}"
     with pytest.raises(InvalidArgument) as caught:
         frontier.extend([LEAVES[0], b"\x01" * length])
+    assert caught.value.reason == "LEAF_HASH_INVALID"
     assert caught.value.message == f"a leaf hash must be 32 bytes, found {length}"
     assert frontier.size == 0 and frontier.root() == EMPTY_ROOT
 
@@ -96,8 +97,10 @@ def test_a_saved_frontier_of_the_wrong_length_names_size_and_lengths() -> None:
 
 def test_a_saved_frontier_size_is_an_unsigned_64_bit_number() -> None:
     size = 2**63 + 1  # two subtrees: 2**63 leaves and one
-    restored = Frontier.from_bytes(size.to_bytes(8, "big") + LEAVES[0] + LEAVES[1])
+    saved = size.to_bytes(8, "big") + LEAVES[0] + LEAVES[1]
+    restored = Frontier.from_bytes(saved)
     assert restored.size == size and restored.root() == root_from_leaf_hashes(LEAVES[:2])
+    assert restored.to_bytes() == saved
 
 
 # Inclusion
