@@ -245,3 +245,21 @@ def test_subtree_ranges_are_checked_naming_the_range(start: int, end: int, messa
 def test_subtree_hashes_of_aligned_ranges_equal_the_roots_of_their_leaves() -> None:
     for start, end in [(0, 1), (0, 11), (8, 11), (4, 7), (10, 11), (8, 10)]:
         assert subtree_hash(start, end, node) == root_from_leaf_hashes(LEAVES[start:end])
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "ranges"),
+    [
+        (0, 6, [(2, 0), (1, 2)]),
+        (2, 8, [(1, 1), (2, 1)]),
+        (3, 8, [(0, 3), (2, 1)]),
+        (6, 16, [(1, 3), (3, 1)]),
+        (4, 5, [(0, 4)]),
+    ],
+)
+def test_any_range_splits_into_aligned_perfect_subtrees_left_to_right(
+    start: int, end: int, ranges: list[tuple[int, int]]
+) -> None:
+    from exchange.audit.merkle import _perfect_ranges
+
+    assert _perfect_ranges(start, end) == ranges
