@@ -8,6 +8,7 @@ every other survivor with its diff. docs/development.md ("Mutation testing") rec
     python scripts/mutation.py                    # every module
     python scripts/mutation.py exchange/auth/authz.py
     python scripts/mutation.py --report           # re-print the last results without running
+    python scripts/mutation.py --all-mutants      # no sampling (the Merkle and encoding modules take longer)
 """
 
 from __future__ import annotations
@@ -164,6 +165,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("modules", nargs="*", default=list(MODULES), help="source files (default: all)")
     parser.add_argument("--report", action="store_true", help="print the last results without running")
+    parser.add_argument("--all-mutants", action="store_true", help="no sampling: every mutant of every module")
     parser.add_argument("--children", type=int, default=2, help="parallel mutants (default 2)")
     parser.add_argument("--timeout", type=int, default=900, help="seconds per module (default 900)")
     args = parser.parse_args()
@@ -174,7 +176,8 @@ def main() -> int:
         if args.modules == list(MODULES):
             shutil.rmtree(ROOT / "mutants", ignore_errors=True)  # a full run starts from fresh mutants and stats
         for path in args.modules:
-            run_module(path, children=args.children, timeout=args.timeout, sample=SAMPLES.get(path, 0))
+            sample = 0 if args.all_mutants else SAMPLES.get(path, 0)
+            run_module(path, children=args.children, timeout=args.timeout, sample=sample)
     return report(args.modules)
 
 
