@@ -222,3 +222,52 @@ def test_a_fractional_or_exponent_number_is_refused() -> None:
 def test_a_non_canonical_but_valid_encoding_is_refused() -> None:
     data = encode_entry(ENTRY).replace(b'"action":', b'"action": ')
     assert _decode_error(data).message == "the access log entry is valid JSON but not in canonical form"
+
+
+def test_an_unknown_version_is_named_from_its_first_line_even_when_not_utf8() -> None:
+    error = _decode_error(b"exchange-access-log/v 2\xff\n{}\nmore\n")
+    assert error.reason == "ACCESS_LOG_ENTRY_VERSION_UNKNOWN"
+    assert error.message == "access log entry format 'v 2\ufffd' is unknown; this version reads v1"
+
+
+# The fast type check every append runs: it must say yes to every well-typed entry and no to any other
+
+
+def _with(entry: AccessLogEntry, **values: object) -> AccessLogEntry:
+    """An entry with values forced in past the constructor's checks, as a bug elsewhere could."""
+    forced = AccessLogEntry(**{n: getattr(entry, n) for n in entry.__dataclass_fields__})
+    for name, value in values.items():
+        object.__setattr__(forced, name, value)
+    return forced
+
+
+WELL_TYPED = [ENTRY, _with(ENTRY, decision="allow", details={}, fields=()), AccessLogEntry()]
+ILL_TYPED = [
+    {"action": 7},
+    {"index": "1"},
+    {"index": True},
+    {"hidden_from_subject": 1},
+    {"decision": "maybe"},
+    {"fields": ("a", 1)},
+    {"details": {"k": 1}},
+    {"details": {1: "v"}},
+]
+
+
+def test_the_fast_type_check_accepts_every_well_typed_entry() -> None:
+    from exchange.audit.entry import _as_json_object, _well_typed, _well_typed_entry
+
+    for entry in WELL_TYPED:
+        assert _well_typed_entry(entry) and _well_typed(_as_json_object(entry)), entry
+    # A string is no list of fields (the constructor refuses one before this check runs).
+    assert not _well_typed({**_as_json_object(ENTRY), "fields": "ab"})
+
+
+@pytest.mark.parametrize("values", ILL_TYPED)
+def test_the_fast_type_check_refuses_any_ill_typed_field(values: dict[str, object]) -> None:
+    from exchange.audit.entry import _as_json_object, _well_typed, _well_typed_entry
+
+    bad = _with(ENTRY, **values)
+    assert not _well_typed_entry(bad)
+    raw = {**_as_json_object(ENTRY), **values}
+    assert not _well_typed(raw)
