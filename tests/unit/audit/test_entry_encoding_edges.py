@@ -273,3 +273,39 @@ def test_the_fast_type_check_refuses_any_ill_typed_field(values: dict[str, objec
     assert not _well_typed_entry(bad)
     raw = {**_as_json_object(ENTRY), **values}
     assert not _well_typed(raw)
+
+
+# The one deny rule for a request that ended in an error
+
+
+@pytest.mark.parametrize(
+    ("error", "authorised", "decision"),
+    [
+        ("PermissionDenied", True, "deny"),
+        ("Unauthenticated", True, "deny"),
+        ("PermissionDenied", False, "deny"),
+        ("Unavailable", True, "allow"),
+        ("InvalidArgument", True, "allow"),
+        *[(name, False, "deny") for name in ("InvalidArgument", "NotFound", "OutOfRange", "ResourceExhausted")],
+        ("Unavailable", False, "allow"),
+        ("DataLoss", False, "allow"),
+        ("FailedPrecondition", False, "allow"),
+    ],
+)
+def test_a_refusal_is_deny_and_a_failure_after_the_policy_allowed_is_allow(
+    error: str, authorised: bool, decision: str
+) -> None:
+    from catalog import errors
+    from exchange.audit.entry import decision_for
+
+    assert decision_for(getattr(errors, error)("x"), authorised=authorised) == decision
+    if not authorised:
+        assert decision_for(getattr(errors, error)("x")) == decision  # not authorised is the default
+
+
+def test_a_dataset_that_is_no_table_is_a_refusal_whatever_its_error_class() -> None:
+    from catalog.errors import FailedPrecondition
+    from exchange.audit.entry import decision_for
+
+    assert decision_for(FailedPrecondition("x", reason="DATASET_NOT_TABLE")) == "deny"
+    assert decision_for(FailedPrecondition("x", reason="DATASET_NOT_TABLE"), authorised=True) == "allow"
