@@ -7,6 +7,12 @@ commands in docs/operations.md; `tests/integration/docs/test_cli_help.py` checks
 from __future__ import annotations
 
 EXAMPLES: dict[str, list[str]] = {
+    "verify": ["exchange verify document licence.json --key samr-signing.pub"],
+    "verify document": [
+        "exchange fetch business_licence 91110105MA01XXXXXX --case c-1a2b3c --save licence.json",
+        "exchange verify document licence.json --key samr-signing.pub",
+        "exchange verify document licence.json --key samr.pub --bundle entry.proof --log-key 'exchange-hub+...'",
+    ],
     "migrate": [
         "exchange migrate --config /etc/exchange/hub.yaml   # before starting upgraded replicas",
         "exchange migrate --data-dir data",

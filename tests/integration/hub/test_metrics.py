@@ -184,7 +184,15 @@ async def test_fetches_and_refusals_are_counted_by_dataset_reason_method_and_sta
 
 def assert_bounded_labels(text: str, hub: HubFixture, *, forbidden: list[str]) -> None:
     """Every exchange_* label value is from a bounded set; no subject, officer or key appears anywhere."""
-    methods = {f"/{name}/{m.name}" for name in _services() for m in _methods(name)} | {"unknown"}
+    # Every service the hub registers: ours, health checking and reflection (v1 and v1alpha). The registry is
+    # the process's, so calls made by other tests in this process (reflection from the Node client) show too.
+    served = [
+        *_services(),
+        "grpc.health.v1.Health",
+        "grpc.reflection.v1.ServerReflection",
+        "grpc.reflection.v1alpha.ServerReflection",
+    ]
+    methods = {f"/{name}/{m.name}" for name in served for m in _methods(name)} | {"unknown"}
     codes = {code.name for code in grpc.StatusCode}
     departments = set(hub.departments)
     allowed = {
