@@ -3,19 +3,29 @@
 `HubFixture` starts a hub (SQLite file in a temporary directory, or a schema of its
 own in PostgreSQL), registers departments with fresh keys, and hands out clients
 that act as an officer or administrator of any of them.
+
+The hub runs the production shape by default: its own CA in ``<data_dir>/pki``,
+mTLS for every department (each registered department gets a client certificate),
+TLS to adapters with certificates from the same CA, HTTPS on the console. Only a
+test about dev mode asks for ``insecure_dev=True``.
 """
 
 from __future__ import annotations
 
+import ssl
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import grpc
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from grpc import aio
 
+from adapters.config import TlsConfig
+from adapters.server import server_credentials
 from catalog.model import (
     AdminLevel,
     Department,
@@ -27,8 +37,9 @@ from catalog.model import (
 )
 from exchange.audit.entry import AccessLogEntry, decode_entry
 from exchange.auth.identity import Caller, Role
-from exchange.auth.keys import generate_ed25519, key_id, load_public_key, public_key_to_pem
-from exchange.client import HubClient
+from exchange.auth.keys import generate_ed25519, key_id, load_public_key, public_key_to_pem, write_private_key
+from exchange.auth.pki import CA_CERT, init_pki, issue_department_certificate, issue_server_certificate
+from exchange.client import ClientTLS, HubClient
 from exchange.config import Settings, load_settings
 from exchange.server import RunningHub, start_hub
 from exchange.storage import tables as t
@@ -37,6 +48,8 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 HUB_OPERATOR = "HUB"
+# The names every test certificate is valid for: clients dial 127.0.0.1, people type localhost.
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
 
 
 def system_caller(department: str = HUB_OPERATOR) -> Caller:
@@ -73,7 +86,7 @@ class DepartmentKeys:
 
 @dataclass
 class HubFixture:
-    """A running hub plus the keys of the departments registered on it."""
+    """A running hub plus the keys (and, over mTLS, the certificates) of the departments registered on it."""
 
     running: RunningHub
     settings: Settings
@@ -88,6 +101,69 @@ class HubFixture:
     @property
     def address(self) -> str:
         return f"127.0.0.1:{self.running.grpc_port}"
+
+    @property
+    def secure(self) -> bool:
+        """False only for a hub started in insecure dev mode."""
+        return not self.settings.insecure_dev
+
+    @property
+    def pki_dir(self) -> Path:
+        """The hub's CA directory (the one holding its server certificate)."""
+        return self.settings.path(self.settings.tls_cert).parent
+
+    @property
+    def ca_cert(self) -> Path:
+        return self.pki_dir / CA_CERT
+
+    def certificate_files(self, department: str) -> tuple[Path, Path]:
+        """(key, certificate) of department's client certificate, issued by the hub CA on first use."""
+        folder = self.pki_dir / "departments"
+        key, cert = folder / f"{department}.key", folder / f"{department}.crt"
+        if not cert.exists():
+            issue_department_certificate(self.pki_dir, department, out_dir=folder)
+        return key, cert
+
+    def client_tls(self, department: str) -> ClientTLS | None:
+        """The mTLS material department connects with; None when the hub runs in dev mode."""
+        if not self.secure:
+            return None
+        key, cert = self.certificate_files(department)
+        return ClientTLS.from_files(self.ca_cert, cert, key)
+
+    def channel(self, department: str = HUB_OPERATOR) -> aio.Channel:
+        """A raw gRPC channel to the hub as department (mTLS with its certificate; plain text in dev mode)."""
+        tls = self.client_tls(department)
+        if tls is None:
+            return aio.insecure_channel(self.address)
+        return aio.secure_channel(self.address, grpc.ssl_channel_credentials(tls.ca, tls.key, tls.cert))
+
+    def adapter_tls(self, name: str) -> TlsConfig | None:
+        """TLS for an adapter on loopback: a server certificate from the hub CA (None in dev mode)."""
+        if not self.secure:
+            return None
+        folder = self.pki_dir / "adapters"
+        key, cert = folder / f"{name}.key", folder / f"{name}.crt"
+        if not cert.exists():
+            issue_server_certificate(self.pki_dir, name, hosts=LOOPBACK_HOSTS, out_dir=folder)
+        return TlsConfig(cert=cert, key=key)
+
+    def add_adapter_port(self, server: aio.Server, name: str) -> int:
+        """Bind a hand-made adapter server to a loopback port the way adapters serve (TLS unless dev mode)."""
+        tls = self.adapter_tls(name)
+        if tls is None:
+            return server.add_insecure_port("127.0.0.1:0")
+        return server.add_secure_port("127.0.0.1:0", server_credentials(tls))
+
+    @property
+    def http_url(self) -> str:
+        """The base URL of the hub's HTTP side (console, /healthz): HTTPS unless in dev mode."""
+        scheme = "https" if self.secure else "http"
+        return f"{scheme}://127.0.0.1:{self.running.http_port}"
+
+    def http_ssl(self) -> ssl.SSLContext | None:
+        """An SSL context trusting the hub CA, for HTTP clients of the console; None in dev mode."""
+        return ssl.create_default_context(cafile=str(self.ca_cert)) if self.secure else None
 
     async def add_department(
         self,
@@ -114,6 +190,8 @@ class HubFixture:
         )
         await self.running.registry.register_department(dept, system_caller())
         self.departments[code] = keys
+        if self.secure:
+            self.certificate_files(code)
         return keys
 
     async def register_example_dataset(self, name: str, **overrides: Any) -> Any:
@@ -148,9 +226,43 @@ class HubFixture:
             kid=keys.token_kid,
             roles=roles,
             language=language,
+            tls=self.client_tls(department),
         )
         self.clients.append(client)
         return client
+
+    def write_profile(
+        self,
+        department: str,
+        directory: Path,
+        *,
+        officer: str = "officer-1",
+        roles: Iterable[Role | str] = (Role.OFFICER,),
+        hub: str | None = None,
+    ) -> Path:
+        """A CLI profile (as `exchange init` writes) for department, with its token key and mTLS files."""
+        from exchange.cli.common import Profile  # the CLI sits above this module
+
+        directory.mkdir(parents=True, exist_ok=True)
+        token_key = directory / f"{department}-token.key"
+        if not token_key.exists():
+            write_private_key(token_key, self.departments[department].token_key)
+        ca = cert = client_key = ""
+        if self.secure:
+            key_path, cert_path = self.certificate_files(department)
+            ca, cert, client_key = str(self.ca_cert.resolve()), str(cert_path.resolve()), str(key_path.resolve())
+        path = directory / "profile.yaml"
+        Profile(
+            hub=hub or self.address,
+            department=department,
+            officer=officer,
+            key=str(token_key.resolve()),
+            roles=tuple(Role(r).value for r in roles),
+            ca=ca,
+            cert=cert,
+            client_key=client_key,
+        ).dump(path)
+        return path
 
     async def log_entries(self) -> list[AccessLogEntry]:
         """Every access-log entry still in the database (archived and pruned ones left out), oldest first."""
@@ -187,18 +299,40 @@ async def drop_pg_schema(name: str) -> None:
     await engine.dispose()
 
 
-async def start_test_hub(data_dir: Path, *, backend: str = "sqlite", **settings: Any) -> HubFixture:
-    """A hub in insecure dev mode on loopback ports chosen by the OS."""
+def ensure_test_pki(data_dir: Path, *, hub_name: str = "exchange-hub") -> Path:
+    """The hub CA and server certificate in data_dir/pki, made on first use (a caller may make its own first)."""
+    directory = data_dir / "pki"
+    if not (directory / CA_CERT).exists():
+        init_pki(directory, hub_name=hub_name, hosts=(*LOOPBACK_HOSTS, hub_name))
+    return directory
+
+
+def tls_settings(data_dir: Path, *, hub_name: str = "exchange-hub") -> dict[str, Any]:
+    """Settings for an mTLS hub whose CA lives in data_dir/pki (absolute paths: replicas share them)."""
+    directory = ensure_test_pki(data_dir, hub_name=hub_name).resolve()
+    return {
+        "tls_cert": str(directory / "server.crt"),
+        "tls_key": str(directory / "server.key"),
+        "tls_client_ca": str(directory / CA_CERT),
+    }
+
+
+async def start_test_hub(
+    data_dir: Path, *, backend: str = "sqlite", insecure_dev: bool = False, **settings: Any
+) -> HubFixture:
+    """A hub on loopback ports chosen by the OS: mTLS with its own CA, or plain text when insecure_dev."""
     schema = await create_pg_schema() if backend == "postgresql" else None
     values: dict[str, Any] = {
         "data_dir": str(data_dir),
         "grpc_listen": "127.0.0.1:0",
         "http_listen": "127.0.0.1:0",
-        "insecure_dev": True,
+        "insecure_dev": insecure_dev,
         "checkpoint_interval_seconds": 3600,
         "adapter_timeout_seconds": 2.0,
         "sqlite_synchronous": "NORMAL",
     }
+    if not insecure_dev:
+        values.update(tls_settings(data_dir, hub_name=settings.get("hub_name", "exchange-hub")))
     if backend == "postgresql":
         values["database_url"] = PG_URL
     values.update(settings)

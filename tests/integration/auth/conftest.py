@@ -60,7 +60,7 @@ async def start_provider(fixture: HubFixture) -> aio.Server:
         LicenceProvider(DocumentSigner("SAMR", keys.signing_kid, keys.signing_key)),  # type: ignore[abstract]
         server,
     )
-    port = server.add_insecure_port("127.0.0.1:0")
+    port = fixture.add_adapter_port(server, "SAMR")
     await server.start()
     await fixture.add_department("SAMR", adapter_endpoint=f"127.0.0.1:{port}")
     return server

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from click.testing import CliRunner, Result
 
-from exchange.auth.keys import write_private_key
 from exchange.cli import cli
 from exchange.storage import tables as t
 from exchange.testing import HubFixture
@@ -17,10 +16,8 @@ from .conftest import open_case
 
 async def exchange(hub: HubFixture, tmp_path: Path, department: str, roles: str, *args: str) -> Result:
     """Run one `exchange` command in a worker thread (it runs its own event loop) as DEPARTMENT."""
-    key = tmp_path / f"{department}.key"
-    if not key.exists():
-        write_private_key(key, hub.departments[department].token_key)
-    identity = ["--hub", hub.address, "--department", department, "--key", str(key), "--roles", roles]
+    profile = hub.write_profile(department, tmp_path / department)
+    identity = ["--profile", str(profile), "--roles", roles]
     return await asyncio.to_thread(CliRunner().invoke, cli, [*args, *identity], catch_exceptions=False)
 
 

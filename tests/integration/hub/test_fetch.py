@@ -78,7 +78,7 @@ async def world(hub):
     ds = await hub.running.registry.get_dataset("business_licence")
     adapter = MemoryAdapter("SAMR", [ds], {("business_licence", doc["unified_social_credit_code"]): doc})
     signer = DocumentSigner("SAMR", samr.signing_kid, samr.signing_key)
-    provider = await start_provider(adapter, signer, listen="127.0.0.1:0", insecure_dev=True)
+    provider = await start_provider(adapter, signer, listen="127.0.0.1:0", tls=hub.adapter_tls("SAMR"))
     await hub.add_department("SAMR", adapter_endpoint=f"127.0.0.1:{provider.port}")
     officer = hub.client("SAMR")
     created = await officer.call(
@@ -178,7 +178,7 @@ async def test_a_document_not_signed_by_the_registered_key_is_data_loss(world):
     hub = world["hub"]
     await world["admin"].create_grant("SAMR", "business_licence", ["*"])
     impostor = DocumentSigner("SAMR", hub.departments["SAMR"].signing_kid, generate_ed25519())
-    forged = await start_provider(world["adapter"], impostor, listen="127.0.0.1:0", insecure_dev=True)
+    forged = await start_provider(world["adapter"], impostor, listen="127.0.0.1:0", tls=hub.adapter_tls("SAMR"))
     try:
         await hub.add_department("SAMR", adapter_endpoint=f"127.0.0.1:{forged.port}")
         with pytest.raises(DataLoss) as refused:

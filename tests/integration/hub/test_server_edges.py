@@ -18,7 +18,7 @@ from exchange.v1 import catalog_pb2, catalog_pb2_grpc
 
 
 async def test_health_checking_reports_serving(hub):
-    async with aio.insecure_channel(hub.address) as channel:
+    async with hub.channel() as channel:
         stub = health_pb2_grpc.HealthStub(channel)
         overall = await stub.Check(health_pb2.HealthCheckRequest(service=""))
         exchange = await stub.Check(health_pb2.HealthCheckRequest(service="exchange.v1.ExchangeService"))
@@ -26,7 +26,7 @@ async def test_health_checking_reports_serving(hub):
 
 
 async def test_reflection_lists_every_service(hub):
-    async with aio.insecure_channel(hub.address) as channel:
+    async with hub.channel() as channel:
         stub = reflection_pb2_grpc.ServerReflectionStub(channel)
 
         async def requests():
@@ -39,7 +39,7 @@ async def test_reflection_lists_every_service(hub):
 
 
 async def _call_with_token(hub, token: str | None):
-    async with aio.insecure_channel(hub.address) as channel:
+    async with hub.channel("SAMR") as channel:
         stub = catalog_pb2_grpc.CatalogServiceStub(channel)
         metadata = (("authorization", f"Bearer {token}"),) if token is not None else ()
         return await stub.ListDatasets(catalog_pb2.ListDatasetsRequest(), metadata=metadata)
