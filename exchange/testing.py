@@ -38,7 +38,18 @@ from catalog.model import (
 from exchange.audit.entry import AccessLogEntry, decode_entry
 from exchange.auth.identity import Caller, Role
 from exchange.auth.keys import generate_ed25519, key_id, load_public_key, public_key_to_pem, write_private_key
-from exchange.auth.pki import CA_CERT, init_pki, issue_department_certificate, issue_server_certificate
+from exchange.auth.pki import (
+    CA_CERT,
+    CRL_FILE,
+    HUB_CLIENT_CERT,
+    HUB_CLIENT_KEY,
+    SERVER_CERT,
+    SERVER_KEY,
+    hub_identity,
+    init_pki,
+    issue_adapter_certificate,
+    issue_department_certificate,
+)
 from exchange.client import ClientTLS, HubClient
 from exchange.config import Settings, load_settings
 from exchange.server import RunningHub, start_hub
@@ -138,15 +149,35 @@ class HubFixture:
             return aio.insecure_channel(self.address)
         return aio.secure_channel(self.address, grpc.ssl_channel_credentials(tls.ca, tls.key, tls.cert))
 
-    def adapter_tls(self, name: str) -> TlsConfig | None:
-        """TLS for an adapter on loopback: a server certificate from the hub CA (None in dev mode)."""
+    def adapter_tls(self, department: str) -> TlsConfig | None:
+        """TLS for department's adapter on loopback, as in production (None in dev mode).
+
+        The adapter certificate profile from the hub CA, and the door: only the hub's client
+        identity (by name), checked against the CA's revocation list.
+        """
         if not self.secure:
             return None
         folder = self.pki_dir / "adapters"
-        key, cert = folder / f"{name}.key", folder / f"{name}.crt"
+        key, cert = folder / f"{department}-adapter.key", folder / f"{department}-adapter.crt"
         if not cert.exists():
-            issue_server_certificate(self.pki_dir, name, hosts=LOOPBACK_HOSTS, out_dir=folder)
-        return TlsConfig(cert=cert, key=key)
+            issue_adapter_certificate(self.pki_dir, department, hosts=LOOPBACK_HOSTS, out_dir=folder)
+        crl = self.settings.path(self.settings.crl_file)
+        return TlsConfig(
+            cert=cert,
+            key=key,
+            client_ca=self.ca_cert,
+            hub_identity=hub_identity(self.settings.hub_name),
+            crl=crl if crl.exists() else None,
+        )
+
+    def adapter_tls_section(self, department: str) -> dict[str, str] | None:
+        """adapter_tls as the ``tls`` section of an adapter configuration file (None in dev mode)."""
+        tls = self.adapter_tls(department)
+        if tls is None:
+            return None
+        section = {"cert": str(tls.cert), "key": str(tls.key), "hub_identity": tls.hub_identity}
+        section.update({name: str(path) for name, path in (("client_ca", tls.client_ca), ("crl", tls.crl)) if path})
+        return section
 
     def add_adapter_port(self, server: aio.Server, name: str) -> int:
         """Bind a hand-made adapter server to a loopback port the way adapters serve (TLS unless dev mode)."""
@@ -311,9 +342,12 @@ def tls_settings(data_dir: Path, *, hub_name: str = "exchange-hub") -> dict[str,
     """Settings for an mTLS hub whose CA lives in data_dir/pki (absolute paths: replicas share them)."""
     directory = ensure_test_pki(data_dir, hub_name=hub_name).resolve()
     return {
-        "tls_cert": str(directory / "server.crt"),
-        "tls_key": str(directory / "server.key"),
+        "tls_cert": str(directory / SERVER_CERT),
+        "tls_key": str(directory / SERVER_KEY),
         "tls_client_ca": str(directory / CA_CERT),
+        "tls_client_cert": str(directory / HUB_CLIENT_CERT),
+        "tls_client_key": str(directory / HUB_CLIENT_KEY),
+        "crl_file": str(directory / CRL_FILE),
     }
 
 

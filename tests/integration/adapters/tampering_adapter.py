@@ -38,7 +38,9 @@ async def main(path: str) -> None:
     cfg = load_adapter_config(path)
     honest = load_signer(cfg)
     signer = TamperingSigner(honest.issuer, honest.kid, honest._private_key)
-    running = await start_provider(SourceAdapter.from_config(cfg), signer, listen="127.0.0.1:0", insecure_dev=True)
+    running = await start_provider(
+        SourceAdapter.from_config(cfg), signer, listen="127.0.0.1:0", tls=cfg.tls, insecure_dev=cfg.insecure_dev
+    )
 
     def ready(r: RunningAdapter) -> None:
         print(f"adapter {cfg.department} serving on port {r.port}", flush=True)

@@ -41,7 +41,7 @@ def test_demo_data_is_consistent_and_valid_to_the_check_character() -> None:
 async def test_hub_fetches_a_business_licence_from_the_demo_rest_adapter_process(
     hub: HubFixture, tmp_path: Path
 ) -> None:
-    async with DemoDepartments(tmp_path / "demo", seed=7) as deps:
+    async with DemoDepartments(tmp_path / "demo", seed=7, pki=hub.pki_dir) as deps:
         assert set(deps.departments) == {"SAMR", "PSB", "MNR", "FIRE"}
         for code, dept in deps.departments.items():
             await hub.add_department(

@@ -93,9 +93,14 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
         return [{"dataset": f"licence_{code.lower()}", "version": "1.0", "spec": str(spec), "source": source}]
 
     spawned = await asyncio.gather(
-        spawn_adapter(tmp_path / "samr", "SAMR", config("SAMR"), keys["SAMR"]),
+        spawn_adapter(tmp_path / "samr", "SAMR", config("SAMR"), keys["SAMR"], tls=hub.adapter_tls_section("SAMR")),
         spawn_adapter(
-            tmp_path / "forged", "FORGED", config("FORGED"), keys["FORGED"], kid=key_id(registered["FORGED"])
+            tmp_path / "forged",
+            "FORGED",
+            config("FORGED"),
+            keys["FORGED"],
+            kid=key_id(registered["FORGED"]),
+            tls=hub.adapter_tls_section("FORGED"),
         ),
         spawn_adapter(
             tmp_path / "tamper",
@@ -103,8 +108,16 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
             config("TAMPER"),
             keys["TAMPER"],
             command=[sys.executable, str(Path(__file__).with_name("tampering_adapter.py"))],
+            tls=hub.adapter_tls_section("TAMPER"),
         ),
-        spawn_adapter(tmp_path / "rogue", "ROGUE", config("ROGUE"), keys["ROGUE"], kid="rogue-unregistered"),
+        spawn_adapter(
+            tmp_path / "rogue",
+            "ROGUE",
+            config("ROGUE"),
+            keys["ROGUE"],
+            kid="rogue-unregistered",
+            tls=hub.adapter_tls_section("ROGUE"),
+        ),
     )
     adapters = dict(zip(DEPARTMENTS, spawned, strict=True))
     try:

@@ -50,7 +50,7 @@ async def test_documents_signed_before_a_rotation_still_verify_and_new_ones_use_
         source = FileSource(path, "unified_social_credit_code", {}, ds.schema.arrow_schema())
         signer = DocumentSigner("SAMR", key_id(key.public_key()), key)
         adapter = SourceAdapter("SAMR", {ds.code: (ds, source, "files")})
-        return await start_provider(adapter, signer, listen=listen, insecure_dev=True)
+        return await start_provider(adapter, signer, listen=listen, tls=hub.adapter_tls("SAMR"))
 
     first = await serve(old)
     endpoint = f"127.0.0.1:{first.port}"

@@ -34,7 +34,7 @@ async def test_an_hour_old_signature_is_refused_as_not_fresh(hub: HubFixture, tm
         Registry([example_dataset("business_licence")]),
         BackdatingSigner("SAMR", key_id(key.public_key()), key),
         listen="127.0.0.1:0",
-        insecure_dev=True,
+        tls=hub.adapter_tls("SAMR"),
     )
     try:
         await hub.add_department(

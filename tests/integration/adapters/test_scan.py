@@ -64,7 +64,7 @@ async def start_world(hub: HubFixture, tmp_path: Path, rows: int) -> ScanWorld:
         SourceAdapter("SAMR", {ds.code: (ds, source, "files")}),
         DocumentSigner("SAMR", key_id(key.public_key()), key),
         listen="127.0.0.1:0",
-        insecure_dev=True,
+        tls=hub.adapter_tls("SAMR"),
     )
     return await finish_world(hub, f"127.0.0.1:{adapter.port}", key, adapter)
 
@@ -196,6 +196,7 @@ async def test_a_million_rows_stream_through_the_hub_in_bounded_memory(hub: HubF
             }
         ],
         key,
+        tls=hub.adapter_tls_section("SAMR"),
     )
     w = await finish_world(hub, adapter.endpoint, key)
     # Warm up (thread pools, allocator arenas, flow-control windows), abandoning the stream after a few batches.
@@ -286,7 +287,7 @@ async def test_an_adapter_that_breaks_or_changes_the_schema_is_reported_and_logg
         Misbehaving(ds, source, mode),
         DocumentSigner("SAMR", key_id(key.public_key()), key),
         listen="127.0.0.1:0",
-        insecure_dev=True,
+        tls=hub.adapter_tls("SAMR"),
     )
     w = await finish_world(hub, f"127.0.0.1:{adapter.port}", key, adapter)
     received = []

@@ -56,7 +56,7 @@ class RawAdapter:
                 yield self.tamper(rows, message.to_pybytes())
 
 
-async def serve(adapter: RawAdapter) -> tuple[aio.Server, int]:
+async def serve(adapter: RawAdapter, hub: HubFixture) -> tuple[aio.Server, int]:
     server = aio.server(options=[("grpc.max_send_message_length", 64 * 1024 * 1024)])
     handler: grpc.RpcMethodHandler = grpc.unary_stream_rpc_method_handler(
         adapter.scan, request_deserializer=provider_pb2.ProviderServiceScanRequest.FromString
@@ -64,7 +64,7 @@ async def serve(adapter: RawAdapter) -> tuple[aio.Server, int]:
     server.add_generic_rpc_handlers(
         (grpc.method_handlers_generic_handler("exchange.v1.ProviderService", {"Scan": handler}),)
     )
-    port = server.add_insecure_port("127.0.0.1:0")
+    port = hub.add_adapter_port(server, "SAMR")
     await server.start()
     return server, port
 
@@ -77,7 +77,7 @@ def register(rows: int) -> pa.Table:
 @pytest.fixture
 async def raw_world(hub: HubFixture) -> AsyncIterator[tuple[ScanWorld, RawAdapter]]:
     adapter = RawAdapter(register(5000))
-    server, port = await serve(adapter)
+    server, port = await serve(adapter, hub)
     try:
         yield await finish_world(hub, f"127.0.0.1:{port}", generate_ed25519()), adapter
     finally:

@@ -93,7 +93,7 @@ async def licence_world(hub: HubFixture) -> tuple[RunningAdapter, str]:
         LicenceAdapter("SAMR", [dataset]),
         DocumentSigner("SAMR", samr.signing_kid, samr.signing_key),
         listen="127.0.0.1:0",
-        insecure_dev=True,
+        tls=hub.adapter_tls("SAMR"),
     )
     await hub.add_department("SAMR", adapter_endpoint=f"127.0.0.1:{adapter.port}")
     await grant(hub, "business_licence", LICENCE_FIELDS)

@@ -59,6 +59,7 @@ async def test_every_receipt_survives_a_sigkill_and_the_log_verifies_after_resta
     adapter, case_id = await licence_world(setup)
     consumer = setup.departments[CONSUMER]
     operator = setup.departments["HUB"]
+    tls = {code: setup.client_tls(code) for code in (CONSUMER, "HUB")}
     company = LICENCE_KEY
     await setup.stop()
     try:
@@ -70,8 +71,8 @@ async def test_every_receipt_survives_a_sigkill_and_the_log_verifies_after_resta
                 {
                     "grpc_listen": f"127.0.0.1:{port}",
                     "http_listen": "",
-                    "insecure_dev": True,
                     "checkpoint_interval_seconds": 0.5,
+                    # The CA, server certificate and client CA stay where start_test_hub made them: the defaults.
                 }
             )
         )
@@ -86,6 +87,7 @@ async def test_every_receipt_survives_a_sigkill_and_the_log_verifies_after_resta
                 key=keys.token_key,
                 kid=keys.token_kid,
                 roles=roles,
+                tls=tls[keys.code],
             )
 
         process = await _serve(config, data_dir)

@@ -163,7 +163,7 @@ async def build_world(tmp_path: Path, backend: str = "sqlite") -> PermitWorld:
             keys = hub.departments[dept]
             adapter = MemoryAdapter(dept, [datasets[c] for c in codes])
             signer = DocumentSigner(dept, keys.signing_kid, keys.signing_key)
-            running = await start_provider(adapter, signer, listen="127.0.0.1:0", insecure_dev=True)
+            running = await start_provider(adapter, signer, listen="127.0.0.1:0", tls=hub.adapter_tls(dept))
             world.servers.append(running)
             world.adapters[dept] = adapter
             await hub.add_department(dept, adapter_endpoint=f"127.0.0.1:{running.port}")

@@ -9,7 +9,6 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from exchange.auth.keys import write_private_key
 from exchange.clock import from_datetime
 from tests.integration.cases.conftest import ITEM, PermitWorld
 
@@ -59,9 +58,7 @@ async def test_cli_lists_overdue_cases_of_a_department(world: PermitWorld, tmp_p
     case = await samr.create_case(ITEM, world.keys["business_licence"], parties=world.parties)
     await samr.transition_case(case.id, "accept", case.version)
     world.desk.clock = lambda: at(5, 18)
-    key = tmp_path / "fire-token.key"
-    write_private_key(key, world.hub.departments["FIRE"].token_key)
-    identity = ["--hub", world.hub.address, "--department", "FIRE", "--key", str(key), "--roles", "officer"]
+    identity = ["--profile", str(world.hub.write_profile("FIRE", tmp_path / "fire"))]
     out = await exchange_cli("cases", "overdue", *identity)
     assert case.id in out and "overdue" in out
     shown = await exchange_cli("cases", "show", case.id, *identity)

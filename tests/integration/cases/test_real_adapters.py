@@ -34,7 +34,7 @@ async def catalog_and_grants(hub: HubFixture, deps: DemoDepartments) -> None:
 async def test_permit_through_real_adapter_processes_and_a_suspended_licence_refused(tmp_path: Path) -> None:
     hub = await start_test_hub(tmp_path / "hub", calendar_file=str(CALENDAR))
     try:
-        async with DemoDepartments(tmp_path / "demo", seed=11) as deps:
+        async with DemoDepartments(tmp_path / "demo", seed=11, pki=hub.pki_dir) as deps:
             await catalog_and_grants(hub, deps)
             s = deps.samples
             samr = hub.client("SAMR")

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from exchange.config import load_settings
 from exchange.server import start_hub
 from exchange.storage import tables as t
-from exchange.testing import PG_URL, HubFixture
+from exchange.testing import PG_URL, HubFixture, tls_settings
 from tests.integration.cases.conftest import CALENDAR, CaseState, build_world, case_in, stop_world
 
 
@@ -28,7 +28,7 @@ async def test_replicas_racing_to_attach_make_one_issuer_call_and_keep_one_copy(
         data_dir=str(tmp_path / "b"),
         grpc_listen="127.0.0.1:0",
         http_listen="",
-        insecure_dev=True,
+        **tls_settings(tmp_path / "a" / "hub"),  # the replica serves with the same CA and certificate
         database_url=PG_URL,
         calendar_file=str(CALENDAR),
         checkpoint_interval_seconds=3600,
