@@ -17,7 +17,6 @@ from exchange.audit.merkle import leaf_hash
 from exchange.audit.note import Checkpoint, NoteSigner, sign_checkpoint
 from exchange.audit.offline import archive_log, verify_database, verify_export
 from exchange.auth.identity import Role
-from exchange.auth.keys import write_private_key
 from exchange.storage import tables as t
 from exchange.testing import PG_URL, HubFixture
 from exchange.v1 import audit_pb2
@@ -121,9 +120,7 @@ async def test_cli_bundles_exports_archives_and_verifies_without_the_hub(hub: Hu
     code, vkey, _ = await exchange_cli("audit", "vkey", "--data-dir", data_dir)
     vkey = vkey.strip()
     assert code == 0 and vkey == hub.hub.signer.verifier().verifier_key()
-    key_file = tmp_path / "hub.key"
-    write_private_key(key_file, hub.departments["HUB"].token_key)
-    as_auditor = ["--hub", hub.address, "--department", "HUB", "--key", str(key_file), "--roles", "auditor"]
+    as_auditor = ["--profile", str(hub.write_profile("HUB", tmp_path / "hub")), "--roles", "auditor"]
 
     # An evidence bundle for one entry, checked with the public key alone; a changed byte is refused.
     bundle = tmp_path / "e7.proof"
