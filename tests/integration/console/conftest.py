@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+import ssl
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -22,13 +23,28 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 class Browser:
     """An aiohttp session that signs in like a person and submits forms with their CSRF token."""
 
-    def __init__(self, base: str, language: str = "en") -> None:
+    def __init__(self, base: str, language: str = "en", ssl_context: ssl.SSLContext | None = None) -> None:
         self.base = base
+        self.ssl_context = ssl_context
         # unsafe=True: keep cookies set by an IP-address host (the hub on 127.0.0.1).
         # English unless a test asks otherwise: the console's own default is zh-CN.
         headers = {"Accept-Language": language} if language else {}
-        self.session = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True), headers=headers)
+        self.language = language
+        self.session = aiohttp.ClientSession(
+            cookie_jar=aiohttp.CookieJar(unsafe=True),
+            headers=headers,
+            connector=aiohttp.TCPConnector(ssl=ssl_context or True),
+        )
         self.csrf = ""
+
+    @classmethod
+    def of(cls, hub: HubFixture, language: str = "en") -> Browser:
+        """A browser on hub's console: HTTPS trusting the hub CA (plain HTTP only for a dev-mode hub)."""
+        return cls(f"{hub.http_url}/console", language, hub.http_ssl())
+
+    def another(self, language: str | None = None) -> Browser:
+        """A second person's browser on the same console (its own cookies)."""
+        return Browser(self.base, self.language if language is None else language, self.ssl_context)
 
     async def get(self, path: str, **kwargs) -> tuple[int, str]:
         async with self.session.get(self.base + path, **kwargs) as response:
@@ -83,7 +99,7 @@ async def add_users(hub: HubFixture, *accounts: tuple[str, str, str]) -> None:
 
 @pytest.fixture
 async def browser(console_hub: HubFixture) -> AsyncIterator[Browser]:
-    b = Browser(f"http://127.0.0.1:{console_hub.running.http_port}/console")
+    b = Browser.of(console_hub)
     try:
         yield b
     finally:

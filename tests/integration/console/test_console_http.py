@@ -19,8 +19,8 @@ from exchange.audit.entry import AccessLogEntry
 from exchange.clock import now_us
 from exchange.console.accounts import MAX_FAILURES
 from exchange.console.pages_log import PAGE_SIZE
-from exchange.testing import start_test_hub
-from tests.integration.console.conftest import CSRF, PASSWORD, Browser, add_users, file_identity_request, seed_case
+from exchange.testing import ensure_test_pki, start_test_hub
+from tests.integration.console.conftest import PASSWORD, Browser, add_users, file_identity_request, seed_case
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -36,7 +36,7 @@ async def test_sign_in_sets_a_strict_http_only_session_cookie_and_sign_out_ends_
         assert response.status == 303
         cookie = response.cookies["exchange_console"]
         assert cookie["httponly"] and cookie["samesite"] == "Strict" and cookie["path"] == "/console/"
-        assert not cookie["secure"]  # plain HTTP on loopback; set whenever the request came over TLS
+        assert cookie["secure"]  # the console is served over HTTPS: the cookie never travels in plain text
     status, body = await browser.get("/catalog")
     assert status == 200 and "business_licence" in body
     status, _ = await browser.post("/signout", {})
@@ -94,7 +94,7 @@ async def test_a_department_admin_answers_only_requests_for_its_own_datasets(bro
     assert request_id not in body  # SAMR asked; PSB owns the dataset and answers
     status, body = await browser.post(f"/requests/{request_id}/decide", {"decision": "approve", "reason": ""})
     assert status == 403 and "NOT_OWNER" in body
-    other = Browser(browser.base)
+    other = browser.another()
     try:
         await other.sign_in("psb-admin")
         status, body = await other.get("/requests")
@@ -207,13 +207,12 @@ async def test_department_admins_cannot_read_the_access_log(browser):
 
 async def test_add_user_command_stores_an_argon2id_hash_the_console_accepts(tmp_path):
     data_dir = tmp_path / "hub"
-    config = tmp_path / "hub.yaml"
-    config.write_text("insecure_dev: true\n", encoding="utf-8")
+    ensure_test_pki(data_dir)  # the hub the account is made for runs with its CA, as `exchange init` makes it
     env = {**os.environ, "EXCHANGE_CONSOLE_PASSWORD": PASSWORD}
     exchange = str(Path(sys.executable).parent / "exchange")
     command = [exchange, "console", "add-user", "ines", "--role", "auditor"]
     done = subprocess.run(
-        [*command, "--config", str(config), "--data-dir", str(data_dir)],
+        [*command, "--data-dir", str(data_dir)],
         env=env,
         capture_output=True,
         text=True,
@@ -223,7 +222,7 @@ async def test_add_user_command_stores_an_argon2id_hash_the_console_accepts(tmp_
     assert done.returncode == 0, done.stderr
     assert "created auditor account 'ines'" in done.stdout
     fixture = await start_test_hub(data_dir)
-    browser = Browser(f"http://127.0.0.1:{fixture.running.http_port}/console")
+    browser = Browser.of(fixture)
     try:
         status, body = await browser.sign_in("ines")
         assert status == 200 and "auditor" in body
@@ -308,7 +307,7 @@ async def test_cases_filter_by_state_and_department_and_a_department_admin_sees_
     assert "No cases match." in body
     status, body = await browser.get("/cases/case-samr")
     assert status == 200 and "identity_record" in body and "MARKER-1" not in body
-    psb = Browser(browser.base)
+    psb = browser.another()
     try:
         await psb.sign_in("psb-admin")  # PSB co-reviews case-samr and has nothing to do with case-fire
         _, body = await psb.get("/cases?department=FIRE")
@@ -339,7 +338,7 @@ async def test_the_log_page_charts_and_export_work_on_each_backend(any_backend_h
         await hub.record(
             AccessLogEntry(time_us=now_us(), action="exchange.fetch", caller_department="HUB", decision=decision)
         )
-    browser = Browser(f"http://127.0.0.1:{any_backend_hub.running.http_port}/console")
+    browser = Browser.of(any_backend_hub)
     try:
         await browser.sign_in("audrey")
         status, body = await browser.get("/log")
@@ -352,31 +351,22 @@ async def test_the_log_page_charts_and_export_work_on_each_backend(any_backend_h
         await browser.close()
 
 
-async def test_over_tls_the_session_cookie_is_marked_secure(tmp_path):
-    import ssl
-
-    import aiohttp
-
-    from exchange.auth.pki import init_pki
-
-    init_pki(tmp_path / "hub" / "pki")
-    fixture = await start_test_hub(tmp_path / "hub", insecure_dev=False)
-    trust = ssl.create_default_context(cafile=str(tmp_path / "hub" / "pki" / "ca.crt"))
-    session = aiohttp.ClientSession(
-        cookie_jar=aiohttp.CookieJar(unsafe=True), connector=aiohttp.TCPConnector(ssl=trust)
-    )
-    base = f"https://127.0.0.1:{fixture.running.http_port}/console"
+async def test_in_dev_mode_over_plain_http_the_session_cookie_is_not_marked_secure(tmp_path):
+    # A Secure cookie set over plain HTTP would be dropped by the browser, and nobody could sign in.
+    fixture = await start_test_hub(tmp_path / "hub", insecure_dev=True)
+    browser = Browser.of(fixture)
+    assert browser.base.startswith("http://")
     try:
         await add_users(fixture, ("root", "hub_admin", "HUB"))
-        async with session.get(base + "/signin") as response:
-            token = CSRF.search(await response.text())
-        assert token is not None
-        form = {"username": "root", "password": PASSWORD, "csrf_token": token.group(1)}
-        async with session.post(base + "/signin", data=form, allow_redirects=False) as response:
+        async with browser.session.post(
+            browser.base + "/signin",
+            data={"username": "root", "password": PASSWORD, "csrf_token": await _signin_token(browser)},
+            allow_redirects=False,
+        ) as response:
             cookie = response.cookies["exchange_console"]
-        assert response.status == 303 and cookie["secure"] and cookie["httponly"]
+        assert response.status == 303 and not cookie["secure"] and cookie["httponly"]
     finally:
-        await session.close()
+        await browser.close()
         await fixture.stop()
 
 
@@ -416,7 +406,7 @@ async def test_a_hub_admin_suspends_a_department_with_a_reason_and_its_officers_
     status, body = await browser.post("/departments/PSB/status", {"status": "suspended", "reason": "key leaked"})
     assert status == 200 and "suspended" in body
     assert (await console_hub.running.registry.get_department("PSB")).status.value == "suspended"
-    samr_admin = Browser(browser.base)
+    samr_admin = browser.another()
     try:
         await samr_admin.sign_in("samr-admin")
         status, body = await samr_admin.post("/departments/SAMR/status", {"status": "revoked", "reason": "x"})
