@@ -117,6 +117,7 @@ for command in (
     lifecycle.demo,
     lifecycle.health,
     lifecycle.migrate,
+    lifecycle.token,
     profile.profile,
     registry.catalog,
     registry.departments,

@@ -100,13 +100,35 @@ class Profile:
     def tls(self) -> bool:
         return bool(self.ca)
 
-    def client(self) -> HubClient:
+    def token(self, ttl_seconds: int = 300) -> str:
+        """A fresh token for this profile's identity (for tools such as grpcurl; one per connection)."""
+        from exchange.auth.identity import HUB_AUDIENCE_DEFAULT, Role
+        from exchange.auth.keys import key_id, load_private_key
+        from exchange.auth.tokens import mint_token
+
+        self._require_identity()
+        private_key = load_private_key(self.key)
+        return mint_token(
+            private_key,
+            issuer=self.department,
+            kid=key_id(private_key.public_key()),
+            subject=self.officer,
+            roles=[Role(r) for r in self.roles],
+            audience=HUB_AUDIENCE_DEFAULT,
+            ttl_seconds=ttl_seconds,
+        )
+
+    def _require_identity(self) -> None:
+        """Refuse with a clear message when neither a profile nor --department and --token-key name an identity."""
         if not self.department or not self.key:
             raise InvalidArgument(
                 "no identity to call the hub with: pass --profile (written by `exchange init` or "
                 "`exchange profile create`) or --department and --token-key",
                 reason="CLI_PROFILE_MISSING",
             )
+
+    def client(self) -> HubClient:
+        self._require_identity()
         try:
             tls = ClientTLS.from_files(self.ca, self.cert, self.client_key) if self.ca else None
         except OSError as error:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from exchange.cli.common import Profile, fail, run
+from exchange.cli.common import Profile, fail, profile_options, run
 from exchange.cli.messages import EMPTY_CATALOG_STEPS, after_init
 from exchange.config import Settings, load_settings
 
@@ -270,3 +270,26 @@ def demo(once: bool, data_dir: str | None, port: int, http_port: int, seed: int)
     from exchange.demo.run import run_demo
 
     run(run_demo(once=once, data_dir=Path(data_dir) if data_dir else None, port=port, http_port=http_port, seed=seed))
+
+
+@click.command("token")
+@profile_options
+@click.option("--ttl", default=300, show_default=True, help="Seconds the token is valid (at most the hub's limit).")
+def token(profile: Profile, ttl: int) -> None:
+    """Print a fresh token for the profile's identity, for other gRPC tools such as grpcurl.
+
+    The hub accepts each token on one connection only: mint one per tool invocation.
+
+    \b
+    Examples:
+      exchange token --profile samr/profile.yaml
+      grpcurl -cacert ca.crt -cert SAMR.crt -key SAMR.key \\
+        -H "authorization: Bearer $(exchange token --profile samr/profile.yaml)" \\
+        hub:50051 exchange.v1.CatalogService/ListDatasets
+    """
+    from catalog.errors import ExchangeError
+
+    try:
+        click.echo(profile.token(ttl))
+    except ExchangeError as error:
+        fail(error)

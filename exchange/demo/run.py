@@ -1,7 +1,9 @@
 """`exchange demo`: a hub, four departments on real adapter processes, one restaurant permit end to end.
 
-Everything goes through real gRPC calls: departments' officers and admins use the
-Python client against the hub; the hub calls each department's adapter process.
+Everything goes through real gRPC calls in the production shape: the demo makes its own
+CA, the hub serves mTLS (each department connects with its certificate and tokens signed
+by its own key), the console serves HTTPS, and the hub reaches each department's adapter
+process over TLS. The demo writes a CLI profile for the administrator and each department.
 """
 
 from __future__ import annotations
@@ -9,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
+import shlex
 import signal
+import sys
 import tempfile
 import time
 from collections.abc import Awaitable
@@ -23,9 +27,9 @@ from catalog.errors import ExchangeError
 from exchange import localtime
 from exchange.auth.identity import Role
 from exchange.console.accounts import add_user
-from exchange.demo.departments import DemoDepartments, applicant_parties
+from exchange.demo.departments import DemoDepartments, applicant_parties, exchange_command
 from exchange.storage import tables as t
-from exchange.testing import HubFixture, start_test_hub
+from exchange.testing import HUB_OPERATOR, HubFixture, ensure_test_pki, start_test_hub
 from exchange.v1 import access_pb2
 
 T = TypeVar("T")
@@ -38,6 +42,8 @@ NAMES = {
 }
 DATASETS = ("business_licence", "identity_record", "property_certificate", "fire_safety_certificate")
 ITEM = "restaurant_permit"
+# The officer each department's CLI profile acts as (the ones the scenario uses).
+OFFICERS = {"SAMR": "li.wei", "PSB": "wang.fang", "MNR": "chen.jing", "FIRE": "zhao.lei"}
 
 
 def say(text: str = "", **style: Any) -> None:
@@ -259,8 +265,11 @@ async def run_demo(*, once: bool, data_dir: Path | None, port: int, http_port: i
     with contextlib.ExitStack() as stack:
         workdir = data_dir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="exchange-demo-")))
         say(f"demo data in {workdir}", dim=True)
-        async with DemoDepartments(workdir / "departments", seed=seed) as deps:
-            say("departments running as separate adapter processes:", dim=True)
+        # The demo's own CA first: the adapters serve TLS with certificates it issues.
+        pki = ensure_test_pki(workdir / "hub")
+        say(f"the demo's CA: {pki / 'ca.crt'} (hub mTLS, adapter TLS, HTTPS console)", dim=True)
+        async with DemoDepartments(workdir / "departments", seed=seed, pki=pki) as deps:
+            say("departments running as separate adapter processes, serving TLS:", dim=True)
             for code, dept in deps.departments.items():
                 say(f"  {code:5} {dept.endpoint:18} {', '.join(dept.datasets)}", dim=True)
             hub = await start_test_hub(
@@ -275,29 +284,56 @@ async def run_demo(*, once: bool, data_dir: Path | None, port: int, http_port: i
                 log_start, _ = await hub.hub.access_log.head()
                 outcome = await run_application(hub, deps)
                 await report(hub, outcome, log_start)
+                profiles = write_profiles(hub, workdir / "profiles")
+                heading("CLI profiles (mTLS certificate, token key, roles)")
+                for name, path in profiles.items():
+                    say(f"  {name:6} {path}")
                 if not once:
-                    await serve_until_interrupted(hub)
+                    await serve_until_interrupted(hub, profiles)
             finally:
                 await hub.stop()
 
 
-async def serve_until_interrupted(hub: HubFixture) -> None:
-    address = hub.address
+def write_profiles(hub: HubFixture, directory: Path) -> dict[str, Path]:
+    """A CLI profile for the administrator (hub_admin of the operator) and for an officer of each department."""
+    profiles = {
+        "admin": hub.write_profile(HUB_OPERATOR, directory / "admin", officer="admin", roles=[Role.HUB_ADMIN])
+    }
+    for code, officer in OFFICERS.items():
+        profiles[code] = hub.write_profile(code, directory / code.lower(), officer=officer)
+    return profiles
+
+
+def try_commands(hub: HubFixture, profiles: dict[str, Path]) -> tuple[str, str]:
+    """A working `exchange` command (the admin's profile) and `grpcurl` command (SAMR's certificate and token)."""
+    exchange = shlex.join(exchange_command())
+    admin = shlex.join([*exchange_command(), "catalog", "list", "--profile", str(profiles["admin"])])
+    key, cert = hub.certificate_files("SAMR")
+    token = f"$({exchange} token --profile {shlex.quote(str(profiles['SAMR']))})"
+    grpcurl = (
+        f"grpcurl -cacert {shlex.quote(str(hub.ca_cert))} -cert {shlex.quote(str(cert))} "
+        f"-key {shlex.quote(str(key))} -H \"authorization: Bearer {token}\" "
+        f"{hub.address} exchange.v1.CatalogService/ListDatasets"
+    )
+    return admin, grpcurl
+
+
+async def serve_until_interrupted(hub: HubFixture, profiles: dict[str, Path]) -> None:
     password = secrets.token_urlsafe(12)
     await add_user(hub.hub, "admin", password, "hub_admin", "HUB", "Demo administrator")
     await add_user(hub.hub, "auditor", password, "auditor", "HUB", "Demo auditor")
-    heading("The demo hub keeps serving (Ctrl-C to stop)")
-    say(f"gRPC:     {address}  (plain text, demo only)")
-    say(f"console:  http://127.0.0.1:{hub.running.http_port}/console/  (users admin and auditor, password {password})")
-    say(f"health:   http://127.0.0.1:{hub.running.http_port}/healthz")
-    say(f"try:      grpcurl -plaintext {address} list")
-    say(
-        f'          grpcurl -plaintext -d \'{{"service": "exchange.v1.ExchangeService"}}\' {address} '
-        "grpc.health.v1.Health/Check"
-    )
+    exchange, grpcurl = try_commands(hub, profiles)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
+    heading("The demo hub keeps serving (Ctrl-C to stop)")
+    say(f"gRPC:     {hub.address}  (mTLS: a client certificate from the demo's CA {hub.ca_cert})")
+    say(f"console:  {hub.http_url}/console/  (users admin and auditor, password {password})")
+    say(f"          served over HTTPS with a certificate from the demo's CA: trust {hub.ca_cert}")
+    say(f"health:   {hub.http_url}/healthz")
+    say(f"try:      {exchange}")
+    say(f"          {grpcurl}")
+    sys.stdout.flush()  # the commands above are read by people and by scripts waiting on a pipe
     await stop.wait()

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import re
+import shlex
+import signal
 import subprocess
 import sys
 from pathlib import Path
+
+import grpc
+import pytest
+from grpc import aio
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from exchange.v1 import catalog_pb2, catalog_pb2_grpc
 
 
 def test_demo_once_runs_an_application_across_departments(tmp_path: Path):
@@ -29,3 +41,76 @@ def test_demo_once_runs_an_application_across_departments(tmp_path: Path):
     assert "cases.attach_material" in out and "cases.read_material" in out
     assert "— exchange-hub " in out  # the signed checkpoint
     assert (tmp_path / "hub" / "exchange.db").exists()
+    assert "INSECURE" not in out + result.stderr  # the demo runs the production shape: mTLS, TLS, HTTPS
+
+
+async def _read_until(stream: asyncio.StreamReader, prefix: str, seen: list[str]) -> str:
+    """Read lines (kept in seen) until one starts with prefix; that line."""
+    async with asyncio.timeout(240):
+        while line := (await stream.readline()).decode():
+            seen.append(line)
+            if line.startswith(prefix):
+                return line
+    raise AssertionError(f"the demo ended without a line starting {prefix!r}:\n{''.join(seen)[-3000:]}")
+
+
+def _grpcurl_arguments(line: str) -> list[str]:
+    """The arguments the shell hands grpcurl for the printed line (the token's $(...) run for real)."""
+    capture = "grpcurl() { printf '%s\\0' \"$@\"; }; " + line
+    done = subprocess.run(["bash", "-c", capture], capture_output=True, timeout=60, check=True)
+    return done.stdout.decode().split("\0")[:-1]
+
+
+async def _list_datasets_as_grpcurl_would(arguments: list[str]) -> list[str]:
+    """Do what the grpcurl arguments ask with Python's gRPC: the same files, header, address and method."""
+    options = dict(zip(arguments[0:-2:2], arguments[1:-2:2], strict=True))
+    address, method = arguments[-2:]
+    assert method == "exchange.v1.CatalogService/ListDatasets"
+    credentials = grpc.ssl_channel_credentials(
+        Path(options["-cacert"]).read_bytes(), Path(options["-key"]).read_bytes(), Path(options["-cert"]).read_bytes()
+    )
+    name, value = options["-H"].split(": ", 1)
+    async with aio.secure_channel(address, credentials) as channel:
+        reply = await catalog_pb2_grpc.CatalogServiceStub(channel).ListDatasets(
+            catalog_pb2.ListDatasetsRequest(), metadata=((name, value),), timeout=10
+        )
+    return [d.code for d in reply.datasets]
+
+
+async def test_the_demo_hub_is_mtls_only_and_its_printed_commands_work(tmp_path: Path) -> None:
+    stderr = (tmp_path / "demo.err").open("wb")
+    demo = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "exchange.cli", "demo", "--port", "0", "--http-port", "0", "--data-dir", str(tmp_path),
+        stdout=asyncio.subprocess.PIPE, stderr=stderr, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    seen: list[str] = []
+    try:
+        assert demo.stdout is not None
+        address = re.search(r"gRPC:\s+(\S+)", await _read_until(demo.stdout, "gRPC:", seen)).group(1)  # type: ignore[union-attr]
+        exchange = (await _read_until(demo.stdout, "try:", seen)).removeprefix("try:").strip()
+        grpcurl = (await demo.stdout.readline()).decode().strip()
+
+        # A plain-text client gets no answer: the hub speaks TLS and wants a client certificate.
+        async with aio.insecure_channel(address) as plain:
+            with pytest.raises(aio.AioRpcError) as refused:
+                await health_pb2_grpc.HealthStub(plain).Check(health_pb2.HealthCheckRequest(), timeout=5)
+        assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+
+        # The printed `exchange` command works with the admin profile the demo wrote.
+        listed = subprocess.run(shlex.split(exchange), capture_output=True, text=True, timeout=60)
+        assert listed.returncode == 0, listed.stderr
+        assert "business_licence" in listed.stdout and "fire_safety_certificate" in listed.stdout
+        # So does the grpcurl line: SAMR's certificate and a token minted from SAMR's profile.
+        assert grpcurl.startswith("grpcurl ")
+        assert "business_licence" in await _list_datasets_as_grpcurl_would(_grpcurl_arguments(grpcurl))
+    finally:
+        if demo.returncode is None:
+            demo.send_signal(signal.SIGINT)
+        async with asyncio.timeout(60):
+            rest = await demo.stdout.read() if demo.stdout is not None else b""
+            await demo.wait()
+        stderr.close()
+    out = "".join(seen) + rest.decode()
+    assert demo.returncode == 0, (tmp_path / "demo.err").read_text()[-3000:]
+    assert "INSECURE" not in out + (tmp_path / "demo.err").read_text()
+    assert "https://127.0.0.1:" in out and "http://" not in out
