@@ -5,6 +5,7 @@ The SAMR adapter serves it with the built-in files source; our Flight server str
 the hub relays the adapter's Arrow batches. The consumer decodes every batch in its own process, in place
 from the received bytes on every path (Flight's client does so in C++; the gRPC paths with `pa.py_buffer`).
 CPU seconds of each process are reported beside the wall-clock rates (the least of the repeats).
+Every path runs the production transport: mTLS to the hub and to the Flight server, TLS to the adapter.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from bench.flight import serve_flight
 from bench.load import Identity, LoadGenerator
 from bench.processes import ServerProcess
 from bench.report import Result, target
+from bench.tls import BenchPki
 from bench.world import (
     BULK_CASE_ID,
     CONSUMER,
@@ -122,26 +124,31 @@ def _run(options: BulkOptions, workdir: Path) -> Result:
     parquet = workdir / f"{TABLE}.parquet"
     arrow_bytes = make_register(parquet, options.rows)
     make_licence_db(workdir / "samr.db", 10)
-    config = write_adapter_config(workdir, workdir / "samr.db", owner, {TABLE: parquet})
+    pki = BenchPki.create(workdir / "hub")
+    config = write_adapter_config(
+        workdir, workdir / "samr.db", owner, {TABLE: parquet}, tls=pki.server_files("samr-adapter")
+    )
+    caller, as_hub = pki.department(CONSUMER), pki.hub_client()
     purpose = common_pb2.Purpose(case_id=BULK_CASE_ID)
     identity = Identity(CONSUMER, "bench-officer", consumer.token_pem, consumer.token_kid)
     with ServerProcess(serve_adapter, {"config": str(config)}) as adapter:
         hub_settings = {"data_dir": str(workdir / "hub"), "adapter": adapter.info["address"], "tables": [TABLE],
                         "keys": {OWNER: owner, CONSUMER: consumer}}
+        flight_settings = {"batch_rows": BATCH_ROWS, "tls": pki.server("bench-flight", mutual=True)}
         with ServerProcess(serve_hub, hub_settings) as hub, ServerProcess(
-            serve_flight, {"batch_rows": BATCH_ROWS}
+            serve_flight, flight_settings
         ) as flight_server, LoadGenerator() as load:
             specs = [
                 ("flight do_get", flight_server, DrainSpec("flight", flight_server.info["address"],
-                                                           str(parquet).encode(), seconds=options.seconds)),
+                                                           str(parquet).encode(), seconds=options.seconds, tls=caller)),
                 ("adapter scan direct", adapter, DrainSpec(
                     "grpc", adapter.info["address"],
                     provider_pb2.ProviderServiceScanRequest(dataset=TABLE, batch_rows=BATCH_ROWS).SerializeToString(),
-                    ADAPTER_SCAN, options.seconds)),
+                    ADAPTER_SCAN, options.seconds, tls=as_hub)),
                 ("hub scan", hub, DrainSpec(
                     "grpc", hub.info["address"],
                     exchange_pb2.ScanRequest(dataset=TABLE, purpose=purpose, batch_rows=BATCH_ROWS).SerializeToString(),
-                    HUB_SCAN, options.seconds, identity)),
+                    HUB_SCAN, options.seconds, identity, tls=caller)),
             ]
             # The server processes whose CPU a transfer costs (the hub's path costs the adapter's as well).
             serving = {"flight do_get": {"server": flight_server}, "adapter scan direct": {"server": adapter},

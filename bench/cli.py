@@ -61,11 +61,12 @@ def _levels(text: str) -> tuple[int, ...]:
 @click.option("--concurrency", default="1,8,32", show_default=True, help="Concurrency levels, comma separated.")
 @click.option("--rows", type=int, default=10_000, show_default=True, help="Licences in the adapter's database.")
 @click.option("--synchronous", type=click.Choice(["FULL", "NORMAL"]), default="FULL", show_default=True)
-def fetch_command(duration: float, concurrency: str, rows: int, synchronous: str) -> None:
-    """Record fetches through the hub vs a bare gRPC echo and a direct adapter call."""
+@click.option("--insecure", is_flag=True, help="Also run every target in plain text (dev mode), as extra rows.")
+def fetch_command(duration: float, concurrency: str, rows: int, synchronous: str, insecure: bool) -> None:
+    """Record fetches through the hub (mTLS, tokens, TLS to the adapter) vs echo, a proxy and a direct call."""
     from bench.fetch import FetchOptions, run
 
-    options = FetchOptions(duration, _levels(concurrency), rows, synchronous)
+    options = FetchOptions(duration, _levels(concurrency), rows, synchronous, insecure=insecure)
     _finish(run(options), options)
 
 

@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.flight as flight
 
 from bench.load import MAX_MESSAGE, Identity
+from bench.tls import ChannelTls, sync_channel
 from catalog.errors import ExchangeError
 
 
@@ -21,6 +22,8 @@ class DrainSpec:
     method: str = ""
     seconds: float = 120.0
     identity: Identity | None = None
+    # TLS to the server (Flight: grpc+tls with the same certificates); None: plain text.
+    tls: ChannelTls | None = None
 
 
 @dataclass
@@ -47,7 +50,12 @@ def _metadata(identity: Identity | None) -> tuple[tuple[str, str], ...] | None:
 
 
 def _drain_flight(spec: DrainSpec, out: DrainOutcome, stop_at: float) -> None:
-    client = flight.connect(spec.address)
+    if spec.tls is None:
+        client = flight.connect(spec.address)
+    else:
+        client = flight.connect(
+            spec.address, tls_root_certs=spec.tls.ca, cert_chain=spec.tls.cert, private_key=spec.tls.key
+        )
     try:
         reader = client.do_get(flight.Ticket(spec.request))
         for chunk in reader:
@@ -66,7 +74,7 @@ def _drain_grpc(spec: DrainSpec, out: DrainOutcome, stop_at: float) -> None:
     from exchange.v1 import exchange_pb2
 
     options = [("grpc.max_receive_message_length", MAX_MESSAGE)]
-    with grpc.insecure_channel(spec.address, options=options) as channel:
+    with sync_channel(spec.address, spec.tls, options) as channel:
         call: grpc.UnaryStreamMultiCallable[bytes, bytes] = channel.unary_stream(spec.method)
         schema: pa.Schema | None = None
         for raw in call(spec.request, metadata=_metadata(spec.identity)):

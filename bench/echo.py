@@ -1,4 +1,7 @@
-"""The ceiling: a bare grpc.aio service that answers every request with a fixed payload of the fetch's size."""
+"""The ceiling: a bare grpc.aio service that answers every request with a fixed payload of the fetch's size.
+
+In a secure run it serves mTLS with a certificate from the run's CA, as the hub does.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,8 @@ from typing import Any
 
 import grpc
 from grpc import aio
+
+from bench.tls import ServerTls, add_port
 
 ECHO_METHOD = "/bench.Echo/Call"
 _MAX = 64 * 1024 * 1024
@@ -24,7 +29,8 @@ async def serve_echo(settings: dict[str, Any]) -> tuple[dict[str, Any], Callable
     )
     server = aio.server(options=[("grpc.max_receive_message_length", _MAX), ("grpc.max_send_message_length", _MAX)])
     server.add_generic_rpc_handlers((handler,))
-    port = server.add_insecure_port("127.0.0.1:0")
+    tls: ServerTls | None = settings.get("tls")
+    port = add_port(server, tls)
     await server.start()
 
     async def stop() -> None:

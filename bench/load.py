@@ -16,6 +16,8 @@ from typing import Any, TypeVar
 
 from grpc import aio
 
+from bench.tls import ChannelTls, aio_channel
+
 MAX_MESSAGE = 64 * 1024 * 1024
 T = TypeVar("T")
 
@@ -39,6 +41,8 @@ class LoadSpec:
     seconds: float
     warmup_seconds: float = 0.5
     identity: Identity | None = None
+    # TLS to the target (with a client certificate where it asks for one); None: plain text.
+    tls: ChannelTls | None = None
 
 
 @dataclass
@@ -71,7 +75,7 @@ def _metadata_source(spec: LoadSpec, channel: aio.Channel) -> Callable[[], tuple
 
 async def _drive(spec: LoadSpec) -> LoadOutcome:
     options = [("grpc.max_receive_message_length", MAX_MESSAGE), ("grpc.max_send_message_length", MAX_MESSAGE)]
-    async with aio.insecure_channel(spec.address, options=options) as channel:
+    async with aio_channel(spec.address, spec.tls, options) as channel:
         await channel.channel_ready()
         call: aio.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(spec.method)
         metadata = _metadata_source(spec, channel)

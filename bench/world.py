@@ -120,14 +120,23 @@ class DepartmentKeyFiles:
 
 
 def write_adapter_config(
-    workdir: Path, db_file: Path, keys: DepartmentKeyFiles, tables: dict[str, Path] | None = None
+    workdir: Path,
+    db_file: Path,
+    keys: DepartmentKeyFiles,
+    tables: dict[str, Path] | None = None,
+    *,
+    tls: dict[str, str] | None = None,
 ) -> Path:
-    """A plain-text (dev) SAMR adapter: business_licence from the SQLite file, table datasets from Parquet files."""
+    """The SAMR adapter: business_licence from the SQLite file, table datasets from Parquet files.
+
+    It serves TLS with the ``tls`` section (BenchPki.server_files); plain-text dev mode without one.
+    """
     (workdir / "samr-signing.pem").write_bytes(keys.signing_pem)
+    transport: dict[str, Any] = {"tls": tls} if tls else {"insecure_dev": True}
     config: dict[str, Any] = {
         "department": OWNER,
         "listen": "127.0.0.1:0",
-        "insecure_dev": True,
+        **transport,
         "signing": {"key_file": "samr-signing.pem", "kid": keys.signing_kid},
         "datasets": [{
             "dataset": DATASET,
@@ -144,7 +153,7 @@ def write_adapter_config(
             "spec": str(EXAMPLES / "datasets" / f"{code}.yaml"),
             "source": {"type": "files", "path": str(parquet), "key_column": "unified_social_credit_code"},
         })
-    path = workdir / "samr-adapter.yaml"
+    path = workdir / ("samr-adapter.yaml" if tls else "samr-adapter-plain.yaml")
     path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     return path
 
@@ -204,7 +213,10 @@ async def _grant_and_case(hub: Any, table_datasets: list[str], applicants: list[
 
 
 async def serve_hub(settings: dict[str, Any]) -> tuple[dict[str, Any], Stop]:
-    """Server body: a hub (durable SQLite log, FULL sync) with the departments, item, grant and case."""
+    """Server body: a hub (durable SQLite log, FULL sync) with the departments, item, grant and case.
+
+    mTLS with the CA in its data directory (BenchPki), unless settings['insecure'] asks for dev mode.
+    """
     from exchange.testing import DepartmentKeys, start_test_hub
 
     profiler = None
@@ -214,7 +226,7 @@ async def serve_hub(settings: dict[str, Any]) -> tuple[dict[str, Any], Stop]:
         profiler = Profiler(interval=0.0005, async_mode="disabled")
     fixture = await start_test_hub(
         Path(settings["data_dir"]), sqlite_synchronous=settings.get("synchronous", "FULL"),
-        adapter_timeout_seconds=30.0,
+        adapter_timeout_seconds=30.0, insecure_dev=bool(settings.get("insecure")),
     )
     keys: dict[str, DepartmentKeyFiles] = settings["keys"]
     for code, owner in ((c, o) for c, o in ((OWNER, True), (CONSUMER, False), ("PSB", False), ("MNR", False))):

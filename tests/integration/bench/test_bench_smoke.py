@@ -33,14 +33,27 @@ def test_log_benchmark_appends_verifies_exports_and_queries(tmp_path: Path) -> N
     ]
 
 
-def test_fetch_benchmark_drives_echo_adapter_and_hub_without_errors(tmp_path: Path) -> None:
+TARGETS = ("echo", "adapter direct", "proxy", "hub fetch")
+
+
+def test_fetch_benchmark_drives_echo_adapter_proxy_and_hub_over_mtls_without_errors(tmp_path: Path) -> None:
     body = run_bench(tmp_path, "fetch", "--duration", "0.4", "--concurrency", "1,2", "--rows", "300")
     runs = body["figures"]["runs"]
-    assert {(r["target"], r["concurrency"]) for r in runs} == {
-        (t, c) for t in ("echo", "adapter direct", "hub fetch") for c in (1, 2)
+    assert {(r["transport"], r["target"], r["concurrency"]) for r in runs} == {
+        ("mTLS", t, c) for t in TARGETS for c in (1, 2)
     }
     assert all(r["requests"] > 0 and r["errors"] == 0 for r in runs), runs
     assert "c2 hub/echo throughput >= 0.4" in body["targets"]
+    assert body["figures"]["c2"]["hub_cpu_over_proxy_cpu"] > 0
+
+
+def test_fetch_benchmark_adds_the_plain_text_path_as_extra_rows_when_asked(tmp_path: Path) -> None:
+    body = run_bench(tmp_path, "fetch", "--duration", "0.3", "--concurrency", "1", "--rows", "300", "--insecure")
+    runs = body["figures"]["runs"]
+    assert {(r["transport"], r["target"]) for r in runs} == {(m, t) for m in ("mTLS", "plain") for t in TARGETS}
+    assert all(r["requests"] > 0 and r["errors"] == 0 for r in runs), runs
+    assert body["figures"]["c1"]["secure_over_plain_hub_throughput"] > 0
+    assert "c1 plain" in body["figures"]
 
 
 def test_bulk_benchmark_streams_the_whole_table_over_flight_the_adapter_and_the_hub(tmp_path: Path) -> None:
