@@ -77,7 +77,7 @@ async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
     hub = await start_test_hub(tmp_path_factory.mktemp("browser") / "hub")
     try:
         request_id = await _seed(hub)
-        yield Site(hub, f"http://127.0.0.1:{hub.running.http_port}/console", request_id)
+        yield Site(hub, f"{hub.http_url}/console", request_id)
     finally:
         await hub.stop()
 
@@ -108,8 +108,9 @@ async def _signed_in(chromium: Browser, site: Site, locale: str) -> AsyncIterato
     username_label, password_label, button = SIGN_IN_WORDS[locale]
 
     async def sign_in(username: str) -> Page:
+        # The console is HTTPS with a certificate from the test hub's own CA, which Chromium does not know.
         context = await chromium.new_context(
-            viewport={"width": 1366, "height": 800}, accept_downloads=True, locale=locale
+            viewport={"width": 1366, "height": 800}, accept_downloads=True, locale=locale, ignore_https_errors=True
         )
         contexts.append(context)
         page = await context.new_page()
