@@ -126,7 +126,7 @@ def _run(options: BulkOptions, workdir: Path) -> Result:
     make_licence_db(workdir / "samr.db", 10)
     pki = BenchPki.create(workdir / "hub")
     config = write_adapter_config(
-        workdir, workdir / "samr.db", owner, {TABLE: parquet}, tls=pki.server_files("samr-adapter")
+        workdir, workdir / "samr.db", owner, {TABLE: parquet}, tls=pki.adapter_section(OWNER)
     )
     caller, as_hub = pki.department(CONSUMER), pki.hub_client()
     purpose = common_pb2.Purpose(case_id=BULK_CASE_ID)

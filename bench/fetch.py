@@ -127,7 +127,7 @@ def _run_transport(
     """Every target at every concurrency over one transport (pki: the secure path; None: plain text)."""
     owner, consumer = departments
     transport = PLAIN if pki is None else SECURE
-    adapter_tls = pki.server_files("samr-adapter") if pki else None
+    adapter_tls = pki.adapter_section(OWNER) if pki else None
     config = write_adapter_config(workdir, workdir / "samr.db", owner, tls=adapter_tls)
     # Callers of the hub and the ceilings present FIRE's certificate; direct adapter calls the hub's own.
     caller = pki.department(CONSUMER) if pki else None

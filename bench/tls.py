@@ -15,11 +15,17 @@ from typing import Any
 import grpc
 from grpc import aio
 
-from exchange.auth.pki import CA_CERT, issue_department_certificate, issue_server_certificate
+from exchange.auth.pki import (
+    CA_CERT,
+    CRL_FILE,
+    HUB_CLIENT_CERT,
+    HUB_CLIENT_KEY,
+    hub_identity,
+    issue_adapter_certificate,
+    issue_department_certificate,
+    issue_server_certificate,
+)
 from exchange.testing import LOOPBACK_HOSTS, ensure_test_pki
-
-HUB_CLIENT_CERT = "hub-client.crt"
-HUB_CLIENT_KEY = "hub-client.key"
 
 
 @dataclass(frozen=True)
@@ -91,11 +97,20 @@ class BenchPki:
             issue_server_certificate(self.directory, name, hosts=LOOPBACK_HOSTS, out_dir=folder)
         return ServerTls(cert.read_bytes(), key.read_bytes(), self.ca if mutual else None)
 
-    def server_files(self, name: str) -> dict[str, str]:
-        """An adapter configuration's tls section for name (files, as `exchange adapter serve` reads them)."""
-        self.server(name)
-        folder = self.directory / "servers"
-        return {"cert": str(folder / f"{name}.crt"), "key": str(folder / f"{name}.key")}
+    def adapter_section(self, department: str) -> dict[str, str]:
+        """The tls section of department's adapter configuration, as in production.
+
+        The adapter certificate profile, and the door: the hub's client identity only, with the CRL.
+        """
+        folder = self.directory / "adapters"
+        key, cert = folder / f"{department}-adapter.key", folder / f"{department}-adapter.crt"
+        if not cert.exists():
+            issue_adapter_certificate(self.directory, department, hosts=LOOPBACK_HOSTS, out_dir=folder)
+        section = {"cert": str(cert), "key": str(key), "client_ca": str(self.directory / CA_CERT)}
+        section["hub_identity"] = hub_identity()
+        if (self.directory / CRL_FILE).exists():
+            section["crl"] = str(self.directory / CRL_FILE)
+        return section
 
     def department(self, code: str) -> ChannelTls:
         """mTLS to the hub (or any server of the run) as department code."""
@@ -106,8 +121,6 @@ class BenchPki:
         return ChannelTls(self.ca, cert.read_bytes(), key.read_bytes())
 
     def hub_client(self) -> ChannelTls:
-        """What the hub presents to adapters: its client certificate where the CA has one, else its server one."""
+        """What the hub presents to adapters (the hub client profile): the only caller adapters admit."""
         cert, key = self.directory / HUB_CLIENT_CERT, self.directory / HUB_CLIENT_KEY
-        if not cert.exists():
-            cert, key = self.directory / "server.crt", self.directory / "server.key"
         return ChannelTls(self.ca, cert.read_bytes(), key.read_bytes())

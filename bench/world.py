@@ -129,7 +129,7 @@ def write_adapter_config(
 ) -> Path:
     """The SAMR adapter: business_licence from the SQLite file, table datasets from Parquet files.
 
-    It serves TLS with the ``tls`` section (BenchPki.server_files); plain-text dev mode without one.
+    It serves TLS with the ``tls`` section (BenchPki.adapter_section); plain-text dev mode without one.
     """
     (workdir / "samr-signing.pem").write_bytes(keys.signing_pem)
     transport: dict[str, Any] = {"tls": tls} if tls else {"insecure_dev": True}
