@@ -474,7 +474,7 @@ async def test_reading_cases_in_the_console_leaves_entries_under_the_applicant(b
     await browser.get("/cases?department=FIRE")
     listed = (await console_hub.log_entries())[-1]
     assert (listed.action, listed.decision, listed.officer_id) == ("cases.list", "allow", "console:audrey")
-    psb = Browser(browser.base)
+    psb = browser.another()
     try:
         await psb.sign_in("psb-admin")
         status, _ = await psb.get("/cases/case-fire")
