@@ -35,6 +35,7 @@ from catalog.model import (
     parse_dataset,
     parse_service_item,
 )
+from exchange.adapter_client import TransportSecurity
 from exchange.audit.entry import AccessLogEntry, decode_entry
 from exchange.auth.identity import Caller, Role
 from exchange.auth.keys import generate_ed25519, key_id, load_public_key, public_key_to_pem, write_private_key
@@ -336,6 +337,35 @@ def ensure_test_pki(data_dir: Path, *, hub_name: str = "exchange-hub") -> Path:
     if not (directory / CA_CERT).exists():
         init_pki(directory, hub_name=hub_name, hosts=(*LOOPBACK_HOSTS, hub_name))
     return directory
+
+
+@dataclass(frozen=True)
+class AdapterLink:
+    """Both ends of the hub-to-adapter link on loopback, as in production, for tests without a hub."""
+
+    adapter: TlsConfig
+    hub: TransportSecurity
+
+    def hub_channel(self, endpoint: str) -> aio.Channel:
+        """A raw channel to the adapter with the hub's client certificate (the one caller it admits)."""
+        assert self.hub.root_ca is not None
+        credentials = grpc.ssl_channel_credentials(self.hub.root_ca, self.hub.client_key, self.hub.client_cert)
+        return aio.secure_channel(endpoint, credentials)
+
+
+def adapter_link(data_dir: Path, department: str, *, hub_name: str = "exchange-hub") -> AdapterLink:
+    """A CA in data_dir/pki, department's adapter TLS (admitting the hub only) and the hub's side of it."""
+    directory = ensure_test_pki(data_dir, hub_name=hub_name)
+    folder = directory / "adapters"
+    key, cert = folder / f"{department}-adapter.key", folder / f"{department}-adapter.crt"
+    if not cert.exists():
+        issue_adapter_certificate(directory, department, hosts=LOOPBACK_HOSTS, out_dir=folder)
+    ca = directory / CA_CERT
+    adapter = TlsConfig(cert=cert, key=key, client_ca=ca, hub_identity=hub_identity(hub_name))
+    hub = TransportSecurity(
+        ca.read_bytes(), (directory / HUB_CLIENT_CERT).read_bytes(), (directory / HUB_CLIENT_KEY).read_bytes()
+    )
+    return AdapterLink(adapter, hub)
 
 
 def tls_settings(data_dir: Path, *, hub_name: str = "exchange-hub") -> dict[str, Any]:

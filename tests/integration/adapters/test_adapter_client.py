@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -16,8 +17,9 @@ from adapters.signing import DocumentSigner
 from adapters.sources.filters import RowFilter
 from catalog.errors import DeadlineExceeded, Unavailable
 from catalog.model import Dataset
-from exchange.adapter_client import AdapterClient, CircuitBreaker, TransportSecurity
+from exchange.adapter_client import AdapterClient, CircuitBreaker
 from exchange.auth.keys import generate_ed25519
+from exchange.testing import AdapterLink, adapter_link
 from exchange.v1 import provider_pb2
 
 from .hubsetup import example_dataset
@@ -68,10 +70,16 @@ class Flaky(Adapter):
 
 
 @pytest.fixture
-async def flaky() -> AsyncIterator[tuple[Flaky, RunningAdapter]]:
+def link(tmp_path: Path) -> AdapterLink:
+    """SAMR's adapter serving TLS and admitting the hub's client certificate, as in production."""
+    return adapter_link(tmp_path, "SAMR")
+
+
+@pytest.fixture
+async def flaky(link: AdapterLink) -> AsyncIterator[tuple[Flaky, RunningAdapter]]:
     adapter = Flaky([example_dataset("business_licence"), example_dataset("enterprise_register")])
     key = generate_ed25519()
-    running = await start_provider(adapter, DocumentSigner("SAMR", "k1", key), listen="127.0.0.1:0", insecure_dev=True)
+    running = await start_provider(adapter, DocumentSigner("SAMR", "k1", key), listen="127.0.0.1:0", tls=link.adapter)
     try:
         yield adapter, running
     finally:
@@ -79,8 +87,8 @@ async def flaky() -> AsyncIterator[tuple[Flaky, RunningAdapter]]:
 
 
 @pytest.fixture
-async def client() -> AsyncIterator[AdapterClient]:
-    made = AdapterClient(TransportSecurity(), timeout_seconds=1.0, retries=2, breaker_failures=3)
+async def client(link: AdapterLink) -> AsyncIterator[AdapterClient]:
+    made = AdapterClient(link.hub, timeout_seconds=1.0, retries=2, breaker_failures=3)
     try:
         yield made
     finally:

@@ -10,7 +10,6 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
-from grpc import aio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from adapters.config import TlsConfig
@@ -25,6 +24,7 @@ from exchange.adapter_client import AdapterClient, TransportSecurity
 from exchange.auth.keys import generate_ed25519
 from exchange.auth.pki import init_pki, issue_adapter_certificate
 from exchange.demo.data import synthetic_register
+from exchange.testing import AdapterLink, adapter_link
 from exchange.v1 import provider_pb2
 
 from .hubsetup import example_dataset
@@ -71,12 +71,18 @@ def served() -> list[Dataset]:
 
 
 @pytest.fixture
-async def provider() -> AsyncIterator[tuple[Registry, RunningAdapter, AdapterClient]]:
+def link(tmp_path: Path) -> AdapterLink:
+    """SAMR's adapter serving TLS and admitting the hub's client certificate, as in production."""
+    return adapter_link(tmp_path, "SAMR")
+
+
+@pytest.fixture
+async def provider(link: AdapterLink) -> AsyncIterator[tuple[Registry, RunningAdapter, AdapterClient]]:
     adapter = Registry(served())
     running = await start_provider(
-        adapter, DocumentSigner("SAMR", "samr-1", SIGNING_KEY), listen="127.0.0.1:0", insecure_dev=True
+        adapter, DocumentSigner("SAMR", "samr-1", SIGNING_KEY), listen="127.0.0.1:0", tls=link.adapter
     )
-    client = AdapterClient(TransportSecurity(), timeout_seconds=5.0)
+    client = AdapterClient(link.hub, timeout_seconds=5.0)
     try:
         yield adapter, running, client
     finally:
@@ -183,11 +189,11 @@ async def test_scan_of_a_record_dataset_or_unknown_column_is_refused(
 
 
 async def test_stop_lets_a_call_in_flight_finish_and_health_says_not_serving(
-    provider: tuple[Registry, RunningAdapter, AdapterClient],
+    provider: tuple[Registry, RunningAdapter, AdapterClient], link: AdapterLink
 ) -> None:
     adapter, running, client = provider
     endpoint = f"127.0.0.1:{running.port}"
-    async with aio.insecure_channel(endpoint) as channel:
+    async with link.hub_channel(endpoint) as channel:
         health = health_pb2_grpc.HealthStub(channel)
         serving = await health.Check(health_pb2.HealthCheckRequest(service="exchange.v1.ProviderService"))
         assert serving.status == health_pb2.HealthCheckResponse.SERVING
