@@ -19,7 +19,6 @@ from click.testing import CliRunner, Result
 from catalog.errors import ExchangeError
 from exchange.audit.entry import AccessLogEntry
 from exchange.auth.identity import Role
-from exchange.auth.keys import write_private_key
 from exchange.cli import cli
 from exchange.client import HubClient
 from exchange.storage import tables as t
@@ -235,10 +234,8 @@ async def test_reading_roles_is_for_admins_of_that_department_auditors_and_hub_a
 
 async def _cli(hub: HubFixture, tmp_path: Path, *args: str) -> Result:
     """`exchange ...` as the hub's administrator (profile options on the command line)."""
-    key = tmp_path / "HUB.key"
-    if not key.exists():
-        write_private_key(key, hub.departments["HUB"].token_key)
-    identity = ["--hub", hub.address, "--department", "HUB", "--key", str(key), "--as-officer", "root"]
+    profile = hub.write_profile("HUB", tmp_path / "HUB", officer="admin", roles=[Role.HUB_ADMIN])
+    identity = ["--profile", str(profile), "--as-officer", "root"]
     return await asyncio.to_thread(CliRunner().invoke, cli, [*args, *identity], catch_exceptions=False)
 
 

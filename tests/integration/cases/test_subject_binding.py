@@ -23,7 +23,7 @@ from catalog.identifiers import generate_licence_id, generate_resident_id, gener
 from catalog.model import parse_dataset, parse_service_item
 from exchange.audit.entry import AccessLogEntry
 from exchange.auth.identity import Role
-from exchange.auth.keys import generate_ed25519, key_id, write_private_key
+from exchange.auth.keys import generate_ed25519, key_id
 from exchange.cli import cli
 from exchange.client import HubClient, PartyInfo
 from exchange.storage import case_store
@@ -278,7 +278,7 @@ async def residents(any_backend_hub: HubFixture, tmp_path: Path) -> AsyncIterato
         SourceAdapter("PSB", {ds.code: (ds, source, "files")}),
         DocumentSigner("PSB", key_id(key.public_key()), key),
         listen="127.0.0.1:0",
-        insecure_dev=True,
+        tls=hub.adapter_tls("PSB"),
     )
     try:
         await hub.add_department(
@@ -329,9 +329,7 @@ async def test_a_scan_filter_picking_out_a_non_party_is_refused_and_filed_under_
 
 
 async def test_the_command_line_opens_a_case_with_its_parties_and_adds_one(world: PermitWorld, tmp_path: Path) -> None:
-    key = tmp_path / "samr.key"
-    write_private_key(key, world.hub.departments["SAMR"].token_key)
-    identity = ["--hub", world.hub.address, "--department", "SAMR", "--key", str(key), "--roles", "officer"]
+    identity = ["--profile", str(world.hub.write_profile("SAMR", tmp_path / "samr")), "--roles", "officer"]
     person, company = world.keys["identity_record"], world.keys["business_licence"]
 
     def run(*args: str) -> Result:

@@ -23,9 +23,9 @@ from exchange.v1 import access_pb2, catalog_pb2
 FRESH_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
-async def _reflect(address: str, version: str, request: reflection_pb2.ServerReflectionRequest) -> Any:
+async def _reflect(hub: HubFixture, version: str, request: reflection_pb2.ServerReflectionRequest) -> Any:
     """One reflection exchange on `grpc.reflection.<version>` (v1 and v1alpha share one wire format)."""
-    async with aio.insecure_channel(address) as channel:
+    async with hub.channel() as channel:
         info = channel.stream_stream(
             f"/grpc.reflection.{version}.ServerReflection/ServerReflectionInfo",
             request_serializer=reflection_pb2.ServerReflectionRequest.SerializeToString,
@@ -42,19 +42,19 @@ async def _reflect(address: str, version: str, request: reflection_pb2.ServerRef
 
 @pytest.mark.parametrize("version", ["v1", "v1alpha"])
 async def test_reflection_answers_on_v1_and_v1alpha(hub: HubFixture, version: str) -> None:
-    listed = await _reflect(hub.address, version, reflection_pb2.ServerReflectionRequest(list_services=""))
+    listed = await _reflect(hub, version, reflection_pb2.ServerReflectionRequest(list_services=""))
     names = {s.name for s in listed.list_services_response.service}
     assert {"exchange.v1.ExchangeService", "grpc.health.v1.Health"} <= names
     assert {"grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection"} <= names
     described = await _reflect(
-        hub.address,
+        hub,
         version,
         reflection_pb2.ServerReflectionRequest(file_containing_symbol="exchange.v1.ExchangeService"),
     )
     assert described.file_descriptor_response.file_descriptor_proto
     # A v1 client can describe the v1 reflection service itself, as grpcurl does before it trusts it.
     v1_itself = await _reflect(
-        hub.address,
+        hub,
         version,
         reflection_pb2.ServerReflectionRequest(file_containing_symbol="grpc.reflection.v1.ServerReflection"),
     )
@@ -105,7 +105,7 @@ async def test_a_missing_or_malformed_x_request_id_is_replaced_by_a_fresh_one(gr
 
 
 async def test_a_refusal_returns_the_request_id_and_logs_the_deny_under_it(hub: HubFixture) -> None:
-    async with aio.insecure_channel(hub.address) as channel:
+    async with hub.channel() as channel:
         call = channel.unary_unary(
             "/exchange.v1.CatalogService/ListDatasets",
             request_serializer=catalog_pb2.ListDatasetsRequest.SerializeToString,
@@ -125,7 +125,7 @@ async def test_a_refusal_returns_the_request_id_and_logs_the_deny_under_it(hub: 
 
 async def test_streaming_calls_return_the_request_id_too(hub: HubFixture) -> None:
     # Health Watch is a coroutine writing with context.write, reflection a bidirectional stream.
-    async with aio.insecure_channel(hub.address) as channel:
+    async with hub.channel() as channel:
         watch = health_pb2_grpc.HealthStub(channel).Watch(
             health_pb2.HealthCheckRequest(service=""), metadata=(("x-request-id", "watch-1"),), timeout=5
         )
