@@ -26,10 +26,11 @@ from adapters.ipc import (
     read_schema,
     schema_message,
 )
+from adapters.server import server_credentials
 from catalog.errors import DataLoss
 from exchange.auth.keys import generate_ed25519
 from exchange.demo.data import synthetic_register, write_synthetic_register
-from exchange.testing import HubFixture
+from exchange.testing import HubFixture, adapter_link
 from exchange.v1 import exchange_pb2, provider_pb2, provider_pb2_grpc
 
 from .hubsetup import example_dataset
@@ -223,14 +224,15 @@ class BytesProvider(provider_pb2_grpc.ProviderServiceServicer):
         return provider_pb2.DescribeResponse(department="SAMR")
 
 
-async def test_a_servicer_registered_passing_bytes_sends_encoded_responses_as_they_are() -> None:
+async def test_a_servicer_registered_passing_bytes_sends_encoded_responses_as_they_are(tmp_path: Path) -> None:
+    link = adapter_link(tmp_path, "SAMR")
     server = aio.server()
     provider = BytesProvider()  # type: ignore[abstract]  # Lookup and Status are not needed
     add_servicer_passing_bytes(provider_pb2_grpc.add_ProviderServiceServicer_to_server, provider, server, "Scan")
-    port = server.add_insecure_port("127.0.0.1:0")
+    port = server.add_secure_port("127.0.0.1:0", server_credentials(link.adapter))
     await server.start()
     try:
-        async with aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+        async with link.hub_channel(f"127.0.0.1:{port}") as channel:
             stub = provider_pb2_grpc.ProviderServiceStub(channel)
             responses = [r async for r in stub.Scan(provider_pb2.ProviderServiceScanRequest(dataset="x"))]
             described = await stub.Describe(provider_pb2.DescribeRequest())
