@@ -51,6 +51,8 @@ class BulkOptions:
     rows: int = 2_000_000
     seconds: float = 120.0
     repeat: int = 3
+    # Also run the three paths in plain text (dev mode), as extra rows marked "(plain)".
+    insecure: bool = False
 
 
 def _repeat(values: list[Any], n: int, arrow_type: pa.DataType) -> pa.Array:
@@ -120,41 +122,61 @@ def run(options: BulkOptions) -> Result:
 
 
 def _run(options: BulkOptions, workdir: Path) -> Result:
-    owner, consumer = DepartmentKeyFiles.fresh(OWNER), DepartmentKeyFiles.fresh(CONSUMER)
+    departments = DepartmentKeyFiles.fresh(OWNER), DepartmentKeyFiles.fresh(CONSUMER)
     parquet = workdir / f"{TABLE}.parquet"
     arrow_bytes = make_register(parquet, options.rows)
     make_licence_db(workdir / "samr.db", 10)
-    pki = BenchPki.create(workdir / "hub")
-    config = write_adapter_config(
-        workdir, workdir / "samr.db", owner, {TABLE: parquet}, tls=pki.adapter_section(OWNER)
-    )
-    caller, as_hub = pki.department(CONSUMER), pki.hub_client()
+    transfers: list[Transfer] = []
+    cpu: dict[str, dict[str, float]] = {}
+    with LoadGenerator() as load:
+        secure = BenchPki.create(workdir / "hub")
+        for pki in (secure, None) if options.insecure else (secure,):
+            transfers += _run_transport(options, workdir, parquet, pki, departments, load, cpu)
+    return _result(options, arrow_bytes, transfers, cpu)
+
+
+def _run_transport(
+    options: BulkOptions,
+    workdir: Path,
+    parquet: Path,
+    pki: BenchPki | None,
+    departments: tuple[DepartmentKeyFiles, DepartmentKeyFiles],
+    load: LoadGenerator,
+    cpu: dict[str, dict[str, float]],
+) -> list[Transfer]:
+    """The three paths over one transport (pki: mTLS/TLS; None: plain text, its names marked "(plain)")."""
+    owner, consumer = departments
+    suffix = "" if pki else " (plain)"
+    adapter_tls = pki.adapter_section(OWNER) if pki else None
+    config = write_adapter_config(workdir, workdir / "samr.db", owner, {TABLE: parquet}, tls=adapter_tls)
+    caller, as_hub = (pki.department(CONSUMER), pki.hub_client()) if pki else (None, None)
     purpose = common_pb2.Purpose(case_id=BULK_CASE_ID)
     identity = Identity(CONSUMER, "bench-officer", consumer.token_pem, consumer.token_kid)
     with ServerProcess(serve_adapter, {"config": str(config)}) as adapter:
-        hub_settings = {"data_dir": str(workdir / "hub"), "adapter": adapter.info["address"], "tables": [TABLE],
-                        "keys": {OWNER: owner, CONSUMER: consumer}}
-        flight_settings = {"batch_rows": BATCH_ROWS, "tls": pki.server("bench-flight", mutual=True)}
+        hub_settings = {"data_dir": str(workdir / ("hub" if pki else "hub-plain")), "adapter": adapter.info["address"],
+                        "tables": [TABLE], "keys": {OWNER: owner, CONSUMER: consumer}, "insecure": pki is None}
+        flight_settings = {"batch_rows": BATCH_ROWS, "tls": pki.server("bench-flight", mutual=True) if pki else None}
         with ServerProcess(serve_hub, hub_settings) as hub, ServerProcess(
             serve_flight, flight_settings
-        ) as flight_server, LoadGenerator() as load:
+        ) as flight_server:
             specs = [
-                ("flight do_get", flight_server, DrainSpec("flight", flight_server.info["address"],
-                                                           str(parquet).encode(), seconds=options.seconds, tls=caller)),
-                ("adapter scan direct", adapter, DrainSpec(
+                ("flight do_get" + suffix, flight_server, DrainSpec(
+                    "flight", flight_server.info["address"], str(parquet).encode(), seconds=options.seconds,
+                    tls=caller)),
+                ("adapter scan direct" + suffix, adapter, DrainSpec(
                     "grpc", adapter.info["address"],
                     provider_pb2.ProviderServiceScanRequest(dataset=TABLE, batch_rows=BATCH_ROWS).SerializeToString(),
                     ADAPTER_SCAN, options.seconds, tls=as_hub)),
-                ("hub scan", hub, DrainSpec(
+                ("hub scan" + suffix, hub, DrainSpec(
                     "grpc", hub.info["address"],
                     exchange_pb2.ScanRequest(dataset=TABLE, purpose=purpose, batch_rows=BATCH_ROWS).SerializeToString(),
                     HUB_SCAN, options.seconds, identity, tls=caller)),
             ]
             # The server processes whose CPU a transfer costs (the hub's path costs the adapter's as well).
-            serving = {"flight do_get": {"server": flight_server}, "adapter scan direct": {"server": adapter},
-                       "hub scan": {"server": hub, "adapter": adapter}}
+            serving = {specs[0][0]: {"server": flight_server}, specs[1][0]: {"server": adapter},
+                       specs[2][0]: {"server": hub, "adapter": adapter}}
             best: dict[str, Transfer] = {}
-            cpu: dict[str, dict[str, float]] = {name: {} for name, _, _ in specs}
+            cpu.update({name: {} for name, _, _ in specs})
             # Interleaved repeats, best of each: on a shared machine the slowest runs measure the neighbours.
             for _ in range(options.repeat):
                 for name, server, spec in specs:
@@ -170,8 +192,7 @@ def _run(options: BulkOptions, workdir: Path) -> Result:
                         best[name] = (name, outcome, {"baseline_rss": memory.baseline, "peak_rss": peak})
                     else:
                         best[name][2]["peak_rss"] = peak
-            transfers = [best[name] for name, _, _ in specs]
-    return _result(options, arrow_bytes, transfers, cpu)
+            return [best[name] for name, _, _ in specs]
 
 
 Transfer = tuple[str, DrainOutcome, dict[str, int]]

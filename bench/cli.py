@@ -90,11 +90,12 @@ def profile_command(duration: float, concurrency: int) -> None:
 @click.option("--rows", type=int, default=2_000_000, show_default=True, help="Rows in the table.")
 @click.option("--duration", type=float, default=120.0, show_default=True, help="Stop each transfer after this long.")
 @click.option("--repeat", type=int, default=3, show_default=True, help="Transfers per path (best one reported).")
-def bulk_command(rows: int, duration: float, repeat: int) -> None:
-    """Stream a table through the hub's Scan vs a direct Arrow Flight do_get of the same file."""
+@click.option("--insecure", is_flag=True, help="Also run every path in plain text (dev mode), as extra rows.")
+def bulk_command(rows: int, duration: float, repeat: int, insecure: bool) -> None:
+    """Stream a table through the hub's Scan (mTLS, TLS to the adapter) vs a direct Flight do_get (mTLS)."""
     from bench.bulk import BulkOptions, run
 
-    options = BulkOptions(rows, duration, repeat)
+    options = BulkOptions(rows, duration, repeat, insecure)
     _finish(run(options), options)
 
 

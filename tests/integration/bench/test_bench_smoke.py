@@ -57,10 +57,12 @@ def test_fetch_benchmark_adds_the_plain_text_path_as_extra_rows_when_asked(tmp_p
 
 
 def test_bulk_benchmark_streams_the_whole_table_over_flight_the_adapter_and_the_hub(tmp_path: Path) -> None:
-    body = run_bench(tmp_path, "bulk", "--rows", "20000", "--duration", "10", "--repeat", "1")
+    # The secure paths (mTLS to the hub and to Flight, TLS to the adapter), and with --insecure the same in plain text.
+    body = run_bench(tmp_path, "bulk", "--rows", "20000", "--duration", "10", "--repeat", "1", "--insecure")
     figures = body["figures"]
     for path in ("flight do_get", "adapter scan direct", "hub scan"):
-        assert (figures[path]["rows"], figures[path]["error"]) == (20000, ""), path
+        for name in (path, f"{path} (plain)"):
+            assert (figures[name]["rows"], figures[name]["error"]) == (20000, ""), name
     assert figures["hub scan"]["server_rss_peak_mb"] > 0
 
 
