@@ -180,8 +180,12 @@ def add_servicer_passing_bytes(
 
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
+_M_ARENA_MAX = -8
 _KEEP_FREED_BYTES = 128 * 1024 * 1024
 _MMAP_ABOVE_BYTES = 32 * 1024 * 1024
+# Each malloc arena keeps up to _KEEP_FREED_BYTES: over TLS, gRPC's own threads decrypt and encrypt the
+# 2 MiB messages, each in an arena of its own, so without a cap a relay's kept memory multiplies.
+_ARENAS = 2
 
 
 def keep_freed_memory_for_reuse() -> bool:
@@ -191,6 +195,7 @@ def keep_freed_memory_for_reuse() -> bool:
     tripping them: freed buffers go back to the kernel and the next ones fault fresh, zeroed pages in,
     which cost a scan's processes a quarter to a half of their CPU. Fixed thresholds (memory is mapped
     separately only above 32 MiB; the heap gives back only what exceeds 128 MiB free) keep the pages.
+    At most two arenas: the kept memory is per arena, and TLS puts the large buffers on gRPC's threads.
     Memory stays bounded by the most a process holds at once. False where the C library is not glibc.
     """
     try:
@@ -198,4 +203,8 @@ def keep_freed_memory_for_reuse() -> bool:
     except (OSError, AttributeError):
         return False
     mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
-    return bool(mallopt(_M_MMAP_THRESHOLD, _MMAP_ABOVE_BYTES)) and bool(mallopt(_M_TRIM_THRESHOLD, _KEEP_FREED_BYTES))
+    return (
+        bool(mallopt(_M_ARENA_MAX, _ARENAS))
+        and bool(mallopt(_M_MMAP_THRESHOLD, _MMAP_ABOVE_BYTES))
+        and bool(mallopt(_M_TRIM_THRESHOLD, _KEEP_FREED_BYTES))
+    )
