@@ -381,10 +381,9 @@ def tls_settings(data_dir: Path, *, hub_name: str = "exchange-hub") -> dict[str,
     }
 
 
-async def start_test_hub(
-    data_dir: Path, *, backend: str = "sqlite", insecure_dev: bool = False, **settings: Any
-) -> HubFixture:
-    """A hub on loopback ports chosen by the OS: mTLS with its own CA, or plain text when insecure_dev."""
+async def start_test_hub(data_dir: Path, *, backend: str = "sqlite", **settings: Any) -> HubFixture:
+    """A hub on loopback ports chosen by the OS: mTLS with its own CA, or plain text with insecure_dev=True."""
+    insecure_dev = bool(settings.pop("insecure_dev", False))
     schema = await create_pg_schema() if backend == "postgresql" else None
     values: dict[str, Any] = {
         "data_dir": str(data_dir),

@@ -83,8 +83,8 @@ def served_names(text: str) -> set[str]:
 
 
 async def test_every_metric_the_rules_and_dashboard_query_is_served_by_a_real_hub(hub: HubFixture):
-    url = f"http://127.0.0.1:{hub.running.http_port}/metrics"
-    async with aiohttp.ClientSession() as session, session.get(url) as response:
+    url = f"{hub.http_url}/metrics"
+    async with aiohttp.ClientSession() as session, session.get(url, ssl=hub.http_ssl() or True) as response:
         text = await response.text()
     served = served_names(text) | PROMETHEUS_OWN
     for source, expressions in (("alerts.yml", rule_expressions()), ("exchange-hub.json", dashboard_expressions())):

@@ -31,11 +31,13 @@ async def invoke(*args: str) -> Result:
 
 
 def admin(hub: HubFixture, tmp_path: Path, department: str = "HUB", roles: str = "hub_admin") -> list[str]:
-    """Identity options of an officer of `department` (plain text: the insecure test hub)."""
+    """Identity options of an officer of `department`: its token key and its mTLS files (the test hub's CA)."""
     key = tmp_path / f"{department}-token.key"
     if not key.exists():
         write_private_key(key, hub.departments[department].token_key)
-    return ["--hub", hub.address, "--department", department, "--token-key", str(key), "--roles", roles]
+    tls_key, cert = hub.certificate_files(department)
+    identity = ["--hub", hub.address, "--department", department, "--token-key", str(key), "--roles", roles]
+    return [*identity, "--ca", str(hub.ca_cert), "--cert", str(cert), "--key", str(tls_key)]
 
 
 @pytest.fixture

@@ -79,7 +79,10 @@ async def make_fetch_world(hub: HubFixture) -> FetchWorld:
     ds = await hub.running.registry.get_dataset("business_licence")
     adapter = StallingAdapter("SAMR", [ds], {("business_licence", doc["unified_social_credit_code"]): doc})
     provider = await start_provider(
-        adapter, DocumentSigner("SAMR", samr.signing_kid, samr.signing_key), listen="127.0.0.1:0", insecure_dev=True
+        adapter,
+        DocumentSigner("SAMR", samr.signing_kid, samr.signing_key),
+        listen="127.0.0.1:0",
+        tls=hub.adapter_tls("SAMR"),
     )
     await hub.add_department("SAMR", adapter_endpoint=f"127.0.0.1:{provider.port}")
     officer = hub.client("SAMR")
@@ -186,7 +189,7 @@ async def scan_setup(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIte
     batches: int = getattr(request, "param", 1)
     hub = await start_test_hub(tmp_path / "hub", scan_first_message_timeout_seconds=0.5, scan_idle_timeout_seconds=0.5)
     adapter = StallingScan(batches)
-    server, port = await serve(adapter)
+    server, port = await serve(adapter, hub)
     try:
         yield ScanSetup(hub, adapter, await finish_world(hub, f"127.0.0.1:{port}", generate_ed25519()))
     finally:
@@ -198,7 +201,7 @@ async def scan_setup(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIte
 async def test_a_scan_cancelled_mid_stream_leaves_an_entry_with_the_rows_sent(tmp_path):
     hub = await start_test_hub(tmp_path / "hub")  # default (long) scan limits: only the caller stops this scan
     adapter = StallingScan(1)
-    server, port = await serve(adapter)
+    server, port = await serve(adapter, hub)
     try:
         world = await finish_world(hub, f"127.0.0.1:{port}", generate_ed25519())
         before = len(await hub.log_entries())
@@ -348,10 +351,11 @@ async def test_a_refusal_the_domain_does_not_log_is_logged_by_the_guard(fetch_wo
 
 async def test_callers_with_short_deadlines_cannot_open_the_adapters_circuit_for_everyone(fetch_world):
     """A caller's own deadline cutting an adapter call short is not the adapter's failure."""
-    from exchange.adapter_client import AdapterClient, TransportSecurity
+    from exchange.adapter_client import AdapterClient
 
     w = fetch_world
-    client = AdapterClient(TransportSecurity(), timeout_seconds=2.0, breaker_failures=3)
+    # The hub's own transport to adapters (TLS with its client certificate), in a client of the test's.
+    client = AdapterClient(w.hub.hub.adapters.security, timeout_seconds=2.0, breaker_failures=3)
     endpoint = f"127.0.0.1:{w.stop[0].port}"
     request = provider_pb2.LookupRequest(dataset="business_licence", key=w.uscc)
     try:
