@@ -14,7 +14,7 @@ BEIJING = timezone(timedelta(hours=8))
 
 
 async def test_without_a_preference_the_console_is_chinese(console_hub):
-    browser = Browser(f"http://127.0.0.1:{console_hub.running.http_port}/console", language="")
+    browser = Browser.of(console_hub, language="")
     try:
         status, body = await browser.get("/signin")
         assert status == 200 and '<html lang="zh-CN">' in body and "登录" in body
@@ -85,7 +85,7 @@ async def test_log_filter_times_are_read_as_beijing_time(browser, console_hub):
 
 
 async def test_a_refusal_page_in_chinese_says_why_in_chinese(console_hub):
-    browser = Browser(f"http://127.0.0.1:{console_hub.running.http_port}/console", language="zh-CN")
+    browser = Browser.of(console_hub, language="zh-CN")
     try:
         await browser.sign_in("samr-admin")
         status, body = await browser.get("/catalog/identity_record")

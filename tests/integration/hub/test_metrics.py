@@ -106,7 +106,10 @@ async def _world(hub: HubFixture) -> AsyncIterator[World]:
     ds = await hub.running.registry.get_dataset("business_licence")
     signer = DocumentSigner("SAMR", samr.signing_kid, samr.signing_key)
     provider = await start_provider(
-        Registry([ds], {("business_licence", uscc): document}), signer, listen="127.0.0.1:0", insecure_dev=True
+        Registry([ds], {("business_licence", uscc): document}),
+        signer,
+        listen="127.0.0.1:0",
+        tls=hub.adapter_tls("SAMR"),
     )
     await hub.add_department("SAMR", adapter_endpoint=f"127.0.0.1:{provider.port}")
     officer = hub.client("SAMR", officer="officer-metrics-7")

@@ -45,7 +45,10 @@ async def world(hub: HubFixture, tmp_path: Path) -> Any:
     ds = await hub.running.registry.get_dataset("business_licence")
     adapter = MemoryAdapter("SAMR", [ds], {("business_licence", doc["unified_social_credit_code"]): doc})
     provider = await start_provider(
-        adapter, DocumentSigner("SAMR", samr.signing_kid, samr.signing_key), listen="127.0.0.1:0", insecure_dev=True
+        adapter,
+        DocumentSigner("SAMR", samr.signing_kid, samr.signing_key),
+        listen="127.0.0.1:0",
+        tls=hub.adapter_tls("SAMR"),
     )
     await hub.add_department("SAMR", adapter_endpoint=f"127.0.0.1:{provider.port}")
     officer = hub.client("SAMR")
