@@ -36,9 +36,10 @@ REASON = re.compile(r"^([A-Z][A-Z0-9_]*)?$")
 
 async def scrape(hub: HubFixture, *, tls_ca: Path | None = None) -> str:
     """The /metrics text, read over the hub's own HTTP listener (https with the hub's CA when given)."""
-    scheme = "https" if tls_ca else "http"
     context: ssl.SSLContext | bool = ssl.create_default_context(cafile=str(tls_ca)) if tls_ca else False
-    url = f"{scheme}://127.0.0.1:{hub.running.http_port}/metrics"
+    if tls_ca is None and hub.secure:  # the test hub's HTTPS, trusting its own CA
+        context = hub.http_ssl() or False
+    url = f"{hub.http_url}/metrics"
     async with aiohttp.ClientSession() as session, session.get(url, ssl=context) as response:
         assert response.status == 200
         return await response.text()
@@ -282,7 +283,9 @@ async def _refused_call(hub: HubFixture) -> None:
     from exchange.auth.keys import generate_ed25519
     from exchange.client import HubClient
 
-    async with HubClient.connect(hub.address, department="HUB", officer="x", key=generate_ed25519(), kid="k") as c:
+    stranger = generate_ed25519()
+    tls = hub.client_tls("HUB")
+    async with HubClient.connect(hub.address, department="HUB", officer="x", key=stranger, kid="k", tls=tls) as c:
         await c.call(c.cases.GetCase, cases_pb2.GetCaseRequest(id="x"))
 
 
