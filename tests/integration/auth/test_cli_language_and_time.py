@@ -8,7 +8,6 @@ from pathlib import Path
 
 from click.testing import CliRunner, Result
 
-from exchange.auth.keys import write_private_key
 from exchange.cli import cli
 from exchange.testing import HubFixture
 
@@ -18,10 +17,7 @@ CHINESE = {**ENGLISH, "LANG": "zh_CN.UTF-8"}
 
 
 async def exchange(hub: HubFixture, tmp_path: Path, department: str, roles: str, *args: str, env=None) -> Result:
-    key = tmp_path / f"{department}.key"
-    if not key.exists():
-        write_private_key(key, hub.departments[department].token_key)
-    identity = ["--hub", hub.address, "--department", department, "--key", str(key), "--roles", roles]
+    identity = ["--profile", str(hub.write_profile(department, tmp_path / department)), "--roles", roles]
     runner = CliRunner(env={**ENGLISH, **(env or {})})
     return await asyncio.to_thread(runner.invoke, cli, [*args, *identity], catch_exceptions=False)
 
