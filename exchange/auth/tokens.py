@@ -294,13 +294,13 @@ class TokenVerifier:
                 reason="REPLAY_MEMORY_UNAVAILABLE",
             ) from error
         if not won:
-            error = _refuse(
+            replayed = _refuse(
                 "TOKEN_REPLAYED",
                 f"token id {_show(jti)} was already used on another hub replica; mint a token per connection",
             )
             # Its signature verified: the refusal is logged under the department and officer it names.
-            error.metadata.update(department=caller.department, officer_id=caller.officer_id)
-            raise error
+            replayed.metadata.update(department=caller.department, officer_id=caller.officer_id)
+            raise replayed
         return caller
 
     def forget_department(self, code: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -93,7 +94,8 @@ async def test_the_recorder_bounds_what_it_writes_instead_of_failing_the_batch(
     hub = any_backend_hub
     size, _ = await hub.hub.access_log.head()
     entries = [honest(i) for i in range(4)]
-    entries.insert(2, dataclasses.replace(honest(50), request_id="bounded", **{field: value}))
+    values: dict[str, Any] = {field: value, "request_id": "bounded"}
+    entries.insert(2, dataclasses.replace(honest(50), **values))
 
     results = await asyncio.gather(*(appended(hub, entry) for entry in entries))
 

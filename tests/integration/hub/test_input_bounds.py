@@ -57,7 +57,9 @@ async def test_bad_values_are_refused_at_the_edge_and_honest_requests_in_the_sam
     await samr.get_case(case.id)
     await fire.get_case(case.id)
 
-    honest = [samr.fetch("business_licence", company, case_id=case.id) for _ in range(HONEST_ROUNDS)]
+    honest: list[Awaitable[Any]] = [
+        samr.fetch("business_licence", company, case_id=case.id) for _ in range(HONEST_ROUNDS)
+    ]
     honest += [fire.get_case(case.id) for _ in range(HONEST_ROUNDS)]
     bad = {
         "purpose.case_id": samr.fetch("business_licence", company, case_id=case.id + "x" * (50 - len(case.id))),
