@@ -8,8 +8,6 @@ shared log batch. Fields are matched by their proto name, which means the same t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
@@ -79,10 +77,7 @@ _UNSIGNED = (FieldDescriptor.TYPE_UINT64, FieldDescriptor.TYPE_FIXED64)
 
 def check_request(request: Message) -> None:
     """Refuse the first value of `request` beyond its limit with INVALID_ARGUMENT naming the field."""
-    for path, value, limit in _strings(request, ""):
-        error = limits.violation(path, value, limit)
-        if error is not None:
-            raise error
+    _check(request, "")
 
 
 def subject_of(request: Message) -> str:
@@ -97,26 +92,40 @@ def subject_of(request: Message) -> str:
     return ""
 
 
-def _strings(message: Message, prefix: str) -> Iterator[tuple[str, str, Limit]]:
-    """Every set string of a message (nested ones too) with its path and limit; numbers are checked on the way."""
+def _check(message: Message, prefix: str) -> None:
+    """Check every set field of a message, nested ones too; the path is only built for a refusal (every
+    request passes here, so the common case is one dict lookup and one C-level test per string)."""
     for field, value in message.ListFields():
-        path = prefix + field.name
-        repeated = field.is_repeated
-        if repeated and field.type != _MESSAGE and len(value) > limits.LIST_ITEMS_MAX:
-            raise _too_many(path, len(value))
-        if field.type == _STRING:
+        kind = field.type
+        if kind == _STRING:
             limit = FIELD_LIMITS.get(field.name, limits.OTHER_TEXT)
-            if repeated:
-                yield from ((f"{path}[{i}]", item, limit) for i, item in enumerate(value))
-            else:
-                yield path, value, limit
-        elif field.type == _MESSAGE:
+            if not field.is_repeated:
+                if limit.problem(value) is not None:
+                    raise _refusal(prefix + field.name, value, limit)
+                continue
+            if len(value) > limits.LIST_ITEMS_MAX:
+                raise _too_many(prefix + field.name, len(value))
+            for i, item in enumerate(value):
+                if limit.problem(item) is not None:
+                    raise _refusal(f"{prefix}{field.name}[{i}]", item, limit)
+        elif kind == _MESSAGE:
             if field.message_type is not None and field.message_type.GetOptions().map_entry:
                 continue  # no request carries a map; a response type reused as input would
-            for i, item in enumerate(value if repeated else [value]):
-                yield from _strings(item, f"{path}[{i}]." if repeated else f"{path}.")
-        elif field.type in _UNSIGNED:
-            _check_unsigned(path, list(value) if repeated else [value])
+            if field.is_repeated:
+                for i, item in enumerate(value):
+                    _check(item, f"{prefix}{field.name}[{i}].")
+            else:
+                _check(value, f"{prefix}{field.name}.")
+        elif kind in _UNSIGNED:
+            if field.is_repeated and len(value) > limits.LIST_ITEMS_MAX:
+                raise _too_many(prefix + field.name, len(value))
+            _check_unsigned(prefix + field.name, list(value) if field.is_repeated else [value])
+
+
+def _refusal(path: str, value: str, limit: Limit) -> InvalidArgument:
+    error = limits.violation(path, value, limit)
+    assert error is not None  # called only for a value that breaks its limit
+    return error
 
 
 def _check_unsigned(path: str, values: list[int]) -> None:
