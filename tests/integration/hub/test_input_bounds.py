@@ -14,9 +14,12 @@ from typing import Any
 import grpc
 import pytest
 
-from catalog.errors import ExchangeError
+from catalog import limits
+from catalog.errors import ExchangeError, InvalidArgument
 from exchange.audit.entry import AccessLogEntry
 from exchange.cases.lifecycle import CaseState
+from exchange.console import accounts
+from exchange.testing import HubFixture
 from exchange.v1 import common_pb2, exchange_pb2
 from tests.integration.cases.conftest import PermitWorld, build_world, case_in, stop_world
 
@@ -139,3 +142,16 @@ async def test_each_fetch_field_is_checked_against_its_limit(
         assert [(e.caller_department, e.officer_id) for e in denied] == [("SAMR", "officer-1")]
     finally:
         await stop_world(world)
+
+
+@pytest.mark.parametrize("username", ["u" * 200, "root\x00"])
+async def test_a_console_sign_in_with_an_unstorable_name_is_refused_and_logged(
+    any_backend_hub: HubFixture, username: str
+) -> None:
+    with pytest.raises(InvalidArgument) as caught:
+        await accounts.sign_in(any_backend_hub.hub, username, "a password long enough", "127.0.0.1")
+    assert caught.value.reason in ("VALUE_TOO_LONG", "VALUE_INVALID_CHARACTERS")
+    assert [v.field for v in caught.value.violations] == ["username"]
+    (entry,) = [e for e in await any_backend_hub.log_entries() if e.action == "console.sign_in"]
+    assert entry.decision == "deny" and entry.reason == caught.value.reason
+    assert "\x00" not in entry.officer_id and len(entry.officer_id) <= limits.OFFICER_ID.max_length
