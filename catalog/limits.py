@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from catalog.errors import FieldViolation, InvalidArgument
 
@@ -34,8 +36,8 @@ _TEXT_REFUSED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 class Characters(enum.Enum):
-    IDENTIFIER = "printable characters"
-    TEXT = "text without control characters"
+    IDENTIFIER = "only printable characters are accepted (no control or format characters)"
+    TEXT = "no control characters are accepted but tab and newlines"
 
 
 @dataclass(frozen=True)
@@ -143,7 +145,7 @@ def violation(field: str, value: str, limit: Limit) -> InvalidArgument | None:
     if reason == TOO_LONG:
         description = f"at most {limit.max_length} characters, got {len(value)}"
     else:
-        description = f"only {limit.characters.value} are accepted"
+        description = limit.characters.value
     return InvalidArgument(
         f"{field} is refused: {description} (value starts {shown(value)})",
         reason=reason,
@@ -157,3 +159,29 @@ def check(field: str, value: str, limit: Limit) -> str:
     if error is not None:
         raise error
     return value
+
+
+def check_text_tree(data: Any, path: str = "", limit: Limit = SPEC_TEXT) -> None:
+    """Refuse the first string (key or value) anywhere in parsed data (a spec) that `limit` refuses.
+
+    A YAML escape such as "\\0" puts a NUL into a parsed value that the raw text did not show; names and
+    descriptions land in text columns, where PostgreSQL refuses NUL.
+    """
+    for where, value in _strings_in(data, path):
+        error = violation(where or "spec", value, limit)
+        if error is not None:
+            raise error
+
+
+def _strings_in(data: Any, path: str) -> Iterator[tuple[str, str]]:
+    if isinstance(data, str):
+        yield path, data
+    elif isinstance(data, Mapping):
+        for key, value in data.items():
+            where = f"{path}.{key}" if path else str(key)
+            if isinstance(key, str):
+                yield where, key
+            yield from _strings_in(value, where)
+    elif isinstance(data, list | tuple):
+        for i, item in enumerate(data):
+            yield from _strings_in(item, f"{path}[{i}]")

@@ -17,10 +17,12 @@ import pytest
 from catalog import limits
 from catalog.errors import ExchangeError, InvalidArgument
 from exchange.audit.entry import AccessLogEntry
+from exchange.auth.identity import Role
 from exchange.cases.lifecycle import CaseState
 from exchange.console import accounts
 from exchange.testing import HubFixture
 from exchange.v1 import common_pb2, exchange_pb2
+from exchange.v1.departments_pb2 import RegisterDepartmentRequest
 from tests.integration.cases.conftest import PermitWorld, build_world, case_in, stop_world
 
 HONEST_ROUNDS = 8
@@ -155,3 +157,13 @@ async def test_a_console_sign_in_with_an_unstorable_name_is_refused_and_logged(
     (entry,) = [e for e in await any_backend_hub.log_entries() if e.action == "console.sign_in"]
     assert entry.decision == "deny" and entry.reason == caught.value.reason
     assert "\x00" not in entry.officer_id and len(entry.officer_id) <= limits.OFFICER_ID.max_length
+
+
+async def test_a_nul_hidden_in_a_yaml_escape_of_a_spec_is_refused_before_storage(any_backend_hub: HubFixture) -> None:
+    """The raw spec text holds no NUL, but YAML's "\\0" escape puts one into the parsed name."""
+    admin = any_backend_hub.client("HUB", roles=[Role.HUB_ADMIN])
+    spec = 'code: FIRE\nname: "Fire and Rescue\\0"\nlevel: city\nregion_code: "110100"\n'
+    error = await outcome(admin.call(admin.departments.RegisterDepartment, RegisterDepartmentRequest(spec_text=spec)))
+    assert error is not None and error.grpc_code == grpc.StatusCode.INVALID_ARGUMENT
+    assert error.reason == "VALUE_INVALID_CHARACTERS" and [v.field for v in error.violations] == ["name"]
+    assert "\x00" not in error.message
