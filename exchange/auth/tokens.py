@@ -283,9 +283,7 @@ class TokenVerifier:
             claim = asyncio.ensure_future(self.ledger.claim(caller.department, jti, caller.expires_at + self.leeway))
             self._claims[jti] = claim
         try:
-            won = await asyncio.shield(claim)
-        except asyncio.CancelledError:
-            raise
+            won = await asyncio.shield(claim)  # a cancelled request leaves the claim to the others waiting on it
         except Exception as error:
             if self._claims.get(jti) is claim:
                 del self._claims[jti]  # unanswered: the next use asks again
