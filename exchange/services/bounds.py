@@ -54,6 +54,7 @@ FIELD_LIMITS: dict[str, Limit] = {
     "reasons": limits.REASON_TEXT,
     "region_code": limits.REGION_CODE,
     "request_id": limits.REQUEST_ID,
+    "roles": limits.STATUS,  # each role name
     "service_item": limits.SERVICE_ITEM_CODE,
     "service_items": limits.SERVICE_ITEM_CODE,
     "spec_text": limits.SPEC_TEXT,

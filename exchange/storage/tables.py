@@ -60,11 +60,11 @@ department_keys = sa.Table(
 department_roles = sa.Table(
     "department_roles",
     metadata,
-    sa.Column("department", sa.String(32), primary_key=True),
-    sa.Column("officer_id", sa.String(128), primary_key=True),
+    _bounded("department", limits.DEPARTMENT_CODE, primary_key=True),
+    _bounded("officer_id", limits.OFFICER_ID, primary_key=True),
     # Role names, comma-separated and sorted.
-    sa.Column("roles", sa.String(200), nullable=False),
-    sa.Column("set_by", sa.String(200), nullable=False),
+    _bounded("roles", limits.ROLE_LIST, nullable=False),
+    _bounded("set_by", limits.ACTOR, nullable=False),
     sa.Column("set_at_us", sa.BigInteger, nullable=False),
 )
 
