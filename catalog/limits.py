@@ -82,8 +82,10 @@ OFFICER_ID = Limit(128)
 # A lookup key and the subject (whose data) it names: resident ids, credit codes, licence numbers.
 KEY = Limit(256)
 SUBJECT_ID = Limit(256)
-# The applicant of a case: a resident id or a unified social credit code, with room to spare.
+# The applicant or another party of a case: a resident id or a unified social credit code, with room to spare.
 APPLICANT_ID = Limit(64)
+# How a party relates to a case ("legal_representative", "premises_owner", ...).
+PARTY_RELATION = Limit(32)
 KID = Limit(64)
 TOKEN_ID = Limit(128)
 ACTION = Limit(64)
@@ -107,6 +109,7 @@ ACTOR = Limit(200)
 
 # --- text -----------------------------------------------------------------------------------------
 NAME = Limit(200, Characters.TEXT)
+PARTY_NAME = Limit(100, Characters.TEXT)
 TITLE = Limit(500, Characters.TEXT)
 LOG_MESSAGE = Limit(500, Characters.TEXT)
 NOTE = Limit(500, Characters.TEXT)

@@ -37,6 +37,7 @@ FIELD_LIMITS: dict[str, Limit] = {
     "grant_id": limits.GRANT_ID,
     "id": limits.CASE_ID,  # case, grant and access-request ids share one length
     "justification": limits.JUSTIFICATION,
+    "kind": limits.STATUS,
     "key": limits.KEY,
     "key_field": limits.FIELD_NAME,
     "keywords": limits.NAME,
@@ -48,11 +49,13 @@ FIELD_LIMITS: dict[str, Limit] = {
     "officer_id": limits.OFFICER_ID,
     "owner": limits.DEPARTMENT_CODE,
     "page_token": limits.PAGE_TOKEN,
+    "party_id": limits.APPLICANT_ID,
     "public_key_pem": limits.PUBLIC_KEY_PEM,
     "query": limits.SEARCH_QUERY,
     "reason": limits.REASON_TEXT,
     "reasons": limits.REASON_TEXT,
     "region_code": limits.REGION_CODE,
+    "relation": limits.PARTY_RELATION,
     "request_id": limits.REQUEST_ID,
     "roles": limits.STATUS,  # each role name
     "service_item": limits.SERVICE_ITEM_CODE,

@@ -166,11 +166,11 @@ case_departments = sa.Table(
 case_parties = sa.Table(
     "case_parties",
     metadata,
-    sa.Column("case_id", sa.String(40), primary_key=True),
-    sa.Column("relation", sa.String(32), primary_key=True),
-    sa.Column("party_id", sa.String(64), primary_key=True, index=True),
-    sa.Column("kind", sa.String(16), nullable=False),
-    sa.Column("name", sa.String(100), nullable=False, server_default=""),
+    _bounded("case_id", limits.CASE_ID, primary_key=True),
+    _bounded("relation", limits.PARTY_RELATION, primary_key=True),
+    _bounded("party_id", limits.APPLICANT_ID, primary_key=True, index=True),
+    _bounded("kind", limits.STATUS, nullable=False),
+    _bounded("name", limits.PARTY_NAME, nullable=False, server_default=""),
     sa.Column("added_at_us", sa.BigInteger, nullable=False),
 )
 

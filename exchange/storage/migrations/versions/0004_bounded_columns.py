@@ -5,7 +5,7 @@ code writes into it (grants.granted_by holds "DEPARTMENT/officer", up to 161 cha
 actor limit. Token ids accepted by any hub replica are kept in token_uses until their tokens expire.
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 Create Date: 2026-12-02
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004"
-down_revision = "0002"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
