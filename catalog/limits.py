@@ -26,7 +26,6 @@ from catalog.errors import FieldViolation, InvalidArgument
 
 TOO_LONG = "VALUE_TOO_LONG"
 INVALID_CHARACTERS = "VALUE_INVALID_CHARACTERS"
-OUT_OF_RANGE = "VALUE_OUT_OF_RANGE"
 
 # Characters shown of a refused value: enough to recognise it, never enough to smuggle anything.
 SHOWN_PREFIX = 16
@@ -100,7 +99,6 @@ DECISION = Limit(8)
 ADDRESS = Limit(64)
 CASE_STATE = Limit(24)
 USERNAME = Limit(64)
-PAGE_TOKEN = Limit(32)
 ALGORITHM = Limit(16)
 ENDPOINT = Limit(300)
 REGION_CODE = Limit(16)
@@ -131,8 +129,6 @@ OTHER_TEXT = Limit(2000, Characters.TEXT)
 PAGE_SIZE_MAX = 1000
 # Items of one repeated string or number field (field names, columns, keywords...).
 LIST_ITEMS_MAX = 1024
-# Both databases store integers as signed 64-bit.
-INTEGER_MAX = (1 << 63) - 1
 
 
 def shown(value: str) -> str:
