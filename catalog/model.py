@@ -15,6 +15,7 @@ import yaml
 
 from catalog.errors import FieldViolation, InvalidArgument, quote
 from catalog.identifiers import KeyFormat
+from catalog.limits import check_text_tree
 from catalog.schema import DatasetSchema, collect_schema, schema_to_list
 
 DATASET_CODE = re.compile(r"^[a-z][a-z0-9_.-]{1,63}$")
@@ -338,6 +339,7 @@ def _is_moment(t: pa.DataType) -> bool:
 
 def parse_dataset(data: Mapping[str, Any]) -> Dataset:
     """Parse a dataset from its dict form, or raise InvalidArgument(INVALID_DATASET) listing every problem."""
+    check_text_tree(data)
     out: list[FieldViolation] = []
     r = _Reader(data, "", _DATASET_KEYS, out)
     code = r.text("code", pattern=DATASET_CODE)
@@ -471,6 +473,7 @@ def _parse_key(data: Any, path: str, out: list[FieldViolation]) -> DepartmentKey
 
 def parse_department(data: Mapping[str, Any]) -> Department:
     """Parse a department from its dict form, or raise InvalidArgument(INVALID_DEPARTMENT)."""
+    check_text_tree(data)
     out: list[FieldViolation] = []
     r = _Reader(data, "", _DEPARTMENT_KEYS, out)
     code = r.text("code", pattern=DEPARTMENT_CODE)
@@ -552,6 +555,7 @@ def _parse_material(data: Any, path: str, out: list[FieldViolation]) -> Required
 
 def parse_service_item(data: Mapping[str, Any]) -> ServiceItem:
     """Parse a service item from its dict form, or raise InvalidArgument(INVALID_SERVICE_ITEM)."""
+    check_text_tree(data)
     out: list[FieldViolation] = []
     r = _Reader(data, "", _ITEM_KEYS, out)
     code = r.text("code", pattern=SERVICE_ITEM_CODE)

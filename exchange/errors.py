@@ -179,6 +179,8 @@ def tolerant_deserializer(deserialize: Callable[[bytes], Any] | None, fallback: 
 
 
 Before = Callable[[str, aio.ServicerContext], Awaitable[None]]
+# Runs after `before`, with the parsed request: the edge check of its values (see exchange.services.bounds).
+Check = Callable[[str, Any, aio.ServicerContext], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -205,10 +207,13 @@ class _Guard:
     the domain logged before it, the caller did not get that answer.
     """
 
-    def __init__(self, method: str, before: Before | None, recorder: Recorder | None) -> None:
+    def __init__(
+        self, method: str, before: Before | None, recorder: Recorder | None, check: Check | None = None
+    ) -> None:
         self.method = method
         self.before = before
         self.recorder = recorder
+        self.check = check
 
     async def enter(self, request: Any, context: aio.ServicerContext) -> None:
         if self.before is not None:
@@ -217,6 +222,8 @@ class _Guard:
             raise e.InvalidArgument(
                 f"the request is not a valid {request.type_name} message", reason="REQUEST_MALFORMED"
             )
+        if self.check is not None:
+            await self.check(self.method, request, context)
 
     async def fail(self, context: aio.ServicerContext, error: Exception, attempt: Attempt) -> None:
         """Answer an error (the domain's status, or INTERNAL for anything unexpected); always raises."""
@@ -265,9 +272,10 @@ def guard_unary(
     handler: Callable[[Any, aio.ServicerContext], Awaitable[Any]],
     before: Before | None = None,
     recorder: Recorder | None = None,
+    check: Check | None = None,
 ) -> Callable[[Any, aio.ServicerContext], Awaitable[Any]]:
     """Wrap a unary handler so every error leaves as the right status, nothing leaks, and every attempt is logged."""
-    guard = _Guard(method, before, recorder)
+    guard = _Guard(method, before, recorder, check)
 
     async def guarded(request: Any, context: aio.ServicerContext) -> Any:
         attempt = begin_attempt()
@@ -290,9 +298,10 @@ def guard_stream(
     handler: Callable[[Any, aio.ServicerContext], AsyncIterator[Any]],
     before: Before | None = None,
     recorder: Recorder | None = None,
+    check: Check | None = None,
 ) -> Callable[[Any, aio.ServicerContext], AsyncIterator[Any]]:
     """The same for server-streaming handlers (a stream closed early was cancelled while sending)."""
-    guard = _Guard(method, before, recorder)
+    guard = _Guard(method, before, recorder, check)
 
     async def guarded(request: Any, context: aio.ServicerContext) -> AsyncIterator[Any]:
         attempt = begin_attempt()
@@ -323,16 +332,23 @@ async def _aclose(stream: AsyncIterator[Any] | None) -> None:
 
 
 class ErrorMappingInterceptor(aio.ServerInterceptor):
-    """Applies `guard_*` to every method of the guarded services; `before` runs first (authentication).
+    """Applies `guard_*` to every method of the guarded services; `before` runs first (authentication), then
+    `check` with the parsed request (its values' bounds).
 
     The request parser is made tolerant here too, so malformed bytes reach the guard (and the log).
     """
 
     def __init__(
-        self, before: Before | None = None, *, recorder: Recorder | None = None, prefix: str = "/exchange.v1."
+        self,
+        before: Before | None = None,
+        *,
+        recorder: Recorder | None = None,
+        check: Check | None = None,
+        prefix: str = "/exchange.v1.",
     ) -> None:
         self.before = before
         self.recorder = recorder
+        self.check = check
         self.prefix = prefix
 
     async def intercept_service(
@@ -349,13 +365,13 @@ class ErrorMappingInterceptor(aio.ServerInterceptor):
         parse = tolerant_deserializer(handler.request_deserializer, method.rsplit("/", 1)[-1])
         if handler.unary_unary is not None:
             return grpc.unary_unary_rpc_method_handler(
-                guard_unary(method, handler.unary_unary, self.before, self.recorder),
+                guard_unary(method, handler.unary_unary, self.before, self.recorder, self.check),
                 request_deserializer=parse,
                 response_serializer=handler.response_serializer,
             )
         if handler.unary_stream is not None:
             return grpc.unary_stream_rpc_method_handler(
-                guard_stream(method, handler.unary_stream, self.before, self.recorder),
+                guard_stream(method, handler.unary_stream, self.before, self.recorder, self.check),
                 request_deserializer=parse,
                 response_serializer=handler.response_serializer,
             )

@@ -16,6 +16,7 @@ from typing import Any
 
 from adapters.server import signed_from_proto
 from adapters.signing import SignedDocument, canonical_json, verify_document
+from catalog import limits
 from catalog.errors import (
     DataLoss,
     ExchangeError,
@@ -51,7 +52,7 @@ from exchange.storage import grant_store
 from exchange.storage.db import Reader
 from exchange.v1 import provider_pb2
 
-MAX_KEY_LENGTH = 256
+MAX_KEY_LENGTH = limits.KEY.max_length
 MAX_FIELDS = 256
 
 
@@ -104,9 +105,10 @@ class Fetcher:
             caller,
             action,
             request_id=req.request_id,
-            dataset=req.dataset[:64],
-            case_id=req.case_id[:64],
-            service_item=req.service_item[:64],
+            # The recorder cuts each value to its limit (catalog.limits); the edge refused worse.
+            dataset=req.dataset,
+            case_id=req.case_id,
+            service_item=req.service_item,
             request_digest=request_digest(req),
         )
         progress, deadline = Progress(), Deadline.after(req.time_budget)
@@ -186,7 +188,7 @@ class Fetcher:
             _with(
                 entry,
                 dataset_version=ds.version,
-                subject_id=subject[:256],
+                subject_id=subject,
                 fields=tuple(returned),
                 decision="allow",
                 outcome="ok",

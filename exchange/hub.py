@@ -24,7 +24,7 @@ from catalog.model import DepartmentStatus
 from exchange import localtime, metrics, tracing
 from exchange.adapter_client import AdapterClient, TransportSecurity
 from exchange.attempts import entry_written
-from exchange.audit.entry import AccessLogEntry
+from exchange.audit.entry import AccessLogEntry, entry_for
 from exchange.audit.high_water import FILE_NAME as HIGH_WATER_FILE
 from exchange.audit.log import AccessLog, Receipt
 from exchange.audit.note import NoteSigner
@@ -40,12 +40,14 @@ from exchange.clock import now_us
 from exchange.config import Settings
 from exchange.keyring import CurrentDatasets, KeyRing
 from exchange.request_ids import current_request_id
-from exchange.storage import Database
+from exchange.storage import Database, token_store
 from exchange.storage.changes import ChangeFeed
 
 log = logging.getLogger(__name__)
 
 KEYRING_RELOAD_SECONDS = 5.0
+# How often expired token ids leave the shared replay memory (they no longer count from their expiry on).
+TOKEN_PURGE_SECONDS = 60.0
 
 
 def load_or_create_signing_key(path: Path) -> Ed25519PrivateKey:
@@ -61,6 +63,21 @@ def load_or_create_signing_key(path: Path) -> Ed25519PrivateKey:
     return key
 
 
+class DatabaseReplayLedger:
+    """The replay memory every replica shares: one row per token id accepted, in the hub's database."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def claim(self, issuer: str, jti: str, expires_at: float) -> bool:
+        async with self.db.begin() as conn:
+            return await token_store.claim_token(conn, issuer, jti, int(expires_at * 1_000_000), now_us())
+
+    async def purge(self) -> int:
+        async with self.db.begin() as conn:
+            return await token_store.purge_expired(conn, now_us())
+
+
 class Hub:
     def __init__(self, settings: Settings, *, db_schema: str | None = None) -> None:
         self.settings = settings
@@ -72,11 +89,13 @@ class Hub:
         self.current_datasets = CurrentDatasets()
         # Other replicas' changes arrive here at once (PostgreSQL LISTEN); the periodic reload is the fallback.
         self.changes = ChangeFeed(self.db, self._drop_caches)
+        self.replay_ledger = DatabaseReplayLedger(self.db)
         self.verifier = TokenVerifier(
             settings.hub_name,
             self.keyring.token_key,
             max_lifetime=settings.token_max_lifetime_seconds,
             leeway=settings.token_leeway_seconds,
+            ledger=self.replay_ledger,
         )
         signing_key = load_or_create_signing_key(settings.path(settings.signing_key))
         # The origin (and so the signer's key name) is settled in start(), once the database can be read.
@@ -147,6 +166,7 @@ class Hub:
         self._tasks.append(asyncio.create_task(self._reload_keyring_forever(), name="keyring-reload"))
         self._tasks.append(asyncio.create_task(self.changes.listen_forever(), name="change-feed"))
         self._tasks.append(asyncio.create_task(self._sign_checkpoints_forever(), name="checkpoints"))
+        self._tasks.append(asyncio.create_task(self._purge_token_ids_forever(), name="token-purge"))
 
     async def _settle_log_origin(self) -> None:
         """Name the log as `resolve_log_origin` says, before anything is appended or signed."""
@@ -206,6 +226,14 @@ class Hub:
             except Exception as error:
                 log.warning("could not sign a checkpoint: %s", error)
 
+    async def _purge_token_ids_forever(self) -> None:
+        while True:
+            await asyncio.sleep(TOKEN_PURGE_SECONDS)
+            try:
+                await self.replay_ledger.purge()
+            except Exception as error:
+                log.warning("could not purge expired token ids: %s", error)
+
     # --- the door every RPC passes -----------------------------------------------------------------
 
     async def authenticate(self, method: str, context: aio.ServicerContext[Any, Any]) -> Caller:
@@ -226,7 +254,7 @@ class Hub:
                     "no token: send 'authorization: Bearer <JWT>' signed with your department's key",
                     reason="TOKEN_MISSING",
                 )
-            caller = self.verifier.verify(token, peer=context.peer(), cert_department=cert_department)
+            caller = await self.verifier.admit(token, peer=context.peer(), cert_department=cert_department)
             self._check_caller(method, caller)
         except ExchangeError as error:
             await self.record(self._refusal(method, error, caller, cert_department))
@@ -270,13 +298,31 @@ class Hub:
             time_us=now_us(),
             request_id=current_request_id(),
             action=f"rpc{method}",
-            caller_department=caller.department if caller else cert_department or "",
-            officer_id=caller.officer_id if caller else "",
+            # Without mTLS, a token whose signature verified still names its department (and officer).
+            caller_department=caller.department if caller else cert_department or error.metadata.get("department", ""),
+            officer_id=caller.officer_id if caller else error.metadata.get("officer_id", ""),
             officer_role=",".join(sorted(r.value for r in caller.roles)) if caller else "",
             decision="deny",
             reason=error.reason,
             message=error.message,
             outcome=type(error).__name__,
+        )
+
+    async def record_refusal(
+        self, action: str, caller: Caller, error: ExchangeError, *, subject_id: str = ""
+    ) -> Receipt:
+        """Log the refusal of an authenticated caller's request (operation `action`) before its servicer ran."""
+        return await self.record(
+            entry_for(
+                caller,
+                action,
+                request_id=current_request_id(),
+                subject_id=subject_id,
+                decision="deny",
+                reason=error.reason,
+                message=error.message,
+                outcome=type(error).__name__,
+            )
         )
 
     async def record(self, entry: AccessLogEntry) -> Receipt:

@@ -28,7 +28,7 @@ from exchange.fetch import Fetcher
 from exchange.hub import Hub
 from exchange.reflection import enable_reflection
 from exchange.registry import Registry
-from exchange.services import authenticating, recording_failures
+from exchange.services import authenticating, checking_input, recording_failures
 from exchange.services.access import AccessServicer
 from exchange.services.audit import AuditServicer
 from exchange.services.cases import CaseServicer
@@ -211,7 +211,7 @@ async def start_hub(settings: Settings, *, db_schema: str | None = None, worker:
             metrics.RpcMetricsInterceptor(),
             tracing.TracingInterceptor(),
             RequestIdInterceptor(),
-            ErrorMappingInterceptor(authenticating(hub), recorder=recording_failures(hub)),
+            ErrorMappingInterceptor(authenticating(hub), recorder=recording_failures(hub), check=checking_input(hub)),
         ],
         options=[
             ("grpc.max_receive_message_length", settings.max_message_bytes),

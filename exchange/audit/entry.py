@@ -11,6 +11,7 @@ from json.encoder import encode_basestring as _quote
 from types import MappingProxyType
 from typing import Any, Literal
 
+from catalog import limits
 from catalog.errors import (
     DataLoss,
     ExchangeError,
@@ -253,6 +254,53 @@ def decode_entry(data: bytes) -> AccessLogEntry:
         # Only one byte string may stand for an entry, or its leaf hash would be ambiguous.
         raise EntryFormatError("the access log entry is valid JSON but not in canonical form")
     return entry
+
+
+# The limit of each text an entry carries: the log's columns copy several, and the recorder fills them partly
+# from caller input, so it cuts and cleans them itself rather than let one entry fail a shared batch.
+_STRING_LIMITS = (
+    ("request_id", limits.REQUEST_ID),
+    ("action", limits.ACTION),
+    ("caller_department", limits.DEPARTMENT_CODE),
+    ("officer_id", limits.OFFICER_ID),
+    ("officer_role", limits.ROLE_LIST),
+    ("dataset", limits.DATASET_CODE),
+    ("dataset_version", limits.DATASET_VERSION),
+    ("subject_id", limits.SUBJECT_ID),
+    ("case_id", limits.CASE_ID),
+    ("service_item", limits.SERVICE_ITEM_CODE),
+    ("reason", limits.REASON_CODE),
+    ("message", limits.LOG_MESSAGE),
+    ("outcome", limits.OUTCOME),
+    ("request_digest", limits.DIGEST),
+    ("response_digest", limits.DIGEST),
+)
+
+
+def _fits(value: str, limit: limits.Limit) -> bool:
+    """The quick test (in C) that a value needs no cleaning; text with newlines takes the slow path."""
+    return len(value) <= limit.max_length and value.isprintable()
+
+
+def bounded_entry(entry: AccessLogEntry) -> AccessLogEntry:
+    """The entry with every text within its limit and free of refused characters (the same entry when it is)."""
+    changes: dict[str, Any] = {}
+    for name, limit in _STRING_LIMITS:
+        value = getattr(entry, name)
+        if not _fits(value, limit):
+            cleaned = limit.clean(value)
+            if cleaned != value:
+                changes[name] = cleaned
+    fields = entry.fields
+    if len(fields) > limits.LIST_ITEMS_MAX or not all(_fits(f, limits.FIELD_NAME) for f in fields):
+        changes["fields"] = tuple(limits.FIELD_NAME.clean(f) for f in fields[: limits.LIST_ITEMS_MAX])
+    details = entry.details
+    if details and not all(
+        _fits(k, limits.DETAIL_KEY) and limits.DETAIL_VALUE.problem(v) is None for k, v in details.items()
+    ):
+        kept = list(details.items())[: limits.LIST_ITEMS_MAX]
+        changes["details"] = {limits.DETAIL_KEY.clean(k): limits.DETAIL_VALUE.clean(v) for k, v in kept}
+    return dataclasses.replace(entry, **changes) if changes else entry
 
 
 def entry_leaf_hash(entry: AccessLogEntry) -> bytes:

@@ -34,7 +34,7 @@ import sqlalchemy as sa
 from catalog.errors import DataLoss, FailedPrecondition, InvalidArgument, NotFound, OutOfRange, Unavailable
 from exchange import metrics
 from exchange.audit.bundle import EvidenceBundle
-from exchange.audit.entry import AccessLogEntry, SplitEncoding, join_encoding, split_encoding
+from exchange.audit.entry import AccessLogEntry, SplitEncoding, bounded_entry, join_encoding, split_encoding
 from exchange.audit.high_water import HighWater, log_behind, log_forked, read_high_water, record_high_water
 from exchange.audit.merkle import (
     EMPTY_ROOT,
@@ -95,7 +95,7 @@ class AccessLog:
         self.high_water = high_water
         self.max_batch = max_batch
         # Entries waiting for the writer, already encoded but for their index and hidden flag.
-        self._pending: deque[tuple[AccessLogEntry, SplitEncoding, asyncio.Future[Receipt]]] = deque()
+        self._pending: deque[_Pending] = deque()
         self._wake = asyncio.Event()
         self._drained = asyncio.Event()
         self._drained.set()
@@ -131,8 +131,9 @@ class AccessLog:
         """Write one entry durably; return its receipt once committed."""
         if self._writer is None or self._writer.done():
             raise Unavailable("the access log is not running; nothing can be served", reason="ACCESS_LOG_DOWN")
-        # Encoded here, outside the writer's transaction: an entry that cannot be encoded fails its own
-        # caller only, and the work overlaps the commit of the batch before.
+        # Bounded and encoded here, outside the writer's transaction: an entry that cannot be encoded fails
+        # its own caller only, and the work overlaps the commit of the batch before.
+        entry = bounded_entry(entry)
         parts = split_encoding(entry)
         future: asyncio.Future[Receipt] = asyncio.get_running_loop().create_future()
         self._pending.append((entry, parts, future))
@@ -153,22 +154,32 @@ class AccessLog:
                 receipts = await self._write([entry for entry, _, _ in batch], [parts for _, parts, _ in batch])
             except Exception as error:
                 log.error("access log write failed for %d entries: %s", len(batch), error)
-                for _, _, future in batch:
-                    if not future.done():
-                        future.set_exception(
-                            Unavailable(
-                                "the access log cannot be written, so nothing was returned; try again later",
-                                reason="ACCESS_LOG_UNAVAILABLE",
-                            )
-                        )
+                if len(batch) > 1:
+                    await self._write_one_by_one(batch)
+                else:
+                    _fail(batch[0][2])
                 continue
             for (_, _, future), receipt in zip(batch, receipts, strict=True):
                 if not future.done():
                     future.set_result(receipt)
 
+    async def _write_one_by_one(self, batch: Sequence[_Pending]) -> None:
+        """After a failed batch, each entry in its own transaction: one that cannot be stored fails only its
+        own caller, and the honest ones in the same batch still commit (in their original order)."""
+        for entry, parts, future in batch:
+            try:
+                (receipt,) = await self._write([entry], [parts])
+            except Exception as error:
+                log.error("access log entry %s could not be written: %s", entry.request_id, error)
+                _fail(future)
+                continue
+            if not future.done():
+                future.set_result(receipt)
+
     async def write_batch(self, entries: Sequence[AccessLogEntry]) -> list[Receipt]:
         """Sequence and integrate a batch in one transaction (also used directly by bulk loaders)."""
-        return await self._write(entries, [split_encoding(entry) for entry in entries])
+        bounded = [bounded_entry(entry) for entry in entries]
+        return await self._write(bounded, [split_encoding(entry) for entry in bounded])
 
     async def _write(self, entries: Sequence[AccessLogEntry], parts: Sequence[SplitEncoding]) -> list[Receipt]:
         """Number the encoded entries from the head, hash them, extend the tree and commit it all at once."""
@@ -341,6 +352,18 @@ class AccessLog:
 
 
 ProofBuilder = Callable[[NodeReader], list[bytes]]
+_Pending = tuple[AccessLogEntry, SplitEncoding, "asyncio.Future[Receipt]"]
+
+
+def _fail(future: asyncio.Future[Receipt]) -> None:
+    """Fail one caller's append closed: no durable entry, so nothing is served."""
+    if not future.done():
+        future.set_exception(
+            Unavailable(
+                "the access log cannot be written, so nothing was returned; try again later",
+                reason="ACCESS_LOG_UNAVAILABLE",
+            )
+        )
 
 
 async def read_proofs(db: Database, builders: Sequence[ProofBuilder]) -> list[list[bytes]]:

@@ -4,10 +4,16 @@ Verification is strict by construction: the header is parsed by hand, only EdDSA
 the algorithm must be the registered key's own, so ``alg: none``, HMAC keyed with a public key and RSA
 never reach a signature check. Verified tokens are cached by the SHA-256 of the token until they expire,
 so reusing a token on its connection costs a dict lookup instead of a signature check.
+
+Replay: a token is bound to the connection it was first presented on, and its id (jti) is accepted once
+across every hub replica sharing a database. The first verification of a jti in a process claims it in the
+shared `ReplayLedger` (one insert); whichever replica inserts first wins and every other replica refuses the
+token as TOKEN_REPLAYED. Later uses on the same connection find the claim in the process's cache.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
@@ -24,7 +30,8 @@ from typing import Any, Protocol
 import jwt
 from jwt.algorithms import Algorithm as JwtAlgorithm
 
-from catalog.errors import InvalidArgument, ResourceExhausted, Unauthenticated
+from catalog import limits
+from catalog.errors import InvalidArgument, ResourceExhausted, Unauthenticated, Unavailable
 from exchange.auth.identity import Caller, Role
 from exchange.auth.keys import Algorithm, PrivateKey, PublicKey, algorithm_for
 
@@ -98,6 +105,12 @@ class KeyLookup(Protocol):
     """Finds the registered key ``kid`` of ``department``; None when there is none."""
 
     def __call__(self, department: str, kid: str) -> TrustedKey | None: ...
+
+
+class ReplayLedger(Protocol):
+    """Token ids already accepted by any hub process: `claim` is True for the first use of (issuer, jti) only."""
+
+    async def claim(self, issuer: str, jti: str, expires_at: float) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -188,6 +201,17 @@ def _text(payload: Mapping[str, Any], claim: str) -> str:
     return value
 
 
+def _bounded(payload: Mapping[str, Any], claim: str, limit: limits.Limit, issuer: str) -> str:
+    """A required string claim within its limit: it is stored and logged (as the officer id, the token id)."""
+    value = _text(payload, claim)
+    error = limits.violation(f"token.{claim}", value, limit)
+    if error is not None:
+        # The signature verified, so the issuing department is known: the refusal is logged under it.
+        error.metadata["department"] = issuer
+        raise error
+    return value
+
+
 def _roles(payload: Mapping[str, Any]) -> frozenset[Role]:
     """The ``roles`` claim as known Roles; empty or unknown roles are refused."""
     value = payload.get("roles")
@@ -214,6 +238,7 @@ class TokenVerifier:
         leeway: int = 30,
         clock: Callable[[], float] = time.time,
         replay_capacity: int = 200_000,
+        ledger: ReplayLedger | None = None,
     ) -> None:
         self.audience = audience
         self.keys = keys
@@ -227,6 +252,9 @@ class TokenVerifier:
         # SHA-256(token) -> verified token; dropped on key revocation, re-checked against keys() on use.
         self._cache: dict[bytes, _Seen] = {}
         self._expiry_heap: list[tuple[float, str]] = []
+        # jti -> this process's claim of it in the shared ledger (pending, won or lost); dropped with `_seen`.
+        self.ledger = ledger
+        self._claims: dict[str, asyncio.Future[bool]] = {}
 
     def verify(self, token: str, *, peer: str, cert_department: str | None) -> Caller:
         """The caller a token proves, presented on connection ``peer`` (mTLS department if known)."""
@@ -242,6 +270,36 @@ class TokenVerifier:
         seen = self._verify_uncached(token, digest, now, peer, cert_department)
         self._remember(seen, now)
         return seen.caller
+
+    async def admit(self, token: str, *, peer: str, cert_department: str | None) -> Caller:
+        """`verify`, then the token's id claimed across replicas: refused if another hub process used it first."""
+        caller = self.verify(token, peer=peer, cert_department=cert_department)
+        if self.ledger is None:
+            return caller
+        jti = caller.token_id
+        claim = self._claims.get(jti)
+        if claim is None:
+            # The first use in this process asks the shared ledger once; concurrent uses wait for that answer.
+            claim = asyncio.ensure_future(self.ledger.claim(caller.department, jti, caller.expires_at + self.leeway))
+            self._claims[jti] = claim
+        try:
+            won = await asyncio.shield(claim)  # a cancelled request leaves the claim to the others waiting on it
+        except Exception as error:
+            if self._claims.get(jti) is claim:
+                del self._claims[jti]  # unanswered: the next use asks again
+            raise Unavailable(
+                "the hub cannot reach its replay memory (the database), so no token is accepted; try again shortly",
+                reason="REPLAY_MEMORY_UNAVAILABLE",
+            ) from error
+        if not won:
+            replayed = _refuse(
+                "TOKEN_REPLAYED",
+                f"token id {_show(jti)} was already used on another hub replica; mint a token per connection",
+            )
+            # Its signature verified: the refusal is logged under the department and officer it names.
+            replayed.metadata.update(department=caller.department, officer_id=caller.officer_id)
+            raise replayed
+        return caller
 
     def forget_department(self, code: str) -> None:
         """Drop cached verifications of a department's tokens (its keys changed or it was removed)."""
@@ -342,9 +400,9 @@ class TokenVerifier:
             )
         return Caller(
             department=issuer,
-            officer_id=_text(payload, "sub"),
+            officer_id=_bounded(payload, "sub", limits.OFFICER_ID, issuer),
             roles=_roles(payload),
-            token_id=_text(payload, "jti"),
+            token_id=_bounded(payload, "jti", limits.TOKEN_ID, issuer),
             expires_at=int(expires),
         )
 
@@ -411,6 +469,7 @@ class TokenVerifier:
             seen = self._seen.pop(jti, None)
             if seen is not None:
                 self._cache.pop(seen.digest, None)
+            self._claims.pop(jti, None)
 
     def __len__(self) -> int:
         """How many live token ids are bound to connections."""

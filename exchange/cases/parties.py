@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal, get_args
 
+from catalog import limits
 from catalog.errors import FieldViolation, InvalidArgument
 from catalog.identifiers import KeyFormat, is_valid_key, validate_key
 
@@ -21,7 +22,7 @@ APPLICANT = "applicant"
 OTHER_RELATIONS = ("legal_representative", "premises_owner", "spouse", "guardian", "agent", "other")
 RELATIONS = (APPLICANT, *OTHER_RELATIONS)
 MAX_PARTIES = 16
-MAX_NAME_LENGTH = 100
+MAX_NAME_LENGTH = limits.PARTY_NAME.max_length
 _ID_FORMATS: dict[str, KeyFormat] = {"person": KeyFormat.RESIDENT_ID, "organisation": KeyFormat.USCC}
 
 

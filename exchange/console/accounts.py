@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from catalog import limits
 from catalog.errors import FieldViolation, InvalidArgument, NotFound, ResourceExhausted, Unauthenticated
 from catalog.model import DEPARTMENT_CODE
 from exchange.audit.entry import AccessLogEntry
@@ -135,7 +136,7 @@ async def _log_signin(hub: Hub, username: str, address: str, department: str, re
             request_id=uuid.uuid4().hex,
             action="console.sign_in",
             caller_department=department,
-            officer_id=f"console:{username}"[:128],
+            officer_id=f"console:{username}",  # cut to the officer-id limit by the recorder
             decision="allow" if allowed else "deny",
             reason=reason,
             message=message,
@@ -147,6 +148,11 @@ async def _log_signin(hub: Hub, username: str, address: str, department: str, re
 
 async def sign_in(hub: Hub, username: str, password: str, address: str) -> str:
     """Check a password and open a session; return the session cookie value."""
+    # The name is stored with each failure: one beyond the column (or with a NUL) must not reach it.
+    refused = limits.violation("username", username, limits.USERNAME)
+    if refused is not None:
+        await _log_signin(hub, username, address, "", refused.reason, refused.message)
+        raise refused
     now = now_us()
     since = now - FAILURE_WINDOW_SECONDS * 1_000_000
     async with hub.db.read() as conn:

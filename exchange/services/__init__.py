@@ -13,11 +13,13 @@ from typing import Any
 
 from grpc import aio
 
+from catalog.errors import InvalidArgument
 from exchange.audit.entry import AccessLogEntry, entry_for
 from exchange.auth.identity import Caller
 from exchange.clock import now_us
 from exchange.errors import Failure
 from exchange.hub import Hub
+from exchange.services.bounds import check_request, subject_of
 
 _CALLER: ContextVar[Caller] = ContextVar("caller")
 
@@ -79,3 +81,20 @@ def recording_failures(hub: Hub) -> Any:
         )
 
     return record
+
+
+def checking_input(hub: Hub) -> Any:
+    """The hook that checks every request's values against their limits, after authentication.
+
+    A refused request is logged as a deny of the authenticated caller, under its subject when the request
+    names one in bounds, and never reaches the servicer (nor, so, a shared access-log batch).
+    """
+
+    async def check(method: str, request: Any, context: aio.ServicerContext[Any, Any]) -> None:
+        try:
+            check_request(request)
+        except InvalidArgument as error:
+            await hub.record_refusal(operation_of(method), caller(), error, subject_id=subject_of(request))
+            raise
+
+    return check

@@ -7,6 +7,7 @@ from typing import Any
 
 from grpc import aio
 
+from catalog import limits
 from catalog.errors import FieldViolation, InvalidArgument, NotFound, PermissionDenied, quote
 from exchange.audit.entry import AccessLogEntry, entry_for
 from exchange.audit.log import SignedCheckpoint
@@ -20,7 +21,7 @@ from exchange.v1 import audit_pb2, audit_pb2_grpc, common_pb2
 
 Ctx = aio.ServicerContext[Any, Any]
 DEFAULT_PAGE = 100
-MAX_PAGE = 1000
+MAX_PAGE = limits.PAGE_SIZE_MAX
 
 
 def keyset_page(page: common_pb2.PageRequest) -> tuple[int | None, int]:

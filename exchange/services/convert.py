@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from catalog import limits
 from catalog.errors import FieldViolation, InvalidArgument
 from catalog.model import (
     Dataset,
@@ -338,11 +339,11 @@ def parse_page_token(token: str) -> int | None:
 def page_bounds(page: common_pb2.PageRequest) -> tuple[int, int]:
     """Offset and limit from a page request; the token is the offset as text."""
     size = page.page_size or 100
-    if size < 0 or size > 1000:
+    if size < 0 or size > limits.PAGE_SIZE_MAX:
         raise InvalidArgument(
-            f"page_size must be between 1 and 1000, got {page.page_size}",
+            f"page_size must be between 1 and {limits.PAGE_SIZE_MAX}, got {page.page_size}",
             reason="INVALID_PAGE_SIZE",
-            violations=[FieldViolation("page.page_size", "1..1000")],
+            violations=[FieldViolation("page.page_size", f"1..{limits.PAGE_SIZE_MAX}")],
         )
     return parse_page_token(page.page_token) or 0, size
 

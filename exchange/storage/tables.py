@@ -3,11 +3,24 @@
 Times are integers (microseconds since the Unix epoch, UTC) so both backends
 compare and index them the same way. Specs of catalog objects are stored whole as
 JSON next to the columns that queries filter on.
+
+Every text column's size is a limit of `catalog.limits`, the one table of limits the hub's edge checks
+requests against: PostgreSQL enforces the size, SQLite does not, so nothing may reach a column unchecked.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
+
+from catalog import limits
+
+
+def _bounded(name: str, limit: limits.Limit, *args: Any, **kwargs: Any) -> sa.Column[str]:
+    """A VARCHAR column as long as its limit, which it keeps in `info` (a unit test checks they agree)."""
+    return sa.Column(name, sa.String(limit.max_length), *args, info={"limit": limit}, **kwargs)
+
 
 metadata = sa.MetaData(
     naming_convention={
@@ -20,9 +33,9 @@ metadata = sa.MetaData(
 departments = sa.Table(
     "departments",
     metadata,
-    sa.Column("code", sa.String(32), primary_key=True),
+    _bounded("code", limits.DEPARTMENT_CODE, primary_key=True),
     sa.Column("name", sa.Text, nullable=False),
-    sa.Column("status", sa.String(16), nullable=False),
+    _bounded("status", limits.STATUS, nullable=False),
     sa.Column("adapter_endpoint", sa.Text, nullable=False, server_default=""),
     sa.Column("spec_json", sa.Text, nullable=False),
     sa.Column("registered_at_us", sa.BigInteger, nullable=False),
@@ -32,12 +45,12 @@ departments = sa.Table(
 department_keys = sa.Table(
     "department_keys",
     metadata,
-    sa.Column("department", sa.String(32), primary_key=True),
-    sa.Column("kid", sa.String(64), primary_key=True),
-    sa.Column("use", sa.String(16), nullable=False),
-    sa.Column("algorithm", sa.String(16), nullable=False),
+    _bounded("department", limits.DEPARTMENT_CODE, primary_key=True),
+    _bounded("kid", limits.KID, primary_key=True),
+    _bounded("use", limits.STATUS, nullable=False),
+    _bounded("algorithm", limits.ALGORITHM, nullable=False),
     sa.Column("public_key_pem", sa.Text, nullable=False),
-    sa.Column("status", sa.String(16), nullable=False),
+    _bounded("status", limits.STATUS, nullable=False),
     sa.Column("added_at_us", sa.BigInteger, nullable=False),
     sa.Column("retired_at_us", sa.BigInteger, nullable=False, server_default="0"),
 )
@@ -47,39 +60,39 @@ department_keys = sa.Table(
 department_roles = sa.Table(
     "department_roles",
     metadata,
-    sa.Column("department", sa.String(32), primary_key=True),
-    sa.Column("officer_id", sa.String(128), primary_key=True),
+    _bounded("department", limits.DEPARTMENT_CODE, primary_key=True),
+    _bounded("officer_id", limits.OFFICER_ID, primary_key=True),
     # Role names, comma-separated and sorted.
-    sa.Column("roles", sa.String(200), nullable=False),
-    sa.Column("set_by", sa.String(200), nullable=False),
+    _bounded("roles", limits.ROLE_LIST, nullable=False),
+    _bounded("set_by", limits.ACTOR, nullable=False),
     sa.Column("set_at_us", sa.BigInteger, nullable=False),
 )
 
 datasets = sa.Table(
     "datasets",
     metadata,
-    sa.Column("code", sa.String(64), primary_key=True),
-    sa.Column("version", sa.String(16), primary_key=True),
+    _bounded("code", limits.DATASET_CODE, primary_key=True),
+    _bounded("version", limits.DATASET_VERSION, primary_key=True),
     sa.Column("major", sa.Integer, nullable=False),
     sa.Column("minor", sa.Integer, nullable=False),
     sa.Column("is_current", sa.Boolean, nullable=False),
-    sa.Column("owner", sa.String(32), nullable=False, index=True),
-    sa.Column("status", sa.String(16), nullable=False),
-    sa.Column("sharing_type", sa.String(16), nullable=False),
-    sa.Column("kind", sa.String(16), nullable=False),
+    _bounded("owner", limits.DEPARTMENT_CODE, nullable=False, index=True),
+    _bounded("status", limits.STATUS, nullable=False),
+    _bounded("sharing_type", limits.STATUS, nullable=False),
+    _bounded("kind", limits.STATUS, nullable=False),
     # Lower-cased code, title, description, keywords and field names, for search.
     sa.Column("search_text", sa.Text, nullable=False),
     sa.Column("spec_json", sa.Text, nullable=False),
     sa.Column("registered_at_us", sa.BigInteger, nullable=False),
-    sa.Column("registered_by", sa.String(128), nullable=False, server_default=""),
+    _bounded("registered_by", limits.OFFICER_ID, nullable=False, server_default=""),
 )
 
 service_items = sa.Table(
     "service_items",
     metadata,
-    sa.Column("code", sa.String(64), primary_key=True),
+    _bounded("code", limits.SERVICE_ITEM_CODE, primary_key=True),
     sa.Column("name", sa.Text, nullable=False),
-    sa.Column("lead_department", sa.String(32), nullable=False, index=True),
+    _bounded("lead_department", limits.DEPARTMENT_CODE, nullable=False, index=True),
     sa.Column("spec_json", sa.Text, nullable=False),
     sa.Column("registered_at_us", sa.BigInteger, nullable=False),
     sa.Column("updated_at_us", sa.BigInteger, nullable=False),
@@ -88,17 +101,17 @@ service_items = sa.Table(
 grants = sa.Table(
     "grants",
     metadata,
-    sa.Column("id", sa.String(40), primary_key=True),
-    sa.Column("consumer", sa.String(32), nullable=False),
-    sa.Column("dataset", sa.String(64), nullable=False),
+    _bounded("id", limits.GRANT_ID, primary_key=True),
+    _bounded("consumer", limits.DEPARTMENT_CODE, nullable=False),
+    _bounded("dataset", limits.DATASET_CODE, nullable=False),
     sa.Column("fields_json", sa.Text, nullable=False),
     sa.Column("service_items_json", sa.Text, nullable=False),
     sa.Column("valid_from_us", sa.BigInteger, nullable=False),
     sa.Column("valid_until_us", sa.BigInteger, nullable=False),
     sa.Column("rate_per_minute", sa.Integer, nullable=False),
-    sa.Column("status", sa.String(16), nullable=False),
-    sa.Column("granted_by", sa.String(128), nullable=False),
-    sa.Column("access_request_id", sa.String(40), nullable=False, server_default=""),
+    _bounded("status", limits.STATUS, nullable=False),
+    _bounded("granted_by", limits.ACTOR, nullable=False),
+    _bounded("access_request_id", limits.ACCESS_REQUEST_ID, nullable=False, server_default=""),
     sa.Column("created_at_us", sa.BigInteger, nullable=False),
     sa.Column("revoked_at_us", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("revoke_reason", sa.Text, nullable=False, server_default=""),
@@ -108,11 +121,11 @@ grants = sa.Table(
 access_requests = sa.Table(
     "access_requests",
     metadata,
-    sa.Column("id", sa.String(40), primary_key=True),
-    sa.Column("consumer", sa.String(32), nullable=False, index=True),
-    sa.Column("dataset", sa.String(64), nullable=False),
-    sa.Column("owner", sa.String(32), nullable=False, index=True),
-    sa.Column("status", sa.String(16), nullable=False),
+    _bounded("id", limits.ACCESS_REQUEST_ID, primary_key=True),
+    _bounded("consumer", limits.DEPARTMENT_CODE, nullable=False, index=True),
+    _bounded("dataset", limits.DATASET_CODE, nullable=False),
+    _bounded("owner", limits.DEPARTMENT_CODE, nullable=False, index=True),
+    _bounded("status", limits.STATUS, nullable=False),
     sa.Column("spec_json", sa.Text, nullable=False),
     sa.Column("requested_at_us", sa.BigInteger, nullable=False),
     sa.Column("answer_due_us", sa.BigInteger, nullable=False),
@@ -122,17 +135,17 @@ access_requests = sa.Table(
 cases = sa.Table(
     "cases",
     metadata,
-    sa.Column("id", sa.String(40), primary_key=True),
-    sa.Column("service_item", sa.String(64), nullable=False, index=True),
-    sa.Column("applicant_id", sa.String(64), nullable=False, index=True),
-    sa.Column("lead_department", sa.String(32), nullable=False),
-    sa.Column("state", sa.String(24), nullable=False, index=True),
+    _bounded("id", limits.CASE_ID, primary_key=True),
+    _bounded("service_item", limits.SERVICE_ITEM_CODE, nullable=False, index=True),
+    _bounded("applicant_id", limits.APPLICANT_ID, nullable=False, index=True),
+    _bounded("lead_department", limits.DEPARTMENT_CODE, nullable=False),
+    _bounded("state", limits.CASE_STATE, nullable=False, index=True),
     # Optimistic concurrency: an update names the version it read.
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("deadline_us", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("submitted_at_us", sa.BigInteger, nullable=False),
     sa.Column("updated_at_us", sa.BigInteger, nullable=False),
-    sa.Column("request_id", sa.String(64), nullable=True, unique=True),
+    _bounded("request_id", limits.REQUEST_ID, nullable=True, unique=True),
     # The whole case (opinions, timeline, correction notice) as JSON.
     sa.Column("case_json", sa.Text, nullable=False),
     sa.Column("materials_fetched", sa.Integer, nullable=False, server_default="0"),
@@ -144,20 +157,20 @@ cases = sa.Table(
 case_departments = sa.Table(
     "case_departments",
     metadata,
-    sa.Column("case_id", sa.String(40), primary_key=True),
-    sa.Column("department", sa.String(32), primary_key=True, index=True),
-    sa.Column("role", sa.String(16), nullable=False),
+    _bounded("case_id", limits.CASE_ID, primary_key=True),
+    _bounded("department", limits.DEPARTMENT_CODE, primary_key=True, index=True),
+    _bounded("role", limits.STATUS, nullable=False),
 )
 
 # Parties of a case besides its applicant (who is cases.applicant_id): whose data the case may read.
 case_parties = sa.Table(
     "case_parties",
     metadata,
-    sa.Column("case_id", sa.String(40), primary_key=True),
-    sa.Column("relation", sa.String(32), primary_key=True),
-    sa.Column("party_id", sa.String(64), primary_key=True, index=True),
-    sa.Column("kind", sa.String(16), nullable=False),
-    sa.Column("name", sa.String(100), nullable=False, server_default=""),
+    _bounded("case_id", limits.CASE_ID, primary_key=True),
+    _bounded("relation", limits.PARTY_RELATION, primary_key=True),
+    _bounded("party_id", limits.APPLICANT_ID, primary_key=True, index=True),
+    _bounded("kind", limits.STATUS, nullable=False),
+    _bounded("name", limits.PARTY_NAME, nullable=False, server_default=""),
     sa.Column("added_at_us", sa.BigInteger, nullable=False),
 )
 
@@ -165,7 +178,7 @@ case_parties = sa.Table(
 documents = sa.Table(
     "documents",
     metadata,
-    sa.Column("digest", sa.String(64), primary_key=True),
+    _bounded("digest", limits.DIGEST, primary_key=True),
     sa.Column("document_json", sa.LargeBinary, nullable=False),
     sa.Column("stored_at_us", sa.BigInteger, nullable=False),
 )
@@ -173,11 +186,11 @@ documents = sa.Table(
 case_materials = sa.Table(
     "case_materials",
     metadata,
-    sa.Column("case_id", sa.String(40), primary_key=True),
-    sa.Column("dataset", sa.String(64), primary_key=True),
+    _bounded("case_id", limits.CASE_ID, primary_key=True),
+    _bounded("dataset", limits.DATASET_CODE, primary_key=True),
     sa.Column("version", sa.Integer, primary_key=True),
-    sa.Column("key", sa.String(256), nullable=False),
-    sa.Column("digest", sa.String(64), nullable=False),
+    _bounded("key", limits.KEY, nullable=False),
+    _bounded("digest", limits.DIGEST, nullable=False),
     sa.Column("is_current", sa.Boolean, nullable=False),
     sa.Column("material_json", sa.Text, nullable=False),
     sa.Column("fetched_at_us", sa.BigInteger, nullable=False),
@@ -192,14 +205,14 @@ log_entries = sa.Table(
     sa.Column("time_us", sa.BigInteger, nullable=False, index=True),
     sa.Column("leaf_hash", sa.LargeBinary(32), nullable=False),
     sa.Column("entry", sa.LargeBinary, nullable=False),
-    sa.Column("action", sa.String(64), nullable=False),
-    sa.Column("caller_department", sa.String(32), nullable=False),
-    sa.Column("officer_id", sa.String(128), nullable=False),
-    sa.Column("dataset", sa.String(64), nullable=False),
-    sa.Column("subject_id", sa.String(256), nullable=False),
-    sa.Column("case_id", sa.String(40), nullable=False),
-    sa.Column("decision", sa.String(8), nullable=False),
-    sa.Column("reason", sa.String(64), nullable=False),
+    _bounded("action", limits.ACTION, nullable=False),
+    _bounded("caller_department", limits.DEPARTMENT_CODE, nullable=False),
+    _bounded("officer_id", limits.OFFICER_ID, nullable=False),
+    _bounded("dataset", limits.DATASET_CODE, nullable=False),
+    _bounded("subject_id", limits.SUBJECT_ID, nullable=False),
+    _bounded("case_id", limits.CASE_ID, nullable=False),
+    _bounded("decision", limits.DECISION, nullable=False),
+    _bounded("reason", limits.REASON_CODE, nullable=False),
     sa.Column("hidden_from_subject", sa.Boolean, nullable=False),
     sa.Index(None, "subject_id", "idx"),
     sa.Index(None, "case_id", "idx"),
@@ -240,9 +253,9 @@ checkpoints = sa.Table(
 log_hidden_departments = sa.Table(
     "log_hidden_departments",
     metadata,
-    sa.Column("department", sa.String(32), primary_key=True),
+    _bounded("department", limits.DEPARTMENT_CODE, primary_key=True),
     sa.Column("legal_basis", sa.Text, nullable=False),
-    sa.Column("set_by", sa.String(200), nullable=False),
+    _bounded("set_by", limits.ACTOR, nullable=False),
     sa.Column("set_at_us", sa.BigInteger, nullable=False),
 )
 
@@ -250,10 +263,10 @@ log_hidden_departments = sa.Table(
 console_users = sa.Table(
     "console_users",
     metadata,
-    sa.Column("username", sa.String(64), primary_key=True),
+    _bounded("username", limits.USERNAME, primary_key=True),
     sa.Column("password_hash", sa.Text, nullable=False),
-    sa.Column("role", sa.String(16), nullable=False),
-    sa.Column("department", sa.String(32), nullable=False),
+    _bounded("role", limits.STATUS, nullable=False),
+    _bounded("department", limits.DEPARTMENT_CODE, nullable=False),
     sa.Column("display_name", sa.Text, nullable=False, server_default=""),
     sa.Column("disabled", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("created_at_us", sa.BigInteger, nullable=False),
@@ -263,9 +276,9 @@ console_users = sa.Table(
 console_sessions = sa.Table(
     "console_sessions",
     metadata,
-    sa.Column("token_hash", sa.String(64), primary_key=True),
-    sa.Column("username", sa.String(64), nullable=False, index=True),
-    sa.Column("csrf_token", sa.String(64), nullable=False),
+    _bounded("token_hash", limits.DIGEST, primary_key=True),
+    _bounded("username", limits.USERNAME, nullable=False, index=True),
+    _bounded("csrf_token", limits.DIGEST, nullable=False),
     sa.Column("created_at_us", sa.BigInteger, nullable=False),
     sa.Column("expires_at_us", sa.BigInteger, nullable=False),
 )
@@ -275,8 +288,19 @@ console_signin_failures = sa.Table(
     "console_signin_failures",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("username", sa.String(64), nullable=False),
-    sa.Column("address", sa.String(64), nullable=False),
+    _bounded("username", limits.USERNAME, nullable=False),
+    _bounded("address", limits.ADDRESS, nullable=False),
     sa.Column("time_us", sa.BigInteger, nullable=False),
     sa.Index(None, "username", "address", "time_us"),
+)
+
+# Token ids (jti) already accepted, shared by every hub replica: the first replica to insert a token's
+# (issuer, jti) wins, any later first use elsewhere is a replay. Rows past their token's expiry are purged.
+token_uses = sa.Table(
+    "token_uses",
+    metadata,
+    _bounded("issuer", limits.DEPARTMENT_CODE, primary_key=True),
+    _bounded("jti", limits.TOKEN_ID, primary_key=True),
+    sa.Column("expires_us", sa.BigInteger, nullable=False, index=True),
+    sa.Column("first_used_us", sa.BigInteger, nullable=False),
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -13,7 +14,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from catalog.errors import InvalidArgument, Unauthenticated
+from catalog.errors import InvalidArgument, Unauthenticated, Unavailable
 from exchange.auth import (
     HUB_AUDIENCE_DEFAULT,
     Role,
@@ -624,3 +625,91 @@ def test_minted_tokens_get_distinct_jtis(verifier: TokenVerifier, mint: Callable
     second = verifier.verify(mint(jti=None), peer=PEER, cert_department="PSB")
 
     assert first.token_id != second.token_id
+
+
+# --- claims that reach the log are bounded; token ids are claimed once across replicas ---------------
+
+
+@pytest.mark.parametrize(
+    ("claim", "value", "reason"),
+    [
+        ("subject", "o" * 129, "VALUE_TOO_LONG"),
+        ("subject", "officer\x007", "VALUE_INVALID_CHARACTERS"),
+        ("jti", "j" * 129, "VALUE_TOO_LONG"),
+        ("jti", "jti\n2", "VALUE_INVALID_CHARACTERS"),
+    ],
+)
+def test_claims_beyond_their_limit_are_refused_naming_the_claim(
+    verifier: TokenVerifier, mint: Callable[..., str], claim: str, value: str, reason: str
+) -> None:
+    with pytest.raises(InvalidArgument) as caught:
+        verifier.verify(mint(**{claim: value}), peer=PEER, cert_department="PSB")
+    name = {"subject": "sub", "jti": "jti"}[claim]
+    assert caught.value.reason == reason
+    assert f"token.{name}" in caught.value.message and "\x00" not in caught.value.message
+    # The signature verified, so the refusal can be logged under the issuing department.
+    assert caught.value.metadata["department"] == "PSB"
+
+
+class SharedLedger:
+    """Stands for the database table every replica shares: the first claim of (issuer, jti) wins."""
+
+    def __init__(self) -> None:
+        self.claimed: dict[tuple[str, str], float] = {}
+        self.calls = 0
+
+    async def claim(self, issuer: str, jti: str, expires_at: float) -> bool:
+        self.calls += 1
+        await asyncio.sleep(0)
+        if (issuer, jti) in self.claimed:
+            return False
+        self.claimed[(issuer, jti)] = expires_at
+        return True
+
+
+async def test_a_token_admitted_by_one_replica_is_refused_by_another(
+    registry: Registry, clock: Clock, mint: Callable[..., str]
+) -> None:
+    ledger = SharedLedger()
+    first, second = (TokenVerifier(HUB_AUDIENCE_DEFAULT, registry, clock=clock, ledger=ledger) for _ in range(2))
+    token = mint(jti="once")
+    assert (await first.admit(token, peer=PEER, cert_department="PSB")).token_id == "once"
+    with pytest.raises(Unauthenticated) as caught:
+        await second.admit(token, peer="ipv4:127.0.0.1:60000", cert_department="PSB")
+    assert caught.value.reason == "TOKEN_REPLAYED"
+    # Reuse on its own connection stays a cache hit: no second trip to the ledger.
+    for _ in range(5):
+        await first.admit(token, peer=PEER, cert_department="PSB")
+    assert ledger.calls == 2
+
+
+async def test_concurrent_first_uses_in_one_process_ask_the_ledger_once(
+    registry: Registry, clock: Clock, mint: Callable[..., str]
+) -> None:
+    ledger = SharedLedger()
+    verifier = TokenVerifier(HUB_AUDIENCE_DEFAULT, registry, clock=clock, ledger=ledger)
+    token = mint()
+    callers = await asyncio.gather(*(verifier.admit(token, peer=PEER, cert_department="PSB") for _ in range(10)))
+    assert len(callers) == 10 and ledger.calls == 1
+
+
+async def test_a_ledger_that_cannot_answer_fails_closed_and_is_asked_again(
+    registry: Registry, clock: Clock, mint: Callable[..., str]
+) -> None:
+    class DownLedger(SharedLedger):
+        down = True
+
+        async def claim(self, issuer: str, jti: str, expires_at: float) -> bool:
+            if self.down:
+                self.calls += 1
+                raise OSError("connection refused")
+            return await super().claim(issuer, jti, expires_at)
+
+    ledger = DownLedger()
+    verifier = TokenVerifier(HUB_AUDIENCE_DEFAULT, registry, clock=clock, ledger=ledger)
+    token = mint()
+    with pytest.raises(Unavailable) as caught:
+        await verifier.admit(token, peer=PEER, cert_department="PSB")
+    assert caught.value.reason == "REPLAY_MEMORY_UNAVAILABLE"
+    ledger.down = False
+    assert (await verifier.admit(token, peer=PEER, cert_department="PSB")).department == "PSB"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+from typing import Any
 
 import pytest
 from hypothesis import assume, given, settings
@@ -36,7 +37,7 @@ def trusted(department: str, key: PrivateKey = KEY, *, active: bool = True) -> T
     return TrustedKey(department, key_id(key.public_key()), algorithm_for(key), key.public_key(), active)
 
 
-def verifier_for(*keys: TrustedKey, clock: Clock | None = None, **options: int) -> TokenVerifier:
+def verifier_for(*keys: TrustedKey, clock: Clock | None = None, **options: Any) -> TokenVerifier:
     table = {(k.department, k.kid): k for k in keys}
     return TokenVerifier(
         HUB_AUDIENCE_DEFAULT, lambda dept, kid: table.get((dept, kid)), clock=clock or Clock(), **options
