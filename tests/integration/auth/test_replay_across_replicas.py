@@ -83,8 +83,8 @@ async def token_uses(hub: HubFixture, jti: str) -> int:
 async def test_a_token_used_on_one_replica_is_refused_on_the_other_and_logged(replicas: Replicas) -> None:
     token = token_for(replicas.first, "used-once")
     async with (
-        aio.insecure_channel(replicas.first.address) as one,
-        aio.insecure_channel(replicas.second.address) as two,
+        replicas.first.channel("SAMR") as one,
+        replicas.second.channel("SAMR") as two,
     ):
         assert await list_catalog(one, token) == grpc.StatusCode.OK
         assert await list_catalog(one, token) == grpc.StatusCode.OK  # on its own connection: fine
@@ -107,8 +107,8 @@ async def test_a_token_used_on_one_replica_is_refused_on_the_other_and_logged(re
 
 async def test_a_token_raced_to_two_replicas_is_accepted_by_exactly_one(replicas: Replicas) -> None:
     async with (
-        aio.insecure_channel(replicas.first.address) as one,
-        aio.insecure_channel(replicas.second.address) as two,
+        replicas.first.channel("SAMR") as one,
+        replicas.second.channel("SAMR") as two,
     ):
         for round_ in range(5):
             token = token_for(replicas.first, f"raced-{round_}")
@@ -117,7 +117,7 @@ async def test_a_token_raced_to_two_replicas_is_accepted_by_exactly_one(replicas
 
 
 async def test_expired_token_ids_are_purged_from_the_shared_memory(replicas: Replicas) -> None:
-    async with aio.insecure_channel(replicas.first.address) as one:
+    async with replicas.first.channel("SAMR") as one:
         assert await list_catalog(one, token_for(replicas.first, "soon-gone")) == grpc.StatusCode.OK
     async with replicas.first.hub.db.begin() as conn:
         await conn.execute(t.token_uses.update().values(expires_us=1))
