@@ -86,7 +86,9 @@ class Hub:
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.db = Database(
-            settings.effective_database_url, synchronous=settings.sqlite_synchronous.upper(), schema=db_schema
+            settings.effective_database_url,
+            synchronous=settings.sqlite_synchronous.upper(),
+            schema=db_schema or settings.database_schema or None,
         )
         self.keyring = KeyRing(settings.hub_department)
         self.current_datasets = CurrentDatasets()
