@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test venv protos check-protos lint typecheck pytest bench clean browser promtool node-deps fuzz i18n i18n-extract i18n-compile mutation
+.PHONY: demo test venv protos check-protos lint typecheck pytest bench clean browser promtool haproxy node-deps fuzz i18n i18n-extract i18n-compile mutation
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,9 @@ browser:
 promtool:
 	sh scripts/ensure-promtool.sh
 
+haproxy:
+	sh scripts/ensure-haproxy.sh
+
 # Translations (exchange/locale/): collect marked messages into messages.pot and every <lang>/exchange.po,
 # then compile the .mo files the hub reads (committed; tests/unit/i18n fails when either is stale).
 i18n-extract: venv
@@ -57,7 +60,7 @@ $(NODE_STAMP): $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
 
 node-deps: $(NODE_STAMP)
 
-pytest: venv browser promtool node-deps
+pytest: venv browser promtool haproxy node-deps
 	$(VENV)/bin/pytest
 
 test: check-protos lint typecheck pytest

@@ -14,6 +14,7 @@ reused on the channel until shortly before they expire.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
@@ -28,7 +29,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from grpc import aio
 
 from adapters.ipc import read_batch, read_schema, split_batch_response
-from catalog.errors import DataLoss, ExchangeError, Unauthenticated
+from catalog.errors import DataLoss, ExchangeError, InvalidArgument, Unauthenticated
 from exchange.audit.bundle import EvidenceBundle
 from exchange.audit.note import NoteVerifier
 from exchange.audit.receipt import Receipt
@@ -162,6 +163,27 @@ def translate(error: grpc.RpcError) -> ExchangeError:
     return translated
 
 
+def _channel_target(target: str | Sequence[str]) -> tuple[str, bool]:
+    """The gRPC target for one address or several replicas, and whether to balance calls over them."""
+    if isinstance(target, str):
+        return target, target.startswith("dns:")
+    addresses = list(target)
+    if len(addresses) == 1:
+        return addresses[0], False
+    hosts = [address.rsplit(":", 1)[0].strip("[]") for address in addresses]
+    try:
+        families = {ipaddress.ip_address(host).version for host in hosts}
+    except ValueError:
+        raise InvalidArgument(
+            "a list of replicas must name them by IP:PORT; for host names use one dns:///NAME:PORT target "
+            "whose name resolves to every replica",
+            reason="CLIENT_TARGET_INVALID",
+        ) from None
+    if len(families) != 1:
+        raise InvalidArgument("list replicas of one address family (IPv4 or IPv6)", reason="CLIENT_TARGET_INVALID")
+    return f"ipv{families.pop()}:{','.join(addresses)}", True
+
+
 class HubClient:
     """An authenticated connection to the hub for one officer of one department."""
 
@@ -205,7 +227,7 @@ class HubClient:
     @classmethod
     def connect(
         cls,
-        target: str,
+        target: str | Sequence[str],
         *,
         department: str,
         officer: str,
@@ -220,9 +242,18 @@ class HubClient:
     ) -> HubClient:
         """Open a channel (TLS when `tls` is given, plain text otherwise, for dev hubs).
 
+        `target` is one address (a hub, or the load balancer in front of replicas), a `dns:///NAME:PORT` that
+        resolves to several replicas, or a list of `IP:PORT` replicas; with several, calls are spread over
+        them round robin and a replica that is down is skipped.
         `language` ("zh-CN", "en"): the language of the LocalizedMessage errors carry; default English.
         """
+        if not isinstance(target, str) and len(target) > 1 and not server_name:
+            # One name for the certificate check of every replica (they share the hub's server certificate).
+            server_name = target[0].rsplit(":", 1)[0].strip("[]")
+        target, balanced = _channel_target(target)
         options: list[tuple[str, Any]] = [("grpc.max_receive_message_length", max_message_bytes)]
+        if balanced:
+            options.append(("grpc.lb_policy_name", "round_robin"))
         if server_name:
             options.append(("grpc.ssl_target_name_override", server_name))
         if tls is None:

@@ -31,6 +31,8 @@ class Settings:
     data_dir: Path = Path("data")
     # Empty: SQLite in the data directory. Else sqlite:///PATH or postgresql://USER@HOST/DB.
     database_url: str = ""
+    # PostgreSQL schema holding this hub's tables (several deployments on one database); empty: the default.
+    database_schema: str = ""
     grpc_listen: str = "127.0.0.1:50051"
     # Console, /metrics and /healthz; empty to turn the HTTP listener off.
     http_listen: str = "127.0.0.1:8080"
@@ -174,6 +176,10 @@ def load_settings(
 
 def _validate(s: Settings) -> list[FieldViolation]:
     problems = []
+    if s.database_schema and not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", s.database_schema):
+        problems.append(FieldViolation("database_schema", "lower-case letters, digits and _, at most 63"))
+    if s.database_schema and not s.database_url.startswith("postgres"):
+        problems.append(FieldViolation("database_schema", "a schema needs a PostgreSQL database_url"))
     for name in ("grpc_listen", "http_listen"):
         value = getattr(s, name)
         if name == "http_listen" and value == "":

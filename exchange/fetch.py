@@ -48,7 +48,7 @@ from exchange.provenance import Provenance
 from exchange.ratelimit import RateLimiter
 from exchange.registry import Registry
 from exchange.request_ids import current_request_id
-from exchange.storage import grant_store
+from exchange.storage import grant_store, quota_store
 from exchange.storage.db import Reader
 from exchange.v1 import provider_pb2
 
@@ -169,7 +169,7 @@ class Fetcher:
                 reason=decision.reason,
                 metadata={"subject_id": subject_guess, "dataset_version": ds.version},
             )
-        self.check_quota(caller, ds, decision)
+        await self.check_quota(caller, ds, decision)
         progress.done("authorised")
         progress.done("adapter called")
         signed = await self._lookup(ds, key, req, entry.request_digest, deadline.remaining())
@@ -284,9 +284,18 @@ class Fetcher:
             subject=subject,
         )
 
-    def check_quota(self, caller: Caller, ds: Dataset, decision: Decision) -> None:
+    async def check_quota(self, caller: Caller, ds: Dataset, decision: Decision) -> None:
+        """Count the request against its grant's quota: across every replica on PostgreSQL, in this process
+        on SQLite (which serves one process)."""
         grant = decision.grant
-        if grant is not None and not self.rates.allow(grant.id, grant.rate_per_minute):
+        if grant is None or grant.rate_per_minute <= 0:
+            return
+        if self.hub.db.dialect == "postgresql":
+            async with self.hub.db.begin() as conn:
+                admitted = await quota_store.take(conn, grant.id, grant.rate_per_minute, time.time())
+        else:
+            admitted = self.rates.allow(grant.id, grant.rate_per_minute)
+        if not admitted:
             raise ResourceExhausted(
                 f"grant {grant.id} allows {grant.rate_per_minute} requests per minute to {ds.code}; wait and try again",
                 reason="QUOTA_EXCEEDED",

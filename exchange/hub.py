@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -40,7 +41,7 @@ from exchange.clock import now_us
 from exchange.config import Settings
 from exchange.keyring import CurrentDatasets, KeyRing
 from exchange.request_ids import current_request_id
-from exchange.storage import Database, token_store
+from exchange.storage import Database, quota_store, token_store
 from exchange.storage.changes import ChangeFeed
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,8 @@ class DatabaseReplayLedger:
 
     async def purge(self) -> int:
         async with self.db.begin() as conn:
+            # Quota minutes no decision reads any more go with the expired token ids.
+            await quota_store.purge(conn, time.time())
             return await token_store.purge_expired(conn, now_us())
 
 
@@ -83,7 +86,9 @@ class Hub:
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.db = Database(
-            settings.effective_database_url, synchronous=settings.sqlite_synchronous.upper(), schema=db_schema
+            settings.effective_database_url,
+            synchronous=settings.sqlite_synchronous.upper(),
+            schema=db_schema or settings.database_schema or None,
         )
         self.keyring = KeyRing(settings.hub_department)
         self.current_datasets = CurrentDatasets()

@@ -196,7 +196,7 @@ class Scanner:
                     reason="FILTER_FIELD_NOT_GRANTED",
                 )
             _check_filter_subjects(facts, ds, row_filter)
-        self.fetcher.check_quota(caller, ds, decision)
+        await self.fetcher.check_quota(caller, ds, decision)
         progress.done("authorised")
         owner = self.hub.keyring.department(ds.owner)
         endpoint = owner.adapter_endpoint if owner and owner.adapter_endpoint else ""

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import ssl
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -248,10 +248,12 @@ class HubFixture:
         officer: str = "officer-1",
         roles: Iterable[Role | str] = (Role.OFFICER,),
         language: str = "",
+        address: str | Sequence[str] | None = None,
     ) -> HubClient:
+        """A client acting for an officer of department, to this hub (or to `address`: another replica, a balancer)."""
         keys = self.departments[department]
         client = HubClient.connect(
-            self.address,
+            address or self.address,
             department=department,
             officer=officer,
             key=keys.token_key,

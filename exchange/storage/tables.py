@@ -296,6 +296,15 @@ console_signin_failures = sa.Table(
 
 # Token ids (jti) already accepted, shared by every hub replica: the first replica to insert a token's
 # (issuer, jti) wins, any later first use elsewhere is a replay. Rows past their token's expiry are purged.
+# Requests counted against a grant's quota, per minute, by every hub replica together.
+quota_counts = sa.Table(
+    "quota_counts",
+    metadata,
+    _bounded("grant_id", limits.GRANT_ID, primary_key=True),
+    sa.Column("minute", sa.BigInteger, primary_key=True),
+    sa.Column("count", sa.Integer, nullable=False),
+)
+
 token_uses = sa.Table(
     "token_uses",
     metadata,
