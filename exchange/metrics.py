@@ -23,7 +23,8 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,6 +41,8 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+
+from exchange.interceptors import AroundInterceptor, Context
 
 if TYPE_CHECKING:
     from exchange.config import Settings
@@ -236,9 +239,6 @@ _STARTED = time.time()
 
 # --- RPCs by method and status ---------------------------------------------------------------------------
 
-Handler = Callable[..., Any]
-
-
 def _code(context: aio.ServicerContext[Any, Any], error: BaseException | None) -> str:
     """The status the call ended with: what the handler set or aborted with; a stray exception is INTERNAL."""
     code = context.code()
@@ -263,67 +263,19 @@ def _finished(method: str, started: float, context: aio.ServicerContext[Any, Any
     seconds.observe(time.perf_counter() - started)
 
 
-def _single(method: str, inner: Handler) -> Handler:
-    async def handle(request: Any, context: aio.ServicerContext[Any, Any]) -> Any:
-        started, error = time.perf_counter(), None
-        try:
-            result = inner(request, context)
-            return await result if isinstance(result, Awaitable) else result
-        except BaseException as raised:
-            error = raised
-            raise
-        finally:
-            _finished(method, started, context, error)
-
-    return handle
-
-
-def _stream(method: str, inner: Handler) -> Handler:
-    async def generate(request: Any, context: aio.ServicerContext[Any, Any]) -> AsyncIterator[Any]:
-        started, error = time.perf_counter(), None
-        try:
-            result = inner(request, context)
-            if isinstance(result, Awaitable):  # a handler writing with context.write
-                await result
-                return
-            async for item in result:
-                yield item
-        except BaseException as raised:
-            error = raised
-            raise
-        finally:
-            _finished(method, started, context, error)
-
-    return generate
-
-
-_KINDS = (
-    ("unary_unary", grpc.unary_unary_rpc_method_handler, _single),
-    ("stream_unary", grpc.stream_unary_rpc_method_handler, _single),
-    ("unary_stream", grpc.unary_stream_rpc_method_handler, _stream),
-    ("stream_stream", grpc.stream_stream_rpc_method_handler, _stream),
-)
-
-
-class RpcMetricsInterceptor(aio.ServerInterceptor):
+class RpcMetricsInterceptor(AroundInterceptor):
     """Counts and times every RPC the server has a handler for (so the method label is one the server knows)."""
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Any]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> Any:
-        handler = await continuation(handler_call_details)
-        if handler is None:
-            RPCS.labels(UNKNOWN, "UNIMPLEMENTED").inc()
-            return None
-        method = handler_call_details.method
-        for attribute, make, wrap in _KINDS:
-            inner = getattr(handler, attribute)
-            if inner is not None:
-                return make(
-                    wrap(method, inner),
-                    request_deserializer=handler.request_deserializer,
-                    response_serializer=handler.response_serializer,
-                )
-        return handler
+    @asynccontextmanager
+    async def around(self, method: str, context: Context) -> AsyncIterator[None]:
+        started, error = time.perf_counter(), None
+        try:
+            yield
+        except BaseException as raised:
+            error = raised
+            raise
+        finally:
+            _finished(method, started, context, error)
+
+    def unserved(self, method: str) -> None:
+        RPCS.labels(UNKNOWN, "UNIMPLEMENTED").inc()

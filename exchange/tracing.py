@@ -10,21 +10,18 @@ Tests hand in their own provider with `use_provider` (the SDK's in-memory export
 from __future__ import annotations
 
 import contextlib
-import inspect
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from typing import Any
 
-import grpc
-from grpc import aio
 from opentelemetry import context, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer, TracerProvider
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
+from exchange.interceptors import AroundInterceptor, Context
+
 _PROPAGATOR = TraceContextTextMapPropagator()
 _HEADERS = ("traceparent", "tracestate")
 _tracer: Tracer | None = None
-
-Handler = Callable[..., Any]
 
 
 def use_provider(provider: TracerProvider | None) -> None:
@@ -91,64 +88,17 @@ def _failed(error: BaseException) -> None:
         span.set_status(Status(StatusCode.ERROR, type(error).__name__))
 
 
-def _single(method: str, inner: Handler) -> Handler:
-    async def handle(request: Any, context_: aio.ServicerContext[Any, Any]) -> Any:
-        with server_span(method, context_.invocation_metadata()):
-            try:
-                result = inner(request, context_)
-                return await result if inspect.isawaitable(result) else result
-            except BaseException as error:
-                _failed(error)
-                raise
-
-    return handle
-
-
-def _stream(method: str, inner: Handler) -> Handler:
-    async def generate(request: Any, context_: aio.ServicerContext[Any, Any]) -> AsyncIterator[Any]:
-        with server_span(method, context_.invocation_metadata()):
-            try:
-                result = inner(request, context_)
-                if isinstance(result, Awaitable):  # a handler writing with context.write
-                    await result
-                    return
-                async for item in result:
-                    yield item
-            except BaseException as error:
-                _failed(error)
-                raise
-
-    return generate
-
-
-_KINDS = (
-    ("unary_unary", grpc.unary_unary_rpc_method_handler, _single),
-    ("stream_unary", grpc.stream_unary_rpc_method_handler, _single),
-    ("unary_stream", grpc.unary_stream_rpc_method_handler, _stream),
-    ("stream_stream", grpc.stream_stream_rpc_method_handler, _stream),
-)
-
-
-class TracingInterceptor(aio.ServerInterceptor):
+class TracingInterceptor(AroundInterceptor):
     """Runs every RPC inside its server span (or the caller's trace context alone, without an exporter)."""
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Any]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> Any:
-        handler = await continuation(handler_call_details)
-        if handler is None:
-            return None
-        for attribute, make, wrap in _KINDS:
-            inner = getattr(handler, attribute)
-            if inner is not None:
-                return make(
-                    wrap(handler_call_details.method, inner),
-                    request_deserializer=handler.request_deserializer,
-                    response_serializer=handler.response_serializer,
-                )
-        return handler
+    @contextlib.asynccontextmanager
+    async def around(self, method: str, context_: Context) -> AsyncIterator[None]:
+        with server_span(method, context_.invocation_metadata()):
+            try:
+                yield
+            except BaseException as error:
+                _failed(error)
+                raise
 
 
 def with_trace_id(details: Mapping[str, str]) -> Mapping[str, str] | None:
