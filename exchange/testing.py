@@ -12,6 +12,7 @@ test about dev mode asks for ``insecure_dev=True``.
 
 from __future__ import annotations
 
+import socket
 import ssl
 import uuid
 from collections.abc import Iterable, Sequence
@@ -310,6 +311,33 @@ class HubFixture:
         await self.running.stop(grace=1.0)
         if self.pg_schema:
             await drop_pg_schema(self.pg_schema)
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on now (for servers that must be told their port)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def create_pg_database() -> str:
+    """A PostgreSQL database of its own (for hub processes, which cannot be handed a schema by the test)."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    await _pg_admin(f'CREATE DATABASE "{name}"')
+    return PG_URL.rsplit("/", 1)[0] + "/" + name
+
+
+async def drop_pg_database(url: str) -> None:
+    await _pg_admin(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+
+
+async def _pg_admin(statement: str) -> None:
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(PG_URL.replace("postgresql://", "postgresql+asyncpg://"), isolation_level="AUTOCOMMIT")
+    async with engine.connect() as conn:
+        await conn.execute(sa.text(statement))
+    await engine.dispose()
 
 
 async def create_pg_schema() -> str:

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from exchange.testing import HubFixture, start_test_hub
+from exchange.testing import HubFixture, create_pg_database, drop_pg_database, start_test_hub
 
 
 @pytest.fixture
@@ -27,3 +27,13 @@ async def any_backend_hub(request, tmp_path) -> AsyncIterator[HubFixture]:
         yield fixture
     finally:
         await fixture.stop()
+
+
+@pytest.fixture
+async def pg_database() -> AsyncIterator[str]:
+    """The URL of a PostgreSQL database of its own, for hub processes (they cannot be handed a schema)."""
+    url = await create_pg_database()
+    try:
+        yield url
+    finally:
+        await drop_pg_database(url)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from catalog.errors import DeadlineExceeded, Unavailable
 from catalog.model import Dataset
 from exchange.adapter_client import AdapterClient, CircuitBreaker
 from exchange.auth.keys import generate_ed25519
-from exchange.testing import AdapterLink, adapter_link
+from exchange.testing import AdapterLink, adapter_link, free_port
 from exchange.v1 import provider_pb2
 
 from .hubsetup import example_dataset
@@ -98,11 +97,6 @@ async def client(link: AdapterLink) -> AsyncIterator[AdapterClient]:
 def lookup(key: str = USCC) -> provider_pb2.LookupRequest:
     return provider_pb2.LookupRequest(dataset="business_licence", key=key)
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def test_dead_adapter_is_unavailable_naming_the_department(client: AdapterClient) -> None:

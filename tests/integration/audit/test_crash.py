@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import socket
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -19,7 +18,7 @@ from exchange.auth.identity import Role
 from exchange.client import HubClient, Receipt
 from exchange.storage import Database
 from exchange.storage import tables as t
-from exchange.testing import start_test_hub
+from exchange.testing import free_port, start_test_hub
 from exchange.v1 import audit_pb2
 
 from .logsetup import CONSUMER, EXCHANGE, LICENCE_KEY, exchange_cli_here, licence_world
@@ -27,11 +26,6 @@ from .logsetup import CONSUMER, EXCHANGE, LICENCE_KEY, exchange_cli_here, licenc
 RECEIPTS_BEFORE_KILL = 60
 WORKERS = 4
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def _serve(config: Path, data_dir: Path) -> asyncio.subprocess.Process:
@@ -64,7 +58,7 @@ async def test_every_receipt_survives_a_sigkill_and_the_log_verifies_after_resta
     await setup.stop()
     try:
         # ... then serve it from a separate `exchange serve` process.
-        port = _free_port()
+        port = free_port()
         config = tmp_path / "hub.yaml"
         config.write_text(
             yaml.safe_dump(

@@ -13,7 +13,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -29,7 +28,7 @@ from exchange.audit.entry import encode_entry
 from exchange.audit.merkle import leaf_hash, root_from_leaf_hashes
 from exchange.auth.identity import Role
 from exchange.client import HubClient
-from exchange.testing import PG_URL, HubFixture, start_test_hub
+from exchange.testing import PG_URL, HubFixture, free_port, start_test_hub
 from tests.integration.hub.test_fetch import MemoryAdapter, licence
 
 EXCHANGE = str(Path(sys.executable).with_name("exchange"))
@@ -37,11 +36,6 @@ HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
 FETCHES, CONCURRENCY, KILL_AFTER = 36, 4, 12
 RETRIES: list[str] = []
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _serving(process: subprocess.Popen[str]) -> bool:
@@ -130,7 +124,7 @@ async def test_three_hubs_behind_haproxy_lose_nothing_when_one_is_killed(control
         grant = await admin.create_grant("SAMR", "business_licence", ["*"])
         case = await hub.client("SAMR").create_case("restaurant_permit", key)
 
-        ports = [_free_port() for _ in range(3)]
+        ports = [free_port() for _ in range(3)]
         env = {
             **os.environ,
             "EXCHANGE_DATABASE_URL": PG_URL,
@@ -149,7 +143,7 @@ async def test_three_hubs_behind_haproxy_lose_nothing_when_one_is_killed(control
                 )
             )
         assert all(await asyncio.gather(*(asyncio.to_thread(_serving, p) for p in processes)))
-        front = _free_port()
+        front = free_port()
         config = tmp_path / "haproxy.cfg"
         config.write_text(_haproxy_config(front, ports), encoding="utf-8")
         processes.append(subprocess.Popen([HAPROXY, "-db", "-f", str(config)], stdout=subprocess.DEVNULL, text=True))

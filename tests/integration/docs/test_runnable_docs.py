@@ -15,7 +15,6 @@ import os
 import re
 import select
 import shlex
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ import pytest
 from click.testing import CliRunner
 
 from exchange.cli import cli
+from exchange.testing import free_port
 
 ROOT = Path(__file__).resolve().parents[3]
 EXCHANGE = [sys.executable, "-m", "exchange.cli"]
@@ -51,11 +51,6 @@ def commands(block: str) -> Iterator[str]:
         if line:
             yield line
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Shell:

@@ -10,15 +10,10 @@ import sys
 import time
 from pathlib import Path
 
-from exchange.testing import EXAMPLES
+from exchange.testing import EXAMPLES, free_port
 
 EXCHANGE = [sys.executable, "-m", "exchange.cli"]
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

@@ -6,47 +6,18 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import ssl
 import subprocess
 import sys
-import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
-import pytest
-import sqlalchemy as sa
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy.ext.asyncio import create_async_engine
 
-from exchange.testing import PG_URL
+from exchange.testing import free_port
 
 EXCHANGE = str(Path(sys.executable).with_name("exchange"))
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def _admin(statement: str) -> None:
-    engine = create_async_engine(PG_URL.replace("postgresql://", "postgresql+asyncpg://"), isolation_level="AUTOCOMMIT")
-    async with engine.connect() as conn:
-        await conn.execute(sa.text(statement))
-    await engine.dispose()
-
-
-@pytest.fixture
-async def pg_database() -> AsyncIterator[str]:
-    """A database of its own: the workers are separate processes and cannot be handed a schema."""
-    name = f"m_{uuid.uuid4().hex[:12]}"
-    await _admin(f'CREATE DATABASE "{name}"')
-    try:
-        yield PG_URL.rsplit("/", 1)[0] + "/" + name
-    finally:
-        await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -69,7 +40,7 @@ async def _rpcs_counted(url: str, context: ssl.SSLContext) -> float:
 
 
 async def test_every_worker_serves_the_series_of_all_workers(tmp_path: Path, pg_database: str) -> None:
-    grpc_port, http_port = _free_port(), _free_port()
+    grpc_port, http_port = free_port(), free_port()
     env = {
         "EXCHANGE_DATABASE_URL": pg_database,
         "EXCHANGE_GRPC_LISTEN": f"127.0.0.1:{grpc_port}",
