@@ -110,6 +110,8 @@ class Fetcher:
             case_id=req.case_id,
             service_item=req.service_item,
             request_digest=request_digest(req),
+            # Why the officer needs the document now, in the caller's words (bounded by the recorder).
+            details={"note": req.note} if req.note else {},
         )
         progress, deadline = Progress(), Deadline.after(req.time_budget)
         try:

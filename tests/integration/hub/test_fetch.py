@@ -231,3 +231,26 @@ async def test_a_document_signed_with_a_key_after_its_retirement_is_refused(worl
     assert refused.value.reason == "ISSUER_KEY_RETIRED"
     (last,) = (await hub.log_entries())[-1:]
     assert (last.reason, last.outcome) == ("ISSUER_KEY_RETIRED", "DataLoss")
+
+
+async def test_the_purpose_note_is_kept_in_the_entry_of_an_allowed_and_of_a_refused_fetch(world):
+    """Purpose.note (why this officer needs the document now) was accepted and dropped; the log keeps it."""
+    from exchange.v1 import common_pb2, exchange_pb2
+
+    hub, officer, key = world["hub"], world["officer"], world["doc"]["unified_social_credit_code"]
+    note = "窗口核验 申请人当面出示原件"
+
+    async def fetch() -> None:
+        request = exchange_pb2.FetchRequest(
+            dataset="business_licence", key=key, purpose=common_pb2.Purpose(case_id=world["case"], note=note)
+        )
+        await officer.call(officer.exchange.Fetch, request)
+
+    with pytest.raises(PermissionDenied):
+        await fetch()
+    refused = (await hub.log_entries())[-1]
+    assert (refused.decision, refused.reason, refused.details.get("note")) == ("deny", "NO_GRANT", note)
+    await world["admin"].create_grant("SAMR", "business_licence", ["*"])
+    await fetch()
+    allowed = [e for e in await hub.log_entries() if e.action == "exchange.fetch"][-1]
+    assert (allowed.decision, allowed.details.get("note")) == ("allow", note)
