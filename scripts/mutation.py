@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 MODULES = (
     "exchange/auth/authz.py",
     "exchange/auth/roles.py",
+    "exchange/auth/held_roles.py",
     "exchange/auth/tokens.py",
     "catalog/identifiers.py",
     "exchange/cases/calendar.py",
