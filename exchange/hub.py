@@ -39,6 +39,7 @@ from exchange.auth.tokens import TokenVerifier
 from exchange.cases.calendar import WorkingCalendar, load_calendar
 from exchange.clock import now_us
 from exchange.config import Settings
+from exchange.events import MemoryPublisher, Publisher
 from exchange.keyring import CurrentDatasets, KeyRing
 from exchange.request_ids import current_request_id
 from exchange.storage import Database, quota_store, token_store
@@ -124,6 +125,8 @@ class Hub:
             if settings.calendar_file
             else WorkingCalendar(tz=localtime.zone())
         )
+        # Reminders, warnings, escalations, tickets and licence-status changes for department systems.
+        self.events: Publisher = MemoryPublisher()
         self._tasks: list[asyncio.Task[None]] = []
         # Extension point: services and the console hang their own state here by name.
         self.extensions: dict[str, Any] = {}
