@@ -74,7 +74,7 @@ async def test_zh_department_admin_approves_an_access_request(signed_in_zh: Sign
     request = page.locator(f"#request-{request_id}")
     await expect(request).to_contain_text("identity_record")
     await shot(page, "zh-03-access-requests")
-    await request.get_by_label("理由（拒绝时必填）").fill("《食品安全法》第三十五条")  # noqa: RUF001
+    await request.get_by_label("理由（拒绝时必填）").fill("《食品安全法》第三十五条")
     await request.get_by_role("button", name="同意").click()
     await expect(page.locator(f"#request-{request_id}")).to_contain_text("已同意")
 

@@ -37,7 +37,7 @@ async def test_a_refused_fetch_asked_in_chinese_carries_a_chinese_localized_mess
     refused = await _refused(hub, open_case, "zh-CN")
     assert refused.reason == "NO_GRANT"
     assert refused.locale == "zh-CN"
-    assert refused.localized_message == "贵部门没有该数据资源的授权；请向其提供部门申请。"  # noqa: RUF001
+    assert refused.localized_message == "贵部门没有该数据资源的授权；请向其提供部门申请。"
     assert "holds no grant" in refused.message  # the status message stays English for logs and machines
     (last,) = (await hub.log_entries())[-1:]
     assert (last.decision, last.reason, last.caller_department, last.subject_id) == ("deny", "NO_GRANT", "SAMR", USCC)
