@@ -73,8 +73,11 @@ class Settings:
     token_leeway_seconds: int = 30
     # Working days a department admin has to answer a conditional access request.
     access_request_days: int = 10
-    # YAML file with holidays and make-up working days (see examples/calendar/).
+    # Holidays and make-up working days: the shipped years (2025, 2026) with this YAML file, or every YAML
+    # file of this folder, laid over them; a year the operator's files declare replaces the shipped one.
     calendar_file: str = ""
+    # Whether the shipped State Council arrangements count (off: only calendar_file).
+    calendar_shipped: bool = True
     # The zone every time a person reads or types is in (console, CLI); storage and the log stay UTC.
     time_zone: str = "Asia/Shanghai"
     # The language of the console (zh-CN or en) when neither the account nor the browser chooses one.
@@ -221,6 +224,6 @@ def _validate(s: Settings) -> list[FieldViolation]:
         problems.append(FieldViolation("time_zone", f"an IANA time zone such as Asia/Shanghai, got {s.time_zone!r}"))
     if s.default_language not in ("zh-CN", "en"):
         problems.append(FieldViolation("default_language", f"one of zh-CN, en, got {s.default_language!r}"))
-    if s.calendar_file and not s.path(s.calendar_file).is_file():
-        problems.append(FieldViolation("calendar_file", f"no such file: {s.path(s.calendar_file)}"))
+    if s.calendar_file and not s.path(s.calendar_file).exists():
+        problems.append(FieldViolation("calendar_file", f"no such file or folder: {s.path(s.calendar_file)}"))
     return problems

@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ from exchange.auth.keys import generate_ed25519, load_private_key, write_private
 from exchange.auth.pki import RevocationList, department_from_auth_context, peer_certificate
 from exchange.auth.roles import allowed_roles
 from exchange.auth.tokens import TokenVerifier
-from exchange.cases.calendar import WorkingCalendar, load_calendar
+from exchange.cases.calendar import hub_calendar, uncovered_years
 from exchange.clock import now_us
 from exchange.config import Settings
 from exchange.events import MemoryPublisher, Publisher
@@ -120,11 +121,13 @@ class Hub:
             max_message_bytes=settings.max_message_bytes,
         )
         localtime.configure(settings.time_zone)
-        self.calendar = (
-            load_calendar(settings.path(settings.calendar_file))
-            if settings.calendar_file
-            else WorkingCalendar(tz=localtime.zone())
+        self.calendar = hub_calendar(
+            settings.path(settings.calendar_file) if settings.calendar_file else None,
+            shipped=settings.calendar_shipped,
         )
+        if not settings.calendar_file:
+            # The shipped arrangements are dates; the hub's one time-zone setting says where a day ends.
+            self.calendar = replace(self.calendar, tz=localtime.zone())
         # Reminders, warnings, escalations, tickets and licence-status changes for department systems.
         self.events: Publisher = MemoryPublisher()
         self._tasks: list[asyncio.Task[None]] = []
@@ -159,6 +162,14 @@ class Hub:
             ) from None
 
     async def start(self) -> None:
+        missing = uncovered_years(self.calendar, datetime.now(self.calendar.tz).date())
+        if missing:
+            # Deadlines still count (Mon-Fri), but statutory holidays of those years are not known.
+            log.warning(
+                "the working-day calendar has no holiday data for %s; load the State Council's notice "
+                "(docs/operations.md, 'Working-day calendar')",
+                ", ".join(map(str, missing)),
+            )
         await self.db.migrate()
         metrics.read_certificates(self.settings)
         await self.keyring.load(self.db)

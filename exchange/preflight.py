@@ -7,11 +7,13 @@ do; the settings themselves are already validated when they load.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 import sqlalchemy as sa
 from alembic.script import ScriptDirectory
 
 from catalog.errors import ExchangeError
+from exchange.cases.calendar import hub_calendar, uncovered_years
 from exchange.config import Settings
 from exchange.storage.db import Database, alembic_config
 
@@ -76,6 +78,28 @@ async def _database(settings: Settings) -> list[Finding]:
     return [Finding(True, f"database: at migration {version}; `exchange serve` upgrades it to {head}")]
 
 
+def _calendar(settings: Settings, today: date | None = None) -> list[Finding]:
+    """The holiday data deadlines are counted with: an unreadable file refuses the start; a missing year warns."""
+    try:
+        extra = settings.path(settings.calendar_file) if settings.calendar_file else None
+        working = hub_calendar(extra, shipped=settings.calendar_shipped)
+    except ExchangeError as error:
+        details = "; ".join(f"{v.field}: {v.description}" for v in error.violations)
+        return [Finding(False, f"calendar_file: {error.message}" + (f" ({details})" if details else ""))]
+    known = ", ".join(map(str, sorted(working.years))) or "none"
+    missing = uncovered_years(working, today or date.today())
+    if missing:
+        years = ", ".join(map(str, missing))
+        return [
+            Finding(
+                True,
+                f"calendar: holidays known for {known}; none for {years} yet, so deadlines there count Mon-Fri "
+                "only: add the State Council's notice to calendar_file (docs/operations.md, 'Working-day calendar')",
+            )
+        ]
+    return [Finding(True, f"calendar: holidays known for {known}")]
+
+
 async def check(settings: Settings) -> list[Finding]:
     """Every finding, ok or not, in the order an operator reads them."""
-    return [*_files(settings), *_ports(settings), *await _database(settings)]
+    return [*_files(settings), *_ports(settings), *_calendar(settings), *await _database(settings)]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from importlib import resources
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -29,11 +30,38 @@ def require_aware(value: datetime, name: str) -> None:
 
 @dataclass(frozen=True)
 class WorkingCalendar:
-    """Which local dates are working days: Mon-Fri minus holidays, plus make-up weekend days."""
+    """Which local dates are working days: Mon-Fri minus holidays, plus make-up weekend days.
+
+    `years` are the years whose holiday arrangement is known (a year outside them counts Mon-Fri only);
+    `sources` name the notices the data comes from.
+    """
 
     holidays: frozenset[date] = frozenset()
     makeup_workdays: frozenset[date] = frozenset()
     tz: ZoneInfo = field(default=DEFAULT_TIMEZONE)
+    years: frozenset[int] = frozenset()
+    sources: tuple[str, ...] = ()
+
+    def covers(self, year: int) -> bool:
+        """Whether the holiday arrangement of `year` is known."""
+        return year in self.years
+
+    def overlaid(self, other: WorkingCalendar) -> WorkingCalendar:
+        """This calendar with `other` laid over it: for every year `other` covers, `other`'s days replace ours."""
+        if other.tz.key != self.tz.key:
+            raise InvalidArgument(
+                f"calendars in different time zones cannot be combined ({self.tz.key}, {other.tz.key})",
+                reason="CALENDAR_INVALID",
+            )
+        kept = {d for d in self.holidays if d.year not in other.years}
+        kept_makeup = {d for d in self.makeup_workdays if d.year not in other.years}
+        return WorkingCalendar(
+            holidays=frozenset(kept | other.holidays),
+            makeup_workdays=frozenset(kept_makeup | other.makeup_workdays),
+            tz=self.tz,
+            years=self.years | other.years,
+            sources=(*self.sources, *(s for s in other.sources if s not in self.sources)),
+        )
 
     def is_working_day(self, d: date) -> bool:
         """Whether the local date ``d`` is a working day."""
@@ -148,7 +176,7 @@ def _parse_dates(node: yaml.Node, key: str) -> tuple[list[tuple[date, int]], lis
 
 
 def parse_calendar(text: str, source: str = "<calendar>") -> WorkingCalendar:
-    """A WorkingCalendar from YAML text with keys ``holidays``, ``makeup_workdays`` and ``timezone``."""
+    """A WorkingCalendar from YAML text: ``timezone``, ``years``, ``source``, ``holidays``, ``makeup_workdays``."""
     try:
         root = yaml.compose(text)
     except yaml.YAMLError as exc:
@@ -162,6 +190,8 @@ def parse_calendar(text: str, source: str = "<calendar>") -> WorkingCalendar:
         )
     lists: dict[str, list[tuple[date, int]]] = {"holidays": [], "makeup_workdays": []}
     tz = DEFAULT_TIMEZONE
+    declared: set[int] | None = None
+    sources: tuple[str, ...] = ()
     wrong: list[FieldViolation] = []
     for key_node, value_node in root.value:
         key, line = str(key_node.value), key_node.start_mark.line + 1
@@ -174,9 +204,22 @@ def parse_calendar(text: str, source: str = "<calendar>") -> WorkingCalendar:
                 tz = ZoneInfo(str(name))
             except (ZoneInfoNotFoundError, ValueError):
                 wrong.append(FieldViolation("timezone", f"line {line}: unknown time zone {name!r}"))
+        elif key == "years":
+            declared, bad_years = _parse_years(value_node)
+            wrong.extend(bad_years)
+        elif key == "source" and isinstance(value_node, yaml.ScalarNode) and str(value_node.value).strip():
+            sources = (str(value_node.value).strip(),)
+        elif key == "source":
+            wrong.append(FieldViolation("source", f"line {line}: expected the notice's name as text"))
         else:
-            wrong.append(FieldViolation(key, f"line {line}: unknown key; expected holidays, makeup_workdays, timezone"))
+            wrong.append(FieldViolation(key, f"line {line}: unknown key; expected {', '.join(CALENDAR_KEYS)}"))
     holidays = {d for d, _ in lists["holidays"]}
+    listed = [*lists["holidays"], *lists["makeup_workdays"]]
+    # Without `years`, a file covers the years of the dates it lists.
+    years = declared if declared is not None else {d.year for d, _ in listed}
+    for d, line in listed:
+        if d.year not in years:
+            wrong.append(FieldViolation("years", f"line {line}: {d} is outside the years the file declares"))
     for d, line in lists["makeup_workdays"]:
         if d in holidays:
             wrong.append(FieldViolation("makeup_workdays", f"line {line}: {d} is also listed as a holiday"))
@@ -194,14 +237,62 @@ def parse_calendar(text: str, source: str = "<calendar>") -> WorkingCalendar:
         holidays=frozenset(holidays),
         makeup_workdays=frozenset(d for d, _ in lists["makeup_workdays"]),
         tz=tz,
+        years=frozenset(years),
+        sources=sources,
     )
 
 
+CALENDAR_KEYS = ("timezone", "years", "source", "holidays", "makeup_workdays")
+
+
+def _parse_years(node: yaml.Node) -> tuple[set[int] | None, list[FieldViolation]]:
+    line = node.start_mark.line + 1
+    items = node.value if isinstance(node, yaml.SequenceNode) else [node]
+    years: set[int] = set()
+    for item in items:
+        text = str(item.value) if isinstance(item, yaml.ScalarNode) else ""
+        if not (text.isdigit() and len(text) == 4):
+            return None, [FieldViolation("years", f"line {line}: expected a list of years like [2027]")]
+        years.add(int(text))
+    return years, []
+
+
 def load_calendar(path: str | Path) -> WorkingCalendar:
-    """Read a working-day calendar from a YAML file."""
+    """Read a working-day calendar from a YAML file, or every `*.yaml` of a directory laid over each other."""
     file = Path(path)
+    if file.is_dir():
+        files = sorted(file.glob("*.yaml"))
+        return combined(parse_calendar(f.read_text(encoding="utf-8"), source=str(f)) for f in files)
     try:
         text = file.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise NotFound(f"calendar file {file} does not exist", reason="CALENDAR_NOT_FOUND") from exc
     return parse_calendar(text, source=str(file))
+
+
+def combined(calendars: Iterable[WorkingCalendar]) -> WorkingCalendar:
+    """Calendars laid over each other in order (a later one wins for the years it covers)."""
+    result: WorkingCalendar | None = None
+    for calendar in calendars:
+        result = calendar if result is None else result.overlaid(calendar)
+    return result or WorkingCalendar()
+
+
+def shipped_calendar() -> WorkingCalendar:
+    """The State Council's holiday arrangements shipped with the hub (exchange/cases/calendars/)."""
+    folder = resources.files("exchange.cases.calendars")
+    files = sorted((f for f in folder.iterdir() if f.name.endswith(".yaml")), key=lambda f: f.name)
+    return combined(parse_calendar(f.read_text(encoding="utf-8"), source=f"shipped {f.name}") for f in files)
+
+
+def hub_calendar(extra: str | Path | None, *, shipped: bool = True) -> WorkingCalendar:
+    """The hub's calendar: the shipped years (unless turned off) with the operator's file or folder laid over."""
+    layers = [shipped_calendar()] if shipped else []
+    if extra:
+        layers.append(load_calendar(extra))
+    return combined(layers)
+
+
+def uncovered_years(calendar: WorkingCalendar, today: date, *, ahead_days: int = 90) -> list[int]:
+    """Years from `today` to `ahead_days` later whose holidays the calendar does not know."""
+    return [y for y in range(today.year, (today + timedelta(days=ahead_days)).year + 1) if not calendar.covers(y)]

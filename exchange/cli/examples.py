@@ -59,6 +59,8 @@ EXAMPLES: dict[str, list[str]] = {
         "exchange pki revoke --serial 5f0c2e... --dir data/pki",
     ],
     "pki crl": ["exchange pki crl --dir data/pki          # re-sign crl.pem before it is 30 days old"],
+    "calendar show": ["exchange calendar show --year 2026", "exchange calendar show --file calendars/"],
+    "calendar check": ["exchange calendar check cn-2027.yaml    # next year's notice, before calendar_file"],
     "cases": ["exchange cases list --state in_review", "exchange cases show c-1a2b3c"],
     "cases add-party": ["exchange cases add-party c-1a2b3c premises_owner:110105198506010011:王伟"],
     "cases overdue": ["exchange cases overdue", "exchange cases overdue --of FIRE --past-only"],
