@@ -94,9 +94,7 @@ def _load(path: Path) -> CopyTemplate:
     fields = raw.get("fields")
     if not isinstance(fields, list) or not fields:
         raise InvalidArgument(f"{path.name}: fields must list at least one field", reason="TEMPLATE_INVALID")
-    return CopyTemplate(
-        str(title.get("zh", "")), str(title.get("en", "")), tuple(_line(f, path.name) for f in fields)
-    )
+    return CopyTemplate(str(title.get("zh", "")), str(title.get("en", "")), tuple(_line(f, path.name) for f in fields))
 
 
 def default_template(dataset: Dataset) -> CopyTemplate:

@@ -123,7 +123,9 @@ class _Page:
         self.ops.append(b"q 0.75 0 0 RG 1.2 w %g %g %g %g re S Q" % (x, y, w, h))
 
     def qr(self, x: float, y: float, data: str, size: float) -> None:
-        code = qrcode.QRCode(image_factory=PdfStreamQRImage, border=0, error_correction=qrcode.constants.ERROR_CORRECT_M)
+        code = qrcode.QRCode(
+            image_factory=PdfStreamQRImage, border=0, error_correction=qrcode.constants.ERROR_CORRECT_M
+        )
         code.add_data(data)
         code.make(fit=True)
         modules = code.modules_count
@@ -139,14 +141,12 @@ def _value(document: Mapping[str, Any], name: str) -> str:
     return value if isinstance(value, str) else str(value)
 
 
-def render_copy(
-    template: CopyTemplate, document: Mapping[str, Any], annotation: Annotation, *, font: bytes
-) -> bytes:
+def render_copy(template: CopyTemplate, document: Mapping[str, Any], annotation: Annotation, *, font: bytes) -> bytes:
     """The unsigned PDF of an annotated copy: fields the caller may see (others omitted), then the annotation."""
     writer = PdfFileWriter()
     page = _Page(writer, font)
     right = A4[2] - MARGIN
-    page.text(MARGIN, page.y, f"{template.title_zh}（加注件）", 18)
+    page.text(MARGIN, page.y, f"{template.title_zh}（加注件）", 18)  # noqa: RUF001 (Chinese punctuation)
     page.y -= 22
     page.text(MARGIN, page.y, f"{template.title_en} (annotated copy)", 11)
     page.y -= 12
@@ -173,22 +173,34 @@ def render_copy(
     page.paragraph(MARGIN + 8, f"For {annotation.item_name} ({annotation.item_code}) only", 9, text_width)
     page.y -= 4
     facts = [
-        ("用途 Purpose", f"案件 Case {annotation.case_id} · 事项 Service item {annotation.item_name} ({annotation.item_code})"),
+        (
+            "用途 Purpose",
+            f"案件 Case {annotation.case_id} · 事项 Service item {annotation.item_name} ({annotation.item_code})",
+        ),
         ("使用部门 Requesting department", f"{annotation.department_name} ({annotation.department})"),
         ("经办人 Officer", annotation.officer),
         ("加注时间 Annotated at", beijing_time(annotation.made_at_us)),
         ("有效期至 Copy valid until", beijing_time(annotation.valid_until_us)),
-        ("来源 Source", f"{annotation.issuer} · {annotation.dataset} {annotation.key} (v{annotation.material_version})"),
+        (
+            "来源 Source",
+            f"{annotation.issuer} · {annotation.dataset} {annotation.key} (v{annotation.material_version})",
+        ),
         ("存证 Receipt", f"日志序号 log index {annotation.receipt_index} · {annotation.receipt_origin}"),
     ]
     for label, value in facts:
         page.paragraph(MARGIN + 8, f"{label}: {value}", 8.5, text_width, leading=1.35)
     page.paragraph(MARGIN + 8, "叶哈希 Leaf hash:", 8.5, text_width, leading=1.35)
-    page.paragraph(MARGIN + 8, annotation.receipt_leaf_hash, page.fitted(annotation.receipt_leaf_hash, 8.5, 5, text_width), text_width)
+    page.paragraph(
+        MARGIN + 8,
+        annotation.receipt_leaf_hash,
+        page.fitted(annotation.receipt_leaf_hash, 8.5, 5, text_width),
+        text_width,
+    )
     page.y -= 4
     page.paragraph(
         MARGIN + 8,
-        "本加注件由数据交换平台签章（PAdES）；原证照不变。 Signed by the exchange hub (PAdES); the original licence is unchanged.",
+        "本加注件由数据交换平台签章（PAdES）；原证照不变。"  # noqa: RUF001
+        " Signed by the exchange hub (PAdES); the original licence is unchanged.",
         7,
         text_width,
     )

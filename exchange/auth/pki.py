@@ -196,7 +196,11 @@ def init_pki(
     )
     _issue_hub_client(authority, hub_name, days=days, key_path=paths.hub_client_key, cert_path=paths.hub_client_cert)
     _issue_document_signing(
-        authority, hub_name, days=days, key_path=directory / DOCUMENT_SIGNING_KEY, cert_path=directory / DOCUMENT_SIGNING_CERT
+        authority,
+        hub_name,
+        days=days,
+        key_path=directory / DOCUMENT_SIGNING_KEY,
+        cert_path=directory / DOCUMENT_SIGNING_CERT,
     )
     return paths
 

@@ -13,6 +13,7 @@ from exchange.auth.identity import Role
 from exchange.cases.lifecycle import CaseState
 from exchange.client import AnnotatedCopyInfo, CaseInfo
 from tests.integration.cases.conftest import PermitWorld, case_in
+from tests.integration.cases.test_deadlines_rpc import exchange_cli
 
 # poppler-utils and libnss3-tools: `make pytest` installs them (scripts/ensure-poppler.sh).
 
@@ -44,7 +45,9 @@ async def copy_of_licence(world: PermitWorld, department: str = "SAMR") -> tuple
     return case, await world.officer(department, "officer-7").get_annotated_copy(case.id, "business_licence")
 
 
-async def test_copy_is_signed_by_the_hub_and_pdfsig_finds_it_valid_and_whole(world: PermitWorld, tmp_path: Path) -> None:
+async def test_copy_is_signed_by_the_hub_and_pdfsig_finds_it_valid_and_whole(
+    world: PermitWorld, tmp_path: Path
+) -> None:
     _, copy = await copy_of_licence(world)
     pdf = tmp_path / "copy.pdf"
     copy.save(pdf)
@@ -122,3 +125,16 @@ async def test_department_not_on_the_case_is_refused_and_logged_under_the_subjec
     (entry,) = [e for e in await world.hub.log_entries() if e.action == "cases.annotated_copy"]
     assert (entry.decision, entry.reason, entry.outcome) == ("deny", refused.value.reason, "PermissionDenied")
     assert entry.subject_id == world.keys["business_licence"] and entry.caller_department == "TAX"
+
+
+async def test_cli_saves_the_copy_that_pdfsig_validates(world: PermitWorld, tmp_path: Path) -> None:
+    case = await case_in(world, CaseState.IN_REVIEW)
+    await world.officer("SAMR").attach_material(case.id, "business_licence", world.keys["business_licence"])
+    identity = ["--profile", str(world.hub.write_profile("MNR", tmp_path / "mnr"))]
+    pdf = tmp_path / "licence.pdf"
+    said = await exchange_cli("cases", "annotated-copy", case.id, "business_licence", "-o", str(pdf), *identity)
+    digest = hashlib.sha256(pdf.read_bytes()).hexdigest()
+    assert str(pdf) in said and digest in said
+    assert "Signature is Valid." in pdfsig(pdf, trusting(world.hub.ca_cert, tmp_path / "nss"))
+    (entry,) = [e for e in await world.hub.log_entries() if e.action == "cases.annotated_copy"]
+    assert entry.caller_department == "MNR" and entry.details["copy_sha256"] == digest
