@@ -14,6 +14,7 @@ from exchange.cases.lifecycle import CaseState
 from exchange.client import AnnotatedCopyInfo, CaseInfo
 from tests.integration.cases.conftest import PermitWorld, case_in
 from tests.integration.cases.test_deadlines_rpc import exchange_cli
+from tests.integration.console.conftest import Browser, add_users
 
 # poppler-utils and libnss3-tools: `make pytest` installs them (scripts/ensure-poppler.sh).
 
@@ -138,3 +139,36 @@ async def test_cli_saves_the_copy_that_pdfsig_validates(world: PermitWorld, tmp_
     assert "Signature is Valid." in pdfsig(pdf, trusting(world.hub.ca_cert, tmp_path / "nss"))
     (entry,) = [e for e in await world.hub.log_entries() if e.action == "cases.annotated_copy"]
     assert entry.caller_department == "MNR" and entry.details["copy_sha256"] == digest
+
+
+async def test_console_offers_the_copy_to_a_case_department_and_refuses_the_auditor(
+    world: PermitWorld, tmp_path: Path
+) -> None:
+    case = await case_in(world, CaseState.IN_REVIEW)
+    await world.officer("SAMR").attach_material(case.id, "business_licence", world.keys["business_licence"])
+    await add_users(world.hub, ("fire-admin", "dept_admin", "FIRE"), ("audrey", "auditor", "HUB"))
+    link = f"/cases/{case.id}/materials/business_licence/annotated-copy.pdf"
+    fire, auditor = Browser.of(world.hub), Browser.of(world.hub)
+    try:
+        await fire.sign_in("fire-admin")
+        _, page = await fire.get(f"/cases/{case.id}")
+        assert f"{link}?version=1" in page
+        async with fire.session.get(fire.base + link) as response:
+            assert response.status == 200 and response.content_type == "application/pdf"
+            pdf = tmp_path / "console.pdf"
+            pdf.write_bytes(await response.read())
+        assert "Signature is Valid." in pdfsig(pdf, trusting(world.hub.ca_cert, tmp_path / "nss"))
+        assert "(FIRE)" in pdftotext(pdf)
+        await auditor.sign_in("audrey")
+        _, page = await auditor.get(f"/cases/{case.id}")
+        assert link not in page
+        status, _ = await auditor.get(link)
+        assert status == 403
+    finally:
+        await fire.close()
+        await auditor.close()
+    made, refused = [e for e in await world.hub.log_entries() if e.action == "cases.annotated_copy"]
+    assert (made.caller_department, made.officer_id, made.decision) == ("FIRE", "console:fire-admin", "allow")
+    assert made.details["copy_sha256"] == hashlib.sha256(pdf.read_bytes()).hexdigest()
+    assert (refused.decision, refused.reason, refused.outcome) == ("deny", "ROLE_NOT_ALLOWED", "PermissionDenied")
+    assert (refused.officer_id, refused.subject_id) == ("console:audrey", world.keys["business_licence"])
