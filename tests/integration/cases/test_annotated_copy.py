@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from catalog.errors import PermissionDenied
+from catalog.errors import FailedPrecondition, PermissionDenied
 from exchange.auth.identity import Role
 from exchange.cases.lifecycle import CaseState
 from exchange.client import AnnotatedCopyInfo, CaseInfo
@@ -172,3 +172,19 @@ async def test_console_offers_the_copy_to_a_case_department_and_refuses_the_audi
     assert made.details["copy_sha256"] == hashlib.sha256(pdf.read_bytes()).hexdigest()
     assert (refused.decision, refused.reason, refused.outcome) == ("deny", "ROLE_NOT_ALLOWED", "PermissionDenied")
     assert (refused.officer_id, refused.subject_id) == ("console:audrey", world.keys["business_licence"])
+
+
+async def test_expired_material_gets_no_copy_and_the_refusal_is_logged(world: PermitWorld) -> None:
+    case = await case_in(world, CaseState.IN_REVIEW)
+    key = world.keys["fire_safety_certificate"]
+    world.adapters["FIRE"].documents[("fire_safety_certificate", key)]["valid_until"] = "2025-12-31"
+    await world.officer("SAMR").attach_material(case.id, "fire_safety_certificate", key)
+    with pytest.raises(FailedPrecondition) as refused:
+        await world.officer("SAMR").get_annotated_copy(case.id, "fire_safety_certificate")
+    assert refused.value.reason == "MATERIAL_EXPIRED" and "refresh" in refused.value.message
+    (entry,) = [e for e in await world.hub.log_entries() if e.action == "cases.annotated_copy"]
+    assert (entry.reason, entry.outcome, entry.subject_id) == (
+        "MATERIAL_EXPIRED",
+        "FailedPrecondition",
+        world.keys["business_licence"],
+    )
