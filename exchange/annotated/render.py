@@ -146,7 +146,7 @@ def render_copy(template: CopyTemplate, document: Mapping[str, Any], annotation:
     writer = PdfFileWriter()
     page = _Page(writer, font)
     right = A4[2] - MARGIN
-    page.text(MARGIN, page.y, f"{template.title_zh}（加注件）", 18)  # noqa: RUF001 (Chinese punctuation)
+    page.text(MARGIN, page.y, f"{template.title_zh}（加注件）", 18)
     page.y -= 22
     page.text(MARGIN, page.y, f"{template.title_en} (annotated copy)", 11)
     page.y -= 12
@@ -199,7 +199,7 @@ def render_copy(template: CopyTemplate, document: Mapping[str, Any], annotation:
     page.y -= 4
     page.paragraph(
         MARGIN + 8,
-        "本加注件由数据交换平台签章（PAdES）；原证照不变。"  # noqa: RUF001
+        "本加注件由数据交换平台签章（PAdES）；原证照不变。"
         " Signed by the exchange hub (PAdES); the original licence is unchanged.",
         7,
         text_width,
