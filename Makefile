@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test venv protos check-protos lint typecheck pytest bench clean browser promtool haproxy node-deps fuzz i18n i18n-extract i18n-compile mutation
+.PHONY: demo test venv protos check-protos lint typecheck pytest bench clean browser promtool haproxy poppler node-deps fuzz i18n i18n-extract i18n-compile mutation
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,9 @@ browser:
 promtool:
 	sh scripts/ensure-promtool.sh
 
+poppler:
+	sh scripts/ensure-poppler.sh
+
 haproxy:
 	sh scripts/ensure-haproxy.sh
 
@@ -61,7 +64,7 @@ $(NODE_STAMP): $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
 
 node-deps: $(NODE_STAMP)
 
-pytest: venv browser promtool haproxy node-deps
+pytest: venv browser promtool haproxy poppler node-deps
 	$(VENV)/bin/pytest
 
 test: check-protos lint typecheck pytest

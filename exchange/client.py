@@ -14,6 +14,7 @@ reused on the channel until shortly before they expire.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import ipaddress
 import json
 import time
@@ -564,6 +565,27 @@ class HubClient:
         )
         return material_from_proto(response.material, receipt_from_proto(response.receipt))
 
+    async def get_annotated_copy(self, case_id: str, dataset: str, *, version: int = 0) -> AnnotatedCopyInfo:
+        """The hub-signed annotated copy (加注件) of a case material, for this case's service item."""
+        response: cases_pb2.GetAnnotatedCopyResponse = await self.call(
+            self.cases.GetAnnotatedCopy,
+            cases_pb2.GetAnnotatedCopyRequest(case_id=case_id, dataset=dataset, version=version),
+            timeout=30.0,
+        )
+        digest = hashlib.sha256(response.pdf).hexdigest()
+        if digest != response.sha256:
+            raise DataLoss(
+                f"the annotated copy's SHA-256 is {digest}, the hub said {response.sha256}",
+                reason="COPY_DIGEST_MISMATCH",
+            )
+        return AnnotatedCopyInfo(
+            pdf=response.pdf,
+            sha256=digest,
+            valid_until_us=response.valid_until_us,
+            material=material_from_proto(response.material),
+            receipt=receipt_from_proto(response.receipt),
+        )
+
     async def list_materials(self, case_id: str) -> list[MaterialInfo]:
         response: cases_pb2.ListMaterialsResponse = await self.call(
             self.cases.ListMaterials, cases_pb2.ListMaterialsRequest(case_id=case_id)
@@ -687,6 +709,21 @@ class MaterialInfo:
     fetched_by: str
     data: dict[str, Any] | None = None
     receipt: Receipt | None = None
+
+
+@dataclass(frozen=True)
+class AnnotatedCopyInfo:
+    """A signed annotated copy: the PDF, its SHA-256 (as logged), its validity, the material and the receipt."""
+
+    pdf: bytes
+    sha256: str
+    valid_until_us: int
+    material: MaterialInfo
+    receipt: Receipt
+
+    def save(self, path: Path) -> None:
+        """Write the PDF to `path`."""
+        path.write_bytes(self.pdf)
 
 
 def _enum_text(enum: Any, value: int, prefix: str) -> str:

@@ -54,6 +54,15 @@ class Settings:
     tls_client_key: str = "pki/hub-client.key"
     # The CA's revocation list (`exchange pki revoke`/`crl`); re-read when it changes; no file = nothing revoked.
     crl_file: str = "pki/crl.pem"
+    # The hub's document-signing certificate (hub CA, digitalSignature + nonRepudiation) and key: the PAdES
+    # signature of annotated copies (加注件). Made by `exchange pki init`.
+    document_signing_cert: str = "pki/document-signing.crt"
+    document_signing_key: str = "pki/document-signing.key"
+    # The CJK font embedded (as a subset) in annotated copies: an OpenType/TrueType file or collection
+    # (Debian fonts-noto-cjk); in a collection the Simplified Chinese face is used.
+    annotated_copy_font: str = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
+    # How long an annotated copy is valid (never past the licence's own validity).
+    annotated_copy_valid_days: int = 30
     # Ed25519 key the hub signs checkpoints with (made by `exchange init`).
     signing_key: str = "hub-signing.key"
     checkpoint_interval_seconds: float = 10.0
@@ -206,6 +215,7 @@ def _validate(s: Settings) -> list[FieldViolation]:
         "max_concurrent_rpcs",
         "token_max_lifetime_seconds",
         "access_request_days",
+        "annotated_copy_valid_days",
     )
     for name in positive:
         if getattr(s, name) <= 0:

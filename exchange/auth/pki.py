@@ -6,7 +6,9 @@ Profiles (each a fresh P-256 key, digitalSignature only, one extended key usage,
 - hub client (clientAuth; URI ``urn:exchange:hub:<hub name>``): what the hub presents to adapters,
 - department client (clientAuth; URI ``urn:exchange:department:<CODE>``),
 - adapter server (serverAuth; DNS/IP for its hosts, URI ``urn:exchange:adapter:<CODE>`` and the DNS name
-  ``<code>.adapter.exchange.internal`` the hub pins on every connection, see `adapter_dns_name`).
+  ``<code>.adapter.exchange.internal`` the hub pins on every connection, see `adapter_dns_name`),
+- hub document signing (digitalSignature and nonRepudiation, no extended key usage, URI
+  ``urn:exchange:hub:<hub name>``): the key that signs annotated copies (PAdES).
 
 Revocation is a CRL (``crl.pem``) signed by the CA; `RevocationList` reads it where a peer certificate
 is read (grpc Python has no CRL option) and reloads it when the file changes.
@@ -48,6 +50,8 @@ SERVER_KEY = "server.key"
 SERVER_CERT = "server.crt"
 HUB_CLIENT_KEY = "hub-client.key"
 HUB_CLIENT_CERT = "hub-client.crt"
+DOCUMENT_SIGNING_KEY = "document-signing.key"
+DOCUMENT_SIGNING_CERT = "document-signing.crt"
 CRL_FILE = "crl.pem"
 DEFAULT_HUB_NAME = "exchange-hub"
 # How long a CRL written by `write_crl` says it is current; `exchange pki crl` refreshes it.
@@ -191,6 +195,13 @@ def init_pki(
         cert_path=paths.server_cert,
     )
     _issue_hub_client(authority, hub_name, days=days, key_path=paths.hub_client_key, cert_path=paths.hub_client_cert)
+    _issue_document_signing(
+        authority,
+        hub_name,
+        days=days,
+        key_path=directory / DOCUMENT_SIGNING_KEY,
+        cert_path=directory / DOCUMENT_SIGNING_CERT,
+    )
     return paths
 
 
@@ -237,6 +248,40 @@ def _issue_hub_client(
     )
 
 
+def _issue_document_signing(
+    authority: _Authority, hub_name: str, *, days: int, key_path: Path, cert_path: Path
+) -> tuple[Path, Path]:
+    """The hub's document-signing profile: digitalSignature and nonRepudiation, for the PAdES signature of
+    annotated copies. No extended key usage: PDF validators (NSS in poppler's pdfsig) accept any signer then."""
+    return _issue(
+        authority,
+        common_name=f"{hub_name} document signing",
+        alternative_names=[x509.UniformResourceIdentifier(hub_identity(hub_name))],
+        usage=None,
+        not_before=None,
+        not_after=None,
+        days=days,
+        key_path=key_path,
+        cert_path=cert_path,
+        non_repudiation=True,
+    )
+
+
+def issue_document_signing_certificate(
+    directory: Path, hub_name: str = DEFAULT_HUB_NAME, *, days: int = 825, out_dir: Path | None = None
+) -> tuple[Path, Path]:
+    """(Re-)issue the hub's document-signing certificate (document-signing.key/.crt); returns (key, cert) paths."""
+    _check_name(hub_name, "hub name")
+    target = out_dir or directory
+    return _issue_document_signing(
+        _load_authority(directory),
+        hub_name,
+        days=days,
+        key_path=target / DOCUMENT_SIGNING_KEY,
+        cert_path=target / DOCUMENT_SIGNING_CERT,
+    )
+
+
 def _load_authority(directory: Path) -> _Authority:
     """The CA in ``directory``, or a clear error when there is none."""
     key_path, cert_path = directory / CA_KEY, directory / CA_CERT
@@ -259,14 +304,15 @@ def _issue(
     *,
     common_name: str,
     alternative_names: list[x509.GeneralName],
-    usage: x509.ObjectIdentifier,
+    usage: x509.ObjectIdentifier | None,
     not_before: datetime.datetime | None,
     not_after: datetime.datetime | None,
     days: int,
     key_path: Path,
     cert_path: Path,
+    non_repudiation: bool = False,
 ) -> tuple[Path, Path]:
-    """Issue a leaf certificate with a fresh P-256 key and write both files."""
+    """Issue a leaf certificate with a fresh P-256 key and write both files (``usage`` None: no extended usage)."""
     start = not_before or (_now() - _BACKDATE)
     end = not_after or (start + _BACKDATE + datetime.timedelta(days=days))
     if end <= start:
@@ -282,7 +328,7 @@ def _issue(
         )
     key = generate_p256()
     public = key.public_key()
-    certificate = _sign(
+    builder = (
         x509.CertificateBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
         .issuer_name(authority.certificate.subject)
@@ -294,7 +340,7 @@ def _issue(
         .add_extension(
             x509.KeyUsage(
                 digital_signature=True,
-                content_commitment=False,
+                content_commitment=non_repudiation,
                 key_encipherment=False,
                 data_encipherment=False,
                 key_agreement=False,
@@ -305,15 +351,16 @@ def _issue(
             ),
             critical=True,
         )
-        .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
         .add_extension(x509.SubjectAlternativeName(alternative_names), critical=False)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(authority.certificate.public_key()),  # type: ignore[arg-type]
             critical=False,
-        ),
-        authority.key,
+        )
     )
+    if usage is not None:
+        builder = builder.add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+    certificate = _sign(builder, authority.key)
     write_private_key(key_path, key)
     _write_certificate(cert_path, certificate)
     return key_path, cert_path

@@ -64,6 +64,8 @@ RPC_ROLES: dict[str, frozenset[Role]] = {
     f"{_P}CaseService/ListOverdueCases": OFFICER | AUDIT | ADMINS,
     f"{_P}CaseService/GetSavings": EVERYONE,
     f"{_P}CaseService/AddCaseParty": OFFICER,
+    # The annotated copy shows document contents: officers of the case's departments, never auditors.
+    f"{_P}CaseService/GetAnnotatedCopy": OFFICER,
     # The access log: auditors (metadata only, never document contents).
     f"{_P}AuditService/QueryEntries": AUDIT,
     f"{_P}AuditService/GetEntry": AUDIT,

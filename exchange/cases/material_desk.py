@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -230,7 +230,28 @@ class MaterialDesk(DeskBase):
         self, caller: Caller, case_id: str, dataset: str, version: int = 0
     ) -> tuple[Material, bytes, Receipt]:
         """A material from the case (no upstream call), holding the fields the caller's department may see."""
-        async with self._refusals(caller, "cases.read_material", case_id, dataset) as seen:
+        case, material, visible = await self.readable(caller, "cases.read_material", case_id, dataset, version)
+        body = canonical_json(visible)
+        receipt = await self._log(
+            caller,
+            "cases.read_material",
+            case,
+            case.id,
+            subject_id=(material.subject_id or case.applicant_id)[:256],
+            dataset=dataset,
+            dataset_version=material.dataset_version,
+            fields=tuple(visible),
+            response_digest=hashlib.sha256(body).hexdigest(),
+            details={"version": str(material.version), "upstream_call": "false"},
+        )
+        return material, body, receipt
+
+    async def readable(
+        self, caller: Caller, action: str, case_id: str, dataset: str, version: int = 0
+    ) -> tuple[Case, Material, dict[str, Any]]:
+        """The case, the material and the fields of it the caller may see, decided like a fetch;
+        a refusal is logged under `action`, an allowed read is for the caller to log."""
+        async with self._refusals(caller, action, case_id, dataset) as seen:
             ds = await self.registry.get_dataset(dataset)
             async with self.hub.db.read() as conn:
                 case = seen.case = await self._load_in(conn, case_id)
@@ -263,20 +284,7 @@ class MaterialDesk(DeskBase):
                 )
             full = json.loads(document)
             visible = {name: full[name] for name in decision.fields if name in full}
-            body = canonical_json(visible)
-        receipt = await self._log(
-            caller,
-            "cases.read_material",
-            case,
-            case.id,
-            subject_id=(material.subject_id or case.applicant_id)[:256],
-            dataset=dataset,
-            dataset_version=material.dataset_version,
-            fields=tuple(visible),
-            response_digest=hashlib.sha256(body).hexdigest(),
-            details={"version": str(material.version), "upstream_call": "false"},
-        )
-        return material, body, receipt
+        return case, material, visible
 
     async def disclosures_for(self, material: Material, visible_json: bytes) -> tuple[bytes, ...]:
         """The stored disclosures of the fields a reader was shown, so it can verify them against the envelope."""

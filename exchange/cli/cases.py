@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from pathlib import Path
 
 import click
 
-from exchange import localtime
+from exchange import i18n, localtime
 from exchange.cli.common import (
     Profile,
     emit_record,
@@ -213,6 +214,45 @@ def cases_savings(case_id: str, service_item: str, profile: Profile) -> None:
         print_table(
             [{"fetched": s.materials_fetched, "reads_from_case": s.reads_from_case, "avoided": s.submissions_avoided}],
             ["fetched", "reads_from_case", "avoided"],
+        )
+
+    run(go())
+
+
+@cases.command("annotated-copy")
+@click.argument("case_id")
+@click.argument("dataset")
+@click.option("--version", type=int, default=0, help="A material version (default: the current one).")
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the PDF.",
+)
+@profile_options
+def cases_annotated_copy(case_id: str, dataset: str, version: int, output: Path, profile: Profile) -> None:
+    """Save the hub-signed annotated copy (加注件) of a case material for the case's service item."""
+
+    async def go() -> None:
+        async with profile.client() as hub:
+            copy = await hub.get_annotated_copy(case_id, dataset, version=version)
+        copy.save(output)
+        said = i18n.translate(
+            "cli.annotated_copy.saved",
+            "wrote {path}: annotated copy of {dataset} v{version}, valid until {until}, SHA-256 {digest} "
+            "(log entry {index}); check the signature with: pdfsig {path}",
+        )
+        click.echo(
+            said.format(
+                path=output,
+                dataset=copy.material.dataset,
+                version=copy.material.version,
+                until=_when(copy.valid_until_us),
+                digest=copy.sha256,
+                index=copy.receipt.index,
+            )
         )
 
     run(go())

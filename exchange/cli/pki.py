@@ -18,6 +18,7 @@ from exchange.auth.pki import (
     init_pki,
     issue_adapter_certificate,
     issue_department_certificate,
+    issue_document_signing_certificate,
     issue_hub_client_certificate,
     issue_server_certificate,
     revocation_reason,
@@ -128,6 +129,22 @@ def pki_issue_hub_client(hub_name: str, directory: str, out_dir: str | None, day
     )
     click.echo(f"certificate: {cert_path} ({hub_identity(hub_name)})")
     click.echo(f"key:         {key_path} (the hub's settings tls_client_cert / tls_client_key)")
+
+
+@pki.command("issue-document-signing")
+@click.option("--hub-name", default=DEFAULT_HUB_NAME, show_default=True, help="The hub's name (setting hub_name).")
+@click.option("--dir", "directory", default=DEFAULT_DIR, show_default=True, type=click.Path(file_okay=False))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Where to write document-signing.key/.crt.")
+@click.option("--days", default=825, show_default=True, help="Validity of the certificate.")
+def pki_issue_document_signing(hub_name: str, directory: str, out_dir: str | None, days: int) -> None:
+    """(Re-)issue the hub's document-signing certificate (the PAdES signature of annotated copies)."""
+    key_path, cert_path = run_sync(
+        lambda: issue_document_signing_certificate(
+            Path(directory), hub_name, days=days, out_dir=Path(out_dir) if out_dir else None
+        )
+    )
+    click.echo(f"certificate: {cert_path} ({hub_identity(hub_name)})")
+    click.echo(f"key:         {key_path} (the hub's settings document_signing_cert / document_signing_key)")
 
 
 @pki.command("revoke")

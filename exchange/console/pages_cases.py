@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from catalog.errors import NotFound, PermissionDenied
+from catalog.errors import InvalidArgument, NotFound, PermissionDenied
+from exchange.auth.identity import Caller, Role
+from exchange.cases.annotated_copies import AnnotatedCopyDesk
 from exchange.cases.desk import CaseDesk
 from exchange.cases.lifecycle import CaseState
 from exchange.console.core import account_of, hub_of, render
@@ -57,4 +59,36 @@ async def case_page(request: web.Request) -> web.Response:
         request,
         "case.html",
         {"case": view.case, "deadline": view.deadline, "materials": materials, "savings": view.savings},
+    )
+
+
+def reader_of(request: web.Request) -> Caller:
+    """Who asks for a copy: a department's console account reads for its department as its officers do
+    through their own systems (the desk still decides on the case, the grant and the subject); every
+    other account (auditors, hub admins) asks as itself and is refused by the same decision, and logged."""
+    account = account_of(request)
+    caller = account.caller
+    if account.is_role("dept_admin"):
+        return Caller(caller.department, caller.officer_id, frozenset({Role.OFFICER}), caller.token_id, 0)
+    return caller
+
+
+@routes.get("/cases/{id}/materials/{dataset}/annotated-copy.pdf")
+async def annotated_copy(request: web.Request) -> web.Response:
+    """The hub-signed annotated copy (加注件) of a case material, for the case's departments only."""
+    desk: AnnotatedCopyDesk = hub_of(request).extensions["annotated_copies"]
+    try:
+        version = int(request.query.get("version", "0"))
+    except ValueError:
+        raise InvalidArgument("version must be a whole number", reason="VERSION_INVALID") from None
+    case_id, dataset = request.match_info["id"][:40], request.match_info["dataset"][:64]
+    copy = await desk.annotated_copy(reader_of(request), case_id, dataset, version)
+    return web.Response(
+        body=copy.pdf,
+        content_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="{case_id}-{dataset}-v{copy.material.version}.pdf"',
+            "Digest": f"sha-256={copy.sha256}",
+            "Cache-Control": "no-store",
+        },
     )

@@ -265,6 +265,8 @@ EN: dict[str, str] = {
     "cases.valid_until": N_("cases.valid_until", "Valid until"),
     "cases.digest": N_("cases.digest", "Digest"),
     "cases.receipt": N_("cases.receipt", "Log entry"),
+    "cases.annotated_copy": N_("cases.annotated_copy", "Annotated copy"),
+    "cases.annotated_copy_download": N_("cases.annotated_copy_download", "Download signed PDF (logged)"),
     "cases.no_materials": N_("cases.no_materials", "No materials yet."),
     "cases.opinions": N_("cases.opinions", "Review opinions"),
     "cases.no_opinions": N_("cases.no_opinions", "No opinions yet."),

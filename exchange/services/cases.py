@@ -6,6 +6,7 @@ from typing import Any
 
 from grpc import aio
 
+from exchange.cases.annotated_copies import AnnotatedCopyDesk
 from exchange.cases.desk import CaseDesk, CaseView
 from exchange.cases.lifecycle import CaseAction
 from exchange.cases.material_desk import MaterialDesk
@@ -139,8 +140,10 @@ class CaseServicer(cases_pb2_grpc.CaseServiceServicer):
     def __init__(self, hub: Hub, registry: Registry, fetcher: Fetcher) -> None:
         self.desk = CaseDesk(hub, registry, issuer_status_check(hub))
         self.material_set = MaterialDesk(hub, registry, fetcher)
+        self.copies = AnnotatedCopyDesk(hub, registry, self.material_set)
         # The desk is reachable from the hub (tests set its clock; the console may read through it).
         hub.extensions["cases"] = self.desk
+        hub.extensions["annotated_copies"] = self.copies
 
     async def CreateCase(self, request: cases_pb2.CreateCaseRequest, context: Ctx) -> cases_pb2.CreateCaseResponse:
         view = await self.desk.create(
@@ -244,3 +247,15 @@ class CaseServicer(cases_pb2_grpc.CaseServiceServicer):
     async def GetSavings(self, request: cases_pb2.GetSavingsRequest, context: Ctx) -> cases_pb2.GetSavingsResponse:
         saved = await self.desk.savings(caller(), case_id=request.case_id, service_item=request.service_item)
         return cases_pb2.GetSavingsResponse(savings=savings_to_proto(saved))
+
+    async def GetAnnotatedCopy(
+        self, request: cases_pb2.GetAnnotatedCopyRequest, context: Ctx
+    ) -> cases_pb2.GetAnnotatedCopyResponse:
+        copy = await self.copies.annotated_copy(caller(), request.case_id, request.dataset[:64], request.version)
+        return cases_pb2.GetAnnotatedCopyResponse(
+            pdf=copy.pdf,
+            sha256=copy.sha256,
+            valid_until_us=copy.valid_until_us,
+            material=material_to_proto(copy.material),
+            receipt=receipt_to_proto(copy.receipt),
+        )

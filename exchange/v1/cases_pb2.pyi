@@ -970,3 +970,69 @@ class AddCasePartyResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___AddCasePartyResponse: _TypeAlias = AddCasePartyResponse  # noqa: Y015
+
+@_typing.final
+class GetAnnotatedCopyRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_ID_FIELD_NUMBER: _builtins.int
+    DATASET_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    case_id: _builtins.str
+    dataset: _builtins.str
+    version: _builtins.int
+    """Empty for the current version."""
+    def __init__(
+        self,
+        *,
+        case_id: _builtins.str = ...,
+        dataset: _builtins.str = ...,
+        version: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_id", b"case_id", "dataset", b"dataset", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetAnnotatedCopyRequest: _TypeAlias = GetAnnotatedCopyRequest  # noqa: Y015
+
+@_typing.final
+class GetAnnotatedCopyResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PDF_FIELD_NUMBER: _builtins.int
+    SHA256_FIELD_NUMBER: _builtins.int
+    VALID_UNTIL_US_FIELD_NUMBER: _builtins.int
+    MATERIAL_FIELD_NUMBER: _builtins.int
+    RECEIPT_FIELD_NUMBER: _builtins.int
+    pdf: _builtins.bytes
+    """The signed PDF (PAdES; `pdfsig` verifies it against the hub CA)."""
+    sha256: _builtins.str
+    """SHA-256 of pdf, hex: the same digest the access log entry of this request holds."""
+    valid_until_us: _builtins.int
+    """End of the copy's validity (microseconds since epoch): never past the licence's own."""
+    @_builtins.property
+    def material(self) -> Global___Material:
+        """The material shown (metadata only, no document_json)."""
+
+    @_builtins.property
+    def receipt(self) -> _common_pb2.Receipt:
+        """The access log entry of this request."""
+
+    def __init__(
+        self,
+        *,
+        pdf: _builtins.bytes = ...,
+        sha256: _builtins.str = ...,
+        valid_until_us: _builtins.int = ...,
+        material: Global___Material | None = ...,
+        receipt: _common_pb2.Receipt | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["material", b"material", "receipt", b"receipt"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["material", b"material", "pdf", b"pdf", "receipt", b"receipt", "sha256", b"sha256", "valid_until_us", b"valid_until_us"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetAnnotatedCopyResponse: _TypeAlias = GetAnnotatedCopyResponse  # noqa: Y015

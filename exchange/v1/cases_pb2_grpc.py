@@ -92,6 +92,11 @@ class CaseServiceStub:
                 request_serializer=exchange_dot_v1_dot_cases__pb2.AddCasePartyRequest.SerializeToString,
                 response_deserializer=exchange_dot_v1_dot_cases__pb2.AddCasePartyResponse.FromString,
                 _registered_method=True)
+        self.GetAnnotatedCopy = channel.unary_unary(
+                '/exchange.v1.CaseService/GetAnnotatedCopy',
+                request_serializer=exchange_dot_v1_dot_cases__pb2.GetAnnotatedCopyRequest.SerializeToString,
+                response_deserializer=exchange_dot_v1_dot_cases__pb2.GetAnnotatedCopyResponse.FromString,
+                _registered_method=True)
 
 
 class CaseServiceServicer:
@@ -175,6 +180,16 @@ class CaseServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetAnnotatedCopy(self, request, context):
+        """The annotated copy (加注件) of a case material: a PDF of the fields the caller may see (decided as
+        GetMaterial decides), stamped with the case, the service item ("仅用于<item>办理"), the caller's
+        department and officer, the time and the copy's validity, with the receipt of the material's fetch
+        in a QR code, and signed by the hub (PAdES). Logged as an access, with the copy's SHA-256.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CaseServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -232,6 +247,11 @@ def add_CaseServiceServicer_to_server(servicer, server):
                     servicer.AddCaseParty,
                     request_deserializer=exchange_dot_v1_dot_cases__pb2.AddCasePartyRequest.FromString,
                     response_serializer=exchange_dot_v1_dot_cases__pb2.AddCasePartyResponse.SerializeToString,
+            ),
+            'GetAnnotatedCopy': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetAnnotatedCopy,
+                    request_deserializer=exchange_dot_v1_dot_cases__pb2.GetAnnotatedCopyRequest.FromString,
+                    response_serializer=exchange_dot_v1_dot_cases__pb2.GetAnnotatedCopyResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -534,6 +554,33 @@ class CaseService:
             '/exchange.v1.CaseService/AddCaseParty',
             exchange_dot_v1_dot_cases__pb2.AddCasePartyRequest.SerializeToString,
             exchange_dot_v1_dot_cases__pb2.AddCasePartyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetAnnotatedCopy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/exchange.v1.CaseService/GetAnnotatedCopy',
+            exchange_dot_v1_dot_cases__pb2.GetAnnotatedCopyRequest.SerializeToString,
+            exchange_dot_v1_dot_cases__pb2.GetAnnotatedCopyResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -59,6 +59,12 @@ class CaseServiceStub:
     """Records one more party (e.g. the owner of the premises) on an open case, by an officer of a
     department on it. Data about a person or company is fetched for a case only when they are a party.
     """
+    GetAnnotatedCopy: _grpc.UnaryUnaryMultiCallable[_cases_pb2.GetAnnotatedCopyRequest, _cases_pb2.GetAnnotatedCopyResponse]
+    """The annotated copy (加注件) of a case material: a PDF of the fields the caller may see (decided as
+    GetMaterial decides), stamped with the case, the service item ("仅用于<item>办理"), the caller's
+    department and officer, the time and the copy's validity, with the receipt of the material's fetch
+    in a QR code, and signed by the hub (PAdES). Logged as an access, with the copy's SHA-256.
+    """
 
 @_typing.type_check_only
 class CaseServiceAsyncStub(CaseServiceStub):
@@ -90,6 +96,12 @@ class CaseServiceAsyncStub(CaseServiceStub):
     AddCaseParty: _aio.UnaryUnaryMultiCallable[_cases_pb2.AddCasePartyRequest, _cases_pb2.AddCasePartyResponse]  # type: ignore[assignment]
     """Records one more party (e.g. the owner of the premises) on an open case, by an officer of a
     department on it. Data about a person or company is fetched for a case only when they are a party.
+    """
+    GetAnnotatedCopy: _aio.UnaryUnaryMultiCallable[_cases_pb2.GetAnnotatedCopyRequest, _cases_pb2.GetAnnotatedCopyResponse]  # type: ignore[assignment]
+    """The annotated copy (加注件) of a case material: a PDF of the fields the caller may see (decided as
+    GetMaterial decides), stamped with the case, the service item ("仅用于<item>办理"), the caller's
+    department and officer, the time and the copy's validity, with the receipt of the material's fetch
+    in a QR code, and signed by the hub (PAdES). Logged as an access, with the copy's SHA-256.
     """
 
 class CaseServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -185,6 +197,18 @@ class CaseServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_cases_pb2.AddCasePartyResponse, _abc.Awaitable[_cases_pb2.AddCasePartyResponse]]:
         """Records one more party (e.g. the owner of the premises) on an open case, by an officer of a
         department on it. Data about a person or company is fetched for a case only when they are a party.
+        """
+
+    @_abc_1.abstractmethod
+    def GetAnnotatedCopy(
+        self,
+        request: _cases_pb2.GetAnnotatedCopyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_cases_pb2.GetAnnotatedCopyResponse, _abc.Awaitable[_cases_pb2.GetAnnotatedCopyResponse]]:
+        """The annotated copy (加注件) of a case material: a PDF of the fields the caller may see (decided as
+        GetMaterial decides), stamped with the case, the service item ("仅用于<item>办理"), the caller's
+        department and officer, the time and the copy's validity, with the receipt of the material's fetch
+        in a QR code, and signed by the hub (PAdES). Logged as an access, with the copy's SHA-256.
         """
 
 def add_CaseServiceServicer_to_server(servicer: CaseServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -18,6 +18,7 @@ from exchange.auth.pki import (
     init_pki,
     issue_adapter_certificate,
     issue_department_certificate,
+    issue_document_signing_certificate,
     issue_hub_client_certificate,
     issue_server_certificate,
     revocation_reason,
@@ -232,3 +233,18 @@ def test_pki_commands_issue_every_profile_revoke_and_refresh_the_crl(tmp_path: P
     assert revocations.is_revoked(load(tmp_path / "pki" / "FIRE.crt").serial_number)
     wrong = runner.invoke(cli, ["pki", "revoke", "--serial", "12", "--reason", "because", "--dir", directory])
     assert wrong.exit_code == 2 and "PKI_REVOCATION_REASON_INVALID" in wrong.output
+
+
+def test_document_signing_certificate_signs_with_non_repudiation_and_no_extended_usage(tmp_path: Path) -> None:
+    pki = init_pki(tmp_path / "pki", hub_name="hub-a")
+    made = load(tmp_path / "pki" / "document-signing.crt")
+    key, cert = issue_document_signing_certificate(tmp_path / "pki", "hub-a", out_dir=tmp_path)
+    for certificate in (made, load(cert)):
+        usage = certificate.extensions.get_extension_for_class(x509.KeyUsage)
+        assert usage.critical and usage.value.digital_signature and usage.value.content_commitment
+        assert not (usage.value.key_cert_sign or usage.value.crl_sign or usage.value.key_encipherment)
+        with pytest.raises(x509.ExtensionNotFound):
+            certificate.extensions.get_extension_for_class(x509.ExtendedKeyUsage)
+        assert [u.value for u in san(certificate)] == ["urn:exchange:hub:hub-a"]
+        assert certificate.issuer == load(pki.ca_cert).subject
+    assert key.exists()

@@ -1,0 +1,219 @@
+"""Lay out an annotated copy as a one-page A4 PDF: the licence's fields, the annotation and a QR code.
+
+Text is set in a CJK OpenType font through pyHanko's font engine (fontTools + HarfBuzz), which embeds
+only the glyphs used (a subset) with a ToUnicode map, so text extraction reads the Chinese back.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import qrcode
+from fontTools import ttLib
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.font.opentype import GlyphAccumulator
+from pyhanko.pdf_utils.generic import pdf_name
+from pyhanko.pdf_utils.qr import PdfStreamQRImage
+from pyhanko.pdf_utils.writer import PageObject, PdfFileWriter
+
+from catalog.errors import FailedPrecondition
+from exchange.annotated.layout import Annotation, CopyTemplate, beijing_time
+
+A4 = (0.0, 0.0, 595.0, 842.0)
+MARGIN = 56.0
+LABEL_WIDTH = 170.0
+BODY_SIZE = 10.0
+_fonts: dict[str, bytes] = {}
+_fonts_lock = threading.Lock()
+_LAYOUT_TABLES = ("GSUB", "GPOS", "GDEF", "BASE", "JSTF", "VORG", "vhea", "vmtx")
+
+
+def font_program(path: str) -> bytes:
+    """The font file as one OpenType font: from a collection (.ttc), its Simplified Chinese face. Cached."""
+    with _fonts_lock:
+        if path not in _fonts:
+            _fonts[path] = _extract_face(Path(path))
+        return _fonts[path]
+
+
+def _extract_face(path: Path) -> bytes:
+    if not path.is_file():
+        raise FailedPrecondition(
+            f"annotated_copy_font: no font file at {path}; install Debian's fonts-noto-cjk or name another "
+            "CJK OpenType font",
+            reason="ANNOTATED_COPY_FONT_MISSING",
+        )
+    if path.suffix.lower() not in (".ttc", ".otc"):
+        face = ttLib.TTFont(str(path))
+    else:
+        faces = list(ttLib.TTCollection(str(path)).fonts)
+        face = next((f for f in faces if " SC" in str(f["name"].getDebugName(1))), faces[0])
+    # Horizontal Chinese and Latin text needs no layout tables; without them subsetting each copy is ~10x faster.
+    for table in _LAYOUT_TABLES:
+        if table in face:
+            del face[table]
+    out = io.BytesIO()
+    face.save(out)
+    return out.getvalue()
+
+
+class _Page:
+    """A content stream under construction, with one embedded font."""
+
+    def __init__(self, writer: PdfFileWriter, font: bytes) -> None:
+        self.font = GlyphAccumulator(writer, io.BytesIO(font), 1)
+        self.ops: list[bytes] = []
+        self.y = A4[3] - MARGIN
+        self._advances: dict[str, float] = {}
+
+    def width(self, text: str, size: float) -> float:
+        """Width of `text` at `size`: the sum of its characters' advances (no kerning without layout tables)."""
+        total = 0.0
+        for char in text:
+            if char not in self._advances:
+                self._advances[char] = float(self.font.shape(char).x_advance)
+            total += self._advances[char]
+        return total * size
+
+    def text(self, x: float, y: float, text: str, size: float = BODY_SIZE) -> None:
+        if text:
+            shaped = self.font.shape(text)
+            self.ops.append(b"BT /F1 %g Tf %g %g Td %s ET" % (size, x, y, shaped.graphics_ops))
+
+    def wrap(self, text: str, size: float, width: float) -> list[str]:
+        """Break `text` into lines no wider than `width`: at the last space when the line has one (Latin
+        words stay whole), else between characters (Chinese has no spaces to break at)."""
+        lines: list[str] = []
+        for paragraph in text.split("\n"):
+            line = ""
+            for char in paragraph:
+                if line and self.width(line + char, size) > width:
+                    space = line.rfind(" ")
+                    if space > 0 and char != " ":
+                        lines.append(line[:space])
+                        line = line[space + 1 :]
+                    else:
+                        lines.append(line)
+                        line = ""
+                    if char == " " and not line:
+                        continue
+                line += char
+            lines.append(line)
+        return lines
+
+    def fitted(self, text: str, size: float, smallest: float, width: float) -> float:
+        """The largest size from `size` down to `smallest` at which `text` fits on one line."""
+        while size > smallest and self.width(text, size) > width:
+            size -= 0.5
+        return size
+
+    def paragraph(self, x: float, text: str, size: float, width: float, leading: float = 1.4) -> None:
+        for line in self.wrap(text, size, width):
+            self.text(x, self.y, line, size)
+            self.y -= size * leading
+
+    def rule(self, y: float) -> None:
+        self.ops.append(b"0.5 w %g %g m %g %g l S" % (MARGIN, y, A4[2] - MARGIN, y))
+
+    def box(self, x: float, y: float, w: float, h: float) -> None:
+        self.ops.append(b"q 0.75 0 0 RG 1.2 w %g %g %g %g re S Q" % (x, y, w, h))
+
+    def qr(self, x: float, y: float, data: str, size: float) -> None:
+        code = qrcode.QRCode(
+            image_factory=PdfStreamQRImage, border=0, error_correction=qrcode.constants.ERROR_CORRECT_M
+        )
+        code.add_data(data)
+        code.make(fit=True)
+        modules = code.modules_count
+        image = code.make_image()
+        scale = size / (modules * image.box_size)
+        self.ops.append(b"q %g 0 0 %g %g %g cm %s Q" % (scale, scale, x, y, image.render_command_stream()))
+
+
+def _value(document: Mapping[str, Any], name: str) -> str:
+    value = document.get(name)
+    if value is None:
+        return "—"
+    return value if isinstance(value, str) else str(value)
+
+
+def render_copy(template: CopyTemplate, document: Mapping[str, Any], annotation: Annotation, *, font: bytes) -> bytes:
+    """The unsigned PDF of an annotated copy: fields the caller may see (others omitted), then the annotation."""
+    writer = PdfFileWriter()
+    page = _Page(writer, font)
+    right = A4[2] - MARGIN
+    page.text(MARGIN, page.y, f"{template.title_zh}（加注件）", 18)
+    page.y -= 22
+    page.text(MARGIN, page.y, f"{template.title_en} (annotated copy)", 11)
+    page.y -= 12
+    page.rule(page.y)
+    page.y -= 20
+    shown = [line for line in template.fields if line.field in document]
+    for line in shown:
+        top = page.y
+        page.text(MARGIN, page.y, line.zh, BODY_SIZE)
+        page.text(MARGIN, page.y - 12, line.en, 7.5)
+        page.y = top
+        page.paragraph(MARGIN + LABEL_WIDTH, _value(document, line.field), BODY_SIZE, right - MARGIN - LABEL_WIDTH)
+        page.y = min(page.y, top - 22) - 6
+    page.rule(page.y + 6)
+    page.y -= 10
+
+    # The annotation: a red-framed block with the QR code at its right.
+    qr_size = 110.0
+    block_top = page.y
+    text_width = right - MARGIN - qr_size - 24
+    page.y -= 6
+    purpose_size = page.fitted(annotation.purpose_line, 16, 10, text_width)
+    page.paragraph(MARGIN + 8, annotation.purpose_line, purpose_size, text_width)
+    page.paragraph(MARGIN + 8, f"For {annotation.item_name} ({annotation.item_code}) only", 9, text_width)
+    page.y -= 4
+    facts = [
+        (
+            "用途 Purpose",
+            f"案件 Case {annotation.case_id} · 事项 Service item {annotation.item_name} ({annotation.item_code})",
+        ),
+        ("使用部门 Requesting department", f"{annotation.department_name} ({annotation.department})"),
+        ("经办人 Officer", annotation.officer),
+        ("加注时间 Annotated at", beijing_time(annotation.made_at_us)),
+        ("有效期至 Copy valid until", beijing_time(annotation.valid_until_us)),
+        (
+            "来源 Source",
+            f"{annotation.issuer} · {annotation.dataset} {annotation.key} (v{annotation.material_version})",
+        ),
+        ("存证 Receipt", f"日志序号 log index {annotation.receipt_index} · {annotation.receipt_origin}"),
+    ]
+    for label, value in facts:
+        page.paragraph(MARGIN + 8, f"{label}: {value}", 8.5, text_width, leading=1.35)
+    page.paragraph(MARGIN + 8, "叶哈希 Leaf hash:", 8.5, text_width, leading=1.35)
+    page.paragraph(
+        MARGIN + 8,
+        annotation.receipt_leaf_hash,
+        page.fitted(annotation.receipt_leaf_hash, 8.5, 5, text_width),
+        text_width,
+    )
+    page.y -= 4
+    page.paragraph(
+        MARGIN + 8,
+        "本加注件由数据交换平台签章（PAdES）；原证照不变。"
+        " Signed by the exchange hub (PAdES); the original licence is unchanged.",
+        7,
+        text_width,
+    )
+    bottom = min(page.y, block_top - qr_size - 16)
+    page.box(MARGIN, bottom, right - MARGIN, block_top - bottom)
+    page.qr(right - qr_size - 8, block_top - qr_size - 8, annotation.receipt_text, qr_size)
+
+    stream = generic.StreamObject(stream_data=b"\n".join(page.ops))
+    resources = generic.DictionaryObject(
+        {pdf_name("/Font"): generic.DictionaryObject({pdf_name("/F1"): page.font.as_resource()})}
+    )
+    writer.insert_page(PageObject(writer.add_object(stream), A4, resources))
+    page.font.prepare_write()
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
