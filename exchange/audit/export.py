@@ -73,7 +73,7 @@ COLUMNS = pa.schema(
 
 def _schema(fmt: Format, with_proofs: bool) -> pa.Schema:
     if fmt == "parquet":
-        fields = list(COLUMNS) + [pa.field("leaf_hash", pa.binary()), pa.field("entry", pa.binary())]
+        fields = [*COLUMNS, pa.field("leaf_hash", pa.binary()), pa.field("entry", pa.binary())]
     else:
         as_text = {"time", "fields"}
         fields = [pa.field(f.name, pa.string(), f.nullable) if f.name in as_text else f for f in COLUMNS]
@@ -162,7 +162,9 @@ def _text_or_none(value: Any) -> str | None:
 
 def _file_columns(meta: dict[str, pa.Array | list[Any]]) -> dict[str, pa.Array]:
     """The parsed fields as the file's typed columns (COLUMNS), without index, hashes and bytes."""
-    typed = {name: pa.array(v, _METADATA_SCHEMA.field(name).type) if isinstance(v, list) else v for name, v in meta.items()}
+    typed = {
+        name: pa.array(v, _METADATA_SCHEMA.field(name).type) if isinstance(v, list) else v for name, v in meta.items()
+    }
     columns = {name: typed[name] for name in COLUMNS.names if name in typed}
     columns["time"] = pc.cast(typed["time_us"], UTC_MICROS)
     details = typed["details"]
@@ -379,9 +381,7 @@ def verify_export(path: Path, checkpoints: Sequence[str], verifier: NoteVerifier
     try:
         if reader.has_proofs:
             pairs = (pair for batch in reader.batches() for pair in batch)
-            return verify_archive(
-                pairs, notes[0], verifier, origin=origin, consecutive=reader.selection != "filtered"
-            )
+            return verify_archive(pairs, notes[0], verifier, origin=origin, consecutive=reader.selection != "filtered")
         return verify_log(reader.rows(), notes, verifier, origin=origin)
     except (pa.ArrowException, OSError, ValueError) as error:
         # A changed byte in a compressed page or in the file's structure: the decoder, not the tree, finds it.

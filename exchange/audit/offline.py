@@ -16,11 +16,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import urlencode
 
 import pyarrow as pa
 import sqlalchemy as sa
 
-from catalog.errors import DataLoss, FailedPrecondition, InvalidArgument
+from catalog.errors import DataLoss, FailedPrecondition
 from exchange.audit.entry import AccessLogEntry
 from exchange.audit.export import ExportWriter, Format, verify_export
 from exchange.audit.log import AccessLog, read_proofs
@@ -109,6 +110,26 @@ async def export_selection(
             writer.write([], [])
     first = rows[0].position if rows else 0
     return Written(path, first, rows[-1].position + 1 if rows else 0, checkpoint_size)
+
+
+async def export_filtered(
+    db: Database, path: Path, f: log_store.EntryFilter, *, fmt: Format = "parquet", verifier_key: str = ""
+) -> Written:
+    """Write the entries a filter selects under the latest signed checkpoint, each with its inclusion proof."""
+    checkpoint = await _latest(db)
+    rows: list[LogRow] = []
+    after: int | None = None
+    async with db.read() as conn:
+        while True:
+            page = await log_store.query_entries(conn, f, after=after, limit=5000)
+            rows += [LogRow(s.entry.index, s.canonical, s.leaf_hash) for s in page if s.entry.index < checkpoint.size]
+            if len(page) < 5000 or page[-1].entry.index >= checkpoint.size:
+                break
+            after = page[-1].entry.index
+    filter_text = urlencode({k: v for k, v in vars(f).items() if v})
+    return await export_selection(
+        db, path, rows, checkpoint.note, checkpoint.size, fmt=fmt, verifier_key=verifier_key, filter_text=filter_text
+    )
 
 
 def _sqlite_file(db: Database) -> str | None:

@@ -48,7 +48,7 @@ def _entries(n: int) -> list[bytes]:
                 request_digest=f"{i:064x}",
                 response_digest="" if i % 3 == 0 else f"{i + 1:064x}",
                 hidden_from_subject=i % 5 == 0,
-                details={"note": "\"index\":3,", "other": "x"} if i % 7 == 0 else {"target": f"t{i}"},
+                details={"note": '"index":3,', "other": "x"} if i % 7 == 0 else {"target": f"t{i}"},
             )
         )
         for i in range(n)

@@ -1,4 +1,4 @@
-"""The export's file formats are a contract with auditors: typed Parquet columns, a self-verifying footer, stable CSV."""
+"""The export formats are a contract with auditors: typed Parquet columns, a self-verifying footer, stable CSV."""
 
 from __future__ import annotations
 
@@ -142,7 +142,10 @@ def test_a_filtered_export_whose_entries_repeat_or_go_back_fails(tmp_path: Path)
     _write(path, [0, 4, 4], proofs=True)
     report = verify_export(path, [], SIGNER.verifier(), origin=ORIGIN)
     assert not report.ok and report.first_problem is not None
-    assert report.first_problem.message == "the selection lists entry 4 after entry 4: each entry must appear once, in index order"
+    assert (
+        report.first_problem.message
+        == "the selection lists entry 4 after entry 4: each entry must appear once, in index order"
+    )
 
 
 def test_a_changed_entry_byte_in_a_filtered_export_is_named(tmp_path: Path) -> None:
