@@ -110,7 +110,7 @@ def _verifier_key(settings: Settings, origin: str) -> str:
 @click.option("--dataset", default="", help="Only this dataset (code).")
 @click.option("--subject", default="", help="Only entries about this person or organisation.")
 @click.option("--case", "case_id", default="", help="Only this case.")
-@click.option("--decision", type=click.Choice(["allow", "deny"]), default="", help="Only this decision.")
+@click.option("--decision", type=click.Choice(["allow", "deny"]), default=None, help="Only this decision.")
 @click.option("--action", default="", help="Only this action, e.g. exchange.fetch.")
 @database_options
 def export(
@@ -122,7 +122,7 @@ def export(
     dataset: str,
     subject: str,
     case_id: str,
-    decision: str,
+    decision: str | None,
     action: str,
     settings: Settings,
     schema: str | None,
@@ -146,7 +146,7 @@ def export(
             dataset=dataset,
             subject_id=subject,
             case_id=case_id,
-            decision=decision,
+            decision=decision or "",
             action=action,
         )
     except ExchangeError as error:
