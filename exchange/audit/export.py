@@ -138,7 +138,7 @@ def _metadata_columns(entries: Sequence[bytes] | pa.BinaryArray) -> dict[str, pa
             table = None
         # One row per entry with every field present; otherwise an entry was not one JSON object per line.
         if table is not None and table.num_rows == len(array) and not any(c.null_count for c in table.columns):
-            return {name: table.column(name).combine_chunks() for name in _METADATA_SCHEMA.names}
+            return {name: table.column(name) for name in _METADATA_SCHEMA.names}
     columns: dict[str, list[Any]] = {name: [] for name in _METADATA_SCHEMA.names}
     for entry in array.to_pylist():
         meta = _metadata(entry)
