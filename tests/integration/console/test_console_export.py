@@ -20,7 +20,11 @@ async def test_a_filtered_console_export_verifies_offline_and_a_changed_byte_is_
     for subject in (SUBJECT, "other", SUBJECT, "other"):
         await hub.record(
             AccessLogEntry(
-                time_us=now_us(), action="exchange.fetch", caller_department="SAMR", subject_id=subject, decision="allow"
+                time_us=now_us(),
+                action="exchange.fetch",
+                caller_department="SAMR",
+                subject_id=subject,
+                decision="allow",
             )
         )
     # Entries after the latest checkpoint: the export signs one that covers them.
@@ -41,9 +45,9 @@ async def test_a_filtered_console_export_verifies_offline_and_a_changed_byte_is_
 
     # The export itself is in the log: who exported, with which filter.
     exported = [e for e in await console_hub.log_entries() if e.action == "console.log_export_parquet"]
-    assert [(e.officer_id, e.officer_role, e.decision, e.details["filter"], e.details["entries"]) for e in exported] == [
-        ("console:audrey", "auditor", "allow", f"subject_id={SUBJECT}", "2")
-    ]
+    assert [
+        (e.officer_id, e.officer_role, e.decision, e.details["filter"], e.details["entries"]) for e in exported
+    ] == [("console:audrey", "auditor", "allow", f"subject_id={SUBJECT}", "2")]
 
     first = body.index(f'"subject_id":"{SUBJECT}"'.encode())
     changed = tmp_path / "changed.parquet"
