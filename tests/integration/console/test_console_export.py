@@ -30,6 +30,8 @@ async def test_a_filtered_console_export_verifies_offline_and_a_changed_byte_is_
     # Entries after the latest checkpoint: the export signs one that covers them.
     await browser.sign_in("audrey")
     assert browser.base.startswith("https://")
+    status, page = await browser.get(f"/log?subject={SUBJECT}")
+    assert status == 200 and "check it offline with exchange audit verify-export FILE." in page
     async with browser.session.get(browser.base + f"/log/export.parquet?subject={SUBJECT}") as response:
         assert response.status == 200
         assert response.content_type == "application/vnd.apache.parquet"
