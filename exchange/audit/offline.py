@@ -16,17 +16,18 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import urlencode
 
 import pyarrow as pa
 import sqlalchemy as sa
 
-from catalog.errors import DataLoss, FailedPrecondition, InvalidArgument
+from catalog.errors import DataLoss, FailedPrecondition
 from exchange.audit.entry import AccessLogEntry
-from exchange.audit.export import ExportReader, ExportWriter, Format
+from exchange.audit.export import ExportWriter, Format, verify_export
 from exchange.audit.log import AccessLog, read_proofs
 from exchange.audit.merkle import inclusion_proof
 from exchange.audit.note import NoteVerifier
-from exchange.audit.verify import LogRow, VerifyReport, verify_archive, verify_log
+from exchange.audit.verify import LogRow, VerifyReport, verify_log
 from exchange.clock import now_us
 from exchange.storage import Database, log_store
 
@@ -61,16 +62,74 @@ async def _batches(db: Database, start: int, end: int) -> AsyncIterator[list[Log
             yield batch
 
 
-async def export_log(db: Database, path: Path, *, fmt: Format = "parquet") -> Written:
-    """Write every entry the latest signed checkpoint covers, with that checkpoint."""
+async def export_log(db: Database, path: Path, *, fmt: Format = "parquet", verifier_key: str = "") -> Written:
+    """Write every entry the latest signed checkpoint covers, with that checkpoint (and the key, when given)."""
     checkpoint = await _latest(db)
-    with ExportWriter(path, checkpoint.note, fmt=fmt) as writer:
+    with ExportWriter(path, checkpoint.note, fmt=fmt, verifier_key=verifier_key) as writer:
         sqlite_file = _sqlite_file(db)
         if sqlite_file is not None:
             await asyncio.to_thread(_export_sqlite, sqlite_file, checkpoint.size, writer)
         else:
             await _export_pages(db, checkpoint.size, writer)
     return Written(path, 0, checkpoint.size, checkpoint.size)
+
+
+async def export_selection(
+    db: Database,
+    path: Path,
+    rows: Sequence[LogRow],
+    checkpoint_note: str,
+    checkpoint_size: int,
+    *,
+    fmt: Format = "parquet",
+    verifier_key: str = "",
+    filter_text: str = "",
+) -> Written:
+    """Write chosen entries (ascending, all under the checkpoint) each with its inclusion proof in that checkpoint."""
+    beyond = [row.position for row in rows if row.position >= checkpoint_size]
+    if beyond:
+        raise FailedPrecondition(
+            f"entry {beyond[0]} is not under the checkpoint of size {checkpoint_size}; sign a newer one first",
+            reason="CHECKPOINT_TOO_OLD",
+        )
+    with ExportWriter(
+        path,
+        checkpoint_note,
+        fmt=fmt,
+        with_proofs=True,
+        verifier_key=verifier_key,
+        selection="filtered",
+        filter_text=filter_text,
+    ) as writer:
+        for start in range(0, len(rows), 5000):
+            batch = rows[start : start + 5000]
+            builders = [lambda node, i=row.position: inclusion_proof(i, checkpoint_size, node) for row in batch]
+            await asyncio.to_thread(writer.write, batch, await read_proofs(db, builders))
+        # An empty selection still gets its schema and footer written.
+        if not rows:
+            writer.write([], [])
+    first = rows[0].position if rows else 0
+    return Written(path, first, rows[-1].position + 1 if rows else 0, checkpoint_size)
+
+
+async def export_filtered(
+    db: Database, path: Path, f: log_store.EntryFilter, *, fmt: Format = "parquet", verifier_key: str = ""
+) -> Written:
+    """Write the entries a filter selects under the latest signed checkpoint, each with its inclusion proof."""
+    checkpoint = await _latest(db)
+    rows: list[LogRow] = []
+    after: int | None = None
+    async with db.read() as conn:
+        while True:
+            page = await log_store.query_entries(conn, f, after=after, limit=5000)
+            rows += [LogRow(s.entry.index, s.canonical, s.leaf_hash) for s in page if s.entry.index < checkpoint.size]
+            if len(page) < 5000 or page[-1].entry.index >= checkpoint.size:
+                break
+            after = page[-1].entry.index
+    filter_text = urlencode({k: v for k, v in vars(f).items() if v})
+    return await export_selection(
+        db, path, rows, checkpoint.note, checkpoint.size, fmt=fmt, verifier_key=verifier_key, filter_text=filter_text
+    )
 
 
 def _sqlite_file(db: Database) -> str | None:
@@ -141,18 +200,6 @@ async def verify_database(
     """Recompute the whole tree from the stored rows and check it against the given checkpoints."""
     rows = _bridge(_batches(db, 0, 2**63 - 1), asyncio.get_running_loop())
     return await asyncio.to_thread(verify_log, rows, checkpoints, verifier, origin=origin)
-
-
-def verify_export(path: Path, checkpoints: Sequence[str], verifier: NoteVerifier, *, origin: str) -> VerifyReport:
-    """Check an export (against its own checkpoint and any given) or an archive (entry by entry, by proofs)."""
-    reader = ExportReader(path)
-    notes = list(checkpoints) or ([reader.checkpoint] if reader.checkpoint else [])
-    if not notes:
-        raise InvalidArgument(f"{path} carries no checkpoint; pass one with --checkpoint", reason="CHECKPOINT_MISSING")
-    if reader.has_proofs:
-        pairs = (pair for batch in reader.batches() for pair in batch)
-        return verify_archive(pairs, notes[0], verifier, origin=origin)
-    return verify_log(reader.rows(), notes, verifier, origin=origin)
 
 
 async def archive_log(

@@ -217,9 +217,17 @@ def verify_log(
 
 
 def verify_archive(
-    rows: Iterable[tuple[LogRow, Sequence[bytes]]], checkpoint: str, verifier: NoteVerifier, *, origin: str
+    rows: Iterable[tuple[LogRow, Sequence[bytes]]],
+    checkpoint: str,
+    verifier: NoteVerifier,
+    *,
+    origin: str,
+    consecutive: bool = True,
 ) -> VerifyReport:
-    """Check an archived range entry by entry: its bytes, its index, and its inclusion proof in the checkpoint."""
+    """Check entries one by one: bytes, index, inclusion proof in the checkpoint.
+
+    An archived range must be `consecutive`; a filtered selection need only ascend, each index once.
+    """
     opened, problem = _open_all([checkpoint], verifier, origin)
     if problem is not None:
         return VerifyReport(False, 0, 0, problem)
@@ -227,7 +235,19 @@ def verify_archive(
     count = 0
     expected: int | None = None
     for row, proof in rows:
-        if expected is not None and row.position != expected:
+        if not consecutive and expected is not None and row.position < expected:
+            return VerifyReport(
+                False,
+                count,
+                1,
+                Problem(
+                    "inserted" if row.position == expected - 1 else "reordered",
+                    row.position,
+                    f"the selection lists entry {row.position} after entry {expected - 1}: "
+                    "each entry must appear once, in index order",
+                ),
+            )
+        if consecutive and expected is not None and row.position != expected:
             kind: ProblemKind = "removed" if row.position > expected else "inserted"
             return VerifyReport(
                 False, count, 1, Problem(kind, expected, f"the archive jumps from {expected - 1} to {row.position}")

@@ -108,12 +108,27 @@ async def change_user(hub: Hub, username: str, change: str, reason: str) -> Cons
     """Disable, enable or remove an account (`change`); the change is written to the access log."""
     async with hub.db.begin() as conn:
         user = await console_store.get_user(conn, username)
-        if user is None:
-            raise NotFound(f"no console account {username!r}; see `exchange console users`", reason="NO_SUCH_ACCOUNT")
-        if change == "remove":
+        if user is not None and change == "remove":
             await console_store.delete_user(conn, username)
-        else:
+        elif user is not None:
             await console_store.set_disabled(conn, username, change == "disable")
+    if user is None:
+        refusal = NotFound(f"no console account {username!r}; see `exchange console users`", reason="NO_SUCH_ACCOUNT")
+        # A refused change is an attempt on an account all the same: the log keeps it.
+        await hub.record(
+            AccessLogEntry(
+                time_us=now_us(),
+                request_id=uuid.uuid4().hex,
+                action=f"console.{change}_user",
+                officer_id="system",
+                decision="deny",
+                reason=refusal.reason,
+                message=refusal.message,
+                outcome="NOT_FOUND",
+                details={"target": username, "reason": reason[:500]},
+            )
+        )
+        raise refusal
     await hub.record(
         AccessLogEntry(
             time_us=now_us(),

@@ -82,9 +82,14 @@ async def _note_access(hub: Hub, request: web.Request, action: str, f: EntryFilt
             officer_role=account.role,
             dataset=f.dataset,
             decision="allow",
-            details={"entries": str(count), "filter": urlencode({k: v for k, v in vars(f).items() if v})},
+            details={"entries": str(count), "filter": _filter_text(f)},
         )
     )
+
+
+def _filter_text(f: EntryFilter) -> str:
+    """The filter as a query string (what an export's footer and a search's log entry record)."""
+    return urlencode({k: v for k, v in vars(f).items() if v})
 
 
 async def proof_statuses(hub: Hub, entries: list[StoredEntry], tree_size: int) -> dict[int, ProofStatus]:
@@ -176,7 +181,11 @@ async def log_verify(request: web.Request) -> web.Response:
 @routes.get("/log/export.{fmt:csv|parquet}")
 @requires(*AUDIT)
 async def log_export(request: web.Request) -> web.Response:
-    """The filtered view as a file (up to 100,000 entries, oldest first); the export itself is logged."""
+    """The filtered view as a proof bundle (up to 100,000 entries, oldest first); the export itself is logged.
+
+    Every entry comes with its inclusion proof in a checkpoint that covers it (signed now when the
+    latest one does not), and a Parquet file carries that checkpoint and the hub's key in its footer.
+    """
     hub = hub_of(request)
     f = entry_filter(dict(request.query))
     entries: list[StoredEntry] = []
@@ -190,8 +199,16 @@ async def log_export(request: web.Request) -> web.Response:
             after = page[-1].entry.index
     fmt: Format = "csv" if request.match_info["fmt"] == "csv" else "parquet"
     await _note_access(hub, request, f"console.log_export_{fmt}", f, len(entries))
-    checkpoint = await hub.access_log.latest_checkpoint()
-    body = await export.export_entries(entries, checkpoint.note, fmt)
+    signed = await hub.access_log.latest_checkpoint(covering=entries[-1].entry.index + 1 if entries else 0)
+    body, _ = await export.export_entries(
+        hub.db,
+        entries,
+        signed.note,
+        signed.checkpoint.size,
+        fmt,
+        verifier_key=hub.signer.verifier().verifier_key(),
+        filter_text=_filter_text(f),
+    )
     content_type = "text/csv" if fmt == "csv" else "application/vnd.apache.parquet"
     name = f"access-log-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.{fmt}"
     return web.Response(

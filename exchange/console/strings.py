@@ -317,6 +317,12 @@ EN: dict[str, str] = {
     "log.older": N_("log.older", "Older entries"),
     "log.export_csv": N_("log.export_csv", "Export CSV"),
     "log.export_parquet": N_("log.export_parquet", "Export Parquet"),
+    "log.export_hint": N_(
+        "log.export_hint",
+        "Exports hold the filtered entries, each with its inclusion proof. The Parquet file is a proof bundle "
+        "(the signed checkpoint and the hub's key in its footer): check it offline with "
+        "exchange audit verify-export FILE.",
+    ),
     "log.chart_accesses": N_("log.chart_accesses", "Entries per hour by department"),
     "log.chart_denials": N_("log.chart_denials", "Share of denials per hour"),
     "log.bad_time": N_("log.bad_time", "A time in the filter could not be read."),

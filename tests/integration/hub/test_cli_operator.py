@@ -203,6 +203,9 @@ async def test_console_accounts_listed_disabled_and_removed_with_log_entries(tmp
     assert (await asyncio.to_thread(run, "console", "add-user", "li.na", "--role", "auditor")).exit_code == 0
     disabled = await asyncio.to_thread(run, "console", "disable", "li.na", "--reason", "left")
     assert disabled.exit_code == 0 and "disabled auditor account 'li.na'" in disabled.output
+    enabled = await asyncio.to_thread(run, "console", "enable", "li.na", "--reason", "back")
+    assert enabled.exit_code == 0 and "enabled auditor account 'li.na'" in enabled.output
+    await asyncio.to_thread(run, "console", "disable", "li.na", "--reason", "left")
     listed = await asyncio.to_thread(run, "console", "users", "-o", "json")
     assert json.loads(listed.output) == [
         {"username": "li.na", "role": "auditor", "department": "HUB", "name": "", "status": "disabled"}
@@ -218,16 +221,20 @@ async def test_console_accounts_listed_disabled_and_removed_with_log_entries(tmp
     settings = load_settings(None, data_dir=data, insecure_dev=True)
     hub = await start_test_hub(Path(data), **{"database_url": settings.database_url} if settings.database_url else {})
     try:
-        actions = [
-            (e.action, e.details.get("target")) for e in await hub.log_entries() if e.action.startswith("console.")
-        ]
+        entries = [e for e in await hub.log_entries() if e.action.startswith("console.")]
     finally:
         await hub.stop()
-    assert actions == [
-        ("console.add_user", "li.na"),
-        ("console.disable_user", "li.na"),
-        ("console.remove_user", "li.na"),
+    assert [(e.action, e.decision, e.details["target"], e.details.get("reason", "")) for e in entries] == [
+        ("console.add_user", "allow", "li.na", ""),
+        ("console.disable_user", "allow", "li.na", "left"),
+        ("console.enable_user", "allow", "li.na", "back"),
+        ("console.disable_user", "allow", "li.na", "left"),
+        ("console.remove_user", "allow", "li.na", "gone"),
+        ("console.remove_user", "deny", "li.na", "again"),
     ]
+    refused = entries[-1]
+    assert (refused.reason, refused.outcome) == ("NO_SUCH_ACCOUNT", "NOT_FOUND")
+    assert refused.message == "no console account 'li.na'; see `exchange console users`"
 
 
 # --- help, completion -----------------------------------------------------------------------------

@@ -11,7 +11,8 @@ import pytest
 
 from exchange.audit.entry import ENTRY_VERSION, AccessLogEntry, encode_entry
 from exchange.audit.export import (
-    _TEXT_COLUMNS,
+    _METADATA_SCHEMA,
+    DETAIL_KEYS,
     ExportReader,
     ExportWriter,
     _json_lines,
@@ -40,9 +41,14 @@ def _entries(n: int) -> list[bytes]:
                 fields=("name", "status"),
                 decision=("allow", "deny")[i % 3 == 0],
                 reason="" if i % 3 else "NO_GRANT",
-                outcome="ok",
+                outcome="OK",
+                request_id=f"req-{i}",
+                message=f"message {i}",
+                latency_us=1000 + i,
+                request_digest=f"{i:064x}",
+                response_digest="" if i % 3 == 0 else f"{i + 1:064x}",
                 hidden_from_subject=i % 5 == 0,
-                details={"note": "\"index\":3,"} if i % 7 == 0 else {},
+                details={"note": '"index":3,', "other": "x"} if i % 7 == 0 else {"target": f"t{i}"},
             )
         )
         for i in range(n)
@@ -52,10 +58,18 @@ def _entries(n: int) -> list[bytes]:
 def _per_entry(entries: list[bytes]) -> dict[str, list[Any]]:
     """The columns as the per-entry reading gives them (the reference)."""
     metas = [_metadata(e) for e in entries]
-    columns: dict[str, list[Any]] = {"time_us": [m.get("time_us", 0) for m in metas]}
-    for name in _TEXT_COLUMNS:
-        columns[name] = [str(m.get(name, "")) for m in metas]
-    columns["hidden_from_subject"] = [bool(m.get("hidden_from_subject", False)) for m in metas]
+    columns: dict[str, list[Any]] = {}
+    for name in _METADATA_SCHEMA.names:
+        if name in ("time_us", "latency_us"):
+            columns[name] = [m.get(name, 0) for m in metas]
+        elif name == "fields":
+            columns[name] = [m.get(name, []) for m in metas]
+        elif name == "hidden_from_subject":
+            columns[name] = [bool(m.get(name, False)) for m in metas]
+        elif name == "details":
+            columns[name] = [{k: m.get("details", {}).get(k) for k in DETAIL_KEYS} for m in metas]
+        else:
+            columns[name] = [str(m.get(name, "")) for m in metas]
     return columns
 
 

@@ -1,0 +1,239 @@
+"""`exchange audit` commands that read the hub's database directly: verifier key, export, verify, archive.
+
+Run them where the hub's data lives (a SQLite data directory or a PostgreSQL URL); no running hub
+is needed, and nothing in the database is trusted: entries are checked against signed checkpoints.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from catalog.errors import ExchangeError, InvalidArgument
+from exchange import i18n, localtime
+from exchange.audit.export import ExportReader
+from exchange.audit.note import NoteSigner
+from exchange.audit.offline import Written, archive_log, export_filtered, export_log, verify_database, verify_export
+from exchange.audit.origin import key_name, resolve_log_origin
+from exchange.cli.audit_offline import origin_of, read_text, show_report, verifier_of
+from exchange.cli.common import fail, run
+from exchange.config import Settings, load_settings
+from exchange.storage import Database
+from exchange.storage.log_store import EntryFilter
+
+COMMANDS: list[click.Command] = []
+
+
+def _command(name: str) -> Any:
+    """Declare one of this module's commands (the `audit` group in exchange.cli.audit adds them)."""
+
+    def add(func: Any) -> click.Command:
+        command = click.command(name)(func)
+        COMMANDS.append(command)
+        return command
+
+    return add
+
+
+def database_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Options naming the hub's database directly (no running hub needed)."""
+    options = [
+        click.option("--config", type=click.Path(dir_okay=False, exists=True), help="The hub's settings file."),
+        click.option("--data-dir", type=click.Path(file_okay=False), help="The hub's data directory (SQLite)."),
+        click.option("--database-url", envvar="EXCHANGE_DATABASE_URL", help="sqlite:///PATH or postgresql://..."),
+        click.option("--schema", default="", help="PostgreSQL schema holding the hub's tables."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+
+    @functools.wraps(func)
+    def wrapper(
+        *args: Any, config: str | None, data_dir: str | None, database_url: str | None, schema: str, **kwargs: Any
+    ) -> Any:
+        overrides: dict[str, Any] = {"database_url": database_url} if database_url else {}
+        try:
+            settings = load_settings(config, data_dir=data_dir, **overrides)
+        except ExchangeError as error:
+            fail(error)
+        return func(*args, settings=settings, schema=schema or None, **kwargs)
+
+    return wrapper
+
+
+async def _with_db(settings: Settings, schema: str | None, work: Callable[[Database], Any]) -> Any:
+    db = Database(settings.effective_database_url, schema=schema)
+    try:
+        return await work(db)
+    finally:
+        await db.close()
+
+
+@_command("vkey")
+@database_options
+def vkey(settings: Settings, schema: str | None) -> None:
+    """Print the hub's verifier key (from its signing key file) for auditors to keep."""
+    from exchange.hub import load_or_create_signing_key
+
+    try:
+        path = settings.path(settings.signing_key)
+        if not path.exists():
+            raise InvalidArgument(f"no hub signing key at {path}; run `exchange init`", reason="SIGNING_KEY_MISSING")
+        key = load_or_create_signing_key(path)
+    except ExchangeError as error:
+        fail(error)
+    # The key signs under the first segment of the log's origin, which the database may hold.
+    origin = run(_with_db(settings, schema, lambda db: resolve_log_origin(settings, db)))
+    signer = NoteSigner(key_name(origin), key)
+    click.echo(signer.verifier().verifier_key())
+
+
+def _verifier_key(settings: Settings, origin: str) -> str:
+    """The hub's verifier key from its signing key file, or '' where that file is not (it is never created here)."""
+    from exchange.hub import load_or_create_signing_key
+
+    path = settings.path(settings.signing_key)
+    if not path.exists():
+        return ""
+    return NoteSigner(key_name(origin), load_or_create_signing_key(path)).verifier().verifier_key()
+
+
+@_command("export")
+@click.option("-o", "--out", required=True, type=click.Path(dir_okay=False), help="File to write (.parquet or .csv).")
+@click.option("--format", "fmt", type=click.Choice(["parquet", "csv"]), default=None, help="Default: from --out.")
+@click.option("--from", "from_", default="", help="Only entries from this time (ISO 8601, local unless offset).")
+@click.option("--until", default="", help="Only entries before this time (a date includes that whole local day).")
+@click.option("--caller", "caller_department", default="", help="Only this calling department (code).")
+@click.option("--dataset", default="", help="Only this dataset (code).")
+@click.option("--subject", default="", help="Only entries about this person or organisation.")
+@click.option("--case", "case_id", default="", help="Only this case.")
+@click.option("--decision", type=click.Choice(["allow", "deny"]), default=None, help="Only this decision.")
+@click.option("--action", default="", help="Only this action, e.g. exchange.fetch.")
+@database_options
+def export(
+    out: str,
+    fmt: str | None,
+    from_: str,
+    until: str,
+    caller_department: str,
+    dataset: str,
+    subject: str,
+    case_id: str,
+    decision: str | None,
+    action: str,
+    settings: Settings,
+    schema: str | None,
+) -> None:
+    """Write the entries of the latest signed checkpoint, with it and the hub's key, to Parquet or CSV.
+
+    With a filter, only the matching entries, each with its inclusion proof, so the file still verifies.
+
+    \b
+    Examples:
+      exchange audit export --data-dir /var/lib/exchange -o log.parquet
+      exchange audit export --data-dir /var/lib/exchange --subject 110101199001011234 -o subject.parquet
+    """
+    path = Path(out)
+    chosen: Any = fmt or ("csv" if path.suffix.lower() == ".csv" else "parquet")
+    try:
+        f = EntryFilter(
+            from_us=localtime.parse(from_, "--from"),
+            until_us=localtime.parse(until, "--until", end_of_date=True),
+            department=caller_department,
+            dataset=dataset,
+            subject_id=subject,
+            case_id=case_id,
+            decision=decision or "",
+            action=action,
+        )
+    except ExchangeError as error:
+        fail(error)
+
+    async def export_under_its_origin(db: Database) -> Written:
+        key = _verifier_key(settings, await resolve_log_origin(settings, db))
+        if f == EntryFilter():
+            return await export_log(db, path, fmt=chosen, verifier_key=key)
+        return await export_filtered(db, path, f, fmt=chosen, verifier_key=key)
+
+    written = run(_with_db(settings, schema, export_under_its_origin))
+    click.echo(
+        i18n.translate(
+            "cli.audit.exported",
+            "wrote {path}: entries of the checkpoint of size {size} (inside the file and in {name}.checkpoint); "
+            "check it with: exchange audit verify-export {path}",
+        ).format(path=path, size=written.checkpoint_size, name=path.name)
+    )
+
+
+@_command("verify")
+@click.option("--export", "export_file", type=click.Path(exists=True, dir_okay=False), help="An export or archive.")
+@click.option("--checkpoint", "checkpoints", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="A signed checkpoint file (repeatable); an export's own is used when none is given.")  # fmt: skip
+@click.option("--key", required=True, help="The hub's verifier key (name+id+base64), or a file holding it.")
+@click.option("--origin", default="", help="The log's origin line to insist on (default: the checkpoint's).")
+@database_options
+def verify(
+    export_file: str | None,
+    checkpoints: tuple[str, ...],
+    key: str,
+    origin: str,
+    settings: Settings,
+    schema: str | None,
+) -> None:
+    """Recompute the log (a database or an export) and check it against signed checkpoints; no hub needed."""
+    notes = [read_text(path) for path in checkpoints]
+    verifier = verifier_of(key)
+    try:
+        if export_file:
+            path = Path(export_file)
+            first = notes[0] if notes else ExportReader(path).checkpoint
+            report = verify_export(path, notes, verifier, origin=origin_of(origin, first))
+            show_report(report, str(path))
+            return
+        if not notes:
+            raise InvalidArgument(
+                "verifying a database needs at least one signed checkpoint (--checkpoint FILE) kept apart from it",
+                reason="CHECKPOINT_MISSING",
+            )
+        report = run(
+            _with_db(
+                settings,
+                schema,
+                lambda db: verify_database(db, notes, verifier, origin=origin_of(origin, notes[0])),
+            )
+        )
+    except ExchangeError as error:
+        fail(error)
+    show_report(report, "the database")
+
+
+@_command("archive")
+@click.option("--before", required=True, type=int, help="Archive entries with index below this.")
+@click.option("-o", "--out", required=True, type=click.Path(dir_okay=False), help="Archive file (.parquet or .csv).")
+@click.option("--key", default="", help="The hub's verifier key to check the archive with (default: from data dir).")
+@database_options
+def archive(before: int, out: str, key: str, settings: Settings, schema: str | None) -> None:
+    """Write entries below --before, with proofs and checkpoint, check the file, then prune them from the database."""
+    path = Path(out)
+    fmt: Any = "csv" if path.suffix.lower() == ".csv" else "parquet"
+    from exchange.hub import load_or_create_signing_key
+
+    given = verifier_of(key) if key else None
+    signing = settings.path(settings.signing_key)
+    if given is None and not signing.exists():
+        fail(InvalidArgument(f"no hub signing key at {signing}; pass --key", reason="SIGNING_KEY_MISSING"))
+
+    async def archive_under_its_origin(db: Database) -> Any:
+        # The log's own origin (and the key name it signs under), which the setting may leave unsaid.
+        origin = await resolve_log_origin(settings, db)
+        verifier = given or NoteSigner(key_name(origin), load_or_create_signing_key(signing)).verifier()
+        return await archive_log(db, before, path, verifier, origin=origin, fmt=fmt)
+
+    written = run(_with_db(settings, schema, archive_under_its_origin))
+    click.echo(
+        f"archived entries [{written.first}, {written.end}) to {path} with proofs against the checkpoint of size "
+        f"{written.checkpoint_size}; pruned {written.pruned} entry bodies from the database"
+    )

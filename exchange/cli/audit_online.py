@@ -1,0 +1,281 @@
+"""`exchange audit` commands that ask a running hub: queries, citizen reports, checkpoints, proofs, hiding.
+
+They take the usual profile options (an auditor's or hub admin's identity) and speak gRPC only.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from google.protobuf.json_format import MessageToDict
+
+from catalog.errors import ExchangeError, InvalidArgument
+from exchange import localtime
+from exchange.audit.merkle import ConsistencyProofError, verify_consistency
+from exchange.audit.note import open_checkpoint
+from exchange.cli.audit_offline import read_text, verifier_of, when
+from exchange.cli.common import Profile, fail, print_json, print_table, profile_options, run
+from exchange.v1 import audit_pb2, common_pb2
+
+COMMANDS: list[click.Command] = []
+
+
+def _command(name: str) -> Any:
+    """Declare one of this module's commands (the `audit` group in exchange.cli.audit adds them)."""
+
+    def add(func: Any) -> click.Command:
+        command = click.command(name)(func)
+        COMMANDS.append(command)
+        return command
+
+    return add
+
+
+def _time_us(text: str, option: str, *, end_of_date: bool = False) -> int:
+    """An ISO 8601 date or time, local (the hub's time_zone) unless it carries an offset."""
+    try:
+        return localtime.parse(text, option, end_of_date=end_of_date)
+    except InvalidArgument as error:
+        raise click.BadParameter(error.message, param_hint=option) from None
+
+
+@_command("query")
+@click.option("--from", "from_", default="", help="From this time (ISO 8601; local unless it has an offset).")
+@click.option("--until", default="", help="Up to this time (a date includes that whole local day).")
+@click.option("--caller", "caller_department", default="", help="Calling department (code).")
+@click.option("--officer-id", default="", help="Officer id.")
+@click.option("--dataset", default="", help="Dataset code.")
+@click.option("--subject", default="", help="Whose data (person or organisation id).")
+@click.option("--case", "case_id", default="", help="Case id.")
+@click.option("--decision", type=click.Choice(["allow", "deny"]), default=None, help="Decision.")
+@click.option("--reason", default="", help="Reason code.")
+@click.option("--action", default="", help="Action, e.g. exchange.fetch.")
+@click.option("--newest-first", is_flag=True, help="Newest entries first.")
+@click.option("--limit", default=100, show_default=True, help="At most this many entries (0 = all).")
+@click.option("--page-size", default=100, show_default=True, help="Entries per streamed page.")
+@click.option("--page-token", default="", help="Continue after a page (printed at the end).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON lines.")
+@profile_options
+def query(
+    from_: str,
+    until: str,
+    caller_department: str,
+    officer_id: str,
+    dataset: str,
+    subject: str,
+    case_id: str,
+    decision: str | None,
+    reason: str,
+    action: str,
+    newest_first: bool,
+    limit: int,
+    page_size: int,
+    page_token: str,
+    as_json: bool,
+    profile: Profile,
+) -> None:
+    """Search the access log (metadata only)."""
+    request = audit_pb2.QueryEntriesRequest(
+        filter=audit_pb2.EntryFilter(
+            from_us=_time_us(from_, "--from"),
+            until_us=_time_us(until, "--until", end_of_date=True),
+            department=caller_department,
+            officer_id=officer_id,
+            dataset=dataset,
+            subject_id=subject,
+            case_id=case_id,
+            decision=common_pb2.Decision.Value(f"DECISION_{decision.upper() if decision else 'UNSPECIFIED'}"),
+            reason=reason,
+            action=action,
+        ),
+        page=common_pb2.PageRequest(page_size=page_size, page_token=page_token),
+        newest_first=newest_first,
+        limit=limit,
+    )
+
+    async def go() -> None:
+        rows: list[dict[str, Any]] = []
+        token = ""
+        async with profile.client() as hub:
+            async for page in hub.stream(hub.audit.QueryEntries, request):
+                token = page.page.next_page_token
+                for e in page.entries:
+                    if as_json:
+                        print_json(MessageToDict(e, preserving_proto_field_name=True))
+                        continue
+                    rows.append(
+                        {
+                            "index": e.index,
+                            "time": when(e.time_us),
+                            "action": e.action,
+                            "department": e.caller_department,
+                            "officer": e.officer_id,
+                            "dataset": e.dataset,
+                            "subject": e.subject_id,
+                            "case": e.case_id,
+                            "decision": "allow" if e.decision == common_pb2.DECISION_ALLOW else "deny",
+                            "reason": e.reason,
+                        }
+                    )
+        if not as_json:
+            print_table(rows, ["index", "time", "action", "department", "officer", "dataset", "subject", "case",
+                               "decision", "reason"])  # fmt: skip
+        if token:
+            click.echo(f"more: --page-token {token}", err=True)
+
+    run(go())
+
+
+@_command("subject")
+@click.argument("subject_id")
+@click.option("--from", "from_", default="", help="From this time (ISO 8601; local unless it has an offset).")
+@click.option("--until", default="", help="Up to this time (a date includes that whole local day).")
+@click.option("--page-size", default=100, show_default=True, help="Accesses per page.")
+@click.option("--page-token", default="", help="Continue after a page (printed at the end).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@profile_options
+def subject(
+    subject_id: str, from_: str, until: str, page_size: int, page_token: str, as_json: bool, profile: Profile
+) -> None:
+    """Every access to one person's or organisation's data, newest first (the citizen report)."""
+
+    async def go() -> None:
+        async with profile.client() as hub:
+            report = await hub.call(
+                hub.audit.GetSubjectReport,
+                audit_pb2.GetSubjectReportRequest(
+                    subject_id=subject_id,
+                    from_us=_time_us(from_, "--from"),
+                    until_us=_time_us(until, "--until", end_of_date=True),
+                    page=common_pb2.PageRequest(page_size=page_size, page_token=page_token),
+                ),
+            )
+        if as_json:
+            print_json(MessageToDict(report, preserving_proto_field_name=True))
+            return
+        print_table(
+            (
+                {
+                    "time": when(a.time_us),
+                    "department": f"{a.department_name or a.department} ({a.department})",
+                    "role": a.officer_role,
+                    "dataset": a.dataset_title or a.dataset,
+                    "case": a.case_id,
+                    "service item": a.service_item,
+                    "decision": "allow" if a.decision == common_pb2.DECISION_ALLOW else "deny",
+                    "log index": a.log_index,
+                }
+                for a in report.accesses
+            ),
+            ["time", "department", "role", "dataset", "case", "service item", "decision", "log index"],
+        )
+        if report.page.next_page_token:
+            click.echo(f"more: --page-token {report.page.next_page_token}", err=True)
+
+    run(go())
+
+
+@_command("checkpoint")
+@click.option("--sign", is_flag=True, help="Have the hub sign a fresh checkpoint of the current log now.")
+@click.option("-o", "--out", type=click.Path(dir_okay=False), help="Also write the signed note to this file.")
+@profile_options
+def checkpoint(sign: bool, out: str | None, profile: Profile) -> None:
+    """Print the latest signed checkpoint (C2SP signed note) and the hub's verifier key."""
+
+    async def go() -> audit_pb2.GetCheckpointResponse:
+        async with profile.client() as hub:
+            return await hub.call(hub.audit.GetCheckpoint, audit_pb2.GetCheckpointRequest(sign_now=sign))
+
+    answer = run(go())
+    click.echo(answer.checkpoint.signed_note, nl=False)
+    click.echo(f"verifier key: {answer.verifier_key}", err=True)
+    if out:
+        Path(out).write_text(answer.checkpoint.signed_note, encoding="utf-8")
+
+
+@_command("consistency")
+@click.option("--old", "old_file", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="A signed checkpoint you kept earlier.")  # fmt: skip
+@click.option("--vkey", required=True, help="The hub's verifier key (name+id+base64), or a file holding it.")
+@click.option("-o", "--out", type=click.Path(dir_okay=False), help="Keep the hub's latest checkpoint in this file.")
+@profile_options
+def consistency(old_file: str, vkey: str, out: str | None, profile: Profile) -> None:
+    """Check that the hub's latest checkpoint extends one you kept: nothing signed before was changed."""
+    verifier = verifier_of(vkey)
+    try:
+        old = open_checkpoint(read_text(old_file), verifier)
+    except ExchangeError as error:
+        fail(error)
+
+    async def go() -> tuple[audit_pb2.GetCheckpointResponse, audit_pb2.GetConsistencyProofResponse | None]:
+        async with profile.client() as hub:
+            latest = await hub.call(hub.audit.GetCheckpoint, audit_pb2.GetCheckpointRequest())
+            if latest.checkpoint.size < old.size:
+                return latest, None
+            request = audit_pb2.GetConsistencyProofRequest(old_size=old.size, new_size=latest.checkpoint.size)
+            return latest, await hub.call(hub.audit.GetConsistencyProof, request)
+
+    latest, proof = run(go())
+    try:
+        new = open_checkpoint(latest.checkpoint.signed_note, verifier, origin=old.origin)
+        if proof is None:
+            raise ConsistencyProofError(
+                f"the hub's latest checkpoint covers {new.size} entries, fewer than the {old.size} you kept"
+            )
+        verify_consistency(old.size, new.size, old.root_hash, new.root_hash, list(proof.hashes))
+    except ExchangeError as error:
+        click.secho(f"FAILED: {error.message}", fg="red", err=True)
+        click.echo(f"  (reason: {error.reason})", err=True)
+        sys.exit(1)
+    if out:
+        Path(out).write_text(latest.checkpoint.signed_note, encoding="utf-8")
+    click.echo(f"OK: the log of {new.size} entries extends the {old.size} entries of the checkpoint you kept")
+
+
+@_command("proof")
+@click.argument("index", type=int)
+@click.option("-o", "--out", type=click.Path(dir_okay=False), help="Bundle file (default entry-INDEX.proof).")
+@profile_options
+def proof(index: int, out: str | None, profile: Profile) -> None:
+    """Write an evidence bundle for entry INDEX: the entry, its inclusion path and a signed checkpoint."""
+
+    async def go() -> audit_pb2.GetEvidenceBundleResponse:
+        async with profile.client() as hub:
+            return await hub.call(hub.audit.GetEvidenceBundle, audit_pb2.GetEvidenceBundleRequest(index=index))
+
+    path = Path(out or f"entry-{index}.proof")
+    path.write_text(run(go()).bundle, encoding="utf-8")
+    click.echo(f"wrote {path}; check it with: exchange audit check-proof {path} --key <hub verifier key>")
+
+
+@_command("hide")
+@click.argument("department")
+@click.option("--legal-basis", required=True, help="The law that allows this department's accesses to stay hidden.")
+@profile_options
+def hide(department: str, legal_basis: str, profile: Profile) -> None:
+    """Leave DEPARTMENT's future accesses out of citizen reports (auditors still see them)."""
+    _set_hidden(department, True, legal_basis, profile)
+
+
+@_command("unhide")
+@click.argument("department")
+@profile_options
+def unhide(department: str, profile: Profile) -> None:
+    """Show DEPARTMENT's future accesses in citizen reports again."""
+    _set_hidden(department, False, "", profile)
+
+
+def _set_hidden(department: str, hidden: bool, legal_basis: str, profile: Profile) -> None:
+    async def go() -> None:
+        async with profile.client() as hub:
+            answer = await hub.call(
+                hub.audit.SetHiddenAccesses,
+                audit_pb2.SetHiddenAccessesRequest(department=department, hidden=hidden, legal_basis=legal_basis),
+            )
+        state = f"hidden from citizens ({answer.legal_basis})" if answer.hidden else "shown to citizens"
+        click.echo(f"{answer.department}: accesses from now on are {state}")
+
+    run(go())
