@@ -8,6 +8,7 @@ so a mistake in an adapter is an error naming the field, never a signed wrong do
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Mapping, Sequence
@@ -42,6 +43,21 @@ class LicenceStatus:
         return self.found and self.status_code == VALID_STATUS and (self.valid_until is None or day <= self.valid_until)
 
 
+@dataclass(frozen=True)
+class StatusChange:
+    """A licence's status changed at its issuer (revoked, suspended, renewed): what the adapter tells the hub."""
+
+    dataset: str
+    key: str
+    status_code: str
+    valid_until: dt.date | None = None
+    changed_at_us: int = 0
+
+
+# Changes kept for a hub that reads slowly; beyond this the oldest is dropped (the hub's poll catches it).
+WATCH_QUEUE_LIMIT = 1000
+
+
 def document_violations(ds: Dataset, key: str, document: Mapping[str, Any]) -> list[FieldViolation]:
     """Every way a document fails the dataset's schema, and a key field that is not the key asked for."""
     problems = ds.schema.validate_document(document)
@@ -65,6 +81,7 @@ class Adapter:
                 )
             self.datasets[ds.code] = ds
         self.source_kinds: dict[str, str] = dict.fromkeys(self.datasets, source_kind)
+        self._watchers: set[asyncio.Queue[StatusChange]] = set()
 
     def dataset(self, code: str) -> Dataset:
         """The served dataset called code, or NotFound listing the served ones."""
@@ -97,6 +114,47 @@ class Adapter:
 
     async def close(self) -> None:
         """Release connections and files."""
+
+    # --- status changes, as they happen -------------------------------------------------------------
+
+    def announce_status(
+        self, dataset: str, key: str, status_code: str, *, valid_until: dt.date | None = None
+    ) -> StatusChange:
+        """Tell the hub now that a licence's status changed (the department's system calls this).
+
+        Every open `WatchStatus` stream (the hub keeps one per adapter) gets the change; with none open,
+        the hub's periodic `Status` check finds it later.
+        """
+        ds = self.dataset(dataset)
+        if ds.status_field is None:
+            raise FailedPrecondition(
+                f"dataset {ds.code} has no status_field in the catalog, so it has no status to announce",
+                reason="STATUS_NOT_SUPPORTED",
+            )
+        try:
+            key = validate_key(KeyFormat(ds.key_format), key)
+        except InvalidArgument as error:
+            raise InvalidArgument(
+                f"{ds.code} is keyed by {ds.key_format.value}: {error.message}",
+                reason=error.reason,
+                violations=[FieldViolation("key", error.message)],
+            ) from None
+        change = StatusChange(ds.code, key, status_code, valid_until, time.time_ns() // 1000)
+        for queue in self._watchers:
+            if queue.full():
+                queue.get_nowait()
+            queue.put_nowait(change)
+        return change
+
+    async def status_changes(self) -> AsyncIterator[StatusChange]:
+        """Every change announced from now on, until the caller stops reading."""
+        queue: asyncio.Queue[StatusChange] = asyncio.Queue(WATCH_QUEUE_LIMIT)
+        self._watchers.add(queue)
+        try:
+            while True:
+                yield await queue.get()
+        finally:
+            self._watchers.discard(queue)
 
     # --- what the server calls ---------------------------------------------------------------------
 

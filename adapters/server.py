@@ -143,6 +143,18 @@ class ProviderServicer(provider_pb2_grpc.ProviderServiceServicer):
             checked_at_us=status.checked_at_us,
         )
 
+    async def WatchStatus(
+        self, request: provider_pb2.WatchStatusRequest, context: Ctx
+    ) -> AsyncIterator[provider_pb2.WatchStatusResponse]:
+        async for change in self.adapter.status_changes():
+            yield provider_pb2.WatchStatusResponse(
+                dataset=change.dataset,
+                key=change.key,
+                status_code=change.status_code,
+                valid_until_us=end_of_day_us(change.valid_until) if change.valid_until else 0,
+                changed_at_us=change.changed_at_us,
+            )
+
     async def Describe(self, request: provider_pb2.DescribeRequest, context: Ctx) -> provider_pb2.DescribeResponse:
         return provider_pb2.DescribeResponse(
             department=self.adapter.department,
