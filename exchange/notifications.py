@@ -155,7 +155,7 @@ class NotificationDesk:
         hook = Webhook(department, url, scheme, secret, wanted, f"{caller.department}/{caller.officer_id}", now_us())
         async with self.hub.db.begin() as conn:
             await notification_store.put_webhook(conn, hook)
-        await self._log(caller, "notifications.set_webhook", department, url=url[:300], scheme=scheme)
+        await self._log(caller, "notification.set_webhook", department, url=url[:300], scheme=scheme)
         return hook, made
 
     async def get_webhook(self, caller: Caller, department: str) -> Webhook | None:
@@ -169,7 +169,7 @@ class NotificationDesk:
         require_admin_of(caller, department, f"the webhook of {department}")
         async with self.hub.db.begin() as conn:
             deleted = await notification_store.delete_webhook(conn, department)
-        await self._log(caller, "notifications.delete_webhook", department)
+        await self._log(caller, "notification.delete_webhook", department)
         return deleted
 
     async def dead_letters(self, caller: Caller, department: str) -> list[tuple[Delivery, StoredEvent]]:
@@ -194,14 +194,14 @@ class NotificationDesk:
                     reason="WEBHOOK_NOT_SET",
                 )
             ids = await notification_store.redrive(conn, department, event_ids, now_us())
-        await self._log(caller, "notifications.redrive", department, events=",".join(map(str, ids))[:500] or "none")
+        await self._log(caller, "notification.redrive", department, events=",".join(map(str, ids))[:500] or "none")
         self.hub.outbox.wake()
         return ids
 
     async def subscribe(self, caller: Caller, kinds: Sequence[str], after_id: int) -> AsyncIterator[StoredEvent]:
         """The caller's department's events after `after_id`, then each new one, until the caller leaves."""
         wanted = check_kinds(kinds)
-        await self._log(caller, "notifications.subscribe", caller.department, after=str(after_id))
+        await self._log(caller, "notification.subscribe", caller.department, after=str(after_id))
         while True:
             async with self.hub.db.read() as conn:
                 batch = await notification_store.events_after(conn, caller.department, after_id, wanted)
@@ -291,6 +291,20 @@ class WebhookDeliverer:
         else:
             wait = retry_delay_seconds(attempts, settings.webhook_retry_seconds, settings.webhook_retry_max_seconds)
             state, next_us = PENDING, now + int(wait * 1_000_000)
+        # Logged before the row says dead: whoever sees the dead letter finds its entry.
+        if state == DEAD:
+            await self.hub.record(
+                AccessLogEntry(
+                    time_us=now,
+                    action="notification.dead_letter",
+                    caller_department=self.hub.settings.hub_department,
+                    decision="allow",
+                    reason="WEBHOOK_DEAD_LETTER",
+                    message=f"event {delivery.event_id} to {delivery.department}: {error}"[:500],
+                    outcome="DeadLetter",
+                    details={"department": delivery.department, "event": str(delivery.event_id)},
+                )
+            )
         async with self.hub.db.begin() as conn:
             await notification_store.finish(
                 conn,
@@ -300,19 +314,6 @@ class WebhookDeliverer:
                 next_attempt_us=next_us,
                 error=error,
                 now_us=now,
-            )
-        if state == DEAD:
-            await self.hub.record(
-                AccessLogEntry(
-                    time_us=now,
-                    action="notifications.dead_letter",
-                    caller_department=self.hub.settings.hub_department,
-                    decision="allow",
-                    reason="WEBHOOK_DEAD_LETTER",
-                    message=f"event {delivery.event_id} to {delivery.department}: {error}"[:500],
-                    outcome="DeadLetter",
-                    details={"department": delivery.department, "event": str(delivery.event_id)},
-                )
             )
 
     async def _post(self, stored: StoredEvent, hook: Webhook) -> str:
