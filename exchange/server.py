@@ -26,6 +26,7 @@ from exchange.config import Settings
 from exchange.errors import ErrorMappingInterceptor
 from exchange.fetch import Fetcher
 from exchange.hub import Hub
+from exchange.licence_status import LicenceStatusDesk
 from exchange.notifications import NotificationDesk, WebhookDeliverer
 from exchange.reflection import enable_reflection
 from exchange.registry import Registry
@@ -214,6 +215,10 @@ async def start_hub(settings: Settings, *, db_schema: str | None = None, worker:
     registry = Registry(hub)
     fetcher = Fetcher(hub, registry)
     hub.run_in_background(WebhookDeliverer(hub).run_forever(), "webhooks")
+    licences = LicenceStatusDesk(hub, registry)
+    hub.extensions["licence_status"] = licences
+    hub.run_in_background(licences.watch_forever(), "status-watch")
+    hub.run_in_background(licences.poll_forever(), "status-poll")
     server = aio.server(
         # Metrics outermost: they see the status every other interceptor ended the call with.
         interceptors=[

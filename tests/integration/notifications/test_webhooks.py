@@ -11,6 +11,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
 import pytest
@@ -126,7 +127,7 @@ async def test_a_delivery_that_never_succeeds_is_a_dead_letter_and_can_be_redriv
     world.receiver.status = 503
     await world.publish(EventKind.WARNING, "c-7", level="red")
     await world.receiver.wait_for(3)  # webhook_max_attempts
-    letters = []
+    letters: list[Any] = []
     deadline = time.monotonic() + 30
     while not letters and time.monotonic() < deadline:
         letters = await world.admin.list_dead_letters()
