@@ -146,6 +146,7 @@ class ProviderServicer(provider_pb2_grpc.ProviderServiceServicer):
     async def WatchStatus(
         self, request: provider_pb2.WatchStatusRequest, context: Ctx
     ) -> AsyncIterator[provider_pb2.WatchStatusResponse]:
+        yield provider_pb2.WatchStatusResponse()  # empty: the watch is open, changes follow
         async for change in self.adapter.status_changes():
             yield provider_pb2.WatchStatusResponse(
                 dataset=change.dataset,

@@ -43,6 +43,8 @@ class LicenceStatusDesk:
         self.hub = hub
         self.registry = registry
         self._watching: dict[str, tuple[str, asyncio.Task[None]]] = {}
+        # Departments whose adapter's stream is open now.
+        self.connected: set[str] = set()
 
     async def status_changed(self, department: str, dataset: str, key: str, status_code: str, source: str) -> list[str]:
         """Take one observed status; the ids of the open cases flagged (none when nothing changed)."""
@@ -127,11 +129,16 @@ class LicenceStatusDesk:
             try:
                 async for change in self.hub.adapters.watch_status(department, endpoint):
                     wait = RECONNECT_FIRST_SECONDS
+                    if not change.dataset:
+                        self.connected.add(department)  # the adapter's first, empty answer
+                        continue
                     await self.status_changed(department, change.dataset, change.key, change.status_code, PUSH)
             except ExchangeError as error:
                 log.info("status watch of %s at %s: %s", department, endpoint, error.message)
             except Exception as error:
                 log.warning("status watch of %s at %s failed: %s", department, endpoint, error)
+            finally:
+                self.connected.discard(department)
             await asyncio.sleep(wait)
             wait = min(wait * 2, RECONNECT_MAX_SECONDS)
 

@@ -99,6 +99,7 @@ class ProviderServiceServicer:
     def WatchStatus(self, request, context):
         """Licence status changes as they happen (revoked, suspended, renewed), for as long as the hub listens.
         The hub keeps one open per adapter and reconnects; it polls Status as the fallback.
+        The first response is empty (no dataset): the watch is open.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

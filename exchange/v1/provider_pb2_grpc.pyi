@@ -46,6 +46,7 @@ class ProviderServiceStub:
     WatchStatus: _grpc.UnaryStreamMultiCallable[_provider_pb2.WatchStatusRequest, _provider_pb2.WatchStatusResponse]
     """Licence status changes as they happen (revoked, suspended, renewed), for as long as the hub listens.
     The hub keeps one open per adapter and reconnects; it polls Status as the fallback.
+    The first response is empty (no dataset): the watch is open.
     """
 
 @_typing.type_check_only
@@ -66,6 +67,7 @@ class ProviderServiceAsyncStub(ProviderServiceStub):
     WatchStatus: _aio.UnaryStreamMultiCallable[_provider_pb2.WatchStatusRequest, _provider_pb2.WatchStatusResponse]  # type: ignore[assignment]
     """Licence status changes as they happen (revoked, suspended, renewed), for as long as the hub listens.
     The hub keeps one open per adapter and reconnects; it polls Status as the fallback.
+    The first response is empty (no dataset): the watch is open.
     """
 
 class ProviderServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -113,6 +115,7 @@ class ProviderServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_abc.Iterator[_provider_pb2.WatchStatusResponse], _abc.AsyncIterator[_provider_pb2.WatchStatusResponse]]:
         """Licence status changes as they happen (revoked, suspended, renewed), for as long as the hub listens.
         The hub keeps one open per adapter and reconnects; it polls Status as the fallback.
+        The first response is empty (no dataset): the watch is open.
         """
 
 def add_ProviderServiceServicer_to_server(servicer: ProviderServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
