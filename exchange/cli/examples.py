@@ -13,7 +13,7 @@ EXAMPLES: dict[str, list[str]] = {
         "exchange notify webhook set https://svc.example.gov.cn/hooks/exchange   # the hub makes the HMAC secret",
         "exchange notify webhook set https://svc.example.gov.cn/hooks/exchange --scheme ed25519 --kind licence_status",
     ],
-    "notify webhook show": ["exchange notify webhook show", "exchange notify webhook show --department SVC"],
+    "notify webhook show": ["exchange notify webhook show", "exchange notify webhook show --of SVC"],
     "notify webhook delete": ["exchange notify webhook delete"],
     "notify dead-letters": ["exchange notify dead-letters list", "exchange notify dead-letters redrive"],
     "notify dead-letters list": ["exchange notify dead-letters list --output json"],

@@ -62,14 +62,14 @@ def webhook() -> None:
 @click.option("--scheme", type=click.Choice(SCHEMES), default="hmac-sha256", help="How deliveries are signed.")
 @click.option("--secret", default="", help="HMAC secret, hex, 32 bytes or more (default: the hub makes one).")
 @click.option("--kind", "kinds", multiple=True, type=click.Choice(KINDS), help="Event kind wanted (default: all).")
-@click.option("--department", default="", help="Department (default: yours).")
+@click.option("--of", "of", default="", help="Department (default: yours).")
 @profile_options
-def webhook_set(url: str, scheme: str, secret: str, kinds: tuple[str, ...], department: str, profile: Profile) -> None:
+def webhook_set(url: str, scheme: str, secret: str, kinds: tuple[str, ...], of: str, profile: Profile) -> None:
     """Send the department's events to URL (https), signed."""
 
     async def go() -> None:
         async with profile.client() as hub:
-            made = await hub.set_webhook(url, scheme=scheme, secret=secret, kinds=_split(kinds), department=department)
+            made = await hub.set_webhook(url, scheme=scheme, secret=secret, kinds=_split(kinds), department=of)
         _say(
             "cli.notify.webhook_set", "webhook set: {url} ({scheme})", url=made.webhook.url, scheme=made.webhook.scheme
         )
@@ -85,16 +85,14 @@ def webhook_set(url: str, scheme: str, secret: str, kinds: tuple[str, ...], depa
 
 
 @webhook.command("show")
-@click.option("--department", default="", help="Department (default: yours).")
+@click.option("--of", "of", default="", help="Department (default: yours).")
 @profile_options
-def webhook_show(department: str, profile: Profile) -> None:
+def webhook_show(of: str, profile: Profile) -> None:
     """Show the department's webhook (never its secret)."""
 
     async def go() -> None:
         async with profile.client() as hub:
-            found = await hub.call(
-                hub.notifications.GetWebhook, notifications_pb2.GetWebhookRequest(department=department)
-            )
+            found = await hub.call(hub.notifications.GetWebhook, notifications_pb2.GetWebhookRequest(department=of))
         if not found.found:
             _say("cli.notify.no_webhook", "no webhook is set")
             return
@@ -114,14 +112,14 @@ def webhook_show(department: str, profile: Profile) -> None:
 
 
 @webhook.command("delete")
-@click.option("--department", default="", help="Department (default: yours).")
+@click.option("--of", "of", default="", help="Department (default: yours).")
 @profile_options
-def webhook_delete(department: str, profile: Profile) -> None:
+def webhook_delete(of: str, profile: Profile) -> None:
     """Stop sending events; pending deliveries become dead letters."""
 
     async def go() -> None:
         async with profile.client() as hub:
-            request = notifications_pb2.DeleteWebhookRequest(department=department)
+            request = notifications_pb2.DeleteWebhookRequest(department=of)
             deleted = (await hub.call(hub.notifications.DeleteWebhook, request)).deleted
         if deleted:
             _say("cli.notify.webhook_deleted", "webhook deleted")
@@ -137,15 +135,15 @@ def dead_letters() -> None:
 
 
 @dead_letters.command("list")
-@click.option("--department", default="", help="Department (default: yours).")
+@click.option("--of", "of", default="", help="Department (default: yours).")
 @output_option
 @profile_options
-def dead_letters_list(department: str, output: str, profile: Profile) -> None:
+def dead_letters_list(of: str, output: str, profile: Profile) -> None:
     """List the dead letters."""
 
     async def go() -> None:
         async with profile.client() as hub:
-            letters = await hub.list_dead_letters(department)
+            letters = await hub.list_dead_letters(of)
         columns = ["event", "kind", "reference", "attempts", "error", "time"]
         emit_rows([_letter_row(letter) for letter in letters], columns, output)
 
@@ -154,14 +152,14 @@ def dead_letters_list(department: str, output: str, profile: Profile) -> None:
 
 @dead_letters.command("redrive")
 @click.argument("event_ids", nargs=-1, type=int)
-@click.option("--department", default="", help="Department (default: yours).")
+@click.option("--of", "of", default="", help="Department (default: yours).")
 @profile_options
-def dead_letters_redrive(event_ids: tuple[int, ...], department: str, profile: Profile) -> None:
+def dead_letters_redrive(event_ids: tuple[int, ...], of: str, profile: Profile) -> None:
     """Send dead letters again (all of them when no EVENT_IDS are given)."""
 
     async def go() -> None:
         async with profile.client() as hub:
-            ids = await hub.redrive_dead_letters(list(event_ids), department)
+            ids = await hub.redrive_dead_letters(list(event_ids), of)
         _say(
             "cli.notify.redriven", "back in line: {count} ({ids})", count=len(ids), ids=", ".join(map(str, ids)) or "-"
         )

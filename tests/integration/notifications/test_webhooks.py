@@ -8,6 +8,7 @@ letter, listed and re-driven by the department's admin; a forged or replayed del
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -187,3 +188,36 @@ async def test_only_the_departments_own_admin_sets_its_webhook(world: World) -> 
         "PermissionDenied",
         OTHER,
     )
+
+
+async def test_the_cli_sets_the_webhook_lists_and_redrives_dead_letters(world: World, tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from exchange.cli import cli
+
+    profile = str(world.hub.write_profile(DEPT, tmp_path / "cli", officer="admin-1", roles=(Role.DEPT_ADMIN,)))
+
+    async def invoke(*args: str) -> str:
+        result = await asyncio.to_thread(CliRunner().invoke, cli, [*args, "--profile", profile], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    made = await invoke("notify", "webhook", "set", world.receiver.url, "--kind", "warning")
+    secret = made.split("): ")[-1].strip()
+    assert "webhook set: " + world.receiver.url in made and len(bytes.fromhex(secret)) == 32
+    assert "kinds: warning" in await invoke("notify", "webhook", "show")
+    world.receiver.status = 500
+    await world.publish(EventKind.WARNING, "c-9")
+    await world.receiver.wait_for(3)
+    listed: list[Any] = []
+    deadline = time.monotonic() + 30
+    while not listed and time.monotonic() < deadline:
+        listed = json.loads(await invoke("notify", "dead-letters", "list", "--output", "json"))
+        await asyncio.sleep(0.05)
+    assert [(row["reference"], row["attempts"], row["error"]) for row in listed] == [("c-9", 3, "HTTP 500")]
+    world.receiver.status = 200
+    assert "back in line: 1" in await invoke("notify", "dead-letters", "redrive")
+    delivery = (await world.receiver.wait_for(4))[3]
+    assert verify_webhook(delivery.body, delivery.headers, secret)["reference"] == "c-9"
+    streamed = await invoke("notify", "subscribe", "--limit", "1")
+    assert json.loads(streamed)["reference"] == "c-9"
