@@ -126,6 +126,8 @@ class AdapterConfig:
     path: Path | None = None
     insecure_dev: bool = False
     """Plain-text gRPC without TLS; for development on one machine only."""
+    status_watch_seconds: float = 60.0
+    """How often the licences the hub fetched are re-read for status changes to push (0: never)."""
 
     def dataset(self, code: str) -> DatasetConfig:
         """The configuration of dataset code, or InvalidArgument listing the configured ones."""
@@ -384,7 +386,7 @@ def parse_adapter_config(
     out: list[FieldViolation] = _inline_credentials(data)
     environment = os.environ if env is None else env
     top = _Settings(expand_env(data, "", environment, out), "", base, out)
-    top.unknown({"department", "listen", "tls", "signing", "datasets", "insecure_dev"})
+    top.unknown({"department", "listen", "tls", "signing", "datasets", "insecure_dev", "status_watch_seconds"})
     department = top.text("department", pattern=_DEPARTMENT)
     listen = top.text("listen", required=False, pattern=_LISTEN) or "127.0.0.1:50061"
     tls_settings = top.section("tls")
@@ -413,6 +415,10 @@ def parse_adapter_config(
                 "required: the hub's CA, so only the hub's client certificate is admitted (or insecure_dev: true)",
             )
         )
+    watch = top.data.get("status_watch_seconds", 60.0)
+    if isinstance(watch, bool) or not isinstance(watch, int | float) or watch < 0:
+        out.append(FieldViolation("status_watch_seconds", f"seconds, 0 or more (0: never), got {watch!r}"))
+        watch = 0.0
     signing_settings = top.section("signing")
     signing = None
     if signing_settings is None:
@@ -443,7 +449,7 @@ def parse_adapter_config(
             reason="ADAPTER_CONFIG_INVALID",
             violations=out,
         )
-    return AdapterConfig(department, listen, signing, tuple(datasets), tls, path, insecure_dev is True)
+    return AdapterConfig(department, listen, signing, tuple(datasets), tls, path, insecure_dev is True, float(watch))
 
 
 def load_adapter_config(path: str | Path, env: Mapping[str, str] | None = None) -> AdapterConfig:

@@ -8,7 +8,9 @@ so a mistake in an adapter is an error naming the field, never a signed wrong do
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -23,6 +25,8 @@ from catalog.model import Dataset, DatasetKind
 from .config import AdapterConfig, FileSourceConfig, RestSourceConfig, SqlSourceConfig, build_source, load_dataset
 from .sources.base import DEFAULT_BATCH_ROWS, Source, UpstreamDataInvalid, project_schema
 from .sources.filters import RowFilter, parse_filter
+
+log = logging.getLogger(__name__)
 
 VALID_STATUS = "01"
 _SOURCE_KIND = {RestSourceConfig: "rest", SqlSourceConfig: "sql", FileSourceConfig: "files"}
@@ -40,6 +44,23 @@ class LicenceStatus:
     def valid_on(self, day: dt.date) -> bool:
         """Valid (status 01) and not past its validity end on day."""
         return self.found and self.status_code == VALID_STATUS and (self.valid_until is None or day <= self.valid_until)
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """A licence's status changed at its issuer (revoked, suspended, renewed): what the adapter tells the hub."""
+
+    dataset: str
+    key: str
+    status_code: str
+    valid_until: dt.date | None = None
+    changed_at_us: int = 0
+
+
+# Changes kept for a hub that reads slowly; beyond this the oldest is dropped (the hub's poll catches it).
+WATCH_QUEUE_LIMIT = 1000
+# Licences re-read for changes (the most recently asked for).
+WATCHED_LIMIT = 10_000
 
 
 def document_violations(ds: Dataset, key: str, document: Mapping[str, Any]) -> list[FieldViolation]:
@@ -65,6 +86,9 @@ class Adapter:
                 )
             self.datasets[ds.code] = ds
         self.source_kinds: dict[str, str] = dict.fromkeys(self.datasets, source_kind)
+        self._watchers: set[asyncio.Queue[StatusChange]] = set()
+        # The status last seen of each licence the hub asked for, re-read by `watch_statuses`.
+        self._watched: dict[tuple[str, str], str] = {}
 
     def dataset(self, code: str) -> Dataset:
         """The served dataset called code, or NotFound listing the served ones."""
@@ -98,6 +122,76 @@ class Adapter:
     async def close(self) -> None:
         """Release connections and files."""
 
+    # --- status changes, as they happen -------------------------------------------------------------
+
+    def announce_status(
+        self, dataset: str, key: str, status_code: str, *, valid_until: dt.date | None = None
+    ) -> StatusChange:
+        """Tell the hub now that a licence's status changed (the department's system calls this).
+
+        Every open `WatchStatus` stream (the hub keeps one per adapter) gets the change; with none open,
+        the hub's periodic `Status` check finds it later.
+        """
+        ds = self.dataset(dataset)
+        if ds.status_field is None:
+            raise FailedPrecondition(
+                f"dataset {ds.code} has no status_field in the catalog, so it has no status to announce",
+                reason="STATUS_NOT_SUPPORTED",
+            )
+        try:
+            key = validate_key(KeyFormat(ds.key_format), key)
+        except InvalidArgument as error:
+            raise InvalidArgument(
+                f"{ds.code} is keyed by {ds.key_format.value}: {error.message}",
+                reason=error.reason,
+                violations=[FieldViolation("key", error.message)],
+            ) from None
+        change = StatusChange(ds.code, key, status_code, valid_until, time.time_ns() // 1000)
+        for queue in self._watchers:
+            if queue.full():
+                queue.get_nowait()
+            queue.put_nowait(change)
+        return change
+
+    async def status_changes(self) -> AsyncIterator[StatusChange]:
+        """Every change announced from now on, until the caller stops reading."""
+        queue: asyncio.Queue[StatusChange] = asyncio.Queue(WATCH_QUEUE_LIMIT)
+        self._watchers.add(queue)
+        try:
+            while True:
+                yield await queue.get()
+        finally:
+            self._watchers.discard(queue)
+
+    def remember_status(self, dataset: str, key: str, status_code: str) -> None:
+        """Keep watching a licence the hub asked for (the oldest is forgotten beyond WATCHED_LIMIT)."""
+        self._watched.pop((dataset, key), None)
+        self._watched[(dataset, key)] = status_code
+        if len(self._watched) > WATCHED_LIMIT:
+            del self._watched[next(iter(self._watched))]
+
+    async def check_watched(self) -> list[StatusChange]:
+        """Re-read every watched licence and announce each whose status changed since it was last seen."""
+        changes = []
+        for (dataset, key), before in list(self._watched.items()):
+            try:
+                now = await self.status(dataset, key)
+            except Exception as error:  # a source that fails now is asked again next round
+                log.info("status of %s in %s not re-read: %s", key[:8], dataset, error)
+                continue
+            code = now.status_code if now.found else ""
+            if code != before:
+                self._watched[(dataset, key)] = code
+                changes.append(self.announce_status(dataset, key, code, valid_until=now.valid_until))
+        return changes
+
+    async def watch_statuses(self, every_seconds: float) -> None:
+        """Every few seconds, push the status changes of the licences the hub fetched (the file, sql and rest
+        sources' way of announcing; a system that knows of a change at once calls `announce_status`)."""
+        while True:
+            await asyncio.sleep(every_seconds)
+            await self.check_watched()
+
     # --- what the server calls ---------------------------------------------------------------------
 
     async def checked_lookup(self, dataset: str, key: str) -> tuple[Dataset, str, dict[str, Any] | None]:
@@ -114,6 +208,8 @@ class Adapter:
         document = await self.lookup(ds, key)
         if document is None:
             return ds, key, None
+        if ds.status_field is not None and (ds.code, key) not in self._watched:
+            self.remember_status(ds.code, key, str(document.get(ds.status_field) or ""))
         problems = document_violations(ds, key, document)
         if problems:
             raise UpstreamDataInvalid(

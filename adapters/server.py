@@ -143,6 +143,19 @@ class ProviderServicer(provider_pb2_grpc.ProviderServiceServicer):
             checked_at_us=status.checked_at_us,
         )
 
+    async def WatchStatus(
+        self, request: provider_pb2.WatchStatusRequest, context: Ctx
+    ) -> AsyncIterator[provider_pb2.WatchStatusResponse]:
+        yield provider_pb2.WatchStatusResponse()  # empty: the watch is open, changes follow
+        async for change in self.adapter.status_changes():
+            yield provider_pb2.WatchStatusResponse(
+                dataset=change.dataset,
+                key=change.key,
+                status_code=change.status_code,
+                valid_until_us=end_of_day_us(change.valid_until) if change.valid_until else 0,
+                changed_at_us=change.changed_at_us,
+            )
+
     async def Describe(self, request: provider_pb2.DescribeRequest, context: Ctx) -> provider_pb2.DescribeResponse:
         return provider_pb2.DescribeResponse(
             department=self.adapter.department,
@@ -246,12 +259,15 @@ class RunningAdapter:
     adapter: Adapter
     health: health.aio.HealthServicer
     stopped: asyncio.Event = field(default_factory=asyncio.Event)
+    watching: asyncio.Task[None] | None = None
 
     async def stop(self, grace: float = 5.0) -> None:
         """Say NOT_SERVING, let calls in flight finish (up to grace seconds), close the sources."""
         if self.stopped.is_set():
             return
         self.stopped.set()
+        if self.watching is not None:
+            self.watching.cancel()
         await self.health.enter_graceful_shutdown()
         await self.server.stop(grace)
         await self.adapter.close()
@@ -265,8 +281,12 @@ async def start_provider(
     tls: TlsConfig | None = None,
     insecure_dev: bool = False,
     max_message_bytes: int = MAX_MESSAGE_BYTES,
+    status_watch_seconds: float = 0.0,
 ) -> RunningAdapter:
-    """Serve adapter as ProviderService on listen; plain text only when insecure_dev is asked for."""
+    """Serve adapter as ProviderService on listen; plain text only when insecure_dev is asked for.
+
+    With status_watch_seconds, the licences the hub fetched are re-read that often and changes pushed.
+    """
     if tls is None and not insecure_dev:
         raise InvalidArgument(
             "an adapter serves over TLS: configure tls (cert, key, client_ca), or insecure_dev: true for development",
@@ -303,7 +323,10 @@ async def start_provider(
     await server.start()
     for name in ("", SERVICE_NAME):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    return RunningAdapter(port, server, adapter, health_servicer)
+    running = RunningAdapter(port, server, adapter, health_servicer)
+    if status_watch_seconds > 0:
+        running.watching = asyncio.create_task(adapter.watch_statuses(status_watch_seconds), name="status-watch")
+    return running
 
 
 async def start_adapter(config: AdapterConfig, *, listen: str | None = None) -> RunningAdapter:
@@ -317,6 +340,7 @@ async def start_adapter(config: AdapterConfig, *, listen: str | None = None) -> 
             listen=listen or config.listen,
             tls=config.tls,
             insecure_dev=config.insecure_dev and config.tls is None,
+            status_watch_seconds=config.status_watch_seconds,
         )
     except BaseException:
         await adapter.close()

@@ -504,6 +504,18 @@ class AdapterClient:
             call.cancel()  # a no-op once the stream ended; otherwise the adapter stops working for nobody
         breaker.record_success()
 
+    async def watch_status(self, department: str, endpoint: str) -> AsyncIterator[provider_pb2.WatchStatusResponse]:
+        """The adapter's licence status changes as it pushes them, until it hangs up (then Unavailable)."""
+        await self._verify_identity(department, endpoint)
+        call = self._stub(department, endpoint).WatchStatus(provider_pb2.WatchStatusRequest())
+        try:
+            async for change in call:
+                yield change
+        except aio.AioRpcError as error:
+            raise _unavailable(department, endpoint, "status watch", error) from None
+        finally:
+            call.cancel()
+
     async def close(self) -> None:
         for channel, _ in self._channels.values():
             await channel.close()

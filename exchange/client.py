@@ -62,7 +62,13 @@ from exchange.v1 import (
     exchange_pb2_grpc,
     items_pb2,
     items_pb2_grpc,
+    notifications_pb2,
+    notifications_pb2_grpc,
 )
+from exchange.webhook_signature import WebhookReplayed, WebhookSignatureInvalid, verify_webhook
+
+# A department system's check of a webhook delivery (signature, time window, replay): exchange.webhook_signature.
+__all__ = ["HubClient", "WebhookReplayed", "WebhookSignatureInvalid", "verify_webhook"]
 
 T = TypeVar("T")
 
@@ -224,6 +230,7 @@ class HubClient:
         )
         self.cases = cases_pb2_grpc.CaseServiceStub(channel)
         self.audit = audit_pb2_grpc.AuditServiceStub(channel)
+        self.notifications = notifications_pb2_grpc.NotificationServiceStub(channel)
 
     @classmethod
     def connect(
@@ -325,6 +332,44 @@ class HubClient:
                 yield item
         except aio.AioRpcError as error:
             raise translate(error) from None
+
+    # --- notifications -------------------------------------------------------------------------------
+
+    async def subscribe(self, *, kinds: Sequence[str] = (), after_event_id: int = 0) -> AsyncIterator[EventInfo]:
+        """The department's events after `after_event_id`, then new ones as they happen (resume with the last id)."""
+        request = notifications_pb2.SubscribeRequest(kinds=list(kinds), after_event_id=after_event_id)
+        async for response in self.stream(self.notifications.Subscribe, request):
+            e = response.event
+            yield EventInfo(e.id, e.kind, e.department, e.reference, e.time_us, dict(e.data))
+
+    async def set_webhook(
+        self,
+        url: str,
+        *,
+        scheme: str = "hmac-sha256",
+        secret: str = "",
+        kinds: Sequence[str] = (),
+        department: str = "",
+    ) -> notifications_pb2.SetWebhookResponse:
+        """Send the department's events to url, signed (the response carries a secret the hub made, once)."""
+        request = notifications_pb2.SetWebhookRequest(
+            department=department, url=url, scheme=scheme, secret=secret, kinds=list(kinds)
+        )
+        return await self.call(self.notifications.SetWebhook, request)
+
+    async def list_dead_letters(self, department: str = "") -> list[notifications_pb2.DeadLetter]:
+        response = await self.call(
+            self.notifications.ListDeadLetters, notifications_pb2.ListDeadLettersRequest(department=department)
+        )
+        return list(response.dead_letters)
+
+    async def redrive_dead_letters(self, event_ids: Sequence[int] = (), department: str = "") -> list[int]:
+        request = notifications_pb2.RedriveDeadLettersRequest(department=department, event_ids=list(event_ids))
+        return list((await self.call(self.notifications.RedriveDeadLetters, request)).event_ids)
+
+    async def list_case_flags(self, case_id: str = "") -> list[notifications_pb2.CaseFlag]:
+        request = notifications_pb2.ListCaseFlagsRequest(case_id=case_id)
+        return list((await self.call(self.notifications.ListCaseFlags, request)).flags)
 
     # --- the exchange ------------------------------------------------------------------------------
 
@@ -622,6 +667,18 @@ class HubClient:
 
 
 # --- approval cases: results ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EventInfo:
+    """One event the hub told the department (exchange.events), with its place in the stream."""
+
+    id: int
+    kind: str
+    department: str
+    reference: str
+    time_us: int
+    data: dict[str, str]
 
 
 @dataclass(frozen=True)

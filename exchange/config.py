@@ -96,6 +96,19 @@ class Settings:
     log_level: str = "INFO"
     # OTLP/gRPC endpoint for traces (e.g. http://otel-collector:4317); empty: no spans, trace context still passed on.
     otlp_endpoint: str = ""
+    # Webhooks (docs/api.md, Notifications): the CA file that signs department webhook servers' certificates
+    # (empty: the system trust store); plain http is refused but to loopback with webhook_loopback_http (dev).
+    webhook_ca_file: str = ""
+    webhook_loopback_http: bool = False
+    webhook_timeout_seconds: float = 10.0
+    # Attempts before an event becomes a dead letter; the wait doubles from the first retry's, up to the longest.
+    webhook_max_attempts: int = 8
+    webhook_retry_seconds: float = 30.0
+    webhook_retry_max_seconds: float = 3600.0
+    # How often each replica looks for due webhook deliveries and new events for its Subscribe streams.
+    notification_poll_seconds: float = 1.0
+    # How often the hub asks adapters the status of licences held by open cases (the fallback of WatchStatus).
+    status_poll_seconds: float = 300.0
 
     def path(self, value: str) -> Path:
         """A configured path, resolved against the data directory."""
@@ -216,6 +229,12 @@ def _validate(s: Settings) -> list[FieldViolation]:
         "token_max_lifetime_seconds",
         "access_request_days",
         "annotated_copy_valid_days",
+        "webhook_timeout_seconds",
+        "webhook_max_attempts",
+        "webhook_retry_seconds",
+        "webhook_retry_max_seconds",
+        "notification_poll_seconds",
+        "status_poll_seconds",
     )
     for name in positive:
         if getattr(s, name) <= 0:
@@ -236,4 +255,6 @@ def _validate(s: Settings) -> list[FieldViolation]:
         problems.append(FieldViolation("default_language", f"one of zh-CN, en, got {s.default_language!r}"))
     if s.calendar_file and not s.path(s.calendar_file).exists():
         problems.append(FieldViolation("calendar_file", f"no such file or folder: {s.path(s.calendar_file)}"))
+    if s.webhook_ca_file and not s.path(s.webhook_ca_file).is_file():
+        problems.append(FieldViolation("webhook_ca_file", f"no such file: {s.path(s.webhook_ca_file)}"))
     return problems

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -40,8 +40,9 @@ from exchange.auth.tokens import TokenVerifier
 from exchange.cases.calendar import hub_calendar, uncovered_years
 from exchange.clock import now_us
 from exchange.config import Settings
-from exchange.events import MemoryPublisher, Publisher
+from exchange.events import Publisher
 from exchange.keyring import CurrentDatasets, KeyRing
+from exchange.outbox import OutboxPublisher
 from exchange.request_ids import current_request_id
 from exchange.storage import Database, quota_store, token_store
 from exchange.storage.changes import ChangeFeed
@@ -128,11 +129,17 @@ class Hub:
         if not settings.calendar_file:
             # The shipped arrangements are dates; the hub's one time-zone setting says where a day ends.
             self.calendar = replace(self.calendar, tz=localtime.zone())
-        # Reminders, warnings, escalations, tickets and licence-status changes for department systems.
-        self.events: Publisher = MemoryPublisher()
+        # Reminders, warnings, escalations, tickets and licence-status changes for department systems:
+        # stored in the outbox, delivered by webhooks and Subscribe streams (exchange.notifications).
+        self.outbox = OutboxPublisher(self.db)
+        self.events: Publisher = self.outbox
         self._tasks: list[asyncio.Task[None]] = []
         # Extension point: services and the console hang their own state here by name.
         self.extensions: dict[str, Any] = {}
+
+    def run_in_background(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        """Run `work` until the hub closes."""
+        self._tasks.append(asyncio.create_task(work, name=name))
 
     def _adapter_security(self) -> TransportSecurity:
         s = self.settings

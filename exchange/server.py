@@ -26,6 +26,8 @@ from exchange.config import Settings
 from exchange.errors import ErrorMappingInterceptor
 from exchange.fetch import Fetcher
 from exchange.hub import Hub
+from exchange.licence_status import LicenceStatusDesk
+from exchange.notifications import NotificationDesk, WebhookDeliverer
 from exchange.reflection import enable_reflection
 from exchange.registry import Registry
 from exchange.services import authenticating, checking_input, recording_failures
@@ -34,6 +36,7 @@ from exchange.services.audit import AuditServicer
 from exchange.services.cases import CaseServicer
 from exchange.services.catalog import CatalogServicer, DepartmentServicer, ServiceItemServicer
 from exchange.services.exchange import ExchangeServicer, add_exchange_servicer_to_server
+from exchange.services.notifications import NotificationServicer
 from exchange.services.request_ids import RequestIdInterceptor
 from exchange.v1 import (
     access_pb2,
@@ -49,6 +52,8 @@ from exchange.v1 import (
     exchange_pb2,
     items_pb2,
     items_pb2_grpc,
+    notifications_pb2,
+    notifications_pb2_grpc,
 )
 
 log = logging.getLogger(__name__)
@@ -64,6 +69,7 @@ SERVICE_NAMES = [
     exchange_pb2.DESCRIPTOR.services_by_name["ExchangeService"].full_name,
     cases_pb2.DESCRIPTOR.services_by_name["CaseService"].full_name,
     audit_pb2.DESCRIPTOR.services_by_name["AuditService"].full_name,
+    notifications_pb2.DESCRIPTOR.services_by_name["NotificationService"].full_name,
 ]
 
 
@@ -113,6 +119,9 @@ def _add_servicers(server: aio.Server, hub: Hub, registry: Registry, fetcher: Fe
     add_exchange_servicer_to_server(ExchangeServicer(fetcher), server)  # Scan relays encoded responses
     cases_pb2_grpc.add_CaseServiceServicer_to_server(CaseServicer(hub, registry, fetcher), server)
     audit_pb2_grpc.add_AuditServiceServicer_to_server(AuditServicer(hub), server)
+    notifications_pb2_grpc.add_NotificationServiceServicer_to_server(
+        NotificationServicer(NotificationDesk(hub)), server
+    )
 
 
 def http_app(running: RunningHub) -> web.Application:
@@ -205,6 +214,11 @@ async def start_hub(settings: Settings, *, db_schema: str | None = None, worker:
     await hub.start()
     registry = Registry(hub)
     fetcher = Fetcher(hub, registry)
+    hub.run_in_background(WebhookDeliverer(hub).run_forever(), "webhooks")
+    licences = LicenceStatusDesk(hub, registry)
+    hub.extensions["licence_status"] = licences
+    hub.run_in_background(licences.watch_forever(), "status-watch")
+    hub.run_in_background(licences.poll_forever(), "status-poll")
     server = aio.server(
         # Metrics outermost: they see the status every other interceptor ended the call with.
         interceptors=[

@@ -75,6 +75,14 @@ RPC_ROLES: dict[str, frozenset[Role]] = {
     f"{_P}AuditService/GetSubjectReport": AUDIT,
     f"{_P}AuditService/GetEvidenceBundle": EVERYONE,
     f"{_P}AuditService/SetHiddenAccesses": HUB_ADMIN,
+    # Each department's own events only (checked by the notification desk).
+    f"{_P}NotificationService/Subscribe": OFFICER | ADMINS,
+    f"{_P}NotificationService/SetWebhook": ADMINS,
+    f"{_P}NotificationService/GetWebhook": ADMINS,
+    f"{_P}NotificationService/DeleteWebhook": ADMINS,
+    f"{_P}NotificationService/ListDeadLetters": ADMINS,
+    f"{_P}NotificationService/RedriveDeadLetters": ADMINS,
+    f"{_P}NotificationService/ListCaseFlags": OFFICER | ADMINS | AUDIT,
 }
 
 

@@ -7,6 +7,25 @@ commands in docs/operations.md; `tests/integration/docs/test_cli_help.py` checks
 from __future__ import annotations
 
 EXAMPLES: dict[str, list[str]] = {
+    "notify": ["exchange notify webhook set https://svc.example.gov.cn/hooks/exchange", "exchange notify subscribe"],
+    "notify webhook": ["exchange notify webhook set https://svc.example.gov.cn/hooks/exchange --kind warning"],
+    "notify webhook set": [
+        "exchange notify webhook set https://svc.example.gov.cn/hooks/exchange   # the hub makes the HMAC secret",
+        "exchange notify webhook set https://svc.example.gov.cn/hooks/exchange --scheme ed25519 --kind licence_status",
+    ],
+    "notify webhook show": ["exchange notify webhook show", "exchange notify webhook show --of SVC"],
+    "notify webhook delete": ["exchange notify webhook delete"],
+    "notify dead-letters": ["exchange notify dead-letters list", "exchange notify dead-letters redrive"],
+    "notify dead-letters list": ["exchange notify dead-letters list --output json"],
+    "notify dead-letters redrive": [
+        "exchange notify dead-letters redrive            # all of them",
+        "exchange notify dead-letters redrive 41 42",
+    ],
+    "notify subscribe": [
+        "exchange notify subscribe --kind warning --kind escalation",
+        "exchange notify subscribe --after 1200",
+    ],
+    "notify flags": ["exchange notify flags", "exchange notify flags --case c-1a2b3c"],
     "verify": ["exchange verify document licence.json --key samr-signing.pub"],
     "verify document": [
         "exchange fetch business_licence 91110105MA01XXXXXX --case c-1a2b3c --save licence.json",

@@ -10,7 +10,7 @@ from exchange.cases.annotated_copies import AnnotatedCopyDesk
 from exchange.cases.desk import CaseDesk
 from exchange.cases.lifecycle import CaseState
 from exchange.console.core import account_of, hub_of, render
-from exchange.storage import case_store
+from exchange.storage import case_store, status_store
 
 routes = web.RouteTableDef()
 STATES = tuple(s.value for s in CaseState)
@@ -55,10 +55,18 @@ async def case_page(request: web.Request) -> web.Response:
     async with hub.db.read() as conn:
         # Metadata only: the console never reads the documents table, for any role.
         materials = await case_store.list_materials(conn, case_id)
+        # Licences held by the case whose status changed since they were fetched (exchange.licence_status).
+        flags = await status_store.list_flags(conn, case_id=case_id)
     return render(
         request,
         "case.html",
-        {"case": view.case, "deadline": view.deadline, "materials": materials, "savings": view.savings},
+        {
+            "case": view.case,
+            "deadline": view.deadline,
+            "materials": materials,
+            "savings": view.savings,
+            "flags": flags,
+        },
     )
 
 

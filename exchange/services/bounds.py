@@ -39,6 +39,7 @@ FIELD_LIMITS: dict[str, Limit] = {
     "id": limits.CASE_ID,  # case, grant and access-request ids share one length
     "justification": limits.JUSTIFICATION,
     "kind": limits.STATUS,
+    "kinds": limits.STATUS,
     "key": limits.KEY,
     "key_field": limits.FIELD_NAME,
     "keywords": limits.NAME,
@@ -68,6 +69,8 @@ FIELD_LIMITS: dict[str, Limit] = {
     "title": limits.TITLE,
     "type": limits.NAME,
     "update_frequency": limits.NAME,
+    "url": limits.ENDPOINT,
+    "scheme": limits.STATUS,
     "validity_field": limits.FIELD_NAME,
     "version": limits.DATASET_VERSION,
 }

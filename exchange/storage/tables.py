@@ -313,3 +313,70 @@ token_uses = sa.Table(
     sa.Column("expires_us", sa.BigInteger, nullable=False, index=True),
     sa.Column("first_used_us", sa.BigInteger, nullable=False),
 )
+
+# What the hub told department systems (exchange.events), in order: the outbox the webhooks and the
+# Subscribe streams read from. `id` is the order and the resume point.
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    _bounded("kind", limits.STATUS, nullable=False),
+    _bounded("department", limits.DEPARTMENT_CODE, nullable=False, index=True),
+    _bounded("reference", limits.KEY, nullable=False),
+    sa.Column("time_us", sa.BigInteger, nullable=False),
+    sa.Column("data_json", sa.Text, nullable=False),
+)
+
+# One webhook per department, set by its admin: where events go and how they are signed.
+webhooks = sa.Table(
+    "webhooks",
+    metadata,
+    _bounded("department", limits.DEPARTMENT_CODE, primary_key=True),
+    _bounded("url", limits.ENDPOINT, nullable=False),
+    _bounded("scheme", limits.STATUS, nullable=False),
+    # The HMAC shared secret (hex); empty for Ed25519 (the hub's signing key signs).
+    sa.Column("secret", sa.Text, nullable=False),
+    # Comma-separated event kinds; empty: every kind.
+    sa.Column("kinds", sa.Text, nullable=False),
+    _bounded("updated_by", limits.ACTOR, nullable=False),
+    sa.Column("updated_at_us", sa.BigInteger, nullable=False),
+)
+
+# One row per event to send to a webhook: pending (with its next attempt), delivered, or dead (the
+# dead-letter list). A replica claims a row by moving lease_until_us forward, so each event is sent by one.
+webhook_deliveries = sa.Table(
+    "webhook_deliveries",
+    metadata,
+    sa.Column("event_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    _bounded("department", limits.DEPARTMENT_CODE, nullable=False, index=True),
+    _bounded("state", limits.STATUS, nullable=False, index=True),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_us", sa.BigInteger, nullable=False),
+    sa.Column("lease_until_us", sa.BigInteger, nullable=False),
+    sa.Column("last_error", sa.Text, nullable=False),
+    sa.Column("updated_at_us", sa.BigInteger, nullable=False),
+)
+
+# The last status the hub saw of a licence held by an open case (pushed by its adapter or polled).
+licence_states = sa.Table(
+    "licence_states",
+    metadata,
+    _bounded("dataset", limits.DATASET_CODE, primary_key=True),
+    _bounded("key", limits.KEY, primary_key=True),
+    _bounded("status_code", limits.STATUS, nullable=False),
+    sa.Column("checked_at_us", sa.BigInteger, nullable=False),
+)
+
+# A case holding a licence whose status changed: raised at once, visible on the case.
+case_flags = sa.Table(
+    "case_flags",
+    metadata,
+    _bounded("case_id", limits.CASE_ID, primary_key=True),
+    _bounded("dataset", limits.DATASET_CODE, primary_key=True),
+    _bounded("key", limits.KEY, primary_key=True),
+    _bounded("status_code", limits.STATUS, nullable=False),
+    _bounded("previous_code", limits.STATUS, nullable=False),
+    # "push" (the adapter's stream) or "poll" (the hub's Status check).
+    _bounded("source", limits.STATUS, nullable=False),
+    sa.Column("raised_at_us", sa.BigInteger, nullable=False),
+)

@@ -56,6 +56,11 @@ class ProviderServiceStub:
                 request_serializer=exchange_dot_v1_dot_provider__pb2.DescribeRequest.SerializeToString,
                 response_deserializer=exchange_dot_v1_dot_provider__pb2.DescribeResponse.FromString,
                 _registered_method=True)
+        self.WatchStatus = channel.unary_stream(
+                '/exchange.v1.ProviderService/WatchStatus',
+                request_serializer=exchange_dot_v1_dot_provider__pb2.WatchStatusRequest.SerializeToString,
+                response_deserializer=exchange_dot_v1_dot_provider__pb2.WatchStatusResponse.FromString,
+                _registered_method=True)
 
 
 class ProviderServiceServicer:
@@ -91,6 +96,15 @@ class ProviderServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WatchStatus(self, request, context):
+        """Licence status changes as they happen (revoked, suspended, renewed), for as long as the hub listens.
+        The hub keeps one open per adapter and reconnects; it polls Status as the fallback.
+        The first response is empty (no dataset): the watch is open.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ProviderServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -113,6 +127,11 @@ def add_ProviderServiceServicer_to_server(servicer, server):
                     servicer.Describe,
                     request_deserializer=exchange_dot_v1_dot_provider__pb2.DescribeRequest.FromString,
                     response_serializer=exchange_dot_v1_dot_provider__pb2.DescribeResponse.SerializeToString,
+            ),
+            'WatchStatus': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchStatus,
+                    request_deserializer=exchange_dot_v1_dot_provider__pb2.WatchStatusRequest.FromString,
+                    response_serializer=exchange_dot_v1_dot_provider__pb2.WatchStatusResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -225,6 +244,33 @@ class ProviderService:
             '/exchange.v1.ProviderService/Describe',
             exchange_dot_v1_dot_provider__pb2.DescribeRequest.SerializeToString,
             exchange_dot_v1_dot_provider__pb2.DescribeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/exchange.v1.ProviderService/WatchStatus',
+            exchange_dot_v1_dot_provider__pb2.WatchStatusRequest.SerializeToString,
+            exchange_dot_v1_dot_provider__pb2.WatchStatusResponse.FromString,
             options,
             channel_credentials,
             insecure,

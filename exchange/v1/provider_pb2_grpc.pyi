@@ -43,6 +43,11 @@ class ProviderServiceStub:
     """The current status of a licence or certificate (cheap; for re-checks at decision time)."""
     Describe: _grpc.UnaryUnaryMultiCallable[_provider_pb2.DescribeRequest, _provider_pb2.DescribeResponse]
     """The datasets this adapter serves."""
+    WatchStatus: _grpc.UnaryStreamMultiCallable[_provider_pb2.WatchStatusRequest, _provider_pb2.WatchStatusResponse]
+    """Licence status changes as they happen (revoked, suspended, renewed), for as long as the hub listens.
+    The hub keeps one open per adapter and reconnects; it polls Status as the fallback.
+    The first response is empty (no dataset): the watch is open.
+    """
 
 @_typing.type_check_only
 class ProviderServiceAsyncStub(ProviderServiceStub):
@@ -59,6 +64,11 @@ class ProviderServiceAsyncStub(ProviderServiceStub):
     """The current status of a licence or certificate (cheap; for re-checks at decision time)."""
     Describe: _aio.UnaryUnaryMultiCallable[_provider_pb2.DescribeRequest, _provider_pb2.DescribeResponse]  # type: ignore[assignment]
     """The datasets this adapter serves."""
+    WatchStatus: _aio.UnaryStreamMultiCallable[_provider_pb2.WatchStatusRequest, _provider_pb2.WatchStatusResponse]  # type: ignore[assignment]
+    """Licence status changes as they happen (revoked, suspended, renewed), for as long as the hub listens.
+    The hub keeps one open per adapter and reconnects; it polls Status as the fallback.
+    The first response is empty (no dataset): the watch is open.
+    """
 
 class ProviderServiceServicer(metaclass=_abc_1.ABCMeta):
     """The adapter side: each department runs an adapter next to its own system that
@@ -96,5 +106,16 @@ class ProviderServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_provider_pb2.DescribeResponse, _abc.Awaitable[_provider_pb2.DescribeResponse]]:
         """The datasets this adapter serves."""
+
+    @_abc_1.abstractmethod
+    def WatchStatus(
+        self,
+        request: _provider_pb2.WatchStatusRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_provider_pb2.WatchStatusResponse], _abc.AsyncIterator[_provider_pb2.WatchStatusResponse]]:
+        """Licence status changes as they happen (revoked, suspended, renewed), for as long as the hub listens.
+        The hub keeps one open per adapter and reconnects; it polls Status as the fallback.
+        The first response is empty (no dataset): the watch is open.
+        """
 
 def add_ProviderServiceServicer_to_server(servicer: ProviderServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

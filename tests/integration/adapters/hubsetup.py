@@ -93,10 +93,12 @@ async def spawn_adapter(
     command: list[str] | None = None,
     tls: dict[str, str] | None = None,
     log_file: Path | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> AdapterProcess:
     """Write an adapter config into folder and run it as its own process (command CONFIG).
 
-    Plain-text dev mode unless tls (the config's tls section) is given; log_file keeps its stderr.
+    Plain-text dev mode unless tls (the config's tls section) is given; log_file keeps its stderr; extra
+    holds more top-level settings.
     """
     folder.mkdir(parents=True, exist_ok=True)
     key_file = folder / f"{department.lower()}-signing.pem"
@@ -107,6 +109,7 @@ async def spawn_adapter(
         **({"tls": tls} if tls else {"insecure_dev": True}),
         "signing": {"key_file": key_file.name, "kid": kid or key_id(signing_key.public_key())},
         "datasets": datasets,
+        **(extra or {}),
     }
     path = folder / f"{department.lower()}-adapter.yaml"
     path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")

@@ -231,3 +231,12 @@ async def test_configured_adapter_serves_a_signed_document_the_hub_can_verify(tm
     assert dataset.schema.validate_document(document) == []
     signed = load_signer(cfg).sign(ds.dataset, ds.version, "110101199003070019", document)
     verify_document(signed, lambda issuer, kid: key.public_key() if (issuer, kid) == ("PSB", "psb-2026-01") else None)
+
+
+def test_status_watch_is_seconds_zero_or_more(tmp_path: Path) -> None:
+    for wrong in (-1, "often", True):
+        data = minimal(type="files", path="b.parquet", key_column="k")
+        data["status_watch_seconds"] = wrong
+        with pytest.raises(InvalidArgument) as err:
+            parse_adapter_config(data, tmp_path, env={})
+        assert "status_watch_seconds" in violations(err)

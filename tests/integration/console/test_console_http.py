@@ -484,3 +484,28 @@ async def test_reading_cases_in_the_console_leaves_entries_under_the_applicant(b
         assert (refused.officer_id, refused.subject_id) == ("console:psb-admin", "110101199003075678")
     finally:
         await psb.close()
+
+
+async def test_a_case_page_shows_the_licence_status_changes_flagged_on_it(browser, console_hub):
+    from exchange.storage import status_store
+
+    await console_hub.register_example_item("restaurant_permit", co_reviewers=[], required_materials=[])
+    await seed_case(console_hub, "case-flagged", "110101199003071234", "MARKER-1")
+    await seed_case(console_hub, "case-clean", "110101199003075678", "MARKER-2")
+    async with console_hub.hub.db.begin() as conn:
+        await status_store.raise_flag(
+            conn,
+            "case-flagged",
+            "identity_record",
+            "110101199003071234",
+            status_code="03",
+            previous_code="01",
+            source="push",
+            now_us=now_us(),
+        )
+    await browser.sign_in("audrey")
+    status, body = await browser.get("/cases/case-flagged")
+    assert status == 200 and "Licence status changes" in body
+    assert "01 → <b>03</b>" in body and "the issuer&#39;s adapter, as it happened" in body
+    _, body = await browser.get("/cases/case-clean")
+    assert "Licence status changes" not in body
