@@ -4,7 +4,7 @@ Events the hub publishes (reminders, warnings, escalations, tickets, licence sta
 webhooks and Subscribe streams can deliver and resume; each webhook delivery is a row a replica claims.
 A licence held by an open case whose status changes flags the case (case_flags).
 
-Revision ID: 0007_notifications
+Revision ID: 0006
 Revises: 0005
 Create Date: 2026-12-02
 """
@@ -12,7 +12,7 @@ Create Date: 2026-12-02
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007_notifications"
+revision = "0006"
 # Re-chained onto "0006_supervision" once that migration is merged.
 down_revision = "0005"
 branch_labels = None
