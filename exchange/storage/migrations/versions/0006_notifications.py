@@ -13,7 +13,6 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-# Re-chained onto "0006_supervision" once that migration is merged.
 down_revision = "0005"
 branch_labels = None
 depends_on = None
