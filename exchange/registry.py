@@ -93,11 +93,14 @@ def logs_refusal(action: str) -> Callable[[F], F]:
             except ExchangeError as error:
                 arguments = signature.bind(self, *args, **kwargs).arguments
                 dataset = arguments.get("dataset")
+                target = arguments.get("request_id")
                 await self.hub.record(
                     entry_for(
                         arguments["caller"],
                         action,
                         dataset=dataset[:64] if isinstance(dataset, str) else "",
+                        # What the refused change was about (an access request's id), as allowed changes log it.
+                        details={"target": target[:64]} if isinstance(target, str) and target else {},
                         decision="deny",
                         reason=error.reason,
                         message=error.message[:500],
