@@ -76,7 +76,7 @@ def supervision_figures(since: str, until: str, output: str, profile: Profile) -
             }
             for r in figures.rows
         ]
-        emit_rows(rows, output, list(rows[0]) if rows else ["scope", "key"])
+        emit_rows(rows, list(rows[0]) if rows else ["scope", "key"], output)
 
     run(go())
 
@@ -105,7 +105,7 @@ def supervision_warnings(of_department: str, output: str, profile: Profile) -> N
             }
             for w in found
         ]
-        emit_rows(rows, output, ["case", "item", "lead", "level", "deadline", "days_left"])
+        emit_rows(rows, ["case", "item", "lead", "level", "deadline", "days_left"], output)
 
     run(go())
 
@@ -134,6 +134,6 @@ def supervision_escalations(owner: str, output: str, profile: Profile) -> None:
             }
             for e in found
         ]
-        emit_rows(rows, output, ["id", "owner", "consumer", "dataset", "due", "when"])
+        emit_rows(rows, ["id", "owner", "consumer", "dataset", "due", "when"], output)
 
     run(go())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -14,7 +15,7 @@ from exchange.storage import case_store, log_store, supervision_store
 from exchange.storage.supervision_store import SentEvent
 from exchange.supervision import figures as f
 from exchange.supervision.levels import WarningLevel, warning_level
-from exchange.supervision.report import figures_csv, figures_pdf, write_report
+from exchange.supervision.report import figures_csv, figures_pdf
 
 PAGE = 500
 PERIODS = ("week", "month")
@@ -132,7 +133,9 @@ class SupervisionDesk:
         at = to_datetime(at_us or self.hub.clock())
         start, end, name = period_bounds(period, at, self.hub.calendar.tz)
         figures = await self.figures(from_datetime(start), from_datetime(end))
-        return Report(name, figures, figures_csv(figures), figures_pdf(figures, name))
+        # Drawing and subsetting the font takes a while: off the event loop.
+        pdf = await asyncio.to_thread(figures_pdf, figures, name)
+        return Report(name, figures, figures_csv(figures), pdf)
 
     async def write_due_reports(self, directory: Path) -> list[Path]:
         """Write the last week's and month's reports unless a replica already did (claimed once); the files."""
@@ -146,7 +149,7 @@ class SupervisionDesk:
                 if not await supervision_store.claim(conn, claim):
                     continue
             report = await self.report(period, now)
-            written.extend(write_report(report.figures, report.name, directory))
+            written.extend(await asyncio.to_thread(write_files, report, directory))
         return written
 
 
@@ -158,3 +161,12 @@ class Report:
     figures: f.Figures
     csv: bytes
     pdf: bytes
+
+
+def write_files(report: Report, directory: Path) -> list[Path]:
+    """Write ``<name>.csv`` and ``<name>.pdf`` into ``directory`` (made if missing); their paths."""
+    directory.mkdir(parents=True, exist_ok=True)
+    csv_path, pdf_path = directory / f"{report.name}.csv", directory / f"{report.name}.pdf"
+    csv_path.write_bytes(report.csv)
+    pdf_path.write_bytes(report.pdf)
+    return [csv_path, pdf_path]

@@ -99,6 +99,8 @@ def figures_pdf(figures: Figures, title: str) -> bytes:
     pdf = FPDF(orientation="L", unit="mm", format="A4")
     pdf.set_auto_page_break(auto=True, margin=12)
     pdf.add_font("cjk", "", str(path), collection_font_number=index)
+    bold = path.with_name(path.name.replace("Regular", "Bold"))  # table headings are bold
+    pdf.add_font("cjk", "B", str(bold if bold.is_file() else path), collection_font_number=index)
     pdf.add_page()
     pdf.set_font("cjk", size=16)
     pdf.cell(0, 10, "电子监察报告  Supervision report", new_x="LMARGIN", new_y="NEXT")
@@ -133,12 +135,3 @@ def figures_pdf(figures: Figures, title: str) -> bytes:
             for (department, reason), count in sorted(figures.refusals.items()):
                 table.row([department, reason, str(count)])
     return bytes(pdf.output())
-
-
-def write_report(figures: Figures, name: str, directory: Path) -> tuple[Path, Path]:
-    """Write ``<name>.csv`` and ``<name>.pdf`` into ``directory`` (made if missing); their paths."""
-    directory.mkdir(parents=True, exist_ok=True)
-    csv_path, pdf_path = directory / f"{name}.csv", directory / f"{name}.pdf"
-    csv_path.write_bytes(figures_csv(figures))
-    pdf_path.write_bytes(figures_pdf(figures, name))
-    return csv_path, pdf_path

@@ -36,7 +36,7 @@ class Clock:
 
 def configure(world: PermitWorld, **settings: object) -> None:
     hub = world.hub.hub
-    hub.settings = replace(hub.settings, **settings)  # type: ignore[arg-type]
+    hub.settings = replace(hub.settings, **settings)
 
 
 async def test_request_and_case_pass_their_limits_across_labour_day_and_a_weekend(world: PermitWorld) -> None:
