@@ -110,11 +110,18 @@ async def test_request_and_case_pass_their_limits_across_labour_day_and_a_weeken
     assert approved[-1].details["late"] == "true"
     assert await tick(5, 19) == []  # answered: nothing more about it
 
+    # The applicant withdraws on Monday 18 May: finished late, after 11 working days (29 April 10:00 to 18 May
+    # 10:00 on the calendar: 0.58 + 30 April + 6-8 May + the make-up 9th + 11-15 May + 0.42).
+    clock.now = at(5, 18)
+    case = await samr.get_case(case.id)
+    await samr.transition_case(case.id, "withdraw", case.version, reasons=["moved the restaurant"])
     figures = await supervisor_client.supervision_figures(since_us=1)
     rows = {(r.scope, r.key): r for r in figures.rows}
-    assert rows[("department", "PSB")].escalations == 1
-    assert rows[("department", "PSB")].requests_answered == 1
-    assert rows[("department", "PSB")].requests_answered_in_time == 0
+    psb, lead, item = rows[("department", "PSB")], rows[("department", "SAMR")], rows[("service_item", ITEM)]
+    assert (psb.escalations, psb.requests_answered, psb.requests_answered_in_time) == (1, 1, 0)
+    assert (lead.finished, lead.finished_on_time, lead.on_time_rate) == (1, 0, 0.0)
+    assert abs(lead.average_working_days - 11.0) < 1e-6 and item.average_working_days == lead.average_working_days
+    assert (lead.yellow_warnings, lead.red_warnings) == (1, 1)
 
 
 async def test_a_late_answer_is_refused_and_logged_when_the_hub_refuses_them(world: PermitWorld) -> None:
