@@ -6,6 +6,7 @@ import asyncio
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from catalog.errors import FieldViolation, InvalidArgument, quote
 from exchange.audit.entry import AccessLogEntry
@@ -33,9 +34,9 @@ class CaseWarning:
     working_days_left: float
 
 
-def period_bounds(period: str, at: datetime, tz: object) -> tuple[datetime, datetime, str]:
+def period_bounds(period: str, at: datetime, tz: ZoneInfo) -> tuple[datetime, datetime, str]:
     """The last whole week (Monday to Sunday) or calendar month before ``at``, local dates; and its name."""
-    local = at.astimezone(tz)  # type: ignore[arg-type]
+    local = at.astimezone(tz)
     today = local.date()
     if period == "week":
         this_monday = today - timedelta(days=today.weekday())
@@ -54,8 +55,8 @@ def period_bounds(period: str, at: datetime, tz: object) -> tuple[datetime, date
     return _midnight(start, tz), _midnight(end, tz), name
 
 
-def _midnight(d: date, tz: object) -> datetime:
-    return datetime.combine(d, time(), tzinfo=tz)  # type: ignore[arg-type]
+def _midnight(d: date, tz: ZoneInfo) -> datetime:
+    return datetime.combine(d, time(), tzinfo=tz)
 
 
 class SupervisionDesk:

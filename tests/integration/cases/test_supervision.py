@@ -117,8 +117,8 @@ async def test_request_and_case_pass_their_limits_across_labour_day_and_a_weeken
     await samr.transition_case(case.id, "withdraw", case.version, reasons=["moved the restaurant"])
     figures = await supervisor_client.supervision_figures(since_us=1)
     rows = {(r.scope, r.key): r for r in figures.rows}
-    psb, lead, item = rows[("department", "PSB")], rows[("department", "SAMR")], rows[("service_item", ITEM)]
-    assert (psb.escalations, psb.requests_answered, psb.requests_answered_in_time) == (1, 1, 0)
+    owner, lead, item = rows[("department", "PSB")], rows[("department", "SAMR")], rows[("service_item", ITEM)]
+    assert (owner.escalations, owner.requests_answered, owner.requests_answered_in_time) == (1, 1, 0)
     assert (lead.finished, lead.finished_on_time, lead.on_time_rate) == (1, 0, 0.0)
     assert abs(lead.average_working_days - 11.0) < 1e-6 and item.average_working_days == lead.average_working_days
     assert (lead.yellow_warnings, lead.red_warnings) == (1, 1)
