@@ -1,13 +1,19 @@
 """The periodic supervision report as CSV and PDF (Chinese first, English complete).
 
-The PDF is drawn with fpdf2, which subsets and embeds an OpenType CJK font: the fonts Debian ships for
-Chinese (fonts-noto-cjk) are CFF-outline collections, which ReportLab's TrueType support refuses.
+The PDF is drawn with fpdf2, which embeds an OpenType CJK font: the fonts Debian ships for Chinese
+(fonts-noto-cjk) are CFF-outline collections, which ReportLab's TrueType support refuses. The font is cut
+down once (per font file, cached in the temporary directory) to the characters a report can hold.
 """
 
 from __future__ import annotations
 
 import csv
+import functools
+import hashlib
 import io
+import os
+import string
+import tempfile
 from pathlib import Path
 
 from catalog.errors import FailedPrecondition
@@ -83,7 +89,7 @@ def parse_figures_csv(data: bytes) -> tuple[dict[tuple[str, str], dict[str, str]
 def _font() -> tuple[Path, int]:
     for path, index in FONT_CANDIDATES:
         if path.is_file():
-            return path, index
+            return _subset(path, index), 0
     tried = ", ".join(str(p) for p, _ in FONT_CANDIDATES)
     raise FailedPrecondition(
         f"no Chinese font for the report's PDF (tried {tried}); install fonts-noto-cjk (scripts/ensure-chromium.sh)",
@@ -91,16 +97,44 @@ def _font() -> tuple[Path, int]:
     )
 
 
+@functools.cache
+def _subset(path: Path, index: int) -> Path:
+    """The font cut down to the characters a report can hold (this module's text and ASCII), cached on disk.
+
+    Loading and subsetting a whole CJK collection takes seconds; the cut-down font (under 100 KiB) loads at once.
+    Every word the PDF shows is in this module, and codes, reasons and times are ASCII.
+    """
+    text = "".join(sorted(set(Path(__file__).read_text(encoding="utf-8") + string.printable + "—")))
+    stat = path.stat()
+    key = hashlib.sha256(f"{path}|{index}|{stat.st_size}|{stat.st_mtime_ns}|{text}".encode()).hexdigest()[:16]
+    cached = Path(tempfile.gettempdir()) / f"exchange-report-font-{key}.otf"
+    if cached.is_file():
+        return cached
+    from fontTools import subset  # fpdf2's own dependency
+    from fontTools.ttLib import TTFont
+
+    font = TTFont(str(path), fontNumber=index)
+    options = subset.Options()
+    options.name_IDs = ["*"]
+    options.notdef_outline = True
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(text=text)
+    subsetter.subset(font)
+    partial = cached.with_suffix(f".{os.getpid()}.tmp")
+    font.save(str(partial))
+    partial.replace(cached)  # atomic: another process may be writing the same file
+    return cached
+
+
 def figures_pdf(figures: Figures, title: str) -> bytes:
     """The report as an A4 landscape PDF with an embedded CJK font."""
     from fpdf import FPDF  # imported here: only report writers need it
 
-    path, index = _font()
+    path, _ = _font()
     pdf = FPDF(orientation="L", unit="mm", format="A4")
     pdf.set_auto_page_break(auto=True, margin=12)
-    pdf.add_font("cjk", "", str(path), collection_font_number=index)
-    bold = path.with_name(path.name.replace("Regular", "Bold"))  # table headings are bold
-    pdf.add_font("cjk", "B", str(bold if bold.is_file() else path), collection_font_number=index)
+    pdf.add_font("cjk", "", str(path))
+    pdf.add_font("cjk", "B", str(path))  # table headings ask for bold; one weight keeps the font small
     pdf.add_page()
     pdf.set_font("cjk", size=16)
     pdf.cell(0, 10, "电子监察报告  Supervision report", new_x="LMARGIN", new_y="NEXT")
