@@ -239,6 +239,7 @@ _STARTED = time.time()
 
 # --- RPCs by method and status ---------------------------------------------------------------------------
 
+
 def _code(context: aio.ServicerContext[Any, Any], error: BaseException | None) -> str:
     """The status the call ended with: what the handler set or aborted with; a stray exception is INTERNAL."""
     code = context.code()

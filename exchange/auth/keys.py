@@ -40,9 +40,9 @@ def private_key_to_pem(key: PrivateKey) -> bytes:
 def public_key_to_pem(key: PublicKey | PrivateKey) -> str:
     """SubjectPublicKeyInfo PEM of a public key (or of a private key's public half)."""
     public = _public_of(key)
-    return public.public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode("ascii")
+    return public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode(
+        "ascii"
+    )
 
 
 def _public_of(key: PublicKey | PrivateKey) -> PublicKey:

@@ -132,9 +132,7 @@ def init_pki(
     """Create a CA (path length 0), the hub's server certificate for ``hosts`` and its client certificate."""
     _check_name(hub_name, "hub name")
     if not hosts:
-        raise InvalidArgument(
-            "the server certificate needs at least one host name or address", reason="PKI_NO_HOSTS"
-        )
+        raise InvalidArgument("the server certificate needs at least one host name or address", reason="PKI_NO_HOSTS")
     paths = PkiPaths(
         directory=directory,
         ca_key=directory / CA_KEY,
@@ -293,9 +291,7 @@ def _load_authority(directory: Path) -> _Authority:
     try:
         certificate = x509.load_pem_x509_certificate(cert_path.read_bytes())
     except ValueError as error:
-        raise InvalidArgument(
-            f"{cert_path} is not a PEM certificate", reason="PKI_CERTIFICATE_MALFORMED"
-        ) from error
+        raise InvalidArgument(f"{cert_path} is not a PEM certificate", reason="PKI_CERTIFICATE_MALFORMED") from error
     return _Authority(load_private_key(key_path), certificate)
 
 
@@ -465,9 +461,7 @@ def issue_server_certificate(
     """
     _check_name(name, "server name")
     if not hosts:
-        raise InvalidArgument(
-            "the server certificate needs at least one host name or address", reason="PKI_NO_HOSTS"
-        )
+        raise InvalidArgument("the server certificate needs at least one host name or address", reason="PKI_NO_HOSTS")
     for host in hosts:
         if host.lower().endswith(ADAPTER_DNS_SUFFIX):
             raise InvalidArgument(
@@ -608,9 +602,7 @@ def _read_crl(path: Path, issuer: x509.Certificate) -> x509.CertificateRevocatio
     return crl
 
 
-def _write_crl(
-    authority: _Authority, path: Path, revoked: Sequence[x509.RevokedCertificate], *, days: int
-) -> Path:
+def _write_crl(authority: _Authority, path: Path, revoked: Sequence[x509.RevokedCertificate], *, days: int) -> Path:
     """Sign and write a CRL listing revoked, current from now for ``days``."""
     now = _now()
     builder = (

@@ -40,9 +40,7 @@ MAX_TOKEN_BYTES = 8192
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
 _ROLE_VALUES = {role.value: role for role in Role}
 # PyJWT's algorithm objects are stateless; build them once instead of per verification.
-_SIGNATURE_CHECKERS: dict[str, JwtAlgorithm] = {
-    name: jwt.get_algorithm_by_name(name) for name in ACCEPTED_ALGORITHMS
-}
+_SIGNATURE_CHECKERS: dict[str, JwtAlgorithm] = {name: jwt.get_algorithm_by_name(name) for name in ACCEPTED_ALGORITHMS}
 
 
 def mint_token(
@@ -65,17 +63,13 @@ def mint_token(
         if not value
     ]
     if problems:
-        raise InvalidArgument(
-            f"cannot mint a token with an empty {', '.join(problems)}", reason="TOKEN_CLAIMS_INVALID"
-        )
+        raise InvalidArgument(f"cannot mint a token with an empty {', '.join(problems)}", reason="TOKEN_CLAIMS_INVALID")
     if not role_list:
         raise InvalidArgument(
             "cannot mint a token without roles; pass at least one Role", reason="TOKEN_CLAIMS_INVALID"
         )
     if ttl_seconds <= 0:
-        raise InvalidArgument(
-            f"ttl_seconds must be positive, got {ttl_seconds}", reason="TOKEN_CLAIMS_INVALID"
-        )
+        raise InvalidArgument(f"ttl_seconds must be positive, got {ttl_seconds}", reason="TOKEN_CLAIMS_INVALID")
     issued_at = int(time.time()) if now is None else now
     payload = {
         "iss": issuer,
@@ -160,9 +154,7 @@ def _json_object(raw: bytes, what: str) -> dict[str, Any]:
 def _split(token: str) -> tuple[dict[str, Any], dict[str, Any], bytes, bytes]:
     """Header, payload, signing input and signature of a compact JWS, refusing anything else."""
     if len(token) > MAX_TOKEN_BYTES:
-        raise _refuse(
-            "TOKEN_MALFORMED", f"the token is {len(token)} bytes; at most {MAX_TOKEN_BYTES} are accepted"
-        )
+        raise _refuse("TOKEN_MALFORMED", f"the token is {len(token)} bytes; at most {MAX_TOKEN_BYTES} are accepted")
     parts = token.split(".")
     if len(parts) != 3:
         raise _refuse(
@@ -182,14 +174,10 @@ def _numeric(payload: Mapping[str, Any], claim: str, *, required: bool) -> float
     value = payload.get(claim)
     if value is None:
         if required:
-            raise _refuse(
-                "TOKEN_CLAIMS_INVALID", f"the token has no '{claim}' claim; mint it with mint_token"
-            )
+            raise _refuse("TOKEN_CLAIMS_INVALID", f"the token has no '{claim}' claim; mint it with mint_token")
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise _refuse(
-            "TOKEN_CLAIMS_INVALID", f"the token's '{claim}' claim must be a number, got {_show(value)}"
-        )
+        raise _refuse("TOKEN_CLAIMS_INVALID", f"the token's '{claim}' claim must be a number, got {_show(value)}")
     return float(value)
 
 
@@ -259,9 +247,7 @@ class TokenVerifier:
     def verify(self, token: str, *, peer: str, cert_department: str | None) -> Caller:
         """The caller a token proves, presented on connection ``peer`` (mTLS department if known)."""
         if not token:
-            raise _refuse(
-                "TOKEN_MISSING", "no bearer token was sent; add 'authorization: Bearer <jwt>' metadata"
-            )
+            raise _refuse("TOKEN_MISSING", "no bearer token was sent; add 'authorization: Bearer <jwt>' metadata")
         now = self.clock()
         digest = hashlib.sha256(token.encode("utf-8", errors="surrogatepass")).digest()
         cached = self._cache.get(digest)
@@ -307,9 +293,7 @@ class TokenVerifier:
 
     def forget_key(self, department: str, kid: str) -> None:
         """Drop cached verifications of tokens signed with one key (it was retired or removed)."""
-        self._cache = {
-            d: s for d, s in self._cache.items() if not (s.caller.department == department and s.kid == kid)
-        }
+        self._cache = {d: s for d, s in self._cache.items() if not (s.caller.department == department and s.kid == kid)}
 
     def _recheck(self, seen: _Seen, now: float, peer: str, cert_department: str | None) -> Caller:
         """The cheap checks a cached token must still pass: expiry, key still active, connection, issuer."""
@@ -320,9 +304,7 @@ class TokenVerifier:
         self._check_binding(seen, peer)
         return caller
 
-    def _verify_uncached(
-        self, token: str, digest: bytes, now: float, peer: str, cert_department: str | None
-    ) -> _Seen:
+    def _verify_uncached(self, token: str, digest: bytes, now: float, peer: str, cert_department: str | None) -> _Seen:
         """The full verification of a token not seen before."""
         header, payload, signing_input, signature = _split(token)
         algorithm = header.get("alg")
@@ -332,14 +314,10 @@ class TokenVerifier:
                 f"token algorithm {_show(algorithm)} is refused; sign with EdDSA (Ed25519) or ES256 (P-256)",
             )
         if "crit" in header:
-            raise _refuse(
-                "TOKEN_MALFORMED", "the token header has a 'crit' parameter; no extensions are supported"
-            )
+            raise _refuse("TOKEN_MALFORMED", "the token header has a 'crit' parameter; no extensions are supported")
         kid = header.get("kid")
         if not isinstance(kid, str) or not kid:
-            raise _refuse(
-                "TOKEN_MALFORMED", "the token header has no 'kid'; mint it with the registered key's id"
-            )
+            raise _refuse("TOKEN_MALFORMED", "the token header has no 'kid'; mint it with the registered key's id")
         issuer = _text(payload, "iss")
         trusted = self._trusted_key(issuer, kid)
         if trusted.algorithm != algorithm:

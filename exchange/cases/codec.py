@@ -71,8 +71,7 @@ def case_to_json(case: Case) -> str:
             for e in case.events
         ],
         "parties": [
-            {"relation": p.relation, "party_id": p.party_id, "kind": p.kind, "name": p.name}
-            for p in case.other_parties
+            {"relation": p.relation, "party_id": p.party_id, "kind": p.kind, "name": p.name} for p in case.other_parties
         ],
     }
     return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))

@@ -296,9 +296,7 @@ async def run_demo(*, once: bool, data_dir: Path | None, port: int, http_port: i
 
 def write_profiles(hub: HubFixture, directory: Path) -> dict[str, Path]:
     """A CLI profile for the administrator (hub_admin of the operator) and for an officer of each department."""
-    profiles = {
-        "admin": hub.write_profile(HUB_OPERATOR, directory / "admin", officer="admin", roles=[Role.HUB_ADMIN])
-    }
+    profiles = {"admin": hub.write_profile(HUB_OPERATOR, directory / "admin", officer="admin", roles=[Role.HUB_ADMIN])}
     for code, officer in OFFICERS.items():
         profiles[code] = hub.write_profile(code, directory / code.lower(), officer=officer)
     return profiles
@@ -312,7 +310,7 @@ def try_commands(hub: HubFixture, profiles: dict[str, Path]) -> tuple[str, str]:
     token = f"$({exchange} token --profile {shlex.quote(str(profiles['SAMR']))})"
     grpcurl = (
         f"grpcurl -cacert {shlex.quote(str(hub.ca_cert))} -cert {shlex.quote(str(cert))} "
-        f"-key {shlex.quote(str(key))} -H \"authorization: Bearer {token}\" "
+        f'-key {shlex.quote(str(key))} -H "authorization: Bearer {token}" '
         f"{hub.address} exchange.v1.CatalogService/ListDatasets"
     )
     return admin, grpcurl
