@@ -94,6 +94,8 @@ OUTCOME = Limit(64)
 ROLE_LIST = Limit(200)
 DIGEST = Limit(64)
 STATUS = Limit(16)
+# What a supervision event is at: "reminder", "red:<deadline in µs>", ... (exchange.supervision).
+SUPERVISION_STAGE = Limit(40)
 DECISION = Limit(8)
 # A console client's network address (IPv6 with zone at most).
 ADDRESS = Limit(64)

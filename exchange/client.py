@@ -64,6 +64,8 @@ from exchange.v1 import (
     items_pb2_grpc,
     notifications_pb2,
     notifications_pb2_grpc,
+    supervision_pb2,
+    supervision_pb2_grpc,
 )
 from exchange.webhook_signature import WebhookReplayed, WebhookSignatureInvalid, verify_webhook
 
@@ -231,6 +233,7 @@ class HubClient:
         self.cases = cases_pb2_grpc.CaseServiceStub(channel)
         self.audit = audit_pb2_grpc.AuditServiceStub(channel)
         self.notifications = notifications_pb2_grpc.NotificationServiceStub(channel)
+        self.supervision = supervision_pb2_grpc.SupervisionServiceStub(channel)
 
     @classmethod
     def connect(
@@ -665,6 +668,66 @@ class HubClient:
         )
         return savings_from_proto(response.savings)
 
+    # --- supervision (电子监察) ---------------------------------------------------------------------------
+
+    async def supervision_figures(self, *, since_us: int, until_us: int = 0) -> supervision_pb2.Figures:
+        """Figures per department and per service item over [since_us, until_us) (until 0: now)."""
+        response: supervision_pb2.GetFiguresResponse = await self.call(
+            self.supervision.GetFigures, supervision_pb2.GetFiguresRequest(since_us=since_us, until_us=until_us)
+        )
+        return response.figures
+
+    async def list_warnings(self, department: str = "") -> list[CaseWarningInfo]:
+        """Open cases with a warning level now (yellow or red), of one department or every one."""
+        response: supervision_pb2.ListWarningsResponse = await self.call(
+            self.supervision.ListWarnings, supervision_pb2.ListWarningsRequest(department=department)
+        )
+        return [
+            CaseWarningInfo(w.case_id, w.service_item, w.lead_department, w.level, w.deadline_us, w.working_days_left)
+            for w in response.warnings
+        ]
+
+    async def list_escalations(self, owner: str = "") -> list[EscalationInfo]:
+        """Access requests escalated to the hub's supervisors, counted against ``owner`` (empty: every one)."""
+        response: supervision_pb2.ListEscalationsResponse = await self.call(
+            self.supervision.ListEscalations, supervision_pb2.ListEscalationsRequest(owner=owner)
+        )
+        return [
+            EscalationInfo(e.request_id, e.owner, e.consumer, e.dataset, e.answer_due_us, e.escalated_at_us)
+            for e in response.escalations
+        ]
+
+    async def supervision_report(self, period: str, *, at_us: int = 0) -> supervision_pb2.GetReportResponse:
+        """The report of the last whole week or month before ``at_us`` (0: now): figures, CSV and PDF."""
+        response: supervision_pb2.GetReportResponse = await self.call(
+            self.supervision.GetReport, supervision_pb2.GetReportRequest(period=period, at_us=at_us), timeout=120.0
+        )
+        return response
+
+
+@dataclass(frozen=True)
+class CaseWarningInfo:
+    """An open case with a warning level (yellow: nearly overdue; red: overdue)."""
+
+    case_id: str
+    service_item: str
+    lead_department: str
+    level: str
+    deadline_us: int
+    working_days_left: float
+
+
+@dataclass(frozen=True)
+class EscalationInfo:
+    """An access request whose limit passed unanswered, escalated to the hub's supervisors."""
+
+    request_id: str
+    owner: str
+    consumer: str
+    dataset: str
+    answer_due_us: int
+    escalated_at_us: int
+
 
 # --- approval cases: results ---------------------------------------------------------------------------
 
@@ -747,6 +810,8 @@ class CaseInfo:
     savings: SavingsInfo
     # The applicant first, then the other parties.
     parties: tuple[PartyInfo, ...] = ()
+    # Supervision's 红黄牌: none, yellow (nearly overdue) or red (overdue).
+    warning_level: str = "none"
 
 
 @dataclass(frozen=True)
@@ -804,6 +869,7 @@ def case_from_proto(c: cases_pb2.Case) -> CaseInfo:
         deadline_us=c.deadline_us,
         deadline_state=_enum_text(cases_pb2.DeadlineState, c.deadline_state, "DEADLINE_STATE_"),
         working_days_left=c.working_days_left,
+        warning_level=c.warning_level or "none",
         correction_missing=tuple(c.correction.missing),
         not_accepted_reasons=tuple(c.not_accepted_reasons),
         opinions=tuple(

@@ -21,6 +21,9 @@ import yaml
 from catalog.errors import FieldViolation, InvalidArgument
 from catalog.model import DEPARTMENT_CODE
 
+# What happens to an access request answered after its limit (Settings.late_answer).
+LATE_ANSWER_RULES = ("allow_marked", "refuse")
+
 _HOST_PORT = re.compile(r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.\-]+):(\d{1,5})$")
 
 
@@ -82,6 +85,17 @@ class Settings:
     token_leeway_seconds: int = 30
     # Working days a department admin has to answer a conditional access request.
     access_request_days: int = 10
+    # Supervision (电子监察): reminders this many working days before a request's or a case's limit,
+    # a case's yellow warning this many working days before its limit (red once it has passed).
+    reminder_working_days: int = 2
+    yellow_working_days: int = 1
+    # An access request answered after its limit: allow_marked (allowed, marked late) or refuse.
+    late_answer: str = "allow_marked"
+    # How often the hub's supervision task looks at time limits (0: never; ticks are then run by hand).
+    supervision_interval_seconds: float = 300.0
+    # The periodic supervision report (weekly and monthly PDF and CSV), written into this directory.
+    supervision_report_enabled: bool = False
+    supervision_report_dir: str = "reports"
     # Holidays and make-up working days: the shipped years (2025, 2026) with this YAML file, or every YAML
     # file of this folder, laid over them; a year the operator's files declare replaces the shipped one.
     calendar_file: str = ""
@@ -239,6 +253,11 @@ def _validate(s: Settings) -> list[FieldViolation]:
     for name in positive:
         if getattr(s, name) <= 0:
             problems.append(FieldViolation(name, f"must be positive, got {getattr(s, name)}"))
+    for name in ("reminder_working_days", "yellow_working_days", "supervision_interval_seconds"):
+        if getattr(s, name) < 0:
+            problems.append(FieldViolation(name, f"must be 0 or more, got {getattr(s, name)}"))
+    if s.late_answer not in LATE_ANSWER_RULES:
+        problems.append(FieldViolation("late_answer", f"one of {', '.join(LATE_ANSWER_RULES)}, got {s.late_answer!r}"))
     if s.token_max_lifetime_seconds > 900:
         problems.append(FieldViolation("token_max_lifetime_seconds", "at most 900 (15 minutes)"))
     if s.adapter_retries < 0:

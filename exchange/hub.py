@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -133,6 +133,8 @@ class Hub:
         # stored in the outbox, delivered by webhooks and Subscribe streams (exchange.notifications).
         self.outbox = OutboxPublisher(self.db)
         self.events: Publisher = self.outbox
+        # The hub's idea of "now" for time limits (access requests, supervision); tests set a controlled clock.
+        self.clock: Callable[[], int] = now_us
         self._tasks: list[asyncio.Task[None]] = []
         # Extension point: services and the console hang their own state here by name.
         self.extensions: dict[str, Any] = {}

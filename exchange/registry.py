@@ -35,6 +35,7 @@ from catalog.model import (
     material_violations,
 )
 from catalog.versioning import diff_schemas, resolve_version
+from exchange import localtime
 from exchange.audit.entry import entry_for
 from exchange.auth.access_requests import AccessRequest, AccessRequestStatus
 from exchange.auth.authz import Decision, Grant, GrantStatus, decide_fetch
@@ -92,11 +93,14 @@ def logs_refusal(action: str) -> Callable[[F], F]:
             except ExchangeError as error:
                 arguments = signature.bind(self, *args, **kwargs).arguments
                 dataset = arguments.get("dataset")
+                target = arguments.get("request_id")
                 await self.hub.record(
                     entry_for(
                         arguments["caller"],
                         action,
                         dataset=dataset[:64] if isinstance(dataset, str) else "",
+                        # What the refused change was about (an access request's id), as allowed changes log it.
+                        details={"target": target[:64]} if isinstance(target, str) and target else {},
                         decision="deny",
                         reason=error.reason,
                         message=error.message[:500],
@@ -521,7 +525,7 @@ class Registry:
             raise InvalidArgument(
                 f"the access request for {dataset} is incomplete", reason="INVALID_ACCESS_REQUEST", violations=problems
             )
-        now = now_us()
+        now = self.hub.clock()
         start = datetime.fromtimestamp(now / 1e6, UTC)
         due = self.hub.calendar.add_working_days(start, self.hub.settings.access_request_days)
         request = AccessRequest(
@@ -573,7 +577,7 @@ class Registry:
                 consumer=consumer,
                 either_party="" if everything else caller.department,
                 status=status,
-                overdue_at_us=now_us() if overdue_only else 0,
+                overdue_at_us=self.hub.clock() if overdue_only else 0,
                 offset=offset,
                 limit=limit,
             )
@@ -602,12 +606,23 @@ class Registry:
                 reason="REASON_REQUIRED",
                 violations=[FieldViolation("reason", "required when denying")],
             )
+        now = self.hub.clock()
+        late = request.overdue_at(now)
+        if late and self.hub.settings.late_answer == "refuse":
+            due = localtime.show(request.answer_due_us)
+            raise FailedPrecondition(
+                f"access request {request_id} was due by {due}; this hub refuses late answers (late_answer: refuse) "
+                "and has escalated it to the hub's supervisors; the requesting department may file a new request",
+                reason="ANSWER_PAST_LIMIT",
+                metadata={"request": request_id},
+            )
         decided = replace(
             request,
             status=AccessRequestStatus.APPROVED if approve else AccessRequestStatus.DENIED,
             decided_by=f"{caller.department}/{caller.officer_id}",
-            decided_at_us=now_us(),
+            decided_at_us=now,
             decision_reason=reason.strip()[:2000],
+            answered_late=late,
         )
         async with self.hub.db.begin() as conn:
             if not await grant_store.decide_access_request(conn, decided):
@@ -642,6 +657,8 @@ class Registry:
             request.id,
             decided.decision_reason or decided.status.value,
             dataset=request.dataset,
+            # Supervision counts answers in time from here (exchange.supervision.figures).
+            late="true" if decided.answered_late else "false",
         )
         return decided, grant
 

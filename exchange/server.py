@@ -38,6 +38,8 @@ from exchange.services.catalog import CatalogServicer, DepartmentServicer, Servi
 from exchange.services.exchange import ExchangeServicer, add_exchange_servicer_to_server
 from exchange.services.notifications import NotificationServicer
 from exchange.services.request_ids import RequestIdInterceptor
+from exchange.services.supervision import SupervisionServicer
+from exchange.supervision.scheduler import Supervisor
 from exchange.v1 import (
     access_pb2,
     access_pb2_grpc,
@@ -54,6 +56,8 @@ from exchange.v1 import (
     items_pb2_grpc,
     notifications_pb2,
     notifications_pb2_grpc,
+    supervision_pb2,
+    supervision_pb2_grpc,
 )
 
 log = logging.getLogger(__name__)
@@ -70,6 +74,7 @@ SERVICE_NAMES = [
     cases_pb2.DESCRIPTOR.services_by_name["CaseService"].full_name,
     audit_pb2.DESCRIPTOR.services_by_name["AuditService"].full_name,
     notifications_pb2.DESCRIPTOR.services_by_name["NotificationService"].full_name,
+    supervision_pb2.DESCRIPTOR.services_by_name["SupervisionService"].full_name,
 ]
 
 
@@ -122,6 +127,7 @@ def _add_servicers(server: aio.Server, hub: Hub, registry: Registry, fetcher: Fe
     notifications_pb2_grpc.add_NotificationServiceServicer_to_server(
         NotificationServicer(NotificationDesk(hub)), server
     )
+    supervision_pb2_grpc.add_SupervisionServiceServicer_to_server(SupervisionServicer(hub), server)
 
 
 def http_app(running: RunningHub) -> web.Application:
@@ -219,6 +225,10 @@ async def start_hub(settings: Settings, *, db_schema: str | None = None, worker:
     hub.extensions["licence_status"] = licences
     hub.run_in_background(licences.watch_forever(), "status-watch")
     hub.run_in_background(licences.poll_forever(), "status-poll")
+    supervisor = Supervisor(hub)
+    hub.extensions["supervisor"] = supervisor
+    if settings.supervision_interval_seconds > 0:
+        hub.run_in_background(supervisor.run_forever(settings.supervision_interval_seconds), "supervision")
     server = aio.server(
         # Metrics outermost: they see the status every other interceptor ended the call with.
         interceptors=[

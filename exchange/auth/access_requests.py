@@ -35,6 +35,8 @@ class AccessRequest:
     decided_at_us: int = 0
     decision_reason: str = ""
     grant_id: str = ""
+    # Answered after answer_due_us (allowed under late_answer: allow_marked, and marked so).
+    answered_late: bool = False
 
     def overdue_at(self, now_us: int) -> bool:
         """Still unanswered after the owner's time limit."""

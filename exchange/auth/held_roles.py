@@ -2,7 +2,7 @@
 
 A department signs its own tokens, so a token's `roles` claim says only what the department asks
 for. The hub records what each department holds (and, where a hub admin set one, what a single
-officer holds); a token may ask for less, never more. `hub_admin` and `auditor` are hub
+officer holds); a token may ask for less, never more. `hub_admin`, `auditor` and `supervisor` are hub
 identities: only the hub operator's own department (setting `hub_department`) can hold them,
 whatever is stored, so no department key can mint them and no admin can give them away.
 """
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from catalog.errors import FieldViolation, InvalidArgument, PermissionDenied
 from exchange.auth.identity import Role
 
-HUB_IDENTITIES: frozenset[Role] = frozenset({Role.HUB_ADMIN, Role.AUDITOR})
+HUB_IDENTITIES: frozenset[Role] = frozenset({Role.HUB_ADMIN, Role.AUDITOR, Role.SUPERVISOR})
 # What an ordinary department holds until a hub admin records otherwise.
 DEPARTMENT_DEFAULT: frozenset[Role] = frozenset({Role.OFFICER, Role.DEPT_ADMIN})
 MAX_OFFICER_ID = 128

@@ -15,6 +15,8 @@ class Role(StrEnum):
     DEPT_ADMIN = "dept_admin"
     HUB_ADMIN = "hub_admin"
     AUDITOR = "auditor"
+    # 电子监察: reads figures, warnings, case time limits and the supervision report; never document contents.
+    SUPERVISOR = "supervisor"
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,9 @@ ADMINS = frozenset({Role.HUB_ADMIN, Role.DEPT_ADMIN})
 HUB_ADMIN = frozenset({Role.HUB_ADMIN})
 AUDIT = frozenset({Role.AUDITOR, Role.HUB_ADMIN})
 EVERYONE = frozenset(Role)
+# 电子监察: read-only, metadata and figures only (never a document's contents).
+SUPERVISION = frozenset({Role.SUPERVISOR, Role.HUB_ADMIN, Role.AUDITOR})
+SUPERVISOR = frozenset({Role.SUPERVISOR})
 
 _P = "/exchange.v1."
 
@@ -54,14 +57,14 @@ RPC_ROLES: dict[str, frozenset[Role]] = {
     f"{_P}ExchangeService/Scan": OFFICER,
     # Cases: officers work them; auditors read their metadata.
     f"{_P}CaseService/CreateCase": OFFICER,
-    f"{_P}CaseService/GetCase": OFFICER | AUDIT,
-    f"{_P}CaseService/ListCases": OFFICER | AUDIT,
+    f"{_P}CaseService/GetCase": OFFICER | AUDIT | SUPERVISOR,
+    f"{_P}CaseService/ListCases": OFFICER | AUDIT | SUPERVISOR,
     f"{_P}CaseService/TransitionCase": OFFICER,
     f"{_P}CaseService/RecordOpinion": OFFICER,
     f"{_P}CaseService/AttachMaterial": OFFICER,
     f"{_P}CaseService/GetMaterial": OFFICER,
     f"{_P}CaseService/ListMaterials": OFFICER | AUDIT,
-    f"{_P}CaseService/ListOverdueCases": OFFICER | AUDIT | ADMINS,
+    f"{_P}CaseService/ListOverdueCases": OFFICER | AUDIT | ADMINS | SUPERVISOR,
     f"{_P}CaseService/GetSavings": EVERYONE,
     f"{_P}CaseService/AddCaseParty": OFFICER,
     # The annotated copy shows document contents: officers of the case's departments, never auditors.
@@ -83,6 +86,11 @@ RPC_ROLES: dict[str, frozenset[Role]] = {
     f"{_P}NotificationService/ListDeadLetters": ADMINS,
     f"{_P}NotificationService/RedriveDeadLetters": ADMINS,
     f"{_P}NotificationService/ListCaseFlags": OFFICER | ADMINS | AUDIT,
+    # Supervision (电子监察): supervisors, hub admins and auditors read it; nobody changes it over gRPC.
+    f"{_P}SupervisionService/GetFigures": SUPERVISION,
+    f"{_P}SupervisionService/ListWarnings": SUPERVISION,
+    f"{_P}SupervisionService/ListEscalations": SUPERVISION,
+    f"{_P}SupervisionService/GetReport": SUPERVISION,
 }
 
 
@@ -93,7 +101,7 @@ def allowed_roles(method: str) -> frozenset[Role]:
 
 def role_table_markdown() -> str:
     """The role table as the Markdown docs/security.md shows (a test keeps the two equal)."""
-    order = (Role.OFFICER, Role.DEPT_ADMIN, Role.HUB_ADMIN, Role.AUDITOR)
+    order = (Role.OFFICER, Role.DEPT_ADMIN, Role.HUB_ADMIN, Role.AUDITOR, Role.SUPERVISOR)
     lines = ["| RPC | " + " | ".join(r.value for r in order) + " |", "|---|" + "---|" * len(order)]
     for method, roles in RPC_ROLES.items():
         service, name = method.removeprefix(_P).split("/")

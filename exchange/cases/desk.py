@@ -30,6 +30,7 @@ from exchange.clock import now_us, to_datetime
 from exchange.storage import case_store
 from exchange.storage import tables as t
 from exchange.storage.case_store import Savings
+from exchange.supervision.levels import WarningLevel, warning_level
 
 if TYPE_CHECKING:
     from exchange.hub import Hub
@@ -52,6 +53,8 @@ class CaseView:
     deadline: DeadlineStatus
     savings: Savings
     timeline: tuple[CaseEvent, ...]
+    # Supervision's 红黄牌: none, yellow (nearly overdue) or red (overdue).
+    warning: WarningLevel = WarningLevel.NONE
 
 
 def _material_events(materials: Sequence[Material]) -> list[CaseEvent]:
@@ -111,8 +114,10 @@ class CaseDesk(DeskBase):
     def _summary(self, stored: case_store.StoredCase, materials: Sequence[Material] = ()) -> CaseView:
         case = stored.case
         timeline = sorted([*case.events, *_material_events(materials)], key=lambda e: e.at)
-        status = model.deadline_status(case, to_datetime(self.clock()), self.hub.calendar)
-        return CaseView(case, stored.title, status, stored.savings, tuple(timeline))
+        now = to_datetime(self.clock())
+        status = model.deadline_status(case, now, self.hub.calendar)
+        warning = warning_level(case, now, self.hub.calendar, self.hub.settings.yellow_working_days)
+        return CaseView(case, stored.title, status, stored.savings, tuple(timeline), warning)
 
     # --- cases -------------------------------------------------------------------------------------
 

@@ -22,8 +22,8 @@ if TYPE_CHECKING:
 
 
 def overseer(caller: Caller) -> bool:
-    """Auditors and hub admins may see every case's metadata."""
-    return caller.has(Role.AUDITOR) or caller.has(Role.HUB_ADMIN)
+    """Auditors, supervisors and hub admins may see every case's metadata."""
+    return caller.has(Role.AUDITOR) or caller.has(Role.HUB_ADMIN) or caller.has(Role.SUPERVISOR)
 
 
 @dataclass

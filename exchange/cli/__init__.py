@@ -28,6 +28,7 @@ from exchange.cli import (
     pki,
     profile,
     registry,
+    supervision,
 )
 from exchange.cli.examples import EXAMPLES, with_examples
 from exchange.cli.messages import EXIT_REFUSED, EXIT_USAGE
@@ -137,6 +138,7 @@ for command in (
     adapter.adapter,
     console.console,
     bench.bench,
+    supervision.supervision,
     completion,
 ):
     cli.add_command(command)

@@ -85,6 +85,17 @@ EXAMPLES: dict[str, list[str]] = {
     "cases": ["exchange cases list --state in_review", "exchange cases show c-1a2b3c"],
     "cases annotated-copy": ["exchange cases annotated-copy c-1a2b3c business_licence -o 加注件.pdf"],
     "cases add-party": ["exchange cases add-party c-1a2b3c premises_owner:110105198506010011:王伟"],
+    "supervision": ["exchange supervision warnings", "exchange supervision report --period week --out reports"],
+    "supervision report": [
+        "exchange supervision report --period week --out reports",
+        "exchange supervision report --period month --out reports",
+    ],
+    "supervision figures": [
+        "exchange supervision figures --since 2026-11-01 --until 2026-12-01",
+        "exchange supervision figures --since 2026-11-01 -o json",
+    ],
+    "supervision warnings": ["exchange supervision warnings", "exchange supervision warnings --of SAMR -o json"],
+    "supervision escalations": ["exchange supervision escalations", "exchange supervision escalations --of PSB"],
     "cases overdue": ["exchange cases overdue", "exchange cases overdue --of FIRE --past-only"],
     "cases list": ["exchange cases list", "exchange cases list --state in_review --item restaurant_permit -o json"],
     "cases show": ["exchange cases show c-1a2b3c", "exchange cases show c-1a2b3c -o json"],

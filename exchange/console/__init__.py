@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from exchange.console import pages_auth, pages_cases, pages_catalog, pages_log, pages_registry, pages_requests
+from exchange.console import (
+    pages_auth,
+    pages_cases,
+    pages_catalog,
+    pages_log,
+    pages_registry,
+    pages_requests,
+    pages_supervision,
+)
 from exchange.console.core import (
     BASE,
     HERE,
@@ -36,7 +44,8 @@ def console_app(hub: Hub, registry: Registry, *, base: str = MOUNT) -> web.Appli
     app[REGISTRY] = registry
     app[TEMPLATES] = templates()
     app[BASE] = base
-    for module in (pages_auth, pages_catalog, pages_registry, pages_requests, pages_cases, pages_log):
+    pages = (pages_auth, pages_catalog, pages_registry, pages_requests, pages_cases, pages_log, pages_supervision)
+    for module in pages:
         app.add_routes(module.routes)
     app.router.add_static("/static/", HERE / "static")
     return app

@@ -22,7 +22,12 @@ from exchange.storage import console_store
 from exchange.storage.console_store import ConsoleSession, ConsoleUser
 
 # The roles a person can hold in the console (officers work through their department's systems).
-CONSOLE_ROLES = {"hub_admin": Role.HUB_ADMIN, "dept_admin": Role.DEPT_ADMIN, "auditor": Role.AUDITOR}
+CONSOLE_ROLES = {
+    "hub_admin": Role.HUB_ADMIN,
+    "dept_admin": Role.DEPT_ADMIN,
+    "auditor": Role.AUDITOR,
+    "supervisor": Role.SUPERVISOR,
+}
 SESSION_SECONDS = 8 * 3600
 MAX_FAILURES = 5
 FAILURE_WINDOW_SECONDS = 15 * 60

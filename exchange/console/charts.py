@@ -117,3 +117,38 @@ def denial_share(counts: Sequence[HourCount], hours: Sequence[int], title: str) 
                 f"<title>{_label(hour)}: {share:.0%}</title></circle>"
             )
     return _frame(title, body, _x_labels(hours, step), "100%")
+
+
+def bars(values: Sequence[tuple[str, float]], title: str, *, percent: bool = False, colour: str = PALETTE[0]) -> str:
+    """One bar per labelled value (a department, a service item); ``percent`` for shares between 0 and 1."""
+    peak = 1.0 if percent else max((v for _, v in values), default=0) or 1
+    plot_h = HEIGHT - BOTTOM - TOP
+    step = (WIDTH - LEFT - RIGHT) / max(len(values), 1)
+    body = []
+    for i, (label, value) in enumerate(values):
+        h = plot_h * value / peak
+        shown = f"{value:.0%}" if percent else f"{value:g}"
+        body.append(
+            f'<rect x="{LEFT + step * i + 4:.1f}" y="{TOP + plot_h - h:.1f}" width="{max(step - 8, 1):.1f}" '
+            f'height="{h:.1f}" fill="{colour}"><title>{escape(label)}: {shown}</title></rect>'
+        )
+    labels = [(LEFT + step * (i + 0.5), label) for i, (label, _) in enumerate(values)]
+    return _frame(title, body, labels, "100%" if percent else f"{peak:g}")
+
+
+def warning_bars(values: Sequence[tuple[str, int, int]], title: str) -> str:
+    """Yellow and red warnings side by side per department (红黄牌)."""
+    peak = max((max(y, r) for _, y, r in values), default=0) or 1
+    plot_h = HEIGHT - BOTTOM - TOP
+    step = (WIDTH - LEFT - RIGHT) / max(len(values), 1)
+    body = []
+    for i, (label, yellow, red) in enumerate(values):
+        half = max(step / 2 - 4, 1)
+        for j, (n, fill) in enumerate(((yellow, "#E69F00"), (red, "#D55E00"))):
+            h = plot_h * n / peak
+            body.append(
+                f'<rect x="{LEFT + step * i + 4 + j * half:.1f}" y="{TOP + plot_h - h:.1f}" width="{half:.1f}" '
+                f'height="{h:.1f}" fill="{fill}"><title>{escape(label)}: {n}</title></rect>'
+            )
+    labels = [(LEFT + step * (i + 0.5), label) for i, (label, _, _) in enumerate(values)]
+    return _frame(title, body, labels, str(peak))

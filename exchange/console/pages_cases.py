@@ -33,7 +33,7 @@ async def cases_list(request: web.Request) -> web.Response:
     views = await _desk(request).list_cases(
         account.caller, state=state, department=department, overdue_only=overdue, limit=500
     )
-    rows = [(v.case, v.deadline) for v in views]
+    rows = [(v.case, v.deadline, v.warning.value) for v in views]
     return render(
         request,
         "cases.html",
@@ -63,6 +63,7 @@ async def case_page(request: web.Request) -> web.Response:
         {
             "case": view.case,
             "deadline": view.deadline,
+            "warning": view.warning.value,
             "materials": materials,
             "savings": view.savings,
             "flags": flags,

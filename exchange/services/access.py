@@ -37,6 +37,7 @@ def access_request_to_proto(r: AccessRequest, now: int) -> access_pb2.AccessRequ
         grant_id=r.grant_id,
         valid_until_us=r.valid_until_us,
         rate_per_minute=r.rate_per_minute,
+        answered_late=r.answered_late,
     )
 
 
@@ -93,13 +94,15 @@ class AccessServicer(access_pb2_grpc.AccessServiceServicer):
             valid_until_us=request.valid_until_us,
             rate_per_minute=request.rate_per_minute,
         )
-        return access_pb2.CreateAccessRequestResponse(request=access_request_to_proto(created, now_us()))
+        return access_pb2.CreateAccessRequestResponse(
+            request=access_request_to_proto(created, self.registry.hub.clock())
+        )
 
     async def GetAccessRequest(
         self, request: access_pb2.GetAccessRequestRequest, context: Ctx
     ) -> access_pb2.GetAccessRequestResponse:
         found = await self.registry.get_access_request(request.id, caller())
-        return access_pb2.GetAccessRequestResponse(request=access_request_to_proto(found, now_us()))
+        return access_pb2.GetAccessRequestResponse(request=access_request_to_proto(found, self.registry.hub.clock()))
 
     async def ListAccessRequests(
         self, request: access_pb2.ListAccessRequestsRequest, context: Ctx
@@ -114,7 +117,7 @@ class AccessServicer(access_pb2_grpc.AccessServiceServicer):
             offset=offset,
             limit=size,
         )
-        now = now_us()
+        now = self.registry.hub.clock()
         return access_pb2.ListAccessRequestsResponse(
             requests=[access_request_to_proto(r, now) for r in found], page=next_page(offset, size, len(found))
         )

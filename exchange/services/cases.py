@@ -54,6 +54,7 @@ def case_to_proto(view: CaseView) -> cases_pb2.Case:
         deadline_us=_us(c.deadline),
         deadline_state=enum_value(cases_pb2.DeadlineState, "DEADLINE_STATE_", view.deadline.state),
         working_days_left=view.deadline.working_days_left,
+        warning_level=str(view.warning),
         correction=cases_pb2.CorrectionNotice(
             missing=list(notice.missing), issued_at_us=_us(notice.issued_at), answered_at_us=_us(notice.answered_at)
         )

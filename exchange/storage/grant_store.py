@@ -136,6 +136,7 @@ _SPEC_FIELDS = (
     "decided_by",
     "decision_reason",
     "grant_id",
+    "answered_late",
 )
 
 
@@ -160,6 +161,7 @@ def _access_request(row: sa.Row[tuple[object, ...]]) -> AccessRequest:
         decided_at_us=row.decided_at_us,
         decision_reason=spec.get("decision_reason", ""),
         grant_id=spec.get("grant_id", ""),
+        answered_late=bool(spec.get("answered_late", False)),
     )
 
 

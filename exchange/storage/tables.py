@@ -305,6 +305,21 @@ quota_counts = sa.Table(
     sa.Column("count", sa.Integer, nullable=False),
 )
 
+# What the supervision task has sent (reminders, warnings, escalations): one row per event, claimed by
+# whichever replica inserts it first, so each event goes out once across restarts and replicas. Escalations
+# stay here as the record supervisors read, counted against the owner department.
+supervision_events = sa.Table(
+    "supervision_events",
+    metadata,
+    _bounded("kind", limits.STATUS, primary_key=True),
+    _bounded("reference", limits.CASE_ID, primary_key=True),
+    _bounded("stage", limits.SUPERVISION_STAGE, primary_key=True),
+    _bounded("department", limits.DEPARTMENT_CODE, nullable=False, index=True),
+    _bounded("owner", limits.DEPARTMENT_CODE, nullable=False),
+    sa.Column("time_us", sa.BigInteger, nullable=False, index=True),
+    sa.Column("data_json", sa.Text, nullable=False),
+)
+
 token_uses = sa.Table(
     "token_uses",
     metadata,

@@ -340,6 +340,7 @@ class AccessRequest(_message.Message):
     GRANT_ID_FIELD_NUMBER: _builtins.int
     VALID_UNTIL_US_FIELD_NUMBER: _builtins.int
     RATE_PER_MINUTE_FIELD_NUMBER: _builtins.int
+    ANSWERED_LATE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     consumer: _builtins.str
     dataset: _builtins.str
@@ -357,6 +358,8 @@ class AccessRequest(_message.Message):
     grant_id: _builtins.str
     valid_until_us: _builtins.int
     rate_per_minute: _builtins.int
+    answered_late: _builtins.bool
+    """Answered after answer_due_us (allowed and marked so under the hub's late_answer: allow_marked)."""
     @_builtins.property
     def fields(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
@@ -382,10 +385,11 @@ class AccessRequest(_message.Message):
         grant_id: _builtins.str = ...,
         valid_until_us: _builtins.int = ...,
         rate_per_minute: _builtins.int = ...,
+        answered_late: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["answer_due_us", b"answer_due_us", "consumer", b"consumer", "dataset", b"dataset", "decided_at_us", b"decided_at_us", "decided_by", b"decided_by", "decision_reason", b"decision_reason", "fields", b"fields", "grant_id", b"grant_id", "id", b"id", "justification", b"justification", "legal_basis", b"legal_basis", "overdue", b"overdue", "rate_per_minute", b"rate_per_minute", "requested_at_us", b"requested_at_us", "requested_by", b"requested_by", "service_items", b"service_items", "status", b"status", "valid_until_us", b"valid_until_us"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answer_due_us", b"answer_due_us", "answered_late", b"answered_late", "consumer", b"consumer", "dataset", b"dataset", "decided_at_us", b"decided_at_us", "decided_by", b"decided_by", "decision_reason", b"decision_reason", "fields", b"fields", "grant_id", b"grant_id", "id", b"id", "justification", b"justification", "legal_basis", b"legal_basis", "overdue", b"overdue", "rate_per_minute", b"rate_per_minute", "requested_at_us", b"requested_at_us", "requested_by", b"requested_by", "service_items", b"service_items", "status", b"status", "valid_until_us", b"valid_until_us"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

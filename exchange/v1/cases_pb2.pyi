@@ -304,6 +304,7 @@ class Case(_message.Message):
     SAVINGS_FIELD_NUMBER: _builtins.int
     TITLE_FIELD_NUMBER: _builtins.int
     PARTIES_FIELD_NUMBER: _builtins.int
+    WARNING_LEVEL_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     service_item: _builtins.str
     applicant_id: _builtins.str
@@ -319,6 +320,8 @@ class Case(_message.Message):
     deadline_state: Global___DeadlineState.ValueType
     working_days_left: _builtins.float
     title: _builtins.str
+    warning_level: _builtins.str
+    """Supervision's warning (红黄牌): "none", "yellow" (nearly overdue) or "red" (overdue)."""
     @_builtins.property
     def reviewers(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
@@ -358,10 +361,11 @@ class Case(_message.Message):
         savings: Global___Savings | None = ...,
         title: _builtins.str = ...,
         parties: _abc.Iterable[Global___CaseParty] | None = ...,
+        warning_level: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["correction", b"correction", "savings", b"savings"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["accepted_at_us", b"accepted_at_us", "applicant_id", b"applicant_id", "applicant_kind", b"applicant_kind", "correction", b"correction", "deadline_state", b"deadline_state", "deadline_us", b"deadline_us", "events", b"events", "id", b"id", "lead_department", b"lead_department", "not_accepted_reasons", b"not_accepted_reasons", "opinions", b"opinions", "parties", b"parties", "reviewers", b"reviewers", "savings", b"savings", "service_item", b"service_item", "state", b"state", "submitted_at_us", b"submitted_at_us", "title", b"title", "version", b"version", "working_days_left", b"working_days_left"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["accepted_at_us", b"accepted_at_us", "applicant_id", b"applicant_id", "applicant_kind", b"applicant_kind", "correction", b"correction", "deadline_state", b"deadline_state", "deadline_us", b"deadline_us", "events", b"events", "id", b"id", "lead_department", b"lead_department", "not_accepted_reasons", b"not_accepted_reasons", "opinions", b"opinions", "parties", b"parties", "reviewers", b"reviewers", "savings", b"savings", "service_item", b"service_item", "state", b"state", "submitted_at_us", b"submitted_at_us", "title", b"title", "version", b"version", "warning_level", b"warning_level", "working_days_left", b"working_days_left"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

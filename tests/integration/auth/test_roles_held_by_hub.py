@@ -224,7 +224,7 @@ async def test_reading_roles_is_for_admins_of_that_department_auditors_and_hub_a
     hub_roles = await client.call(
         client.departments.GetDepartmentRoles, departments_pb2.GetDepartmentRolesRequest(code="HUB")
     )
-    assert list(hub_roles.roles.roles) == ["auditor", "dept_admin", "hub_admin", "officer"]
+    assert list(hub_roles.roles.roles) == ["auditor", "dept_admin", "hub_admin", "officer", "supervisor"]
     stranger = hub.client("MNR", officer="reader", roles=(Role.DEPT_ADMIN,))
     with pytest.raises(ExchangeError) as caught:
         await stranger.call(stranger.departments.GetDepartmentRoles, request)

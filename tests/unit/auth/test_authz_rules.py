@@ -581,11 +581,12 @@ def test_the_role_table_in_markdown_has_one_row_per_method_and_a_column_per_role
     from exchange.auth.roles import RPC_ROLES, role_table_markdown
 
     lines = role_table_markdown().split("\n")
-    assert lines[0] == "| RPC | officer | dept_admin | hub_admin | auditor |"
-    assert lines[1] == "|---|---|---|---|---|"
-    assert "| `ExchangeService.Fetch` | yes |  |  |  |" in lines
-    assert "| `AccessService.ExplainAccess` | yes | yes | yes | yes |" in lines
-    assert "| `AuditService.QueryEntries` |  |  | yes | yes |" in lines
+    assert lines[0] == "| RPC | officer | dept_admin | hub_admin | auditor | supervisor |"
+    assert lines[1] == "|---|---|---|---|---|---|"
+    assert "| `ExchangeService.Fetch` | yes |  |  |  |  |" in lines
+    assert "| `AccessService.ExplainAccess` | yes | yes | yes | yes |  |" in lines
+    assert "| `AuditService.QueryEntries` |  |  | yes | yes |  |" in lines
+    assert "| `SupervisionService.GetFigures` |  |  | yes | yes | yes |" in lines
     assert len(lines) == len(RPC_ROLES) + 3 and lines[-1] == ""
 
 

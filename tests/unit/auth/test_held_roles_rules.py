@@ -72,7 +72,9 @@ def test_the_hub_department_keeps_hub_admin_for_itself_but_may_narrow_one_office
 def test_unknown_role_names_are_each_named_with_the_list_of_roles() -> None:
     with pytest.raises(InvalidArgument) as refused:
         parse_roles(["officer", "god", " dept_admin ", "x" * 100])
-    assert refused.value.message == "2 unknown role name(s); the roles are auditor, dept_admin, hub_admin, officer"
+    assert refused.value.message == (
+        "2 unknown role name(s); the roles are auditor, dept_admin, hub_admin, officer, supervisor"
+    )
     assert refused.value.reason == "UNKNOWN_ROLE"
     assert list(refused.value.violations) == [
         FieldViolation("roles[1]", "'god' is not a role"),
