@@ -171,10 +171,13 @@ class Hub:
             ) from None
 
     async def start(self) -> None:
-        missing = uncovered_years(self.calendar, datetime.now(self.calendar.tz).date())
+        today = datetime.now(self.calendar.tz).date()
+        missing = uncovered_years(self.calendar, today)
         if missing:
-            # Deadlines still count (Mon-Fri), but statutory holidays of those years are not known.
-            log.warning(
+            # Deadlines still count (Mon-Fri), but statutory holidays of those years are not known: a warning once
+            # this year is unknown, a note while it is only next year (its notice usually comes in November).
+            log.log(
+                logging.WARNING if today.year in missing else logging.INFO,
                 "the working-day calendar has no holiday data for %s; load the State Council's notice "
                 "(docs/operations.md, 'Working-day calendar')",
                 ", ".join(map(str, missing)),

@@ -3,7 +3,7 @@
 Reminders, case warnings and escalations are recorded as they are claimed; escalations are also what the
 hub's supervisors read. Expand-only: one new table.
 
-Revision ID: 0006_supervision
+Revision ID: 0007
 Revises: 0006 (notifications)
 Create Date: 2026-12-02
 """
@@ -11,7 +11,7 @@ Create Date: 2026-12-02
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006_supervision"
+revision = "0007"
 down_revision = "0006"
 branch_labels = None
 depends_on = None
