@@ -27,6 +27,7 @@ from exchange.cli import (
     pki,
     profile,
     registry,
+    scan,
 )
 from exchange.cli.examples import EXAMPLES, with_examples
 from exchange.cli.messages import EXIT_REFUSED, EXIT_USAGE
@@ -130,6 +131,7 @@ for command in (
     cases.cases,
     calendar.calendar,
     fetch.fetch,
+    scan.scan,
     documents.verify,
     audit.audit,
     adapter.adapter,

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
 import pytest
+from click.testing import CliRunner
 from cryptography.hazmat.primitives import serialization
 
 from catalog.errors import FailedPrecondition
 from exchange.auth.keys import generate_ed25519
+from exchange.cli import cli
 
+from .hubsetup import CONSUMER
 from .test_scan import ScanWorld, world  # noqa: F401  (the fixture)
 
 
@@ -39,3 +47,23 @@ async def test_the_client_checks_the_manifest_against_a_key_it_was_given(world: 
             pass
     assert refused.value.reason == "ISSUER_KEY_UNKNOWN" and "SAMR" in refused.value.message
     assert world.client.last_scan_manifest is None
+
+
+async def test_exchange_scan_writes_the_rows_and_says_who_signed_them(world: ScanWorld, tmp_path: Path) -> None:  # noqa: F811
+    profile = world.hub.write_profile(CONSUMER, tmp_path / "svc")
+    out = tmp_path / "register.parquet"
+    args = ["scan", "enterprise_register", "--case", world.case_id, "--out", str(out), "-o", "json"]
+    result = await asyncio.to_thread(
+        CliRunner().invoke, cli, [*args, "--profile", str(profile)], catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.output
+    assert "signed: SAMR" in result.stderr and "5000 rows" in result.stderr
+    record = json.loads(result.stdout)
+    assert (record["rows"], record["issuer"]) == (5000, "SAMR") and pq.read_table(out).num_rows == 5000
+    chinese = await asyncio.to_thread(
+        CliRunner().invoke,
+        cli,
+        ["--lang", "zh-CN", *args, "--profile", str(profile)],
+        catch_exceptions=False,
+    )
+    assert chinese.exit_code == 0 and "签名" in chinese.stderr
