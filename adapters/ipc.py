@@ -78,6 +78,8 @@ def read_batch(message: bytes | memoryview, schema: pa.Schema, what: str) -> pa.
 # number arrow_batch = 2 and rows = 3 alike, so a batch response of one is, byte for byte, one of the other.
 _ARROW_BATCH_TAG = (2 << 3) | 2  # field 2, length-delimited
 _ROWS_TAG = (3 << 3) | 0  # field 3, varint
+_CHAIN_TAG = (5 << 3) | 2  # field 5, length-delimited: the batch's digest chain link (adapters.bulk)
+_MANIFEST_TAG = (6 << 3) | 2  # field 6, length-delimited: the closing manifest, in the last response only
 _MAX_VARINT_BYTES = 10
 
 
@@ -103,21 +105,37 @@ def _read_varint(data: memoryview, pos: int) -> tuple[int, int]:
     raise ValueError(f"a varint is longer than {_MAX_VARINT_BYTES} bytes")
 
 
-def batch_response(rows: int, message: bytes | memoryview | pa.Buffer) -> bytes:
-    """The wire encoding of a scan response holding one batch message (arrow_batch) and its row count (rows)."""
-    return b"".join((bytes([_ARROW_BATCH_TAG]), _varint(len(message)), message, bytes([_ROWS_TAG]), _varint(rows)))
+def batch_response(rows: int, message: bytes | memoryview | pa.Buffer, chain: bytes = b"") -> bytes:
+    """The wire encoding of a scan response holding one batch message (arrow_batch), its row count (rows)
+    and, in a signed stream, its chain link (chain), in field order as protobuf writes them."""
+    parts = [bytes([_ARROW_BATCH_TAG]), _varint(len(message)), message, bytes([_ROWS_TAG]), _varint(rows)]
+    if chain:
+        parts += [bytes([_CHAIN_TAG]), _varint(len(chain)), chain]
+    return b"".join(parts)
+
+
+def is_manifest_response(response: bytes) -> bool:
+    """True for an encoded scan response that starts with a manifest (the last response of a signed stream)."""
+    return response[:1] == bytes([_MANIFEST_TAG])
 
 
 def split_batch_response(response: bytes, what: str) -> tuple[int, memoryview]:
-    """(rows, batch message) of an encoded scan response, the batch a view into response (not a copy).
+    """(rows, batch message) of an encoded scan response, the batch a view into response (not a copy)."""
+    rows, batch, _ = split_chained_response(response, what)
+    return rows, batch
 
-    Only arrow_batch and rows may be present, each at most once, as a protobuf parser would read them;
+
+def split_chained_response(response: bytes, what: str) -> tuple[int, memoryview, memoryview]:
+    """(rows, batch message, chain link) of an encoded scan response, each a view into response (not a copy).
+
+    Only arrow_batch, rows and chain may be present, each at most once, as a protobuf parser would read them;
     anything else (another field, a wrong wire type, a truncated field) is DataLoss naming what sent it.
-    An absent field reads as its default (0 rows, an empty batch), as it would in a parsed message.
+    An absent field reads as its default (0 rows, an empty batch, no link), as it would in a parsed message.
     """
     data = memoryview(response)
     rows: int | None = None
     batch: memoryview | None = None
+    chain: memoryview | None = None
     pos = 0
     try:
         while pos < len(data):
@@ -129,13 +147,19 @@ def split_batch_response(response: bytes, what: str) -> tuple[int, memoryview]:
                 batch, pos = data[pos : pos + size], pos + size
             elif tag == _ROWS_TAG and rows is None:
                 rows, pos = _read_varint(data, pos)
+            elif tag == _CHAIN_TAG and chain is None:
+                size, pos = _read_varint(data, pos)
+                if pos + size > len(data):
+                    raise ValueError(f"chain claims {size} bytes, {len(data) - pos} remain")
+                chain, pos = data[pos : pos + size], pos + size
             else:
                 raise ValueError(f"field {tag >> 3} (wire type {tag & 7}) is not expected in a batch response")
     except ValueError as exc:
         raise DataLoss(
             f"{what} sent a scan response that is not a batch message: {exc}", reason="SCAN_MESSAGE_INVALID"
         ) from exc
-    return rows or 0, batch if batch is not None else data[0:0]
+    empty = data[0:0]
+    return rows or 0, batch if batch is not None else empty, chain if chain is not None else empty
 
 
 def serialize_unless_encoded(response: Message | bytes) -> bytes:

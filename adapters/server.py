@@ -17,6 +17,7 @@ import contextlib
 import datetime as dt
 import logging
 import signal
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +35,7 @@ from exchange.errors import ErrorMappingInterceptor
 from exchange.tracing import TracingInterceptor
 from exchange.v1 import provider_pb2, provider_pb2_grpc
 
+from .bulk import DigestChain, ScanBinding, manifest_json
 from .config import AdapterConfig, TlsConfig, load_signer
 from .ipc import (
     MAX_MESSAGE_BYTES,
@@ -122,13 +124,30 @@ class ProviderServicer(provider_pb2_grpc.ProviderServiceServicer):
     ) -> AsyncIterator[provider_pb2.ProviderServiceScanResponse]:
         batch_rows = check_batch_rows(request.batch_rows) if request.batch_rows else DEFAULT_SCAN_ROWS
         schema, batches = self.adapter.checked_scan(request.dataset, list(request.columns), request.filter, batch_rows)
+        ds = self.adapter.datasets[request.dataset]
+        binding = ScanBinding.of(
+            issuer=self.signer.issuer,
+            dataset=ds.code,
+            version=ds.version,
+            schema=schema,
+            filter=request.filter,
+            request_id=request.request_id,
+            nonce=request.nonce,
+        )
+        chain = DigestChain(binding.chain_start(), f"the scan of {ds.code}")
+        # The hub passes a signed batch on whole, never re-cut: cut to the size it says it passes.
+        max_bytes = min(self.max_message_bytes, request.max_message_bytes or self.max_message_bytes)
         try:
             async with contextlib.aclosing(batches):
                 yield provider_pb2.ProviderServiceScanResponse(arrow_schema=schema_message(schema))
                 async for batch in batches:
-                    for rows, message in batch_messages(batch, self.max_message_bytes):
+                    for rows, message in batch_messages(batch, max_bytes):
                         # Encoded here, sent as it is: no protobuf copy of the batch, no second encoding.
-                        yield batch_response(rows, message)  # type: ignore[misc]
+                        yield batch_response(rows, message, chain.extend(message, rows))  # type: ignore[misc]
+                manifest = manifest_json(binding, chain, kid=self.signer.kid, closed_at_us=time.time_ns() // 1000)
+                yield provider_pb2.ProviderServiceScanResponse(
+                    manifest_json=manifest, manifest_signature=self.signer.sign_scan_manifest(manifest)
+                )
         finally:
             # Arrow's allocator keeps freed pages for reuse; after a big scan, give them back to the system.
             pa.default_memory_pool().release_unused()

@@ -33,6 +33,7 @@ from exchange.audit.merkle import (
 DOCUMENT_CONTEXT = b"exchange-document/v1\n"
 DOCUMENT_CONTEXT_V2 = b"exchange-document/v2\n"
 BATCH_CONTEXT = b"exchange-document-batch/v1\n"
+SCAN_MANIFEST_CONTEXT = b"exchange-scan-manifest/v1\n"
 SALT_BYTES = 16
 SALT_CHARS = 22
 """A salt is 16 random bytes, base64url without padding: 22 characters (128 bits against guessing values)."""
@@ -322,6 +323,10 @@ class DocumentSigner:
         """Sign one document now (or at the given time, in microseconds since the epoch)."""
         unsigned = self._unsigned(dataset, version, key, document, self._at(issued_at_us))
         return replace(unsigned, signature=self._private_key.sign(unsigned.signed_bytes()))
+
+    def sign_scan_manifest(self, manifest: bytes) -> bytes:
+        """Sign a scan's closing manifest (adapters.bulk): Ed25519 over its context line and the JCS bytes."""
+        return self._private_key.sign(SCAN_MANIFEST_CONTEXT + manifest)
 
     def sign_with_disclosures(
         self,

@@ -68,23 +68,29 @@ def _drain_flight(spec: DrainSpec, out: DrainOutcome, stop_at: float) -> None:
 
 
 def _drain_grpc(spec: DrainSpec, out: DrainOutcome, stop_at: float) -> None:
-    # Both scan responses carry arrow_schema = 1, arrow_batch = 2, rows = 3. The first (schema, and the hub's
-    # receipt) is parsed; each batch is decoded in place from the received bytes, as Flight's client does.
-    from adapters.ipc import split_batch_response
+    # Both scan responses carry arrow_schema = 1, arrow_batch = 2, rows = 3, chain = 5. The first (schema, and
+    # the hub's receipt) is parsed; each batch is decoded in place from the received bytes, as Flight's client
+    # does, and its chain link checked, as exchange.client does (the manifest's one Ed25519 check is left out).
+    from adapters.bulk import DigestChain
+    from adapters.ipc import is_manifest_response, split_chained_response
     from exchange.v1 import exchange_pb2
 
     options = [("grpc.max_receive_message_length", MAX_MESSAGE)]
     with sync_channel(spec.address, spec.tls, options) as channel:
         call: grpc.UnaryStreamMultiCallable[bytes, bytes] = channel.unary_stream(spec.method)
         schema: pa.Schema | None = None
+        chain = DigestChain(None, spec.address)
         for raw in call(spec.request, metadata=_metadata(spec.identity)):
             if schema is None:
                 schema = pa.ipc.read_schema(pa.py_buffer(exchange_pb2.ScanResponse.FromString(raw).arrow_schema))
                 continue
-            _, message = split_batch_response(raw, spec.address)
+            if is_manifest_response(raw):
+                continue
+            _, message, link = split_chained_response(raw, spec.address)
             if not message:
                 continue
             batch = pa.ipc.read_record_batch(pa.py_buffer(message), schema)
+            chain.check(message, batch.num_rows, link)
             out.rows += batch.num_rows
             out.arrow_bytes += batch.get_total_buffer_size()
             if time.perf_counter() > stop_at:

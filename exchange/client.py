@@ -29,7 +29,15 @@ import pyarrow as pa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from grpc import aio
 
-from adapters.ipc import read_batch, read_schema, split_batch_response
+from adapters.bulk import (
+    DigestChain,
+    VerifiedManifest,
+    chain_broken,
+    manifest_missing,
+    schema_fingerprint,
+    verify_manifest,
+)
+from adapters.ipc import read_batch, read_schema, split_chained_response
 from catalog.errors import DataLoss, ExchangeError, InvalidArgument, Unauthenticated
 from exchange.audit.bundle import EvidenceBundle
 from exchange.audit.note import NoteVerifier
@@ -222,6 +230,8 @@ class HubClient:
         self._token = ""
         self._token_expires = 0.0
         self.last_scan_receipt: Receipt | None = None
+        # The issuer's verified closing manifest of the last scan (None while unsigned or unfinished).
+        self.last_scan_manifest: VerifiedManifest | None = None
         self.catalog = catalog_pb2_grpc.CatalogServiceStub(channel)
         self.departments = departments_pb2_grpc.DepartmentServiceStub(channel)
         self.items = items_pb2_grpc.ServiceItemServiceStub(channel)
@@ -417,32 +427,87 @@ class HubClient:
         row_filter: str = "",
         batch_rows: int = 0,
         service_item: str = "",
+        request_id: str = "",
+        issuer_key: str | bytes | Ed25519PublicKey | None = None,
+        require_signed: bool = False,
     ) -> AsyncIterator[pa.RecordBatch]:
-        """Stream a table dataset as Arrow record batches (the scan is logged before the first row)."""
+        """Stream a table dataset as Arrow record batches (the scan is logged before the first row).
+
+        Each batch is checked to follow from the one before in the issuer's digest chain, and the issuer's
+        closing manifest is verified at the end against issuer_key (a PEM or key), or else the signing key
+        the hub's registry lists for the manifest's kid; `last_scan_manifest` then holds it. Rows are
+        confirmed only when the iteration ends without an error. require_signed refuses a stream without
+        links or manifest (DataLoss SCAN_CHAIN_BROKEN / SCAN_MANIFEST_MISSING) instead of passing it.
+        """
         request = exchange_pb2.ScanRequest(
             dataset=dataset,
             columns=list(columns),
             filter=row_filter,
             purpose=common_pb2.Purpose(case_id=case_id, service_item=service_item),
             batch_rows=batch_rows,
+            request_id=request_id,
         )
         what = f"the hub's scan of {dataset}"
         schema: pa.Schema | None = None
+        chain = DigestChain(None, what)
+        unsigned = 0
+        self.last_scan_manifest = None
         # Responses arrive undecoded: each batch is read in place from the received bytes, not copied out
-        # of a parsed message; a response that is more than a batch and its row count is parsed in full.
+        # of a parsed message; a response that is more than a batch, its row count and link is parsed in full.
         async for encoded in self.stream(self._scan_responses, request):
             message: memoryview | None = None
+            link: memoryview | bytes = b""
             if schema is not None:
                 with contextlib.suppress(DataLoss):
-                    _, message = split_batch_response(encoded, what)
+                    _, message, link = split_chained_response(encoded, what)
             if message is None:
                 response = exchange_pb2.ScanResponse.FromString(encoded)
                 if response.arrow_schema:
                     schema = read_schema(response.arrow_schema, what)
                     self.last_scan_receipt = receipt_from_proto(response.receipt)
-                message = memoryview(response.arrow_batch)
+                if response.manifest_json and schema is not None:
+                    expected = {"dataset": dataset, "filter": row_filter, "columns": schema.names}
+                    expected |= {"schema_sha256": schema_fingerprint(schema)}
+                    if request_id:
+                        expected["request_id"] = request_id
+                    keys = await self._manifest_keys(response.manifest_json, issuer_key)
+                    self.last_scan_manifest = verify_manifest(
+                        response.manifest_json, response.manifest_signature, chain, keys, expected
+                    )
+                    continue
+                message, link = memoryview(response.arrow_batch), response.chain
             if message and schema is not None:
-                yield read_batch(message, schema, what)
+                batch = read_batch(message, schema, what)
+                if link:
+                    chain.check(message, batch.num_rows, link)
+                elif require_signed:
+                    raise chain_broken(what, f"batch {chain.batches + unsigned + 1} carries no chain link")
+                else:
+                    unsigned += 1
+                yield batch
+        if self.last_scan_manifest is None and require_signed:
+            raise manifest_missing(what, chain.batches, chain.rows)
+
+    async def _manifest_keys(
+        self, manifest: bytes, issuer_key: str | bytes | Ed25519PublicKey | None
+    ) -> Callable[[str, str], Ed25519PublicKey | None]:
+        """The key lookup for a scan manifest: the key given, or the issuer's signing keys in the hub's registry."""
+        if issuer_key is not None:
+            key = issuer_key if isinstance(issuer_key, Ed25519PublicKey) else issuer_key_from(issuer_key)
+            return lambda _issuer, kid: key if key_id(key) == kid else None
+        try:
+            issuer = json.loads(manifest).get("issuer", "")
+        except (ValueError, AttributeError):
+            return lambda _issuer, _kid: None  # verify_manifest names what is wrong with it
+        if not isinstance(issuer, str) or not issuer:
+            return lambda _issuer, _kid: None
+        found = await self.call(self.departments.GetDepartment, departments_pb2.GetDepartmentRequest(code=issuer))
+        registered = {
+            k.kid: issuer_key_from(k.public_key_pem)
+            for k in found.department.keys
+            if k.use == departments_pb2.KEY_USE_SIGNING
+        }
+        return lambda who, kid: registered.get(kid) if who == issuer else None
 
     async def scan_table(self, dataset: str, *, case_id: str, **options: Any) -> pa.Table:
         """A whole (small) table in memory; use `scan` for large ones."""

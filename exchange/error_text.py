@@ -75,6 +75,21 @@ BY_REASON: dict[str, str] = {
     "TOKEN_CLAIMS_INVALID": N_("reason.TOKEN_CLAIMS_INVALID", "The token's claims are invalid; sign a new token."),
     "REASON_REQUIRED": N_("reason.REASON_REQUIRED", "Give a reason: it is written to the access log."),
     "VERSION_CONFLICT": N_("reason.VERSION_CONFLICT", "Someone changed this in the meantime; read it again and retry."),
+    "SCAN_CHAIN_BROKEN": N_(
+        "reason.SCAN_CHAIN_BROKEN",
+        "A batch of the scan did not follow from the one before (dropped, reordered, duplicated or altered); "
+        "the scan was stopped and logged, and the rows received cannot be trusted.",
+    ),
+    "SCAN_MANIFEST_INVALID": N_(
+        "reason.SCAN_MANIFEST_INVALID",
+        "The issuer's signed manifest does not match the scan received; the scan was logged and its rows cannot "
+        "be trusted.",
+    ),
+    "SCAN_MANIFEST_MISSING": N_(
+        "reason.SCAN_MANIFEST_MISSING",
+        "The scan ended without the issuer's signed manifest (cut short); it was logged and its rows cannot be "
+        "trusted.",
+    ),
 }
 
 BY_CLASS: dict[type[e.ExchangeError], str] = {

@@ -4,7 +4,10 @@ Authorised like a fetch (`decide_fetch`: a grant, a shared and published dataset
 case whose service item needs the table), columns cut to the granted fields, a row filter
 only on granted columns. The access-log entry is committed before the first row leaves;
 batches are checked against the catalog schema and passed on one at a time (never the whole
-table), re-chunked to a few MiB. A stream that breaks after it started gets a second entry.
+table). Each batch must follow from the one before in the issuer's digest chain, and the issuer's signed
+closing manifest is verified, and logged in a closing entry, before it goes on as the last message
+(adapters.bulk; docs/document-format.md, "Signed bulk"). A stream that breaks after it started gets a
+second entry too, and no row after the break.
 
 The adapter's batch responses stay encoded: `ProviderServiceScanResponse` and `ScanResponse` number
 arrow_batch and rows alike, so a checked response that holds nothing else is sent on as the very
@@ -22,15 +25,15 @@ from dataclasses import dataclass, replace
 import pyarrow as pa
 from google.protobuf.message import DecodeError
 
+from adapters.bulk import DigestChain, ScanBinding, VerifiedManifest, manifest_missing, new_nonce, verify_manifest
 from adapters.ipc import (
     MAX_MESSAGE_BYTES,
     MESSAGE_OVERHEAD_BYTES,
-    batch_messages,
-    batch_response,
+    is_manifest_response,
     read_batch,
     read_schema,
     schema_message,
-    split_batch_response,
+    split_chained_response,
 )
 from adapters.sources.base import project_schema
 from adapters.sources.filters import RowFilter, parse_filter
@@ -52,7 +55,7 @@ from exchange.auth.identity import Caller
 from exchange.clock import now_us
 from exchange.fetch import Fetcher, FetchRequest
 from exchange.request_ids import current_request_id
-from exchange.v1 import provider_pb2
+from exchange.v1 import exchange_pb2, provider_pb2
 
 MAX_BATCH_ROWS = 1_000_000
 
@@ -115,8 +118,9 @@ class Scanner:
             request_digest=scan_digest(req),
         )
         progress, deadline = Progress(), Deadline.after(req.time_budget)
+        nonce = new_nonce()  # binds the adapter's digest chain to this scan (adapters.bulk)
         try:
-            ds, decision, upstream = await self._authorise_and_connect(caller, req, progress, deadline)
+            ds, decision, upstream = await self._authorise_and_connect(caller, req, progress, deadline, nonce)
             schema = await self._schema(ds, decision, upstream)
         except ExchangeError as error:
             # Refused before any adapter call is a deny; a failure after the decision is an allowed request that failed.
@@ -148,16 +152,25 @@ class Scanner:
         entry = replace(entry, dataset_version=ds.version, fields=decision.fields, details={"filter": req.filter[:500]})
         # Fail closed: no durable entry, no rows.
         receipt = await self.hub.record(replace(entry, latency_us=int((time.perf_counter() - started) * 1e6)))
+        binding = ScanBinding.of(
+            issuer=ds.owner,
+            dataset=ds.code,
+            version=ds.version,
+            schema=schema,
+            filter=req.filter,
+            request_id=req.request_id,
+            nonce=nonce,
+        )
         return ScanStream(
             schema,
             schema_message(schema),
             receipt,
             req.request_id,
-            self._relay(ds, schema, upstream, entry, deadline),
+            self._relay(ds, schema, upstream, entry, deadline, binding),
         )
 
     async def _authorise_and_connect(
-        self, caller: Caller, req: ScanRequest, progress: Progress, deadline: Deadline
+        self, caller: Caller, req: ScanRequest, progress: Progress, deadline: Deadline, nonce: bytes
     ) -> tuple[Dataset, Decision, AsyncIterator[bytes]]:
         """The dataset, the decision and the adapter's stream (not read yet)."""
         if not req.dataset:
@@ -209,6 +222,8 @@ class Scanner:
                 filter=req.filter,
                 batch_rows=req.batch_rows,
                 request_id=req.request_id,
+                nonce=nonce,
+                max_message_bytes=self.max_message_bytes,
             ),
             limits=self._limits(deadline),
         )
@@ -254,14 +269,28 @@ class Scanner:
         upstream: AsyncIterator[bytes],
         entry: AccessLogEntry,
         deadline: Deadline,
+        binding: ScanBinding,
     ) -> AsyncGenerator[bytes, None]:
-        """Check each batch response and pass it on (re-chunked if large); log a stream that breaks or is stopped."""
-        rows = 0
+        """Check each batch response and its chain link and pass it on; verify and log the closing manifest
+        before it goes on last; log a stream that breaks or is stopped."""
         what = f"the adapter of {ds.owner}"
+        chain = DigestChain(binding.chain_start(), f"{what} streaming {ds.code}")
+        closed = False
         try:
             async for response in upstream:
-                count, message = split_batch_response(response, what)
-                if not message:
+                if closed:
+                    raise DataLoss(f"{what} sent more after the closing manifest", reason="SCAN_MESSAGE_INVALID")
+                if is_manifest_response(response):
+                    closing = self._verified_manifest(response, chain, binding, what)
+                    # The manifest goes on last, and only once the access log holds it.
+                    await self.hub.record(_completed(entry, closing))
+                    closed = True
+                    yield exchange_pb2.ScanResponse(
+                        manifest_json=closing.manifest, manifest_signature=closing.signature
+                    ).SerializeToString()
+                    continue
+                count, message, link = split_chained_response(response, what)
+                if not message and not link:
                     continue
                 batch = read_batch(message, schema, what)
                 if batch.num_rows != count:
@@ -269,14 +298,19 @@ class Scanner:
                         f"{what} labelled a batch of {batch.num_rows} rows of {ds.code} as {count} rows",
                         reason="SCAN_ROWS_MISMATCH",
                     )
-                if len(response) <= self.max_message_bytes + MESSAGE_OVERHEAD_BYTES:
-                    # Checked, and nothing in it but the batch and its row count: the same bytes go on.
-                    rows += count
-                    yield response
-                    continue
-                for count, piece in batch_messages(batch, self.max_message_bytes):
-                    rows += count
-                    yield batch_response(count, piece)
+                chain.check(message, count, link)
+                if len(response) > self.max_message_bytes + MESSAGE_OVERHEAD_BYTES:
+                    # Re-cutting would break the issuer's chain; the adapter was told the size to keep to.
+                    raise DataLoss(
+                        f"{what} sent a batch message of {len(response)} bytes of {ds.code}; the hub asked for at "
+                        f"most {self.max_message_bytes} (and {MESSAGE_OVERHEAD_BYTES} of overhead) and passes a "
+                        "signed batch on whole",
+                        reason="SCAN_MESSAGE_TOO_LARGE",
+                    )
+                # Checked, and nothing in it but the batch, its row count and its link: the same bytes go on.
+                yield response
+            if not closed:
+                raise manifest_missing(what, chain.batches, chain.rows)
         except ExchangeError as error:
             await self.hub.record(
                 replace(
@@ -284,7 +318,7 @@ class Scanner:
                     time_us=now_us(),
                     decision="allow",
                     reason=error.reason,
-                    message=f"the scan broke after {rows} rows: {error.message}"[:500],
+                    message=f"the scan broke after {chain.rows} rows: {error.message}"[:500],
                     outcome=type(error).__name__,
                 )
             )
@@ -293,7 +327,11 @@ class Scanner:
             # Cancelled while reading from the adapter, or closed while a batch was on its way to the caller.
             reason, outcome, how = deadline.interruption()
             stopped = replace(
-                entry, time_us=now_us(), reason=reason, message=f"{how} after {rows} rows were relayed", outcome=outcome
+                entry,
+                time_us=now_us(),
+                reason=reason,
+                message=f"{how} after {chain.rows} rows were relayed",
+                outcome=outcome,
             )
             await record_despite_cancellation(self.hub, stopped)
             raise
@@ -301,6 +339,50 @@ class Scanner:
             aclose = getattr(upstream, "aclose", None)
             if aclose is not None:
                 await aclose()
+
+    def _verified_manifest(self, response: bytes, chain: DigestChain, binding: ScanBinding, what: str) -> _Closing:
+        """The adapter's closing manifest, verified against the issuer's registered key and the chain relayed."""
+        try:
+            message = provider_pb2.ProviderServiceScanResponse.FromString(response)
+        except DecodeError as exc:
+            raise DataLoss(
+                f"{what} sent a manifest response that does not parse: {exc}", reason="SCAN_MESSAGE_INVALID"
+            ) from exc
+        if message.arrow_schema or message.arrow_batch or message.rows or message.chain:
+            raise DataLoss(f"{what} sent rows with the closing manifest", reason="SCAN_MESSAGE_INVALID")
+        verified = verify_manifest(
+            message.manifest_json, message.manifest_signature, chain, self.hub.keyring.signing_key, binding.as_json()
+        )
+        return _Closing(verified, message.manifest_json, message.manifest_signature)
+
+
+@dataclass(frozen=True)
+class _Closing:
+    """A verified closing manifest and the bytes to pass on."""
+
+    verified: VerifiedManifest
+    manifest: bytes
+    signature: bytes
+
+
+def _completed(entry: AccessLogEntry, closing: _Closing) -> AccessLogEntry:
+    """The scan's closing entry: the issuer's verified manifest (digest, rows, chain head)."""
+    m = closing.verified
+    return replace(
+        entry,
+        time_us=now_us(),
+        reason="SCAN_COMPLETED",
+        message=f"{m.rows} rows in {m.batches} batches; the issuer's manifest (kid {m.kid}) verified",
+        response_digest=m.digest,
+        details={
+            **entry.details,
+            "manifest_sha256": m.digest,
+            "rows": str(m.rows),
+            "batches": str(m.batches),
+            "chain_head": m.chain_head,
+            "issuer_kid": m.kid,
+        },
+    )
 
 
 def _check_filter_subjects(facts: FetchFacts, ds: Dataset, row_filter: RowFilter) -> None:

@@ -28,6 +28,7 @@ from exchange.cli import (
     pki,
     profile,
     registry,
+    scan,
     supervision,
 )
 from exchange.cli.examples import EXAMPLES, with_examples
@@ -132,6 +133,7 @@ for command in (
     cases.cases,
     calendar.calendar,
     fetch.fetch,
+    scan.scan,
     documents.verify,
     audit.audit,
     notify.notify,

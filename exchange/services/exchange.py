@@ -66,7 +66,7 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
     async def Scan(  # type: ignore[override]  # relayed batches leave encoded (add_exchange_servicer_to_server)
         self, request: exchange_pb2.ScanRequest, context: Ctx
     ) -> AsyncIterator[exchange_pb2.ScanResponse | bytes]:
-        """The schema and receipt as a ScanResponse, then each batch as an already encoded ScanResponse."""
+        """The schema and receipt as a ScanResponse, then each batch and the issuer's manifest, already encoded."""
         stream = await self.scanner.open(
             caller(),
             ScanRequest(

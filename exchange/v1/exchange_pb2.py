@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from exchange.v1 import common_pb2 as exchange_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x65xchange/v1/exchange.proto\x12\x0b\x65xchange.v1\x1a\x18\x65xchange/v1/common.proto\"w\n\x0c\x46\x65tchRequest\x12\x0f\n\x07\x64\x61taset\x18\x01 \x01(\t\x12\x0b\n\x03key\x18\x02 \x01(\t\x12%\n\x07purpose\x18\x03 \x01(\x0b\x32\x14.exchange.v1.Purpose\x12\x0e\n\x06\x66ields\x18\x04 \x03(\t\x12\x12\n\nrequest_id\x18\x05 \x01(\t\"\x9e\x01\n\rFetchResponse\x12\x15\n\rdocument_json\x18\x01 \x01(\x0c\x12\x0e\n\x06\x66ields\x18\x02 \x03(\t\x12+\n\nprovenance\x18\x03 \x01(\x0b\x32\x17.exchange.v1.Provenance\x12%\n\x07receipt\x18\x04 \x01(\x0b\x32\x14.exchange.v1.Receipt\x12\x12\n\nrequest_id\x18\x05 \x01(\t\"\x8e\x01\n\x0bScanRequest\x12\x0f\n\x07\x64\x61taset\x18\x01 \x01(\t\x12\x0f\n\x07\x63olumns\x18\x02 \x03(\t\x12\x0e\n\x06\x66ilter\x18\x03 \x01(\t\x12%\n\x07purpose\x18\x04 \x01(\x0b\x32\x14.exchange.v1.Purpose\x12\x12\n\nbatch_rows\x18\x05 \x01(\x05\x12\x12\n\nrequest_id\x18\x06 \x01(\t\"n\n\x0cScanResponse\x12\x14\n\x0c\x61rrow_schema\x18\x01 \x01(\x0c\x12\x13\n\x0b\x61rrow_batch\x18\x02 \x01(\x0c\x12\x0c\n\x04rows\x18\x03 \x01(\x03\x12%\n\x07receipt\x18\x04 \x01(\x0b\x32\x14.exchange.v1.Receipt2\x90\x01\n\x0f\x45xchangeService\x12>\n\x05\x46\x65tch\x12\x19.exchange.v1.FetchRequest\x1a\x1a.exchange.v1.FetchResponse\x12=\n\x04Scan\x12\x18.exchange.v1.ScanRequest\x1a\x19.exchange.v1.ScanResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x65xchange/v1/exchange.proto\x12\x0b\x65xchange.v1\x1a\x18\x65xchange/v1/common.proto\"w\n\x0c\x46\x65tchRequest\x12\x0f\n\x07\x64\x61taset\x18\x01 \x01(\t\x12\x0b\n\x03key\x18\x02 \x01(\t\x12%\n\x07purpose\x18\x03 \x01(\x0b\x32\x14.exchange.v1.Purpose\x12\x0e\n\x06\x66ields\x18\x04 \x03(\t\x12\x12\n\nrequest_id\x18\x05 \x01(\t\"\x9e\x01\n\rFetchResponse\x12\x15\n\rdocument_json\x18\x01 \x01(\x0c\x12\x0e\n\x06\x66ields\x18\x02 \x03(\t\x12+\n\nprovenance\x18\x03 \x01(\x0b\x32\x17.exchange.v1.Provenance\x12%\n\x07receipt\x18\x04 \x01(\x0b\x32\x14.exchange.v1.Receipt\x12\x12\n\nrequest_id\x18\x05 \x01(\t\"\x8e\x01\n\x0bScanRequest\x12\x0f\n\x07\x64\x61taset\x18\x01 \x01(\t\x12\x0f\n\x07\x63olumns\x18\x02 \x03(\t\x12\x0e\n\x06\x66ilter\x18\x03 \x01(\t\x12%\n\x07purpose\x18\x04 \x01(\x0b\x32\x14.exchange.v1.Purpose\x12\x12\n\nbatch_rows\x18\x05 \x01(\x05\x12\x12\n\nrequest_id\x18\x06 \x01(\t\"\xb0\x01\n\x0cScanResponse\x12\x14\n\x0c\x61rrow_schema\x18\x01 \x01(\x0c\x12\x13\n\x0b\x61rrow_batch\x18\x02 \x01(\x0c\x12\x0c\n\x04rows\x18\x03 \x01(\x03\x12%\n\x07receipt\x18\x04 \x01(\x0b\x32\x14.exchange.v1.Receipt\x12\r\n\x05\x63hain\x18\x05 \x01(\x0c\x12\x15\n\rmanifest_json\x18\x06 \x01(\x0c\x12\x1a\n\x12manifest_signature\x18\x07 \x01(\x0c\x32\x90\x01\n\x0f\x45xchangeService\x12>\n\x05\x46\x65tch\x12\x19.exchange.v1.FetchRequest\x1a\x1a.exchange.v1.FetchResponse\x12=\n\x04Scan\x12\x18.exchange.v1.ScanRequest\x1a\x19.exchange.v1.ScanResponse0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,8 +38,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_FETCHRESPONSE']._serialized_end=349
   _globals['_SCANREQUEST']._serialized_start=352
   _globals['_SCANREQUEST']._serialized_end=494
-  _globals['_SCANRESPONSE']._serialized_start=496
-  _globals['_SCANRESPONSE']._serialized_end=606
-  _globals['_EXCHANGESERVICE']._serialized_start=609
-  _globals['_EXCHANGESERVICE']._serialized_end=753
+  _globals['_SCANRESPONSE']._serialized_start=497
+  _globals['_SCANRESPONSE']._serialized_end=673
+  _globals['_EXCHANGESERVICE']._serialized_start=676
+  _globals['_EXCHANGESERVICE']._serialized_end=820
 # @@protoc_insertion_point(module_scope)

@@ -139,11 +139,21 @@ class ScanResponse(_message.Message):
     ARROW_BATCH_FIELD_NUMBER: _builtins.int
     ROWS_FIELD_NUMBER: _builtins.int
     RECEIPT_FIELD_NUMBER: _builtins.int
+    CHAIN_FIELD_NUMBER: _builtins.int
+    MANIFEST_JSON_FIELD_NUMBER: _builtins.int
+    MANIFEST_SIGNATURE_FIELD_NUMBER: _builtins.int
     arrow_schema: _builtins.bytes
     """The Arrow IPC stream schema message; sent in the first response only."""
     arrow_batch: _builtins.bytes
     """One Arrow IPC record batch message (encapsulated, without the schema)."""
     rows: _builtins.int
+    chain: _builtins.bytes
+    """With each batch: the issuer's digest chain link (docs/document-format.md, "Signed bulk")."""
+    manifest_json: _builtins.bytes
+    """The last response only: the issuer's closing manifest (RFC 8785 JSON) and its Ed25519 signature,
+    passed on after the hub verified both and logged the manifest.
+    """
+    manifest_signature: _builtins.bytes
     @_builtins.property
     def receipt(self) -> _common_pb2.Receipt:
         """Sent in the first response only: the scan was logged before any row left the hub."""
@@ -155,10 +165,13 @@ class ScanResponse(_message.Message):
         arrow_batch: _builtins.bytes = ...,
         rows: _builtins.int = ...,
         receipt: _common_pb2.Receipt | None = ...,
+        chain: _builtins.bytes = ...,
+        manifest_json: _builtins.bytes = ...,
+        manifest_signature: _builtins.bytes = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["receipt", b"receipt"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["arrow_batch", b"arrow_batch", "arrow_schema", b"arrow_schema", "receipt", b"receipt", "rows", b"rows"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["arrow_batch", b"arrow_batch", "arrow_schema", b"arrow_schema", "chain", b"chain", "manifest_json", b"manifest_json", "manifest_signature", b"manifest_signature", "receipt", b"receipt", "rows", b"rows"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

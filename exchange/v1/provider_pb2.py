@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x65xchange/v1/provider.proto\x12\x0b\x65xchange.v1\"Y\n\rLookupRequest\x12\x0f\n\x07\x64\x61taset\x18\x01 \x01(\t\x12\x0b\n\x03key\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\x12\x16\n\x0erequest_digest\x18\x04 \x01(\t\"\xe0\x01\n\x0eSignedDocument\x12\x0f\n\x07\x64\x61taset\x18\x01 \x01(\t\x12\x17\n\x0f\x64\x61taset_version\x18\x02 \x01(\t\x12\x0b\n\x03key\x18\x03 \x01(\t\x12\x0e\n\x06issuer\x18\x04 \x01(\t\x12\x14\n\x0cissued_at_us\x18\x05 \x01(\x03\x12\x15\n\rdocument_json\x18\x06 \x01(\x0c\x12\x0b\n\x03kid\x18\x07 \x01(\t\x12\x11\n\tsignature\x18\x08 \x01(\x0c\x12\x0e\n\x06\x66ormat\x18\t \x01(\r\x12\x15\n\renvelope_json\x18\n \x01(\x0c\x12\x13\n\x0b\x64isclosures\x18\x0b \x03(\x0c\"N\n\x0eLookupResponse\x12-\n\x08\x64ocument\x18\x01 \x01(\x0b\x32\x1b.exchange.v1.SignedDocument\x12\r\n\x05\x66ound\x18\x02 \x01(\x08\"v\n\x1aProviderServiceScanRequest\x12\x0f\n\x07\x64\x61taset\x18\x01 \x01(\t\x12\x0f\n\x07\x63olumns\x18\x02 \x03(\t\x12\x0e\n\x06\x66ilter\x18\x03 \x01(\t\x12\x12\n\nbatch_rows\x18\x04 \x01(\x05\x12\x12\n\nrequest_id\x18\x05 \x01(\t\"V\n\x1bProviderServiceScanResponse\x12\x14\n\x0c\x61rrow_schema\x18\x01 \x01(\x0c\x12\x13\n\x0b\x61rrow_batch\x18\x02 \x01(\x0c\x12\x0c\n\x04rows\x18\x03 \x01(\x03\"-\n\rStatusRequest\x12\x0f\n\x07\x64\x61taset\x18\x01 \x01(\t\x12\x0b\n\x03key\x18\x02 \x01(\t\"r\n\x0eStatusResponse\x12\r\n\x05\x66ound\x18\x01 \x01(\x08\x12\x13\n\x0bstatus_code\x18\x02 \x01(\t\x12\x16\n\x0evalid_until_us\x18\x03 \x01(\x03\x12\r\n\x05valid\x18\x04 \x01(\x08\x12\x15\n\rchecked_at_us\x18\x05 \x01(\x03\"\x11\n\x0f\x44\x65scribeRequest\"A\n\rServedDataset\x12\x0f\n\x07\x64\x61taset\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x0e\n\x06source\x18\x03 \x01(\t\"T\n\x10\x44\x65scribeResponse\x12\x12\n\ndepartment\x18\x01 \x01(\t\x12,\n\x08\x64\x61tasets\x18\x02 \x03(\x0b\x32\x1a.exchange.v1.ServedDataset\"\x14\n\x12WatchStatusRequest\"w\n\x13WatchStatusResponse\x12\x0f\n\x07\x64\x61taset\x18\x01 \x01(\t\x12\x0b\n\x03key\x18\x02 \x01(\t\x12\x13\n\x0bstatus_code\x18\x03 \x01(\t\x12\x16\n\x0evalid_until_us\x18\x04 \x01(\x03\x12\x15\n\rchanged_at_us\x18\x05 \x01(\x03\x32\x91\x03\n\x0fProviderService\x12\x41\n\x06Lookup\x12\x1a.exchange.v1.LookupRequest\x1a\x1b.exchange.v1.LookupResponse\x12[\n\x04Scan\x12\'.exchange.v1.ProviderServiceScanRequest\x1a(.exchange.v1.ProviderServiceScanResponse0\x01\x12\x41\n\x06Status\x12\x1a.exchange.v1.StatusRequest\x1a\x1b.exchange.v1.StatusResponse\x12G\n\x08\x44\x65scribe\x12\x1c.exchange.v1.DescribeRequest\x1a\x1d.exchange.v1.DescribeResponse\x12R\n\x0bWatchStatus\x12\x1f.exchange.v1.WatchStatusRequest\x1a .exchange.v1.WatchStatusResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x65xchange/v1/provider.proto\x12\x0b\x65xchange.v1\"Y\n\rLookupRequest\x12\x0f\n\x07\x64\x61taset\x18\x01 \x01(\t\x12\x0b\n\x03key\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\x12\x16\n\x0erequest_digest\x18\x04 \x01(\t\"\xe0\x01\n\x0eSignedDocument\x12\x0f\n\x07\x64\x61taset\x18\x01 \x01(\t\x12\x17\n\x0f\x64\x61taset_version\x18\x02 \x01(\t\x12\x0b\n\x03key\x18\x03 \x01(\t\x12\x0e\n\x06issuer\x18\x04 \x01(\t\x12\x14\n\x0cissued_at_us\x18\x05 \x01(\x03\x12\x15\n\rdocument_json\x18\x06 \x01(\x0c\x12\x0b\n\x03kid\x18\x07 \x01(\t\x12\x11\n\tsignature\x18\x08 \x01(\x0c\x12\x0e\n\x06\x66ormat\x18\t \x01(\r\x12\x15\n\renvelope_json\x18\n \x01(\x0c\x12\x13\n\x0b\x64isclosures\x18\x0b \x03(\x0c\"N\n\x0eLookupResponse\x12-\n\x08\x64ocument\x18\x01 \x01(\x0b\x32\x1b.exchange.v1.SignedDocument\x12\r\n\x05\x66ound\x18\x02 \x01(\x08\"\xa0\x01\n\x1aProviderServiceScanRequest\x12\x0f\n\x07\x64\x61taset\x18\x01 \x01(\t\x12\x0f\n\x07\x63olumns\x18\x02 \x03(\t\x12\x0e\n\x06\x66ilter\x18\x03 \x01(\t\x12\x12\n\nbatch_rows\x18\x04 \x01(\x05\x12\x12\n\nrequest_id\x18\x05 \x01(\t\x12\r\n\x05nonce\x18\x06 \x01(\x0c\x12\x19\n\x11max_message_bytes\x18\x07 \x01(\x05\"\x98\x01\n\x1bProviderServiceScanResponse\x12\x14\n\x0c\x61rrow_schema\x18\x01 \x01(\x0c\x12\x13\n\x0b\x61rrow_batch\x18\x02 \x01(\x0c\x12\x0c\n\x04rows\x18\x03 \x01(\x03\x12\r\n\x05\x63hain\x18\x05 \x01(\x0c\x12\x15\n\rmanifest_json\x18\x06 \x01(\x0c\x12\x1a\n\x12manifest_signature\x18\x07 \x01(\x0c\"-\n\rStatusRequest\x12\x0f\n\x07\x64\x61taset\x18\x01 \x01(\t\x12\x0b\n\x03key\x18\x02 \x01(\t\"r\n\x0eStatusResponse\x12\r\n\x05\x66ound\x18\x01 \x01(\x08\x12\x13\n\x0bstatus_code\x18\x02 \x01(\t\x12\x16\n\x0evalid_until_us\x18\x03 \x01(\x03\x12\r\n\x05valid\x18\x04 \x01(\x08\x12\x15\n\rchecked_at_us\x18\x05 \x01(\x03\"\x11\n\x0f\x44\x65scribeRequest\"A\n\rServedDataset\x12\x0f\n\x07\x64\x61taset\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x0e\n\x06source\x18\x03 \x01(\t\"T\n\x10\x44\x65scribeResponse\x12\x12\n\ndepartment\x18\x01 \x01(\t\x12,\n\x08\x64\x61tasets\x18\x02 \x03(\x0b\x32\x1a.exchange.v1.ServedDataset\"\x14\n\x12WatchStatusRequest\"w\n\x13WatchStatusResponse\x12\x0f\n\x07\x64\x61taset\x18\x01 \x01(\t\x12\x0b\n\x03key\x18\x02 \x01(\t\x12\x13\n\x0bstatus_code\x18\x03 \x01(\t\x12\x16\n\x0evalid_until_us\x18\x04 \x01(\x03\x12\x15\n\rchanged_at_us\x18\x05 \x01(\x03\x32\x91\x03\n\x0fProviderService\x12\x41\n\x06Lookup\x12\x1a.exchange.v1.LookupRequest\x1a\x1b.exchange.v1.LookupResponse\x12[\n\x04Scan\x12\'.exchange.v1.ProviderServiceScanRequest\x1a(.exchange.v1.ProviderServiceScanResponse0\x01\x12\x41\n\x06Status\x12\x1a.exchange.v1.StatusRequest\x1a\x1b.exchange.v1.StatusResponse\x12G\n\x08\x44\x65scribe\x12\x1c.exchange.v1.DescribeRequest\x1a\x1d.exchange.v1.DescribeResponse\x12R\n\x0bWatchStatus\x12\x1f.exchange.v1.WatchStatusRequest\x1a .exchange.v1.WatchStatusResponse0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,24 +37,24 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SIGNEDDOCUMENT']._serialized_end=359
   _globals['_LOOKUPRESPONSE']._serialized_start=361
   _globals['_LOOKUPRESPONSE']._serialized_end=439
-  _globals['_PROVIDERSERVICESCANREQUEST']._serialized_start=441
-  _globals['_PROVIDERSERVICESCANREQUEST']._serialized_end=559
-  _globals['_PROVIDERSERVICESCANRESPONSE']._serialized_start=561
-  _globals['_PROVIDERSERVICESCANRESPONSE']._serialized_end=647
-  _globals['_STATUSREQUEST']._serialized_start=649
-  _globals['_STATUSREQUEST']._serialized_end=694
-  _globals['_STATUSRESPONSE']._serialized_start=696
-  _globals['_STATUSRESPONSE']._serialized_end=810
-  _globals['_DESCRIBEREQUEST']._serialized_start=812
-  _globals['_DESCRIBEREQUEST']._serialized_end=829
-  _globals['_SERVEDDATASET']._serialized_start=831
-  _globals['_SERVEDDATASET']._serialized_end=896
-  _globals['_DESCRIBERESPONSE']._serialized_start=898
-  _globals['_DESCRIBERESPONSE']._serialized_end=982
-  _globals['_WATCHSTATUSREQUEST']._serialized_start=984
-  _globals['_WATCHSTATUSREQUEST']._serialized_end=1004
-  _globals['_WATCHSTATUSRESPONSE']._serialized_start=1006
-  _globals['_WATCHSTATUSRESPONSE']._serialized_end=1125
-  _globals['_PROVIDERSERVICE']._serialized_start=1128
-  _globals['_PROVIDERSERVICE']._serialized_end=1529
+  _globals['_PROVIDERSERVICESCANREQUEST']._serialized_start=442
+  _globals['_PROVIDERSERVICESCANREQUEST']._serialized_end=602
+  _globals['_PROVIDERSERVICESCANRESPONSE']._serialized_start=605
+  _globals['_PROVIDERSERVICESCANRESPONSE']._serialized_end=757
+  _globals['_STATUSREQUEST']._serialized_start=759
+  _globals['_STATUSREQUEST']._serialized_end=804
+  _globals['_STATUSRESPONSE']._serialized_start=806
+  _globals['_STATUSRESPONSE']._serialized_end=920
+  _globals['_DESCRIBEREQUEST']._serialized_start=922
+  _globals['_DESCRIBEREQUEST']._serialized_end=939
+  _globals['_SERVEDDATASET']._serialized_start=941
+  _globals['_SERVEDDATASET']._serialized_end=1006
+  _globals['_DESCRIBERESPONSE']._serialized_start=1008
+  _globals['_DESCRIBERESPONSE']._serialized_end=1092
+  _globals['_WATCHSTATUSREQUEST']._serialized_start=1094
+  _globals['_WATCHSTATUSREQUEST']._serialized_end=1114
+  _globals['_WATCHSTATUSRESPONSE']._serialized_start=1116
+  _globals['_WATCHSTATUSRESPONSE']._serialized_end=1235
+  _globals['_PROVIDERSERVICE']._serialized_start=1238
+  _globals['_PROVIDERSERVICE']._serialized_end=1639
 # @@protoc_insertion_point(module_scope)

@@ -138,10 +138,16 @@ class ProviderServiceScanRequest(_message.Message):
     FILTER_FIELD_NUMBER: _builtins.int
     BATCH_ROWS_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
+    NONCE_FIELD_NUMBER: _builtins.int
+    MAX_MESSAGE_BYTES_FIELD_NUMBER: _builtins.int
     dataset: _builtins.str
     filter: _builtins.str
     batch_rows: _builtins.int
     request_id: _builtins.str
+    nonce: _builtins.bytes
+    """16 random bytes the hub draws for this scan; the adapter binds its digest chain to them (docs/document-format.md)."""
+    max_message_bytes: _builtins.int
+    """The largest batch message the hub passes on whole; 0 = the adapter's own limit. A signed stream is never re-cut."""
     @_builtins.property
     def columns(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     def __init__(
@@ -152,10 +158,12 @@ class ProviderServiceScanRequest(_message.Message):
         filter: _builtins.str = ...,
         batch_rows: _builtins.int = ...,
         request_id: _builtins.str = ...,
+        nonce: _builtins.bytes = ...,
+        max_message_bytes: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["batch_rows", b"batch_rows", "columns", b"columns", "dataset", b"dataset", "filter", b"filter", "request_id", b"request_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["batch_rows", b"batch_rows", "columns", b"columns", "dataset", b"dataset", "filter", b"filter", "max_message_bytes", b"max_message_bytes", "nonce", b"nonce", "request_id", b"request_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -168,21 +176,34 @@ class ProviderServiceScanResponse(_message.Message):
     ARROW_SCHEMA_FIELD_NUMBER: _builtins.int
     ARROW_BATCH_FIELD_NUMBER: _builtins.int
     ROWS_FIELD_NUMBER: _builtins.int
+    CHAIN_FIELD_NUMBER: _builtins.int
+    MANIFEST_JSON_FIELD_NUMBER: _builtins.int
+    MANIFEST_SIGNATURE_FIELD_NUMBER: _builtins.int
     arrow_schema: _builtins.bytes
     """Arrow IPC schema message in the first response only."""
     arrow_batch: _builtins.bytes
     """One Arrow IPC record batch message."""
     rows: _builtins.int
+    chain: _builtins.bytes
+    """With each batch: the digest chain link chain_n = SHA-256(chain_{n-1} || SHA-256(arrow_batch) || n as 8 bytes).
+    Numbered as in ScanResponse, so the hub passes a batch response on as the same bytes.
+    """
+    manifest_json: _builtins.bytes
+    """The last response only: the issuer's closing manifest (RFC 8785 JSON) and its Ed25519 signature."""
+    manifest_signature: _builtins.bytes
     def __init__(
         self,
         *,
         arrow_schema: _builtins.bytes = ...,
         arrow_batch: _builtins.bytes = ...,
         rows: _builtins.int = ...,
+        chain: _builtins.bytes = ...,
+        manifest_json: _builtins.bytes = ...,
+        manifest_signature: _builtins.bytes = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["arrow_batch", b"arrow_batch", "arrow_schema", b"arrow_schema", "rows", b"rows"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["arrow_batch", b"arrow_batch", "arrow_schema", b"arrow_schema", "chain", b"chain", "manifest_json", b"manifest_json", "manifest_signature", b"manifest_signature", "rows", b"rows"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

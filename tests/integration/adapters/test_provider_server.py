@@ -12,8 +12,9 @@ import pyarrow as pa
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from adapters.bulk import DigestChain, ScanBinding, verify_manifest
 from adapters.config import TlsConfig
-from adapters.ipc import read_batch, read_schema
+from adapters.ipc import MESSAGE_OVERHEAD_BYTES, read_batch, read_schema
 from adapters.sdk import Adapter
 from adapters.server import RunningAdapter, signed_from_proto, start_provider
 from adapters.signing import DocumentSigner, SignedDocument, verify_document
@@ -168,9 +169,47 @@ async def test_scan_sends_the_schema_first_then_batches_of_at_most_a_few_mib(
     responses = [r async for r in client.scan("SAMR", f"127.0.0.1:{running.port}", request)]
     schema = read_schema(responses[0].arrow_schema, "adapter")
     assert schema.names == ["name", "status"] and not responses[0].arrow_batch
-    batches = [read_batch(r.arrow_batch, schema, "adapter") for r in responses[1:]]
+    batches = [read_batch(r.arrow_batch, schema, "adapter") for r in responses[1:-1]]
     assert sum(b.num_rows for b in batches) == 50_000 and len(batches) > 1
-    assert max(len(r.arrow_batch) for r in responses[1:]) <= 2 * 1024 * 1024 + 4096
+    assert max(len(r.arrow_batch) for r in responses[1:-1]) <= 2 * 1024 * 1024 + 4096
+    assert responses[-1].manifest_json and not responses[-1].arrow_batch
+
+
+async def test_scan_keeps_to_the_hubs_message_size_and_closes_with_a_manifest_signed_by_the_department(
+    provider: tuple[Registry, RunningAdapter, AdapterClient],
+) -> None:
+    _, running, client = provider
+    request = provider_pb2.ProviderServiceScanRequest(
+        dataset="enterprise_register",
+        columns=["name", "status"],
+        batch_rows=50_000,
+        request_id="r-7",
+        nonce=b"\x07" * 16,
+        max_message_bytes=256 * 1024,
+    )
+    responses = [r async for r in client.scan("SAMR", f"127.0.0.1:{running.port}", request)]
+    schema = read_schema(responses[0].arrow_schema, "adapter")
+    assert max(len(r.arrow_batch) for r in responses[1:-1]) <= 256 * 1024 + MESSAGE_OVERHEAD_BYTES
+    binding = ScanBinding.of(
+        issuer="SAMR",
+        dataset="enterprise_register",
+        version=running.adapter.datasets["enterprise_register"].version,
+        schema=schema,
+        filter="",
+        request_id="r-7",
+        nonce=b"\x07" * 16,
+    )
+    chain = DigestChain(binding.chain_start(), "adapter")
+    for r in responses[1:-1]:
+        chain.check(r.arrow_batch, r.rows, r.chain)
+    verified = verify_manifest(
+        responses[-1].manifest_json,
+        responses[-1].manifest_signature,
+        chain,
+        lambda _, kid: SIGNING_KEY.public_key() if kid == "samr-1" else None,
+        binding.as_json(),
+    )
+    assert (verified.issuer, verified.rows, verified.batches) == ("SAMR", 50_000, len(responses) - 2)
 
 
 async def test_scan_of_a_record_dataset_or_unknown_column_is_refused(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import sys
 import threading
@@ -110,6 +111,8 @@ async def scan(w: ScanWorld, request: exchange_pb2.ScanRequest) -> tuple[exchang
             first = response
             schema = read_schema(response.arrow_schema, "hub")
             continue
+        if response.manifest_json:
+            continue  # the issuer's closing manifest, last (test_scan_signed_bulk.py checks it)
         batches.append(read_batch(response.arrow_batch, schema, "hub"))
         assert response.rows == batches[-1].num_rows
     assert first is not None
@@ -221,11 +224,15 @@ async def test_a_million_rows_stream_through_the_hub_in_bounded_memory(hub: HubF
     sampler.start()
     received = 0
     schema = None
+    manifest: dict[str, object] = {}
     started = time.perf_counter()
     try:
         async for response in w.client.stream(w.client.exchange.Scan, scan_request(w, batch_rows=65536), timeout=120):
             if schema is None:
                 schema = read_schema(response.arrow_schema, "hub")
+                continue
+            if response.manifest_json:
+                manifest = json.loads(response.manifest_json)  # last: the issuer vouches for every row
                 continue
             received += read_batch(response.arrow_batch, schema, "hub").num_rows
     finally:
@@ -233,7 +240,7 @@ async def test_a_million_rows_stream_through_the_hub_in_bounded_memory(hub: HubF
         stop.set()
         sampler.join()
         assert await adapter.stop() == 0
-    assert received == rows
+    assert received == rows == manifest["rows"]
     table_bytes = synthetic_register(1000, name_chars=NAME_CHARS).select(ITEM_FIELDS).nbytes * rows // 1000
     hub_growth = peak[hub_process.pid] - baseline[hub_process.pid]
     print(

@@ -162,7 +162,7 @@ class StallingScan(RawAdapter):
     """Streams the schema, `batches` batches, then hangs (or hangs before the schema when batches is -1)."""
 
     def __init__(self, batches: int) -> None:
-        super().__init__(register(3000))
+        super().__init__(register(3000), generate_ed25519())
         self.batches = batches
         self.release = asyncio.Event()
 
@@ -191,7 +191,7 @@ async def scan_setup(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIte
     adapter = StallingScan(batches)
     server, port = await serve(adapter, hub)
     try:
-        yield ScanSetup(hub, adapter, await finish_world(hub, f"127.0.0.1:{port}", generate_ed25519()))
+        yield ScanSetup(hub, adapter, await finish_world(hub, f"127.0.0.1:{port}", adapter.key))
     finally:
         adapter.release.set()
         await server.stop(grace=0)
@@ -203,7 +203,7 @@ async def test_a_scan_cancelled_mid_stream_leaves_an_entry_with_the_rows_sent(tm
     adapter = StallingScan(1)
     server, port = await serve(adapter, hub)
     try:
-        world = await finish_world(hub, f"127.0.0.1:{port}", generate_ed25519())
+        world = await finish_world(hub, f"127.0.0.1:{port}", adapter.key)
         before = len(await hub.log_entries())
         call = world.client.exchange.Scan(
             scan_request(world, batch_rows=500), metadata=world.client.metadata(), timeout=30
