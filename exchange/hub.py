@@ -34,7 +34,7 @@ from exchange.audit.origin import key_name, provisional_origin, resolve_log_orig
 from exchange.auth.held_roles import refuse_unheld
 from exchange.auth.identity import Caller
 from exchange.auth.keys import generate_ed25519, load_private_key, write_private_key
-from exchange.auth.pki import RevocationList, department_from_auth_context, peer_certificate
+from exchange.auth.pki import RevocationList, department_from_auth_context, peer_chain
 from exchange.auth.roles import allowed_roles
 from exchange.auth.tokens import TokenVerifier
 from exchange.cases.calendar import hub_calendar, uncovered_years
@@ -279,7 +279,7 @@ class Hub:
         caller: Caller | None = None
         try:
             if self.revocations is not None:
-                self.revocations.check(peer_certificate(auth_context), f"department {cert_department}")
+                self.revocations.check_chain(peer_chain(auth_context), f"department {cert_department}")
             if not token:
                 raise Unauthenticated(
                     "no token: send 'authorization: Bearer <JWT>' signed with your department's key",
