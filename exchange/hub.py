@@ -28,6 +28,7 @@ from exchange.adapter_client import AdapterClient, TransportSecurity
 from exchange.attempts import entry_written
 from exchange.audit.entry import AccessLogEntry, entry_for
 from exchange.audit.high_water import FILE_NAME as HIGH_WATER_FILE
+from exchange.audit.key_history import check_current_key
 from exchange.audit.log import AccessLog, Receipt
 from exchange.audit.note import NoteSigner
 from exchange.audit.origin import key_name, provisional_origin, resolve_log_origin
@@ -189,6 +190,7 @@ class Hub:
         await self._settle_log_origin()
         try:
             await self.access_log.refuse_rollback()
+            check_current_key(self.settings.path(self.settings.signing_key_history), self.signer)
         except ExchangeError:
             # Loud and early: nothing is appended to, or signed over, a log that lost what auditors hold.
             await self.access_log.close()
