@@ -445,6 +445,86 @@ def issue_department_certificate(
     )
 
 
+@dataclass(frozen=True)
+class Renewal:
+    """A renewed department certificate, and the one it replaces (kept beside it, to revoke once unused)."""
+
+    key: Path
+    certificate: Path
+    previous: Path | None
+    previous_serial: int | None
+
+
+def renew_department_certificate(
+    directory: Path, department: str, *, days: int = 365, out_dir: Path | None = None
+) -> Renewal:
+    """A new client certificate and key for the same department; the old files become <CODE>.crt.<serial>.previous."""
+    _check_name(department, "department code")
+    target = out_dir or directory
+    previous, serial = None, None
+    current = target / f"{department}.crt"
+    if current.exists():
+        serial = _load_certificate(current.read_bytes()).serial_number
+        previous = target / f"{department}.crt.{serial:x}.previous"
+        current.replace(previous)
+        key = target / f"{department}.key"
+        if key.exists():
+            key.replace(target / f"{department}.key.{serial:x}.previous")
+    key_path, cert_path = issue_department_certificate(directory, department, days=days, out_dir=out_dir)
+    return Renewal(key_path, cert_path, previous, serial)
+
+
+@dataclass(frozen=True)
+class Expiring:
+    """A certificate found in a folder that expires soon: the newest one for its identity."""
+
+    identity: str
+    path: Path
+    serial: int
+    not_after: datetime.datetime
+    days_left: float
+
+
+def _identity(certificate: x509.Certificate) -> str:
+    """What a certificate names: its first SAN URI, else its common name."""
+    uris = certificate_uris(certificate)
+    if uris:
+        return uris[0]
+    names = certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    return str(names[0].value) if names else certificate.subject.rfc4514_string()
+
+
+def expiring_certificates(
+    folders: Sequence[Path], *, days: float, now: datetime.datetime | None = None
+) -> list[Expiring]:
+    """Certificates (*.crt under folders) whose identity has no certificate valid beyond ``days``; soonest first.
+
+    A renewed certificate hides the one it replaces; CA certificates are listed too (an intermediate expires).
+    """
+    moment = now or _now()
+    newest: dict[str, tuple[x509.Certificate, Path]] = {}
+    for folder in folders:
+        for path in sorted(folder.rglob("*.crt")):
+            try:
+                certificate = x509.load_pem_x509_certificates(path.read_bytes())[0]
+            except (OSError, ValueError):
+                continue
+            name = _identity(certificate)
+            if name not in newest or certificate.not_valid_after_utc > newest[name][0].not_valid_after_utc:
+                newest[name] = (certificate, path)
+    found = [
+        Expiring(
+            name,
+            path,
+            certificate.serial_number,
+            certificate.not_valid_after_utc,
+            (certificate.not_valid_after_utc - moment).total_seconds() / 86400,
+        )
+        for name, (certificate, path) in newest.items()
+    ]
+    return sorted((item for item in found if item.days_left < days), key=lambda item: item.days_left)
+
+
 def issue_hub_client_certificate(
     directory: Path,
     hub_name: str = DEFAULT_HUB_NAME,

@@ -19,6 +19,7 @@ from exchange.auth.pki import (
     ROOT_DAYS,
     adapter_identity,
     certificate_fingerprint,
+    expiring_certificates,
     hub_identity,
     init_pki,
     init_root,
@@ -29,6 +30,7 @@ from exchange.auth.pki import (
     issue_hub_client_certificate,
     issue_server_certificate,
     refresh_root_crl,
+    renew_department_certificate,
     request_intermediate,
     revocation_reason,
     revoke_certificate,
@@ -36,7 +38,7 @@ from exchange.auth.pki import (
     sign_intermediate,
     write_crl,
 )
-from exchange.cli.common import fail
+from exchange.cli.common import emit_rows, fail, output_option
 
 T = TypeVar("T")
 DEFAULT_DIR = "data/pki"
@@ -89,6 +91,58 @@ def pki_issue(department: str, directory: str, out_dir: str | None, days: int) -
     click.echo(f"certificate: {cert_path}")
     click.echo(f"key:         {key_path} (hand it to {department} only)")
     click.echo(f"fingerprint: {certificate_fingerprint(cert_path.read_bytes())}")
+
+
+@pki.command("renew")
+@click.argument("department")
+@click.option("--dir", "directory", default=DEFAULT_DIR, show_default=True, type=click.Path(file_okay=False))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Where DEPARTMENT.key/.crt are kept.")
+@click.option("--days", default=365, show_default=True, help="Validity of the new certificate.")
+def pki_renew(department: str, directory: str, out_dir: str | None, days: int) -> None:
+    """Renew DEPARTMENT's client certificate: a new key and certificate naming the same department."""
+    renewal = run_sync(
+        lambda: renew_department_certificate(
+            Path(directory), department, days=days, out_dir=Path(out_dir) if out_dir else None
+        )
+    )
+    click.echo(
+        i18n.translate("cli.pki.renewed", "new certificate: {cert} (key {key}; hand both to {department})").format(
+            cert=renewal.certificate, key=renewal.key, department=department
+        )
+    )
+    if renewal.previous is not None and renewal.previous_serial is not None:
+        click.echo(
+            i18n.translate(
+                "cli.pki.renewed_previous",
+                "previous: {path}; once {department} uses the new one: exchange pki revoke {path} --reason superseded",
+            ).format(path=renewal.previous, department=department)
+        )
+
+
+@pki.command("expiring")
+@click.option("--days", default=30, show_default=True, help="List certificates expiring within this many days.")
+@click.option("--dir", "directory", default=DEFAULT_DIR, show_default=True, type=click.Path(file_okay=False))
+@click.option("--also", "others", multiple=True, type=click.Path(file_okay=False), help="Another folder to search.")
+@output_option
+def pki_expiring(days: int, directory: str, others: tuple[str, ...], output: str) -> None:
+    """List the certificates (department, adapter, hub, CA) under --dir that expire within --days, soonest first."""
+    found = expiring_certificates([Path(directory), *(Path(o) for o in others)], days=days)
+    rows = [
+        {
+            "identity": item.identity,
+            "days_to_expiry": f"{item.days_left:.1f}",
+            "until": item.not_after.isoformat(timespec="seconds"),
+            "certificate": f"{item.serial:x}",
+            "file": str(item.path),
+        }
+        for item in found
+    ]
+    if not rows and output == "table":
+        click.echo(
+            i18n.translate("cli.pki.none_expiring", "no certificate expires within {days} days").format(days=days)
+        )
+        return
+    emit_rows(rows, ["identity", "days_to_expiry", "until", "certificate", "file"], output)
 
 
 @pki.command("issue-server")
