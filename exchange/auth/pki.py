@@ -65,6 +65,10 @@ ROOT_CRL_DAYS = 365
 # An intermediate's key lives on the hub host; it is replaced well before the root expires.
 INTERMEDIATE_DAYS = 1825
 INTERMEDIATE_KEY = "intermediate.key"
+# The single CA an intermediate replaced (`install_intermediate(keep_previous_ca=True)`): it still revokes
+# what it issued until every one of those certificates is re-issued.
+PREVIOUS_CA_KEY = "previous-ca.key"
+PREVIOUS_CA_CERT = "previous-ca.crt"
 INTERMEDIATE_REQUEST = "intermediate.csr"
 DEFAULT_HUB_NAME = "exchange-hub"
 # How long a CRL written by `write_crl` says it is current; `exchange pki crl` refreshes it.
@@ -879,6 +883,14 @@ def revoke_certificate(
             leaf = _load_certificate(certificate.read_bytes())
         except OSError as error:
             raise NotFound(f"cannot read {certificate}: {error.strerror}", reason="PKI_CERTIFICATE_MISSING") from None
+        previous = directory / PREVIOUS_CA_CERT
+        if (
+            not _issued_by(leaf, authority.cert)
+            and cert_name == CA_CERT
+            and previous.exists()
+            and _issued_by(leaf, _load_bundle(previous)[0])
+        ):
+            authority = _load_authority(directory, PREVIOUS_CA_KEY, PREVIOUS_CA_CERT)
         if not _issued_by(leaf, authority.cert):
             raise FailedPrecondition(
                 f"{certificate} was issued by {leaf.issuer.rfc4514_string()}, not by this CA; its CRL cannot revoke it",
@@ -997,6 +1009,10 @@ def install_intermediate(
         )
     previous = _load_bundle(directory / CA_CERT) if keep_previous_ca and (directory / CA_CERT).exists() else []
     previous_crl = (directory / CRL_FILE).read_bytes() if keep_previous_ca and (directory / CRL_FILE).exists() else b""
+    if previous and (directory / CA_KEY).exists():
+        # The replaced CA keeps its key here, to revoke what it issued while those certificates are re-issued.
+        write_private_key(directory / PREVIOUS_CA_KEY, load_private_key(directory / CA_KEY))
+        _write_certificate(directory / PREVIOUS_CA_CERT, previous[0])
     write_private_key(directory / CA_KEY, key)
     root = next(r for r in roots if _issued_by(intermediate, r))
     (directory / CA_CERT).write_bytes(_pem(intermediate, root, *(c for c in previous if c not in (intermediate, root))))

@@ -49,3 +49,35 @@ def test_an_intermediate_for_another_key_is_refused_at_install(tmp_path: Path) -
     result = CliRunner().invoke(cli, ["--lang", "en", "pki", "intermediate", "install", str(chain), "--dir", str(hub)])
     assert result.exit_code == 2
     assert "PKI_KEY_MISMATCH" in result.output
+
+
+def test_migrating_from_a_single_ca_keeps_its_certificates_trusted_until_reissued(tmp_path: Path) -> None:
+    from exchange.auth.pki import RevocationList
+
+    root, hub, carry = tmp_path / "root", tmp_path / "hub-pki", tmp_path / "carry"
+    invoke("pki", "init", "--dir", str(hub))
+    invoke("pki", "issue", "SAMR", "--dir", str(hub), "--out", str(tmp_path / "old"))
+    old_ca = x509.load_pem_x509_certificate((hub / "ca.crt").read_bytes())
+    invoke("pki", "root", "init", "--out", str(root))
+    invoke("pki", "intermediate", "request", "--dir", str(hub))
+    chain = carry / "intermediate.crt"
+    invoke("pki", "intermediate", "sign", str(hub / "intermediate.csr"), "--root", str(root), "--out", str(chain))
+    invoke(
+        "pki", "intermediate", "install", str(chain), "--dir", str(hub), "--keep-previous-ca",
+        "--root-crl", str(root / "root-crl.pem"),
+    )  # fmt: skip
+    trusted = x509.load_pem_x509_certificates((hub / "ca.crt").read_bytes())
+    assert [c.subject for c in trusted][2:] == [old_ca.subject]
+    store = x509.verification.Store(trusted[1:])  # the root and the old CA are anchors
+    verifier = x509.verification.PolicyBuilder().store(store).build_client_verifier()
+    old_leaf = x509.load_pem_x509_certificate((tmp_path / "old" / "SAMR.crt").read_bytes())
+    assert verifier.verify(old_leaf, []).subjects is not None
+    invoke("pki", "issue", "SAMR", "--dir", str(hub))
+    new_leaf, presented = x509.load_pem_x509_certificates((hub / "SAMR.crt").read_bytes())
+    assert verifier.verify(new_leaf, [presented]).subjects is not None
+    # The replaced CA still revokes what it issued: its CRL sits beside the intermediate's and the root's.
+    invoke("pki", "revoke", str(tmp_path / "old" / "SAMR.crt"), "--dir", str(hub), "--reason", "superseded")
+    assert (hub / "crl.pem").read_bytes().count(b"-----BEGIN X509 CRL-----") == 3
+    revocations = RevocationList(hub / "crl.pem", (hub / "ca.crt").read_bytes())
+    assert revocations.is_revoked(old_leaf.serial_number)
+    assert not revocations.is_revoked(new_leaf.serial_number)
