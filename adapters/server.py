@@ -30,7 +30,7 @@ from grpc import aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from catalog.errors import FieldViolation, InvalidArgument, PermissionDenied, Unauthenticated
-from exchange.auth.pki import RevocationList, certificate_uris, peer_certificate
+from exchange.auth.pki import RevocationList, certificate_uris, peer_certificate, peer_chain
 from exchange.errors import ErrorMappingInterceptor
 from exchange.tracing import TracingInterceptor
 from exchange.v1 import provider_pb2, provider_pb2_grpc
@@ -198,7 +198,8 @@ class HubOnlyDoor:
         self.revocations = revocations
 
     async def __call__(self, method: str, context: Ctx) -> None:
-        certificate = peer_certificate({k: list(v) for k, v in context.auth_context().items()})
+        auth_context = {k: list(v) for k, v in context.auth_context().items()}
+        certificate = peer_certificate(auth_context)
         uris = certificate_uris(certificate) if certificate is not None else []
         try:
             if certificate is None:
@@ -213,7 +214,7 @@ class HubOnlyDoor:
                     reason="ADAPTER_CALLER_NOT_HUB",
                 )
             if self.revocations is not None:
-                self.revocations.check(certificate, self.hub_identity)
+                self.revocations.check_chain(peer_chain(auth_context), self.hub_identity)
         except (PermissionDenied, Unauthenticated) as error:
             self._log_refusal(method, context, certificate, uris, error.reason)
             raise

@@ -62,11 +62,20 @@ def _levels(text: str) -> tuple[int, ...]:
 @click.option("--rows", type=int, default=10_000, show_default=True, help="Licences in the adapter's database.")
 @click.option("--synchronous", type=click.Choice(["FULL", "NORMAL"]), default="FULL", show_default=True)
 @click.option("--insecure", is_flag=True, help="Also run every target in plain text (dev mode), as extra rows.")
-def fetch_command(duration: float, concurrency: str, rows: int, synchronous: str, insecure: bool) -> None:
+@click.option("--workers", default="", help="Hub worker counts to compare, e.g. 1,2 (exchange serve --workers, "
+              "PostgreSQL, secure path) instead of the ceilings.")  # fmt: skip
+def fetch_command(duration: float, concurrency: str, rows: int, synchronous: str, insecure: bool, workers: str) -> None:
     """Record fetches through the hub (mTLS, tokens, TLS to the adapter) vs echo, a proxy and a direct call."""
     from bench.fetch import FetchOptions, run
 
-    options = FetchOptions(duration, _levels(concurrency), rows, synchronous, insecure=insecure)
+    options = FetchOptions(
+        duration,
+        _levels(concurrency),
+        rows,
+        synchronous,
+        insecure=insecure,
+        workers=_levels(workers) if workers else (),
+    )
     _finish(run(options), options)
 
 

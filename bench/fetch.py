@@ -11,6 +11,7 @@ rows in plain text.
 from __future__ import annotations
 
 import hashlib
+import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,7 @@ from bench.world import (
     make_licence_db,
     serve_adapter,
     serve_hub,
+    serve_hub_workers,
     write_adapter_config,
 )
 from exchange.auth.identity import HUB_AUDIENCE_DEFAULT, Role
@@ -55,6 +57,9 @@ class FetchOptions:
     profile: str = ""
     # Also run every target in plain text (dev mode), as extra rows beside the secure ones.
     insecure: bool = False
+    # Hub worker counts to compare (`exchange serve --workers N` on PostgreSQL, secure path); empty: one
+    # in-process hub on SQLite against the ceilings.
+    workers: tuple[int, ...] = ()
 
 
 def _hub_requests(keys: list[str]) -> tuple[bytes, ...]:
@@ -98,7 +103,7 @@ def _row(transport: str, kind: str, concurrency: int, outcome: LoadOutcome) -> d
 
 def run(options: FetchOptions) -> Result:
     with tempfile.TemporaryDirectory(prefix="bench-fetch-") as tmp:
-        return _run(options, Path(tmp))
+        return _run_workers(options, Path(tmp)) if options.workers else _run(options, Path(tmp))
 
 
 def _run(options: FetchOptions, workdir: Path) -> Result:
@@ -166,6 +171,56 @@ def _run_transport(
                             )
                         runs.append(row)
     return response_bytes
+
+
+def _run_workers(options: FetchOptions, workdir: Path) -> Result:
+    """Hub fetches on the secure path with 1, 2, ... hub workers on PostgreSQL: throughput and CPU per fetch."""
+    owner, consumer = DepartmentKeyFiles.fresh(OWNER), DepartmentKeyFiles.fresh(CONSUMER)
+    keys = make_licence_db(workdir / "samr.db", options.rows)[:KEYS_USED]
+    hub_requests = _hub_requests(keys)
+    runs: list[dict[str, Any]] = []
+    with LoadGenerator() as load:
+        for workers in options.workers:
+            pki = BenchPki.create(workdir / f"hub-{workers}")
+            (workdir / f"adapter-{workers}").mkdir()
+            config = write_adapter_config(
+                workdir / f"adapter-{workers}", workdir / "samr.db", owner, tls=pki.adapter_section(OWNER)
+            )
+            caller = pki.department(CONSUMER)
+            with ServerProcess(serve_adapter, {"config": str(config)}) as adapter:
+                hub_settings = {"data_dir": str(workdir / f"hub-{workers}"), "adapter": adapter.info["address"],
+                                "keys": {OWNER: owner, CONSUMER: consumer}, "applicants": keys, "workers": workers}
+                with ServerProcess(serve_hub_workers, hub_settings, start_timeout=120) as hub:
+                    _probe(hub.info["address"], hub_requests[0], consumer, caller)
+                    identity = Identity(CONSUMER, "bench-officer", consumer.token_pem, consumer.token_kid)
+                    for c in options.concurrency:
+                        warmup = min(0.5, options.seconds / 2)
+                        spec = LoadSpec(hub.info["address"], HUB_FETCH, hub_requests, c, options.seconds, warmup,
+                                        identity, caller)
+                        before = hub.cpu_seconds(), adapter.cpu_seconds(), load.cpu_seconds()
+                        row = _row(SECURE, "hub fetch", c, load.run(spec))
+                        served = max(1, row["requests"] + row["errors"])
+                        row["workers"] = workers
+                        row["server_cpu_ms_per_request"] = round((hub.cpu_seconds() - before[0]) * 1000 / served, 3)
+                        row["adapter_cpu_ms_per_request"] = round(
+                            (adapter.cpu_seconds() - before[1]) * 1000 / served, 3
+                        )
+                        row["load_cpu_ms_per_request"] = round((load.cpu_seconds() - before[2]) * 1000 / served, 3)
+                        runs.append(row)
+    result = Result(
+        "fetch-workers",
+        ["workers", "conc", "requests", "rps", "p50 ms", "p99 ms", "errors", "hub CPU ms/fetch",
+         "adapter CPU ms/fetch", "load CPU ms/fetch"],
+    )
+    for r in runs:
+        result.rows.append([r["workers"], r["concurrency"], r["requests"], r["rps"], r["p50_ms"], r["p99_ms"],
+                            r["errors"], r["server_cpu_ms_per_request"], r["adapter_cpu_ms_per_request"],
+                            r["load_cpu_ms_per_request"]])
+        if r["first_error"]:
+            result.notes.append(f"workers={r['workers']} c={r['concurrency']}: {r['errors']} errors, "
+                                f"first: {r['first_error']}")
+    result.figures.update({"runs": runs, "cpus": os.cpu_count()})
+    return result
 
 
 def _result(options: FetchOptions, runs: list[dict[str, Any]], request_bytes: int, response_bytes: int) -> Result:

@@ -7,6 +7,7 @@ the direct adapter call and the hub are driven by exactly the same client code.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -118,6 +119,12 @@ def run_load(spec: LoadSpec) -> LoadOutcome:
     return asyncio.run(_drive(spec))
 
 
+def _own_cpu_seconds(_: Any) -> float:
+    """This process's user and system CPU (run in the load generator's process)."""
+    times = os.times()
+    return times.user + times.system
+
+
 class LoadGenerator:
     """One spawned process, reused for every run of a benchmark (spawning costs about a second)."""
 
@@ -130,6 +137,10 @@ class LoadGenerator:
     def call(self, function: Callable[[Any], T], argument: Any) -> T:
         """Run any picklable function in the load process (the bulk consumer)."""
         return self._pool.submit(function, argument).result()
+
+    def cpu_seconds(self) -> float:
+        """User and system CPU the load generator's process has used so far."""
+        return self.call(_own_cpu_seconds, None)
 
     def close(self) -> None:
         self._pool.shutdown()

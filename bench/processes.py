@@ -54,9 +54,16 @@ class ServerProcess:
         return psutil.Process(self.pid)
 
     def cpu_seconds(self) -> float:
-        """User and system CPU the server process has used so far (all its threads)."""
-        times = psutil.Process(self.pid).cpu_times()
-        return float(times.user + times.system)
+        """User and system CPU the server process and its running children (hub workers) have used so far."""
+        process = psutil.Process(self.pid)
+        total = 0.0
+        for each in (process, *process.children(recursive=True)):
+            try:
+                times = each.cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            total += times.user + times.system
+        return total
 
     def stop(self, timeout: float = 30.0) -> None:
         if self.process.is_alive():

@@ -212,21 +212,14 @@ async def _grant_and_case(hub: Any, table_datasets: list[str], applicants: list[
             ))
 
 
-async def serve_hub(settings: dict[str, Any]) -> tuple[dict[str, Any], Stop]:
-    """Server body: a hub (durable SQLite log, FULL sync) with the departments, item, grant and case.
-
-    mTLS with the CA in its data directory (BenchPki), unless settings['insecure'] asks for dev mode.
-    """
+async def _set_up_hub(settings: dict[str, Any]) -> Any:
+    """A test hub with the departments, item, grant and cases the benchmarks use (the HubFixture)."""
     from exchange.testing import DepartmentKeys, start_test_hub
 
-    profiler = None
-    if settings.get("profile"):
-        from pyinstrument import Profiler
-
-        profiler = Profiler(interval=0.0005, async_mode="disabled")
+    extra = {"database_url": settings["database_url"]} if settings.get("database_url") else {}
     fixture = await start_test_hub(
         Path(settings["data_dir"]), sqlite_synchronous=settings.get("synchronous", "FULL"),
-        adapter_timeout_seconds=30.0, insecure_dev=bool(settings.get("insecure")),
+        adapter_timeout_seconds=30.0, insecure_dev=bool(settings.get("insecure")), **extra,
     )
     keys: dict[str, DepartmentKeyFiles] = settings["keys"]
     for code, owner in ((c, o) for c, o in ((OWNER, True), (CONSUMER, False), ("PSB", False), ("MNR", False))):
@@ -246,6 +239,20 @@ async def serve_hub(settings: dict[str, Any]) -> tuple[dict[str, Any], Stop]:
         await fixture.running.registry.register_service_item(parse_service_item(BULK_ITEM), system_caller())
     await _grant_and_case(fixture.hub, settings.get("tables", []), settings.get("applicants", []))
     await fixture.hub.registry_changed()
+    return fixture
+
+
+async def serve_hub(settings: dict[str, Any]) -> tuple[dict[str, Any], Stop]:
+    """Server body: a hub (durable SQLite log, FULL sync) with the departments, item, grant and case.
+
+    mTLS with the CA in its data directory (BenchPki), unless settings['insecure'] asks for dev mode.
+    """
+    profiler = None
+    if settings.get("profile"):
+        from pyinstrument import Profiler
+
+        profiler = Profiler(interval=0.0005, async_mode="disabled")
+    fixture = await _set_up_hub(settings)
     if profiler is not None:
         profiler.start()
 
@@ -263,6 +270,58 @@ async def serve_hub(settings: dict[str, Any]) -> tuple[dict[str, Any], Stop]:
         await fixture.stop()
 
     return {"address": fixture.address, "db": str(fixture.settings.effective_database_url)}, stop
+
+
+async def serve_hub_workers(settings: dict[str, Any]) -> tuple[dict[str, Any], Stop]:
+    """Server body: `exchange serve --workers N` on a fresh PostgreSQL database, set up as serve_hub sets up.
+
+    The world (departments, item, grant, cases) is made by an in-process hub that then stops; the workers
+    start from the same settings file on fixed loopback ports. Their CPU counts as this process's children.
+    """
+    import dataclasses
+    import os
+    import subprocess
+    import sys
+    import threading
+
+    from exchange.config import Settings
+    from exchange.testing import create_pg_database, drop_pg_database, free_port
+
+    url = await create_pg_database()
+    fixture = await _set_up_hub({**settings, "database_url": url})
+    hub_settings = fixture.settings
+    await fixture.stop()
+    port, http_port = free_port(), free_port()
+    values = {
+        field.name: str(v) if isinstance(v := getattr(hub_settings, field.name), Path) else v
+        for field in dataclasses.fields(Settings)
+    }
+    values.update(grpc_listen=f"127.0.0.1:{port}", http_listen=f"127.0.0.1:{http_port}", database_url=url)
+    values = {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
+    config = Path(settings["data_dir"]) / "workers.yaml"
+    config.write_text(yaml.safe_dump(values), encoding="utf-8")
+    workers = int(settings["workers"])
+    process = subprocess.Popen(
+        [sys.executable, "-m", "exchange.cli", "serve", "--config", str(config), "--workers", str(workers)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=dict(os.environ),
+    )
+    assert process.stderr is not None
+    serving, seen = 0, []
+    for line in process.stderr:
+        seen.append(line)
+        serving += "hub serving gRPC on port" in line
+        if serving == workers:
+            break
+    if serving < workers:
+        raise RuntimeError(f"the {workers} hub workers did not start: {''.join(seen[-20:])}")
+    threading.Thread(target=lambda: [None for _ in process.stderr or ()], daemon=True).start()
+
+    async def stop() -> None:
+        process.terminate()
+        process.wait(60)
+        await drop_pg_database(url)
+
+    return {"address": f"127.0.0.1:{port}", "db": url, "workers": workers}, stop
 
 
 def database_rows(url: str, table: sa.Table) -> int:

@@ -68,6 +68,8 @@ class Settings:
     annotated_copy_valid_days: int = 30
     # Ed25519 key the hub signs checkpoints with (made by `exchange init`).
     signing_key: str = "hub-signing.key"
+    # The checkpoint key's history (`exchange audit rotate-key` appends a handover statement); auditors need it.
+    signing_key_history: str = "hub-signing.history"
     checkpoint_interval_seconds: float = 10.0
     adapter_timeout_seconds: float = 3.0
     adapter_retries: int = 2

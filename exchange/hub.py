@@ -28,13 +28,14 @@ from exchange.adapter_client import AdapterClient, TransportSecurity
 from exchange.attempts import entry_written
 from exchange.audit.entry import AccessLogEntry, entry_for
 from exchange.audit.high_water import FILE_NAME as HIGH_WATER_FILE
+from exchange.audit.key_history import check_current_key
 from exchange.audit.log import AccessLog, Receipt
 from exchange.audit.note import NoteSigner
 from exchange.audit.origin import key_name, provisional_origin, resolve_log_origin
 from exchange.auth.held_roles import refuse_unheld
 from exchange.auth.identity import Caller
 from exchange.auth.keys import generate_ed25519, load_private_key, write_private_key
-from exchange.auth.pki import RevocationList, department_from_auth_context, peer_certificate
+from exchange.auth.pki import RevocationList, department_from_auth_context, peer_certificate, peer_chain
 from exchange.auth.roles import allowed_roles
 from exchange.auth.tokens import TokenVerifier
 from exchange.cases.calendar import hub_calendar, uncovered_years
@@ -138,6 +139,9 @@ class Hub:
         self._tasks: list[asyncio.Task[None]] = []
         # Extension point: services and the console hang their own state here by name.
         self.extensions: dict[str, Any] = {}
+        # When the client certificate each department last presented expires (unix seconds), read at every call:
+        # the days-left metric and the console's warning come from here.
+        self.department_certificates: dict[str, float] = {}
 
     def run_in_background(self, work: Coroutine[Any, Any, None], name: str) -> None:
         """Run `work` until the hub closes."""
@@ -189,6 +193,7 @@ class Hub:
         await self._settle_log_origin()
         try:
             await self.access_log.refuse_rollback()
+            check_current_key(self.settings.path(self.settings.signing_key_history), self.signer)
         except ExchangeError:
             # Loud and early: nothing is appended to, or signed over, a log that lost what auditors hold.
             await self.access_log.close()
@@ -279,18 +284,37 @@ class Hub:
         caller: Caller | None = None
         try:
             if self.revocations is not None:
-                self.revocations.check(peer_certificate(auth_context), f"department {cert_department}")
+                self.revocations.check_chain(peer_chain(auth_context), f"department {cert_department}")
             if not token:
                 raise Unauthenticated(
                     "no token: send 'authorization: Bearer <JWT>' signed with your department's key",
                     reason="TOKEN_MISSING",
                 )
             caller = await self.verifier.admit(token, peer=context.peer(), cert_department=cert_department)
+            self._note_certificate(caller.department, cert_department, auth_context)
             self._check_caller(method, caller)
         except ExchangeError as error:
             await self.record(self._refusal(method, error, caller, cert_department))
             raise
         return caller
+
+    def _note_certificate(
+        self, department: str, cert_department: str | None, auth_context: Mapping[str, list[bytes]]
+    ) -> None:
+        """Remember when the certificate a department presented expires (admitted callers only: labels stay bounded)."""
+        certificate = peer_certificate(auth_context) if cert_department == department else None
+        if certificate is None:
+            return
+        not_after = certificate.not_valid_after_utc.timestamp()
+        if self.department_certificates.get(department) != not_after:
+            self.department_certificates[department] = not_after
+            metrics.department_certificate_seen(department, not_after)
+
+    def expiring_certificates(self, days: float, *, now: float | None = None) -> list[tuple[str, float]]:
+        """(department, days left) for each department whose certificate expires within ``days``, soonest first."""
+        moment = time.time() if now is None else now
+        left = [(code, (not_after - moment) / 86400) for code, not_after in self.department_certificates.items()]
+        return sorted((item for item in left if item[1] < days), key=lambda item: item[1])
 
     def _check_caller(self, method: str, caller: Caller) -> None:
         """A verified token's department is active, holds every role the token asks for, and one fits `method`."""

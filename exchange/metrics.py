@@ -119,6 +119,19 @@ CERT_DAYS_LEFT = Gauge(
     multiprocess_mode="livemin",
 )
 
+DEPARTMENT_CERT_NOT_AFTER = Gauge(
+    "exchange_department_certificate_not_after_timestamp_seconds",
+    "When the client certificate each department last presented expires.",
+    ["department"],
+    multiprocess_mode="livemostrecent",
+)
+DEPARTMENT_CERT_DAYS_LEFT = Gauge(
+    "exchange_department_certificate_days_left",
+    "Days until the client certificate each department last presented expires.",
+    ["department"],
+    multiprocess_mode="livemostrecent",
+)
+
 # The hub's own certificates, by label: the setting naming the file.
 CERTIFICATES = {"server": "tls_cert", "hub_client": "tls_client_cert", "ca": "tls_client_ca"}
 
@@ -152,6 +165,11 @@ def adapter_call(department: str, call: str, seconds: float, error_reason: str |
 def log_committed(entries: int, seconds: float) -> None:
     LOG_BATCH.observe(entries)
     LOG_COMMIT_SECONDS.observe(seconds)
+
+
+def department_certificate_seen(department: str, not_after: float) -> None:
+    """A department presented a certificate expiring at not_after (unix seconds)."""
+    DEPARTMENT_CERT_NOT_AFTER.labels(department).set(not_after)
 
 
 def read_certificates(settings: Settings) -> None:
@@ -189,6 +207,8 @@ async def refresh(hub: Hub) -> None:
         # No checkpoint yet: as old as the hub's first entry could be, which an alert treats like any other age.
         CHECKPOINT_AGE.set(now - _STARTED if size else 0.0)
         CHECKPOINT_BEHIND.set(size)
+    for department, not_after in list(hub.department_certificates.items()):
+        DEPARTMENT_CERT_DAYS_LEFT.labels(department).set((not_after - now) / 86400)
     for label in CERTIFICATES:
         sample = _sample(CERT_NOT_AFTER, label)
         if sample is not None:

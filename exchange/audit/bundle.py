@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from catalog.errors import DataLoss
 from exchange.audit.entry import AccessLogEntry, decode_entry
 from exchange.audit.merkle import leaf_hash, verify_inclusion
-from exchange.audit.note import NoteVerifier, open_checkpoint
+from exchange.audit.note import CheckpointVerifier, open_checkpoint
 
 HEADER = "c2sp.org/tlog-proof@v1"
 _DECIMAL = re.compile(r"0|[1-9][0-9]{0,19}")
@@ -90,7 +90,7 @@ def _b64(text: str, number: int) -> bytes:
         raise BundleFormatError(f"line {number} is not valid base64: {text[:40]!r}") from None
 
 
-def verify_bundle(bundle: EvidenceBundle, verifier: NoteVerifier, *, origin: str | None = None) -> AccessLogEntry:
+def verify_bundle(bundle: EvidenceBundle, verifier: CheckpointVerifier, *, origin: str | None = None) -> AccessLogEntry:
     """Check the bundle against the hub's key and return the entry it proves was logged."""
     checkpoint = open_checkpoint(bundle.checkpoint, verifier, origin=origin)
     verify_inclusion(leaf_hash(bundle.entry), bundle.index, checkpoint.size, bundle.proof, checkpoint.root_hash)

@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 
 from catalog.errors import DataLoss, InvalidArgument
 from exchange.audit.entry import ENTRY_VERSION
-from exchange.audit.note import NoteVerifier
+from exchange.audit.note import CheckpointVerifier, NoteVerifier
 from exchange.audit.verify import LogRow, VerifyReport, verify_archive, verify_log
 
 Format = Literal["parquet", "csv"]
@@ -368,7 +368,7 @@ class ExportReader:
                 yield row
 
 
-def verify_export(path: Path, checkpoints: Sequence[str], verifier: NoteVerifier, *, origin: str) -> VerifyReport:
+def verify_export(path: Path, checkpoints: Sequence[str], verifier: CheckpointVerifier, *, origin: str) -> VerifyReport:
     """Check an export against its own checkpoint and any given, or a file with proofs entry by entry.
 
     A whole-log export is recomputed to the checkpoint's root; an archived range must hold consecutive

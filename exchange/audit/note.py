@@ -13,6 +13,7 @@ import binascii
 import hashlib
 import re
 from dataclasses import dataclass
+from typing import Protocol
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -291,9 +292,24 @@ def parse_checkpoint(body: str) -> Checkpoint:
     return Checkpoint(origin, int(size_text), root, int(seconds), tuple(extensions))
 
 
-def open_checkpoint(note_text: str, verifier: NoteVerifier, *, origin: str | None = None) -> Checkpoint:
-    """Verify a signed checkpoint note and return the checkpoint it carries."""
-    checkpoint = parse_checkpoint(open_note(note_text, verifier))
+class CheckpointKeys(Protocol):
+    """Keys valid for ranges of tree sizes (`exchange.audit.key_history.KeyHistory`)."""
+
+    def open_checkpoint_note(self, note_text: str) -> Checkpoint:
+        """Verify a checkpoint note with the key valid at its size."""
+        ...
+
+
+# What a verifier of checkpoints is given: one key, or the log's key history.
+CheckpointVerifier = NoteVerifier | CheckpointKeys
+
+
+def open_checkpoint(note_text: str, verifier: CheckpointVerifier, *, origin: str | None = None) -> Checkpoint:
+    """Verify a signed checkpoint note (with the key, or the key of the history valid at its size)."""
+    if isinstance(verifier, NoteVerifier):
+        checkpoint = parse_checkpoint(open_note(note_text, verifier))
+    else:
+        checkpoint = verifier.open_checkpoint_note(note_text)
     if origin is not None and checkpoint.origin != origin:
         raise CheckpointError(
             f"the checkpoint is for log {checkpoint.origin!r}, expected log {origin!r}",

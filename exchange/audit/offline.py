@@ -26,7 +26,7 @@ from exchange.audit.entry import AccessLogEntry
 from exchange.audit.export import ExportWriter, Format, verify_export
 from exchange.audit.log import AccessLog, read_proofs
 from exchange.audit.merkle import inclusion_proof
-from exchange.audit.note import NoteVerifier
+from exchange.audit.note import CheckpointVerifier
 from exchange.audit.verify import LogRow, VerifyReport, verify_log
 from exchange.clock import now_us
 from exchange.storage import Database, log_store
@@ -195,7 +195,7 @@ def _bridge(source: AsyncIterator[list[T]], loop: asyncio.AbstractEventLoop) -> 
 
 
 async def verify_database(
-    db: Database, checkpoints: Sequence[str], verifier: NoteVerifier, *, origin: str
+    db: Database, checkpoints: Sequence[str], verifier: CheckpointVerifier, *, origin: str
 ) -> VerifyReport:
     """Recompute the whole tree from the stored rows and check it against the given checkpoints."""
     rows = _bridge(_batches(db, 0, 2**63 - 1), asyncio.get_running_loop())
@@ -203,7 +203,7 @@ async def verify_database(
 
 
 async def archive_log(
-    db: Database, before: int, path: Path, verifier: NoteVerifier, *, origin: str, fmt: Format = "parquet"
+    db: Database, before: int, path: Path, verifier: CheckpointVerifier, *, origin: str, fmt: Format = "parquet"
 ) -> Written:
     """Archive entries below `before` with proofs and checkpoint, check the file, then prune them."""
     checkpoint = await _latest(db)

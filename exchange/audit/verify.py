@@ -16,7 +16,7 @@ from typing import Literal, NamedTuple
 
 from exchange.audit.entry import EntryFormatError, decode_entry
 from exchange.audit.merkle import Frontier, ProofError, leaf_hash, verify_inclusion
-from exchange.audit.note import Checkpoint, CheckpointError, NoteVerifier, open_checkpoint
+from exchange.audit.note import Checkpoint, CheckpointError, CheckpointVerifier, open_checkpoint
 
 ProblemKind = Literal["changed", "removed", "inserted", "reordered", "root_mismatch", "bad_checkpoint"]
 
@@ -72,7 +72,7 @@ def embedded_index(entry: bytes) -> int | None:
 
 
 def _open_all(
-    checkpoints: Sequence[str], verifier: NoteVerifier, origin: str
+    checkpoints: Sequence[str], verifier: CheckpointVerifier, origin: str
 ) -> tuple[list[Checkpoint], Problem | None]:
     """Open every checkpoint, sorted by size, or name the first one that is refused."""
     opened = []
@@ -122,7 +122,7 @@ def _index_problem(position: int, entry: bytes, index: int | None, next_index: i
 
 
 def verify_log(
-    rows: Iterable[LogRow], checkpoints: Sequence[str], verifier: NoteVerifier, *, origin: str
+    rows: Iterable[LogRow], checkpoints: Sequence[str], verifier: CheckpointVerifier, *, origin: str
 ) -> VerifyReport:
     """Recompute the log from its rows and check it against every signed checkpoint."""
     opened, problem = _open_all(checkpoints, verifier, origin)
@@ -219,7 +219,7 @@ def verify_log(
 def verify_archive(
     rows: Iterable[tuple[LogRow, Sequence[bytes]]],
     checkpoint: str,
-    verifier: NoteVerifier,
+    verifier: CheckpointVerifier,
     *,
     origin: str,
     consecutive: bool = True,

@@ -32,6 +32,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from catalog.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, Unauthenticated
@@ -53,6 +54,22 @@ HUB_CLIENT_CERT = "hub-client.crt"
 DOCUMENT_SIGNING_KEY = "document-signing.key"
 DOCUMENT_SIGNING_CERT = "document-signing.crt"
 CRL_FILE = "crl.pem"
+# The offline root (`init_root`): its directory never needs to be on the hub host.
+ROOT_KEY = "root.key"
+ROOT_CERT = "root.crt"
+ROOT_CRL = "root-crl.pem"
+DEFAULT_ROOT_NAME = "exchange root CA"
+ROOT_DAYS = 7300
+# The root's CRL is re-signed at a ceremony, so it says it is current for longer.
+ROOT_CRL_DAYS = 365
+# An intermediate's key lives on the hub host; it is replaced well before the root expires.
+INTERMEDIATE_DAYS = 1825
+INTERMEDIATE_KEY = "intermediate.key"
+# The single CA an intermediate replaced (`install_intermediate(keep_previous_ca=True)`): it still revokes
+# what it issued until every one of those certificates is re-issued.
+PREVIOUS_CA_KEY = "previous-ca.key"
+PREVIOUS_CA_CERT = "previous-ca.crt"
+INTERMEDIATE_REQUEST = "intermediate.csr"
 DEFAULT_HUB_NAME = "exchange-hub"
 # How long a CRL written by `write_crl` says it is current; `exchange pki crl` refreshes it.
 CRL_DAYS = 30
@@ -76,10 +93,18 @@ class PkiPaths:
 
 @dataclass(frozen=True)
 class _Authority:
-    """A loaded CA: its key and certificate."""
+    """A loaded CA: its key and certificate (None while the root signs its own)."""
 
     key: PrivateKey
-    certificate: x509.Certificate
+    certificate: x509.Certificate | None
+    # What a certificate it issues is presented with: the CA's own chain up to the root, empty for a root.
+    chain: tuple[x509.Certificate, ...] = ()
+
+    @property
+    def cert(self) -> x509.Certificate:
+        """The CA certificate (a loaded authority always has one)."""
+        assert self.certificate is not None
+        return self.certificate
 
 
 def _now() -> datetime.datetime:
@@ -108,16 +133,61 @@ def _subject_alternative_names(hosts: Sequence[str]) -> list[x509.GeneralName]:
     return names
 
 
-def _write_certificate(path: Path, certificate: x509.Certificate) -> None:
-    """Write a certificate as PEM."""
+def _write_certificate(path: Path, certificate: x509.Certificate, *chain: x509.Certificate) -> None:
+    """Write a certificate as PEM, followed by the chain it is presented with."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    path.write_bytes(_pem(certificate, *chain))
 
 
 def _sign(builder: x509.CertificateBuilder, authority_key: PrivateKey) -> x509.Certificate:
     """Sign with the CA key (ECDSA keys need a hash; Ed25519 keys take none)."""
     algorithm = hashes.SHA256() if isinstance(authority_key, ec.EllipticCurvePrivateKey) else None
     return builder.sign(authority_key, algorithm)
+
+
+def _ca_certificate(
+    name: x509.Name, public: PublicKeyTypes, signer: _Authority, *, days: int, path_length: int
+) -> x509.Certificate:
+    """A CA certificate for name (self-signed when signer has no certificate yet): keyCertSign and cRLSign only."""
+    now = _now()
+    issuer = signer.certificate
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(issuer.subject if issuer is not None else name)
+        .public_key(public)  # type: ignore[arg-type]
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - _BACKDATE)
+        .not_valid_after(now + datetime.timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=path_length), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=False,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)  # type: ignore[arg-type]
+    )
+    if issuer is not None:
+        if now + datetime.timedelta(days=days) > issuer.not_valid_after_utc:
+            raise FailedPrecondition(
+                f"the intermediate would outlive the root (valid until {issuer.not_valid_after_utc.isoformat()}); "
+                "sign it for fewer days",
+                reason="PKI_CA_EXPIRES_FIRST",
+            )
+        builder = builder.add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.public_key()),  # type: ignore[arg-type]
+            critical=False,
+        )
+    return _sign(builder, signer.key)
 
 
 def init_pki(
@@ -148,35 +218,10 @@ def init_pki(
             "Pass force=True (--force) only if you mean to replace it and re-issue all certificates",
             reason="PKI_CA_EXISTS",
         )
-    now = _now()
     ca_key = generate_p256()
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"{hub_name} CA")])
-    ca_public = ca_key.public_key()
-    ca_certificate = _sign(
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_public)
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - _BACKDATE)
-        .not_valid_after(now + datetime.timedelta(days=ca_days))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=False,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_public), critical=False),
-        ca_key,
+    ca_certificate = _ca_certificate(
+        ca_name, ca_key.public_key(), _Authority(ca_key, None), days=ca_days, path_length=0
     )
     write_private_key(paths.ca_key, ca_key)
     _write_certificate(paths.ca_cert, ca_certificate)
@@ -280,19 +325,36 @@ def issue_document_signing_certificate(
     )
 
 
-def _load_authority(directory: Path) -> _Authority:
-    """The CA in ``directory``, or a clear error when there is none."""
-    key_path, cert_path = directory / CA_KEY, directory / CA_CERT
+def _load_authority(directory: Path, key_name: str = CA_KEY, cert_name: str = CA_CERT) -> _Authority:
+    """The CA in ``directory``, or a clear error when there is none.
+
+    The certificate file may hold a bundle: the CA first, then what peers also trust (the root above an
+    intermediate, a previous CA kept during a migration). Certificates it issues are presented with the CA's
+    certificate when the CA is an intermediate, so a peer that trusts the root alone verifies them.
+    """
+    key_path, cert_path = directory / key_name, directory / cert_name
     if not key_path.exists() or not cert_path.exists():
         raise FailedPrecondition(
-            f"no CA in {directory} (expected {CA_KEY} and {CA_CERT}); run 'exchange pki init' first",
+            f"no CA in {directory} (expected {key_name} and {cert_name}); run 'exchange pki init' first",
             reason="PKI_CA_MISSING",
         )
+    certificate = _load_bundle(cert_path)[0]
+    chain = () if certificate.issuer == certificate.subject else (certificate,)
+    return _Authority(load_private_key(key_path), certificate, chain)
+
+
+def _load_bundle(path: Path) -> list[x509.Certificate]:
+    """The PEM certificates in a file (at least one), or a clear error."""
     try:
-        certificate = x509.load_pem_x509_certificate(cert_path.read_bytes())
+        certificates = x509.load_pem_x509_certificates(path.read_bytes())
     except ValueError as error:
-        raise InvalidArgument(f"{cert_path} is not a PEM certificate", reason="PKI_CERTIFICATE_MALFORMED") from error
-    return _Authority(load_private_key(key_path), certificate)
+        raise InvalidArgument(f"{path} is not a PEM certificate", reason="PKI_CERTIFICATE_MALFORMED") from error
+    return certificates
+
+
+def _pem(*certificates: x509.Certificate) -> bytes:
+    """Certificates as concatenated PEM."""
+    return b"".join(c.public_bytes(serialization.Encoding.PEM) for c in certificates)
 
 
 def _issue(
@@ -316,10 +378,10 @@ def _issue(
             f"certificate validity ends ({end.isoformat()}) before it starts ({start.isoformat()})",
             reason="PKI_VALIDITY_INVALID",
         )
-    if end > authority.certificate.not_valid_after_utc:
+    if end > authority.cert.not_valid_after_utc:
         raise FailedPrecondition(
             f"the certificate would outlive the CA (valid until "
-            f"{authority.certificate.not_valid_after_utc.isoformat()}); issue for fewer days or renew the CA",
+            f"{authority.cert.not_valid_after_utc.isoformat()}); issue for fewer days or renew the CA",
             reason="PKI_CA_EXPIRES_FIRST",
         )
     key = generate_p256()
@@ -327,7 +389,7 @@ def _issue(
     builder = (
         x509.CertificateBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
-        .issuer_name(authority.certificate.subject)
+        .issuer_name(authority.cert.subject)
         .public_key(public)
         .serial_number(x509.random_serial_number())
         .not_valid_before(start)
@@ -350,7 +412,7 @@ def _issue(
         .add_extension(x509.SubjectAlternativeName(alternative_names), critical=False)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
         .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(authority.certificate.public_key()),  # type: ignore[arg-type]
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(authority.cert.public_key()),  # type: ignore[arg-type]
             critical=False,
         )
     )
@@ -358,7 +420,7 @@ def _issue(
         builder = builder.add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
     certificate = _sign(builder, authority.key)
     write_private_key(key_path, key)
-    _write_certificate(cert_path, certificate)
+    _write_certificate(cert_path, certificate, *authority.chain)
     return key_path, cert_path
 
 
@@ -385,6 +447,86 @@ def issue_department_certificate(
         key_path=target / f"{department}.key",
         cert_path=target / f"{department}.crt",
     )
+
+
+@dataclass(frozen=True)
+class Renewal:
+    """A renewed department certificate, and the one it replaces (kept beside it, to revoke once unused)."""
+
+    key: Path
+    certificate: Path
+    previous: Path | None
+    previous_serial: int | None
+
+
+def renew_department_certificate(
+    directory: Path, department: str, *, days: int = 365, out_dir: Path | None = None
+) -> Renewal:
+    """A new client certificate and key for the same department; the old files become <CODE>.crt.<serial>.previous."""
+    _check_name(department, "department code")
+    target = out_dir or directory
+    previous, serial = None, None
+    current = target / f"{department}.crt"
+    if current.exists():
+        serial = _load_certificate(current.read_bytes()).serial_number
+        previous = target / f"{department}.crt.{serial:x}.previous"
+        current.replace(previous)
+        key = target / f"{department}.key"
+        if key.exists():
+            key.replace(target / f"{department}.key.{serial:x}.previous")
+    key_path, cert_path = issue_department_certificate(directory, department, days=days, out_dir=out_dir)
+    return Renewal(key_path, cert_path, previous, serial)
+
+
+@dataclass(frozen=True)
+class Expiring:
+    """A certificate found in a folder that expires soon: the newest one for its identity."""
+
+    identity: str
+    path: Path
+    serial: int
+    not_after: datetime.datetime
+    days_left: float
+
+
+def _identity(certificate: x509.Certificate) -> str:
+    """What a certificate names: its first SAN URI, else its common name."""
+    uris = certificate_uris(certificate)
+    if uris:
+        return uris[0]
+    names = certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    return str(names[0].value) if names else certificate.subject.rfc4514_string()
+
+
+def expiring_certificates(
+    folders: Sequence[Path], *, days: float, now: datetime.datetime | None = None
+) -> list[Expiring]:
+    """Certificates (*.crt under folders) whose identity has no certificate valid beyond ``days``; soonest first.
+
+    A renewed certificate hides the one it replaces; CA certificates are listed too (an intermediate expires).
+    """
+    moment = now or _now()
+    newest: dict[str, tuple[x509.Certificate, Path]] = {}
+    for folder in folders:
+        for path in sorted(folder.rglob("*.crt")):
+            try:
+                certificate = x509.load_pem_x509_certificates(path.read_bytes())[0]
+            except (OSError, ValueError):
+                continue
+            name = _identity(certificate)
+            if name not in newest or certificate.not_valid_after_utc > newest[name][0].not_valid_after_utc:
+                newest[name] = (certificate, path)
+    found = [
+        Expiring(
+            name,
+            path,
+            certificate.serial_number,
+            certificate.not_valid_after_utc,
+            (certificate.not_valid_after_utc - moment).total_seconds() / 86400,
+        )
+        for name, (certificate, path) in newest.items()
+    ]
+    return sorted((item for item in found if item.days_left < days), key=lambda item: item.days_left)
 
 
 def issue_hub_client_certificate(
@@ -570,6 +712,32 @@ def peer_certificate(auth_context: Mapping[str, Sequence[bytes]]) -> x509.Certif
     return _parse_pem(bytes(certificates[0])) if certificates else None
 
 
+def peer_chain(auth_context: Mapping[str, Sequence[bytes]]) -> list[x509.Certificate]:
+    """The mTLS peer's certificate, then the CA certificates it presented with it (empty without a certificate)."""
+    leaf = peer_certificate(auth_context)
+    if leaf is None:
+        return []
+    presented = auth_context.get("x509_pem_cert_chain")
+    chain = _bundle_from_pem(bytes(presented[0])) if presented else []
+    return [leaf, *(c for c in chain if c != leaf)]
+
+
+def _bundle_from_pem(data: bytes) -> list[x509.Certificate]:
+    """Every PEM certificate in data (a trust bundle or a presented chain)."""
+    return list(_parse_bundle(data))
+
+
+@lru_cache(maxsize=256)
+def _parse_bundle(data: bytes) -> tuple[x509.Certificate, ...]:
+    """Parse once per distinct bundle: every RPC's presented chain goes through here."""
+    try:
+        return tuple(x509.load_pem_x509_certificates(data))
+    except ValueError as error:
+        raise InvalidArgument(
+            "not PEM certificates; expected '-----BEGIN CERTIFICATE-----'", reason="PKI_CERTIFICATE_MALFORMED"
+        ) from error
+
+
 # --- revocation ------------------------------------------------------------------------------------
 
 _REASONS = {flag.name: flag for flag in x509.ReasonFlags}
@@ -587,45 +755,82 @@ def revocation_reason(name: str) -> x509.ReasonFlags:
     return flag
 
 
-def _read_crl(path: Path, issuer: x509.Certificate) -> x509.CertificateRevocationList:
-    """A PEM CRL at path, checked to be signed by issuer (a CRL anyone could write would revoke nothing safely)."""
-    try:
-        crl = x509.load_pem_x509_crl(path.read_bytes())
-    except ValueError as error:
-        raise InvalidArgument(f"{path} is not a PEM CRL", reason="PKI_CRL_INVALID") from error
-    public_key = issuer.public_key()
-    if crl.issuer != issuer.subject or not crl.is_signature_valid(public_key):  # type: ignore[arg-type]
-        raise InvalidArgument(
-            f"{path} is not signed by the CA {issuer.subject.rfc4514_string()}; write it with 'exchange pki crl'",
-            reason="PKI_CRL_INVALID",
-        )
-    return crl
+_CRL_BLOCK = re.compile(rb"-----BEGIN X509 CRL-----.+?-----END X509 CRL-----", re.DOTALL)
 
 
-def _write_crl(authority: _Authority, path: Path, revoked: Sequence[x509.RevokedCertificate], *, days: int) -> Path:
-    """Sign and write a CRL listing revoked, current from now for ``days``."""
+def _signed_by_one_of(crl: x509.CertificateRevocationList, issuers: Sequence[x509.Certificate]) -> bool:
+    """Whether a CA in issuers signed crl (the name alone is not enough)."""
+    return any(
+        crl.issuer == ca.subject and crl.is_signature_valid(ca.public_key())  # type: ignore[arg-type]
+        for ca in issuers
+    )
+
+
+def _read_crls(path: Path, issuers: Sequence[x509.Certificate]) -> list[x509.CertificateRevocationList]:
+    """The PEM CRLs in path (the issuing CA's, and the root's above an intermediate), each signed by one of issuers.
+
+    A CRL anyone could write would revoke nothing safely, so one from another CA refuses the whole file.
+    """
+    blocks = _CRL_BLOCK.findall(path.read_bytes())
+    if not blocks:
+        raise InvalidArgument(f"{path} is not a PEM CRL", reason="PKI_CRL_INVALID")
+    crls: list[x509.CertificateRevocationList] = []
+    for block in blocks:
+        try:
+            crl = x509.load_pem_x509_crl(block)
+        except ValueError as error:
+            raise InvalidArgument(f"{path} is not a PEM CRL", reason="PKI_CRL_INVALID") from error
+        if not _signed_by_one_of(crl, issuers):
+            names = "; ".join(ca.subject.rfc4514_string() for ca in issuers)
+            raise InvalidArgument(
+                f"{path} holds a CRL from {crl.issuer.rfc4514_string()} that is not signed by the CA ({names}); "
+                "write it with 'exchange pki crl'",
+                reason="PKI_CRL_INVALID",
+            )
+        crls.append(crl)
+    return crls
+
+
+def _sign_crl(
+    authority: _Authority, revoked: Sequence[x509.RevokedCertificate], *, days: int
+) -> x509.CertificateRevocationList:
+    """A CRL listing revoked, signed by authority, current from now for ``days``."""
     now = _now()
     builder = (
         x509.CertificateRevocationListBuilder()
-        .issuer_name(authority.certificate.subject)
+        .issuer_name(authority.cert.subject)
         .last_update(now - _BACKDATE)
         .next_update(now + datetime.timedelta(days=days))
     )
     for entry in revoked:
         builder = builder.add_revoked_certificate(entry)
     algorithm = hashes.SHA256() if isinstance(authority.key, ec.EllipticCurvePrivateKey) else None
-    crl = builder.sign(authority.key, algorithm)
+    return builder.sign(authority.key, algorithm)
+
+
+def _write_crls(path: Path, crls: Sequence[x509.CertificateRevocationList]) -> Path:
+    """Write CRLs as one PEM file, atomically (readers never see half a CRL)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(path.suffix + ".tmp")
-    temporary.write_bytes(crl.public_bytes(serialization.Encoding.PEM))
-    temporary.replace(path)  # readers never see half a CRL
+    temporary.write_bytes(b"".join(crl.public_bytes(serialization.Encoding.PEM) for crl in crls))
+    temporary.replace(path)
     return path
 
 
-def _revoked_entries(directory: Path, authority: _Authority) -> list[x509.RevokedCertificate]:
-    """What the CRL in directory already lists (nothing when there is none yet)."""
-    path = directory / CRL_FILE
-    return list(_read_crl(path, authority.certificate)) if path.exists() else []
+def _split_crls(
+    path: Path, authority: _Authority, trusted: Sequence[x509.Certificate]
+) -> tuple[list[x509.RevokedCertificate], list[x509.CertificateRevocationList]]:
+    """What authority's CRL in path lists, and the other CAs' CRLs kept beside it (both empty without a file)."""
+    if not path.exists():
+        return [], []
+    own: list[x509.RevokedCertificate] = []
+    others: list[x509.CertificateRevocationList] = []
+    for crl in _read_crls(path, [authority.cert, *trusted]):
+        if _signed_by_one_of(crl, [authority.cert]):
+            own.extend(crl)
+        else:
+            others.append(crl)
+    return own, others
 
 
 def _issued_by(leaf: x509.Certificate, ca: x509.Certificate) -> bool:
@@ -637,10 +842,22 @@ def _issued_by(leaf: x509.Certificate, ca: x509.Certificate) -> bool:
     return True
 
 
-def write_crl(directory: Path, *, days: int = CRL_DAYS) -> Path:
-    """Write (or refresh) crl.pem in directory, signed by the CA, keeping every revocation already listed."""
+def write_crl(directory: Path, *, days: int = CRL_DAYS, root_crl: Path | None = None) -> Path:
+    """Write (or refresh) crl.pem in directory, signed by the CA, keeping every revocation already listed.
+
+    Above an intermediate the file also carries the root's CRL (which revokes intermediates): the one
+    already there, or ``root_crl`` (brought from the offline root) in its place.
+    """
     authority = _load_authority(directory)
-    return _write_crl(authority, directory / CRL_FILE, _revoked_entries(directory, authority), days=days)
+    trusted = _load_bundle(directory / CA_CERT)
+    entries, others = _split_crls(directory / CRL_FILE, authority, trusted)
+    if root_crl is not None:
+        try:
+            brought = _read_crls(root_crl, trusted)
+        except OSError as error:
+            raise NotFound(f"cannot read {root_crl}: {error.strerror}", reason="PKI_CRL_MISSING") from None
+        others = [*brought, *(c for c in others if all(c.issuer != b.issuer for b in brought))]
+    return _write_crls(directory / CRL_FILE, [_sign_crl(authority, entries, days=days), *others])
 
 
 def revoke_certificate(
@@ -650,9 +867,15 @@ def revoke_certificate(
     serial: int | None = None,
     reason: x509.ReasonFlags = x509.ReasonFlags.unspecified,
     days: int = CRL_DAYS,
+    key_name: str = CA_KEY,
+    cert_name: str = CA_CERT,
+    crl_name: str = CRL_FILE,
 ) -> int:
-    """Add a certificate (a PEM file this CA issued, or a serial number) to crl.pem; returns the serial."""
-    authority = _load_authority(directory)
+    """Add a certificate (a PEM file this CA issued, or a serial number) to the CA's CRL; returns the serial.
+
+    The defaults are the hub's issuing CA and crl.pem; the offline root passes its own files (`revoke_intermediate`).
+    """
+    authority = _load_authority(directory, key_name, cert_name)
     if (certificate is None) == (serial is None):
         raise InvalidArgument("name the certificate to revoke: its PEM file or its serial", reason="PKI_REVOKE_WHAT")
     if certificate is not None:
@@ -660,27 +883,214 @@ def revoke_certificate(
             leaf = _load_certificate(certificate.read_bytes())
         except OSError as error:
             raise NotFound(f"cannot read {certificate}: {error.strerror}", reason="PKI_CERTIFICATE_MISSING") from None
-        if not _issued_by(leaf, authority.certificate):
+        previous = directory / PREVIOUS_CA_CERT
+        if (
+            not _issued_by(leaf, authority.cert)
+            and cert_name == CA_CERT
+            and previous.exists()
+            and _issued_by(leaf, _load_bundle(previous)[0])
+        ):
+            authority = _load_authority(directory, PREVIOUS_CA_KEY, PREVIOUS_CA_CERT)
+        if not _issued_by(leaf, authority.cert):
             raise FailedPrecondition(
                 f"{certificate} was issued by {leaf.issuer.rfc4514_string()}, not by this CA; its CRL cannot revoke it",
                 reason="PKI_NOT_ISSUED_HERE",
             )
         serial = leaf.serial_number
     assert serial is not None
-    entries = [e for e in _revoked_entries(directory, authority) if e.serial_number != serial]
+    entries, others = _split_crls(directory / crl_name, authority, _load_bundle(directory / cert_name))
+    entries = [e for e in entries if e.serial_number != serial]
     entry = x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(_now())
     if reason is not x509.ReasonFlags.unspecified:
         entry = entry.add_extension(x509.CRLReason(reason), critical=False)
-    _write_crl(authority, directory / CRL_FILE, [*entries, entry.build()], days=days)
+    _write_crls(directory / crl_name, [_sign_crl(authority, [*entries, entry.build()], days=days), *others])
     return serial
+
+
+# --- the key ceremony: an offline root, an intermediate on the hub ---------------------------------
+
+
+@dataclass(frozen=True)
+class RootPaths:
+    """What `init_root` wrote: the root's key (keep it offline), certificate and CRL."""
+
+    directory: Path
+    key: Path
+    certificate: Path
+    crl: Path
+
+
+def init_root(
+    directory: Path,
+    *,
+    name: str = DEFAULT_ROOT_NAME,
+    days: int = ROOT_DAYS,
+    crl_days: int = ROOT_CRL_DAYS,
+    force: bool = False,
+) -> RootPaths:
+    """Create the offline root CA (path length 1: it signs intermediates only) and its empty CRL."""
+    paths = RootPaths(directory, directory / ROOT_KEY, directory / ROOT_CERT, directory / ROOT_CRL)
+    if not force and (paths.key.exists() or paths.certificate.exists()):
+        raise AlreadyExists(
+            f"a root CA already exists in {directory}; every intermediate depends on it", reason="PKI_CA_EXISTS"
+        )
+    key = generate_p256()
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    certificate = _ca_certificate(subject, key.public_key(), _Authority(key, None), days=days, path_length=1)
+    write_private_key(paths.key, key)
+    _write_certificate(paths.certificate, certificate)
+    _write_crls(paths.crl, [_sign_crl(_Authority(key, certificate), [], days=crl_days)])
+    return paths
+
+
+def request_intermediate(directory: Path, *, hub_name: str = DEFAULT_HUB_NAME) -> Path:
+    """On the hub host: a fresh key (intermediate.key, never leaves) and a request for the root (intermediate.csr)."""
+    _check_name(hub_name, "hub name")
+    key = generate_p256()
+    request = x509.CertificateSigningRequestBuilder().subject_name(
+        x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"{hub_name} issuing CA")])
+    )
+    algorithm = hashes.SHA256()
+    write_private_key(directory / INTERMEDIATE_KEY, key)
+    path = directory / INTERMEDIATE_REQUEST
+    path.write_bytes(request.sign(key, algorithm).public_bytes(serialization.Encoding.PEM))
+    return path
+
+
+def sign_intermediate(root_directory: Path, request: Path, out: Path, *, days: int = INTERMEDIATE_DAYS) -> Path:
+    """On the offline machine: the root signs the request (path length 0); out holds the intermediate, then the root."""
+    root = _load_authority(root_directory, ROOT_KEY, ROOT_CERT)
+    try:
+        csr = x509.load_pem_x509_csr(request.read_bytes())
+    except (OSError, ValueError) as error:
+        raise InvalidArgument(
+            f"{request} is not a PEM certificate request: {error}", reason="PKI_REQUEST_INVALID"
+        ) from None
+    if not csr.is_signature_valid:
+        raise InvalidArgument(f"{request} is not signed by the key it names", reason="PKI_REQUEST_INVALID")
+    certificate = _ca_certificate(csr.subject, csr.public_key(), root, days=days, path_length=0)
+    _write_certificate(out, certificate, root.cert)
+    return out
+
+
+def install_intermediate(
+    directory: Path,
+    chain: Path,
+    *,
+    root_crl: Path | None = None,
+    hub_name: str = DEFAULT_HUB_NAME,
+    hosts: Sequence[str] = ("localhost", "127.0.0.1"),
+    days: int = 825,
+    keep_previous_ca: bool = False,
+) -> PkiPaths:
+    """On the hub host: make the signed intermediate the issuing CA (ca.key, ca.crt = intermediate + root).
+
+    Re-issues the hub's server, client and document-signing certificates from it and writes crl.pem (the intermediate's
+    CRL and the root's). ``keep_previous_ca`` appends the CA it replaces to ca.crt, so certificates
+    that CA issued keep working until each is re-issued (the migration from a single CA).
+    """
+    pending = directory / INTERMEDIATE_KEY
+    if not pending.exists():
+        raise FailedPrecondition(
+            f"no {INTERMEDIATE_KEY} in {directory}; run 'exchange pki intermediate request' there first",
+            reason="PKI_REQUEST_MISSING",
+        )
+    certificates = _load_bundle(chain)
+    intermediate, roots = certificates[0], certificates[1:]
+    key = load_private_key(pending)
+    if intermediate.public_key() != key.public_key():
+        raise FailedPrecondition(
+            f"{chain} certifies another key than {pending}; sign the request made in this directory",
+            reason="PKI_KEY_MISMATCH",
+        )
+    if not any(_issued_by(intermediate, root) and root.issuer == root.subject for root in roots):
+        raise InvalidArgument(
+            f"{chain} must hold the intermediate followed by the root that signed it", reason="PKI_CHAIN_INVALID"
+        )
+    previous = _load_bundle(directory / CA_CERT) if keep_previous_ca and (directory / CA_CERT).exists() else []
+    previous_crl = (directory / CRL_FILE).read_bytes() if keep_previous_ca and (directory / CRL_FILE).exists() else b""
+    if previous and (directory / CA_KEY).exists():
+        # The replaced CA keeps its key here, to revoke what it issued while those certificates are re-issued.
+        write_private_key(directory / PREVIOUS_CA_KEY, load_private_key(directory / CA_KEY))
+        _write_certificate(directory / PREVIOUS_CA_CERT, previous[0])
+    write_private_key(directory / CA_KEY, key)
+    root = next(r for r in roots if _issued_by(intermediate, r))
+    (directory / CA_CERT).write_bytes(_pem(intermediate, root, *(c for c in previous if c not in (intermediate, root))))
+    _write_certificate(directory / ROOT_CERT, root)
+    pending.unlink()
+    (directory / INTERMEDIATE_REQUEST).unlink(missing_ok=True)
+    authority = _Authority(key, intermediate, (intermediate,))
+    kept = [x509.load_pem_x509_crl(b) for b in _CRL_BLOCK.findall(previous_crl)]
+    (directory / CRL_FILE).unlink(missing_ok=True)
+    _write_crls(directory / CRL_FILE, [_sign_crl(authority, [], days=CRL_DAYS), *kept])
+    if root_crl is not None:
+        write_crl(directory, root_crl=root_crl)
+    paths = PkiPaths(
+        directory=directory,
+        ca_key=directory / CA_KEY,
+        ca_cert=directory / CA_CERT,
+        server_key=directory / SERVER_KEY,
+        server_cert=directory / SERVER_CERT,
+        hub_client_key=directory / HUB_CLIENT_KEY,
+        hub_client_cert=directory / HUB_CLIENT_CERT,
+    )
+    _issue(
+        authority,
+        common_name=hub_name,
+        alternative_names=_subject_alternative_names(hosts),
+        usage=ExtendedKeyUsageOID.SERVER_AUTH,
+        not_before=None,
+        not_after=None,
+        days=days,
+        key_path=paths.server_key,
+        cert_path=paths.server_cert,
+    )
+    _issue_hub_client(authority, hub_name, days=days, key_path=paths.hub_client_key, cert_path=paths.hub_client_cert)
+    _issue_document_signing(
+        authority,
+        hub_name,
+        days=days,
+        key_path=directory / DOCUMENT_SIGNING_KEY,
+        cert_path=directory / DOCUMENT_SIGNING_CERT,
+    )
+    return paths
+
+
+def revoke_intermediate(
+    root_directory: Path,
+    *,
+    certificate: Path | None = None,
+    serial: int | None = None,
+    reason: x509.ReasonFlags = x509.ReasonFlags.unspecified,
+    days: int = ROOT_CRL_DAYS,
+) -> int:
+    """On the offline machine: list an intermediate in the root's CRL (carry root-crl.pem to every hub)."""
+    return revoke_certificate(
+        root_directory,
+        certificate=certificate,
+        serial=serial,
+        reason=reason,
+        days=days,
+        key_name=ROOT_KEY,
+        cert_name=ROOT_CERT,
+        crl_name=ROOT_CRL,
+    )
+
+
+def refresh_root_crl(root_directory: Path, *, days: int = ROOT_CRL_DAYS) -> Path:
+    """On the offline machine: re-sign the root's CRL before its next update (a stale CRL is still honoured)."""
+    root = _load_authority(root_directory, ROOT_KEY, ROOT_CERT)
+    entries, _ = _split_crls(root_directory / ROOT_CRL, root, [root.cert])
+    return _write_crls(root_directory / ROOT_CRL, [_sign_crl(root, entries, days=days)])
 
 
 class RevocationList:
     """The CA's CRL as the hub or an adapter honours it: re-read when the file changes, checked against the CA.
 
-    An absent file revokes nothing. A file that is not a CRL signed by the CA stops start-up; when a
-    later version is bad the previous list stays in force (and the error is logged), so a damaged
-    file never un-revokes anything.
+    ``issuer`` is the trust bundle (ca.crt): the file may hold one CRL per CA in it, the issuing CA's and,
+    above an intermediate, the root's, which revokes intermediates. An absent file revokes nothing. A
+    file with a CRL no CA in the bundle signed stops start-up; when a later version is bad the previous
+    list stays in force (and the error is logged), so a damaged file never un-revokes anything.
     """
 
     def __init__(
@@ -692,7 +1102,7 @@ class RevocationList:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.path = path
-        self.issuer = issuer if isinstance(issuer, x509.Certificate) else _load_certificate(issuer)
+        self.issuers = [issuer] if isinstance(issuer, x509.Certificate) else _bundle_from_pem(issuer)
         self._recheck_seconds = recheck_seconds
         self._clock = clock
         self._checked_at = -float("inf")
@@ -719,13 +1129,13 @@ class RevocationList:
             if version == self._version:
                 return
             try:
-                crl = _read_crl(self.path, self.issuer)
+                crls = _read_crls(self.path, self.issuers)
             except (InvalidArgument, OSError) as error:
                 if initial:
                     raise
                 log.error("kept the previous revocation list: %s", error)
                 return
-            self._version, self._serials = version, frozenset(entry.serial_number for entry in crl)
+            self._version, self._serials = version, frozenset(entry.serial_number for crl in crls for entry in crl)
             log.info("revocation list %s loaded: %d certificates revoked", self.path, len(self._serials))
 
     def is_revoked(self, serial: int) -> bool:
@@ -741,3 +1151,20 @@ class RevocationList:
                 "ask the hub operator for a new one",
                 reason="CERTIFICATE_REVOKED",
             )
+
+    def check_chain(self, chain: Sequence[x509.Certificate], who: str) -> None:
+        """Refuse a peer whose certificate (chain[0]) or an issuing CA above it (the rest) is revoked.
+
+        A revoked intermediate is refused with ISSUER_REVOKED: every certificate it issued goes with it.
+        """
+        if not chain:
+            return
+        self.check(chain[0], who)
+        for issuer in chain[1:]:
+            if issuer.issuer != issuer.subject and self.is_revoked(issuer.serial_number):
+                raise Unauthenticated(
+                    f"the certificate of {who} was issued by {issuer.subject.rfc4514_string()} "
+                    f"(serial {issuer.serial_number:x}), which the root CA revoked; ask the hub operator for a "
+                    "certificate from the current intermediate",
+                    reason="ISSUER_REVOKED",
+                )

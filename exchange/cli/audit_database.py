@@ -16,10 +16,11 @@ import click
 from catalog.errors import ExchangeError, InvalidArgument
 from exchange import i18n, localtime
 from exchange.audit.export import ExportReader
-from exchange.audit.note import NoteSigner
+from exchange.audit.key_history import rotate_signing_key
+from exchange.audit.note import NoteSigner, NoteVerifier
 from exchange.audit.offline import Written, archive_log, export_filtered, export_log, verify_database, verify_export
 from exchange.audit.origin import key_name, resolve_log_origin
-from exchange.cli.audit_offline import origin_of, read_text, show_report, verifier_of
+from exchange.cli.audit_offline import KEY_HISTORY_HELP, keys_of, origin_of, read_text, show_report, verifier_of
 from exchange.cli.common import fail, run
 from exchange.config import Settings, load_settings
 from exchange.storage import Database
@@ -173,20 +174,22 @@ def export(
 @click.option("--checkpoint", "checkpoints", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="A signed checkpoint file (repeatable); an export's own is used when none is given.")  # fmt: skip
 @click.option("--key", required=True, help="The hub's verifier key (name+id+base64), or a file holding it.")
+@click.option("--key-history", type=click.Path(exists=True, dir_okay=False), help=KEY_HISTORY_HELP)
 @click.option("--origin", default="", help="The log's origin line to insist on (default: the checkpoint's).")
 @database_options
 def verify(
     export_file: str | None,
     checkpoints: tuple[str, ...],
     key: str,
+    key_history: str | None,
     origin: str,
     settings: Settings,
     schema: str | None,
 ) -> None:
     """Recompute the log (a database or an export) and check it against signed checkpoints; no hub needed."""
     notes = [read_text(path) for path in checkpoints]
-    verifier = verifier_of(key)
     try:
+        verifier = keys_of(key, key_history)
         if export_file:
             path = Path(export_file)
             first = notes[0] if notes else ExportReader(path).checkpoint
@@ -208,6 +211,58 @@ def verify(
     except ExchangeError as error:
         fail(error)
     show_report(report, "the database")
+
+
+@_command("rotate-key")
+@database_options
+def rotate_key(settings: Settings, schema: str | None) -> None:
+    """Replace the hub's checkpoint key; the old key signs a handover to the new one in the key history.
+
+    Stop every hub replica first (each signs a last checkpoint with the old key as it stops), rotate,
+    copy the new key and the history to every replica, start them again.
+    """
+    import time
+
+    from exchange.storage import log_store
+
+    async def go(db: Database) -> tuple[NoteVerifier, NoteVerifier, int]:
+        origin = await resolve_log_origin(settings, db)
+        async with db.read() as conn:
+            latest = await log_store.latest_checkpoint(conn)
+        size = latest.size if latest is not None else 0
+        path = settings.path(settings.signing_key)
+        if not path.exists():
+            raise InvalidArgument(f"no hub signing key at {path}; run `exchange init`", reason="SIGNING_KEY_MISSING")
+        old, new, _ = rotate_signing_key(
+            path,
+            settings.path(settings.signing_key_history),
+            origin=origin,
+            key_name=key_name(origin),
+            size=size,
+            timestamp=int(time.time()),
+        )
+        return old, new, size
+
+    try:
+        old, new, size = run(_with_db(settings, schema, go))
+    except ExchangeError as error:
+        fail(error)
+    history = settings.path(settings.signing_key_history)
+    click.echo(
+        i18n.translate("cli.audit.key_rotated", "old key {old} signs up to {size} entries").format(
+            old=old.verifier_key(), size=size
+        )
+    )
+    click.echo(
+        i18n.translate("cli.audit.key_new", "new key {new} signs from {size} entries on").format(
+            new=new.verifier_key(), size=size
+        )
+    )
+    click.echo(
+        i18n.translate(
+            "cli.audit.key_history", "key history: {history}; give it to auditors with the new verifier key"
+        ).format(history=history)
+    )
 
 
 @_command("archive")

@@ -17,7 +17,8 @@ from catalog.errors import ExchangeError, InvalidArgument
 from exchange import i18n, localtime
 from exchange.audit.bundle import EvidenceBundle, verify_bundle
 from exchange.audit.export import ExportReader, footer_verifier, verify_export
-from exchange.audit.note import NoteVerifier
+from exchange.audit.key_history import KeyHistory
+from exchange.audit.note import CheckpointVerifier, NoteVerifier
 from exchange.audit.verify import VerifyReport
 from exchange.cli.common import print_json
 
@@ -43,6 +44,15 @@ def verifier_of(key: str) -> NoteVerifier:
     """A verifier key given inline (name+id+base64) or as a file holding one."""
     text = Path(key).read_text(encoding="utf-8").strip() if Path(key).is_file() else key
     return NoteVerifier.from_vkey(text)
+
+
+def keys_of(key: str, history: str | None) -> CheckpointVerifier:
+    """The key given, followed through the log's key history when one is given (each key valid for its sizes)."""
+    trusted = verifier_of(key)
+    return KeyHistory.from_text(trusted, read_text(history)) if history else trusted
+
+
+KEY_HISTORY_HELP = "The log's key history (hub-signing.history) when the hub rotated its checkpoint key."
 
 
 def read_text(path: str) -> str:
@@ -75,12 +85,13 @@ def show_report(report: VerifyReport, what: str) -> None:
 @_command("check-proof")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--key", required=True, help="The hub's verifier key (name+id+base64), or a file holding it.")
+@click.option("--key-history", type=click.Path(exists=True, dir_okay=False), help=KEY_HISTORY_HELP)
 @click.option("--origin", default="", help="The log's origin line to insist on.")
-def check_proof(file: str, key: str, origin: str) -> None:
-    """Verify an evidence bundle offline with the hub's public key alone."""
+def check_proof(file: str, key: str, key_history: str | None, origin: str) -> None:
+    """Verify an evidence bundle offline with the hub's public key alone (and its key history after a rotation)."""
     try:
         bundle = EvidenceBundle.from_text(read_text(file))
-        entry = verify_bundle(bundle, verifier_of(key), origin=origin or None)
+        entry = verify_bundle(bundle, keys_of(key, key_history), origin=origin or None)
     except ExchangeError as error:
         click.secho(f"FAILED: {error.message}", fg="red", err=True)
         click.echo(f"  (reason: {error.reason})", err=True)

@@ -16,7 +16,7 @@ from catalog.errors import ExchangeError, InvalidArgument
 from exchange import localtime
 from exchange.audit.merkle import ConsistencyProofError, verify_consistency
 from exchange.audit.note import open_checkpoint
-from exchange.cli.audit_offline import read_text, verifier_of, when
+from exchange.cli.audit_offline import KEY_HISTORY_HELP, keys_of, read_text, when
 from exchange.cli.common import Profile, fail, print_json, print_table, profile_options, run
 from exchange.v1 import audit_pb2, common_pb2
 
@@ -200,12 +200,13 @@ def checkpoint(sign: bool, out: str | None, profile: Profile) -> None:
 @click.option("--old", "old_file", required=True, type=click.Path(exists=True, dir_okay=False),
               help="A signed checkpoint you kept earlier.")  # fmt: skip
 @click.option("--vkey", required=True, help="The hub's verifier key (name+id+base64), or a file holding it.")
+@click.option("--key-history", type=click.Path(exists=True, dir_okay=False), help=KEY_HISTORY_HELP)
 @click.option("-o", "--out", type=click.Path(dir_okay=False), help="Keep the hub's latest checkpoint in this file.")
 @profile_options
-def consistency(old_file: str, vkey: str, out: str | None, profile: Profile) -> None:
+def consistency(old_file: str, vkey: str, key_history: str | None, out: str | None, profile: Profile) -> None:
     """Check that the hub's latest checkpoint extends one you kept: nothing signed before was changed."""
-    verifier = verifier_of(vkey)
     try:
+        verifier = keys_of(vkey, key_history)
         old = open_checkpoint(read_text(old_file), verifier)
     except ExchangeError as error:
         fail(error)

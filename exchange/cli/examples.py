@@ -78,7 +78,26 @@ EXAMPLES: dict[str, list[str]] = {
         "exchange pki revoke --serial 5f0c2e... --dir data/pki",
     ],
     "pki issue-document-signing": ["exchange pki issue-document-signing --hub-name exchange-hub --dir data/pki"],
-    "pki crl": ["exchange pki crl --dir data/pki          # re-sign crl.pem before it is 30 days old"],
+    "pki crl": [
+        "exchange pki crl --dir data/pki          # re-sign crl.pem before it is 30 days old",
+        "exchange pki crl --dir data/pki --root-crl /media/carry/root-crl.pem   # bring the root's CRL",
+    ],
+    "pki renew": ["exchange pki renew SAMR --dir data/pki --out samr"],
+    "pki expiring": ["exchange pki expiring --days 30 --dir data/pki", "exchange pki expiring --days 60 -o json"],
+    "pki root": ["exchange pki root init --out /media/root-ca"],
+    "pki root init": ['exchange pki root init --out /media/root-ca --name "Example Province exchange root CA"'],
+    "pki root revoke": ["exchange pki root revoke old-intermediate.crt --root /media/root-ca --reason key_compromise"],
+    "pki root crl": ["exchange pki root crl --root /media/root-ca   # re-sign root-crl.pem within the year"],
+    "pki intermediate": ["exchange pki intermediate request --dir data/pki"],
+    "pki intermediate request": ["exchange pki intermediate request --dir data/pki --hub-name exchange-hub"],
+    "pki intermediate sign": [
+        "exchange pki intermediate sign intermediate.csr --root /media/root-ca --out intermediate.crt"
+    ],
+    "pki intermediate install": [
+        "exchange pki intermediate install intermediate.crt --dir data/pki --root-crl root-crl.pem "
+        "--host hub.example.gov",
+        "exchange pki intermediate install intermediate.crt --dir data/pki --keep-previous-ca   # from a single CA",
+    ],
     "calendar": ["exchange calendar show --year 2026", "exchange calendar check cn-2027.yaml"],
     "calendar show": ["exchange calendar show --year 2026", "exchange calendar show --file calendars/"],
     "calendar check": ["exchange calendar check cn-2027.yaml    # next year's notice, before calendar_file"],
@@ -116,6 +135,7 @@ EXAMPLES: dict[str, list[str]] = {
     "audit unhide": ["exchange audit unhide"],
     "audit check-proof": ["exchange audit check-proof entry-4711.proof --key 'exchange-hub+1a2b3c4d+AT...'"],
     "audit vkey": ["exchange audit vkey --data-dir /var/lib/exchange"],
+    "audit rotate-key": ["exchange audit rotate-key --data-dir /var/lib/exchange   # with every replica stopped"],
     "audit export": ["exchange audit export -o log.parquet --data-dir /var/lib/exchange"],
     "audit verify": [
         "exchange audit verify --data-dir /var/lib/exchange --checkpoint cp.txt --key 'exchange-hub+...'",

@@ -81,6 +81,10 @@ async def signout(request: web.Request) -> web.StreamResponse:
     raise response
 
 
+# The overview warns of department certificates expiring within this many days (the alert rule's threshold).
+CERTIFICATE_WARNING_DAYS = 30
+
+
 @routes.get("/", name="home")
 async def home(request: web.Request) -> web.Response:
     """Counts of what the hub holds and links to the daily work."""
@@ -89,7 +93,14 @@ async def home(request: web.Request) -> web.Response:
     async with hub.db.read() as conn:
         figures = await console_store.counts(conn, account.department if account.role == "dept_admin" else "")
     size, root = await hub.access_log.head()
-    return render(request, "home.html", {"figures": figures, "log_size": size, "root": root.hex()})
+    expiring = [
+        {"department": code, "days": max(0, int(days))}
+        for code, days in hub.expiring_certificates(CERTIFICATE_WARNING_DAYS)
+        if account.role != "dept_admin" or code == account.department
+    ]
+    return render(
+        request, "home.html", {"figures": figures, "log_size": size, "root": root.hex(), "expiring": expiring}
+    )
 
 
 @routes.get("/language")

@@ -113,6 +113,11 @@ EN: dict[str, str] = {
     "home.requests": N_("home.requests", "access requests waiting"),
     "home.cases": N_("home.cases", "cases"),
     "home.log": N_("home.log", "The access log holds {size} entries; current root hash"),
+    "home.certificates_expiring": N_(
+        "home.certificates_expiring",
+        "Client certificates expiring within 30 days: renew them with 'exchange pki renew CODE'.",
+    ),
+    "home.certificate_days": N_("home.certificate_days", "{department}: {days} days left"),
     # catalog
     "catalog.title": N_("catalog.title", "Catalog"),
     "catalog.search": N_("catalog.search", "Search"),
