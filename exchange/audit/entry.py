@@ -59,7 +59,7 @@ class AccessLogEntry:
     decision: Decision = "allow"
     reason: str = ""
     message: str = ""
-    outcome: str = "ok"
+    outcome: str = "OK"
     latency_us: int = 0
     request_digest: str = ""
     response_digest: str = ""
