@@ -35,9 +35,8 @@ from catalog.model import (
     material_violations,
 )
 from catalog.versioning import diff_schemas, resolve_version
-from exchange.audit.entry import entry_for
+from exchange.audit.recorder import entry_of
 from exchange.auth.access_requests import AccessRequest, AccessRequestStatus
-from exchange.auth.authz import Decision, Grant, GrantStatus, decide_fetch
 from exchange.auth.held_roles import (
     DepartmentRoles,
     RoleSet,
@@ -51,6 +50,7 @@ from exchange.auth.identity import Caller, Role
 from exchange.auth.keys import algorithm_for, load_public_key
 from exchange.clock import now_us
 from exchange.hub import Hub
+from exchange.policy import Decision, Facts, Grant, GrantStatus, decide, decide_fetch, enforce, error_for, sees_all
 from exchange.storage import catalog_store, grant_store, role_store
 from exchange.storage.db import Reader
 
@@ -63,24 +63,11 @@ class Registered:
     changes: tuple[str, ...] = ()
 
 
-def require_admin_of(caller: Caller, department: str, what: str) -> None:
-    """Hub admins may act on anything; a department admin only on its own department."""
-    if caller.has(Role.HUB_ADMIN):
-        return
-    if caller.has(Role.DEPT_ADMIN) and caller.department == department:
-        return
-    raise PermissionDenied(
-        f"{what} belongs to {department}; only its department admins or a hub admin may change it "
-        f"(you act for {caller.department})",
-        reason="NOT_OWNER",
-    )
-
-
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
 
-def logs_refusal(action: str) -> Callable[[F], F]:
-    """A refused change is written to the access log too, with the reason, before the error goes back."""
+def logs_refusal(operation: str) -> Callable[[F], F]:
+    """A refused change is written to the access log too (by the one recorder) before the error goes back."""
 
     def decorate(method: F) -> F:
         signature = inspect.signature(method)
@@ -93,14 +80,11 @@ def logs_refusal(action: str) -> Callable[[F], F]:
                 arguments = signature.bind(self, *args, **kwargs).arguments
                 dataset = arguments.get("dataset")
                 await self.hub.record(
-                    entry_for(
+                    entry_of(
                         arguments["caller"],
-                        action,
+                        operation,
+                        error=error,
                         dataset=dataset[:64] if isinstance(dataset, str) else "",
-                        decision="deny",
-                        reason=error.reason,
-                        message=error.message[:500],
-                        outcome=type(error).__name__,
                     )
                 )
                 raise
@@ -114,13 +98,12 @@ class Registry:
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
 
-    async def _log_change(self, caller: Caller, action: str, target: str, summary: str, **extra: str) -> None:
+    async def _log_change(self, caller: Caller, operation: str, target: str, summary: str, **extra: str) -> None:
         await self.hub.record(
-            entry_for(
+            entry_of(
                 caller,
-                action,
+                operation,
                 dataset=extra.pop("dataset", ""),
-                decision="allow",
                 details={"target": target, "summary": summary, **extra},
             )
         )
@@ -129,6 +112,7 @@ class Registry:
 
     @logs_refusal("departments.register")
     async def register_department(self, dept: Department, caller: Caller) -> Registered:
+        enforce(caller, "departments.register", Facts(department=dept.code, what=f"department {dept.code}"))
         for i, key in enumerate(dept.keys):
             _check_key(key, f"keys[{i}]")
         async with self.hub.db.begin() as conn:
@@ -145,9 +129,9 @@ class Registry:
             raise NotFound(f"no department {quote(code)} is registered", reason="DEPARTMENT_NOT_FOUND")
         return dept
 
-    @logs_refusal("departments.add_key")
+    @logs_refusal("departments.key.add")
     async def add_key(self, department: str, key: DepartmentKey, caller: Caller) -> Department:
-        require_admin_of(caller, department, f"department {department}")
+        enforce(caller, "departments.key.add", Facts(department=department, what=f"department {department}"))
         await self.get_department(department)
         _check_key(key, "key")
         async with self.hub.db.begin() as conn:
@@ -159,12 +143,12 @@ class Registry:
                 )
             await catalog_store.put_key(conn, department, replace(key, status=KeyStatus.ACTIVE), now_us())
         await self.hub.registry_changed(department)
-        await self._log_change(caller, "departments.add_key", department, f"added {key.use.value} key {key.kid}")
+        await self._log_change(caller, "departments.key.add", department, f"added {key.use.value} key {key.kid}")
         return await self.get_department(department)
 
-    @logs_refusal("departments.retire_key")
+    @logs_refusal("departments.key.retire")
     async def retire_key(self, department: str, kid: str, caller: Caller) -> Department:
-        require_admin_of(caller, department, f"department {department}")
+        enforce(caller, "departments.key.retire", Facts(department=department, what=f"department {department}"))
         dept = await self.get_department(department)
         key = next((k for k in dept.keys if k.kid == kid), None)
         if key is None:
@@ -172,30 +156,27 @@ class Registry:
         async with self.hub.db.begin() as conn:
             await catalog_store.put_key(conn, department, replace(key, status=KeyStatus.RETIRED), now_us())
         await self.hub.registry_changed(department)
-        await self._log_change(caller, "departments.retire_key", department, f"retired {key.use.value} key {kid}")
+        await self._log_change(caller, "departments.key.retire", department, f"retired {key.use.value} key {kid}")
         return await self.get_department(department)
 
-    @logs_refusal("departments.set_status")
+    @logs_refusal("departments.status.set")
     async def set_department_status(
         self, code: str, status: DepartmentStatus, reason: str, caller: Caller
     ) -> Department:
+        enforce(caller, "departments.status.set", Facts(department=code, what=f"department {code}"))
         await self.get_department(code)
         async with self.hub.db.begin() as conn:
             await catalog_store.set_department_status(conn, code, status.value, now_us())
         await self.hub.registry_changed(code)
-        await self._log_change(caller, "departments.set_status", code, f"status {status.value}: {reason}")
+        await self._log_change(caller, "departments.status.set", code, f"status {status.value}: {reason}")
         return await self.get_department(code)
 
     # --- held roles --------------------------------------------------------------------------------
 
-    @logs_refusal("departments.get_roles")
+    @logs_refusal("departments.roles.read")
     async def get_department_roles(self, code: str, caller: Caller) -> DepartmentRoles:
         """What a department and its officers hold (hub admins and auditors: any; dept admins: their own)."""
-        if not _may_see(caller, code):
-            raise PermissionDenied(
-                f"you act for {caller.department}; only hub admins and auditors may read the roles of {code}",
-                reason="NOT_OWNER",
-            )
+        enforce(caller, "departments.roles.read", Facts(department=code, what=f"the roles of {code}"))
         return await self._held_roles(code)
 
     async def _held_roles(self, code: str) -> DepartmentRoles:
@@ -204,7 +185,7 @@ class Registry:
             stored = await role_store.list_role_sets(conn, code)
         return department_roles(code, stored, self.hub.settings.hub_department)
 
-    @logs_refusal("departments.set_roles")
+    @logs_refusal("departments.roles.set")
     async def set_department_roles(
         self,
         code: str,
@@ -216,8 +197,7 @@ class Registry:
         reason: str = "",
     ) -> DepartmentRoles:
         """Record (or with `reset` forget) the roles of a department or of one officer of it; hub admins only."""
-        if not caller.has(Role.HUB_ADMIN):
-            raise PermissionDenied("only a hub admin changes which roles a department holds", reason="NOT_HUB_ADMIN")
+        enforce(caller, "departments.roles.set", Facts(department=code, what=f"the roles of {code}"))
         hub_department = self.hub.settings.hub_department
         wanted = parse_roles(roles)
         if reset:
@@ -235,17 +215,17 @@ class Registry:
         target = f"{code}/{officer_id}" if officer_id else code
         summary = f"roles {_role_summary(after, officer_id)} (were {_role_summary(before, officer_id)})"
         await self._log_change(
-            caller, "departments.set_roles", target, summary + (f": {reason[:200]}" if reason else "")
+            caller, "departments.roles.set", target, summary + (f": {reason[:200]}" if reason else "")
         )
         return after
 
     # --- datasets ----------------------------------------------------------------------------------
 
-    @logs_refusal("catalog.register_dataset")
+    @logs_refusal("catalog.dataset.register")
     async def register_dataset(
         self, ds: Dataset, caller: Caller, *, dry_run: bool = False
     ) -> tuple[Dataset, Registered]:
-        require_admin_of(caller, ds.owner, f"dataset {ds.code}")
+        enforce(caller, "catalog.dataset.register", Facts(department=ds.owner, what=f"dataset {ds.code}"))
         if self.hub.keyring.department(ds.owner) is None:
             await self.hub.registry_changed()
             if self.hub.keyring.department(ds.owner) is None:
@@ -261,7 +241,7 @@ class Registry:
             else:
                 old = current.dataset
                 if old.owner != ds.owner:
-                    require_admin_of(caller, old.owner, f"dataset {ds.code}")
+                    enforce(caller, "catalog.dataset.register", Facts(department=old.owner, what=f"dataset {ds.code}"))
                 # A spec that does not state a version means "the next one"; compare against the current.
                 candidate = ds if ds.version != "1.0" or old.version == "1.0" else replace(ds, version=old.version)
                 version = resolve_version(old, candidate)
@@ -278,7 +258,7 @@ class Registry:
             self.hub.current_datasets.clear()
             await self._log_change(
                 caller,
-                "catalog.register_dataset",
+                "catalog.dataset.register",
                 ds.code,
                 f"{result.outcome}: version {stored.version}",
                 dataset=ds.code,
@@ -306,21 +286,22 @@ class Registry:
             cache.put(ds, generation)
         return ds
 
-    @logs_refusal("catalog.set_status")
+    @logs_refusal("catalog.dataset.set_status")
     async def set_dataset_status(self, code: str, status: str, caller: Caller) -> Dataset:
         ds = await self.get_dataset(code)
-        require_admin_of(caller, ds.owner, f"dataset {code}")
+        enforce(caller, "catalog.dataset.set_status", Facts(department=ds.owner, what=f"dataset {code}"))
         updated = replace(ds, status=DatasetStatus(status))
         async with self.hub.db.begin() as conn:
             await catalog_store.put_dataset_version(conn, updated, now_us(), caller.officer_id)
         self.hub.current_datasets.clear()
-        await self._log_change(caller, "catalog.set_status", code, f"status {status}", dataset=code)
+        await self._log_change(caller, "catalog.dataset.set_status", code, f"status {status}", dataset=code)
         return updated
 
     # --- service items -----------------------------------------------------------------------------
 
     @logs_refusal("items.register")
     async def register_service_item(self, item: ServiceItem, caller: Caller) -> Registered:
+        enforce(caller, "items.register", Facts(what=f"service item {item.code}"))
         datasets: dict[str, Dataset] = {}
         async with self.hub.db.read() as conn:
             for material in item.required_materials:
@@ -368,7 +349,7 @@ class Registry:
         access_request_id: str = "",
     ) -> Grant:
         ds = await self.get_dataset(dataset)
-        require_admin_of(caller, ds.owner, f"dataset {dataset}")
+        enforce(caller, "grants.create", _dataset_facts(ds))
         problems: list[FieldViolation] = []
         if self.hub.keyring.department(consumer) is None:
             problems.append(FieldViolation("consumer", f"no department {quote(consumer)} is registered"))
@@ -383,11 +364,6 @@ class Registry:
             problems.append(FieldViolation("rate_per_minute", "must be 0 (unlimited) or more"))
         if problems:
             raise InvalidArgument(f"cannot grant {dataset} to {consumer}", reason="INVALID_GRANT", violations=problems)
-        if ds.sharing_type == SharingType.NOT_SHARED:
-            raise PermissionDenied(
-                f"dataset {dataset} is not_shared ({ds.legal_basis or 'by law'}); it can never be granted",
-                reason="DATASET_NOT_SHARED",
-            )
         if ds.sharing_type == SharingType.CONDITIONAL:
             await self._require_approved_request(access_request_id, consumer, dataset, ds.owner)
         now = now_us()
@@ -440,7 +416,8 @@ class Registry:
         limit: int = 100,
     ) -> list[Grant]:
         """Grants the caller may see: all for hub admins and auditors; a department's own otherwise."""
-        everything = caller.has(Role.HUB_ADMIN) or caller.has(Role.AUDITOR)
+        enforce(caller, "grants.list")
+        everything = sees_all(caller, "grants.list")
         async with self.hub.db.read() as conn:
             return await grant_store.list_grants(
                 conn,
@@ -457,17 +434,21 @@ class Registry:
         async with self.hub.db.read() as conn:
             grant = await grant_store.get_grant(conn, grant_id)
             owner = await catalog_store.get_dataset(conn, grant.dataset) if grant and caller else None
-        parties = (grant.consumer if grant else "", owner.dataset.owner if owner else "")
-        visible = caller is None or _may_see(caller, *parties)
-        if grant is None or not visible:
-            raise NotFound(f"no grant {quote(grant_id)} that you may see", reason="GRANT_NOT_FOUND")
+        missing = NotFound(f"no grant {quote(grant_id)} that you may see", reason="GRANT_NOT_FOUND")
+        if grant is None:
+            raise missing
+        if caller is not None:
+            parties = (grant.consumer, owner.dataset.owner if owner else "")
+            decision = decide(caller, "grants.read", Facts(parties=parties, what=f"grant {grant_id}"))
+            if not decision.allowed:
+                raise missing if decision.reason == missing.reason else error_for(decision)
         return grant
 
     @logs_refusal("grants.revoke")
     async def revoke_grant(self, grant_id: str, reason: str, caller: Caller) -> Grant:
         grant = await self.get_grant(grant_id)
         ds = await self.get_dataset(grant.dataset)
-        require_admin_of(caller, ds.owner, f"the grant on {grant.dataset}")
+        enforce(caller, "grants.revoke", Facts(department=ds.owner, what=f"the grant on {grant.dataset}"))
         async with self.hub.db.begin() as conn:
             await grant_store.revoke_grant(conn, grant_id, now_us(), reason)
         await self._log_change(caller, "grants.revoke", grant_id, reason or "revoked", dataset=grant.dataset)
@@ -490,12 +471,7 @@ class Registry:
     ) -> AccessRequest:
         """The caller's department asks the owner of `dataset` for a grant; the answer is due in working days."""
         ds = await self.get_dataset(dataset)
-        require_admin_of(caller, caller.department, "an access request")
-        if ds.sharing_type == SharingType.NOT_SHARED:
-            raise PermissionDenied(
-                f"dataset {dataset} is not_shared ({ds.legal_basis or 'by law'}); it can never be granted",
-                reason="DATASET_NOT_SHARED",
-            )
+        enforce(caller, "access_requests.create", _dataset_facts(ds))
         problems: list[FieldViolation] = []
         if not fields:
             problems.append(FieldViolation("fields", "name the fields needed"))
@@ -549,8 +525,13 @@ class Registry:
     async def get_access_request(self, request_id: str, caller: Caller) -> AccessRequest:
         async with self.hub.db.read() as conn:
             request = await grant_store.get_access_request(conn, request_id)
-        if request is None or not _may_see(caller, request.owner, request.consumer):
-            raise NotFound(f"no access request {quote(request_id)} that you may see", reason="ACCESS_REQUEST_NOT_FOUND")
+        missing = NotFound(f"no access request {quote(request_id)} that you may see", reason="ACCESS_REQUEST_NOT_FOUND")
+        if request is None:
+            raise missing
+        facts = Facts(parties=(request.owner, request.consumer), what=f"access request {request_id}")
+        decision = decide(caller, "access_requests.read", facts)
+        if not decision.allowed:
+            raise missing if decision.reason == missing.reason else error_for(decision)
         return request
 
     async def list_access_requests(
@@ -565,7 +546,8 @@ class Registry:
         limit: int = 100,
     ) -> list[AccessRequest]:
         """Requests the caller may see (a department admin: its inbox and its own requests)."""
-        everything = caller.has(Role.HUB_ADMIN) or caller.has(Role.AUDITOR)
+        enforce(caller, "access_requests.list")
+        everything = sees_all(caller, "access_requests.list")
         async with self.hub.db.read() as conn:
             return await grant_store.list_access_requests(
                 conn,
@@ -584,13 +566,7 @@ class Registry:
     ) -> tuple[AccessRequest, Grant | None]:
         """The owner's department admin approves, creating the grant, or denies with a reason."""
         request = await self.get_access_request(request_id, caller)
-        if not (caller.has(Role.DEPT_ADMIN) and caller.department == request.owner):
-            # Widening the use of conditional data needs the provider's own consent, not the hub operator's.
-            raise PermissionDenied(
-                f"only a department admin of {request.owner}, which owns {request.dataset}, may answer this "
-                f"request (you act for {caller.department})",
-                reason="NOT_OWNER",
-            )
+        enforce(caller, "access_requests.decide", Facts(department=request.owner, what=request.dataset))
         if request.status != AccessRequestStatus.PENDING:
             raise FailedPrecondition(
                 f"access request {request_id} was already {request.status.value}; file a new one to ask again",
@@ -638,10 +614,11 @@ class Registry:
                 await grant_store.set_access_request_grant(conn, decided)
         await self._log_change(
             caller,
-            f"access_requests.{decided.status.value}",
+            "access_requests.decide",
             request.id,
             decided.decision_reason or decided.status.value,
             dataset=request.dataset,
+            answer=decided.status.value,
         )
         return decided, grant
 
@@ -652,11 +629,7 @@ class Registry:
         self, caller: Caller, *, department: str, dataset: str, case_id: str, service_item: str, fields: tuple[str, ...]
     ) -> Decision:
         """Would an officer of `department` be allowed this fetch now, and why? Reads facts, fetches nothing."""
-        if not (caller.has(Role.HUB_ADMIN) or caller.has(Role.AUDITOR)) and department != caller.department:
-            raise PermissionDenied(
-                f"you act for {caller.department}; only hub admins and auditors may ask about {department}",
-                reason="NOT_OWNER",
-            )
+        enforce(caller, "authz.explain", Facts(department=department, what=f"the access of {department}"))
         if self.hub.keyring.department(department) is None:
             raise NotFound(f"no department {quote(department)} is registered", reason="DEPARTMENT_NOT_FOUND")
         ds = await self.get_dataset(dataset)
@@ -683,9 +656,11 @@ class Registry:
         return decision
 
 
-def _may_see(caller: Caller, *departments: str) -> bool:
-    """Hub admins and auditors see every request; others only those their department is party to."""
-    return caller.has(Role.HUB_ADMIN) or caller.has(Role.AUDITOR) or caller.department in departments
+def _dataset_facts(ds: Dataset) -> Facts:
+    """What grants and access requests look at: the owner and whether the law lets the dataset be shared."""
+    return Facts(
+        department=ds.owner, what=f"dataset {ds.code}", sharing_type=ds.sharing_type.value, legal_basis=ds.legal_basis
+    )
 
 
 def _who(caller: Caller) -> str:
