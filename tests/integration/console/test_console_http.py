@@ -186,7 +186,7 @@ async def test_the_log_filters_by_subject_shows_proofs_and_exports_the_view(brow
         table = pq.read_table(io.BytesIO(await response.read()))
     assert table.column("reason").to_pylist() == ["NO_GRANT"]
     actions = [e.action for e in await console_hub.log_entries()]
-    assert "console.log_export_csv" in actions and "console.log_query" in actions
+    assert "audit.log.export" in actions and "audit.entries.query" in actions
 
 
 async def test_auditors_read_the_log_but_cannot_change_the_registry(browser):
@@ -263,7 +263,7 @@ async def test_a_department_admin_rotates_its_own_keys_but_not_another_departmen
     dept = await console_hub.running.registry.get_department("SAMR")
     assert {k.kid: k.status.value for k in dept.keys}[old_kid] == "retired"
     actions = [e.action for e in await console_hub.log_entries()]
-    assert "departments.add_key" in actions and "departments.retire_key" in actions
+    assert "departments.key.add" in actions and "departments.key.retire" in actions
 
 
 async def test_a_hub_admin_registers_and_edits_departments_and_service_items(browser, console_hub):
@@ -468,7 +468,7 @@ async def test_reading_cases_in_the_console_leaves_entries_under_the_applicant(b
     status, _ = await browser.get("/cases/case-samr")
     assert status == 200
     read = (await console_hub.log_entries())[-1]
-    assert (read.action, read.decision, read.case_id) == ("cases.get", "allow", "case-samr")
+    assert (read.action, read.decision, read.case_id) == ("cases.read", "allow", "case-samr")
     assert (read.caller_department, read.officer_id) == ("HUB", "console:audrey")
     assert read.subject_id == "110101199003071234"
     await browser.get("/cases?department=FIRE")
@@ -480,7 +480,7 @@ async def test_reading_cases_in_the_console_leaves_entries_under_the_applicant(b
         status, _ = await psb.get("/cases/case-fire")
         assert status == 404
         refused = (await console_hub.log_entries())[-1]
-        assert (refused.action, refused.decision, refused.reason) == ("cases.get", "deny", "NOT_INVOLVED")
+        assert (refused.action, refused.decision, refused.reason) == ("cases.read", "deny", "NOT_INVOLVED")
         assert (refused.officer_id, refused.subject_id) == ("console:psb-admin", "110101199003075678")
     finally:
         await psb.close()
