@@ -118,6 +118,8 @@ _TABLE = (
     _op("cases.opinion", OFFICER, Scope.INVOLVED, refusal="NOT_INVOLVED"),
     _op("cases.material.attach", OFFICER, Scope.INVOLVED, refusal="NOT_INVOLVED"),
     _op("cases.material.read", OFFICER, Scope.INVOLVED, refusal="NOT_INVOLVED", personal=True),
+    # The annotated copy shows document contents: officers of the case's departments, never auditors.
+    _op("cases.material.annotated_copy", OFFICER, Scope.INVOLVED, refusal="NOT_INVOLVED", personal=True),
     _op("cases.material.list", OFFICER | AUDIT, Scope.INVOLVED, sees_all=_READ_ALL, refusal="NOT_INVOLVED"),
     _op(
         "cases.overdue",

@@ -48,6 +48,7 @@ RPC_OPERATIONS: dict[str, str] = {
     f"{_P}CaseService/ListOverdueCases": "cases.overdue",
     f"{_P}CaseService/GetSavings": "cases.savings",
     f"{_P}CaseService/AddCaseParty": "cases.party.add",
+    f"{_P}CaseService/GetAnnotatedCopy": "cases.material.annotated_copy",
     f"{_P}AuditService/QueryEntries": "audit.entries.query",
     f"{_P}AuditService/GetEntry": "audit.entry.read",
     f"{_P}AuditService/GetCheckpoint": "audit.checkpoint.read",
