@@ -21,8 +21,8 @@ from exchange.audit.entry import AccessLogEntry
 from exchange.auth.identity import Caller, Role
 from exchange.clock import now_us
 from exchange.console import console_app
-from exchange.console.accounts import CONSOLE_ROLES, hash_password
-from exchange.console.doors import ROUTE_OPERATIONS, UNMAPPED
+from exchange.console.accounts import CONSOLE_ROLES, Account, hash_password
+from exchange.console.doors import ROUTE_OPERATIONS, UNMAPPED, console_caller
 from exchange.policy import OPERATIONS, Decision, Facts, Scope, decide, table_markdown
 from exchange.services.doors import RPC_OPERATIONS, door_table_markdown
 from exchange.storage import console_store
@@ -317,7 +317,7 @@ async def test_each_scoped_rpc_decides_as_the_policy_says(
 
 
 def _concrete(path: str, world: World) -> str:
-    values = {"{code}": DATASET, "{id}": world.case_id, "{kid}": "no-such-kid", "{fmt}": "csv"}
+    values = {"{code}": DATASET, "{id}": world.case_id, "{kid}": "no-such-kid", "{fmt}": "csv", "{dataset}": DATASET}
     if path.startswith("/departments/") or path.startswith("/items/"):
         values["{code}"] = OWNER if path.startswith("/departments/") else ITEM
     if path.startswith("/requests/"):
@@ -342,9 +342,8 @@ async def test_each_console_route_refuses_exactly_the_roles_the_policy_refuses(
 ) -> None:
     operation = ROUTE_OPERATIONS[(method, path)]
     browser = world.browsers[role]
-    caller = Caller(
-        OWNER if role == "dept_admin" else HUB, f"console:door-{role}", frozenset({CONSOLE_ROLES[role]}), "", 0
-    )
+    department = OWNER if role == "dept_admin" else HUB
+    caller = console_caller(Account(f"door-{role}", role, department, role, ""), operation)
     expected = decide(caller, operation)
     since = await world.size()
     url = _concrete(path, world)
@@ -354,7 +353,7 @@ async def test_each_console_route_refuses_exactly_the_roles_the_policy_refuses(
     if not expected.allowed:
         assert status == 403, where
         assert [(e.decision, e.reason, e.outcome, e.caller_department, e.officer_role) for e in mine] == [
-            ("deny", "ROLE_NOT_ALLOWED", "PERMISSION_DENIED", caller.department, CONSOLE_ROLES[role].value)
+            ("deny", "ROLE_NOT_ALLOWED", "PERMISSION_DENIED", caller.department, ",".join(sorted(caller.roles)))
         ], where
         return
     assert status != 403 or any(e.reason != "ROLE_NOT_ALLOWED" for e in mine), where
