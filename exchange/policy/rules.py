@@ -15,7 +15,7 @@ from exchange.auth.identity import Caller, Role
 from exchange.policy.decision import NOT_FOUND, PERMISSION_DENIED, Decision, Trail
 from exchange.policy.operations import OPERATIONS, Operation, Scope
 
-_ORDER = (Role.OFFICER, Role.DEPT_ADMIN, Role.HUB_ADMIN, Role.AUDITOR)
+_ORDER = tuple(Role)
 
 
 @dataclass(frozen=True)
