@@ -34,6 +34,14 @@ async def _drain(responses: AsyncIterator[Any]) -> list[Any]:
     return [r async for r in responses]
 
 
+# The policy's operation each of those RPCs asks for (the refusal is logged under it).
+OPERATION_OF = {
+    "ListGrants": "grants.list",
+    "QueryEntries": "audit.entries.query",
+    "SetDepartmentStatus": "departments.status.set",
+}
+
+
 def _hub_admin_calls(client: HubClient) -> dict[str, Callable[[], Awaitable[Any]]]:
     """What a forged hub admin or auditor would do first: read every grant, read the log, cut off MNR."""
     suspend = departments_pb2.SetDepartmentStatusRequest(
@@ -78,7 +86,7 @@ async def test_a_department_key_cannot_mint_a_hub_identity(any_backend_hub: HubF
     forger = hub.client("FIRE", officer="mallory", roles=(role,))
     for name, attempt in _hub_admin_calls(forger).items():
         entry = await _refused(hub, attempt(), department="FIRE", officer="mallory")
-        assert entry.action.endswith(f"/{name}")
+        assert entry.action == OPERATION_OF[name]
         assert role.value in entry.message and "dept_admin, officer" in entry.message
     assert hub.hub.keyring.department("MNR").status.value == "active"
 
@@ -177,7 +185,7 @@ async def test_only_a_hub_admin_changes_roles(any_backend_hub: HubFixture) -> No
         assert (caught.value.grpc_code, caught.value.reason) == (grpc.StatusCode.PERMISSION_DENIED, "ROLE_NOT_ALLOWED")
         entry = (await hub.log_entries())[-1]
         assert (entry.decision, entry.caller_department, entry.officer_id) == ("deny", department, "eve")
-    assert not [e for e in await hub.log_entries() if e.action == "departments.roles.set"]
+    assert not [e for e in await hub.log_entries() if e.action == "departments.roles.set" and e.decision == "allow"]
 
 
 async def test_every_role_change_is_an_access_log_entry(any_backend_hub: HubFixture) -> None:
