@@ -151,11 +151,11 @@ _TABLE = (
     # Notifications: each department's own events, webhook and dead letters (the notification desk checks
     # the department); case flags for the case's departments and auditors.
     _op("notifications.subscribe", OFFICER | ADMINS),
-    _op("notifications.webhook.set", ADMINS),
-    _op("notifications.webhook.read", ADMINS),
-    _op("notifications.webhook.delete", ADMINS),
-    _op("notifications.dead_letters.list", ADMINS),
-    _op("notifications.dead_letters.redrive", ADMINS),
+    _op("notifications.webhook.set", ADMINS, Scope.OWN_DEPARTMENT, sees_all=HUB_ADMIN),
+    _op("notifications.webhook.read", ADMINS, Scope.OWN_DEPARTMENT, sees_all=HUB_ADMIN),
+    _op("notifications.webhook.delete", ADMINS, Scope.OWN_DEPARTMENT, sees_all=HUB_ADMIN),
+    _op("notifications.dead_letters.list", ADMINS, Scope.OWN_DEPARTMENT, sees_all=HUB_ADMIN),
+    _op("notifications.dead_letters.redrive", ADMINS, Scope.OWN_DEPARTMENT, sees_all=HUB_ADMIN),
     _op("cases.flags.list", OFFICER | ADMINS | AUDIT),
     # The console's own doors: signing in and choosing a language need no account; the home page any.
     _op("console.sign_in", EVERYONE, public=True),
