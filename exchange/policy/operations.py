@@ -105,7 +105,15 @@ _TABLE = (
     _op("exchange.scan", OFFICER, Scope.FETCH, personal=True),
     # Cases: officers of the involved departments work them; auditors and hub admins read their metadata.
     _op("cases.create", OFFICER),
-    _op("cases.read", OFFICER | AUDIT, Scope.INVOLVED, sees_all=_READ_ALL, refusal="NOT_INVOLVED", personal=True),
+    # A department's console account reads its department's cases as its officers do.
+    _op(
+        "cases.read",
+        OFFICER | DEPT_ADMIN | AUDIT,
+        Scope.INVOLVED,
+        sees_all=_READ_ALL,
+        refusal="NOT_INVOLVED",
+        personal=True,
+    ),
     _op(
         "cases.list",
         OFFICER | AUDIT | ADMINS,
