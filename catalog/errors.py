@@ -142,3 +142,29 @@ class DataLoss(ExchangeError):
     """Data failed an integrity check (a bad signature, a changed log entry)."""
 
     default_reason = "DATA_LOSS"
+
+
+# The one table from error type to status name (exchange.errors turns the names into gRPC codes; the access
+# log records them as an entry's outcome). An ExchangeError of no listed type is INTERNAL.
+STATUS_NAMES: dict[type[ExchangeError], str] = {
+    InvalidArgument: "INVALID_ARGUMENT",
+    NotFound: "NOT_FOUND",
+    AlreadyExists: "ALREADY_EXISTS",
+    FailedPrecondition: "FAILED_PRECONDITION",
+    Aborted: "ABORTED",
+    Unauthenticated: "UNAUTHENTICATED",
+    PermissionDenied: "PERMISSION_DENIED",
+    ResourceExhausted: "RESOURCE_EXHAUSTED",
+    Unavailable: "UNAVAILABLE",
+    DeadlineExceeded: "DEADLINE_EXCEEDED",
+    OutOfRange: "OUT_OF_RANGE",
+    DataLoss: "DATA_LOSS",
+}
+
+
+def status_name(error: ExchangeError) -> str:
+    """The status name of `error`: its nearest type in STATUS_NAMES, else INTERNAL."""
+    for cls in type(error).__mro__:
+        if cls in STATUS_NAMES:
+            return STATUS_NAMES[cls]
+    return "INTERNAL"

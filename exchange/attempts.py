@@ -85,8 +85,8 @@ class Deadline:
     def interruption(self) -> tuple[str, str, str]:
         """(reason, outcome, sentence) for a request stopped from outside: its deadline passed, or it was cancelled."""
         if self.at is not None and time.monotonic() >= self.at - DEADLINE_SLACK_SECONDS:
-            return "DEADLINE_EXCEEDED", "DeadlineExceeded", "the caller's deadline passed"
-        return "CANCELLED", "Cancelled", "the caller cancelled the request"
+            return "DEADLINE_EXCEEDED", "DEADLINE_EXCEEDED", "the caller's deadline passed"
+        return "CANCELLED", "CANCELLED", "the caller cancelled the request"
 
 
 async def record_despite_cancellation(hub: Hub, entry: AccessLogEntry) -> None:

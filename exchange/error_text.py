@@ -67,6 +67,16 @@ BY_REASON: dict[str, str] = {
         "reason.NOT_OWNER", "Only the owning department's administrators or a hub administrator may do this."
     ),
     "NOT_INVOLVED": N_("reason.NOT_INVOLVED", "Your department is not involved in case {case}."),
+    "NOT_OWN_DEPARTMENT": N_("reason.NOT_OWN_DEPARTMENT", "You may do this for your own department only."),
+    "NOT_PARTY_TO_ENTRY": N_(
+        "reason.NOT_PARTY_TO_ENTRY",
+        "Only the parties to this log entry, auditors and hub administrators may have its evidence bundle.",
+    ),
+    "GRANT_NOT_FOUND": N_("reason.GRANT_NOT_FOUND", "No grant with this id that you may see."),
+    "ACCESS_REQUEST_NOT_FOUND": N_(
+        "reason.ACCESS_REQUEST_NOT_FOUND", "No access request with this id that you may see."
+    ),
+    "OPERATION_UNKNOWN": N_("reason.OPERATION_UNKNOWN", "This operation is not in the hub's policy; nobody may do it."),
     "NOT_LEAD_DEPARTMENT": N_("reason.NOT_LEAD_DEPARTMENT", "Only the lead department of case {case} may do this."),
     "CASE_NOT_OPEN": N_("reason.CASE_NOT_OPEN", "Case {case} is {state}; this needs an open case."),
     "DEPARTMENT_NOT_FOUND": N_("reason.DEPARTMENT_NOT_FOUND", "No department is registered under this code."),

@@ -58,18 +58,9 @@ class InternalError(e.ExchangeError):
     default_reason = "INTERNAL"
 
 
+# Built from the one table of status names (catalog.errors.STATUS_NAMES).
 STATUS_OF: dict[type[e.ExchangeError], grpc.StatusCode] = {
-    e.InvalidArgument: grpc.StatusCode.INVALID_ARGUMENT,
-    e.NotFound: grpc.StatusCode.NOT_FOUND,
-    e.AlreadyExists: grpc.StatusCode.ALREADY_EXISTS,
-    e.FailedPrecondition: grpc.StatusCode.FAILED_PRECONDITION,
-    e.Aborted: grpc.StatusCode.ABORTED,
-    e.Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
-    e.PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
-    e.ResourceExhausted: grpc.StatusCode.RESOURCE_EXHAUSTED,
-    e.Unavailable: grpc.StatusCode.UNAVAILABLE,
-    e.DeadlineExceeded: grpc.StatusCode.DEADLINE_EXCEEDED,
-    e.OutOfRange: grpc.StatusCode.OUT_OF_RANGE,
+    **{cls: grpc.StatusCode[name] for cls, name in e.STATUS_NAMES.items() if cls is not e.DataLoss},
     InternalError: grpc.StatusCode.INTERNAL,
     # A proof the hub built from its stored tree does not verify: the stored hashes are damaged.
     # Listed before DataLoss so a client reading DATA_LOSS back gets the general class.
@@ -82,10 +73,7 @@ ERROR_OF: dict[grpc.StatusCode, type[e.ExchangeError]] = {code: cls for cls, cod
 
 def status_code_of(error: e.ExchangeError) -> grpc.StatusCode:
     """The status of a domain error: the nearest class in the table."""
-    for cls in type(error).__mro__:
-        if cls in STATUS_OF:
-            return STATUS_OF[cls]
-    return grpc.StatusCode.UNKNOWN
+    return grpc.StatusCode[e.status_name(error)]
 
 
 def _bounded_metadata(metadata: Mapping[str, str]) -> dict[str, str]:
@@ -246,7 +234,7 @@ class _Guard:
             return
         remaining = context.time_remaining()
         expired = remaining is not None and remaining <= DEADLINE_SLACK_SECONDS
-        reason, outcome = ("DEADLINE_EXCEEDED", "DeadlineExceeded") if expired else ("CANCELLED", "Cancelled")
+        reason = outcome = "DEADLINE_EXCEEDED" if expired else "CANCELLED"
         how = "the caller's deadline passed" if expired else "the caller cancelled the request"
         write = asyncio.ensure_future(
             self._record(context, Failure(current_request_id(), "deny", reason, how, outcome))
@@ -264,7 +252,7 @@ class _Guard:
 
 
 def _failure(error: e.ExchangeError, request_id: str, decision: Decision) -> Failure:
-    return Failure(request_id, decision, error.reason, bounded(error.message, 500), type(error).__name__)
+    return Failure(request_id, decision, error.reason, bounded(error.message, 500), e.status_name(error))
 
 
 def guard_unary(

@@ -26,13 +26,15 @@ from catalog.errors import (
     PermissionDenied,
     ResourceExhausted,
     quote,
+    status_name,
 )
 from catalog.identifiers import KeyFormat, validate_key
 from catalog.model import Dataset
 from exchange import metrics
 from exchange.attempts import Deadline, Progress, record_despite_cancellation
-from exchange.audit.entry import AccessLogEntry, decision_for, entry_for
+from exchange.audit.entry import AccessLogEntry, decision_for
 from exchange.audit.log import Receipt
+from exchange.audit.recorder import Purpose, entry_of
 from exchange.auth.authz import (
     REASON_SUBJECT_NOT_ON_CASE,
     Decision,
@@ -101,14 +103,13 @@ class Fetcher:
     async def fetch(self, caller: Caller, req: FetchRequest, *, action: str = "exchange.fetch") -> FetchResult:
         started = time.perf_counter()
         req = FetchRequest(**{**req.__dict__, "request_id": req.request_id or current_request_id()})
-        entry = entry_for(
+        entry = entry_of(
             caller,
             action,
+            purpose=Purpose(req.case_id, req.service_item),
             request_id=req.request_id,
             # The recorder cuts each value to its limit (catalog.limits); the edge refused worse.
             dataset=req.dataset,
-            case_id=req.case_id,
-            service_item=req.service_item,
             request_digest=request_digest(req),
             # Why the officer needs the document now, in the caller's words (bounded by the recorder).
             details={"note": req.note} if req.note else {},
@@ -128,7 +129,7 @@ class Fetcher:
                     decision=decision,
                     reason=error.reason,
                     message=message[:500],
-                    outcome=type(error).__name__,
+                    outcome=status_name(error),
                     latency_us=int((time.perf_counter() - started) * 1e6),
                     subject_id=error.metadata.get("subject_id", entry.subject_id),
                     dataset_version=error.metadata.get("dataset_version", ""),
@@ -193,7 +194,7 @@ class Fetcher:
                 subject_id=subject,
                 fields=tuple(returned),
                 decision="allow",
-                outcome="ok",
+                outcome="OK",
                 latency_us=0,
                 response_digest=hashlib.sha256(document_json).hexdigest(),
             )

@@ -2,8 +2,8 @@
 
 Servicers, the console and the CLI's embedded mode all work through one `Hub`.
 `authenticate` is the one door every RPC passes: token, certificate, department
-status, the roles the hub holds for the caller and the role table, with every
-refusal written to the access log.
+status, the roles the hub holds for the caller and the policy's role for the
+operation, with every refusal written to the access log by the one recorder.
 """
 
 from __future__ import annotations
@@ -26,17 +26,17 @@ from catalog.model import DepartmentStatus
 from exchange import localtime, metrics, tracing
 from exchange.adapter_client import AdapterClient, TransportSecurity
 from exchange.attempts import entry_written
-from exchange.audit.entry import AccessLogEntry, entry_for
+from exchange.audit.entry import AccessLogEntry
 from exchange.audit.high_water import FILE_NAME as HIGH_WATER_FILE
 from exchange.audit.key_history import check_current_key
 from exchange.audit.log import AccessLog, Receipt
 from exchange.audit.note import NoteSigner
 from exchange.audit.origin import key_name, provisional_origin, resolve_log_origin
+from exchange.audit.recorder import Purpose, entry_of
 from exchange.auth.held_roles import refuse_unheld
 from exchange.auth.identity import Caller
 from exchange.auth.keys import generate_ed25519, load_private_key, write_private_key
 from exchange.auth.pki import RevocationList, department_from_auth_context, peer_certificate, peer_chain
-from exchange.auth.roles import allowed_roles
 from exchange.auth.tokens import TokenVerifier
 from exchange.cases.calendar import hub_calendar, uncovered_years
 from exchange.clock import now_us
@@ -44,7 +44,7 @@ from exchange.config import Settings
 from exchange.events import Publisher
 from exchange.keyring import CurrentDatasets, KeyRing
 from exchange.outbox import OutboxPublisher
-from exchange.request_ids import current_request_id
+from exchange.policy import decide, error_for
 from exchange.storage import Database, quota_store, token_store
 from exchange.storage.changes import ChangeFeed
 
@@ -272,7 +272,8 @@ class Hub:
 
     # --- the door every RPC passes -----------------------------------------------------------------
 
-    async def authenticate(self, method: str, context: aio.ServicerContext[Any, Any]) -> Caller:
+    async def authenticate(self, operation: str, context: aio.ServicerContext[Any, Any]) -> Caller:
+        """The caller of an RPC that asks for `operation` (the edge's map names it), or the logged refusal."""
         metadata: Mapping[str, Any] = dict(context.invocation_metadata() or ())
         cert_department = None
         auth_context: dict[str, list[bytes]] = {}
@@ -292,9 +293,18 @@ class Hub:
                 )
             caller = await self.verifier.admit(token, peer=context.peer(), cert_department=cert_department)
             self._note_certificate(caller.department, cert_department, auth_context)
-            self._check_caller(method, caller)
+            self._check_caller(operation, caller)
         except ExchangeError as error:
-            await self.record(self._refusal(method, error, caller, cert_department))
+            # Without mTLS, a token whose signature verified still names its department (and officer).
+            await self.record(
+                entry_of(
+                    caller,
+                    operation,
+                    error=error,
+                    department=cert_department or error.metadata.get("department", ""),
+                    officer_id=error.metadata.get("officer_id", ""),
+                )
+            )
             raise
         return caller
 
@@ -316,8 +326,8 @@ class Hub:
         left = [(code, (not_after - moment) / 86400) for code, not_after in self.department_certificates.items()]
         return sorted((item for item in left if item[1] < days), key=lambda item: item[1])
 
-    def _check_caller(self, method: str, caller: Caller) -> None:
-        """A verified token's department is active, holds every role the token asks for, and one fits `method`."""
+    def _check_caller(self, operation: str, caller: Caller) -> None:
+        """A verified token's department is active, holds every role the token asks for, and one fits `operation`."""
         department = self.keyring.department(caller.department)
         if department is None or department.status != DepartmentStatus.ACTIVE:
             state = department.status.value if department else "unknown"
@@ -332,53 +342,21 @@ class Hub:
             caller.roles,
             self.keyring.held_roles(caller.department, caller.officer_id),
         )
-        roles = allowed_roles(method)
-        if not (caller.roles & roles):
-            held = ", ".join(sorted(r.value for r in caller.roles))
-            need = ", ".join(sorted(r.value for r in roles)) or "nobody"
-            raise PermissionDenied(
-                f"{method.rsplit('/', 1)[-1]} needs one of the roles [{need}]; the token carries [{held}]",
-                reason="ROLE_NOT_ALLOWED",
-            )
-
-    @staticmethod
-    def _refusal(
-        method: str,
-        error: ExchangeError,
-        caller: Caller | None,
-        cert_department: str | None,
-    ) -> AccessLogEntry:
-        """The deny entry for a refused call: under the verified caller once its token checked out."""
-        return AccessLogEntry(
-            time_us=now_us(),
-            request_id=current_request_id(),
-            action=f"rpc{method}",
-            # Without mTLS, a token whose signature verified still names its department (and officer).
-            caller_department=caller.department if caller else cert_department or error.metadata.get("department", ""),
-            officer_id=caller.officer_id if caller else error.metadata.get("officer_id", ""),
-            officer_role=",".join(sorted(r.value for r in caller.roles)) if caller else "",
-            decision="deny",
-            reason=error.reason,
-            message=error.message,
-            outcome=type(error).__name__,
-        )
+        decision = decide(caller, operation)
+        if not decision.allowed:
+            raise error_for(decision)
 
     async def record_refusal(
-        self, action: str, caller: Caller, error: ExchangeError, *, subject_id: str = ""
+        self,
+        operation: str,
+        caller: Caller,
+        error: ExchangeError,
+        *,
+        subject_id: str = "",
+        purpose: Purpose = Purpose(),
     ) -> Receipt:
-        """Log the refusal of an authenticated caller's request (operation `action`) before its servicer ran."""
-        return await self.record(
-            entry_for(
-                caller,
-                action,
-                request_id=current_request_id(),
-                subject_id=subject_id,
-                decision="deny",
-                reason=error.reason,
-                message=error.message,
-                outcome=type(error).__name__,
-            )
-        )
+        """Log the refusal of an authenticated caller's request for `operation` before its servicer ran."""
+        return await self.record(entry_of(caller, operation, error=error, subject=subject_id, purpose=purpose))
 
     async def record(self, entry: AccessLogEntry) -> Receipt:
         """Append to the access log (fail closed: raises Unavailable if it cannot be written)."""

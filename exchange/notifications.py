@@ -22,11 +22,12 @@ import aiohttp
 from cryptography.hazmat.primitives import serialization
 
 from catalog.errors import ExchangeError, FieldViolation, InvalidArgument, NotFound, PermissionDenied
-from exchange.audit.entry import AccessLogEntry, entry_for
+from exchange.audit.entry import AccessLogEntry
+from exchange.audit.recorder import entry_of
 from exchange.auth.identity import Caller, Role
 from exchange.clock import now_us
 from exchange.events import EventKind
-from exchange.registry import require_admin_of
+from exchange.policy import Facts, enforce
 from exchange.storage import notification_store, status_store
 from exchange.storage.notification_store import DEAD, DELIVERED, PENDING, Delivery, StoredEvent, Webhook
 from exchange.webhook_signature import ED25519, HMAC, SCHEMES, event_body, sign
@@ -116,16 +117,14 @@ class NotificationDesk:
         return public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
 
     async def _log(self, caller: Caller, action: str, department: str, **details: str) -> None:
-        await self.hub.record(
-            entry_for(caller, action, decision="allow", details={"department": department, **details})
-        )
+        await self.hub.record(entry_of(caller, action, details={"department": department, **details}))
 
     async def set_webhook(
         self, caller: Caller, department: str, url: str, scheme: str, secret: str, kinds: Sequence[str]
     ) -> tuple[Webhook, str]:
         """Set the department's webhook; the secret made by the hub when none was given (else '')."""
         department = department or caller.department
-        require_admin_of(caller, department, f"the webhook of {department}")
+        enforce(caller, "notifications.webhook.set", Facts(department=department, what=f"the webhook of {department}"))
         url = check_webhook_url(url, loopback_http=self.hub.settings.webhook_loopback_http)
         wanted = check_kinds(kinds)
         made = ""
@@ -160,13 +159,15 @@ class NotificationDesk:
 
     async def get_webhook(self, caller: Caller, department: str) -> Webhook | None:
         department = department or caller.department
-        require_admin_of(caller, department, f"the webhook of {department}")
+        enforce(caller, "notifications.webhook.read", Facts(department=department, what=f"the webhook of {department}"))
         async with self.hub.db.read() as conn:
             return await notification_store.get_webhook(conn, department)
 
     async def delete_webhook(self, caller: Caller, department: str) -> bool:
         department = department or caller.department
-        require_admin_of(caller, department, f"the webhook of {department}")
+        enforce(
+            caller, "notifications.webhook.delete", Facts(department=department, what=f"the webhook of {department}")
+        )
         async with self.hub.db.begin() as conn:
             deleted = await notification_store.delete_webhook(conn, department)
         await self._log(caller, "notification.delete_webhook", department)
@@ -174,7 +175,11 @@ class NotificationDesk:
 
     async def dead_letters(self, caller: Caller, department: str) -> list[tuple[Delivery, StoredEvent]]:
         department = department or caller.department
-        require_admin_of(caller, department, f"the dead letters of {department}")
+        enforce(
+            caller,
+            "notifications.dead_letters.list",
+            Facts(department=department, what=f"the dead letters of {department}"),
+        )
         async with self.hub.db.read() as conn:
             found = []
             for delivery in await notification_store.list_deliveries(conn, department, DEAD):
@@ -186,7 +191,11 @@ class NotificationDesk:
     async def redrive(self, caller: Caller, department: str, event_ids: Sequence[int]) -> list[int]:
         """Put dead letters back in line; the deliverer sends them on its next round."""
         department = department or caller.department
-        require_admin_of(caller, department, f"the dead letters of {department}")
+        enforce(
+            caller,
+            "notifications.dead_letters.redrive",
+            Facts(department=department, what=f"the dead letters of {department}"),
+        )
         async with self.hub.db.begin() as conn:
             if await notification_store.get_webhook(conn, department) is None:
                 raise NotFound(

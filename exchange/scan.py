@@ -44,12 +44,14 @@ from catalog.errors import (
     FieldViolation,
     InvalidArgument,
     PermissionDenied,
+    status_name,
 )
 from catalog.model import Dataset, DatasetKind
 from exchange.adapter_client import ScanLimits
 from exchange.attempts import Deadline, Progress, record_despite_cancellation
-from exchange.audit.entry import AccessLogEntry, decision_for, entry_for
+from exchange.audit.entry import AccessLogEntry, decision_for
 from exchange.audit.log import Receipt
+from exchange.audit.recorder import Purpose, entry_of
 from exchange.auth.authz import Decision, FetchFacts, decide_fetch, decide_filter_subjects
 from exchange.auth.identity import Caller
 from exchange.clock import now_us
@@ -107,14 +109,13 @@ class Scanner:
         """Authorise, reach the adapter, log; the returned stream has not sent a row yet."""
         started = time.perf_counter()
         req = replace(req, request_id=req.request_id or current_request_id())
-        entry = entry_for(
+        entry = entry_of(
             caller,
             "exchange.scan",
+            purpose=Purpose(req.case_id, req.service_item),
             request_id=req.request_id,
             # The recorder cuts each value to its limit (catalog.limits); the edge refused worse.
             dataset=req.dataset,
-            case_id=req.case_id,
-            service_item=req.service_item,
             request_digest=scan_digest(req),
         )
         progress, deadline = Progress(), Deadline.after(req.time_budget)
@@ -131,7 +132,7 @@ class Scanner:
                     decision=decision_for(error, authorised=progress.authorised),
                     reason=error.reason,
                     message=error.message[:500],
-                    outcome=type(error).__name__,
+                    outcome=status_name(error),
                     latency_us=int((time.perf_counter() - started) * 1e6),
                 )
             )
@@ -319,7 +320,7 @@ class Scanner:
                     decision="allow",
                     reason=error.reason,
                     message=f"the scan broke after {chain.rows} rows: {error.message}"[:500],
-                    outcome=type(error).__name__,
+                    outcome=status_name(error),
                 )
             )
             raise

@@ -6,7 +6,7 @@ for the mutants listed as equivalent in scripts/mutation_equivalents.txt (with t
 every other survivor with its diff. docs/development.md ("Mutation testing") records the latest run.
 
     python scripts/mutation.py                    # every module
-    python scripts/mutation.py exchange/auth/authz.py
+    python scripts/mutation.py exchange/policy/fetch.py
     python scripts/mutation.py --report           # re-print the last results without running
     python scripts/mutation.py --all-mutants      # no sampling (the Merkle and encoding modules take longer)
 """
@@ -25,8 +25,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 MODULES = (
-    "exchange/auth/authz.py",
-    "exchange/auth/roles.py",
+    "exchange/policy/fetch.py",
+    "exchange/policy/rules.py",
     "exchange/auth/held_roles.py",
     "exchange/auth/tokens.py",
     "catalog/identifiers.py",

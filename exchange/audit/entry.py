@@ -23,9 +23,6 @@ from catalog.errors import (
     Unauthenticated,
 )
 from exchange.audit.merkle import leaf_hash
-from exchange.auth.identity import Caller
-from exchange.clock import now_us
-from exchange.request_ids import current_request_id
 
 ENTRY_VERSION = b"exchange-access-log/v1\n"
 _VERSION_FAMILY = b"exchange-access-log/"
@@ -59,7 +56,7 @@ class AccessLogEntry:
     decision: Decision = "allow"
     reason: str = ""
     message: str = ""
-    outcome: str = "ok"
+    outcome: str = "OK"
     latency_us: int = 0
     request_digest: str = ""
     response_digest: str = ""
@@ -306,19 +303,6 @@ def bounded_entry(entry: AccessLogEntry) -> AccessLogEntry:
 def entry_leaf_hash(entry: AccessLogEntry) -> bytes:
     """Return the Merkle leaf hash of the entry's canonical encoding."""
     return leaf_hash(encode_entry(entry))
-
-
-def entry_for(caller: Caller, action: str, **fields: Any) -> AccessLogEntry:
-    """An access-log entry for something `caller` did, stamped now (fields override the defaults)."""
-    values: dict[str, Any] = {
-        "time_us": now_us(),
-        "request_id": current_request_id(),
-        "action": action,
-        "caller_department": caller.department,
-        "officer_id": caller.officer_id,
-        "officer_role": ",".join(sorted(r.value for r in caller.roles)),
-    }
-    return AccessLogEntry(**{**values, **fields})
 
 
 # Errors that refuse a request outright: the caller may not, asked for nothing that exists, or asked wrongly.

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from exchange.hub import Hub
     from exchange.registry import Registry
 
-ACTION = "cases.annotated_copy"
+ACTION = "cases.material.annotated_copy"
 _DAY_US = 86_400 * 1_000_000
 
 

@@ -17,16 +17,17 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from catalog.errors import FailedPrecondition, FieldViolation, InvalidArgument, PermissionDenied, quote
-from exchange.auth.identity import Caller, Role
+from catalog.errors import FailedPrecondition, FieldViolation, InvalidArgument, quote
+from exchange.auth.identity import Caller
 from exchange.cases import model
-from exchange.cases.desk_base import DeskBase, overseer
+from exchange.cases.desk_base import DeskBase
 from exchange.cases.lifecycle import CaseAction, CaseState, next_state
 from exchange.cases.materials import Material, MaterialStatus, missing_mandatory, refuse_if_not_valid
 from exchange.cases.model import Actor, Case, CaseEvent, DeadlineStatus
 from exchange.cases.parties import CaseParty, PartyInput
 from exchange.cases.review import Verdict
 from exchange.clock import now_us, to_datetime
+from exchange.policy import Facts, enforce, sees_all
 from exchange.storage import case_store
 from exchange.storage import tables as t
 from exchange.storage.case_store import Savings
@@ -180,7 +181,7 @@ class CaseDesk(DeskBase):
 
     async def add_party(self, caller: Caller, case_id: str, party: PartyInput, expected_version: int = 0) -> CaseView:
         """Record one more party on an open case (by an officer of a department on it), logged under that party."""
-        async with self._refusals(caller, "cases.add_party", case_id) as seen:
+        async with self._refusals(caller, "cases.party.add", case_id) as seen:
             checked = party.validated("party")
             for _ in range(OPINION_RETRIES):
                 case = seen.case = await self._load(case_id)
@@ -201,7 +202,7 @@ class CaseDesk(DeskBase):
                 )
         await self._log(
             caller,
-            "cases.add_party",
+            "cases.party.add",
             updated,
             case.id,
             subject_id=checked.party_id,
@@ -216,10 +217,10 @@ class CaseDesk(DeskBase):
 
     async def get(self, caller: Caller, case_id: str) -> CaseView:
         """One case with its timeline, for a department on it (or an auditor)."""
-        async with self._refusals(caller, "cases.get", case_id) as seen:
+        async with self._refusals(caller, "cases.read", case_id) as seen:
             case = seen.case = await self._load(case_id)
-            self._require_involved(caller, case, "read it")
-        await self._log(caller, "cases.get", case, case.id)
+            self._require_involved(caller, case, "cases.read")
+        await self._log(caller, "cases.read", case, case.id)
         return await self._view(case)
 
     async def list_cases(
@@ -235,7 +236,7 @@ class CaseDesk(DeskBase):
     ) -> list[CaseView]:
         """Cases of a department (an officer sees only its own department's), filtered."""
         async with self._refusals(caller, "cases.list", ""):
-            department = self._department_scope(caller, department)
+            department = self._department_scope(caller, "cases.list", department)
             async with self.hub.db.read() as conn:
                 found = await case_store.list_stored_cases(
                     conn,
@@ -252,14 +253,11 @@ class CaseDesk(DeskBase):
         await self._log(caller, "cases.list", None, "", details={"department": department, "count": str(len(views))})
         return views
 
-    def _department_scope(self, caller: Caller, department: str) -> str:
-        if overseer(caller) or (caller.has(Role.DEPT_ADMIN) and department in ("", caller.department)):
-            return department if overseer(caller) else caller.department
-        if department and department != caller.department:
-            raise PermissionDenied(
-                f"{caller.department} may list only its own cases, not those of {department}",
-                reason="NOT_OWN_DEPARTMENT",
-            )
+    def _department_scope(self, caller: Caller, operation: str, department: str) -> str:
+        """The department whose cases `caller` lists: the one asked for if the policy lets it, else its own."""
+        if sees_all(caller, operation):
+            return department
+        enforce(caller, operation, Facts(department=department, what=f"the cases of {department}"))
         return caller.department
 
     async def overdue(
@@ -268,7 +266,7 @@ class CaseDesk(DeskBase):
         """Open cases of a department past their deadline (and, if asked, under one working day from it)."""
         wanted = {"overdue", "nearly_overdue"} if include_nearly else {"overdue"}
         async with self._refusals(caller, "cases.overdue", ""):
-            department = self._department_scope(caller, department)
+            department = self._department_scope(caller, "cases.overdue", department)
             async with self.hub.db.read() as conn:
                 found = await case_store.list_stored_cases(
                     conn, department=department, open_only=True, limit=OVERDUE_SCAN_LIMIT
@@ -296,7 +294,7 @@ class CaseDesk(DeskBase):
                     violations=[FieldViolation("expected_version", "the version from GetCase")],
                 )
             case = seen.case = await self._load(case_id)
-            self._require_involved(caller, case, str(action))
+            self._require_involved(caller, case, "cases.transition")
             model.check_version(case, expected_version)
             updated = await self._apply(caller, case, action, reasons, comment)
             await self._save(updated, expected_version)

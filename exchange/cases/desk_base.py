@@ -9,21 +9,18 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from catalog.errors import ExchangeError, FieldViolation, InvalidArgument, NotFound, PermissionDenied, quote
-from exchange.audit.entry import AccessLogEntry, decision_for, entry_for
+from catalog.errors import ExchangeError, FieldViolation, InvalidArgument, NotFound, quote
+from exchange.audit.entry import AccessLogEntry
 from exchange.audit.log import Receipt
-from exchange.auth.identity import Caller, Role
+from exchange.audit.recorder import Purpose, entry_of
+from exchange.auth.identity import Caller
 from exchange.cases.model import Case
+from exchange.policy import Facts, enforce
 from exchange.storage import case_store
 
 if TYPE_CHECKING:
     from exchange.hub import Hub
     from exchange.registry import Registry
-
-
-def overseer(caller: Caller) -> bool:
-    """Auditors, supervisors and hub admins may see every case's metadata."""
-    return caller.has(Role.AUDITOR) or caller.has(Role.HUB_ADMIN) or caller.has(Role.SUPERVISOR)
 
 
 @dataclass
@@ -43,12 +40,8 @@ class DeskBase:
     # --- the access log ----------------------------------------------------------------------------
 
     def _entry(self, caller: Caller, action: str, case: Case | None, case_id: str, **extra: Any) -> AccessLogEntry:
-        values: dict[str, Any] = {
-            "case_id": case_id[:40],
-            "service_item": case.service_item if case else "",
-            "subject_id": case.applicant_id if case else "",
-        }
-        return entry_for(caller, action, **{**values, **extra})
+        subject = extra.pop("subject_id", case.applicant_id if case else "")
+        return entry_of(caller, action, subject=subject, purpose=_purpose(case, case_id), **extra)
 
     async def _log(self, caller: Caller, action: str, case: Case | None, case_id: str, **extra: Any) -> Receipt:
         return await self.hub.record(self._entry(caller, action, case, case_id, **extra))
@@ -62,17 +55,15 @@ class DeskBase:
         except ExchangeError as error:
             # A refusal about someone's data is filed under that person, so it shows in their own report.
             subject = error.metadata.get("subject_id") or (seen.case.applicant_id if seen.case else "")
-            await self._log(
-                caller,
-                action,
-                seen.case,
-                case_id,
-                subject_id=subject[:256],
-                dataset=dataset[:64],
-                decision=decision_for(error),
-                reason=error.reason,
-                message=error.message[:500],
-                outcome=type(error).__name__,
+            await self.hub.record(
+                entry_of(
+                    caller,
+                    action,
+                    error=error,
+                    subject=subject,
+                    purpose=_purpose(seen.case, case_id),
+                    dataset=dataset[:64],
+                )
             )
             raise
 
@@ -93,12 +84,11 @@ class DeskBase:
             raise NotFound(f"no case {quote(case_id)}", reason="CASE_NOT_FOUND", metadata={"case": case_id[:40]})
         return case
 
-    def _require_involved(self, caller: Caller, case: Case, what: str) -> None:
-        if caller.department in case.involved_departments or overseer(caller):
-            return
-        raise PermissionDenied(
-            f"{caller.department} is not involved in case {case.id} "
-            f"(involved: {', '.join(case.involved_departments)}) and cannot {what}",
-            reason="NOT_INVOLVED",
-            metadata={"case": case.id, "department": caller.department},
-        )
+    def _require_involved(self, caller: Caller, case: Case, operation: str) -> None:
+        """The policy's involvement rule for `operation` on `case` (auditors and hub admins read any)."""
+        facts = Facts(parties=tuple(case.involved_departments), what=f"case {case.id}")
+        enforce(caller, operation, facts, case=case.id, department=caller.department)
+
+
+def _purpose(case: Case | None, case_id: str) -> Purpose:
+    return Purpose(case_id[:40], case.service_item if case else "")

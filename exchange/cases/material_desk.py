@@ -61,9 +61,9 @@ class MaterialDesk(DeskBase):
     ) -> tuple[Material, bool]:
         """Fetch a required material into the case once; concurrent requests share one upstream fetch."""
         deadline = Deadline.after(time_budget)
-        async with self._refusals(caller, "cases.attach_material", case_id, dataset) as seen:
+        async with self._refusals(caller, "cases.material.attach", case_id, dataset) as seen:
             case = seen.case = await self._load(case_id)
-            self._require_involved(caller, case, "attach materials")
+            self._require_involved(caller, case, "cases.material.attach")
             if not is_open(case.state):
                 raise FailedPrecondition(
                     f"case {case.id} is {case.state}; materials are attached only to open cases",
@@ -105,7 +105,7 @@ class MaterialDesk(DeskBase):
             reason, outcome, how = deadline.interruption()
             entry = self._entry(
                 caller,
-                "cases.attach_material",
+                "cases.material.attach",
                 case,
                 case.id,
                 dataset=dataset,
@@ -121,14 +121,13 @@ class MaterialDesk(DeskBase):
                 # The fetch this request joined failed; the fetch itself logged its own entry.
                 await self._log(
                     caller,
-                    "cases.attach_material",
+                    "cases.material.attach",
                     case,
                     case.id,
                     dataset=dataset,
-                    decision="deny" if isinstance(error, PermissionDenied) else "allow",
+                    error=error,
+                    authorised=True,  # the fetch it joined was allowed; a refusal on its document is still a deny
                     subject_id=(error.metadata.get("subject_id") or case.applicant_id)[:256],
-                    reason=error.reason,
-                    outcome=type(error).__name__,
                     details={"shared": "true"},
                 )
             raise
@@ -139,13 +138,12 @@ class MaterialDesk(DeskBase):
     async def _log_shared(self, caller: Caller, case: Case, material: Material, how: str) -> None:
         await self._log(
             caller,
-            "cases.attach_material",
+            "cases.material.attach",
             case,
             case.id,
             dataset=material.dataset,
             dataset_version=material.dataset_version,
-            outcome=how,
-            details={"version": str(material.version), "upstream_call": "false"},
+            details={"version": str(material.version), "upstream_call": "false", "served": how},
         )
 
     async def _fetch_material(
@@ -175,7 +173,7 @@ class MaterialDesk(DeskBase):
                 service_item=case.service_item,
                 time_budget=time_budget,
             ),
-            action="cases.attach_material",
+            action="cases.material.attach",
         )
         ds = await self.registry.get_dataset(dataset)
         status_code, valid_until = validity_of(ds, result.signed.document())
@@ -230,11 +228,11 @@ class MaterialDesk(DeskBase):
         self, caller: Caller, case_id: str, dataset: str, version: int = 0
     ) -> tuple[Material, bytes, Receipt]:
         """A material from the case (no upstream call), holding the fields the caller's department may see."""
-        case, material, visible = await self.readable(caller, "cases.read_material", case_id, dataset, version)
+        case, material, visible = await self.readable(caller, "cases.material.read", case_id, dataset, version)
         body = canonical_json(visible)
         receipt = await self._log(
             caller,
-            "cases.read_material",
+            "cases.material.read",
             case,
             case.id,
             subject_id=(material.subject_id or case.applicant_id)[:256],
@@ -296,10 +294,10 @@ class MaterialDesk(DeskBase):
 
     async def materials(self, caller: Caller, case_id: str) -> list[Material]:
         """Every version of every material of a case: metadata only."""
-        async with self._refusals(caller, "cases.list_materials", case_id) as seen:
+        async with self._refusals(caller, "cases.material.list", case_id) as seen:
             case = seen.case = await self._load(case_id)
-            self._require_involved(caller, case, "list its materials")
+            self._require_involved(caller, case, "cases.material.list")
             async with self.hub.db.read() as conn:
                 found = await case_store.list_materials(conn, case.id)
-        await self._log(caller, "cases.list_materials", case, case.id, details={"count": str(len(found))})
+        await self._log(caller, "cases.material.list", case, case.id, details={"count": str(len(found))})
         return found

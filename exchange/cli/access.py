@@ -7,8 +7,8 @@ from typing import Any
 import click
 
 from exchange import localtime
-from exchange.auth.roles import role_table_markdown
 from exchange.cli.common import Profile, emit_rows, output_option, print_json, print_table, profile_options, run
+from exchange.policy import table_markdown
 from exchange.v1 import access_pb2, common_pb2
 
 
@@ -315,5 +315,5 @@ def authz_explain(
 
 @authz.command("roles")
 def authz_roles() -> None:
-    """Print the role table (every RPC and the roles that may call it) as Markdown."""
-    click.echo(role_table_markdown(), nl=False)
+    """Print the policy's table (every operation, the roles that may ask for it and its scope) as Markdown."""
+    click.echo(table_markdown(), nl=False)

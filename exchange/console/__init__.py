@@ -2,7 +2,8 @@
 
 Server-rendered pages (aiohttp + Jinja2) on the hub's own loop, mounted under
 /console/. Every page works through the same domain operations as the gRPC API
-(Registry, the stores, the access log), so the rules and the access log are the same.
+(Registry, the stores, the access log), so the rules and the access log are the same: each route
+asks for one operation of the policy (exchange.console.doors), decided before the page runs.
 All words shown to people live in `strings`, translated through exchange/locale (zh-CN first).
 """
 
@@ -31,6 +32,7 @@ from exchange.console.core import (
     sessions,
     templates,
 )
+from exchange.console.doors import doors
 from exchange.hub import Hub
 from exchange.registry import Registry
 
@@ -39,7 +41,9 @@ MOUNT = "/console"
 
 def console_app(hub: Hub, registry: Registry, *, base: str = MOUNT) -> web.Application:
     """The console as an aiohttp sub-application (mount it at `base`)."""
-    app = web.Application(middlewares=[languages, security_headers, error_pages, sessions], client_max_size=2 << 20)
+    app = web.Application(
+        middlewares=[languages, security_headers, error_pages, sessions, doors], client_max_size=2 << 20
+    )
     app[HUB] = hub
     app[REGISTRY] = registry
     app[TEMPLATES] = templates()

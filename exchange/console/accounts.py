@@ -160,7 +160,7 @@ async def _log_signin(hub: Hub, username: str, address: str, department: str, re
             decision="allow" if allowed else "deny",
             reason=reason,
             message=message,
-            outcome="ok" if allowed else "Unauthenticated",
+            outcome="OK" if allowed else "UNAUTHENTICATED",
             details={"address": address},
         )
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
@@ -129,24 +128,6 @@ def errors_by_field(error: ExchangeError) -> dict[str, list[str]]:
 def form_error(message: str, *violations: FieldViolation) -> InvalidArgument:
     """A refusal of what a form sent, naming the inputs at fault."""
     return InvalidArgument(message, reason="INVALID_FORM", violations=list(violations))
-
-
-def requires(*roles: str) -> Callable[[Handler], Handler]:
-    """Let only accounts holding one of `roles` reach a page."""
-
-    def wrap(handler: Handler) -> Handler:
-        @functools.wraps(handler)
-        async def checked(request: web.Request) -> web.StreamResponse:
-            account = account_of(request)
-            if account.role not in roles:
-                raise PermissionDenied(
-                    text("error.role", role=account.role, roles=", ".join(roles)), reason="CONSOLE_ROLE_NOT_ALLOWED"
-                )
-            return await handler(request)
-
-        return checked
-
-    return wrap
 
 
 def set_cookie(request: web.Request, response: web.StreamResponse, name: str, value: str, max_age: int) -> None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from aiohttp import web
 
 from catalog.errors import InvalidArgument, NotFound, PermissionDenied
-from exchange.auth.identity import Caller, Role
 from exchange.cases.annotated_copies import AnnotatedCopyDesk
 from exchange.cases.desk import CaseDesk
 from exchange.cases.lifecycle import CaseState
 from exchange.console.core import account_of, hub_of, render
+from exchange.console.doors import console_caller
 from exchange.storage import case_store, status_store
 
 routes = web.RouteTableDef()
@@ -71,17 +71,6 @@ async def case_page(request: web.Request) -> web.Response:
     )
 
 
-def reader_of(request: web.Request) -> Caller:
-    """Who asks for a copy: a department's console account reads for its department as its officers do
-    through their own systems (the desk still decides on the case, the grant and the subject); every
-    other account (auditors, hub admins) asks as itself and is refused by the same decision, and logged."""
-    account = account_of(request)
-    caller = account.caller
-    if account.is_role("dept_admin"):
-        return Caller(caller.department, caller.officer_id, frozenset({Role.OFFICER}), caller.token_id, 0)
-    return caller
-
-
 @routes.get("/cases/{id}/materials/{dataset}/annotated-copy.pdf")
 async def annotated_copy(request: web.Request) -> web.Response:
     """The hub-signed annotated copy (加注件) of a case material, for the case's departments only."""
@@ -91,7 +80,9 @@ async def annotated_copy(request: web.Request) -> web.Response:
     except ValueError:
         raise InvalidArgument("version must be a whole number", reason="VERSION_INVALID") from None
     case_id, dataset = request.match_info["id"][:40], request.match_info["dataset"][:64]
-    copy = await desk.annotated_copy(reader_of(request), case_id, dataset, version)
+    # A department's account reads as its officers do (the door decided the same); the desk decides the rest.
+    caller = console_caller(account_of(request), "cases.material.annotated_copy")
+    copy = await desk.annotated_copy(caller, case_id, dataset, version)
     return web.Response(
         body=copy.pdf,
         content_type="application/pdf",

@@ -102,10 +102,6 @@ EN: dict[str, str] = {
         "error.csrf", "The form expired or did not come from this console. Reload the page and submit it again."
     ),
     "error.signed_out": N_("error.signed_out", "You are signed out. Sign in again and repeat the action."),
-    "error.role": N_("error.role", "Your role ({role}) cannot open this page; it needs one of: {roles}."),
-    "error.other_department": N_(
-        "error.other_department", "{what} belongs to {owner}; you administer {department} and see only its own."
-    ),
     # home
     "home.title": N_("home.title", "Overview"),
     "home.datasets": N_("home.datasets", "datasets"),

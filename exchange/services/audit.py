@@ -8,12 +8,13 @@ from typing import Any
 from grpc import aio
 
 from catalog import limits
-from catalog.errors import FieldViolation, InvalidArgument, NotFound, PermissionDenied, quote
-from exchange.audit.entry import AccessLogEntry, entry_for
+from catalog.errors import FieldViolation, InvalidArgument, NotFound, quote
+from exchange.audit.entry import AccessLogEntry
 from exchange.audit.log import SignedCheckpoint
-from exchange.auth.authz import decide_evidence_bundle
+from exchange.audit.recorder import entry_of
 from exchange.clock import now_us
 from exchange.hub import Hub
+from exchange.policy import decide_evidence_bundle, error_for
 from exchange.services import caller
 from exchange.services.convert import entry_to_proto, optional_enum, parse_page_token
 from exchange.storage import catalog_store, log_store
@@ -68,10 +69,10 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
         """Log an auditor's read of the log before answering (kept for auditors, out of the citizen's report)."""
         who = caller()
         await self.hub.record(
-            entry_for(
+            entry_of(
                 who,
                 action,
-                subject_id=subject_id[:256],
+                subject=subject_id,
                 hidden_from_subject=True,
                 details={k: v[:200] for k, v in details.items() if v},
             )
@@ -84,7 +85,9 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
         wanted = entry_filter(request.filter)
         remaining = request.limit or None
         await self._record_read(
-            "audit.query", wanted.subject_id, {k: str(v) for k, v in vars(wanted).items() if v and k != "subject_id"}
+            "audit.entries.query",
+            wanted.subject_id,
+            {k: str(v) for k, v in vars(wanted).items() if v and k != "subject_id"},
         )
         while True:
             take = size if remaining is None else min(size, remaining)
@@ -113,6 +116,8 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
                 f"no entry {request.index} in the live log (never written, or archived and pruned)",
                 reason="ENTRY_NOT_FOUND",
             )
+        # Reading one entry reads about its subject: logged like a query (for auditors, out of the report).
+        await self._record_read("audit.entry.read", stored.entry.subject_id, {"index": str(request.index)})
         return audit_pb2.GetEntryResponse(
             entry=entry_to_proto(stored.entry, stored.leaf_hash), canonical=stored.canonical
         )
@@ -157,7 +162,9 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
             from_us=request.from_us, until_us=request.until_us, subject_id=request.subject_id
         )
         titles: dict[str, str] = {}
-        await self._record_read("audit.subject_report", request.subject_id, {"page_token": request.page.page_token})
+        await self._record_read(
+            "audit.subject_report.read", request.subject_id, {"page_token": request.page.page_token}
+        )
         async with self.hub.db.read() as conn:
             found = await log_store.query_entries(
                 conn, wanted, after=after, newest_first=True, limit=size, hide_hidden=True
@@ -203,20 +210,19 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
                 reason="ENTRY_NOT_FOUND",
             )
         decision = decide_evidence_bundle(who, stored.entry.caller_department, dataset.dataset.owner if dataset else "")
+        refusal = None if decision.allowed else error_for(decision)
         await self.hub.record(
-            entry_for(
+            entry_of(
                 who,
-                "audit.evidence_bundle",
-                subject_id=stored.entry.subject_id,
+                "audit.evidence_bundle.read",
+                error=refusal,
+                subject=stored.entry.subject_id,
                 hidden_from_subject=True,
-                decision="allow" if decision.allowed else "deny",
-                reason=decision.reason,
-                message="" if decision.allowed else decision.message,
                 details={"index": str(request.index)},
             )
         )
-        if not decision.allowed:
-            raise PermissionDenied(decision.message, reason=decision.reason)
+        if refusal is not None:
+            raise refusal
         bundle = await self.log.evidence_bundle(request.index)
         return audit_pb2.GetEvidenceBundleResponse(bundle=bundle.to_text())
 
@@ -242,9 +248,9 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
                 await log_store.clear_hidden(conn, request.department)
         state = "hidden" if request.hidden else "shown"
         await self.hub.record(
-            entry_for(
+            entry_of(
                 who,
-                "audit.set_hidden_accesses",
+                "audit.hidden_accesses.set",
                 details={"target": request.department, "summary": f"accesses {state} from citizens", "basis": basis},
             )
         )

@@ -6,7 +6,7 @@ from typing import Any
 
 from grpc import aio
 
-from exchange.audit.entry import entry_for
+from exchange.audit.recorder import entry_of
 from exchange.hub import Hub
 from exchange.services import caller
 from exchange.supervision.desk import SupervisionDesk
@@ -55,20 +55,22 @@ class SupervisionServicer(supervision_pb2_grpc.SupervisionServiceServicer):
 
     async def _record_read(self, action: str, **details: str) -> None:
         """A supervisor's read is logged like an auditor's (metadata only, nobody's data)."""
-        await self.hub.record(entry_for(caller(), action, details={k: v for k, v in details.items() if v}))
+        await self.hub.record(entry_of(caller(), action, details={k: v for k, v in details.items() if v}))
 
     async def GetFigures(
         self, request: supervision_pb2.GetFiguresRequest, context: Ctx
     ) -> supervision_pb2.GetFiguresResponse:
         figures = await self.desk.figures(request.since_us, request.until_us)
-        await self._record_read("supervision.figures", since_us=str(request.since_us), until_us=str(figures.until_us))
+        await self._record_read(
+            "supervision.figures.read", since_us=str(request.since_us), until_us=str(figures.until_us)
+        )
         return supervision_pb2.GetFiguresResponse(figures=figures_to_proto(figures))
 
     async def ListWarnings(
         self, request: supervision_pb2.ListWarningsRequest, context: Ctx
     ) -> supervision_pb2.ListWarningsResponse:
         found = await self.desk.warnings(request.department)
-        await self._record_read("supervision.warnings", department=request.department)
+        await self._record_read("supervision.warnings.list", department=request.department)
         return supervision_pb2.ListWarningsResponse(
             warnings=[
                 supervision_pb2.CaseWarning(
@@ -87,7 +89,7 @@ class SupervisionServicer(supervision_pb2_grpc.SupervisionServiceServicer):
         self, request: supervision_pb2.ListEscalationsRequest, context: Ctx
     ) -> supervision_pb2.ListEscalationsResponse:
         found = await self.desk.escalations(request.owner)
-        await self._record_read("supervision.escalations", owner=request.owner)
+        await self._record_read("supervision.escalations.list", owner=request.owner)
         return supervision_pb2.ListEscalationsResponse(
             escalations=[
                 supervision_pb2.Escalation(
@@ -106,7 +108,7 @@ class SupervisionServicer(supervision_pb2_grpc.SupervisionServiceServicer):
         self, request: supervision_pb2.GetReportRequest, context: Ctx
     ) -> supervision_pb2.GetReportResponse:
         report = await self.desk.report(request.period, request.at_us)
-        await self._record_read("supervision.report", period=request.period, name=report.name)
+        await self._record_read("supervision.report.read", period=request.period, name=report.name)
         return supervision_pb2.GetReportResponse(
             figures=figures_to_proto(report.figures), csv=report.csv, pdf=report.pdf, name=report.name
         )

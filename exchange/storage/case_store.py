@@ -220,13 +220,14 @@ async def list_stored_cases(
 # --- savings -------------------------------------------------------------------------------------------
 
 # Reads served from a case are counted from the access log, which records each one anyway: no extra write per read.
-READ_ACTION = "cases.read_material"
+# The operation's name, and the name entries written before the one-policy renaming carry.
+READ_ACTIONS = ("cases.material.read", "cases.read_material")
 
 
 def _reads_filter(case_ids: sa.ColumnElement[str] | sa.Select[tuple[str]]) -> sa.ColumnElement[bool]:
     log = t.log_entries.c
     target = log.case_id == case_ids if isinstance(case_ids, sa.ColumnElement) else log.case_id.in_(case_ids)
-    return sa.and_(target, log.action == READ_ACTION, log.decision == "allow")
+    return sa.and_(target, log.action.in_(READ_ACTIONS), log.decision == "allow")
 
 
 def _reads_of(case_id: sa.ColumnElement[str]) -> sa.ScalarSelect[int]:
@@ -269,7 +270,7 @@ async def savings(conn: AsyncConnection, *, case_id: str = "", service_item: str
     reads_filter = (
         _reads_filter(sa.select(c.id).where(*conditions))
         if conditions
-        else sa.and_(t.log_entries.c.action == READ_ACTION, t.log_entries.c.decision == "allow")
+        else sa.and_(t.log_entries.c.action.in_(READ_ACTIONS), t.log_entries.c.decision == "allow")
     )
     reads = (await conn.execute(sa.select(sa.func.count()).select_from(t.log_entries).where(reads_filter))).scalar()
     return Savings(int(fetched), int(imported_reads) + int(reads or 0), int(avoided))

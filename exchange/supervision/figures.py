@@ -23,9 +23,12 @@ from exchange.storage.supervision_store import SentEvent
 
 CREATE = "cases.create"
 TRANSITION = "cases.transition"
-ATTACH = "cases.attach_material"
-READ = "cases.read_material"
-ANSWERS = ("access_requests.approved", "access_requests.denied")
+# Operation names, and the names entries written before the one policy carry.
+ATTACH = ("cases.material.attach", "cases.attach_material")
+READ = ("cases.material.read", "cases.read_material")
+ANSWER = "access_requests.decide"
+OLD_ANSWERS = ("access_requests.approved", "access_requests.denied")
+OK = ("OK", "ok")
 ESCALATE = "supervision.escalate"
 DEPARTMENT, ITEM = "department", "service_item"
 
@@ -98,16 +101,16 @@ def count_log(figures: Figures, entries: Iterable[AccessLogEntry]) -> None:
         elif e.action == TRANSITION and e.details.get("action") == "request_correction":
             for row in _both(figures, e.caller_department, e.service_item):
                 row.pauses += 1
-        elif e.action == ATTACH and e.details.get("upstream_call") == "false":
+        elif e.action in ATTACH and e.details.get("upstream_call") == "false":
             for row in _both(figures, e.caller_department, e.service_item):
                 row.materials_reused += 1
-        elif e.action == ATTACH and e.outcome == "ok":
+        elif e.action in ATTACH and e.outcome in OK:
             for row in _both(figures, e.caller_department, e.service_item):
                 row.materials_fetched += 1
-        elif e.action == READ:
+        elif e.action in READ:
             for row in _both(figures, e.caller_department, e.service_item):
                 row.materials_reused += 1
-        elif e.action in ANSWERS:
+        elif e.action == ANSWER or e.action in OLD_ANSWERS:
             row = figures.row(DEPARTMENT, e.caller_department)
             row.requests_answered += 1
             row.requests_answered_in_time += e.details.get("late") != "true"

@@ -14,10 +14,10 @@ import logging
 from dataclasses import dataclass
 
 from exchange.audit.entry import AccessLogEntry
-from exchange.clock import from_datetime, now_us, to_datetime
+from exchange.audit.recorder import entry_of
+from exchange.clock import from_datetime, to_datetime
 from exchange.events import Event, EventKind
 from exchange.hub import Hub
-from exchange.request_ids import current_request_id
 from exchange.storage import case_store, grant_store, supervision_store
 from exchange.storage.supervision_store import SentEvent
 from exchange.supervision.desk import SupervisionDesk
@@ -117,14 +117,12 @@ class Supervisor:
 
     def _escalation_entry(self, sent: SentEvent) -> AccessLogEntry:
         """The access-log entry of an escalation: the hub department's supervision, about the owner's request."""
-        return AccessLogEntry(
-            time_us=now_us(),
-            request_id=current_request_id(),
-            action=ESCALATE_ACTION,
-            caller_department=self.hub.settings.hub_department,
+        return entry_of(
+            None,
+            ESCALATE_ACTION,
+            department=self.hub.settings.hub_department,
             officer_id=SUPERVISION_OFFICER,
             dataset=str(sent.data.get("dataset", "")),
-            decision="allow",
             reason="ANSWER_OVERDUE",
             message=f"access request {sent.reference} to {sent.owner} is past its limit; escalated to the supervisors",
             details={"request": sent.reference, "owner": sent.owner},

@@ -16,7 +16,7 @@ import pytest
 import pytest_asyncio
 import yaml
 
-from catalog.errors import DataLoss, ExchangeError, FailedPrecondition, InvalidArgument
+from catalog.errors import DataLoss, ExchangeError, FailedPrecondition, InvalidArgument, status_name
 from catalog.model import load_spec_file, parse_service_item
 from exchange.auth.keys import generate_ed25519, key_id
 from exchange.demo.data import generate
@@ -167,7 +167,7 @@ async def test_forged_altered_or_unknown_key_documents_are_refused_and_logged(
     assert refused.value.reason == reason
     entry = (await world.hub.log_entries())[-1]
     assert (entry.action, entry.dataset, entry.reason) == ("exchange.fetch", f"licence_{department.lower()}", reason)
-    assert entry.outcome == error.__name__ and not entry.fields  # nothing was returned
+    assert entry.outcome == status_name(refused.value) and not entry.fields  # nothing was returned
 
 
 HOSTILE_KEYS = [

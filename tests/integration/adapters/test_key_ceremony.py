@@ -170,7 +170,7 @@ async def test_a_certificate_from_a_revoked_intermediate_is_refused_and_logged(
     assert refused.value.reason == "ISSUER_REVOKED"
     entries = [e for e in await ceremony.hub.log_entries() if e.reason == "ISSUER_REVOKED"]
     assert [(e.decision, e.outcome, e.caller_department, e.subject_id) for e in entries] == [
-        ("deny", "Unauthenticated", CONSUMER, "")
+        ("deny", "UNAUTHENTICATED", CONSUMER, "")
     ]
     # The current intermediate's certificate for the same department still works.
     current = ceremony.client(ceremony.pki)

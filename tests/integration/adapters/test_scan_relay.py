@@ -206,7 +206,9 @@ async def test_the_hub_asks_for_batches_it_passes_whole_and_refuses_a_larger_one
     assert "passes a signed batch on whole" in refused.value.message
     assert len(received) == 1 and not received[0].arrow_batch
     entries = [e for e in await world.hub.log_entries() if e.action == "exchange.scan"]
-    assert [(e.decision, e.reason, e.outcome) for e in entries[1:]] == [("allow", "SCAN_MESSAGE_TOO_LARGE", "DataLoss")]
+    assert [(e.decision, e.reason, e.outcome) for e in entries[1:]] == [
+        ("allow", "SCAN_MESSAGE_TOO_LARGE", "DATA_LOSS")
+    ]
 
 
 async def test_an_honest_adapters_responses_arrive_at_the_client_byte_for_byte(
@@ -369,7 +371,7 @@ async def test_a_signed_stream_cut_short_reordered_duplicated_altered_or_forged_
     assert [bool(r.arrow_batch) for r in received] == [False] + [True] * batches_passed
     assert not any(r.manifest_json for r in received)
     entries = [e for e in await world.hub.log_entries() if e.action == "exchange.scan"]
-    assert [(e.decision, e.reason, e.outcome) for e in entries[1:]] == [("allow", reason, "DataLoss")]
+    assert [(e.decision, e.reason, e.outcome) for e in entries[1:]] == [("allow", reason, "DATA_LOSS")]
     assert (entries[1].dataset, entries[1].subject_id, entries[1].case_id) == (
         "enterprise_register",
         entries[0].subject_id,

@@ -190,9 +190,9 @@ async def test_citizen_report_is_newest_first_paged_and_leaves_out_hidden_access
     ]
     assert len(hidden) == 2 and all(e.hidden_from_subject for e in hidden)
     # Reading someone's report is itself logged, for auditors only.
-    reads = [e for e in await hub.log_entries() if e.action == "audit.subject_report"]
+    reads = [e for e in await hub.log_entries() if e.action == "audit.subject_report.read"]
     assert len(reads) == 2 and all(e.subject_id == CITIZEN and e.hidden_from_subject for e in reads)
-    change = next(e for e in await hub.log_entries() if e.action == "audit.set_hidden_accesses")
+    change = next(e for e in await hub.log_entries() if e.action == "audit.hidden_accesses.set")
     assert change.details["target"] == "MPS" and change.details["basis"] == "State Security Law art. 18"
 
 

@@ -46,7 +46,7 @@ async def test_a_department_that_is_no_party_to_the_entry_is_refused_and_the_att
     assert refused.value.reason == "NOT_PARTY_TO_ENTRY"
     assert CITIZEN not in refused.value.message
     last = (await hub.log_entries())[-1]
-    assert (last.action, last.decision, last.reason) == ("audit.evidence_bundle", "deny", "NOT_PARTY_TO_ENTRY")
+    assert (last.action, last.decision, last.reason) == ("audit.evidence_bundle.read", "deny", "NOT_PARTY_TO_ENTRY")
     assert (last.caller_department, last.subject_id) == ("FIRE", CITIZEN)
     assert last.details.get("index") == str(index)
 
@@ -67,7 +67,7 @@ async def test_parties_auditors_and_hub_admins_get_the_bundle_and_the_read_is_lo
     bundle = await _bundle(hub, department, index, roles)
     assert EvidenceBundle.from_text(bundle).index == index
     last = (await hub.log_entries())[-1]
-    assert (last.action, last.decision, last.caller_department) == ("audit.evidence_bundle", "allow", department)
+    assert (last.action, last.decision, last.caller_department) == ("audit.evidence_bundle.read", "allow", department)
     assert last.subject_id == CITIZEN and last.details.get("index") == str(index)
 
 

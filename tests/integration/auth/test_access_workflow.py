@@ -144,7 +144,7 @@ async def test_denial_needs_a_reason_and_is_explained_to_the_requester(permit_hu
     assert [(e.action, e.decision, e.reason) for e in entries] == [
         ("access_requests.create", "allow", ""),
         ("access_requests.decide", "deny", "REASON_REQUIRED"),  # the refused attempt without a reason
-        ("access_requests.denied", "allow", ""),
+        ("access_requests.decide", "allow", ""),
     ]
 
 

@@ -34,6 +34,14 @@ async def _drain(responses: AsyncIterator[Any]) -> list[Any]:
     return [r async for r in responses]
 
 
+# The policy's operation each of those RPCs asks for (the refusal is logged under it).
+OPERATION_OF = {
+    "ListGrants": "grants.list",
+    "QueryEntries": "audit.entries.query",
+    "SetDepartmentStatus": "departments.status.set",
+}
+
+
 def _hub_admin_calls(client: HubClient) -> dict[str, Callable[[], Awaitable[Any]]]:
     """What a forged hub admin or auditor would do first: read every grant, read the log, cut off MNR."""
     suspend = departments_pb2.SetDepartmentStatusRequest(
@@ -78,7 +86,7 @@ async def test_a_department_key_cannot_mint_a_hub_identity(any_backend_hub: HubF
     forger = hub.client("FIRE", officer="mallory", roles=(role,))
     for name, attempt in _hub_admin_calls(forger).items():
         entry = await _refused(hub, attempt(), department="FIRE", officer="mallory")
-        assert entry.action.endswith(f"/{name}")
+        assert entry.action == OPERATION_OF[name]
         assert role.value in entry.message and "dept_admin, officer" in entry.message
     assert hub.hub.keyring.department("MNR").status.value == "active"
 
@@ -152,7 +160,7 @@ async def test_no_admin_can_give_a_department_a_hub_identity(any_backend_hub: Hu
     assert caught.value.reason == "HUB_ROLE_RESERVED"
     assert "auditor" in caught.value.message and "HUB" in caught.value.message
     entry = (await hub.log_entries())[-1]
-    assert (entry.action, entry.decision, entry.reason) == ("departments.set_roles", "deny", "HUB_ROLE_RESERVED")
+    assert (entry.action, entry.decision, entry.reason) == ("departments.roles.set", "deny", "HUB_ROLE_RESERVED")
     assert (entry.caller_department, entry.officer_id) == ("HUB", "root")
     held = await admin.call(
         admin.departments.GetDepartmentRoles, departments_pb2.GetDepartmentRolesRequest(code="FIRE")
@@ -177,7 +185,7 @@ async def test_only_a_hub_admin_changes_roles(any_backend_hub: HubFixture) -> No
         assert (caught.value.grpc_code, caught.value.reason) == (grpc.StatusCode.PERMISSION_DENIED, "ROLE_NOT_ALLOWED")
         entry = (await hub.log_entries())[-1]
         assert (entry.decision, entry.caller_department, entry.officer_id) == ("deny", department, "eve")
-    assert not [e for e in await hub.log_entries() if e.action == "departments.set_roles"]
+    assert not [e for e in await hub.log_entries() if e.action == "departments.roles.set" and e.decision == "allow"]
 
 
 async def test_every_role_change_is_an_access_log_entry(any_backend_hub: HubFixture) -> None:
@@ -188,7 +196,7 @@ async def test_every_role_change_is_an_access_log_entry(any_backend_hub: HubFixt
     await _set_roles(admin, "FIRE", ("officer", "dept_admin"), officer="chief")
     await _set_roles(admin, "FIRE", officer="chief", reset=True)
     await _set_roles(admin, "FIRE", reset=True)
-    changes = [e for e in await hub.log_entries() if e.action == "departments.set_roles"]
+    changes = [e for e in await hub.log_entries() if e.action == "departments.roles.set"]
     assert [(e.decision, e.caller_department, e.officer_id) for e in changes] == [("allow", "HUB", "root")] * 4
     assert [e.details["target"] for e in changes] == ["FIRE", "FIRE/chief", "FIRE/chief", "FIRE"]
     summaries = [e.details["summary"] for e in changes]
@@ -256,7 +264,7 @@ async def test_roles_from_the_command_line(hub: HubFixture, tmp_path: Path) -> N
         and "reason: UNKNOWN_ROLE" in unknown.output
         and "roles[1]: 'root' is not a role" in unknown.output
     )
-    entries = [e for e in await hub.log_entries() if e.action == "departments.set_roles"]
+    entries = [e for e in await hub.log_entries() if e.action == "departments.roles.set"]
     assert [(e.decision, e.officer_id, e.details.get("target", "")) for e in entries] == [
         ("allow", "root", "FIRE/chief"),
         ("deny", "root", ""),

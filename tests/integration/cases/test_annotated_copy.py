@@ -93,8 +93,8 @@ async def test_a_byte_changed_in_the_signed_range_makes_pdfsig_fail(world: Permi
 
 async def test_request_is_logged_with_the_copy_digest_under_the_subject(world: PermitWorld) -> None:
     case, copy = await copy_of_licence(world)
-    (entry,) = [e for e in await world.hub.log_entries() if e.action == "cases.annotated_copy"]
-    assert entry.decision == "allow" and entry.outcome == "ok"
+    (entry,) = [e for e in await world.hub.log_entries() if e.action == "cases.material.annotated_copy"]
+    assert entry.decision == "allow" and entry.outcome == "OK"
     assert entry.subject_id == world.keys["business_licence"] and entry.case_id == case.id
     assert entry.caller_department == "SAMR" and entry.officer_id == "officer-7"
     assert entry.details["copy_sha256"] == copy.sha256 == entry.response_digest
@@ -114,7 +114,7 @@ async def test_auditor_is_refused_the_copy_and_the_refusal_logged(world: PermitW
         await auditor.get_annotated_copy(case.id, "business_licence")
     assert refused.value.reason == "ROLE_NOT_ALLOWED"
     (entry,) = [e for e in await world.hub.log_entries() if e.action.endswith("/GetAnnotatedCopy")]
-    assert (entry.decision, entry.reason, entry.outcome) == ("deny", "ROLE_NOT_ALLOWED", "PermissionDenied")
+    assert (entry.decision, entry.reason, entry.outcome) == ("deny", "ROLE_NOT_ALLOWED", "PERMISSION_DENIED")
     assert (entry.caller_department, entry.officer_id, entry.subject_id) == ("HUB", "auditor-1", "")
 
 
@@ -123,8 +123,8 @@ async def test_department_not_on_the_case_is_refused_and_logged_under_the_subjec
     await world.officer("SAMR").attach_material(case.id, "business_licence", world.keys["business_licence"])
     with pytest.raises(PermissionDenied) as refused:
         await world.officer("TAX").get_annotated_copy(case.id, "business_licence")
-    (entry,) = [e for e in await world.hub.log_entries() if e.action == "cases.annotated_copy"]
-    assert (entry.decision, entry.reason, entry.outcome) == ("deny", refused.value.reason, "PermissionDenied")
+    (entry,) = [e for e in await world.hub.log_entries() if e.action == "cases.material.annotated_copy"]
+    assert (entry.decision, entry.reason, entry.outcome) == ("deny", refused.value.reason, "PERMISSION_DENIED")
     assert entry.subject_id == world.keys["business_licence"] and entry.caller_department == "TAX"
 
 
@@ -137,7 +137,7 @@ async def test_cli_saves_the_copy_that_pdfsig_validates(world: PermitWorld, tmp_
     digest = hashlib.sha256(pdf.read_bytes()).hexdigest()
     assert str(pdf) in said and digest in said
     assert "Signature is Valid." in pdfsig(pdf, trusting(world.hub.ca_cert, tmp_path / "nss"))
-    (entry,) = [e for e in await world.hub.log_entries() if e.action == "cases.annotated_copy"]
+    (entry,) = [e for e in await world.hub.log_entries() if e.action == "cases.material.annotated_copy"]
     assert entry.caller_department == "MNR" and entry.details["copy_sha256"] == digest
 
 
@@ -167,11 +167,12 @@ async def test_console_offers_the_copy_to_a_case_department_and_refuses_the_audi
     finally:
         await fire.close()
         await auditor.close()
-    made, refused = [e for e in await world.hub.log_entries() if e.action == "cases.annotated_copy"]
+    made, refused = [e for e in await world.hub.log_entries() if e.action == "cases.material.annotated_copy"]
     assert (made.caller_department, made.officer_id, made.decision) == ("FIRE", "console:fire-admin", "allow")
     assert made.details["copy_sha256"] == hashlib.sha256(pdf.read_bytes()).hexdigest()
-    assert (refused.decision, refused.reason, refused.outcome) == ("deny", "ROLE_NOT_ALLOWED", "PermissionDenied")
-    assert (refused.officer_id, refused.subject_id) == ("console:audrey", world.keys["business_licence"])
+    assert (refused.decision, refused.reason, refused.outcome) == ("deny", "ROLE_NOT_ALLOWED", "PERMISSION_DENIED")
+    # Refused at the console's door, as at the gRPC one: before any case or subject was read.
+    assert (refused.officer_id, refused.subject_id) == ("console:audrey", "")
 
 
 async def test_expired_material_gets_no_copy_and_the_refusal_is_logged(world: PermitWorld) -> None:
@@ -182,9 +183,9 @@ async def test_expired_material_gets_no_copy_and_the_refusal_is_logged(world: Pe
     with pytest.raises(FailedPrecondition) as refused:
         await world.officer("SAMR").get_annotated_copy(case.id, "fire_safety_certificate")
     assert refused.value.reason == "MATERIAL_EXPIRED" and "refresh" in refused.value.message
-    (entry,) = [e for e in await world.hub.log_entries() if e.action == "cases.annotated_copy"]
+    (entry,) = [e for e in await world.hub.log_entries() if e.action == "cases.material.annotated_copy"]
     assert (entry.reason, entry.outcome, entry.subject_id) == (
         "MATERIAL_EXPIRED",
-        "FailedPrecondition",
+        "FAILED_PRECONDITION",
         world.keys["business_licence"],
     )

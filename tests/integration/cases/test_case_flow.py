@@ -48,8 +48,8 @@ async def test_permit_case_end_to_end_fetches_each_material_once(any_backend_wor
     assert (saved.materials_fetched, saved.reads_from_case, saved.submissions_avoided) == (4, 12, 12)
     assert await samr.get_savings(service_item=ITEM) == saved == await samr.get_savings()
     actions = [e.action for e in await world.hub.log_entries()]
-    assert actions.count("cases.attach_material") == 4
-    assert actions.count("cases.read_material") == 12
+    assert actions.count("cases.material.attach") == 4
+    assert actions.count("cases.material.read") == 12
     assert actions.count("cases.check_material") == 3
     for action in ("cases.create", "cases.transition", "cases.opinion"):
         assert action in actions
@@ -65,7 +65,7 @@ async def test_non_involved_department_is_refused_a_material(world: PermitWorld)
     with pytest.raises(PermissionDenied):
         await tax.get_case(case_id)
     denied = [e for e in await world.hub.log_entries() if e.caller_department == "TAX"]
-    assert {e.action for e in denied} == {"cases.read_material", "cases.get"}
+    assert {e.action for e in denied} == {"cases.material.read", "cases.read"}
     assert all(e.decision == "deny" and e.subject_id == world.keys["business_licence"] for e in denied)
 
 
@@ -91,5 +91,5 @@ async def test_each_reader_sees_only_its_grant_within_the_items_fields(world: Pe
     assert read.data is not None and set(read.data) == {"name", "address"}
     full = await samr.get_material(case_id, "business_licence")
     assert full.data is not None and "business_scope" in full.data and "legal_representative_id" not in full.data
-    entry = next(e for e in await world.hub.log_entries() if e.action == "cases.read_material")
+    entry = next(e for e in await world.hub.log_entries() if e.action == "cases.material.read")
     assert set(entry.fields) == {"name", "address"}

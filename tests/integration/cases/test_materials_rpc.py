@@ -29,7 +29,7 @@ async def test_concurrent_attach_of_one_material_is_one_lookup_at_the_issuer(any
     assert fire_adapter.lookups[("fire_safety_certificate", key)] == 1
     assert sum(fetched for _, fetched in results) == 1
     assert len({m.digest for m, _ in results}) == 1
-    entries = [e for e in await world.hub.log_entries() if e.action == "cases.attach_material"]
+    entries = [e for e in await world.hub.log_entries() if e.action == "cases.material.attach"]
     assert len(entries) == len(officers)
     assert sum(e.details.get("upstream_call") == "false" for e in entries) == len(officers) - 1
 

@@ -133,7 +133,7 @@ async def test_attaching_a_non_partys_record_is_refused_and_nothing_is_stored(wo
         await samr.attach_material(case_id, "identity_record", STRANGER)
     assert_refused(caught, case_id)
     assert await samr.list_materials(case_id) == []
-    entry = await deny_entry(world, "cases.attach_material", STRANGER)
+    entry = await deny_entry(world, "cases.material.attach", STRANGER)
     assert entry.case_id == case_id and entry.service_item == ITEM
 
 
@@ -149,7 +149,7 @@ async def test_a_certificate_whose_document_names_a_non_party_is_refused_after_v
         await samr.attach_material(case_id, "property_certificate", STRANGERS_FLAT)
     assert_refused(caught, case_id)
     assert await samr.list_materials(case_id) == []
-    await deny_entry(world, "cases.attach_material", STRANGER)
+    await deny_entry(world, "cases.material.attach", STRANGER)
     assert [a.dataset for a in await subject_report(world, STRANGER)] == ["property_certificate"]
     # The premises owner's certificate is attached as before.
     material, fetched = await samr.attach_material(case_id, "property_certificate", world.keys["property_certificate"])
@@ -175,9 +175,9 @@ async def test_a_party_added_with_its_relation_can_then_be_fetched_and_the_addit
     assert case.timeline[-1].kind == "party_added" and person not in case.timeline[-1].detail
     record = await samr.fetch("identity_record", person, case_id=case_id)
     assert record.data["name"] == "王伟"
-    added = [e for e in await world.hub.log_entries() if e.action == "cases.add_party"]
+    added = [e for e in await world.hub.log_entries() if e.action == "cases.party.add"]
     assert [(e.decision, e.subject_id, e.caller_department) for e in added] == [("allow", person, "FIRE")]
-    assert {a.action for a in await subject_report(world, person)} >= {"cases.add_party", "exchange.fetch"}
+    assert {a.action for a in await subject_report(world, person)} >= {"cases.party.add", "exchange.fetch"}
 
 
 async def test_adding_a_party_is_refused_to_an_outsider_a_closed_case_and_a_malformed_identifier(
@@ -201,7 +201,7 @@ async def test_adding_a_party_is_refused_to_an_outsider_a_closed_case_and_a_malf
     with pytest.raises(FailedPrecondition) as closed:
         await samr.add_case_party(case_id, PartyInfo("spouse", person))
     assert closed.value.reason == "CASE_NOT_OPEN"
-    refusals = [e for e in await world.hub.log_entries() if e.action == "cases.add_party"]
+    refusals = [e for e in await world.hub.log_entries() if e.action == "cases.party.add"]
     assert [e.reason for e in refusals] == ["NOT_INVOLVED", "MALFORMED_PARTY_ID", "CASE_NOT_OPEN"]
 
 
@@ -219,7 +219,7 @@ async def test_a_stored_material_about_a_non_party_is_not_served(any_backend_wor
     with pytest.raises(PermissionDenied) as caught:
         await world.officer("FIRE").get_material(case_id, "identity_record")
     assert_refused(caught, case_id)
-    entry = await deny_entry(world, "cases.read_material", STRANGER)
+    entry = await deny_entry(world, "cases.material.read", STRANGER)
     assert entry.caller_department == "FIRE" and entry.case_id == case_id
     # The party's own version is still served.
     read = await world.officer("FIRE").get_material(case_id, "identity_record", version=1)
@@ -369,5 +369,5 @@ async def test_requests_that_joined_a_refused_fetch_are_each_denied_under_the_re
     results = await asyncio.gather(*attaching, return_exceptions=True)
     assert [getattr(r, "reason", r) for r in results] == ["SUBJECT_NOT_ON_CASE"] * 3
     assert mnr.lookups[("property_certificate", STRANGERS_FLAT)] == 1
-    entries = [e for e in await world.hub.log_entries() if e.action == "cases.attach_material"]
+    entries = [e for e in await world.hub.log_entries() if e.action == "cases.material.attach"]
     assert [(e.decision, e.reason, e.subject_id) for e in entries] == [("deny", "SUBJECT_NOT_ON_CASE", STRANGER)] * 3

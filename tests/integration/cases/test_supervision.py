@@ -106,8 +106,8 @@ async def test_request_and_case_pass_their_limits_across_labour_day_and_a_weeken
     approve = access_pb2.DecideAccessRequestRequest(id=request.id, approve=True)
     answered = (await psb.call(psb.access.DecideAccessRequest, approve)).request
     assert answered.answered_late and answered.status == access_pb2.ACCESS_REQUEST_STATUS_APPROVED
-    approved = [e for e in await world.hub.log_entries() if e.action == "access_requests.approved"]
-    assert approved[-1].details["late"] == "true"
+    approved = [e for e in await world.hub.log_entries() if e.action == "access_requests.decide"]
+    assert (approved[-1].details["answer"], approved[-1].details["late"]) == ("approved", "true")
     assert await tick(5, 19) == []  # answered: nothing more about it
 
     # The applicant withdraws on Monday 18 May: finished late, after 11 working days (29 April 10:00 to 18 May
@@ -139,7 +139,7 @@ async def test_a_late_answer_is_refused_and_logged_when_the_hub_refuses_them(wor
     assert refused.value.reason == "ANSWER_PAST_LIMIT"
     assert "late_answer: refuse" in refused.value.message
     entry = [e for e in await world.hub.log_entries() if e.action == "access_requests.decide"][-1]
-    assert (entry.decision, entry.reason, entry.outcome) == ("deny", "ANSWER_PAST_LIMIT", "FailedPrecondition")
+    assert (entry.decision, entry.reason, entry.outcome) == ("deny", "ANSWER_PAST_LIMIT", "FAILED_PRECONDITION")
     assert (entry.caller_department, entry.officer_id, entry.details["target"]) == ("PSB", "admin-7", request.id)
     still = (await psb.call(psb.access.GetAccessRequest, access_pb2.GetAccessRequestRequest(id=request.id))).request
     assert still.status == access_pb2.ACCESS_REQUEST_STATUS_PENDING and still.overdue
@@ -157,7 +157,7 @@ async def test_a_supervisor_reads_time_limits_but_never_materials(world: PermitW
     assert refused.value.reason == "ROLE_NOT_ALLOWED"
     entry = (await world.hub.log_entries())[-1]
     assert entry.action == "rpc/exchange.v1.CaseService/GetMaterial"
-    assert (entry.decision, entry.reason, entry.outcome) == ("deny", "ROLE_NOT_ALLOWED", "PermissionDenied")
+    assert (entry.decision, entry.reason, entry.outcome) == ("deny", "ROLE_NOT_ALLOWED", "PERMISSION_DENIED")
     assert (entry.caller_department, entry.officer_id, entry.officer_role) == ("HUB", "inspector-1", "supervisor")
     with pytest.raises(PermissionDenied) as fetch:
         await inspector.fetch("business_licence", world.keys["business_licence"], case_id=case.id)

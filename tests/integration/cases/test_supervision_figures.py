@@ -40,14 +40,14 @@ def recount(entries: list[AccessLogEntry], since_us: int, until_us: int) -> dict
             counted = "volume"
         elif e.action == "cases.transition" and e.details.get("action") == "request_correction":
             counted = "pauses"
-        elif e.action == "cases.attach_material":
+        elif e.action == "cases.material.attach":
             if e.details.get("upstream_call") == "false":
                 counted = "materials_reused"
-            elif e.outcome == "ok":
+            elif e.outcome == "OK":
                 counted = "materials_fetched"
-        elif e.action == "cases.read_material":
+        elif e.action == "cases.material.read":
             counted = "materials_reused"
-        elif e.action in ("access_requests.approved", "access_requests.denied"):
+        elif e.action == "access_requests.decide":
             keys = keys[:1]
             figures.setdefault(keys[0], Counter())["requests_answered"] += 1
             counted = "requests_answered_in_time" if e.details.get("late") != "true" else ""

@@ -19,7 +19,11 @@ async def test_supervisor_sees_the_dashboard_in_chinese_with_charts_and_download
         assert status == 200 and "电子监察" in body and "按部门" in body and "各部门办件量" in body
         assert body.count("<svg") == 3 and "MARKER-1" not in body
         entry = (await console_hub.log_entries())[-1]
-        assert (entry.action, entry.decision, entry.officer_id) == ("supervision.figures", "allow", "console:inspector")
+        assert (entry.action, entry.decision, entry.officer_id) == (
+            "supervision.figures.read",
+            "allow",
+            "console:inspector",
+        )
         status, body = await chinese.get("/cases/case-samr")
         assert status == 200 and "预警" in body and "MARKER-1" not in body
         async with chinese.session.get(chinese.base + "/supervision/report.pdf?period=week") as response:

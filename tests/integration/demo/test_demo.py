@@ -21,8 +21,19 @@ from exchange.v1 import catalog_pb2, catalog_pb2_grpc
 
 def test_demo_once_runs_an_application_across_departments(tmp_path: Path):
     result = subprocess.run(
-        [sys.executable, "-m", "exchange.cli", "demo", "--once", "--port", "0", "--http-port", "0",
-         "--data-dir", str(tmp_path)],
+        [
+            sys.executable,
+            "-m",
+            "exchange.cli",
+            "demo",
+            "--once",
+            "--port",
+            "0",
+            "--http-port",
+            "0",
+            "--data-dir",
+            str(tmp_path),
+        ],
         capture_output=True,
         text=True,
         timeout=240,
@@ -38,7 +49,7 @@ def test_demo_once_runs_an_application_across_departments(tmp_path: Path):
         assert any(dataset in line and issuer in line and "from issuer" in line for line in out.splitlines())
     assert "state approved" in out
     assert "materials fetched from issuers: 4" in out
-    assert "cases.attach_material" in out and "cases.read_material" in out
+    assert "cases.material.attach" in out and "cases.material.read" in out
     assert "— exchange-hub " in out  # the signed checkpoint
     assert (tmp_path / "hub" / "exchange.db").exists()
     assert "INSECURE" not in out + result.stderr  # the demo runs the production shape: mTLS, TLS, HTTPS

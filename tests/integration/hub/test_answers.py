@@ -80,9 +80,9 @@ async def _scan(w: FetchWorld, case: str) -> None:
     ("operation", "action"),
     [
         (_fetch, "exchange.fetch"),
-        (_attach, "cases.attach_material"),
-        (_read, "cases.read_material"),
-        (_get_case, "cases.get"),
+        (_attach, "cases.material.attach"),
+        (_read, "cases.material.read"),
+        (_get_case, "cases.read"),
         (_explain, "authz.explain"),
     ],
 )
@@ -165,7 +165,7 @@ async def test_an_entry_index_past_the_log_is_out_of_range_with_the_tree_size(an
         assert refused.value.grpc_code == grpc.StatusCode.OUT_OF_RANGE
         assert refused.value.reason == "ENTRY_OUT_OF_RANGE"
         assert f"holds {size} entries" in refused.value.message
-    refusals = [e for e in await any_backend_hub.log_entries() if e.action == "audit.get_entry"]
+    refusals = [e for e in await any_backend_hub.log_entries() if e.action == "audit.entry.read"]
     assert [(e.decision, e.reason) for e in refusals] == [("deny", "ENTRY_OUT_OF_RANGE")] * 4
 
 

@@ -118,7 +118,7 @@ async def test_department_admin_cannot_register_another_departments_dataset(hub,
     with pytest.raises(PermissionDenied) as refused:
         await psb_admin.register_dataset(LICENCE.read_text())
     assert refused.value.reason == "NOT_OWNER"
-    refusals = [e for e in await hub.log_entries() if e.action == "catalog.register_dataset"]
+    refusals = [e for e in await hub.log_entries() if e.action == "catalog.dataset.register"]
     assert [(e.decision, e.reason, e.caller_department) for e in refusals] == [("deny", "NOT_OWNER", "PSB")]
     samr_admin = hub.client("SAMR", roles=[Role.DEPT_ADMIN])
     assert (await samr_admin.register_dataset(LICENCE.read_text())).outcome == "created"
@@ -126,6 +126,6 @@ async def test_department_admin_cannot_register_another_departments_dataset(hub,
 
 async def test_every_registration_is_in_the_access_log(hub, admin):
     await admin.register_dataset(LICENCE.read_text())
-    entries = [e for e in await hub.log_entries() if e.action == "catalog.register_dataset"]
+    entries = [e for e in await hub.log_entries() if e.action == "catalog.dataset.register"]
     assert len(entries) == 1
     assert entries[0].caller_department == "HUB" and entries[0].details["target"] == "business_licence"

@@ -169,14 +169,14 @@ async def test_suspend_and_activate_a_department_are_logged(hub: HubFixture, tmp
     assert {d["code"]: d["status"] for d in json.loads(listed.output)}["SVC"] == "suspended"
     activated = await invoke("departments", "activate", "SVC", "--reason", "new key", *admin(hub, tmp_path))
     assert activated.exit_code == 0 and activated.output.strip() == "SVC: active"
-    changes = [e for e in await hub.log_entries() if e.action == "departments.set_status"]
+    changes = [e for e in await hub.log_entries() if e.action == "departments.status.set"]
     assert [(e.decision, e.caller_department) for e in changes] == [("allow", "HUB"), ("allow", "HUB")]
 
     refused = await invoke("departments", "suspend", "SVC", "--reason", "x", *admin(hub, tmp_path, "FIRE", "officer"))
     assert refused.exit_code == 2 and "reason:" in refused.output
     reason = refused.output.split("reason: ")[1].split(")")[0]
-    last = (await hub.log_entries())[-1]  # refused before the registry: logged under the RPC's name
-    assert last.action in ("departments.set_status", "rpc/exchange.v1.DepartmentService/SetDepartmentStatus")
+    last = (await hub.log_entries())[-1]  # refused at the door, under the operation the RPC asks for
+    assert last.action == "departments.status.set"
     assert (last.decision, last.reason, last.caller_department) == ("deny", reason, "FIRE")
 
 
@@ -187,7 +187,7 @@ async def test_dataset_status_from_the_command_line_is_logged(hub: HubFixture, t
     assert changed.exit_code == 0 and changed.output.strip() == "fire_safety_certificate 1.0: deprecated"
     listed = await invoke("catalog", "list", "-o", "yaml", *admin(hub, tmp_path))
     assert yaml.safe_load(listed.output)[0]["status"] == "deprecated"
-    entry = [e for e in await hub.log_entries() if e.action == "catalog.set_status"][-1]
+    entry = [e for e in await hub.log_entries() if e.action == "catalog.dataset.set_status"][-1]
     assert (entry.decision, entry.caller_department, entry.dataset) == ("allow", "HUB", "fire_safety_certificate")
     wrong = await invoke("catalog", "status", "fire_safety_certificate", "gone", *admin(hub, tmp_path))
     assert wrong.exit_code == 1 and "'gone' is not one of" in wrong.output

@@ -142,7 +142,7 @@ async def test_a_fetch_cancelled_by_the_caller_after_the_adapter_was_called_leav
     await w.adapter.called.wait()
     call.cancel()
     entry = await entry_where(w.hub, "exchange.fetch", before)
-    assert (entry.outcome, entry.reason, entry.decision) == ("Cancelled", "CANCELLED", "allow")
+    assert (entry.outcome, entry.reason, entry.decision) == ("CANCELLED", "CANCELLED", "allow")
     assert "adapter called" in entry.message
     assert (entry.caller_department, entry.case_id, entry.dataset) == ("SAMR", w.case, "business_licence")
 
@@ -153,7 +153,7 @@ async def test_a_fetch_past_the_callers_deadline_leaves_an_entry_saying_the_adap
     with pytest.raises(DeadlineExceeded):
         await w.officer.call(w.officer.exchange.Fetch, w.request(), timeout=0.6)
     entry = await entry_where(w.hub, "exchange.fetch", before)
-    assert entry.outcome == "DeadlineExceeded"
+    assert entry.outcome == "DEADLINE_EXCEEDED"
     assert "adapter called" in entry.message
     assert entry.decision == "allow"  # authorised; the issuer did not answer in time
 
@@ -221,7 +221,7 @@ async def test_a_scan_cancelled_mid_stream_leaves_an_entry_with_the_rows_sent(tm
             await asyncio.sleep(0.02)
         assert len(entries) == 2, "the scan's entry, then the entry of its interruption"
         stopped = entries[1]
-        assert (stopped.outcome, stopped.reason) == ("Cancelled", "CANCELLED")
+        assert (stopped.outcome, stopped.reason) == ("CANCELLED", "CANCELLED")
         assert "500 rows" in stopped.message
     finally:
         adapter.release.set()
@@ -254,7 +254,7 @@ async def test_a_scan_whose_adapter_sends_nothing_times_out_and_is_logged(scan_s
             pass
     assert stopped.value.reason == "ADAPTER_TIMEOUT"
     (entry,) = [e for e in (await hub.log_entries())[before:] if e.action == "exchange.scan"]
-    assert (entry.reason, entry.outcome) == ("ADAPTER_TIMEOUT", "DeadlineExceeded")
+    assert (entry.reason, entry.outcome) == ("ADAPTER_TIMEOUT", "DEADLINE_EXCEEDED")
 
 
 # --- unexpected errors -----------------------------------------------------------------------------
@@ -333,8 +333,8 @@ async def test_an_attach_material_cancelled_while_the_adapter_works_leaves_an_en
     call = w.officer.cases.AttachMaterial(request, metadata=w.officer.metadata(), timeout=30)
     await w.adapter.called.wait()
     call.cancel()
-    entry = await entry_where(w.hub, "cases.attach_material", before)
-    assert (entry.outcome, entry.reason, entry.case_id) == ("Cancelled", "CANCELLED", w.case)
+    entry = await entry_where(w.hub, "cases.material.attach", before)
+    assert (entry.outcome, entry.reason, entry.case_id) == ("CANCELLED", "CANCELLED", w.case)
     assert "in flight" in entry.message
 
 
@@ -345,7 +345,7 @@ async def test_a_refusal_the_domain_does_not_log_is_logged_by_the_guard(fetch_wo
     with pytest.raises(aio.AioRpcError) as refused:
         await admin.access.GetGrant(access_pb2.GetGrantRequest(id="g-nowhere"), metadata=admin.metadata(), timeout=10)
     assert refused.value.code() == grpc.StatusCode.NOT_FOUND
-    entry = await entry_where(w.hub, "access.get_grant", before)
+    entry = await entry_where(w.hub, "grants.read", before)
     assert (entry.decision, entry.reason, entry.caller_department) == ("deny", "GRANT_NOT_FOUND", "HUB")
 
 

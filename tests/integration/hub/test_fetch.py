@@ -189,7 +189,7 @@ async def test_a_document_not_signed_by_the_registered_key_is_data_loss(world):
         await forged.stop(grace=0.1)
     assert refused.value.reason == "ISSUER_SIGNATURE_INVALID"
     (last,) = (await hub.log_entries())[-1:]
-    assert (last.reason, last.outcome) == ("ISSUER_SIGNATURE_INVALID", "DataLoss")
+    assert (last.reason, last.outcome) == ("ISSUER_SIGNATURE_INVALID", "DATA_LOSS")
 
 
 async def test_a_dead_adapter_is_unavailable_and_named(world):
@@ -230,7 +230,7 @@ async def test_a_document_signed_with_a_key_after_its_retirement_is_refused(worl
         )
     assert refused.value.reason == "ISSUER_KEY_RETIRED"
     (last,) = (await hub.log_entries())[-1:]
-    assert (last.reason, last.outcome) == ("ISSUER_KEY_RETIRED", "DataLoss")
+    assert (last.reason, last.outcome) == ("ISSUER_KEY_RETIRED", "DATA_LOSS")
 
 
 async def test_the_purpose_note_is_kept_in_the_entry_of_an_allowed_and_of_a_refused_fetch(world):

@@ -91,7 +91,7 @@ async def test_bad_values_are_refused_at_the_edge_and_honest_requests_in_the_sam
     assert len(by_officer) == 1 and by_officer[0].caller_department == "SAMR"
     bad_characters = refusals(entries, "VALUE_INVALID_CHARACTERS")
     assert sorted((e.caller_department, e.action) for e in bad_characters) == [
-        ("FIRE", "cases.get"),
+        ("FIRE", "cases.read"),
         ("SAMR", "exchange.fetch"),
     ]
     assert all("\x00" not in e.message and e.subject_id == "" for e in bad_characters)

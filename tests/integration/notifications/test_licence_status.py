@@ -160,9 +160,9 @@ async def test_flags_of_a_case_are_refused_to_a_department_outside_it(polled: Wo
     assert refused.value.reason == "CASE_NOT_PARTICIPANT"
     entry = (await polled.hub.log_entries())[-1]
     assert (entry.action, entry.decision, entry.reason, entry.outcome, entry.caller_department) == (
-        "notification.list_case_flags",
+        "cases.flags.list",
         "deny",
         "CASE_NOT_PARTICIPANT",
-        "PermissionDenied",
+        "PERMISSION_DENIED",
         "FIRE",
     )

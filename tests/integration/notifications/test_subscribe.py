@@ -101,6 +101,6 @@ async def test_unknown_kind_is_refused_and_logged(hub: HubFixture) -> None:
         "notification.subscribe",
         "deny",
         "EVENT_KIND_UNKNOWN",
-        "InvalidArgument",
+        "INVALID_ARGUMENT",
         DEPT,
     )

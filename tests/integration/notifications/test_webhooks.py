@@ -158,7 +158,7 @@ async def test_plain_http_webhook_is_refused_and_logged(world: World) -> None:
         "notification.set_webhook",
         "deny",
         "WEBHOOK_URL_NOT_HTTPS",
-        "InvalidArgument",
+        "INVALID_ARGUMENT",
         DEPT,
     )
 
@@ -171,7 +171,7 @@ async def test_only_the_departments_own_admin_sets_its_webhook(world: World) -> 
     assert as_officer.value.reason == "ROLE_NOT_ALLOWED"
     entry = (await world.hub.log_entries())[-1]
     assert (entry.action, entry.decision, entry.reason, entry.officer_id) == (
-        "rpc/exchange.v1.NotificationService/SetWebhook",
+        "notifications.webhook.set",
         "deny",
         "ROLE_NOT_ALLOWED",
         "officer-1",
@@ -185,7 +185,7 @@ async def test_only_the_departments_own_admin_sets_its_webhook(world: World) -> 
         "notification.set_webhook",
         "deny",
         "NOT_OWNER",
-        "PermissionDenied",
+        "PERMISSION_DENIED",
         OTHER,
     )
 

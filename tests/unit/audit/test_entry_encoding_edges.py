@@ -15,12 +15,10 @@ from exchange.audit.entry import (
     EntryFormatError,
     decode_entry,
     encode_entry,
-    entry_for,
     join_encoding,
     split_encoding,
 )
 from exchange.audit.merkle import leaf_hash
-from exchange.auth.identity import Caller, Role
 
 ENTRY = AccessLogEntry(
     index=3,
@@ -145,20 +143,6 @@ def test_text_that_is_not_unicode_is_refused() -> None:
         split_encoding(AccessLogEntry(message="\ud800"))
     assert caught.value.reason == "ACCESS_LOG_ENTRY_INVALID"
     assert caught.value.message == "an access log entry holds text that is not valid Unicode: surrogates not allowed"
-
-
-def test_entry_for_stamps_the_caller_and_lets_fields_override() -> None:
-    caller = Caller("FIRE", "wang.fang", frozenset({Role.OFFICER, Role.DEPT_ADMIN}), "jti", 0)
-    entry = entry_for(caller, "exchange.fetch", dataset="d", officer_id="override")
-    assert (entry.action, entry.caller_department, entry.officer_id, entry.officer_role, entry.dataset) == (
-        "exchange.fetch",
-        "FIRE",
-        "override",
-        "dept_admin,officer",
-        "d",
-    )
-    assert entry.time_us > 0 and len(entry.request_id) == 32
-    assert entry_for(caller, "a").request_id != entry_for(caller, "a").request_id
 
 
 # Decoding

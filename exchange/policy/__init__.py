@@ -1,0 +1,54 @@
+"""The policy: every access decision of the hub, in one place, pure (no I/O, no protobuf, no storage).
+
+`OPERATIONS` names each thing a caller can do, in our domain's words, with its rule; `decide` turns
+(caller, operation, facts) into a `Decision` with a reason and a trail. The fetch rule (`decide_fetch`),
+the subject rule and the scan filter-column rule are the operations' finer rules. The edges map their
+doors (gRPC method paths, console routes) onto operation names; the domain services decide with facts.
+"""
+
+from exchange.policy.decision import NOT_FOUND, OK, PERMISSION_DENIED, Decision, Trail
+from exchange.policy.enforce import enforce, error_for
+from exchange.policy.fetch import (
+    CaseFacts,
+    FetchFacts,
+    Grant,
+    GrantStatus,
+    decide_fetch,
+    decide_filter_subjects,
+    decide_subject,
+    subject_columns,
+    subject_of_request,
+    subject_refusal,
+)
+from exchange.policy.operations import OPERATIONS, Operation, Scope, allowed_roles, operation, table_markdown
+from exchange.policy.rules import Facts, decide, decide_evidence_bundle, sees_all
+
+__all__ = [
+    "NOT_FOUND",
+    "OK",
+    "OPERATIONS",
+    "PERMISSION_DENIED",
+    "CaseFacts",
+    "Decision",
+    "Facts",
+    "FetchFacts",
+    "Grant",
+    "GrantStatus",
+    "Operation",
+    "Scope",
+    "Trail",
+    "allowed_roles",
+    "decide",
+    "decide_evidence_bundle",
+    "decide_fetch",
+    "decide_filter_subjects",
+    "decide_subject",
+    "enforce",
+    "error_for",
+    "operation",
+    "sees_all",
+    "subject_columns",
+    "subject_of_request",
+    "subject_refusal",
+    "table_markdown",
+]

@@ -1,0 +1,25 @@
+"""A refusal as the domain error it raises: the one mapping from a decision's status to an error type."""
+
+from __future__ import annotations
+
+from catalog.errors import ExchangeError, NotFound, PermissionDenied
+from exchange.auth.identity import Caller
+from exchange.policy.decision import NOT_FOUND, Decision
+from exchange.policy.rules import Facts, decide
+
+
+def error_for(decision: Decision, **metadata: str) -> ExchangeError:
+    """The error that answers a refusal: NotFound where the thing is hidden, else PermissionDenied."""
+    kind = NotFound if decision.refusal_status == NOT_FOUND else PermissionDenied
+    data = {k: v for k, v in metadata.items() if v}
+    if decision.subject:
+        data["subject_id"] = decision.subject
+    return kind(decision.message, reason=decision.reason, metadata=data)
+
+
+def enforce(caller: Caller, operation: str, facts: Facts | None = None, **metadata: str) -> Decision:
+    """Decide and raise the refusal; returns the allowing decision (its trail) otherwise."""
+    decision = decide(caller, operation, facts)
+    if not decision.allowed:
+        raise error_for(decision, **metadata)
+    return decision

@@ -1,0 +1,131 @@
+"""The one decision every operation passes: (caller, operation, facts) -> Decision, with a reason trail.
+
+`decide` applies an operation's row of the table in order: the role, then the scope (own department,
+party, involvement in the case, the owner's admin), then the sharing type. Called without facts it
+decides the role only: that is what a door (a gRPC method, a console route) can know before the domain
+has loaded the thing asked about. The domain service calls it again with the facts, whoever called it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from catalog.model import SharingType
+from exchange.auth.identity import Caller, Role
+from exchange.policy.decision import NOT_FOUND, PERMISSION_DENIED, Decision, Trail
+from exchange.policy.operations import OPERATIONS, Operation, Scope
+
+_ORDER = tuple(Role)
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the scope of an operation looks at, gathered by the domain service before it acts."""
+
+    # The department the thing belongs to: the dataset's owner, the department changed or asked about.
+    department: str = ""
+    # The departments party to the thing: a grant's consumer and owner, a log entry's maker and data owner,
+    # the departments involved in a case.
+    parties: tuple[str, ...] = ()
+    # Names the thing in a refusal ("dataset X", "case C").
+    what: str = ""
+    # The dataset's sharing type and legal basis, for operations that never act on not-shared data.
+    sharing_type: str = ""
+    legal_basis: str = ""
+
+
+def roles_text(roles: frozenset[Role]) -> str:
+    """Roles in the table's order, as a refusal names them."""
+    return ", ".join(r.value for r in _ORDER if r in roles) or "nobody"
+
+
+def _held(caller: Caller) -> str:
+    return ", ".join(sorted(r.value for r in caller.roles))
+
+
+def decide(caller: Caller, operation: str, facts: Facts | None = None) -> Decision:
+    """May `caller` do `operation` (to the thing `facts` describe)? Default deny: unknown operations are refused."""
+    trail = Trail()
+    op = OPERATIONS.get(operation)
+    if op is None:
+        return trail.deny("OPERATION_UNKNOWN", f"{operation} is no operation of the hub; nobody may call it")
+    if not caller.roles & op.roles:
+        return trail.deny(
+            "ROLE_NOT_ALLOWED",
+            f"{operation} needs one of the roles [{roles_text(op.roles)}]; the token carries [{_held(caller)}]",
+        )
+    trail.ok(f"caller holds {_held(caller)}, one of [{roles_text(op.roles)}]")
+    if facts is None:
+        return trail.allow()
+    refused = _scope(trail, caller, op, facts)
+    if refused is not None:
+        return refused
+    if op.refuses_not_shared and facts.sharing_type == SharingType.NOT_SHARED.value:
+        return trail.deny(
+            "DATASET_NOT_SHARED",
+            f"{facts.what or 'the dataset'} is not_shared ({facts.legal_basis or 'by law'}); it can never be granted",
+        )
+    return trail.allow()
+
+
+def sees_all(caller: Caller, operation: str) -> bool:
+    """Whether `caller` passes the scope of `operation` for every department (lists are then not narrowed)."""
+    op = OPERATIONS.get(operation)
+    return op is not None and bool(caller.roles & op.sees_all)
+
+
+def _scope(trail: Trail, caller: Caller, op: Operation, facts: Facts) -> Decision | None:
+    """The scope step of `op`'s rule; None when it passes (the trail says why)."""
+    if op.scope in (Scope.ANY, Scope.FETCH):
+        return None
+    overseer = caller.roles & op.sees_all
+    if overseer:
+        trail.ok(f"{roles_text(frozenset(overseer))} may {op.name} for any department")
+        return None
+    status = NOT_FOUND if op.hidden else PERMISSION_DENIED
+    what = facts.what or "it"
+    if op.scope == Scope.OWN_DEPARTMENT:
+        if caller.department == facts.department or not facts.department:
+            trail.ok(f"{what} belongs to {caller.department}, the caller's own department")
+            return None
+        return trail.deny(
+            op.refusal,
+            f"{what} belongs to {facts.department}; only its own department"
+            + (f" or the roles [{roles_text(op.sees_all)}]" if op.sees_all else "")
+            + f" may {op.name} (you act for {caller.department})",
+            status=status,
+        )
+    if op.scope == Scope.OWNER_ADMIN:
+        if caller.has(Role.DEPT_ADMIN) and caller.department == facts.department:
+            trail.ok(f"a department admin of {facts.department}, which owns {what}")
+            return None
+        # Widening the use of conditional data needs the provider's own consent, not the hub operator's.
+        return trail.deny(
+            op.refusal,
+            f"only a department admin of {facts.department}, which owns {what}, may {op.name} "
+            f"(you act for {caller.department})",
+            status=status,
+        )
+    parties = tuple(p for p in facts.parties if p)
+    if caller.department and caller.department in parties:
+        trail.ok(f"{caller.department} is a party to {what}")
+        return None
+    if op.scope == Scope.INVOLVED:
+        message = f"{caller.department} is not involved in {what} (involved: {', '.join(parties)})"
+    else:
+        message = f"{caller.department} is no party to {what}; only its parties" + (
+            f" or the roles [{roles_text(op.sees_all)}]" if op.sees_all else ""
+        )
+        message += f" may {op.name}"
+    return trail.deny(op.refusal, message, status=status)
+
+
+def decide_evidence_bundle(caller: Caller, entry_department: str, dataset_owner: str) -> Decision:
+    """May this caller have the evidence bundle of an entry? Auditors, hub admins and its parties may.
+
+    The parties are the department that made the access and the department whose data it was; a bundle
+    carries the entry's whole metadata, so anyone else would be reading the log about other people.
+    """
+    return decide(
+        caller, "audit.evidence_bundle.read", Facts(parties=(entry_department, dataset_owner), what="this entry")
+    )
