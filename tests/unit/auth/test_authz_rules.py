@@ -661,7 +661,7 @@ def test_evidence_bundle_decisions_are_whole() -> None:
         "",
         "allowed",
         checks=(
-            "ok: caller holds auditor, one of [officer, dept_admin, hub_admin, auditor]",
+            "ok: caller holds auditor, one of [officer, dept_admin, hub_admin, auditor, supervisor]",
             "ok: auditor may audit.evidence_bundle.read for any department",
         ),
     )
@@ -671,7 +671,7 @@ def test_evidence_bundle_decisions_are_whole() -> None:
         "allowed",
         checks=(
             f"ok: caller holds {', '.join(sorted(r.value for r in FIRE.roles))}, one of "
-            "[officer, dept_admin, hub_admin, auditor]",
+            "[officer, dept_admin, hub_admin, auditor, supervisor]",
             "ok: FIRE is a party to this entry",
         ),
     )

@@ -114,7 +114,9 @@ def test_every_scoped_operation_says_who_passes_its_scope() -> None:
 
 def test_the_table_in_markdown_has_one_row_per_operation() -> None:
     lines = table_markdown().split("\n")
-    assert lines[0] == "| operation | officer | dept_admin | hub_admin | auditor | scope | any department |"
-    assert "| `exchange.fetch` | yes |  |  |  | fetch |  |" in lines
-    assert "| `grants.read` |  | yes | yes | yes | party | hub_admin, auditor |" in lines
+    head = "| operation | officer | dept_admin | hub_admin | auditor | supervisor | scope | any department |"
+    assert lines[0] == head
+    assert "| `exchange.fetch` | yes |  |  |  |  | fetch |  |" in lines
+    assert "| `grants.read` |  | yes | yes | yes |  | party | hub_admin, auditor |" in lines
+    assert "| `supervision.figures.read` |  |  | yes | yes | yes | any |  |" in lines
     assert len(lines) == len(OPERATIONS) + 3 and lines[-1] == ""
