@@ -48,7 +48,8 @@ from exchange.provenance import Provenance
 from exchange.ratelimit import RateLimiter
 from exchange.registry import Registry
 from exchange.request_ids import current_request_id
-from exchange.storage import grant_store, quota_store
+from exchange.app import grant_records
+from exchange.storage import quota_store
 from exchange.storage.db import Reader
 from exchange.v1 import provider_pb2
 
@@ -275,7 +276,7 @@ class Fetcher:
         if conn is None:
             async with self.hub.db.read() as own:
                 return await self.facts(caller, ds, req, own, subject=subject)
-        return await grant_store.fetch_facts(
+        return await grant_records.fetch_facts(
             conn,
             caller,
             ds,

@@ -35,6 +35,7 @@ from catalog.model import (
     material_violations,
 )
 from catalog.versioning import diff_schemas, resolve_version
+from exchange.app import grant_records
 from exchange.audit.entry import entry_for
 from exchange.auth.access_requests import AccessRequest, AccessRequestStatus
 from exchange.auth.authz import Decision, Grant, GrantStatus, decide_fetch
@@ -51,7 +52,7 @@ from exchange.auth.identity import Caller, Role
 from exchange.auth.keys import algorithm_for, load_public_key
 from exchange.clock import now_us
 from exchange.hub import Hub
-from exchange.storage import catalog_store, grant_store, role_store
+from exchange.storage import catalog_store, role_store
 from exchange.storage.db import Reader
 
 
@@ -406,7 +407,7 @@ class Registry:
             created_at_us=now,
         )
         async with self.hub.db.begin() as conn:
-            await grant_store.insert_grant(conn, grant)
+            await grant_records.insert_grant(conn, grant)
         await self._log_change(
             caller, "grants.create", grant.id, f"{consumer} may read {', '.join(fields)}", dataset=dataset
         )
@@ -417,7 +418,7 @@ class Registry:
         request = None
         if request_id:
             async with self.hub.db.read() as conn:
-                request = await grant_store.get_access_request(conn, request_id)
+                request = await grant_records.get_access_request(conn, request_id)
         if (
             request is None
             or (request.consumer, request.dataset) != (consumer, dataset)
@@ -442,7 +443,7 @@ class Registry:
         """Grants the caller may see: all for hub admins and auditors; a department's own otherwise."""
         everything = caller.has(Role.HUB_ADMIN) or caller.has(Role.AUDITOR)
         async with self.hub.db.read() as conn:
-            return await grant_store.list_grants(
+            return await grant_records.list_grants(
                 conn,
                 consumer=consumer,
                 dataset=dataset,
@@ -455,7 +456,7 @@ class Registry:
     async def get_grant(self, grant_id: str, caller: Caller | None = None) -> Grant:
         """One grant; with a caller, only if that caller may see it (else it does not exist for them)."""
         async with self.hub.db.read() as conn:
-            grant = await grant_store.get_grant(conn, grant_id)
+            grant = await grant_records.get_grant(conn, grant_id)
             owner = await catalog_store.get_dataset(conn, grant.dataset) if grant and caller else None
         parties = (grant.consumer if grant else "", owner.dataset.owner if owner else "")
         visible = caller is None or _may_see(caller, *parties)
@@ -469,7 +470,7 @@ class Registry:
         ds = await self.get_dataset(grant.dataset)
         require_admin_of(caller, ds.owner, f"the grant on {grant.dataset}")
         async with self.hub.db.begin() as conn:
-            await grant_store.revoke_grant(conn, grant_id, now_us(), reason)
+            await grant_records.revoke_grant(conn, grant_id, now_us(), reason)
         await self._log_change(caller, "grants.revoke", grant_id, reason or "revoked", dataset=grant.dataset)
         return await self.get_grant(grant_id)
 
@@ -540,7 +541,7 @@ class Registry:
             rate_per_minute=rate_per_minute,
         )
         async with self.hub.db.begin() as conn:
-            await grant_store.insert_access_request(conn, request)
+            await grant_records.insert_access_request(conn, request)
         await self._log_change(
             caller, "access_requests.create", request.id, f"{request.consumer} asks {ds.owner}", dataset=dataset
         )
@@ -548,7 +549,7 @@ class Registry:
 
     async def get_access_request(self, request_id: str, caller: Caller) -> AccessRequest:
         async with self.hub.db.read() as conn:
-            request = await grant_store.get_access_request(conn, request_id)
+            request = await grant_records.get_access_request(conn, request_id)
         if request is None or not _may_see(caller, request.owner, request.consumer):
             raise NotFound(f"no access request {quote(request_id)} that you may see", reason="ACCESS_REQUEST_NOT_FOUND")
         return request
@@ -567,7 +568,7 @@ class Registry:
         """Requests the caller may see (a department admin: its inbox and its own requests)."""
         everything = caller.has(Role.HUB_ADMIN) or caller.has(Role.AUDITOR)
         async with self.hub.db.read() as conn:
-            return await grant_store.list_access_requests(
+            return await grant_records.list_access_requests(
                 conn,
                 owner=owner,
                 consumer=consumer,
@@ -610,7 +611,7 @@ class Registry:
             decision_reason=reason.strip()[:2000],
         )
         async with self.hub.db.begin() as conn:
-            if not await grant_store.decide_access_request(conn, decided):
+            if not await grant_records.decide_access_request(conn, decided):
                 raise FailedPrecondition(
                     f"access request {request_id} was answered by someone else just now",
                     reason="ACCESS_REQUEST_DECIDED",
@@ -631,11 +632,11 @@ class Registry:
             except Exception:
                 # No grant, no approval: put the request back in the owner's inbox.
                 async with self.hub.db.begin() as conn:
-                    await grant_store.reopen_access_request(conn, request)
+                    await grant_records.reopen_access_request(conn, request)
                 raise
             decided = replace(decided, grant_id=grant.id)
             async with self.hub.db.begin() as conn:
-                await grant_store.set_access_request_grant(conn, decided)
+                await grant_records.set_access_request_grant(conn, decided)
         await self._log_change(
             caller,
             f"access_requests.{decided.status.value}",
@@ -662,7 +663,7 @@ class Registry:
         ds = await self.get_dataset(dataset)
         officer = Caller(department, "(explain)", frozenset({Role.OFFICER}), "", 0)
         async with self.hub.db.read() as conn:
-            facts = await grant_store.fetch_facts(
+            facts = await grant_records.fetch_facts(
                 conn,
                 officer,
                 ds,

@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from catalog.errors import ExchangeError, FieldViolation, InvalidArgument, NotFound, PermissionDenied, quote
+from exchange.app import case_records
 from exchange.audit.entry import AccessLogEntry, decision_for, entry_for
 from exchange.audit.log import Receipt
 from exchange.auth.identity import Caller, Role
 from exchange.cases.model import Case
-from exchange.storage import case_store
 
 if TYPE_CHECKING:
     from exchange.hub import Hub
@@ -88,7 +88,7 @@ class DeskBase:
             raise InvalidArgument(
                 "name the case (its id)", reason="MISSING_FIELD", violations=[FieldViolation("id", "required")]
             )
-        case = await case_store.get_case(conn, case_id[:40])
+        case = await case_records.get_case(conn, case_id[:40])
         if case is None:
             raise NotFound(f"no case {quote(case_id)}", reason="CASE_NOT_FOUND", metadata={"case": case_id[:40]})
         return case

@@ -10,7 +10,8 @@ from exchange.cases.annotated_copies import AnnotatedCopyDesk
 from exchange.cases.desk import CaseDesk
 from exchange.cases.lifecycle import CaseState
 from exchange.console.core import account_of, hub_of, render
-from exchange.storage import case_store, status_store
+from exchange.app import case_records
+from exchange.storage import status_store
 
 routes = web.RouteTableDef()
 STATES = tuple(s.value for s in CaseState)
@@ -54,7 +55,7 @@ async def case_page(request: web.Request) -> web.Response:
         raise NotFound(f"no case {case_id!r} that you may see", reason="CASE_NOT_FOUND") from None
     async with hub.db.read() as conn:
         # Metadata only: the console never reads the documents table, for any role.
-        materials = await case_store.list_materials(conn, case_id)
+        materials = await case_records.list_materials(conn, case_id)
         # Licences held by the case whose status changed since they were fetched (exchange.licence_status).
         flags = await status_store.list_flags(conn, case_id=case_id)
     return render(
