@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from catalog import limits
 from catalog.errors import FieldViolation, InvalidArgument
 from catalog.model import (
+    SERVICE_ITEM_CODE,
     Dataset,
     Department,
     DepartmentKey,
@@ -336,17 +338,51 @@ def parse_page_token(token: str) -> int | None:
     return int(token)
 
 
-def page_bounds(page: common_pb2.PageRequest) -> tuple[int, int]:
-    """Offset and limit from a page request; the token is the offset as text."""
-    size = page.page_size or 100
-    if size < 0 or size > limits.PAGE_SIZE_MAX:
+DEFAULT_PAGE_SIZE = 100
+
+
+def page_size(page: common_pb2.PageRequest) -> int:
+    """The size a page request asks for (100 when unset), within the hub's limit."""
+    size = page.page_size or DEFAULT_PAGE_SIZE
+    if not 0 < size <= limits.PAGE_SIZE_MAX:
         raise InvalidArgument(
             f"page_size must be between 1 and {limits.PAGE_SIZE_MAX}, got {page.page_size}",
             reason="INVALID_PAGE_SIZE",
             violations=[FieldViolation("page.page_size", f"1..{limits.PAGE_SIZE_MAX}")],
         )
+    return size
+
+
+def page_bounds(page: common_pb2.PageRequest) -> tuple[int, int]:
+    """Offset and limit from a page request; the token is the offset as text."""
+    size = page_size(page)
     return parse_page_token(page.page_token) or 0, size
+
+
+def keyset_page(page: common_pb2.PageRequest) -> tuple[int | None, int]:
+    """The last index of the previous page (None at the start) and the page size."""
+    size = page_size(page)
+    return parse_page_token(page.page_token), size
 
 
 def next_page(offset: int, size: int, returned: int) -> common_pb2.PageResponse:
     return common_pb2.PageResponse(next_page_token=str(offset + size) if returned == size else "")
+
+
+def service_item_page(page: common_pb2.PageRequest) -> tuple[str, int]:
+    """The code a page of service items starts after ('' at the start) and the page size (a keyset page)."""
+    size = page_size(page)
+    token = page.page_token
+    if token and not SERVICE_ITEM_CODE.fullmatch(token):
+        raise InvalidArgument(
+            f"page_token {quote(token)} is not one this server issued; pass back next_page_token unchanged "
+            "(empty for the first page)",
+            reason="PAGE_TOKEN_INVALID",
+            violations=[FieldViolation("page.page_token", "a next_page_token of ListServiceItems")],
+        )
+    return token, size
+
+
+def next_service_item_page(items: Sequence[ServiceItem], size: int) -> common_pb2.PageResponse:
+    """The token of the page after ``items``: the last code, when the page was full."""
+    return common_pb2.PageResponse(next_page_token=items[-1].code if items and len(items) == size else "")
