@@ -43,7 +43,7 @@ from catalog.errors import (
     PermissionDenied,
 )
 from catalog.model import Dataset, DatasetKind
-from exchange.adapter_client import ScanLimits
+from exchange.adapter_client import ScanLimits, scan_schema
 from exchange.attempts import Deadline, Progress, record_despite_cancellation
 from exchange.audit.entry import AccessLogEntry, decision_for, entry_for
 from exchange.audit.log import Receipt
@@ -52,7 +52,6 @@ from exchange.auth.identity import Caller
 from exchange.clock import now_us
 from exchange.fetch import Fetcher, FetchRequest
 from exchange.request_ids import current_request_id
-from exchange.v1 import provider_pb2
 
 MAX_BATCH_ROWS = 1_000_000
 
@@ -198,18 +197,14 @@ class Scanner:
             _check_filter_subjects(facts, ds, row_filter)
         await self.fetcher.check_quota(caller, ds, decision)
         progress.done("authorised")
-        owner = self.hub.keyring.department(ds.owner)
-        endpoint = owner.adapter_endpoint if owner and owner.adapter_endpoint else ""
-        upstream = self.hub.adapters.scan_responses(
+        upstream = self.hub.adapters.scan_table(
             ds.owner,
-            endpoint,
-            provider_pb2.ProviderServiceScanRequest(
-                dataset=ds.code,
-                columns=list(decision.fields),
-                filter=req.filter,
-                batch_rows=req.batch_rows,
-                request_id=req.request_id,
-            ),
+            self.hub.keyring.adapter_endpoint(ds.owner),
+            dataset=ds.code,
+            columns=list(decision.fields),
+            row_filter=req.filter,
+            batch_rows=req.batch_rows,
+            request_id=req.request_id,
             limits=self._limits(deadline),
         )
         progress.done("adapter called")
@@ -233,7 +228,7 @@ class Scanner:
             ) from None
         what = f"the adapter of {ds.owner}"
         try:
-            message = provider_pb2.ProviderServiceScanResponse.FromString(first).arrow_schema
+            message = scan_schema(first)
         except DecodeError as exc:
             raise DataLoss(
                 f"{what} sent a first scan response that does not parse: {exc}", reason="SCAN_MESSAGE_INVALID"
