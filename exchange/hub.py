@@ -134,8 +134,6 @@ class Hub:
         self.outbox = OutboxPublisher(self.db)
         self.events: Publisher = self.outbox
         self._tasks: list[asyncio.Task[None]] = []
-        # Extension point: services and the console hang their own state here by name.
-        self.extensions: dict[str, Any] = {}
 
     def run_in_background(self, work: Coroutine[Any, Any, None], name: str) -> None:
         """Run `work` until the hub closes."""

@@ -5,22 +5,14 @@ from __future__ import annotations
 from aiohttp import web
 
 from catalog.errors import InvalidArgument, NotFound, PermissionDenied
-from exchange.auth.identity import Caller, Role
-from exchange.cases.annotated_copies import AnnotatedCopyDesk
-from exchange.cases.desk import CaseDesk
-from exchange.cases.lifecycle import CaseState
-from exchange.console.core import account_of, hub_of, render
 from exchange.app import case_records
+from exchange.auth.identity import Caller, Role
+from exchange.cases.lifecycle import CaseState
+from exchange.console.core import account_of, cases_of, copies_of, hub_of, render
 from exchange.storage import status_store
 
 routes = web.RouteTableDef()
 STATES = tuple(s.value for s in CaseState)
-
-
-def _desk(request: web.Request) -> CaseDesk:
-    """The case desk the gRPC CaseService uses: it decides who may read a case and logs every read."""
-    desk: CaseDesk = hub_of(request).extensions["cases"]
-    return desk
 
 
 @routes.get("/cases")
@@ -31,7 +23,7 @@ async def cases_list(request: web.Request) -> web.Response:
     state = state if state in STATES else ""
     department = account.department if account.role == "dept_admin" else request.query.get("department", "").strip()
     overdue = request.query.get("overdue") == "on"
-    views = await _desk(request).list_cases(
+    views = await cases_of(request).list_cases(
         account.caller, state=state, department=department, overdue_only=overdue, limit=500
     )
     rows = [(v.case, v.deadline) for v in views]
@@ -49,7 +41,7 @@ async def case_page(request: web.Request) -> web.Response:
     hub = hub_of(request)
     case_id = request.match_info["id"]
     try:
-        view = await _desk(request).get(account.caller, case_id)
+        view = await cases_of(request).get(account.caller, case_id)
     except PermissionDenied:
         # Refused and logged by the desk; the console does not say whether the case exists.
         raise NotFound(f"no case {case_id!r} that you may see", reason="CASE_NOT_FOUND") from None
@@ -85,7 +77,7 @@ def reader_of(request: web.Request) -> Caller:
 @routes.get("/cases/{id}/materials/{dataset}/annotated-copy.pdf")
 async def annotated_copy(request: web.Request) -> web.Response:
     """The hub-signed annotated copy (加注件) of a case material, for the case's departments only."""
-    desk: AnnotatedCopyDesk = hub_of(request).extensions["annotated_copies"]
+    desk = copies_of(request)
     try:
         version = int(request.query.get("version", "0"))
     except ValueError:

@@ -6,21 +6,18 @@ from typing import Any
 
 from grpc import aio
 
+from exchange.app.case_records import Savings
 from exchange.cases.annotated_copies import AnnotatedCopyDesk
 from exchange.cases.desk import CaseDesk, CaseView
 from exchange.cases.lifecycle import CaseAction
 from exchange.cases.material_desk import MaterialDesk
-from exchange.cases.materials import Material, MaterialStatus
+from exchange.cases.materials import Material
 from exchange.cases.parties import PartyInput
 from exchange.cases.review import Verdict
 from exchange.clock import from_datetime
-from exchange.fetch import Fetcher
-from exchange.hub import Hub
-from exchange.registry import Registry
 from exchange.services import caller
 from exchange.services.convert import enum_name, enum_value, next_page, optional_enum, page_bounds, receipt_to_proto
-from exchange.storage.case_store import Savings
-from exchange.v1 import cases_pb2, cases_pb2_grpc, common_pb2, provider_pb2
+from exchange.v1 import cases_pb2, cases_pb2_grpc, common_pb2
 
 Ctx = aio.ServicerContext[Any, Any]
 
@@ -124,26 +121,11 @@ def material_to_proto(
     )
 
 
-def issuer_status_check(hub: Hub) -> Any:
-    """The re-check at decision time: Provider.Status on the issuer's adapter."""
-
-    async def check(issuer: str, dataset: str, key: str) -> MaterialStatus:
-        owner = hub.keyring.department(issuer)
-        endpoint = owner.adapter_endpoint if owner and owner.adapter_endpoint else ""
-        answer = await hub.adapters.status(issuer, endpoint, provider_pb2.StatusRequest(dataset=dataset, key=key))
-        return MaterialStatus(answer.found, answer.valid, answer.status_code, answer.valid_until_us)
-
-    return check
-
-
 class CaseServicer(cases_pb2_grpc.CaseServiceServicer):
-    def __init__(self, hub: Hub, registry: Registry, fetcher: Fetcher) -> None:
-        self.desk = CaseDesk(hub, registry, issuer_status_check(hub))
-        self.material_set = MaterialDesk(hub, registry, fetcher)
-        self.copies = AnnotatedCopyDesk(hub, registry, self.material_set)
-        # The desk is reachable from the hub (tests set its clock; the console may read through it).
-        hub.extensions["cases"] = self.desk
-        hub.extensions["annotated_copies"] = self.copies
+    def __init__(self, desk: CaseDesk, materials: MaterialDesk, copies: AnnotatedCopyDesk) -> None:
+        self.desk = desk
+        self.material_set = materials
+        self.copies = copies
 
     async def CreateCase(self, request: cases_pb2.CreateCaseRequest, context: Ctx) -> cases_pb2.CreateCaseResponse:
         view = await self.desk.create(
