@@ -7,8 +7,9 @@ application, `exchange.app`, maps rows to domain types). Nothing outside this
 package writes SQL or imports SQLAlchemy.
 """
 
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from exchange.storage.db import Database
 
-__all__ = ["Database", "IntegrityError"]
+__all__ = ["Connection", "Database", "IntegrityError"]
