@@ -110,6 +110,12 @@ async def query_entries(
     return [_stored(row) for row in (await conn.execute(query)).all()]
 
 
+async def entries_from(conn: AsyncConnection, first: int = 0) -> list[AccessLogEntry]:
+    """Every entry still held from index ``first`` on (pruned ones left out), oldest first (tests, the demo)."""
+    query = sa.select(E.c.entry).where(E.c.idx >= first, sa.func.length(E.c.entry) > 0).order_by(E.c.idx)
+    return [decode_entry(row.entry) for row in (await conn.execute(query)).all()]
+
+
 async def get_entry(conn: AsyncConnection, index: int) -> StoredEntry | None:
     """The entry at `index`, or None if there is none or it was pruned."""
     row = (await conn.execute(sa.select(E.c.entry, E.c.leaf_hash).where(E.c.idx == index))).first()
