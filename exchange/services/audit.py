@@ -10,39 +10,15 @@ from grpc import aio
 from catalog.errors import FieldViolation, InvalidArgument, NotFound, PermissionDenied, quote
 from exchange.app.audit_queries import AuditQueries
 from exchange.audit.entry import AccessLogEntry, entry_for
-from exchange.audit.log import SignedCheckpoint
 from exchange.auth.authz import decide_evidence_bundle
 from exchange.clock import now_us
 from exchange.hub import Hub
 from exchange.services import caller
-from exchange.services.convert import entry_to_proto, keyset_page, optional_enum
+from exchange.services.convert import checkpoint_to_proto, entry_filter, entry_to_proto, keyset_page
 from exchange.storage.log_store import EntryFilter
 from exchange.v1 import audit_pb2, audit_pb2_grpc, common_pb2
 
 Ctx = aio.ServicerContext[Any, Any]
-
-
-def entry_filter(f: audit_pb2.EntryFilter) -> EntryFilter:
-    """The domain filter of a request; the decision enum becomes 'allow'/'deny' or nothing."""
-    return EntryFilter(
-        from_us=f.from_us,
-        until_us=f.until_us,
-        department=f.department,
-        officer_id=f.officer_id,
-        dataset=f.dataset,
-        subject_id=f.subject_id,
-        case_id=f.case_id,
-        decision=optional_enum(common_pb2.Decision, f.decision, "DECISION_", "filter.decision"),
-        reason=f.reason,
-        action=f.action,
-    )
-
-
-def checkpoint_to_proto(signed: SignedCheckpoint) -> audit_pb2.Checkpoint:
-    c = signed.checkpoint
-    return audit_pb2.Checkpoint(
-        origin=c.origin, size=c.size, root_hash=c.root_hash, timestamp=c.timestamp, signed_note=signed.note
-    )
 
 
 class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
