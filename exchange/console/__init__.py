@@ -15,6 +15,7 @@ from exchange.console import pages_auth, pages_cases, pages_catalog, pages_log, 
 from exchange.console.core import (
     BASE,
     CASES,
+    CATALOG,
     COPIES,
     HERE,
     HUB,
@@ -37,6 +38,7 @@ def console_app(application: Application, *, base: str = MOUNT) -> web.Applicati
     app[REGISTRY] = application.registry
     app[CASES] = application.cases
     app[COPIES] = application.copies
+    app[CATALOG] = application.catalog
     app[TEMPLATES] = templates()
     app[BASE] = base
     for module in (pages_auth, pages_catalog, pages_registry, pages_requests, pages_cases, pages_log):

@@ -23,6 +23,7 @@ from catalog.errors import (
     Unauthenticated,
 )
 from exchange import i18n, localtime
+from exchange.app.catalog_queries import CatalogQueries
 from exchange.cases.annotated_copies import AnnotatedCopyDesk
 from exchange.cases.desk import CaseDesk
 from exchange.console import accounts
@@ -46,6 +47,7 @@ HUB: web.AppKey[Hub] = web.AppKey("hub", Hub)
 REGISTRY: web.AppKey[Registry] = web.AppKey("registry", Registry)
 CASES: web.AppKey[CaseDesk] = web.AppKey("cases", CaseDesk)
 COPIES: web.AppKey[AnnotatedCopyDesk] = web.AppKey("annotated_copies", AnnotatedCopyDesk)
+CATALOG: web.AppKey[CatalogQueries] = web.AppKey("catalog", CatalogQueries)
 TEMPLATES: web.AppKey[jinja2.Environment] = web.AppKey("templates", jinja2.Environment)
 BASE: web.AppKey[str] = web.AppKey("base", str)
 ACCOUNT: web.RequestKey[Account] = web.RequestKey("account", Account)
@@ -61,6 +63,11 @@ def hub_of(request: web.Request) -> Hub:
 
 def registry_of(request: web.Request) -> Registry:
     return request.app[REGISTRY]
+
+
+def catalog_of(request: web.Request) -> CatalogQueries:
+    """The catalog's lists, as the gRPC CatalogService reads them."""
+    return request.app[CATALOG]
 
 
 def cases_of(request: web.Request) -> CaseDesk:
