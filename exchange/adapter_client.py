@@ -30,7 +30,6 @@ import grpc
 from cryptography import x509
 from grpc import aio
 
-from adapters.server import signed_from_proto
 from adapters.signing import SignedDocument
 from catalog.errors import DeadlineExceeded, ExchangeError, NotFound, Unauthenticated, Unavailable
 from exchange import metrics, tracing
@@ -427,6 +426,10 @@ class AdapterClient:
             dataset=dataset, key=key, request_id=request_id, request_digest=request_digest
         )
         response = await self.lookup(department, endpoint, request, deadline=deadline)
+        # Imported here: adapters.server loads every source (aiohttp, SQL drivers), which the CLI, importing
+        # this module through the hub, must not pay for at start-up.
+        from adapters.server import signed_from_proto
+
         return signed_from_proto(response.document) if response.found else None
 
     async def document_status(self, department: str, endpoint: str, *, dataset: str, key: str) -> DocumentStatus:
