@@ -177,20 +177,20 @@ async def serve_adapter(settings: dict[str, Any]) -> tuple[dict[str, Any], Stop]
 async def _grant_and_case(hub: Any, table_datasets: list[str], applicants: list[str]) -> None:
     """Grants for FIRE (licence fields the item needs, every ordinary column of tables), an open case with FIRE
     for each applicant company (whose licence the fetch benchmark reads)."""
+    from exchange.app import grant_records
     from exchange.auth.authz import Grant
-    from exchange.storage import grant_store
     from exchange.storage import tables as t
 
     now = time.time_ns() // 1000
     async with hub.db.begin() as conn:
-        await grant_store.insert_grant(
+        await grant_records.insert_grant(
             conn,
             Grant(f"bench-{uuid.uuid4().hex[:8]}", CONSUMER, DATASET, ("*", "legal_representative"),
                   granted_by=OWNER, created_at_us=now),
         )
         for table in table_datasets:
             grant = Grant(f"bench-{uuid.uuid4().hex[:8]}", CONSUMER, table, ("*",), granted_by=OWNER, created_at_us=now)
-            await grant_store.insert_grant(conn, grant)
+            await grant_records.insert_grant(conn, grant)
         # Until cases can be opened over CaseService here, the case rows are written directly.
         for n, applicant in enumerate(applicants):
             await conn.execute(t.cases.insert().values(

@@ -30,6 +30,7 @@ import grpc
 from cryptography import x509
 from grpc import aio
 
+from adapters.signing import SignedDocument
 from catalog.errors import DeadlineExceeded, ExchangeError, NotFound, Unauthenticated, Unavailable
 from exchange import metrics, tracing
 from exchange.auth.pki import RevocationList, adapter_dns_name, adapter_identity, certificate_uris
@@ -84,6 +85,37 @@ def _unavailable(department: str, endpoint: str, what: str, error: aio.AioRpcErr
         + f" ({what}): {error.details()}",
         reason="ADAPTER_UPSTREAM_UNAVAILABLE" if upstream else "ADAPTER_UNAVAILABLE",
     )
+
+
+@dataclass(frozen=True)
+class DocumentStatus:
+    """What an issuer's adapter says of a document now (Provider.Status)."""
+
+    found: bool
+    valid: bool
+    status_code: str
+    valid_until_us: int
+
+
+def scan_schema(first_response: bytes) -> bytes:
+    """The Arrow schema an adapter's first (encoded) scan response carries (DecodeError when it does not parse)."""
+    return provider_pb2.ProviderServiceScanResponse.FromString(first_response).arrow_schema
+
+
+@dataclass(frozen=True)
+class ScanClosing:
+    """What an adapter's closing scan message holds: its manifest and signature, and whether rows came with it."""
+
+    manifest_json: bytes
+    manifest_signature: bytes
+    carries_rows: bool
+
+
+def scan_closing(last_response: bytes) -> ScanClosing:
+    """The closing manifest of an adapter's (encoded) last scan response (DecodeError when it does not parse)."""
+    message = provider_pb2.ProviderServiceScanResponse.FromString(last_response)
+    rows = bool(message.arrow_schema or message.arrow_batch or message.rows or message.chain)
+    return ScanClosing(message.manifest_json, message.manifest_signature, rows)
 
 
 @dataclass(frozen=True)
@@ -393,6 +425,62 @@ class AdapterClient:
         return await self._call(
             department, endpoint, f"status check in {request.dataset}", call, deadline=deadline, idempotent=True
         )
+
+    async def lookup_document(
+        self,
+        department: str,
+        endpoint: str,
+        *,
+        dataset: str,
+        key: str,
+        request_id: str,
+        request_digest: str,
+        deadline: float | None = None,
+    ) -> SignedDocument | None:
+        """The signed document an adapter holds under `key` in `dataset` (None when it has none)."""
+        request = provider_pb2.LookupRequest(
+            dataset=dataset, key=key, request_id=request_id, request_digest=request_digest
+        )
+        response = await self.lookup(department, endpoint, request, deadline=deadline)
+        # Imported here: adapters.server loads every source (aiohttp, SQL drivers), which the CLI, importing
+        # this module through the hub, must not pay for at start-up.
+        from adapters.server import signed_from_proto
+
+        return signed_from_proto(response.document) if response.found else None
+
+    async def document_status(self, department: str, endpoint: str, *, dataset: str, key: str) -> DocumentStatus:
+        """The issuer's current word on one document: found, valid, its status code and validity."""
+        answer = await self.status(department, endpoint, provider_pb2.StatusRequest(dataset=dataset, key=key))
+        return DocumentStatus(answer.found, answer.valid, answer.status_code, answer.valid_until_us)
+
+    def scan_table(
+        self,
+        department: str,
+        endpoint: str,
+        *,
+        dataset: str,
+        columns: list[str],
+        row_filter: str,
+        batch_rows: int,
+        request_id: str,
+        nonce: bytes = b"",
+        max_message_bytes: int = 0,
+        limits: ScanLimits | None = None,
+    ) -> AsyncIterator[bytes]:
+        """A table's rows from an adapter, each ProviderServiceScanResponse left encoded (see `scan_responses`).
+
+        `nonce` binds the adapter's digest chain to this scan; `max_message_bytes` is the largest message the
+        hub relays as it is (adapters.bulk)."""
+        request = provider_pb2.ProviderServiceScanRequest(
+            dataset=dataset,
+            columns=columns,
+            filter=row_filter,
+            batch_rows=batch_rows,
+            request_id=request_id,
+            nonce=nonce,
+            max_message_bytes=max_message_bytes,
+        )
+        return self.scan_responses(department, endpoint, request, limits=limits)
 
     async def describe(self, department: str, endpoint: str) -> provider_pb2.DescribeResponse:
         async def call(stub: provider_pb2_grpc.ProviderServiceAsyncStub, limit: float) -> provider_pb2.DescribeResponse:

@@ -14,7 +14,6 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from adapters.server import signed_from_proto
 from adapters.signing import SignedDocument, canonical_json, verify_document
 from catalog import limits
 from catalog.errors import (
@@ -31,6 +30,7 @@ from catalog.errors import (
 from catalog.identifiers import KeyFormat, validate_key
 from catalog.model import Dataset
 from exchange import metrics
+from exchange.app import grant_records
 from exchange.attempts import Deadline, Progress, record_despite_cancellation
 from exchange.audit.entry import AccessLogEntry, decision_for
 from exchange.audit.log import Receipt
@@ -50,9 +50,8 @@ from exchange.provenance import Provenance
 from exchange.ratelimit import RateLimiter
 from exchange.registry import Registry
 from exchange.request_ids import current_request_id
-from exchange.storage import grant_store, quota_store
+from exchange.storage import quota_store
 from exchange.storage.db import Reader
-from exchange.v1 import provider_pb2
 
 MAX_KEY_LENGTH = limits.KEY.max_length
 MAX_FIELDS = 256
@@ -276,7 +275,7 @@ class Fetcher:
         if conn is None:
             async with self.hub.db.read() as own:
                 return await self.facts(caller, ds, req, own, subject=subject)
-        return await grant_store.fetch_facts(
+        return await grant_records.fetch_facts(
             conn,
             caller,
             ds,
@@ -307,18 +306,19 @@ class Fetcher:
     async def _lookup(
         self, ds: Dataset, key: str, req: FetchRequest, digest: str, budget: float | None
     ) -> SignedDocument:
-        owner = self.hub.keyring.department(ds.owner)
-        endpoint = owner.adapter_endpoint if owner and owner.adapter_endpoint else ""
         self.upstream_calls += 1
-        response = await self.hub.adapters.lookup(
+        signed = await self.hub.adapters.lookup_document(
             ds.owner,
-            endpoint,
-            provider_pb2.LookupRequest(dataset=ds.code, key=key, request_id=req.request_id, request_digest=digest),
+            self.hub.keyring.adapter_endpoint(ds.owner),
+            dataset=ds.code,
+            key=key,
+            request_id=req.request_id,
+            request_digest=digest,
             deadline=budget,  # the caller's remaining time: an answer after it would be wasted
         )
-        if not response.found:
+        if signed is None:
             raise NotFound(f"{ds.owner} has no {ds.code} with key {key}", reason="KEY_NOT_FOUND")
-        return signed_from_proto(response.document)
+        return signed
 
     def _verify(self, ds: Dataset, key: str, signed: SignedDocument) -> dict[str, Any]:
         """The issuer's signature, the binding to this request, and the document's shape."""

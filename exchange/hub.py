@@ -137,8 +137,6 @@ class Hub:
         # The hub's idea of "now" for time limits (access requests, supervision); tests set a controlled clock.
         self.clock: Callable[[], int] = now_us
         self._tasks: list[asyncio.Task[None]] = []
-        # Extension point: services and the console hang their own state here by name.
-        self.extensions: dict[str, Any] = {}
         # When the client certificate each department last presented expires (unix seconds), read at every call:
         # the days-left metric and the console's warning come from here.
         self.department_certificates: dict[str, float] = {}

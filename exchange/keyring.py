@@ -73,6 +73,11 @@ class KeyRing:
     def department(self, code: str) -> Department | None:
         return self.departments.get(code)
 
+    def adapter_endpoint(self, code: str) -> str:
+        """Where the adapter of department `code` listens ('' when unregistered or unset: the default)."""
+        found = self.departments.get(code)
+        return found.adapter_endpoint or "" if found else ""
+
     def department_roles(self, code: str) -> DepartmentRoles:
         """What `code` holds as of the last load (the default set for a department loaded since)."""
         found = self._roles.get(code)

@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-import sqlalchemy as sa
 from alembic.script import ScriptDirectory
 
 from catalog.errors import ExchangeError
@@ -60,13 +59,7 @@ async def _database(settings: Settings) -> list[Finding]:
         ]
     db = Database(settings.effective_database_url)
     try:
-        async with db.read() as conn:
-            exists = await conn.run_sync(lambda c: sa.inspect(c).has_table("alembic_version"))
-            version = (
-                (await conn.execute(sa.text("SELECT version_num FROM alembic_version"))).scalar_one_or_none()
-                if exists
-                else None
-            )
+        version = await db.schema_version()
     except Exception as error:  # any driver's connection failure, named for the operator
         return [Finding(False, f"database_url: cannot open the database ({type(error).__name__}: {str(error)[:200]})")]
     finally:

@@ -47,7 +47,7 @@ from catalog.errors import (
     status_name,
 )
 from catalog.model import Dataset, DatasetKind
-from exchange.adapter_client import ScanLimits
+from exchange.adapter_client import ScanLimits, scan_closing, scan_schema
 from exchange.attempts import Deadline, Progress, record_despite_cancellation
 from exchange.audit.entry import AccessLogEntry, decision_for
 from exchange.audit.log import Receipt
@@ -57,7 +57,7 @@ from exchange.auth.identity import Caller
 from exchange.clock import now_us
 from exchange.fetch import Fetcher, FetchRequest
 from exchange.request_ids import current_request_id
-from exchange.v1 import exchange_pb2, provider_pb2
+from exchange.v1 import exchange_pb2
 
 MAX_BATCH_ROWS = 1_000_000
 
@@ -212,20 +212,16 @@ class Scanner:
             _check_filter_subjects(facts, ds, row_filter)
         await self.fetcher.check_quota(caller, ds, decision)
         progress.done("authorised")
-        owner = self.hub.keyring.department(ds.owner)
-        endpoint = owner.adapter_endpoint if owner and owner.adapter_endpoint else ""
-        upstream = self.hub.adapters.scan_responses(
+        upstream = self.hub.adapters.scan_table(
             ds.owner,
-            endpoint,
-            provider_pb2.ProviderServiceScanRequest(
-                dataset=ds.code,
-                columns=list(decision.fields),
-                filter=req.filter,
-                batch_rows=req.batch_rows,
-                request_id=req.request_id,
-                nonce=nonce,
-                max_message_bytes=self.max_message_bytes,
-            ),
+            self.hub.keyring.adapter_endpoint(ds.owner),
+            dataset=ds.code,
+            columns=list(decision.fields),
+            row_filter=req.filter,
+            batch_rows=req.batch_rows,
+            request_id=req.request_id,
+            nonce=nonce,
+            max_message_bytes=self.max_message_bytes,
             limits=self._limits(deadline),
         )
         progress.done("adapter called")
@@ -249,7 +245,7 @@ class Scanner:
             ) from None
         what = f"the adapter of {ds.owner}"
         try:
-            message = provider_pb2.ProviderServiceScanResponse.FromString(first).arrow_schema
+            message = scan_schema(first)
         except DecodeError as exc:
             raise DataLoss(
                 f"{what} sent a first scan response that does not parse: {exc}", reason="SCAN_MESSAGE_INVALID"
@@ -344,12 +340,12 @@ class Scanner:
     def _verified_manifest(self, response: bytes, chain: DigestChain, binding: ScanBinding, what: str) -> _Closing:
         """The adapter's closing manifest, verified against the issuer's registered key and the chain relayed."""
         try:
-            message = provider_pb2.ProviderServiceScanResponse.FromString(response)
+            message = scan_closing(response)
         except DecodeError as exc:
             raise DataLoss(
                 f"{what} sent a manifest response that does not parse: {exc}", reason="SCAN_MESSAGE_INVALID"
             ) from exc
-        if message.arrow_schema or message.arrow_batch or message.rows or message.chain:
+        if message.carries_rows:
             raise DataLoss(f"{what} sent rows with the closing manifest", reason="SCAN_MESSAGE_INVALID")
         verified = verify_manifest(
             message.manifest_json, message.manifest_signature, chain, self.hub.keyring.signing_key, binding.as_json()

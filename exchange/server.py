@@ -11,7 +11,7 @@ import signal
 import socket
 import ssl
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
@@ -22,11 +22,11 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from adapters.ipc import keep_freed_memory_for_reuse
 from catalog.errors import FailedPrecondition, FieldViolation
 from exchange import console, metrics, tracing
+from exchange.app.wiring import Application
 from exchange.config import Settings
 from exchange.errors import ErrorMappingInterceptor
 from exchange.fetch import Fetcher
 from exchange.hub import Hub
-from exchange.licence_status import LicenceStatusDesk
 from exchange.notifications import NotificationDesk, WebhookDeliverer
 from exchange.reflection import enable_reflection
 from exchange.registry import Registry
@@ -39,7 +39,6 @@ from exchange.services.exchange import ExchangeServicer, add_exchange_servicer_t
 from exchange.services.notifications import NotificationServicer
 from exchange.services.request_ids import RequestIdInterceptor
 from exchange.services.supervision import SupervisionServicer
-from exchange.supervision.scheduler import Supervisor
 from exchange.v1 import (
     access_pb2,
     access_pb2_grpc,
@@ -84,11 +83,17 @@ class RunningHub:
     server: aio.Server
     grpc_port: int
     http_port: int
-    registry: Registry
-    fetcher: Fetcher
+    app: Application
     runner: web.AppRunner | None = None
     health: health.aio.HealthServicer | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def registry(self) -> Registry:
+        return self.app.registry
+
+    @property
+    def fetcher(self) -> Fetcher:
+        return self.app.fetcher
 
     async def stop(self, grace: float = 5.0) -> None:
         if self.health is not None:
@@ -116,18 +121,18 @@ def _server_credentials(settings: Settings) -> grpc.ServerCredentials:
     return grpc.ssl_server_credentials([(key, cert)], root_certificates=client_ca, require_client_auth=True)
 
 
-def _add_servicers(server: aio.Server, hub: Hub, registry: Registry, fetcher: Fetcher) -> None:
-    catalog_pb2_grpc.add_CatalogServiceServicer_to_server(CatalogServicer(registry), server)
-    departments_pb2_grpc.add_DepartmentServiceServicer_to_server(DepartmentServicer(registry), server)
-    items_pb2_grpc.add_ServiceItemServiceServicer_to_server(ServiceItemServicer(registry), server)
-    access_pb2_grpc.add_AccessServiceServicer_to_server(AccessServicer(registry), server)
-    add_exchange_servicer_to_server(ExchangeServicer(fetcher), server)  # Scan relays encoded responses
-    cases_pb2_grpc.add_CaseServiceServicer_to_server(CaseServicer(hub, registry, fetcher), server)
-    audit_pb2_grpc.add_AuditServiceServicer_to_server(AuditServicer(hub), server)
+def _add_servicers(server: aio.Server, app: Application) -> None:
+    catalog_pb2_grpc.add_CatalogServiceServicer_to_server(CatalogServicer(app.registry, app.catalog), server)
+    departments_pb2_grpc.add_DepartmentServiceServicer_to_server(DepartmentServicer(app.registry, app.catalog), server)
+    items_pb2_grpc.add_ServiceItemServiceServicer_to_server(ServiceItemServicer(app.registry, app.catalog), server)
+    access_pb2_grpc.add_AccessServiceServicer_to_server(AccessServicer(app.registry), server)
+    add_exchange_servicer_to_server(ExchangeServicer(app.fetcher), server)  # Scan relays encoded responses
+    cases_pb2_grpc.add_CaseServiceServicer_to_server(CaseServicer(app.cases, app.materials, app.copies), server)
+    audit_pb2_grpc.add_AuditServiceServicer_to_server(AuditServicer(app.hub, app.audit), server)
     notifications_pb2_grpc.add_NotificationServiceServicer_to_server(
-        NotificationServicer(NotificationDesk(hub)), server
+        NotificationServicer(NotificationDesk(app.hub)), server
     )
-    supervision_pb2_grpc.add_SupervisionServiceServicer_to_server(SupervisionServicer(hub), server)
+    supervision_pb2_grpc.add_SupervisionServiceServicer_to_server(SupervisionServicer(app.hub), server)
 
 
 def http_app(running: RunningHub) -> web.Application:
@@ -162,7 +167,7 @@ def http_app(running: RunningHub) -> web.Application:
         ),
     )
     app.router.add_get("/pki/ca.crt", published("tls_client_ca", "application/x-pem-file", "this hub has no CA file"))
-    console.mount(app, running.hub, running.registry)
+    console.mount(app, running.app)
     return app
 
 
@@ -218,17 +223,13 @@ async def start_hub(settings: Settings, *, db_schema: str | None = None, worker:
     tracing.configure(settings.otlp_endpoint, settings.hub_name)
     hub = Hub(settings, db_schema=db_schema)
     await hub.start()
-    registry = Registry(hub)
-    fetcher = Fetcher(hub, registry)
+    application = Application.build(hub)
     hub.run_in_background(WebhookDeliverer(hub).run_forever(), "webhooks")
-    licences = LicenceStatusDesk(hub, registry)
-    hub.extensions["licence_status"] = licences
+    licences = application.licences
     hub.run_in_background(licences.watch_forever(), "status-watch")
     hub.run_in_background(licences.poll_forever(), "status-poll")
-    supervisor = Supervisor(hub)
-    hub.extensions["supervisor"] = supervisor
     if settings.supervision_interval_seconds > 0:
-        hub.run_in_background(supervisor.run_forever(settings.supervision_interval_seconds), "supervision")
+        hub.run_in_background(application.supervisor.run_forever(settings.supervision_interval_seconds), "supervision")
     server = aio.server(
         # Metrics outermost: they see the status every other interceptor ended the call with.
         interceptors=[
@@ -250,7 +251,7 @@ async def start_hub(settings: Settings, *, db_schema: str | None = None, worker:
         ],
         maximum_concurrent_rpcs=settings.max_concurrent_rpcs,
     )
-    _add_servicers(server, hub, registry, fetcher)
+    _add_servicers(server, application)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     enable_reflection(server, [*SERVICE_NAMES, health.SERVICE_NAME])
@@ -265,7 +266,7 @@ async def start_hub(settings: Settings, *, db_schema: str | None = None, worker:
     await server.start()
     for name in ["", *SERVICE_NAMES]:
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    running = RunningHub(hub, server, port, 0, registry, fetcher, health=health_servicer)
+    running = RunningHub(hub, server, port, 0, application, health=health_servicer)
     if settings.http_listen:
         host, http_port = settings.http_listen.rsplit(":", 1)
         running.runner = web.AppRunner(http_app(running), access_log=None)

@@ -37,7 +37,7 @@ from catalog.model import (
     parse_service_item,
 )
 from exchange.adapter_client import TransportSecurity
-from exchange.audit.entry import AccessLogEntry, decode_entry
+from exchange.audit.entry import AccessLogEntry
 from exchange.auth.identity import Caller, Role
 from exchange.auth.keys import generate_ed25519, key_id, load_public_key, public_key_to_pem, write_private_key
 from exchange.auth.pki import (
@@ -55,7 +55,7 @@ from exchange.auth.pki import (
 from exchange.client import ClientTLS, HubClient
 from exchange.config import Settings, load_settings
 from exchange.server import RunningHub, start_hub
-from exchange.storage import tables as t
+from exchange.storage import log_store
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -302,8 +302,7 @@ class HubFixture:
     async def log_entries(self) -> list[AccessLogEntry]:
         """Every access-log entry still in the database (archived and pruned ones left out), oldest first."""
         async with self.hub.db.read() as conn:
-            rows = (await conn.execute(sa.select(t.log_entries.c.entry).order_by(t.log_entries.c.idx))).all()
-        return [decode_entry(r.entry) for r in rows if r.entry]
+            return await log_store.entries_from(conn)
 
     async def stop(self) -> None:
         for client in self.clients:

@@ -20,8 +20,7 @@ from catalog.errors import ExchangeError
 from catalog.identifiers import KeyFormat, validate_key
 from exchange.auth.keys import generate_ed25519, load_public_key
 from exchange.auth.tokens import TokenVerifier, TrustedKey
-from exchange.services.audit import keyset_page
-from exchange.services.convert import page_bounds, parse_page_token
+from exchange.services.convert import keyset_page, page_bounds, parse_page_token
 from exchange.v1 import (
     access_pb2,
     audit_pb2,

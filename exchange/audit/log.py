@@ -21,15 +21,11 @@ import asyncio
 import contextlib
 import functools
 import logging
-import sqlite3
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from itertools import chain
 from pathlib import Path
-
-import sqlalchemy as sa
 
 from catalog.errors import DataLoss, FailedPrecondition, InvalidArgument, NotFound, OutOfRange, Unavailable
 from exchange import metrics
@@ -49,14 +45,9 @@ from exchange.audit.merkle import (
 )
 from exchange.audit.note import Checkpoint, NoteSigner, sign_checkpoint
 from exchange.audit.receipt import Receipt
-from exchange.storage import Database, log_store
-from exchange.storage import tables as t
+from exchange.storage import Connection, Database, log_store
 
 log = logging.getLogger(__name__)
-
-_HEAD_ID = 1
-# Held (transaction-scoped) by the replica signing a checkpoint; others skip or wait.
-SIGNER_LOCK_ID = 0x45584C47
 
 
 @dataclass(frozen=True)
@@ -106,9 +97,7 @@ class AccessLog:
     async def start(self) -> None:
         """Make sure the head row exists and start the writer."""
         async with self.db.begin() as conn:
-            head = (await conn.execute(sa.select(t.log_head.c.id).where(t.log_head.c.id == _HEAD_ID))).first()
-            if head is None:
-                await conn.execute(t.log_head.insert().values(id=_HEAD_ID, size=0, frontier=Frontier().to_bytes()))
+            await log_store.ensure_head(conn, Frontier().to_bytes())
         self._writer = asyncio.create_task(self._write_loop(), name="access-log-writer")
 
     @property
@@ -196,8 +185,7 @@ class AccessLog:
     async def head(self) -> tuple[int, bytes]:
         """The committed size and root hash."""
         async with self.db.read() as conn:
-            row = (await conn.execute(sa.select(t.log_head.c.frontier).where(t.log_head.c.id == _HEAD_ID))).one()
-        frontier = Frontier.from_bytes(row.frontier)
+            frontier = Frontier.from_bytes(await log_store.head_frontier(conn))
         return frontier.size, frontier.root() if frontier.size else EMPTY_ROOT
 
     async def sign_checkpoint(self, *, wait: bool = False) -> SignedCheckpoint:
@@ -208,34 +196,17 @@ class AccessLog:
                 reason="SIGNING_KEY_MISSING",
             )
         async with self.db.begin() as conn:
-            if self.db.dialect == "postgresql":
-                if wait:
-                    await conn.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": SIGNER_LOCK_ID})
-                else:
-                    got = (
-                        await conn.execute(sa.text("SELECT pg_try_advisory_xact_lock(:id)"), {"id": SIGNER_LOCK_ID})
-                    ).scalar()
-                    if not got:
-                        stored = await log_store.latest_checkpoint(conn)
-                        if stored is not None:
-                            return self._opened(stored)
-                        await conn.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": SIGNER_LOCK_ID})
-            row = (await conn.execute(sa.select(t.log_head.c.frontier).where(t.log_head.c.id == _HEAD_ID))).one()
-            frontier = Frontier.from_bytes(row.frontier)
+            if not await log_store.lock_signer(conn, self.db.dialect, wait=wait):
+                # Another replica is signing: its newest checkpoint will do, or wait for the first one.
+                stored = await log_store.latest_checkpoint(conn)
+                if stored is not None:
+                    return self._opened(stored)
+                await log_store.lock_signer(conn, self.db.dialect, wait=True)
+            frontier = Frontier.from_bytes(await log_store.head_frontier(conn))
             size, root = frontier.size, frontier.root()
             checkpoint = Checkpoint(origin=self.origin, size=size, root_hash=root, timestamp=int(time.time()))
             note = sign_checkpoint(checkpoint, self.signer)
-            existing = (await conn.execute(sa.select(t.checkpoints.c.size).where(t.checkpoints.c.size == size))).first()
-            if existing is None:
-                await conn.execute(
-                    t.checkpoints.insert().values(size=size, root_hash=root, timestamp=checkpoint.timestamp, note=note)
-                )
-            else:
-                await conn.execute(
-                    t.checkpoints.update()
-                    .where(t.checkpoints.c.size == size)
-                    .values(timestamp=checkpoint.timestamp, note=note)
-                )
+            await log_store.put_checkpoint(conn, size, root, checkpoint.timestamp, note)
         if self.high_water is not None:
             record_high_water(self.high_water, HighWater(self.origin, size, root, checkpoint.timestamp))
         return SignedCheckpoint(checkpoint, note)
@@ -390,17 +361,13 @@ async def read_proofs(db: Database, builders: Sequence[ProofBuilder]) -> list[li
 
 
 def _integrate(
-    dialect: str, entries: Sequence[AccessLogEntry], parts: Sequence[SplitEncoding], conn: sa.Connection
+    dialect: str, entries: Sequence[AccessLogEntry], parts: Sequence[SplitEncoding], conn: Connection
 ) -> tuple[int, list[bytes]]:
     """In the write transaction: the first index and the leaf hashes of the entries appended at the head."""
-    query = sa.select(t.log_head.c.size, t.log_head.c.frontier).where(t.log_head.c.id == _HEAD_ID)
-    if dialect == "postgresql":
-        query = query.with_for_update()
-    head = conn.execute(query).one()
+    first, stored_frontier = log_store.lock_head(conn, dialect)
     # Read in the same transaction, so every replica marks entries the same way.
-    hidden = {row.department for row in conn.execute(log_store.HIDDEN_DEPARTMENTS)}
-    frontier = Frontier.from_bytes(head.frontier)
-    first = head.size
+    hidden = log_store.hidden_departments(conn)
+    frontier = Frontier.from_bytes(stored_frontier)
     hides = [entry.hidden_from_subject or entry.caller_department in hidden for entry in entries]
     encoded = [
         join_encoding(split, index, hide)
@@ -426,44 +393,9 @@ def _integrate(
         )
         for offset, entry in enumerate(entries)
     ]
-    _insert(conn, dialect, t.log_entries, rows)
-    if nodes:
-        _insert(conn, dialect, t.log_nodes, nodes)
-    conn.execute(
-        t.log_head.update().where(t.log_head.c.id == _HEAD_ID).values(size=frontier.size, frontier=frontier.to_bytes())
-    )
+    log_store.append_entries(conn, dialect, rows, nodes, frontier.size, frontier.to_bytes())
     return first, leaves
-
-
-def _insert_sql(dialect: str, table: sa.Table, rows: int = 1) -> str:
-    """A plain INSERT of `rows` rows in the driver's own parameter style (no per-row processing in SQLAlchemy)."""
-    names = [c.name for c in table.columns]
-    if dialect != "sqlite":
-        marks = ", ".join(f"${i}" for i in range(1, len(names) + 1))
-        return f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({marks})"
-    row = "(" + ", ".join("?" * len(names)) + ")"
-    return f"INSERT INTO {table.name} ({', '.join(names)}) VALUES " + ", ".join([row] * rows)
 
 
 # From this many entries a batch is written on the database's writer thread (see `Database.write`).
 _LARGE_BATCH = 64
-
-# SQLite's default cap on bound parameters in one statement: 999 before 3.32, 32,766 since.
-_SQLITE_PARAMETERS = 32_766 if sqlite3.sqlite_version_info >= (3, 32) else 999
-
-
-def _insert(conn: sa.Connection, dialect: str, table: sa.Table, rows: Sequence[tuple[object, ...]]) -> None:
-    """Insert the rows: on SQLite as multi-row statements, so the B-tree work of many rows is one call into
-    SQLite (without Python's per-row bind/step loop, and without taking the GIL between rows)."""
-    if dialect != "sqlite":
-        conn.exec_driver_sql(_insert_sql(dialect, table), list(rows))
-        return
-    per_statement = _SQLITE_PARAMETERS // len(table.columns)
-    for start in range(0, len(rows), per_statement):
-        chunk = rows[start : start + per_statement]
-        conn.exec_driver_sql(_multi_row_sql(table.name, len(chunk)), tuple(chain.from_iterable(chunk)))
-
-
-@functools.lru_cache(maxsize=64)
-def _multi_row_sql(table: str, rows: int) -> str:
-    return _insert_sql("sqlite", t.metadata.tables[table], rows)

@@ -19,7 +19,6 @@ from typing import TypeVar
 from urllib.parse import urlencode
 
 import pyarrow as pa
-import sqlalchemy as sa
 
 from catalog.errors import DataLoss, FailedPrecondition
 from exchange.audit.entry import AccessLogEntry
@@ -66,7 +65,7 @@ async def export_log(db: Database, path: Path, *, fmt: Format = "parquet", verif
     """Write every entry the latest signed checkpoint covers, with that checkpoint (and the key, when given)."""
     checkpoint = await _latest(db)
     with ExportWriter(path, checkpoint.note, fmt=fmt, verifier_key=verifier_key) as writer:
-        sqlite_file = _sqlite_file(db)
+        sqlite_file = db.sqlite_file
         if sqlite_file is not None:
             await asyncio.to_thread(_export_sqlite, sqlite_file, checkpoint.size, writer)
         else:
@@ -130,12 +129,6 @@ async def export_filtered(
     return await export_selection(
         db, path, rows, checkpoint.note, checkpoint.size, fmt=fmt, verifier_key=verifier_key, filter_text=filter_text
     )
-
-
-def _sqlite_file(db: Database) -> str | None:
-    """The database file when the log is in one (not PostgreSQL, not in memory)."""
-    name = sa.engine.make_url(db.url).database
-    return name if db.dialect == "sqlite" and name and name != ":memory:" else None
 
 
 def _export_sqlite(sqlite_file: str, end: int, writer: ExportWriter, *, page_rows: int = 20_000) -> None:

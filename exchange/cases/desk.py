@@ -15,9 +15,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import sqlalchemy as sa
-
 from catalog.errors import FailedPrecondition, FieldViolation, InvalidArgument, quote
+from exchange.app import case_records
+from exchange.app.case_records import Savings, StoredCase
 from exchange.auth.identity import Caller
 from exchange.cases import model
 from exchange.cases.desk_base import DeskBase
@@ -28,9 +28,7 @@ from exchange.cases.parties import CaseParty, PartyInput
 from exchange.cases.review import Verdict
 from exchange.clock import now_us, to_datetime
 from exchange.policy import Facts, enforce, sees_all
-from exchange.storage import case_store
-from exchange.storage import tables as t
-from exchange.storage.case_store import Savings
+from exchange.storage import IntegrityError, case_store
 from exchange.supervision.levels import WarningLevel, warning_level
 
 if TYPE_CHECKING:
@@ -100,19 +98,19 @@ class CaseDesk(DeskBase):
     async def _save(self, case: Case, read_version: int) -> None:
         """Store ``case``; Aborted (naming who changed it) if someone else wrote it since ``read_version``."""
         async with self.hub.db.begin() as conn:
-            stored = await case_store.update_case(conn, case, read_version, now_us())
+            stored = await case_records.update_case(conn, case, read_version, now_us())
         if not stored:
             model.check_version(await self._load(case.id), read_version)
 
     async def _view(self, case: Case) -> CaseView:
         """The case as stored now beside ``case`` (title, savings), with materials in its timeline."""
         async with self.hub.db.read() as conn:
-            stored = await case_store.list_stored_cases(conn, case_id=case.id, limit=1)
-            materials = await case_store.list_materials(conn, case.id)
+            stored = await case_records.list_stored_cases(conn, case_id=case.id, limit=1)
+            materials = await case_records.list_materials(conn, case.id)
         title, saved = (stored[0].title, stored[0].savings) if stored else ("", Savings())
-        return self._summary(case_store.StoredCase(case, title, saved), materials)
+        return self._summary(StoredCase(case, title, saved), materials)
 
-    def _summary(self, stored: case_store.StoredCase, materials: Sequence[Material] = ()) -> CaseView:
+    def _summary(self, stored: StoredCase, materials: Sequence[Material] = ()) -> CaseView:
         case = stored.case
         timeline = sorted([*case.events, *_material_events(materials)], key=lambda e: e.at)
         now = to_datetime(self.clock())
@@ -168,9 +166,9 @@ class CaseDesk(DeskBase):
             )
             try:
                 async with self.hub.db.begin() as conn:
-                    await case_store.insert_case(conn, case, request_key, now_us())
-                    await conn.execute(t.cases.update().where(t.cases.c.id == case.id).values(title=title[:500]))
-            except sa.exc.IntegrityError:
+                    await case_records.insert_case(conn, case, request_key, now_us())
+                    await case_store.set_title(conn, case.id, title[:500])
+            except IntegrityError:
                 # The same request raced itself (or ran on another replica): answer with the case it opened.
                 raced = await self._existing(request_key) if request_key else None
                 if raced is None:
@@ -190,9 +188,9 @@ class CaseDesk(DeskBase):
                 by = Actor(caller.department, caller.officer_id)
                 updated = model.add_party(case, by, to_datetime(self.clock()), checked)
                 async with self.hub.db.begin() as conn:
-                    stored = await case_store.update_case(conn, updated, case.version, now_us())
+                    stored = await case_records.update_case(conn, updated, case.version, now_us())
                     if stored:
-                        await case_store.insert_parties(conn, case.id, (checked,), now_us())
+                        await case_records.insert_parties(conn, case.id, (checked,), now_us())
                 if stored:
                     break
             else:
@@ -238,7 +236,7 @@ class CaseDesk(DeskBase):
         async with self._refusals(caller, "cases.list", ""):
             department = self._department_scope(caller, "cases.list", department)
             async with self.hub.db.read() as conn:
-                found = await case_store.list_stored_cases(
+                found = await case_records.list_stored_cases(
                     conn,
                     state=state,
                     department=department,
@@ -268,7 +266,7 @@ class CaseDesk(DeskBase):
         async with self._refusals(caller, "cases.overdue", ""):
             department = self._department_scope(caller, "cases.overdue", department)
             async with self.hub.db.read() as conn:
-                found = await case_store.list_stored_cases(
+                found = await case_records.list_stored_cases(
                     conn, department=department, open_only=True, limit=OVERDUE_SCAN_LIMIT
                 )
             views = [self._summary(c) for c in found]
@@ -345,7 +343,7 @@ class CaseDesk(DeskBase):
         """Every mandatory material held, and each current one still valid according to its issuer."""
         item = await self.registry.get_service_item(case.service_item)
         async with self.hub.db.read() as conn:
-            current = [m for m in await case_store.list_materials(conn, case.id) if m.current]
+            current = [m for m in await case_records.list_materials(conn, case.id) if m.current]
         missing = missing_mandatory(item, {m.dataset for m in current})
         if missing:
             raise FailedPrecondition(
@@ -387,7 +385,7 @@ class CaseDesk(DeskBase):
                     case, caller.department, caller.officer_id, verdict, comment, to_datetime(self.clock())
                 )
                 async with self.hub.db.begin() as conn:
-                    stored = await case_store.update_case(conn, updated, case.version, now_us())
+                    stored = await case_records.update_case(conn, updated, case.version, now_us())
                 if stored:
                     break
                 if expected_version:

@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from catalog.errors import ExchangeError, FieldViolation, InvalidArgument, NotFound, quote
+from exchange.app import case_records
 from exchange.audit.entry import AccessLogEntry
 from exchange.audit.log import Receipt
 from exchange.audit.recorder import Purpose, entry_of
 from exchange.auth.identity import Caller
 from exchange.cases.model import Case
 from exchange.policy import Facts, enforce
-from exchange.storage import case_store
 
 if TYPE_CHECKING:
     from exchange.hub import Hub
@@ -79,7 +79,7 @@ class DeskBase:
             raise InvalidArgument(
                 "name the case (its id)", reason="MISSING_FIELD", violations=[FieldViolation("id", "required")]
             )
-        case = await case_store.get_case(conn, case_id[:40])
+        case = await case_records.get_case(conn, case_id[:40])
         if case is None:
             raise NotFound(f"no case {quote(case_id)}", reason="CASE_NOT_FOUND", metadata={"case": case_id[:40]})
         return case

@@ -11,8 +11,6 @@ import hashlib
 import json
 from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
-
 from adapters.signing import canonical_json
 from catalog.errors import (
     ExchangeError,
@@ -22,6 +20,7 @@ from catalog.errors import (
     NotFound,
     PermissionDenied,
 )
+from exchange.app import case_records, grant_records
 from exchange.attempts import Deadline, record_despite_cancellation
 from exchange.audit.log import Receipt
 from exchange.auth.authz import decide_fetch
@@ -39,7 +38,7 @@ from exchange.cases.materials import (
 from exchange.cases.model import Case
 from exchange.cases.singleflight import SingleFlight
 from exchange.clock import now_us
-from exchange.storage import case_store, grant_store
+from exchange.storage import IntegrityError, case_store
 from exchange.storage.locks import held_across_replicas
 
 if TYPE_CHECKING:
@@ -73,7 +72,7 @@ class MaterialDesk(DeskBase):
             item = await self.registry.get_service_item(case.service_item)
             required_material(item, dataset, case.id)
             async with self.hub.db.read() as conn:
-                held = await case_store.get_material(conn, case.id, dataset)
+                held = await case_records.get_material(conn, case.id, dataset)
             if held is not None and not refresh:
                 if key and key != held.key:
                     raise FailedPrecondition(
@@ -161,7 +160,7 @@ class MaterialDesk(DeskBase):
         from exchange.fetch import FetchRequest  # the fetch module speaks protobuf to adapters
 
         async with self.hub.db.read() as conn:
-            held = await case_store.get_material(conn, case.id, dataset)
+            held = await case_records.get_material(conn, case.id, dataset)
         if held is not None and held.version != seen_version:
             return held, False
         result = await self.fetcher.fetch(
@@ -213,12 +212,12 @@ class MaterialDesk(DeskBase):
                 await case_store.put_document(conn, material.digest, result.document_json, now_us())
                 if bundle:
                     await case_store.put_document(conn, material.disclosures_digest, bundle, now_us())
-                await case_store.add_material(conn, material)
+                await case_records.add_material(conn, material)
                 await case_store.add_savings(conn, case.id, fetched=1, avoided=avoided)
-        except sa.exc.IntegrityError:
+        except IntegrityError:
             # Another hub replica stored this version first: keep its copy, ours was one extra fetch.
             async with self.hub.db.read() as conn:
-                winner = await case_store.get_material(conn, case.id, dataset)
+                winner = await case_records.get_material(conn, case.id, dataset)
             if winner is None:
                 raise
             return winner, False
@@ -253,9 +252,9 @@ class MaterialDesk(DeskBase):
             ds = await self.registry.get_dataset(dataset)
             async with self.hub.db.read() as conn:
                 case = seen.case = await self._load_in(conn, case_id)
-                material = await case_store.get_material(conn, case.id, dataset, version)
+                material = await case_records.get_material(conn, case.id, dataset, version)
                 # The same facts and the same decision as a fetch: reading from the case grants nothing extra.
-                facts = await grant_store.fetch_facts(
+                facts = await grant_records.fetch_facts(
                     conn,
                     caller,
                     ds,
@@ -298,6 +297,6 @@ class MaterialDesk(DeskBase):
             case = seen.case = await self._load(case_id)
             self._require_involved(caller, case, "cases.material.list")
             async with self.hub.db.read() as conn:
-                found = await case_store.list_materials(conn, case.id)
+                found = await case_records.list_materials(conn, case.id)
         await self._log(caller, "cases.material.list", case, case.id, details={"count": str(len(found))})
         return found

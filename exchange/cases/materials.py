@@ -12,6 +12,7 @@ from typing import Any
 from catalog.errors import FailedPrecondition, NotFound, quote
 from catalog.model import Dataset, ServiceItem
 from exchange import localtime
+from exchange.provenance import Provenance
 
 # Licence status code meaning "valid" (GB/T licence catalogues: 01 valid, 02 suspended, 03 revoked, ...).
 STATUS_VALID = "01"
@@ -47,6 +48,23 @@ class Material:
     format: int = 1
     envelope_json: bytes = b""
     disclosures_digest: str = ""
+
+    def provenance(self, disclosures: tuple[bytes, ...] = ()) -> Provenance:
+        """Where the stored copy came from, as a fetch answers it (the disclosures are stored apart)."""
+        return Provenance(
+            issuer=self.issuer,
+            dataset=self.dataset,
+            dataset_version=self.dataset_version,
+            key=self.key,
+            issued_at_us=self.issued_at_us,
+            kid=self.kid,
+            signature=self.signature,
+            content_digest=self.content_digest,
+            fetched_at_us=self.fetched_at_us,
+            format=self.format,
+            envelope_json=self.envelope_json,
+            disclosures=disclosures,
+        )
 
     def expired_at(self, now_us: int) -> bool:
         """Whether the material's validity ended before ``now_us``."""

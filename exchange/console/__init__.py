@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from exchange.app.wiring import Application
 from exchange.console import (
     pages_auth,
     pages_cases,
@@ -22,6 +23,9 @@ from exchange.console import (
 )
 from exchange.console.core import (
     BASE,
+    CASES,
+    CATALOG,
+    COPIES,
     HERE,
     HUB,
     REGISTRY,
@@ -33,19 +37,20 @@ from exchange.console.core import (
     templates,
 )
 from exchange.console.doors import doors
-from exchange.hub import Hub
-from exchange.registry import Registry
 
 MOUNT = "/console"
 
 
-def console_app(hub: Hub, registry: Registry, *, base: str = MOUNT) -> web.Application:
-    """The console as an aiohttp sub-application (mount it at `base`)."""
+def console_app(application: Application, *, base: str = MOUNT) -> web.Application:
+    """The console as an aiohttp sub-application (mount it at `base`) over the hub's application."""
     app = web.Application(
         middlewares=[languages, security_headers, error_pages, sessions, doors], client_max_size=2 << 20
     )
-    app[HUB] = hub
-    app[REGISTRY] = registry
+    app[HUB] = application.hub
+    app[REGISTRY] = application.registry
+    app[CASES] = application.cases
+    app[COPIES] = application.copies
+    app[CATALOG] = application.catalog
     app[TEMPLATES] = templates()
     app[BASE] = base
     pages = (pages_auth, pages_catalog, pages_registry, pages_requests, pages_cases, pages_log, pages_supervision)
@@ -55,14 +60,14 @@ def console_app(hub: Hub, registry: Registry, *, base: str = MOUNT) -> web.Appli
     return app
 
 
-def mount(parent: web.Application, hub: Hub, registry: Registry) -> None:
+def mount(parent: web.Application, application: Application) -> None:
     """Serve the console at /console/ and send / there."""
 
     async def to_console(_: web.Request) -> web.StreamResponse:
         raise web.HTTPFound(MOUNT + "/")
 
     parent.router.add_get("/", to_console)
-    parent.add_subapp(MOUNT + "/", console_app(hub, registry))
+    parent.add_subapp(MOUNT + "/", console_app(application))
 
 
 __all__ = ["MOUNT", "console_app", "mount"]

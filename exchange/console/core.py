@@ -22,6 +22,9 @@ from catalog.errors import (
     Unauthenticated,
 )
 from exchange import i18n, localtime
+from exchange.app.catalog_queries import CatalogQueries
+from exchange.cases.annotated_copies import AnnotatedCopyDesk
+from exchange.cases.desk import CaseDesk
 from exchange.console import accounts
 from exchange.console.accounts import Account
 from exchange.console.strings import text
@@ -41,6 +44,9 @@ PUBLIC_PATHS = ("/signin", "/static/", "/language")
 
 HUB: web.AppKey[Hub] = web.AppKey("hub", Hub)
 REGISTRY: web.AppKey[Registry] = web.AppKey("registry", Registry)
+CASES: web.AppKey[CaseDesk] = web.AppKey("cases", CaseDesk)
+COPIES: web.AppKey[AnnotatedCopyDesk] = web.AppKey("annotated_copies", AnnotatedCopyDesk)
+CATALOG: web.AppKey[CatalogQueries] = web.AppKey("catalog", CatalogQueries)
 TEMPLATES: web.AppKey[jinja2.Environment] = web.AppKey("templates", jinja2.Environment)
 BASE: web.AppKey[str] = web.AppKey("base", str)
 ACCOUNT: web.RequestKey[Account] = web.RequestKey("account", Account)
@@ -56,6 +62,21 @@ def hub_of(request: web.Request) -> Hub:
 
 def registry_of(request: web.Request) -> Registry:
     return request.app[REGISTRY]
+
+
+def catalog_of(request: web.Request) -> CatalogQueries:
+    """The catalog's lists, as the gRPC CatalogService reads them."""
+    return request.app[CATALOG]
+
+
+def cases_of(request: web.Request) -> CaseDesk:
+    """The case desk the gRPC CaseService uses: it decides who may read a case and logs every read."""
+    return request.app[CASES]
+
+
+def copies_of(request: web.Request) -> AnnotatedCopyDesk:
+    """The annotated-copy desk the gRPC CaseService uses (it decides as a read of the material, and logs)."""
+    return request.app[COPIES]
 
 
 def account_of(request: web.Request) -> Account:

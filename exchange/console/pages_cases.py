@@ -5,21 +5,14 @@ from __future__ import annotations
 from aiohttp import web
 
 from catalog.errors import InvalidArgument, NotFound, PermissionDenied
-from exchange.cases.annotated_copies import AnnotatedCopyDesk
-from exchange.cases.desk import CaseDesk
+from exchange.app import case_records
 from exchange.cases.lifecycle import CaseState
-from exchange.console.core import account_of, hub_of, render
+from exchange.console.core import account_of, cases_of, copies_of, hub_of, render
 from exchange.console.doors import console_caller
-from exchange.storage import case_store, status_store
+from exchange.storage import status_store
 
 routes = web.RouteTableDef()
 STATES = tuple(s.value for s in CaseState)
-
-
-def _desk(request: web.Request) -> CaseDesk:
-    """The case desk the gRPC CaseService uses: it decides who may read a case and logs every read."""
-    desk: CaseDesk = hub_of(request).extensions["cases"]
-    return desk
 
 
 @routes.get("/cases")
@@ -30,7 +23,7 @@ async def cases_list(request: web.Request) -> web.Response:
     state = state if state in STATES else ""
     department = account.department if account.role == "dept_admin" else request.query.get("department", "").strip()
     overdue = request.query.get("overdue") == "on"
-    views = await _desk(request).list_cases(
+    views = await cases_of(request).list_cases(
         account.caller, state=state, department=department, overdue_only=overdue, limit=500
     )
     rows = [(v.case, v.deadline, v.warning.value) for v in views]
@@ -48,13 +41,13 @@ async def case_page(request: web.Request) -> web.Response:
     hub = hub_of(request)
     case_id = request.match_info["id"]
     try:
-        view = await _desk(request).get(account.caller, case_id)
+        view = await cases_of(request).get(account.caller, case_id)
     except PermissionDenied:
         # Refused and logged by the desk; the console does not say whether the case exists.
         raise NotFound(f"no case {case_id!r} that you may see", reason="CASE_NOT_FOUND") from None
     async with hub.db.read() as conn:
         # Metadata only: the console never reads the documents table, for any role.
-        materials = await case_store.list_materials(conn, case_id)
+        materials = await case_records.list_materials(conn, case_id)
         # Licences held by the case whose status changed since they were fetched (exchange.licence_status).
         flags = await status_store.list_flags(conn, case_id=case_id)
     return render(
@@ -74,7 +67,7 @@ async def case_page(request: web.Request) -> web.Response:
 @routes.get("/cases/{id}/materials/{dataset}/annotated-copy.pdf")
 async def annotated_copy(request: web.Request) -> web.Response:
     """The hub-signed annotated copy (加注件) of a case material, for the case's departments only."""
-    desk: AnnotatedCopyDesk = hub_of(request).extensions["annotated_copies"]
+    desk = copies_of(request)
     try:
         version = int(request.query.get("version", "0"))
     except ValueError:

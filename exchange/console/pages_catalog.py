@@ -9,7 +9,7 @@ from aiohttp import web
 from catalog.errors import ExchangeError, FailedPrecondition, FieldViolation, InvalidArgument
 from catalog.model import dataset_to_dict, parse_dataset
 from exchange.clock import now_us
-from exchange.console.core import account_of, errors_by_field, hub_of, local_path, registry_of, render
+from exchange.console.core import account_of, catalog_of, errors_by_field, local_path, registry_of, render
 from exchange.console.forms import (
     DATASET_CHOICES,
     SENSITIVITIES,
@@ -20,7 +20,6 @@ from exchange.console.forms import (
 from exchange.console.strings import text
 from exchange.policy import Facts, enforce
 from exchange.services.convert import spec_from_text
-from exchange.storage import catalog_store
 
 routes = web.RouteTableDef()
 MAX_UPLOAD_BYTES = 1 << 20
@@ -32,9 +31,8 @@ async def catalog_list(request: web.Request) -> web.Response:
     account = account_of(request)
     query = request.query.get("q", "")
     owner = account.department if account.role == "dept_admin" else request.query.get("owner", "")
-    async with hub_of(request).db.read() as conn:
-        found = await catalog_store.list_datasets(conn, owner=owner, query_text=query, limit=500)
-        departments = await catalog_store.list_departments(conn)
+    found = await catalog_of(request).list_datasets(owner=owner, words=query, limit=500)
+    departments = await catalog_of(request).list_departments()
     return render(
         request,
         "catalog.html",
@@ -54,8 +52,7 @@ async def dataset_page(request: web.Request) -> web.Response:
     code = request.match_info["code"]
     version = request.query.get("version", "")
     ds = await registry_of(request).get_dataset(code, version)
-    async with hub_of(request).db.read() as conn:
-        versions = await catalog_store.list_dataset_versions(conn, code)
+    versions = await catalog_of(request).list_dataset_versions(code)
     grants = await registry_of(request).list_grants(
         account_of(request).caller, dataset=code, include_inactive=True, limit=500
     )
@@ -145,8 +142,7 @@ async def _form(
     status: int = 200,
 ) -> web.Response:
     account = account_of(request)
-    async with hub_of(request).db.read() as conn:
-        departments = await catalog_store.list_departments(conn)
+    departments = await catalog_of(request).list_departments()
     owners = [d.code for d in departments if account.role == "hub_admin" or d.code == account.department]
     errors = errors_by_field(error) if error else {}
     shown = {name for name in errors if name in _input_names(values)}

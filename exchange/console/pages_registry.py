@@ -23,9 +23,9 @@ from catalog.model import (
 from exchange.auth.keys import algorithm_for, key_id, load_public_key
 from exchange.console.core import (
     account_of,
+    catalog_of,
     errors_by_field,
     form_error,
-    hub_of,
     local_path,
     registry_of,
     render,
@@ -33,7 +33,6 @@ from exchange.console.core import (
 from exchange.console.forms import LEVELS
 from exchange.console.strings import text
 from exchange.services.convert import spec_from_text
-from exchange.storage import catalog_store
 
 routes = web.RouteTableDef()
 KEY_USES = tuple(u.value for u in KeyUse)
@@ -43,8 +42,7 @@ STATUSES = tuple(s.value for s in DepartmentStatus)
 @routes.get("/departments")
 async def departments_list(request: web.Request) -> web.Response:
     """Every department with its status and number of active keys."""
-    async with hub_of(request).db.read() as conn:
-        departments = await catalog_store.list_departments(conn)
+    departments = await catalog_of(request).list_departments()
     return render(request, "departments.html", {"departments": departments, "levels": LEVELS, "errors": {}, "v": {}})
 
 
@@ -68,8 +66,7 @@ async def department_register(request: web.Request) -> web.Response:
         dept = parse_department(data)
         await registry_of(request).register_department(dept, account_of(request).caller)
     except InvalidArgument as error:
-        async with hub_of(request).db.read() as conn:
-            departments = await catalog_store.list_departments(conn)
+        departments = await catalog_of(request).list_departments()
         return render(
             request,
             "departments.html",
@@ -95,8 +92,7 @@ async def _department_page(
     request: web.Request, code: str, error: InvalidArgument | None = None, status: int = 200
 ) -> web.Response:
     dept = await registry_of(request).get_department(code)
-    async with hub_of(request).db.read() as conn:
-        keys = await catalog_store.list_keys(conn, code)
+    keys = await catalog_of(request).list_keys(code)
     account = account_of(request)
     may_change = account.role == "hub_admin" or (account.role == "dept_admin" and account.department == code)
     return render(
@@ -181,8 +177,7 @@ async def key_retire(request: web.Request) -> web.Response:
 @routes.get("/items")
 async def items_list(request: web.Request) -> web.Response:
     """Every service item with its lead department and time limit."""
-    async with hub_of(request).db.read() as conn:
-        items = await catalog_store.list_service_items(conn, limit=1000)
+    items = await catalog_of(request).list_service_items(limit=1000)
     return render(request, "items.html", {"items": items})
 
 

@@ -21,14 +21,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-import sqlalchemy as sa
 
 from catalog.errors import ExchangeError
 from exchange import localtime
 from exchange.auth.identity import Role
 from exchange.console.accounts import add_user
 from exchange.demo.departments import DemoDepartments, applicant_parties, exchange_command
-from exchange.storage import tables as t
+from exchange.storage import log_store
 from exchange.testing import HUB_OPERATOR, HubFixture, ensure_test_pki, start_test_hub
 from exchange.v1 import access_pb2
 
@@ -199,15 +198,11 @@ async def run_application(hub: HubFixture, deps: DemoDepartments) -> dict[str, A
 
 async def print_log(hub: HubFixture, since: int) -> None:
     async with hub.hub.db.read() as conn:
-        rows = (
-            await conn.execute(
-                sa.select(t.log_entries).where(t.log_entries.c.idx >= since).order_by(t.log_entries.c.idx)
-            )
-        ).all()
+        entries = await log_store.entries_from(conn, since)
     table(
         [
             {
-                "index": r.idx,
+                "index": r.index,
                 "time": localtime.local(r.time_us).strftime("%H:%M:%S.%f")[:-3],
                 "department": r.caller_department,
                 "action": r.action,
@@ -216,7 +211,7 @@ async def print_log(hub: HubFixture, since: int) -> None:
                 "decision": r.decision,
                 "reason": r.reason,
             }
-            for r in rows
+            for r in entries
         ],
         ["index", "time", "department", "action", "dataset", "subject", "decision", "reason"],
     )

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from catalog.errors import NotFound, quote
+from exchange.app import grant_records
 from exchange.auth.identity import Caller, Role
 from exchange.clock import now_us
 from exchange.policy import Decision, Facts, decide_fetch, enforce
 from exchange.registry.base import logs_refusal
 from exchange.registry.datasets import DatasetDesk
-from exchange.storage import grant_store
 
 
 class ExplainDesk(DatasetDesk):
@@ -27,7 +27,7 @@ class ExplainDesk(DatasetDesk):
         ds = await self.get_dataset(dataset)
         officer = Caller(department, "(explain)", frozenset({Role.OFFICER}), "", 0)
         async with self.hub.db.read() as conn:
-            facts = await grant_store.fetch_facts(
+            facts = await grant_records.fetch_facts(
                 conn,
                 officer,
                 ds,

@@ -6,13 +6,14 @@ import uuid
 
 from catalog.errors import FieldViolation, InvalidArgument, NotFound, PermissionDenied, quote
 from catalog.model import SharingType
+from exchange.app import grant_records
 from exchange.auth.access_requests import AccessRequestStatus
 from exchange.auth.identity import Caller
 from exchange.clock import now_us
 from exchange.policy import Facts, Grant, GrantStatus, decide, enforce, error_for, sees_all
 from exchange.registry.base import dataset_facts, logs_refusal
 from exchange.registry.datasets import DatasetDesk
-from exchange.storage import catalog_store, grant_store
+from exchange.storage import catalog_store
 
 
 class GrantDesk(DatasetDesk):
@@ -68,7 +69,7 @@ class GrantDesk(DatasetDesk):
             created_at_us=now,
         )
         async with self.hub.db.begin() as conn:
-            await grant_store.insert_grant(conn, grant)
+            await grant_records.insert_grant(conn, grant)
         await self._log_change(
             caller, "grants.create", grant.id, f"{consumer} may read {', '.join(fields)}", dataset=dataset
         )
@@ -79,7 +80,7 @@ class GrantDesk(DatasetDesk):
         request = None
         if request_id:
             async with self.hub.db.read() as conn:
-                request = await grant_store.get_access_request(conn, request_id)
+                request = await grant_records.get_access_request(conn, request_id)
         if (
             request is None
             or (request.consumer, request.dataset) != (consumer, dataset)
@@ -105,7 +106,7 @@ class GrantDesk(DatasetDesk):
         enforce(caller, "grants.list")
         everything = sees_all(caller, "grants.list")
         async with self.hub.db.read() as conn:
-            return await grant_store.list_grants(
+            return await grant_records.list_grants(
                 conn,
                 consumer=consumer,
                 dataset=dataset,
@@ -118,7 +119,7 @@ class GrantDesk(DatasetDesk):
     async def get_grant(self, grant_id: str, caller: Caller | None = None) -> Grant:
         """One grant; with a caller, only if that caller may see it (else it does not exist for them)."""
         async with self.hub.db.read() as conn:
-            grant = await grant_store.get_grant(conn, grant_id)
+            grant = await grant_records.get_grant(conn, grant_id)
             owner = await catalog_store.get_dataset(conn, grant.dataset) if grant and caller else None
         missing = NotFound(f"no grant {quote(grant_id)} that you may see", reason="GRANT_NOT_FOUND")
         if grant is None:
@@ -136,6 +137,6 @@ class GrantDesk(DatasetDesk):
         ds = await self.get_dataset(grant.dataset)
         enforce(caller, "grants.revoke", Facts(department=ds.owner, what=f"the grant on {grant.dataset}"))
         async with self.hub.db.begin() as conn:
-            await grant_store.revoke_grant(conn, grant_id, now_us(), reason)
+            await grant_records.revoke_grant(conn, grant_id, now_us(), reason)
         await self._log_change(caller, "grants.revoke", grant_id, reason or "revoked", dataset=grant.dataset)
         return await self.get_grant(grant_id)

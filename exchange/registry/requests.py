@@ -8,12 +8,13 @@ from datetime import UTC, datetime
 
 from catalog.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, quote
 from exchange import localtime
+from exchange.app import grant_records
 from exchange.auth.access_requests import AccessRequest, AccessRequestStatus
 from exchange.auth.identity import Caller
 from exchange.policy import Facts, Grant, decide, enforce, error_for, sees_all
 from exchange.registry.base import dataset_facts, logs_refusal
 from exchange.registry.grants import GrantDesk
-from exchange.storage import catalog_store, grant_store
+from exchange.storage import catalog_store
 
 
 class AccessRequestDesk(GrantDesk):
@@ -81,7 +82,7 @@ class AccessRequestDesk(GrantDesk):
             rate_per_minute=rate_per_minute,
         )
         async with self.hub.db.begin() as conn:
-            await grant_store.insert_access_request(conn, request)
+            await grant_records.insert_access_request(conn, request)
         await self._log_change(
             caller, "access_requests.create", request.id, f"{request.consumer} asks {ds.owner}", dataset=dataset
         )
@@ -89,7 +90,7 @@ class AccessRequestDesk(GrantDesk):
 
     async def get_access_request(self, request_id: str, caller: Caller) -> AccessRequest:
         async with self.hub.db.read() as conn:
-            request = await grant_store.get_access_request(conn, request_id)
+            request = await grant_records.get_access_request(conn, request_id)
         missing = NotFound(f"no access request {quote(request_id)} that you may see", reason="ACCESS_REQUEST_NOT_FOUND")
         if request is None:
             raise missing
@@ -114,7 +115,7 @@ class AccessRequestDesk(GrantDesk):
         enforce(caller, "access_requests.list")
         everything = sees_all(caller, "access_requests.list")
         async with self.hub.db.read() as conn:
-            return await grant_store.list_access_requests(
+            return await grant_records.list_access_requests(
                 conn,
                 owner=owner,
                 consumer=consumer,
@@ -162,7 +163,7 @@ class AccessRequestDesk(GrantDesk):
             answered_late=late,
         )
         async with self.hub.db.begin() as conn:
-            if not await grant_store.decide_access_request(conn, decided):
+            if not await grant_records.decide_access_request(conn, decided):
                 raise FailedPrecondition(
                     f"access request {request_id} was answered by someone else just now",
                     reason="ACCESS_REQUEST_DECIDED",
@@ -183,11 +184,11 @@ class AccessRequestDesk(GrantDesk):
             except Exception:
                 # No grant, no approval: put the request back in the owner's inbox.
                 async with self.hub.db.begin() as conn:
-                    await grant_store.reopen_access_request(conn, request)
+                    await grant_records.reopen_access_request(conn, request)
                 raise
             decided = replace(decided, grant_id=grant.id)
             async with self.hub.db.begin() as conn:
-                await grant_store.set_access_request_grant(conn, decided)
+                await grant_records.set_access_request_grant(conn, decided)
         await self._log_change(
             caller,
             "access_requests.decide",

@@ -6,39 +6,20 @@ from typing import Any
 
 from grpc import aio
 
-from exchange.auth.access_requests import AccessRequest
 from exchange.clock import now_us
 from exchange.registry import Registry
 from exchange.services import caller
-from exchange.services.convert import enum_value, grant_to_proto, next_page, optional_enum, page_bounds
+from exchange.services.convert import (
+    ACCESS_REQUEST_STATUS,
+    access_request_to_proto,
+    grant_to_proto,
+    next_page,
+    optional_enum,
+    page_bounds,
+)
 from exchange.v1 import access_pb2, access_pb2_grpc, common_pb2
 
 Ctx = aio.ServicerContext[Any, Any]
-_STATUS = "ACCESS_REQUEST_STATUS_"
-
-
-def access_request_to_proto(r: AccessRequest, now: int) -> access_pb2.AccessRequest:
-    return access_pb2.AccessRequest(
-        id=r.id,
-        consumer=r.consumer,
-        dataset=r.dataset,
-        fields=list(r.fields),
-        service_items=list(r.service_items),
-        legal_basis=r.legal_basis,
-        justification=r.justification,
-        status=enum_value(access_pb2.AccessRequestStatus, _STATUS, r.status.value),
-        requested_by=r.requested_by,
-        requested_at_us=r.requested_at_us,
-        answer_due_us=r.answer_due_us,
-        overdue=r.overdue_at(now),
-        decided_by=r.decided_by,
-        decided_at_us=r.decided_at_us,
-        decision_reason=r.decision_reason,
-        grant_id=r.grant_id,
-        valid_until_us=r.valid_until_us,
-        rate_per_minute=r.rate_per_minute,
-        answered_late=r.answered_late,
-    )
 
 
 class AccessServicer(access_pb2_grpc.AccessServiceServicer):
@@ -112,7 +93,7 @@ class AccessServicer(access_pb2_grpc.AccessServiceServicer):
             caller(),
             owner=request.owner,
             consumer=request.consumer,
-            status=optional_enum(access_pb2.AccessRequestStatus, request.status, _STATUS, "status"),
+            status=optional_enum(access_pb2.AccessRequestStatus, request.status, ACCESS_REQUEST_STATUS, "status"),
             overdue_only=request.overdue_only,
             offset=offset,
             limit=size,

@@ -7,63 +7,26 @@ from typing import Any
 
 from grpc import aio
 
-from catalog import limits
 from catalog.errors import FieldViolation, InvalidArgument, NotFound, quote
+from exchange.app.audit_queries import AuditQueries
 from exchange.audit.entry import AccessLogEntry
-from exchange.audit.log import SignedCheckpoint
 from exchange.audit.recorder import entry_of
 from exchange.clock import now_us
 from exchange.hub import Hub
 from exchange.policy import decide_evidence_bundle, error_for
 from exchange.services import caller
-from exchange.services.convert import entry_to_proto, optional_enum, parse_page_token
-from exchange.storage import catalog_store, log_store
+from exchange.services.convert import checkpoint_to_proto, entry_filter, entry_to_proto, keyset_page
+from exchange.storage.log_store import EntryFilter
 from exchange.v1 import audit_pb2, audit_pb2_grpc, common_pb2
 
 Ctx = aio.ServicerContext[Any, Any]
-DEFAULT_PAGE = 100
-MAX_PAGE = limits.PAGE_SIZE_MAX
-
-
-def keyset_page(page: common_pb2.PageRequest) -> tuple[int | None, int]:
-    """The last index of the previous page (None at the start) and the page size."""
-    size = page.page_size or DEFAULT_PAGE
-    if not 0 < size <= MAX_PAGE:
-        raise InvalidArgument(
-            f"page_size must be between 1 and {MAX_PAGE}, got {page.page_size}",
-            reason="INVALID_PAGE_SIZE",
-            violations=[FieldViolation("page.page_size", f"1..{MAX_PAGE}")],
-        )
-    return parse_page_token(page.page_token), size
-
-
-def entry_filter(f: audit_pb2.EntryFilter) -> log_store.EntryFilter:
-    """The domain filter of a request; the decision enum becomes 'allow'/'deny' or nothing."""
-    return log_store.EntryFilter(
-        from_us=f.from_us,
-        until_us=f.until_us,
-        department=f.department,
-        officer_id=f.officer_id,
-        dataset=f.dataset,
-        subject_id=f.subject_id,
-        case_id=f.case_id,
-        decision=optional_enum(common_pb2.Decision, f.decision, "DECISION_", "filter.decision"),
-        reason=f.reason,
-        action=f.action,
-    )
-
-
-def checkpoint_to_proto(signed: SignedCheckpoint) -> audit_pb2.Checkpoint:
-    c = signed.checkpoint
-    return audit_pb2.Checkpoint(
-        origin=c.origin, size=c.size, root_hash=c.root_hash, timestamp=c.timestamp, signed_note=signed.note
-    )
 
 
 class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
-    def __init__(self, hub: Hub) -> None:
+    def __init__(self, hub: Hub, queries: AuditQueries) -> None:
         self.hub = hub
         self.log = hub.access_log
+        self.queries = queries
 
     async def _record_read(self, action: str, subject_id: str, details: dict[str, str]) -> None:
         """Log an auditor's read of the log before answering (kept for auditors, out of the citizen's report)."""
@@ -91,10 +54,7 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
         )
         while True:
             take = size if remaining is None else min(size, remaining)
-            async with self.hub.db.read() as conn:
-                found = await log_store.query_entries(
-                    conn, wanted, after=after, newest_first=request.newest_first, limit=take
-                )
+            found = await self.queries.query_entries(wanted, after=after, newest_first=request.newest_first, limit=take)
             if found:
                 after = found[-1].entry.index
             more = len(found) == take and (remaining is None or remaining > take)
@@ -109,8 +69,7 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
 
     async def GetEntry(self, request: audit_pb2.GetEntryRequest, context: Ctx) -> audit_pb2.GetEntryResponse:
         await self.log.check_index(request.index)
-        async with self.hub.db.read() as conn:
-            stored = await log_store.get_entry(conn, request.index)
+        stored = await self.queries.get_entry(request.index)
         if stored is None:
             raise NotFound(
                 f"no entry {request.index} in the live log (never written, or archived and pruned)",
@@ -158,23 +117,15 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
                 violations=[FieldViolation("subject_id", "required")],
             )
         after, size = keyset_page(request.page)
-        wanted = log_store.EntryFilter(
-            from_us=request.from_us, until_us=request.until_us, subject_id=request.subject_id
-        )
-        titles: dict[str, str] = {}
+        wanted = EntryFilter(from_us=request.from_us, until_us=request.until_us, subject_id=request.subject_id)
         await self._record_read(
             "audit.subject_report.read", request.subject_id, {"page_token": request.page.page_token}
         )
-        async with self.hub.db.read() as conn:
-            found = await log_store.query_entries(
-                conn, wanted, after=after, newest_first=True, limit=size, hide_hidden=True
-            )
-            for code in {s.entry.dataset for s in found if s.entry.dataset}:
-                stored = await catalog_store.get_dataset(conn, code)
-                titles[code] = stored.dataset.title if stored else ""
+        report = await self.queries.subject_page(wanted, after=after, limit=size)
+        found = report.entries
         return audit_pb2.GetSubjectReportResponse(
             subject_id=request.subject_id,
-            accesses=[self._access(s.entry, titles) for s in found],
+            accesses=[self._access(s.entry, report.dataset_titles) for s in found],
             page=common_pb2.PageResponse(next_page_token=str(found[-1].entry.index) if len(found) == size else ""),
         )
 
@@ -199,17 +150,13 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
     ) -> audit_pb2.GetEvidenceBundleResponse:
         who = caller()
         await self.log.check_index(request.index, not_found=True)
-        async with self.hub.db.read() as conn:
-            stored = await log_store.get_entry(conn, request.index)
-            dataset = (
-                await catalog_store.get_dataset(conn, stored.entry.dataset) if stored and stored.entry.dataset else None
-            )
+        stored, owner = await self.queries.entry_and_dataset_owner(request.index)
         if stored is None:
             raise NotFound(
                 f"no entry {request.index} in the live log (never written, or archived and pruned)",
                 reason="ENTRY_NOT_FOUND",
             )
-        decision = decide_evidence_bundle(who, stored.entry.caller_department, dataset.dataset.owner if dataset else "")
+        decision = decide_evidence_bundle(who, stored.entry.caller_department, owner)
         refusal = None if decision.allowed else error_for(decision)
         await self.hub.record(
             entry_of(
@@ -239,13 +186,10 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
                 reason="LEGAL_BASIS_REQUIRED",
                 violations=[FieldViolation("legal_basis", "required when hidden is set")],
             )
-        async with self.hub.db.begin() as conn:
-            if request.hidden:
-                await log_store.set_hidden(
-                    conn, request.department, basis, f"{who.department}/{who.officer_id}", now_us()
-                )
-            else:
-                await log_store.clear_hidden(conn, request.department)
+        if request.hidden:
+            await self.queries.set_hidden(request.department, basis, f"{who.department}/{who.officer_id}", now_us())
+        else:
+            await self.queries.clear_hidden(request.department)
         state = "hidden" if request.hidden else "shown"
         await self.hub.record(
             entry_of(

@@ -7,144 +7,32 @@ from typing import Any
 from grpc import aio
 
 from exchange.cases.annotated_copies import AnnotatedCopyDesk
-from exchange.cases.desk import CaseDesk, CaseView
+from exchange.cases.desk import CaseDesk
 from exchange.cases.lifecycle import CaseAction
 from exchange.cases.material_desk import MaterialDesk
-from exchange.cases.materials import Material, MaterialStatus
-from exchange.cases.parties import PartyInput
 from exchange.cases.review import Verdict
-from exchange.clock import from_datetime
-from exchange.fetch import Fetcher
-from exchange.hub import Hub
-from exchange.registry import Registry
 from exchange.services import caller
-from exchange.services.convert import enum_name, enum_value, next_page, optional_enum, page_bounds, receipt_to_proto
-from exchange.storage.case_store import Savings
-from exchange.v1 import cases_pb2, cases_pb2_grpc, common_pb2, provider_pb2
+from exchange.services.convert import (
+    case_to_proto,
+    enum_name,
+    material_to_proto,
+    next_page,
+    optional_enum,
+    page_bounds,
+    party_from_proto,
+    receipt_to_proto,
+    savings_to_proto,
+)
+from exchange.v1 import cases_pb2, cases_pb2_grpc
 
 Ctx = aio.ServicerContext[Any, Any]
 
 
-def _us(value: Any) -> int:
-    return from_datetime(value) if value is not None else 0
-
-
-def savings_to_proto(s: Savings) -> cases_pb2.Savings:
-    return cases_pb2.Savings(
-        materials_fetched=s.materials_fetched,
-        reads_from_case=s.reads_from_case,
-        submissions_avoided=s.submissions_avoided,
-    )
-
-
-def case_to_proto(view: CaseView) -> cases_pb2.Case:
-    c = view.case
-    notice = c.correction
-    return cases_pb2.Case(
-        id=c.id,
-        service_item=c.service_item,
-        applicant_id=c.applicant_id,
-        applicant_kind=c.applicant_kind,
-        lead_department=c.lead_department,
-        reviewers=list(c.reviewers),
-        state=enum_value(cases_pb2.CaseState, "CASE_STATE_", str(c.state)),
-        version=c.version,
-        submitted_at_us=_us(c.submitted_at),
-        accepted_at_us=_us(c.accepted_at),
-        deadline_us=_us(c.deadline),
-        deadline_state=enum_value(cases_pb2.DeadlineState, "DEADLINE_STATE_", view.deadline.state),
-        working_days_left=view.deadline.working_days_left,
-        warning_level=str(view.warning),
-        correction=cases_pb2.CorrectionNotice(
-            missing=list(notice.missing), issued_at_us=_us(notice.issued_at), answered_at_us=_us(notice.answered_at)
-        )
-        if notice
-        else None,
-        not_accepted_reasons=list(c.not_accepted_reasons),
-        opinions=[
-            cases_pb2.Opinion(
-                department=o.department,
-                officer=o.officer,
-                verdict=enum_value(cases_pb2.Verdict, "VERDICT_", str(o.verdict)),
-                comment=o.comment,
-                at_us=_us(o.at),
-            )
-            for o in c.opinions.values()
-        ],
-        events=[
-            cases_pb2.CaseEvent(
-                at_us=_us(e.at), department=e.actor_department, officer=e.actor_officer, kind=e.kind, detail=e.detail
-            )
-            for e in view.timeline
-        ],
-        savings=savings_to_proto(view.savings),
-        title=view.title,
-        parties=[
-            cases_pb2.CaseParty(relation=p.relation, party_id=p.party_id, kind=p.kind, name=p.name) for p in c.parties
-        ],
-    )
-
-
-def party_from_proto(p: cases_pb2.CaseParty) -> PartyInput:
-    """The party as sent (bounded to a few times any valid value); the desk validates it."""
-    return PartyInput(p.relation[:64], p.party_id[:256], p.kind[:32], p.name[:1000])
-
-
-def material_to_proto(
-    m: Material, document_json: bytes = b"", disclosures: tuple[bytes, ...] = ()
-) -> cases_pb2.Material:
-    return cases_pb2.Material(
-        case_id=m.case_id,
-        dataset=m.dataset,
-        key=m.key,
-        digest=m.digest,
-        fields=list(m.fields),
-        provenance=common_pb2.Provenance(
-            issuer=m.issuer,
-            dataset=m.dataset,
-            dataset_version=m.dataset_version,
-            key=m.key,
-            issued_at_us=m.issued_at_us,
-            kid=m.kid,
-            signature=m.signature,
-            content_digest=m.content_digest,
-            fetched_at_us=m.fetched_at_us,
-            format=m.format,
-            envelope_json=m.envelope_json,
-            disclosures=list(disclosures),
-        ),
-        valid_until_us=m.valid_until_us,
-        status_code=m.status_code,
-        version=m.version,
-        current=m.current,
-        fetched_by=m.fetched_by,
-        receipt=common_pb2.Receipt(
-            log_index=m.receipt_index, leaf_hash=m.receipt_leaf_hash, log_origin=m.receipt_origin
-        ),
-        document_json=document_json,
-    )
-
-
-def issuer_status_check(hub: Hub) -> Any:
-    """The re-check at decision time: Provider.Status on the issuer's adapter."""
-
-    async def check(issuer: str, dataset: str, key: str) -> MaterialStatus:
-        owner = hub.keyring.department(issuer)
-        endpoint = owner.adapter_endpoint if owner and owner.adapter_endpoint else ""
-        answer = await hub.adapters.status(issuer, endpoint, provider_pb2.StatusRequest(dataset=dataset, key=key))
-        return MaterialStatus(answer.found, answer.valid, answer.status_code, answer.valid_until_us)
-
-    return check
-
-
 class CaseServicer(cases_pb2_grpc.CaseServiceServicer):
-    def __init__(self, hub: Hub, registry: Registry, fetcher: Fetcher) -> None:
-        self.desk = CaseDesk(hub, registry, issuer_status_check(hub))
-        self.material_set = MaterialDesk(hub, registry, fetcher)
-        self.copies = AnnotatedCopyDesk(hub, registry, self.material_set)
-        # The desk is reachable from the hub (tests set its clock; the console may read through it).
-        hub.extensions["cases"] = self.desk
-        hub.extensions["annotated_copies"] = self.copies
+    def __init__(self, desk: CaseDesk, materials: MaterialDesk, copies: AnnotatedCopyDesk) -> None:
+        self.desk = desk
+        self.material_set = materials
+        self.copies = copies
 
     async def CreateCase(self, request: cases_pb2.CreateCaseRequest, context: Ctx) -> cases_pb2.CreateCaseResponse:
         view = await self.desk.create(

@@ -7,6 +7,7 @@ from typing import Any
 from grpc import aio
 
 from catalog.model import DatasetStatus, DepartmentStatus, parse_dataset, parse_department, parse_service_item
+from exchange.app.catalog_queries import CatalogQueries
 from exchange.registry import Registry
 from exchange.services import caller
 from exchange.services.convert import (
@@ -18,13 +19,14 @@ from exchange.services.convert import (
     enum_name,
     key_from_proto,
     next_page,
+    next_service_item_page,
     optional_enum,
     page_bounds,
     service_item_from_proto,
+    service_item_page,
     service_item_to_proto,
     spec_from_text,
 )
-from exchange.storage import catalog_store
 from exchange.v1 import (
     catalog_pb2,
     catalog_pb2_grpc,
@@ -38,9 +40,9 @@ Ctx = aio.ServicerContext[Any, Any]
 
 
 class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
-    def __init__(self, registry: Registry) -> None:
+    def __init__(self, registry: Registry, queries: CatalogQueries) -> None:
         self.registry = registry
-        self.db = registry.hub.db
+        self.queries = queries
 
     async def RegisterDataset(
         self, request: catalog_pb2.RegisterDatasetRequest, context: Ctx
@@ -62,17 +64,13 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
         self, request: catalog_pb2.ListDatasetsRequest, context: Ctx
     ) -> catalog_pb2.ListDatasetsResponse:
         offset, size = page_bounds(request.page)
-        async with self.db.read() as conn:
-            found = await catalog_store.list_datasets(
-                conn,
-                owner=request.owner,
-                status=optional_enum(catalog_pb2.DatasetStatus, request.status, "DATASET_STATUS_", "status"),
-                sharing_type=optional_enum(
-                    catalog_pb2.SharingType, request.sharing_type, "SHARING_TYPE_", "sharing_type"
-                ),
-                offset=offset,
-                limit=size,
-            )
+        found = await self.queries.list_datasets(
+            owner=request.owner,
+            status=optional_enum(catalog_pb2.DatasetStatus, request.status, "DATASET_STATUS_", "status"),
+            sharing_type=optional_enum(catalog_pb2.SharingType, request.sharing_type, "SHARING_TYPE_", "sharing_type"),
+            offset=offset,
+            limit=size,
+        )
         return catalog_pb2.ListDatasetsResponse(
             datasets=[dataset_to_proto(s.dataset, s.registered_at_us) for s in found],
             page=next_page(offset, size, len(found)),
@@ -82,8 +80,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
         self, request: catalog_pb2.SearchDatasetsRequest, context: Ctx
     ) -> catalog_pb2.SearchDatasetsResponse:
         offset, size = page_bounds(request.page)
-        async with self.db.read() as conn:
-            found = await catalog_store.list_datasets(conn, query_text=request.query[:200], offset=offset, limit=size)
+        found = await self.queries.search_datasets(request.query, offset=offset, limit=size)
         return catalog_pb2.SearchDatasetsResponse(
             datasets=[dataset_to_proto(s.dataset, s.registered_at_us) for s in found],
             page=next_page(offset, size, len(found)),
@@ -93,8 +90,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
         self, request: catalog_pb2.ListDatasetVersionsRequest, context: Ctx
     ) -> catalog_pb2.ListDatasetVersionsResponse:
         await self.registry.get_dataset(request.code)
-        async with self.db.read() as conn:
-            versions = await catalog_store.list_dataset_versions(conn, request.code)
+        versions = await self.queries.list_dataset_versions(request.code)
         return catalog_pb2.ListDatasetVersionsResponse(
             versions=[dataset_to_proto(s.dataset, s.registered_at_us) for s in versions]
         )
@@ -108,8 +104,9 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
 
 
 class DepartmentServicer(departments_pb2_grpc.DepartmentServiceServicer):
-    def __init__(self, registry: Registry) -> None:
+    def __init__(self, registry: Registry, queries: CatalogQueries) -> None:
         self.registry = registry
+        self.queries = queries
 
     async def RegisterDepartment(
         self, request: departments_pb2.RegisterDepartmentRequest, context: Ctx
@@ -135,8 +132,7 @@ class DepartmentServicer(departments_pb2_grpc.DepartmentServiceServicer):
         self, request: departments_pb2.ListDepartmentsRequest, context: Ctx
     ) -> departments_pb2.ListDepartmentsResponse:
         offset, size = page_bounds(request.page)
-        async with self.registry.hub.db.read() as conn:
-            found = await catalog_store.list_departments(conn, offset=offset, limit=size)
+        found = await self.queries.list_departments(offset=offset, limit=size)
         return departments_pb2.ListDepartmentsResponse(
             departments=[department_to_proto(d) for d in found], page=next_page(offset, size, len(found))
         )
@@ -183,8 +179,9 @@ class DepartmentServicer(departments_pb2_grpc.DepartmentServiceServicer):
 
 
 class ServiceItemServicer(items_pb2_grpc.ServiceItemServiceServicer):
-    def __init__(self, registry: Registry) -> None:
+    def __init__(self, registry: Registry, queries: CatalogQueries) -> None:
         self.registry = registry
+        self.queries = queries
 
     async def RegisterServiceItem(
         self, request: items_pb2.RegisterServiceItemRequest, context: Ctx
@@ -206,12 +203,8 @@ class ServiceItemServicer(items_pb2_grpc.ServiceItemServiceServicer):
     async def ListServiceItems(
         self, request: items_pb2.ListServiceItemsRequest, context: Ctx
     ) -> items_pb2.ListServiceItemsResponse:
-        offset, size = page_bounds(request.page)
-        async with self.registry.hub.db.read() as conn:
-            found = await catalog_store.list_service_items(conn, offset=0, limit=100_000)
-        if request.department:
-            found = [i for i in found if request.department in (i.lead_department, *i.co_reviewers)]
-        page = found[offset : offset + size]
+        after, size = service_item_page(request.page)
+        found = await self.queries.list_service_items(department=request.department, after=after, limit=size)
         return items_pb2.ListServiceItemsResponse(
-            items=[service_item_to_proto(i) for i in page], page=next_page(offset, size, len(page))
+            items=[service_item_to_proto(i) for i in found], page=next_service_item_page(found, size)
         )

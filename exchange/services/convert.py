@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from catalog import limits
 from catalog.errors import FieldViolation, InvalidArgument
 from catalog.model import (
+    SERVICE_ITEM_CODE,
     Dataset,
     Department,
     DepartmentKey,
@@ -20,14 +22,23 @@ from catalog.model import (
     parse_service_item,
 )
 from catalog.schema import schema_to_list
+from exchange.app.case_records import Savings
 from exchange.audit.entry import AccessLogEntry
-from exchange.audit.log import Receipt
+from exchange.audit.log import Receipt, SignedCheckpoint
+from exchange.auth.access_requests import AccessRequest
 from exchange.auth.authz import Grant
 from exchange.auth.held_roles import DepartmentRoles
+from exchange.cases.desk import CaseView
+from exchange.cases.materials import Material
+from exchange.cases.parties import PartyInput
+from exchange.clock import from_datetime
 from exchange.errors import quote
+from exchange.provenance import Provenance
+from exchange.storage.log_store import EntryFilter
 from exchange.v1 import (
     access_pb2,
     audit_pb2,
+    cases_pb2,
     catalog_pb2,
     common_pb2,
     departments_pb2,
@@ -336,17 +347,212 @@ def parse_page_token(token: str) -> int | None:
     return int(token)
 
 
-def page_bounds(page: common_pb2.PageRequest) -> tuple[int, int]:
-    """Offset and limit from a page request; the token is the offset as text."""
-    size = page.page_size or 100
-    if size < 0 or size > limits.PAGE_SIZE_MAX:
+DEFAULT_PAGE_SIZE = 100
+
+
+def page_size(page: common_pb2.PageRequest) -> int:
+    """The size a page request asks for (100 when unset), within the hub's limit."""
+    size = page.page_size or DEFAULT_PAGE_SIZE
+    if not 0 < size <= limits.PAGE_SIZE_MAX:
         raise InvalidArgument(
             f"page_size must be between 1 and {limits.PAGE_SIZE_MAX}, got {page.page_size}",
             reason="INVALID_PAGE_SIZE",
             violations=[FieldViolation("page.page_size", f"1..{limits.PAGE_SIZE_MAX}")],
         )
+    return size
+
+
+def page_bounds(page: common_pb2.PageRequest) -> tuple[int, int]:
+    """Offset and limit from a page request; the token is the offset as text."""
+    size = page_size(page)
     return parse_page_token(page.page_token) or 0, size
+
+
+def keyset_page(page: common_pb2.PageRequest) -> tuple[int | None, int]:
+    """The last index of the previous page (None at the start) and the page size."""
+    size = page_size(page)
+    return parse_page_token(page.page_token), size
 
 
 def next_page(offset: int, size: int, returned: int) -> common_pb2.PageResponse:
     return common_pb2.PageResponse(next_page_token=str(offset + size) if returned == size else "")
+
+
+def service_item_page(page: common_pb2.PageRequest) -> tuple[str, int]:
+    """The code a page of service items starts after ('' at the start) and the page size (a keyset page)."""
+    size = page_size(page)
+    token = page.page_token
+    if token and not SERVICE_ITEM_CODE.fullmatch(token):
+        raise InvalidArgument(
+            f"page_token {quote(token)} is not one this server issued; pass back next_page_token unchanged "
+            "(empty for the first page)",
+            reason="PAGE_TOKEN_INVALID",
+            violations=[FieldViolation("page.page_token", "a next_page_token of ListServiceItems")],
+        )
+    return token, size
+
+
+def next_service_item_page(items: Sequence[ServiceItem], size: int) -> common_pb2.PageResponse:
+    """The token of the page after ``items``: the last code, when the page was full."""
+    return common_pb2.PageResponse(next_page_token=items[-1].code if items and len(items) == size else "")
+
+
+# --- cases ---------------------------------------------------------------------------------------------
+
+
+def _us(value: Any) -> int:
+    return from_datetime(value) if value is not None else 0
+
+
+def savings_to_proto(s: Savings) -> cases_pb2.Savings:
+    return cases_pb2.Savings(
+        materials_fetched=s.materials_fetched,
+        reads_from_case=s.reads_from_case,
+        submissions_avoided=s.submissions_avoided,
+    )
+
+
+def case_to_proto(view: CaseView) -> cases_pb2.Case:
+    c = view.case
+    notice = c.correction
+    return cases_pb2.Case(
+        id=c.id,
+        service_item=c.service_item,
+        applicant_id=c.applicant_id,
+        applicant_kind=c.applicant_kind,
+        lead_department=c.lead_department,
+        reviewers=list(c.reviewers),
+        state=enum_value(cases_pb2.CaseState, "CASE_STATE_", str(c.state)),
+        version=c.version,
+        submitted_at_us=_us(c.submitted_at),
+        accepted_at_us=_us(c.accepted_at),
+        deadline_us=_us(c.deadline),
+        deadline_state=enum_value(cases_pb2.DeadlineState, "DEADLINE_STATE_", view.deadline.state),
+        working_days_left=view.deadline.working_days_left,
+        warning_level=str(view.warning),
+        correction=cases_pb2.CorrectionNotice(
+            missing=list(notice.missing), issued_at_us=_us(notice.issued_at), answered_at_us=_us(notice.answered_at)
+        )
+        if notice
+        else None,
+        not_accepted_reasons=list(c.not_accepted_reasons),
+        opinions=[
+            cases_pb2.Opinion(
+                department=o.department,
+                officer=o.officer,
+                verdict=enum_value(cases_pb2.Verdict, "VERDICT_", str(o.verdict)),
+                comment=o.comment,
+                at_us=_us(o.at),
+            )
+            for o in c.opinions.values()
+        ],
+        events=[
+            cases_pb2.CaseEvent(
+                at_us=_us(e.at), department=e.actor_department, officer=e.actor_officer, kind=e.kind, detail=e.detail
+            )
+            for e in view.timeline
+        ],
+        savings=savings_to_proto(view.savings),
+        title=view.title,
+        parties=[
+            cases_pb2.CaseParty(relation=p.relation, party_id=p.party_id, kind=p.kind, name=p.name) for p in c.parties
+        ],
+    )
+
+
+def party_from_proto(p: cases_pb2.CaseParty) -> PartyInput:
+    """The party as sent (bounded to a few times any valid value); the desk validates it."""
+    return PartyInput(p.relation[:64], p.party_id[:256], p.kind[:32], p.name[:1000])
+
+
+def material_to_proto(
+    m: Material, document_json: bytes = b"", disclosures: tuple[bytes, ...] = ()
+) -> cases_pb2.Material:
+    return cases_pb2.Material(
+        case_id=m.case_id,
+        dataset=m.dataset,
+        key=m.key,
+        digest=m.digest,
+        fields=list(m.fields),
+        provenance=provenance_to_proto(m.provenance(disclosures)),
+        valid_until_us=m.valid_until_us,
+        status_code=m.status_code,
+        version=m.version,
+        current=m.current,
+        fetched_by=m.fetched_by,
+        receipt=common_pb2.Receipt(
+            log_index=m.receipt_index, leaf_hash=m.receipt_leaf_hash, log_origin=m.receipt_origin
+        ),
+        document_json=document_json,
+    )
+
+
+# --- fetch, access requests, the access log ------------------------------------------------------------
+
+
+def provenance_to_proto(p: Provenance) -> common_pb2.Provenance:
+    """Where a document came from: the one mapping for a fetch's answer and a case's material."""
+    return common_pb2.Provenance(
+        issuer=p.issuer,
+        dataset=p.dataset,
+        dataset_version=p.dataset_version,
+        key=p.key,
+        issued_at_us=p.issued_at_us,
+        kid=p.kid,
+        signature=p.signature,
+        content_digest=p.content_digest,
+        fetched_at_us=p.fetched_at_us,
+        format=p.format,
+        envelope_json=p.envelope_json,
+        disclosures=list(p.disclosures),
+    )
+
+
+ACCESS_REQUEST_STATUS = "ACCESS_REQUEST_STATUS_"
+
+
+def access_request_to_proto(r: AccessRequest, now: int) -> access_pb2.AccessRequest:
+    return access_pb2.AccessRequest(
+        id=r.id,
+        consumer=r.consumer,
+        dataset=r.dataset,
+        fields=list(r.fields),
+        service_items=list(r.service_items),
+        legal_basis=r.legal_basis,
+        justification=r.justification,
+        status=enum_value(access_pb2.AccessRequestStatus, ACCESS_REQUEST_STATUS, r.status.value),
+        requested_by=r.requested_by,
+        requested_at_us=r.requested_at_us,
+        answer_due_us=r.answer_due_us,
+        overdue=r.overdue_at(now),
+        decided_by=r.decided_by,
+        decided_at_us=r.decided_at_us,
+        decision_reason=r.decision_reason,
+        grant_id=r.grant_id,
+        valid_until_us=r.valid_until_us,
+        rate_per_minute=r.rate_per_minute,
+        answered_late=r.answered_late,
+    )
+
+
+def entry_filter(f: audit_pb2.EntryFilter) -> EntryFilter:
+    """The domain filter of a request; the decision enum becomes 'allow'/'deny' or nothing."""
+    return EntryFilter(
+        from_us=f.from_us,
+        until_us=f.until_us,
+        department=f.department,
+        officer_id=f.officer_id,
+        dataset=f.dataset,
+        subject_id=f.subject_id,
+        case_id=f.case_id,
+        decision=optional_enum(common_pb2.Decision, f.decision, "DECISION_", "filter.decision"),
+        reason=f.reason,
+        action=f.action,
+    )
+
+
+def checkpoint_to_proto(signed: SignedCheckpoint) -> audit_pb2.Checkpoint:
+    c = signed.checkpoint
+    return audit_pb2.Checkpoint(
+        origin=c.origin, size=c.size, root_hash=c.root_hash, timestamp=c.timestamp, signed_note=signed.note
+    )

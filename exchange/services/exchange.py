@@ -9,31 +9,13 @@ from typing import Any
 from grpc import aio
 
 from adapters.ipc import add_servicer_passing_bytes
-from exchange.fetch import Fetcher, FetchRequest, FetchResult
+from exchange.fetch import Fetcher, FetchRequest
 from exchange.scan import Scanner, ScanRequest
 from exchange.services import caller
-from exchange.services.convert import receipt_to_proto
-from exchange.v1 import common_pb2, exchange_pb2, exchange_pb2_grpc
+from exchange.services.convert import provenance_to_proto, receipt_to_proto
+from exchange.v1 import exchange_pb2, exchange_pb2_grpc
 
 Ctx = aio.ServicerContext[Any, Any]
-
-
-def provenance_to_proto(result: FetchResult) -> common_pb2.Provenance:
-    p = result.provenance
-    return common_pb2.Provenance(
-        issuer=p.issuer,
-        dataset=p.dataset,
-        dataset_version=p.dataset_version,
-        key=p.key,
-        issued_at_us=p.issued_at_us,
-        kid=p.kid,
-        signature=p.signature,
-        content_digest=p.content_digest,
-        fetched_at_us=p.fetched_at_us,
-        format=p.format,
-        envelope_json=p.envelope_json,
-        disclosures=list(p.disclosures),
-    )
 
 
 class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
@@ -58,7 +40,7 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
         return exchange_pb2.FetchResponse(
             document_json=result.document_json,
             fields=list(result.fields),
-            provenance=provenance_to_proto(result),
+            provenance=provenance_to_proto(result.provenance),
             receipt=receipt_to_proto(result.receipt),
             request_id=result.request_id,
         )

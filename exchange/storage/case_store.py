@@ -1,27 +1,22 @@
-"""Cases, their departments, their material sets and the documents they hold (content-addressed)."""
+"""Cases, their departments, their parties, their material sets and the documents they hold
+(content-addressed), as rows. The case model and the policy's facts are mapped from these rows by the
+application (`exchange.app.case_records`)."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from exchange.auth.authz import CaseFacts
-from exchange.cases import lifecycle
-from exchange.cases.codec import case_from_json, case_to_json
-from exchange.cases.materials import Material
-from exchange.cases.model import Case
-from exchange.cases.parties import APPLICANT, CaseParty
-from exchange.clock import from_datetime
 from exchange.storage import tables as t
 from exchange.storage.db import Reader
 
-OPEN_STATES = tuple(sorted(state.value for state in lifecycle.OPEN_STATES))
+Row = sa.Row[*tuple[Any, ...]]
 
 
 @dataclass(frozen=True)
@@ -53,72 +48,30 @@ _CASE_FACTS_AND_ITEM_SPEC = (
 )
 
 
-async def case_facts_and_item_spec(conn: Reader, case_id: str) -> tuple[CaseFacts, str | None] | None:
-    """What purpose binding checks (state, service item, involved departments, parties) and the stored spec of
-    the case's service item (None when unregistered), in one statement (a row per department and party)."""
-    rows = (await conn.execute(_CASE_FACTS_AND_ITEM_SPEC, {"case_id": case_id})).all()
-    if not rows:
-        return None
-    row = rows[0]
-    members = {r.department for r in rows if r.department is not None and r.department != row.lead_department}
-    involved = (row.lead_department, *sorted(members))
-    others = sorted({(r.relation, r.party_id) for r in rows if r.party_id is not None})
-    parties = ((APPLICANT, row.applicant_id), *others)
-    facts = CaseFacts(case_id, row.service_item, row.state in OPEN_STATES, row.state, involved, parties)
-    return facts, row.spec_json
+async def case_facts_rows(conn: Reader, case_id: str) -> list[Row]:
+    """A case's service item, state, lead, applicant, departments, parties and its item's stored spec, in one
+    statement (a row per department and party; none when there is no such case)."""
+    return list((await conn.execute(_CASE_FACTS_AND_ITEM_SPEC, {"case_id": case_id})).all())
 
 
 # --- cases ---------------------------------------------------------------------------------------------
 
 
-def _columns(case: Case, now_us: int) -> dict[str, object]:
-    return {
-        "state": str(case.state),
-        "version": case.version,
-        "deadline_us": from_datetime(case.deadline) if case.deadline else 0,
-        "updated_at_us": now_us,
-        "case_json": case_to_json(case),
-    }
-
-
-async def insert_case(conn: AsyncConnection, case: Case, request_key: str | None, now_us: int) -> None:
-    """Store a new case and who is involved in it (IntegrityError if ``request_key`` was used before)."""
+async def insert_case(
+    conn: AsyncConnection, columns: Mapping[str, object], departments: Sequence[tuple[str, str]]
+) -> None:
+    """Store a new case and its departments as (department, role) (IntegrityError if its request_id was used)."""
+    await conn.execute(t.cases.insert().values(**columns))
+    case_id = columns["id"]
     await conn.execute(
-        t.cases.insert().values(
-            id=case.id,
-            service_item=case.service_item,
-            applicant_id=case.applicant_id,
-            lead_department=case.lead_department,
-            submitted_at_us=from_datetime(case.submitted_at),
-            request_id=request_key,
-            **_columns(case, now_us),
-        )
+        t.case_departments.insert(), [{"case_id": case_id, "department": d, "role": r} for d, r in departments]
     )
-    await conn.execute(
-        t.case_departments.insert(),
-        [{"case_id": case.id, "department": case.lead_department, "role": "lead"}]
-        + [{"case_id": case.id, "department": d, "role": "reviewer"} for d in case.reviewers],
-    )
-    await insert_parties(conn, case.id, case.other_parties, now_us)
 
 
-async def insert_parties(conn: AsyncConnection, case_id: str, parties: Sequence[CaseParty], now_us: int) -> None:
-    """Record parties of a case besides its applicant (the applicant is cases.applicant_id)."""
+async def insert_parties(conn: AsyncConnection, case_id: str, parties: Sequence[Mapping[str, object]]) -> None:
+    """Record parties of a case besides its applicant (relation, party_id, kind, name, added_at_us)."""
     if parties:
-        await conn.execute(
-            t.case_parties.insert(),
-            [
-                {
-                    "case_id": case_id,
-                    "relation": p.relation,
-                    "party_id": p.party_id,
-                    "kind": p.kind,
-                    "name": p.name,
-                    "added_at_us": now_us,
-                }
-                for p in parties
-            ],
-        )
+        await conn.execute(t.case_parties.insert(), [{"case_id": case_id, **p} for p in parties])
 
 
 async def case_id_for_request(conn: AsyncConnection, request_key: str) -> str | None:
@@ -127,66 +80,36 @@ async def case_id_for_request(conn: AsyncConnection, request_key: str) -> str | 
     return str(row.id) if row else None
 
 
-async def get_case(conn: AsyncConnection, case_id: str) -> Case | None:
-    """One case, whole."""
+async def get_case_json(conn: AsyncConnection, case_id: str) -> str | None:
+    """One case, whole, as stored."""
     row = (await conn.execute(sa.select(t.cases.c.case_json).where(t.cases.c.id == case_id))).first()
-    return case_from_json(row.case_json) if row else None
+    return str(row.case_json) if row else None
 
 
-async def update_case(conn: AsyncConnection, case: Case, read_version: int, now_us: int) -> bool:
-    """Store ``case`` only if the stored one is still at ``read_version`` (optimistic concurrency)."""
+async def update_case(conn: AsyncConnection, case_id: str, read_version: int, columns: Mapping[str, object]) -> bool:
+    """Store a case's columns only if the stored one is still at ``read_version`` (optimistic concurrency)."""
     result = await conn.execute(
-        t.cases.update()
-        .where(t.cases.c.id == case.id, t.cases.c.version == read_version)
-        .values(**_columns(case, now_us))
+        t.cases.update().where(t.cases.c.id == case_id, t.cases.c.version == read_version).values(**columns)
     )
     return bool(result.rowcount == 1)
 
 
-@dataclass(frozen=True)
-class StoredCase:
-    """A case with what is stored beside it: its title and its savings counters."""
-
-    case: Case
-    title: str
-    savings: Savings
+async def set_title(conn: AsyncConnection, case_id: str, title: str) -> None:
+    await conn.execute(t.cases.update().where(t.cases.c.id == case_id).values(title=title))
 
 
 async def list_cases(
     conn: AsyncConnection,
     *,
-    state: str = "",
+    states: Sequence[str] = (),
     department: str = "",
     service_item: str = "",
-    open_only: bool = False,
-    offset: int = 0,
-    limit: int = 100,
-) -> list[Case]:
-    """Cases matching every filter given, newest first."""
-    found = await list_stored_cases(
-        conn,
-        state=state,
-        department=department,
-        service_item=service_item,
-        open_only=open_only,
-        offset=offset,
-        limit=limit,
-    )
-    return [s.case for s in found]
-
-
-async def list_stored_cases(
-    conn: AsyncConnection,
-    *,
-    state: str = "",
-    department: str = "",
-    service_item: str = "",
-    open_only: bool = False,
     offset: int = 0,
     limit: int = 100,
     case_id: str = "",
-) -> list[StoredCase]:
-    """Cases with their titles and savings, matching every filter given, newest first (one query)."""
+) -> list[Row]:
+    """Cases (case_json, title, materials_fetched, reads, submissions_avoided) in one of ``states`` (any when
+    empty) and matching every other filter given, newest first (one query)."""
     c = t.cases.c
     query = sa.select(
         c.case_json,
@@ -197,24 +120,16 @@ async def list_stored_cases(
     ).order_by(c.submitted_at_us.desc(), c.id)
     if case_id:
         query = query.where(c.id == case_id)
-    if state:
-        query = query.where(t.cases.c.state == state)
-    if open_only:
-        query = query.where(t.cases.c.state.in_(OPEN_STATES))
+    if len(states) == 1:
+        query = query.where(c.state == states[0])
+    elif states:
+        query = query.where(c.state.in_(states))
     if service_item:
-        query = query.where(t.cases.c.service_item == service_item)
+        query = query.where(c.service_item == service_item)
     if department:
         members = sa.select(t.case_departments.c.case_id).where(t.case_departments.c.department == department)
-        query = query.where(t.cases.c.id.in_(members))
-    rows = (await conn.execute(query.offset(offset).limit(limit))).all()
-    return [
-        StoredCase(
-            case_from_json(r.case_json),
-            r.title,
-            Savings(r.materials_fetched, r.reads, r.submissions_avoided),
-        )
-        for r in rows
-    ]
+        query = query.where(c.id.in_(members))
+    return list((await conn.execute(query.offset(offset).limit(limit))).all())
 
 
 # --- savings -------------------------------------------------------------------------------------------
@@ -279,25 +194,6 @@ async def savings(conn: AsyncConnection, *, case_id: str = "", service_item: str
 # --- materials and documents ---------------------------------------------------------------------------
 
 
-def _material_json(m: Material) -> str:
-    data = asdict(m)
-    data["signature"] = m.signature.hex()
-    data["receipt_leaf_hash"] = m.receipt_leaf_hash.hex()
-    data["envelope_json"] = m.envelope_json.decode("utf-8")
-    data["fields"] = list(m.fields)
-    return json.dumps(data, ensure_ascii=False, sort_keys=True)
-
-
-def _material(text: str, current: bool) -> Material:
-    data = json.loads(text)
-    data["signature"] = bytes.fromhex(data["signature"])
-    data["receipt_leaf_hash"] = bytes.fromhex(data["receipt_leaf_hash"])
-    data["envelope_json"] = data.get("envelope_json", "").encode("utf-8")
-    data["fields"] = tuple(data["fields"])
-    data["current"] = current
-    return Material(**data)
-
-
 async def put_document(conn: AsyncConnection, digest: str, document_json: bytes, now_us: int) -> None:
     """Store a document under its content address, once (two cases storing the same licence at once is fine)."""
     insert = sqlite_insert if conn.dialect.name == "sqlite" else postgresql_insert
@@ -313,43 +209,27 @@ async def get_document(conn: AsyncConnection, digest: str) -> bytes | None:
     return bytes(row.document_json) if row else None
 
 
-async def add_material(conn: AsyncConnection, material: Material) -> None:
+async def add_material(conn: AsyncConnection, columns: Mapping[str, Any]) -> None:
     """Add a new version of a material; older versions stay, no longer current (IntegrityError on a race)."""
     m = t.case_materials.c
     await conn.execute(
         t.case_materials.update()
-        .where(m.case_id == material.case_id, m.dataset == material.dataset)
+        .where(m.case_id == columns["case_id"], m.dataset == columns["dataset"])
         .values(is_current=False)
     )
-    await conn.execute(
-        t.case_materials.insert().values(
-            case_id=material.case_id,
-            dataset=material.dataset,
-            version=material.version,
-            key=material.key,
-            digest=material.digest,
-            is_current=True,
-            material_json=_material_json(material),
-            fetched_at_us=material.fetched_at_us,
-        )
-    )
+    await conn.execute(t.case_materials.insert().values(is_current=True, **columns))
 
 
-async def list_materials(conn: AsyncConnection, case_id: str) -> list[Material]:
-    """Every version of every material of a case, by dataset then version."""
+async def list_materials(conn: AsyncConnection, case_id: str) -> list[Row]:
+    """Every version (material_json, is_current) of every material of a case, by dataset then version."""
     m = t.case_materials.c
-    rows = (
-        await conn.execute(
-            sa.select(m.material_json, m.is_current).where(m.case_id == case_id).order_by(m.dataset, m.version)
-        )
-    ).all()
-    return [_material(r.material_json, bool(r.is_current)) for r in rows]
+    query = sa.select(m.material_json, m.is_current).where(m.case_id == case_id).order_by(m.dataset, m.version)
+    return list((await conn.execute(query)).all())
 
 
-async def get_material(conn: AsyncConnection, case_id: str, dataset: str, version: int = 0) -> Material | None:
-    """One version of a material (the current one when ``version`` is 0)."""
+async def get_material(conn: AsyncConnection, case_id: str, dataset: str, version: int = 0) -> Row | None:
+    """One version (material_json, is_current) of a material (the current one when ``version`` is 0)."""
     m = t.case_materials.c
     query = sa.select(m.material_json, m.is_current).where(m.case_id == case_id, m.dataset == dataset)
     query = query.where(m.version == version) if version else query.where(m.is_current.is_(True))
-    row = (await conn.execute(query)).first()
-    return _material(row.material_json, bool(row.is_current)) if row else None
+    return (await conn.execute(query)).first()

@@ -265,8 +265,28 @@ async def get_service_item(conn: AsyncConnection, code: str) -> ServiceItem | No
     return _parsed_item(row.spec_json) if row else None
 
 
-async def list_service_items(conn: AsyncConnection, *, offset: int = 0, limit: int = 100) -> list[ServiceItem]:
-    rows = (
-        await conn.execute(sa.select(t.service_items).order_by(t.service_items.c.code).offset(offset).limit(limit))
-    ).all()
-    return [parse_service_item(json.loads(r.spec_json)) for r in rows]
+async def list_service_items(
+    conn: AsyncConnection, *, after: str = "", department: str = "", offset: int = 0, limit: int = 100
+) -> list[ServiceItem]:
+    """Service items by code: those after the code ``after`` (keyset), led or co-reviewed by ``department``.
+
+    Co-reviewers live only in the stored spec: the statement keeps the items whose spec names the department
+    as a JSON string at all, and the exact test runs here, batch by batch, until the page is full.
+    """
+    c = t.service_items.c
+    found: list[ServiceItem] = []
+    while True:
+        query = sa.select(c.code, c.lead_department, c.spec_json).order_by(c.code)
+        if after:
+            query = query.where(c.code > after)
+        if department:
+            quoted = json.dumps(department, ensure_ascii=False)
+            query = query.where(sa.or_(c.lead_department == department, c.spec_json.contains(quoted, autoescape=True)))
+        batch = (await conn.execute(query.offset(offset).limit(limit))).all()
+        for row in batch:
+            item = _parsed_item(row.spec_json)
+            if not department or department in (item.lead_department, *item.co_reviewers):
+                found.append(item)
+        if len(batch) < limit or len(found) >= limit or not department:
+            return found[:limit]
+        after, offset = batch[-1].code, 0

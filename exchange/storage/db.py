@@ -151,6 +151,21 @@ class Database:
                 await conn.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK_ID})
             await conn.run_sync(_upgrade)
 
+    async def schema_version(self) -> str | None:
+        """The migration the schema is at (None for an empty database); raises whatever the driver raises."""
+        async with self.read() as conn:
+            exists = await conn.run_sync(lambda c: sa.inspect(c).has_table("alembic_version"))
+            if not exists:
+                return None
+            version = (await conn.execute(sa.text("SELECT version_num FROM alembic_version"))).scalar_one_or_none()
+        return str(version) if version is not None else None
+
+    @property
+    def sqlite_file(self) -> str | None:
+        """The database file when the data is in one (not PostgreSQL, not in memory)."""
+        name = sa.engine.make_url(self.url).database
+        return name if self.dialect == "sqlite" and name and name != ":memory:" else None
+
     async def close(self) -> None:
         await self.engine.dispose()
         if self._loop_engine is not None:

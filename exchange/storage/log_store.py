@@ -7,9 +7,12 @@ export's reader on SQLite (`arrow_pages`) walks that index in one statement inst
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Iterator
+import functools
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +108,12 @@ async def query_entries(
     order = E.c.idx.desc() if newest_first else E.c.idx.asc()
     query = sa.select(E.c.entry, E.c.leaf_hash).where(*where).order_by(order).limit(limit)
     return [_stored(row) for row in (await conn.execute(query)).all()]
+
+
+async def entries_from(conn: AsyncConnection, first: int = 0) -> list[AccessLogEntry]:
+    """Every entry still held from index ``first`` on (pruned ones left out), oldest first (tests, the demo)."""
+    query = sa.select(E.c.entry).where(E.c.idx >= first, sa.func.length(E.c.entry) > 0).order_by(E.c.idx)
+    return [decode_entry(row.entry) for row in (await conn.execute(query)).all()]
 
 
 async def get_entry(conn: AsyncConnection, index: int) -> StoredEntry | None:
@@ -254,3 +263,107 @@ async def set_hidden(conn: AsyncConnection, department: str, legal_basis: str, s
 async def clear_hidden(conn: AsyncConnection, department: str) -> None:
     h = t.log_hidden_departments
     await conn.execute(h.delete().where(h.c.department == department))
+
+
+# --- the writer's statements (exchange.audit.log.AccessLog is the one writer) -------------------------------
+
+_HEAD_ID = 1
+# Held (transaction-scoped) by the replica signing a checkpoint; others skip or wait.
+SIGNER_LOCK_ID = 0x45584C47
+
+
+async def ensure_head(conn: AsyncConnection, empty_frontier: bytes) -> None:
+    """Create the head row of an empty log, once."""
+    head = (await conn.execute(sa.select(t.log_head.c.id).where(t.log_head.c.id == _HEAD_ID))).first()
+    if head is None:
+        await conn.execute(t.log_head.insert().values(id=_HEAD_ID, size=0, frontier=empty_frontier))
+
+
+async def head_frontier(conn: AsyncConnection) -> bytes:
+    """The stored right edge of the tree (its size and root follow from it)."""
+    row = (await conn.execute(sa.select(t.log_head.c.frontier).where(t.log_head.c.id == _HEAD_ID))).one()
+    return bytes(row.frontier)
+
+
+async def lock_signer(conn: AsyncConnection, dialect: str, *, wait: bool) -> bool:
+    """On PostgreSQL take the signer's advisory lock for this transaction, waiting for it or not (False: another
+    replica holds it); elsewhere there is one process and nothing to take."""
+    if dialect != "postgresql":
+        return True
+    if wait:
+        await conn.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": SIGNER_LOCK_ID})
+        return True
+    got = (await conn.execute(sa.text("SELECT pg_try_advisory_xact_lock(:id)"), {"id": SIGNER_LOCK_ID})).scalar()
+    return bool(got)
+
+
+async def put_checkpoint(conn: AsyncConnection, size: int, root_hash: bytes, timestamp: int, note: str) -> None:
+    """Store the signed checkpoint of a tree size (a newer signature of the same size replaces the older)."""
+    c = t.checkpoints.c
+    existing = (await conn.execute(sa.select(c.size).where(c.size == size))).first()
+    if existing is None:
+        await conn.execute(
+            t.checkpoints.insert().values(size=size, root_hash=root_hash, timestamp=timestamp, note=note)
+        )
+    else:
+        await conn.execute(t.checkpoints.update().where(c.size == size).values(timestamp=timestamp, note=note))
+
+
+def lock_head(conn: sa.Connection, dialect: str) -> tuple[int, bytes]:
+    """In the write transaction: the log's size and frontier, the head row locked on PostgreSQL."""
+    query = sa.select(t.log_head.c.size, t.log_head.c.frontier).where(t.log_head.c.id == _HEAD_ID)
+    if dialect == "postgresql":
+        query = query.with_for_update()
+    head = conn.execute(query).one()
+    return int(head.size), bytes(head.frontier)
+
+
+def hidden_departments(conn: sa.Connection) -> set[str]:
+    """In the write transaction: the departments whose accesses are hidden from citizens now."""
+    return {row.department for row in conn.execute(HIDDEN_DEPARTMENTS)}
+
+
+def append_entries(
+    conn: sa.Connection,
+    dialect: str,
+    rows: Sequence[tuple[object, ...]],
+    nodes: Sequence[tuple[object, ...]],
+    size: int,
+    frontier: bytes,
+) -> None:
+    """In the write transaction: the entries' rows (in the columns' order), the completed subtrees, the new head."""
+    _insert(conn, dialect, t.log_entries, rows)
+    if nodes:
+        _insert(conn, dialect, t.log_nodes, nodes)
+    conn.execute(t.log_head.update().where(t.log_head.c.id == _HEAD_ID).values(size=size, frontier=frontier))
+
+
+def _insert_sql(dialect: str, table: sa.Table, rows: int = 1) -> str:
+    """A plain INSERT of `rows` rows in the driver's own parameter style (no per-row processing in SQLAlchemy)."""
+    names = [c.name for c in table.columns]
+    if dialect != "sqlite":
+        marks = ", ".join(f"${i}" for i in range(1, len(names) + 1))
+        return f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({marks})"
+    row = "(" + ", ".join("?" * len(names)) + ")"
+    return f"INSERT INTO {table.name} ({', '.join(names)}) VALUES " + ", ".join([row] * rows)
+
+
+# SQLite's default cap on bound parameters in one statement: 999 before 3.32, 32,766 since.
+_SQLITE_PARAMETERS = 32_766 if sqlite3.sqlite_version_info >= (3, 32) else 999
+
+
+def _insert(conn: sa.Connection, dialect: str, table: sa.Table, rows: Sequence[tuple[object, ...]]) -> None:
+    """Insert the rows: on SQLite as multi-row statements, so the B-tree work of many rows is one call into
+    SQLite (without Python's per-row bind/step loop, and without taking the GIL between rows)."""
+    if dialect != "sqlite":
+        conn.exec_driver_sql(_insert_sql(dialect, table), list(rows))
+        return
+    per_statement = _SQLITE_PARAMETERS // len(table.columns)
+    for start in range(0, len(rows), per_statement):
+        chunk = rows[start : start + per_statement]
+        conn.exec_driver_sql(_multi_row_sql(table.name, len(chunk)), tuple(chain.from_iterable(chunk)))
+
+
+@functools.lru_cache(maxsize=64)
+def _multi_row_sql(table: str, rows: int) -> str:
+    return _insert_sql("sqlite", t.metadata.tables[table], rows)

@@ -9,10 +9,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from catalog.errors import FieldViolation, InvalidArgument, quote
+from exchange.app import case_records
 from exchange.audit.entry import AccessLogEntry
 from exchange.clock import from_datetime, now_us, to_datetime
 from exchange.hub import Hub
-from exchange.storage import case_store, log_store, supervision_store
+from exchange.storage import log_store, supervision_store
 from exchange.storage.supervision_store import SentEvent
 from exchange.supervision import figures as f
 from exchange.supervision.levels import WarningLevel, warning_level
@@ -94,12 +95,12 @@ class SupervisionDesk:
                 return found
             after = page[-1].entry.index
 
-    async def _cases(self, *, open_only: bool = False, department: str = "") -> list[case_store.StoredCase]:
-        found: list[case_store.StoredCase] = []
+    async def _cases(self, *, open_only: bool = False, department: str = "") -> list[case_records.StoredCase]:
+        found: list[case_records.StoredCase] = []
         offset = 0
         while True:
             async with self.hub.db.read() as conn:
-                page = await case_store.list_stored_cases(
+                page = await case_records.list_stored_cases(
                     conn, open_only=open_only, department=department, offset=offset, limit=PAGE
                 )
             found.extend(page)

@@ -14,11 +14,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from exchange.app.case_records import StoredCase
 from exchange.audit.entry import AccessLogEntry
 from exchange.cases.calendar import WorkingCalendar
 from exchange.cases.model import Case, finished_at
 from exchange.clock import from_datetime
-from exchange.storage.case_store import StoredCase
 from exchange.storage.supervision_store import SentEvent
 
 CREATE = "cases.create"

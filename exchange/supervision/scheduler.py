@@ -13,12 +13,13 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
+from exchange.app import case_records, grant_records
 from exchange.audit.entry import AccessLogEntry
 from exchange.audit.recorder import entry_of
 from exchange.clock import from_datetime, to_datetime
 from exchange.events import Event, EventKind
 from exchange.hub import Hub
-from exchange.storage import case_store, grant_store, supervision_store
+from exchange.storage import supervision_store
 from exchange.storage.supervision_store import SentEvent
 from exchange.supervision.desk import SupervisionDesk
 from exchange.supervision.levels import (
@@ -65,7 +66,7 @@ class Supervisor:
         offset = 0
         while True:
             async with self.hub.db.read() as conn:
-                page = await grant_store.list_access_requests(conn, status="pending", offset=offset, limit=PAGE)
+                page = await grant_records.list_access_requests(conn, status="pending", offset=offset, limit=PAGE)
             for request in page:
                 data: dict[str, str | int] = {
                     "about": "access_request",
@@ -93,8 +94,8 @@ class Supervisor:
         offset = 0
         while True:
             async with self.hub.db.read() as conn:
-                page = await case_store.list_cases(conn, open_only=True, offset=offset, limit=PAGE)
-            for case in page:
+                page = await case_records.list_stored_cases(conn, open_only=True, offset=offset, limit=PAGE)
+            for case in (s.case for s in page):
                 if case.deadline is None:
                     continue
                 deadline_us = from_datetime(case.deadline)

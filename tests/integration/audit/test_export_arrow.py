@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from exchange.audit.entry import ENTRY_VERSION
 from exchange.audit.export import ExportReader, ExportWriter
-from exchange.audit.offline import _export_pages, _export_sqlite, _sqlite_file, archive_log, export_log
+from exchange.audit.offline import _export_pages, _export_sqlite, archive_log, export_log
 from exchange.audit.verify import LogRow
 from exchange.storage import log_store
 from exchange.storage import tables as t
@@ -46,7 +46,7 @@ async def _stored_rows(hub: HubFixture) -> list[LogRow]:
 
 async def test_the_arrow_export_writes_the_table_the_paged_export_writes(hub: HubFixture, tmp_path: Path) -> None:
     note, size = await _log_with_pruned_and_damaged_entries(hub)
-    sqlite_file = _sqlite_file(hub.hub.db)
+    sqlite_file = hub.hub.db.sqlite_file
     assert sqlite_file is not None
     reference, paged, exported = tmp_path / "reference.parquet", tmp_path / "paged.parquet", tmp_path / "log.parquet"
     with ExportWriter(reference, note) as writer:
@@ -71,7 +71,7 @@ async def test_the_arrow_export_writes_the_table_the_paged_export_writes(hub: Hu
 async def test_the_arrow_reader_opens_the_database_read_only(hub: HubFixture, tmp_path: Path) -> None:
     await hub.add_department("SAMR")
     await fill(hub, 12)
-    sqlite_file = _sqlite_file(hub.hub.db)
+    sqlite_file = hub.hub.db.sqlite_file
     assert sqlite_file is not None
     copy = tmp_path / "copy.db"
     with sqlite3.connect(sqlite_file) as source, sqlite3.connect(copy) as target:

@@ -6,10 +6,11 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from exchange.audit.entry import AccessLogEntry
-from exchange.audit.log import SIGNER_LOCK_ID, AccessLog
+from exchange.audit.log import AccessLog
 from exchange.audit.merkle import root_from_leaf_hashes
 from exchange.audit.note import NoteSigner
 from exchange.storage import Database
+from exchange.storage.log_store import SIGNER_LOCK_ID
 from exchange.testing import PG_URL, create_pg_schema, drop_pg_schema
 
 

@@ -10,9 +10,9 @@ from grpc import aio
 
 from adapters.server import signed_to_proto
 from adapters.signing import DocumentSigner
+from exchange.app import case_records
 from exchange.cases.parties import CaseParty
 from exchange.clock import now_us
-from exchange.storage import case_store
 from exchange.storage import tables as t
 from exchange.testing import HubFixture, start_test_hub
 from exchange.v1 import provider_pb2, provider_pb2_grpc
@@ -107,7 +107,7 @@ async def open_case(
         for dept, role in ((lead, "lead"), *((c, "co_reviewer") for c in co_reviewers)):
             await conn.execute(t.case_departments.insert().values(case_id=case_id, department=dept, role=role))
         representative = CaseParty("legal_representative", REPRESENTATIVE, "person")
-        await case_store.insert_parties(conn, case_id, [representative], now)
+        await case_records.insert_parties(conn, case_id, [representative], now)
     return case_id
 
 

@@ -62,8 +62,7 @@ class PermitWorld:
 
     @property
     def desk(self) -> CaseDesk:
-        desk: CaseDesk = self.hub.hub.extensions["cases"]
-        return desk
+        return self.hub.running.app.cases
 
     def officer(self, department: str, officer: str = "officer-1") -> HubClient:
         return self.hub.client(department, officer=officer)

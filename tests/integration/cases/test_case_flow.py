@@ -70,7 +70,7 @@ async def test_non_involved_department_is_refused_a_material(world: PermitWorld)
 
 
 async def test_each_reader_sees_only_its_grant_within_the_items_fields(world: PermitWorld) -> None:
-    from exchange.storage import grant_store
+    from exchange.app import grant_records
     from exchange.testing import system_caller
 
     samr, mnr = world.officer("SAMR"), world.officer("MNR")
@@ -78,7 +78,7 @@ async def test_each_reader_sees_only_its_grant_within_the_items_fields(world: Pe
     await samr.attach_material(case_id, "business_licence", world.keys["business_licence"])
     registry = world.hub.running.registry
     async with world.hub.hub.db.read() as conn:
-        for grant in await grant_store.grants_for(conn, "MNR", "business_licence"):
+        for grant in await grant_records.grants_for(conn, "MNR", "business_licence"):
             await registry.revoke_grant(grant.id, "narrowed to what land review needs", system_caller())
     # legal_representative_id is granted but the permit does not need it: the case never shows it.
     await registry.create_grant(

@@ -21,12 +21,12 @@ from adapters.sources.files import FileSource
 from catalog.errors import FailedPrecondition, InvalidArgument, PermissionDenied
 from catalog.identifiers import generate_licence_id, generate_resident_id, generate_uscc
 from catalog.model import parse_dataset, parse_service_item
+from exchange.app import case_records
 from exchange.audit.entry import AccessLogEntry
 from exchange.auth.identity import Role
 from exchange.auth.keys import generate_ed25519, key_id
 from exchange.cli import cli
 from exchange.client import HubClient, PartyInfo
-from exchange.storage import case_store
 from exchange.testing import HubFixture, system_caller
 from exchange.v1 import audit_pb2, common_pb2
 
@@ -212,10 +212,10 @@ async def test_a_stored_material_about_a_non_party_is_not_served(any_backend_wor
     await samr.attach_material(case_id, "identity_record", world.keys["identity_record"])
     # A material stored before subject binding existed, about someone the case does not name.
     async with world.hub.hub.db.read() as conn:
-        held = await case_store.get_material(conn, case_id, "identity_record")
+        held = await case_records.get_material(conn, case_id, "identity_record")
     assert held is not None
     async with world.hub.hub.db.begin() as conn:
-        await case_store.add_material(conn, replace(held, version=2, key=STRANGER, subject_id=STRANGER))
+        await case_records.add_material(conn, replace(held, version=2, key=STRANGER, subject_id=STRANGER))
     with pytest.raises(PermissionDenied) as caught:
         await world.officer("FIRE").get_material(case_id, "identity_record")
     assert_refused(caught, case_id)

@@ -43,7 +43,7 @@ async def test_request_and_case_pass_their_limits_across_labour_day_and_a_weeken
     configure(world, access_request_days=3, reminder_working_days=2, yellow_working_days=1)
     hub = world.hub.hub
     clock = Clock(world, at(4, 29))  # Wednesday before the holiday (1-5 May)
-    supervisor: Supervisor = hub.extensions["supervisor"]
+    supervisor: Supervisor = world.hub.running.app.supervisor
     # The events as published (the hub's durable outbox stands behind `hub.events` in production).
     publisher = hub.events = MemoryPublisher()
 

@@ -141,6 +141,7 @@ async def seed_case(
     import json
     from datetime import UTC, datetime
 
+    from exchange.app import case_records
     from exchange.audit.entry import AccessLogEntry
     from exchange.cases.materials import Material
     from exchange.cases.model import Actor, open_case
@@ -197,7 +198,7 @@ async def seed_case(
         receipt_leaf_hash=receipt.leaf_hash,
     )
     async with running.hub.db.begin() as conn:
-        await case_store.insert_case(conn, case, None, now_us())
+        await case_records.insert_case(conn, case, None, now_us())
         await case_store.put_document(conn, digest, document, now_us())
-        await case_store.add_material(conn, material)
+        await case_records.add_material(conn, material)
         await case_store.add_savings(conn, case_id, fetched=1, reads=1, avoided=2)

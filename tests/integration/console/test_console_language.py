@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta, timezone
 
+from exchange.app import case_records
 from exchange.cases.model import Actor, accept, open_case
 from exchange.clock import now_us
-from exchange.storage import case_store
 from tests.integration.console.conftest import Browser
 
 BEIJING = timezone(timedelta(hours=8))
@@ -63,7 +63,7 @@ async def test_a_case_deadline_shows_as_23_59_beijing_time_on_its_last_working_d
     )
     case = accept(case, Actor("SAMR", "li"), submitted, console_hub.running.hub.calendar, 2)
     async with console_hub.running.hub.db.begin() as conn:
-        await case_store.insert_case(conn, case, None, now_us())
+        await case_records.insert_case(conn, case, None, now_us())
     await browser.sign_in("audrey")
     _, body = await browser.get("/cases/case-deadline")
     assert "2026-12-16 23:59 (UTC+8)" in body

@@ -139,7 +139,7 @@ async def check_flagged_and_told(world: World, source: str) -> None:
 
 
 async def test_revocation_pushed_by_the_adapter_flags_the_open_case_and_tells_its_department(pushed: World) -> None:
-    desk = pushed.hub.hub.extensions["licence_status"]
+    desk = pushed.hub.running.app.licences
     async with asyncio.timeout(30):
         while "SAMR" not in desk.connected:  # the hub's stream to the adapter is open
             await asyncio.sleep(0.05)

@@ -70,7 +70,7 @@ def _caller(department: str, role: Role) -> Caller:
 
 async def _open_case(world: HubFixture) -> str:
     """A case opened by the case desk: SAMR leads, FIRE and MNR co-review, PSB is not on it."""
-    desk = world.hub.extensions["cases"]
+    desk = world.hub.running.app.cases
     view = await desk.create(
         _caller(OWNER, Role.OFFICER),
         service_item=ITEM,
@@ -145,7 +145,7 @@ def test_every_rpc_of_the_generated_descriptors_asks_for_an_operation_of_the_pol
 
 
 def test_every_console_route_asks_for_an_operation_of_the_policy(tmp_path: Path) -> None:
-    app = console_app(None, None)  # type: ignore[arg-type]  # only the routes are read
+    app = console_app(None)  # type: ignore[arg-type]  # only the routes are read
     routes = {
         ("GET" if r.method == "HEAD" else r.method, r.resource.canonical)
         for r in app.router.routes()

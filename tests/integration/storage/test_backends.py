@@ -9,10 +9,11 @@ import sqlalchemy as sa
 from alembic.script import ScriptDirectory
 
 from catalog.schema import DatasetSchema, FieldSpec, Sensitivity, parse_arrow_type
+from exchange.app import grant_records
 from exchange.audit.entry import AccessLogEntry
 from exchange.audit.merkle import root_from_leaf_hashes
 from exchange.auth.authz import GrantStatus
-from exchange.storage import Database, catalog_store, grant_store
+from exchange.storage import Database, catalog_store
 from exchange.storage import tables as t
 from exchange.storage.db import alembic_config
 from exchange.testing import system_caller
@@ -64,7 +65,7 @@ async def test_grants_revocation_is_read_back_on_each_backend(any_backend_hub):
     )
     await hub.running.registry.revoke_grant(grant.id, "no longer needed", system_caller())
     async with hub.hub.db.read() as conn:
-        grants = await grant_store.grants_for(conn, "SVC", "business_licence")
+        grants = await grant_records.grants_for(conn, "SVC", "business_licence")
     assert [(g.id, g.status, g.revoke_reason) for g in grants] == [(grant.id, GrantStatus.REVOKED, "no longer needed")]
 
 
