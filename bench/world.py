@@ -178,7 +178,7 @@ async def _grant_and_case(hub: Any, table_datasets: list[str], applicants: list[
     """Grants for FIRE (licence fields the item needs, every ordinary column of tables), an open case with FIRE
     for each applicant company (whose licence the fetch benchmark reads)."""
     from exchange.app import grant_records
-    from exchange.auth.authz import Grant
+    from exchange.policy import Grant
     from exchange.storage import tables as t
 
     now = time.time_ns() // 1000

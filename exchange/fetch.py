@@ -35,7 +35,10 @@ from exchange.attempts import Deadline, Progress, record_despite_cancellation
 from exchange.audit.entry import AccessLogEntry, decision_for
 from exchange.audit.log import Receipt
 from exchange.audit.recorder import Purpose, entry_of
-from exchange.auth.authz import (
+from exchange.auth.identity import Caller
+from exchange.clock import now_us
+from exchange.hub import Hub
+from exchange.policy import (
     REASON_SUBJECT_NOT_ON_CASE,
     Decision,
     FetchFacts,
@@ -43,9 +46,6 @@ from exchange.auth.authz import (
     decide_subject,
     subject_of_request,
 )
-from exchange.auth.identity import Caller
-from exchange.clock import now_us
-from exchange.hub import Hub
 from exchange.provenance import Provenance
 from exchange.ratelimit import RateLimiter
 from exchange.registry import Registry

@@ -52,10 +52,10 @@ from exchange.attempts import Deadline, Progress, record_despite_cancellation
 from exchange.audit.entry import AccessLogEntry, decision_for
 from exchange.audit.log import Receipt
 from exchange.audit.recorder import Purpose, entry_of
-from exchange.auth.authz import Decision, FetchFacts, decide_fetch, decide_filter_subjects
 from exchange.auth.identity import Caller
 from exchange.clock import now_us
 from exchange.fetch import Fetcher, FetchRequest
+from exchange.policy import Decision, FetchFacts, decide_fetch, decide_filter_subjects
 from exchange.request_ids import current_request_id
 from exchange.v1 import exchange_pb2
 

@@ -9,13 +9,13 @@ from dataclasses import asdict, dataclass
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from exchange.auth.authz import CaseFacts
 from exchange.cases import lifecycle
 from exchange.cases.codec import case_from_json, case_to_json
 from exchange.cases.materials import Material
 from exchange.cases.model import Case
 from exchange.cases.parties import APPLICANT, CaseParty
 from exchange.clock import from_datetime
+from exchange.policy import CaseFacts
 from exchange.storage import case_store
 from exchange.storage.case_store import Row, Savings
 from exchange.storage.db import Reader

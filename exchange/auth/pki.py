@@ -190,20 +190,8 @@ def _ca_certificate(
     return _sign(builder, signer.key)
 
 
-def init_pki(
-    directory: Path,
-    *,
-    hub_name: str = DEFAULT_HUB_NAME,
-    hosts: Sequence[str] = ("localhost", "127.0.0.1"),
-    days: int = 825,
-    ca_days: int = 3650,
-    force: bool = False,
-) -> PkiPaths:
-    """Create a CA (path length 0), the hub's server certificate for ``hosts`` and its client certificate."""
-    _check_name(hub_name, "hub name")
-    if not hosts:
-        raise InvalidArgument("the server certificate needs at least one host name or address", reason="PKI_NO_HOSTS")
-    paths = PkiPaths(
+def _pki_paths(directory: Path) -> PkiPaths:
+    return PkiPaths(
         directory=directory,
         ca_key=directory / CA_KEY,
         ca_cert=directory / CA_CERT,
@@ -212,20 +200,12 @@ def init_pki(
         hub_client_key=directory / HUB_CLIENT_KEY,
         hub_client_cert=directory / HUB_CLIENT_CERT,
     )
-    if not force and (paths.ca_key.exists() or paths.ca_cert.exists()):
-        raise AlreadyExists(
-            f"a CA already exists in {directory}; every issued certificate depends on it. "
-            "Pass force=True (--force) only if you mean to replace it and re-issue all certificates",
-            reason="PKI_CA_EXISTS",
-        )
-    ca_key = generate_p256()
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"{hub_name} CA")])
-    ca_certificate = _ca_certificate(
-        ca_name, ca_key.public_key(), _Authority(ca_key, None), days=ca_days, path_length=0
-    )
-    write_private_key(paths.ca_key, ca_key)
-    _write_certificate(paths.ca_cert, ca_certificate)
-    authority = _Authority(ca_key, ca_certificate)
+
+
+def _issue_hub_certificates(
+    authority: _Authority, paths: PkiPaths, hub_name: str, hosts: Sequence[str], *, days: int
+) -> PkiPaths:
+    """The hub's own certificates from `authority`: server (for `hosts`), hub client and document signing."""
     _issue(
         authority,
         common_name=hub_name,
@@ -242,10 +222,41 @@ def init_pki(
         authority,
         hub_name,
         days=days,
-        key_path=directory / DOCUMENT_SIGNING_KEY,
-        cert_path=directory / DOCUMENT_SIGNING_CERT,
+        key_path=paths.directory / DOCUMENT_SIGNING_KEY,
+        cert_path=paths.directory / DOCUMENT_SIGNING_CERT,
     )
     return paths
+
+
+def init_pki(
+    directory: Path,
+    *,
+    hub_name: str = DEFAULT_HUB_NAME,
+    hosts: Sequence[str] = ("localhost", "127.0.0.1"),
+    days: int = 825,
+    ca_days: int = 3650,
+    force: bool = False,
+) -> PkiPaths:
+    """Create a CA (path length 0), the hub's server certificate for ``hosts`` and its client certificate."""
+    _check_name(hub_name, "hub name")
+    if not hosts:
+        raise InvalidArgument("the server certificate needs at least one host name or address", reason="PKI_NO_HOSTS")
+    paths = _pki_paths(directory)
+    if not force and (paths.ca_key.exists() or paths.ca_cert.exists()):
+        raise AlreadyExists(
+            f"a CA already exists in {directory}; every issued certificate depends on it. "
+            "Pass force=True (--force) only if you mean to replace it and re-issue all certificates",
+            reason="PKI_CA_EXISTS",
+        )
+    ca_key = generate_p256()
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"{hub_name} CA")])
+    ca_certificate = _ca_certificate(
+        ca_name, ca_key.public_key(), _Authority(ca_key, None), days=ca_days, path_length=0
+    )
+    write_private_key(paths.ca_key, ca_key)
+    _write_certificate(paths.ca_cert, ca_certificate)
+    authority = _Authority(ca_key, ca_certificate)
+    return _issue_hub_certificates(authority, paths, hub_name, hosts, days=days)
 
 
 def hub_identity(hub_name: str = DEFAULT_HUB_NAME) -> str:
@@ -1025,35 +1036,8 @@ def install_intermediate(
     _write_crls(directory / CRL_FILE, [_sign_crl(authority, [], days=CRL_DAYS), *kept])
     if root_crl is not None:
         write_crl(directory, root_crl=root_crl)
-    paths = PkiPaths(
-        directory=directory,
-        ca_key=directory / CA_KEY,
-        ca_cert=directory / CA_CERT,
-        server_key=directory / SERVER_KEY,
-        server_cert=directory / SERVER_CERT,
-        hub_client_key=directory / HUB_CLIENT_KEY,
-        hub_client_cert=directory / HUB_CLIENT_CERT,
-    )
-    _issue(
-        authority,
-        common_name=hub_name,
-        alternative_names=_subject_alternative_names(hosts),
-        usage=ExtendedKeyUsageOID.SERVER_AUTH,
-        not_before=None,
-        not_after=None,
-        days=days,
-        key_path=paths.server_key,
-        cert_path=paths.server_cert,
-    )
-    _issue_hub_client(authority, hub_name, days=days, key_path=paths.hub_client_key, cert_path=paths.hub_client_cert)
-    _issue_document_signing(
-        authority,
-        hub_name,
-        days=days,
-        key_path=directory / DOCUMENT_SIGNING_KEY,
-        cert_path=directory / DOCUMENT_SIGNING_CERT,
-    )
-    return paths
+    paths = _pki_paths(directory)
+    return _issue_hub_certificates(authority, paths, hub_name, hosts, days=days)
 
 
 def revoke_intermediate(

@@ -23,7 +23,6 @@ from catalog.errors import (
 from exchange.app import case_records, grant_records
 from exchange.attempts import Deadline, record_despite_cancellation
 from exchange.audit.log import Receipt
-from exchange.auth.authz import decide_fetch
 from exchange.auth.identity import Caller
 from exchange.cases.desk_base import DeskBase
 from exchange.cases.lifecycle import is_open
@@ -38,6 +37,7 @@ from exchange.cases.materials import (
 from exchange.cases.model import Case
 from exchange.cases.singleflight import SingleFlight
 from exchange.clock import now_us
+from exchange.policy import decide_fetch
 from exchange.storage import IntegrityError, case_store
 from exchange.storage.locks import held_across_replicas
 

@@ -9,6 +9,8 @@ doors (gRPC method paths, console routes) onto operation names; the domain servi
 from exchange.policy.decision import NOT_FOUND, OK, PERMISSION_DENIED, Decision, Trail
 from exchange.policy.enforce import enforce, error_for
 from exchange.policy.fetch import (
+    ALL_ORDINARY_FIELDS,
+    REASON_SUBJECT_NOT_ON_CASE,
     CaseFacts,
     FetchFacts,
     Grant,
@@ -24,10 +26,12 @@ from exchange.policy.operations import OPERATIONS, Operation, Scope, allowed_rol
 from exchange.policy.rules import Facts, decide, decide_evidence_bundle, sees_all
 
 __all__ = [
+    "ALL_ORDINARY_FIELDS",
     "NOT_FOUND",
     "OK",
     "OPERATIONS",
     "PERMISSION_DENIED",
+    "REASON_SUBJECT_NOT_ON_CASE",
     "CaseFacts",
     "Decision",
     "Facts",

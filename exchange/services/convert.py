@@ -26,13 +26,13 @@ from exchange.app.case_records import Savings
 from exchange.audit.entry import AccessLogEntry
 from exchange.audit.log import Receipt, SignedCheckpoint
 from exchange.auth.access_requests import AccessRequest
-from exchange.auth.authz import Grant
 from exchange.auth.held_roles import DepartmentRoles
 from exchange.cases.desk import CaseView
 from exchange.cases.materials import Material
 from exchange.cases.parties import PartyInput
 from exchange.clock import from_datetime
 from exchange.errors import quote
+from exchange.policy import Grant
 from exchange.provenance import Provenance
 from exchange.storage.log_store import EntryFilter
 from exchange.v1 import (

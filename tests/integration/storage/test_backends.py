@@ -12,7 +12,7 @@ from catalog.schema import DatasetSchema, FieldSpec, Sensitivity, parse_arrow_ty
 from exchange.app import grant_records
 from exchange.audit.entry import AccessLogEntry
 from exchange.audit.merkle import root_from_leaf_hashes
-from exchange.auth.authz import GrantStatus
+from exchange.policy import GrantStatus
 from exchange.storage import Database, catalog_store
 from exchange.storage import tables as t
 from exchange.storage.db import alembic_config

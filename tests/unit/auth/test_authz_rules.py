@@ -25,7 +25,8 @@ from catalog.model import (
     parse_service_item,
 )
 from catalog.schema import Sensitivity
-from exchange.auth.authz import (
+from exchange.auth.identity import Caller, Role
+from exchange.policy import (
     ALL_ORDINARY_FIELDS,
     CaseFacts,
     Decision,
@@ -34,7 +35,6 @@ from exchange.auth.authz import (
     GrantStatus,
     decide_fetch,
 )
-from exchange.auth.identity import Caller, Role
 from exchange.testing import EXAMPLES
 
 NOW = 1_800_000_000_000_000
@@ -573,7 +573,7 @@ PARTY_CASE = replace(CASE, parties=(("applicant", APPLICANT), ("legal_representa
 
 
 def test_a_subject_on_the_case_is_allowed_with_its_relations_in_the_trail() -> None:
-    from exchange.auth.authz import decide_subject
+    from exchange.policy import decide_subject
 
     both = replace(PARTY_CASE, parties=(*PARTY_CASE.parties, ("owner", APPLICANT)))
     assert decide_subject(both, LICENCE, APPLICANT) == Decision(
@@ -584,7 +584,7 @@ def test_a_subject_on_the_case_is_allowed_with_its_relations_in_the_trail() -> N
 
 
 def test_a_subject_not_on_the_case_is_refused_naming_dataset_case_and_relations() -> None:
-    from exchange.auth.authz import decide_subject
+    from exchange.policy import decide_subject
 
     message = (
         "the business_licence asked for is about someone who is not a party to case case-1 (its parties: "
@@ -599,7 +599,7 @@ def test_a_subject_not_on_the_case_is_refused_naming_dataset_case_and_relations(
 
 
 def test_a_dataset_without_a_subject_is_allowed_saying_so() -> None:
-    from exchange.auth.authz import decide_subject
+    from exchange.policy import decide_subject
 
     anonymous = replace(LICENCE, subject_field=None)
     assert decide_subject(CASE, anonymous, "anyone") == Decision(
@@ -611,7 +611,7 @@ def test_a_dataset_without_a_subject_is_allowed_saying_so() -> None:
 
 
 def test_subject_columns_are_the_personal_key_and_subject_fields_that_exist() -> None:
-    from exchange.auth.authz import subject_columns
+    from exchange.policy import subject_columns
 
     assert subject_columns(IDENTITY) == ("resident_id",)
     assert subject_columns(LICENCE) == ()  # its key is public
@@ -620,7 +620,7 @@ def test_subject_columns_are_the_personal_key_and_subject_fields_that_exist() ->
 
 
 def test_a_scan_filter_naming_parties_only_is_allowed_and_any_other_column_is_ignored() -> None:
-    from exchange.auth.authz import decide_filter_subjects
+    from exchange.policy import decide_filter_subjects
 
     decision = decide_filter_subjects(
         PARTY_CASE, IDENTITY, [("name", "!=", ("x",)), ("resident_id", "in", (REPRESENTATIVE,))]
@@ -635,7 +635,7 @@ def test_a_scan_filter_naming_parties_only_is_allowed_and_any_other_column_is_ig
 
 
 def test_a_scan_filter_range_on_a_personal_column_is_refused_naming_column_and_operator() -> None:
-    from exchange.auth.authz import decide_filter_subjects
+    from exchange.policy import decide_filter_subjects
 
     decision = decide_filter_subjects(PARTY_CASE, IDENTITY, [("resident_id", ">", (REPRESENTATIVE,))])
     assert decision.reason == "SUBJECT_NOT_ON_CASE"
@@ -646,14 +646,14 @@ def test_a_scan_filter_range_on_a_personal_column_is_refused_naming_column_and_o
 
 
 def test_a_long_filter_value_is_recorded_cut_to_64_characters() -> None:
-    from exchange.auth.authz import decide_filter_subjects
+    from exchange.policy import decide_filter_subjects
 
     decision = decide_filter_subjects(PARTY_CASE, IDENTITY, [("resident_id", "=", ("9" * 65,))])
     assert decision.subject == "9" * 64
 
 
 def test_evidence_bundle_decisions_are_whole() -> None:
-    from exchange.auth.authz import decide_evidence_bundle
+    from exchange.policy import decide_evidence_bundle
 
     auditor = Caller("HUB", "a", frozenset({Role.AUDITOR}), "j", 0)
     assert decide_evidence_bundle(auditor, "FIRE", "SAMR") == Decision(

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from catalog.model import Dataset, ServiceItem, load_spec_file, parse_dataset, parse_service_item
-from exchange.auth.authz import CaseFacts, Decision, FetchFacts, Grant, GrantStatus, decide_fetch
 from exchange.auth.identity import Caller, Role
+from exchange.policy import CaseFacts, Decision, FetchFacts, Grant, GrantStatus, decide_fetch
 from exchange.ratelimit import RateLimiter
 from exchange.testing import EXAMPLES
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from exchange.auth.authz import decide_evidence_bundle
 from exchange.auth.identity import Caller, Role
+from exchange.policy import decide_evidence_bundle
 
 
 def _caller(department: str, *roles: Role) -> Caller:

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from catalog.model import Dataset, ServiceItem, load_spec_file, parse_dataset, parse_service_item
-from exchange.auth.authz import (
+from exchange.auth.identity import Caller, Role
+from exchange.policy import (
     CaseFacts,
     FetchFacts,
     Grant,
@@ -17,7 +18,6 @@ from exchange.auth.authz import (
     decide_subject,
     subject_of_request,
 )
-from exchange.auth.identity import Caller, Role
 from exchange.testing import EXAMPLES
 
 NOW = 1_800_000_000_000_000

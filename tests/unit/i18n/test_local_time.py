@@ -8,9 +8,9 @@ import pytest
 
 from catalog.errors import InvalidArgument
 from exchange import localtime
-from exchange.auth.authz import Grant
 from exchange.cases.calendar import WorkingCalendar
 from exchange.config import load_settings
+from exchange.policy import Grant
 
 BEIJING = timezone(timedelta(hours=8))
 
