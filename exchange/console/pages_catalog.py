@@ -18,7 +18,7 @@ from exchange.console.forms import (
     dataset_spec_from_form,
 )
 from exchange.console.strings import text
-from exchange.policy import Facts, enforce
+from exchange.policy import Facts, decide, enforce
 from exchange.services.convert import spec_from_text
 
 routes = web.RouteTableDef()
@@ -53,8 +53,12 @@ async def dataset_page(request: web.Request) -> web.Response:
     version = request.query.get("version", "")
     ds = await registry_of(request).get_dataset(code, version)
     versions = await catalog_of(request).list_dataset_versions(code)
-    grants = await registry_of(request).list_grants(
-        account_of(request).caller, dataset=code, include_inactive=True, limit=500
+    caller = account_of(request).caller
+    # The grants are shown to whom the policy lets list them (a supervisor reads the catalog, not the grants).
+    grants = (
+        await registry_of(request).list_grants(caller, dataset=code, include_inactive=True, limit=500)
+        if decide(caller, "grants.list").allowed
+        else []
     )
     return render(
         request,
