@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from exchange.cli.common import Profile, fail, profile_options, run
-from exchange.cli.messages import EMPTY_CATALOG_STEPS, after_init
+from exchange.cli.messages import after_init, empty_catalog_steps
 from exchange.config import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -100,7 +100,7 @@ def serve(
         async with running.hub.db.begin() as conn:
             empty = not await catalog_store.list_datasets(conn, limit=1)
         if empty:
-            for line in EMPTY_CATALOG_STEPS:
+            for line in empty_catalog_steps():
                 click.echo(line.replace("DATA_DIR", str(settings.data_dir)))
 
     # Workers of `--workers N` stay quiet: N copies of the same lines would only confuse.
