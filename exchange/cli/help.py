@@ -11,7 +11,7 @@ written; only their "Examples:" heading is translated.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
 
 import click
@@ -99,7 +99,7 @@ class TranslatingHelpFormatter(click.HelpFormatter):
     def write_text(self, text: str) -> None:
         super().write_text(translate_help(text))
 
-    def write_dl(self, rows: Sequence[tuple[str, str]], col_max: int = 30, col_spacing: int = 2) -> None:
+    def write_dl(self, rows: Iterable[tuple[str, str]], col_max: int = 30, col_spacing: int = 2) -> None:
         super().write_dl([(term, _translate_option_help(text)) for term, text in rows], col_max, col_spacing)
 
 
