@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+from exchange.app import case_records
 from exchange.cases.model import Actor, open_case
 from exchange.clock import now_us
-from exchange.storage import case_store
 
 BEIJING = timezone(timedelta(hours=8))
 
@@ -25,7 +25,7 @@ async def test_the_case_page_shows_the_applicants_name_beside_the_id(browser, co
         applicant_name="王伟",
     )
     async with console_hub.running.hub.db.begin() as conn:
-        await case_store.insert_case(conn, case, None, now_us())
+        await case_records.insert_case(conn, case, None, now_us())
     await browser.sign_in("audrey")
     status, body = await browser.get("/cases/case-named")
     assert status == 200
