@@ -41,5 +41,5 @@ async def test_an_applicant_name_with_control_characters_is_refused_and_logged(w
     assert [v.field for v in refused.value.violations] == ["applicant_name"]
     entries = [e for e in await world.hub.log_entries() if e.action == "cases.create"]
     assert [(e.decision, e.reason, e.outcome, e.subject_id) for e in entries] == [
-        ("deny", "VALUE_INVALID_CHARACTERS", "InvalidArgument", world.keys["business_licence"])
+        ("deny", "VALUE_INVALID_CHARACTERS", "INVALID_ARGUMENT", world.keys["business_licence"])
     ]
