@@ -596,6 +596,7 @@ class HubClient:
         title: str = "",
         request_id: str = "",
         parties: Sequence[PartyInfo] = (),
+        applicant_name: str = "",
     ) -> CaseInfo:
         """Open a case (as the item's lead department); a retried request_id returns the same case.
 
@@ -611,6 +612,7 @@ class HubClient:
                 title=title,
                 request_id=request_id,
                 parties=[party_to_proto(p) for p in parties],
+                applicant_name=applicant_name,
             ),
         )
         return case_from_proto(response.case)
@@ -877,6 +879,7 @@ class CaseInfo:
     parties: tuple[PartyInfo, ...] = ()
     # Supervision's 红黄牌: none, yellow (nearly overdue) or red (overdue).
     warning_level: str = "none"
+    applicant_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -946,6 +949,7 @@ def case_from_proto(c: cases_pb2.Case) -> CaseInfo:
         timeline=tuple(CaseStep(e.at_us, e.department, e.officer, e.kind, e.detail) for e in c.events),
         savings=savings_from_proto(c.savings),
         parties=tuple(PartyInfo(p.relation, p.party_id, p.kind, p.name) for p in c.parties),
+        applicant_name=c.applicant_name,
     )
 
 

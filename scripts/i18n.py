@@ -5,7 +5,8 @@
     python scripts/i18n.py check     # exit 1 when a catalogue is stale, untranslated or not compiled
 
 Messages are marked ``N_("key", "English text")`` or translated at once with ``i18n.translate("key", "text")``
-in Python (the key becomes msgctxt) and
+in Python (the key becomes msgctxt), the `exchange` command's help (docstrings and option help) is read
+from its click command tree (key ``cli.help``, one message per paragraph), and
 ``_("text")`` / ``gettext("text")`` in templates. The English catalogue is the source text itself,
 so an editor can change wording there without touching code.
 """
@@ -30,7 +31,8 @@ LOCALE = ROOT / "exchange" / "locale"
 POT = LOCALE / "messages.pot"
 LANGUAGES = ("zh_CN", "en")
 _EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
-KEYWORDS = {"N_": ((1, "c"), 2), "translate": ((1, "c"), 2), "_": None, "gettext": None}
+# `tr(key, text, **values)` translates and formats at once (exchange/demo/run.py).
+KEYWORDS = {"N_": ((1, "c"), 2), "translate": ((1, "c"), 2), "tr": ((1, "c"), 2), "_": None, "gettext": None}
 METHODS: list[tuple[str, Any]] = [("**/templates/**.html", jinja2.ext.babel_extract), ("**.py", "python")]
 
 
@@ -41,7 +43,19 @@ def extract() -> Catalog:
     found = extract_from_dir(ROOT / "exchange", METHODS, keywords=KEYWORDS, comment_tags=("TRANSLATORS:",))
     for filename, lineno, message, comments, context in found:
         template.add(message, None, [(f"exchange/{filename}", lineno)], auto_comments=comments, context=context)
+    for message in cli_help():
+        template.add(message, None, [("exchange/cli/help.py", 0)], context="cli.help")
     return template
+
+
+def cli_help() -> list[str]:
+    """The `exchange` command's help paragraphs (docstrings, option help): click holds them, not marked calls."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from exchange.cli import cli
+    from exchange.cli.help import help_messages
+
+    return sorted(set(help_messages(cli)))
 
 
 def po_path(language: str) -> Path:

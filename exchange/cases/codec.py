@@ -73,6 +73,7 @@ def case_to_json(case: Case) -> str:
         "parties": [
             {"relation": p.relation, "party_id": p.party_id, "kind": p.kind, "name": p.name} for p in case.other_parties
         ],
+        "applicant_name": case.applicant_name,
     }
     return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
@@ -116,6 +117,7 @@ def case_from_json(text: str) -> Case:
             other_parties=tuple(
                 CaseParty(p["relation"], p["party_id"], p["kind"], p["name"]) for p in d.get("parties", ())
             ),
+            applicant_name=d.get("applicant_name", ""),
         )
     except (KeyError, TypeError, ValueError) as error:
         raise DataLoss(f"a stored case record cannot be read ({error!r})", reason="CASE_RECORD_CORRUPT") from error

@@ -130,6 +130,7 @@ class CaseDesk(DeskBase):
         title: str,
         request_id: str,
         parties: Sequence[PartyInput] = (),
+        applicant_name: str = "",
     ) -> CaseView:
         """Open a case for the caller's department (which must lead the item); a retried request gets the same case.
 
@@ -163,6 +164,7 @@ class CaseDesk(DeskBase):
                 by=Actor(caller.department, caller.officer_id),
                 now=to_datetime(self.clock()),
                 parties=checked,
+                applicant_name=applicant_name,
             )
             try:
                 async with self.hub.db.begin() as conn:

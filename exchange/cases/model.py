@@ -11,7 +11,7 @@ from typing import Any, Literal, get_args
 from catalog.errors import Aborted, FailedPrecondition, FieldViolation, InvalidArgument, PermissionDenied, quote
 from exchange.cases.calendar import WorkingCalendar, require_aware
 from exchange.cases.lifecycle import CaseAction, CaseState, is_open, next_state
-from exchange.cases.parties import APPLICANT, CaseParty, check_new_parties
+from exchange.cases.parties import APPLICANT, CaseParty, check_new_parties, clean_name
 from exchange.cases.review import Opinion, Verdict, awaiting_opinion, review_outcome
 
 ApplicantKind = Literal["person", "organisation"]
@@ -78,6 +78,8 @@ class Case:
     events: tuple[CaseEvent, ...] = ()
     # Parties besides the applicant, in the order they were recorded.
     other_parties: tuple[CaseParty, ...] = ()
+    # The applicant's name as the application gives it (display only; the id is what binds data).
+    applicant_name: str = ""
 
     @property
     def involved_departments(self) -> tuple[str, ...]:
@@ -87,7 +89,7 @@ class Case:
     @property
     def parties(self) -> tuple[CaseParty, ...]:
         """Whose data the case may read: the applicant (always, by construction) first, then the others."""
-        return (CaseParty(APPLICANT, self.applicant_id, self.applicant_kind), *self.other_parties)
+        return (CaseParty(APPLICANT, self.applicant_id, self.applicant_kind, self.applicant_name), *self.other_parties)
 
 
 @dataclass(frozen=True)
@@ -150,6 +152,7 @@ def open_case(
     by: Actor,
     now: datetime,
     parties: Sequence[CaseParty] = (),
+    applicant_name: str = "",
 ) -> Case:
     """A newly submitted case (version 1), received by an officer of the lead department."""
     require_aware(now, "now")
@@ -178,6 +181,7 @@ def open_case(
         version=1,
         submitted_at=now,
         events=(CaseEvent(now, by.department, by.officer, EVENT_SUBMIT, f"submitted for {service_item}"),),
+        applicant_name=clean_name(applicant_name, "applicant"),
     )
     return replace(case, other_parties=check_new_parties(case.parties, parties))
 

@@ -58,7 +58,8 @@ def _kind_of(party_id: str, kind: str, field: str) -> PartyKind:
     )
 
 
-def _clean_name(name: str, field: str) -> str:
+def clean_name(name: str, field: str) -> str:
+    """A party's display name, stripped; refused when too long or holding control characters."""
     name = name.strip()
     if len(name) > MAX_NAME_LENGTH:
         raise _invalid(f"{field}.name", f"name is at most {MAX_NAME_LENGTH} characters", "PARTY_NAME_TOO_LONG")
@@ -90,7 +91,7 @@ def make_party(relation: str, party_id: str, kind: str = "", name: str = "", *, 
         normalised = validate_key(_ID_FORMATS[party_kind], stripped)
     except InvalidArgument as error:
         raise _invalid(f"{field}.party_id", f"a {party_kind}'s party_id: {error.message}", error.reason) from None
-    cleaned_name = _clean_name(name, field)
+    cleaned_name = clean_name(name, field)
     if relation == "other" and not cleaned_name:
         raise _invalid(f"{field}.name", "a party with relation other needs a name", "MISSING_FIELD")
     return CaseParty(relation, normalised, party_kind, cleaned_name)

@@ -32,6 +32,7 @@ from exchange.cli import (
     supervision,
 )
 from exchange.cli.examples import EXAMPLES, with_examples
+from exchange.cli.help import TranslatingContext
 from exchange.cli.messages import EXIT_REFUSED, EXIT_USAGE
 
 
@@ -44,10 +45,18 @@ def _language_from_locale() -> str:
     return "en"
 
 
+def _use_language(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Serve the command in the --lang language (else the locale's) from the moment the option is read."""
+    i18n.use(value or _language_from_locale())
+    return value
+
+
 class ExchangeGroup(click.Group):
     """A group that exits 1 on usage errors and 2 on refusals, whoever runs it (a shell or CliRunner)."""
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
+        # Help is printed while the options are read, before the group's callback chooses the language.
+        i18n.use(_language_from_locale())
         if kwargs.get("standalone_mode", True) is False:
             return super().main(*args, **kwargs)
         try:
@@ -73,7 +82,9 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 120}
     envvar="EXCHANGE_LANG",
     type=click.Choice(["zh-CN", "en"]),
     default=None,
-    help="Language of messages and table headings (default: from LANG, e.g. zh_CN.UTF-8).",
+    is_eager=True,  # so that `--lang en --help` prints English help
+    callback=_use_language,
+    help="Language of messages, help and table headings (default: from LANG, e.g. zh_CN.UTF-8).",
 )
 def cli(verbose: bool, lang: str | None) -> None:
     """Data-exchange gateway between government departments.
@@ -147,7 +158,9 @@ for command in (
 
 
 def _finish_help(command: click.Command, path: str = "") -> None:
-    """Every help ends with examples; group listings show each command's whole first sentence (no '...')."""
+    """Every help ends with examples; group listings show each command's whole first sentence (no '...');
+    help is written in the CLI's language."""
+    command.context_class = TranslatingContext
     if command.help and not command.short_help:
         first = command.help.strip().split("\n\n", 1)[0]
         command.short_help = " ".join(first.split())

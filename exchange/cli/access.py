@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from exchange import localtime
+from exchange import i18n, localtime
 from exchange.cli.common import Profile, emit_rows, output_option, print_json, print_table, profile_options, run
 from exchange.policy import table_markdown
 from exchange.v1 import access_pb2, common_pb2
@@ -93,7 +93,7 @@ def grants_create(
         )
         async with profile.client() as hub:
             response = await hub.call(hub.access.CreateGrant, request)
-        click.echo(f"granted: {response.grant.id}")
+        click.echo(i18n.translate("cli.grants.granted", "granted: {id}").format(id=response.grant.id))
         print_table([_grant_row(response.grant)], list(_grant_row(response.grant)))
 
     run(go())
@@ -137,7 +137,8 @@ def grants_revoke(grant_id: str, reason: str, profile: Profile) -> None:
     async def go() -> None:
         async with profile.client() as hub:
             response = await hub.call(hub.access.RevokeGrant, access_pb2.RevokeGrantRequest(id=grant_id, reason=reason))
-        click.echo(f"revoked: {response.grant.id} ({response.grant.revoke_reason})")
+        said = i18n.translate("cli.grants.revoked", "revoked: {id} ({reason})")
+        click.echo(said.format(id=response.grant.id, reason=response.grant.revoke_reason))
 
     run(go())
 
@@ -184,9 +185,10 @@ def requests_create(
         async with profile.client() as hub:
             response = await hub.call(hub.access.CreateAccessRequest, request)
         r = response.request
-        click.echo(
-            f"requested: {r.id}; {r.dataset} is owned by the department that must answer by {_time(r.answer_due_us)}"
+        said = i18n.translate(
+            "cli.requests.requested", "requested: {id}; {dataset} is owned by the department that must answer by {due}"
         )
+        click.echo(said.format(id=r.id, dataset=r.dataset, due=_time(r.answer_due_us)))
 
     run(go())
 
@@ -232,9 +234,11 @@ def _decide(request_id: str, approve: bool, reason: str, profile: Profile) -> No
         async with profile.client() as hub:
             response = await hub.call(hub.access.DecideAccessRequest, request)
         if approve:
-            click.echo(f"approved: {request_id}; grant {response.grant.id}")
+            said = i18n.translate("cli.requests.approved", "approved: {id}; grant {grant}")
+            click.echo(said.format(id=request_id, grant=response.grant.id))
         else:
-            click.echo(f"denied: {request_id} ({response.request.decision_reason})")
+            said = i18n.translate("cli.requests.denied", "denied: {id} ({reason})")
+            click.echo(said.format(id=request_id, reason=response.request.decision_reason))
 
     run(go())
 

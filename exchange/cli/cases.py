@@ -69,6 +69,7 @@ def parse_party(text: str) -> PartyInfo:
     help="Another party whose data the case needs, RELATION:ID[:NAME] (repeatable); relations: "
     "legal_representative, premises_owner, spouse, guardian, agent, other.",
 )
+@click.option("--applicant-name", default="", help="The applicant's name (a person or a company), as people read it.")
 @click.option("--title", default="", help="A title for the case.")
 @click.option("--request-id", default="", help="Your id for this application, so a retry opens no second case.")
 @click.option("-q", "--quiet", is_flag=True, help="Print the case id only (for scripts).")
@@ -78,6 +79,7 @@ def cases_create(
     applicant_id: str,
     applicant_kind: str,
     parties: tuple[str, ...],
+    applicant_name: str,
     title: str,
     request_id: str,
     quiet: bool,
@@ -88,7 +90,7 @@ def cases_create(
     \b
     Examples:
       exchange cases create --item restaurant_permit --applicant 91110105MA01XXXXXX \
-          --party legal_representative:110105198506010011:王伟
+          --applicant-name 北京福满楼餐饮管理有限公司 --party legal_representative:110105198506010011:王伟
       CASE=$(exchange cases create --item fire_check --applicant 915101071RWG3G6CBL -q)
     """
     named = [parse_party(p) for p in parties]
@@ -102,6 +104,7 @@ def cases_create(
                 title=title,
                 request_id=request_id,
                 parties=named,
+                applicant_name=applicant_name,
             )
         if quiet:
             click.echo(case.id)
@@ -182,8 +185,11 @@ def cases_show(case_id: str, as_json: bool, output: str, profile: Profile) -> No
             emit_record(asdict(case), "json" if as_json else output)
             return
         click.echo(f"{case.id}  {case.service_item}  {case.state}  v{case.version}  {case.title}")
+        applicant = i18n.translate("cli.cases.applicant", "applicant: {name} ({id})")
+        click.echo(applicant.format(name=case.applicant_name or "-", id=case.applicant_id))
+        deadline = i18n.translate("cli.cases.deadline", "deadline {when} ({clock}, {days:.2f} working days left)")
         click.echo(
-            f"deadline {_when(case.deadline_us)} ({case.deadline_state}, {case.working_days_left:.2f} days left)"
+            deadline.format(when=_when(case.deadline_us), clock=case.deadline_state, days=case.working_days_left)
         )
         print_table(
             (
@@ -193,10 +199,11 @@ def cases_show(case_id: str, as_json: bool, output: str, profile: Profile) -> No
             ["when", "who", "step", "detail"],
         )
         s = case.savings
-        click.echo(
-            f"saved: {s.materials_fetched} materials fetched once, {s.reads_from_case} reads from the case, "
-            f"{s.submissions_avoided} submissions avoided"
+        saved = i18n.translate(
+            "cli.cases.saved",
+            "saved: {fetched} materials fetched once, {reads} reads from the case, {avoided} submissions avoided",
         )
+        click.echo(saved.format(fetched=s.materials_fetched, reads=s.reads_from_case, avoided=s.submissions_avoided))
 
     run(go())
 

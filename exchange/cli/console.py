@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from exchange import i18n
 from exchange.cli.common import emit_rows, output_option, run
 from exchange.cli.lifecycle import _settings
 from exchange.config import Settings
@@ -66,7 +67,12 @@ def add_user(
             await hub.close()
 
     created = run(go())
-    click.echo(f"{'created' if created else 'replaced'} {role} account {username!r} for {department}")
+    said = (
+        i18n.translate("cli.console.created", "created {role} account {username!r} for {department}")
+        if created
+        else i18n.translate("cli.console.replaced", "replaced {role} account {username!r} for {department}")
+    )
+    click.echo(said.format(role=role, username=username, department=department))
 
 
 def _data_options(func: Any) -> Any:
@@ -121,7 +127,12 @@ def _change(change: str, username: str, reason: str, config: str | None, data_di
     from exchange.console.accounts import change_user
 
     user = run(_with_hub(_settings(config, data_dir), lambda hub: change_user(hub, username, change, reason)))
-    click.echo(f"{change}d {user.role} account {username!r} of {user.department}")
+    said = {
+        "disable": i18n.translate("cli.console.disabled", "disabled {role} account {username!r} of {department}"),
+        "enable": i18n.translate("cli.console.enabled", "enabled {role} account {username!r} of {department}"),
+        "remove": i18n.translate("cli.console.removed", "removed {role} account {username!r} of {department}"),
+    }[change]
+    click.echo(said.format(role=user.role, username=username, department=user.department))
 
 
 @console.command("disable")

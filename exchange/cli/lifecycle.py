@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from exchange import i18n
 from exchange.cli.common import Profile, fail, profile_options, run
-from exchange.cli.messages import EMPTY_CATALOG_STEPS, after_init
+from exchange.cli.messages import after_init, empty_catalog_steps
 from exchange.config import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -100,7 +101,7 @@ def serve(
         async with running.hub.db.begin() as conn:
             empty = not await catalog_store.list_datasets(conn, limit=1)
         if empty:
-            for line in EMPTY_CATALOG_STEPS:
+            for line in empty_catalog_steps():
                 click.echo(line.replace("DATA_DIR", str(settings.data_dir)))
 
     # Workers of `--workers N` stay quiet: N copies of the same lines would only confuse.
@@ -167,7 +168,8 @@ def migrate(config: str | None, data_dir: str | None) -> None:
             await db.close()
 
     run(upgrade())
-    click.echo(f"database schema at the newest migration ({_head()})")
+    said = i18n.translate("cli.migrate.done", "database schema at the newest migration ({head})")
+    click.echo(said.format(head=_head()))
 
 
 def _head() -> str:
@@ -220,17 +222,25 @@ def init(
     names = derived_hosts(hosts)
     profile_path = run(initialise(settings, names))
     profile = Profile.load(profile_path)
-    click.echo(f"initialised {settings.data_dir}")
+    click.echo(i18n.translate("cli.init.done", "initialised {path}").format(path=settings.data_dir))
     if not settings.insecure_dev:
-        click.echo(f"  hub certificate for:    {', '.join(names)}")
-    click.echo(f"  administrator profile:  {profile_path} (department {profile.department}, roles hub_admin)")
+        certificate = i18n.translate("cli.init.certificate", "  hub certificate for:    {names}")
+        click.echo(certificate.format(names=", ".join(names)))
+    admin_profile = i18n.translate(
+        "cli.init.profile", "  administrator profile:  {path} (department {department}, roles hub_admin)"
+    )
+    click.echo(admin_profile.format(path=profile_path, department=profile.department))
     password = Path(admin_password_file).read_text(encoding="utf-8").strip() if admin_password_file else ""
     made = run(_first_console_admin(settings, admin_user, password or secrets.token_urlsafe(12)))
     if made and not password:
-        click.echo(f"  console account:        {admin_user} / {made} (shown once: note it now)")
+        account = i18n.translate(
+            "cli.init.account", "  console account:        {user} / {password} (shown once: note it now)"
+        )
+        click.echo(account.format(user=admin_user, password=made))
     elif made:
-        click.echo(f"  console account:        {admin_user} (password from {admin_password_file})")
-    click.echo("next:")
+        account = i18n.translate("cli.init.account_file", "  console account:        {user} (password from {path})")
+        click.echo(account.format(user=admin_user, path=admin_password_file))
+    click.echo(i18n.translate("cli.init.next", "next:"))
     for line in after_init(str(settings.data_dir), str(profile_path)):
         click.echo(line)
 

@@ -5,6 +5,8 @@ Each hint names the option or profile key to check, so an operator can act on it
 
 from __future__ import annotations
 
+from exchange import i18n
+
 # Exit codes, documented in docs/operations.md ("Exit codes").
 EXIT_OK = 0
 EXIT_USAGE = 1
@@ -40,28 +42,46 @@ def connection_hint(message: str, *, hub: str, tls: bool) -> str:
 
 def after_register(code: str, has_token_key: bool) -> list[str]:
     """The next steps after a department is registered."""
-    steps = [f"next: issue its client certificate: exchange pki issue {code} --dir DATA_DIR/pki --out {code.lower()}"]
+    steps = [
+        i18n.translate(
+            "cli.next.issue_certificate",
+            "next: issue its client certificate: exchange pki issue {code} --dir DATA_DIR/pki --out {folder}",
+        ).format(code=code, folder=code.lower())
+    ]
     if not has_token_key:
-        steps += [
-            f"      make its token key pair:       exchange departments keygen {code} --out {code.lower()}",
-            f"      register the public half:      exchange departments add-key {code} "
-            f"{code.lower()}/{code}-token.pub --use token",
-        ]
+        steps += (
+            i18n.translate(
+                "cli.next.token_key",
+                "      make its token key pair:       exchange departments keygen {code} --out {folder}\n"
+                "      register the public half:      exchange departments add-key {code} {folder}/{code}-token.pub "
+                "--use token",
+            )
+            .format(code=code, folder=code.lower())
+            .split("\n")
+        )
     return steps
 
 
 def after_init(data_dir: str, profile: str) -> list[str]:
     """The three commands a new operator runs after `exchange init`."""
-    return [
-        f"  1. start the hub:              exchange serve --data-dir {data_dir}",
-        f"  2. use the admin profile:      export EXCHANGE_PROFILE={profile}",
-        "  3. register a department:      exchange departments register examples/catalog/departments/svc.yaml",
-    ]
+    return (
+        i18n.translate(
+            "cli.next.after_init",
+            "  1. start the hub:              exchange serve --data-dir {data_dir}\n"
+            "  2. use the admin profile:      export EXCHANGE_PROFILE={profile}\n"
+            "  3. register a department:      exchange departments register examples/catalog/departments/svc.yaml",
+        )
+        .format(data_dir=data_dir, profile=profile)
+        .split("\n")
+    )
 
 
-EMPTY_CATALOG_STEPS = [
-    "the catalog is empty; first steps (with the admin profile, EXCHANGE_PROFILE=DATA_DIR/admin/profile.yaml):",
-    "  exchange departments register examples/catalog/departments/*.yaml",
-    "  exchange catalog register examples/catalog/datasets/*.yaml",
-    "  exchange items register examples/catalog/service_items/*.yaml",
-]
+def empty_catalog_steps() -> list[str]:
+    """What an administrator does first while the catalog is empty."""
+    return i18n.translate(
+        "cli.next.empty_catalog",
+        "the catalog is empty; first steps (with the admin profile, EXCHANGE_PROFILE=DATA_DIR/admin/profile.yaml):\n"
+        "  exchange departments register examples/catalog/departments/*.yaml\n"
+        "  exchange catalog register examples/catalog/datasets/*.yaml\n"
+        "  exchange items register examples/catalog/service_items/*.yaml",
+    ).split("\n")

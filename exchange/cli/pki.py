@@ -70,10 +70,24 @@ def pki_init(directory: str, hub_name: str, hosts: tuple[str, ...], days: int, f
             Path(directory), hub_name=hub_name, hosts=hosts or ("localhost", "127.0.0.1"), days=days, force=force
         )
     )
-    click.echo(f"CA:     {paths.ca_cert} (key {paths.ca_key}: keep it offline if you can)")
-    click.echo(f"server: {paths.server_cert} for {', '.join(hosts or ('localhost', '127.0.0.1'))}")
-    click.echo(f"client: {paths.hub_client_cert} ({hub_identity(hub_name)}: what adapters admit)")
-    click.echo(f"fingerprint of the CA: {certificate_fingerprint(paths.ca_cert.read_bytes())}")
+    said = i18n.translate(
+        "cli.pki.init",
+        "CA:     {ca} (key {ca_key}: keep it offline if you can)\n"
+        "server: {server} for {hosts}\n"
+        "client: {client} ({identity}: what adapters admit)\n"
+        "fingerprint of the CA: {fingerprint}",
+    )
+    click.echo(
+        said.format(
+            ca=paths.ca_cert,
+            ca_key=paths.ca_key,
+            server=paths.server_cert,
+            hosts=", ".join(hosts or ("localhost", "127.0.0.1")),
+            client=paths.hub_client_cert,
+            identity=hub_identity(hub_name),
+            fingerprint=certificate_fingerprint(paths.ca_cert.read_bytes()),
+        )
+    )
 
 
 @pki.command("issue")
@@ -88,9 +102,18 @@ def pki_issue(department: str, directory: str, out_dir: str | None, days: int) -
             Path(directory), department, days=days, out_dir=Path(out_dir) if out_dir else None
         )
     )
-    click.echo(f"certificate: {cert_path}")
-    click.echo(f"key:         {key_path} (hand it to {department} only)")
-    click.echo(f"fingerprint: {certificate_fingerprint(cert_path.read_bytes())}")
+    said = i18n.translate(
+        "cli.pki.issued",
+        "certificate: {cert}\nkey:         {key} (hand it to {department} only)\nfingerprint: {fingerprint}",
+    )
+    click.echo(
+        said.format(
+            cert=cert_path,
+            key=key_path,
+            department=department,
+            fingerprint=certificate_fingerprint(cert_path.read_bytes()),
+        )
+    )
 
 
 @pki.command("renew")

@@ -11,6 +11,7 @@ import click
 from cryptography import x509
 
 from catalog.errors import FieldViolation, InvalidArgument
+from exchange import i18n
 from exchange.auth.keys import key_id, load_private_key
 from exchange.cli.common import Profile, emit_record, fail, output_option, profile_options
 
@@ -91,8 +92,14 @@ def profile_create(out: str, force: bool, profile: Profile) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     written.dump(path)
     roles = ",".join(written.roles)
-    click.echo(f"wrote {path} ({written.department}/{written.officer} at {written.hub}, roles {roles})")
-    click.echo(f"use it: exchange catalog list --profile {path}   (or export EXCHANGE_PROFILE={path})")
+    said = i18n.translate(
+        "cli.profile.written",
+        "wrote {path} ({department}/{officer} at {hub}, roles {roles})\n"
+        "use it: exchange catalog list --profile {path}   (or export EXCHANGE_PROFILE={path})",
+    )
+    click.echo(
+        said.format(path=path, department=written.department, officer=written.officer, hub=written.hub, roles=roles)
+    )
 
 
 @profile.command("show")

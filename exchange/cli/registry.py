@@ -15,6 +15,7 @@ from google.protobuf.json_format import MessageToDict
 
 from catalog.errors import InvalidArgument
 from catalog.model import Department, load_spec_file, parse_department
+from exchange import i18n
 from exchange.auth.keys import algorithm_for, key_id, load_public_key
 from exchange.cli.common import Profile, emit_record, emit_rows, output_option, profile_options, run
 from exchange.cli.messages import after_register
@@ -94,7 +95,8 @@ def catalog_register(files: tuple[str, ...], dry_run: bool, profile: Profile) ->
             for path in files:
                 response = await hub.register_dataset(_read(path), dry_run=dry_run)
                 ds = response.dataset
-                click.echo(f"{ds.code} {ds.version}: {response.outcome}{' (dry run)' if dry_run else ''}")
+                dry = i18n.translate("cli.catalog.dry_run", " (dry run)") if dry_run else ""
+                click.echo(f"{ds.code} {ds.version}: {response.outcome}{dry}")
                 for change in response.changes:
                     click.echo(f"  {change}")
 
@@ -249,7 +251,8 @@ def departments_register(
                     if key_path:
                         message.keys.append(_key_message(key_path, use))
                 stored = await hub.register_department(message)
-                click.echo(f"{stored.code}: registered ({len(stored.keys)} key(s))")
+                said = i18n.translate("cli.departments.registered", "{code}: registered ({keys} key(s))")
+                click.echo(said.format(code=stored.code, keys=len(stored.keys)))
                 has_token_key = any(k.use == departments_pb2.KEY_USE_TOKEN for k in stored.keys)
                 for line in after_register(stored.code, has_token_key):
                     click.echo(line)
@@ -365,7 +368,8 @@ def departments_add_key(code: str, public_key: str, use: str, profile: Profile) 
             await hub.call(
                 hub.departments.AddDepartmentKey, departments_pb2.AddDepartmentKeyRequest(department=code, key=key)
             )
-            click.echo(f"{code}: added {use} key {key.kid}")
+            said = i18n.translate("cli.departments.key_added", "{code}: added {use} key {kid}")
+            click.echo(said.format(code=code, use=use, kid=key.kid))
 
     run(go())
 
@@ -389,7 +393,9 @@ def departments_retire_key(code: str, kid: str, profile: Profile) -> None:
                 hub.departments.RetireDepartmentKey,
                 departments_pb2.RetireDepartmentKeyRequest(department=code, kid=kid),
             )
-            click.echo(f"{code}: retired key {kid}")
+            click.echo(
+                i18n.translate("cli.departments.key_retired", "{code}: retired key {kid}").format(code=code, kid=kid)
+            )
 
     run(go())
 
@@ -460,9 +466,13 @@ def departments_keygen(code: str, out_dir: str) -> None:
     write_private_key(private, key)
     public.write_text(public_key_to_pem(key), encoding="utf-8")
     click.echo(f"kid:         {key_id(key.public_key())}")
-    click.echo(f"private key: {private} (mode 0600; for {code}'s systems only: --token-key, profile key `key`)")
-    click.echo(f"public key:  {public}")
-    click.echo(f"register it: exchange departments add-key {code} {public} --use token")
+    said = i18n.translate(
+        "cli.departments.keygen",
+        "private key: {private} (mode 0600; for {code}'s systems only: --token-key, profile key `key`)\n"
+        "public key:  {public}\n"
+        "register it: exchange departments add-key {code} {public} --use token",
+    )
+    click.echo(said.format(private=private, public=public, code=code))
 
 
 def _set_status(code: str, status: str, reason: str, profile: Profile) -> None:
@@ -536,7 +546,8 @@ def items_register(files: tuple[str, ...], profile: Profile) -> None:
         async with profile.client() as hub:
             for path in files:
                 item = await hub.register_service_item(_read(path))
-                click.echo(f"{item.code}: registered ({len(item.required_materials)} materials)")
+                said = i18n.translate("cli.items.registered", "{code}: registered ({materials} materials)")
+                click.echo(said.format(code=item.code, materials=len(item.required_materials)))
 
     run(go())
 

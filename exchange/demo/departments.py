@@ -42,12 +42,14 @@ from exchange.demo import data as demo_data
 
 ROOT = Path(__file__).resolve().parents[2]
 DATASETS = ROOT / "examples" / "catalog" / "datasets"
-START_TIMEOUT_SECONDS = 30.0
+# Generous: on a loaded machine four adapter processes importing the hub code take tens of seconds to start.
+START_TIMEOUT_SECONDS = 120.0
+# The departments' names as they are registered (codes stay ASCII; names are what people read).
 NAMES = {
-    "SAMR": "Municipal Administration for Market Regulation",
-    "PSB": "Municipal Public Security Bureau",
-    "MNR": "Municipal Bureau of Planning and Natural Resources",
-    "FIRE": "Chaoyang District Fire and Rescue Detachment",
+    "SAMR": "市市场监督管理局",
+    "PSB": "市公安局",
+    "MNR": "市规划和自然资源委员会",
+    "FIRE": "朝阳区消防救援支队",
 }
 
 

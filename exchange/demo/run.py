@@ -23,26 +23,39 @@ from typing import Any, TypeVar
 import click
 
 from catalog.errors import ExchangeError
-from exchange import localtime
+from exchange import i18n, localtime
 from exchange.auth.identity import Role
+from exchange.cli.common import print_table
 from exchange.console.accounts import add_user
 from exchange.demo.departments import DemoDepartments, applicant_parties, exchange_command
+from exchange.error_text import localized_text
+from exchange.i18n import N_
 from exchange.storage import log_store
 from exchange.testing import HUB_OPERATOR, HubFixture, ensure_test_pki, start_test_hub
 from exchange.v1 import access_pb2
 
 T = TypeVar("T")
 
-NAMES = {
-    "SAMR": "Market Regulation Bureau",
-    "PSB": "Public Security Bureau",
-    "MNR": "Natural Resources Bureau",
-    "FIRE": "Fire and Rescue Bureau",
-}
 DATASETS = ("business_licence", "identity_record", "property_certificate", "fire_safety_certificate")
 ITEM = "restaurant_permit"
 # The officer each department's CLI profile acts as (the ones the scenario uses).
 OFFICERS = {"SAMR": "li.wei", "PSB": "wang.fang", "MNR": "chen.jing", "FIRE": "zhao.lei"}
+
+
+# What each step of the timeline is called (the hub records the step's code).
+STEPS = {
+    "submit": N_("cli.demo.step.submit", "submitted"),
+    "accept": N_("cli.demo.step.accept", "accepted"),
+    "start_review": N_("cli.demo.step.start_review", "review started"),
+    "material_attached": N_("cli.demo.step.material_attached", "material attached"),
+    "opinion": N_("cli.demo.step.opinion", "review opinion"),
+    "approve": N_("cli.demo.step.approve", "approved"),
+}
+
+
+def tr(context: str, source: str, /, **values: Any) -> str:
+    """A line of the demo's printout in the CLI's language (LANG or --lang)."""
+    return i18n.translate(context, source).format(**values)
 
 
 def say(text: str = "", **style: Any) -> None:
@@ -52,14 +65,19 @@ def say(text: str = "", **style: Any) -> None:
 def heading(text: str) -> None:
     say()
     say(text, bold=True)
-    say("-" * len(text))
+    say("-" * sum(2 if ord(ch) > 0x2E7F else 1 for ch in text))
 
 
 def table(rows: list[dict[str, Any]], columns: list[str]) -> None:
-    widths = {c: max([len(c), *(len(str(r.get(c, ""))) for r in rows)]) for c in columns}
-    say("  ".join(c.upper().ljust(widths[c]) for c in columns), dim=True)
-    for r in rows:
-        say("  ".join(str(r.get(c, "")).ljust(widths[c]) for c in columns))
+    print_table(rows, columns)
+
+
+def refusal(error: ExchangeError) -> str:
+    """A refusal's text in the printout's language (the hub's English message names the values at fault)."""
+    language = i18n.current()
+    if language == "en":
+        return error.message
+    return error.localized_message if error.locale == language else localized_text(error, language)
 
 
 async def timed(call: Awaitable[T]) -> tuple[T, float]:
@@ -73,7 +91,7 @@ async def set_up_registry(hub: HubFixture, deps: DemoDepartments) -> None:
     for code, dept in deps.departments.items():
         await hub.add_department(
             code,
-            name=NAMES.get(code, dept.name),
+            name=dept.name,
             adapter_endpoint=dept.endpoint,
             signing_public_key=dept.signing_key_pem,
         )
@@ -98,14 +116,14 @@ async def set_up_registry(hub: HubFixture, deps: DemoDepartments) -> None:
             dataset="identity_record",
             fields=list(needed["identity_record"]),
             service_items=[ITEM],
-            legal_basis="Food Safety Law art. 35: the permit names the legal representative",
-            justification="verify the identity of the applicant company's legal representative",
+            legal_basis="《中华人民共和国食品安全法》第三十五条：食品经营许可证载明法定代表人",
+            justification="核验申请企业法定代表人的身份",
         ),
     )
     psb_admin = hub.client("PSB", officer="psb-admin", roles=[Role.DEPT_ADMIN])
     await psb_admin.call(
         psb_admin.access.DecideAccessRequest,
-        access_pb2.DecideAccessRequestRequest(id=request.request.id, approve=True, reason="legal basis checked"),
+        access_pb2.DecideAccessRequestRequest(id=request.request.id, approve=True, reason="依据已核实"),
     )
 
 
@@ -117,7 +135,11 @@ async def run_application(hub: HubFixture, deps: DemoDepartments) -> dict[str, A
     mnr = hub.client("MNR", officer="chen.jing")
 
     case = await samr.create_case(
-        ITEM, s.company_uscc, title=f"Restaurant permit for {s.company_name}", parties=applicant_parties(s)
+        ITEM,
+        s.company_uscc,
+        title=f"{s.company_name}食品经营许可申请",
+        parties=applicant_parties(s),
+        applicant_name=s.company_name,
     )
     case = await samr.transition_case(case.id, "accept", case.version)
     case = await samr.transition_case(case.id, "start_review", case.version)
@@ -136,7 +158,9 @@ async def run_application(hub: HubFixture, deps: DemoDepartments) -> dict[str, A
                 "material": dataset,
                 "issuer": material.provenance.issuer,
                 "key": key,
-                "fetched": "from issuer" if fetched else "already held",
+                "fetched": tr("cli.demo.from_issuer", "from issuer")
+                if fetched
+                else tr("cli.demo.already_held", "already held"),
                 "ms": f"{ms:.1f}",
                 "digest": material.digest[:12],
             }
@@ -152,7 +176,7 @@ async def run_application(hub: HubFixture, deps: DemoDepartments) -> dict[str, A
                         "material": dataset,
                         "fields": len(got.fields),
                         "ms": f"{ms:.1f}",
-                        "result": "read from the case",
+                        "result": tr("cli.demo.read_from_case", "read from the case"),
                     }
                 )
             except ExchangeError as refused:
@@ -162,7 +186,7 @@ async def run_application(hub: HubFixture, deps: DemoDepartments) -> dict[str, A
                         "material": dataset,
                         "fields": 0,
                         "ms": "",
-                        "result": f"refused: {refused.reason}",
+                        "result": tr("cli.demo.refused", "refused: {reason}", reason=refused.reason),
                     }
                 )
     # A department reaching past the case for data it was never granted: refused, explained, logged.
@@ -170,20 +194,31 @@ async def run_application(hub: HubFixture, deps: DemoDepartments) -> dict[str, A
     try:
         await fire.fetch("identity_record", s.legal_representative_id, case_id=case.id)
     except ExchangeError as refused:
-        denied = f"FIRE fetching identity_record directly: {type(refused).__name__} {refused.reason}: {refused.message}"
+        denied = tr(
+            "cli.demo.denied_direct",
+            "FIRE fetching identity_record directly: {error} {reason}: {message}",
+            error=type(refused).__name__,
+            reason=refused.reason,
+            message=refusal(refused),
+        )
     # Another company's licence under this case: its owner is no party to the application.
     try:
         await samr.fetch("business_licence", s.suspended_company_uscc, case_id=case.id)
     except ExchangeError as refused:
-        denied += f"\nSAMR fetching another company's licence: {refused.reason}: {refused.message}"
+        denied += "\n" + tr(
+            "cli.demo.denied_other_company",
+            "SAMR fetching another company's licence: {reason}: {message}",
+            reason=refused.reason,
+            message=refusal(refused),
+        )
     for client, comment in (
-        (fire, "escape routes and extinguishers as certified"),
-        (mnr, "premises use is commercial"),
+        (fire, "疏散通道和灭火器材与合格证一致"),
+        (mnr, "房屋用途为商业"),
     ):
         case = await client.get_case(case.id)
         await client.record_opinion(case.id, "approve", comment=comment)
     case = await samr.get_case(case.id)
-    case = await samr.record_opinion(case.id, "approve", comment="licence valid, scope covers catering")
+    case = await samr.record_opinion(case.id, "approve", comment="营业执照有效，经营范围含餐饮服务")
     case = await samr.transition_case(case.id, "approve", case.version)
 
     savings = await samr.get_savings(case_id=case.id)
@@ -194,6 +229,12 @@ async def run_application(hub: HubFixture, deps: DemoDepartments) -> dict[str, A
         "denied": denied,
         "savings": savings,
     }
+
+
+DECISIONS = {"allow": N_("decision.allow", "allowed"), "deny": N_("decision.deny", "denied")}
+# The console's words for a case's state and clock (the same catalogue entries).
+CASE_STATES = {"approved": N_("case_state.approved", "approved"), "rejected": N_("case_state.rejected", "rejected")}
+DEADLINES = {"finished": N_("deadline.finished", "finished"), "overdue": N_("deadline.overdue", "OVERDUE")}
 
 
 async def print_log(hub: HubFixture, since: int) -> None:
@@ -208,7 +249,7 @@ async def print_log(hub: HubFixture, since: int) -> None:
                 "action": r.action,
                 "dataset": r.dataset,
                 "subject": r.subject_id[:20],
-                "decision": r.decision,
+                "decision": i18n.translate("decision." + r.decision, DECISIONS.get(r.decision, r.decision)),
                 "reason": r.reason,
             }
             for r in entries
@@ -219,22 +260,34 @@ async def print_log(hub: HubFixture, since: int) -> None:
 
 async def report(hub: HubFixture, outcome: dict[str, Any], log_start: int) -> None:
     case = outcome["case"]
-    heading(f"Case {case.id}: {case.title}")
+    heading(tr("cli.demo.case", "Case {id}: {title}", id=case.id, title=case.title))
+    say(tr("cli.cases.applicant", "applicant: {name} ({id})", name=case.applicant_name or "-", id=case.applicant_id))
     say(
-        f"state {case.state}, deadline state {case.deadline_state}, {case.working_days_left:.1f} working days were left"
+        tr(
+            "cli.demo.case_state",
+            "state {state}, deadline {clock}, {days:.1f} working days were left",
+            state=i18n.translate("case_state." + case.state, CASE_STATES.get(case.state, case.state)),
+            clock=i18n.translate("deadline." + case.deadline_state, DEADLINES.get(case.deadline_state, "")),
+            days=case.working_days_left,
+        )
     )
-    heading("Materials: each fetched once, straight from its issuer")
+    heading(tr("cli.demo.materials", "Materials: each fetched once, straight from its issuer"))
     table(outcome["materials"], ["material", "issuer", "key", "fetched", "ms", "digest"])
-    heading("Parallel review: co-reviewers read the case's copy (no second call to the issuer)")
+    heading(
+        tr("cli.demo.parallel", "Parallel review: co-reviewers read the case's copy (no second call to the issuer)")
+    )
     table(outcome["reads"], ["department", "material", "fields", "ms", "result"])
-    heading(f"Timeline (times in {localtime.zone().key}, {localtime.offset_label()})")
+    zone, offset = localtime.zone().key, localtime.offset_label()
+    heading(tr("cli.demo.timeline", "Timeline (times in {zone}, {offset})", zone=zone, offset=offset))
     table(
         [
             {
                 "time": localtime.local(step.at_us).strftime("%H:%M:%S"),
                 "department": step.department,
                 "officer": step.officer,
-                "step": step.kind,
+                "step": i18n.translate("cli.demo.step." + step.kind, STEPS[step.kind])
+                if step.kind in STEPS
+                else step.kind,
                 "detail": step.detail[:70],
             }
             for step in case.timeline
@@ -242,31 +295,34 @@ async def report(hub: HubFixture, outcome: dict[str, Any], log_start: int) -> No
         ["time", "department", "officer", "step", "detail"],
     )
     savings = outcome["savings"]
-    heading("What was saved")
-    say(f"materials fetched from issuers: {savings.materials_fetched}")
-    say(f"reads served from the case:     {savings.reads_from_case}")
-    say(f"submissions the applicant did not have to make: {savings.submissions_avoided}")
+    heading(tr("cli.demo.saved", "What was saved"))
+    say(tr("cli.demo.fetched", "materials fetched from issuers: {n}", n=savings.materials_fetched))
+    say(tr("cli.demo.reads", "reads served from the case: {n}", n=savings.reads_from_case))
+    say(tr("cli.demo.avoided", "submissions the applicant did not have to make: {n}", n=savings.submissions_avoided))
     if outcome["denied"]:
-        heading("A refusal, explained and logged")
+        heading(tr("cli.demo.refusal", "A refusal, explained and logged"))
         say(outcome["denied"])
-    heading(f"Access log entries written by the application (times {localtime.offset_label()})")
+    heading(tr("cli.demo.log", "Access log entries written by the application (times {offset})", offset=offset))
     await print_log(hub, log_start)
     signed = await hub.hub.access_log.sign_checkpoint()
-    heading("Signed checkpoint of the access log")
+    heading(tr("cli.demo.checkpoint", "Signed checkpoint of the access log"))
     say(signed.note.rstrip())
 
 
 async def run_demo(*, once: bool, data_dir: Path | None, port: int, http_port: int, seed: int) -> None:
     with contextlib.ExitStack() as stack:
         workdir = data_dir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="exchange-demo-")))
-        say(f"demo data in {workdir}", dim=True)
+        say(tr("cli.demo.workdir", "demo data in {path}", path=workdir), dim=True)
         # The demo's own CA first: the adapters serve TLS with certificates it issues.
         pki = ensure_test_pki(workdir / "hub")
-        say(f"the demo's CA: {pki / 'ca.crt'} (hub mTLS, adapter TLS, HTTPS console)", dim=True)
+        say(
+            tr("cli.demo.ca", "the demo's CA: {path} (hub mTLS, adapter TLS, HTTPS console)", path=pki / "ca.crt"),
+            dim=True,
+        )
         async with DemoDepartments(workdir / "departments", seed=seed, pki=pki) as deps:
-            say("departments running as separate adapter processes, serving TLS:", dim=True)
+            say(tr("cli.demo.departments", "departments running as separate adapter processes, serving TLS:"), dim=True)
             for code, dept in deps.departments.items():
-                say(f"  {code:5} {dept.endpoint:18} {', '.join(dept.datasets)}", dim=True)
+                say(f"  {code:5} {dept.endpoint:18} {', '.join(dept.datasets)}  {dept.name}", dim=True)
             hub = await start_test_hub(
                 workdir / "hub",
                 grpc_listen=f"127.0.0.1:{port}",
@@ -280,7 +336,7 @@ async def run_demo(*, once: bool, data_dir: Path | None, port: int, http_port: i
                 outcome = await run_application(hub, deps)
                 await report(hub, outcome, log_start)
                 profiles = write_profiles(hub, workdir / "profiles")
-                heading("CLI profiles (mTLS certificate, token key, roles)")
+                heading(tr("cli.demo.profiles", "CLI profiles (mTLS certificate, token key, roles)"))
                 for name, path in profiles.items():
                     say(f"  {name:6} {path}")
                 if not once:
@@ -313,18 +369,28 @@ def try_commands(hub: HubFixture, profiles: dict[str, Path]) -> tuple[str, str]:
 
 async def serve_until_interrupted(hub: HubFixture, profiles: dict[str, Path]) -> None:
     password = secrets.token_urlsafe(12)
-    await add_user(hub.hub, "admin", password, "hub_admin", "HUB", "Demo administrator")
-    await add_user(hub.hub, "auditor", password, "auditor", "HUB", "Demo auditor")
+    await add_user(hub.hub, "admin", password, "hub_admin", "HUB", "演示平台管理员")
+    await add_user(hub.hub, "auditor", password, "auditor", "HUB", "演示审计员")
     exchange, grpcurl = try_commands(hub, profiles)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    heading("The demo hub keeps serving (Ctrl-C to stop)")
-    say(f"gRPC:     {hub.address}  (mTLS: a client certificate from the demo's CA {hub.ca_cert})")
-    say(f"console:  {hub.http_url}/console/  (users admin and auditor, password {password})")
-    say(f"          served over HTTPS with a certificate from the demo's CA: trust {hub.ca_cert}")
+    heading(tr("cli.demo.serving", "The demo hub keeps serving (Ctrl-C to stop)"))
+    # The labels stay as they are (gRPC:, try:): scripts read these lines in any language.
+    say(
+        f"gRPC:     {hub.address}  "
+        + tr("cli.demo.grpc", "(mTLS: a client certificate from the demo's CA {path})", path=hub.ca_cert)
+    )
+    console = tr("cli.demo.console", "(users admin and auditor, password {password})", password=password)
+    say(f"console:  {hub.http_url}/console/  {console}")
+    say(
+        "          "
+        + tr(
+            "cli.demo.https", "served over HTTPS with a certificate from the demo's CA: trust {path}", path=hub.ca_cert
+        )
+    )
     say(f"health:   {hub.http_url}/healthz")
     say(f"try:      {exchange}")
     say(f"          {grpcurl}")

@@ -43,6 +43,7 @@ class CaseServicer(cases_pb2_grpc.CaseServiceServicer):
             title=request.title,
             request_id=request.request_id[:64],
             parties=[party_from_proto(p) for p in request.parties[:64]],
+            applicant_name=request.applicant_name[:1000],
         )
         return cases_pb2.CreateCaseResponse(case=case_to_proto(view))
 

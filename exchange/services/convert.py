@@ -454,6 +454,7 @@ def case_to_proto(view: CaseView) -> cases_pb2.Case:
         ],
         savings=savings_to_proto(view.savings),
         title=view.title,
+        applicant_name=c.applicant_name,
         parties=[
             cases_pb2.CaseParty(relation=p.relation, party_id=p.party_id, kind=p.kind, name=p.name) for p in c.parties
         ],

@@ -305,6 +305,7 @@ class Case(_message.Message):
     TITLE_FIELD_NUMBER: _builtins.int
     PARTIES_FIELD_NUMBER: _builtins.int
     WARNING_LEVEL_FIELD_NUMBER: _builtins.int
+    APPLICANT_NAME_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     service_item: _builtins.str
     applicant_id: _builtins.str
@@ -322,6 +323,8 @@ class Case(_message.Message):
     title: _builtins.str
     warning_level: _builtins.str
     """Supervision's warning (红黄牌): "none", "yellow" (nearly overdue) or "red" (overdue)."""
+    applicant_name: _builtins.str
+    """The applicant's name as the application gives it (a person's or a company's), for people to read."""
     @_builtins.property
     def reviewers(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
@@ -362,10 +365,11 @@ class Case(_message.Message):
         title: _builtins.str = ...,
         parties: _abc.Iterable[Global___CaseParty] | None = ...,
         warning_level: _builtins.str = ...,
+        applicant_name: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["correction", b"correction", "savings", b"savings"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["accepted_at_us", b"accepted_at_us", "applicant_id", b"applicant_id", "applicant_kind", b"applicant_kind", "correction", b"correction", "deadline_state", b"deadline_state", "deadline_us", b"deadline_us", "events", b"events", "id", b"id", "lead_department", b"lead_department", "not_accepted_reasons", b"not_accepted_reasons", "opinions", b"opinions", "parties", b"parties", "reviewers", b"reviewers", "savings", b"savings", "service_item", b"service_item", "state", b"state", "submitted_at_us", b"submitted_at_us", "title", b"title", "version", b"version", "warning_level", b"warning_level", "working_days_left", b"working_days_left"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["accepted_at_us", b"accepted_at_us", "applicant_id", b"applicant_id", "applicant_kind", b"applicant_kind", "applicant_name", b"applicant_name", "correction", b"correction", "deadline_state", b"deadline_state", "deadline_us", b"deadline_us", "events", b"events", "id", b"id", "lead_department", b"lead_department", "not_accepted_reasons", b"not_accepted_reasons", "opinions", b"opinions", "parties", b"parties", "reviewers", b"reviewers", "savings", b"savings", "service_item", b"service_item", "state", b"state", "submitted_at_us", b"submitted_at_us", "title", b"title", "version", b"version", "warning_level", b"warning_level", "working_days_left", b"working_days_left"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -381,12 +385,15 @@ class CreateCaseRequest(_message.Message):
     TITLE_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     PARTIES_FIELD_NUMBER: _builtins.int
+    APPLICANT_NAME_FIELD_NUMBER: _builtins.int
     service_item: _builtins.str
     applicant_id: _builtins.str
     applicant_kind: _builtins.str
     title: _builtins.str
     request_id: _builtins.str
     """Caller's id, so a retried create does not open two cases."""
+    applicant_name: _builtins.str
+    """The applicant's name (optional; shown on the case page and by `exchange cases show`)."""
     @_builtins.property
     def parties(self) -> _containers.RepeatedCompositeFieldContainer[Global___CaseParty]:
         """Parties besides the applicant (the applicant is always a party; do not list it here)."""
@@ -400,10 +407,11 @@ class CreateCaseRequest(_message.Message):
         title: _builtins.str = ...,
         request_id: _builtins.str = ...,
         parties: _abc.Iterable[Global___CaseParty] | None = ...,
+        applicant_name: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["applicant_id", b"applicant_id", "applicant_kind", b"applicant_kind", "parties", b"parties", "request_id", b"request_id", "service_item", b"service_item", "title", b"title"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["applicant_id", b"applicant_id", "applicant_kind", b"applicant_kind", "applicant_name", b"applicant_name", "parties", b"parties", "request_id", b"request_id", "service_item", b"service_item", "title", b"title"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

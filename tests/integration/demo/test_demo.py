@@ -19,25 +19,21 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from exchange.v1 import catalog_pb2, catalog_pb2_grpc
 
 
-def test_demo_once_runs_an_application_across_departments(tmp_path: Path):
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "exchange.cli",
-            "demo",
-            "--once",
-            "--port",
-            "0",
-            "--http-port",
-            "0",
-            "--data-dir",
-            str(tmp_path),
-        ],
+def _demo_once(tmp_path: Path, lang: str) -> subprocess.CompletedProcess[str]:
+    """`exchange demo --once` under the shell locale LANG=lang."""
+    env = {k: v for k, v in os.environ.items() if k not in ("LC_ALL", "LC_MESSAGES", "EXCHANGE_LANG")}
+    return subprocess.run(
+        [sys.executable, "-m", "exchange.cli", "demo", "--once", "--port", "0", "--http-port", "0",
+         "--data-dir", str(tmp_path)],
         capture_output=True,
         text=True,
         timeout=240,
-    )
+        env={**env, "LANG": lang},
+    )  # fmt: skip
+
+
+def test_demo_once_runs_an_application_across_departments(tmp_path: Path):
+    result = _demo_once(tmp_path, "C.UTF-8")
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
     for dataset, issuer in (
@@ -53,6 +49,26 @@ def test_demo_once_runs_an_application_across_departments(tmp_path: Path):
     assert "— exchange-hub " in out  # the signed checkpoint
     assert (tmp_path / "hub" / "exchange.db").exists()
     assert "INSECURE" not in out + result.stderr  # the demo runs the production shape: mTLS, TLS, HTTPS
+    # The demo's data is Chinese whatever the language: departments, the applicant, the case.
+    assert "市市场监督管理局" in out and "食品经营许可申请" in out
+    assert re.search(r"applicant: \S+有限公司 \(", out)
+    assert "Timeline (times in Asia/Shanghai, UTC+8)" in out
+
+
+def test_under_a_chinese_locale_the_demo_prints_chinese_in_beijing_time(tmp_path: Path):
+    result = _demo_once(tmp_path, "zh_CN.UTF-8")
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = result.stdout
+    for heading in ("材料：每份只从签发部门调取一次", "并联审批", "节省了什么", "访问日志的检查点（签名树头）"):
+        assert heading in out
+    assert "办理过程（北京时间，Asia/Shanghai，UTC+8）" in out
+    assert re.search(r"申请人：\S+有限公司（[0-9A-Z]{18}）", out)
+    assert "状态：已批准" in out and "从签发部门调取的材料：4 份" in out
+    assert "材料  " in out and "签发部门" in out and "从签发部门调取" in out  # table headings and cells
+    assert "拒绝" in out and "NO_GRANT" in out  # a refusal: the decision in Chinese, the reason code as is
+    # None of the English printout is left.
+    for english in ("Materials:", "What was saved", "from issuer", "state approved", "Signed checkpoint"):
+        assert english not in out
 
 
 async def _read_until(stream: asyncio.StreamReader, prefix: str, seen: list[str]) -> str:
