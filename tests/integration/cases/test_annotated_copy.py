@@ -113,7 +113,7 @@ async def test_auditor_is_refused_the_copy_and_the_refusal_logged(world: PermitW
     with pytest.raises(PermissionDenied) as refused:
         await auditor.get_annotated_copy(case.id, "business_licence")
     assert refused.value.reason == "ROLE_NOT_ALLOWED"
-    (entry,) = [e for e in await world.hub.log_entries() if e.action.endswith("/GetAnnotatedCopy")]
+    (entry,) = [e for e in await world.hub.log_entries() if e.action == "cases.material.annotated_copy"]
     assert (entry.decision, entry.reason, entry.outcome) == ("deny", "ROLE_NOT_ALLOWED", "PERMISSION_DENIED")
     assert (entry.caller_department, entry.officer_id, entry.subject_id) == ("HUB", "auditor-1", "")
 

@@ -91,6 +91,7 @@ async def test_a_refusal_page_in_chinese_says_why_in_chinese(console_hub):
         status, body = await browser.get("/catalog/identity_record/edit")
         assert status == 403 and "无法执行此操作" in body
         assert "只有该数据资源提供部门的部门管理员或平台管理员可以执行此操作。" in body
-        assert "属于 PSB" in body and "NOT_OWNER" in body  # the specific message and the reason code stay
+        # The policy's specific message (naming the owner) and the reason code stay as the log has them.
+        assert "belongs to PSB" in body and "NOT_OWNER" in body
     finally:
         await browser.close()
