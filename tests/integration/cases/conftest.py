@@ -143,9 +143,9 @@ def permit_documents(rng: random.Random) -> tuple[dict[str, str], dict[tuple[str
     return keys, docs
 
 
-async def build_world(tmp_path: Path, backend: str = "sqlite") -> PermitWorld:
+async def build_world(tmp_path: Path, backend: str = "sqlite", **settings: Any) -> PermitWorld:
     """Start the hub and the four issuers' adapters; register departments, datasets, the item and grants."""
-    hub = await start_test_hub(tmp_path / "hub", backend=backend, calendar_file=str(CALENDAR))
+    hub = await start_test_hub(tmp_path / "hub", backend=backend, calendar_file=str(CALENDAR), **settings)
     world = PermitWorld(hub, {}, {})
     try:
         datasets = {}
