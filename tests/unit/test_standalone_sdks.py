@@ -23,7 +23,15 @@ HUB = {
     "jinja2",
 }
 # The client needs no database driver at all; the adapter SDK ships a SQL source, which uses SQLAlchemy.
-NOT_LOADED = {"exchange.client": HUB | {"sqlalchemy", "aiohttp"}, "adapters.server": HUB, "adapters.sdk": HUB}
+NOT_LOADED = {
+    "exchange.client": HUB | {"sqlalchemy", "aiohttp"},
+    "adapters.server": HUB,
+    "adapters.sdk": HUB,
+    # The composition root is production code: it never loads the test harness (which loads psutil & co).
+    "exchange.bootstrap": {"exchange.testing"},
+    # `exchange --help` and `exchange serve` never load the benchmarks (bench needs the dev extra).
+    "exchange.cli": {"bench", "exchange.testing"},
+}
 
 
 def _loaded(module: str) -> set[str]:
