@@ -201,6 +201,21 @@ def _channel_target(target: str | Sequence[str]) -> tuple[str, bool]:
     return f"ipv{families.pop()}:{','.join(addresses)}", True
 
 
+class _Stubs:
+    """The generated gRPC stubs of every service, on one channel (private to the client)."""
+
+    def __init__(self, channel: aio.Channel) -> None:
+        self.catalog = catalog_pb2_grpc.CatalogServiceStub(channel)
+        self.departments = departments_pb2_grpc.DepartmentServiceStub(channel)
+        self.items = items_pb2_grpc.ServiceItemServiceStub(channel)
+        self.access = access_pb2_grpc.AccessServiceStub(channel)
+        self.exchange = exchange_pb2_grpc.ExchangeServiceStub(channel)
+        self.cases = cases_pb2_grpc.CaseServiceStub(channel)
+        self.audit = audit_pb2_grpc.AuditServiceStub(channel)
+        self.notifications = notifications_pb2_grpc.NotificationServiceStub(channel)
+        self.supervision = supervision_pb2_grpc.SupervisionServiceStub(channel)
+
+
 class HubClient:
     """An authenticated connection to the hub for one officer of one department."""
 
@@ -232,18 +247,11 @@ class HubClient:
         self.last_scan_receipt: Receipt | None = None
         # The issuer's verified closing manifest of the last scan (None while unsigned or unfinished).
         self.last_scan_manifest: VerifiedManifest | None = None
-        self.catalog = catalog_pb2_grpc.CatalogServiceStub(channel)
-        self.departments = departments_pb2_grpc.DepartmentServiceStub(channel)
-        self.items = items_pb2_grpc.ServiceItemServiceStub(channel)
-        self.access = access_pb2_grpc.AccessServiceStub(channel)
-        self.exchange = exchange_pb2_grpc.ExchangeServiceStub(channel)
+        # The generated stubs are private: callers use the typed methods below, which return dataclasses.
+        self._stubs = _Stubs(channel)
         self._scan_responses: aio.UnaryStreamMultiCallable[exchange_pb2.ScanRequest, bytes] = channel.unary_stream(
             "/exchange.v1.ExchangeService/Scan", request_serializer=exchange_pb2.ScanRequest.SerializeToString
         )
-        self.cases = cases_pb2_grpc.CaseServiceStub(channel)
-        self.audit = audit_pb2_grpc.AuditServiceStub(channel)
-        self.notifications = notifications_pb2_grpc.NotificationServiceStub(channel)
-        self.supervision = supervision_pb2_grpc.SupervisionServiceStub(channel)
 
     @classmethod
     def connect(
@@ -351,7 +359,7 @@ class HubClient:
     async def subscribe(self, *, kinds: Sequence[str] = (), after_event_id: int = 0) -> AsyncIterator[EventInfo]:
         """The department's events after `after_event_id`, then new ones as they happen (resume with the last id)."""
         request = notifications_pb2.SubscribeRequest(kinds=list(kinds), after_event_id=after_event_id)
-        async for response in self.stream(self.notifications.Subscribe, request):
+        async for response in self.stream(self._stubs.notifications.Subscribe, request):
             e = response.event
             yield EventInfo(e.id, e.kind, e.department, e.reference, e.time_us, dict(e.data))
 
@@ -368,21 +376,21 @@ class HubClient:
         request = notifications_pb2.SetWebhookRequest(
             department=department, url=url, scheme=scheme, secret=secret, kinds=list(kinds)
         )
-        return await self.call(self.notifications.SetWebhook, request)
+        return await self.call(self._stubs.notifications.SetWebhook, request)
 
     async def list_dead_letters(self, department: str = "") -> list[notifications_pb2.DeadLetter]:
         response = await self.call(
-            self.notifications.ListDeadLetters, notifications_pb2.ListDeadLettersRequest(department=department)
+            self._stubs.notifications.ListDeadLetters, notifications_pb2.ListDeadLettersRequest(department=department)
         )
         return list(response.dead_letters)
 
     async def redrive_dead_letters(self, event_ids: Sequence[int] = (), department: str = "") -> list[int]:
         request = notifications_pb2.RedriveDeadLettersRequest(department=department, event_ids=list(event_ids))
-        return list((await self.call(self.notifications.RedriveDeadLetters, request)).event_ids)
+        return list((await self.call(self._stubs.notifications.RedriveDeadLetters, request)).event_ids)
 
     async def list_case_flags(self, case_id: str = "") -> list[notifications_pb2.CaseFlag]:
         request = notifications_pb2.ListCaseFlagsRequest(case_id=case_id)
-        return list((await self.call(self.notifications.ListCaseFlags, request)).flags)
+        return list((await self.call(self._stubs.notifications.ListCaseFlags, request)).flags)
 
     # --- the exchange ------------------------------------------------------------------------------
 
@@ -399,7 +407,7 @@ class HubClient:
     ) -> Document:
         """Fetch one document from its issuing department, for a case."""
         response: exchange_pb2.FetchResponse = await self.call(
-            self.exchange.Fetch,
+            self._stubs.exchange.Fetch,
             exchange_pb2.FetchRequest(
                 dataset=dataset,
                 key=key,
@@ -501,7 +509,9 @@ class HubClient:
             return lambda _issuer, _kid: None  # verify_manifest names what is wrong with it
         if not isinstance(issuer, str) or not issuer:
             return lambda _issuer, _kid: None
-        found = await self.call(self.departments.GetDepartment, departments_pb2.GetDepartmentRequest(code=issuer))
+        found = await self.call(
+            self._stubs.departments.GetDepartment, departments_pb2.GetDepartmentRequest(code=issuer)
+        )
         registered = {
             k.kid: issuer_key_from(k.public_key_pem)
             for k in found.department.keys
@@ -518,19 +528,20 @@ class HubClient:
 
     async def register_dataset(self, spec_text: str, *, dry_run: bool = False) -> catalog_pb2.RegisterDatasetResponse:
         return await self.call(
-            self.catalog.RegisterDataset, catalog_pb2.RegisterDatasetRequest(spec_text=spec_text, dry_run=dry_run)
+            self._stubs.catalog.RegisterDataset,
+            catalog_pb2.RegisterDatasetRequest(spec_text=spec_text, dry_run=dry_run),
         )
 
     async def register_department(self, department: departments_pb2.Department) -> departments_pb2.Department:
         response: departments_pb2.RegisterDepartmentResponse = await self.call(
-            self.departments.RegisterDepartment, departments_pb2.RegisterDepartmentRequest(department=department)
+            self._stubs.departments.RegisterDepartment, departments_pb2.RegisterDepartmentRequest(department=department)
         )
         return response.department
 
     async def get_department_roles(self, code: str) -> DepartmentRoles:
         """The roles the hub holds for a department and for single officers of it."""
         response: departments_pb2.GetDepartmentRolesResponse = await self.call(
-            self.departments.GetDepartmentRoles, departments_pb2.GetDepartmentRolesRequest(code=code)
+            self._stubs.departments.GetDepartmentRoles, departments_pb2.GetDepartmentRolesRequest(code=code)
         )
         return department_roles_from_proto(response.roles)
 
@@ -552,13 +563,13 @@ class HubClient:
             reason=reason,
         )
         response: departments_pb2.SetDepartmentRolesResponse = await self.call(
-            self.departments.SetDepartmentRoles, request
+            self._stubs.departments.SetDepartmentRoles, request
         )
         return department_roles_from_proto(response.roles)
 
     async def register_service_item(self, spec_text: str) -> items_pb2.ServiceItem:
         response: items_pb2.RegisterServiceItemResponse = await self.call(
-            self.items.RegisterServiceItem, items_pb2.RegisterServiceItemRequest(spec_text=spec_text)
+            self._stubs.items.RegisterServiceItem, items_pb2.RegisterServiceItemRequest(spec_text=spec_text)
         )
         return response.item
 
@@ -573,7 +584,7 @@ class HubClient:
         rate_per_minute: int = 0,
     ) -> access_pb2.Grant:
         response: access_pb2.CreateGrantResponse = await self.call(
-            self.access.CreateGrant,
+            self._stubs.access.CreateGrant,
             access_pb2.CreateGrantRequest(
                 consumer=consumer,
                 dataset=dataset,
@@ -604,7 +615,7 @@ class HubClient:
         ``PartyInfo("legal_representative", resident_id)``): a case reads data about its parties only.
         """
         response: cases_pb2.CreateCaseResponse = await self.call(
-            self.cases.CreateCase,
+            self._stubs.cases.CreateCase,
             cases_pb2.CreateCaseRequest(
                 service_item=service_item,
                 applicant_id=applicant_id,
@@ -620,7 +631,7 @@ class HubClient:
     async def add_case_party(self, case_id: str, party: PartyInfo, *, expected_version: int = 0) -> CaseInfo:
         """Record one more party on an open case (your department must be on it)."""
         response: cases_pb2.AddCasePartyResponse = await self.call(
-            self.cases.AddCaseParty,
+            self._stubs.cases.AddCaseParty,
             cases_pb2.AddCasePartyRequest(
                 case_id=case_id, party=party_to_proto(party), expected_version=expected_version
             ),
@@ -628,7 +639,9 @@ class HubClient:
         return case_from_proto(response.case)
 
     async def get_case(self, case_id: str) -> CaseInfo:
-        response: cases_pb2.GetCaseResponse = await self.call(self.cases.GetCase, cases_pb2.GetCaseRequest(id=case_id))
+        response: cases_pb2.GetCaseResponse = await self.call(
+            self._stubs.cases.GetCase, cases_pb2.GetCaseRequest(id=case_id)
+        )
         return case_from_proto(response.case)
 
     async def transition_case(
@@ -636,7 +649,7 @@ class HubClient:
     ) -> CaseInfo:
         """Apply a lifecycle action ("accept", "start_review", "approve", ...) to the version you read."""
         response: cases_pb2.TransitionCaseResponse = await self.call(
-            self.cases.TransitionCase,
+            self._stubs.cases.TransitionCase,
             cases_pb2.TransitionCaseRequest(
                 id=case_id,
                 action=cases_pb2.CaseAction.Value("CASE_ACTION_" + action.upper()),
@@ -652,7 +665,7 @@ class HubClient:
     ) -> CaseInfo:
         """This department's opinion: "approve", "reject" or "request_more" (the last two need a comment)."""
         response: cases_pb2.RecordOpinionResponse = await self.call(
-            self.cases.RecordOpinion,
+            self._stubs.cases.RecordOpinion,
             cases_pb2.RecordOpinionRequest(
                 case_id=case_id,
                 verdict=cases_pb2.Verdict.Value("VERDICT_" + verdict.upper()),
@@ -667,7 +680,7 @@ class HubClient:
     ) -> tuple[MaterialInfo, bool]:
         """Fetch a required material into the case (once); True when this call fetched it from the issuer."""
         response: cases_pb2.AttachMaterialResponse = await self.call(
-            self.cases.AttachMaterial,
+            self._stubs.cases.AttachMaterial,
             cases_pb2.AttachMaterialRequest(case_id=case_id, dataset=dataset, key=key, refresh=refresh),
             timeout=timeout,
         )
@@ -676,14 +689,15 @@ class HubClient:
     async def get_material(self, case_id: str, dataset: str, *, version: int = 0) -> MaterialInfo:
         """A material from the case, with the fields this department may see (no call to the issuer)."""
         response: cases_pb2.GetMaterialResponse = await self.call(
-            self.cases.GetMaterial, cases_pb2.GetMaterialRequest(case_id=case_id, dataset=dataset, version=version)
+            self._stubs.cases.GetMaterial,
+            cases_pb2.GetMaterialRequest(case_id=case_id, dataset=dataset, version=version),
         )
         return material_from_proto(response.material, receipt_from_proto(response.receipt))
 
     async def get_annotated_copy(self, case_id: str, dataset: str, *, version: int = 0) -> AnnotatedCopyInfo:
         """The hub-signed annotated copy (加注件) of a case material, for this case's service item."""
         response: cases_pb2.GetAnnotatedCopyResponse = await self.call(
-            self.cases.GetAnnotatedCopy,
+            self._stubs.cases.GetAnnotatedCopy,
             cases_pb2.GetAnnotatedCopyRequest(case_id=case_id, dataset=dataset, version=version),
             timeout=30.0,
         )
@@ -703,7 +717,7 @@ class HubClient:
 
     async def list_materials(self, case_id: str) -> list[MaterialInfo]:
         response: cases_pb2.ListMaterialsResponse = await self.call(
-            self.cases.ListMaterials, cases_pb2.ListMaterialsRequest(case_id=case_id)
+            self._stubs.cases.ListMaterials, cases_pb2.ListMaterialsRequest(case_id=case_id)
         )
         return [material_from_proto(m) for m in response.materials]
 
@@ -711,7 +725,7 @@ class HubClient:
         self, *, department: str = "", state: str = "", service_item: str = "", overdue_only: bool = False
     ) -> list[CaseInfo]:
         response: cases_pb2.ListCasesResponse = await self.call(
-            self.cases.ListCases,
+            self._stubs.cases.ListCases,
             cases_pb2.ListCasesRequest(
                 department=department,
                 state=cases_pb2.CaseState.Value("CASE_STATE_" + (state or "unspecified").upper()),
@@ -723,7 +737,7 @@ class HubClient:
 
     async def list_overdue_cases(self, department: str = "", *, include_nearly_overdue: bool = True) -> list[CaseInfo]:
         response: cases_pb2.ListOverdueCasesResponse = await self.call(
-            self.cases.ListOverdueCases,
+            self._stubs.cases.ListOverdueCases,
             cases_pb2.ListOverdueCasesRequest(department=department, include_nearly_overdue=include_nearly_overdue),
         )
         return [case_from_proto(c) for c in response.cases]
@@ -731,7 +745,7 @@ class HubClient:
     async def get_savings(self, *, case_id: str = "", service_item: str = "") -> SavingsInfo:
         """Savings of one case, one service item, or (neither given) the whole hub."""
         response: cases_pb2.GetSavingsResponse = await self.call(
-            self.cases.GetSavings, cases_pb2.GetSavingsRequest(case_id=case_id, service_item=service_item)
+            self._stubs.cases.GetSavings, cases_pb2.GetSavingsRequest(case_id=case_id, service_item=service_item)
         )
         return savings_from_proto(response.savings)
 
@@ -740,14 +754,14 @@ class HubClient:
     async def supervision_figures(self, *, since_us: int, until_us: int = 0) -> supervision_pb2.Figures:
         """Figures per department and per service item over [since_us, until_us) (until 0: now)."""
         response: supervision_pb2.GetFiguresResponse = await self.call(
-            self.supervision.GetFigures, supervision_pb2.GetFiguresRequest(since_us=since_us, until_us=until_us)
+            self._stubs.supervision.GetFigures, supervision_pb2.GetFiguresRequest(since_us=since_us, until_us=until_us)
         )
         return response.figures
 
     async def list_warnings(self, department: str = "") -> list[CaseWarningInfo]:
         """Open cases with a warning level now (yellow or red), of one department or every one."""
         response: supervision_pb2.ListWarningsResponse = await self.call(
-            self.supervision.ListWarnings, supervision_pb2.ListWarningsRequest(department=department)
+            self._stubs.supervision.ListWarnings, supervision_pb2.ListWarningsRequest(department=department)
         )
         return [
             CaseWarningInfo(w.case_id, w.service_item, w.lead_department, w.level, w.deadline_us, w.working_days_left)
@@ -757,7 +771,7 @@ class HubClient:
     async def list_escalations(self, owner: str = "") -> list[EscalationInfo]:
         """Access requests escalated to the hub's supervisors, counted against ``owner`` (empty: every one)."""
         response: supervision_pb2.ListEscalationsResponse = await self.call(
-            self.supervision.ListEscalations, supervision_pb2.ListEscalationsRequest(owner=owner)
+            self._stubs.supervision.ListEscalations, supervision_pb2.ListEscalationsRequest(owner=owner)
         )
         return [
             EscalationInfo(e.request_id, e.owner, e.consumer, e.dataset, e.answer_due_us, e.escalated_at_us)
@@ -767,7 +781,9 @@ class HubClient:
     async def supervision_report(self, period: str, *, at_us: int = 0) -> supervision_pb2.GetReportResponse:
         """The report of the last whole week or month before ``at_us`` (0: now): figures, CSV and PDF."""
         response: supervision_pb2.GetReportResponse = await self.call(
-            self.supervision.GetReport, supervision_pb2.GetReportRequest(period=period, at_us=at_us), timeout=120.0
+            self._stubs.supervision.GetReport,
+            supervision_pb2.GetReportRequest(period=period, at_us=at_us),
+            timeout=120.0,
         )
         return response
 

@@ -92,7 +92,7 @@ def grants_create(
             rate_per_minute=rate,
         )
         async with profile.client() as hub:
-            response = await hub.call(hub.access.CreateGrant, request)
+            response = await hub.call(hub._stubs.access.CreateGrant, request)
         click.echo(i18n.translate("cli.grants.granted", "granted: {id}").format(id=response.grant.id))
         print_table([_grant_row(response.grant)], list(_grant_row(response.grant)))
 
@@ -119,7 +119,7 @@ def grants_list(
             page=common_pb2.PageRequest(page_size=1000),
         )
         async with profile.client() as hub:
-            response = await hub.call(hub.access.ListGrants, request)
+            response = await hub.call(hub._stubs.access.ListGrants, request)
         rows = [_grant_row(g) for g in response.grants]
         columns = ["id", "consumer", "dataset", "fields", "items", "until", "rate", "status"]
         emit_rows(rows, columns, "json" if as_json else output)
@@ -136,7 +136,9 @@ def grants_revoke(grant_id: str, reason: str, profile: Profile) -> None:
 
     async def go() -> None:
         async with profile.client() as hub:
-            response = await hub.call(hub.access.RevokeGrant, access_pb2.RevokeGrantRequest(id=grant_id, reason=reason))
+            response = await hub.call(
+                hub._stubs.access.RevokeGrant, access_pb2.RevokeGrantRequest(id=grant_id, reason=reason)
+            )
         said = i18n.translate("cli.grants.revoked", "revoked: {id} ({reason})")
         click.echo(said.format(id=response.grant.id, reason=response.grant.revoke_reason))
 
@@ -183,7 +185,7 @@ def requests_create(
             rate_per_minute=rate,
         )
         async with profile.client() as hub:
-            response = await hub.call(hub.access.CreateAccessRequest, request)
+            response = await hub.call(hub._stubs.access.CreateAccessRequest, request)
         r = response.request
         said = i18n.translate(
             "cli.requests.requested", "requested: {id}; {dataset} is owned by the department that must answer by {due}"
@@ -220,7 +222,7 @@ def requests_list(
             page=common_pb2.PageRequest(page_size=1000),
         )
         async with profile.client() as hub:
-            response = await hub.call(hub.access.ListAccessRequests, request)
+            response = await hub.call(hub._stubs.access.ListAccessRequests, request)
         rows = [_request_row(r) for r in response.requests]
         columns = ["id", "consumer", "dataset", "fields", "status", "due", "reason"]
         emit_rows(rows, columns, "json" if as_json else output)
@@ -232,7 +234,7 @@ def _decide(request_id: str, approve: bool, reason: str, profile: Profile) -> No
     async def go() -> None:
         request = access_pb2.DecideAccessRequestRequest(id=request_id, approve=approve, reason=reason)
         async with profile.client() as hub:
-            response = await hub.call(hub.access.DecideAccessRequest, request)
+            response = await hub.call(hub._stubs.access.DecideAccessRequest, request)
         if approve:
             said = i18n.translate("cli.requests.approved", "approved: {id}; grant {grant}")
             click.echo(said.format(id=request_id, grant=response.grant.id))
@@ -293,7 +295,7 @@ def authz_explain(
             fields=_split(fields),
         )
         async with profile.client() as hub:
-            answer = await hub.call(hub.access.ExplainAccess, request)
+            answer = await hub.call(hub._stubs.access.ExplainAccess, request)
         allowed = answer.decision == common_pb2.DECISION_ALLOW
         if as_json:
             print_json(

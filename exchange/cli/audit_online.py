@@ -100,7 +100,7 @@ def query(
         rows: list[dict[str, Any]] = []
         token = ""
         async with profile.client() as hub:
-            async for page in hub.stream(hub.audit.QueryEntries, request):
+            async for page in hub.stream(hub._stubs.audit.QueryEntries, request):
                 token = page.page.next_page_token
                 for e in page.entries:
                     if as_json:
@@ -145,7 +145,7 @@ def subject(
     async def go() -> None:
         async with profile.client() as hub:
             report = await hub.call(
-                hub.audit.GetSubjectReport,
+                hub._stubs.audit.GetSubjectReport,
                 audit_pb2.GetSubjectReportRequest(
                     subject_id=subject_id,
                     from_us=_time_us(from_, "--from"),
@@ -187,7 +187,7 @@ def checkpoint(sign: bool, out: str | None, profile: Profile) -> None:
 
     async def go() -> audit_pb2.GetCheckpointResponse:
         async with profile.client() as hub:
-            return await hub.call(hub.audit.GetCheckpoint, audit_pb2.GetCheckpointRequest(sign_now=sign))
+            return await hub.call(hub._stubs.audit.GetCheckpoint, audit_pb2.GetCheckpointRequest(sign_now=sign))
 
     answer = run(go())
     click.echo(answer.checkpoint.signed_note, nl=False)
@@ -213,11 +213,11 @@ def consistency(old_file: str, vkey: str, key_history: str | None, out: str | No
 
     async def go() -> tuple[audit_pb2.GetCheckpointResponse, audit_pb2.GetConsistencyProofResponse | None]:
         async with profile.client() as hub:
-            latest = await hub.call(hub.audit.GetCheckpoint, audit_pb2.GetCheckpointRequest())
+            latest = await hub.call(hub._stubs.audit.GetCheckpoint, audit_pb2.GetCheckpointRequest())
             if latest.checkpoint.size < old.size:
                 return latest, None
             request = audit_pb2.GetConsistencyProofRequest(old_size=old.size, new_size=latest.checkpoint.size)
-            return latest, await hub.call(hub.audit.GetConsistencyProof, request)
+            return latest, await hub.call(hub._stubs.audit.GetConsistencyProof, request)
 
     latest, proof = run(go())
     try:
@@ -245,7 +245,7 @@ def proof(index: int, out: str | None, profile: Profile) -> None:
 
     async def go() -> audit_pb2.GetEvidenceBundleResponse:
         async with profile.client() as hub:
-            return await hub.call(hub.audit.GetEvidenceBundle, audit_pb2.GetEvidenceBundleRequest(index=index))
+            return await hub.call(hub._stubs.audit.GetEvidenceBundle, audit_pb2.GetEvidenceBundleRequest(index=index))
 
     path = Path(out or f"entry-{index}.proof")
     path.write_text(run(go()).bundle, encoding="utf-8")
@@ -273,7 +273,7 @@ def _set_hidden(department: str, hidden: bool, legal_basis: str, profile: Profil
     async def go() -> None:
         async with profile.client() as hub:
             answer = await hub.call(
-                hub.audit.SetHiddenAccesses,
+                hub._stubs.audit.SetHiddenAccesses,
                 audit_pb2.SetHiddenAccessesRequest(department=department, hidden=hidden, legal_basis=legal_basis),
             )
         state = f"hidden from citizens ({answer.legal_basis})" if answer.hidden else "shown to citizens"

@@ -92,7 +92,9 @@ def webhook_show(of: str, profile: Profile) -> None:
 
     async def go() -> None:
         async with profile.client() as hub:
-            found = await hub.call(hub.notifications.GetWebhook, notifications_pb2.GetWebhookRequest(department=of))
+            found = await hub.call(
+                hub._stubs.notifications.GetWebhook, notifications_pb2.GetWebhookRequest(department=of)
+            )
         if not found.found:
             _say("cli.notify.no_webhook", "no webhook is set")
             return
@@ -120,7 +122,7 @@ def webhook_delete(of: str, profile: Profile) -> None:
     async def go() -> None:
         async with profile.client() as hub:
             request = notifications_pb2.DeleteWebhookRequest(department=of)
-            deleted = (await hub.call(hub.notifications.DeleteWebhook, request)).deleted
+            deleted = (await hub.call(hub._stubs.notifications.DeleteWebhook, request)).deleted
         if deleted:
             _say("cli.notify.webhook_deleted", "webhook deleted")
         else:

@@ -122,9 +122,11 @@ def catalog_list(owner: str, query: str, output: str, profile: Profile) -> None:
         async with profile.client() as hub:
             found: Any
             if query:
-                found = await hub.call(hub.catalog.SearchDatasets, catalog_pb2.SearchDatasetsRequest(query=query))
+                found = await hub.call(
+                    hub._stubs.catalog.SearchDatasets, catalog_pb2.SearchDatasetsRequest(query=query)
+                )
             else:
-                found = await hub.call(hub.catalog.ListDatasets, catalog_pb2.ListDatasetsRequest(owner=owner))
+                found = await hub.call(hub._stubs.catalog.ListDatasets, catalog_pb2.ListDatasetsRequest(owner=owner))
             emit_rows(
                 (
                     {
@@ -160,7 +162,9 @@ def catalog_show(code: str, version: str, output: str, profile: Profile) -> None
 
     async def go() -> None:
         async with profile.client() as hub:
-            found = await hub.call(hub.catalog.GetDataset, catalog_pb2.GetDatasetRequest(code=code, version=version))
+            found = await hub.call(
+                hub._stubs.catalog.GetDataset, catalog_pb2.GetDatasetRequest(code=code, version=version)
+            )
             emit_record(_readable(_as_dict(found.dataset)), output)
 
     run(go())
@@ -186,7 +190,7 @@ def catalog_status(code: str, status: str, profile: Profile) -> None:
             code=code, status=catalog_pb2.DatasetStatus.Value(f"DATASET_STATUS_{status.upper()}")
         )
         async with profile.client() as hub:
-            found = await hub.call(hub.catalog.SetDatasetStatus, request)
+            found = await hub.call(hub._stubs.catalog.SetDatasetStatus, request)
         ds = found.dataset
         click.echo(f"{ds.code} {ds.version}: {_enum(catalog_pb2.DatasetStatus, ds.status, 'DATASET_STATUS_')}")
 
@@ -307,7 +311,7 @@ def departments_list(output: str, profile: Profile) -> None:
 
     async def go() -> None:
         async with profile.client() as hub:
-            found = await hub.call(hub.departments.ListDepartments, departments_pb2.ListDepartmentsRequest())
+            found = await hub.call(hub._stubs.departments.ListDepartments, departments_pb2.ListDepartmentsRequest())
             emit_rows(
                 (
                     {
@@ -342,7 +346,9 @@ def departments_show(code: str, output: str, profile: Profile) -> None:
 
     async def go() -> None:
         async with profile.client() as hub:
-            found = await hub.call(hub.departments.GetDepartment, departments_pb2.GetDepartmentRequest(code=code))
+            found = await hub.call(
+                hub._stubs.departments.GetDepartment, departments_pb2.GetDepartmentRequest(code=code)
+            )
             emit_record(_department_record(found.department), output)
 
     run(go())
@@ -366,7 +372,8 @@ def departments_add_key(code: str, public_key: str, use: str, profile: Profile) 
         async with profile.client() as hub:
             key = _key_message(public_key, use.upper())
             await hub.call(
-                hub.departments.AddDepartmentKey, departments_pb2.AddDepartmentKeyRequest(department=code, key=key)
+                hub._stubs.departments.AddDepartmentKey,
+                departments_pb2.AddDepartmentKeyRequest(department=code, key=key),
             )
             said = i18n.translate("cli.departments.key_added", "{code}: added {use} key {kid}")
             click.echo(said.format(code=code, use=use, kid=key.kid))
@@ -390,7 +397,7 @@ def departments_retire_key(code: str, kid: str, profile: Profile) -> None:
     async def go() -> None:
         async with profile.client() as hub:
             await hub.call(
-                hub.departments.RetireDepartmentKey,
+                hub._stubs.departments.RetireDepartmentKey,
                 departments_pb2.RetireDepartmentKeyRequest(department=code, kid=kid),
             )
             click.echo(
@@ -481,7 +488,7 @@ def _set_status(code: str, status: str, reason: str, profile: Profile) -> None:
             code=code, status=departments_pb2.DepartmentStatus.Value(f"DEPARTMENT_STATUS_{status}"), reason=reason
         )
         async with profile.client() as hub:
-            found = await hub.call(hub.departments.SetDepartmentStatus, request)
+            found = await hub.call(hub._stubs.departments.SetDepartmentStatus, request)
         d = found.department
         click.echo(f"{d.code}: {_enum(departments_pb2.DepartmentStatus, d.status, 'DEPARTMENT_STATUS_')}")
 
@@ -566,7 +573,7 @@ def items_list(output: str, profile: Profile) -> None:
 
     async def go() -> None:
         async with profile.client() as hub:
-            found = await hub.call(hub.items.ListServiceItems, items_pb2.ListServiceItemsRequest())
+            found = await hub.call(hub._stubs.items.ListServiceItems, items_pb2.ListServiceItemsRequest())
             emit_rows(
                 (
                     {
@@ -601,7 +608,7 @@ def items_show(code: str, output: str, profile: Profile) -> None:
 
     async def go() -> None:
         async with profile.client() as hub:
-            found = await hub.call(hub.items.GetServiceItem, items_pb2.GetServiceItemRequest(code=code))
+            found = await hub.call(hub._stubs.items.GetServiceItem, items_pb2.GetServiceItemRequest(code=code))
             emit_record(_readable(_as_dict(found.item)), output)
 
     run(go())

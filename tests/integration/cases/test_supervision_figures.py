@@ -94,9 +94,9 @@ async def work_some_cases(world: PermitWorld) -> None:
     with pytest.raises(PermissionDenied):
         await samr.supervision_figures(since_us=1)
     tax, psb = world.hub.client("TAX", roles=(Role.DEPT_ADMIN,)), world.hub.client("PSB", roles=(Role.DEPT_ADMIN,))
-    request = (await tax.call(tax.access.CreateAccessRequest, ask_identity())).request
+    request = (await tax.call(tax._stubs.access.CreateAccessRequest, ask_identity())).request
     deny = access_pb2.DecideAccessRequestRequest(id=request.id, approve=False, reason="the tax office needs no ids")
-    await psb.call(psb.access.DecideAccessRequest, deny)
+    await psb.call(psb._stubs.access.DecideAccessRequest, deny)
 
 
 async def test_figures_and_the_report_csv_equal_a_recount_from_the_access_log(
