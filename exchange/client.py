@@ -46,6 +46,27 @@ from exchange.auth.held_roles import DepartmentRoles, parse_roles
 from exchange.auth.identity import HUB_AUDIENCE_DEFAULT, Role
 from exchange.auth.keys import PrivateKey, key_id, load_private_key
 from exchange.auth.tokens import mint_token
+from exchange.client_access import (
+    AccessDecision,
+    AccessRequest,
+    Explanation,
+    Grant,
+    access_request_from_proto,
+    access_request_status_to_proto,
+    explanation_from_proto,
+    grant_from_proto,
+)
+from exchange.client_notify import (
+    CaseFlag,
+    DeadLetter,
+    EventInfo,
+    Webhook,
+    WebhookSet,
+    case_flag_from_proto,
+    dead_letter_from_proto,
+    event_from_proto,
+    webhook_from_proto,
+)
 from exchange.errors import from_rpc_error
 from exchange.provenance import Provenance
 from exchange.served_document import (
@@ -360,8 +381,7 @@ class HubClient:
         """The department's events after `after_event_id`, then new ones as they happen (resume with the last id)."""
         request = notifications_pb2.SubscribeRequest(kinds=list(kinds), after_event_id=after_event_id)
         async for response in self.stream(self._stubs.notifications.Subscribe, request):
-            e = response.event
-            yield EventInfo(e.id, e.kind, e.department, e.reference, e.time_us, dict(e.data))
+            yield event_from_proto(response.event)
 
     async def set_webhook(
         self,
@@ -371,26 +391,177 @@ class HubClient:
         secret: str = "",
         kinds: Sequence[str] = (),
         department: str = "",
-    ) -> notifications_pb2.SetWebhookResponse:
-        """Send the department's events to url, signed (the response carries a secret the hub made, once)."""
+    ) -> WebhookSet:
+        """Send the department's events to url, signed (the result carries a secret the hub made, once)."""
         request = notifications_pb2.SetWebhookRequest(
             department=department, url=url, scheme=scheme, secret=secret, kinds=list(kinds)
         )
-        return await self.call(self._stubs.notifications.SetWebhook, request)
+        response: notifications_pb2.SetWebhookResponse = await self.call(self._stubs.notifications.SetWebhook, request)
+        return WebhookSet(webhook_from_proto(response.webhook), response.secret)
 
-    async def list_dead_letters(self, department: str = "") -> list[notifications_pb2.DeadLetter]:
-        response = await self.call(
+    async def get_webhook(self, department: str = "") -> Webhook | None:
+        """The department's webhook (yours by default), or None when none is set."""
+        response: notifications_pb2.GetWebhookResponse = await self.call(
+            self._stubs.notifications.GetWebhook, notifications_pb2.GetWebhookRequest(department=department)
+        )
+        return webhook_from_proto(response.webhook) if response.found else None
+
+    async def delete_webhook(self, department: str = "") -> bool:
+        """Stop sending events (pending deliveries become dead letters); False when none was set."""
+        response: notifications_pb2.DeleteWebhookResponse = await self.call(
+            self._stubs.notifications.DeleteWebhook, notifications_pb2.DeleteWebhookRequest(department=department)
+        )
+        return response.deleted
+
+    async def list_dead_letters(self, department: str = "") -> list[DeadLetter]:
+        response: notifications_pb2.ListDeadLettersResponse = await self.call(
             self._stubs.notifications.ListDeadLetters, notifications_pb2.ListDeadLettersRequest(department=department)
         )
-        return list(response.dead_letters)
+        return [dead_letter_from_proto(d) for d in response.dead_letters]
 
     async def redrive_dead_letters(self, event_ids: Sequence[int] = (), department: str = "") -> list[int]:
         request = notifications_pb2.RedriveDeadLettersRequest(department=department, event_ids=list(event_ids))
         return list((await self.call(self._stubs.notifications.RedriveDeadLetters, request)).event_ids)
 
-    async def list_case_flags(self, case_id: str = "") -> list[notifications_pb2.CaseFlag]:
+    async def list_case_flags(self, case_id: str = "") -> list[CaseFlag]:
         request = notifications_pb2.ListCaseFlagsRequest(case_id=case_id)
-        return list((await self.call(self._stubs.notifications.ListCaseFlags, request)).flags)
+        response: notifications_pb2.ListCaseFlagsResponse = await self.call(
+            self._stubs.notifications.ListCaseFlags, request
+        )
+        return [case_flag_from_proto(f) for f in response.flags]
+
+    # --- grants and access requests ----------------------------------------------------------------
+
+    async def create_grant(
+        self,
+        consumer: str,
+        dataset: str,
+        fields: Sequence[str],
+        *,
+        service_items: Sequence[str] = (),
+        valid_from_us: int = 0,
+        valid_until_us: int = 0,
+        rate_per_minute: int = 0,
+    ) -> Grant:
+        """Grant an unconditional dataset (the owner's department admin or a hub admin)."""
+        response: access_pb2.CreateGrantResponse = await self.call(
+            self._stubs.access.CreateGrant,
+            access_pb2.CreateGrantRequest(
+                consumer=consumer,
+                dataset=dataset,
+                fields=list(fields),
+                service_items=list(service_items),
+                valid_from_us=valid_from_us,
+                valid_until_us=valid_until_us,
+                rate_per_minute=rate_per_minute,
+            ),
+        )
+        return grant_from_proto(response.grant)
+
+    async def get_grant(self, grant_id: str) -> Grant:
+        response: access_pb2.GetGrantResponse = await self.call(
+            self._stubs.access.GetGrant, access_pb2.GetGrantRequest(id=grant_id)
+        )
+        return grant_from_proto(response.grant)
+
+    async def list_grants(
+        self, *, consumer: str = "", dataset: str = "", include_inactive: bool = False, page_size: int = 1000
+    ) -> list[Grant]:
+        """Grants you may see (department admins: their own and those on their datasets)."""
+        request = access_pb2.ListGrantsRequest(
+            consumer=consumer,
+            dataset=dataset,
+            include_inactive=include_inactive,
+            page=common_pb2.PageRequest(page_size=page_size),
+        )
+        response: access_pb2.ListGrantsResponse = await self.call(self._stubs.access.ListGrants, request)
+        return [grant_from_proto(g) for g in response.grants]
+
+    async def revoke_grant(self, grant_id: str, *, reason: str) -> Grant:
+        """Revoke a grant; it stops working on the next request on every hub replica."""
+        response: access_pb2.RevokeGrantResponse = await self.call(
+            self._stubs.access.RevokeGrant, access_pb2.RevokeGrantRequest(id=grant_id, reason=reason)
+        )
+        return grant_from_proto(response.grant)
+
+    async def create_access_request(
+        self,
+        dataset: str,
+        fields: Sequence[str],
+        service_items: Sequence[str],
+        *,
+        legal_basis: str,
+        justification: str,
+        valid_until_us: int = 0,
+        rate_per_minute: int = 0,
+    ) -> AccessRequest:
+        """Ask the owner of a conditional dataset for a grant, for your department."""
+        response: access_pb2.CreateAccessRequestResponse = await self.call(
+            self._stubs.access.CreateAccessRequest,
+            access_pb2.CreateAccessRequestRequest(
+                dataset=dataset,
+                fields=list(fields),
+                service_items=list(service_items),
+                legal_basis=legal_basis,
+                justification=justification,
+                valid_until_us=valid_until_us,
+                rate_per_minute=rate_per_minute,
+            ),
+        )
+        return access_request_from_proto(response.request)
+
+    async def get_access_request(self, request_id: str) -> AccessRequest:
+        response: access_pb2.GetAccessRequestResponse = await self.call(
+            self._stubs.access.GetAccessRequest, access_pb2.GetAccessRequestRequest(id=request_id)
+        )
+        return access_request_from_proto(response.request)
+
+    async def list_access_requests(
+        self,
+        *,
+        owner: str = "",
+        consumer: str = "",
+        status: str = "",
+        overdue_only: bool = False,
+        page_size: int = 1000,
+    ) -> list[AccessRequest]:
+        """Access requests you may see: `owner` for a department's inbox, `consumer` for what it asked;
+        `status` "pending", "approved", "denied" or "withdrawn" (empty: any)."""
+        request = access_pb2.ListAccessRequestsRequest(
+            owner=owner,
+            consumer=consumer,
+            status=access_request_status_to_proto(status),
+            overdue_only=overdue_only,
+            page=common_pb2.PageRequest(page_size=page_size),
+        )
+        response: access_pb2.ListAccessRequestsResponse = await self.call(
+            self._stubs.access.ListAccessRequests, request
+        )
+        return [access_request_from_proto(r) for r in response.requests]
+
+    async def decide_access_request(self, request_id: str, *, approve: bool, reason: str = "") -> AccessDecision:
+        """Approve (creating the grant) or deny (a reason is required) a request for your dataset."""
+        response: access_pb2.DecideAccessRequestResponse = await self.call(
+            self._stubs.access.DecideAccessRequest,
+            access_pb2.DecideAccessRequestRequest(id=request_id, approve=approve, reason=reason),
+        )
+        grant = grant_from_proto(response.grant) if response.HasField("grant") else None
+        return AccessDecision(access_request_from_proto(response.request), grant)
+
+    async def explain_access(
+        self, dataset: str, *, case_id: str, department: str = "", fields: Sequence[str] = ()
+    ) -> Explanation:
+        """Would `department` (default: yours) be allowed to fetch `dataset` for the case, and if not, why?"""
+        response: access_pb2.ExplainAccessResponse = await self.call(
+            self._stubs.access.ExplainAccess,
+            access_pb2.ExplainAccessRequest(
+                department=department or self.department,
+                dataset=dataset,
+                purpose=common_pb2.Purpose(case_id=case_id),
+                fields=list(fields),
+            ),
+        )
+        return explanation_from_proto(response)
 
     # --- the exchange ------------------------------------------------------------------------------
 
@@ -572,29 +743,6 @@ class HubClient:
             self._stubs.items.RegisterServiceItem, items_pb2.RegisterServiceItemRequest(spec_text=spec_text)
         )
         return response.item
-
-    async def create_grant(
-        self,
-        consumer: str,
-        dataset: str,
-        fields: Sequence[str],
-        *,
-        service_items: Sequence[str] = (),
-        valid_until_us: int = 0,
-        rate_per_minute: int = 0,
-    ) -> access_pb2.Grant:
-        response: access_pb2.CreateGrantResponse = await self.call(
-            self._stubs.access.CreateGrant,
-            access_pb2.CreateGrantRequest(
-                consumer=consumer,
-                dataset=dataset,
-                fields=list(fields),
-                service_items=list(service_items),
-                valid_until_us=valid_until_us,
-                rate_per_minute=rate_per_minute,
-            ),
-        )
-        return response.grant
 
     # --- approval cases ----------------------------------------------------------------------------
 
@@ -813,18 +961,6 @@ class EscalationInfo:
 
 
 # --- approval cases: results ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class EventInfo:
-    """One event the hub told the department (exchange.events), with its place in the stream."""
-
-    id: int
-    kind: str
-    department: str
-    reference: str
-    time_us: int
-    data: dict[str, str]
 
 
 @dataclass(frozen=True)
