@@ -39,6 +39,7 @@ from adapters.bulk import (
 )
 from adapters.ipc import read_batch, read_schema, split_chained_response
 from catalog.errors import DataLoss, ExchangeError, InvalidArgument, Unauthenticated
+from catalog.model import Department
 from exchange.audit.bundle import EvidenceBundle
 from exchange.audit.note import NoteVerifier
 from exchange.audit.receipt import Receipt
@@ -56,6 +57,16 @@ from exchange.client_access import (
     explanation_from_proto,
     grant_from_proto,
 )
+from exchange.client_audit import (
+    CheckpointInfo,
+    HiddenAccesses,
+    LogPage,
+    SubjectReport,
+    checkpoint_from_proto,
+    decision_to_proto,
+    entry_from_proto,
+    subject_report_from_proto,
+)
 from exchange.client_notify import (
     CaseFlag,
     DeadLetter,
@@ -66,6 +77,17 @@ from exchange.client_notify import (
     dead_letter_from_proto,
     event_from_proto,
     webhook_from_proto,
+)
+from exchange.client_registry import (
+    DatasetInfo,
+    DatasetRegistration,
+    DepartmentInfo,
+    ServiceItemInfo,
+    dataset_from_proto,
+    department_from_proto,
+    department_to_proto,
+    key_to_proto,
+    service_item_from_proto,
 )
 from exchange.errors import from_rpc_error
 from exchange.provenance import Provenance
@@ -79,6 +101,7 @@ from exchange.served_document import (
 from exchange.v1 import (
     access_pb2,
     access_pb2_grpc,
+    audit_pb2,
     audit_pb2_grpc,
     cases_pb2,
     cases_pb2_grpc,
@@ -697,17 +720,98 @@ class HubClient:
 
     # --- registry (administrators) -----------------------------------------------------------------
 
-    async def register_dataset(self, spec_text: str, *, dry_run: bool = False) -> catalog_pb2.RegisterDatasetResponse:
-        return await self.call(
+    async def register_dataset(self, spec_text: str, *, dry_run: bool = False) -> DatasetRegistration:
+        """Register a dataset (or a new version) from a YAML/JSON spec; `dry_run` stores nothing."""
+        response: catalog_pb2.RegisterDatasetResponse = await self.call(
             self._stubs.catalog.RegisterDataset,
             catalog_pb2.RegisterDatasetRequest(spec_text=spec_text, dry_run=dry_run),
         )
+        return DatasetRegistration(dataset_from_proto(response.dataset), response.outcome, tuple(response.changes))
 
-    async def register_department(self, department: departments_pb2.Department) -> departments_pb2.Department:
-        response: departments_pb2.RegisterDepartmentResponse = await self.call(
-            self._stubs.departments.RegisterDepartment, departments_pb2.RegisterDepartmentRequest(department=department)
+    async def get_dataset(self, code: str, *, version: str = "") -> DatasetInfo:
+        """One dataset (its current version, or `version`) with its schema."""
+        response: catalog_pb2.GetDatasetResponse = await self.call(
+            self._stubs.catalog.GetDataset, catalog_pb2.GetDatasetRequest(code=code, version=version)
         )
-        return response.department
+        return dataset_from_proto(response.dataset)
+
+    async def list_datasets(self, *, owner: str = "", page_size: int = 1000) -> list[DatasetInfo]:
+        """The current version of every dataset (of `owner` only, when given)."""
+        response: catalog_pb2.ListDatasetsResponse = await self.call(
+            self._stubs.catalog.ListDatasets,
+            catalog_pb2.ListDatasetsRequest(owner=owner, page=common_pb2.PageRequest(page_size=page_size)),
+        )
+        return [dataset_from_proto(d) for d in response.datasets]
+
+    async def search_datasets(self, query: str, *, page_size: int = 1000) -> list[DatasetInfo]:
+        """Datasets whose title, description, theme or keywords match the words of `query`."""
+        response: catalog_pb2.SearchDatasetsResponse = await self.call(
+            self._stubs.catalog.SearchDatasets,
+            catalog_pb2.SearchDatasetsRequest(query=query, page=common_pb2.PageRequest(page_size=page_size)),
+        )
+        return [dataset_from_proto(d) for d in response.datasets]
+
+    async def set_dataset_status(self, code: str, status: str) -> DatasetInfo:
+        """ "published", "deprecated" (still served to existing grants) or "draft" (served to nobody)."""
+        response: catalog_pb2.SetDatasetStatusResponse = await self.call(
+            self._stubs.catalog.SetDatasetStatus,
+            catalog_pb2.SetDatasetStatusRequest(
+                code=code, status=catalog_pb2.DatasetStatus.Value(f"DATASET_STATUS_{status.upper()}")
+            ),
+        )
+        return dataset_from_proto(response.dataset)
+
+    async def register_department(self, department: Department) -> DepartmentInfo:
+        """Register a department (a catalog.model.Department, as parse_department reads a spec), keys included."""
+        response: departments_pb2.RegisterDepartmentResponse = await self.call(
+            self._stubs.departments.RegisterDepartment,
+            departments_pb2.RegisterDepartmentRequest(department=department_to_proto(department)),
+        )
+        return department_from_proto(response.department)
+
+    async def get_department(self, code: str) -> DepartmentInfo:
+        response: departments_pb2.GetDepartmentResponse = await self.call(
+            self._stubs.departments.GetDepartment, departments_pb2.GetDepartmentRequest(code=code)
+        )
+        return department_from_proto(response.department)
+
+    async def list_departments(self, *, page_size: int = 1000) -> list[DepartmentInfo]:
+        response: departments_pb2.ListDepartmentsResponse = await self.call(
+            self._stubs.departments.ListDepartments,
+            departments_pb2.ListDepartmentsRequest(page=common_pb2.PageRequest(page_size=page_size)),
+        )
+        return [department_from_proto(d) for d in response.departments]
+
+    async def add_department_key(
+        self, department: str, *, kid: str, use: str, algorithm: str, public_key_pem: str
+    ) -> DepartmentInfo:
+        """Add a public key ("token" or "signing") to a department; both keys then verify until one is retired."""
+        response: departments_pb2.AddDepartmentKeyResponse = await self.call(
+            self._stubs.departments.AddDepartmentKey,
+            departments_pb2.AddDepartmentKeyRequest(
+                department=department, key=key_to_proto(kid, use, algorithm, public_key_pem)
+            ),
+        )
+        return department_from_proto(response.department)
+
+    async def retire_department_key(self, department: str, kid: str) -> DepartmentInfo:
+        response: departments_pb2.RetireDepartmentKeyResponse = await self.call(
+            self._stubs.departments.RetireDepartmentKey,
+            departments_pb2.RetireDepartmentKeyRequest(department=department, kid=kid),
+        )
+        return department_from_proto(response.department)
+
+    async def set_department_status(self, code: str, status: str, *, reason: str = "") -> DepartmentInfo:
+        """ "suspended" (its calls are refused) or "active"; hub admins only."""
+        response: departments_pb2.SetDepartmentStatusResponse = await self.call(
+            self._stubs.departments.SetDepartmentStatus,
+            departments_pb2.SetDepartmentStatusRequest(
+                code=code,
+                status=departments_pb2.DepartmentStatus.Value(f"DEPARTMENT_STATUS_{status.upper()}"),
+                reason=reason,
+            ),
+        )
+        return department_from_proto(response.department)
 
     async def get_department_roles(self, code: str) -> DepartmentRoles:
         """The roles the hub holds for a department and for single officers of it."""
@@ -738,11 +842,113 @@ class HubClient:
         )
         return department_roles_from_proto(response.roles)
 
-    async def register_service_item(self, spec_text: str) -> items_pb2.ServiceItem:
+    async def register_service_item(self, spec_text: str) -> ServiceItemInfo:
+        """Register a service item from a YAML/JSON spec."""
         response: items_pb2.RegisterServiceItemResponse = await self.call(
             self._stubs.items.RegisterServiceItem, items_pb2.RegisterServiceItemRequest(spec_text=spec_text)
         )
-        return response.item
+        return service_item_from_proto(response.item)
+
+    async def get_service_item(self, code: str) -> ServiceItemInfo:
+        response: items_pb2.GetServiceItemResponse = await self.call(
+            self._stubs.items.GetServiceItem, items_pb2.GetServiceItemRequest(code=code)
+        )
+        return service_item_from_proto(response.item)
+
+    async def list_service_items(self, *, department: str = "", page_size: int = 1000) -> list[ServiceItemInfo]:
+        """Service items (only those `department` leads or co-reviews, when given)."""
+        response: items_pb2.ListServiceItemsResponse = await self.call(
+            self._stubs.items.ListServiceItems,
+            items_pb2.ListServiceItemsRequest(department=department, page=common_pb2.PageRequest(page_size=page_size)),
+        )
+        return [service_item_from_proto(i) for i in response.items]
+
+    # --- the access log (auditors, hub admins; citizens' reports) ---------------------------------
+
+    async def query_entries(
+        self,
+        *,
+        from_us: int = 0,
+        until_us: int = 0,
+        department: str = "",
+        officer_id: str = "",
+        dataset: str = "",
+        subject_id: str = "",
+        case_id: str = "",
+        decision: str = "",
+        reason: str = "",
+        action: str = "",
+        newest_first: bool = False,
+        limit: int = 0,
+        page_size: int = 100,
+        page_token: str = "",
+    ) -> AsyncIterator[LogPage]:
+        """Search the access log (metadata only), page by page; `decision` "allow", "deny" or "" (either)."""
+        request = audit_pb2.QueryEntriesRequest(
+            filter=audit_pb2.EntryFilter(
+                from_us=from_us,
+                until_us=until_us,
+                department=department,
+                officer_id=officer_id,
+                dataset=dataset,
+                subject_id=subject_id,
+                case_id=case_id,
+                decision=decision_to_proto(decision),
+                reason=reason,
+                action=action,
+            ),
+            page=common_pb2.PageRequest(page_size=page_size, page_token=page_token),
+            newest_first=newest_first,
+            limit=limit,
+        )
+        async for page in self.stream(self._stubs.audit.QueryEntries, request):
+            yield LogPage(tuple(entry_from_proto(e) for e in page.entries), page.page.next_page_token)
+
+    async def get_subject_report(
+        self, subject_id: str, *, from_us: int = 0, until_us: int = 0, page_size: int = 100, page_token: str = ""
+    ) -> SubjectReport:
+        """Every access to one person's or organisation's data, newest first (the citizen report)."""
+        response: audit_pb2.GetSubjectReportResponse = await self.call(
+            self._stubs.audit.GetSubjectReport,
+            audit_pb2.GetSubjectReportRequest(
+                subject_id=subject_id,
+                from_us=from_us,
+                until_us=until_us,
+                page=common_pb2.PageRequest(page_size=page_size, page_token=page_token),
+            ),
+        )
+        return subject_report_from_proto(response)
+
+    async def get_checkpoint(self, *, sign_now: bool = False) -> CheckpointInfo:
+        """The latest signed checkpoint; `sign_now` has the hub sign one of the current log first."""
+        response: audit_pb2.GetCheckpointResponse = await self.call(
+            self._stubs.audit.GetCheckpoint, audit_pb2.GetCheckpointRequest(sign_now=sign_now)
+        )
+        return checkpoint_from_proto(response)
+
+    async def get_consistency_proof(self, old_size: int, new_size: int) -> list[bytes]:
+        """The hashes proving that the log of `new_size` entries extends the one of `old_size` (RFC 6962)."""
+        response: audit_pb2.GetConsistencyProofResponse = await self.call(
+            self._stubs.audit.GetConsistencyProof,
+            audit_pb2.GetConsistencyProofRequest(old_size=old_size, new_size=new_size),
+        )
+        return list(response.hashes)
+
+    async def get_evidence_bundle(self, index: int) -> str:
+        """The evidence bundle of entry `index` (the entry, its inclusion path, a signed checkpoint), as text:
+        `EvidenceBundle.from_text` reads it, `exchange audit check-proof` checks it."""
+        response: audit_pb2.GetEvidenceBundleResponse = await self.call(
+            self._stubs.audit.GetEvidenceBundle, audit_pb2.GetEvidenceBundleRequest(index=index)
+        )
+        return response.bundle
+
+    async def set_hidden_accesses(self, department: str, *, hidden: bool, legal_basis: str = "") -> HiddenAccesses:
+        """Leave a department's future accesses out of citizen reports (auditors still see them), or show them."""
+        response: audit_pb2.SetHiddenAccessesResponse = await self.call(
+            self._stubs.audit.SetHiddenAccesses,
+            audit_pb2.SetHiddenAccessesRequest(department=department, hidden=hidden, legal_basis=legal_basis),
+        )
+        return HiddenAccesses(response.department, response.hidden, response.legal_basis)
 
     # --- approval cases ----------------------------------------------------------------------------
 

@@ -22,15 +22,15 @@ def _public_methods() -> dict[str, object]:
 
 def test_no_public_method_returns_protobuf() -> None:
     wire = {
-        name: method.__annotations__.get("return")  # type: ignore[attr-defined]
+        name: method.__annotations__.get("return")
         for name, method in _public_methods().items()
-        if "_pb2" in str(method.__annotations__.get("return"))  # type: ignore[attr-defined]
+        if "_pb2" in str(method.__annotations__.get("return"))
     }
     assert wire == {}
 
 
 def test_every_public_method_says_what_it_returns() -> None:
-    assert [name for name, method in _public_methods().items() if "return" not in method.__annotations__] == []  # type: ignore[attr-defined]
+    assert [name for name, method in _public_methods().items() if "return" not in method.__annotations__] == []
 
 
 def test_the_stubs_are_private() -> None:
