@@ -1,12 +1,13 @@
 """The Python client department systems use instead of raw stubs.
 
+    tls = ClientTLS.from_files("ca.pem", "SAMR.pem", "SAMR.key")
     async with HubClient.connect("hub.example:50051", department="SAMR", officer="li.wei",
-                                 key="samr-token.key", tls=ClientTLS.from_files("ca.pem", "SAMR.pem", "SAMR.key")) as hub:
+                                 key="samr-token.key", tls=tls) as hub:
         licence = await hub.fetch("business_licence", "91110105MA01XXXXX1", case_id=case.id)
         print(licence.data["name"], licence.receipt.index)
 
-Results are plain dataclasses (docs/api.md, "The Python client"), never protobuf; failures raise the error classes of `catalog.errors`
-(`PermissionDenied`, `NotFound`, ...) carrying the gRPC status as `.grpc_code` and
+Results are plain dataclasses (docs/api.md, "The Python client"), never protobuf; failures raise
+the error classes of `catalog.errors` (`PermissionDenied`, `NotFound`, ...) carrying the gRPC status as `.grpc_code` and
 the hub's reason code as `.reason`. Tokens are minted from the department's key and
 reused on the channel until shortly before they expire.
 """
