@@ -90,6 +90,14 @@ from exchange.client_registry import (
     key_to_proto,
     service_item_from_proto,
 )
+from exchange.client_supervision import (
+    CaseWarningInfo,
+    EscalationInfo,
+    Figures,
+    SupervisionReport,
+    figures_from_proto,
+    report_from_proto,
+)
 from exchange.errors import from_rpc_error
 from exchange.provenance import Provenance
 from exchange.served_document import (
@@ -1106,12 +1114,12 @@ class HubClient:
 
     # --- supervision (电子监察) ---------------------------------------------------------------------------
 
-    async def supervision_figures(self, *, since_us: int, until_us: int = 0) -> supervision_pb2.Figures:
+    async def supervision_figures(self, *, since_us: int, until_us: int = 0) -> Figures:
         """Figures per department and per service item over [since_us, until_us) (until 0: now)."""
         response: supervision_pb2.GetFiguresResponse = await self.call(
             self._stubs.supervision.GetFigures, supervision_pb2.GetFiguresRequest(since_us=since_us, until_us=until_us)
         )
-        return response.figures
+        return figures_from_proto(response.figures)
 
     async def list_warnings(self, department: str = "") -> list[CaseWarningInfo]:
         """Open cases with a warning level now (yellow or red), of one department or every one."""
@@ -1133,38 +1141,14 @@ class HubClient:
             for e in response.escalations
         ]
 
-    async def supervision_report(self, period: str, *, at_us: int = 0) -> supervision_pb2.GetReportResponse:
+    async def supervision_report(self, period: str, *, at_us: int = 0) -> SupervisionReport:
         """The report of the last whole week or month before ``at_us`` (0: now): figures, CSV and PDF."""
         response: supervision_pb2.GetReportResponse = await self.call(
             self._stubs.supervision.GetReport,
             supervision_pb2.GetReportRequest(period=period, at_us=at_us),
             timeout=120.0,
         )
-        return response
-
-
-@dataclass(frozen=True)
-class CaseWarningInfo:
-    """An open case with a warning level (yellow: nearly overdue; red: overdue)."""
-
-    case_id: str
-    service_item: str
-    lead_department: str
-    level: str
-    deadline_us: int
-    working_days_left: float
-
-
-@dataclass(frozen=True)
-class EscalationInfo:
-    """An access request whose limit passed unanswered, escalated to the hub's supervisors."""
-
-    request_id: str
-    owner: str
-    consumer: str
-    dataset: str
-    answer_due_us: int
-    escalated_at_us: int
+        return report_from_proto(response)
 
 
 # --- approval cases: results ---------------------------------------------------------------------------

@@ -12,10 +12,11 @@ import pytest
 from catalog.errors import PermissionDenied
 from exchange.audit.entry import AccessLogEntry
 from exchange.auth.identity import Role
+from exchange.client_supervision import Figures
 from exchange.clock import now_us
 from exchange.supervision.desk import SupervisionDesk
 from exchange.supervision.report import parse_figures_csv
-from exchange.v1 import access_pb2, supervision_pb2
+from exchange.v1 import access_pb2
 from tests.integration.cases.conftest import ITEM, PermitWorld
 from tests.integration.cases.test_deadlines_rpc import exchange_cli
 from tests.integration.cases.test_supervision import ask_identity
@@ -67,7 +68,7 @@ LOG_FIGURES = (
 )
 
 
-def as_counters(figures: supervision_pb2.Figures) -> dict[str, Counter[str]]:
+def as_counters(figures: Figures) -> dict[str, Counter[str]]:
     found: dict[str, Counter[str]] = {}
     for row in figures.rows:
         values = Counter({name: getattr(row, name) for name in LOG_FIGURES})
