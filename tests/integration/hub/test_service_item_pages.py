@@ -36,7 +36,7 @@ async def _all_pages(client, department: str, size: int) -> list[list[str]]:
     pages, token = [], ""
     while True:
         response = await client.call(
-            client.items.ListServiceItems,
+            client._stubs.items.ListServiceItems,
             items_pb2.ListServiceItemsRequest(
                 department=department, page=common_pb2.PageRequest(page_size=size, page_token=token)
             ),
@@ -76,7 +76,7 @@ async def test_a_page_token_that_is_no_service_item_code_is_refused(many_items):
     before = len(await many_items.log_entries())
     with pytest.raises(InvalidArgument) as refused:
         await client.call(
-            client.items.ListServiceItems,
+            client._stubs.items.ListServiceItems,
             items_pb2.ListServiceItemsRequest(page=common_pb2.PageRequest(page_token="NOT A CODE")),
         )
     assert refused.value.reason == "PAGE_TOKEN_INVALID"
