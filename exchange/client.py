@@ -407,6 +407,16 @@ class HubClient:
         except aio.AioRpcError as error:
             raise translate(error) from None
 
+    async def _all_pages(self, method: Callable[..., Awaitable[Any]], request: Any, field: str) -> list[Any]:
+        """Every item of a paged list: the request is repeated with each next_page_token until there is none."""
+        found: list[Any] = []
+        while True:
+            response = await self.call(method, request)
+            found.extend(getattr(response, field))
+            if not response.page.next_page_token:
+                return found
+            request.page.page_token = response.page.next_page_token
+
     # --- notifications -------------------------------------------------------------------------------
 
     async def subscribe(self, *, kinds: Sequence[str] = (), after_event_id: int = 0) -> AsyncIterator[EventInfo]:
@@ -497,7 +507,7 @@ class HubClient:
         return grant_from_proto(response.grant)
 
     async def list_grants(
-        self, *, consumer: str = "", dataset: str = "", include_inactive: bool = False, page_size: int = 1000
+        self, *, consumer: str = "", dataset: str = "", include_inactive: bool = False, page_size: int = 500
     ) -> list[Grant]:
         """Grants you may see (department admins: their own and those on their datasets)."""
         request = access_pb2.ListGrantsRequest(
@@ -506,8 +516,8 @@ class HubClient:
             include_inactive=include_inactive,
             page=common_pb2.PageRequest(page_size=page_size),
         )
-        response: access_pb2.ListGrantsResponse = await self.call(self._stubs.access.ListGrants, request)
-        return [grant_from_proto(g) for g in response.grants]
+        found = await self._all_pages(self._stubs.access.ListGrants, request, "grants")
+        return [grant_from_proto(x) for x in found]
 
     async def revoke_grant(self, grant_id: str, *, reason: str) -> Grant:
         """Revoke a grant; it stops working on the next request on every hub replica."""
@@ -555,7 +565,7 @@ class HubClient:
         consumer: str = "",
         status: str = "",
         overdue_only: bool = False,
-        page_size: int = 1000,
+        page_size: int = 500,
     ) -> list[AccessRequest]:
         """Access requests you may see: `owner` for a department's inbox, `consumer` for what it asked;
         `status` "pending", "approved", "denied" or "withdrawn" (empty: any)."""
@@ -566,10 +576,8 @@ class HubClient:
             overdue_only=overdue_only,
             page=common_pb2.PageRequest(page_size=page_size),
         )
-        response: access_pb2.ListAccessRequestsResponse = await self.call(
-            self._stubs.access.ListAccessRequests, request
-        )
-        return [access_request_from_proto(r) for r in response.requests]
+        found = await self._all_pages(self._stubs.access.ListAccessRequests, request, "requests")
+        return [access_request_from_proto(x) for x in found]
 
     async def decide_access_request(self, request_id: str, *, approve: bool, reason: str = "") -> AccessDecision:
         """Approve (creating the grant) or deny (a reason is required) a request for your dataset."""
@@ -744,21 +752,23 @@ class HubClient:
         )
         return dataset_from_proto(response.dataset)
 
-    async def list_datasets(self, *, owner: str = "", page_size: int = 1000) -> list[DatasetInfo]:
+    async def list_datasets(self, *, owner: str = "", page_size: int = 500) -> list[DatasetInfo]:
         """The current version of every dataset (of `owner` only, when given)."""
-        response: catalog_pb2.ListDatasetsResponse = await self.call(
+        found = await self._all_pages(
             self._stubs.catalog.ListDatasets,
             catalog_pb2.ListDatasetsRequest(owner=owner, page=common_pb2.PageRequest(page_size=page_size)),
+            "datasets",
         )
-        return [dataset_from_proto(d) for d in response.datasets]
+        return [dataset_from_proto(x) for x in found]
 
-    async def search_datasets(self, query: str, *, page_size: int = 1000) -> list[DatasetInfo]:
+    async def search_datasets(self, query: str, *, page_size: int = 500) -> list[DatasetInfo]:
         """Datasets whose title, description, theme or keywords match the words of `query`."""
-        response: catalog_pb2.SearchDatasetsResponse = await self.call(
+        found = await self._all_pages(
             self._stubs.catalog.SearchDatasets,
             catalog_pb2.SearchDatasetsRequest(query=query, page=common_pb2.PageRequest(page_size=page_size)),
+            "datasets",
         )
-        return [dataset_from_proto(d) for d in response.datasets]
+        return [dataset_from_proto(x) for x in found]
 
     async def set_dataset_status(self, code: str, status: str) -> DatasetInfo:
         """ "published", "deprecated" (still served to existing grants) or "draft" (served to nobody)."""
@@ -784,12 +794,13 @@ class HubClient:
         )
         return department_from_proto(response.department)
 
-    async def list_departments(self, *, page_size: int = 1000) -> list[DepartmentInfo]:
-        response: departments_pb2.ListDepartmentsResponse = await self.call(
+    async def list_departments(self, *, page_size: int = 500) -> list[DepartmentInfo]:
+        found = await self._all_pages(
             self._stubs.departments.ListDepartments,
             departments_pb2.ListDepartmentsRequest(page=common_pb2.PageRequest(page_size=page_size)),
+            "departments",
         )
-        return [department_from_proto(d) for d in response.departments]
+        return [department_from_proto(x) for x in found]
 
     async def add_department_key(
         self, department: str, *, kid: str, use: str, algorithm: str, public_key_pem: str
@@ -864,13 +875,14 @@ class HubClient:
         )
         return service_item_from_proto(response.item)
 
-    async def list_service_items(self, *, department: str = "", page_size: int = 1000) -> list[ServiceItemInfo]:
+    async def list_service_items(self, *, department: str = "", page_size: int = 500) -> list[ServiceItemInfo]:
         """Service items (only those `department` leads or co-reviews, when given)."""
-        response: items_pb2.ListServiceItemsResponse = await self.call(
+        found = await self._all_pages(
             self._stubs.items.ListServiceItems,
             items_pb2.ListServiceItemsRequest(department=department, page=common_pb2.PageRequest(page_size=page_size)),
+            "items",
         )
-        return [service_item_from_proto(i) for i in response.items]
+        return [service_item_from_proto(x) for x in found]
 
     # --- the access log (auditors, hub admins; citizens' reports) ---------------------------------
 

@@ -55,6 +55,14 @@ async def test_every_service_item_is_listed_once_in_code_order_across_pages(many
     assert all(len(page) == 25 for page in pages[:-1])
 
 
+async def test_the_typed_client_follows_the_page_tokens_to_the_last_item(many_items):
+    client = many_items.client("HUB", roles=[Role.OFFICER])
+    listed = await client.list_service_items(page_size=40)
+    assert [i.code for i in listed] == sorted(_item(n).code for n in range(ITEMS))
+    samr = await client.list_service_items(department="SAMR", page_size=7)
+    assert [i.code for i in samr] == sorted(_item(n).code for n in range(ITEMS) if n % 3 == 0 or n % 5 == 0)
+
+
 async def test_a_department_filter_pages_only_the_items_it_leads_or_reviews(many_items):
     client = many_items.client("HUB", roles=[Role.OFFICER])
     pages = await _all_pages(client, "SAMR", 20)
