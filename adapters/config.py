@@ -15,8 +15,6 @@ from typing import Any
 import pyarrow as pa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, load_pem_private_key
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 from catalog.errors import FieldViolation, InvalidArgument
 from catalog.model import Dataset, load_spec_file, parse_dataset, parse_spec
@@ -24,8 +22,6 @@ from catalog.model import Dataset, load_spec_file, parse_dataset, parse_spec
 from .signing import DocumentSigner
 from .sources.base import Source
 from .sources.files import FileSource
-from .sources.rest import RestSource, client_ssl_context
-from .sources.sql import IDENTIFIER, SqlSource
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _DEPARTMENT = re.compile(r"^[A-Z][A-Z0-9-]{1,31}$")
@@ -297,6 +293,12 @@ def _rest(s: _Settings, env: Mapping[str, str]) -> RestSourceConfig | None:
 
 def _sql(s: _Settings) -> SqlSourceConfig | None:
     """The settings of a sql source; a relative SQLite path is taken from the config file's folder."""
+    # The built-in sources load their drivers (SQLAlchemy, aiohttp) only when a config names them.
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from .sources.sql import IDENTIFIER
+
     s.unknown({"type", "url", "table", "key_column", "column_map", "timeout_seconds"})
     url = s.text("url")
     table = s.text("table", pattern=IDENTIFIER)
@@ -499,6 +501,8 @@ def build_source(cfg: DatasetConfig, schema: pa.Schema) -> Source:
     """The source the dataset configuration describes, serving documents with the given schema."""
     source = cfg.source
     if isinstance(source, RestSourceConfig):
+        from .sources.rest import RestSource, client_ssl_context
+
         _check_mapping(cfg, source.field_map, "field_map", schema)
         context = None
         if source.base_url.startswith("https://") or source.ca_file or source.cert_file:
@@ -529,6 +533,8 @@ def build_source(cfg: DatasetConfig, schema: pa.Schema) -> Source:
             scan_next_path=source.scan_next_path,
         )
     if isinstance(source, SqlSourceConfig):
+        from .sources.sql import SqlSource
+
         _check_mapping(cfg, source.column_map, "column_map", schema)
         return SqlSource(
             source.url,

@@ -13,12 +13,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from catalog.model import AdminLevel, Department, DepartmentKey, KeyUse
+from exchange.auth.identity import system_caller
 from exchange.auth.keys import generate_ed25519, key_id, load_private_key, public_key_to_pem, write_private_key
 from exchange.auth.pki import init_pki, issue_department_certificate, issue_hub_client_certificate
 from exchange.config import Settings
 from exchange.hub import Hub
 from exchange.registry import Registry
-from exchange.testing import system_caller
 
 
 async def initialise(settings: Settings, hosts: Sequence[str] = ("localhost", "127.0.0.1")) -> Path:

@@ -1,12 +1,13 @@
 """The Python client department systems use instead of raw stubs.
 
+    tls = ClientTLS.from_files("ca.pem", "SAMR.pem", "SAMR.key")
     async with HubClient.connect("hub.example:50051", department="SAMR", officer="li.wei",
-                                 key="samr-token.key", tls=ClientTLS.from_dir("pki", "SAMR")) as hub:
+                                 key="samr-token.key", tls=tls) as hub:
         licence = await hub.fetch("business_licence", "91110105MA01XXXXX1", case_id=case.id)
         print(licence.data["name"], licence.receipt.index)
 
-Results are plain dataclasses; failures raise the error classes of `catalog.errors`
-(`PermissionDenied`, `NotFound`, ...) carrying the gRPC status as `.grpc_code` and
+Results are plain dataclasses (docs/api.md, "The Python client"), never protobuf; failures raise
+the error classes of `catalog.errors` (`PermissionDenied`, `NotFound`, ...) carrying the gRPC status as `.grpc_code` and
 the hub's reason code as `.reason`. Tokens are minted from the department's key and
 reused on the channel until shortly before they expire.
 """
@@ -39,6 +40,7 @@ from adapters.bulk import (
 )
 from adapters.ipc import read_batch, read_schema, split_chained_response
 from catalog.errors import DataLoss, ExchangeError, InvalidArgument, Unauthenticated
+from catalog.model import Department
 from exchange.audit.bundle import EvidenceBundle
 from exchange.audit.note import NoteVerifier
 from exchange.audit.receipt import Receipt
@@ -46,6 +48,56 @@ from exchange.auth.held_roles import DepartmentRoles, parse_roles
 from exchange.auth.identity import HUB_AUDIENCE_DEFAULT, Role
 from exchange.auth.keys import PrivateKey, key_id, load_private_key
 from exchange.auth.tokens import mint_token
+from exchange.client_access import (
+    AccessDecision,
+    AccessRequest,
+    Explanation,
+    Grant,
+    access_request_from_proto,
+    access_request_status_to_proto,
+    explanation_from_proto,
+    grant_from_proto,
+)
+from exchange.client_audit import (
+    CheckpointInfo,
+    HiddenAccesses,
+    LogPage,
+    SubjectReport,
+    checkpoint_from_proto,
+    decision_to_proto,
+    entry_from_proto,
+    subject_report_from_proto,
+)
+from exchange.client_notify import (
+    CaseFlag,
+    DeadLetter,
+    EventInfo,
+    Webhook,
+    WebhookSet,
+    case_flag_from_proto,
+    dead_letter_from_proto,
+    event_from_proto,
+    webhook_from_proto,
+)
+from exchange.client_registry import (
+    DatasetInfo,
+    DatasetRegistration,
+    DepartmentInfo,
+    ServiceItemInfo,
+    dataset_from_proto,
+    department_from_proto,
+    department_to_proto,
+    key_to_proto,
+    service_item_from_proto,
+)
+from exchange.client_supervision import (
+    CaseWarningInfo,
+    EscalationInfo,
+    Figures,
+    SupervisionReport,
+    figures_from_proto,
+    report_from_proto,
+)
 from exchange.errors import from_rpc_error
 from exchange.provenance import Provenance
 from exchange.served_document import (
@@ -58,6 +110,7 @@ from exchange.served_document import (
 from exchange.v1 import (
     access_pb2,
     access_pb2_grpc,
+    audit_pb2,
     audit_pb2_grpc,
     cases_pb2,
     cases_pb2_grpc,
@@ -201,6 +254,21 @@ def _channel_target(target: str | Sequence[str]) -> tuple[str, bool]:
     return f"ipv{families.pop()}:{','.join(addresses)}", True
 
 
+class _Stubs:
+    """The generated gRPC stubs of every service, on one channel (private to the client)."""
+
+    def __init__(self, channel: aio.Channel) -> None:
+        self.catalog = catalog_pb2_grpc.CatalogServiceStub(channel)
+        self.departments = departments_pb2_grpc.DepartmentServiceStub(channel)
+        self.items = items_pb2_grpc.ServiceItemServiceStub(channel)
+        self.access = access_pb2_grpc.AccessServiceStub(channel)
+        self.exchange = exchange_pb2_grpc.ExchangeServiceStub(channel)
+        self.cases = cases_pb2_grpc.CaseServiceStub(channel)
+        self.audit = audit_pb2_grpc.AuditServiceStub(channel)
+        self.notifications = notifications_pb2_grpc.NotificationServiceStub(channel)
+        self.supervision = supervision_pb2_grpc.SupervisionServiceStub(channel)
+
+
 class HubClient:
     """An authenticated connection to the hub for one officer of one department."""
 
@@ -232,18 +300,11 @@ class HubClient:
         self.last_scan_receipt: Receipt | None = None
         # The issuer's verified closing manifest of the last scan (None while unsigned or unfinished).
         self.last_scan_manifest: VerifiedManifest | None = None
-        self.catalog = catalog_pb2_grpc.CatalogServiceStub(channel)
-        self.departments = departments_pb2_grpc.DepartmentServiceStub(channel)
-        self.items = items_pb2_grpc.ServiceItemServiceStub(channel)
-        self.access = access_pb2_grpc.AccessServiceStub(channel)
-        self.exchange = exchange_pb2_grpc.ExchangeServiceStub(channel)
+        # The generated stubs are private: callers use the typed methods below, which return dataclasses.
+        self._stubs = _Stubs(channel)
         self._scan_responses: aio.UnaryStreamMultiCallable[exchange_pb2.ScanRequest, bytes] = channel.unary_stream(
             "/exchange.v1.ExchangeService/Scan", request_serializer=exchange_pb2.ScanRequest.SerializeToString
         )
-        self.cases = cases_pb2_grpc.CaseServiceStub(channel)
-        self.audit = audit_pb2_grpc.AuditServiceStub(channel)
-        self.notifications = notifications_pb2_grpc.NotificationServiceStub(channel)
-        self.supervision = supervision_pb2_grpc.SupervisionServiceStub(channel)
 
     @classmethod
     def connect(
@@ -346,14 +407,23 @@ class HubClient:
         except aio.AioRpcError as error:
             raise translate(error) from None
 
+    async def _all_pages(self, method: Callable[..., Awaitable[Any]], request: Any, field: str) -> list[Any]:
+        """Every item of a paged list: the request is repeated with each next_page_token until there is none."""
+        found: list[Any] = []
+        while True:
+            response = await self.call(method, request)
+            found.extend(getattr(response, field))
+            if not response.page.next_page_token:
+                return found
+            request.page.page_token = response.page.next_page_token
+
     # --- notifications -------------------------------------------------------------------------------
 
     async def subscribe(self, *, kinds: Sequence[str] = (), after_event_id: int = 0) -> AsyncIterator[EventInfo]:
         """The department's events after `after_event_id`, then new ones as they happen (resume with the last id)."""
         request = notifications_pb2.SubscribeRequest(kinds=list(kinds), after_event_id=after_event_id)
-        async for response in self.stream(self.notifications.Subscribe, request):
-            e = response.event
-            yield EventInfo(e.id, e.kind, e.department, e.reference, e.time_us, dict(e.data))
+        async for response in self.stream(self._stubs.notifications.Subscribe, request):
+            yield event_from_proto(response.event)
 
     async def set_webhook(
         self,
@@ -363,26 +433,175 @@ class HubClient:
         secret: str = "",
         kinds: Sequence[str] = (),
         department: str = "",
-    ) -> notifications_pb2.SetWebhookResponse:
-        """Send the department's events to url, signed (the response carries a secret the hub made, once)."""
+    ) -> WebhookSet:
+        """Send the department's events to url, signed (the result carries a secret the hub made, once)."""
         request = notifications_pb2.SetWebhookRequest(
             department=department, url=url, scheme=scheme, secret=secret, kinds=list(kinds)
         )
-        return await self.call(self.notifications.SetWebhook, request)
+        response: notifications_pb2.SetWebhookResponse = await self.call(self._stubs.notifications.SetWebhook, request)
+        return WebhookSet(webhook_from_proto(response.webhook), response.secret)
 
-    async def list_dead_letters(self, department: str = "") -> list[notifications_pb2.DeadLetter]:
-        response = await self.call(
-            self.notifications.ListDeadLetters, notifications_pb2.ListDeadLettersRequest(department=department)
+    async def get_webhook(self, department: str = "") -> Webhook | None:
+        """The department's webhook (yours by default), or None when none is set."""
+        response: notifications_pb2.GetWebhookResponse = await self.call(
+            self._stubs.notifications.GetWebhook, notifications_pb2.GetWebhookRequest(department=department)
         )
-        return list(response.dead_letters)
+        return webhook_from_proto(response.webhook) if response.found else None
+
+    async def delete_webhook(self, department: str = "") -> bool:
+        """Stop sending events (pending deliveries become dead letters); False when none was set."""
+        response: notifications_pb2.DeleteWebhookResponse = await self.call(
+            self._stubs.notifications.DeleteWebhook, notifications_pb2.DeleteWebhookRequest(department=department)
+        )
+        return response.deleted
+
+    async def list_dead_letters(self, department: str = "") -> list[DeadLetter]:
+        response: notifications_pb2.ListDeadLettersResponse = await self.call(
+            self._stubs.notifications.ListDeadLetters, notifications_pb2.ListDeadLettersRequest(department=department)
+        )
+        return [dead_letter_from_proto(d) for d in response.dead_letters]
 
     async def redrive_dead_letters(self, event_ids: Sequence[int] = (), department: str = "") -> list[int]:
         request = notifications_pb2.RedriveDeadLettersRequest(department=department, event_ids=list(event_ids))
-        return list((await self.call(self.notifications.RedriveDeadLetters, request)).event_ids)
+        return list((await self.call(self._stubs.notifications.RedriveDeadLetters, request)).event_ids)
 
-    async def list_case_flags(self, case_id: str = "") -> list[notifications_pb2.CaseFlag]:
+    async def list_case_flags(self, case_id: str = "") -> list[CaseFlag]:
         request = notifications_pb2.ListCaseFlagsRequest(case_id=case_id)
-        return list((await self.call(self.notifications.ListCaseFlags, request)).flags)
+        response: notifications_pb2.ListCaseFlagsResponse = await self.call(
+            self._stubs.notifications.ListCaseFlags, request
+        )
+        return [case_flag_from_proto(f) for f in response.flags]
+
+    # --- grants and access requests ----------------------------------------------------------------
+
+    async def create_grant(
+        self,
+        consumer: str,
+        dataset: str,
+        fields: Sequence[str],
+        *,
+        service_items: Sequence[str] = (),
+        valid_from_us: int = 0,
+        valid_until_us: int = 0,
+        rate_per_minute: int = 0,
+    ) -> Grant:
+        """Grant an unconditional dataset (the owner's department admin or a hub admin)."""
+        response: access_pb2.CreateGrantResponse = await self.call(
+            self._stubs.access.CreateGrant,
+            access_pb2.CreateGrantRequest(
+                consumer=consumer,
+                dataset=dataset,
+                fields=list(fields),
+                service_items=list(service_items),
+                valid_from_us=valid_from_us,
+                valid_until_us=valid_until_us,
+                rate_per_minute=rate_per_minute,
+            ),
+        )
+        return grant_from_proto(response.grant)
+
+    async def get_grant(self, grant_id: str) -> Grant:
+        response: access_pb2.GetGrantResponse = await self.call(
+            self._stubs.access.GetGrant, access_pb2.GetGrantRequest(id=grant_id)
+        )
+        return grant_from_proto(response.grant)
+
+    async def list_grants(
+        self, *, consumer: str = "", dataset: str = "", include_inactive: bool = False, page_size: int = 500
+    ) -> list[Grant]:
+        """Grants you may see (department admins: their own and those on their datasets)."""
+        request = access_pb2.ListGrantsRequest(
+            consumer=consumer,
+            dataset=dataset,
+            include_inactive=include_inactive,
+            page=common_pb2.PageRequest(page_size=page_size),
+        )
+        found = await self._all_pages(self._stubs.access.ListGrants, request, "grants")
+        return [grant_from_proto(x) for x in found]
+
+    async def revoke_grant(self, grant_id: str, *, reason: str) -> Grant:
+        """Revoke a grant; it stops working on the next request on every hub replica."""
+        response: access_pb2.RevokeGrantResponse = await self.call(
+            self._stubs.access.RevokeGrant, access_pb2.RevokeGrantRequest(id=grant_id, reason=reason)
+        )
+        return grant_from_proto(response.grant)
+
+    async def create_access_request(
+        self,
+        dataset: str,
+        fields: Sequence[str],
+        service_items: Sequence[str],
+        *,
+        legal_basis: str,
+        justification: str,
+        valid_until_us: int = 0,
+        rate_per_minute: int = 0,
+    ) -> AccessRequest:
+        """Ask the owner of a conditional dataset for a grant, for your department."""
+        response: access_pb2.CreateAccessRequestResponse = await self.call(
+            self._stubs.access.CreateAccessRequest,
+            access_pb2.CreateAccessRequestRequest(
+                dataset=dataset,
+                fields=list(fields),
+                service_items=list(service_items),
+                legal_basis=legal_basis,
+                justification=justification,
+                valid_until_us=valid_until_us,
+                rate_per_minute=rate_per_minute,
+            ),
+        )
+        return access_request_from_proto(response.request)
+
+    async def get_access_request(self, request_id: str) -> AccessRequest:
+        response: access_pb2.GetAccessRequestResponse = await self.call(
+            self._stubs.access.GetAccessRequest, access_pb2.GetAccessRequestRequest(id=request_id)
+        )
+        return access_request_from_proto(response.request)
+
+    async def list_access_requests(
+        self,
+        *,
+        owner: str = "",
+        consumer: str = "",
+        status: str = "",
+        overdue_only: bool = False,
+        page_size: int = 500,
+    ) -> list[AccessRequest]:
+        """Access requests you may see: `owner` for a department's inbox, `consumer` for what it asked;
+        `status` "pending", "approved", "denied" or "withdrawn" (empty: any)."""
+        request = access_pb2.ListAccessRequestsRequest(
+            owner=owner,
+            consumer=consumer,
+            status=access_request_status_to_proto(status),
+            overdue_only=overdue_only,
+            page=common_pb2.PageRequest(page_size=page_size),
+        )
+        found = await self._all_pages(self._stubs.access.ListAccessRequests, request, "requests")
+        return [access_request_from_proto(x) for x in found]
+
+    async def decide_access_request(self, request_id: str, *, approve: bool, reason: str = "") -> AccessDecision:
+        """Approve (creating the grant) or deny (a reason is required) a request for your dataset."""
+        response: access_pb2.DecideAccessRequestResponse = await self.call(
+            self._stubs.access.DecideAccessRequest,
+            access_pb2.DecideAccessRequestRequest(id=request_id, approve=approve, reason=reason),
+        )
+        grant = grant_from_proto(response.grant) if response.HasField("grant") else None
+        return AccessDecision(access_request_from_proto(response.request), grant)
+
+    async def explain_access(
+        self, dataset: str, *, case_id: str, department: str = "", fields: Sequence[str] = ()
+    ) -> Explanation:
+        """Would `department` (default: yours) be allowed to fetch `dataset` for the case, and if not, why?"""
+        response: access_pb2.ExplainAccessResponse = await self.call(
+            self._stubs.access.ExplainAccess,
+            access_pb2.ExplainAccessRequest(
+                department=department or self.department,
+                dataset=dataset,
+                purpose=common_pb2.Purpose(case_id=case_id),
+                fields=list(fields),
+            ),
+        )
+        return explanation_from_proto(response)
 
     # --- the exchange ------------------------------------------------------------------------------
 
@@ -399,7 +618,7 @@ class HubClient:
     ) -> Document:
         """Fetch one document from its issuing department, for a case."""
         response: exchange_pb2.FetchResponse = await self.call(
-            self.exchange.Fetch,
+            self._stubs.exchange.Fetch,
             exchange_pb2.FetchRequest(
                 dataset=dataset,
                 key=key,
@@ -501,7 +720,9 @@ class HubClient:
             return lambda _issuer, _kid: None  # verify_manifest names what is wrong with it
         if not isinstance(issuer, str) or not issuer:
             return lambda _issuer, _kid: None
-        found = await self.call(self.departments.GetDepartment, departments_pb2.GetDepartmentRequest(code=issuer))
+        found = await self.call(
+            self._stubs.departments.GetDepartment, departments_pb2.GetDepartmentRequest(code=issuer)
+        )
         registered = {
             k.kid: issuer_key_from(k.public_key_pem)
             for k in found.department.keys
@@ -516,21 +737,106 @@ class HubClient:
 
     # --- registry (administrators) -----------------------------------------------------------------
 
-    async def register_dataset(self, spec_text: str, *, dry_run: bool = False) -> catalog_pb2.RegisterDatasetResponse:
-        return await self.call(
-            self.catalog.RegisterDataset, catalog_pb2.RegisterDatasetRequest(spec_text=spec_text, dry_run=dry_run)
+    async def register_dataset(self, spec_text: str, *, dry_run: bool = False) -> DatasetRegistration:
+        """Register a dataset (or a new version) from a YAML/JSON spec; `dry_run` stores nothing."""
+        response: catalog_pb2.RegisterDatasetResponse = await self.call(
+            self._stubs.catalog.RegisterDataset,
+            catalog_pb2.RegisterDatasetRequest(spec_text=spec_text, dry_run=dry_run),
         )
+        return DatasetRegistration(dataset_from_proto(response.dataset), response.outcome, tuple(response.changes))
 
-    async def register_department(self, department: departments_pb2.Department) -> departments_pb2.Department:
-        response: departments_pb2.RegisterDepartmentResponse = await self.call(
-            self.departments.RegisterDepartment, departments_pb2.RegisterDepartmentRequest(department=department)
+    async def get_dataset(self, code: str, *, version: str = "") -> DatasetInfo:
+        """One dataset (its current version, or `version`) with its schema."""
+        response: catalog_pb2.GetDatasetResponse = await self.call(
+            self._stubs.catalog.GetDataset, catalog_pb2.GetDatasetRequest(code=code, version=version)
         )
-        return response.department
+        return dataset_from_proto(response.dataset)
+
+    async def list_datasets(self, *, owner: str = "", page_size: int = 500) -> list[DatasetInfo]:
+        """The current version of every dataset (of `owner` only, when given)."""
+        found = await self._all_pages(
+            self._stubs.catalog.ListDatasets,
+            catalog_pb2.ListDatasetsRequest(owner=owner, page=common_pb2.PageRequest(page_size=page_size)),
+            "datasets",
+        )
+        return [dataset_from_proto(x) for x in found]
+
+    async def search_datasets(self, query: str, *, page_size: int = 500) -> list[DatasetInfo]:
+        """Datasets whose title, description, theme or keywords match the words of `query`."""
+        found = await self._all_pages(
+            self._stubs.catalog.SearchDatasets,
+            catalog_pb2.SearchDatasetsRequest(query=query, page=common_pb2.PageRequest(page_size=page_size)),
+            "datasets",
+        )
+        return [dataset_from_proto(x) for x in found]
+
+    async def set_dataset_status(self, code: str, status: str) -> DatasetInfo:
+        """ "published", "deprecated" (still served to existing grants) or "draft" (served to nobody)."""
+        response: catalog_pb2.SetDatasetStatusResponse = await self.call(
+            self._stubs.catalog.SetDatasetStatus,
+            catalog_pb2.SetDatasetStatusRequest(
+                code=code, status=catalog_pb2.DatasetStatus.Value(f"DATASET_STATUS_{status.upper()}")
+            ),
+        )
+        return dataset_from_proto(response.dataset)
+
+    async def register_department(self, department: Department) -> DepartmentInfo:
+        """Register a department (a catalog.model.Department, as parse_department reads a spec), keys included."""
+        response: departments_pb2.RegisterDepartmentResponse = await self.call(
+            self._stubs.departments.RegisterDepartment,
+            departments_pb2.RegisterDepartmentRequest(department=department_to_proto(department)),
+        )
+        return department_from_proto(response.department)
+
+    async def get_department(self, code: str) -> DepartmentInfo:
+        response: departments_pb2.GetDepartmentResponse = await self.call(
+            self._stubs.departments.GetDepartment, departments_pb2.GetDepartmentRequest(code=code)
+        )
+        return department_from_proto(response.department)
+
+    async def list_departments(self, *, page_size: int = 500) -> list[DepartmentInfo]:
+        found = await self._all_pages(
+            self._stubs.departments.ListDepartments,
+            departments_pb2.ListDepartmentsRequest(page=common_pb2.PageRequest(page_size=page_size)),
+            "departments",
+        )
+        return [department_from_proto(x) for x in found]
+
+    async def add_department_key(
+        self, department: str, *, kid: str, use: str, algorithm: str, public_key_pem: str
+    ) -> DepartmentInfo:
+        """Add a public key ("token" or "signing") to a department; both keys then verify until one is retired."""
+        response: departments_pb2.AddDepartmentKeyResponse = await self.call(
+            self._stubs.departments.AddDepartmentKey,
+            departments_pb2.AddDepartmentKeyRequest(
+                department=department, key=key_to_proto(kid, use, algorithm, public_key_pem)
+            ),
+        )
+        return department_from_proto(response.department)
+
+    async def retire_department_key(self, department: str, kid: str) -> DepartmentInfo:
+        response: departments_pb2.RetireDepartmentKeyResponse = await self.call(
+            self._stubs.departments.RetireDepartmentKey,
+            departments_pb2.RetireDepartmentKeyRequest(department=department, kid=kid),
+        )
+        return department_from_proto(response.department)
+
+    async def set_department_status(self, code: str, status: str, *, reason: str = "") -> DepartmentInfo:
+        """ "suspended" (its calls are refused) or "active"; hub admins only."""
+        response: departments_pb2.SetDepartmentStatusResponse = await self.call(
+            self._stubs.departments.SetDepartmentStatus,
+            departments_pb2.SetDepartmentStatusRequest(
+                code=code,
+                status=departments_pb2.DepartmentStatus.Value(f"DEPARTMENT_STATUS_{status.upper()}"),
+                reason=reason,
+            ),
+        )
+        return department_from_proto(response.department)
 
     async def get_department_roles(self, code: str) -> DepartmentRoles:
         """The roles the hub holds for a department and for single officers of it."""
         response: departments_pb2.GetDepartmentRolesResponse = await self.call(
-            self.departments.GetDepartmentRoles, departments_pb2.GetDepartmentRolesRequest(code=code)
+            self._stubs.departments.GetDepartmentRoles, departments_pb2.GetDepartmentRolesRequest(code=code)
         )
         return department_roles_from_proto(response.roles)
 
@@ -552,38 +858,118 @@ class HubClient:
             reason=reason,
         )
         response: departments_pb2.SetDepartmentRolesResponse = await self.call(
-            self.departments.SetDepartmentRoles, request
+            self._stubs.departments.SetDepartmentRoles, request
         )
         return department_roles_from_proto(response.roles)
 
-    async def register_service_item(self, spec_text: str) -> items_pb2.ServiceItem:
+    async def register_service_item(self, spec_text: str) -> ServiceItemInfo:
+        """Register a service item from a YAML/JSON spec."""
         response: items_pb2.RegisterServiceItemResponse = await self.call(
-            self.items.RegisterServiceItem, items_pb2.RegisterServiceItemRequest(spec_text=spec_text)
+            self._stubs.items.RegisterServiceItem, items_pb2.RegisterServiceItemRequest(spec_text=spec_text)
         )
-        return response.item
+        return service_item_from_proto(response.item)
 
-    async def create_grant(
+    async def get_service_item(self, code: str) -> ServiceItemInfo:
+        response: items_pb2.GetServiceItemResponse = await self.call(
+            self._stubs.items.GetServiceItem, items_pb2.GetServiceItemRequest(code=code)
+        )
+        return service_item_from_proto(response.item)
+
+    async def list_service_items(self, *, department: str = "", page_size: int = 500) -> list[ServiceItemInfo]:
+        """Service items (only those `department` leads or co-reviews, when given)."""
+        found = await self._all_pages(
+            self._stubs.items.ListServiceItems,
+            items_pb2.ListServiceItemsRequest(department=department, page=common_pb2.PageRequest(page_size=page_size)),
+            "items",
+        )
+        return [service_item_from_proto(x) for x in found]
+
+    # --- the access log (auditors, hub admins; citizens' reports) ---------------------------------
+
+    async def query_entries(
         self,
-        consumer: str,
-        dataset: str,
-        fields: Sequence[str],
         *,
-        service_items: Sequence[str] = (),
-        valid_until_us: int = 0,
-        rate_per_minute: int = 0,
-    ) -> access_pb2.Grant:
-        response: access_pb2.CreateGrantResponse = await self.call(
-            self.access.CreateGrant,
-            access_pb2.CreateGrantRequest(
-                consumer=consumer,
+        from_us: int = 0,
+        until_us: int = 0,
+        department: str = "",
+        officer_id: str = "",
+        dataset: str = "",
+        subject_id: str = "",
+        case_id: str = "",
+        decision: str = "",
+        reason: str = "",
+        action: str = "",
+        newest_first: bool = False,
+        limit: int = 0,
+        page_size: int = 100,
+        page_token: str = "",
+    ) -> AsyncIterator[LogPage]:
+        """Search the access log (metadata only), page by page; `decision` "allow", "deny" or "" (either)."""
+        request = audit_pb2.QueryEntriesRequest(
+            filter=audit_pb2.EntryFilter(
+                from_us=from_us,
+                until_us=until_us,
+                department=department,
+                officer_id=officer_id,
                 dataset=dataset,
-                fields=list(fields),
-                service_items=list(service_items),
-                valid_until_us=valid_until_us,
-                rate_per_minute=rate_per_minute,
+                subject_id=subject_id,
+                case_id=case_id,
+                decision=decision_to_proto(decision),
+                reason=reason,
+                action=action,
+            ),
+            page=common_pb2.PageRequest(page_size=page_size, page_token=page_token),
+            newest_first=newest_first,
+            limit=limit,
+        )
+        async for page in self.stream(self._stubs.audit.QueryEntries, request):
+            yield LogPage(tuple(entry_from_proto(e) for e in page.entries), page.page.next_page_token)
+
+    async def get_subject_report(
+        self, subject_id: str, *, from_us: int = 0, until_us: int = 0, page_size: int = 100, page_token: str = ""
+    ) -> SubjectReport:
+        """Every access to one person's or organisation's data, newest first (the citizen report)."""
+        response: audit_pb2.GetSubjectReportResponse = await self.call(
+            self._stubs.audit.GetSubjectReport,
+            audit_pb2.GetSubjectReportRequest(
+                subject_id=subject_id,
+                from_us=from_us,
+                until_us=until_us,
+                page=common_pb2.PageRequest(page_size=page_size, page_token=page_token),
             ),
         )
-        return response.grant
+        return subject_report_from_proto(response)
+
+    async def get_checkpoint(self, *, sign_now: bool = False) -> CheckpointInfo:
+        """The latest signed checkpoint; `sign_now` has the hub sign one of the current log first."""
+        response: audit_pb2.GetCheckpointResponse = await self.call(
+            self._stubs.audit.GetCheckpoint, audit_pb2.GetCheckpointRequest(sign_now=sign_now)
+        )
+        return checkpoint_from_proto(response)
+
+    async def get_consistency_proof(self, old_size: int, new_size: int) -> list[bytes]:
+        """The hashes proving that the log of `new_size` entries extends the one of `old_size` (RFC 6962)."""
+        response: audit_pb2.GetConsistencyProofResponse = await self.call(
+            self._stubs.audit.GetConsistencyProof,
+            audit_pb2.GetConsistencyProofRequest(old_size=old_size, new_size=new_size),
+        )
+        return list(response.hashes)
+
+    async def get_evidence_bundle(self, index: int) -> str:
+        """The evidence bundle of entry `index` (the entry, its inclusion path, a signed checkpoint), as text:
+        `EvidenceBundle.from_text` reads it, `exchange audit check-proof` checks it."""
+        response: audit_pb2.GetEvidenceBundleResponse = await self.call(
+            self._stubs.audit.GetEvidenceBundle, audit_pb2.GetEvidenceBundleRequest(index=index)
+        )
+        return response.bundle
+
+    async def set_hidden_accesses(self, department: str, *, hidden: bool, legal_basis: str = "") -> HiddenAccesses:
+        """Leave a department's future accesses out of citizen reports (auditors still see them), or show them."""
+        response: audit_pb2.SetHiddenAccessesResponse = await self.call(
+            self._stubs.audit.SetHiddenAccesses,
+            audit_pb2.SetHiddenAccessesRequest(department=department, hidden=hidden, legal_basis=legal_basis),
+        )
+        return HiddenAccesses(response.department, response.hidden, response.legal_basis)
 
     # --- approval cases ----------------------------------------------------------------------------
 
@@ -604,7 +990,7 @@ class HubClient:
         ``PartyInfo("legal_representative", resident_id)``): a case reads data about its parties only.
         """
         response: cases_pb2.CreateCaseResponse = await self.call(
-            self.cases.CreateCase,
+            self._stubs.cases.CreateCase,
             cases_pb2.CreateCaseRequest(
                 service_item=service_item,
                 applicant_id=applicant_id,
@@ -620,7 +1006,7 @@ class HubClient:
     async def add_case_party(self, case_id: str, party: PartyInfo, *, expected_version: int = 0) -> CaseInfo:
         """Record one more party on an open case (your department must be on it)."""
         response: cases_pb2.AddCasePartyResponse = await self.call(
-            self.cases.AddCaseParty,
+            self._stubs.cases.AddCaseParty,
             cases_pb2.AddCasePartyRequest(
                 case_id=case_id, party=party_to_proto(party), expected_version=expected_version
             ),
@@ -628,7 +1014,9 @@ class HubClient:
         return case_from_proto(response.case)
 
     async def get_case(self, case_id: str) -> CaseInfo:
-        response: cases_pb2.GetCaseResponse = await self.call(self.cases.GetCase, cases_pb2.GetCaseRequest(id=case_id))
+        response: cases_pb2.GetCaseResponse = await self.call(
+            self._stubs.cases.GetCase, cases_pb2.GetCaseRequest(id=case_id)
+        )
         return case_from_proto(response.case)
 
     async def transition_case(
@@ -636,7 +1024,7 @@ class HubClient:
     ) -> CaseInfo:
         """Apply a lifecycle action ("accept", "start_review", "approve", ...) to the version you read."""
         response: cases_pb2.TransitionCaseResponse = await self.call(
-            self.cases.TransitionCase,
+            self._stubs.cases.TransitionCase,
             cases_pb2.TransitionCaseRequest(
                 id=case_id,
                 action=cases_pb2.CaseAction.Value("CASE_ACTION_" + action.upper()),
@@ -652,7 +1040,7 @@ class HubClient:
     ) -> CaseInfo:
         """This department's opinion: "approve", "reject" or "request_more" (the last two need a comment)."""
         response: cases_pb2.RecordOpinionResponse = await self.call(
-            self.cases.RecordOpinion,
+            self._stubs.cases.RecordOpinion,
             cases_pb2.RecordOpinionRequest(
                 case_id=case_id,
                 verdict=cases_pb2.Verdict.Value("VERDICT_" + verdict.upper()),
@@ -667,7 +1055,7 @@ class HubClient:
     ) -> tuple[MaterialInfo, bool]:
         """Fetch a required material into the case (once); True when this call fetched it from the issuer."""
         response: cases_pb2.AttachMaterialResponse = await self.call(
-            self.cases.AttachMaterial,
+            self._stubs.cases.AttachMaterial,
             cases_pb2.AttachMaterialRequest(case_id=case_id, dataset=dataset, key=key, refresh=refresh),
             timeout=timeout,
         )
@@ -676,14 +1064,15 @@ class HubClient:
     async def get_material(self, case_id: str, dataset: str, *, version: int = 0) -> MaterialInfo:
         """A material from the case, with the fields this department may see (no call to the issuer)."""
         response: cases_pb2.GetMaterialResponse = await self.call(
-            self.cases.GetMaterial, cases_pb2.GetMaterialRequest(case_id=case_id, dataset=dataset, version=version)
+            self._stubs.cases.GetMaterial,
+            cases_pb2.GetMaterialRequest(case_id=case_id, dataset=dataset, version=version),
         )
         return material_from_proto(response.material, receipt_from_proto(response.receipt))
 
     async def get_annotated_copy(self, case_id: str, dataset: str, *, version: int = 0) -> AnnotatedCopyInfo:
         """The hub-signed annotated copy (加注件) of a case material, for this case's service item."""
         response: cases_pb2.GetAnnotatedCopyResponse = await self.call(
-            self.cases.GetAnnotatedCopy,
+            self._stubs.cases.GetAnnotatedCopy,
             cases_pb2.GetAnnotatedCopyRequest(case_id=case_id, dataset=dataset, version=version),
             timeout=30.0,
         )
@@ -703,7 +1092,7 @@ class HubClient:
 
     async def list_materials(self, case_id: str) -> list[MaterialInfo]:
         response: cases_pb2.ListMaterialsResponse = await self.call(
-            self.cases.ListMaterials, cases_pb2.ListMaterialsRequest(case_id=case_id)
+            self._stubs.cases.ListMaterials, cases_pb2.ListMaterialsRequest(case_id=case_id)
         )
         return [material_from_proto(m) for m in response.materials]
 
@@ -711,7 +1100,7 @@ class HubClient:
         self, *, department: str = "", state: str = "", service_item: str = "", overdue_only: bool = False
     ) -> list[CaseInfo]:
         response: cases_pb2.ListCasesResponse = await self.call(
-            self.cases.ListCases,
+            self._stubs.cases.ListCases,
             cases_pb2.ListCasesRequest(
                 department=department,
                 state=cases_pb2.CaseState.Value("CASE_STATE_" + (state or "unspecified").upper()),
@@ -723,7 +1112,7 @@ class HubClient:
 
     async def list_overdue_cases(self, department: str = "", *, include_nearly_overdue: bool = True) -> list[CaseInfo]:
         response: cases_pb2.ListOverdueCasesResponse = await self.call(
-            self.cases.ListOverdueCases,
+            self._stubs.cases.ListOverdueCases,
             cases_pb2.ListOverdueCasesRequest(department=department, include_nearly_overdue=include_nearly_overdue),
         )
         return [case_from_proto(c) for c in response.cases]
@@ -731,23 +1120,23 @@ class HubClient:
     async def get_savings(self, *, case_id: str = "", service_item: str = "") -> SavingsInfo:
         """Savings of one case, one service item, or (neither given) the whole hub."""
         response: cases_pb2.GetSavingsResponse = await self.call(
-            self.cases.GetSavings, cases_pb2.GetSavingsRequest(case_id=case_id, service_item=service_item)
+            self._stubs.cases.GetSavings, cases_pb2.GetSavingsRequest(case_id=case_id, service_item=service_item)
         )
         return savings_from_proto(response.savings)
 
     # --- supervision (电子监察) ---------------------------------------------------------------------------
 
-    async def supervision_figures(self, *, since_us: int, until_us: int = 0) -> supervision_pb2.Figures:
+    async def supervision_figures(self, *, since_us: int, until_us: int = 0) -> Figures:
         """Figures per department and per service item over [since_us, until_us) (until 0: now)."""
         response: supervision_pb2.GetFiguresResponse = await self.call(
-            self.supervision.GetFigures, supervision_pb2.GetFiguresRequest(since_us=since_us, until_us=until_us)
+            self._stubs.supervision.GetFigures, supervision_pb2.GetFiguresRequest(since_us=since_us, until_us=until_us)
         )
-        return response.figures
+        return figures_from_proto(response.figures)
 
     async def list_warnings(self, department: str = "") -> list[CaseWarningInfo]:
         """Open cases with a warning level now (yellow or red), of one department or every one."""
         response: supervision_pb2.ListWarningsResponse = await self.call(
-            self.supervision.ListWarnings, supervision_pb2.ListWarningsRequest(department=department)
+            self._stubs.supervision.ListWarnings, supervision_pb2.ListWarningsRequest(department=department)
         )
         return [
             CaseWarningInfo(w.case_id, w.service_item, w.lead_department, w.level, w.deadline_us, w.working_days_left)
@@ -757,58 +1146,24 @@ class HubClient:
     async def list_escalations(self, owner: str = "") -> list[EscalationInfo]:
         """Access requests escalated to the hub's supervisors, counted against ``owner`` (empty: every one)."""
         response: supervision_pb2.ListEscalationsResponse = await self.call(
-            self.supervision.ListEscalations, supervision_pb2.ListEscalationsRequest(owner=owner)
+            self._stubs.supervision.ListEscalations, supervision_pb2.ListEscalationsRequest(owner=owner)
         )
         return [
             EscalationInfo(e.request_id, e.owner, e.consumer, e.dataset, e.answer_due_us, e.escalated_at_us)
             for e in response.escalations
         ]
 
-    async def supervision_report(self, period: str, *, at_us: int = 0) -> supervision_pb2.GetReportResponse:
+    async def supervision_report(self, period: str, *, at_us: int = 0) -> SupervisionReport:
         """The report of the last whole week or month before ``at_us`` (0: now): figures, CSV and PDF."""
         response: supervision_pb2.GetReportResponse = await self.call(
-            self.supervision.GetReport, supervision_pb2.GetReportRequest(period=period, at_us=at_us), timeout=120.0
+            self._stubs.supervision.GetReport,
+            supervision_pb2.GetReportRequest(period=period, at_us=at_us),
+            timeout=120.0,
         )
-        return response
-
-
-@dataclass(frozen=True)
-class CaseWarningInfo:
-    """An open case with a warning level (yellow: nearly overdue; red: overdue)."""
-
-    case_id: str
-    service_item: str
-    lead_department: str
-    level: str
-    deadline_us: int
-    working_days_left: float
-
-
-@dataclass(frozen=True)
-class EscalationInfo:
-    """An access request whose limit passed unanswered, escalated to the hub's supervisors."""
-
-    request_id: str
-    owner: str
-    consumer: str
-    dataset: str
-    answer_due_us: int
-    escalated_at_us: int
+        return report_from_proto(response)
 
 
 # --- approval cases: results ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class EventInfo:
-    """One event the hub told the department (exchange.events), with its place in the stream."""
-
-    id: int
-    kind: str
-    department: str
-    reference: str
-    time_us: int
-    data: dict[str, str]
 
 
 @dataclass(frozen=True)

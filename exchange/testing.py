@@ -38,7 +38,7 @@ from catalog.model import (
 )
 from exchange.adapter_client import TransportSecurity
 from exchange.audit.entry import AccessLogEntry
-from exchange.auth.identity import Caller, Role
+from exchange.auth.identity import HUB_OPERATOR, Role, system_caller
 from exchange.auth.keys import generate_ed25519, key_id, load_public_key, public_key_to_pem, write_private_key
 from exchange.auth.pki import (
     CA_CERT,
@@ -60,14 +60,8 @@ from exchange.storage import log_store
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
-HUB_OPERATOR = "HUB"
 # The names every test certificate is valid for: clients dial 127.0.0.1, people type localhost.
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
-
-
-def system_caller(department: str = HUB_OPERATOR) -> Caller:
-    """The identity of the hub's own set-up code (init, demo, tests), as a hub admin."""
-    return Caller(department, "system", frozenset({Role.HUB_ADMIN}), "system", 0)
 
 
 @dataclass

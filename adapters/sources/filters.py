@@ -7,14 +7,16 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as pads
-import sqlalchemy as sa
 
 from catalog.errors import FieldViolation, InvalidArgument
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
 Op = Literal["=", "!=", "<", "<=", ">", ">=", "in"]
 OPS: tuple[str, ...] = ("=", "!=", "<", "<=", ">", ">=", "in")
@@ -263,6 +265,8 @@ def to_sql(
     column_map: Mapping[str, str] | None = None,
 ) -> sa.ColumnElement[bool]:
     """Compile the filter to a SQLAlchemy boolean clause with bound parameters."""
+    import sqlalchemy as sa  # the SQL source's driver, loaded only by it
+
     parts: list[sa.ColumnElement[bool]] = []
     for cond in row_filter.conditions:
         name = (column_map or {}).get(cond.column, cond.column)

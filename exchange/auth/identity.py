@@ -32,3 +32,12 @@ class Caller:
     def has(self, role: Role) -> bool:
         """Whether the caller holds ``role``."""
         return role in self.roles
+
+
+# The department code of the hub's own operator (set-up code, the demo, tests).
+HUB_OPERATOR = "HUB"
+
+
+def system_caller(department: str = HUB_OPERATOR) -> Caller:
+    """The identity of the hub's own set-up code (init, demo, tests), as a hub admin."""
+    return Caller(department, "system", frozenset({Role.HUB_ADMIN}), "system", 0)

@@ -8,8 +8,8 @@ import click
 
 from exchange import i18n, localtime
 from exchange.cli.common import Profile, emit_rows, output_option, print_json, print_table, profile_options, run
+from exchange.client_access import AccessRequest, Grant
 from exchange.policy import table_markdown
-from exchange.v1 import access_pb2, common_pb2
 
 
 def _split(values: tuple[str, ...]) -> list[str]:
@@ -26,7 +26,7 @@ def _time(us: int) -> str:
     return localtime.show(us, empty="")
 
 
-def _grant_row(g: access_pb2.Grant) -> dict[str, Any]:
+def _grant_row(g: Grant) -> dict[str, Any]:
     return {
         "id": g.id,
         "consumer": g.consumer,
@@ -35,12 +35,12 @@ def _grant_row(g: access_pb2.Grant) -> dict[str, Any]:
         "items": ",".join(g.service_items) or "(any)",
         "until": _time(g.valid_until_us) or "-",
         "rate": g.rate_per_minute or "-",
-        "status": access_pb2.GrantStatus.Name(g.status).removeprefix("GRANT_STATUS_").lower(),
+        "status": g.status,
     }
 
 
-def _request_row(r: access_pb2.AccessRequest) -> dict[str, Any]:
-    status = access_pb2.AccessRequestStatus.Name(r.status).removeprefix("ACCESS_REQUEST_STATUS_").lower()
+def _request_row(r: AccessRequest) -> dict[str, Any]:
+    status = r.status
     return {
         "id": r.id,
         "consumer": r.consumer,
@@ -82,19 +82,20 @@ def grants_create(
     """Grant an unconditional dataset (owner's department admin or hub admin)."""
 
     async def go() -> None:
-        request = access_pb2.CreateGrantRequest(
-            consumer=consumer,
-            dataset=dataset,
-            fields=_split(fields),
-            service_items=_split(items),
-            valid_from_us=_to_us(valid_from, "--valid-from"),
-            valid_until_us=_to_us(valid_until, "--valid-until"),
-            rate_per_minute=rate,
-        )
+        valid_from_us = _to_us(valid_from, "--valid-from")
+        valid_until_us = _to_us(valid_until, "--valid-until")
         async with profile.client() as hub:
-            response = await hub.call(hub.access.CreateGrant, request)
-        click.echo(i18n.translate("cli.grants.granted", "granted: {id}").format(id=response.grant.id))
-        print_table([_grant_row(response.grant)], list(_grant_row(response.grant)))
+            grant = await hub.create_grant(
+                consumer,
+                dataset,
+                _split(fields),
+                service_items=_split(items),
+                valid_from_us=valid_from_us,
+                valid_until_us=valid_until_us,
+                rate_per_minute=rate,
+            )
+        click.echo(i18n.translate("cli.grants.granted", "granted: {id}").format(id=grant.id))
+        print_table([_grant_row(grant)], list(_grant_row(grant)))
 
     run(go())
 
@@ -112,15 +113,9 @@ def grants_list(
     """List grants you may see (department admins: their own and those on their datasets)."""
 
     async def go() -> None:
-        request = access_pb2.ListGrantsRequest(
-            consumer=consumer,
-            dataset=dataset,
-            include_inactive=include_inactive,
-            page=common_pb2.PageRequest(page_size=1000),
-        )
         async with profile.client() as hub:
-            response = await hub.call(hub.access.ListGrants, request)
-        rows = [_grant_row(g) for g in response.grants]
+            found = await hub.list_grants(consumer=consumer, dataset=dataset, include_inactive=include_inactive)
+        rows = [_grant_row(g) for g in found]
         columns = ["id", "consumer", "dataset", "fields", "items", "until", "rate", "status"]
         emit_rows(rows, columns, "json" if as_json else output)
 
@@ -136,9 +131,9 @@ def grants_revoke(grant_id: str, reason: str, profile: Profile) -> None:
 
     async def go() -> None:
         async with profile.client() as hub:
-            response = await hub.call(hub.access.RevokeGrant, access_pb2.RevokeGrantRequest(id=grant_id, reason=reason))
+            revoked = await hub.revoke_grant(grant_id, reason=reason)
         said = i18n.translate("cli.grants.revoked", "revoked: {id} ({reason})")
-        click.echo(said.format(id=response.grant.id, reason=response.grant.revoke_reason))
+        click.echo(said.format(id=revoked.id, reason=revoked.revoke_reason))
 
     run(go())
 
@@ -173,18 +168,17 @@ def requests_create(
     """Ask the owner of a dataset for a grant, for your department."""
 
     async def go() -> None:
-        request = access_pb2.CreateAccessRequestRequest(
-            dataset=dataset,
-            fields=_split(fields),
-            service_items=_split(items),
-            legal_basis=legal_basis,
-            justification=justification,
-            valid_until_us=_to_us(valid_until, "--valid-until"),
-            rate_per_minute=rate,
-        )
+        valid_until_us = _to_us(valid_until, "--valid-until")
         async with profile.client() as hub:
-            response = await hub.call(hub.access.CreateAccessRequest, request)
-        r = response.request
+            r = await hub.create_access_request(
+                dataset,
+                _split(fields),
+                _split(items),
+                legal_basis=legal_basis,
+                justification=justification,
+                valid_until_us=valid_until_us,
+                rate_per_minute=rate,
+            )
         said = i18n.translate(
             "cli.requests.requested", "requested: {id}; {dataset} is owned by the department that must answer by {due}"
         )
@@ -212,16 +206,11 @@ def requests_list(
     """List access requests you may see; overdue ones are marked OVERDUE."""
 
     async def go() -> None:
-        request = access_pb2.ListAccessRequestsRequest(
-            owner=owner,
-            consumer=consumer,
-            status=access_pb2.AccessRequestStatus.Value(f"ACCESS_REQUEST_STATUS_{(status or 'unspecified').upper()}"),
-            overdue_only=overdue,
-            page=common_pb2.PageRequest(page_size=1000),
-        )
         async with profile.client() as hub:
-            response = await hub.call(hub.access.ListAccessRequests, request)
-        rows = [_request_row(r) for r in response.requests]
+            found = await hub.list_access_requests(
+                owner=owner, consumer=consumer, status=status or "", overdue_only=overdue
+            )
+        rows = [_request_row(r) for r in found]
         columns = ["id", "consumer", "dataset", "fields", "status", "due", "reason"]
         emit_rows(rows, columns, "json" if as_json else output)
 
@@ -230,10 +219,9 @@ def requests_list(
 
 def _decide(request_id: str, approve: bool, reason: str, profile: Profile) -> None:
     async def go() -> None:
-        request = access_pb2.DecideAccessRequestRequest(id=request_id, approve=approve, reason=reason)
         async with profile.client() as hub:
-            response = await hub.call(hub.access.DecideAccessRequest, request)
-        if approve:
+            response = await hub.decide_access_request(request_id, approve=approve, reason=reason)
+        if response.grant is not None:
             said = i18n.translate("cli.requests.approved", "approved: {id}; grant {grant}")
             click.echo(said.format(id=request_id, grant=response.grant.id))
         else:
@@ -286,15 +274,11 @@ def authz_explain(
     """
 
     async def go() -> None:
-        request = access_pb2.ExplainAccessRequest(
-            department=target or profile.department,
-            dataset=dataset,
-            purpose=common_pb2.Purpose(case_id=case_id),
-            fields=_split(fields),
-        )
         async with profile.client() as hub:
-            answer = await hub.call(hub.access.ExplainAccess, request)
-        allowed = answer.decision == common_pb2.DECISION_ALLOW
+            answer = await hub.explain_access(
+                dataset, case_id=case_id, department=target or profile.department, fields=_split(fields)
+            )
+        allowed = answer.allowed
         if as_json:
             print_json(
                 {

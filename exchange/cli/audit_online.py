@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from google.protobuf.json_format import MessageToDict
 
 from catalog.errors import ExchangeError, InvalidArgument
 from exchange import localtime
@@ -18,7 +17,7 @@ from exchange.audit.merkle import ConsistencyProofError, verify_consistency
 from exchange.audit.note import open_checkpoint
 from exchange.cli.audit_offline import KEY_HISTORY_HELP, keys_of, read_text, when
 from exchange.cli.common import Profile, fail, print_json, print_table, profile_options, run
-from exchange.v1 import audit_pb2, common_pb2
+from exchange.client_audit import CheckpointInfo
 
 COMMANDS: list[click.Command] = []
 
@@ -78,33 +77,34 @@ def query(
     profile: Profile,
 ) -> None:
     """Search the access log (metadata only)."""
-    request = audit_pb2.QueryEntriesRequest(
-        filter=audit_pb2.EntryFilter(
-            from_us=_time_us(from_, "--from"),
-            until_us=_time_us(until, "--until", end_of_date=True),
-            department=caller_department,
-            officer_id=officer_id,
-            dataset=dataset,
-            subject_id=subject,
-            case_id=case_id,
-            decision=common_pb2.Decision.Value(f"DECISION_{decision.upper() if decision else 'UNSPECIFIED'}"),
-            reason=reason,
-            action=action,
-        ),
-        page=common_pb2.PageRequest(page_size=page_size, page_token=page_token),
-        newest_first=newest_first,
-        limit=limit,
-    )
+    from_us = _time_us(from_, "--from")
+    until_us = _time_us(until, "--until", end_of_date=True)
 
     async def go() -> None:
         rows: list[dict[str, Any]] = []
         token = ""
         async with profile.client() as hub:
-            async for page in hub.stream(hub.audit.QueryEntries, request):
-                token = page.page.next_page_token
+            pages = hub.query_entries(
+                from_us=from_us,
+                until_us=until_us,
+                department=caller_department,
+                officer_id=officer_id,
+                dataset=dataset,
+                subject_id=subject,
+                case_id=case_id,
+                decision=decision or "",
+                reason=reason,
+                action=action,
+                newest_first=newest_first,
+                limit=limit,
+                page_size=page_size,
+                page_token=page_token,
+            )
+            async for page in pages:
+                token = page.next_page_token
                 for e in page.entries:
                     if as_json:
-                        print_json(MessageToDict(e, preserving_proto_field_name=True))
+                        print_json(e.record)
                         continue
                     rows.append(
                         {
@@ -116,7 +116,7 @@ def query(
                             "dataset": e.dataset,
                             "subject": e.subject_id,
                             "case": e.case_id,
-                            "decision": "allow" if e.decision == common_pb2.DECISION_ALLOW else "deny",
+                            "decision": e.decision,
                             "reason": e.reason,
                         }
                     )
@@ -144,17 +144,15 @@ def subject(
 
     async def go() -> None:
         async with profile.client() as hub:
-            report = await hub.call(
-                hub.audit.GetSubjectReport,
-                audit_pb2.GetSubjectReportRequest(
-                    subject_id=subject_id,
-                    from_us=_time_us(from_, "--from"),
-                    until_us=_time_us(until, "--until", end_of_date=True),
-                    page=common_pb2.PageRequest(page_size=page_size, page_token=page_token),
-                ),
+            report = await hub.get_subject_report(
+                subject_id,
+                from_us=_time_us(from_, "--from"),
+                until_us=_time_us(until, "--until", end_of_date=True),
+                page_size=page_size,
+                page_token=page_token,
             )
         if as_json:
-            print_json(MessageToDict(report, preserving_proto_field_name=True))
+            print_json(report.record)
             return
         print_table(
             (
@@ -165,15 +163,15 @@ def subject(
                     "dataset": a.dataset_title or a.dataset,
                     "case": a.case_id,
                     "service item": a.service_item,
-                    "decision": "allow" if a.decision == common_pb2.DECISION_ALLOW else "deny",
+                    "decision": a.decision,
                     "log index": a.log_index,
                 }
                 for a in report.accesses
             ),
             ["time", "department", "role", "dataset", "case", "service item", "decision", "log index"],
         )
-        if report.page.next_page_token:
-            click.echo(f"more: --page-token {report.page.next_page_token}", err=True)
+        if report.next_page_token:
+            click.echo(f"more: --page-token {report.next_page_token}", err=True)
 
     run(go())
 
@@ -185,15 +183,15 @@ def subject(
 def checkpoint(sign: bool, out: str | None, profile: Profile) -> None:
     """Print the latest signed checkpoint (C2SP signed note) and the hub's verifier key."""
 
-    async def go() -> audit_pb2.GetCheckpointResponse:
+    async def go() -> CheckpointInfo:
         async with profile.client() as hub:
-            return await hub.call(hub.audit.GetCheckpoint, audit_pb2.GetCheckpointRequest(sign_now=sign))
+            return await hub.get_checkpoint(sign_now=sign)
 
     answer = run(go())
-    click.echo(answer.checkpoint.signed_note, nl=False)
+    click.echo(answer.signed_note, nl=False)
     click.echo(f"verifier key: {answer.verifier_key}", err=True)
     if out:
-        Path(out).write_text(answer.checkpoint.signed_note, encoding="utf-8")
+        Path(out).write_text(answer.signed_note, encoding="utf-8")
 
 
 @_command("consistency")
@@ -211,28 +209,27 @@ def consistency(old_file: str, vkey: str, key_history: str | None, out: str | No
     except ExchangeError as error:
         fail(error)
 
-    async def go() -> tuple[audit_pb2.GetCheckpointResponse, audit_pb2.GetConsistencyProofResponse | None]:
+    async def go() -> tuple[CheckpointInfo, list[bytes] | None]:
         async with profile.client() as hub:
-            latest = await hub.call(hub.audit.GetCheckpoint, audit_pb2.GetCheckpointRequest())
-            if latest.checkpoint.size < old.size:
+            latest = await hub.get_checkpoint()
+            if latest.size < old.size:
                 return latest, None
-            request = audit_pb2.GetConsistencyProofRequest(old_size=old.size, new_size=latest.checkpoint.size)
-            return latest, await hub.call(hub.audit.GetConsistencyProof, request)
+            return latest, await hub.get_consistency_proof(old.size, latest.size)
 
     latest, proof = run(go())
     try:
-        new = open_checkpoint(latest.checkpoint.signed_note, verifier, origin=old.origin)
+        new = open_checkpoint(latest.signed_note, verifier, origin=old.origin)
         if proof is None:
             raise ConsistencyProofError(
                 f"the hub's latest checkpoint covers {new.size} entries, fewer than the {old.size} you kept"
             )
-        verify_consistency(old.size, new.size, old.root_hash, new.root_hash, list(proof.hashes))
+        verify_consistency(old.size, new.size, old.root_hash, new.root_hash, proof)
     except ExchangeError as error:
         click.secho(f"FAILED: {error.message}", fg="red", err=True)
         click.echo(f"  (reason: {error.reason})", err=True)
         sys.exit(1)
     if out:
-        Path(out).write_text(latest.checkpoint.signed_note, encoding="utf-8")
+        Path(out).write_text(latest.signed_note, encoding="utf-8")
     click.echo(f"OK: the log of {new.size} entries extends the {old.size} entries of the checkpoint you kept")
 
 
@@ -243,12 +240,12 @@ def consistency(old_file: str, vkey: str, key_history: str | None, out: str | No
 def proof(index: int, out: str | None, profile: Profile) -> None:
     """Write an evidence bundle for entry INDEX: the entry, its inclusion path and a signed checkpoint."""
 
-    async def go() -> audit_pb2.GetEvidenceBundleResponse:
+    async def go() -> str:
         async with profile.client() as hub:
-            return await hub.call(hub.audit.GetEvidenceBundle, audit_pb2.GetEvidenceBundleRequest(index=index))
+            return await hub.get_evidence_bundle(index)
 
     path = Path(out or f"entry-{index}.proof")
-    path.write_text(run(go()).bundle, encoding="utf-8")
+    path.write_text(run(go()), encoding="utf-8")
     click.echo(f"wrote {path}; check it with: exchange audit check-proof {path} --key <hub verifier key>")
 
 
@@ -272,10 +269,7 @@ def unhide(department: str, profile: Profile) -> None:
 def _set_hidden(department: str, hidden: bool, legal_basis: str, profile: Profile) -> None:
     async def go() -> None:
         async with profile.client() as hub:
-            answer = await hub.call(
-                hub.audit.SetHiddenAccesses,
-                audit_pb2.SetHiddenAccessesRequest(department=department, hidden=hidden, legal_basis=legal_basis),
-            )
+            answer = await hub.set_hidden_accesses(department, hidden=hidden, legal_basis=legal_basis)
         state = f"hidden from citizens ({answer.legal_basis})" if answer.hidden else "shown to citizens"
         click.echo(f"{answer.department}: accesses from now on are {state}")
 

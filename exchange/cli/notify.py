@@ -9,7 +9,7 @@ import click
 
 from exchange import i18n, localtime
 from exchange.cli.common import Profile, emit_rows, output_option, profile_options, run
-from exchange.v1 import notifications_pb2
+from exchange.client_notify import CaseFlag, DeadLetter
 
 SCHEMES = ("hmac-sha256", "ed25519")
 KINDS = ("reminder", "warning", "escalation", "ticket", "licence_status")
@@ -23,7 +23,7 @@ def _say(context: str, english: str, **values: Any) -> None:
     click.echo(i18n.translate(context, english).format(**values))
 
 
-def _letter_row(letter: notifications_pb2.DeadLetter) -> dict[str, Any]:
+def _letter_row(letter: DeadLetter) -> dict[str, Any]:
     e = letter.event
     return {
         "event": e.id,
@@ -35,7 +35,7 @@ def _letter_row(letter: notifications_pb2.DeadLetter) -> dict[str, Any]:
     }
 
 
-def _flag_row(flag: notifications_pb2.CaseFlag) -> dict[str, Any]:
+def _flag_row(flag: CaseFlag) -> dict[str, Any]:
     return {
         "case": flag.case_id,
         "dataset": flag.dataset,
@@ -92,11 +92,10 @@ def webhook_show(of: str, profile: Profile) -> None:
 
     async def go() -> None:
         async with profile.client() as hub:
-            found = await hub.call(hub.notifications.GetWebhook, notifications_pb2.GetWebhookRequest(department=of))
-        if not found.found:
+            w = await hub.get_webhook(of)
+        if w is None:
             _say("cli.notify.no_webhook", "no webhook is set")
             return
-        w = found.webhook
         kinds = ",".join(w.kinds) or i18n.translate("cli.notify.all_kinds", "all")
         _say(
             "cli.notify.webhook_show",
@@ -119,8 +118,7 @@ def webhook_delete(of: str, profile: Profile) -> None:
 
     async def go() -> None:
         async with profile.client() as hub:
-            request = notifications_pb2.DeleteWebhookRequest(department=of)
-            deleted = (await hub.call(hub.notifications.DeleteWebhook, request)).deleted
+            deleted = await hub.delete_webhook(of)
         if deleted:
             _say("cli.notify.webhook_deleted", "webhook deleted")
         else:

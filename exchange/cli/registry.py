@@ -6,21 +6,20 @@ them, so the CLI shows exactly the errors the API gives.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import click
-from google.protobuf.json_format import MessageToDict
 
 from catalog.errors import InvalidArgument
-from catalog.model import Department, load_spec_file, parse_department
+from catalog.model import Department, DepartmentKey, KeyUse, load_spec_file, parse_department
 from exchange import i18n
 from exchange.auth.keys import algorithm_for, key_id, load_public_key
 from exchange.cli.common import Profile, emit_record, emit_rows, output_option, profile_options, run
 from exchange.cli.messages import after_register
-from exchange.services.convert import department_to_proto
-from exchange.v1 import catalog_pb2, departments_pb2, items_pb2
+from exchange.client_registry import DepartmentInfo, DepartmentKeyInfo
 
 
 def _read(path: str) -> str:
@@ -28,41 +27,6 @@ def _read(path: str) -> str:
         return Path(path).read_text(encoding="utf-8")
     except OSError as error:
         raise InvalidArgument(f"cannot read {path}: {error.strerror}", reason="MALFORMED_FILE") from None
-
-
-def _as_dict(message: Any) -> dict[str, Any]:
-    return MessageToDict(message, preserving_proto_field_name=True)
-
-
-def _enum(enum: Any, value: int, prefix: str) -> str:
-    """An enum value as people say it: ADMIN_LEVEL_COUNTY -> county."""
-    return str(enum.Name(value)).removeprefix(prefix).lower()
-
-
-def _readable(data: Any) -> Any:
-    """Protobuf JSON with enum names as people say them (SHARING_TYPE_UNCONDITIONAL -> unconditional)."""
-    if isinstance(data, dict):
-        return {k: _readable(v) for k, v in data.items()}
-    if isinstance(data, list):
-        return [_readable(v) for v in data]
-    if isinstance(data, str) and data.isupper() and "_" in data:
-        for prefix in ENUM_PREFIXES:
-            if data.startswith(prefix):
-                return data.removeprefix(prefix).lower()
-    return data
-
-
-ENUM_PREFIXES = (
-    "SHARING_TYPE_",
-    "DATASET_KIND_",
-    "DATASET_STATUS_",
-    "SENSITIVITY_",
-    "KEY_FORMAT_",
-    "ADMIN_LEVEL_",
-    "DEPARTMENT_STATUS_",
-    "KEY_USE_",
-    "KEY_STATUS_",
-)
 
 
 @click.group("catalog")
@@ -120,22 +84,18 @@ def catalog_list(owner: str, query: str, output: str, profile: Profile) -> None:
 
     async def go() -> None:
         async with profile.client() as hub:
-            found: Any
-            if query:
-                found = await hub.call(hub.catalog.SearchDatasets, catalog_pb2.SearchDatasetsRequest(query=query))
-            else:
-                found = await hub.call(hub.catalog.ListDatasets, catalog_pb2.ListDatasetsRequest(owner=owner))
+            found = await (hub.search_datasets(query) if query else hub.list_datasets(owner=owner))
             emit_rows(
                 (
                     {
                         "code": d.code,
                         "version": d.version,
                         "owner": d.owner,
-                        "sharing": _enum(catalog_pb2.SharingType, d.sharing_type, "SHARING_TYPE_"),
-                        "status": _enum(catalog_pb2.DatasetStatus, d.status, "DATASET_STATUS_"),
+                        "sharing": d.sharing,
+                        "status": d.status,
                         "title": d.title,
                     }
-                    for d in found.datasets
+                    for d in found
                 ),
                 ["code", "version", "owner", "sharing", "status", "title"],
                 output,
@@ -160,8 +120,8 @@ def catalog_show(code: str, version: str, output: str, profile: Profile) -> None
 
     async def go() -> None:
         async with profile.client() as hub:
-            found = await hub.call(hub.catalog.GetDataset, catalog_pb2.GetDatasetRequest(code=code, version=version))
-            emit_record(_readable(_as_dict(found.dataset)), output)
+            found = await hub.get_dataset(code, version=version)
+            emit_record(found.spec, output)
 
     run(go())
 
@@ -182,13 +142,9 @@ def catalog_status(code: str, status: str, profile: Profile) -> None:
     """
 
     async def go() -> None:
-        request = catalog_pb2.SetDatasetStatusRequest(
-            code=code, status=catalog_pb2.DatasetStatus.Value(f"DATASET_STATUS_{status.upper()}")
-        )
         async with profile.client() as hub:
-            found = await hub.call(hub.catalog.SetDatasetStatus, request)
-        ds = found.dataset
-        click.echo(f"{ds.code} {ds.version}: {_enum(catalog_pb2.DatasetStatus, ds.status, 'DATASET_STATUS_')}")
+            ds = await hub.set_dataset_status(code, status)
+        click.echo(f"{ds.code} {ds.version}: {ds.status}")
 
     run(go())
 
@@ -244,53 +200,45 @@ def departments_register(
             for path in files:
                 data = load_spec_file(path)
                 dept: Department = parse_department(data.get("spec", data) if data.get("kind") else data)
-                message = department_to_proto(dept)
-                if adapter_endpoint:
-                    message.adapter_endpoint = adapter_endpoint
-                for use, key_path in (("TOKEN", token_public_key), ("SIGNING", signing_public_key)):
-                    if key_path:
-                        message.keys.append(_key_message(key_path, use))
-                stored = await hub.register_department(message)
+                keys = tuple(
+                    _key(key_path, use)
+                    for use, key_path in ((KeyUse.TOKEN, token_public_key), (KeyUse.SIGNING, signing_public_key))
+                    if key_path
+                )
+                dept = dataclasses.replace(
+                    dept, adapter_endpoint=adapter_endpoint or dept.adapter_endpoint, keys=dept.keys + keys
+                )
+                stored = await hub.register_department(dept)
                 said = i18n.translate("cli.departments.registered", "{code}: registered ({keys} key(s))")
                 click.echo(said.format(code=stored.code, keys=len(stored.keys)))
-                has_token_key = any(k.use == departments_pb2.KEY_USE_TOKEN for k in stored.keys)
+                has_token_key = any(k.use == "token" for k in stored.keys)
                 for line in after_register(stored.code, has_token_key):
                     click.echo(line)
 
     run(go())
 
 
-def _department_record(d: departments_pb2.Department) -> dict[str, Any]:
+def _department_record(d: DepartmentInfo) -> dict[str, Any]:
     """A department as people read it: level "county", status "active", keys without their PEM."""
     return {
         "code": d.code,
         "name": d.name,
-        "level": _enum(departments_pb2.AdminLevel, d.level, "ADMIN_LEVEL_"),
+        "level": d.level,
         "region_code": d.region_code,
-        "status": _enum(departments_pb2.DepartmentStatus, d.status, "DEPARTMENT_STATUS_"),
+        "status": d.status,
         "adapter_endpoint": d.adapter_endpoint,
-        "keys": [
-            {
-                "kid": k.kid,
-                "use": _enum(departments_pb2.KeyUse, k.use, "KEY_USE_"),
-                "algorithm": k.algorithm,
-                "status": _enum(departments_pb2.KeyStatus, k.status, "KEY_STATUS_"),
-            }
-            for k in d.keys
-        ],
+        "keys": [_key_record(k) for k in d.keys],
     }
 
 
-def _key_message(path: str, use: str) -> departments_pb2.DepartmentKey:
+def _key_record(k: DepartmentKeyInfo) -> dict[str, Any]:
+    return {"kid": k.kid, "use": k.use, "algorithm": k.algorithm, "status": k.status}
+
+
+def _key(path: str, use: KeyUse) -> DepartmentKey:
     pem = _read(path)
     public = load_public_key(pem)
-    return departments_pb2.DepartmentKey(
-        kid=key_id(public),
-        use=departments_pb2.KeyUse.Value(f"KEY_USE_{use}"),
-        algorithm=algorithm_for(public),
-        public_key_pem=pem,
-        status=departments_pb2.KEY_STATUS_ACTIVE,
-    )
+    return DepartmentKey(kid=key_id(public), use=use, algorithm=algorithm_for(public), public_key_pem=pem)
 
 
 @departments.command("list")
@@ -307,18 +255,18 @@ def departments_list(output: str, profile: Profile) -> None:
 
     async def go() -> None:
         async with profile.client() as hub:
-            found = await hub.call(hub.departments.ListDepartments, departments_pb2.ListDepartmentsRequest())
+            found = await hub.list_departments()
             emit_rows(
                 (
                     {
                         "code": d.code,
                         "name": d.name,
-                        "level": _enum(departments_pb2.AdminLevel, d.level, "ADMIN_LEVEL_"),
-                        "status": _enum(departments_pb2.DepartmentStatus, d.status, "DEPARTMENT_STATUS_"),
+                        "level": d.level,
+                        "status": d.status,
                         "keys": len(d.keys),
                         "adapter": d.adapter_endpoint,
                     }
-                    for d in found.departments
+                    for d in found
                 ),
                 ["code", "name", "level", "status", "keys", "adapter"],
                 output,
@@ -342,8 +290,7 @@ def departments_show(code: str, output: str, profile: Profile) -> None:
 
     async def go() -> None:
         async with profile.client() as hub:
-            found = await hub.call(hub.departments.GetDepartment, departments_pb2.GetDepartmentRequest(code=code))
-            emit_record(_department_record(found.department), output)
+            emit_record(_department_record(await hub.get_department(code)), output)
 
     run(go())
 
@@ -364,9 +311,9 @@ def departments_add_key(code: str, public_key: str, use: str, profile: Profile) 
 
     async def go() -> None:
         async with profile.client() as hub:
-            key = _key_message(public_key, use.upper())
-            await hub.call(
-                hub.departments.AddDepartmentKey, departments_pb2.AddDepartmentKeyRequest(department=code, key=key)
+            key = _key(public_key, KeyUse(use))
+            await hub.add_department_key(
+                code, kid=key.kid, use=key.use.value, algorithm=key.algorithm, public_key_pem=key.public_key_pem
             )
             said = i18n.translate("cli.departments.key_added", "{code}: added {use} key {kid}")
             click.echo(said.format(code=code, use=use, kid=key.kid))
@@ -389,10 +336,7 @@ def departments_retire_key(code: str, kid: str, profile: Profile) -> None:
 
     async def go() -> None:
         async with profile.client() as hub:
-            await hub.call(
-                hub.departments.RetireDepartmentKey,
-                departments_pb2.RetireDepartmentKeyRequest(department=code, kid=kid),
-            )
+            await hub.retire_department_key(code, kid)
             click.echo(
                 i18n.translate("cli.departments.key_retired", "{code}: retired key {kid}").format(code=code, kid=kid)
             )
@@ -477,13 +421,9 @@ def departments_keygen(code: str, out_dir: str) -> None:
 
 def _set_status(code: str, status: str, reason: str, profile: Profile) -> None:
     async def go() -> None:
-        request = departments_pb2.SetDepartmentStatusRequest(
-            code=code, status=departments_pb2.DepartmentStatus.Value(f"DEPARTMENT_STATUS_{status}"), reason=reason
-        )
         async with profile.client() as hub:
-            found = await hub.call(hub.departments.SetDepartmentStatus, request)
-        d = found.department
-        click.echo(f"{d.code}: {_enum(departments_pb2.DepartmentStatus, d.status, 'DEPARTMENT_STATUS_')}")
+            d = await hub.set_department_status(code, status, reason=reason)
+        click.echo(f"{d.code}: {d.status}")
 
     run(go())
 
@@ -547,7 +487,7 @@ def items_register(files: tuple[str, ...], profile: Profile) -> None:
             for path in files:
                 item = await hub.register_service_item(_read(path))
                 said = i18n.translate("cli.items.registered", "{code}: registered ({materials} materials)")
-                click.echo(said.format(code=item.code, materials=len(item.required_materials)))
+                click.echo(said.format(code=item.code, materials=len(item.materials)))
 
     run(go())
 
@@ -566,7 +506,7 @@ def items_list(output: str, profile: Profile) -> None:
 
     async def go() -> None:
         async with profile.client() as hub:
-            found = await hub.call(hub.items.ListServiceItems, items_pb2.ListServiceItemsRequest())
+            found = await hub.list_service_items()
             emit_rows(
                 (
                     {
@@ -575,9 +515,9 @@ def items_list(output: str, profile: Profile) -> None:
                         "lead": i.lead_department,
                         "reviewers": ",".join(i.co_reviewers),
                         "days": i.time_limit_days,
-                        "materials": len(i.required_materials),
+                        "materials": len(i.materials),
                     }
-                    for i in found.items
+                    for i in found
                 ),
                 ["code", "name", "lead", "reviewers", "days", "materials"],
                 output,
@@ -601,7 +541,6 @@ def items_show(code: str, output: str, profile: Profile) -> None:
 
     async def go() -> None:
         async with profile.client() as hub:
-            found = await hub.call(hub.items.GetServiceItem, items_pb2.GetServiceItemRequest(code=code))
-            emit_record(_readable(_as_dict(found.item)), output)
+            emit_record((await hub.get_service_item(code)).spec, output)
 
     run(go())

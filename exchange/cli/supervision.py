@@ -9,8 +9,8 @@ import click
 
 from exchange import i18n, localtime
 from exchange.cli.common import Profile, emit_rows, output_option, profile_options, run
+from exchange.client_supervision import SupervisionReport
 from exchange.clock import from_datetime
-from exchange.v1 import supervision_pb2
 
 
 @click.group("supervision")
@@ -27,7 +27,7 @@ def supervision() -> None:
 def supervision_report(period: str, out_dir: Path, profile: Profile) -> None:
     """Write the last whole week's or month's report as PDF and CSV into --out."""
 
-    async def go() -> supervision_pb2.GetReportResponse:
+    async def go() -> SupervisionReport:
         async with profile.client() as hub:
             return await hub.supervision_report(period)
 

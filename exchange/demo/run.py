@@ -111,7 +111,7 @@ async def set_up_registry(hub: HubFixture, deps: DemoDepartments) -> None:
     # Identity records are conditional: SAMR asks, the Public Security Bureau approves.
     samr_admin = hub.client("SAMR", officer="samr-admin", roles=[Role.DEPT_ADMIN])
     request: access_pb2.CreateAccessRequestResponse = await samr_admin.call(
-        samr_admin.access.CreateAccessRequest,
+        samr_admin._stubs.access.CreateAccessRequest,
         access_pb2.CreateAccessRequestRequest(
             dataset="identity_record",
             fields=list(needed["identity_record"]),
@@ -122,7 +122,7 @@ async def set_up_registry(hub: HubFixture, deps: DemoDepartments) -> None:
     )
     psb_admin = hub.client("PSB", officer="psb-admin", roles=[Role.DEPT_ADMIN])
     await psb_admin.call(
-        psb_admin.access.DecideAccessRequest,
+        psb_admin._stubs.access.DecideAccessRequest,
         access_pb2.DecideAccessRequestRequest(id=request.request.id, approve=True, reason="依据已核实"),
     )
 

@@ -51,36 +51,36 @@ def _attempts(hub: HubFixture, case_id: str, grant_id: str, request_id: str) -> 
 
     def status(code: str) -> Callable[[Any], Awaitable[Any]]:
         request = catalog_pb2.SetDatasetStatusRequest(code=code, status=catalog_pb2.DATASET_STATUS_PUBLISHED)
-        return lambda c: c.call(c.catalog.SetDatasetStatus, request)
+        return lambda c: c.call(c._stubs.catalog.SetDatasetStatus, request)
 
     def grant(dataset: str) -> Callable[[Any], Awaitable[Any]]:
         request = access_pb2.CreateGrantRequest(consumer="FIRE", dataset=dataset, fields=["*"])
-        return lambda c: c.call(c.access.CreateGrant, request)
+        return lambda c: c.call(c._stubs.access.CreateGrant, request)
 
     def add_key(department: str) -> Callable[[Any], Awaitable[Any]]:
         request = departments_pb2.AddDepartmentKeyRequest(department=department, key=_new_key())
-        return lambda c: c.call(c.departments.AddDepartmentKey, request)
+        return lambda c: c.call(c._stubs.departments.AddDepartmentKey, request)
 
     def fetch() -> Callable[[Any], Awaitable[Any]]:
         request = exchange_pb2.FetchRequest(dataset="business_licence", key=LICENCE_KEY, purpose=purpose)
-        return lambda c: c.call(c.exchange.Fetch, request)
+        return lambda c: c.call(c._stubs.exchange.Fetch, request)
 
     def get_case() -> Callable[[Any], Awaitable[Any]]:
-        return lambda c: c.call(c.cases.GetCase, cases_pb2.GetCaseRequest(id=case_id))
+        return lambda c: c.call(c._stubs.cases.GetCase, cases_pb2.GetCaseRequest(id=case_id))
 
     def list_materials() -> Callable[[Any], Awaitable[Any]]:
-        return lambda c: c.call(c.cases.ListMaterials, cases_pb2.ListMaterialsRequest(case_id=case_id))
+        return lambda c: c.call(c._stubs.cases.ListMaterials, cases_pb2.ListMaterialsRequest(case_id=case_id))
 
     def decide() -> Callable[[Any], Awaitable[Any]]:
         request = access_pb2.DecideAccessRequestRequest(id=request_id, approve=False, reason="not needed")
-        return lambda c: c.call(c.access.DecideAccessRequest, request)
+        return lambda c: c.call(c._stubs.access.DecideAccessRequest, request)
 
     def revoke() -> Callable[[Any], Awaitable[Any]]:
-        return lambda c: c.call(c.access.RevokeGrant, access_pb2.RevokeGrantRequest(id=grant_id, reason="test"))
+        return lambda c: c.call(c._stubs.access.RevokeGrant, access_pb2.RevokeGrantRequest(id=grant_id, reason="test"))
 
     def retire(kid: str) -> Callable[[Any], Awaitable[Any]]:
         request = departments_pb2.RetireDepartmentKeyRequest(department="SAMR", kid=kid)
-        return lambda c: c.call(c.departments.RetireDepartmentKey, request)
+        return lambda c: c.call(c._stubs.departments.RetireDepartmentKey, request)
 
     return [
         # Catalog: a department admin changes only its own department's datasets.
@@ -122,7 +122,7 @@ async def test_each_department_scoped_operation_on_its_own_and_on_anothers(any_b
     samr, fire = hub.client("SAMR", roles=ADMIN), hub.client("FIRE", roles=ADMIN)
     granted = await samr.create_grant("MNR", "business_licence", ["*"])
     asked = await fire.call(
-        fire.access.CreateAccessRequest,
+        fire._stubs.access.CreateAccessRequest,
         access_pb2.CreateAccessRequestRequest(
             dataset="identity_record",
             fields=["name"],

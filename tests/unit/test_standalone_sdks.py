@@ -22,8 +22,18 @@ HUB = {
     "alembic",
     "jinja2",
 }
-# The client needs no database driver at all; the adapter SDK ships a SQL source, which uses SQLAlchemy.
-NOT_LOADED = {"exchange.client": HUB | {"sqlalchemy", "aiohttp"}, "adapters.server": HUB, "adapters.sdk": HUB}
+# The client needs no database driver or web stack at all; the adapter SDK's SQL and REST sources load
+# SQLAlchemy and aiohttp only when a config names such a source.
+NOT_LOADED = {
+    "exchange.client": HUB | {"sqlalchemy", "aiohttp"},
+    "adapters.server": HUB | {"sqlalchemy", "aiohttp"},
+    "adapters.sdk": HUB | {"sqlalchemy", "aiohttp"},
+    "adapters.config": HUB | {"sqlalchemy", "aiohttp"},
+    # The composition root is production code: it never loads the test harness (which loads psutil & co).
+    "exchange.bootstrap": {"exchange.testing"},
+    # `exchange --help` and `exchange serve` never load the benchmarks (bench needs the dev extra).
+    "exchange.cli": {"bench", "exchange.testing"},
+}
 
 
 def _loaded(module: str) -> set[str]:

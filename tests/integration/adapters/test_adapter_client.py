@@ -98,7 +98,6 @@ def lookup(key: str = USCC) -> provider_pb2.LookupRequest:
     return provider_pb2.LookupRequest(dataset="business_licence", key=key)
 
 
-
 async def test_dead_adapter_is_unavailable_naming_the_department(client: AdapterClient) -> None:
     with pytest.raises(Unavailable) as err:
         await client.lookup("SAMR", f"127.0.0.1:{free_port()}", lookup())

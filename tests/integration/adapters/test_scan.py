@@ -106,7 +106,7 @@ async def scan(w: ScanWorld, request: exchange_pb2.ScanRequest) -> tuple[exchang
     """The first response (schema and receipt) and the rows as one table."""
     first: exchange_pb2.ScanResponse | None = None
     batches = []
-    async for response in w.client.stream(w.client.exchange.Scan, request, timeout=60):
+    async for response in w.client.stream(w.client._stubs.exchange.Scan, request, timeout=60):
         if first is None:
             first = response
             schema = read_schema(response.arrow_schema, "hub")
@@ -203,7 +203,7 @@ async def test_a_million_rows_stream_through_the_hub_in_bounded_memory(hub: HubF
     )
     w = await finish_world(hub, adapter.endpoint, key)
     # Warm up (thread pools, allocator arenas, flow-control windows), abandoning the stream after a few batches.
-    responses = w.client.stream(w.client.exchange.Scan, scan_request(w, batch_rows=65536), timeout=120)
+    responses = w.client.stream(w.client._stubs.exchange.Scan, scan_request(w, batch_rows=65536), timeout=120)
     batches = 0
     async for response in responses:
         batches += 1 if response.rows else 0
@@ -227,7 +227,9 @@ async def test_a_million_rows_stream_through_the_hub_in_bounded_memory(hub: HubF
     manifest: dict[str, object] = {}
     started = time.perf_counter()
     try:
-        async for response in w.client.stream(w.client.exchange.Scan, scan_request(w, batch_rows=65536), timeout=120):
+        async for response in w.client.stream(
+            w.client._stubs.exchange.Scan, scan_request(w, batch_rows=65536), timeout=120
+        ):
             if schema is None:
                 schema = read_schema(response.arrow_schema, "hub")
                 continue
@@ -300,7 +302,9 @@ async def test_an_adapter_that_breaks_or_changes_the_schema_is_reported_and_logg
     received = []
     try:
         with pytest.raises((Unavailable, DataLoss)) as err:
-            async for response in w.client.stream(w.client.exchange.Scan, scan_request(w, batch_rows=1000), timeout=30):
+            async for response in w.client.stream(
+                w.client._stubs.exchange.Scan, scan_request(w, batch_rows=1000), timeout=30
+            ):
                 received.append(response)
     finally:
         await adapter.stop(grace=0)

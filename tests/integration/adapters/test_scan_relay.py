@@ -167,7 +167,7 @@ async def test_a_batch_response_that_fails_a_check_is_data_loss_no_row_passes_an
     adapter.tamper = tamper
     received: list[exchange_pb2.ScanResponse] = []
     with pytest.raises(DataLoss) as refused:
-        async for response in world.client.stream(world.client.exchange.Scan, scan_request(world), timeout=30):
+        async for response in world.client.stream(world.client._stubs.exchange.Scan, scan_request(world), timeout=30):
             received.append(response)
     assert refused.value.reason == reason and "the adapter of SAMR" in refused.value.message
     # The schema and the receipt went first; not one row followed.
@@ -198,7 +198,7 @@ async def test_the_hub_asks_for_batches_it_passes_whole_and_refuses_a_larger_one
     adapter.max_bytes = 3 * 1024 * 1024  # above the hub's 2 MiB (and overhead), within what it may receive (4 MiB)
     received: list[exchange_pb2.ScanResponse] = []
     with pytest.raises(DataLoss) as refused:
-        async for response in world.client.stream(world.client.exchange.Scan, scan_request(world), timeout=30):
+        async for response in world.client.stream(world.client._stubs.exchange.Scan, scan_request(world), timeout=30):
             received.append(response)
     assert adapter.requests[0].max_message_bytes == 2 * 1024 * 1024
     assert refused.value.grpc_code == grpc.StatusCode.DATA_LOSS
@@ -362,7 +362,7 @@ async def test_a_signed_stream_cut_short_reordered_duplicated_altered_or_forged_
     received: list[exchange_pb2.ScanResponse] = []
     with pytest.raises(DataLoss) as refused:
         async for response in world.client.stream(
-            world.client.exchange.Scan, scan_request(world, batch_rows=625), timeout=30
+            world.client._stubs.exchange.Scan, scan_request(world, batch_rows=625), timeout=30
         ):
             received.append(response)
     assert refused.value.grpc_code == grpc.StatusCode.DATA_LOSS

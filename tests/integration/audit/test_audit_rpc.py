@@ -39,28 +39,33 @@ async def test_proofs_served_from_stored_nodes_match_a_tree_rebuilt_from_the_ent
     await hub.add_department("SAMR")
     await _fill(hub, 37)
     client = hub.client("HUB", roles=AUDITOR)
-    first = await client.call(client.audit.GetCheckpoint, audit_pb2.GetCheckpointRequest(sign_now=True))
+    first = await client.call(client._stubs.audit.GetCheckpoint, audit_pb2.GetCheckpointRequest(sign_now=True))
     verifier = NoteVerifier.from_vkey(first.verifier_key)
     checkpoint = open_checkpoint(first.checkpoint.signed_note, verifier, origin=hub.settings.log_origin)
     leaves = await _leaves(hub)
     assert checkpoint.size == len(leaves) and checkpoint.root_hash == root_from_leaf_hashes(leaves)
     for index in range(checkpoint.size):
-        proof = await client.call(client.audit.GetInclusionProof, audit_pb2.GetInclusionProofRequest(index=index))
+        proof = await client.call(
+            client._stubs.audit.GetInclusionProof, audit_pb2.GetInclusionProofRequest(index=index)
+        )
         assert proof.tree_size == checkpoint.size and proof.leaf_hash == leaves[index]
         assert list(proof.hashes) == inclusion_proof_from_leaves(index, leaves)
         verify_inclusion(proof.leaf_hash, index, proof.tree_size, list(proof.hashes), checkpoint.root_hash)
     await _fill(hub, 29, start=37)
-    second = await client.call(client.audit.GetCheckpoint, audit_pb2.GetCheckpointRequest(sign_now=True))
+    second = await client.call(client._stubs.audit.GetCheckpoint, audit_pb2.GetCheckpointRequest(sign_now=True))
     later = open_checkpoint(second.checkpoint.signed_note, verifier)
     leaves = await _leaves(hub)
     for old in (1, 2, 7, 16, 33, checkpoint.size, later.size):
-        answer = await client.call(client.audit.GetConsistencyProof, audit_pb2.GetConsistencyProofRequest(old_size=old))
+        answer = await client.call(
+            client._stubs.audit.GetConsistencyProof, audit_pb2.GetConsistencyProofRequest(old_size=old)
+        )
         assert answer.new_size == later.size
         assert list(answer.hashes) == consistency_proof_from_leaves(old, leaves)
         verify_consistency(old, later.size, root_from_leaf_hashes(leaves[:old]), later.root_hash, list(answer.hashes))
     # A proof against an older tree size names it explicitly.
     old_proof = await client.call(
-        client.audit.GetInclusionProof, audit_pb2.GetInclusionProofRequest(index=5, tree_size=checkpoint.size)
+        client._stubs.audit.GetInclusionProof,
+        audit_pb2.GetInclusionProofRequest(index=5, tree_size=checkpoint.size),
     )
     verify_inclusion(old_proof.leaf_hash, 5, checkpoint.size, list(old_proof.hashes), checkpoint.root_hash)
     assert old_proof.checkpoint.size == checkpoint.size
@@ -70,7 +75,7 @@ async def test_an_evidence_bundle_verifies_offline_with_the_hub_key_alone(hub: H
     await hub.add_department("SAMR")
     await _fill(hub, 5)
     client = hub.client("SAMR")
-    answer = await client.call(client.audit.GetEvidenceBundle, audit_pb2.GetEvidenceBundleRequest(index=3))
+    answer = await client.call(client._stubs.audit.GetEvidenceBundle, audit_pb2.GetEvidenceBundleRequest(index=3))
     key = hub.hub.signer.verifier()
     entry = verify_bundle(EvidenceBundle.from_text(answer.bundle), key, origin=hub.settings.log_origin)
     assert entry == (await hub.log_entries())[3]
@@ -80,12 +85,13 @@ async def test_proofs_for_entries_beyond_the_log_are_refused_with_a_reason(hub: 
     await hub.add_department("SAMR")
     client = hub.client("HUB", roles=AUDITOR)
     with pytest.raises(ExchangeError) as caught:
-        await client.call(client.audit.GetInclusionProof, audit_pb2.GetInclusionProofRequest(index=999))
+        await client.call(client._stubs.audit.GetInclusionProof, audit_pb2.GetInclusionProofRequest(index=999))
     assert caught.value.grpc_code == grpc.StatusCode.NOT_FOUND
     assert caught.value.reason == "ENTRY_NOT_FOUND"
     with pytest.raises(ExchangeError) as caught:
         await client.call(
-            client.audit.GetConsistencyProof, audit_pb2.GetConsistencyProofRequest(old_size=1, new_size=10_000)
+            client._stubs.audit.GetConsistencyProof,
+            audit_pb2.GetConsistencyProofRequest(old_size=1, new_size=10_000),
         )
     assert caught.value.reason == "TREE_SIZE_TOO_LARGE"
 
@@ -102,7 +108,7 @@ async def test_auditors_filter_page_and_order_entries_and_see_no_payloads(any_ba
         page=common_pb2.PageRequest(page_size=2),
         newest_first=True,
     )
-    pages = [page async for page in client.stream(client.audit.QueryEntries, request)]
+    pages = [page async for page in client.stream(client._stubs.audit.QueryEntries, request)]
     got = [e for page in pages for e in page.entries]
     expected = [
         e
@@ -115,7 +121,7 @@ async def test_auditors_filter_page_and_order_entries_and_see_no_payloads(any_ba
     first = [
         p
         async for p in client.stream(
-            client.audit.QueryEntries,
+            client._stubs.audit.QueryEntries,
             audit_pb2.QueryEntriesRequest(
                 filter=audit_pb2.EntryFilter(
                     from_us=1_800_000_000_000_010, until_us=1_800_000_000_000_030, department="SAMR"
@@ -129,7 +135,7 @@ async def test_auditors_filter_page_and_order_entries_and_see_no_payloads(any_ba
     rest = [
         p
         async for p in client.stream(
-            client.audit.QueryEntries,
+            client._stubs.audit.QueryEntries,
             audit_pb2.QueryEntriesRequest(
                 filter=audit_pb2.EntryFilter(until_us=1_800_000_000_000_030, department="SAMR", reason="NO_GRANT"),
                 page=common_pb2.PageRequest(page_size=5, page_token=first[-1].page.next_page_token),
@@ -143,7 +149,7 @@ async def test_only_auditors_read_the_log(hub: HubFixture) -> None:
     await hub.add_department("SAMR")
     officer = hub.client("SAMR")
     with pytest.raises(ExchangeError) as caught:
-        async for _ in officer.stream(officer.audit.QueryEntries, audit_pb2.QueryEntriesRequest()):
+        async for _ in officer.stream(officer._stubs.audit.QueryEntries, audit_pb2.QueryEntriesRequest()):
             pass
     assert caught.value.reason == "ROLE_NOT_ALLOWED"
     assert (await hub.log_entries())[-1].reason == "ROLE_NOT_ALLOWED"
@@ -159,13 +165,13 @@ async def test_citizen_report_is_newest_first_paged_and_leaves_out_hidden_access
     await hub.register_example_dataset("identity_record")
     admin = hub.client("HUB", roles=(Role.HUB_ADMIN,))
     await admin.call(
-        admin.audit.SetHiddenAccesses,
+        admin._stubs.audit.SetHiddenAccesses,
         audit_pb2.SetHiddenAccessesRequest(department="MPS", hidden=True, legal_basis="State Security Law art. 18"),
     )
     await _fill(hub, 6, department="SAMR")
     await _fill(hub, 4, department="MPS", start=6)
     report = await admin.call(
-        admin.audit.GetSubjectReport,
+        admin._stubs.audit.GetSubjectReport,
         audit_pb2.GetSubjectReportRequest(subject_id=CITIZEN, page=common_pb2.PageRequest(page_size=2)),
     )
     assert [a.department for a in report.accesses] == ["SAMR", "SAMR"]
@@ -173,7 +179,7 @@ async def test_citizen_report_is_newest_first_paged_and_leaves_out_hidden_access
     assert report.accesses[0].department_name == "Market regulation"
     assert report.accesses[0].dataset_title and report.accesses[0].officer_role == "officer"
     following = await admin.call(
-        admin.audit.GetSubjectReport,
+        admin._stubs.audit.GetSubjectReport,
         audit_pb2.GetSubjectReportRequest(
             subject_id=CITIZEN, page=common_pb2.PageRequest(page_size=2, page_token=report.page.next_page_token)
         ),
@@ -183,7 +189,7 @@ async def test_citizen_report_is_newest_first_paged_and_leaves_out_hidden_access
     hidden = [
         e
         async for p in admin.stream(
-            admin.audit.QueryEntries,
+            admin._stubs.audit.QueryEntries,
             audit_pb2.QueryEntriesRequest(filter=audit_pb2.EntryFilter(subject_id=CITIZEN, department="MPS")),
         )
         for e in p.entries
@@ -201,6 +207,7 @@ async def test_hiding_accesses_needs_a_legal_basis(hub: HubFixture) -> None:
     admin = hub.client("HUB", roles=(Role.HUB_ADMIN,))
     with pytest.raises(ExchangeError) as caught:
         await admin.call(
-            admin.audit.SetHiddenAccesses, audit_pb2.SetHiddenAccessesRequest(department="MPS", hidden=True)
+            admin._stubs.audit.SetHiddenAccesses,
+            audit_pb2.SetHiddenAccessesRequest(department="MPS", hidden=True),
         )
     assert caught.value.reason == "LEGAL_BASIS_REQUIRED"

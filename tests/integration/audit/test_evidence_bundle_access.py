@@ -31,7 +31,7 @@ async def _setup(hub: HubFixture) -> int:
 
 async def _bundle(hub: HubFixture, department: str, index: int, roles=(Role.OFFICER,)) -> str:
     client = hub.client(department, roles=roles)
-    answer = await client.call(client.audit.GetEvidenceBundle, audit_pb2.GetEvidenceBundleRequest(index=index))
+    answer = await client.call(client._stubs.audit.GetEvidenceBundle, audit_pb2.GetEvidenceBundleRequest(index=index))
     return answer.bundle
 
 
@@ -75,5 +75,5 @@ async def test_an_unknown_entry_is_not_found_for_everyone(hub: HubFixture) -> No
     await _setup(hub)
     client = hub.client("FIRE")
     with pytest.raises(ExchangeError) as refused:
-        await client.call(client.audit.GetEvidenceBundle, audit_pb2.GetEvidenceBundleRequest(index=10_000))
+        await client.call(client._stubs.audit.GetEvidenceBundle, audit_pb2.GetEvidenceBundleRequest(index=10_000))
     assert refused.value.grpc_code == grpc.StatusCode.NOT_FOUND

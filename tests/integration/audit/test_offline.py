@@ -170,10 +170,10 @@ async def test_cli_bundles_exports_archives_and_verifies_without_the_hub(hub: Hu
     )
     assert code == 0 and "25 of them archived and pruned" in out, err
     auditor = hub.client("HUB", roles=(Role.AUDITOR,))
-    proof = await auditor.call(auditor.audit.GetInclusionProof, audit_pb2.GetInclusionProofRequest(index=3))
+    proof = await auditor.call(auditor._stubs.audit.GetInclusionProof, audit_pb2.GetInclusionProofRequest(index=3))
     assert len(proof.hashes) > 0
     with pytest.raises(ExchangeError) as caught:
-        await auditor.call(auditor.audit.GetEntry, audit_pb2.GetEntryRequest(index=3))
+        await auditor.call(auditor._stubs.audit.GetEntry, audit_pb2.GetEntryRequest(index=3))
     assert caught.value.reason == "ENTRY_NOT_FOUND"
     size, _ = await hub.hub.access_log.head()
     # The refused GetEntry is logged too (every attempt leaves an entry), right after the archive's own entry.

@@ -16,7 +16,7 @@ async def _case_with_the_licence_in_its_material_set(hub: HubFixture) -> tuple[s
     """A restaurant-permit case whose material set holds the licence; returns (case id, grant id)."""
     samr = hub.client("SAMR")
     created = await samr.call(
-        samr.cases.CreateCase,
+        samr._stubs.cases.CreateCase,
         cases_pb2.CreateCaseRequest(
             service_item="restaurant_permit", applicant_id=LICENCE_KEY, applicant_kind="organisation", title="permit"
         ),
@@ -26,11 +26,11 @@ async def _case_with_the_licence_in_its_material_set(hub: HubFixture) -> tuple[s
     grant = await admin.create_grant("FIRE", "business_licence", ["*", "legal_representative"])
     fire = hub.client("FIRE")
     await fire.call(
-        fire.cases.AttachMaterial,
+        fire._stubs.cases.AttachMaterial,
         cases_pb2.AttachMaterialRequest(case_id=case_id, dataset="business_licence", key=LICENCE_KEY),
     )
     material = await fire.call(
-        fire.cases.GetMaterial, cases_pb2.GetMaterialRequest(case_id=case_id, dataset="business_licence")
+        fire._stubs.cases.GetMaterial, cases_pb2.GetMaterialRequest(case_id=case_id, dataset="business_licence")
     )
     assert SECRET_MARKER.encode() in material.SerializeToString(), "the officer on the case reads the contents"
     return case_id, grant.id

@@ -22,7 +22,7 @@ async def _grant(hub: HubFixture, **changes: object) -> None:
     values: dict[str, object] = {"consumer": "FIRE", "dataset": "business_licence", "fields": ["*"]}
     values.update(changes)
     samr = hub.client("SAMR", roles=ADMIN)
-    await samr.call(samr.access.CreateGrant, access_pb2.CreateGrantRequest(**values))  # type: ignore[arg-type]
+    await samr.call(samr._stubs.access.CreateGrant, access_pb2.CreateGrantRequest(**values))  # type: ignore[arg-type]
 
 
 async def _request_identity(hub: HubFixture, *, deny: bool) -> None:
@@ -34,11 +34,11 @@ async def _request_identity(hub: HubFixture, *, deny: bool) -> None:
         legal_basis="Food Safety Law art. 35",
         justification="identify the legal representative",
     )
-    created = (await fire.call(fire.access.CreateAccessRequest, request)).request
+    created = (await fire.call(fire._stubs.access.CreateAccessRequest, request)).request
     if deny:
         psb = hub.client("PSB", roles=ADMIN)
         decide = access_pb2.DecideAccessRequestRequest(id=created.id, reason="not needed for fire safety")
-        await psb.call(psb.access.DecideAccessRequest, decide)
+        await psb.call(psb._stubs.access.DecideAccessRequest, decide)
 
 
 async def _nothing(hub: HubFixture) -> None:

@@ -30,7 +30,7 @@ async def test_revocation_on_one_replica_bites_on_the_next_request_on_another(tm
         assert (await fire_on_second.fetch("business_licence", LICENCE_KEY, case_id=case)).data
 
         revoke = access_pb2.RevokeGrantRequest(id=grant.id, reason="audit finding")
-        await samr_on_first.call(samr_on_first.access.RevokeGrant, revoke)
+        await samr_on_first.call(samr_on_first._stubs.access.RevokeGrant, revoke)
         with pytest.raises(PermissionDenied) as refused:
             await fire_on_second.fetch("business_licence", LICENCE_KEY, case_id=case)
         assert refused.value.reason == "GRANT_REVOKED"

@@ -48,9 +48,11 @@ def _hub_admin_calls(client: HubClient) -> dict[str, Callable[[], Awaitable[Any]
         code="MNR", status=departments_pb2.DEPARTMENT_STATUS_SUSPENDED, reason="forged"
     )
     return {
-        "ListGrants": lambda: client.call(client.access.ListGrants, access_pb2.ListGrantsRequest()),
-        "QueryEntries": lambda: _drain(client.stream(client.audit.QueryEntries, audit_pb2.QueryEntriesRequest())),
-        "SetDepartmentStatus": lambda: client.call(client.departments.SetDepartmentStatus, suspend),
+        "ListGrants": lambda: client.call(client._stubs.access.ListGrants, access_pb2.ListGrantsRequest()),
+        "QueryEntries": lambda: _drain(
+            client.stream(client._stubs.audit.QueryEntries, audit_pb2.QueryEntriesRequest())
+        ),
+        "SetDepartmentStatus": lambda: client.call(client._stubs.departments.SetDepartmentStatus, suspend),
     }
 
 
@@ -73,7 +75,7 @@ async def _set_roles(
         code=code, officer_id=officer, roles=list(roles), reset=reset, reason="test"
     )
     response: departments_pb2.SetDepartmentRolesResponse = await admin.call(
-        admin.departments.SetDepartmentRoles, request
+        admin._stubs.departments.SetDepartmentRoles, request
     )
     return response
 
@@ -100,7 +102,7 @@ async def test_the_hub_department_holds_the_hub_identities(any_backend_hub: HubF
         assert (await hub.log_entries())[-1].decision == "allow", name
     assert hub.hub.keyring.department("MNR").status.value == "suspended"
     auditor = hub.client("HUB", officer="audrey", roles=(Role.AUDITOR,))
-    assert await _drain(auditor.stream(auditor.audit.QueryEntries, audit_pb2.QueryEntriesRequest()))
+    assert await _drain(auditor.stream(auditor._stubs.audit.QueryEntries, audit_pb2.QueryEntriesRequest()))
 
 
 async def test_a_token_narrows_the_held_roles_and_never_widens_them(any_backend_hub: HubFixture) -> None:
@@ -108,23 +110,23 @@ async def test_a_token_narrows_the_held_roles_and_never_widens_them(any_backend_
     await hub.add_department("FIRE")
     officer_only = hub.client("FIRE", officer="li", roles=(Role.OFFICER,))
     with pytest.raises(ExchangeError) as caught:
-        await officer_only.call(officer_only.access.ListGrants, access_pb2.ListGrantsRequest())
+        await officer_only.call(officer_only._stubs.access.ListGrants, access_pb2.ListGrantsRequest())
     assert caught.value.reason == "ROLE_NOT_ALLOWED"
     both = hub.client("FIRE", officer="li", roles=(Role.OFFICER, Role.DEPT_ADMIN))
-    await both.call(both.access.ListGrants, access_pb2.ListGrantsRequest())
+    await both.call(both._stubs.access.ListGrants, access_pb2.ListGrantsRequest())
 
     admin = hub.client("HUB", officer="root", roles=(Role.HUB_ADMIN,))
     await _set_roles(admin, "FIRE", ("officer",))
     dept_admin = hub.client("FIRE", officer="li", roles=(Role.DEPT_ADMIN,))
     entry = await _refused(
         hub,
-        dept_admin.call(dept_admin.access.ListGrants, access_pb2.ListGrantsRequest()),
+        dept_admin.call(dept_admin._stubs.access.ListGrants, access_pb2.ListGrantsRequest()),
         department="FIRE",
         officer="li",
     )
     assert "[dept_admin]" in entry.message and "[officer]" in entry.message
     # Still an officer: the narrowed department keeps working.
-    await officer_only.call(officer_only.departments.ListDepartments, departments_pb2.ListDepartmentsRequest())
+    await officer_only.call(officer_only._stubs.departments.ListDepartments, departments_pb2.ListDepartmentsRequest())
 
 
 async def test_a_role_given_to_one_officer_is_not_the_departments(any_backend_hub: HubFixture) -> None:
@@ -137,15 +139,21 @@ async def test_a_role_given_to_one_officer_is_not_the_departments(any_backend_hu
     assert [(o.officer_id, list(o.roles)) for o in shown.roles.officers] == [("chief", ["dept_admin", "officer"])]
 
     chief = hub.client("FIRE", officer="chief", roles=(Role.DEPT_ADMIN,))
-    await chief.call(chief.access.ListGrants, access_pb2.ListGrantsRequest())
+    await chief.call(chief._stubs.access.ListGrants, access_pb2.ListGrantsRequest())
     other = hub.client("FIRE", officer="officer-2", roles=(Role.DEPT_ADMIN,))
     await _refused(
-        hub, other.call(other.access.ListGrants, access_pb2.ListGrantsRequest()), department="FIRE", officer="officer-2"
+        hub,
+        other.call(other._stubs.access.ListGrants, access_pb2.ListGrantsRequest()),
+        department="FIRE",
+        officer="officer-2",
     )
     # Taking the officer's own set away leaves the department's.
     await _set_roles(admin, "FIRE", officer="chief", reset=True)
     await _refused(
-        hub, chief.call(chief.access.ListGrants, access_pb2.ListGrantsRequest()), department="FIRE", officer="chief"
+        hub,
+        chief.call(chief._stubs.access.ListGrants, access_pb2.ListGrantsRequest()),
+        department="FIRE",
+        officer="chief",
     )
 
 
@@ -163,13 +171,13 @@ async def test_no_admin_can_give_a_department_a_hub_identity(any_backend_hub: Hu
     assert (entry.action, entry.decision, entry.reason) == ("departments.roles.set", "deny", "HUB_ROLE_RESERVED")
     assert (entry.caller_department, entry.officer_id) == ("HUB", "root")
     held = await admin.call(
-        admin.departments.GetDepartmentRoles, departments_pb2.GetDepartmentRolesRequest(code="FIRE")
+        admin._stubs.departments.GetDepartmentRoles, departments_pb2.GetDepartmentRolesRequest(code="FIRE")
     )
     assert list(held.roles.roles) == ["dept_admin", "officer"] and held.roles.is_default and not held.roles.officers
     auditor = hub.client("FIRE", officer=officer or "officer-1", roles=(Role.AUDITOR,))
     await _refused(
         hub,
-        _drain(auditor.stream(auditor.audit.QueryEntries, audit_pb2.QueryEntriesRequest())),
+        _drain(auditor.stream(auditor._stubs.audit.QueryEntries, audit_pb2.QueryEntriesRequest())),
         department="FIRE",
         officer=officer or "officer-1",
     )
@@ -211,14 +219,17 @@ async def test_a_role_change_bites_on_the_next_call(any_backend_hub: HubFixture)
     await hub.add_department("FIRE")
     admin = hub.client("HUB", officer="root", roles=(Role.HUB_ADMIN,))
     fire = hub.client("FIRE", officer="li", roles=(Role.DEPT_ADMIN,))
-    await fire.call(fire.access.ListGrants, access_pb2.ListGrantsRequest())
+    await fire.call(fire._stubs.access.ListGrants, access_pb2.ListGrantsRequest())
     await _set_roles(admin, "FIRE", ("officer",))
     # The same token on the same channel, well inside the keyring's reload interval.
     await _refused(
-        hub, fire.call(fire.access.ListGrants, access_pb2.ListGrantsRequest()), department="FIRE", officer="li"
+        hub,
+        fire.call(fire._stubs.access.ListGrants, access_pb2.ListGrantsRequest()),
+        department="FIRE",
+        officer="li",
     )
     await _set_roles(admin, "FIRE", reset=True)
-    await fire.call(fire.access.ListGrants, access_pb2.ListGrantsRequest())
+    await fire.call(fire._stubs.access.ListGrants, access_pb2.ListGrantsRequest())
 
 
 async def test_reading_roles_is_for_admins_of_that_department_auditors_and_hub_admins(hub: HubFixture) -> None:
@@ -227,15 +238,15 @@ async def test_reading_roles_is_for_admins_of_that_department_auditors_and_hub_a
     request = departments_pb2.GetDepartmentRolesRequest(code="FIRE")
     for department, role in (("FIRE", Role.DEPT_ADMIN), ("HUB", Role.AUDITOR), ("HUB", Role.HUB_ADMIN)):
         client = hub.client(department, officer="reader", roles=(role,))
-        held = await client.call(client.departments.GetDepartmentRoles, request)
+        held = await client.call(client._stubs.departments.GetDepartmentRoles, request)
         assert held.roles.department == "FIRE" and list(held.roles.roles) == ["dept_admin", "officer"]
     hub_roles = await client.call(
-        client.departments.GetDepartmentRoles, departments_pb2.GetDepartmentRolesRequest(code="HUB")
+        client._stubs.departments.GetDepartmentRoles, departments_pb2.GetDepartmentRolesRequest(code="HUB")
     )
     assert list(hub_roles.roles.roles) == ["auditor", "dept_admin", "hub_admin", "officer", "supervisor"]
     stranger = hub.client("MNR", officer="reader", roles=(Role.DEPT_ADMIN,))
     with pytest.raises(ExchangeError) as caught:
-        await stranger.call(stranger.departments.GetDepartmentRoles, request)
+        await stranger.call(stranger._stubs.departments.GetDepartmentRoles, request)
     assert (caught.value.grpc_code, caught.value.reason) == (grpc.StatusCode.PERMISSION_DENIED, "NOT_OWNER")
     assert (await hub.log_entries())[-1].decision == "deny"
 
@@ -286,7 +297,7 @@ async def test_a_hub_identity_written_straight_into_the_database_does_not_count(
     for attempt in _hub_admin_calls(forger).values():
         await _refused(hub, attempt(), department="FIRE", officer="mallory")
     officer = hub.client("FIRE", officer="li", roles=(Role.OFFICER,))
-    await officer.call(officer.departments.ListDepartments, departments_pb2.ListDepartmentsRequest())
+    await officer.call(officer._stubs.departments.ListDepartments, departments_pb2.ListDepartmentsRequest())
 
 
 async def test_every_rpc_refuses_a_department_claiming_a_hub_identity(hub: HubFixture) -> None:

@@ -16,7 +16,10 @@ ROOT = Path(__file__).resolve().parents[3]
 def run_bench(results: Path, *args: str, timeout: float = 110) -> dict[str, Any]:
     done = subprocess.run(
         [sys.executable, "-m", "bench", "--results-dir", str(results), *args],
-        cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     (written,) = results.glob(f"{args[0]}-*.json")
@@ -31,7 +34,10 @@ def test_log_benchmark_appends_verifies_exports_and_queries(tmp_path: Path) -> N
     assert body["figures"]["appended"] == 600
     assert body["figures"]["db_bytes_per_entry"] > 0
     assert [row[0] for row in body["rows"]] == [
-        "append (group commit)", "verify whole log", "export to Parquet", "one subject's report (median ms)"
+        "append (group commit)",
+        "verify whole log",
+        "export to Parquet",
+        "one subject's report (median ms)",
     ]
 
 

@@ -78,7 +78,7 @@ async def deny_entry(world: PermitWorld, action: str, subject: str) -> AccessLog
 async def subject_report(world: PermitWorld, subject: str) -> list[audit_pb2.SubjectAccess]:
     auditor: HubClient = world.hub.client("HUB", roles=(Role.AUDITOR,))
     report = await auditor.call(
-        auditor.audit.GetSubjectReport,
+        auditor._stubs.audit.GetSubjectReport,
         audit_pb2.GetSubjectReportRequest(subject_id=subject, page=common_pb2.PageRequest(page_size=50)),
     )
     return list(report.accesses)

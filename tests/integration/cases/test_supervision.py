@@ -48,7 +48,7 @@ async def test_request_and_case_pass_their_limits_across_labour_day_and_a_weeken
     publisher = hub.events = MemoryPublisher()
 
     tax = world.hub.client("TAX", roles=(Role.DEPT_ADMIN,))
-    request = (await tax.call(tax.access.CreateAccessRequest, ask_identity())).request
+    request = (await tax.call(tax._stubs.access.CreateAccessRequest, ask_identity())).request
     # 3 working days: 30 April, then 6 and 7 May (1-5 May are the holiday and its weekend).
     assert request.answer_due_us == end_of(5, 7)
     samr = world.officer("SAMR")
@@ -104,7 +104,7 @@ async def test_request_and_case_pass_their_limits_across_labour_day_and_a_weeken
     # Late answers are allowed under the default rule, and marked late (in the answer and in the log).
     psb = world.hub.client("PSB", roles=(Role.DEPT_ADMIN,))
     approve = access_pb2.DecideAccessRequestRequest(id=request.id, approve=True)
-    answered = (await psb.call(psb.access.DecideAccessRequest, approve)).request
+    answered = (await psb.call(psb._stubs.access.DecideAccessRequest, approve)).request
     assert answered.answered_late and answered.status == access_pb2.ACCESS_REQUEST_STATUS_APPROVED
     approved = [e for e in await world.hub.log_entries() if e.action == "access_requests.decide"]
     assert (approved[-1].details["answer"], approved[-1].details["late"]) == ("approved", "true")
@@ -128,13 +128,13 @@ async def test_a_late_answer_is_refused_and_logged_when_the_hub_refuses_them(wor
     configure(world, access_request_days=1, late_answer="refuse")
     clock = Clock(world, at(4, 29))
     tax = world.hub.client("TAX", roles=(Role.DEPT_ADMIN,))
-    request = (await tax.call(tax.access.CreateAccessRequest, ask_identity())).request
+    request = (await tax.call(tax._stubs.access.CreateAccessRequest, ask_identity())).request
     assert request.answer_due_us == end_of(4, 30)
     clock.now = at(5, 6)
     psb = world.hub.client("PSB", officer="admin-7", roles=(Role.DEPT_ADMIN,))
     with pytest.raises(FailedPrecondition) as refused:
         await psb.call(
-            psb.access.DecideAccessRequest, access_pb2.DecideAccessRequestRequest(id=request.id, approve=True)
+            psb._stubs.access.DecideAccessRequest, access_pb2.DecideAccessRequestRequest(id=request.id, approve=True)
         )
     assert refused.value.reason == "ANSWER_PAST_LIMIT"
     assert "late_answer: refuse" in refused.value.message
@@ -142,7 +142,9 @@ async def test_a_late_answer_is_refused_and_logged_when_the_hub_refuses_them(wor
     # The one deny rule: the owner may answer (an access decision it passed); the late answer itself failed.
     assert (entry.decision, entry.reason, entry.outcome) == ("allow", "ANSWER_PAST_LIMIT", "FAILED_PRECONDITION")
     assert (entry.caller_department, entry.officer_id, entry.details["target"]) == ("PSB", "admin-7", request.id)
-    still = (await psb.call(psb.access.GetAccessRequest, access_pb2.GetAccessRequestRequest(id=request.id))).request
+    still = (
+        await psb.call(psb._stubs.access.GetAccessRequest, access_pb2.GetAccessRequestRequest(id=request.id))
+    ).request
     assert still.status == access_pb2.ACCESS_REQUEST_STATUS_PENDING and still.overdue
 
 

@@ -12,10 +12,11 @@ import pytest
 from catalog.errors import PermissionDenied
 from exchange.audit.entry import AccessLogEntry
 from exchange.auth.identity import Role
+from exchange.client_supervision import Figures
 from exchange.clock import now_us
 from exchange.supervision.desk import SupervisionDesk
 from exchange.supervision.report import parse_figures_csv
-from exchange.v1 import access_pb2, supervision_pb2
+from exchange.v1 import access_pb2
 from tests.integration.cases.conftest import ITEM, PermitWorld
 from tests.integration.cases.test_deadlines_rpc import exchange_cli
 from tests.integration.cases.test_supervision import ask_identity
@@ -67,7 +68,7 @@ LOG_FIGURES = (
 )
 
 
-def as_counters(figures: supervision_pb2.Figures) -> dict[str, Counter[str]]:
+def as_counters(figures: Figures) -> dict[str, Counter[str]]:
     found: dict[str, Counter[str]] = {}
     for row in figures.rows:
         values = Counter({name: getattr(row, name) for name in LOG_FIGURES})
@@ -94,9 +95,9 @@ async def work_some_cases(world: PermitWorld) -> None:
     with pytest.raises(PermissionDenied):
         await samr.supervision_figures(since_us=1)
     tax, psb = world.hub.client("TAX", roles=(Role.DEPT_ADMIN,)), world.hub.client("PSB", roles=(Role.DEPT_ADMIN,))
-    request = (await tax.call(tax.access.CreateAccessRequest, ask_identity())).request
+    request = (await tax.call(tax._stubs.access.CreateAccessRequest, ask_identity())).request
     deny = access_pb2.DecideAccessRequestRequest(id=request.id, approve=False, reason="the tax office needs no ids")
-    await psb.call(psb.access.DecideAccessRequest, deny)
+    await psb.call(psb._stubs.access.DecideAccessRequest, deny)
 
 
 async def test_figures_and_the_report_csv_equal_a_recount_from_the_access_log(

@@ -54,7 +54,7 @@ async def test_limits_passed_across_a_holiday_reach_the_departments_webhooks_sig
         secrets[department] = made.secret
 
     tax = world.hub.client("TAX", roles=(Role.DEPT_ADMIN,))
-    request = (await tax.call(tax.access.CreateAccessRequest, ask_identity())).request
+    request = (await tax.call(tax._stubs.access.CreateAccessRequest, ask_identity())).request
     assert request.answer_due_us == end_of(5, 7)  # 30 April, 6 and 7 May
     samr = world.officer("SAMR")
     case = await samr.create_case(ITEM, world.keys["business_licence"], parties=world.parties)

@@ -14,7 +14,7 @@ from exchange.v1 import catalog_pb2
 
 
 async def _list(client: HubClient) -> None:
-    await client.call(client.catalog.ListDatasets, catalog_pb2.ListDatasetsRequest(), timeout=10)
+    await client.call(client._stubs.catalog.ListDatasets, catalog_pb2.ListDatasetsRequest(), timeout=10)
 
 
 async def test_calls_go_round_robin_and_skip_a_stopped_replica(tmp_path) -> None:

@@ -37,7 +37,6 @@ FETCHES, CONCURRENCY, KILL_AFTER = 36, 4, 12
 RETRIES: list[str] = []
 
 
-
 def _serving(process: subprocess.Popen[str]) -> bool:
     """Read a hub's log until it says it serves (then keep draining it, so it never blocks on the pipe)."""
     assert process.stderr is not None
@@ -182,7 +181,9 @@ async def test_three_hubs_behind_haproxy_lose_nothing_when_one_is_killed(control
 
         # A grant revoked on one surviving hub is refused on the other at once.
         first, third = (f"127.0.0.1:{ports[i]}" for i in (0, 2))
-        await hub.client("HUB", roles=[Role.HUB_ADMIN], address=first).call(admin.access.RevokeGrant, _revoke(grant.id))
+        await hub.client("HUB", roles=[Role.HUB_ADMIN], address=first).call(
+            admin._stubs.access.RevokeGrant, _revoke(grant.id)
+        )
         with pytest.raises(PermissionDenied) as refused:
             await hub.client("SAMR", address=third).fetch("business_licence", key, case_id=case.id)
         assert refused.value.reason == "GRANT_REVOKED"

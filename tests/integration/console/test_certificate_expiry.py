@@ -25,9 +25,9 @@ async def test_a_department_certificate_near_expiry_shows_in_metrics_and_on_the_
     issue_department_certificate(console_hub.pki_dir, "TAX", days=12, out_dir=folder)
     await console_hub.add_department("TAX")
     tax = console_hub.client("TAX")
-    await tax.call(tax.catalog.ListDatasets, catalog_pb2.ListDatasetsRequest())
+    await tax.call(tax._stubs.catalog.ListDatasets, catalog_pb2.ListDatasetsRequest())
     samr = console_hub.client("SAMR")  # a certificate of 365 days
-    await samr.call(samr.catalog.ListDatasets, catalog_pb2.ListDatasetsRequest())
+    await samr.call(samr._stubs.catalog.ListDatasets, catalog_pb2.ListDatasetsRequest())
 
     found = samples(await scrape(console_hub))
     days = {

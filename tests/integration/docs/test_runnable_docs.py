@@ -52,7 +52,6 @@ def commands(block: str) -> Iterator[str]:
             yield line
 
 
-
 class Shell:
     """Runs the subset, remembering exported and captured variables and the background processes."""
 

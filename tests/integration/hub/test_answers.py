@@ -67,12 +67,12 @@ async def _explain(w: FetchWorld, case: str) -> None:
     request = access_pb2.ExplainAccessRequest(
         department="SAMR", dataset="business_licence", purpose=common_pb2.Purpose(case_id=case)
     )
-    await w.officer.call(w.officer.access.ExplainAccess, request)
+    await w.officer.call(w.officer._stubs.access.ExplainAccess, request)
 
 
 async def _scan(w: FetchWorld, case: str) -> None:
     request = exchange_pb2.ScanRequest(dataset="business_licence", purpose=common_pb2.Purpose(case_id=case))
-    async for _ in w.officer.stream(w.officer.exchange.Scan, request):
+    async for _ in w.officer.stream(w.officer._stubs.exchange.Scan, request):
         pass
 
 
@@ -107,7 +107,7 @@ async def test_an_unknown_case_in_a_scan_is_a_deny(hub):
         )
         before = len(await hub.log_entries())
         with pytest.raises(NotFound) as missing:
-            async for _ in w.officer.stream(w.officer.exchange.Scan, request):
+            async for _ in w.officer.stream(w.officer._stubs.exchange.Scan, request):
                 pass
         assert missing.value.reason == "CASE_NOT_FOUND"
         (entry,) = [e for e in (await hub.log_entries())[before:] if e.action == "exchange.scan"]
@@ -127,9 +127,13 @@ async def test_bad_page_tokens_are_invalid_argument_everywhere(hub):
     for token in BAD_TOKENS:
         page = common_pb2.PageRequest(page_token=token)
         calls = [
-            (officer, officer.catalog.ListDatasets, catalog_pb2.ListDatasetsRequest(page=page)),
-            (officer, officer.cases.ListCases, cases_pb2.ListCasesRequest(page=page)),
-            (reader, reader.audit.GetSubjectReport, audit_pb2.GetSubjectReportRequest(subject_id="x", page=page)),
+            (officer, officer._stubs.catalog.ListDatasets, catalog_pb2.ListDatasetsRequest(page=page)),
+            (officer, officer._stubs.cases.ListCases, cases_pb2.ListCasesRequest(page=page)),
+            (
+                reader,
+                reader._stubs.audit.GetSubjectReport,
+                audit_pb2.GetSubjectReportRequest(subject_id="x", page=page),
+            ),
         ]
         for client, method, request in calls:
             with pytest.raises(InvalidArgument) as refused:
@@ -137,7 +141,7 @@ async def test_bad_page_tokens_are_invalid_argument_everywhere(hub):
             assert refused.value.reason == "PAGE_TOKEN_INVALID", (token, method)
             assert "page_token" in refused.value.message
         with pytest.raises(InvalidArgument) as refused:
-            async for _ in reader.stream(reader.audit.QueryEntries, audit_pb2.QueryEntriesRequest(page=page)):
+            async for _ in reader.stream(reader._stubs.audit.QueryEntries, audit_pb2.QueryEntriesRequest(page=page)):
                 pass
         assert refused.value.reason == "PAGE_TOKEN_INVALID", token
 
@@ -146,7 +150,7 @@ async def test_a_large_but_valid_page_token_is_an_empty_page(any_backend_hub):
     reader = auditor(any_backend_hub)
     page = common_pb2.PageRequest(page_token="9" * 18)
     answer = await reader.call(
-        reader.audit.GetSubjectReport, audit_pb2.GetSubjectReportRequest(subject_id="x", page=page)
+        reader._stubs.audit.GetSubjectReport, audit_pb2.GetSubjectReportRequest(subject_id="x", page=page)
     )
     assert list(answer.accesses) == []
 
@@ -161,7 +165,7 @@ async def test_an_entry_index_past_the_log_is_out_of_range_with_the_tree_size(an
     for index in (HUGE, 2**63, 2**63 - 1, 20):
         size = len(await any_backend_hub.log_entries())  # each refusal is logged, so the log grows
         with pytest.raises(ExchangeError) as refused:
-            await reader.call(reader.audit.GetEntry, audit_pb2.GetEntryRequest(index=index))
+            await reader.call(reader._stubs.audit.GetEntry, audit_pb2.GetEntryRequest(index=index))
         assert refused.value.grpc_code == grpc.StatusCode.OUT_OF_RANGE
         assert refused.value.reason == "ENTRY_OUT_OF_RANGE"
         assert f"holds {size} entries" in refused.value.message
@@ -202,13 +206,23 @@ async def test_ten_thousand_character_inputs_get_the_real_status_with_a_short_me
     officer = world.officer
     admin = world.hub.client("HUB", roles=[Role.HUB_ADMIN])
     attempts: list[tuple[Any, Any, Any, str]] = [
-        (officer, officer.exchange.Fetch, world.request(purpose=common_pb2.Purpose(case_id=LONG)), "INVALID_ARGUMENT"),
-        (officer, officer.exchange.Fetch, world.request(fields=[LONG] * 50), "INVALID_ARGUMENT"),
-        (officer, officer.cases.GetCase, cases_pb2.GetCaseRequest(id=LONG), "INVALID_ARGUMENT"),
-        (officer, officer.catalog.GetDataset, catalog_pb2.GetDatasetRequest(code=LONG), "INVALID_ARGUMENT"),
+        (
+            officer,
+            officer._stubs.exchange.Fetch,
+            world.request(purpose=common_pb2.Purpose(case_id=LONG)),
+            "INVALID_ARGUMENT",
+        ),
+        (officer, officer._stubs.exchange.Fetch, world.request(fields=[LONG] * 50), "INVALID_ARGUMENT"),
+        (officer, officer._stubs.cases.GetCase, cases_pb2.GetCaseRequest(id=LONG), "INVALID_ARGUMENT"),
+        (
+            officer,
+            officer._stubs.catalog.GetDataset,
+            catalog_pb2.GetDatasetRequest(code=LONG),
+            "INVALID_ARGUMENT",
+        ),
         (
             admin,
-            admin.audit.SetHiddenAccesses,
+            admin._stubs.audit.SetHiddenAccesses,
             audit_pb2.SetHiddenAccessesRequest(department=LONG, hidden=True, legal_basis="x"),
             "INVALID_ARGUMENT",
         ),

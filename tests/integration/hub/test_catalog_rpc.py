@@ -36,13 +36,15 @@ async def test_registered_dataset_is_listed_searched_and_shown(hub, admin):
     response = await admin.register_dataset(LICENCE.read_text())
     assert (response.outcome, response.dataset.version) == ("created", "1.0")
 
-    listed = await admin.call(admin.catalog.ListDatasets, catalog_pb2.ListDatasetsRequest(owner="SAMR"))
+    listed = await admin.call(admin._stubs.catalog.ListDatasets, catalog_pb2.ListDatasetsRequest(owner="SAMR"))
     assert [d.code for d in listed.datasets] == ["business_licence"]
-    found = await admin.call(admin.catalog.SearchDatasets, catalog_pb2.SearchDatasetsRequest(query="legal represent"))
+    found = await admin.call(
+        admin._stubs.catalog.SearchDatasets, catalog_pb2.SearchDatasetsRequest(query="legal represent")
+    )
     assert [d.code for d in found.datasets] == ["business_licence"]
-    none = await admin.call(admin.catalog.SearchDatasets, catalog_pb2.SearchDatasetsRequest(query="spaceship"))
+    none = await admin.call(admin._stubs.catalog.SearchDatasets, catalog_pb2.SearchDatasetsRequest(query="spaceship"))
     assert list(none.datasets) == []
-    shown = await admin.call(admin.catalog.GetDataset, catalog_pb2.GetDatasetRequest(code="business_licence"))
+    shown = await admin.call(admin._stubs.catalog.GetDataset, catalog_pb2.GetDatasetRequest(code="business_licence"))
     sensitivity = {f.name: f.sensitivity for f in shown.dataset.fields}
     assert sensitivity["legal_representative_id"] == common_pb2.SENSITIVITY_SENSITIVE
     assert sensitivity["name"] == common_pb2.SENSITIVITY_PUBLIC
@@ -56,7 +58,7 @@ async def test_new_optional_field_bumps_the_minor_version(admin):
     assert (response.outcome, response.dataset.version) == ("minor_bump", "1.1")
     assert any("website" in c for c in response.changes)
     versions = await admin.call(
-        admin.catalog.ListDatasetVersions, catalog_pb2.ListDatasetVersionsRequest(code="business_licence")
+        admin._stubs.catalog.ListDatasetVersions, catalog_pb2.ListDatasetVersionsRequest(code="business_licence")
     )
     assert [v.version for v in versions.versions] == ["1.0", "1.1"]
 
@@ -102,13 +104,13 @@ async def test_yaml_syntax_error_says_where(admin):
 async def test_unknown_enum_value_in_a_message_is_invalid_argument(admin):
     dataset = catalog_pb2.Dataset(code="x_set", title="X", owner="SAMR", kind=catalog_pb2.DatasetKind.ValueType(99))
     with pytest.raises(InvalidArgument) as refused:
-        await admin.call(admin.catalog.RegisterDataset, catalog_pb2.RegisterDatasetRequest(dataset=dataset))
+        await admin.call(admin._stubs.catalog.RegisterDataset, catalog_pb2.RegisterDatasetRequest(dataset=dataset))
     assert "kind" in refused.value.message
 
 
 async def test_unknown_dataset_is_not_found(admin):
     with pytest.raises(NotFound) as missing:
-        await admin.call(admin.catalog.GetDataset, catalog_pb2.GetDatasetRequest(code="nothing_here"))
+        await admin.call(admin._stubs.catalog.GetDataset, catalog_pb2.GetDatasetRequest(code="nothing_here"))
     assert missing.value.reason == "DATASET_NOT_FOUND"
 
 

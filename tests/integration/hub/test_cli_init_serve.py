@@ -15,7 +15,6 @@ from exchange.testing import EXAMPLES, free_port
 EXCHANGE = [sys.executable, "-m", "exchange.cli"]
 
 
-
 def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*EXCHANGE, *args], capture_output=True, text=True, timeout=60, env=env, cwd=env["PWD"])
 

@@ -87,7 +87,7 @@ async def make_fetch_world(hub: HubFixture) -> FetchWorld:
     await hub.add_department("SAMR", adapter_endpoint=f"127.0.0.1:{provider.port}")
     officer = hub.client("SAMR")
     created = await officer.call(
-        officer.cases.CreateCase,
+        officer._stubs.cases.CreateCase,
         cases_pb2.CreateCaseRequest(
             service_item="restaurant_permit",
             applicant_id=doc["unified_social_credit_code"],
@@ -138,7 +138,7 @@ def reason_of(error: aio.AioRpcError) -> str:
 async def test_a_fetch_cancelled_by_the_caller_after_the_adapter_was_called_leaves_an_entry(fetch_world):
     w = fetch_world
     before = len(await w.hub.log_entries())
-    call = w.officer.exchange.Fetch(w.request(), metadata=w.officer.metadata(), timeout=30)
+    call = w.officer._stubs.exchange.Fetch(w.request(), metadata=w.officer.metadata(), timeout=30)
     await w.adapter.called.wait()
     call.cancel()
     entry = await entry_where(w.hub, "exchange.fetch", before)
@@ -151,7 +151,7 @@ async def test_a_fetch_past_the_callers_deadline_leaves_an_entry_saying_the_adap
     w = fetch_world
     before = len(await w.hub.log_entries())
     with pytest.raises(DeadlineExceeded):
-        await w.officer.call(w.officer.exchange.Fetch, w.request(), timeout=0.6)
+        await w.officer.call(w.officer._stubs.exchange.Fetch, w.request(), timeout=0.6)
     entry = await entry_where(w.hub, "exchange.fetch", before)
     assert entry.outcome == "DEADLINE_EXCEEDED"
     assert "adapter called" in entry.message
@@ -205,7 +205,7 @@ async def test_a_scan_cancelled_mid_stream_leaves_an_entry_with_the_rows_sent(tm
     try:
         world = await finish_world(hub, f"127.0.0.1:{port}", adapter.key)
         before = len(await hub.log_entries())
-        call = world.client.exchange.Scan(
+        call = world.client._stubs.exchange.Scan(
             scan_request(world, batch_rows=500), metadata=world.client.metadata(), timeout=30
         )
         stream = call.__aiter__()
@@ -235,7 +235,9 @@ async def test_a_scan_whose_adapter_goes_silent_is_cut_off_and_logged_with_the_r
     before = len(await hub.log_entries())
     received = []
     with pytest.raises(DeadlineExceeded) as stopped:
-        async for response in world.client.stream(world.client.exchange.Scan, scan_request(world, batch_rows=500)):
+        async for response in world.client.stream(
+            world.client._stubs.exchange.Scan, scan_request(world, batch_rows=500)
+        ):
             received.append(response)
     assert len(received) == 2  # the schema, one batch
     assert stopped.value.reason == "ADAPTER_TIMEOUT"
@@ -250,7 +252,7 @@ async def test_a_scan_whose_adapter_sends_nothing_times_out_and_is_logged(scan_s
     hub, world = scan_setup.hub, scan_setup.world
     before = len(await hub.log_entries())
     with pytest.raises(DeadlineExceeded) as stopped:
-        async for _ in world.client.stream(world.client.exchange.Scan, scan_request(world)):
+        async for _ in world.client.stream(world.client._stubs.exchange.Scan, scan_request(world)):
             pass
     assert stopped.value.reason == "ADAPTER_TIMEOUT"
     (entry,) = [e for e in (await hub.log_entries())[before:] if e.action == "exchange.scan"]
@@ -277,7 +279,7 @@ async def test_a_database_read_error_is_internal_without_type_names_and_logged(b
     async with w.hub.hub.db.begin() as conn:  # a real failure: the grants table is gone under the running hub
         await conn.execute(sa.text("ALTER TABLE grants RENAME TO grants_elsewhere"))
     try:
-        call = w.officer.exchange.Fetch(
+        call = w.officer._stubs.exchange.Fetch(
             w.request(), metadata=(*w.officer.metadata(), ("x-request-id", "req-db-failure-1")), timeout=10
         )
         with pytest.raises(aio.AioRpcError) as failed:
@@ -330,7 +332,7 @@ async def test_an_attach_material_cancelled_while_the_adapter_works_leaves_an_en
     w = fetch_world
     before = len(await w.hub.log_entries())
     request = cases_pb2.AttachMaterialRequest(case_id=w.case, dataset="business_licence", key=w.uscc)
-    call = w.officer.cases.AttachMaterial(request, metadata=w.officer.metadata(), timeout=30)
+    call = w.officer._stubs.cases.AttachMaterial(request, metadata=w.officer.metadata(), timeout=30)
     await w.adapter.called.wait()
     call.cancel()
     entry = await entry_where(w.hub, "cases.material.attach", before)
@@ -343,7 +345,9 @@ async def test_a_refusal_the_domain_does_not_log_is_logged_by_the_guard(fetch_wo
     admin = w.hub.client("HUB", roles=[Role.HUB_ADMIN])
     before = len(await w.hub.log_entries())
     with pytest.raises(aio.AioRpcError) as refused:
-        await admin.access.GetGrant(access_pb2.GetGrantRequest(id="g-nowhere"), metadata=admin.metadata(), timeout=10)
+        await admin._stubs.access.GetGrant(
+            access_pb2.GetGrantRequest(id="g-nowhere"), metadata=admin.metadata(), timeout=10
+        )
     assert refused.value.code() == grpc.StatusCode.NOT_FOUND
     entry = await entry_where(w.hub, "grants.read", before)
     assert (entry.decision, entry.reason, entry.caller_department) == ("deny", "GRANT_NOT_FOUND", "HUB")

@@ -82,7 +82,7 @@ async def world(hub):
     await hub.add_department("SAMR", adapter_endpoint=f"127.0.0.1:{provider.port}")
     officer = hub.client("SAMR")
     created = await officer.call(
-        officer.cases.CreateCase,
+        officer._stubs.cases.CreateCase,
         cases_pb2.CreateCaseRequest(
             service_item="restaurant_permit",
             applicant_id=doc["unified_social_credit_code"],
@@ -244,7 +244,7 @@ async def test_the_purpose_note_is_kept_in_the_entry_of_an_allowed_and_of_a_refu
         request = exchange_pb2.FetchRequest(
             dataset="business_licence", key=key, purpose=common_pb2.Purpose(case_id=world["case"], note=note)
         )
-        await officer.call(officer.exchange.Fetch, request)
+        await officer.call(officer._stubs.exchange.Fetch, request)
 
     with pytest.raises(PermissionDenied):
         await fetch()

@@ -132,7 +132,8 @@ async def test_each_fetch_field_is_checked_against_its_limit(
         if request_field == "purpose.note":
             purpose = common_pb2.Purpose(case_id=case.id, note=value)
             call = samr.call(
-                samr.exchange.Fetch, exchange_pb2.FetchRequest(dataset=dataset, key=company, purpose=purpose)
+                samr._stubs.exchange.Fetch,
+                exchange_pb2.FetchRequest(dataset=dataset, key=company, purpose=purpose),
             )
             error = await outcome(call)
         else:
@@ -163,7 +164,9 @@ async def test_a_nul_hidden_in_a_yaml_escape_of_a_spec_is_refused_before_storage
     """The raw spec text holds no NUL, but YAML's "\\0" escape puts one into the parsed name."""
     admin = any_backend_hub.client("HUB", roles=[Role.HUB_ADMIN])
     spec = 'code: FIRE\nname: "Fire and Rescue\\0"\nlevel: city\nregion_code: "110100"\n'
-    error = await outcome(admin.call(admin.departments.RegisterDepartment, RegisterDepartmentRequest(spec_text=spec)))
+    error = await outcome(
+        admin.call(admin._stubs.departments.RegisterDepartment, RegisterDepartmentRequest(spec_text=spec))
+    )
     assert error is not None and error.grpc_code == grpc.StatusCode.INVALID_ARGUMENT
     assert error.reason == "VALUE_INVALID_CHARACTERS" and [v.field for v in error.violations] == ["name"]
     assert "\x00" not in error.message

@@ -21,7 +21,7 @@ async def open_case(hub: HubFixture) -> str:
     await hub.register_example_item("restaurant_permit")
     officer = hub.client("SAMR")
     created = await officer.call(
-        officer.cases.CreateCase,
+        officer._stubs.cases.CreateCase,
         cases_pb2.CreateCaseRequest(service_item="restaurant_permit", applicant_id=USCC, applicant_kind="organisation"),
     )
     return created.case.id

@@ -117,7 +117,7 @@ async def _world(hub: HubFixture) -> AsyncIterator[World]:
     await hub.add_department("SAMR", adapter_endpoint=f"127.0.0.1:{provider.port}")
     officer = hub.client("SAMR", officer="officer-metrics-7")
     created = await officer.call(
-        officer.cases.CreateCase,
+        officer._stubs.cases.CreateCase,
         cases_pb2.CreateCaseRequest(service_item="restaurant_permit", applicant_id=uscc, applicant_kind="organisation"),
     )
     try:
@@ -284,7 +284,7 @@ async def _refused_call(hub: HubFixture) -> None:
     stranger = generate_ed25519()
     tls = hub.client_tls("HUB")
     async with HubClient.connect(hub.address, department="HUB", officer="x", key=stranger, kid="k", tls=tls) as c:
-        await c.call(c.cases.GetCase, cases_pb2.GetCaseRequest(id="x"))
+        await c.call(c._stubs.cases.GetCase, cases_pb2.GetCaseRequest(id="x"))
 
 
 async def test_certificate_days_left_are_read_from_the_hub_certificates(tmp_path: Path) -> None:

@@ -19,7 +19,6 @@ from exchange.testing import free_port
 EXCHANGE = str(Path(sys.executable).with_name("exchange"))
 
 
-
 def _run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run([EXCHANGE, *args], capture_output=True, text=True, env={**os.environ, **env}, timeout=120)
 

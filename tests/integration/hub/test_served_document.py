@@ -53,7 +53,7 @@ async def world(hub: HubFixture, tmp_path: Path) -> Any:
     await hub.add_department("SAMR", adapter_endpoint=f"127.0.0.1:{provider.port}")
     officer = hub.client("SAMR")
     case = await officer.call(
-        officer.cases.CreateCase,
+        officer._stubs.cases.CreateCase,
         cases_pb2.CreateCaseRequest(
             service_item="restaurant_permit",
             applicant_id=doc["unified_social_credit_code"],
@@ -150,15 +150,18 @@ async def test_altering_adding_or_dropping_a_served_field_fails_naming_it(
 async def test_a_case_material_keeps_what_reverifies_it(world: Any) -> None:
     officer, uscc = world["officer"], world["doc"]["unified_social_credit_code"]
     await officer.call(
-        officer.cases.AttachMaterial,
+        officer._stubs.cases.AttachMaterial,
         cases_pb2.AttachMaterialRequest(case_id=world["case"], dataset="business_licence", key=uscc),
     )
     answer = await officer.call(
-        officer.cases.GetMaterial, cases_pb2.GetMaterialRequest(case_id=world["case"], dataset="business_licence")
+        officer._stubs.cases.GetMaterial,
+        cases_pb2.GetMaterialRequest(case_id=world["case"], dataset="business_licence"),
     )
     material = answer.material
     key = world["hub"].departments["SAMR"].signing_public_key
     check = verify_served(material.document_json, material.fields, material.provenance, key)
     assert check.document == json.loads(material.document_json) and check.document["status"] == world["doc"]["status"]
-    listed = await officer.call(officer.cases.ListMaterials, cases_pb2.ListMaterialsRequest(case_id=world["case"]))
+    listed = await officer.call(
+        officer._stubs.cases.ListMaterials, cases_pb2.ListMaterialsRequest(case_id=world["case"])
+    )
     assert not listed.materials[0].provenance.disclosures  # a listing carries no field values

@@ -98,10 +98,10 @@ async def test_suspended_department_is_refused(hub):
 
     await hub.add_department("SAMR")
     officer = hub.client("SAMR")
-    await officer.call(officer.catalog.ListDatasets, catalog_pb2.ListDatasetsRequest())
+    await officer.call(officer._stubs.catalog.ListDatasets, catalog_pb2.ListDatasetsRequest())
     await hub.running.registry.set_department_status("SAMR", DepartmentStatus.SUSPENDED, "audit", system_caller())
     with pytest.raises(PermissionDenied) as refused:
-        await officer.call(officer.catalog.ListDatasets, catalog_pb2.ListDatasetsRequest())
+        await officer.call(officer._stubs.catalog.ListDatasets, catalog_pb2.ListDatasetsRequest())
     assert refused.value.reason == "DEPARTMENT_INACTIVE"
 
 
@@ -117,7 +117,7 @@ async def test_unexpected_failure_is_internal_and_does_not_leak(hub):
     async with hub.hub.db.begin() as conn:
         await conn.execute(sa.text("DROP TABLE datasets"))
     with pytest.raises(ExchangeError) as failed:
-        await admin.call(admin.catalog.ListDatasets, catalog_pb2.ListDatasetsRequest())
+        await admin.call(admin._stubs.catalog.ListDatasets, catalog_pb2.ListDatasetsRequest())
     assert failed.value.grpc_code == grpc.StatusCode.INTERNAL
     assert "incident" in failed.value.message
     assert "datasets" not in failed.value.message and "sqlite" not in failed.value.message.lower()

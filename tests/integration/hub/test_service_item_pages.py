@@ -36,7 +36,7 @@ async def _all_pages(client, department: str, size: int) -> list[list[str]]:
     pages, token = [], ""
     while True:
         response = await client.call(
-            client.items.ListServiceItems,
+            client._stubs.items.ListServiceItems,
             items_pb2.ListServiceItemsRequest(
                 department=department, page=common_pb2.PageRequest(page_size=size, page_token=token)
             ),
@@ -53,6 +53,14 @@ async def test_every_service_item_is_listed_once_in_code_order_across_pages(many
     codes = [c for page in pages for c in page]
     assert codes == sorted(_item(n).code for n in range(ITEMS))
     assert all(len(page) == 25 for page in pages[:-1])
+
+
+async def test_the_typed_client_follows_the_page_tokens_to_the_last_item(many_items):
+    client = many_items.client("HUB", roles=[Role.OFFICER])
+    listed = await client.list_service_items(page_size=40)
+    assert [i.code for i in listed] == sorted(_item(n).code for n in range(ITEMS))
+    samr = await client.list_service_items(department="SAMR", page_size=7)
+    assert [i.code for i in samr] == sorted(_item(n).code for n in range(ITEMS) if n % 3 == 0 or n % 5 == 0)
 
 
 async def test_a_department_filter_pages_only_the_items_it_leads_or_reviews(many_items):
@@ -76,7 +84,7 @@ async def test_a_page_token_that_is_no_service_item_code_is_refused(many_items):
     before = len(await many_items.log_entries())
     with pytest.raises(InvalidArgument) as refused:
         await client.call(
-            client.items.ListServiceItems,
+            client._stubs.items.ListServiceItems,
             items_pb2.ListServiceItemsRequest(page=common_pb2.PageRequest(page_token="NOT A CODE")),
         )
     assert refused.value.reason == "PAGE_TOKEN_INVALID"

@@ -68,7 +68,7 @@ async def _create_grant(hub: HubFixture, request_id: str | None) -> tuple[grpc.S
     """CreateGrant as the hub admin, sending x-request-id when given; (status, returned x-request-id)."""
     admin = hub.client("HUB", roles=[Role.HUB_ADMIN])
     metadata = admin.metadata() + ((("x-request-id", request_id),) if request_id is not None else ())
-    call = admin.access.CreateGrant(
+    call = admin._stubs.access.CreateGrant(
         access_pb2.CreateGrantRequest(consumer="SAMR", dataset="business_licence", fields=["name"]),
         metadata=metadata,
         timeout=5,

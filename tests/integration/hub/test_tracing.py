@@ -43,7 +43,7 @@ async def _fetch(world, metadata=()) -> None:  # noqa: F811
         key=world["doc"]["unified_social_credit_code"],
         purpose=common_pb2.Purpose(case_id=world["case"]),
     )
-    await officer.exchange.Fetch(request, metadata=(*officer.metadata(), *metadata), timeout=10)
+    await officer._stubs.exchange.Fetch(request, metadata=(*officer.metadata(), *metadata), timeout=10)
 
 
 async def test_hub_and_adapter_spans_of_a_fetch_form_one_trace_named_in_the_log(world, spans):  # noqa: F811

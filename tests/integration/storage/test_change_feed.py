@@ -21,7 +21,7 @@ async def _refused_within(client, seconds: float) -> ExchangeError | None:
     deadline = asyncio.get_running_loop().time() + seconds
     while asyncio.get_running_loop().time() < deadline:
         try:
-            await client.call(client.catalog.ListDatasets, catalog_pb2.ListDatasetsRequest())
+            await client.call(client._stubs.catalog.ListDatasets, catalog_pb2.ListDatasetsRequest())
         except ExchangeError as error:
             return error
         await asyncio.sleep(0.05)
@@ -40,10 +40,10 @@ async def test_a_department_suspended_on_one_replica_is_refused_on_the_other_at_
         for hub in (first, second):
             await asyncio.wait_for(hub.hub.changes.connected.wait(), 10)
         officer = second.client("SAMR")
-        await officer.call(officer.catalog.ListDatasets, catalog_pb2.ListDatasetsRequest())
+        await officer.call(officer._stubs.catalog.ListDatasets, catalog_pb2.ListDatasetsRequest())
         admin = first.client(HUB_OPERATOR, roles=(Role.HUB_ADMIN,))
         await admin.call(
-            admin.departments.SetDepartmentStatus,
+            admin._stubs.departments.SetDepartmentStatus,
             departments_pb2.SetDepartmentStatusRequest(
                 code="SAMR", status=departments_pb2.DEPARTMENT_STATUS_SUSPENDED, reason="audit finding"
             ),

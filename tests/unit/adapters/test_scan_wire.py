@@ -61,8 +61,10 @@ WITH_RECEIPT = exchange_pb2.ScanResponse(arrow_batch=b"abc", rows=3, receipt=com
 @pytest.mark.parametrize(
     ("encoded", "says"),
     [
-        (provider_pb2.ProviderServiceScanResponse(arrow_schema=b"s", arrow_batch=b"abc", rows=3).SerializeToString(),
-         "field 1"),
+        (
+            provider_pb2.ProviderServiceScanResponse(arrow_schema=b"s", arrow_batch=b"abc", rows=3).SerializeToString(),
+            "field 1",
+        ),
         (WITH_RECEIPT.SerializeToString(), "field 4"),
         (GOOD + b"\x48\x01", "field 9"),  # an unknown varint field
         (GOOD + GOOD, "field 2"),  # arrow_batch twice: a parser would keep the second

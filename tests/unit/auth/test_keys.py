@@ -78,9 +78,7 @@ def test_other_key_types_are_refused(key: PrivateKey) -> None:
         algorithm_for(key)
     assert caught.value.reason == "KEY_TYPE_UNSUPPORTED"
 
-    pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     with pytest.raises(InvalidArgument):
         load_private_key(pem)
 

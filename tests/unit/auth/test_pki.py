@@ -55,9 +55,7 @@ def test_server_certificate_chains_to_the_ca_for_its_hosts(pki: PkiPaths) -> Non
     verifier = PolicyBuilder().store(Store([ca])).build_server_verifier(x509.DNSName("localhost"))
     assert verifier.verify(server, [])[-1] == ca
     ip_verifier = (
-        PolicyBuilder()
-        .store(Store([ca]))
-        .build_server_verifier(x509.IPAddress(ipaddress.ip_address("127.0.0.1")))
+        PolicyBuilder().store(Store([ca])).build_server_verifier(x509.IPAddress(ipaddress.ip_address("127.0.0.1")))
     )
     assert ip_verifier.verify(server, [])[0] == server
 
@@ -99,9 +97,7 @@ def test_department_certificate_is_valid_for_the_requested_days(pki: PkiPaths) -
     assert datetime.timedelta(days=29) < leaf.not_valid_after_utc - now <= datetime.timedelta(days=30)
 
 
-def test_expired_certificate_can_be_issued_for_tests_and_fails_verification(
-    pki: PkiPaths, tmp_path: Path
-) -> None:
+def test_expired_certificate_can_be_issued_for_tests_and_fails_verification(pki: PkiPaths, tmp_path: Path) -> None:
     now = datetime.datetime.now(datetime.UTC)
     _, cert_path = issue_department_certificate(
         pki.directory,
@@ -165,9 +161,7 @@ def test_department_from_grpc_auth_context(pki: PkiPaths) -> None:
 
     assert department_from_auth_context({"x509_pem_cert": [cert_path.read_bytes()]}) == "PSB"
     assert (
-        department_from_auth_context(
-            {"x509_subject_alternative_name": [b"localhost", b"urn:exchange:department:SAMR"]}
-        )
+        department_from_auth_context({"x509_subject_alternative_name": [b"localhost", b"urn:exchange:department:SAMR"]})
         == "SAMR"
     )
     assert department_from_auth_context({"peer_uri": [b"urn:exchange:department:MPS"]}) == "MPS"

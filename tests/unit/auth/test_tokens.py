@@ -64,9 +64,7 @@ class Registry:
 
     def retire(self, department: str, kid: str) -> None:
         old = self.keys[(department, kid)]
-        self.keys[(department, kid)] = TrustedKey(
-            old.department, old.kid, old.algorithm, old.public_key, False
-        )
+        self.keys[(department, kid)] = TrustedKey(old.department, old.kid, old.algorithm, old.public_key, False)
 
     def __call__(self, department: str, kid: str) -> TrustedKey | None:
         self.lookups += 1
@@ -142,9 +140,7 @@ def claims(kid: str, **overrides: object) -> dict[str, object]:
     return payload
 
 
-def refused(
-    verifier: TokenVerifier, token: str, *, peer: str = PEER, cert: str | None = "PSB"
-) -> Unauthenticated:
+def refused(verifier: TokenVerifier, token: str, *, peer: str = PEER, cert: str | None = "PSB") -> Unauthenticated:
     with pytest.raises(Unauthenticated) as caught:
         verifier.verify(token, peer=peer, cert_department=cert)
     assert len(token) < 20 or token not in caught.value.message
@@ -192,9 +188,7 @@ def test_minted_header_names_key_and_algorithm(mint: Callable[..., str], psb_kid
     assert header["kid"] == psb_kid
 
 
-def test_token_without_mtls_is_accepted_on_its_own_word(
-    verifier: TokenVerifier, mint: Callable[..., str]
-) -> None:
+def test_token_without_mtls_is_accepted_on_its_own_word(verifier: TokenVerifier, mint: Callable[..., str]) -> None:
     assert verifier.verify(mint(), peer=PEER, cert_department=None).department == "PSB"
 
 
@@ -223,9 +217,7 @@ def test_reuse_on_the_same_connection_is_served_from_the_cache(
     assert verifier.verify(token, peer=PEER, cert_department="PSB").officer_id == "officer-7"
 
 
-def test_clock_skew_within_leeway_is_accepted(
-    verifier: TokenVerifier, mint: Callable[..., str], clock: Clock
-) -> None:
+def test_clock_skew_within_leeway_is_accepted(verifier: TokenVerifier, mint: Callable[..., str], clock: Clock) -> None:
     issued_in_the_future = mint(now=NOW + 20)
     clock.now = NOW
     assert verifier.verify(issued_in_the_future, peer=PEER, cert_department="PSB").officer_id == "officer-7"
@@ -268,9 +260,7 @@ def test_cached_token_is_refused_once_it_expires(
     assert refused(verifier, token).reason == "TOKEN_EXPIRED"
 
 
-def test_token_not_yet_valid_is_refused(
-    verifier: TokenVerifier, psb_key: Ed25519PrivateKey, psb_kid: str
-) -> None:
+def test_token_not_yet_valid_is_refused(verifier: TokenVerifier, psb_key: Ed25519PrivateKey, psb_kid: str) -> None:
     payload = claims(psb_kid, nbf=NOW + 120, exp=NOW + 400)
     token = jwt.encode(payload, psb_key, algorithm="EdDSA", headers={"kid": psb_kid})
 
@@ -303,9 +293,7 @@ def test_lifetime_over_fifteen_minutes_is_refused(verifier: TokenVerifier, mint:
     assert error.reason == "TOKEN_LIFETIME_TOO_LONG" and "901 s" in error.message
 
 
-def test_lifetime_of_exactly_fifteen_minutes_is_accepted(
-    verifier: TokenVerifier, mint: Callable[..., str]
-) -> None:
+def test_lifetime_of_exactly_fifteen_minutes_is_accepted(verifier: TokenVerifier, mint: Callable[..., str]) -> None:
     assert verifier.verify(mint(ttl_seconds=900), peer=PEER, cert_department="PSB").expires_at == NOW + 900
 
 
@@ -331,9 +319,7 @@ def test_token_for_another_audience_is_refused(verifier: TokenVerifier, mint: Ca
     assert error.reason == "TOKEN_AUDIENCE_MISMATCH" and "some-other-hub" in error.message
 
 
-def test_issuer_must_match_the_client_certificate_department(
-    verifier: TokenVerifier, mint: Callable[..., str]
-) -> None:
+def test_issuer_must_match_the_client_certificate_department(verifier: TokenVerifier, mint: Callable[..., str]) -> None:
     error = refused(verifier, mint(), cert="SAMR")
 
     assert error.reason == "TOKEN_ISSUER_MISMATCH"
@@ -496,9 +482,7 @@ def test_forgetting_a_department_forces_full_verification_again(
     token = mint()
     verifier.verify(token, peer=PEER, cert_department="PSB")
     # The key is replaced in place with a different key under the same id: only a full check notices.
-    registry.keys[("PSB", psb_kid)] = TrustedKey(
-        "PSB", psb_kid, "EdDSA", generate_ed25519().public_key(), True
-    )
+    registry.keys[("PSB", psb_kid)] = TrustedKey("PSB", psb_kid, "EdDSA", generate_ed25519().public_key(), True)
     verifier.forget_department("PSB")
 
     assert refused(verifier, token).reason == "TOKEN_SIGNATURE_INVALID"
@@ -556,9 +540,7 @@ def test_empty_token_is_refused_as_missing(verifier: TokenVerifier) -> None:
 # Refused: replay
 
 
-def test_token_presented_on_another_connection_is_a_replay(
-    verifier: TokenVerifier, mint: Callable[..., str]
-) -> None:
+def test_token_presented_on_another_connection_is_a_replay(verifier: TokenVerifier, mint: Callable[..., str]) -> None:
     token = mint()
     verifier.verify(token, peer=PEER, cert_department="PSB")
 
@@ -575,9 +557,7 @@ def test_second_token_reusing_a_jti_is_refused(verifier: TokenVerifier, mint: Ca
     assert error.reason == "TOKEN_REPLAYED" and "different token" in error.message
 
 
-def test_replay_cache_forgets_expired_tokens(
-    verifier: TokenVerifier, mint: Callable[..., str], clock: Clock
-) -> None:
+def test_replay_cache_forgets_expired_tokens(verifier: TokenVerifier, mint: Callable[..., str], clock: Clock) -> None:
     verifier.verify(mint(jti="old"), peer=PEER, cert_department="PSB")
     assert len(verifier) == 1
     clock.now = NOW + 300 + 30 + 1

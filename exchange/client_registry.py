@@ -1,0 +1,171 @@
+"""What the Python client returns for the registry: datasets, departments and service items as plain
+dataclasses (enum values as people say them: "unconditional", "county", "active"), made from the wire here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from google.protobuf.json_format import MessageToDict
+
+from catalog.model import Department
+from exchange.v1 import catalog_pb2, departments_pb2, items_pb2
+
+# Wire enum prefixes dropped when a value is shown: SHARING_TYPE_UNCONDITIONAL -> unconditional.
+ENUM_PREFIXES = (
+    "SHARING_TYPE_",
+    "DATASET_KIND_",
+    "DATASET_STATUS_",
+    "SENSITIVITY_",
+    "KEY_FORMAT_",
+    "ADMIN_LEVEL_",
+    "DEPARTMENT_STATUS_",
+    "KEY_USE_",
+    "KEY_STATUS_",
+)
+
+
+def _readable(data: Any) -> Any:
+    """Protobuf JSON with enum names as people say them."""
+    if isinstance(data, dict):
+        return {k: _readable(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_readable(v) for v in data]
+    if isinstance(data, str) and data.isupper() and "_" in data:
+        for prefix in ENUM_PREFIXES:
+            if data.startswith(prefix):
+                return data.removeprefix(prefix).lower()
+    return data
+
+
+def _enum(enum: Any, value: int, prefix: str) -> str:
+    return str(enum.Name(value)).removeprefix(prefix).lower()
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """A dataset version as the catalog holds it; `spec` is the whole of it (schema included) as plain data."""
+
+    code: str
+    version: str
+    title: str
+    owner: str
+    kind: str
+    sharing: str
+    status: str
+    spec: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class DatasetRegistration:
+    """The result of registering a spec: the version it got, "created"/"unchanged"/..., and what changed."""
+
+    dataset: DatasetInfo
+    outcome: str
+    changes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DepartmentKeyInfo:
+    kid: str
+    use: str
+    algorithm: str
+    status: str
+    public_key_pem: str = ""
+
+
+@dataclass(frozen=True)
+class DepartmentInfo:
+    code: str
+    name: str
+    level: str
+    region_code: str
+    status: str
+    adapter_endpoint: str
+    keys: tuple[DepartmentKeyInfo, ...]
+    registered_at_us: int = 0
+
+
+@dataclass(frozen=True)
+class ServiceItemInfo:
+    """A service item (政务服务事项); `spec` is the whole of it (required materials included) as plain data."""
+
+    code: str
+    name: str
+    lead_department: str
+    co_reviewers: tuple[str, ...]
+    time_limit_days: int
+    materials: tuple[str, ...]
+    spec: dict[str, Any]
+
+
+def dataset_from_proto(d: catalog_pb2.Dataset) -> DatasetInfo:
+    return DatasetInfo(
+        code=d.code,
+        version=d.version,
+        title=d.title,
+        owner=d.owner,
+        kind=_enum(catalog_pb2.DatasetKind, d.kind, "DATASET_KIND_"),
+        sharing=_enum(catalog_pb2.SharingType, d.sharing_type, "SHARING_TYPE_"),
+        status=_enum(catalog_pb2.DatasetStatus, d.status, "DATASET_STATUS_"),
+        spec=_readable(MessageToDict(d, preserving_proto_field_name=True)),
+    )
+
+
+def department_from_proto(d: departments_pb2.Department) -> DepartmentInfo:
+    return DepartmentInfo(
+        code=d.code,
+        name=d.name,
+        level=_enum(departments_pb2.AdminLevel, d.level, "ADMIN_LEVEL_"),
+        region_code=d.region_code,
+        status=_enum(departments_pb2.DepartmentStatus, d.status, "DEPARTMENT_STATUS_"),
+        adapter_endpoint=d.adapter_endpoint,
+        keys=tuple(
+            DepartmentKeyInfo(
+                k.kid,
+                _enum(departments_pb2.KeyUse, k.use, "KEY_USE_"),
+                k.algorithm,
+                _enum(departments_pb2.KeyStatus, k.status, "KEY_STATUS_"),
+                k.public_key_pem,
+            )
+            for k in d.keys
+        ),
+        registered_at_us=d.registered_at_us,
+    )
+
+
+def department_to_proto(d: Department) -> departments_pb2.Department:
+    """A department spec (catalog.model, as parse_department reads it) for RegisterDepartment."""
+    return departments_pb2.Department(
+        code=d.code,
+        name=d.name,
+        level=departments_pb2.AdminLevel.Value(f"ADMIN_LEVEL_{d.level.value.upper()}"),
+        region_code=d.region_code,
+        status=departments_pb2.DepartmentStatus.Value(f"DEPARTMENT_STATUS_{d.status.value.upper()}"),
+        adapter_endpoint=d.adapter_endpoint or "",
+        keys=[key_to_proto(k.kid, k.use.value, k.algorithm, k.public_key_pem, k.status.value) for k in d.keys],
+    )
+
+
+def key_to_proto(
+    kid: str, use: str, algorithm: str, public_key_pem: str, status: str = "active"
+) -> departments_pb2.DepartmentKey:
+    return departments_pb2.DepartmentKey(
+        kid=kid,
+        use=departments_pb2.KeyUse.Value(f"KEY_USE_{use.upper()}"),
+        algorithm=algorithm,
+        public_key_pem=public_key_pem,
+        status=departments_pb2.KeyStatus.Value(f"KEY_STATUS_{status.upper()}"),
+    )
+
+
+def service_item_from_proto(i: items_pb2.ServiceItem) -> ServiceItemInfo:
+    return ServiceItemInfo(
+        code=i.code,
+        name=i.name,
+        lead_department=i.lead_department,
+        co_reviewers=tuple(i.co_reviewers),
+        time_limit_days=i.time_limit_days,
+        materials=tuple(m.dataset for m in i.required_materials),
+        spec=_readable(MessageToDict(i, preserving_proto_field_name=True)),
+    )
