@@ -90,9 +90,5 @@ async def test_a_page_token_that_is_no_service_item_code_is_refused(many_items):
     assert refused.value.reason == "PAGE_TOKEN_INVALID"
     assert refused.value.grpc_code == grpc.StatusCode.INVALID_ARGUMENT
     (entry,) = [e for e in (await many_items.log_entries())[before:] if e.reason == "PAGE_TOKEN_INVALID"]
-    assert (entry.action, entry.decision, entry.outcome) == (
-        "serviceitem.list_service_items",
-        "deny",
-        "InvalidArgument",
-    )
+    assert (entry.action, entry.decision, entry.outcome) == ("items.list", "deny", "INVALID_ARGUMENT")
     assert (entry.caller_department, entry.subject_id) == ("HUB", "")
