@@ -90,9 +90,9 @@ def _scope(trail: Trail, caller: Caller, op: Operation, facts: Facts) -> Decisio
             return None
         return trail.deny(
             op.refusal,
-            f"{what} belongs to {facts.department}; only its own department"
+            f"{what} belongs to {facts.department}; only that department"
             + (f" or the roles [{roles_text(op.sees_all)}]" if op.sees_all else "")
-            + f" may {op.name} (you act for {caller.department})",
+            + f" may do this ({op.name}); you act for {caller.department}",
             status=status,
         )
     if op.scope == Scope.OWNER_ADMIN:
@@ -102,8 +102,8 @@ def _scope(trail: Trail, caller: Caller, op: Operation, facts: Facts) -> Decisio
         # Widening the use of conditional data needs the provider's own consent, not the hub operator's.
         return trail.deny(
             op.refusal,
-            f"only a department admin of {facts.department}, which owns {what}, may {op.name} "
-            f"(you act for {caller.department})",
+            f"only a department admin of {facts.department}, which owns {what}, may do this ({op.name}); "
+            f"you act for {caller.department}",
             status=status,
         )
     parties = tuple(p for p in facts.parties if p)
@@ -116,7 +116,7 @@ def _scope(trail: Trail, caller: Caller, op: Operation, facts: Facts) -> Decisio
         message = f"{caller.department} is no party to {what}; only its parties" + (
             f" or the roles [{roles_text(op.sees_all)}]" if op.sees_all else ""
         )
-        message += f" may {op.name}"
+        message += f" may do this ({op.name})"
     return trail.deny(op.refusal, message, status=status)
 
 

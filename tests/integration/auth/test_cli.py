@@ -52,7 +52,8 @@ async def test_refusal_is_a_readable_message_and_exit_status_2(permit_hub: HubFi
         "grants", "create", "--consumer", "FIRE", "--dataset", "business_licence", "--field", "name",
     )  # fmt: skip
     assert result.exit_code == 2
-    assert "only its department admins or a hub admin may change it" in result.output and "NOT_OWNER" in result.output
+    assert "belongs to SAMR; only that department or the roles [hub_admin] may do this" in result.output
+    assert "NOT_OWNER" in result.output
 
 
 async def test_access_request_lifecycle_from_the_command_line(permit_hub: HubFixture, tmp_path: Path) -> None:

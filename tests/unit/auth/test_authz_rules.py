@@ -677,6 +677,6 @@ def test_evidence_bundle_decisions_are_whole() -> None:
     )
     refused = decide_evidence_bundle(FIRE, "MNR", "SAMR")
     assert refused.message == (
-        "FIRE is no party to this entry; only its parties or the roles [hub_admin, auditor] may "
-        "audit.evidence_bundle.read"
+        "FIRE is no party to this entry; only its parties or the roles [hub_admin, auditor] may do this "
+        "(audit.evidence_bundle.read)"
     )

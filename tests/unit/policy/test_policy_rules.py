@@ -42,8 +42,8 @@ def test_a_department_admin_changes_only_its_own_department_a_hub_admin_any() ->
     refused = decide(SAMR_ADMIN, "catalog.dataset.register", facts)
     assert (refused.allowed, refused.reason) == (False, "NOT_OWNER")
     assert refused.message == (
-        "dataset psb.resident_identity belongs to PSB; only its own department or the roles [hub_admin] may "
-        "catalog.dataset.register (you act for SAMR)"
+        "dataset psb.resident_identity belongs to PSB; only that department or the roles [hub_admin] may do "
+        "this (catalog.dataset.register); you act for SAMR"
     )
     assert decide(PSB_ADMIN, "catalog.dataset.register", facts).allowed
     assert decide(HUB, "catalog.dataset.register", facts).allowed
