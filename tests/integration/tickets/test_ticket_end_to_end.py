@@ -9,7 +9,9 @@ figures count the ticket per dataset; every step is in the access log under the 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -228,3 +230,29 @@ async def test_only_the_issuers_admin_answers_and_outsiders_do_not_see_the_ticke
         world.uscc,
         CONSUMER,
     )
+
+
+async def test_the_cli_opens_lists_shows_and_answers_a_ticket(world: World, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from exchange.cli import cli
+
+    officer = str(world.hub.write_profile(CONSUMER, tmp_path / "svc"))
+    issuer = str(world.hub.write_profile("SAMR", tmp_path / "samr", officer="samr-admin", roles=(Role.DEPT_ADMIN,)))
+
+    async def invoke(profile: str, *args: str) -> str:
+        result = await asyncio.to_thread(CliRunner().invoke, cli, [*args, "--profile", profile], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    opened = await invoke(
+        officer, "tickets", "open", world.case_id, DATASET, "--field", "name", "--reason", "名称已变更"
+    )
+    ticket_id = opened.split()[1]
+    assert ticket_id.startswith("tk-") and "SAMR" in opened
+    listed = json.loads(await invoke(issuer, "tickets", "list", "--role", "to_answer", "--output", "json"))
+    assert [(r["id"], r["state"], r["fields"]) for r in listed] == [(ticket_id, "open", "name")]
+    answered = await invoke(issuer, "tickets", "answer", ticket_id, "cannot_correct", "--reason", "档案待核实")
+    assert ticket_id in answered and "cannot_correct" in answered
+    shown = json.loads(await invoke(officer, "tickets", "show", ticket_id))
+    assert (shown["answer"], shown["answer_reason"], shown["notified_cases"]) == ("cannot_correct", "档案待核实", [])
