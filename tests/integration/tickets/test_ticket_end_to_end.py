@@ -218,8 +218,24 @@ async def test_only_the_issuers_admin_answers_and_outsiders_do_not_see_the_ticke
         "FIRE",
     )
 
+    # Answered after its limit (a controlled clock): accepted, marked late, and counted as not in time.
+    since = ticket.opened_at_us
+    world.hub.hub.clock = lambda: ticket.answer_due_us + 1
     answered = await world.issuer_admin.answer_ticket(ticket.id, "no_error", "登记信息无误 (the register is right)")
-    assert (answered.answer, list(answered.notified_cases)) == ("no_error", [])
+    assert (answered.answer, answered.answered_late, list(answered.notified_cases)) == ("no_error", True, [])
+    logged = [e for e in await world.hub.log_entries() if e.action == "tickets.answer" and e.decision == "allow"]
+    assert [(e.reason, e.details["late"], e.subject_id) for e in logged] == [
+        ("TICKET_ANSWERED_LATE", "true", world.uscc)
+    ]
+    supervisor = world.hub.client("HUB", officer="sup-1", roles=(Role.SUPERVISOR,))
+    figures = await supervisor.supervision_figures(since_us=since, until_us=ticket.answer_due_us + 2)
+    (row,) = [r for r in figures.rows if (r.scope, r.key) == ("dataset", DATASET)]
+    assert (row.tickets_opened, row.tickets_answered, row.tickets_answered_in_time, row.tickets_corrected) == (
+        1,
+        1,
+        0,
+        0,
+    )
     assert await world.officer.list_case_flags(world.case_id) == []
     read = await world.officer.get_ticket(ticket.id)
     assert (read.state, read.answer_reason) == ("answered", "登记信息无误 (the register is right)")
