@@ -123,7 +123,7 @@ class TicketDesk(DeskBase):
             async with self.hub.db.begin() as conn:
                 await ticket_store.insert(conn, ticket)
         await self._record(caller, "tickets.open", ticket, reason="TICKET_OPENED", fields=",".join(ticket.fields))
-        data = {"dataset": dataset, "state": OPEN, "answer_due_us": ticket.answer_due_us}
+        data: dict[str, str | int] = {"dataset": dataset, "state": OPEN, "answer_due_us": ticket.answer_due_us}
         await self.hub.events.publish(Event(EventKind.TICKET, ticket.issuer, ticket.id, now, data))
         return ticket
 
@@ -265,22 +265,25 @@ class TicketDesk(DeskBase):
         return ticket
 
     def _ticket_entry(
-        self, caller: Caller, action: str, ticket: Ticket, *, error: ExchangeError | None = None, **details: str
+        self,
+        caller: Caller,
+        action: str,
+        ticket: Ticket,
+        *,
+        error: ExchangeError | None = None,
+        reason: str = "",
+        details: dict[str, str] | None = None,
     ) -> AccessLogEntry:
-        extra: dict[str, str] = {}
-        reason = details.pop("reason", "")
-        if reason:
-            extra["reason"] = reason
-        return entry_of(
+        entry = entry_of(
             caller,
             action,
             error=error,
             subject=ticket.subject_id,
             purpose=Purpose(ticket.case_id),
             dataset=ticket.dataset,
-            details={"ticket": ticket.id, **{k: v for k, v in details.items() if v}},
-            **extra,
+            details={"ticket": ticket.id, **{k: v for k, v in (details or {}).items() if v}},
         )
+        return replace(entry, reason=reason) if reason else entry
 
-    async def _record(self, caller: Caller, action: str, ticket: Ticket, **details: str) -> None:
-        await self.hub.record(self._ticket_entry(caller, action, ticket, **details))
+    async def _record(self, caller: Caller, action: str, ticket: Ticket, reason: str = "", **details: str) -> None:
+        await self.hub.record(self._ticket_entry(caller, action, ticket, reason=reason, details=details))

@@ -23,7 +23,9 @@ async def test_a_ticket_opened_from_a_case_material_is_answered_by_the_issuer_an
             {"fields": "name", "reason": "姓名与户籍不符", "evidence_text": "户籍证明", "evidence_digest": ""},
         )
         assert status == 200 and "校核纠错单" in body and "姓名与户籍不符" in body
-        ticket_id = re.search(r'id="ticket-(tk-[0-9a-f]+)"', body).group(1)
+        found = re.search(r'id="ticket-(tk-[0-9a-f]+)"', body)
+        assert found is not None
+        ticket_id = found.group(1)
         opened = (await console_hub.log_entries())[-2]  # the list page's read follows
         assert (opened.action, opened.decision, opened.subject_id, opened.caller_department) == (
             "tickets.open",
