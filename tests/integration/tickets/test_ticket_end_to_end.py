@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 import pytest
 import pytest_asyncio
 
-from catalog.errors import NotFound, PermissionDenied
+from catalog.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from catalog.model import parse_service_item
 from exchange.auth.identity import Role
 from exchange.auth.keys import generate_ed25519
@@ -272,3 +272,48 @@ async def test_the_cli_opens_lists_shows_and_answers_a_ticket(world: World, tmp_
     assert ticket_id in answered and "cannot_correct" in answered
     shown = json.loads(await invoke(officer, "tickets", "show", ticket_id))
     assert (shown["answer"], shown["answer_reason"], shown["notified_cases"]) == ("cannot_correct", "档案待核实", [])
+
+
+async def test_opening_is_refused_outside_the_case_and_for_fields_the_material_lacks_and_answers_are_once(
+    world: World,
+) -> None:
+    outsider = world.hub.client("FIRE")
+    with pytest.raises(PermissionDenied) as refused:
+        await outsider.open_ticket(world.case_id, DATASET, ["name"], "not mine to say")
+    assert (refused.value.grpc_code, refused.value.reason) == (grpc.StatusCode.PERMISSION_DENIED, "NOT_INVOLVED")
+    entry = (await world.hub.log_entries())[-1]
+    assert (entry.action, entry.decision, entry.reason, entry.outcome, entry.subject_id, entry.caller_department) == (
+        "tickets.open",
+        "deny",
+        "NOT_INVOLVED",
+        "PERMISSION_DENIED",
+        world.uscc,
+        "FIRE",
+    )
+
+    with pytest.raises(InvalidArgument) as invalid:
+        await world.officer.open_ticket(world.case_id, DATASET, ["legal_representative_id"], "wrong")
+    assert (invalid.value.grpc_code, invalid.value.reason) == (grpc.StatusCode.INVALID_ARGUMENT, "INVALID_TICKET")
+    entry = (await world.hub.log_entries())[-1]
+    assert (entry.action, entry.decision, entry.reason, entry.outcome, entry.subject_id) == (
+        "tickets.open",
+        "deny",
+        "INVALID_TICKET",
+        "INVALID_ARGUMENT",
+        world.uscc,
+    )
+
+    ticket = await world.officer.open_ticket(world.case_id, DATASET, ["status"], "已注销 (deregistered)")
+    await world.issuer_admin.answer_ticket(ticket.id, "cannot_correct", "须本人申请 (the company must apply)")
+    with pytest.raises(FailedPrecondition) as again:
+        await world.issuer_admin.answer_ticket(ticket.id, "corrected", "second thoughts")
+    assert (again.value.grpc_code, again.value.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "TICKET_ANSWERED")
+    entry = (await world.hub.log_entries())[-1]
+    # The policy allowed the issuer's admin; the ticket's state ended the attempt (the recorder's rule).
+    assert (entry.action, entry.decision, entry.reason, entry.outcome, entry.subject_id) == (
+        "tickets.answer",
+        "allow",
+        "TICKET_ANSWERED",
+        "FAILED_PRECONDITION",
+        world.uscc,
+    )
