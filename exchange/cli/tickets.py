@@ -8,12 +8,12 @@ import click
 
 from exchange import i18n, localtime
 from exchange.cli.common import Profile, emit_rows, output_option, print_json, profile_options, run
-from exchange.v1 import tickets_pb2
+from exchange.client_tickets import Ticket
 
 ANSWERS = ("corrected", "no_error", "cannot_correct")
 
 
-def _row(t: tickets_pb2.Ticket) -> dict[str, Any]:
+def _row(t: Ticket) -> dict[str, Any]:
     return {
         "id": t.id,
         "dataset": t.dataset,
@@ -28,7 +28,7 @@ def _row(t: tickets_pb2.Ticket) -> dict[str, Any]:
     }
 
 
-def _full(t: tickets_pb2.Ticket) -> dict[str, Any]:
+def _full(t: Ticket) -> dict[str, Any]:
     return {
         **_row(t),
         "key": t.key,
@@ -66,7 +66,7 @@ def tickets_open(
 ) -> None:
     """Open a ticket on a material the case holds; the issuing department must answer."""
 
-    async def go() -> tickets_pb2.Ticket:
+    async def go() -> Ticket:
         async with profile.client() as hub:
             return await hub.open_ticket(
                 case_id, dataset, list(fields), reason, evidence_text=evidence_text, evidence_digest=evidence_digest
@@ -88,7 +88,7 @@ def tickets_open(
 def tickets_list(dataset: str, state: str, role: str, output: str, profile: Profile) -> None:
     """Tickets your department opened or must answer."""
 
-    async def go() -> list[tickets_pb2.Ticket]:
+    async def go() -> list[Ticket]:
         async with profile.client() as hub:
             return await hub.list_tickets(dataset=dataset, state=state, role=role)
 
@@ -102,7 +102,7 @@ def tickets_list(dataset: str, state: str, role: str, output: str, profile: Prof
 def tickets_show(ticket_id: str, profile: Profile) -> None:
     """One ticket, with its reason, evidence and answer (as JSON)."""
 
-    async def go() -> tickets_pb2.Ticket:
+    async def go() -> Ticket:
         async with profile.client() as hub:
             return await hub.get_ticket(ticket_id)
 
@@ -117,7 +117,7 @@ def tickets_show(ticket_id: str, profile: Profile) -> None:
 def tickets_answer(ticket_id: str, answer: str, reason: str, profile: Profile) -> None:
     """Answer a ticket on your department's data (department admins of the issuer)."""
 
-    async def go() -> tickets_pb2.Ticket:
+    async def go() -> Ticket:
         async with profile.client() as hub:
             return await hub.answer_ticket(ticket_id, answer, reason)
 
