@@ -98,6 +98,7 @@ from exchange.client_supervision import (
     figures_from_proto,
     report_from_proto,
 )
+from exchange.client_tickets import Ticket, ticket_from_proto
 from exchange.errors import from_rpc_error
 from exchange.provenance import Provenance
 from exchange.served_document import (
@@ -127,6 +128,8 @@ from exchange.v1 import (
     notifications_pb2_grpc,
     supervision_pb2,
     supervision_pb2_grpc,
+    tickets_pb2,
+    tickets_pb2_grpc,
 )
 from exchange.webhook_signature import WebhookReplayed, WebhookSignatureInvalid, verify_webhook
 
@@ -267,6 +270,7 @@ class _Stubs:
         self.audit = audit_pb2_grpc.AuditServiceStub(channel)
         self.notifications = notifications_pb2_grpc.NotificationServiceStub(channel)
         self.supervision = supervision_pb2_grpc.SupervisionServiceStub(channel)
+        self.tickets = tickets_pb2_grpc.TicketServiceStub(channel)
 
 
 class HubClient:
@@ -1161,6 +1165,53 @@ class HubClient:
             timeout=120.0,
         )
         return report_from_proto(response)
+
+    # --- correction tickets (校核纠错) ------------------------------------------------------------------
+
+    async def open_ticket(
+        self,
+        case_id: str,
+        dataset: str,
+        fields: Sequence[str],
+        reason: str,
+        *,
+        evidence_text: str = "",
+        evidence_digest: str = "",
+    ) -> Ticket:
+        """Flag fields of a material the case holds as wrong or out of date; the issuer must answer."""
+        response: tickets_pb2.OpenTicketResponse = await self.call(
+            self._stubs.tickets.OpenTicket,
+            tickets_pb2.OpenTicketRequest(
+                case_id=case_id,
+                dataset=dataset,
+                fields=list(fields),
+                reason=reason,
+                evidence_text=evidence_text,
+                evidence_digest=evidence_digest,
+            ),
+        )
+        return ticket_from_proto(response.ticket)
+
+    async def get_ticket(self, ticket_id: str) -> Ticket:
+        response: tickets_pb2.GetTicketResponse = await self.call(
+            self._stubs.tickets.GetTicket, tickets_pb2.GetTicketRequest(ticket_id=ticket_id)
+        )
+        return ticket_from_proto(response.ticket)
+
+    async def list_tickets(self, *, dataset: str = "", state: str = "", role: str = "") -> list[Ticket]:
+        """Tickets the department opened ("opened") or must answer ("to_answer"); empty role: both."""
+        response: tickets_pb2.ListTicketsResponse = await self.call(
+            self._stubs.tickets.ListTickets, tickets_pb2.ListTicketsRequest(dataset=dataset, state=state, role=role)
+        )
+        return [ticket_from_proto(t) for t in response.tickets]
+
+    async def answer_ticket(self, ticket_id: str, answer: str, reason: str) -> Ticket:
+        """The issuer answers: corrected, no_error or cannot_correct, with a reason."""
+        response: tickets_pb2.AnswerTicketResponse = await self.call(
+            self._stubs.tickets.AnswerTicket,
+            tickets_pb2.AnswerTicketRequest(ticket_id=ticket_id, answer=answer, reason=reason),
+        )
+        return ticket_from_proto(response.ticket)
 
 
 # --- approval cases: results ---------------------------------------------------------------------------

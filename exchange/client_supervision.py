@@ -28,6 +28,11 @@ class FigureRow:
     escalations: int
     yellow_warnings: int
     red_warnings: int
+    # Data quality (校核纠错), on "dataset" rows.
+    tickets_opened: int = 0
+    tickets_answered: int = 0
+    tickets_answered_in_time: int = 0
+    tickets_corrected: int = 0
 
 
 @dataclass(frozen=True)
@@ -103,6 +108,10 @@ def figures_from_proto(f: supervision_pb2.Figures) -> Figures:
                 r.escalations,
                 r.yellow_warnings,
                 r.red_warnings,
+                r.tickets_opened,
+                r.tickets_answered,
+                r.tickets_answered_in_time,
+                r.tickets_corrected,
             )
             for r in f.rows
         ),

@@ -93,6 +93,8 @@ class Settings:
     yellow_working_days: int = 1
     # An access request answered after its limit: allow_marked (allowed, marked late) or refuse.
     late_answer: str = "allow_marked"
+    # Working days an issuing department has to answer a correction ticket (校核纠错); later answers count as late.
+    ticket_answer_working_days: int = 5
     # How often the hub's supervision task looks at time limits (0: never; ticks are then run by hand).
     supervision_interval_seconds: float = 300.0
     # The periodic supervision report (weekly and monthly PDF and CSV), written into this directory.
@@ -255,7 +257,12 @@ def _validate(s: Settings) -> list[FieldViolation]:
     for name in positive:
         if getattr(s, name) <= 0:
             problems.append(FieldViolation(name, f"must be positive, got {getattr(s, name)}"))
-    for name in ("reminder_working_days", "yellow_working_days", "supervision_interval_seconds"):
+    for name in (
+        "reminder_working_days",
+        "yellow_working_days",
+        "supervision_interval_seconds",
+        "ticket_answer_working_days",
+    ):
         if getattr(s, name) < 0:
             problems.append(FieldViolation(name, f"must be 0 or more, got {getattr(s, name)}"))
     if s.late_answer not in LATE_ANSWER_RULES:

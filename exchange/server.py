@@ -39,6 +39,7 @@ from exchange.services.exchange import ExchangeServicer, add_exchange_servicer_t
 from exchange.services.notifications import NotificationServicer
 from exchange.services.request_ids import RequestIdInterceptor
 from exchange.services.supervision import SupervisionServicer
+from exchange.services.tickets import TicketServicer
 from exchange.v1 import (
     access_pb2,
     access_pb2_grpc,
@@ -57,6 +58,8 @@ from exchange.v1 import (
     notifications_pb2_grpc,
     supervision_pb2,
     supervision_pb2_grpc,
+    tickets_pb2,
+    tickets_pb2_grpc,
 )
 
 log = logging.getLogger(__name__)
@@ -74,6 +77,7 @@ SERVICE_NAMES = [
     audit_pb2.DESCRIPTOR.services_by_name["AuditService"].full_name,
     notifications_pb2.DESCRIPTOR.services_by_name["NotificationService"].full_name,
     supervision_pb2.DESCRIPTOR.services_by_name["SupervisionService"].full_name,
+    tickets_pb2.DESCRIPTOR.services_by_name["TicketService"].full_name,
 ]
 
 
@@ -133,6 +137,7 @@ def _add_servicers(server: aio.Server, app: Application) -> None:
         NotificationServicer(NotificationDesk(app.hub)), server
     )
     supervision_pb2_grpc.add_SupervisionServiceServicer_to_server(SupervisionServicer(app.hub), server)
+    tickets_pb2_grpc.add_TicketServiceServicer_to_server(TicketServicer(app.tickets), server)
 
 
 def http_app(running: RunningHub) -> web.Application:

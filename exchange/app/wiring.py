@@ -16,6 +16,7 @@ from exchange.hub import Hub
 from exchange.licence_status import LicenceStatusDesk
 from exchange.registry import Registry
 from exchange.supervision.scheduler import Supervisor
+from exchange.tickets import TicketDesk
 
 
 def issuer_status(hub: Hub) -> StatusCheck:
@@ -43,6 +44,7 @@ class Application:
     catalog: CatalogQueries
     audit: AuditQueries
     supervisor: Supervisor
+    tickets: TicketDesk
 
     @classmethod
     def build(cls, hub: Hub) -> Application:
@@ -60,4 +62,5 @@ class Application:
             catalog=CatalogQueries(hub.db),
             audit=AuditQueries(hub.db),
             supervisor=Supervisor(hub),
+            tickets=TicketDesk(hub, registry),
         )

@@ -30,6 +30,7 @@ from exchange.cli import (
     registry,
     scan,
     supervision,
+    tickets,
 )
 from exchange.cli.examples import EXAMPLES, with_examples
 from exchange.cli.help import TranslatingContext
@@ -152,6 +153,7 @@ for command in (
     console.console,
     bench.bench,
     supervision.supervision,
+    tickets.tickets,
     completion,
 ):
     cli.add_command(command)

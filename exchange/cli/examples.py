@@ -7,6 +7,13 @@ commands in docs/operations.md; `tests/integration/docs/test_cli_help.py` checks
 from __future__ import annotations
 
 EXAMPLES: dict[str, list[str]] = {
+    "tickets": ["exchange tickets list --role to_answer", "exchange tickets show tk-0123456789abcdef"],
+    "tickets open": [
+        "exchange tickets open c-0123456789abcdef business_licence --field name --reason 'the company was renamed'"
+    ],
+    "tickets list": ["exchange tickets list --state open --role to_answer --output json"],
+    "tickets show": ["exchange tickets show tk-0123456789abcdef"],
+    "tickets answer": ["exchange tickets answer tk-0123456789abcdef corrected --reason 'register updated'"],
     "notify": ["exchange notify webhook set https://svc.example.gov.cn/hooks/exchange", "exchange notify subscribe"],
     "notify webhook": ["exchange notify webhook set https://svc.example.gov.cn/hooks/exchange --kind warning"],
     "notify webhook set": [

@@ -20,6 +20,7 @@ from exchange.console import (
     pages_registry,
     pages_requests,
     pages_supervision,
+    pages_tickets,
 )
 from exchange.console.core import (
     BASE,
@@ -30,6 +31,7 @@ from exchange.console.core import (
     HUB,
     REGISTRY,
     TEMPLATES,
+    TICKETS,
     error_pages,
     languages,
     security_headers,
@@ -51,9 +53,19 @@ def console_app(application: Application, *, base: str = MOUNT) -> web.Applicati
     app[CASES] = application.cases
     app[COPIES] = application.copies
     app[CATALOG] = application.catalog
+    app[TICKETS] = application.tickets
     app[TEMPLATES] = templates()
     app[BASE] = base
-    pages = (pages_auth, pages_catalog, pages_registry, pages_requests, pages_cases, pages_log, pages_supervision)
+    pages = (
+        pages_auth,
+        pages_catalog,
+        pages_registry,
+        pages_requests,
+        pages_cases,
+        pages_log,
+        pages_supervision,
+        pages_tickets,
+    )
     for module in pages:
         app.add_routes(module.routes)
     app.router.add_static("/static/", HERE / "static")

@@ -31,6 +31,7 @@ from exchange.console.strings import text
 from exchange.error_text import translated_for_people
 from exchange.hub import Hub
 from exchange.registry import Registry
+from exchange.tickets import TicketDesk
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -47,6 +48,7 @@ REGISTRY: web.AppKey[Registry] = web.AppKey("registry", Registry)
 CASES: web.AppKey[CaseDesk] = web.AppKey("cases", CaseDesk)
 COPIES: web.AppKey[AnnotatedCopyDesk] = web.AppKey("annotated_copies", AnnotatedCopyDesk)
 CATALOG: web.AppKey[CatalogQueries] = web.AppKey("catalog", CatalogQueries)
+TICKETS: web.AppKey[TicketDesk] = web.AppKey("tickets", TicketDesk)
 TEMPLATES: web.AppKey[jinja2.Environment] = web.AppKey("templates", jinja2.Environment)
 BASE: web.AppKey[str] = web.AppKey("base", str)
 ACCOUNT: web.RequestKey[Account] = web.RequestKey("account", Account)
@@ -77,6 +79,11 @@ def cases_of(request: web.Request) -> CaseDesk:
 def copies_of(request: web.Request) -> AnnotatedCopyDesk:
     """The annotated-copy desk the gRPC CaseService uses (it decides as a read of the material, and logs)."""
     return request.app[COPIES]
+
+
+def tickets_of(request: web.Request) -> TicketDesk:
+    """The correction-ticket desk the gRPC TicketService uses (it decides, and logs every step)."""
+    return request.app[TICKETS]
 
 
 def account_of(request: web.Request) -> Account:

@@ -56,6 +56,9 @@ ROUTE_OPERATIONS: dict[tuple[str, str], str] = {
     ("GET", "/report"): "audit.subject_report.read",
     ("GET", "/supervision"): "supervision.figures.read",
     ("GET", "/supervision/report.{format}"): "supervision.report.read",
+    ("GET", "/tickets"): "tickets.list",
+    ("POST", "/tickets/{id}/answer"): "tickets.answer",
+    ("POST", "/cases/{id}/materials/{dataset}/tickets"): "tickets.open",
 }
 
 UNMAPPED = "console.unmapped"

@@ -175,6 +175,20 @@ _TABLE = (
     _op("supervision.warnings.list", SUPERVISION),
     _op("supervision.escalations.list", SUPERVISION),
     _op("supervision.report.read", SUPERVISION),
+    # Correction tickets (校核纠错): an officer of a case flags fields of a material it holds; the issuer's
+    # department admin answers; both departments, auditors and hub admins read them.
+    _op("tickets.open", OFFICER, Scope.INVOLVED, refusal="NOT_INVOLVED", personal=True),
+    _op(
+        "tickets.read",
+        OFFICER | ADMINS | AUDIT,
+        Scope.PARTY,
+        sees_all=_READ_ALL,
+        refusal="TICKET_NOT_FOUND",
+        hidden=True,
+        personal=True,
+    ),
+    _op("tickets.list", OFFICER | ADMINS | AUDIT, Scope.OWN_DEPARTMENT, sees_all=_READ_ALL, personal=True),
+    _op("tickets.answer", DEPT_ADMIN, Scope.OWNER_ADMIN, refusal="NOT_ISSUER"),
     # The console's own doors: signing in and choosing a language need no account; the home page any.
     _op("console.sign_in", EVERYONE, public=True),
     _op("console.home", EVERYONE),

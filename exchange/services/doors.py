@@ -68,6 +68,10 @@ RPC_OPERATIONS: dict[str, str] = {
     f"{_P}SupervisionService/ListWarnings": "supervision.warnings.list",
     f"{_P}SupervisionService/ListEscalations": "supervision.escalations.list",
     f"{_P}SupervisionService/GetReport": "supervision.report.read",
+    f"{_P}TicketService/OpenTicket": "tickets.open",
+    f"{_P}TicketService/GetTicket": "tickets.read",
+    f"{_P}TicketService/ListTickets": "tickets.list",
+    f"{_P}TicketService/AnswerTicket": "tickets.answer",
 }
 
 # Asked for by an unmapped path: no row in the policy, so refused for everyone.

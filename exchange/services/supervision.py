@@ -38,6 +38,10 @@ def figures_to_proto(figures: Figures) -> supervision_pb2.Figures:
                 escalations=r.escalations,
                 yellow_warnings=r.yellow_warnings,
                 red_warnings=r.red_warnings,
+                tickets_opened=r.tickets_opened,
+                tickets_answered=r.tickets_answered,
+                tickets_answered_in_time=r.tickets_answered_in_time,
+                tickets_corrected=r.tickets_corrected,
             )
             for r in figures.sorted_rows()
         ],

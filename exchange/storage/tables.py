@@ -395,3 +395,31 @@ case_flags = sa.Table(
     _bounded("source", limits.STATUS, nullable=False),
     sa.Column("raised_at_us", sa.BigInteger, nullable=False),
 )
+
+# Correction tickets (校核纠错): a receiving department flags fields of a material it holds; the issuer answers.
+correction_tickets = sa.Table(
+    "correction_tickets",
+    metadata,
+    _bounded("id", limits.ACCESS_REQUEST_ID, primary_key=True),
+    _bounded("dataset", limits.DATASET_CODE, nullable=False, index=True),
+    _bounded("key", limits.KEY, nullable=False),
+    _bounded("subject_id", limits.SUBJECT_ID, nullable=False),
+    _bounded("case_id", limits.CASE_ID, nullable=False),
+    sa.Column("material_version", sa.Integer, nullable=False),
+    _bounded("opened_by_department", limits.DEPARTMENT_CODE, nullable=False, index=True),
+    _bounded("opened_by", limits.ACTOR, nullable=False),
+    _bounded("issuer", limits.DEPARTMENT_CODE, nullable=False, index=True),
+    sa.Column("fields_json", sa.Text, nullable=False),
+    _bounded("reason", limits.REASON_TEXT, nullable=False),
+    _bounded("evidence_text", limits.REASON_TEXT, nullable=False),
+    _bounded("evidence_digest", limits.DIGEST, nullable=False),
+    _bounded("state", limits.STATUS, nullable=False),
+    _bounded("answer", limits.STATUS, nullable=False),
+    _bounded("answer_reason", limits.REASON_TEXT, nullable=False),
+    _bounded("answered_by", limits.ACTOR, nullable=False),
+    sa.Column("opened_at_us", sa.BigInteger, nullable=False, index=True),
+    sa.Column("answer_due_us", sa.BigInteger, nullable=False),
+    sa.Column("answered_at_us", sa.BigInteger, nullable=False),
+    sa.Column("answered_late", sa.Boolean, nullable=False),
+    sa.Column("notified_cases_json", sa.Text, nullable=False),
+)

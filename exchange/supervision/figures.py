@@ -30,7 +30,8 @@ ANSWER = "access_requests.decide"
 OLD_ANSWERS = ("access_requests.approved", "access_requests.denied")
 OK = ("OK", "ok")
 ESCALATE = "supervision.escalate"
-DEPARTMENT, ITEM = "department", "service_item"
+TICKET_OPEN, TICKET_ANSWER = "tickets.open", "tickets.answer"
+DEPARTMENT, ITEM, DATASET = "department", "service_item", "dataset"
 
 
 @dataclass
@@ -52,6 +53,12 @@ class FigureRow:
     escalations: int = 0
     yellow_warnings: int = 0
     red_warnings: int = 0
+    # Data quality (校核纠错), on dataset rows: correction tickets opened, answered, answered within their
+    # limit, and answered "corrected".
+    tickets_opened: int = 0
+    tickets_answered: int = 0
+    tickets_answered_in_time: int = 0
+    tickets_corrected: int = 0
 
     @property
     def on_time_rate(self) -> float:
@@ -78,7 +85,7 @@ class Figures:
         return self.rows.setdefault((scope, key), FigureRow(scope, key))
 
     def sorted_rows(self) -> list[FigureRow]:
-        """Departments first, then service items, each by key."""
+        """Datasets, departments, then service items, each by key."""
         return [self.rows[k] for k in sorted(self.rows)]
 
 
@@ -116,6 +123,13 @@ def count_log(figures: Figures, entries: Iterable[AccessLogEntry]) -> None:
             row.requests_answered_in_time += e.details.get("late") != "true"
         elif e.action == ESCALATE:
             figures.row(DEPARTMENT, e.details.get("owner", "")).escalations += 1
+        elif e.action == TICKET_OPEN and e.dataset:
+            figures.row(DATASET, e.dataset).tickets_opened += 1
+        elif e.action == TICKET_ANSWER and e.dataset:
+            row = figures.row(DATASET, e.dataset)
+            row.tickets_answered += 1
+            row.tickets_answered_in_time += e.details.get("late") != "true"
+            row.tickets_corrected += e.details.get("answer") == "corrected"
 
 
 def count_cases(figures: Figures, stored: Iterable[StoredCase], calendar: WorkingCalendar) -> None:

@@ -30,7 +30,7 @@ FONT_CANDIDATES = (
 # (column, header): Chinese first, English complete.
 COLUMNS = (
     ("scope", "范围 scope"),
-    ("key", "部门或事项 department or service item"),
+    ("key", "部门、事项或数据集 department, service item or dataset"),
     ("volume", "办件量 cases opened"),
     ("finished", "办结 cases finished"),
     ("finished_on_time", "按时办结 finished on time"),
@@ -45,8 +45,12 @@ COLUMNS = (
     ("escalations", "督办 escalations"),
     ("yellow_warnings", "黄牌 yellow warnings"),
     ("red_warnings", "红牌 red warnings"),
+    ("tickets_opened", "纠错单 correction tickets opened"),
+    ("tickets_answered", "已答复 tickets answered"),
+    ("tickets_answered_in_time", "按时答复纠错 tickets answered in time"),
+    ("tickets_corrected", "已更正 tickets corrected"),
 )
-SCOPE_NAMES = {"department": "部门 department", "service_item": "事项 service item"}
+SCOPE_NAMES = {"department": "部门 department", "service_item": "事项 service item", "dataset": "数据集 dataset"}
 
 
 def _value(row: FigureRow, column: str) -> str:
@@ -60,7 +64,7 @@ def _value(row: FigureRow, column: str) -> str:
 
 
 def figures_csv(figures: Figures) -> bytes:
-    """One line per department and service item, then one per (department, refusal reason); UTF-8 with BOM."""
+    """One line per department, service item and dataset, then one per (department, refusal reason); UTF-8 with BOM."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([header for _, header in COLUMNS] + ["拒绝原因 refusal reason", "拒绝次数 refusals"])
@@ -142,7 +146,9 @@ def figures_pdf(figures: Figures, title: str) -> bytes:
     since, until = localtime.show(figures.since_us), localtime.show(figures.until_us)
     pdf.cell(0, 6, f"{title}   统计期间 period: {since} — {until}", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
-    shown = [c for c in COLUMNS if c[0] not in ("finished_on_time", "requests_answered_in_time")]
+    shown = [
+        c for c in COLUMNS if c[0] not in ("finished_on_time", "requests_answered_in_time", "tickets_answered_in_time")
+    ]
     widths = [18, 40] + [(277 - 58) / (len(shown) - 2)] * (len(shown) - 2)
     pdf.set_font("cjk", size=6.5)
     with pdf.table(col_widths=widths, text_align="CENTER", line_height=3.6) as table:
@@ -154,6 +160,8 @@ def figures_pdf(figures: Figures, title: str) -> bytes:
                     cells.append(f"{row.on_time_rate:.0%} ({row.finished_on_time}/{row.finished})")
                 elif column == "requests_answered":
                     cells.append(f"{row.requests_answered_in_time}/{row.requests_answered}")
+                elif column == "tickets_answered":
+                    cells.append(f"{row.tickets_answered_in_time}/{row.tickets_answered}")
                 else:
                     cells.append(_value(row, column))
             table.row(cells)

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x65xchange/v1/supervision.proto\x12\x0b\x65xchange.v1\"7\n\x11GetFiguresRequest\x12\x10\n\x08since_us\x18\x01 \x01(\x03\x12\x10\n\x08until_us\x18\x02 \x01(\x03\"\xfb\x02\n\tFigureRow\x12\r\n\x05scope\x18\x01 \x01(\t\x12\x0b\n\x03key\x18\x02 \x01(\t\x12\x0e\n\x06volume\x18\x03 \x01(\x03\x12\x10\n\x08\x66inished\x18\x04 \x01(\x03\x12\x18\n\x10\x66inished_on_time\x18\x05 \x01(\x03\x12\x14\n\x0con_time_rate\x18\x06 \x01(\x01\x12\x1c\n\x14\x61verage_working_days\x18\x07 \x01(\x01\x12\x0e\n\x06pauses\x18\x08 \x01(\x03\x12\x19\n\x11materials_fetched\x18\t \x01(\x03\x12\x18\n\x10materials_reused\x18\n \x01(\x03\x12\x1b\n\x13submissions_avoided\x18\x0b \x01(\x03\x12\x19\n\x11requests_answered\x18\x0c \x01(\x03\x12!\n\x19requests_answered_in_time\x18\r \x01(\x03\x12\x13\n\x0b\x65scalations\x18\x0e \x01(\x03\x12\x17\n\x0fyellow_warnings\x18\x0f \x01(\x03\x12\x14\n\x0cred_warnings\x18\x10 \x01(\x03\"A\n\x0cRefusalCount\x12\x12\n\ndepartment\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\r\n\x05\x63ount\x18\x03 \x01(\x03\"\x80\x01\n\x07\x46igures\x12\x10\n\x08since_us\x18\x01 \x01(\x03\x12\x10\n\x08until_us\x18\x02 \x01(\x03\x12$\n\x04rows\x18\x03 \x03(\x0b\x32\x16.exchange.v1.FigureRow\x12+\n\x08refusals\x18\x04 \x03(\x0b\x32\x19.exchange.v1.RefusalCount\";\n\x12GetFiguresResponse\x12%\n\x07\x66igures\x18\x01 \x01(\x0b\x32\x14.exchange.v1.Figures\")\n\x13ListWarningsRequest\x12\x12\n\ndepartment\x18\x01 \x01(\t\"\x8c\x01\n\x0b\x43\x61seWarning\x12\x0f\n\x07\x63\x61se_id\x18\x01 \x01(\t\x12\x14\n\x0cservice_item\x18\x02 \x01(\t\x12\x17\n\x0flead_department\x18\x03 \x01(\t\x12\r\n\x05level\x18\x04 \x01(\t\x12\x13\n\x0b\x64\x65\x61\x64line_us\x18\x05 \x01(\x03\x12\x19\n\x11working_days_left\x18\x06 \x01(\x01\"B\n\x14ListWarningsResponse\x12*\n\x08warnings\x18\x01 \x03(\x0b\x32\x18.exchange.v1.CaseWarning\"\'\n\x16ListEscalationsRequest\x12\r\n\x05owner\x18\x01 \x01(\t\"\x82\x01\n\nEscalation\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\r\n\x05owner\x18\x02 \x01(\t\x12\x10\n\x08\x63onsumer\x18\x03 \x01(\t\x12\x0f\n\x07\x64\x61taset\x18\x04 \x01(\t\x12\x15\n\ranswer_due_us\x18\x05 \x01(\x03\x12\x17\n\x0f\x65scalated_at_us\x18\x06 \x01(\x03\"G\n\x17ListEscalationsResponse\x12,\n\x0b\x65scalations\x18\x01 \x03(\x0b\x32\x17.exchange.v1.Escalation\"1\n\x10GetReportRequest\x12\x0e\n\x06period\x18\x01 \x01(\t\x12\r\n\x05\x61t_us\x18\x02 \x01(\x03\"b\n\x11GetReportResponse\x12%\n\x07\x66igures\x18\x01 \x01(\x0b\x32\x14.exchange.v1.Figures\x12\x0b\n\x03\x63sv\x18\x02 \x01(\x0c\x12\x0b\n\x03pdf\x18\x03 \x01(\x0c\x12\x0c\n\x04name\x18\x04 \x01(\t2\xe2\x02\n\x12SupervisionService\x12M\n\nGetFigures\x12\x1e.exchange.v1.GetFiguresRequest\x1a\x1f.exchange.v1.GetFiguresResponse\x12S\n\x0cListWarnings\x12 .exchange.v1.ListWarningsRequest\x1a!.exchange.v1.ListWarningsResponse\x12\\\n\x0fListEscalations\x12#.exchange.v1.ListEscalationsRequest\x1a$.exchange.v1.ListEscalationsResponse\x12J\n\tGetReport\x12\x1d.exchange.v1.GetReportRequest\x1a\x1e.exchange.v1.GetReportResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x65xchange/v1/supervision.proto\x12\x0b\x65xchange.v1\"7\n\x11GetFiguresRequest\x12\x10\n\x08since_us\x18\x01 \x01(\x03\x12\x10\n\x08until_us\x18\x02 \x01(\x03\"\xea\x03\n\tFigureRow\x12\r\n\x05scope\x18\x01 \x01(\t\x12\x0b\n\x03key\x18\x02 \x01(\t\x12\x0e\n\x06volume\x18\x03 \x01(\x03\x12\x10\n\x08\x66inished\x18\x04 \x01(\x03\x12\x18\n\x10\x66inished_on_time\x18\x05 \x01(\x03\x12\x14\n\x0con_time_rate\x18\x06 \x01(\x01\x12\x1c\n\x14\x61verage_working_days\x18\x07 \x01(\x01\x12\x0e\n\x06pauses\x18\x08 \x01(\x03\x12\x19\n\x11materials_fetched\x18\t \x01(\x03\x12\x18\n\x10materials_reused\x18\n \x01(\x03\x12\x1b\n\x13submissions_avoided\x18\x0b \x01(\x03\x12\x19\n\x11requests_answered\x18\x0c \x01(\x03\x12!\n\x19requests_answered_in_time\x18\r \x01(\x03\x12\x13\n\x0b\x65scalations\x18\x0e \x01(\x03\x12\x17\n\x0fyellow_warnings\x18\x0f \x01(\x03\x12\x14\n\x0cred_warnings\x18\x10 \x01(\x03\x12\x16\n\x0etickets_opened\x18\x11 \x01(\x03\x12\x18\n\x10tickets_answered\x18\x12 \x01(\x03\x12 \n\x18tickets_answered_in_time\x18\x13 \x01(\x03\x12\x19\n\x11tickets_corrected\x18\x14 \x01(\x03\"A\n\x0cRefusalCount\x12\x12\n\ndepartment\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\r\n\x05\x63ount\x18\x03 \x01(\x03\"\x80\x01\n\x07\x46igures\x12\x10\n\x08since_us\x18\x01 \x01(\x03\x12\x10\n\x08until_us\x18\x02 \x01(\x03\x12$\n\x04rows\x18\x03 \x03(\x0b\x32\x16.exchange.v1.FigureRow\x12+\n\x08refusals\x18\x04 \x03(\x0b\x32\x19.exchange.v1.RefusalCount\";\n\x12GetFiguresResponse\x12%\n\x07\x66igures\x18\x01 \x01(\x0b\x32\x14.exchange.v1.Figures\")\n\x13ListWarningsRequest\x12\x12\n\ndepartment\x18\x01 \x01(\t\"\x8c\x01\n\x0b\x43\x61seWarning\x12\x0f\n\x07\x63\x61se_id\x18\x01 \x01(\t\x12\x14\n\x0cservice_item\x18\x02 \x01(\t\x12\x17\n\x0flead_department\x18\x03 \x01(\t\x12\r\n\x05level\x18\x04 \x01(\t\x12\x13\n\x0b\x64\x65\x61\x64line_us\x18\x05 \x01(\x03\x12\x19\n\x11working_days_left\x18\x06 \x01(\x01\"B\n\x14ListWarningsResponse\x12*\n\x08warnings\x18\x01 \x03(\x0b\x32\x18.exchange.v1.CaseWarning\"\'\n\x16ListEscalationsRequest\x12\r\n\x05owner\x18\x01 \x01(\t\"\x82\x01\n\nEscalation\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\r\n\x05owner\x18\x02 \x01(\t\x12\x10\n\x08\x63onsumer\x18\x03 \x01(\t\x12\x0f\n\x07\x64\x61taset\x18\x04 \x01(\t\x12\x15\n\ranswer_due_us\x18\x05 \x01(\x03\x12\x17\n\x0f\x65scalated_at_us\x18\x06 \x01(\x03\"G\n\x17ListEscalationsResponse\x12,\n\x0b\x65scalations\x18\x01 \x03(\x0b\x32\x17.exchange.v1.Escalation\"1\n\x10GetReportRequest\x12\x0e\n\x06period\x18\x01 \x01(\t\x12\r\n\x05\x61t_us\x18\x02 \x01(\x03\"b\n\x11GetReportResponse\x12%\n\x07\x66igures\x18\x01 \x01(\x0b\x32\x14.exchange.v1.Figures\x12\x0b\n\x03\x63sv\x18\x02 \x01(\x0c\x12\x0b\n\x03pdf\x18\x03 \x01(\x0c\x12\x0c\n\x04name\x18\x04 \x01(\t2\xe2\x02\n\x12SupervisionService\x12M\n\nGetFigures\x12\x1e.exchange.v1.GetFiguresRequest\x1a\x1f.exchange.v1.GetFiguresResponse\x12S\n\x0cListWarnings\x12 .exchange.v1.ListWarningsRequest\x1a!.exchange.v1.ListWarningsResponse\x12\\\n\x0fListEscalations\x12#.exchange.v1.ListEscalationsRequest\x1a$.exchange.v1.ListEscalationsResponse\x12J\n\tGetReport\x12\x1d.exchange.v1.GetReportRequest\x1a\x1e.exchange.v1.GetReportResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,29 +34,29 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETFIGURESREQUEST']._serialized_start=46
   _globals['_GETFIGURESREQUEST']._serialized_end=101
   _globals['_FIGUREROW']._serialized_start=104
-  _globals['_FIGUREROW']._serialized_end=483
-  _globals['_REFUSALCOUNT']._serialized_start=485
-  _globals['_REFUSALCOUNT']._serialized_end=550
-  _globals['_FIGURES']._serialized_start=553
-  _globals['_FIGURES']._serialized_end=681
-  _globals['_GETFIGURESRESPONSE']._serialized_start=683
-  _globals['_GETFIGURESRESPONSE']._serialized_end=742
-  _globals['_LISTWARNINGSREQUEST']._serialized_start=744
-  _globals['_LISTWARNINGSREQUEST']._serialized_end=785
-  _globals['_CASEWARNING']._serialized_start=788
-  _globals['_CASEWARNING']._serialized_end=928
-  _globals['_LISTWARNINGSRESPONSE']._serialized_start=930
-  _globals['_LISTWARNINGSRESPONSE']._serialized_end=996
-  _globals['_LISTESCALATIONSREQUEST']._serialized_start=998
-  _globals['_LISTESCALATIONSREQUEST']._serialized_end=1037
-  _globals['_ESCALATION']._serialized_start=1040
-  _globals['_ESCALATION']._serialized_end=1170
-  _globals['_LISTESCALATIONSRESPONSE']._serialized_start=1172
-  _globals['_LISTESCALATIONSRESPONSE']._serialized_end=1243
-  _globals['_GETREPORTREQUEST']._serialized_start=1245
-  _globals['_GETREPORTREQUEST']._serialized_end=1294
-  _globals['_GETREPORTRESPONSE']._serialized_start=1296
-  _globals['_GETREPORTRESPONSE']._serialized_end=1394
-  _globals['_SUPERVISIONSERVICE']._serialized_start=1397
-  _globals['_SUPERVISIONSERVICE']._serialized_end=1751
+  _globals['_FIGUREROW']._serialized_end=594
+  _globals['_REFUSALCOUNT']._serialized_start=596
+  _globals['_REFUSALCOUNT']._serialized_end=661
+  _globals['_FIGURES']._serialized_start=664
+  _globals['_FIGURES']._serialized_end=792
+  _globals['_GETFIGURESRESPONSE']._serialized_start=794
+  _globals['_GETFIGURESRESPONSE']._serialized_end=853
+  _globals['_LISTWARNINGSREQUEST']._serialized_start=855
+  _globals['_LISTWARNINGSREQUEST']._serialized_end=896
+  _globals['_CASEWARNING']._serialized_start=899
+  _globals['_CASEWARNING']._serialized_end=1039
+  _globals['_LISTWARNINGSRESPONSE']._serialized_start=1041
+  _globals['_LISTWARNINGSRESPONSE']._serialized_end=1107
+  _globals['_LISTESCALATIONSREQUEST']._serialized_start=1109
+  _globals['_LISTESCALATIONSREQUEST']._serialized_end=1148
+  _globals['_ESCALATION']._serialized_start=1151
+  _globals['_ESCALATION']._serialized_end=1281
+  _globals['_LISTESCALATIONSRESPONSE']._serialized_start=1283
+  _globals['_LISTESCALATIONSRESPONSE']._serialized_end=1354
+  _globals['_GETREPORTREQUEST']._serialized_start=1356
+  _globals['_GETREPORTREQUEST']._serialized_end=1405
+  _globals['_GETREPORTRESPONSE']._serialized_start=1407
+  _globals['_GETREPORTRESPONSE']._serialized_end=1505
+  _globals['_SUPERVISIONSERVICE']._serialized_start=1508
+  _globals['_SUPERVISIONSERVICE']._serialized_end=1862
 # @@protoc_insertion_point(module_scope)

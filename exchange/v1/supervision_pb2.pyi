@@ -43,7 +43,7 @@ Global___GetFiguresRequest: _TypeAlias = GetFiguresRequest  # noqa: Y015
 
 @_typing.final
 class FigureRow(_message.Message):
-    """One row of figures: a department ("department") or a service item ("service_item")."""
+    """One row of figures: a department ("department"), a service item ("service_item") or a dataset ("dataset")."""
 
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -63,6 +63,10 @@ class FigureRow(_message.Message):
     ESCALATIONS_FIELD_NUMBER: _builtins.int
     YELLOW_WARNINGS_FIELD_NUMBER: _builtins.int
     RED_WARNINGS_FIELD_NUMBER: _builtins.int
+    TICKETS_OPENED_FIELD_NUMBER: _builtins.int
+    TICKETS_ANSWERED_FIELD_NUMBER: _builtins.int
+    TICKETS_ANSWERED_IN_TIME_FIELD_NUMBER: _builtins.int
+    TICKETS_CORRECTED_FIELD_NUMBER: _builtins.int
     scope: _builtins.str
     key: _builtins.str
     volume: _builtins.int
@@ -84,6 +88,13 @@ class FigureRow(_message.Message):
     escalations: _builtins.int
     yellow_warnings: _builtins.int
     red_warnings: _builtins.int
+    tickets_opened: _builtins.int
+    """Data quality (校核纠错), on "dataset" rows: correction tickets opened in the period, answered, answered
+    within their limit, and answered "corrected".
+    """
+    tickets_answered: _builtins.int
+    tickets_answered_in_time: _builtins.int
+    tickets_corrected: _builtins.int
     def __init__(
         self,
         *,
@@ -103,10 +114,14 @@ class FigureRow(_message.Message):
         escalations: _builtins.int = ...,
         yellow_warnings: _builtins.int = ...,
         red_warnings: _builtins.int = ...,
+        tickets_opened: _builtins.int = ...,
+        tickets_answered: _builtins.int = ...,
+        tickets_answered_in_time: _builtins.int = ...,
+        tickets_corrected: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["average_working_days", b"average_working_days", "escalations", b"escalations", "finished", b"finished", "finished_on_time", b"finished_on_time", "key", b"key", "materials_fetched", b"materials_fetched", "materials_reused", b"materials_reused", "on_time_rate", b"on_time_rate", "pauses", b"pauses", "red_warnings", b"red_warnings", "requests_answered", b"requests_answered", "requests_answered_in_time", b"requests_answered_in_time", "scope", b"scope", "submissions_avoided", b"submissions_avoided", "volume", b"volume", "yellow_warnings", b"yellow_warnings"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["average_working_days", b"average_working_days", "escalations", b"escalations", "finished", b"finished", "finished_on_time", b"finished_on_time", "key", b"key", "materials_fetched", b"materials_fetched", "materials_reused", b"materials_reused", "on_time_rate", b"on_time_rate", "pauses", b"pauses", "red_warnings", b"red_warnings", "requests_answered", b"requests_answered", "requests_answered_in_time", b"requests_answered_in_time", "scope", b"scope", "submissions_avoided", b"submissions_avoided", "tickets_answered", b"tickets_answered", "tickets_answered_in_time", b"tickets_answered_in_time", "tickets_corrected", b"tickets_corrected", "tickets_opened", b"tickets_opened", "volume", b"volume", "yellow_warnings", b"yellow_warnings"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -147,7 +147,7 @@ def test_every_rpc_of_the_generated_descriptors_asks_for_an_operation_of_the_pol
 
 def test_every_console_route_asks_for_an_operation_of_the_policy(tmp_path: Path) -> None:
     # Only the routes are read: the application's parts are never called.
-    parts = SimpleNamespace(hub=None, registry=None, cases=None, copies=None, catalog=None)
+    parts = SimpleNamespace(hub=None, registry=None, cases=None, copies=None, catalog=None, tickets=None)
     app = console_app(parts)  # type: ignore[arg-type]
     routes = {
         ("GET" if r.method == "HEAD" else r.method, r.resource.canonical)
