@@ -8,6 +8,7 @@ from aiohttp import web
 
 from catalog.errors import ExchangeError
 from exchange import i18n
+from exchange.cases.desk import OVERDUE_SCAN_LIMIT, CaseDesk
 from exchange.console import accounts
 from exchange.console.accounts import SESSION_SECONDS
 from exchange.console.core import (
@@ -19,6 +20,7 @@ from exchange.console.core import (
     account_of,
     hub_of,
     local_path,
+    registry_of,
     render,
     safe_next,
     set_cookie,
@@ -98,6 +100,14 @@ async def home(request: web.Request) -> web.Response:
         for code, days in hub.expiring_certificates(CERTIFICATE_WARNING_DAYS)
         if account.role != "dept_admin" or code == account.department
     ]
+    # Overdue work: the case desk decides whose cases the account sees and logs the read.
+    desk: CaseDesk = hub.extensions["cases"]
+    scope = account.department if account.role == "dept_admin" else ""
+    late_cases = await desk.overdue(account.caller, scope, include_nearly=False, limit=OVERDUE_SCAN_LIMIT)
+    late_requests = await registry_of(request).list_access_requests(
+        account.caller, owner=scope, overdue_only=True, limit=OVERDUE_SCAN_LIMIT
+    )
+    figures = {**figures, "overdue_cases": len(late_cases), "overdue_requests": len(late_requests)}
     return render(
         request, "home.html", {"figures": figures, "log_size": size, "root": root.hex(), "expiring": expiring}
     )
