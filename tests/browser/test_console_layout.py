@@ -60,7 +60,7 @@ async def test_no_page_is_wider_than_the_screen(signed_in_zh: SignIn, site: Site
         assert response is not None and response.status == 200, path
         await fits(page, path)
     if viewport is PHONE:
-        await shot(page, "zh-07-citizen-report-phone")
+        await shot(page, "15-citizen-report-phone")
 
 
 @pytest.mark.parametrize("viewport", [LAPTOP, PHONE], ids=["1366", "390"])
@@ -82,7 +82,6 @@ async def test_the_log_proof_column_is_visible_on_a_laptop_and_reachable_on_a_ph
     await expect(proof).to_contain_text("检查点")
     box = await proof.bounding_box()
     assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= LAPTOP["width"]  # no scrolling needed
-    await shot(page, "zh-05-access-log")
 
     await page.set_viewport_size(PHONE)
     await fits(page, "/log")

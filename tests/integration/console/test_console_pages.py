@@ -7,9 +7,9 @@ import html
 import re
 
 from exchange.audit.entry import AccessLogEntry
+from exchange.audit.merkle import verify_inclusion
 from exchange.auth.identity import Caller, Role
 from exchange.cases.lifecycle import CaseAction
-from exchange.audit.merkle import verify_inclusion
 from exchange.clock import now_us
 from exchange.storage import tables as t
 from exchange.testing import HubFixture
