@@ -4,14 +4,14 @@ scroll inside their own box, and the access log's proof column can always be see
 from __future__ import annotations
 
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import Page, ViewportSize, expect
 
 from tests.browser.conftest import CASE_ID, SUBJECT, SignIn, Site, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
 
-LAPTOP = {"width": 1366, "height": 768}
-PHONE = {"width": 390, "height": 844}
+LAPTOP: ViewportSize = {"width": 1366, "height": 768}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 PAGES = (
     "/",
     "/catalog",
@@ -51,7 +51,7 @@ async def fits(page: Page, path: str) -> None:
 
 
 @pytest.mark.parametrize("viewport", [LAPTOP, PHONE], ids=["1366", "390"])
-async def test_no_page_is_wider_than_the_screen(signed_in_zh: SignIn, site: Site, viewport: dict[str, int]):
+async def test_no_page_is_wider_than_the_screen(signed_in_zh: SignIn, site: Site, viewport: ViewportSize):
     page = await signed_in_zh("root")
     await page.set_viewport_size(viewport)
     await fits(page, "/")
@@ -64,7 +64,7 @@ async def test_no_page_is_wider_than_the_screen(signed_in_zh: SignIn, site: Site
 
 
 @pytest.mark.parametrize("viewport", [LAPTOP, PHONE], ids=["1366", "390"])
-async def test_the_sign_in_page_fits_too(chromium, site: Site, viewport: dict[str, int]):
+async def test_the_sign_in_page_fits_too(chromium, site: Site, viewport: ViewportSize):
     context = await chromium.new_context(viewport=viewport, locale="zh-CN", ignore_https_errors=True)
     try:
         page = await context.new_page()

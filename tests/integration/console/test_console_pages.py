@@ -23,6 +23,13 @@ async def _record(hub: HubFixture, action: str = "exchange.fetch", **fields) -> 
     return receipt.index
 
 
+def _found(pattern: str, text: str) -> str:
+    """The first group of a pattern that must match."""
+    match = re.search(pattern, text, re.S)
+    assert match is not None, pattern
+    return match.group(1)
+
+
 def _rows(body: str, table: str) -> list[str]:
     """The text of each body row of a table (tags dropped, entities decoded)."""
     found = re.search(rf'<table class="{table}">.*?<tbody>(.*?)</tbody>', body, re.S)
@@ -61,9 +68,9 @@ async def test_a_log_entry_opens_from_the_list_with_all_its_fields_and_a_proof_t
     assert f"✓ in checkpoint {checkpoint.checkpoint.size}" in body
     assert f"exchange audit check-proof entry-{index}.proof --key" in body
     # The path on the page leads from the entry's leaf to the signed root: anyone can redo the hashing.
-    leaf = bytes.fromhex(re.search(r"Leaf hash</dt><dd><code class=\"hash\">([0-9a-f]{64})", body).group(1))
-    root = bytes.fromhex(re.search(r"Signed root hash</dt><dd><code class=\"hash\">([0-9a-f]{64})", body).group(1))
-    path = re.search(r'<ol class="proof-path">(.*?)</ol>', body, re.S).group(1)
+    leaf = bytes.fromhex(_found(r"Leaf hash</dt><dd><code class=\"hash\">([0-9a-f]{64})", body))
+    root = bytes.fromhex(_found(r"Signed root hash</dt><dd><code class=\"hash\">([0-9a-f]{64})", body))
+    path = _found(r'<ol class="proof-path">(.*?)</ol>', body)
     hashes = [bytes.fromhex(h) for h in re.findall(r"[0-9a-f]{64}", path)]
     assert root == checkpoint.checkpoint.root_hash
     verify_inclusion(leaf, index, checkpoint.checkpoint.size, hashes, root)
@@ -177,7 +184,7 @@ async def test_the_overview_counts_overdue_cases_and_requests_and_links_to_them(
     desk.clock = lambda: now_us() + 60 * 24 * 3600 * 1_000_000
     await browser.sign_in("audrey")
     _, body = await browser.get("/")
-    tile = re.search(r'<div class="tile overdue-tile late" id="overdue">(.*?)</div>', body, re.S).group(1)
+    tile = _found(r'<div class="tile overdue-tile late" id="overdue">(.*?)</div>', body)
     assert re.search(r'href="/console/cases\?overdue=on"><b>2</b>', tile)
     assert re.search(r'href="/console/requests\?status=overdue"><b>1</b>', tile)
     _, listed = await browser.get("/requests?status=overdue")
@@ -189,7 +196,7 @@ async def test_the_overview_counts_overdue_cases_and_requests_and_links_to_them(
     try:
         await samr.sign_in("samr-admin")
         _, body = await samr.get("/")
-        tile = re.search(r'id="overdue">(.*?)</div>', body, re.S).group(1)
+        tile = _found(r'id="overdue">(.*?)</div>', body)
         assert re.search(r"overdue=on\"><b>1</b>", tile) and re.search(r"status=overdue\"><b>0</b>", tile)
     finally:
         await samr.close()
