@@ -30,6 +30,7 @@ PAGES = (
     f"/log?subject={SUBJECT}",
     "/log/entry/0",
     f"/report?subject={SUBJECT}",
+    "/supervision",
 )
 # What sticks out past the right edge of the window (for the failure message).
 OVERFLOW = """() => {
