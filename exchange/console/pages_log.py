@@ -273,15 +273,15 @@ async def subject_report(request: web.Request) -> web.Response:
 REPORT_ACTIONS = {
     "exchange.fetch": "fetched",
     "exchange.scan": "scanned",
-    "cases.get": "read",
+    "cases.read": "read",
     "cases.list": "read",
-    "cases.list_materials": "read",
-    "cases.read_material": "read",
+    "cases.material.list": "read",
+    "cases.material.read": "read",
     "cases.create": "case_opened",
-    "cases.add_party": "case_party",
-    "cases.attach_material": "attached",
+    "cases.party.add": "case_party",
+    "cases.material.attach": "attached",
     "cases.transition": "case_handled",
-    "cases.annotated_copy": "annotated_copy",
+    "cases.material.annotated_copy": "annotated_copy",
 }
 
 

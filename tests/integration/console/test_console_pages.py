@@ -77,8 +77,8 @@ async def test_a_log_entry_opens_from_the_list_with_all_its_fields_and_a_proof_t
 
     # Reading an entry is oversight, logged like the other reads of the log; the person is not its subject.
     read = (await console_hub.log_entries())[-1]
-    assert (read.action, read.decision, read.outcome) == ("console.log_entry", "allow", "ok")
-    assert (read.caller_department, read.officer_id, read.officer_role) == ("HUB", "console:audrey", "auditor")
+    assert (read.action, read.decision, read.outcome) == ("audit.entry.read", "allow", "OK")
+    assert (read.caller_department, read.officer_id) == ("HUB", "console:audrey") and "auditor" in read.officer_role
     assert read.details["index"] == str(index) and read.subject_id == ""
 
 
@@ -95,8 +95,10 @@ async def test_department_admins_cannot_open_a_log_entry(browser, console_hub):
     index = await _record(console_hub, caller_department="SAMR", subject_id=SUBJECT)
     await browser.sign_in("samr-admin")
     status, body = await browser.get(f"/log/entry/{index}")
-    assert status == 403 and "CONSOLE_ROLE_NOT_ALLOWED" in body
-    assert all(e.action != "console.log_entry" for e in await console_hub.log_entries())
+    assert status == 403 and "ROLE_NOT_ALLOWED" in body
+    refused = (await console_hub.log_entries())[-1]
+    assert (refused.action, refused.decision, refused.reason) == ("audit.entry.read", "deny", "ROLE_NOT_ALLOWED")
+    assert (refused.outcome, refused.officer_id, refused.subject_id) == ("PERMISSION_DENIED", "console:samr-admin", "")
 
 
 async def test_the_charts_count_only_the_entries_every_filter_keeps(browser, console_hub):
@@ -216,7 +218,7 @@ async def test_the_citizen_report_is_newest_first_with_an_action_column_under_th
     try:
         await hub.add_department("SAMR")
         await add_users(hub, ("audrey", "auditor", "HUB"))
-        await _record(hub, caller_department="SAMR", subject_id=SUBJECT, action="cases.get")
+        await _record(hub, caller_department="SAMR", subject_id=SUBJECT, action="cases.read")
         await _record(hub, caller_department="SAMR", subject_id=SUBJECT, decision="deny", reason="NO_GRANT")
         await _record(hub, caller_department="SAMR", subject_id=SUBJECT)
         await browser.sign_in("audrey")
