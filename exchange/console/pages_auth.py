@@ -8,7 +8,7 @@ from aiohttp import web
 
 from catalog.errors import ExchangeError
 from exchange import i18n
-from exchange.cases.desk import OVERDUE_SCAN_LIMIT, CaseDesk
+from exchange.cases.desk import OVERDUE_SCAN_LIMIT
 from exchange.console import accounts
 from exchange.console.accounts import SESSION_SECONDS
 from exchange.console.core import (
@@ -18,6 +18,7 @@ from exchange.console.core import (
     SIGNIN_CSRF,
     SIGNIN_CSRF_COOKIE,
     account_of,
+    cases_of,
     hub_of,
     local_path,
     registry_of,
@@ -101,9 +102,8 @@ async def home(request: web.Request) -> web.Response:
         if account.role != "dept_admin" or code == account.department
     ]
     # Overdue work: the case desk decides whose cases the account sees and logs the read.
-    desk: CaseDesk = hub.extensions["cases"]
     scope = account.department if account.role == "dept_admin" else ""
-    late_cases = await desk.overdue(account.caller, scope, include_nearly=False, limit=OVERDUE_SCAN_LIMIT)
+    late_cases = await cases_of(request).overdue(account.caller, scope, include_nearly=False, limit=OVERDUE_SCAN_LIMIT)
     late_requests = await registry_of(request).list_access_requests(
         account.caller, owner=scope, overdue_only=True, limit=OVERDUE_SCAN_LIMIT
     )

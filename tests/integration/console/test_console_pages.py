@@ -180,7 +180,7 @@ async def test_the_overview_counts_overdue_cases_and_requests_and_links_to_them(
     async with console_hub.hub.db.begin() as conn:
         await conn.execute(t.access_requests.update().values(answer_due_us=now_us() - 1))
     # Both cases accepted (their clocks start), then the desk's clock moves two months on.
-    desk = console_hub.running.hub.extensions["cases"]
+    desk = console_hub.running.app.cases
     for case_id, lead in (("case-late", "SAMR"), ("case-fire", "FIRE")):
         await desk.transition(Caller(lead, "li", frozenset({Role.OFFICER}), "t", 0), case_id, CaseAction.ACCEPT, 1)
     desk.clock = lambda: now_us() + 60 * 24 * 3600 * 1_000_000
