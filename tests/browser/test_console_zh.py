@@ -133,7 +133,7 @@ async def test_zh_auditor_follows_a_case_and_prints_a_citizen_report(signed_in_z
     await page.get_by_role("button", name="筛选").click()
     rows = page.locator("table.log tbody tr")
     await expect(page.locator("table.log tbody")).to_contain_text("DATASET_NOT_SHARED")
-    await page.get_by_role("button", name="立即校验").click()
+    await page.get_by_role("button", name="立即核验").click()
     await expect(page.get_by_role("status")).to_be_visible()
     await shot(page, "09-access-log")
     # The oldest entry of the person (the case's fetch) is under the checkpoint: open it and see its proof.
