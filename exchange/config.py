@@ -109,6 +109,11 @@ class Settings:
     time_zone: str = "Asia/Shanghai"
     # The language of the console (zh-CN or en) when neither the account nor the browser chooses one.
     default_language: str = "zh-CN"
+    # The agency that issues citizen access reports (the console's printable report): its name heads the
+    # report, the address and contact line stand under it (e.g. where a citizen asks about an entry).
+    report_agency_name: str = ""
+    report_agency_address: str = ""
+    report_agency_contact: str = ""
     # SQLite's synchronous pragma: FULL survives power loss, NORMAL only a process crash.
     sqlite_synchronous: str = "FULL"
     log_level: str = "INFO"

@@ -51,6 +51,7 @@ ROUTE_OPERATIONS: dict[tuple[str, str], str] = {
     ("GET", "/cases/{id}"): "cases.read",
     ("GET", "/cases/{id}/materials/{dataset}/annotated-copy.pdf"): "cases.material.annotated_copy",
     ("GET", "/log"): "audit.entries.query",
+    ("GET", "/log/entry/{index}"): "audit.entry.read",
     ("POST", "/log/verify"): "audit.log.verify",
     ("GET", "/log/export.{fmt}"): "audit.log.export",
     ("GET", "/report"): "audit.subject_report.read",

@@ -22,7 +22,7 @@ DATASET_CHOICES: dict[str, tuple[str, ...]] = {
 SENSITIVITIES = tuple(s.value for s in Sensitivity)
 LEVELS = tuple(level.value for level in AdminLevel)
 FIELD_KEYS = ("name", "type", "sensitivity", "description")
-BLANK_ROWS = 2
+BLANK_ROWS = 1  # one empty row to type into; "add a field" adds more
 
 
 def dataset_spec_from_form(form: Mapping[str, Any]) -> dict[str, Any]:
@@ -49,7 +49,15 @@ def dataset_spec_from_form(form: Mapping[str, Any]) -> dict[str, Any]:
     return spec
 
 
-def dataset_form_values(spec: Mapping[str, Any]) -> dict[str, Any]:
+def blank_rows_in(form: Mapping[str, Any]) -> int:
+    """How many schema rows of a submitted form were left empty (kept when the person asks for one more)."""
+    rows = 0
+    while f"schema.fields[{rows}].name" in form:
+        rows += 1
+    return rows - len(dataset_spec_from_form(form)["schema"]["fields"])
+
+
+def dataset_form_values(spec: Mapping[str, Any], *, blank_rows: int = BLANK_ROWS) -> dict[str, Any]:
     """What the form's inputs show for a spec (a stored dataset's dict form, or what was submitted)."""
     values: dict[str, Any] = {name: str(spec.get(name) or "") for name in (*DATASET_TEXT, "owner", *DATASET_CHOICES)}
     for name in ("subject_field", "validity_field", "status_field"):
@@ -58,7 +66,7 @@ def dataset_form_values(spec: Mapping[str, Any]) -> dict[str, Any]:
     schema = spec.get("schema") or {}
     rows = [dict(row) for row in (schema.get("fields") or []) if isinstance(row, Mapping)]
     blank = {"name": "", "type": "", "sensitivity": "internal", "description": "", "required": False}
-    values["fields"] = [{**blank, **row} for row in rows] + [dict(blank) for _ in range(BLANK_ROWS)]
+    values["fields"] = [{**blank, **row} for row in rows] + [dict(blank) for _ in range(blank_rows)]
     return values
 
 
@@ -70,7 +78,7 @@ def blank_dataset(owner: str) -> dict[str, Any]:
             "key_format": "free_text",
             "sharing_type": "unconditional",
             "update_frequency": "daily",
-            "status": "published",
+            "status": "draft",  # published is a decision, taken by editing once the entry is right
             "version": "1.0",
         }
     )

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 
 from aiohttp import web
 
-from catalog.errors import ExchangeError
+from catalog.errors import ExchangeError, PermissionDenied
 from exchange import i18n
+from exchange.cases.desk import OVERDUE_SCAN_LIMIT
 from exchange.console import accounts
 from exchange.console.accounts import SESSION_SECONDS
 from exchange.console.core import (
@@ -17,8 +19,10 @@ from exchange.console.core import (
     SIGNIN_CSRF,
     SIGNIN_CSRF_COOKIE,
     account_of,
+    cases_of,
     hub_of,
     local_path,
+    registry_of,
     render,
     safe_next,
     set_cookie,
@@ -98,6 +102,21 @@ async def home(request: web.Request) -> web.Response:
         for code, days in hub.expiring_certificates(CERTIFICATE_WARNING_DAYS)
         if account.role != "dept_admin" or code == account.department
     ]
+    # Overdue work, as far as the account may see it: the case desk and the registry decide (and log the read).
+    scope = account.department if account.role == "dept_admin" else ""
+    late_cases: int | None = None
+    late_requests: int | None = None
+    with contextlib.suppress(PermissionDenied):
+        late_cases = len(
+            await cases_of(request).overdue(account.caller, scope, include_nearly=False, limit=OVERDUE_SCAN_LIMIT)
+        )
+    with contextlib.suppress(PermissionDenied):
+        late_requests = len(
+            await registry_of(request).list_access_requests(
+                account.caller, owner=scope, overdue_only=True, limit=OVERDUE_SCAN_LIMIT
+            )
+        )
+    figures = {**figures, "overdue_cases": late_cases, "overdue_requests": late_requests}
     return render(
         request, "home.html", {"figures": figures, "log_size": size, "root": root.hex(), "expiring": expiring}
     )

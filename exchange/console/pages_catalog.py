@@ -14,6 +14,7 @@ from exchange.console.forms import (
     DATASET_CHOICES,
     SENSITIVITIES,
     blank_dataset,
+    blank_rows_in,
     dataset_form_values,
     dataset_spec_from_form,
 )
@@ -83,7 +84,10 @@ async def dataset_save(request: web.Request) -> web.Response:
     """Register from the form, with the same parsing and version rules as the CLI and the API."""
     form = await request.post()
     spec = dataset_spec_from_form(form)
-    return await _register(request, spec, editing=form.get("editing") == "1")
+    editing = form.get("editing") == "1"
+    if "add_field" in form:  # the "add a field" button without JavaScript: the same form, one more empty row
+        return await _form(request, dataset_form_values(spec, blank_rows=blank_rows_in(form) + 1), editing=editing)
+    return await _register(request, spec, editing=editing)
 
 
 @routes.post("/catalog/upload")

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 from aiohttp import web
 
-from catalog.errors import DataLoss, FieldViolation, InvalidArgument
+from catalog.errors import DataLoss, FieldViolation, InvalidArgument, NotFound
 from exchange import localtime
+from exchange.audit.entry import AccessLogEntry
 from exchange.audit.export import Format
 from exchange.audit.merkle import leaf_hash
 from exchange.audit.note import NoteVerifier
@@ -23,7 +24,7 @@ from exchange.console.core import account_of, form_error, hub_of, render
 from exchange.console.strings import text
 from exchange.hub import Hub
 from exchange.services.convert import parse_page_token
-from exchange.storage import catalog_store, console_store, log_store
+from exchange.storage import catalog_store, log_store
 from exchange.storage.log_store import EntryFilter, StoredEntry
 
 routes = web.RouteTableDef()
@@ -64,7 +65,7 @@ def entry_filter(query: dict[str, str]) -> EntryFilter:
 
 
 async def _note_access(hub: Hub, request: web.Request, operation: str, f: EntryFilter, count: int, **more: str) -> None:
-    """Searching the log by person or case, or exporting it, is itself logged (the filter in the details).
+    """Searching the log by person or case, opening an entry or exporting, is itself logged (in the details).
 
     The subject goes in the details, not the subject column: an auditor's search is oversight,
     not a use of the person's data, and must not show up as an access in their report.
@@ -120,9 +121,8 @@ async def _log_page(request: web.Request, report: VerifyReport | None = None) ->
         checkpoint = await log_store.latest_checkpoint(conn)
         until = f.until_us or now_us()
         start = f.from_us or until - CHART_HOURS * 3_600_000_000
-        hourly = await console_store.hourly_counts(
-            conn, from_us=start, until_us=until, department=f.department, dataset=f.dataset
-        )
+        # The charts show what the table shows: every filter applies, the window defaults to the last day.
+        hourly = await log_store.hourly_counts(conn, replace(f, from_us=start, until_us=until))
     if f.subject_id or f.case_id:
         await _note_access(hub, request, "audit.entries.query", f, len(entries))
     counts = _hour_counts(hourly)
@@ -160,6 +160,34 @@ def _hour_counts(rows: list[tuple[int, str, str, int]]) -> list[charts.HourCount
 async def log_page(request: web.Request) -> web.Response:
     """Entries newest first, filtered and paginated, with proofs, the integrity panel and the charts."""
     return await _log_page(request)
+
+
+@routes.get(r"/log/entry/{index:\d{1,19}}")
+async def log_entry(request: web.Request) -> web.Response:
+    """One entry with all its fields and its inclusion proof in the latest signed checkpoint; reading it is logged."""
+    hub = hub_of(request)
+    index = int(request.match_info["index"])
+    async with hub.db.read() as conn:
+        stored = await log_store.get_entry(conn, index)
+        checkpoint = await log_store.latest_checkpoint(conn)
+    if stored is None:
+        raise NotFound(text("entry.not_found", index=index), reason="ENTRY_NOT_FOUND")
+    size = checkpoint.size if checkpoint else 0
+    proof = await hub.access_log.inclusion_proof(index, size) if index < size else None
+    status = (await proof_statuses(hub, [stored], size))[index]
+    await _note_access(hub, request, "audit.entry.read", EntryFilter(), 1, index=str(index))
+    return render(
+        request,
+        "log_entry.html",
+        {
+            "s": stored,
+            "e": stored.entry,
+            "proof": proof,
+            "status": status,
+            "checkpoint": checkpoint,
+            "verifier_key": hub.signer.verifier().verifier_key(),
+        },
+    )
 
 
 @routes.post("/log/verify")
@@ -216,7 +244,7 @@ async def subject_report(request: web.Request) -> web.Response:
     if subject:
         f = EntryFilter(subject_id=subject)
         async with hub.db.read() as conn:
-            entries = await log_store.query_entries(conn, f, limit=10_000, hide_hidden=True)
+            entries = await log_store.query_entries(conn, f, newest_first=True, limit=10_000, hide_hidden=True)
             # A citizen reads "Identity record, Public Security Bureau", not codes.
             for code in {s.entry.dataset for s in entries if s.entry.dataset}:
                 stored = await catalog_store.get_dataset(conn, code)
@@ -224,8 +252,40 @@ async def subject_report(request: web.Request) -> web.Response:
         await _note_access(hub, request, "audit.subject_report.read", f, len(entries))
     departments = {s.entry.caller_department for s in entries}
     names = {code: dept.name for code in departments if (dept := hub.keyring.department(code)) is not None}
+    settings = hub.settings
+    agency = (settings.report_agency_name, settings.report_agency_address, settings.report_agency_contact)
     return render(
         request,
         "report.html",
-        {"subject": subject, "entries": entries, "generated_us": now_us(), "titles": titles, "names": names},
+        {
+            "subject": subject,
+            "entries": entries,
+            "generated_us": now_us(),
+            "titles": titles,
+            "names": names,
+            "actions": {s.entry.index: report_action(s.entry) for s in entries},
+            "agency": agency,
+        },
     )
+
+
+# What a citizen reads in the report's action column, by the verb of the logged operation.
+REPORT_ACTIONS = {
+    "exchange.fetch": "fetched",
+    "exchange.scan": "scanned",
+    "cases.read": "read",
+    "cases.list": "read",
+    "cases.material.list": "read",
+    "cases.material.read": "read",
+    "cases.create": "case_opened",
+    "cases.party.add": "case_party",
+    "cases.material.attach": "attached",
+    "cases.transition": "case_handled",
+    "cases.material.annotated_copy": "annotated_copy",
+}
+
+
+def report_action(entry: AccessLogEntry) -> str:
+    """The words of the report's action column: what was done with the person's data, or that it was refused."""
+    done = text("report.action." + REPORT_ACTIONS.get(entry.action, "other"))
+    return text("report.action.refused", action=done) if entry.decision == "deny" else done

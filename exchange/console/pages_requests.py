@@ -10,6 +10,8 @@ from exchange.console.core import account_of, errors_by_field, local_path, regis
 
 routes = web.RouteTableDef()
 STATUSES = ("pending", "approved", "denied", "withdrawn")
+VIEWS = ("overdue", "all")  # pending past the answer's due time; every request
+TABS = ("pending", "overdue", "approved", "denied", "withdrawn", "all")
 
 
 @routes.get("/requests")
@@ -21,11 +23,12 @@ async def requests_inbox(request: web.Request) -> web.Response:
 async def _inbox(request: web.Request, error: InvalidArgument | None = None, failed_id: str = "") -> web.Response:
     account = account_of(request)
     status = request.query.get("status", "pending")
-    status = status if status in (*STATUSES, "all") else "pending"
+    status = status if status in (*STATUSES, *VIEWS) else "pending"
     found = await registry_of(request).list_access_requests(
         account.caller,
         owner=account.department if account.role == "dept_admin" else "",
-        status="" if status == "all" else status,
+        status="" if status in VIEWS else status,
+        overdue_only=status == "overdue",
         limit=500,
     )
     return render(
@@ -34,7 +37,7 @@ async def _inbox(request: web.Request, error: InvalidArgument | None = None, fai
         {
             "requests": found,
             "status": status,
-            "statuses": (*STATUSES, "all"),
+            "statuses": TABS,
             "now_us": now_us(),
             "error": error,
             "errors": errors_by_field(error) if error else {},

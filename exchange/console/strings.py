@@ -108,6 +108,9 @@ EN: dict[str, str] = {
     "home.departments": N_("home.departments", "departments"),
     "home.requests": N_("home.requests", "access requests waiting"),
     "home.cases": N_("home.cases", "cases"),
+    "home.overdue": N_("home.overdue", "Overdue"),
+    "home.overdue_cases": N_("home.overdue_cases", "cases past their deadline"),
+    "home.overdue_requests": N_("home.overdue_requests", "access requests past their answer date"),
     "home.log": N_("home.log", "The access log holds {size} entries; current root hash"),
     "home.certificates_expiring": N_(
         "home.certificates_expiring",
@@ -167,6 +170,7 @@ EN: dict[str, str] = {
             "decimal128(18, 2). Blank rows are ignored.",
         )
     ),
+    "catalog.add_field": N_("catalog.add_field", "Add a field"),
     "catalog.save": N_("catalog.save", "Check and register"),
     "catalog.breaking_field": N_(
         "catalog.breaking_field", "{field}: this change breaks consumers of the current version"
@@ -271,6 +275,7 @@ EN: dict[str, str] = {
     "requests.status.approved": N_("requests.status.approved", "Approved"),
     "requests.status.denied": N_("requests.status.denied", "Denied"),
     "requests.status.withdrawn": N_("requests.status.withdrawn", "Withdrawn"),
+    "requests.status.overdue": N_("requests.status.overdue", "Overdue"),
     "requests.status.all": N_("requests.status.all", "All"),
     "requests.overdue": N_("requests.overdue", "overdue"),
     "requests.justification": N_("requests.justification", "Why"),
@@ -422,6 +427,34 @@ EN: dict[str, str] = {
     "proof.verified": N_("proof.verified", "✓ in checkpoint {size}"),
     "proof.pending": N_("proof.pending", "awaiting next checkpoint"),
     "proof.failed": N_("proof.failed", "✗ proof failed"),
+    # one access-log entry
+    "entry.title": N_("entry.title", "Access log entry #{index}"),
+    "entry.not_found": N_("entry.not_found", "The access log holds no entry #{index} (or it was archived and pruned)."),
+    "entry.open": N_("entry.open", "open entry #{index}"),
+    "entry.outcome": N_("entry.outcome", "Outcome"),
+    "entry.message": N_("entry.message", "Message"),
+    "entry.fields": N_("entry.fields", "Fields"),
+    "entry.service_item": N_("entry.service_item", "Service item"),
+    "entry.request_id": N_("entry.request_id", "Request id"),
+    "entry.latency": N_("entry.latency", "Time taken"),
+    "entry.request_digest": N_("entry.request_digest", "Request digest"),
+    "entry.response_digest": N_("entry.response_digest", "Response digest"),
+    "entry.hidden": N_("entry.hidden", "Hidden from the data subject"),
+    "entry.leaf_hash": N_("entry.leaf_hash", "Leaf hash"),
+    "entry.proof_intro": N_(
+        "entry.proof_intro",
+        "Inclusion proof in the latest signed checkpoint ({size} entries): hashing the leaf with this path, "
+        "from the bottom up, gives the signed root hash.",
+    ),
+    "entry.root_hash": N_("entry.root_hash", "Signed root hash"),
+    "entry.signed_at": N_("entry.signed_at", "Checkpoint signed"),
+    "entry.no_path": N_("entry.no_path", "none: the tree holds this entry alone"),
+    "entry.verify_title": N_("entry.verify_title", "Check it yourself"),
+    "entry.verify_hint": N_(
+        "entry.verify_hint",
+        "Anyone can check this entry without trusting the console: fetch its evidence bundle and verify it "
+        "offline with the hub's public key.",
+    ),
     # citizen report
     "report.title": N_("report.title", "Citizen access report"),
     "report.subject": N_("report.subject", "Person or company id"),
@@ -433,6 +466,18 @@ EN: dict[str, str] = {
     "report.purpose": N_("report.purpose", "Purpose"),
     "report.case": N_("report.case", "case"),
     "report.ref": N_("report.ref", "Log entry"),
+    "report.action": N_("report.action", "What was done"),
+    "report.action.fetched": N_("report.action.fetched", "fetched from the issuing department"),
+    "report.action.scanned": N_("report.action.scanned", "matched in a bulk check"),
+    "report.action.read": N_("report.action.read", "read in a case"),
+    "report.action.case_opened": N_("report.action.case_opened", "case opened"),
+    "report.action.case_party": N_("report.action.case_party", "added to a case"),
+    "report.action.attached": N_("report.action.attached", "attached to a case as material"),
+    "report.action.case_handled": N_("report.action.case_handled", "case handled"),
+    "report.action.annotated_copy": N_("report.action.annotated_copy", "annotated copy issued"),
+    "report.action.other": N_("report.action.other", "other use"),
+    "report.action.refused": N_("report.action.refused", "refused ({action})"),
+    "report.agency": N_("report.agency", "Issued by"),
     "report.none": N_("report.none", "No recorded accesses."),
     "report.footer": (
         N_(

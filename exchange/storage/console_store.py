@@ -147,22 +147,3 @@ async def counts(conn: AsyncConnection, department: str = "") -> dict[str, int]:
         "requests": await count(t.access_requests, t.access_requests.c.status == "pending", *own_rq),
         "cases": await count(t.cases, *own_cases),
     }
-
-
-async def hourly_counts(
-    conn: AsyncConnection, *, from_us: int, until_us: int, department: str = "", dataset: str = ""
-) -> list[tuple[int, str, str, int]]:
-    """(hour start, department, decision, entries) over a time window, for the console's charts."""
-    e = t.log_entries.c
-    hour = e.time_us // 3_600_000_000
-    query = (
-        sa.select(hour.label("hour"), e.caller_department, e.decision, sa.func.count().label("n"))
-        .where(e.time_us >= from_us, e.time_us < until_us)
-        .group_by(hour, e.caller_department, e.decision)
-    )
-    if department:
-        query = query.where(e.caller_department == department)
-    if dataset:
-        query = query.where(e.dataset == dataset)
-    rows = (await conn.execute(query)).all()
-    return [(int(r.hour) * 3_600_000_000, r.caller_department, r.decision, int(r.n)) for r in rows]

@@ -116,6 +116,18 @@ async def entries_from(conn: AsyncConnection, first: int = 0) -> list[AccessLogE
     return [decode_entry(row.entry) for row in (await conn.execute(query)).all()]
 
 
+async def hourly_counts(conn: AsyncConnection, f: EntryFilter) -> list[tuple[int, str, str, int]]:
+    """(hour start, department, decision, entries) of the entries a filter matches: the console's charts."""
+    hour = E.c.time_us // 3_600_000_000
+    query = (
+        sa.select(hour.label("hour"), E.c.caller_department, E.c.decision, sa.func.count().label("n"))
+        .where(*_conditions(f))
+        .group_by(hour, E.c.caller_department, E.c.decision)
+    )
+    rows = (await conn.execute(query)).all()
+    return [(int(r.hour) * 3_600_000_000, r.caller_department, r.decision, int(r.n)) for r in rows]
+
+
 async def get_entry(conn: AsyncConnection, index: int) -> StoredEntry | None:
     """The entry at `index`, or None if there is none or it was pruned."""
     row = (await conn.execute(sa.select(E.c.entry, E.c.leaf_hash).where(E.c.idx == index))).first()

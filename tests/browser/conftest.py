@@ -38,6 +38,7 @@ CHROMIUM_ARGS = [
 DOCUMENT_MARKER = "DOC-CONTENT-7f3a Zhang Sanfeng"
 SUBJECT = "110101199003077777"
 CASE_ID = "case-browser-1"
+AGENCY = "某市政务服务数据管理局"  # heads the citizen report (settings report_agency_*)
 
 
 @dataclass
@@ -74,7 +75,12 @@ async def _seed(hub: HubFixture) -> str:
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
-    hub = await start_test_hub(tmp_path_factory.mktemp("browser") / "hub")
+    hub = await start_test_hub(
+        tmp_path_factory.mktemp("browser") / "hub",
+        report_agency_name=AGENCY,
+        report_agency_address="某市人民路 1 号",
+        report_agency_contact="咨询电话 12345",
+    )
     try:
         request_id = await _seed(hub)
         yield Site(hub, f"{hub.http_url}/console", request_id)

@@ -25,7 +25,7 @@ async def test_a_stranger_is_sent_to_sign_in_and_a_wrong_password_is_refused(chr
         page = await context.new_page()
         await page.goto(site.base + "/catalog")
         await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
-        await shot(page, "01-sign-in")
+        await shot(page, "en-01-sign-in")
         await page.get_by_label("Username").fill("root")
         await page.get_by_label("Password").fill("not the password")
         await page.get_by_role("button", name="Sign in").click()
@@ -36,9 +36,9 @@ async def test_a_stranger_is_sent_to_sign_in_and_a_wrong_password_is_refused(chr
 
 async def test_hub_admin_registers_a_dataset_from_the_form_after_fixing_the_field_at_fault(signed_in: SignIn):
     page = await signed_in("root")
-    await shot(page, "02-overview")
+    await shot(page, "en-02-overview")
     await nav(page, "Catalog").click()
-    await shot(page, "03-catalog")
+    await shot(page, "en-03-catalog")
     await page.get_by_role("link", name="Register a dataset").click()
     form = page.locator("form.dataset")
     await form.locator("input[name=code]").fill("food_inspection")
@@ -49,6 +49,8 @@ async def test_hub_admin_registers_a_dataset_from_the_form_after_fixing_the_fiel
     await form.locator('input[name="schema.fields[0].name"]').fill("inspection_id")
     await form.locator('input[name="schema.fields[0].type"]').fill("string")
     await form.locator('input[name="schema.fields[0].required"]').check()
+    await expect(form.locator("select[name=status]")).to_have_value("draft")
+    await form.get_by_role("button", name="Add a field").click()
     await form.locator('input[name="schema.fields[1].name"]').fill("inspected_on")
     await form.locator('input[name="schema.fields[1].type"]').fill("datetime")
     await form.get_by_role("button", name="Check and register").click()
@@ -59,7 +61,7 @@ async def test_hub_admin_registers_a_dataset_from_the_form_after_fixing_the_fiel
     type_cell = page.locator("td", has=page.locator('input[name="schema.fields[1].type"]'))
     await expect(type_cell.locator(".field-error")).to_be_visible()
     await expect(page.locator('input[name="schema.fields[1].name"]')).to_have_value("inspected_on")
-    await shot(page, "04-dataset-form-error")
+    await shot(page, "en-04-dataset-form-error")
 
     await page.locator("input[name=legal_basis]").fill("Food Safety Law art. 110")
     await page.locator('input[name="schema.fields[1].type"]').fill("date32")
@@ -69,12 +71,12 @@ async def test_hub_admin_registers_a_dataset_from_the_form_after_fixing_the_fiel
     await expect(page.get_by_role("heading", name=re.compile("Food safety inspection"))).to_be_visible()
     await page.goto(page.url.split("?")[0].replace("food_inspection", "business_licence"))
     await expect(page.locator(".badge.s-sensitive").first).to_be_visible()
-    await shot(page, "05-dataset")
+    await shot(page, "en-05-dataset")
     await nav(page, "Departments").click()
-    await shot(page, "06-departments")
+    await shot(page, "en-06-departments")
     await page.get_by_role("link", name="SAMR", exact=True).click()
     await expect(page.get_by_role("heading", name="Keys")).to_be_visible()
-    await shot(page, "07-department-keys")
+    await shot(page, "en-07-department-keys")
 
 
 async def test_department_admin_approves_an_access_request_for_its_dataset(signed_in: SignIn, site: Site):
@@ -82,7 +84,7 @@ async def test_department_admin_approves_an_access_request_for_its_dataset(signe
     await nav(page, "Access requests").click()
     request = page.locator(f"#request-{site.request_id}")
     await expect(request).to_contain_text("identity_record")
-    await shot(page, "08-access-requests")
+    await shot(page, "en-08-access-requests")
     await request.get_by_label("Reason").fill("Food Safety Law art. 35 allows it")
     await request.get_by_role("button", name="Approve").click()
     approved = page.locator(f"#request-{site.request_id}")
@@ -101,7 +103,7 @@ async def test_auditor_finds_the_entry_of_a_subject_in_the_log_and_exports_it(si
     await expect(rows.last).to_contain_text("in checkpoint")
     await page.get_by_role("button", name="Verify now").click()
     await expect(page.get_by_role("status")).to_contain_text("Verified")
-    await shot(page, "09-access-log")
+    await shot(page, "en-09-access-log")
     async with page.expect_download() as download_info:
         await page.get_by_role("link", name="Export CSV").click()
     download = await download_info.value
@@ -109,24 +111,32 @@ async def test_auditor_finds_the_entry_of_a_subject_in_the_log_and_exports_it(si
     await download.save_as(saved)
     exported = saved.read_text(encoding="utf-8")
     assert exported.count(SUBJECT) == 2 and DOCUMENT_MARKER not in exported
+    await rows.last.get_by_role("link").click()  # the entry's own page: every field and its proof
+    await expect(page.get_by_role("heading", name="Proof")).to_be_visible()
+    await expect(page.locator("p.proof-verified")).to_contain_text("in checkpoint")
+    await shot(page, "en-10-log-entry")
 
     await nav(page, "Citizen report").click()
     await page.get_by_label("Person or company id").fill(SUBJECT)
     await page.get_by_role("button", name="Show report").click()
     await expect(page.locator("section.report tbody tr")).to_have_count(2)
-    await shot(page, "10-citizen-report")
+    actions = page.locator("section.report tbody td.action")
+    await expect(actions).to_have_text(
+        ["refused (fetched from the issuing department)", "fetched from the issuing department"]
+    )
+    await shot(page, "en-10-citizen-report")
     await page.emulate_media(media="print")
     await expect(page.locator("header.top")).to_be_hidden()
-    await shot(page, "11-citizen-report-print")
+    await shot(page, "en-11-citizen-report-print")
 
 
 async def test_an_auditor_never_sees_document_contents(signed_in: SignIn, site: Site):
     page = await signed_in("audrey")
     await nav(page, "Cases").click()
-    await shot(page, "12-cases")
+    await shot(page, "en-12-cases")
     await page.get_by_role("link", name=CASE_ID).click()
     await expect(page.locator("table").filter(has_text="identity_record")).to_be_visible()
-    await shot(page, "13-case")
+    await shot(page, "en-13-case")
     visited = [page.url]
     for path in ("/log", f"/log?subject={SUBJECT}", f"/log?case={CASE_ID}", f"/report?subject={SUBJECT}", "/"):
         await page.goto(site.base + path)

@@ -325,7 +325,7 @@ async def test_the_log_is_paginated_newest_first(browser, console_hub):
         await hub.record(AccessLogEntry(time_us=now_us(), action="exchange.fetch", dataset="paged", subject_id=str(i)))
     await browser.sign_in("audrey")
     _, body = await browser.get("/log?dataset=paged")
-    assert body.count(">paged</td>") == PAGE_SIZE and f">{PAGE_SIZE + 4}</td>" in body
+    assert body.count(">paged</td>") == PAGE_SIZE and f">{PAGE_SIZE + 4}</a></td>" in body
     older = re.search(r'href="(/console/log\?dataset=paged&amp;after=\d+)"', body)
     assert older is not None
     _, body = await browser.get(older.group(1).replace("&amp;", "&").removeprefix("/console"))
@@ -440,7 +440,9 @@ async def test_verify_now_reports_a_changed_entry(browser, console_hub):
         await conn.execute(t.log_entries.update().where(t.log_entries.c.idx == 2).values(entry=changed))
     await browser.sign_in("audrey")
     _, body = await browser.get("/log")
-    assert re.search(r"<td>2</td>.*?proof-failed", body, re.S) and body.count("proof-failed") == 1
+    assert re.search(r">2</a></td>.*?proof-failed", body, re.S) and body.count("proof-failed") == 1
+    _, body = await browser.get("/log/entry/2")  # the entry's own page says so too
+    assert '<p class="proof-failed">' in body
     status, body = await browser.post("/log/verify", {})
     assert status == 200 and "Verification FAILED" in body and "Verified:" not in body
 

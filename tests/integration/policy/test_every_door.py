@@ -327,6 +327,7 @@ def _concrete(path: str, world: World) -> str:
         "{fmt}": "csv",
         "{format}": "csv",
         "{dataset}": DATASET,
+        "{index}": "0",
     }
     if path.startswith("/departments/") or path.startswith("/items/"):
         values["{code}"] = OWNER if path.startswith("/departments/") else ITEM
