@@ -116,9 +116,9 @@ async def home(request: web.Request) -> web.Response:
                 account.caller, owner=scope, overdue_only=True, limit=OVERDUE_SCAN_LIMIT
             )
         )
-    figures = {**figures, "overdue_cases": late_cases, "overdue_requests": late_requests}
+    shown: dict[str, int | None] = {**figures, "overdue_cases": late_cases, "overdue_requests": late_requests}
     return render(
-        request, "home.html", {"figures": figures, "log_size": size, "root": root.hex(), "expiring": expiring}
+        request, "home.html", {"figures": shown, "log_size": size, "root": root.hex(), "expiring": expiring}
     )
 
 
