@@ -154,7 +154,7 @@ class NotificationDesk:
         hook = Webhook(department, url, scheme, secret, wanted, f"{caller.department}/{caller.officer_id}", now_us())
         async with self.hub.db.begin() as conn:
             await notification_store.put_webhook(conn, hook)
-        await self._log(caller, "notification.set_webhook", department, url=url[:300], scheme=scheme)
+        await self._log(caller, "notifications.webhook.set", department, url=url[:300], scheme=scheme)
         return hook, made
 
     async def get_webhook(self, caller: Caller, department: str) -> Webhook | None:
@@ -170,7 +170,7 @@ class NotificationDesk:
         )
         async with self.hub.db.begin() as conn:
             deleted = await notification_store.delete_webhook(conn, department)
-        await self._log(caller, "notification.delete_webhook", department)
+        await self._log(caller, "notifications.webhook.delete", department)
         return deleted
 
     async def dead_letters(self, caller: Caller, department: str) -> list[tuple[Delivery, StoredEvent]]:
@@ -203,14 +203,14 @@ class NotificationDesk:
                     reason="WEBHOOK_NOT_SET",
                 )
             ids = await notification_store.redrive(conn, department, event_ids, now_us())
-        await self._log(caller, "notification.redrive", department, events=",".join(map(str, ids))[:500] or "none")
+        await self._log(caller, "notifications.dead_letters.redrive", department, events=",".join(map(str, ids))[:500] or "none")
         self.hub.outbox.wake()
         return ids
 
     async def subscribe(self, caller: Caller, kinds: Sequence[str], after_id: int) -> AsyncIterator[StoredEvent]:
         """The caller's department's events after `after_id`, then each new one, until the caller leaves."""
         wanted = check_kinds(kinds)
-        await self._log(caller, "notification.subscribe", caller.department, after=str(after_id))
+        await self._log(caller, "notifications.subscribe", caller.department, after=str(after_id))
         while True:
             async with self.hub.db.read() as conn:
                 batch = await notification_store.events_after(conn, caller.department, after_id, wanted)
@@ -305,7 +305,7 @@ class WebhookDeliverer:
             await self.hub.record(
                 AccessLogEntry(
                     time_us=now,
-                    action="notification.dead_letter",
+                    action="notifications.dead_letter",
                     caller_department=self.hub.settings.hub_department,
                     decision="allow",
                     reason="WEBHOOK_DEAD_LETTER",

@@ -202,7 +202,7 @@ async def test_adding_a_party_is_refused_to_an_outsider_a_closed_case_and_a_malf
         await samr.add_case_party(case_id, PartyInfo("spouse", person))
     assert closed.value.reason == "CASE_NOT_OPEN"
     refusals = [e for e in await world.hub.log_entries() if e.action == "cases.party.add"]
-    assert [e.reason for e in refusals] == ["NOT_INVOLVED", "MALFORMED_PARTY_ID", "CASE_NOT_OPEN"]
+    assert [e.reason for e in refusals] == ["NOT_INVOLVED", "MALFORMED_PARTY_ID", "VALUE_TOO_LONG", "CASE_NOT_OPEN"]
 
 
 async def test_a_stored_material_about_a_non_party_is_not_served(any_backend_world: PermitWorld) -> None:

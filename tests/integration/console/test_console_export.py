@@ -46,7 +46,7 @@ async def test_a_filtered_console_export_verifies_offline_and_a_changed_byte_is_
     assert code == 0 and f"OK: {path} verifies: 2 entries" in out, err
 
     # The export itself is in the log: who exported, with which filter.
-    exported = [e for e in await console_hub.log_entries() if e.action == "console.log_export_parquet"]
+    exported = [e for e in await console_hub.log_entries() if e.action == "audit.log.export"]
     assert [
         (e.officer_id, e.officer_role, e.decision, e.details["filter"], e.details["entries"]) for e in exported
     ] == [("console:audrey", "auditor", "allow", f"subject_id={SUBJECT}", "2")]

@@ -98,7 +98,7 @@ async def test_unknown_kind_is_refused_and_logged(hub: HubFixture) -> None:
     assert refused.value.reason == "EVENT_KIND_UNKNOWN"
     entry = (await hub.log_entries())[-1]
     assert (entry.action, entry.decision, entry.reason, entry.outcome, entry.caller_department) == (
-        "notification.subscribe",
+        "notifications.subscribe",
         "deny",
         "EVENT_KIND_UNKNOWN",
         "INVALID_ARGUMENT",

@@ -135,7 +135,7 @@ async def test_a_delivery_that_never_succeeds_is_a_dead_letter_and_can_be_redriv
         await asyncio.sleep(0.05)
     (letter,) = letters
     assert letter.attempts == 3 and letter.last_error == "HTTP 503" and letter.event.reference == "c-7"
-    dead = [e for e in await world.hub.log_entries() if e.action == "notification.dead_letter"]
+    dead = [e for e in await world.hub.log_entries() if e.action == "notifications.dead_letter"]
     assert [(e.reason, e.outcome, e.details["department"]) for e in dead] == [
         ("WEBHOOK_DEAD_LETTER", "DeadLetter", DEPT)
     ]
@@ -144,7 +144,7 @@ async def test_a_delivery_that_never_succeeds_is_a_dead_letter_and_can_be_redriv
     delivery = (await world.receiver.wait_for(4))[3]
     assert verify_webhook(delivery.body, delivery.headers, made.secret)["id"] == str(letter.event.id)
     assert await world.admin.list_dead_letters() == []
-    redriven = [e for e in await world.hub.log_entries() if e.action == "notification.redrive"]
+    redriven = [e for e in await world.hub.log_entries() if e.action == "notifications.dead_letters.redrive"]
     assert redriven[-1].details["events"] == str(letter.event.id) and redriven[-1].caller_department == DEPT
 
 
@@ -155,7 +155,7 @@ async def test_plain_http_webhook_is_refused_and_logged(world: World) -> None:
     assert refused.value.reason == "WEBHOOK_URL_NOT_HTTPS"
     entry = (await world.hub.log_entries())[-1]
     assert (entry.action, entry.decision, entry.reason, entry.outcome, entry.caller_department) == (
-        "notification.set_webhook",
+        "notifications.webhook.set",
         "deny",
         "WEBHOOK_URL_NOT_HTTPS",
         "INVALID_ARGUMENT",
@@ -182,7 +182,7 @@ async def test_only_the_departments_own_admin_sets_its_webhook(world: World) -> 
     assert elsewhere.value.reason == "NOT_OWNER"
     entry = (await world.hub.log_entries())[-1]
     assert (entry.action, entry.decision, entry.reason, entry.outcome, entry.caller_department) == (
-        "notification.set_webhook",
+        "notifications.webhook.set",
         "deny",
         "NOT_OWNER",
         "PERMISSION_DENIED",
