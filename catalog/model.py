@@ -21,6 +21,9 @@ from catalog.schema import DatasetSchema, collect_schema, schema_to_list
 DATASET_CODE = re.compile(r"^[a-z][a-z0-9_.-]{1,63}$")
 DEPARTMENT_CODE = re.compile(r"^[A-Z][A-Z0-9-]{1,31}$")
 SERVICE_ITEM_CODE = re.compile(r"^[a-z][a-z0-9_.-]{1,63}$")
+# The national government-service item catalogue's codes (基本编码, 实施编码): digits and capital letters.
+# Their exact format is a hub setting (item_basic_code_pattern, item_implementation_code_pattern).
+NATIONAL_CODE = re.compile(r"^[0-9A-Z]{1,64}$")
 REGION_CODE = re.compile(r"^\d{6}$")
 VERSION = re.compile(r"^(0|[1-9]\d{0,5})\.(0|[1-9]\d{0,5})$")
 ENDPOINT = re.compile(r"^[A-Za-z0-9.\-]+:\d{1,5}$|^\[[0-9A-Fa-f:]+\]:\d{1,5}$")
@@ -174,6 +177,9 @@ class ServiceItem:
     required_materials: tuple[RequiredMaterial, ...] = ()
     promised_days: int | None = None
     description: str = ""
+    # The national catalogue's basic code (基本编码) and implementation code (实施编码); empty: not given.
+    basic_code: str = ""
+    implementation_code: str = ""
 
 
 # --- a reader that collects every problem ----------------------------------------------------------
@@ -534,6 +540,8 @@ _ITEM_KEYS = (
     "time_limit_days",
     "promised_days",
     "description",
+    "basic_code",
+    "implementation_code",
 )
 _MATERIAL_KEYS = ("dataset", "fields", "mandatory", "description")
 _FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -570,6 +578,8 @@ def parse_service_item(data: Mapping[str, Any]) -> ServiceItem:
     if time_limit is not None and promised is not None and promised > time_limit:
         r.problem("promised_days", f"{promised} is longer than the statutory time limit of {time_limit} days")
     description = r.text("description", required=False) or ""
+    basic_code = r.text("basic_code", required=False, pattern=NATIONAL_CODE) or ""
+    implementation_code = r.text("implementation_code", required=False, pattern=NATIONAL_CODE) or ""
     _raise_if_any(out, "service item", "INVALID_SERVICE_ITEM", code)
     assert code and name and lead and time_limit
     return ServiceItem(
@@ -581,6 +591,8 @@ def parse_service_item(data: Mapping[str, Any]) -> ServiceItem:
         time_limit_days=time_limit,
         promised_days=promised,
         description=description,
+        basic_code=basic_code,
+        implementation_code=implementation_code,
     )
 
 
@@ -604,6 +616,8 @@ def service_item_to_dict(s: ServiceItem) -> dict[str, Any]:
             "time_limit_days": s.time_limit_days,
             "promised_days": s.promised_days,
             "description": s.description,
+            "basic_code": s.basic_code or None,
+            "implementation_code": s.implementation_code or None,
         }
     )
 

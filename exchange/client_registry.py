@@ -97,6 +97,9 @@ class ServiceItemInfo:
     time_limit_days: int
     materials: tuple[str, ...]
     spec: dict[str, Any]
+    # The national catalogue's codes (基本编码, 实施编码); empty when the item has none.
+    basic_code: str = ""
+    implementation_code: str = ""
 
 
 def dataset_from_proto(d: catalog_pb2.Dataset) -> DatasetInfo:
@@ -168,4 +171,6 @@ def service_item_from_proto(i: items_pb2.ServiceItem) -> ServiceItemInfo:
         time_limit_days=i.time_limit_days,
         materials=tuple(m.dataset for m in i.required_materials),
         spec=_readable(MessageToDict(i, preserving_proto_field_name=True)),
+        basic_code=i.basic_code,
+        implementation_code=i.implementation_code,
     )

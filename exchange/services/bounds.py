@@ -24,6 +24,7 @@ FIELD_LIMITS: dict[str, Limit] = {
     "algorithm": limits.ALGORITHM,
     "applicant_id": limits.APPLICANT_ID,
     "applicant_kind": limits.STATUS,
+    "basic_code": limits.NATIONAL_ITEM_CODE,
     "case_id": limits.CASE_ID,
     "co_reviewers": limits.DEPARTMENT_CODE,
     "code": limits.DATASET_CODE,  # dataset, service item or department codes: the longest of them
@@ -36,6 +37,7 @@ FIELD_LIMITS: dict[str, Limit] = {
     "fields": limits.FIELD_NAME,
     "filter": limits.SCAN_FILTER,
     "grant_id": limits.GRANT_ID,
+    "implementation_code": limits.NATIONAL_ITEM_CODE,
     "id": limits.CASE_ID,  # case, grant and access-request ids share one length
     "justification": limits.JUSTIFICATION,
     "kind": limits.STATUS,
@@ -47,6 +49,7 @@ FIELD_LIMITS: dict[str, Limit] = {
     "lead_department": limits.DEPARTMENT_CODE,
     "legal_basis": limits.LEGAL_BASIS,
     "name": limits.NAME,
+    "national_code": limits.NATIONAL_ITEM_CODE,
     "note": limits.NOTE,
     "officer_id": limits.OFFICER_ID,
     "owner": limits.DEPARTMENT_CODE,

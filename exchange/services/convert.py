@@ -242,6 +242,9 @@ def service_item_from_proto(msg: items_pb2.ServiceItem) -> ServiceItem:
         "time_limit_days": msg.time_limit_days,
         "description": msg.description,
     }
+    for key in ("basic_code", "implementation_code"):
+        if getattr(msg, key):
+            data[key] = getattr(msg, key)
     if msg.promised_days:
         data["promised_days"] = msg.promised_days
     return parse_service_item(data)
@@ -262,6 +265,8 @@ def service_item_to_proto(item: ServiceItem) -> items_pb2.ServiceItem:
         time_limit_days=item.time_limit_days,
         promised_days=item.promised_days or 0,
         description=item.description,
+        basic_code=item.basic_code,
+        implementation_code=item.implementation_code,
     )
 
 
