@@ -80,6 +80,8 @@ def catalog_list(owner: str, query: str, output: str, profile: Profile) -> None:
       exchange catalog list
       exchange catalog list --owner FIRE -o json
       exchange catalog list --search "fire safety"
+      exchange catalog list --search 440300-A0201-0001
+      exchange catalog list --search 人口信息
     """
 
     async def go() -> None:
@@ -94,10 +96,12 @@ def catalog_list(owner: str, query: str, output: str, profile: Profile) -> None:
                         "sharing": d.sharing,
                         "status": d.status,
                         "title": d.title,
+                        "resource_code": d.resource_code,
+                        "classification": " / ".join(d.classification),
                     }
                     for d in found
                 ),
-                ["code", "version", "owner", "sharing", "status", "title"],
+                ["code", "version", "owner", "sharing", "status", "title", "resource_code", "classification"],
                 output,
             )
 
@@ -556,10 +560,8 @@ def items_find(national_code: str, output: str, profile: Profile) -> None:
         async with profile.client() as hub:
             found = await hub.list_service_items(national_code=national_code)
             if not found:
-                raise click.ClickException(
-                    f"没有基本编码或实施编码为 {national_code} 的政务服务事项 / "
-                    f"no service item has the basic or implementation code {national_code}"
-                )
+                said = i18n.translate("cli.items.no_item", "no service item has the basic or implementation code {code}")
+                raise click.ClickException(said.format(code=national_code))
             _emit_items(found, output)
 
     run(go())

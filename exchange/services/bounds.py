@@ -76,6 +76,14 @@ FIELD_LIMITS: dict[str, Limit] = {
     "scheme": limits.STATUS,
     "validity_field": limits.FIELD_NAME,
     "version": limits.DATASET_VERSION,
+    # The resource-catalogue fields of a dataset.
+    "classification": limits.NAME,
+    "open_attribute": limits.STATUS,
+    "provider_code": limits.NATIONAL_ITEM_CODE,
+    "publication_date": limits.STATUS,
+    "resource_code": limits.NATIONAL_ITEM_CODE,
+    "sharing_conditions": limits.LEGAL_BASIS,
+    "sharing_method": limits.STATUS,
 }
 # Fields whose value names the subject (whose data) of a request, when it passed its check.
 SUBJECT_FIELDS = ("key", "subject_id", "applicant_id")

@@ -104,9 +104,22 @@ def dataset_from_proto(msg: catalog_pb2.Dataset) -> Dataset:
         "theme": msg.theme,
         "keywords": list(msg.keywords),
     }
-    for name in ("version", "subject_field", "validity_field", "status_field"):
+    for name in (
+        "version",
+        "subject_field",
+        "validity_field",
+        "status_field",
+        "resource_code",
+        "provider_code",
+        "sharing_conditions",
+        "sharing_method",
+        "open_attribute",
+        "publication_date",
+    ):
         if getattr(msg, name):
             data[name] = getattr(msg, name)
+    if msg.classification:
+        data["classification"] = list(msg.classification)
     if msg.status:
         data["status"] = enum_name(catalog_pb2.DatasetStatus, msg.status, "DATASET_STATUS_", "status")
     return parse_dataset(data)
@@ -143,6 +156,13 @@ def dataset_to_proto(ds: Dataset, registered_at_us: int = 0) -> catalog_pb2.Data
         theme=ds.theme,
         keywords=list(ds.keywords),
         registered_at_us=registered_at_us,
+        resource_code=ds.resource_code,
+        classification=list(ds.classification),
+        provider_code=ds.provider_code,
+        sharing_conditions=ds.sharing_conditions,
+        sharing_method=ds.sharing_method.value if ds.sharing_method else "",
+        open_attribute=ds.open_attribute.value if ds.open_attribute else "",
+        publication_date=ds.publication_date,
     )
 
 

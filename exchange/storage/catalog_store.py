@@ -43,6 +43,8 @@ def _dumps(data: object) -> str:
 
 def _search_text(ds: Dataset) -> str:
     words = [ds.code, ds.title, ds.description, ds.theme, *ds.keywords, *ds.schema.names]
+    # The resource-catalogue fields: found by resource code, classification (资源分类) and provider code.
+    words += [ds.resource_code, *ds.classification, ds.provider_code]
     words += [f.description for f in ds.schema.fields]
     return " ".join(words).lower()
 

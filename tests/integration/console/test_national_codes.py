@@ -13,7 +13,8 @@ from click.testing import CliRunner, Result
 from catalog.errors import InvalidArgument
 from exchange.auth.identity import Role
 from exchange.cli import cli
-from exchange.testing import HubFixture
+from exchange.testing import EXAMPLES, HubFixture
+from exchange.v1 import catalog_pb2
 
 from .conftest import Browser
 
@@ -58,7 +59,7 @@ async def test_item_is_found_by_its_implementation_code_from_the_command_line(
     await register_permit(console_hub, basic_code=BASIC, implementation_code=IMPLEMENTATION)
     listed = await exchange(console_hub, tmp_path, "items", "list", "--code", IMPLEMENTATION, "-o", "json")
     found = await exchange(console_hub, tmp_path, "items", "find", IMPLEMENTATION, "-o", "json")
-    missing = await exchange(console_hub, tmp_path, "items", "find", "999999999999")
+    missing = await exchange(console_hub, tmp_path, "--lang", "zh-CN", "items", "find", "999999999999")
     assert listed.exit_code == 0, listed.output
     assert [(r["code"], r["basic_code"], r["implementation_code"]) for r in json.loads(listed.output)] == [
         ("restaurant_permit", BASIC, IMPLEMENTATION)
@@ -116,3 +117,62 @@ async def test_national_code_format_is_a_hub_setting(tmp_path: Path) -> None:
         assert [i.code for i in found] == ["restaurant_permit"]
     finally:
         await hub.stop()
+
+
+async def test_dataset_is_found_by_its_resource_code_and_classification_in_chinese(
+    console_hub: HubFixture, tmp_path: Path
+) -> None:
+    officer = console_hub.client("SAMR")
+    by_code = await officer.call(
+        officer.catalog.SearchDatasets, catalog_pb2.SearchDatasetsRequest(query="440300-A0201-0001")
+    )
+    by_class = await officer.call(officer.catalog.SearchDatasets, catalog_pb2.SearchDatasetsRequest(query="人口信息"))
+    assert [d.code for d in by_code.datasets] == ["identity_record"]
+    assert [(d.code, list(d.classification)) for d in by_class.datasets] == [
+        ("identity_record", ["基础信息资源", "人口信息", "户籍和居民身份"])
+    ]
+    assert by_class.datasets[0].sharing_method == "interface" and by_class.datasets[0].open_attribute == "not_open"
+
+    listed = await exchange(console_hub, tmp_path, "catalog", "list", "--search", "户籍和居民身份", "-o", "json")
+    assert listed.exit_code == 0, listed.output
+    assert [(r["code"], r["resource_code"]) for r in json.loads(listed.output)] == [
+        ("identity_record", "440300-A0201-0001")
+    ]
+
+    browser = Browser.of(console_hub, language="zh-CN")
+    try:
+        await browser.sign_in("root")
+        status, found = await browser.get("/catalog?q=人口信息")
+        assert status == 200 and "440300-A0201-0001" in found and "资源代码" in found and "资源分类" in found
+        assert "/catalog/business_licence" not in found
+        status, page = await browser.get("/catalog/identity_record")
+        assert status == 200
+        for label in ("资源目录信息", "资源代码", "资源分类", "提供方代码", "共享条件", "共享方式", "开放属性", "更新周期"):
+            assert label in page, label
+        assert "基础信息资源 / 人口信息 / 户籍和居民身份" in page and "不予开放" in page and "接口" in page
+    finally:
+        await browser.close()
+
+
+async def test_sharing_conditions_on_an_unconditional_dataset_are_refused_with_what_to_do(
+    console_hub: HubFixture,
+) -> None:
+    spec = (EXAMPLES / "catalog" / "datasets" / "business_licence.yaml").read_text()
+    spec = spec.replace("  sharing_method: interface\n", "  sharing_method: interface\n  sharing_conditions: 仅限本市\n")
+    spec = spec.replace("publication_date: 2026-01-15", 'publication_date: "2026-13-01"')
+    admin = console_hub.client("SAMR", roles=(Role.DEPT_ADMIN,))
+    with pytest.raises(InvalidArgument) as refused:
+        await admin.register_dataset(spec)
+    assert refused.value.reason == "INVALID_DATASET"
+    problems = {v.field: v.description for v in refused.value.violations}
+    assert set(problems) == {"sharing_conditions", "publication_date"}
+    assert "remove them or make the entry conditional" in problems["sharing_conditions"]
+    assert "2026-01-15" in problems["publication_date"]
+    entries = [e for e in await console_hub.log_entries() if e.action == "catalog.dataset.register"]
+    assert [(e.decision, e.reason, e.outcome, e.caller_department, e.subject_id) for e in entries][-1] == (
+        "deny",
+        "INVALID_DATASET",
+        "INVALID_ARGUMENT",
+        "SAMR",
+        "",
+    )
