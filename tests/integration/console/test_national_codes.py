@@ -147,8 +147,8 @@ async def test_dataset_is_found_by_its_resource_code_and_classification_in_chine
         assert "/catalog/business_licence" not in found
         status, page = await browser.get("/catalog/identity_record")
         assert status == 200
-        for label in ("资源目录信息", "资源代码", "资源分类", "提供方代码", "共享条件", "共享方式", "开放属性", "更新周期"):
-            assert label in page, label
+        labels = ("资源目录信息", "资源代码", "资源分类", "提供方代码", "共享条件", "共享方式", "开放属性", "更新周期")
+        assert [label for label in labels if label not in page] == []
         assert "基础信息资源 / 人口信息 / 户籍和居民身份" in page and "不予开放" in page and "接口" in page
     finally:
         await browser.close()
@@ -158,7 +158,8 @@ async def test_sharing_conditions_on_an_unconditional_dataset_are_refused_with_w
     console_hub: HubFixture,
 ) -> None:
     spec = (EXAMPLES / "catalog" / "datasets" / "business_licence.yaml").read_text()
-    spec = spec.replace("  sharing_method: interface\n", "  sharing_method: interface\n  sharing_conditions: 仅限本市\n")
+    conditions = "  sharing_method: interface\n  sharing_conditions: 仅限本市\n"
+    spec = spec.replace("  sharing_method: interface\n", conditions)
     spec = spec.replace("publication_date: 2026-01-15", 'publication_date: "2026-13-01"')
     admin = console_hub.client("SAMR", roles=(Role.DEPT_ADMIN,))
     with pytest.raises(InvalidArgument) as refused:
