@@ -132,6 +132,9 @@ EN: dict[str, str] = {
     "catalog.resource_catalogue": N_("catalog.resource_catalogue", "Resource catalogue"),
     "catalog.resource_code": N_("catalog.resource_code", "Resource code"),
     "catalog.classification": N_("catalog.classification", "Classification"),
+    "catalog.classification_hint": N_(
+        "catalog.classification_hint", "class / item / sub-item / detail, separated by /"
+    ),
     "catalog.provider_code": N_("catalog.provider_code", "Provider code"),
     "catalog.sharing_conditions": N_("catalog.sharing_conditions", "Sharing conditions"),
     "catalog.sharing_method": N_("catalog.sharing_method", "Sharing method"),
