@@ -521,12 +521,12 @@ def _emit_items(found: Iterable[ServiceItemInfo], output: str) -> None:
     "--code",
     "national_code",
     default="",
-    help="Only the items with this basic code (基本编码) or implementation code (实施编码).",
+    help="Only the items with this national basic or implementation code.",
 )
 @output_option
 @profile_options
 def items_list(national_code: str, output: str, profile: Profile) -> None:
-    """List service items (政务服务事项), with their national codes.
+    """List service items.
 
     \b
     Examples:
@@ -548,7 +548,7 @@ def items_list(national_code: str, output: str, profile: Profile) -> None:
 @output_option
 @profile_options
 def items_find(national_code: str, output: str, profile: Profile) -> None:
-    """Find the service items with this basic code (基本编码) or implementation code (实施编码).
+    """Find the service items with this national basic or implementation code.
 
     \b
     Examples:
@@ -560,8 +560,10 @@ def items_find(national_code: str, output: str, profile: Profile) -> None:
         async with profile.client() as hub:
             found = await hub.list_service_items(national_code=national_code)
             if not found:
-                said = i18n.translate("cli.items.no_item", "no service item has the basic or implementation code {code}")
-                raise click.ClickException(said.format(code=national_code))
+                said = i18n.translate(
+                    "cli.items.no_item", "no service item has the basic or implementation code {code}"
+                ).format(code=national_code)
+                raise click.ClickException(said)
             _emit_items(found, output)
 
     run(go())
