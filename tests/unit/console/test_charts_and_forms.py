@@ -47,10 +47,10 @@ def test_blank_schema_rows_are_dropped_and_the_rest_renumbered_so_errors_match_t
 
 
 def test_the_dataset_form_carries_the_resource_catalogue_fields_there_and_back():
-    from catalog.model import dataset_to_dict, load_spec_file, parse_dataset, parse_spec
+    from catalog.model import dataset_to_dict, load_spec_file, parse_dataset
     from exchange.testing import EXAMPLES
 
-    dataset = parse_spec(load_spec_file(EXAMPLES / "catalog" / "datasets" / "identity_record.yaml"))
+    dataset = parse_dataset(load_spec_file(EXAMPLES / "catalog" / "datasets" / "identity_record.yaml")["spec"])
     values = dataset_form_values(dataset_to_dict(dataset))
     assert values["classification"] == "基础信息资源 / 人口信息 / 户籍和居民身份"
     form = {k: v for k, v in values.items() if k != "fields"}
