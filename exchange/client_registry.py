@@ -54,6 +54,9 @@ class DatasetInfo:
     sharing: str
     status: str
     spec: dict[str, Any]
+    # The resource catalogue's code (资源代码) and classification (资源分类); the rest of it is in `spec`.
+    resource_code: str = ""
+    classification: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,8 @@ def dataset_from_proto(d: catalog_pb2.Dataset) -> DatasetInfo:
         sharing=_enum(catalog_pb2.SharingType, d.sharing_type, "SHARING_TYPE_"),
         status=_enum(catalog_pb2.DatasetStatus, d.status, "DATASET_STATUS_"),
         spec=_readable(MessageToDict(d, preserving_proto_field_name=True)),
+        resource_code=d.resource_code,
+        classification=tuple(d.classification),
     )
 
 

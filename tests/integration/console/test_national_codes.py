@@ -14,7 +14,6 @@ from catalog.errors import InvalidArgument
 from exchange.auth.identity import Role
 from exchange.cli import cli
 from exchange.testing import EXAMPLES, HubFixture
-from exchange.v1 import catalog_pb2
 
 from .conftest import Browser
 
@@ -43,9 +42,9 @@ async def test_item_registered_with_an_implementation_code_is_found_by_that_code
 ) -> None:
     await register_permit(console_hub, basic_code=BASIC, implementation_code=IMPLEMENTATION)
     officer = console_hub.client("SAMR")
-    by_implementation, _ = await officer.list_service_items(national_code=IMPLEMENTATION)
-    by_basic, _ = await officer.list_service_items(national_code=BASIC)
-    unknown, _ = await officer.list_service_items(national_code="999999999999")
+    by_implementation = await officer.list_service_items(national_code=IMPLEMENTATION)
+    by_basic = await officer.list_service_items(national_code=BASIC)
+    unknown = await officer.list_service_items(national_code="999999999999")
     assert [(i.code, i.basic_code, i.implementation_code) for i in by_implementation] == [
         ("restaurant_permit", BASIC, IMPLEMENTATION)
     ]
@@ -113,7 +112,7 @@ async def test_national_code_format_is_a_hub_setting(tmp_path: Path) -> None:
             await hub.add_department(code)
         await hub.register_example_dataset("identity_record")
         await register_permit(hub, implementation_code="12345")
-        found, _ = await hub.client("PSB").list_service_items(national_code="12345")
+        found = await hub.client("PSB").list_service_items(national_code="12345")
         assert [i.code for i in found] == ["restaurant_permit"]
     finally:
         await hub.stop()
@@ -123,15 +122,13 @@ async def test_dataset_is_found_by_its_resource_code_and_classification_in_chine
     console_hub: HubFixture, tmp_path: Path
 ) -> None:
     officer = console_hub.client("SAMR")
-    by_code = await officer.call(
-        officer.catalog.SearchDatasets, catalog_pb2.SearchDatasetsRequest(query="440300-A0201-0001")
-    )
-    by_class = await officer.call(officer.catalog.SearchDatasets, catalog_pb2.SearchDatasetsRequest(query="人口信息"))
-    assert [d.code for d in by_code.datasets] == ["identity_record"]
-    assert [(d.code, list(d.classification)) for d in by_class.datasets] == [
-        ("identity_record", ["基础信息资源", "人口信息", "户籍和居民身份"])
+    by_code = await officer.search_datasets("440300-A0201-0001")
+    by_class = await officer.search_datasets("人口信息")
+    assert [d.code for d in by_code] == ["identity_record"]
+    assert [(d.code, d.classification) for d in by_class] == [
+        ("identity_record", ("基础信息资源", "人口信息", "户籍和居民身份"))
     ]
-    assert by_class.datasets[0].sharing_method == "interface" and by_class.datasets[0].open_attribute == "not_open"
+    assert by_class[0].spec["sharing_method"] == "interface" and by_class[0].spec["open_attribute"] == "not_open"
 
     listed = await exchange(console_hub, tmp_path, "catalog", "list", "--search", "户籍和居民身份", "-o", "json")
     assert listed.exit_code == 0, listed.output
