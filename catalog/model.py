@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -21,6 +22,9 @@ from catalog.schema import DatasetSchema, collect_schema, schema_to_list
 DATASET_CODE = re.compile(r"^[a-z][a-z0-9_.-]{1,63}$")
 DEPARTMENT_CODE = re.compile(r"^[A-Z][A-Z0-9-]{1,31}$")
 SERVICE_ITEM_CODE = re.compile(r"^[a-z][a-z0-9_.-]{1,63}$")
+# The national government-service item catalogue's codes (基本编码, 实施编码): digits and capital letters.
+# Their exact format is a hub setting (item_basic_code_pattern, item_implementation_code_pattern).
+NATIONAL_CODE = re.compile(r"^[0-9A-Z]{1,64}$")
 REGION_CODE = re.compile(r"^\d{6}$")
 VERSION = re.compile(r"^(0|[1-9]\d{0,5})\.(0|[1-9]\d{0,5})$")
 ENDPOINT = re.compile(r"^[A-Za-z0-9.\-]+:\d{1,5}$|^\[[0-9A-Fa-f:]+\]:\d{1,5}$")
@@ -40,6 +44,22 @@ class SharingType(StrEnum):
     UNCONDITIONAL = "unconditional"
     CONDITIONAL = "conditional"
     NOT_SHARED = "not_shared"
+
+
+class SharingMethod(StrEnum):
+    """How a catalogue entry is shared (共享方式): through an interface, database tables or files."""
+
+    INTERFACE = "interface"
+    DATABASE = "database"
+    FILE = "file"
+
+
+class OpenAttribute(StrEnum):
+    """Whether an entry may be opened to the public (开放属性)."""
+
+    OPEN = "open"
+    CONDITIONAL_OPEN = "conditional_open"
+    NOT_OPEN = "not_open"
 
 
 class DatasetStatus(StrEnum):
@@ -116,6 +136,17 @@ class Dataset:
     status_field: str | None = None
     theme: str = ""
     keywords: tuple[str, ...] = ()
+    # The resource-catalogue fields of the 2016 State Council sharing rules (docs/catalog.md): the
+    # resource code, the classification (class / item / sub-item / detail, 类 / 项 / 目 / 细目), the
+    # provider's code, the sharing conditions and method, the open attribute and the publication date
+    # (ISO 8601). Empty: not yet catalogued.
+    resource_code: str = ""
+    classification: tuple[str, ...] = ()
+    provider_code: str = ""
+    sharing_conditions: str = ""
+    sharing_method: SharingMethod | None = None
+    open_attribute: OpenAttribute | None = None
+    publication_date: str = ""
 
     @property
     def major(self) -> int:
@@ -174,6 +205,9 @@ class ServiceItem:
     required_materials: tuple[RequiredMaterial, ...] = ()
     promised_days: int | None = None
     description: str = ""
+    # The national catalogue's basic code (基本编码) and implementation code (实施编码); empty: not given.
+    basic_code: str = ""
+    implementation_code: str = ""
 
 
 # --- a reader that collects every problem ----------------------------------------------------------
@@ -249,6 +283,12 @@ class _Reader:
             allowed = ", ".join(m.value for m in cls)
             self.problem(key, f"unknown value {quote(value)}; allowed: {allowed}")
             return None
+
+    def optional_enum(self, key: str, cls: type[E]) -> E | None:
+        """An enum value that may be left out (None)."""
+        if self.raw(key, False) is _MISSING:
+            return None
+        return self.enum(key, cls)
 
     def flag(self, key: str, default: bool) -> bool:
         value = self.raw(key, False)
@@ -326,7 +366,17 @@ _DATASET_KEYS = (
     "status_field",
     "theme",
     "keywords",
+    "resource_code",
+    "classification",
+    "provider_code",
+    "sharing_conditions",
+    "sharing_method",
+    "open_attribute",
+    "publication_date",
 )
+# A resource code: the classification code and a sequence, e.g. 370100-A01-0001 or 370100/00012.
+RESOURCE_CODE = re.compile(r"^[0-9A-Z][0-9A-Z./-]{0,63}$")
+CLASSIFICATION_LEVELS = ("class", "item", "sub-item", "detail")
 
 
 def _is_text(t: pa.DataType) -> bool:
@@ -359,6 +409,34 @@ def parse_dataset(data: Mapping[str, Any]) -> Dataset:
     status_field = r.text("status_field", required=False)
     theme = r.text("theme", required=False) or ""
     keywords = r.strings("keywords")
+    resource_code = r.text("resource_code", required=False, pattern=RESOURCE_CODE) or ""
+    classification = r.strings("classification")
+    if len(classification) > len(CLASSIFICATION_LEVELS):
+        r.problem(
+            "classification",
+            f"at most {len(CLASSIFICATION_LEVELS)} levels ({' / '.join(CLASSIFICATION_LEVELS)}, 类 / 项 / 目 / 细目), "
+            f"found {len(classification)}",
+        )
+    for i, level in enumerate(classification):
+        if not level.strip():
+            r.problem(f"classification[{i}]", "a level's name cannot be empty; leave out the levels you do not use")
+    provider_code = r.text("provider_code", required=False, pattern=NATIONAL_CODE) or ""
+    sharing_conditions = r.text("sharing_conditions", required=False) or ""
+    sharing_method = r.optional_enum("sharing_method", SharingMethod)
+    open_attribute = r.optional_enum("open_attribute", OpenAttribute)
+    publication_date = _iso_date(r, "publication_date")
+    if sharing_conditions and sharing_type is not None and sharing_type is not SharingType.CONDITIONAL:
+        r.problem(
+            "sharing_conditions",
+            f"sharing conditions apply only to conditional sharing, but sharing_type is {sharing_type.value}: "
+            "remove them or make the entry conditional",
+        )
+    if sharing_type is SharingType.NOT_SHARED and open_attribute not in (None, OpenAttribute.NOT_OPEN):
+        r.problem(
+            "open_attribute",
+            f"an entry that is not shared between departments cannot be {open_attribute.value} to the public: "
+            "use not_open, or change sharing_type",
+        )
 
     schema: DatasetSchema | None = None
     schema_data = r.raw("schema", True)
@@ -415,7 +493,30 @@ def parse_dataset(data: Mapping[str, Any]) -> Dataset:
         status_field=status_field,
         theme=theme,
         keywords=keywords,
+        resource_code=resource_code,
+        classification=classification,
+        provider_code=provider_code,
+        sharing_conditions=sharing_conditions,
+        sharing_method=sharing_method,
+        open_attribute=open_attribute,
+        publication_date=publication_date,
     )
+
+
+def _iso_date(r: _Reader, key: str) -> str:
+    """An ISO 8601 date (YAML's unquoted 2026-01-15 too) as text, or a problem; empty when not given."""
+    value = r.raw(key, False)
+    if value is _MISSING:
+        return ""
+    if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
+        return value.isoformat()
+    if isinstance(value, str):
+        try:
+            return datetime.date.fromisoformat(value).isoformat()
+        except ValueError:
+            pass
+    r.problem(key, f"expected a date such as 2026-01-15, found {quote(str(value))}")
+    return ""
 
 
 def _drop_none(d: dict[str, Any]) -> dict[str, Any]:
@@ -444,6 +545,13 @@ def dataset_to_dict(ds: Dataset) -> dict[str, Any]:
             "status_field": ds.status_field,
             "theme": ds.theme,
             "keywords": list(ds.keywords),
+            "resource_code": ds.resource_code or None,
+            "classification": list(ds.classification) or None,
+            "provider_code": ds.provider_code or None,
+            "sharing_conditions": ds.sharing_conditions or None,
+            "sharing_method": ds.sharing_method.value if ds.sharing_method else None,
+            "open_attribute": ds.open_attribute.value if ds.open_attribute else None,
+            "publication_date": ds.publication_date or None,
         }
     )
 
@@ -534,6 +642,8 @@ _ITEM_KEYS = (
     "time_limit_days",
     "promised_days",
     "description",
+    "basic_code",
+    "implementation_code",
 )
 _MATERIAL_KEYS = ("dataset", "fields", "mandatory", "description")
 _FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -570,6 +680,8 @@ def parse_service_item(data: Mapping[str, Any]) -> ServiceItem:
     if time_limit is not None and promised is not None and promised > time_limit:
         r.problem("promised_days", f"{promised} is longer than the statutory time limit of {time_limit} days")
     description = r.text("description", required=False) or ""
+    basic_code = r.text("basic_code", required=False, pattern=NATIONAL_CODE) or ""
+    implementation_code = r.text("implementation_code", required=False, pattern=NATIONAL_CODE) or ""
     _raise_if_any(out, "service item", "INVALID_SERVICE_ITEM", code)
     assert code and name and lead and time_limit
     return ServiceItem(
@@ -581,6 +693,8 @@ def parse_service_item(data: Mapping[str, Any]) -> ServiceItem:
         time_limit_days=time_limit,
         promised_days=promised,
         description=description,
+        basic_code=basic_code,
+        implementation_code=implementation_code,
     )
 
 
@@ -604,6 +718,8 @@ def service_item_to_dict(s: ServiceItem) -> dict[str, Any]:
             "time_limit_days": s.time_limit_days,
             "promised_days": s.promised_days,
             "description": s.description,
+            "basic_code": s.basic_code or None,
+            "implementation_code": s.implementation_code or None,
         }
     )
 

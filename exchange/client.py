@@ -879,13 +879,15 @@ class HubClient:
         )
         return service_item_from_proto(response.item)
 
-    async def list_service_items(self, *, department: str = "", page_size: int = 500) -> list[ServiceItemInfo]:
-        """Service items (only those `department` leads or co-reviews, when given)."""
-        found = await self._all_pages(
-            self._stubs.items.ListServiceItems,
-            items_pb2.ListServiceItemsRequest(department=department, page=common_pb2.PageRequest(page_size=page_size)),
-            "items",
+    async def list_service_items(
+        self, *, department: str = "", national_code: str = "", page_size: int = 500
+    ) -> list[ServiceItemInfo]:
+        """Service items (only those `department` leads or co-reviews, when given; only those whose basic or
+        implementation code, 基本编码 or 实施编码, is `national_code`, when given)."""
+        request = items_pb2.ListServiceItemsRequest(
+            department=department, national_code=national_code, page=common_pb2.PageRequest(page_size=page_size)
         )
+        found = await self._all_pages(self._stubs.items.ListServiceItems, request, "items")
         return [service_item_from_proto(x) for x in found]
 
     # --- the access log (auditors, hub admins; citizens' reports) ---------------------------------

@@ -54,6 +54,9 @@ class DatasetInfo:
     sharing: str
     status: str
     spec: dict[str, Any]
+    # The resource catalogue's code (资源代码) and classification (资源分类); the rest of it is in `spec`.
+    resource_code: str = ""
+    classification: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,9 @@ class ServiceItemInfo:
     time_limit_days: int
     materials: tuple[str, ...]
     spec: dict[str, Any]
+    # The national catalogue's codes (基本编码, 实施编码); empty when the item has none.
+    basic_code: str = ""
+    implementation_code: str = ""
 
 
 def dataset_from_proto(d: catalog_pb2.Dataset) -> DatasetInfo:
@@ -109,6 +115,8 @@ def dataset_from_proto(d: catalog_pb2.Dataset) -> DatasetInfo:
         sharing=_enum(catalog_pb2.SharingType, d.sharing_type, "SHARING_TYPE_"),
         status=_enum(catalog_pb2.DatasetStatus, d.status, "DATASET_STATUS_"),
         spec=_readable(MessageToDict(d, preserving_proto_field_name=True)),
+        resource_code=d.resource_code,
+        classification=tuple(d.classification),
     )
 
 
@@ -168,4 +176,6 @@ def service_item_from_proto(i: items_pb2.ServiceItem) -> ServiceItemInfo:
         time_limit_days=i.time_limit_days,
         materials=tuple(m.dataset for m in i.required_materials),
         spec=_readable(MessageToDict(i, preserving_proto_field_name=True)),
+        basic_code=i.basic_code,
+        implementation_code=i.implementation_code,
     )

@@ -107,6 +107,12 @@ class Settings:
     calendar_shipped: bool = True
     # The zone every time a person reads or types is in (console, CLI); storage and the log stay UTC.
     time_zone: str = "Asia/Shanghai"
+    # The format of the national government-service item catalogue's codes a service item may carry
+    # (unconfirmed defaults, local catalogues vary): the basic code (基本编码) as 12 digits or capitals, the
+    # implementation code (实施编码) as the implementing agency's unified social credit code (18) followed
+    # by 13 to 18 digits or capitals (a service-type digit, the basic code, an optional handling-item suffix).
+    item_basic_code_pattern: str = r"^[0-9A-Z]{12}$"
+    item_implementation_code_pattern: str = r"^[0-9A-HJ-NPQRTUWXY]{18}[0-9A-Z]{13,18}$"
     # The language of the console (zh-CN or en) when neither the account nor the browser chooses one.
     default_language: str = "zh-CN"
     # The agency that issues citizen access reports (the console's printable report): its name heads the
@@ -284,6 +290,11 @@ def _validate(s: Settings) -> list[FieldViolation]:
         ZoneInfo(s.time_zone)
     except (ZoneInfoNotFoundError, ValueError):
         problems.append(FieldViolation("time_zone", f"an IANA time zone such as Asia/Shanghai, got {s.time_zone!r}"))
+    for name in ("item_basic_code_pattern", "item_implementation_code_pattern"):
+        try:
+            re.compile(getattr(s, name))
+        except re.error as e:
+            problems.append(FieldViolation(name, f"a regular expression, got {getattr(s, name)!r}: {e}"))
     if s.default_language not in ("zh-CN", "en"):
         problems.append(FieldViolation("default_language", f"one of zh-CN, en, got {s.default_language!r}"))
     if s.calendar_file and not s.path(s.calendar_file).exists():

@@ -203,7 +203,9 @@ class NotificationDesk:
                     reason="WEBHOOK_NOT_SET",
                 )
             ids = await notification_store.redrive(conn, department, event_ids, now_us())
-        await self._log(caller, "notifications.dead_letters.redrive", department, events=",".join(map(str, ids))[:500] or "none")
+        await self._log(
+            caller, "notifications.dead_letters.redrive", department, events=",".join(map(str, ids))[:500] or "none"
+        )
         self.hub.outbox.wake()
         return ids
 

@@ -54,7 +54,12 @@ class CatalogQueries:
         async with self.db.read() as conn:
             return await catalog_store.list_keys(conn, department)
 
-    async def list_service_items(self, *, department: str = "", after: str = "", limit: int = 100) -> list[ServiceItem]:
-        """Service items by code after ``after`` (a keyset page), only those ``department`` leads or reviews."""
+    async def list_service_items(
+        self, *, department: str = "", national_code: str = "", after: str = "", limit: int = 100
+    ) -> list[ServiceItem]:
+        """Service items by code after ``after`` (a keyset page), only those ``department`` leads or reviews,
+        only those whose basic or implementation code (基本编码, 实施编码) is ``national_code``."""
         async with self.db.read() as conn:
-            return await catalog_store.list_service_items(conn, department=department, after=after, limit=limit)
+            return await catalog_store.list_service_items(
+                conn, department=department, national_code=national_code, after=after, limit=limit
+            )

@@ -19,7 +19,7 @@ from exchange import i18n
 from exchange.auth.keys import algorithm_for, key_id, load_public_key
 from exchange.cli.common import Profile, emit_record, emit_rows, output_option, profile_options, run
 from exchange.cli.messages import after_register
-from exchange.client_registry import DepartmentInfo, DepartmentKeyInfo
+from exchange.client_registry import DepartmentInfo, DepartmentKeyInfo, ServiceItemInfo
 
 
 def _read(path: str) -> str:
@@ -80,6 +80,8 @@ def catalog_list(owner: str, query: str, output: str, profile: Profile) -> None:
       exchange catalog list
       exchange catalog list --owner FIRE -o json
       exchange catalog list --search "fire safety"
+      exchange catalog list --search 440300-A0201-0001
+      exchange catalog list --search 人口信息
     """
 
     async def go() -> None:
@@ -94,10 +96,12 @@ def catalog_list(owner: str, query: str, output: str, profile: Profile) -> None:
                         "sharing": d.sharing,
                         "status": d.status,
                         "title": d.title,
+                        "resource_code": d.resource_code,
+                        "classification": " / ".join(d.classification),
                     }
                     for d in found
                 ),
-                ["code", "version", "owner", "sharing", "status", "title"],
+                ["code", "version", "owner", "sharing", "status", "title", "resource_code", "classification"],
                 output,
             )
 
@@ -492,36 +496,75 @@ def items_register(files: tuple[str, ...], profile: Profile) -> None:
     run(go())
 
 
+def _emit_items(found: Iterable[ServiceItemInfo], output: str) -> None:
+    emit_rows(
+        (
+            {
+                "code": i.code,
+                "basic_code": i.basic_code,
+                "implementation_code": i.implementation_code,
+                "name": i.name,
+                "lead": i.lead_department,
+                "reviewers": ",".join(i.co_reviewers),
+                "days": i.time_limit_days,
+                "materials": len(i.materials),
+            }
+            for i in found
+        ),
+        ["code", "basic_code", "implementation_code", "name", "lead", "reviewers", "days", "materials"],
+        output,
+    )
+
+
 @items.command("list")
+@click.option(
+    "--code",
+    "national_code",
+    default="",
+    help="Only the items with this national basic or implementation code.",
+)
 @output_option
 @profile_options
-def items_list(output: str, profile: Profile) -> None:
+def items_list(national_code: str, output: str, profile: Profile) -> None:
     """List service items.
 
     \b
     Examples:
       exchange items list
+      exchange items list --code 11440300007542687D4000105001000
       exchange items list -o json
     """
 
     async def go() -> None:
         async with profile.client() as hub:
-            found = await hub.list_service_items()
-            emit_rows(
-                (
-                    {
-                        "code": i.code,
-                        "name": i.name,
-                        "lead": i.lead_department,
-                        "reviewers": ",".join(i.co_reviewers),
-                        "days": i.time_limit_days,
-                        "materials": len(i.materials),
-                    }
-                    for i in found
-                ),
-                ["code", "name", "lead", "reviewers", "days", "materials"],
-                output,
-            )
+            found = await hub.list_service_items(national_code=national_code)
+            _emit_items(found, output)
+
+    run(go())
+
+
+@items.command("find")
+@click.argument("national_code")
+@output_option
+@profile_options
+def items_find(national_code: str, output: str, profile: Profile) -> None:
+    """Find the service items with this national basic or implementation code.
+
+    \b
+    Examples:
+      exchange items find 000105001000
+      exchange items find 11440300007542687D4000105001000 -o json
+    """
+
+    async def go() -> None:
+        async with profile.client() as hub:
+            found = await hub.list_service_items(national_code=national_code)
+            if not found:
+                said = i18n.translate(
+                    "cli.items.no_item", "no service item has the basic or implementation code {code}"
+                ).format(code=national_code)
+                raise click.ClickException(said)
+            _emit_items(found, output)
 
     run(go())
 

@@ -6,7 +6,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from catalog.identifiers import KeyFormat
-from catalog.model import AdminLevel, DatasetKind, DatasetStatus, SharingType, UpdateFrequency
+from catalog.model import (
+    AdminLevel,
+    DatasetKind,
+    DatasetStatus,
+    OpenAttribute,
+    SharingMethod,
+    SharingType,
+    UpdateFrequency,
+)
 from catalog.schema import Sensitivity
 
 # Text inputs of the dataset form, in the order shown; optional ones are left out of the spec when empty.
@@ -18,6 +26,13 @@ DATASET_CHOICES: dict[str, tuple[str, ...]] = {
     "sharing_type": tuple(k.value for k in SharingType),
     "update_frequency": tuple(k.value for k in UpdateFrequency),
     "status": tuple(k.value for k in DatasetStatus),
+}
+# The resource-catalogue fields (资源目录): optional, left out of the spec when empty; the classification's
+# levels are typed as one line, separated by "/".
+CATALOGUE_TEXT = ("resource_code", "provider_code", "sharing_conditions", "publication_date")
+CATALOGUE_CHOICES: dict[str, tuple[str, ...]] = {
+    "sharing_method": tuple(m.value for m in SharingMethod),
+    "open_attribute": tuple(a.value for a in OpenAttribute),
 }
 SENSITIVITIES = tuple(s.value for s in Sensitivity)
 LEVELS = tuple(level.value for level in AdminLevel)
@@ -35,6 +50,13 @@ def dataset_spec_from_form(form: Mapping[str, Any]) -> dict[str, Any]:
     keywords = [w.strip() for w in str(form.get("keywords", "")).split(",") if w.strip()]
     if keywords:
         spec["keywords"] = keywords
+    for name in (*CATALOGUE_TEXT, *CATALOGUE_CHOICES):
+        value = str(form.get(name, "")).strip()
+        if value:
+            spec[name] = value
+    classification = [level.strip() for level in str(form.get("classification", "")).split("/") if level.strip()]
+    if classification:
+        spec["classification"] = classification
     rows = []
     i = 0
     while f"schema.fields[{i}].name" in form:
@@ -63,6 +85,9 @@ def dataset_form_values(spec: Mapping[str, Any], *, blank_rows: int = BLANK_ROWS
     for name in ("subject_field", "validity_field", "status_field"):
         values[name] = str(spec.get(name) or "")
     values["keywords"] = ", ".join(str(k) for k in spec.get("keywords") or ())
+    for name in (*CATALOGUE_TEXT, *CATALOGUE_CHOICES):
+        values[name] = str(spec.get(name) or "")
+    values["classification"] = " / ".join(str(level) for level in spec.get("classification") or ())
     schema = spec.get("schema") or {}
     rows = [dict(row) for row in (schema.get("fields") or []) if isinstance(row, Mapping)]
     blank = {"name": "", "type": "", "sensitivity": "internal", "description": "", "required": False}

@@ -7,7 +7,7 @@ from aiohttp import web
 from catalog.errors import InvalidArgument, NotFound, PermissionDenied
 from exchange.app import case_records
 from exchange.cases.lifecycle import CaseState
-from exchange.console.core import account_of, cases_of, copies_of, hub_of, render
+from exchange.console.core import account_of, cases_of, copies_of, hub_of, registry_of, render
 from exchange.console.doors import console_caller
 from exchange.storage import status_store
 
@@ -50,6 +50,11 @@ async def case_page(request: web.Request) -> web.Response:
         materials = await case_records.list_materials(conn, case_id)
         # Licences held by the case whose status changed since they were fetched (exchange.licence_status).
         flags = await status_store.list_flags(conn, case_id=case_id)
+    try:
+        # The service item's national codes (基本编码, 实施编码), shown beside its internal code.
+        item = await registry_of(request).get_service_item(view.case.service_item)
+    except NotFound:
+        item = None
     return render(
         request,
         "case.html",
@@ -60,6 +65,7 @@ async def case_page(request: web.Request) -> web.Response:
             "materials": materials,
             "savings": view.savings,
             "flags": flags,
+            "item": item,
         },
     )
 

@@ -11,6 +11,7 @@ from catalog.model import dataset_to_dict, parse_dataset
 from exchange.clock import now_us
 from exchange.console.core import account_of, catalog_of, errors_by_field, local_path, registry_of, render
 from exchange.console.forms import (
+    CATALOGUE_CHOICES,
     DATASET_CHOICES,
     SENSITIVITIES,
     blank_dataset,
@@ -162,6 +163,7 @@ async def _form(
             "editing": editing,
             "owners": owners,
             "choices": DATASET_CHOICES,
+            "catalogue_choices": CATALOGUE_CHOICES,
             "sensitivities": SENSITIVITIES,
             "error": error,
             "errors": errors,

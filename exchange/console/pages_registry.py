@@ -176,9 +176,10 @@ async def key_retire(request: web.Request) -> web.Response:
 
 @routes.get("/items")
 async def items_list(request: web.Request) -> web.Response:
-    """Every service item with its lead department and time limit."""
-    items = await catalog_of(request).list_service_items(limit=1000)
-    return render(request, "items.html", {"items": items})
+    """Every service item with its lead department and time limit; ``?code=`` finds one by a national code."""
+    national_code = request.query.get("code", "").strip()
+    items = await catalog_of(request).list_service_items(national_code=national_code, limit=1000)
+    return render(request, "items.html", {"items": items, "code": national_code})
 
 
 @routes.get("/items/new")

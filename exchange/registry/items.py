@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from catalog.errors import FieldViolation, InvalidArgument, NotFound, quote
 from catalog.model import Dataset, ServiceItem, material_violations
 from exchange.auth.identity import Caller
@@ -25,7 +27,7 @@ class ItemDesk(RegistryBase):
                 stored = await catalog_store.get_dataset(conn, material.dataset)
                 if stored is not None:
                     datasets[material.dataset] = stored.dataset
-        problems = material_violations(item, datasets)
+        problems = material_violations(item, datasets) + self._national_code_violations(item)
         for i, code in enumerate((item.lead_department, *item.co_reviewers)):
             if self.hub.keyring.department(code) is None:
                 path = "lead_department" if i == 0 else f"co_reviewers[{i - 1}]"
@@ -41,6 +43,26 @@ class ItemDesk(RegistryBase):
         outcome = "created" if created else "updated"
         await self._log_change(caller, "items.register", item.code, f"{outcome} service item {item.name}")
         return Registered(outcome)
+
+    def _national_code_violations(self, item: ServiceItem) -> list[FieldViolation]:
+        """The national codes that do not have the format the hub's settings give."""
+        problems = []
+        settings = self.hub.settings
+        for key, setting, label in (
+            ("basic_code", "item_basic_code_pattern", "基本编码 basic code"),
+            ("implementation_code", "item_implementation_code_pattern", "实施编码 implementation code"),
+        ):
+            value = getattr(item, key)
+            pattern = getattr(settings, setting)
+            if value and not re.fullmatch(pattern, value):
+                problems.append(
+                    FieldViolation(
+                        key,
+                        f"{label} {quote(value)} does not have the format {pattern} (hub setting {setting}); "
+                        "copy the code from the national catalogue, or have the hub administrator change the setting",
+                    )
+                )
+        return problems
 
     async def get_service_item(self, code: str) -> ServiceItem:
         async with self.hub.db.read() as conn:

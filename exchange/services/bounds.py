@@ -24,6 +24,7 @@ FIELD_LIMITS: dict[str, Limit] = {
     "algorithm": limits.ALGORITHM,
     "applicant_id": limits.APPLICANT_ID,
     "applicant_kind": limits.STATUS,
+    "basic_code": limits.NATIONAL_ITEM_CODE,
     "case_id": limits.CASE_ID,
     "co_reviewers": limits.DEPARTMENT_CODE,
     "code": limits.DATASET_CODE,  # dataset, service item or department codes: the longest of them
@@ -36,6 +37,7 @@ FIELD_LIMITS: dict[str, Limit] = {
     "fields": limits.FIELD_NAME,
     "filter": limits.SCAN_FILTER,
     "grant_id": limits.GRANT_ID,
+    "implementation_code": limits.NATIONAL_ITEM_CODE,
     "id": limits.CASE_ID,  # case, grant and access-request ids share one length
     "justification": limits.JUSTIFICATION,
     "kind": limits.STATUS,
@@ -47,6 +49,7 @@ FIELD_LIMITS: dict[str, Limit] = {
     "lead_department": limits.DEPARTMENT_CODE,
     "legal_basis": limits.LEGAL_BASIS,
     "name": limits.NAME,
+    "national_code": limits.NATIONAL_ITEM_CODE,
     "note": limits.NOTE,
     "officer_id": limits.OFFICER_ID,
     "owner": limits.DEPARTMENT_CODE,
@@ -73,6 +76,14 @@ FIELD_LIMITS: dict[str, Limit] = {
     "scheme": limits.STATUS,
     "validity_field": limits.FIELD_NAME,
     "version": limits.DATASET_VERSION,
+    # The resource-catalogue fields of a dataset.
+    "classification": limits.NAME,
+    "open_attribute": limits.STATUS,
+    "provider_code": limits.NATIONAL_ITEM_CODE,
+    "publication_date": limits.STATUS,
+    "resource_code": limits.NATIONAL_ITEM_CODE,
+    "sharing_conditions": limits.LEGAL_BASIS,
+    "sharing_method": limits.STATUS,
 }
 # Fields whose value names the subject (whose data) of a request, when it passed its check.
 SUBJECT_FIELDS = ("key", "subject_id", "applicant_id")

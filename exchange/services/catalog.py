@@ -204,7 +204,9 @@ class ServiceItemServicer(items_pb2_grpc.ServiceItemServiceServicer):
         self, request: items_pb2.ListServiceItemsRequest, context: Ctx
     ) -> items_pb2.ListServiceItemsResponse:
         after, size = service_item_page(request.page)
-        found = await self.queries.list_service_items(department=request.department, after=after, limit=size)
+        found = await self.queries.list_service_items(
+            department=request.department, national_code=request.national_code, after=after, limit=size
+        )
         return items_pb2.ListServiceItemsResponse(
             items=[service_item_to_proto(i) for i in found], page=next_service_item_page(found, size)
         )

@@ -104,9 +104,22 @@ def dataset_from_proto(msg: catalog_pb2.Dataset) -> Dataset:
         "theme": msg.theme,
         "keywords": list(msg.keywords),
     }
-    for name in ("version", "subject_field", "validity_field", "status_field"):
+    for name in (
+        "version",
+        "subject_field",
+        "validity_field",
+        "status_field",
+        "resource_code",
+        "provider_code",
+        "sharing_conditions",
+        "sharing_method",
+        "open_attribute",
+        "publication_date",
+    ):
         if getattr(msg, name):
             data[name] = getattr(msg, name)
+    if msg.classification:
+        data["classification"] = list(msg.classification)
     if msg.status:
         data["status"] = enum_name(catalog_pb2.DatasetStatus, msg.status, "DATASET_STATUS_", "status")
     return parse_dataset(data)
@@ -143,6 +156,13 @@ def dataset_to_proto(ds: Dataset, registered_at_us: int = 0) -> catalog_pb2.Data
         theme=ds.theme,
         keywords=list(ds.keywords),
         registered_at_us=registered_at_us,
+        resource_code=ds.resource_code,
+        classification=list(ds.classification),
+        provider_code=ds.provider_code,
+        sharing_conditions=ds.sharing_conditions,
+        sharing_method=ds.sharing_method.value if ds.sharing_method else "",
+        open_attribute=ds.open_attribute.value if ds.open_attribute else "",
+        publication_date=ds.publication_date,
     )
 
 
@@ -242,6 +262,9 @@ def service_item_from_proto(msg: items_pb2.ServiceItem) -> ServiceItem:
         "time_limit_days": msg.time_limit_days,
         "description": msg.description,
     }
+    for key in ("basic_code", "implementation_code"):
+        if getattr(msg, key):
+            data[key] = getattr(msg, key)
     if msg.promised_days:
         data["promised_days"] = msg.promised_days
     return parse_service_item(data)
@@ -262,6 +285,8 @@ def service_item_to_proto(item: ServiceItem) -> items_pb2.ServiceItem:
         time_limit_days=item.time_limit_days,
         promised_days=item.promised_days or 0,
         description=item.description,
+        basic_code=item.basic_code,
+        implementation_code=item.implementation_code,
     )
 
 

@@ -43,6 +43,8 @@ def _dumps(data: object) -> str:
 
 def _search_text(ds: Dataset) -> str:
     words = [ds.code, ds.title, ds.description, ds.theme, *ds.keywords, *ds.schema.names]
+    # The resource-catalogue fields: found by resource code, classification (资源分类) and provider code.
+    words += [ds.resource_code, *ds.classification, ds.provider_code]
     words += [f.description for f in ds.schema.fields]
     return " ".join(words).lower()
 
@@ -244,6 +246,8 @@ async def put_service_item(conn: AsyncConnection, item: ServiceItem, now_us: int
     values = {
         "name": item.name,
         "lead_department": item.lead_department,
+        "basic_code": item.basic_code,
+        "implementation_code": item.implementation_code,
         "spec_json": _dumps(service_item_to_dict(item)),
         "updated_at_us": now_us,
     }
@@ -266,9 +270,16 @@ async def get_service_item(conn: AsyncConnection, code: str) -> ServiceItem | No
 
 
 async def list_service_items(
-    conn: AsyncConnection, *, after: str = "", department: str = "", offset: int = 0, limit: int = 100
+    conn: AsyncConnection,
+    *,
+    after: str = "",
+    department: str = "",
+    national_code: str = "",
+    offset: int = 0,
+    limit: int = 100,
 ) -> list[ServiceItem]:
-    """Service items by code: those after the code ``after`` (keyset), led or co-reviewed by ``department``.
+    """Service items by code: those after the code ``after`` (keyset), led or co-reviewed by ``department``,
+    whose basic or implementation code is ``national_code``.
 
     Co-reviewers live only in the stored spec: the statement keeps the items whose spec names the department
     as a JSON string at all, and the exact test runs here, batch by batch, until the page is full.
@@ -279,6 +290,8 @@ async def list_service_items(
         query = sa.select(c.code, c.lead_department, c.spec_json).order_by(c.code)
         if after:
             query = query.where(c.code > after)
+        if national_code:
+            query = query.where(sa.or_(c.basic_code == national_code, c.implementation_code == national_code))
         if department:
             quoted = json.dumps(department, ensure_ascii=False)
             query = query.where(sa.or_(c.lead_department == department, c.spec_json.contains(quoted, autoescape=True)))

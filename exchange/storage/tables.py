@@ -96,6 +96,9 @@ service_items = sa.Table(
     sa.Column("spec_json", sa.Text, nullable=False),
     sa.Column("registered_at_us", sa.BigInteger, nullable=False),
     sa.Column("updated_at_us", sa.BigInteger, nullable=False),
+    # The national catalogue's codes (基本编码, 实施编码), empty when not given; searched by either.
+    _bounded("basic_code", limits.NATIONAL_ITEM_CODE, nullable=False, index=True, server_default=""),
+    _bounded("implementation_code", limits.NATIONAL_ITEM_CODE, nullable=False, index=True, server_default=""),
 )
 
 grants = sa.Table(

@@ -25,49 +25,49 @@ _sym_db = _symbol_database.Default()
 from exchange.v1 import common_pb2 as exchange_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x65xchange/v1/catalog.proto\x12\x0b\x65xchange.v1\x1a\x18\x65xchange/v1/common.proto\"}\n\tFieldSpec\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x10\n\x08required\x18\x03 \x01(\x08\x12-\n\x0bsensitivity\x18\x04 \x01(\x0e\x32\x18.exchange.v1.Sensitivity\x12\x13\n\x0b\x64\x65scription\x18\x05 \x01(\t\"\xf5\x03\n\x07\x44\x61taset\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\r\n\x05owner\x18\x04 \x01(\t\x12&\n\x04kind\x18\x05 \x01(\x0e\x32\x18.exchange.v1.DatasetKind\x12\x11\n\tkey_field\x18\x06 \x01(\t\x12*\n\nkey_format\x18\x07 \x01(\x0e\x32\x16.exchange.v1.KeyFormat\x12&\n\x06\x66ields\x18\x08 \x03(\x0b\x32\x16.exchange.v1.FieldSpec\x12.\n\x0csharing_type\x18\t \x01(\x0e\x32\x18.exchange.v1.SharingType\x12\x13\n\x0blegal_basis\x18\n \x01(\t\x12\x18\n\x10update_frequency\x18\x0b \x01(\t\x12\x0f\n\x07version\x18\x0c \x01(\t\x12*\n\x06status\x18\r \x01(\x0e\x32\x1a.exchange.v1.DatasetStatus\x12\x15\n\rsubject_field\x18\x0e \x01(\t\x12\x16\n\x0evalidity_field\x18\x0f \x01(\t\x12\x14\n\x0cstatus_field\x18\x10 \x01(\t\x12\r\n\x05theme\x18\x11 \x01(\t\x12\x10\n\x08keywords\x18\x12 \x03(\t\x12\x18\n\x10registered_at_us\x18\x13 \x01(\x03\"o\n\x16RegisterDatasetRequest\x12\'\n\x07\x64\x61taset\x18\x01 \x01(\x0b\x32\x14.exchange.v1.DatasetH\x00\x12\x13\n\tspec_text\x18\x02 \x01(\tH\x00\x12\x0f\n\x07\x64ry_run\x18\x03 \x01(\x08\x42\x06\n\x04spec\"b\n\x17RegisterDatasetResponse\x12%\n\x07\x64\x61taset\x18\x01 \x01(\x0b\x32\x14.exchange.v1.Dataset\x12\x0f\n\x07outcome\x18\x02 \x01(\t\x12\x0f\n\x07\x63hanges\x18\x03 \x03(\t\"2\n\x11GetDatasetRequest\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\";\n\x12GetDatasetResponse\x12%\n\x07\x64\x61taset\x18\x01 \x01(\x0b\x32\x14.exchange.v1.Dataset\"\xa8\x01\n\x13ListDatasetsRequest\x12&\n\x04page\x18\x01 \x01(\x0b\x32\x18.exchange.v1.PageRequest\x12\r\n\x05owner\x18\x02 \x01(\t\x12*\n\x06status\x18\x03 \x01(\x0e\x32\x1a.exchange.v1.DatasetStatus\x12.\n\x0csharing_type\x18\x04 \x01(\x0e\x32\x18.exchange.v1.SharingType\"g\n\x14ListDatasetsResponse\x12&\n\x08\x64\x61tasets\x18\x01 \x03(\x0b\x32\x14.exchange.v1.Dataset\x12\'\n\x04page\x18\x02 \x01(\x0b\x32\x19.exchange.v1.PageResponse\"N\n\x15SearchDatasetsRequest\x12\r\n\x05query\x18\x01 \x01(\t\x12&\n\x04page\x18\x02 \x01(\x0b\x32\x18.exchange.v1.PageRequest\"i\n\x16SearchDatasetsResponse\x12&\n\x08\x64\x61tasets\x18\x01 \x03(\x0b\x32\x14.exchange.v1.Dataset\x12\'\n\x04page\x18\x02 \x01(\x0b\x32\x19.exchange.v1.PageResponse\"*\n\x1aListDatasetVersionsRequest\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\"E\n\x1bListDatasetVersionsResponse\x12&\n\x08versions\x18\x01 \x03(\x0b\x32\x14.exchange.v1.Dataset\"S\n\x17SetDatasetStatusRequest\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12*\n\x06status\x18\x02 \x01(\x0e\x32\x1a.exchange.v1.DatasetStatus\"A\n\x18SetDatasetStatusResponse\x12%\n\x07\x64\x61taset\x18\x01 \x01(\x0b\x32\x14.exchange.v1.Dataset*\\\n\x0b\x44\x61tasetKind\x12\x1c\n\x18\x44\x41TASET_KIND_UNSPECIFIED\x10\x00\x12\x17\n\x13\x44\x41TASET_KIND_RECORD\x10\x01\x12\x16\n\x12\x44\x41TASET_KIND_TABLE\x10\x02*\x86\x01\n\x0bSharingType\x12\x1c\n\x18SHARING_TYPE_UNSPECIFIED\x10\x00\x12\x1e\n\x1aSHARING_TYPE_UNCONDITIONAL\x10\x01\x12\x1c\n\x18SHARING_TYPE_CONDITIONAL\x10\x02\x12\x1b\n\x17SHARING_TYPE_NOT_SHARED\x10\x03*\x86\x01\n\rDatasetStatus\x12\x1e\n\x1a\x44\x41TASET_STATUS_UNSPECIFIED\x10\x00\x12\x18\n\x14\x44\x41TASET_STATUS_DRAFT\x10\x01\x12\x1c\n\x18\x44\x41TASET_STATUS_PUBLISHED\x10\x02\x12\x1d\n\x19\x44\x41TASET_STATUS_DEPRECATED\x10\x03*\x8d\x01\n\tKeyFormat\x12\x1a\n\x16KEY_FORMAT_UNSPECIFIED\x10\x00\x12\x13\n\x0fKEY_FORMAT_USCC\x10\x01\x12\x1a\n\x16KEY_FORMAT_RESIDENT_ID\x10\x02\x12\x19\n\x15KEY_FORMAT_LICENCE_ID\x10\x03\x12\x18\n\x14KEY_FORMAT_FREE_TEXT\x10\x04\x32\xb8\x04\n\x0e\x43\x61talogService\x12\\\n\x0fRegisterDataset\x12#.exchange.v1.RegisterDatasetRequest\x1a$.exchange.v1.RegisterDatasetResponse\x12M\n\nGetDataset\x12\x1e.exchange.v1.GetDatasetRequest\x1a\x1f.exchange.v1.GetDatasetResponse\x12S\n\x0cListDatasets\x12 .exchange.v1.ListDatasetsRequest\x1a!.exchange.v1.ListDatasetsResponse\x12Y\n\x0eSearchDatasets\x12\".exchange.v1.SearchDatasetsRequest\x1a#.exchange.v1.SearchDatasetsResponse\x12h\n\x13ListDatasetVersions\x12\'.exchange.v1.ListDatasetVersionsRequest\x1a(.exchange.v1.ListDatasetVersionsResponse\x12_\n\x10SetDatasetStatus\x12$.exchange.v1.SetDatasetStatusRequest\x1a%.exchange.v1.SetDatasetStatusResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x65xchange/v1/catalog.proto\x12\x0b\x65xchange.v1\x1a\x18\x65xchange/v1/common.proto\"}\n\tFieldSpec\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x10\n\x08required\x18\x03 \x01(\x08\x12-\n\x0bsensitivity\x18\x04 \x01(\x0e\x32\x18.exchange.v1.Sensitivity\x12\x13\n\x0b\x64\x65scription\x18\x05 \x01(\t\"\xa1\x05\n\x07\x44\x61taset\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\r\n\x05owner\x18\x04 \x01(\t\x12&\n\x04kind\x18\x05 \x01(\x0e\x32\x18.exchange.v1.DatasetKind\x12\x11\n\tkey_field\x18\x06 \x01(\t\x12*\n\nkey_format\x18\x07 \x01(\x0e\x32\x16.exchange.v1.KeyFormat\x12&\n\x06\x66ields\x18\x08 \x03(\x0b\x32\x16.exchange.v1.FieldSpec\x12.\n\x0csharing_type\x18\t \x01(\x0e\x32\x18.exchange.v1.SharingType\x12\x13\n\x0blegal_basis\x18\n \x01(\t\x12\x18\n\x10update_frequency\x18\x0b \x01(\t\x12\x0f\n\x07version\x18\x0c \x01(\t\x12*\n\x06status\x18\r \x01(\x0e\x32\x1a.exchange.v1.DatasetStatus\x12\x15\n\rsubject_field\x18\x0e \x01(\t\x12\x16\n\x0evalidity_field\x18\x0f \x01(\t\x12\x14\n\x0cstatus_field\x18\x10 \x01(\t\x12\r\n\x05theme\x18\x11 \x01(\t\x12\x10\n\x08keywords\x18\x12 \x03(\t\x12\x18\n\x10registered_at_us\x18\x13 \x01(\x03\x12\x15\n\rresource_code\x18\x14 \x01(\t\x12\x16\n\x0e\x63lassification\x18\x15 \x03(\t\x12\x15\n\rprovider_code\x18\x16 \x01(\t\x12\x1a\n\x12sharing_conditions\x18\x17 \x01(\t\x12\x16\n\x0esharing_method\x18\x18 \x01(\t\x12\x16\n\x0eopen_attribute\x18\x19 \x01(\t\x12\x18\n\x10publication_date\x18\x1a \x01(\t\"o\n\x16RegisterDatasetRequest\x12\'\n\x07\x64\x61taset\x18\x01 \x01(\x0b\x32\x14.exchange.v1.DatasetH\x00\x12\x13\n\tspec_text\x18\x02 \x01(\tH\x00\x12\x0f\n\x07\x64ry_run\x18\x03 \x01(\x08\x42\x06\n\x04spec\"b\n\x17RegisterDatasetResponse\x12%\n\x07\x64\x61taset\x18\x01 \x01(\x0b\x32\x14.exchange.v1.Dataset\x12\x0f\n\x07outcome\x18\x02 \x01(\t\x12\x0f\n\x07\x63hanges\x18\x03 \x03(\t\"2\n\x11GetDatasetRequest\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\";\n\x12GetDatasetResponse\x12%\n\x07\x64\x61taset\x18\x01 \x01(\x0b\x32\x14.exchange.v1.Dataset\"\xa8\x01\n\x13ListDatasetsRequest\x12&\n\x04page\x18\x01 \x01(\x0b\x32\x18.exchange.v1.PageRequest\x12\r\n\x05owner\x18\x02 \x01(\t\x12*\n\x06status\x18\x03 \x01(\x0e\x32\x1a.exchange.v1.DatasetStatus\x12.\n\x0csharing_type\x18\x04 \x01(\x0e\x32\x18.exchange.v1.SharingType\"g\n\x14ListDatasetsResponse\x12&\n\x08\x64\x61tasets\x18\x01 \x03(\x0b\x32\x14.exchange.v1.Dataset\x12\'\n\x04page\x18\x02 \x01(\x0b\x32\x19.exchange.v1.PageResponse\"N\n\x15SearchDatasetsRequest\x12\r\n\x05query\x18\x01 \x01(\t\x12&\n\x04page\x18\x02 \x01(\x0b\x32\x18.exchange.v1.PageRequest\"i\n\x16SearchDatasetsResponse\x12&\n\x08\x64\x61tasets\x18\x01 \x03(\x0b\x32\x14.exchange.v1.Dataset\x12\'\n\x04page\x18\x02 \x01(\x0b\x32\x19.exchange.v1.PageResponse\"*\n\x1aListDatasetVersionsRequest\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\"E\n\x1bListDatasetVersionsResponse\x12&\n\x08versions\x18\x01 \x03(\x0b\x32\x14.exchange.v1.Dataset\"S\n\x17SetDatasetStatusRequest\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12*\n\x06status\x18\x02 \x01(\x0e\x32\x1a.exchange.v1.DatasetStatus\"A\n\x18SetDatasetStatusResponse\x12%\n\x07\x64\x61taset\x18\x01 \x01(\x0b\x32\x14.exchange.v1.Dataset*\\\n\x0b\x44\x61tasetKind\x12\x1c\n\x18\x44\x41TASET_KIND_UNSPECIFIED\x10\x00\x12\x17\n\x13\x44\x41TASET_KIND_RECORD\x10\x01\x12\x16\n\x12\x44\x41TASET_KIND_TABLE\x10\x02*\x86\x01\n\x0bSharingType\x12\x1c\n\x18SHARING_TYPE_UNSPECIFIED\x10\x00\x12\x1e\n\x1aSHARING_TYPE_UNCONDITIONAL\x10\x01\x12\x1c\n\x18SHARING_TYPE_CONDITIONAL\x10\x02\x12\x1b\n\x17SHARING_TYPE_NOT_SHARED\x10\x03*\x86\x01\n\rDatasetStatus\x12\x1e\n\x1a\x44\x41TASET_STATUS_UNSPECIFIED\x10\x00\x12\x18\n\x14\x44\x41TASET_STATUS_DRAFT\x10\x01\x12\x1c\n\x18\x44\x41TASET_STATUS_PUBLISHED\x10\x02\x12\x1d\n\x19\x44\x41TASET_STATUS_DEPRECATED\x10\x03*\x8d\x01\n\tKeyFormat\x12\x1a\n\x16KEY_FORMAT_UNSPECIFIED\x10\x00\x12\x13\n\x0fKEY_FORMAT_USCC\x10\x01\x12\x1a\n\x16KEY_FORMAT_RESIDENT_ID\x10\x02\x12\x19\n\x15KEY_FORMAT_LICENCE_ID\x10\x03\x12\x18\n\x14KEY_FORMAT_FREE_TEXT\x10\x04\x32\xb8\x04\n\x0e\x43\x61talogService\x12\\\n\x0fRegisterDataset\x12#.exchange.v1.RegisterDatasetRequest\x1a$.exchange.v1.RegisterDatasetResponse\x12M\n\nGetDataset\x12\x1e.exchange.v1.GetDatasetRequest\x1a\x1f.exchange.v1.GetDatasetResponse\x12S\n\x0cListDatasets\x12 .exchange.v1.ListDatasetsRequest\x1a!.exchange.v1.ListDatasetsResponse\x12Y\n\x0eSearchDatasets\x12\".exchange.v1.SearchDatasetsRequest\x1a#.exchange.v1.SearchDatasetsResponse\x12h\n\x13ListDatasetVersions\x12\'.exchange.v1.ListDatasetVersionsRequest\x1a(.exchange.v1.ListDatasetVersionsResponse\x12_\n\x10SetDatasetStatus\x12$.exchange.v1.SetDatasetStatusRequest\x1a%.exchange.v1.SetDatasetStatusResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'exchange.v1.catalog_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_DATASETKIND']._serialized_start=1755
-  _globals['_DATASETKIND']._serialized_end=1847
-  _globals['_SHARINGTYPE']._serialized_start=1850
-  _globals['_SHARINGTYPE']._serialized_end=1984
-  _globals['_DATASETSTATUS']._serialized_start=1987
-  _globals['_DATASETSTATUS']._serialized_end=2121
-  _globals['_KEYFORMAT']._serialized_start=2124
-  _globals['_KEYFORMAT']._serialized_end=2265
+  _globals['_DATASETKIND']._serialized_start=1927
+  _globals['_DATASETKIND']._serialized_end=2019
+  _globals['_SHARINGTYPE']._serialized_start=2022
+  _globals['_SHARINGTYPE']._serialized_end=2156
+  _globals['_DATASETSTATUS']._serialized_start=2159
+  _globals['_DATASETSTATUS']._serialized_end=2293
+  _globals['_KEYFORMAT']._serialized_start=2296
+  _globals['_KEYFORMAT']._serialized_end=2437
   _globals['_FIELDSPEC']._serialized_start=68
   _globals['_FIELDSPEC']._serialized_end=193
   _globals['_DATASET']._serialized_start=196
-  _globals['_DATASET']._serialized_end=697
-  _globals['_REGISTERDATASETREQUEST']._serialized_start=699
-  _globals['_REGISTERDATASETREQUEST']._serialized_end=810
-  _globals['_REGISTERDATASETRESPONSE']._serialized_start=812
-  _globals['_REGISTERDATASETRESPONSE']._serialized_end=910
-  _globals['_GETDATASETREQUEST']._serialized_start=912
-  _globals['_GETDATASETREQUEST']._serialized_end=962
-  _globals['_GETDATASETRESPONSE']._serialized_start=964
-  _globals['_GETDATASETRESPONSE']._serialized_end=1023
-  _globals['_LISTDATASETSREQUEST']._serialized_start=1026
-  _globals['_LISTDATASETSREQUEST']._serialized_end=1194
-  _globals['_LISTDATASETSRESPONSE']._serialized_start=1196
-  _globals['_LISTDATASETSRESPONSE']._serialized_end=1299
-  _globals['_SEARCHDATASETSREQUEST']._serialized_start=1301
-  _globals['_SEARCHDATASETSREQUEST']._serialized_end=1379
-  _globals['_SEARCHDATASETSRESPONSE']._serialized_start=1381
-  _globals['_SEARCHDATASETSRESPONSE']._serialized_end=1486
-  _globals['_LISTDATASETVERSIONSREQUEST']._serialized_start=1488
-  _globals['_LISTDATASETVERSIONSREQUEST']._serialized_end=1530
-  _globals['_LISTDATASETVERSIONSRESPONSE']._serialized_start=1532
-  _globals['_LISTDATASETVERSIONSRESPONSE']._serialized_end=1601
-  _globals['_SETDATASETSTATUSREQUEST']._serialized_start=1603
-  _globals['_SETDATASETSTATUSREQUEST']._serialized_end=1686
-  _globals['_SETDATASETSTATUSRESPONSE']._serialized_start=1688
-  _globals['_SETDATASETSTATUSRESPONSE']._serialized_end=1753
-  _globals['_CATALOGSERVICE']._serialized_start=2268
-  _globals['_CATALOGSERVICE']._serialized_end=2836
+  _globals['_DATASET']._serialized_end=869
+  _globals['_REGISTERDATASETREQUEST']._serialized_start=871
+  _globals['_REGISTERDATASETREQUEST']._serialized_end=982
+  _globals['_REGISTERDATASETRESPONSE']._serialized_start=984
+  _globals['_REGISTERDATASETRESPONSE']._serialized_end=1082
+  _globals['_GETDATASETREQUEST']._serialized_start=1084
+  _globals['_GETDATASETREQUEST']._serialized_end=1134
+  _globals['_GETDATASETRESPONSE']._serialized_start=1136
+  _globals['_GETDATASETRESPONSE']._serialized_end=1195
+  _globals['_LISTDATASETSREQUEST']._serialized_start=1198
+  _globals['_LISTDATASETSREQUEST']._serialized_end=1366
+  _globals['_LISTDATASETSRESPONSE']._serialized_start=1368
+  _globals['_LISTDATASETSRESPONSE']._serialized_end=1471
+  _globals['_SEARCHDATASETSREQUEST']._serialized_start=1473
+  _globals['_SEARCHDATASETSREQUEST']._serialized_end=1551
+  _globals['_SEARCHDATASETSRESPONSE']._serialized_start=1553
+  _globals['_SEARCHDATASETSRESPONSE']._serialized_end=1658
+  _globals['_LISTDATASETVERSIONSREQUEST']._serialized_start=1660
+  _globals['_LISTDATASETVERSIONSREQUEST']._serialized_end=1702
+  _globals['_LISTDATASETVERSIONSRESPONSE']._serialized_start=1704
+  _globals['_LISTDATASETVERSIONSRESPONSE']._serialized_end=1773
+  _globals['_SETDATASETSTATUSREQUEST']._serialized_start=1775
+  _globals['_SETDATASETSTATUSREQUEST']._serialized_end=1858
+  _globals['_SETDATASETSTATUSRESPONSE']._serialized_start=1860
+  _globals['_SETDATASETSTATUSRESPONSE']._serialized_end=1925
+  _globals['_CATALOGSERVICE']._serialized_start=2440
+  _globals['_CATALOGSERVICE']._serialized_end=3008
 # @@protoc_insertion_point(module_scope)

@@ -161,6 +161,13 @@ class Dataset(_message.Message):
     THEME_FIELD_NUMBER: _builtins.int
     KEYWORDS_FIELD_NUMBER: _builtins.int
     REGISTERED_AT_US_FIELD_NUMBER: _builtins.int
+    RESOURCE_CODE_FIELD_NUMBER: _builtins.int
+    CLASSIFICATION_FIELD_NUMBER: _builtins.int
+    PROVIDER_CODE_FIELD_NUMBER: _builtins.int
+    SHARING_CONDITIONS_FIELD_NUMBER: _builtins.int
+    SHARING_METHOD_FIELD_NUMBER: _builtins.int
+    OPEN_ATTRIBUTE_FIELD_NUMBER: _builtins.int
+    PUBLICATION_DATE_FIELD_NUMBER: _builtins.int
     code: _builtins.str
     title: _builtins.str
     description: _builtins.str
@@ -185,10 +192,28 @@ class Dataset(_message.Message):
     theme: _builtins.str
     registered_at_us: _builtins.int
     """Microseconds since the Unix epoch; set by the hub."""
+    resource_code: _builtins.str
+    """The resource-catalogue fields (资源目录, 2016 State Council sharing rules); empty when not catalogued.
+    资源代码: the classification code and a sequence.
+    """
+    provider_code: _builtins.str
+    """提供方代码: the providing department's code in the national catalogue."""
+    sharing_conditions: _builtins.str
+    """共享条件: what a conditional entry's requester must meet."""
+    sharing_method: _builtins.str
+    """共享方式: interface, database or file."""
+    open_attribute: _builtins.str
+    """开放属性: open, conditional_open or not_open."""
+    publication_date: _builtins.str
+    """发布日期: ISO 8601 date."""
     @_builtins.property
     def fields(self) -> _containers.RepeatedCompositeFieldContainer[Global___FieldSpec]: ...
     @_builtins.property
     def keywords(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def classification(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """资源分类: class / item / sub-item / detail (类 / 项 / 目 / 细目), at most four levels, outermost first."""
+
     def __init__(
         self,
         *,
@@ -211,10 +236,17 @@ class Dataset(_message.Message):
         theme: _builtins.str = ...,
         keywords: _abc.Iterable[_builtins.str] | None = ...,
         registered_at_us: _builtins.int = ...,
+        resource_code: _builtins.str = ...,
+        classification: _abc.Iterable[_builtins.str] | None = ...,
+        provider_code: _builtins.str = ...,
+        sharing_conditions: _builtins.str = ...,
+        sharing_method: _builtins.str = ...,
+        open_attribute: _builtins.str = ...,
+        publication_date: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code", "description", b"description", "fields", b"fields", "key_field", b"key_field", "key_format", b"key_format", "keywords", b"keywords", "kind", b"kind", "legal_basis", b"legal_basis", "owner", b"owner", "registered_at_us", b"registered_at_us", "sharing_type", b"sharing_type", "status", b"status", "status_field", b"status_field", "subject_field", b"subject_field", "theme", b"theme", "title", b"title", "update_frequency", b"update_frequency", "validity_field", b"validity_field", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["classification", b"classification", "code", b"code", "description", b"description", "fields", b"fields", "key_field", b"key_field", "key_format", b"key_format", "keywords", b"keywords", "kind", b"kind", "legal_basis", b"legal_basis", "open_attribute", b"open_attribute", "owner", b"owner", "provider_code", b"provider_code", "publication_date", b"publication_date", "registered_at_us", b"registered_at_us", "resource_code", b"resource_code", "sharing_conditions", b"sharing_conditions", "sharing_method", b"sharing_method", "sharing_type", b"sharing_type", "status", b"status", "status_field", b"status_field", "subject_field", b"subject_field", "theme", b"theme", "title", b"title", "update_frequency", b"update_frequency", "validity_field", b"validity_field", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

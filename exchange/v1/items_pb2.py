@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from exchange.v1 import common_pb2 as exchange_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x65xchange/v1/items.proto\x12\x0b\x65xchange.v1\x1a\x18\x65xchange/v1/common.proto\"[\n\x10RequiredMaterial\x12\x0f\n\x07\x64\x61taset\x18\x01 \x01(\t\x12\x0e\n\x06\x66ields\x18\x02 \x03(\t\x12\x11\n\tmandatory\x18\x03 \x01(\x08\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\"\xd8\x01\n\x0bServiceItem\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x17\n\x0flead_department\x18\x03 \x01(\t\x12\x14\n\x0c\x63o_reviewers\x18\x04 \x03(\t\x12\x39\n\x12required_materials\x18\x05 \x03(\x0b\x32\x1d.exchange.v1.RequiredMaterial\x12\x17\n\x0ftime_limit_days\x18\x06 \x01(\x05\x12\x15\n\rpromised_days\x18\x07 \x01(\x05\x12\x13\n\x0b\x64\x65scription\x18\x08 \x01(\t\"c\n\x1aRegisterServiceItemRequest\x12(\n\x04item\x18\x01 \x01(\x0b\x32\x18.exchange.v1.ServiceItemH\x00\x12\x13\n\tspec_text\x18\x02 \x01(\tH\x00\x42\x06\n\x04spec\"V\n\x1bRegisterServiceItemResponse\x12&\n\x04item\x18\x01 \x01(\x0b\x32\x18.exchange.v1.ServiceItem\x12\x0f\n\x07outcome\x18\x02 \x01(\t\"%\n\x15GetServiceItemRequest\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\"@\n\x16GetServiceItemResponse\x12&\n\x04item\x18\x01 \x01(\x0b\x32\x18.exchange.v1.ServiceItem\"U\n\x17ListServiceItemsRequest\x12&\n\x04page\x18\x01 \x01(\x0b\x32\x18.exchange.v1.PageRequest\x12\x12\n\ndepartment\x18\x02 \x01(\t\"l\n\x18ListServiceItemsResponse\x12\'\n\x05items\x18\x01 \x03(\x0b\x32\x18.exchange.v1.ServiceItem\x12\'\n\x04page\x18\x02 \x01(\x0b\x32\x19.exchange.v1.PageResponse2\xba\x02\n\x12ServiceItemService\x12h\n\x13RegisterServiceItem\x12\'.exchange.v1.RegisterServiceItemRequest\x1a(.exchange.v1.RegisterServiceItemResponse\x12Y\n\x0eGetServiceItem\x12\".exchange.v1.GetServiceItemRequest\x1a#.exchange.v1.GetServiceItemResponse\x12_\n\x10ListServiceItems\x12$.exchange.v1.ListServiceItemsRequest\x1a%.exchange.v1.ListServiceItemsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x65xchange/v1/items.proto\x12\x0b\x65xchange.v1\x1a\x18\x65xchange/v1/common.proto\"[\n\x10RequiredMaterial\x12\x0f\n\x07\x64\x61taset\x18\x01 \x01(\t\x12\x0e\n\x06\x66ields\x18\x02 \x03(\t\x12\x11\n\tmandatory\x18\x03 \x01(\x08\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\"\x89\x02\n\x0bServiceItem\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x17\n\x0flead_department\x18\x03 \x01(\t\x12\x14\n\x0c\x63o_reviewers\x18\x04 \x03(\t\x12\x39\n\x12required_materials\x18\x05 \x03(\x0b\x32\x1d.exchange.v1.RequiredMaterial\x12\x17\n\x0ftime_limit_days\x18\x06 \x01(\x05\x12\x15\n\rpromised_days\x18\x07 \x01(\x05\x12\x13\n\x0b\x64\x65scription\x18\x08 \x01(\t\x12\x12\n\nbasic_code\x18\t \x01(\t\x12\x1b\n\x13implementation_code\x18\n \x01(\t\"c\n\x1aRegisterServiceItemRequest\x12(\n\x04item\x18\x01 \x01(\x0b\x32\x18.exchange.v1.ServiceItemH\x00\x12\x13\n\tspec_text\x18\x02 \x01(\tH\x00\x42\x06\n\x04spec\"V\n\x1bRegisterServiceItemResponse\x12&\n\x04item\x18\x01 \x01(\x0b\x32\x18.exchange.v1.ServiceItem\x12\x0f\n\x07outcome\x18\x02 \x01(\t\"%\n\x15GetServiceItemRequest\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\"@\n\x16GetServiceItemResponse\x12&\n\x04item\x18\x01 \x01(\x0b\x32\x18.exchange.v1.ServiceItem\"l\n\x17ListServiceItemsRequest\x12&\n\x04page\x18\x01 \x01(\x0b\x32\x18.exchange.v1.PageRequest\x12\x12\n\ndepartment\x18\x02 \x01(\t\x12\x15\n\rnational_code\x18\x03 \x01(\t\"l\n\x18ListServiceItemsResponse\x12\'\n\x05items\x18\x01 \x03(\x0b\x32\x18.exchange.v1.ServiceItem\x12\'\n\x04page\x18\x02 \x01(\x0b\x32\x19.exchange.v1.PageResponse2\xba\x02\n\x12ServiceItemService\x12h\n\x13RegisterServiceItem\x12\'.exchange.v1.RegisterServiceItemRequest\x1a(.exchange.v1.RegisterServiceItemResponse\x12Y\n\x0eGetServiceItem\x12\".exchange.v1.GetServiceItemRequest\x1a#.exchange.v1.GetServiceItemResponse\x12_\n\x10ListServiceItems\x12$.exchange.v1.ListServiceItemsRequest\x1a%.exchange.v1.ListServiceItemsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,19 +35,19 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_REQUIREDMATERIAL']._serialized_start=66
   _globals['_REQUIREDMATERIAL']._serialized_end=157
   _globals['_SERVICEITEM']._serialized_start=160
-  _globals['_SERVICEITEM']._serialized_end=376
-  _globals['_REGISTERSERVICEITEMREQUEST']._serialized_start=378
-  _globals['_REGISTERSERVICEITEMREQUEST']._serialized_end=477
-  _globals['_REGISTERSERVICEITEMRESPONSE']._serialized_start=479
-  _globals['_REGISTERSERVICEITEMRESPONSE']._serialized_end=565
-  _globals['_GETSERVICEITEMREQUEST']._serialized_start=567
-  _globals['_GETSERVICEITEMREQUEST']._serialized_end=604
-  _globals['_GETSERVICEITEMRESPONSE']._serialized_start=606
-  _globals['_GETSERVICEITEMRESPONSE']._serialized_end=670
-  _globals['_LISTSERVICEITEMSREQUEST']._serialized_start=672
-  _globals['_LISTSERVICEITEMSREQUEST']._serialized_end=757
-  _globals['_LISTSERVICEITEMSRESPONSE']._serialized_start=759
-  _globals['_LISTSERVICEITEMSRESPONSE']._serialized_end=867
-  _globals['_SERVICEITEMSERVICE']._serialized_start=870
-  _globals['_SERVICEITEMSERVICE']._serialized_end=1184
+  _globals['_SERVICEITEM']._serialized_end=425
+  _globals['_REGISTERSERVICEITEMREQUEST']._serialized_start=427
+  _globals['_REGISTERSERVICEITEMREQUEST']._serialized_end=526
+  _globals['_REGISTERSERVICEITEMRESPONSE']._serialized_start=528
+  _globals['_REGISTERSERVICEITEMRESPONSE']._serialized_end=614
+  _globals['_GETSERVICEITEMREQUEST']._serialized_start=616
+  _globals['_GETSERVICEITEMREQUEST']._serialized_end=653
+  _globals['_GETSERVICEITEMRESPONSE']._serialized_start=655
+  _globals['_GETSERVICEITEMRESPONSE']._serialized_end=719
+  _globals['_LISTSERVICEITEMSREQUEST']._serialized_start=721
+  _globals['_LISTSERVICEITEMSREQUEST']._serialized_end=829
+  _globals['_LISTSERVICEITEMSRESPONSE']._serialized_start=831
+  _globals['_LISTSERVICEITEMSRESPONSE']._serialized_end=939
+  _globals['_SERVICEITEMSERVICE']._serialized_start=942
+  _globals['_SERVICEITEMSERVICE']._serialized_end=1256
 # @@protoc_insertion_point(module_scope)

@@ -62,6 +62,8 @@ class ServiceItem(_message.Message):
     TIME_LIMIT_DAYS_FIELD_NUMBER: _builtins.int
     PROMISED_DAYS_FIELD_NUMBER: _builtins.int
     DESCRIPTION_FIELD_NUMBER: _builtins.int
+    BASIC_CODE_FIELD_NUMBER: _builtins.int
+    IMPLEMENTATION_CODE_FIELD_NUMBER: _builtins.int
     code: _builtins.str
     name: _builtins.str
     lead_department: _builtins.str
@@ -70,6 +72,11 @@ class ServiceItem(_message.Message):
     promised_days: _builtins.int
     """The shorter limit the service centre promises, if any (0 = none)."""
     description: _builtins.str
+    basic_code: _builtins.str
+    """The national government-service item catalogue's basic code (基本编码) and implementation code
+    (实施编码); empty when not given. Their format is a hub setting.
+    """
+    implementation_code: _builtins.str
     @_builtins.property
     def co_reviewers(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
@@ -85,10 +92,12 @@ class ServiceItem(_message.Message):
         time_limit_days: _builtins.int = ...,
         promised_days: _builtins.int = ...,
         description: _builtins.str = ...,
+        basic_code: _builtins.str = ...,
+        implementation_code: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["co_reviewers", b"co_reviewers", "code", b"code", "description", b"description", "lead_department", b"lead_department", "name", b"name", "promised_days", b"promised_days", "required_materials", b"required_materials", "time_limit_days", b"time_limit_days"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["basic_code", b"basic_code", "co_reviewers", b"co_reviewers", "code", b"code", "description", b"description", "implementation_code", b"implementation_code", "lead_department", b"lead_department", "name", b"name", "promised_days", b"promised_days", "required_materials", b"required_materials", "time_limit_days", b"time_limit_days"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -187,8 +196,11 @@ class ListServiceItemsRequest(_message.Message):
 
     PAGE_FIELD_NUMBER: _builtins.int
     DEPARTMENT_FIELD_NUMBER: _builtins.int
+    NATIONAL_CODE_FIELD_NUMBER: _builtins.int
     department: _builtins.str
     """Only items this department leads or co-reviews, when set."""
+    national_code: _builtins.str
+    """Only items whose basic code or implementation code is exactly this, when set."""
     @_builtins.property
     def page(self) -> _common_pb2.PageRequest: ...
     def __init__(
@@ -196,10 +208,11 @@ class ListServiceItemsRequest(_message.Message):
         *,
         page: _common_pb2.PageRequest | None = ...,
         department: _builtins.str = ...,
+        national_code: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["department", b"department", "page", b"page"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["department", b"department", "national_code", b"national_code", "page", b"page"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -395,8 +395,12 @@ def _form_values(page: str) -> dict[str, str]:
     values = dict(re.findall(r'<input name="([^"]+)" value="([^"]*)"', form))
     values |= {name: "on" for name in re.findall(r'type="checkbox" name="([^"]+)" checked', form)}
     for name, options in re.findall(r'<select name="([^"]+)"[^>]*>(.*?)</select>', form, re.S):
-        chosen = re.search(r"<option selected>([^<]+)</option>", options)
-        values[name] = chosen.group(1) if chosen else re.findall(r"<option[^>]*>([^<]+)</option>", options)[0]
+        # An option submits its value attribute when it has one, else its text; the first when none is selected.
+        parsed = [
+            (value.group(1) if (value := re.search(r'value="([^"]*)"', attrs)) else label, " selected" in attrs)
+            for attrs, label in re.findall(r"<option([^>]*)>([^<]+)</option>", options)
+        ]
+        values[name] = next((value for value, selected in parsed if selected), parsed[0][0])
     return {k: html.unescape(v) for k, v in values.items()}
 
 

@@ -44,3 +44,17 @@ def test_blank_schema_rows_are_dropped_and_the_rest_renumbered_so_errors_match_t
     assert "legal_basis" not in spec  # optional and empty: left out, as in a YAML spec
     shown = dataset_form_values(spec)["fields"]
     assert shown[0]["name"] == "id" and shown[1]["name"] == ""  # then blank rows to add more
+
+
+def test_the_dataset_form_carries_the_resource_catalogue_fields_there_and_back():
+    from catalog.model import dataset_to_dict, load_spec_file, parse_dataset
+    from exchange.testing import EXAMPLES
+
+    dataset = parse_dataset(load_spec_file(EXAMPLES / "catalog" / "datasets" / "identity_record.yaml")["spec"])
+    values = dataset_form_values(dataset_to_dict(dataset))
+    assert values["classification"] == "基础信息资源 / 人口信息 / 户籍和居民身份"
+    form = {k: v for k, v in values.items() if k != "fields"}
+    for i, row in enumerate(values["fields"]):
+        for key, value in row.items():
+            form[f"schema.fields[{i}].{key}"] = "on" if value is True else ("" if value is False else value)
+    assert parse_dataset(dataset_spec_from_form(form)) == dataset

@@ -3,7 +3,7 @@
 Expand-only: one new table.
 
 Revision ID: 0009
-Revises: 0007 (supervision)
+Revises: 0008 (national item codes)
 Create Date: 2026-12-02
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
