@@ -229,7 +229,7 @@ async def test_an_adapter_presenting_another_departments_certificate_is_refused_
     assert "urn:exchange:adapter:SAMR" in refused.value.message
     entries = [e for e in await world.hub.log_entries() if e.dataset == "licence_mnr"]
     assert [(e.reason, e.caller_department, e.outcome) for e in entries][-1:] == [
-        ("ADAPTER_IDENTITY_MISMATCH", CONSUMER, "Unavailable")
+        ("ADAPTER_IDENTITY_MISMATCH", CONSUMER, "UNAVAILABLE")
     ]
 
 
