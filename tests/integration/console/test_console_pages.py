@@ -152,7 +152,8 @@ async def test_the_dataset_form_starts_as_a_draft_with_one_empty_row_and_adds_ro
 async def test_a_dataset_registered_from_the_blank_form_is_a_draft(browser, console_hub):
     await browser.sign_in("root")
     _, body = await browser.get("/catalog/new")
-    chosen = dict(re.findall(r'<select name="(\w+)">.*?<option selected>([^<]*)</option>', body, re.S))
+    # Each select's preselected option, never reading past its own </select> (a select may have none).
+    chosen = dict(re.findall(r'<select name="(\w+)">(?:(?!</select>).)*?<option selected>([^<]*)</option>', body, re.S))
     form = {
         "editing": "0",
         **chosen,
