@@ -187,7 +187,7 @@ async def test_an_entry_index_past_the_log_is_out_of_range_with_the_tree_size(an
 async def test_proofs_past_the_log_are_never_internal(hub, method, request_):
     reader = auditor(hub)
     with pytest.raises(ExchangeError) as refused:
-        await reader.call(getattr(reader.audit, method), request_)
+        await reader.call(getattr(reader._stubs.audit, method), request_)
     assert refused.value.grpc_code in (
         grpc.StatusCode.OUT_OF_RANGE,
         grpc.StatusCode.NOT_FOUND,
