@@ -17,7 +17,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, load_pem_private_key
 
 from catalog.errors import FieldViolation, InvalidArgument
-from catalog.model import Dataset, load_spec_file, parse_dataset, parse_spec
+from catalog.model import Dataset
+from catalog.specs import parse_dataset, parse_spec
+from catalog.yaml_io import load_spec_file
 
 from .signing import DocumentSigner
 from .sources.base import Source

@@ -37,7 +37,8 @@ from bench.world import (
     serve_hub,
     write_adapter_config,
 )
-from catalog.model import load_spec_file, parse_dataset
+from catalog.specs import parse_dataset
+from catalog.yaml_io import load_spec_file
 from exchange.v1 import common_pb2, exchange_pb2, provider_pb2
 
 TABLE = "enterprise_register"

@@ -233,7 +233,7 @@ async def _set_up_hub(settings: dict[str, Any]) -> Any:
     for table in settings.get("tables", []):
         await fixture.register_example_dataset(table)
     if settings.get("tables"):
-        from catalog.model import parse_service_item
+        from catalog.specs import parse_service_item
         from exchange.testing import system_caller
 
         await fixture.running.registry.register_service_item(parse_service_item(BULK_ITEM), system_caller())

@@ -3,6 +3,9 @@
 Pure Python (no gRPC, no database): parse catalog entries from YAML/JSON, check documents against a
 dataset's Arrow schema, validate keys (USCC, resident id, electronic licence id), and decide the version
 a schema change must carry. Errors are the classes in ``catalog.errors``.
+
+The types are in ``catalog.model``; their dict form (parse and dump) in ``catalog.specs``, read with the one
+validating reader of ``catalog.spec_reader``; spec files in ``catalog.yaml_io``.
 """
 
 from catalog.identifiers import (
@@ -29,16 +32,6 @@ from catalog.model import (
     SharingMethod,
     SharingType,
     UpdateFrequency,
-    dataset_to_dict,
-    department_to_dict,
-    load_spec_file,
-    material_violations,
-    parse_dataset,
-    parse_department,
-    parse_service_item,
-    parse_spec,
-    service_item_to_dict,
-    to_spec,
 )
 from catalog.schema import (
     DatasetSchema,
@@ -49,7 +42,19 @@ from catalog.schema import (
     parse_schema,
     schema_to_list,
 )
+from catalog.specs import (
+    dataset_to_dict,
+    department_to_dict,
+    material_violations,
+    parse_dataset,
+    parse_department,
+    parse_service_item,
+    parse_spec,
+    service_item_to_dict,
+    to_spec,
+)
 from catalog.versioning import SchemaChange, diff_schemas, resolve_version
+from catalog.yaml_io import load_spec_file
 
 __all__ = [
     "AdminLevel",

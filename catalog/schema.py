@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pyarrow as pa
 
 from catalog.errors import FieldViolation, InvalidArgument
+from catalog.spec_reader import kind_of
 
 FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _FLOAT32_MAX = 3.4028234663852886e38
@@ -165,25 +166,6 @@ class FieldSpec:
 # --- checking JSON-shaped values against Arrow types ---------------------------------------------
 
 
-def _kind_of(value: Any) -> str:
-    """Name a JSON value's type for messages."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list | tuple):
-        return "array"
-    if isinstance(value, Mapping):
-        return "object"
-    return type(value).__name__
-
-
 def _int_range(t: pa.DataType) -> tuple[int, int]:
     bits = t.bit_width
     if pa.types.is_unsigned_integer(t):
@@ -195,7 +177,7 @@ def _decimal_problem(value: Any, t: pa.Decimal128Type) -> str | None:
     """Return what is wrong with a decimal value, or None."""
     if isinstance(value, bool) or not isinstance(value, int | str):
         # Floats are refused: a binary float cannot carry an exact amount of money.
-        return f"expected decimal128({t.precision}, {t.scale}) as a string or integer, found {_kind_of(value)}"
+        return f"expected decimal128({t.precision}, {t.scale}) as a string or integer, found {kind_of(value)}"
     try:
         number = Decimal(str(value).strip())
     except InvalidOperation:
@@ -220,7 +202,7 @@ def _value_violations(value: Any, t: pa.DataType, path: str) -> list[FieldViolat
     # The messages are built only for a value that fails: most values pass.
 
     def wrong(expected: str) -> list[FieldViolation]:
-        return [FieldViolation(path, f"expected {expected} ({arrow_type_text(t)}), found {_kind_of(value)}")]
+        return [FieldViolation(path, f"expected {expected} ({arrow_type_text(t)}), found {kind_of(value)}")]
 
     if pa.types.is_string(t) or pa.types.is_large_string(t):
         return [] if isinstance(value, str) else wrong("a string")
@@ -390,7 +372,7 @@ class DatasetSchema:
     def validate_document(self, doc: Mapping[str, Any]) -> list[FieldViolation]:
         """Return every way a JSON-shaped document fails the schema (empty when it conforms)."""
         if not isinstance(doc, Mapping):
-            return [FieldViolation("", f"expected an object, found {_kind_of(doc)}")]
+            return [FieldViolation("", f"expected an object, found {kind_of(doc)}")]
         out = [
             FieldViolation(key, f"unknown field; the schema has: {', '.join(self.names)}")
             for key in doc
@@ -441,14 +423,14 @@ _FIELD_KEYS = ("name", "type", "required", "sensitivity", "description")
 def collect_schema(data: Any, path: str) -> tuple[DatasetSchema | None, list[FieldViolation]]:
     """Parse a list of field entries, returning the schema (None if any problem) and every problem."""
     if not isinstance(data, Sequence) or isinstance(data, str) or not data:
-        return None, [FieldViolation(path, f"expected a non-empty list of fields, found {_kind_of(data)}")]
+        return None, [FieldViolation(path, f"expected a non-empty list of fields, found {kind_of(data)}")]
     out: list[FieldViolation] = []
     specs: list[FieldSpec] = []
     seen: dict[str, int] = {}
     for i, entry in enumerate(data):
         where = f"{path}[{i}]"
         if not isinstance(entry, Mapping):
-            out.append(FieldViolation(where, f"expected an object, found {_kind_of(entry)}"))
+            out.append(FieldViolation(where, f"expected an object, found {kind_of(entry)}"))
             continue
         problems = [
             FieldViolation(f"{where}.{key}", f"unknown key; allowed: {', '.join(_FIELD_KEYS)}")

@@ -27,15 +27,9 @@ from grpc import aio
 
 from adapters.config import TlsConfig
 from adapters.server import server_credentials
-from catalog.model import (
-    AdminLevel,
-    Department,
-    DepartmentKey,
-    KeyUse,
-    load_spec_file,
-    parse_dataset,
-    parse_service_item,
-)
+from catalog.model import AdminLevel, Department, DepartmentKey, KeyUse
+from catalog.specs import parse_dataset, parse_service_item
+from catalog.yaml_io import load_spec_file
 from exchange.adapter_client import TransportSecurity
 from exchange.audit.entry import AccessLogEntry
 from exchange.auth.identity import HUB_OPERATOR, Role, system_caller

@@ -19,7 +19,9 @@ from adapters.sdk import Adapter
 from adapters.server import RunningAdapter, serve_until_signalled, start_provider
 from adapters.signing import DocumentSigner
 from adapters.sources.filters import RowFilter
-from catalog.model import Dataset, load_spec_file, parse_dataset
+from catalog.model import Dataset
+from catalog.specs import parse_dataset
+from catalog.yaml_io import load_spec_file
 from exchange.auth.keys import generate_ed25519, key_id
 
 SPECS = Path(__file__).resolve().parent.parent / "catalog" / "datasets"

@@ -14,7 +14,9 @@ from typing import Any
 import click
 
 from catalog.errors import InvalidArgument
-from catalog.model import Department, DepartmentKey, KeyUse, load_spec_file, parse_department
+from catalog.model import Department, DepartmentKey, KeyUse
+from catalog.specs import parse_department
+from catalog.yaml_io import load_spec_file
 from exchange import i18n
 from exchange.auth.keys import algorithm_for, key_id, load_public_key
 from exchange.cli.common import Profile, emit_record, emit_rows, output_option, profile_options, run

@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from catalog.errors import ExchangeError, FailedPrecondition, FieldViolation, InvalidArgument
-from catalog.model import dataset_to_dict, parse_dataset
+from catalog.specs import dataset_to_dict, parse_dataset
 from exchange.clock import now_us
 from exchange.console.core import account_of, catalog_of, errors_by_field, local_path, registry_of, render
 from exchange.console.forms import (

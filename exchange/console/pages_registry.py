@@ -9,17 +9,8 @@ import yaml
 from aiohttp import web
 
 from catalog.errors import FieldViolation, InvalidArgument, NotFound
-from catalog.model import (
-    AdminLevel,
-    Department,
-    DepartmentKey,
-    DepartmentStatus,
-    KeyUse,
-    department_to_dict,
-    parse_department,
-    parse_service_item,
-    service_item_to_dict,
-)
+from catalog.model import AdminLevel, Department, DepartmentKey, DepartmentStatus, KeyUse
+from catalog.specs import department_to_dict, parse_department, parse_service_item, service_item_to_dict
 from exchange.auth.keys import algorithm_for, key_id, load_public_key
 from exchange.console.core import (
     account_of,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 from catalog.errors import FieldViolation, InvalidArgument, NotFound, quote
-from catalog.model import Dataset, ServiceItem, material_violations
+from catalog.model import Dataset, ServiceItem
+from catalog.specs import material_violations
 from exchange.auth.identity import Caller
 from exchange.clock import now_us
 from exchange.policy import Facts, enforce

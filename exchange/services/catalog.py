@@ -6,7 +6,8 @@ from typing import Any
 
 from grpc import aio
 
-from catalog.model import DatasetStatus, DepartmentStatus, parse_dataset, parse_department, parse_service_item
+from catalog.model import DatasetStatus, DepartmentStatus
+from catalog.specs import parse_dataset, parse_department, parse_service_item
 from exchange.app.catalog_queries import CatalogQueries
 from exchange.registry import Registry
 from exchange.services import caller

@@ -8,20 +8,10 @@ from typing import Any
 
 from catalog import limits
 from catalog.errors import FieldViolation, InvalidArgument
-from catalog.model import (
-    SERVICE_ITEM_CODE,
-    Dataset,
-    Department,
-    DepartmentKey,
-    ServiceItem,
-    dataset_to_dict,
-    department_to_dict,
-    load_spec_text,
-    parse_dataset,
-    parse_department,
-    parse_service_item,
-)
+from catalog.model import SERVICE_ITEM_CODE, Dataset, Department, DepartmentKey, ServiceItem
 from catalog.schema import schema_to_list
+from catalog.specs import dataset_to_dict, department_to_dict, parse_dataset, parse_department, parse_service_item
+from catalog.yaml_io import load_spec_text
 from exchange.app.case_records import Savings
 from exchange.audit.entry import AccessLogEntry
 from exchange.audit.log import Receipt, SignedCheckpoint

@@ -9,13 +9,8 @@ from dataclasses import dataclass, replace
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from catalog.model import (
-    Dataset,
-    Department,
-    DepartmentKey,
-    KeyStatus,
-    KeyUse,
-    ServiceItem,
+from catalog.model import Dataset, Department, DepartmentKey, KeyStatus, KeyUse, ServiceItem
+from catalog.specs import (
     dataset_to_dict,
     department_to_dict,
     parse_dataset,

@@ -16,7 +16,9 @@ import sqlalchemy as sa
 import yaml
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from catalog.model import Dataset, load_spec_file, parse_dataset
+from catalog.model import Dataset
+from catalog.specs import parse_dataset
+from catalog.yaml_io import load_spec_file
 from exchange.auth.keys import key_id, write_private_key
 from exchange.clock import now_us
 from exchange.demo.departments import exchange_command

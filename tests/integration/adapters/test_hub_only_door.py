@@ -25,7 +25,7 @@ from adapters.config import TlsConfig
 from adapters.server import start_provider
 from adapters.signing import DocumentSigner
 from catalog.errors import Unauthenticated, Unavailable
-from catalog.model import parse_service_item
+from catalog.specs import parse_service_item
 from exchange.adapter_client import AdapterClient, TransportSecurity
 from exchange.auth.keys import generate_ed25519
 from exchange.auth.pki import (

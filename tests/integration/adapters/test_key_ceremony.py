@@ -21,7 +21,7 @@ import pytest_asyncio
 from cryptography import x509
 
 from catalog.errors import Unauthenticated
-from catalog.model import parse_service_item
+from catalog.specs import parse_service_item
 from exchange.auth.keys import generate_ed25519
 from exchange.auth.pki import (
     CA_CERT,

@@ -24,7 +24,8 @@ from adapters.server import RunningAdapter, start_provider
 from adapters.signing import DocumentSigner
 from adapters.sources.files import FileSource
 from catalog.errors import DataLoss, ExchangeError, FailedPrecondition, InvalidArgument, PermissionDenied, Unavailable
-from catalog.model import Dataset, parse_service_item
+from catalog.model import Dataset
+from catalog.specs import parse_service_item
 from exchange.auth.keys import generate_ed25519, key_id
 from exchange.client import HubClient
 from exchange.demo.data import synthetic_register, write_synthetic_register

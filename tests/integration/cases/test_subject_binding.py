@@ -20,7 +20,7 @@ from adapters.signing import DocumentSigner
 from adapters.sources.files import FileSource
 from catalog.errors import FailedPrecondition, InvalidArgument, PermissionDenied
 from catalog.identifiers import generate_licence_id, generate_resident_id, generate_uscc
-from catalog.model import parse_dataset, parse_service_item
+from catalog.specs import parse_dataset, parse_service_item
 from exchange.app import case_records
 from exchange.audit.entry import AccessLogEntry
 from exchange.auth.identity import Role

@@ -302,7 +302,7 @@ def test_haproxy_balances_tcp_to_the_compose_hubs_on_their_ports():
 
 def test_compose_demo_adapter_configuration_loads_with_the_shipped_spec():
     from adapters.config import load_dataset, parse_adapter_config
-    from catalog.model import load_spec_file
+    from catalog.yaml_io import load_spec_file
 
     path = DEPLOY / "compose" / "fire-adapter.yaml"
     text = path.read_text().replace("/usr/share/exchange/examples", str(ROOT / "examples"))

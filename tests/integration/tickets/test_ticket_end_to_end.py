@@ -23,7 +23,7 @@ import pytest
 import pytest_asyncio
 
 from catalog.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
-from catalog.model import parse_service_item
+from catalog.specs import parse_service_item
 from exchange.auth.identity import Role
 from exchange.auth.keys import generate_ed25519
 from exchange.client import HubClient, verify_webhook

@@ -14,7 +14,9 @@ from adapters.sdk import Adapter, LicenceStatus, document_violations
 from adapters.sources.base import UpstreamDataInvalid
 from adapters.sources.filters import RowFilter
 from catalog.errors import DataLoss, InvalidArgument
-from catalog.model import Dataset, load_spec_file, parse_dataset
+from catalog.model import Dataset
+from catalog.specs import parse_dataset
+from catalog.yaml_io import load_spec_file
 from exchange.demo.data import synthetic_register
 
 SPECS = Path(__file__).resolve().parents[3] / "examples" / "catalog" / "datasets"

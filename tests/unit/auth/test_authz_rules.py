@@ -14,17 +14,10 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from catalog.model import (
-    Dataset,
-    DatasetStatus,
-    RequiredMaterial,
-    ServiceItem,
-    SharingType,
-    load_spec_file,
-    parse_dataset,
-    parse_service_item,
-)
+from catalog.model import Dataset, DatasetStatus, RequiredMaterial, ServiceItem, SharingType
 from catalog.schema import Sensitivity
+from catalog.specs import parse_dataset, parse_service_item
+from catalog.yaml_io import load_spec_file
 from exchange.auth.identity import Caller, Role
 from exchange.policy import (
     ALL_ORDINARY_FIELDS,

@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 
-from catalog.model import Dataset, ServiceItem, load_spec_file, parse_dataset, parse_service_item
+from catalog.model import Dataset, ServiceItem
+from catalog.specs import parse_dataset, parse_service_item
+from catalog.yaml_io import load_spec_file
 from exchange.auth.identity import Caller, Role
 from exchange.policy import CaseFacts, Decision, FetchFacts, Grant, GrantStatus, decide_fetch
 from exchange.ratelimit import RateLimiter

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from catalog.model import Dataset, load_spec_file, parse_spec
+from catalog.model import Dataset
+from catalog.specs import parse_spec
+from catalog.yaml_io import load_spec_file
 from exchange.annotated import Annotation, template_for
 from exchange.annotated.layout import beijing_time
 from exchange.cases.annotated_copies import copy_validity

@@ -4,17 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from catalog.model import (
-    Dataset,
-    DatasetKind,
-    Department,
-    ServiceItem,
-    SharingType,
-    load_spec_file,
-    material_violations,
-    parse_spec,
-    to_spec,
-)
+from catalog.model import Dataset, DatasetKind, Department, ServiceItem, SharingType
+from catalog.specs import material_violations, parse_spec, to_spec
+from catalog.yaml_io import load_spec_file
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "catalog"
 FILES = sorted(EXAMPLES.rglob("*.yaml"))

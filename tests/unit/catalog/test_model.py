@@ -9,15 +9,10 @@ import pytest
 
 from catalog.errors import InvalidArgument
 from catalog.identifiers import KeyFormat
-from catalog.model import (
-    Dataset,
-    DatasetKind,
-    DatasetStatus,
-    Department,
-    SharingType,
+from catalog.model import Dataset, DatasetKind, DatasetStatus, Department, SharingType
+from catalog.specs import (
     dataset_to_dict,
     department_to_dict,
-    load_spec_file,
     material_violations,
     parse_dataset,
     parse_department,
@@ -26,6 +21,7 @@ from catalog.model import (
     service_item_to_dict,
     to_spec,
 )
+from catalog.yaml_io import load_spec_file
 
 PEM = (
     "-----BEGIN PUBLIC KEY-----\n"

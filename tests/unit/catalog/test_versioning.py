@@ -6,7 +6,8 @@ from typing import Any
 import pytest
 
 from catalog.errors import FailedPrecondition, InvalidArgument
-from catalog.model import Dataset, parse_dataset
+from catalog.model import Dataset
+from catalog.specs import parse_dataset
 from catalog.versioning import diff_schemas, resolve_version
 
 FIELDS: list[dict[str, Any]] = [

@@ -47,7 +47,8 @@ def test_blank_schema_rows_are_dropped_and_the_rest_renumbered_so_errors_match_t
 
 
 def test_the_dataset_form_carries_the_resource_catalogue_fields_there_and_back():
-    from catalog.model import dataset_to_dict, load_spec_file, parse_dataset
+    from catalog.specs import dataset_to_dict, parse_dataset
+    from catalog.yaml_io import load_spec_file
     from exchange.testing import EXAMPLES
 
     dataset = parse_dataset(load_spec_file(EXAMPLES / "catalog" / "datasets" / "identity_record.yaml")["spec"])

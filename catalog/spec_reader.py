@@ -1,0 +1,172 @@
+"""The one validating reader for YAML/JSON-shaped specs: datasets, departments, service items.
+
+A `SpecReader` reads one mapping at a path (``datasets[1].source``) and notes a `FieldViolation` for every
+problem instead of stopping at the first, so a person fixing a file sees all of them at once. The same mistake
+reads the same in every spec: an unknown key, a missing value, a value of the wrong type, each named by the
+full path of the offending key.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from enum import StrEnum
+from typing import Any, Final, TypeVar
+
+from catalog.errors import FieldViolation, InvalidArgument, quote
+
+E = TypeVar("E", bound=StrEnum)
+T = TypeVar("T")
+
+
+class _Missing:
+    """The marker for a key that is absent or null."""
+
+
+MISSING: Final = _Missing()
+
+
+def kind_of(value: Any) -> str:
+    """Name a YAML/JSON value's type for messages: null, boolean, integer, number, string, array, object."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list | tuple):
+        return "array"
+    if isinstance(value, Mapping):
+        return "object"
+    return type(value).__name__
+
+
+def raise_if_any(out: list[FieldViolation], what: str, reason: str, name: Any = None) -> None:
+    """Raise InvalidArgument(reason) listing every violation in out; nothing when out is empty."""
+    if out:
+        label = f" {name!r}" if isinstance(name, str) else ""
+        raise InvalidArgument(
+            f"{what}{label} has {len(out)} problem(s); fix them and submit again",
+            reason=reason,
+            violations=out,
+        )
+
+
+class SpecReader:
+    """Reads typed values out of one mapping at a path, collecting a FieldViolation for each problem."""
+
+    def __init__(self, data: Any, path: str, allowed: tuple[str, ...], out: list[FieldViolation]) -> None:
+        self.out = out
+        self.path = path
+        self.ok = isinstance(data, Mapping)
+        self.data: Mapping[str, Any] = data if isinstance(data, Mapping) else {}
+        if not self.ok:
+            out.append(FieldViolation(path or "(top)", f"expected an object, found {kind_of(data)}"))
+            return
+        for key in self.data:
+            if key not in allowed:
+                self.problem(str(key), f"unknown key; allowed: {', '.join(allowed)}")
+
+    def at(self, key: str) -> str:
+        """The full path of key (``datasets[1].source.url``)."""
+        return f"{self.path}.{key}" if self.path else key
+
+    def problem(self, key: str, description: str) -> None:
+        """Note a problem with the value at key."""
+        self.out.append(FieldViolation(self.at(key), description))
+
+    def raw(self, key: str, required: bool) -> Any:
+        """The value at key as it is, or MISSING (noting "required" if it must be there)."""
+        value = self.data.get(key, MISSING)
+        if value is MISSING or value is None:
+            if required and self.ok:
+                self.problem(key, "required")
+            return MISSING
+        return value
+
+    def text(self, key: str, *, required: bool = True, pattern: re.Pattern[str] | None = None) -> str | None:
+        """A string; a required one may not be blank, and a pattern must match it."""
+        value = self.raw(key, required)
+        if value is MISSING:
+            return None
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            # YAML reads 110100 and 1.0 as numbers; codes and versions are text.
+            self.problem(key, f'expected a string, found the number {value}; quote it ("{value}")')
+            return None
+        if not isinstance(value, str) or (required and not value.strip()):
+            self.problem(key, f"expected a non-empty string, found {kind_of(value)}")
+            return None
+        if pattern is not None and not pattern.match(value):
+            self.problem(key, f"{quote(value)} does not match {pattern.pattern}")
+            return None
+        return value
+
+    def enum(self, key: str, cls: type[E], default: E | None = None) -> E | None:
+        """One of the values of a StrEnum; required unless there is a default."""
+        value = self.raw(key, default is None)
+        if value is MISSING:
+            return default
+        try:
+            return cls(value)
+        except ValueError:
+            allowed = ", ".join(m.value for m in cls)
+            self.problem(key, f"unknown value {quote(value)}; allowed: {allowed}")
+            return None
+
+    def optional_enum(self, key: str, cls: type[E]) -> E | None:
+        """An enum value that may be left out (None)."""
+        if self.raw(key, False) is MISSING:
+            return None
+        return self.enum(key, cls)
+
+    def flag(self, key: str, default: bool) -> bool:
+        """true or false."""
+        value = self.raw(key, False)
+        if value is MISSING:
+            return default
+        if not isinstance(value, bool):
+            self.problem(key, f"expected true or false, found {kind_of(value)}")
+            return default
+        return value
+
+    def integer(self, key: str, low: int, high: int, *, required: bool = True) -> int | None:
+        """A whole number in low..high."""
+        value = self.raw(key, required)
+        if value is MISSING:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            self.problem(key, f"expected an integer in {low}..{high}, found {quote(value)}")
+            return None
+        return value
+
+    def strings(self, key: str, *, pattern: re.Pattern[str] | None = None) -> tuple[str, ...]:
+        """A list of strings, each matching pattern when one is given; () when left out."""
+        value = self.raw(key, False)
+        if value is MISSING:
+            return ()
+        if not isinstance(value, list):
+            self.problem(key, f"expected a list of strings, found {kind_of(value)}")
+            return ()
+        items: list[str] = []
+        for i, item in enumerate(value):
+            if not isinstance(item, str) or (pattern is not None and not pattern.match(item)):
+                expected = f"a string matching {pattern.pattern}" if pattern else "a string"
+                self.out.append(FieldViolation(f"{self.at(key)}[{i}]", f"expected {expected}, found {quote(item)}"))
+            else:
+                items.append(item)
+        return tuple(items)
+
+    def objects(self, key: str, parse: Callable[[Any, str, list[FieldViolation]], T | None]) -> tuple[T, ...]:
+        """A list of objects, each read by parse(item, its path, out); () when left out."""
+        value = self.raw(key, False)
+        if value is MISSING:
+            return ()
+        if not isinstance(value, list):
+            self.problem(key, f"expected a list, found {kind_of(value)}")
+            return ()
+        parsed = [parse(item, f"{self.at(key)}[{i}]", self.out) for i, item in enumerate(value)]
+        return tuple(p for p in parsed if p is not None)
