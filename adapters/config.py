@@ -9,15 +9,17 @@ import re
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pyarrow as pa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, load_pem_private_key
 
-from catalog.errors import FieldViolation, InvalidArgument
-from catalog.model import Dataset
+from catalog.errors import FieldViolation, InvalidArgument, quote
+from catalog.model import DEPARTMENT_CODE, ENDPOINT, VERSION, Dataset
+from catalog.spec_reader import MISSING, SpecReader, kind_of
 from catalog.specs import parse_dataset, parse_spec
 from catalog.yaml_io import load_spec_file
 
@@ -26,8 +28,6 @@ from .sources.base import Source
 from .sources.files import FileSource
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_DEPARTMENT = re.compile(r"^[A-Z][A-Z0-9-]{1,31}$")
-_LISTEN = re.compile(r"^[A-Za-z0-9.\-]+:\d{1,5}$|^\[[0-9A-Fa-f:]+\]:\d{1,5}$")
 # Headers that carry credentials must come from the environment, never inline in a file.
 _SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key", "cookie"})
 
@@ -158,142 +158,94 @@ def expand_env(value: Any, setting: str, env: Mapping[str, str], out: list[Field
     return value
 
 
-class _Settings:
-    """Reads typed settings out of one mapping, collecting every problem instead of stopping at the first."""
+class SourceType(StrEnum):
+    """Where a dataset's data lives: a REST API, a SQL database, or Parquet/CSV files."""
 
-    def __init__(self, data: Any, path: str, base: Path, out: list[FieldViolation]) -> None:
-        self.path = path
-        self.base = base
-        self.out = out
-        if not isinstance(data, Mapping):
-            out.append(FieldViolation(path or "(top)", "must be a mapping"))
-            data = {}
-        self.data: Mapping[str, Any] = data
-
-    def at(self, key: str) -> str:
-        """The full setting name of key."""
-        return f"{self.path}.{key}" if self.path else key
-
-    def unknown(self, allowed: set[str]) -> None:
-        """Note every key that is not a known setting (a typo would otherwise be silently ignored)."""
-        for key in self.data:
-            if key not in allowed:
-                known = ", ".join(sorted(allowed))
-                self.out.append(FieldViolation(self.at(str(key)), f"unknown setting; known: {known}"))
-
-    def text(self, key: str, *, required: bool = True, pattern: re.Pattern[str] | None = None) -> str | None:
-        """A string setting."""
-        value = self.data.get(key)
-        if value is None:
-            if required:
-                self.out.append(FieldViolation(self.at(key), "required"))
-            return None
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            value = str(value)
-        if not isinstance(value, str) or not value:
-            self.out.append(FieldViolation(self.at(key), "must be a non-empty string"))
-            return None
-        if pattern is not None and not pattern.fullmatch(value):
-            self.out.append(FieldViolation(self.at(key), f"{value!r} does not match {pattern.pattern}"))
-            return None
-        return value
-
-    def number(self, key: str, default: float, low: float, high: float) -> float:
-        """A number setting within [low, high]."""
-        value = self.data.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
-            self.out.append(FieldViolation(self.at(key), f"must be a number from {low:g} to {high:g}"))
-            return default
-        return float(value)
-
-    def file(self, key: str, *, required: bool = True) -> Path | None:
-        """A path setting, relative to the config file's folder."""
-        text = self.text(key, required=required)
-        return None if text is None else (self.base / text).resolve()
-
-    def mapping(self, key: str, *, required: bool = True) -> dict[str, str]:
-        """A string-to-string mapping setting."""
-        value = self.data.get(key)
-        if value is None:
-            if required:
-                self.out.append(FieldViolation(self.at(key), "required"))
-            return {}
-        if not isinstance(value, Mapping) or not all(
-            isinstance(k, str) and isinstance(v, str) and v for k, v in value.items()
-        ):
-            self.out.append(FieldViolation(self.at(key), "must map names to non-empty strings"))
-            return {}
-        return dict(value)
-
-    def section(self, key: str) -> _Settings | None:
-        """A nested mapping, or None when absent."""
-        if self.data.get(key) is None:
-            return None
-        return _Settings(self.data[key], self.at(key), self.base, self.out)
+    REST = "rest"
+    SQL = "sql"
+    FILES = "files"
 
 
-def _rest(s: _Settings, env: Mapping[str, str]) -> RestSourceConfig | None:
+_TOP_KEYS = ("department", "listen", "tls", "signing", "datasets", "insecure_dev", "status_watch_seconds")
+_TLS_KEYS = ("cert", "key", "client_ca", "hub_identity", "crl")
+_SIGNING_KEYS = ("key_file", "kid")
+_DATASET_KEYS = ("dataset", "version", "spec", "source")
+_SOURCE_KEYS: dict[SourceType, tuple[str, ...]] = {
+    SourceType.REST: (
+        "type",
+        "base_url",
+        "lookup_path",
+        "field_map",
+        "headers",
+        "headers_from_env",
+        "tls",
+        "timeout_seconds",
+        "not_found_status",
+        "scan_path",
+        "scan_items_path",
+        "scan_next_path",
+    ),
+    SourceType.SQL: ("type", "url", "table", "key_column", "column_map", "timeout_seconds"),
+    SourceType.FILES: ("type", "path", "key_column", "column_map"),
+}
+_REST_TLS_KEYS = ("ca", "cert", "key")
+
+
+def _file(r: SpecReader, key: str, base: Path, *, required: bool = True) -> Path | None:
+    """A path setting, relative to the config file's folder."""
+    text = r.text(key, required=required)
+    return None if text is None else (base / text).resolve()
+
+
+def _rest(s: SpecReader, base: Path, env: Mapping[str, str]) -> RestSourceConfig | None:
     """The settings of a rest source."""
-    s.unknown(
-        {
-            "type",
-            "base_url",
-            "lookup_path",
-            "field_map",
-            "headers",
-            "headers_from_env",
-            "tls",
-            "timeout_seconds",
-            "not_found_status",
-            "scan_path",
-            "scan_items_path",
-            "scan_next_path",
-        }
-    )
     base_url = s.text("base_url")
     if base_url is not None and not re.match(r"^https?://[^/]+", base_url):
-        s.out.append(FieldViolation(s.at("base_url"), "must be an http:// or https:// URL"))
+        s.problem("base_url", "must be an http:// or https:// URL")
     lookup_path = s.text("lookup_path")
     if lookup_path is not None and (not lookup_path.startswith("/") or "{key}" not in lookup_path):
-        s.out.append(FieldViolation(s.at("lookup_path"), "must start with / and contain {key}"))
-    headers = s.mapping("headers", required=False)
-    for name, variable in s.mapping("headers_from_env", required=False).items():
+        s.problem("lookup_path", "must start with / and contain {key}")
+    headers = s.string_map("headers", required=False)
+    for name, variable in s.string_map("headers_from_env", required=False).items():
         if variable not in env:
-            problem = f"environment variable {variable} is not set"
-            s.out.append(FieldViolation(s.at(f"headers_from_env.{name}"), problem))
+            s.problem(f"headers_from_env.{name}", f"environment variable {variable} is not set")
         else:
             headers[name] = env[variable]
-    tls = s.section("tls")
+    tls = s.section("tls", _REST_TLS_KEYS, required=False)
     ca_file = cert_file = key_file = None
     if tls is not None:
-        tls.unknown({"ca", "cert", "key"})
         ca_file, cert_file, key_file = (
-            tls.file("ca", required=False),
-            tls.file("cert", required=False),
-            tls.file("key", required=False),
+            _file(tls, "ca", base, required=False),
+            _file(tls, "cert", base, required=False),
+            _file(tls, "key", base, required=False),
         )
         if (cert_file is None) != (key_file is None):
-            s.out.append(FieldViolation(s.at("tls"), "cert and key go together"))
-    not_found = s.number("not_found_status", 404, 400, 499)
+            s.problem("tls", "cert and key go together")
+    not_found = s.integer("not_found_status", 400, 499, required=False) or 404
+    field_map = s.string_map("field_map", required=False)
+    timeout = s.number("timeout_seconds", 10.0, 0.001, 600)
+    scan_path = s.text("scan_path", required=False)
+    scan_items_path = s.text("scan_items_path", required=False) or "items"
+    scan_next_path = s.text("scan_next_path", required=False) or "next"
     if base_url is None or lookup_path is None:
         return None
     return RestSourceConfig(
         base_url=base_url,
         lookup_path=lookup_path,
-        field_map=s.mapping("field_map", required=False),
+        field_map=field_map,
         headers=headers,
         ca_file=ca_file,
         cert_file=cert_file,
         key_file=key_file,
-        timeout_seconds=s.number("timeout_seconds", 10.0, 0.001, 600),
-        not_found_status=int(not_found),
-        scan_path=s.text("scan_path", required=False),
-        scan_items_path=s.text("scan_items_path", required=False) or "items",
-        scan_next_path=s.text("scan_next_path", required=False) or "next",
+        timeout_seconds=timeout,
+        not_found_status=not_found,
+        scan_path=scan_path,
+        scan_items_path=scan_items_path,
+        scan_next_path=scan_next_path,
     )
 
 
-def _sql(s: _Settings) -> SqlSourceConfig | None:
+def _sql(s: SpecReader, base: Path) -> SqlSourceConfig | None:
     """The settings of a sql source; a relative SQLite path is taken from the config file's folder."""
     # The built-in sources load their drivers (SQLAlchemy, aiohttp) only when a config names them.
     from sqlalchemy.engine import make_url
@@ -301,68 +253,73 @@ def _sql(s: _Settings) -> SqlSourceConfig | None:
 
     from .sources.sql import IDENTIFIER
 
-    s.unknown({"type", "url", "table", "key_column", "column_map", "timeout_seconds"})
     url = s.text("url")
     table = s.text("table", pattern=IDENTIFIER)
     key_column = s.text("key_column", pattern=IDENTIFIER)
-    column_map = s.mapping("column_map", required=False)
+    column_map = s.string_map("column_map", required=False)
     for name, column in column_map.items():
         if not IDENTIFIER.fullmatch(column) or "." in column:
-            s.out.append(FieldViolation(s.at(f"column_map.{name}"), f"{column!r} is not a plain column name"))
+            s.problem(f"column_map.{name}", f"{quote(column)} is not a plain column name")
     timeout = s.number("timeout_seconds", 10.0, 0.001, 600)
     if url is not None:
         try:
             parsed = make_url(url)
         except ArgumentError:
-            problem = "not a database URL (sqlite+aiosqlite:///... or postgresql+asyncpg://...)"
-            s.out.append(FieldViolation(s.at("url"), problem))
+            s.problem("url", "not a database URL (sqlite+aiosqlite:///... or postgresql+asyncpg://...)")
             return None
         database = parsed.database or ""
         if parsed.get_backend_name() == "sqlite" and database and not database.startswith("file:"):
-            url = parsed.set(database=str((s.base / database).resolve())).render_as_string(hide_password=False)
+            url = parsed.set(database=str((base / database).resolve())).render_as_string(hide_password=False)
         elif parsed.get_backend_name() not in ("sqlite", "postgresql"):
-            s.out.append(FieldViolation(s.at("url"), "backend must be sqlite or postgresql"))
+            s.problem("url", "backend must be sqlite or postgresql")
     if url is None or table is None or key_column is None:
         return None
     return SqlSourceConfig(url, table, key_column, column_map, timeout)
 
 
-def _files(s: _Settings) -> FileSourceConfig | None:
+def _files(s: SpecReader, base: Path) -> FileSourceConfig | None:
     """The settings of a files source."""
-    s.unknown({"type", "path", "key_column", "column_map"})
-    path = s.file("path")
+    path = _file(s, "path", base)
     if path is not None and path.suffix.lower() not in (".parquet", ".csv"):
-        s.out.append(FieldViolation(s.at("path"), "must end in .parquet or .csv"))
+        s.problem("path", "must end in .parquet or .csv")
     key_column = s.text("key_column")
-    column_map = s.mapping("column_map", required=False)
+    column_map = s.string_map("column_map", required=False)
     if path is None or key_column is None:
         return None
     return FileSourceConfig(path, key_column, column_map)
 
 
-def _dataset(s: _Settings, env: Mapping[str, str]) -> DatasetConfig | None:
+def _source(r: SpecReader, base: Path, env: Mapping[str, str]) -> SourceConfig | None:
+    """The source: of a dataset entry, read with the keys its type allows."""
+    data = r.raw("source", True)
+    if data is MISSING:
+        return None
+    named = data.get("type") if isinstance(data, Mapping) else None
+    kind = next((t for t in SourceType if t.value == named), None)
+    # Until the type is known, no other key can be called unknown: only the type's problem is reported.
+    allowed = _SOURCE_KEYS[kind] if kind else tuple(str(k) for k in data) if isinstance(data, Mapping) else ()
+    s = SpecReader(data, r.at("source"), allowed, r.out)
+    if s.enum("type", SourceType) is None:
+        return None
+    if kind is SourceType.REST:
+        return _rest(s, base, env)
+    if kind is SourceType.SQL:
+        return _sql(s, base)
+    return _files(s, base)
+
+
+def _dataset(
+    data: Any, path: str, out: list[FieldViolation], base: Path, env: Mapping[str, str]
+) -> DatasetConfig | None:
     """One entry of datasets:."""
-    s.unknown({"dataset", "version", "spec", "source"})
-    code = s.text("dataset")
-    version = s.text("version", pattern=re.compile(r"^\d+\.\d+$"))
-    spec = s.file("spec")
-    source_settings = s.section("source")
-    source: SourceConfig | None = None
-    if source_settings is None:
-        s.out.append(FieldViolation(s.at("source"), "required"))
-    else:
-        kind = source_settings.text("type")
-        if kind == "rest":
-            source = _rest(source_settings, env)
-        elif kind == "sql":
-            source = _sql(source_settings)
-        elif kind == "files":
-            source = _files(source_settings)
-        elif kind is not None:
-            s.out.append(FieldViolation(s.at("source.type"), f"{kind!r} is not one of rest, sql, files"))
+    r = SpecReader(data, path, _DATASET_KEYS, out)
+    code = r.text("dataset")
+    version = r.text("version", pattern=VERSION)
+    spec = _file(r, "spec", base)
+    source = _source(r, base, env) if r.ok else None
     if code is None or version is None or spec is None or source is None:
         return None
-    return DatasetConfig(code, version, spec, source, s.path)
+    return DatasetConfig(code, version, spec, source, path)
 
 
 def _inline_credentials(data: Any) -> list[FieldViolation]:
@@ -383,77 +340,82 @@ def _inline_credentials(data: Any) -> list[FieldViolation]:
     return found
 
 
+def _raise_invalid(out: list[FieldViolation], path: Path | None) -> NoReturn:
+    where = f" in {path}" if path else ""
+    raise InvalidArgument(
+        f"adapter configuration{where} is not valid; fix the settings listed",
+        reason="ADAPTER_CONFIG_INVALID",
+        violations=out,
+    )
+
+
 def parse_adapter_config(
     data: Any, base: Path, env: Mapping[str, str] | None = None, path: Path | None = None
 ) -> AdapterConfig:
     """Validate an adapter configuration mapping; InvalidArgument lists every setting that is wrong."""
     out: list[FieldViolation] = _inline_credentials(data)
     environment = os.environ if env is None else env
-    top = _Settings(expand_env(data, "", environment, out), "", base, out)
-    top.unknown({"department", "listen", "tls", "signing", "datasets", "insecure_dev", "status_watch_seconds"})
-    department = top.text("department", pattern=_DEPARTMENT)
-    listen = top.text("listen", required=False, pattern=_LISTEN) or "127.0.0.1:50061"
-    tls_settings = top.section("tls")
+    top = SpecReader(expand_env(data, "", environment, out), "", _TOP_KEYS, out)
+    if not top.ok:
+        _raise_invalid(out, path)
+    department = top.text("department", pattern=DEPARTMENT_CODE)
+    listen = top.text("listen", required=False, pattern=ENDPOINT) or "127.0.0.1:50061"
+    tls_settings = top.section("tls", _TLS_KEYS, required=False)
     tls = None
     if tls_settings is not None:
-        tls_settings.unknown({"cert", "key", "client_ca", "hub_identity", "crl"})
         cert, key, client_ca, crl = (
-            tls_settings.file("cert"),
-            tls_settings.file("key"),
-            tls_settings.file("client_ca", required=False),
-            tls_settings.file("crl", required=False),
+            _file(tls_settings, "cert", base),
+            _file(tls_settings, "key", base),
+            _file(tls_settings, "client_ca", base, required=False),
+            _file(tls_settings, "crl", base, required=False),
         )
         identity = tls_settings.text("hub_identity", required=False, pattern=_HUB_IDENTITY) or DEFAULT_HUB_IDENTITY
         tls = TlsConfig(cert, key, client_ca, identity, crl) if cert and key else None
-    insecure_dev = top.data.get("insecure_dev", False)
-    if not isinstance(insecure_dev, bool):
-        out.append(FieldViolation("insecure_dev", "must be true or false"))
+    before = len(out)
+    insecure_dev = top.flag("insecure_dev", False)
+    if len(out) > before:
+        pass  # a wrong insecure_dev says nothing about whether tls is needed
     elif tls_settings is None and not insecure_dev:
-        out.append(
-            FieldViolation("tls", "required: cert, key and client_ca (or insecure_dev: true, for development only)")
+        top.problem("tls", "required: cert, key and client_ca (or insecure_dev: true, for development only)")
+    elif (
+        tls_settings is not None
+        and tls_settings.ok
+        and not insecure_dev
+        and tls_settings.raw("client_ca", False) is MISSING
+    ):
+        top.problem(
+            "tls.client_ca",
+            "required: the hub's CA, so only the hub's client certificate is admitted (or insecure_dev: true)",
         )
-    elif tls_settings is not None and not insecure_dev and tls_settings.data.get("client_ca") is None:
-        out.append(
-            FieldViolation(
-                "tls.client_ca",
-                "required: the hub's CA, so only the hub's client certificate is admitted (or insecure_dev: true)",
-            )
-        )
-    watch = top.data.get("status_watch_seconds", 60.0)
-    if isinstance(watch, bool) or not isinstance(watch, int | float) or watch < 0:
-        out.append(FieldViolation("status_watch_seconds", f"seconds, 0 or more (0: never), got {watch!r}"))
-        watch = 0.0
-    signing_settings = top.section("signing")
+    watch = top.number("status_watch_seconds", 60.0, 0)
+    signing_settings = top.section("signing", _SIGNING_KEYS, required=False)
     signing = None
     if signing_settings is None:
-        out.append(FieldViolation("signing", "required: key_file (and kid, else derived from the key)"))
+        top.problem("signing", "required: key_file (and kid, else derived from the key)")
     else:
-        signing_settings.unknown({"key_file", "kid"})
-        key_file, kid = signing_settings.file("key_file"), signing_settings.text("kid", required=False)
+        key_file, kid = _file(signing_settings, "key_file", base), signing_settings.text("kid", required=False)
         # Without a kid the key's own id is used: the one `exchange departments add-key` registers.
         signing = SigningConfig(key_file, kid or "") if key_file else None
-    raw = top.data.get("datasets")
+    raw = top.raw("datasets", False)
     datasets: list[DatasetConfig] = []
-    if not isinstance(raw, list) or not raw:
-        out.append(FieldViolation("datasets", "required: a list of at least one dataset"))
+    if raw is MISSING or raw == []:
+        top.problem("datasets", "required: a list of at least one dataset")
+    elif not isinstance(raw, list):
+        top.problem("datasets", f"expected a list of datasets, found {kind_of(raw)}")
     else:
         for i, item in enumerate(raw):
-            parsed = _dataset(_Settings(item, f"datasets[{i}]", base, out), environment)
+            parsed = _dataset(item, f"datasets[{i}]", out, base, environment)
             if parsed is not None:
                 datasets.append(parsed)
         seen: set[str] = set()
         for ds in datasets:
             if ds.dataset in seen:
-                out.append(FieldViolation(f"{ds.setting}.dataset", f"{ds.dataset!r} is configured twice"))
+                out.append(FieldViolation(f"{ds.setting}.dataset", f"{quote(ds.dataset)} is configured twice"))
             seen.add(ds.dataset)
     if out or department is None or signing is None:
-        where = f" in {path}" if path else ""
-        raise InvalidArgument(
-            f"adapter configuration{where} is not valid; fix the settings listed",
-            reason="ADAPTER_CONFIG_INVALID",
-            violations=out,
-        )
-    return AdapterConfig(department, listen, signing, tuple(datasets), tls, path, insecure_dev is True, float(watch))
+        _raise_invalid(out, path)
+    assert department is not None and signing is not None
+    return AdapterConfig(department, listen, signing, tuple(datasets), tls, path, insecure_dev, watch)
 
 
 def load_adapter_config(path: str | Path, env: Mapping[str, str] | None = None) -> AdapterConfig:

@@ -1,4 +1,4 @@
-"""The one validating reader for YAML/JSON-shaped specs: datasets, departments, service items.
+"""The one validating reader for YAML/JSON-shaped specs: catalog entries, their schemas, adapter configurations.
 
 A `SpecReader` reads one mapping at a path (``datasets[1].source``) and notes a `FieldViolation` for every
 problem instead of stopping at the first, so a person fixing a file sees all of them at once. The same mistake
@@ -8,6 +8,7 @@ full path of the offending key.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping
 from enum import StrEnum
@@ -21,6 +22,9 @@ T = TypeVar("T")
 
 class _Missing:
     """The marker for a key that is absent or null."""
+
+    def __bool__(self) -> bool:
+        return False
 
 
 MISSING: Final = _Missing()
@@ -89,7 +93,7 @@ class SpecReader:
         return value
 
     def text(self, key: str, *, required: bool = True, pattern: re.Pattern[str] | None = None) -> str | None:
-        """A string; a required one may not be blank, and a pattern must match it."""
+        """A string; a required one may not be blank, and a pattern must match all of it."""
         value = self.raw(key, required)
         if value is MISSING:
             return None
@@ -100,7 +104,7 @@ class SpecReader:
         if not isinstance(value, str) or (required and not value.strip()):
             self.problem(key, f"expected a non-empty string, found {kind_of(value)}")
             return None
-        if pattern is not None and not pattern.match(value):
+        if pattern is not None and not pattern.fullmatch(value):
             self.problem(key, f"{quote(value)} does not match {pattern.pattern}")
             return None
         return value
@@ -143,6 +147,17 @@ class SpecReader:
             return None
         return value
 
+    def number(self, key: str, default: float, low: float, high: float = math.inf) -> float:
+        """A number (integer or decimal) in low..high (no upper bound by default); the default when left out."""
+        value = self.raw(key, False)
+        if value is MISSING:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+            wanted = f"in {low:g}..{high:g}" if high < math.inf else f"of {low:g} or more"
+            self.problem(key, f"expected a number {wanted}, found {quote(value)}")
+            return default
+        return float(value)
+
     def strings(self, key: str, *, pattern: re.Pattern[str] | None = None) -> tuple[str, ...]:
         """A list of strings, each matching pattern when one is given; () when left out."""
         value = self.raw(key, False)
@@ -153,12 +168,35 @@ class SpecReader:
             return ()
         items: list[str] = []
         for i, item in enumerate(value):
-            if not isinstance(item, str) or (pattern is not None and not pattern.match(item)):
+            if not isinstance(item, str) or (pattern is not None and not pattern.fullmatch(item)):
                 expected = f"a string matching {pattern.pattern}" if pattern else "a string"
                 self.out.append(FieldViolation(f"{self.at(key)}[{i}]", f"expected {expected}, found {quote(item)}"))
             else:
                 items.append(item)
         return tuple(items)
+
+    def string_map(self, key: str, *, required: bool = True) -> dict[str, str]:
+        """A mapping of names to non-empty strings; {} when left out."""
+        value = self.raw(key, required)
+        if value is MISSING:
+            return {}
+        if not isinstance(value, Mapping):
+            self.problem(key, f"expected an object of names to strings, found {kind_of(value)}")
+            return {}
+        items: dict[str, str] = {}
+        for name, item in value.items():
+            if not isinstance(item, str) or not item.strip():
+                self.problem(f"{key}.{name}", f"expected a non-empty string, found {kind_of(item)}")
+            else:
+                items[str(name)] = item
+        return items
+
+    def section(self, key: str, allowed: tuple[str, ...], *, required: bool = True) -> SpecReader | None:
+        """A reader for the object at key; None when it is left out."""
+        value = self.raw(key, required)
+        if value is MISSING:
+            return None
+        return SpecReader(value, self.at(key), allowed, self.out)
 
     def objects(self, key: str, parse: Callable[[Any, str, list[FieldViolation]], T | None]) -> tuple[T, ...]:
         """A list of objects, each read by parse(item, its path, out); () when left out."""
