@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pyarrow as pa
 
-from catalog.errors import FieldViolation, InvalidArgument
-from catalog.spec_reader import kind_of
+from catalog.errors import FieldViolation, InvalidArgument, quote
+from catalog.spec_reader import SpecReader, kind_of
 
 FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _FLOAT32_MAX = 3.4028234663852886e38
@@ -420,6 +420,33 @@ def to_arrow_table(schema: DatasetSchema, docs: Iterable[Mapping[str, Any]]) -> 
 _FIELD_KEYS = ("name", "type", "required", "sensitivity", "description")
 
 
+def _field_spec(entry: Any, where: str, out: list[FieldViolation]) -> FieldSpec | None:
+    """One field entry of a schema, read with the SpecReader (None if it has any problem)."""
+    before = len(out)
+    r = SpecReader(entry, where, _FIELD_KEYS, out)
+    name = r.text("name", pattern=FIELD_NAME)
+    type_text = r.text("type")
+    arrow_type: pa.DataType | None = None
+    if type_text is not None:
+        try:
+            arrow_type = parse_arrow_type(type_text)
+        except InvalidArgument as exc:
+            r.problem("type", exc.message)
+    required = r.flag("required", False)
+    sensitivity = r.enum("sensitivity", Sensitivity, Sensitivity.INTERNAL)
+    description = r.text("description", required=False) or ""
+    if len(out) > before or name is None or arrow_type is None or sensitivity is None:
+        return None
+    return FieldSpec(
+        name=name,
+        type_text=arrow_type_text(arrow_type),
+        arrow_type=arrow_type,
+        required=required,
+        sensitivity=sensitivity,
+        description=description,
+    )
+
+
 def collect_schema(data: Any, path: str) -> tuple[DatasetSchema | None, list[FieldViolation]]:
     """Parse a list of field entries, returning the schema (None if any problem) and every problem."""
     if not isinstance(data, Sequence) or isinstance(data, str) or not data:
@@ -429,60 +456,14 @@ def collect_schema(data: Any, path: str) -> tuple[DatasetSchema | None, list[Fie
     seen: dict[str, int] = {}
     for i, entry in enumerate(data):
         where = f"{path}[{i}]"
-        if not isinstance(entry, Mapping):
-            out.append(FieldViolation(where, f"expected an object, found {kind_of(entry)}"))
-            continue
-        problems = [
-            FieldViolation(f"{where}.{key}", f"unknown key; allowed: {', '.join(_FIELD_KEYS)}")
-            for key in entry
-            if key not in _FIELD_KEYS
-        ]
-        name = entry.get("name")
-        if not isinstance(name, str) or not FIELD_NAME.match(name):
-            problems.append(
-                FieldViolation(f"{where}.name", f"expected a name matching {FIELD_NAME.pattern}, found {name!r}")
-            )
-        elif name in seen:
-            problems.append(FieldViolation(f"{where}.name", f"duplicate field {name!r} (also {path}[{seen[name]}])"))
-        else:
+        spec = _field_spec(entry, where, out)
+        name = entry.get("name") if isinstance(entry, Mapping) else None
+        if isinstance(name, str) and name in seen:
+            out.append(FieldViolation(f"{where}.name", f"duplicate field {quote(name)} (also {path}[{seen[name]}])"))
+        elif isinstance(name, str):
             seen[name] = i
-        arrow_type: pa.DataType | None = None
-        type_text = entry.get("type")
-        if not isinstance(type_text, str):
-            problems.append(FieldViolation(f"{where}.type", f"expected an Arrow type name, found {type_text!r}"))
-        else:
-            try:
-                arrow_type = parse_arrow_type(type_text)
-            except InvalidArgument as exc:
-                problems.append(FieldViolation(f"{where}.type", exc.message))
-        required = entry.get("required", False)
-        if not isinstance(required, bool):
-            problems.append(FieldViolation(f"{where}.required", f"expected true or false, found {required!r}"))
-        sensitivity_text = entry.get("sensitivity", Sensitivity.INTERNAL.value)
-        try:
-            sensitivity = Sensitivity(sensitivity_text)
-        except ValueError:
-            problems.append(
-                FieldViolation(
-                    f"{where}.sensitivity",
-                    f"unknown value {sensitivity_text!r}; allowed: {', '.join(s.value for s in Sensitivity)}",
-                )
-            )
-        description = entry.get("description", "")
-        if not isinstance(description, str):
-            problems.append(FieldViolation(f"{where}.description", f"expected a string, found {description!r}"))
-        out.extend(problems)
-        if not problems and arrow_type is not None:
-            specs.append(
-                FieldSpec(
-                    name=str(name),
-                    type_text=arrow_type_text(arrow_type),
-                    arrow_type=arrow_type,
-                    required=bool(required),
-                    sensitivity=sensitivity,
-                    description=description,
-                )
-            )
+        if spec is not None:
+            specs.append(spec)
     if out:
         return None, out
     return DatasetSchema(tuple(specs)), []
