@@ -8,21 +8,18 @@ import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pyarrow as pa
 
 from catalog.errors import FieldViolation, InvalidArgument, quote
 from catalog.spec_reader import SpecReader, kind_of
+from catalog.values import known_time_zone, parse_date, parse_timestamp
 
 FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _FLOAT32_MAX = 3.4028234663852886e38
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?$")
 
 
 class Sensitivity(StrEnum):
@@ -86,17 +83,6 @@ def _split_top_level(text: str) -> list[str]:
     return [p.strip() for p in parts]
 
 
-def _known_time_zone(name: str) -> bool:
-    """Return whether pyarrow and Python can both resolve the time zone name."""
-    if re.fullmatch(r"[+-]\d{2}:\d{2}", name):
-        return True
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
-
-
 def _parse(text: str, whole: str) -> pa.DataType:
     text = text.strip()
     name = _ALIASES.get(text, text)
@@ -105,7 +91,7 @@ def _parse(text: str, whole: str) -> pa.DataType:
     m = re.fullmatch(r"timestamp\[(s|ms|us|ns)(?:,\s*tz=([A-Za-z0-9_+\-/:]+))?\]", text)
     if m:
         tz = m.group(2)
-        if tz is not None and not _known_time_zone(tz):
+        if tz is not None and not known_time_zone(tz):
             raise _unknown_type(whole, f"time zone {tz!r} is not an IANA zone name or a +HH:MM offset")
         return pa.timestamp(m.group(1), tz=tz)
     m = re.fullmatch(r"decimal128\(\s*(\d+)\s*,\s*(\d+)\s*\)", text)
@@ -233,22 +219,18 @@ def _value_violations(value: Any, t: pa.DataType, path: str) -> list[FieldViolat
     if pa.types.is_date32(t):
         if not isinstance(value, str):
             return wrong('a date "YYYY-MM-DD"')
-        if not _DATE.match(value):
-            return [FieldViolation(path, f'expected a date "YYYY-MM-DD" ({arrow_type_text(t)}), found {value!r}')]
         try:
-            date.fromisoformat(value)
-        except ValueError:
-            return [FieldViolation(path, f"expected a calendar date ({arrow_type_text(t)}), found {value!r}")]
+            parse_date(value)
+        except ValueError as exc:
+            return [FieldViolation(path, f"{exc} ({arrow_type_text(t)}), found {value!r}")]
         return []
     if pa.types.is_timestamp(t):
         if not isinstance(value, str):
             return wrong("an ISO-8601 timestamp string")
         try:
-            if not _TIMESTAMP.match(value):
-                raise ValueError(value)
-            datetime.fromisoformat(value)
-        except ValueError:
-            return [FieldViolation(path, f"expected an ISO-8601 timestamp ({arrow_type_text(t)}), found {value!r}")]
+            parse_timestamp(value, t)
+        except ValueError as exc:
+            return [FieldViolation(path, f"{exc} ({arrow_type_text(t)}), found {value!r}")]
         return []
     if pa.types.is_decimal128(t):
         problem = _decimal_problem(value, t)
@@ -275,13 +257,6 @@ def _value_violations(value: Any, t: pa.DataType, path: str) -> list[FieldViolat
     return wrong(arrow_type_text(t))
 
 
-def _zone(name: str) -> tzinfo:
-    """Return the tzinfo for an IANA zone name or a +HH:MM offset."""
-    if re.fullmatch(r"[+-]\d{2}:\d{2}", name):
-        return datetime.fromisoformat(f"2000-01-01T00:00:00{name}").tzinfo or UTC
-    return ZoneInfo(name)
-
-
 def _to_arrow_value(value: Any, t: pa.DataType) -> Any:
     """Convert a checked JSON-shaped value into what pyarrow expects for the type."""
     if value is None:
@@ -289,13 +264,9 @@ def _to_arrow_value(value: Any, t: pa.DataType) -> Any:
     if pa.types.is_binary(t):
         return base64.b64decode(value)
     if pa.types.is_date32(t):
-        return date.fromisoformat(value)
+        return parse_date(value)
     if pa.types.is_timestamp(t):
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        if moment.tzinfo is None and t.tz:
-            # A local time without an offset means local time in the field's own zone, not UTC.
-            moment = moment.replace(tzinfo=_zone(t.tz))
-        return moment
+        return parse_timestamp(value, t)
     if pa.types.is_decimal128(t):
         return Decimal(str(value).strip())
     if pa.types.is_floating(t):

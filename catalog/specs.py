@@ -43,6 +43,7 @@ from catalog.model import (
 )
 from catalog.schema import FIELD_NAME, DatasetSchema, collect_schema, schema_to_list
 from catalog.spec_reader import MISSING, SpecReader, raise_if_any
+from catalog.values import parse_date
 
 # --- datasets ---------------------------------------------------------------------------------------
 
@@ -208,7 +209,7 @@ def _iso_date(r: SpecReader, key: str) -> str:
         return value.isoformat()
     if isinstance(value, str):
         try:
-            return datetime.date.fromisoformat(value).isoformat()
+            return parse_date(value).isoformat()
         except ValueError:
             pass
     r.problem(key, f"expected a date such as 2026-01-15, found {quote(str(value))}")

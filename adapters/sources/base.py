@@ -5,17 +5,19 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import math
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import pyarrow as pa
 
 from catalog.errors import FailedPrecondition, FieldViolation, InvalidArgument
+from catalog.values import parse_date, parse_timestamp
 
 from .filters import RowFilter
 
 DEFAULT_BATCH_ROWS = 65536
+T = TypeVar("T")
 
 
 @runtime_checkable
@@ -100,6 +102,14 @@ def to_json_value(value: Any) -> Any:
     return str(value)
 
 
+def _read(parse: Callable[[str], T], text: str) -> T:
+    """parse(text), its ValueError naming the text."""
+    try:
+        return parse(text)
+    except ValueError as exc:
+        raise ValueError(f"{exc}, found {text!r}") from None
+
+
 def check_json_value(value: Any, arrow_type: pa.DataType) -> Any:
     """Check a JSON value fits arrow_type and return it in canonical JSON shape; ValueError if not."""
     if value is None:
@@ -130,11 +140,13 @@ def check_json_value(value: Any, arrow_type: pa.DataType) -> Any:
     if pa.types.is_date(arrow_type):
         if not isinstance(value, str):
             raise ValueError(f"expected an ISO date string, found {value!r}")
-        return dt.date.fromisoformat(value[:10] if "T" in value else value).isoformat()
+        # An upstream timestamp in a date column gives its date as written (databases often keep dates so).
+        return _read(parse_date, value[:10] if "T" in value else value).isoformat()
     if pa.types.is_timestamp(arrow_type):
         if not isinstance(value, str):
             raise ValueError(f"expected an ISO timestamp string, found {value!r}")
-        return dt.datetime.fromisoformat(value).isoformat()
+        # A time without an offset gets the column's zone here, so the document passed on names its instant.
+        return _read(lambda text: parse_timestamp(text, arrow_type), value).isoformat()
     if pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type):
         if not isinstance(value, list):
             raise ValueError(f"expected a list, found {value!r}")
@@ -151,9 +163,9 @@ def from_json_value(value: Any, arrow_type: pa.DataType) -> Any:
     if value is None:
         return None
     if pa.types.is_date(arrow_type):
-        return dt.date.fromisoformat(value)
+        return parse_date(value)
     if pa.types.is_timestamp(arrow_type):
-        return dt.datetime.fromisoformat(value)
+        return parse_timestamp(value, arrow_type)
     if pa.types.is_decimal(arrow_type):
         return Decimal(value)
     if pa.types.is_binary(arrow_type) or pa.types.is_large_binary(arrow_type):

@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as pads
 
 from catalog.errors import FieldViolation, InvalidArgument
+from catalog.values import parse_date, parse_timestamp
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -191,12 +192,13 @@ def _coerce(value: Scalar, arrow_type: pa.DataType, column: str) -> Scalar:
             raise wrong("a number a 64-bit float can hold") from None
     if pa.types.is_date(arrow_type):
         try:
-            return dt.date.fromisoformat(str(value))
+            return parse_date(str(value))
         except ValueError:
             raise wrong("an ISO date such as '2024-01-31'") from None
     if pa.types.is_timestamp(arrow_type):
         try:
-            return dt.datetime.fromisoformat(str(value))
+            # A time without an offset is read in the column's zone, as the catalog reads documents.
+            return parse_timestamp(str(value), arrow_type)
         except ValueError:
             raise wrong("an ISO timestamp such as '2024-01-31T08:00:00'") from None
     raise wrong(f"a column type filters support (not {arrow_type})")
