@@ -160,11 +160,8 @@ class SpecReader:
 
     def strings(self, key: str, *, pattern: re.Pattern[str] | None = None) -> tuple[str, ...]:
         """A list of strings, each matching pattern when one is given; () when left out."""
-        value = self.raw(key, False)
-        if value is MISSING:
-            return ()
-        if not isinstance(value, list):
-            self.problem(key, f"expected a list of strings, found {kind_of(value)}")
+        value = self._list(key, "a list of strings")
+        if value is None:
             return ()
         items: list[str] = []
         for i, item in enumerate(value):
@@ -200,11 +197,18 @@ class SpecReader:
 
     def objects(self, key: str, parse: Callable[[Any, str, list[FieldViolation]], T | None]) -> tuple[T, ...]:
         """A list of objects, each read by parse(item, its path, out); () when left out."""
-        value = self.raw(key, False)
-        if value is MISSING:
-            return ()
-        if not isinstance(value, list):
-            self.problem(key, f"expected a list, found {kind_of(value)}")
+        value = self._list(key, "a list")
+        if value is None:
             return ()
         parsed = [parse(item, f"{self.at(key)}[{i}]", self.out) for i, item in enumerate(value)]
         return tuple(p for p in parsed if p is not None)
+
+    def _list(self, key: str, expected: str) -> list[Any] | None:
+        """The list at key; None when it is left out or is not a list (noted as a problem)."""
+        value = self.raw(key, False)
+        if value is MISSING:
+            return None
+        if not isinstance(value, list):
+            self.problem(key, f"expected {expected}, found {kind_of(value)}")
+            return None
+        return value

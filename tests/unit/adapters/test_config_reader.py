@@ -4,26 +4,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from adapters.config import parse_adapter_config
 from catalog.errors import InvalidArgument
 from catalog.specs import parse_department, parse_service_item
 
+CONFIG = """
+department: PSB
+insecure_dev: true
+signing: {key_file: k.pem, kid: psb-1}
+datasets:
+  - {dataset: a, version: "1.0", spec: a.yaml, source: {type: files, path: a.parquet, key_column: k}}
+"""
+
 
 def adapter_config(**changes: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "department": "PSB",
-        "insecure_dev": True,
-        "signing": {"key_file": "k.pem", "kid": "psb-1"},
-        "datasets": [
-            {
-                "dataset": "a",
-                "version": "1.0",
-                "spec": "a.yaml",
-                "source": {"type": "files", "path": "a.parquet", "key_column": "k"},
-            }
-        ],
-    }
+    data: dict[str, Any] = yaml.safe_load(CONFIG)
     data.update(changes)
     return data
 
