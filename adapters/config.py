@@ -290,7 +290,7 @@ def _files(s: SpecReader, base: Path) -> FileSourceConfig | None:
 
 
 def _source(r: SpecReader, base: Path, env: Mapping[str, str]) -> SourceConfig | None:
-    """The source: of a dataset entry, read with the keys its type allows."""
+    """A dataset entry's source, read with the keys its type allows."""
     data = r.raw("source", True)
     if data is MISSING:
         return None
