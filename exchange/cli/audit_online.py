@@ -249,21 +249,25 @@ def proof(index: int, out: str | None, profile: Profile) -> None:
     click.echo(f"wrote {path}; check it with: exchange audit check-proof {path} --key <hub verifier key>")
 
 
+# Not named `department`: that is the profile option naming who acts (--department).
+hidden_department = click.argument("hidden_department", metavar="DEPARTMENT")
+
+
 @_command("hide")
-@click.argument("department")
+@hidden_department
 @click.option("--legal-basis", required=True, help="The law that allows this department's accesses to stay hidden.")
 @profile_options
-def hide(department: str, legal_basis: str, profile: Profile) -> None:
+def hide(hidden_department: str, legal_basis: str, profile: Profile) -> None:
     """Leave DEPARTMENT's future accesses out of citizen reports (auditors still see them)."""
-    _set_hidden(department, True, legal_basis, profile)
+    _set_hidden(hidden_department, True, legal_basis, profile)
 
 
 @_command("unhide")
-@click.argument("department")
+@hidden_department
 @profile_options
-def unhide(department: str, profile: Profile) -> None:
+def unhide(hidden_department: str, profile: Profile) -> None:
     """Show DEPARTMENT's future accesses in citizen reports again."""
-    _set_hidden(department, False, "", profile)
+    _set_hidden(hidden_department, False, "", profile)
 
 
 def _set_hidden(department: str, hidden: bool, legal_basis: str, profile: Profile) -> None:
