@@ -91,3 +91,34 @@ def using(language: str) -> Iterator[None]:
 def translate(context: str, message: str, language: str | None = None) -> str:
     """`message` (marked under `context`) in `language`, default the current one."""
     return catalogue(language or current()).pgettext(context, message)
+
+
+def tr(context: str, message: str, /, **values: object) -> str:
+    """`message` (marked under `context`) in the current language, its ``{placeholders}`` filled from `values`."""
+    return translate(context, message).format(**values)
+
+
+class Sentence(str):
+    """A sentence built for a library's caller in English (the str itself) that a person can read translated.
+
+    ``Sentence(context, template, **values)`` is marked for extraction like ``tr``; code that returns
+    English to programs (the client SDK) builds these, and an edge (the CLI) prints ``said()``.
+    """
+
+    context: str
+    template: str
+    values: dict[str, object]
+
+    def __new__(cls, context: str, template: str, /, **values: object) -> Sentence:
+        sentence = super().__new__(cls, template.format(**values))
+        sentence.context, sentence.template, sentence.values = context, template, values
+        return sentence
+
+    def said(self) -> str:
+        """The sentence in the current language."""
+        return tr(self.context, self.template, **self.values)
+
+
+def said(text: str) -> str:
+    """`text` in the current language when it is a Sentence, else as it is."""
+    return text.said() if isinstance(text, Sentence) else text

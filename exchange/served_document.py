@@ -25,12 +25,13 @@ from exchange.audit.bundle import EvidenceBundle, verify_bundle
 from exchange.audit.merkle import leaf_hash
 from exchange.audit.note import NoteVerifier
 from exchange.auth.keys import key_id, load_public_key
+from exchange.i18n import Sentence
 from exchange.v1 import common_pb2, exchange_pb2
 
 
 @dataclass(frozen=True)
 class DocumentCheck:
-    """What holds about a served document, in words, and the verified fields."""
+    """What holds about a served document, in words (English; `exchange.i18n.said` translates), and the fields."""
 
     document: dict[str, Any]
     holds: tuple[str, ...]
@@ -102,12 +103,28 @@ def verify_served(
         )
     envelope_fields = len(_envelope_digests(provenance.envelope_json))
     holds = (
-        f"the envelope is signed by {provenance.issuer} with key {provenance.kid} (Ed25519), "
-        f"for {provenance.dataset} v{provenance.dataset_version} key {provenance.key!r}",
-        f"each of the {len(document)} returned field(s) ({', '.join(sorted(document))}) is one the issuer signed, "
-        "with the value it signed",
-        f"the issuer's document has {envelope_fields} field(s); {envelope_fields - len(document)} were withheld "
-        "and nothing else about them is revealed",
+        Sentence(
+            "document.holds.signed",
+            "the envelope is signed by {issuer} with key {kid} (Ed25519), for {dataset} v{version} key {key!r}",
+            issuer=provenance.issuer,
+            kid=provenance.kid,
+            dataset=provenance.dataset,
+            version=provenance.dataset_version,
+            key=provenance.key,
+        ),
+        Sentence(
+            "document.holds.fields",
+            "each of the {count} returned field(s) ({fields}) is one the issuer signed, with the value it signed",
+            count=len(document),
+            fields=", ".join(sorted(document)),
+        ),
+        Sentence(
+            "document.holds.withheld",
+            "the issuer's document has {total} field(s); {withheld} were withheld "
+            "and nothing else about them is revealed",
+            total=envelope_fields,
+            withheld=envelope_fields - len(document),
+        ),
     )
     return DocumentCheck(document=document, holds=holds)
 
@@ -133,9 +150,15 @@ def verify_receipt(
             f"log entry {entry.index} records a response digest other than the SHA-256 of this document",
             reason="RECEIPT_MISMATCH",
         )
-    return (
-        f"log entry {entry.index} ({entry.action}, {entry.decision}, by {entry.caller_department}/{entry.officer_id}) "
-        f"records exactly this response and is included in the log checkpoint signed by {log_key.name}"
+    return Sentence(
+        "document.holds.logged",
+        "log entry {index} ({action}, {decision}, by {who}) records exactly this response "
+        "and is included in the log checkpoint signed by {signer}",
+        index=entry.index,
+        action=entry.action,
+        decision=entry.decision,
+        who="/".join((entry.caller_department, entry.officer_id)),
+        signer=log_key.name,
     )
 
 
@@ -150,7 +173,14 @@ def verify_fetch_response(
     check = verify_served(response.document_json, response.fields, response.provenance, issuer_key)
     if bundle is None or log_key is None:
         return DocumentCheck(
-            check.document, check.holds, ("the access-log receipt (give an evidence bundle and the hub's log key)",)
+            check.document,
+            check.holds,
+            (
+                Sentence(
+                    "document.not_checked.receipt",
+                    "the access-log receipt (give an evidence bundle and the hub's log key)",
+                ),
+            ),
         )
     return DocumentCheck(
         check.document, (*check.holds, verify_receipt(response.document_json, response.receipt, bundle, log_key))

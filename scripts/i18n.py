@@ -31,8 +31,15 @@ LOCALE = ROOT / "exchange" / "locale"
 POT = LOCALE / "messages.pot"
 LANGUAGES = ("zh_CN", "en")
 _EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
-# `tr(key, text, **values)` translates and formats at once (exchange/demo/run.py).
-KEYWORDS = {"N_": ((1, "c"), 2), "translate": ((1, "c"), 2), "tr": ((1, "c"), 2), "_": None, "gettext": None}
+# `tr(key, text, **values)` translates and formats at once; `Sentence(key, text, **values)` later (exchange/i18n.py).
+KEYWORDS = {
+    "N_": ((1, "c"), 2),
+    "translate": ((1, "c"), 2),
+    "tr": ((1, "c"), 2),
+    "Sentence": ((1, "c"), 2),
+    "_": None,
+    "gettext": None,
+}
 METHODS: list[tuple[str, Any]] = [("**/templates/**.html", jinja2.ext.babel_extract), ("**.py", "python")]
 
 
@@ -43,19 +50,21 @@ def extract() -> Catalog:
     found = extract_from_dir(ROOT / "exchange", METHODS, keywords=KEYWORDS, comment_tags=("TRANSLATORS:",))
     for filename, lineno, message, comments, context in found:
         template.add(message, None, [(f"exchange/{filename}", lineno)], auto_comments=comments, context=context)
-    for message in cli_help():
-        template.add(message, None, [("exchange/cli/help.py", 0)], context="cli.help")
+    for context, message in cli_help():
+        template.add(message, None, [("exchange/cli/help.py", 0)], context=context)
     return template
 
 
-def cli_help() -> list[str]:
-    """The `exchange` command's help paragraphs (docstrings, option help): click holds them, not marked calls."""
+def cli_help() -> list[tuple[str, str]]:
+    """The `exchange` command's help paragraphs (docstrings, option help) and the words of its examples
+    (comments, quoted free text), each with its key: click holds them, not marked calls."""
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     from exchange.cli import cli
-    from exchange.cli.help import help_messages
+    from exchange.cli.help import EXAMPLE_KEY, HELP_KEY, example_messages, help_messages
 
-    return sorted(set(help_messages(cli)))
+    found = {(HELP_KEY, m) for m in help_messages(cli)} | {(EXAMPLE_KEY, m) for m in example_messages(cli)}
+    return sorted(found)
 
 
 def po_path(language: str) -> Path:

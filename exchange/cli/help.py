@@ -5,7 +5,8 @@ key ``cli.help``, one message per paragraph with its whitespace collapsed); the 
 looks each paragraph up when help is printed. ``scripts/i18n.py extract`` collects the same
 paragraphs from the command tree (`help_messages`), so a new command or option fails
 tests/unit/i18n until it is translated. Example blocks (``\\b`` paragraphs) are commands and stay as
-written; only their "Examples:" heading is translated.
+written, but for their "Examples:" heading, their ``# comments`` and the free text they quote
+(``--reason "left the department"``), which are looked up under the key ``cli.help.example``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ from exchange import i18n
 from exchange.i18n import N_
 
 HELP_KEY = "cli.help"
+EXAMPLE_KEY = "cli.help.example"
+# In an example line: the comment after " # ", and quoted free text (words with a space, no shell variable).
+_COMMENT = re.compile(r"(?<=\s)#\s+(?P<text>\S.*)$")
+_QUOTED = re.compile(r"""(?P<quote>["'])(?P<text>[^"'$]*[A-Za-z][^"'$]* [^"'$]*)(?P=quote)""")
 # click's own words around the help text (click translates them with its own, absent, catalogue).
 SECTIONS = {
     "Options": N_("cli.help.section", "Options"),
@@ -48,11 +53,38 @@ def paragraphs(text: str) -> list[str]:
     return [p for p in re.split(r"\n\s*\n", text.strip("\n")) if p.strip()]
 
 
+def example_texts(paragraph: str) -> Iterator[str]:
+    """The words of an example block a person reads: each line's comment and the free text it quotes."""
+    for line in paragraph.splitlines():
+        command, comment = _split_comment(line)
+        yield from (found.group("text") for found in _QUOTED.finditer(command))
+        if comment:
+            yield comment
+
+
+def _split_comment(line: str) -> tuple[str, str]:
+    found = _COMMENT.search(line)
+    return (line[: found.start()], found.group("text")) if found else (line, "")
+
+
+def _translate_example_line(line: str) -> str:
+    command, comment = _split_comment(line)
+
+    def quoted(found: re.Match[str]) -> str:
+        return found.group("quote") + i18n.translate(EXAMPLE_KEY, found.group("text")) + found.group("quote")
+
+    command = _QUOTED.sub(quoted, command)
+    return f"{command}# {i18n.translate(EXAMPLE_KEY, comment)}" if comment else command
+
+
 def translate_paragraph(paragraph: str) -> str:
-    """One paragraph in the CLI's language; an example block keeps its commands and translates its heading."""
+    """One paragraph in the CLI's language; an example block keeps its commands, translates the rest."""
     if paragraph.lstrip().startswith("\b"):
         examples = i18n.translate("cli.help.examples", EXAMPLES)
-        return re.sub(r"^(\s*)Examples:", lambda m: m.group(1) + examples, paragraph, count=1, flags=re.M)
+        paragraph = re.sub(r"^(\s*)Examples:", lambda m: m.group(1) + examples, paragraph, count=1, flags=re.M)
+        if i18n.current() == "en":
+            return paragraph
+        return "\n".join(_translate_example_line(line) for line in paragraph.split("\n"))
     if i18n.current() == "en":
         return paragraph
     translated = i18n.translate(HELP_KEY, message_id(paragraph))
@@ -109,18 +141,31 @@ class TranslatingContext(click.Context):
     formatter_class = TranslatingHelpFormatter
 
 
-def help_messages(command: click.Command, path: str = "") -> Iterator[str]:
-    """Every help paragraph of a command tree (docstrings, short help, option help), as catalogue keys."""
-    for text in (command.help or "", command.short_help or ""):
-        for paragraph in paragraphs(text):
-            if not paragraph.lstrip().startswith("\b"):
-                yield message_id(paragraph)
-    for param in command.params:
-        help_text = getattr(param, "help", None)
-        if help_text:
-            yield message_id(help_text)
+def _commands(command: click.Command) -> Iterator[click.Command]:
+    """A command and every command under it."""
+    yield command
     if isinstance(command, click.Group) and command.name != "bench":  # bench loads its commands when run
-        for name, sub in command.commands.items():
-            yield from help_messages(sub, f"{path} {name}".strip())
-    if not path:
-        yield HELP_OPTION
+        for sub in command.commands.values():
+            yield from _commands(sub)
+
+
+def help_messages(command: click.Command) -> Iterator[str]:
+    """Every help paragraph of a command tree (docstrings, short help, option help), as catalogue keys."""
+    for each in _commands(command):
+        for text in (each.help or "", each.short_help or ""):
+            for paragraph in paragraphs(text):
+                if not paragraph.lstrip().startswith("\b"):
+                    yield message_id(paragraph)
+        for param in each.params:
+            help_text = getattr(param, "help", None)
+            if help_text:
+                yield message_id(help_text)
+    yield HELP_OPTION
+
+
+def example_messages(command: click.Command) -> Iterator[str]:
+    """Every comment and quoted free text of the example blocks of a command tree (key ``cli.help.example``)."""
+    for each in _commands(command):
+        for paragraph in paragraphs(each.help or ""):
+            if paragraph.lstrip().startswith("\b"):
+                yield from example_texts(paragraph)

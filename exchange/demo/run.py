@@ -29,7 +29,7 @@ from exchange.cli.common import print_table
 from exchange.console.accounts import add_user
 from exchange.demo.departments import DemoDepartments, applicant_parties, exchange_command
 from exchange.error_text import localized_text
-from exchange.i18n import N_
+from exchange.i18n import N_, tr
 from exchange.storage import log_store
 from exchange.testing import HUB_OPERATOR, HubFixture, ensure_test_pki, start_test_hub
 from exchange.v1 import access_pb2
@@ -51,11 +51,6 @@ STEPS = {
     "opinion": N_("cli.demo.step.opinion", "review opinion"),
     "approve": N_("cli.demo.step.approve", "approved"),
 }
-
-
-def tr(context: str, source: str, /, **values: Any) -> str:
-    """A line of the demo's printout in the CLI's language (LANG or --lang)."""
-    return i18n.translate(context, source).format(**values)
 
 
 def say(text: str = "", **style: Any) -> None:

@@ -7,7 +7,7 @@ from click.testing import CliRunner
 
 from exchange import i18n
 from exchange.cli import cli
-from exchange.cli.help import help_messages, message_id, paragraphs
+from exchange.cli.help import example_messages, help_messages, message_id, paragraphs
 
 CHINESE = {"LANG": "zh_CN.UTF-8", "LC_ALL": "", "LC_MESSAGES": "", "EXCHANGE_LANG": ""}
 ENGLISH = {"LANG": "C.UTF-8", "LC_ALL": "", "LC_MESSAGES": "", "EXCHANGE_LANG": ""}
@@ -53,3 +53,17 @@ def test_example_blocks_keep_their_commands_and_translate_their_heading() -> Non
     assert blocks and all(message_id(b) not in set(help_messages(cli)) for b in blocks)
     out = CliRunner(env=CHINESE).invoke(cli, ["cases", "create", "--help"]).output
     assert "示例：" in out and "exchange cases create --item restaurant_permit" in out
+
+
+def test_the_comments_and_free_text_of_every_example_have_a_chinese_translation() -> None:
+    texts = sorted(set(example_messages(cli)))
+    assert "this shell only" in texts and "left the department" in texts
+    assert [t for t in texts if i18n.translate("cli.help.example", t, "zh-CN") == t] == []
+
+
+def test_a_chinese_help_keeps_the_example_commands_and_translates_their_comments_and_reasons() -> None:
+    out = CliRunner(env=CHINESE).invoke(cli, ["console", "disable", "--help"]).output
+    assert 'exchange console disable li.na --reason "已调离本部门" --data-dir data' in out
+    top = CliRunner(env=CHINESE).invoke(cli, ["--help"]).output
+    assert "exchange init --data-dir data            # 新建交换中心：数据库、密钥、CA、管理员配置文件" in top
+    assert "a new hub" not in top and "left the department" not in out
