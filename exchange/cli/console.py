@@ -135,43 +135,27 @@ def _change(change: str, username: str, reason: str, config: str | None, data_di
     click.echo(said.format(role=user.role, username=username, department=user.department))
 
 
-@console.command("disable")
-@click.argument("username")
-@click.option("--reason", required=True, help="Why (kept in the access log).")
-@_data_options
-def disable(username: str, reason: str, config: str | None, data_dir: str | None) -> None:
-    """Disable the console account USERNAME: its sessions end and it cannot sign in until enabled.
+def _account_change_command(change: str, summary: str, reason_example: str) -> click.Command:
+    """`console CHANGE USERNAME --reason WHY`: one change to an account, kept in the access log with its reason."""
 
-    \b
-    Examples:
-      exchange console disable li.na --reason "left the department" --data-dir data
-    """
-    _change("disable", username, reason, config, data_dir)
+    @click.argument("username")
+    @click.option("--reason", required=True, help="Why (kept in the access log).")
+    @_data_options
+    def command(username: str, reason: str, config: str | None, data_dir: str | None) -> None:
+        _change(change, username, reason, config, data_dir)
 
-
-@console.command("enable")
-@click.argument("username")
-@click.option("--reason", required=True, help="Why (kept in the access log).")
-@_data_options
-def enable(username: str, reason: str, config: str | None, data_dir: str | None) -> None:
-    """Enable a disabled console account again.
-
-    \b
-    Examples:
-      exchange console enable li.na --reason "back from leave" --data-dir data
-    """
-    _change("enable", username, reason, config, data_dir)
+    example = f'exchange console {change} li.na --reason "{reason_example}" --data-dir data'
+    return console.command(change, help=f"{summary}\n\n\b\nExamples:\n  {example}")(command)
 
 
-@console.command("remove")
-@click.argument("username")
-@click.option("--reason", required=True, help="Why (kept in the access log).")
-@_data_options
-def remove(username: str, reason: str, config: str | None, data_dir: str | None) -> None:
-    """Remove the console account USERNAME and its sessions (the access log keeps what it did).
-
-    \b
-    Examples:
-      exchange console remove li.na --reason "account no longer needed" --data-dir data
-    """
-    _change("remove", username, reason, config, data_dir)
+disable = _account_change_command(
+    "disable",
+    "Disable the console account USERNAME: its sessions end and it cannot sign in until enabled.",
+    "left the department",
+)
+enable = _account_change_command("enable", "Enable a disabled console account again.", "back from leave")
+remove = _account_change_command(
+    "remove",
+    "Remove the console account USERNAME and its sessions (the access log keeps what it did).",
+    "account no longer needed",
+)
