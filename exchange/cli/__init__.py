@@ -66,7 +66,7 @@ class ExchangeGroup(click.Group):
             error.show()
             raise SystemExit(EXIT_USAGE) from None
         except click.Abort:
-            click.echo("aborted", err=True)
+            click.echo(i18n.translate("cli.aborted", "aborted"), err=True)
             raise SystemExit(EXIT_USAGE) from None
         except click.ClickException as error:
             error.show()

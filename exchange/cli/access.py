@@ -292,9 +292,16 @@ def authz_explain(
             )
             return
         if allowed:
-            click.secho(f"ALLOWED: {', '.join(answer.fields)} (grant {answer.grant_id})", fg="green")
+            granted = ", ".join(answer.fields)
+            said = i18n.tr(
+                "cli.authz.allowed", "ALLOWED: {fields} (grant {grant})", fields=granted, grant=answer.grant_id
+            )
+            click.secho(said, fg="green")
         else:
-            click.secho(f"DENIED ({answer.reason}): {answer.message}", fg="red")
+            said = i18n.tr(
+                "cli.authz.denied", "DENIED ({reason}): {message}", reason=answer.reason, message=answer.message
+            )
+            click.secho(said, fg="red")
         for check in answer.checks:
             click.echo(f"  {check}")
 

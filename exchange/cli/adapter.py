@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from exchange.cli.common import fail, print_table, run
+from exchange import i18n
+from exchange.cli.common import EXISTING_FILE, fail, print_table, run
 
 if TYPE_CHECKING:
     from adapters.config import AdapterConfig
@@ -24,19 +25,19 @@ def _config(path: str) -> AdapterConfig:
         fail(error)
 
 
+# Both commands read the same file.
+config_option = click.option(
+    "--config", "config_path", required=True, type=EXISTING_FILE, help="Adapter config (YAML)."
+)
+
+
 @click.group("adapter")
 def adapter() -> None:
     """Run and check department adapters (the Provider service next to a department's own system)."""
 
 
 @adapter.command("serve")
-@click.option(
-    "--config",
-    "config_path",
-    required=True,
-    type=click.Path(dir_okay=False, exists=True),
-    help="Adapter config (YAML).",
-)
+@config_option
 @click.option("--listen", help="host:port to listen on instead of the config's (port 0 = any free port).")
 def serve(config_path: str, listen: str | None) -> None:
     """Serve the Provider gRPC service until SIGTERM; prints 'adapter DEPT serving on port N' when ready."""
@@ -46,7 +47,8 @@ def serve(config_path: str, listen: str | None) -> None:
 
     def ready(running: RunningAdapter) -> None:
         mode = "plain text (insecure_dev)" if cfg.tls is None else f"mTLS, admits {cfg.tls.hub_identity} only"
-        click.echo(f"adapter {cfg.department} serving on port {running.port} ({mode})", nl=True)
+        # The readiness line stays English whatever the language: scripts and the demo wait for it.
+        click.echo(f"adapter {cfg.department} serving on port {running.port} ({mode})", nl=True)  # machine-read
 
     async def main() -> None:
         running = await start_adapter(cfg, listen=listen)
@@ -56,13 +58,7 @@ def serve(config_path: str, listen: str | None) -> None:
 
 
 @adapter.command("check")
-@click.option(
-    "--config",
-    "config_path",
-    required=True,
-    type=click.Path(dir_okay=False, exists=True),
-    help="Adapter config (YAML).",
-)
+@config_option
 @click.option("--key", "keys", multiple=True, help="Look up this key in every dataset (repeatable).")
 def check(config_path: str, keys: tuple[str, ...]) -> None:
     """Validate a configuration, open every source, and optionally look keys up (nothing is served)."""
@@ -70,6 +66,8 @@ def check(config_path: str, keys: tuple[str, ...]) -> None:
     from adapters.sdk import SourceAdapter
 
     cfg = _config(config_path)
+    found = i18n.translate("cli.adapter.found", "found")
+    not_found = i18n.translate("cli.adapter.not_found", "not found")
 
     async def main() -> list[dict[str, str]]:
         load_signer(cfg)
@@ -85,7 +83,7 @@ def check(config_path: str, keys: tuple[str, ...]) -> None:
                 }
                 for key in keys:
                     _, _, document = await adapter_.checked_lookup(code, key)
-                    row[key] = "found" if document else "not found"
+                    row[key] = found if document else not_found
                 rows.append(row)
         finally:
             await adapter_.close()
@@ -93,7 +91,14 @@ def check(config_path: str, keys: tuple[str, ...]) -> None:
 
     rows = run(main())
     print_table(rows, ["dataset", "version", "kind", "source", *keys])
-    click.echo(f"configuration {config_path} is valid for department {cfg.department}")
+    click.echo(
+        i18n.tr(
+            "cli.adapter.valid",
+            "configuration {path} is valid for department {department}",
+            path=config_path,
+            department=cfg.department,
+        )
+    )
 
 
 @adapter.command("keygen")
@@ -109,11 +114,19 @@ def keygen(out: str) -> None:
 
     path = Path(out)
     if path.exists():
-        raise click.ClickException(f"{path} exists; refusing to overwrite a signing key")
+        raise click.ClickException(
+            i18n.tr("cli.adapter.key_exists", "{path} exists; refusing to overwrite a signing key", path=path)
+        )
     key = generate_ed25519()
     write_private_key(path, key)
     public = path.with_name(path.name + ".pub")
     public.write_text(public_key_to_pem(key), encoding="utf-8")
-    click.echo(f"kid: {key_id(key.public_key())}")
-    click.echo(f"public key: {public} (register it: exchange departments add-key DEPT {public} --use signing)")
+    click.echo(i18n.tr("cli.adapter.kid", "kid: {kid}", kid=key_id(key.public_key())))
+    click.echo(
+        i18n.tr(
+            "cli.adapter.public_key",
+            "public key: {path} (register it: exchange departments add-key DEPT {path} --use signing)",
+            path=public,
+        )
+    )
     click.echo(public_key_to_pem(key), nl=False)

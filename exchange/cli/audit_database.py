@@ -21,23 +21,13 @@ from exchange.audit.note import NoteSigner, NoteVerifier
 from exchange.audit.offline import Written, archive_log, export_filtered, export_log, verify_database, verify_export
 from exchange.audit.origin import key_name, resolve_log_origin
 from exchange.cli.audit_offline import KEY_HISTORY_HELP, keys_of, origin_of, read_text, show_report, verifier_of
-from exchange.cli.common import fail, run
+from exchange.cli.common import CommandList, fail, run
 from exchange.config import Settings, load_settings
 from exchange.storage import Database
 from exchange.storage.log_store import EntryFilter
 
-COMMANDS: list[click.Command] = []
-
-
-def _command(name: str) -> Any:
-    """Declare one of this module's commands (the `audit` group in exchange.cli.audit adds them)."""
-
-    def add(func: Any) -> click.Command:
-        command = click.command(name)(func)
-        COMMANDS.append(command)
-        return command
-
-    return add
+# Added to the `audit` group by exchange.cli.audit.
+COMMANDS = CommandList()
 
 
 def database_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -73,7 +63,7 @@ async def _with_db(settings: Settings, schema: str | None, work: Callable[[Datab
         await db.close()
 
 
-@_command("vkey")
+@COMMANDS.command("vkey")
 @database_options
 def vkey(settings: Settings, schema: str | None) -> None:
     """Print the hub's verifier key (from its signing key file) for auditors to keep."""
@@ -102,7 +92,7 @@ def _verifier_key(settings: Settings, origin: str) -> str:
     return NoteSigner(key_name(origin), load_or_create_signing_key(path)).verifier().verifier_key()
 
 
-@_command("export")
+@COMMANDS.command("export")
 @click.option("-o", "--out", required=True, type=click.Path(dir_okay=False), help="File to write (.parquet or .csv).")
 @click.option("--format", "fmt", type=click.Choice(["parquet", "csv"]), default=None, help="Default: from --out.")
 @click.option("--from", "from_", default="", help="Only entries from this time (ISO 8601, local unless offset).")
@@ -169,7 +159,7 @@ def export(
     )
 
 
-@_command("verify")
+@COMMANDS.command("verify")
 @click.option("--export", "export_file", type=click.Path(exists=True, dir_okay=False), help="An export or archive.")
 @click.option("--checkpoint", "checkpoints", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="A signed checkpoint file (repeatable); an export's own is used when none is given.")  # fmt: skip
@@ -213,7 +203,7 @@ def verify(
     show_report(report, "the database")
 
 
-@_command("rotate-key")
+@COMMANDS.command("rotate-key")
 @database_options
 def rotate_key(settings: Settings, schema: str | None) -> None:
     """Replace the hub's checkpoint key; the old key signs a handover to the new one in the key history.
@@ -265,7 +255,7 @@ def rotate_key(settings: Settings, schema: str | None) -> None:
     )
 
 
-@_command("archive")
+@COMMANDS.command("archive")
 @click.option("--before", required=True, type=int, help="Archive entries with index below this.")
 @click.option("-o", "--out", required=True, type=click.Path(dir_okay=False), help="Archive file (.parquet or .csv).")
 @click.option("--key", default="", help="The hub's verifier key to check the archive with (default: from data dir).")
@@ -288,7 +278,14 @@ def archive(before: int, out: str, key: str, settings: Settings, schema: str | N
         return await archive_log(db, before, path, verifier, origin=origin, fmt=fmt)
 
     written = run(_with_db(settings, schema, archive_under_its_origin))
-    click.echo(
-        f"archived entries [{written.first}, {written.end}) to {path} with proofs against the checkpoint of size "
-        f"{written.checkpoint_size}; pruned {written.pruned} entry bodies from the database"
+    said = i18n.tr(
+        "cli.audit.archived",
+        "archived entries [{first}, {end}) to {path} with proofs against the checkpoint of size {size}; "
+        "pruned {pruned} entry bodies from the database",
+        first=written.first,
+        end=written.end,
+        path=path,
+        size=written.checkpoint_size,
+        pruned=written.pruned,
     )
+    click.echo(said)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -20,20 +19,10 @@ from exchange.audit.export import ExportReader, footer_verifier, verify_export
 from exchange.audit.key_history import KeyHistory
 from exchange.audit.note import CheckpointVerifier, NoteVerifier
 from exchange.audit.verify import VerifyReport
-from exchange.cli.common import print_json
+from exchange.cli.common import CommandList, failed_check, print_json
 
-COMMANDS: list[click.Command] = []
-
-
-def _command(name: str) -> Any:
-    """Declare one of this module's commands (the `audit` group in exchange.cli.audit adds them)."""
-
-    def add(func: Any) -> click.Command:
-        command = click.command(name)(func)
-        COMMANDS.append(command)
-        return command
-
-    return add
+# Added to the `audit` group by exchange.cli.audit.
+COMMANDS = CommandList()
 
 
 def when(time_us: int) -> str:
@@ -70,19 +59,42 @@ def origin_of(given: str, note: str) -> str:
 def show_report(report: VerifyReport, what: str) -> None:
     """Print a verification result; exit 1 when the log does not verify."""
     if report.ok:
-        pruned = f", {report.pruned} of them archived and pruned" if report.pruned else ""
-        click.echo(
-            f"OK: {what} verifies: {report.size} entries{pruned}, {report.checked_checkpoints} checkpoint(s) matched"
-        )
+        values = {"what": what, "size": report.size, "checkpoints": report.checked_checkpoints}
+        if report.pruned:
+            said = i18n.tr(
+                "cli.audit.verified_pruned",
+                "OK: {what} verifies: {size} entries, {pruned} of them archived and pruned, "
+                "{checkpoints} checkpoint(s) matched",
+                pruned=report.pruned,
+                **values,
+            )
+        else:
+            said = i18n.tr(
+                "cli.audit.verified",
+                "OK: {what} verifies: {size} entries, {checkpoints} checkpoint(s) matched",
+                **values,
+            )
+        click.echo(said)
         return
     problem = report.first_problem
     assert problem is not None
-    where = f" at entry {problem.position}" if problem.position is not None else ""
-    click.secho(f"FAILED ({problem.kind}{where}): {problem.message}", fg="red", err=True)
+    if problem.position is None:
+        said = i18n.tr(
+            "cli.audit.not_verified", "FAILED ({kind}): {message}", kind=problem.kind, message=problem.message
+        )
+    else:
+        said = i18n.tr(
+            "cli.audit.not_verified_at",
+            "FAILED ({kind} at entry {position}): {message}",
+            kind=problem.kind,
+            position=problem.position,
+            message=problem.message,
+        )
+    click.secho(said, fg="red", err=True)
     sys.exit(1)
 
 
-@_command("check-proof")
+@COMMANDS.command("check-proof")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--key", required=True, help="The hub's verifier key (name+id+base64), or a file holding it.")
 @click.option("--key-history", type=click.Path(exists=True, dir_okay=False), help=KEY_HISTORY_HELP)
@@ -93,10 +105,14 @@ def check_proof(file: str, key: str, key_history: str | None, origin: str) -> No
         bundle = EvidenceBundle.from_text(read_text(file))
         entry = verify_bundle(bundle, keys_of(key, key_history), origin=origin or None)
     except ExchangeError as error:
-        click.secho(f"FAILED: {error.message}", fg="red", err=True)
-        click.echo(f"  (reason: {error.reason})", err=True)
-        sys.exit(1)
-    click.echo(f"OK: entry {entry.index} is in the log signed by {verifier_of(key).name}")
+        failed_check(error)
+    said = i18n.tr(
+        "cli.audit.proof_ok",
+        "OK: entry {index} is in the log signed by {signer}",
+        index=entry.index,
+        signer=verifier_of(key).name,
+    )
+    click.echo(said)
     print_json(
         {
             "index": entry.index,
@@ -113,7 +129,7 @@ def check_proof(file: str, key: str, key_history: str | None, origin: str) -> No
     )
 
 
-@_command("verify-export")
+@COMMANDS.command("verify-export")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--key", default="", help="The hub's verifier key (name+id+base64), or a file holding it.")
 @click.option("--checkpoint", "checkpoints", multiple=True, type=click.Path(exists=True, dir_okay=False),
@@ -149,13 +165,7 @@ def verify_export_file(file: str, key: str, checkpoints: tuple[str, ...], origin
         first = notes[0] if notes else reader.checkpoint
         result = verify_export(path, notes, verifier, origin=origin_of(origin, first))
     except ExchangeError as error:
-        click.secho(
-            i18n.translate("cli.audit.export_failed", "FAILED: {message}").format(message=error.message),
-            fg="red",
-            err=True,
-        )
-        click.echo(f"  (reason: {error.reason})", err=True)
-        sys.exit(1)
+        failed_check(error)
     if reader.selection == "filtered" and result.ok:
         click.echo(
             i18n.translate(

@@ -5,32 +5,35 @@ They take the usual profile options (an auditor's or hub admin's identity) and s
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
 from catalog.errors import ExchangeError, InvalidArgument
-from exchange import localtime
+from exchange import i18n, localtime
 from exchange.audit.merkle import ConsistencyProofError, verify_consistency
 from exchange.audit.note import open_checkpoint
 from exchange.cli.audit_offline import KEY_HISTORY_HELP, keys_of, read_text, when
-from exchange.cli.common import Profile, fail, print_json, print_table, profile_options, run
+from exchange.cli.common import (
+    CommandList,
+    Profile,
+    fail,
+    failed_check,
+    print_json,
+    print_table,
+    profile_options,
+    run,
+)
 from exchange.client_audit import CheckpointInfo
 
-COMMANDS: list[click.Command] = []
+# Added to the `audit` group by exchange.cli.audit.
+COMMANDS = CommandList()
 
 
-def _command(name: str) -> Any:
-    """Declare one of this module's commands (the `audit` group in exchange.cli.audit adds them)."""
-
-    def add(func: Any) -> click.Command:
-        command = click.command(name)(func)
-        COMMANDS.append(command)
-        return command
-
-    return add
+def more_pages(token: str) -> str:
+    """The hint that a listing goes on: the option to continue with."""
+    return i18n.tr("cli.audit.more", "more: --page-token {token}", token=token)
 
 
 def _time_us(text: str, option: str, *, end_of_date: bool = False) -> int:
@@ -41,7 +44,7 @@ def _time_us(text: str, option: str, *, end_of_date: bool = False) -> int:
         raise click.BadParameter(error.message, param_hint=option) from None
 
 
-@_command("query")
+@COMMANDS.command("query")
 @click.option("--from", "from_", default="", help="From this time (ISO 8601; local unless it has an offset).")
 @click.option("--until", default="", help="Up to this time (a date includes that whole local day).")
 @click.option("--caller", "caller_department", default="", help="Calling department (code).")
@@ -124,12 +127,12 @@ def query(
             print_table(rows, ["index", "time", "action", "department", "officer", "dataset", "subject", "case",
                                "decision", "reason"])  # fmt: skip
         if token:
-            click.echo(f"more: --page-token {token}", err=True)
+            click.echo(more_pages(token), err=True)
 
     run(go())
 
 
-@_command("subject")
+@COMMANDS.command("subject")
 @click.argument("subject_id")
 @click.option("--from", "from_", default="", help="From this time (ISO 8601; local unless it has an offset).")
 @click.option("--until", default="", help="Up to this time (a date includes that whole local day).")
@@ -162,21 +165,21 @@ def subject(
                     "role": a.officer_role,
                     "dataset": a.dataset_title or a.dataset,
                     "case": a.case_id,
-                    "service item": a.service_item,
+                    "item": a.service_item,
                     "decision": a.decision,
-                    "log index": a.log_index,
+                    "index": a.log_index,
                 }
                 for a in report.accesses
             ),
-            ["time", "department", "role", "dataset", "case", "service item", "decision", "log index"],
+            ["time", "department", "role", "dataset", "case", "item", "decision", "index"],
         )
         if report.next_page_token:
-            click.echo(f"more: --page-token {report.next_page_token}", err=True)
+            click.echo(more_pages(report.next_page_token), err=True)
 
     run(go())
 
 
-@_command("checkpoint")
+@COMMANDS.command("checkpoint")
 @click.option("--sign", is_flag=True, help="Have the hub sign a fresh checkpoint of the current log now.")
 @click.option("-o", "--out", type=click.Path(dir_okay=False), help="Also write the signed note to this file.")
 @profile_options
@@ -189,12 +192,12 @@ def checkpoint(sign: bool, out: str | None, profile: Profile) -> None:
 
     answer = run(go())
     click.echo(answer.signed_note, nl=False)
-    click.echo(f"verifier key: {answer.verifier_key}", err=True)
+    click.echo(i18n.tr("cli.audit.verifier_key", "verifier key: {key}", key=answer.verifier_key), err=True)
     if out:
         Path(out).write_text(answer.signed_note, encoding="utf-8")
 
 
-@_command("consistency")
+@COMMANDS.command("consistency")
 @click.option("--old", "old_file", required=True, type=click.Path(exists=True, dir_okay=False),
               help="A signed checkpoint you kept earlier.")  # fmt: skip
 @click.option("--vkey", required=True, help="The hub's verifier key (name+id+base64), or a file holding it.")
@@ -225,15 +228,19 @@ def consistency(old_file: str, vkey: str, key_history: str | None, out: str | No
             )
         verify_consistency(old.size, new.size, old.root_hash, new.root_hash, proof)
     except ExchangeError as error:
-        click.secho(f"FAILED: {error.message}", fg="red", err=True)
-        click.echo(f"  (reason: {error.reason})", err=True)
-        sys.exit(1)
+        failed_check(error)
     if out:
         Path(out).write_text(latest.signed_note, encoding="utf-8")
-    click.echo(f"OK: the log of {new.size} entries extends the {old.size} entries of the checkpoint you kept")
+    said = i18n.tr(
+        "cli.audit.consistent",
+        "OK: the log of {size} entries extends the {old_size} entries of the checkpoint you kept",
+        size=new.size,
+        old_size=old.size,
+    )
+    click.echo(said)
 
 
-@_command("proof")
+@COMMANDS.command("proof")
 @click.argument("index", type=int)
 @click.option("-o", "--out", type=click.Path(dir_okay=False), help="Bundle file (default entry-INDEX.proof).")
 @profile_options
@@ -246,14 +253,19 @@ def proof(index: int, out: str | None, profile: Profile) -> None:
 
     path = Path(out or f"entry-{index}.proof")
     path.write_text(run(go()), encoding="utf-8")
-    click.echo(f"wrote {path}; check it with: exchange audit check-proof {path} --key <hub verifier key>")
+    said = i18n.tr(
+        "cli.audit.proof_written",
+        "wrote {path}; check it with: exchange audit check-proof {path} --key <hub verifier key>",
+        path=path,
+    )
+    click.echo(said)
 
 
 # Not named `department`: that is the profile option naming who acts (--department).
 hidden_department = click.argument("hidden_department", metavar="DEPARTMENT")
 
 
-@_command("hide")
+@COMMANDS.command("hide")
 @hidden_department
 @click.option("--legal-basis", required=True, help="The law that allows this department's accesses to stay hidden.")
 @profile_options
@@ -262,7 +274,7 @@ def hide(hidden_department: str, legal_basis: str, profile: Profile) -> None:
     _set_hidden(hidden_department, True, legal_basis, profile)
 
 
-@_command("unhide")
+@COMMANDS.command("unhide")
 @hidden_department
 @profile_options
 def unhide(hidden_department: str, profile: Profile) -> None:
@@ -274,7 +286,19 @@ def _set_hidden(department: str, hidden: bool, legal_basis: str, profile: Profil
     async def go() -> None:
         async with profile.client() as hub:
             answer = await hub.set_hidden_accesses(department, hidden=hidden, legal_basis=legal_basis)
-        state = f"hidden from citizens ({answer.legal_basis})" if answer.hidden else "shown to citizens"
-        click.echo(f"{answer.department}: accesses from now on are {state}")
+        if answer.hidden:
+            said = i18n.tr(
+                "cli.audit.hidden",
+                "{department}: accesses from now on are hidden from citizens ({legal_basis})",
+                department=answer.department,
+                legal_basis=answer.legal_basis,
+            )
+        else:
+            said = i18n.tr(
+                "cli.audit.shown",
+                "{department}: accesses from now on are shown to citizens",
+                department=answer.department,
+            )
+        click.echo(said)
 
     run(go())

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import click
 
+from exchange import i18n
+
 
 class _Benchmarks(click.Group):
     """The `bench` group of bench/cli.py, loaded on first use."""
@@ -16,10 +18,13 @@ class _Benchmarks(click.Group):
         try:
             from bench.cli import bench
         except ModuleNotFoundError as missing:
-            raise click.ClickException(
-                f"the benchmarks need the development extra ({missing.name} is not installed): "
-                "pip install 'exchange-gateway[dev]', or run them from a checkout with `make bench`"
-            ) from None
+            said = i18n.tr(
+                "cli.bench.missing",
+                "the benchmarks need the development extra ({module} is not installed): "
+                "pip install 'exchange-gateway[dev]', or run them from a checkout with `make bench`",
+                module=missing.name,
+            )
+            raise click.ClickException(said) from None
         return bench
 
     def list_commands(self, ctx: click.Context) -> list[str]:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import date
 
 import click
 
 from catalog.errors import ExchangeError
 from exchange.cases.calendar import WorkingCalendar, hub_calendar, load_calendar, uncovered_years
+from exchange.cli.common import fail
 from exchange.i18n import N_, translate
 
 HOLIDAY = N_("cli.calendar.holiday", "holiday")
@@ -34,7 +34,7 @@ def show(extra: str | None, year: int | None, no_shipped: bool) -> None:
     try:
         working = hub_calendar(extra, shipped=not no_shipped)
     except ExchangeError as error:
-        _fail(error)
+        fail(error)
     _print_days(working, year)
     click.echo(translate("cli.calendar.years", YEARS).format(years=", ".join(map(str, sorted(working.years))) or "—"))
     if working.sources:
@@ -51,7 +51,7 @@ def check(file: str) -> None:
     try:
         loaded = load_calendar(file)
     except ExchangeError as error:
-        _fail(error)
+        fail(error)
     click.echo(
         translate("cli.calendar.valid", VALID).format(
             file=file,
@@ -68,10 +68,3 @@ def _print_days(working: WorkingCalendar, year: int | None) -> None:
     days += [(d, translate("cli.calendar.makeup", MAKEUP)) for d in working.makeup_workdays]
     for day, kind in sorted(d for d in days if year is None or d[0].year == year):
         click.echo(f"{day.isoformat()} {names[day.weekday()]}  {kind}")
-
-
-def _fail(error: ExchangeError) -> None:
-    click.secho(error.message, fg="red", err=True)
-    for violation in error.violations:
-        click.echo(f"  {violation.field}: {violation.description}", err=True)
-    sys.exit(2)

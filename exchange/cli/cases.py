@@ -11,13 +11,13 @@ from exchange import i18n, localtime
 from exchange.cli.common import (
     Profile,
     emit_record,
-    emit_rows,
     output_option,
     print_table,
     profile_options,
     run,
+    show_rows,
 )
-from exchange.client import CaseInfo, PartyInfo
+from exchange.client import CaseInfo, HubClient, PartyInfo
 
 
 def _when(us: int) -> str:
@@ -52,7 +52,10 @@ def parse_party(text: str) -> PartyInfo:
     relation, _, rest = text.partition(":")
     party_id, _, name = rest.partition(":")
     if not relation or not party_id:
-        raise click.BadParameter(f"expected RELATION:ID[:NAME], got {text[:80]!r}", param_hint="--party")
+        raise click.BadParameter(
+            i18n.tr("cli.cases.party_format", "expected RELATION:ID[:NAME], got {text!r}", text=text[:80]),
+            param_hint="--party",
+        )
     return PartyInfo(relation.strip(), party_id.strip(), name=name.strip())
 
 
@@ -129,7 +132,8 @@ def cases_add_party(case_id: str, party: str, profile: Profile) -> None:
     async def go() -> None:
         async with profile.client() as hub:
             case = await hub.add_case_party(case_id, named)
-        click.echo(f"{case.id}: parties " + ", ".join(p.relation for p in case.parties))
+        relations = ", ".join(p.relation for p in case.parties)
+        click.echo(i18n.tr("cli.cases.parties", "{case}: parties {relations}", case=case.id, relations=relations))
 
     run(go())
 
@@ -147,7 +151,14 @@ def cases_overdue(of_department: str, past_only: bool, profile: Profile) -> None
                 of_department or profile.department, include_nearly_overdue=not past_only
             )
         if not found:
-            click.echo(f"no overdue or nearly overdue cases for {of_department or profile.department}")
+            department = of_department or profile.department
+            click.echo(
+                i18n.tr(
+                    "cli.cases.none_overdue",
+                    "no overdue or nearly overdue cases for {department}",
+                    department=department,
+                )
+            )
             return
         print_table(_rows(found), COLUMNS)
 
@@ -162,12 +173,10 @@ def cases_overdue(of_department: str, past_only: bool, profile: Profile) -> None
 def cases_list(state: str, service_item: str, output: str, profile: Profile) -> None:
     """Cases your department leads or reviews."""
 
-    async def go() -> None:
-        async with profile.client() as hub:
-            found = await hub.list_cases(state=state, service_item=service_item)
-        emit_rows(_rows(found), COLUMNS, output)
+    async def rows(hub: HubClient) -> list[dict[str, str]]:
+        return _rows(await hub.list_cases(state=state, service_item=service_item))
 
-    run(go())
+    show_rows(profile, rows, COLUMNS, output)
 
 
 @cases.command("show")

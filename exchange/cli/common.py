@@ -35,6 +35,8 @@ T = TypeVar("T")
 FILE_KEYS = ("key", "ca", "cert", "client_key")
 # Accepted in a profile file as another name for a key (written by older or other tools).
 KEY_ALIASES = {"token_key": "key", "tls_key": "client_key"}
+# An option or argument naming a file that must already exist.
+EXISTING_FILE = click.Path(exists=True, dir_okay=False)
 
 
 @dataclass(frozen=True)
@@ -231,14 +233,31 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
 
 
 def fail(error: ExchangeError) -> NoReturn:
-    """Print a refusal in the CLI's language and exit 2.
+    """Print a refusal in the CLI's language and exit 2 (3: no connection to the hub, with a hint)."""
+    say_error(error, i18n.translate("cli.error", "error"))
+    # The hub's own UNAVAILABLE (an adapter down) carries its reason; a transport failure has none but the code.
+    if isinstance(error, Unavailable) and error.reason == "UNAVAILABLE" and _current_profile:
+        profile = _current_profile[0]
+        hint = connection_hint(error.message, hub=profile.hub, tls=profile.tls)
+        click.echo("  " + i18n.tr("cli.probably", "probably: {hint}", hint=hint), err=True)
+        sys.exit(EXIT_CONNECTION)
+    sys.exit(EXIT_REFUSED)
+
+
+def failed_check(error: ExchangeError) -> NoReturn:
+    """Print why an offline check (a document, a proof, an export) does not hold, and exit 1."""
+    say_error(error, i18n.translate("cli.failed", "FAILED"))
+    sys.exit(1)
+
+
+def say_error(error: ExchangeError, label: str) -> None:
+    """An error on stderr in the CLI's language: ``label: text``, the fields at fault and the reason code.
 
     In English the error's own message is the text. In another language the text is the hub's
     LocalizedMessage (or the same table applied here), and the English message follows as the
     details: it names the values at fault, which a per-reason translation cannot.
     """
     language = i18n.current()
-    label = i18n.translate("cli.error", "error")
     details = i18n.translate("cli.details", "details")
     reason = i18n.translate("cli.reason", "reason")
     if language == "en":
@@ -250,13 +269,21 @@ def fail(error: ExchangeError) -> NoReturn:
     for violation in error.violations:
         click.echo(f"  {violation.field}: {violation.description}", err=True)
     if error.reason:
-        click.echo(f"  ({reason}: {error.reason})", err=True)
-    # The hub's own UNAVAILABLE (an adapter down) carries its reason; a transport failure has none but the code.
-    if isinstance(error, Unavailable) and error.reason == "UNAVAILABLE" and _current_profile:
-        profile = _current_profile[0]
-        click.echo(f"  probably: {connection_hint(error.message, hub=profile.hub, tls=profile.tls)}", err=True)
-        sys.exit(EXIT_CONNECTION)
-    sys.exit(EXIT_REFUSED)
+        field = error.metadata.get("field", "")
+        where = i18n.tr("cli.error_field", ", field {field}", field=field) if field else ""
+        click.echo(f"  ({reason}: {error.reason}{where})", err=True)
+
+
+class CommandList(list[click.Command]):
+    """A module's commands, declared with ``@COMMANDS.command(name)``, for a group elsewhere to add."""
+
+    def command(self, name: str) -> Callable[[Callable[..., Any]], click.Command]:
+        def add(func: Callable[..., Any]) -> click.Command:
+            command = click.command(name)(func)
+            self.append(command)
+            return command
+
+        return add
 
 
 # --- output ---------------------------------------------------------------------------------------
@@ -293,6 +320,33 @@ def emit_record(record: Mapping[str, Any], output: str) -> None:
         print_json(record)
     else:
         print_yaml(dict(record))
+
+
+def show_record(
+    profile: Profile, record: Callable[[HubClient], Coroutine[Any, Any, Mapping[str, Any]]], output: str
+) -> None:
+    """Ask the hub for one thing (`record` of a connected client) and print it in the `--output` format."""
+
+    async def go() -> None:
+        async with profile.client() as hub:
+            emit_record(await record(hub), output)
+
+    run(go())
+
+
+def show_rows(
+    profile: Profile,
+    rows: Callable[[HubClient], Coroutine[Any, Any, Iterable[Mapping[str, Any]]]],
+    columns: list[str],
+    output: str,
+) -> None:
+    """Ask the hub for a list (`rows` of a connected client) and print it in the `--output` format."""
+
+    async def go() -> None:
+        async with profile.client() as hub:
+            emit_rows(await rows(hub), columns, output)
+
+    run(go())
 
 
 HEADINGS = {
@@ -359,6 +413,18 @@ HEADINGS = {
     "volume": N_("cli.column.volume", "VOLUME"),
     "warnings": N_("cli.column.warnings", "YELLOW/RED"),
     "when": N_("cli.column.when", "WHEN"),
+    "adapter": N_("cli.column.adapter", "ADAPTER"),
+    "basic_code": N_("cli.column.basic_code", "BASIC CODE"),
+    "classification": N_("cli.column.classification", "CLASSIFICATION"),
+    "days": N_("cli.column.days", "DAYS"),
+    "implementation_code": N_("cli.column.implementation_code", "IMPLEMENTATION CODE"),
+    "keys": N_("cli.column.keys", "KEYS"),
+    "materials": N_("cli.column.materials", "MATERIALS"),
+    "resource_code": N_("cli.column.resource_code", "RESOURCE CODE"),
+    "reviewers": N_("cli.column.reviewers", "CO-REVIEWERS"),
+    "role": N_("cli.column.role", "ROLE"),
+    "sharing": N_("cli.column.sharing", "SHARING TYPE"),
+    "username": N_("cli.column.username", "USERNAME"),
     "who": N_("cli.column.who", "WHO"),
 }
 

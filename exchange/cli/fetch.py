@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from exchange import i18n
 from exchange.cli.common import Profile, emit_record, output_option, profile_options, run
 
 
@@ -39,7 +40,10 @@ def fetch(
             document = await hub.fetch(dataset, key, case_id=case_id, fields=fields)
         if save:
             document.save(save)
-            click.echo(f"saved to {save}: check it with `exchange verify document {save}`", err=True)
+            said = i18n.tr(
+                "cli.fetch.saved", "saved to {path}: check it with `exchange verify document {path}`", path=save
+            )
+            click.echo(said, err=True)
         emit_record(
             {
                 "dataset": dataset,

@@ -82,7 +82,9 @@ def serve(
 
         findings = run(preflight(settings))
         for finding in findings:
-            click.echo(f"{'ok   ' if finding.ok else 'ERROR'} {finding.text}", err=not finding.ok)
+            ok, error = i18n.translate("cli.serve.check_ok", "ok"), i18n.translate("cli.serve.check_error", "ERROR")
+            label = ok.ljust(len(error)) if finding.ok else error
+            click.echo(f"{label} {finding.text}", err=not finding.ok)
         raise SystemExit(0 if all(f.ok for f in findings) else 2)
     if workers > 1:
         import sys
@@ -95,7 +97,8 @@ def serve(
     async def ready(running: RunningHub) -> None:
         from exchange.storage import catalog_store
 
-        click.echo(f"hub {settings.hub_name} serving")
+        # The readiness line stays English whatever the language: scripts and tests wait for it.
+        click.echo(f"hub {settings.hub_name} serving")  # machine-read
         for line in listening_lines(settings, running):
             click.echo(f"  {line}")
         async with running.hub.db.begin() as conn:
@@ -140,9 +143,9 @@ def health(config: str | None, data_dir: str | None, address: str | None, timeou
         settings = load_settings(config, data_dir=data_dir)
         status = asyncio.run(check_health(settings, address=address, timeout=timeout))
     except ExchangeError as error:
-        click.echo(f"error: {error.message}", err=True)
+        click.echo(f"{i18n.translate('cli.error', 'error')}: {error.message}", err=True)
         raise SystemExit(1) from None
-    click.echo(status)
+    click.echo(status)  # machine-read: SERVING or another health status
     raise SystemExit(0 if status == "SERVING" else 1)
 
 

@@ -18,25 +18,32 @@ def connection_hint(message: str, *, hub: str, tls: bool) -> str:
     """One sentence: what is probably wrong with the connection to the hub, and what to check."""
     text = message.lower()
     if any(word in text for word in ("certificate", "handshake", "ssl", "verification")):
-        return (
+        return i18n.tr(
+            "cli.hint.tls",
             "the TLS handshake failed: check that --ca (profile key `ca`) is the hub's CA (DATA_DIR/pki/ca.crt), "
             "that --cert/--key were issued by it (`exchange pki issue CODE`), and that the hub's name "
-            "(--server-name) is in its certificate (`exchange init --host NAME`)"
+            "(--server-name) is in its certificate (`exchange init --host NAME`)",
         )
     nobody = ("connection refused", "name resolution", "dns", "no address", "deadline")
     if any(word in text for word in nobody) or ("failed to connect" in text and "socket closed" not in text):
-        return (
-            f"nothing answers at {hub}: check that `exchange serve` runs there and that --hub "
-            "(profile key `hub`) names its grpc_listen address"
+        return i18n.tr(
+            "cli.hint.nobody",
+            "nothing answers at {hub}: check that `exchange serve` runs there and that --hub "
+            "(profile key `hub`) names its grpc_listen address",
+            hub=hub,
         )
     if not tls:
-        return (
-            f"the hub at {hub} closed the connection: it serves mTLS, and no --ca/--cert/--key (profile keys "
-            "`ca`, `cert`, `client_key`) were given; use a profile (`exchange profile create`) or pass them"
+        return i18n.tr(
+            "cli.hint.no_tls",
+            "the hub at {hub} closed the connection: it serves mTLS, and no --ca/--cert/--key (profile keys "
+            "`ca`, `cert`, `client_key`) were given; use a profile (`exchange profile create`) or pass them",
+            hub=hub,
         )
-    return (
-        f"the hub at {hub} closed the connection: check that --cert/--key (profile keys `cert`, `client_key`) "
-        "are a department certificate from this hub's CA and not revoked, and that --ca is this hub's CA"
+    return i18n.tr(
+        "cli.hint.closed",
+        "the hub at {hub} closed the connection: check that --cert/--key (profile keys `cert`, `client_key`) "
+        "are a department certificate from this hub's CA and not revoked, and that --ca is this hub's CA",
+        hub=hub,
     )
 
 

@@ -19,10 +19,6 @@ def _split(values: tuple[str, ...]) -> list[str]:
     return [part.strip() for value in values for part in value.split(",") if part.strip()]
 
 
-def _say(context: str, english: str, **values: Any) -> None:
-    click.echo(i18n.translate(context, english).format(**values))
-
-
 def _letter_row(letter: DeadLetter) -> dict[str, Any]:
     e = letter.event
     return {
@@ -70,15 +66,24 @@ def webhook_set(url: str, scheme: str, secret: str, kinds: tuple[str, ...], of: 
     async def go() -> None:
         async with profile.client() as hub:
             made = await hub.set_webhook(url, scheme=scheme, secret=secret, kinds=_split(kinds), department=of)
-        _say(
-            "cli.notify.webhook_set", "webhook set: {url} ({scheme})", url=made.webhook.url, scheme=made.webhook.scheme
+        click.echo(
+            i18n.tr(
+                "cli.notify.webhook_set",
+                "webhook set: {url} ({scheme})",
+                url=made.webhook.url,
+                scheme=made.webhook.scheme,
+            )
         )
         if made.secret:
-            _say(
-                "cli.notify.secret", "shared secret (shown once, keep it in the receiver): {secret}", secret=made.secret
+            click.echo(
+                i18n.tr(
+                    "cli.notify.secret",
+                    "shared secret (shown once, keep it in the receiver): {secret}",
+                    secret=made.secret,
+                )
             )
         if made.webhook.public_key_pem:
-            _say("cli.notify.public_key", "the hub's public key, which verifies deliveries:")
+            click.echo(i18n.tr("cli.notify.public_key", "the hub's public key, which verifies deliveries:"))
             click.echo(made.webhook.public_key_pem.rstrip())
 
     run(go())
@@ -94,17 +99,19 @@ def webhook_show(of: str, profile: Profile) -> None:
         async with profile.client() as hub:
             w = await hub.get_webhook(of)
         if w is None:
-            _say("cli.notify.no_webhook", "no webhook is set")
+            click.echo(i18n.tr("cli.notify.no_webhook", "no webhook is set"))
             return
         kinds = ",".join(w.kinds) or i18n.translate("cli.notify.all_kinds", "all")
-        _say(
-            "cli.notify.webhook_show",
-            "{url} ({scheme}; kinds: {kinds}; set by {who} at {when})",
-            url=w.url,
-            scheme=w.scheme,
-            kinds=kinds,
-            who=w.updated_by,
-            when=localtime.show(w.updated_at_us, empty=""),
+        click.echo(
+            i18n.tr(
+                "cli.notify.webhook_show",
+                "{url} ({scheme}; kinds: {kinds}; set by {who} at {when})",
+                url=w.url,
+                scheme=w.scheme,
+                kinds=kinds,
+                who=w.updated_by,
+                when=localtime.show(w.updated_at_us, empty=""),
+            )
         )
 
     run(go())
@@ -120,9 +127,9 @@ def webhook_delete(of: str, profile: Profile) -> None:
         async with profile.client() as hub:
             deleted = await hub.delete_webhook(of)
         if deleted:
-            _say("cli.notify.webhook_deleted", "webhook deleted")
+            click.echo(i18n.tr("cli.notify.webhook_deleted", "webhook deleted"))
         else:
-            _say("cli.notify.no_webhook", "no webhook is set")
+            click.echo(i18n.tr("cli.notify.no_webhook", "no webhook is set"))
 
     run(go())
 
@@ -158,8 +165,13 @@ def dead_letters_redrive(event_ids: tuple[int, ...], of: str, profile: Profile) 
     async def go() -> None:
         async with profile.client() as hub:
             ids = await hub.redrive_dead_letters(list(event_ids), of)
-        _say(
-            "cli.notify.redriven", "back in line: {count} ({ids})", count=len(ids), ids=", ".join(map(str, ids)) or "-"
+        click.echo(
+            i18n.tr(
+                "cli.notify.redriven",
+                "back in line: {count} ({ids})",
+                count=len(ids),
+                ids=", ".join(map(str, ids)) or "-",
+            )
         )
 
     run(go())

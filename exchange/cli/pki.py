@@ -9,7 +9,7 @@ from typing import TypeVar
 import click
 
 from catalog.errors import ExchangeError
-from exchange import i18n
+from exchange import i18n, localtime
 from exchange.auth.pki import (
     CRL_DAYS,
     DEFAULT_HUB_NAME,
@@ -44,6 +44,23 @@ T = TypeVar("T")
 DEFAULT_DIR = "data/pki"
 
 
+dir_option = click.option(
+    "--dir", "directory", default=DEFAULT_DIR, show_default=True, type=click.Path(file_okay=False)
+)
+hosts_dialled = click.option(
+    "--host", "hosts", multiple=True, required=True, help="Host name or address the hub dials (repeat)."
+)
+
+
+def out_option(files: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    """`--out`: the folder to write FILES to (default: --dir)."""
+    return click.option("--out", "out_dir", type=click.Path(file_okay=False), help=f"Where to write {files}.")
+
+
+def _folder(out_dir: str | None) -> Path | None:
+    return Path(out_dir) if out_dir else None
+
+
 def run_sync(step: Callable[[], T]) -> T:
     """Run one step; a domain error becomes a readable message and exit status 2."""
     try:
@@ -58,7 +75,7 @@ def pki() -> None:
 
 
 @pki.command("init")
-@click.option("--dir", "directory", default=DEFAULT_DIR, show_default=True, type=click.Path(file_okay=False))
+@dir_option
 @click.option("--hub-name", default="exchange-hub", show_default=True, help="Common name of the hub's certificate.")
 @click.option("--host", "hosts", multiple=True, help="Host name or address clients dial (repeat; default localhost).")
 @click.option("--days", default=825, show_default=True, help="Validity of the server certificate.")
@@ -92,15 +109,13 @@ def pki_init(directory: str, hub_name: str, hosts: tuple[str, ...], days: int, f
 
 @pki.command("issue")
 @click.argument("department")
-@click.option("--dir", "directory", default=DEFAULT_DIR, show_default=True, type=click.Path(file_okay=False))
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Where to write DEPARTMENT.key/.crt.")
+@dir_option
+@out_option("DEPARTMENT.key/.crt")
 @click.option("--days", default=365, show_default=True, help="Validity of the certificate.")
 def pki_issue(department: str, directory: str, out_dir: str | None, days: int) -> None:
     """Issue a client certificate for DEPARTMENT (its code in the CN and a urn:exchange:department: URI)."""
     key_path, cert_path = run_sync(
-        lambda: issue_department_certificate(
-            Path(directory), department, days=days, out_dir=Path(out_dir) if out_dir else None
-        )
+        lambda: issue_department_certificate(Path(directory), department, days=days, out_dir=_folder(out_dir))
     )
     said = i18n.translate(
         "cli.pki.issued",
@@ -118,15 +133,13 @@ def pki_issue(department: str, directory: str, out_dir: str | None, days: int) -
 
 @pki.command("renew")
 @click.argument("department")
-@click.option("--dir", "directory", default=DEFAULT_DIR, show_default=True, type=click.Path(file_okay=False))
+@dir_option
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Where DEPARTMENT.key/.crt are kept.")
 @click.option("--days", default=365, show_default=True, help="Validity of the new certificate.")
 def pki_renew(department: str, directory: str, out_dir: str | None, days: int) -> None:
     """Renew DEPARTMENT's client certificate: a new key and certificate naming the same department."""
     renewal = run_sync(
-        lambda: renew_department_certificate(
-            Path(directory), department, days=days, out_dir=Path(out_dir) if out_dir else None
-        )
+        lambda: renew_department_certificate(Path(directory), department, days=days, out_dir=_folder(out_dir))
     )
     click.echo(
         i18n.translate("cli.pki.renewed", "new certificate: {cert} (key {key}; hand both to {department})").format(
@@ -144,7 +157,7 @@ def pki_renew(department: str, directory: str, out_dir: str | None, days: int) -
 
 @pki.command("expiring")
 @click.option("--days", default=30, show_default=True, help="List certificates expiring within this many days.")
-@click.option("--dir", "directory", default=DEFAULT_DIR, show_default=True, type=click.Path(file_okay=False))
+@dir_option
 @click.option("--also", "others", multiple=True, type=click.Path(file_okay=False), help="Another folder to search.")
 @output_option
 def pki_expiring(days: int, directory: str, others: tuple[str, ...], output: str) -> None:
@@ -154,7 +167,12 @@ def pki_expiring(days: int, directory: str, others: tuple[str, ...], output: str
         {
             "identity": item.identity,
             "days_to_expiry": f"{item.days_left:.1f}",
-            "until": item.not_after.isoformat(timespec="seconds"),
+            # Local time with its zone: readable in a table, ISO 8601 with the offset for scripts.
+            "until": (
+                localtime.show(item.not_after)
+                if output == "table"
+                else item.not_after.astimezone(localtime.zone()).isoformat(timespec="seconds")
+            ),
             "certificate": f"{item.serial:x}",
             "file": str(item.path),
         }
@@ -170,76 +188,96 @@ def pki_expiring(days: int, directory: str, others: tuple[str, ...], output: str
 
 @pki.command("issue-server")
 @click.argument("name")
-@click.option("--host", "hosts", multiple=True, required=True, help="Host name or address the hub dials (repeat).")
-@click.option("--dir", "directory", default=DEFAULT_DIR, show_default=True, type=click.Path(file_okay=False))
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Where to write NAME.key/.crt.")
+@hosts_dialled
+@dir_option
+@out_option("NAME.key/.crt")
 @click.option("--days", default=365, show_default=True, help="Validity of the certificate.")
 def pki_issue_server(name: str, hosts: tuple[str, ...], directory: str, out_dir: str | None, days: int) -> None:
     """Issue a plain server certificate (no department identity; adapters use issue-adapter)."""
     key_path, cert_path = run_sync(
-        lambda: issue_server_certificate(
-            Path(directory), name, hosts=hosts, days=days, out_dir=Path(out_dir) if out_dir else None
-        )
+        lambda: issue_server_certificate(Path(directory), name, hosts=hosts, days=days, out_dir=_folder(out_dir))
     )
-    click.echo(f"certificate: {cert_path} for {', '.join(hosts)}")
-    click.echo(f"key:         {key_path}")
+    said = i18n.tr(
+        "cli.pki.server_issued",
+        "certificate: {cert} for {hosts}\nkey:         {key}",
+        cert=cert_path,
+        hosts=", ".join(hosts),
+        key=key_path,
+    )
+    click.echo(said)
 
 
 @pki.command("issue-adapter")
 @click.argument("department")
-@click.option("--host", "hosts", multiple=True, required=True, help="Host name or address the hub dials (repeat).")
-@click.option("--dir", "directory", default=DEFAULT_DIR, show_default=True, type=click.Path(file_okay=False))
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Where to write DEPARTMENT-adapter.key/.crt.")
+@hosts_dialled
+@dir_option
+@out_option("DEPARTMENT-adapter.key/.crt")
 @click.option("--days", default=365, show_default=True, help="Validity of the certificate.")
 def pki_issue_adapter(department: str, hosts: tuple[str, ...], directory: str, out_dir: str | None, days: int) -> None:
     """Issue DEPARTMENT's adapter server certificate: the hub calls that adapter only if it presents this."""
     key_path, cert_path = run_sync(
-        lambda: issue_adapter_certificate(
-            Path(directory), department, hosts=hosts, days=days, out_dir=Path(out_dir) if out_dir else None
-        )
+        lambda: issue_adapter_certificate(Path(directory), department, hosts=hosts, days=days, out_dir=_folder(out_dir))
     )
-    click.echo(f"certificate: {cert_path} for {', '.join(hosts)} ({adapter_identity(department)})")
-    click.echo(f"key:         {key_path} (for {department}'s adapter only)")
-    click.echo(f"fingerprint: {certificate_fingerprint(cert_path.read_bytes())}")
-
-
-@pki.command("issue-hub-client")
-@click.option("--hub-name", default=DEFAULT_HUB_NAME, show_default=True, help="The hub's name (setting hub_name).")
-@click.option("--dir", "directory", default=DEFAULT_DIR, show_default=True, type=click.Path(file_okay=False))
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Where to write hub-client.key/.crt.")
-@click.option("--days", default=825, show_default=True, help="Validity of the certificate.")
-def pki_issue_hub_client(hub_name: str, directory: str, out_dir: str | None, days: int) -> None:
-    """Re-issue the hub's client certificate (what it presents to adapters; they admit it by its name)."""
-    key_path, cert_path = run_sync(
-        lambda: issue_hub_client_certificate(
-            Path(directory), hub_name, days=days, out_dir=Path(out_dir) if out_dir else None
-        )
+    said = i18n.tr(
+        "cli.pki.adapter_issued",
+        "certificate: {cert} for {hosts} ({identity})\n"
+        "key:         {key} (for {department}'s adapter only)\n"
+        "fingerprint: {fingerprint}",
+        cert=cert_path,
+        hosts=", ".join(hosts),
+        identity=adapter_identity(department),
+        key=key_path,
+        department=department,
+        fingerprint=certificate_fingerprint(cert_path.read_bytes()),
     )
-    click.echo(f"certificate: {cert_path} ({hub_identity(hub_name)})")
-    click.echo(f"key:         {key_path} (the hub's settings tls_client_cert / tls_client_key)")
+    click.echo(said)
 
 
-@pki.command("issue-document-signing")
-@click.option("--hub-name", default=DEFAULT_HUB_NAME, show_default=True, help="The hub's name (setting hub_name).")
-@click.option("--dir", "directory", default=DEFAULT_DIR, show_default=True, type=click.Path(file_okay=False))
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Where to write document-signing.key/.crt.")
-@click.option("--days", default=825, show_default=True, help="Validity of the certificate.")
-def pki_issue_document_signing(hub_name: str, directory: str, out_dir: str | None, days: int) -> None:
-    """(Re-)issue the hub's document-signing certificate (the PAdES signature of annotated copies)."""
-    key_path, cert_path = run_sync(
-        lambda: issue_document_signing_certificate(
-            Path(directory), hub_name, days=days, out_dir=Path(out_dir) if out_dir else None
+def _hub_certificate_command(
+    name: str, issue: Callable[..., tuple[Path, Path]], files: str, settings: str, summary: str
+) -> click.Command:
+    """`pki NAME`: (re-)issue one of the hub's own certificates and say which settings name its files."""
+
+    @click.option("--hub-name", default=DEFAULT_HUB_NAME, show_default=True, help="The hub's name (setting hub_name).")
+    @dir_option
+    @out_option(files)
+    @click.option("--days", default=825, show_default=True, help="Validity of the certificate.")
+    def command(hub_name: str, directory: str, out_dir: str | None, days: int) -> None:
+        key_path, cert_path = run_sync(lambda: issue(Path(directory), hub_name, days=days, out_dir=_folder(out_dir)))
+        said = i18n.tr(
+            "cli.pki.hub_certificate_issued",
+            "certificate: {cert} ({identity})\nkey:         {key} (the hub's settings {settings})",
+            cert=cert_path,
+            identity=hub_identity(hub_name),
+            key=key_path,
+            settings=settings,
         )
-    )
-    click.echo(f"certificate: {cert_path} ({hub_identity(hub_name)})")
-    click.echo(f"key:         {key_path} (the hub's settings document_signing_cert / document_signing_key)")
+        click.echo(said)
+
+    return pki.command(name, help=summary)(command)
+
+
+pki_issue_hub_client = _hub_certificate_command(
+    "issue-hub-client",
+    issue_hub_client_certificate,
+    "hub-client.key/.crt",
+    "tls_client_cert / tls_client_key",
+    "Re-issue the hub's client certificate (what it presents to adapters; they admit it by its name).",
+)
+pki_issue_document_signing = _hub_certificate_command(
+    "issue-document-signing",
+    issue_document_signing_certificate,
+    "document-signing.key/.crt",
+    "document_signing_cert / document_signing_key",
+    "(Re-)issue the hub's document-signing certificate (the PAdES signature of annotated copies).",
+)
 
 
 @pki.command("revoke")
 @click.argument("certificate", required=False, type=click.Path(dir_okay=False))
 @click.option("--serial", help="Serial number to revoke instead of a certificate file (hex, or decimal with 0d).")
 @click.option("--reason", default="unspecified", show_default=True, help="key_compromise, superseded, ...")
-@click.option("--dir", "directory", default=DEFAULT_DIR, show_default=True, type=click.Path(file_okay=False))
+@dir_option
 @click.option("--days", default=CRL_DAYS, show_default=True, help="How long the new CRL says it is current.")
 def pki_revoke(certificate: str | None, serial: str | None, reason: str, directory: str, days: int) -> None:
     """Revoke CERTIFICATE (a PEM file this CA issued) or --serial N: added to crl.pem, read by hub and adapters."""
@@ -253,11 +291,17 @@ def pki_revoke(certificate: str | None, serial: str | None, reason: str, directo
             days=days,
         )
     )
-    click.echo(f"revoked serial {revoked:x}; CRL: {Path(directory) / 'crl.pem'} (copy it to every adapter's tls.crl)")
+    said = i18n.tr(
+        "cli.pki.revoked",
+        "revoked serial {serial}; CRL: {crl} (copy it to every adapter's tls.crl)",
+        serial=format(revoked, "x"),
+        crl=Path(directory) / "crl.pem",
+    )
+    click.echo(said)
 
 
 @pki.command("crl")
-@click.option("--dir", "directory", default=DEFAULT_DIR, show_default=True, type=click.Path(file_okay=False))
+@dir_option
 @click.option("--days", default=CRL_DAYS, show_default=True, help="How long the CRL says it is current.")
 @click.option(
     "--root-crl", type=click.Path(dir_okay=False, exists=True), help="The root's CRL brought from the offline root."
@@ -265,7 +309,7 @@ def pki_revoke(certificate: str | None, serial: str | None, reason: str, directo
 def pki_crl(directory: str, days: int, root_crl: str | None) -> None:
     """Write or refresh crl.pem, signed by the CA, keeping every revocation already listed (and the root's CRL)."""
     path = run_sync(lambda: write_crl(Path(directory), days=days, root_crl=Path(root_crl) if root_crl else None))
-    click.echo(f"CRL: {path}")
+    click.echo(i18n.tr("cli.pki.crl", "CRL: {path}", path=path))
 
 
 # --- the key ceremony ------------------------------------------------------------------------------
@@ -319,7 +363,7 @@ def pki_root_revoke(certificate: str | None, serial: str | None, reason: str, ro
         i18n.translate(
             "cli.pki.intermediate_revoked",
             "revoked intermediate {serial}; on each hub: exchange pki crl --root-crl {crl}",
-        ).format(serial=f"{revoked:x}", crl=Path(root) / "root-crl.pem")
+        ).format(serial=format(revoked, "x"), crl=Path(root) / "root-crl.pem")
     )
 
 
@@ -338,7 +382,7 @@ def pki_intermediate() -> None:
 
 
 @pki_intermediate.command("request")
-@click.option("--dir", "directory", default=DEFAULT_DIR, show_default=True, type=click.Path(file_okay=False))
+@dir_option
 @click.option("--hub-name", default=DEFAULT_HUB_NAME, show_default=True, help="The hub's name (setting hub_name).")
 def pki_intermediate_request(directory: str, hub_name: str) -> None:
     """Make the intermediate's key (stays here) and a signing request (intermediate.csr) to carry to the root."""
@@ -366,7 +410,7 @@ def pki_intermediate_sign(request: str, root: str, out: str, days: int) -> None:
 
 @pki_intermediate.command("install")
 @click.argument("chain", type=click.Path(dir_okay=False, exists=True))
-@click.option("--dir", "directory", default=DEFAULT_DIR, show_default=True, type=click.Path(file_okay=False))
+@dir_option
 @click.option("--root-crl", type=click.Path(dir_okay=False, exists=True), help="The root's CRL (root-crl.pem).")
 @click.option("--hub-name", default=DEFAULT_HUB_NAME, show_default=True, help="The hub's name (setting hub_name).")
 @click.option("--host", "hosts", multiple=True, help="Host name or address clients dial (repeat; default localhost).")
@@ -399,8 +443,14 @@ def pki_intermediate_install(
             "issuing CA: {ca} (intermediate + root: what hub, adapters and clients trust)",
         ).format(ca=paths.ca_cert)
     )
-    click.echo(f"server: {paths.server_cert}")
-    click.echo(f"client: {paths.hub_client_cert} ({hub_identity(hub_name)})")
+    said = i18n.tr(
+        "cli.pki.hub_certificates",
+        "server: {server}\nclient: {client} ({identity})",
+        server=paths.server_cert,
+        client=paths.hub_client_cert,
+        identity=hub_identity(hub_name),
+    )
+    click.echo(said)
 
 
 def _serial(text: str) -> int:
@@ -408,6 +458,5 @@ def _serial(text: str) -> int:
     try:
         return int(text[2:], 10) if text.lower().startswith("0d") else int(text.replace(":", ""), 16)
     except ValueError:
-        raise click.BadParameter(
-            f"{text!r} is not a serial number (hex, or 0d<decimal>)", param_hint="--serial"
-        ) from None
+        said = i18n.tr("cli.pki.bad_serial", "{text!r} is not a serial number (hex, or 0d<decimal>)", text=text)
+        raise click.BadParameter(said, param_hint="--serial") from None

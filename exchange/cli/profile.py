@@ -79,7 +79,7 @@ def profile_create(out: str, force: bool, profile: Profile) -> None:
     """
     path = Path(out)
     if path.exists() and not force:
-        raise click.UsageError(f"{path} exists; pass --force to replace it")
+        raise click.UsageError(i18n.tr("cli.profile.exists", "{path} exists; pass --force to replace it", path=path))
     problems = _problems(profile)
     if problems:
         fail(InvalidArgument("the profile was not written", reason="CLI_PROFILE_INVALID", violations=problems))

@@ -19,8 +19,18 @@ from catalog.specs import parse_department
 from catalog.yaml_io import load_spec_file
 from exchange import i18n
 from exchange.auth.keys import algorithm_for, key_id, load_public_key
-from exchange.cli.common import Profile, emit_record, emit_rows, output_option, profile_options, run
+from exchange.cli.common import (
+    Profile,
+    emit_record,
+    emit_rows,
+    output_option,
+    profile_options,
+    run,
+    show_record,
+    show_rows,
+)
 from exchange.cli.messages import after_register
+from exchange.client import HubClient
 from exchange.client_registry import DepartmentInfo, DepartmentKeyInfo, ServiceItemInfo
 
 
@@ -86,28 +96,24 @@ def catalog_list(owner: str, query: str, output: str, profile: Profile) -> None:
       exchange catalog list --search 人口信息
     """
 
-    async def go() -> None:
-        async with profile.client() as hub:
-            found = await (hub.search_datasets(query) if query else hub.list_datasets(owner=owner))
-            emit_rows(
-                (
-                    {
-                        "code": d.code,
-                        "version": d.version,
-                        "owner": d.owner,
-                        "sharing": d.sharing,
-                        "status": d.status,
-                        "title": d.title,
-                        "resource_code": d.resource_code,
-                        "classification": " / ".join(d.classification),
-                    }
-                    for d in found
-                ),
-                ["code", "version", "owner", "sharing", "status", "title", "resource_code", "classification"],
-                output,
-            )
+    async def rows(hub: HubClient) -> list[dict[str, Any]]:
+        found = await (hub.search_datasets(query) if query else hub.list_datasets(owner=owner))
+        return [
+            {
+                "code": d.code,
+                "version": d.version,
+                "owner": d.owner,
+                "sharing": d.sharing,
+                "status": d.status,
+                "title": d.title,
+                "resource_code": d.resource_code,
+                "classification": " / ".join(d.classification),
+            }
+            for d in found
+        ]
 
-    run(go())
+    columns = ["code", "version", "owner", "sharing", "status", "title", "resource_code", "classification"]
+    show_rows(profile, rows, columns, output)
 
 
 @catalog.command("show")
@@ -199,7 +205,9 @@ def departments_register(
           --signing-public-key fire/signing.key.pub
     """
     if adapter_endpoint and len(files) > 1:
-        raise click.UsageError("--adapter-endpoint applies to one department: give one FILE")
+        raise click.UsageError(
+            i18n.translate("cli.departments.one_file", "--adapter-endpoint applies to one department: give one FILE")
+        )
 
     async def go() -> None:
         async with profile.client() as hub:
@@ -294,11 +302,10 @@ def departments_show(code: str, output: str, profile: Profile) -> None:
       exchange departments show FIRE -o json
     """
 
-    async def go() -> None:
-        async with profile.client() as hub:
-            emit_record(_department_record(await hub.get_department(code)), output)
+    async def record(hub: HubClient) -> dict[str, Any]:
+        return _department_record(await hub.get_department(code))
 
-    run(go())
+    show_record(profile, record, output)
 
 
 @departments.command("add-key")
@@ -371,9 +378,9 @@ def departments_roles(code: str, set_roles: str, officer: str, reset: bool, reas
       exchange departments roles FIRE --officer chief --reset
     """
     if set_roles and reset:
-        raise click.UsageError("give either --set or --reset, not both")
+        raise click.UsageError(i18n.translate("cli.roles.set_or_reset", "give either --set or --reset, not both"))
     if officer and not (set_roles or reset):
-        raise click.UsageError("--officer needs --set or --reset")
+        raise click.UsageError(i18n.translate("cli.roles.officer_needs_change", "--officer needs --set or --reset"))
 
     async def go() -> None:
         async with profile.client() as hub:
@@ -382,9 +389,13 @@ def departments_roles(code: str, set_roles: str, officer: str, reset: bool, reas
                 held = await hub.set_department_roles(code, names, officer_id=officer, reset=reset, reason=reason)
             else:
                 held = await hub.get_department_roles(code)
-            click.echo(f"{held.department}: {_role_names(held.roles)}{' (default)' if held.is_default else ''}")
+            default = i18n.translate("cli.roles.default", " (default)") if held.is_default else ""
+            click.echo(f"{held.department}: {_role_names(held.roles)}{default}")
             for officer_id, roles in sorted(held.officers.items()):
-                click.echo(f"  officer {officer_id}: {_role_names(roles)}")
+                said = i18n.tr(
+                    "cli.roles.officer", "officer {officer}: {roles}", officer=officer_id, roles=_role_names(roles)
+                )
+                click.echo(f"  {said}")
 
     run(go())
 
@@ -411,11 +422,17 @@ def departments_keygen(code: str, out_dir: str) -> None:
     folder = Path(out_dir)
     private, public = folder / f"{code}-token.key", folder / f"{code}-token.pub"
     if private.exists():
-        raise click.ClickException(f"{private} exists; refusing to overwrite a token key (retire it first)")
+        raise click.ClickException(
+            i18n.tr(
+                "cli.departments.key_exists",
+                "{path} exists; refusing to overwrite a token key (retire it first)",
+                path=private,
+            )
+        )
     key = generate_ed25519()
     write_private_key(private, key)
     public.write_text(public_key_to_pem(key), encoding="utf-8")
-    click.echo(f"kid:         {key_id(key.public_key())}")
+    click.echo(i18n.tr("cli.departments.kid", "kid:         {kid}", kid=key_id(key.public_key())))
     said = i18n.translate(
         "cli.departments.keygen",
         "private key: {private} (mode 0600; for {code}'s systems only: --token-key, profile key `key`)\n"
@@ -584,8 +601,7 @@ def items_show(code: str, output: str, profile: Profile) -> None:
       exchange items show restaurant_permit -o json
     """
 
-    async def go() -> None:
-        async with profile.client() as hub:
-            emit_record((await hub.get_service_item(code)).spec, output)
+    async def record(hub: HubClient) -> dict[str, Any]:
+        return (await hub.get_service_item(code)).spec
 
-    run(go())
+    show_record(profile, record, output)

@@ -52,7 +52,8 @@ def supervision_figures(since: str, until: str, output: str, profile: Profile) -
         try:
             return from_datetime(datetime.fromisoformat(text).replace(tzinfo=localtime.zone()))
         except ValueError:
-            raise click.BadParameter(f"expected a date like 2026-11-01, got {text!r}", param_hint=option) from None
+            said = i18n.tr("cli.supervision.bad_date", "expected a date like 2026-11-01, got {text!r}", text=text)
+            raise click.BadParameter(said, param_hint=option) from None
 
     async def go() -> None:
         async with profile.client() as hub:
