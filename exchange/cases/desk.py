@@ -27,7 +27,7 @@ from exchange.cases.model import Actor, Case, CaseEvent, DeadlineStatus
 from exchange.cases.parties import CaseParty, PartyInput
 from exchange.cases.review import Verdict
 from exchange.clock import now_us, to_datetime
-from exchange.policy import Facts, enforce, sees_all
+from exchange.policy import Facts, Thing, enforce, sees_all
 from exchange.storage import IntegrityError, case_store
 from exchange.supervision.levels import WarningLevel, warning_level
 
@@ -257,7 +257,7 @@ class CaseDesk(DeskBase):
         """The department whose cases `caller` lists: the one asked for if the policy lets it, else its own."""
         if sees_all(caller, operation):
             return department
-        enforce(caller, operation, Facts(department=department, what=f"the cases of {department}"))
+        enforce(caller, operation, Facts(department=department, what=Thing("cases_of", department)))
         return caller.department
 
     async def overdue(

@@ -12,6 +12,7 @@ from typing import Any
 
 from exchange import i18n, localtime
 from exchange.i18n import N_
+from exchange.policy.sentences import ROLE_NAMES
 
 EN: dict[str, str] = {
     "app.name": N_("app.name", "Exchange console"),
@@ -30,10 +31,8 @@ EN: dict[str, str] = {
     "common.yes": N_("common.yes", "yes"),
     "common.no": N_("common.no", "no"),
     "common.one_of": N_("common.one_of", "one of: {options}"),
-    "role.hub_admin": N_("role.hub_admin", "hub administrator"),
-    "role.dept_admin": N_("role.dept_admin", "department administrator"),
-    "role.auditor": N_("role.auditor", "auditor"),
-    "role.supervisor": N_("role.supervisor", "supervisor"),
+    # The roles' names are the policy's (its refusals name them too).
+    **{f"role.{role}": name for role, name in ROLE_NAMES.items()},
     "nav.supervision": N_("nav.supervision", "Supervision"),
     # 电子监察 (supervision dashboard)
     "supervision.title": N_("supervision.title", "Supervision"),
