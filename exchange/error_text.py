@@ -20,6 +20,7 @@ from google.rpc import error_details_pb2
 from catalog import errors as e
 from exchange import i18n
 from exchange.i18n import N_
+from exchange.policy import sentences
 
 # Templates may name only metadata keys the raising code sets; a missing key falls back to the class text.
 BY_REASON: dict[str, str] = {
@@ -144,6 +145,10 @@ def localized_text(error: e.ExchangeError, language: str) -> str:
     """The error for a person reading `language`: English is the error's own message."""
     if language == "en":
         return error.message
+    # A policy refusal says its own sentence (whose thing, who may, for whom the caller acts).
+    said = sentences.said_in(error.metadata, language)
+    if said is not None:
+        return said
     context, template = _template(error)
     values = {**{k: v[:128] for k, v in error.metadata.items()}, "reason": error.reason}
     text = _fill(i18n.translate(context, template, language), values)
@@ -154,8 +159,8 @@ def localized_text(error: e.ExchangeError, language: str) -> str:
 
 
 def translated_for_people(error: e.ExchangeError, language: str) -> str:
-    """The error's own translation by reason in a language other than English, else '' (show the message)."""
-    if language == "en" or error.reason not in BY_REASON:
+    """The error's own translation (its sentence, else by reason) in a language other than English, else ''."""
+    if language == "en" or (error.reason not in BY_REASON and sentences.said_in(error.metadata, language) is None):
         return ""
     return localized_text(error, language)
 

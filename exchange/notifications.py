@@ -27,7 +27,7 @@ from exchange.audit.recorder import entry_of
 from exchange.auth.identity import Caller, Role
 from exchange.clock import now_us
 from exchange.events import EventKind
-from exchange.policy import Facts, enforce
+from exchange.policy import Facts, Thing, enforce
 from exchange.storage import notification_store, status_store
 from exchange.storage.notification_store import DEAD, DELIVERED, PENDING, Delivery, StoredEvent, Webhook
 from exchange.webhook_signature import ED25519, HMAC, SCHEMES, event_body, sign
@@ -124,7 +124,7 @@ class NotificationDesk:
     ) -> tuple[Webhook, str]:
         """Set the department's webhook; the secret made by the hub when none was given (else '')."""
         department = department or caller.department
-        enforce(caller, "notifications.webhook.set", Facts(department=department, what=f"the webhook of {department}"))
+        enforce(caller, "notifications.webhook.set", Facts(department=department, what=Thing("webhook_of", department)))
         url = check_webhook_url(url, loopback_http=self.hub.settings.webhook_loopback_http)
         wanted = check_kinds(kinds)
         made = ""
@@ -159,14 +159,16 @@ class NotificationDesk:
 
     async def get_webhook(self, caller: Caller, department: str) -> Webhook | None:
         department = department or caller.department
-        enforce(caller, "notifications.webhook.read", Facts(department=department, what=f"the webhook of {department}"))
+        enforce(
+            caller, "notifications.webhook.read", Facts(department=department, what=Thing("webhook_of", department))
+        )
         async with self.hub.db.read() as conn:
             return await notification_store.get_webhook(conn, department)
 
     async def delete_webhook(self, caller: Caller, department: str) -> bool:
         department = department or caller.department
         enforce(
-            caller, "notifications.webhook.delete", Facts(department=department, what=f"the webhook of {department}")
+            caller, "notifications.webhook.delete", Facts(department=department, what=Thing("webhook_of", department))
         )
         async with self.hub.db.begin() as conn:
             deleted = await notification_store.delete_webhook(conn, department)
@@ -178,7 +180,7 @@ class NotificationDesk:
         enforce(
             caller,
             "notifications.dead_letters.list",
-            Facts(department=department, what=f"the dead letters of {department}"),
+            Facts(department=department, what=Thing("dead_letters_of", department)),
         )
         async with self.hub.db.read() as conn:
             found = []
@@ -194,7 +196,7 @@ class NotificationDesk:
         enforce(
             caller,
             "notifications.dead_letters.redrive",
-            Facts(department=department, what=f"the dead letters of {department}"),
+            Facts(department=department, what=Thing("dead_letters_of", department)),
         )
         async with self.hub.db.begin() as conn:
             if await notification_store.get_webhook(conn, department) is None:

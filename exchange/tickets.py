@@ -26,7 +26,7 @@ from exchange.auth.identity import Caller
 from exchange.cases.desk_base import DeskBase
 from exchange.cases.lifecycle import OPEN_STATES
 from exchange.events import Event, EventKind
-from exchange.policy import Facts, decide, enforce, error_for, sees_all
+from exchange.policy import Facts, Thing, decide, enforce, error_for, sees_all
 from exchange.storage import status_store, ticket_store
 from exchange.storage.ticket_store import ANSWERED, OPEN, StoredTicket
 
@@ -161,7 +161,7 @@ class TicketDesk(DeskBase):
         """The issuer's department admin answers; "corrected" tells every open case holding the document."""
         ticket = await self._visible(caller, ticket_id, "tickets.answer")
         try:
-            enforce(caller, "tickets.answer", Facts(department=ticket.issuer, what=f"ticket {ticket.id}"))
+            enforce(caller, "tickets.answer", Facts(department=ticket.issuer, what=Thing("ticket", ticket.id)))
             if answer not in {a.value for a in Answer}:
                 raise InvalidArgument(
                     f"unknown answer {quote(answer)}; one of corrected, no_error, cannot_correct",
@@ -256,7 +256,7 @@ class TicketDesk(DeskBase):
         decision = decide(
             caller,
             "tickets.read",
-            Facts(parties=(ticket.opened_by_department, ticket.issuer), what=f"ticket {ticket.id}"),
+            Facts(parties=(ticket.opened_by_department, ticket.issuer), what=Thing("ticket", ticket.id)),
         )
         if not decision.allowed:
             error = missing if decision.reason == missing.reason else error_for(decision)

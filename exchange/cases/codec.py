@@ -67,6 +67,8 @@ def case_to_json(case: Case) -> str:
                 "officer": e.actor_officer,
                 "kind": e.kind,
                 "detail": e.detail,
+                # The detail's sentence for each reader's language (exchange.cases.timeline); absent in older records.
+                **({"detail_key": e.detail_key, "values": dict(e.values)} if e.detail_key else {}),
             }
             for e in case.events
         ],
@@ -111,7 +113,16 @@ def case_from_json(text: str) -> Case:
             not_accepted_reasons=tuple(d["not_accepted_reasons"]),
             opinions=MappingProxyType(opinions),
             events=tuple(
-                CaseEvent(_req(e["at"]), e["department"], e["officer"], e["kind"], e["detail"]) for e in d["events"]
+                CaseEvent(
+                    _req(e["at"]),
+                    e["department"],
+                    e["officer"],
+                    e["kind"],
+                    e["detail"],
+                    e.get("detail_key", ""),
+                    MappingProxyType({str(k): str(v) for k, v in e.get("values", {}).items()}),
+                )
+                for e in d["events"]
             ),
             # Cases stored before parties were recorded have the applicant alone.
             other_parties=tuple(

@@ -26,8 +26,9 @@ from exchange.cases.materials import Material, MaterialStatus, missing_mandatory
 from exchange.cases.model import Actor, Case, CaseEvent, DeadlineStatus
 from exchange.cases.parties import CaseParty, PartyInput
 from exchange.cases.review import Verdict
+from exchange.cases.timeline import Detail
 from exchange.clock import now_us, to_datetime
-from exchange.policy import Facts, enforce, sees_all
+from exchange.policy import Facts, Thing, enforce, sees_all
 from exchange.storage import IntegrityError, case_store
 from exchange.supervision.levels import WarningLevel, warning_level
 
@@ -61,8 +62,10 @@ def _material_events(materials: Sequence[Material]) -> list[CaseEvent]:
     for m in materials:
         department, _, officer = m.fetched_by.partition("/")
         kind = "material_attached" if m.version == 1 else "material_refreshed"
-        detail = f"{m.dataset} {m.key} v{m.version} from {m.issuer} (status {m.status_code or '-'})"
-        events.append(CaseEvent(to_datetime(m.fetched_at_us), department, officer, kind, detail))
+        detail = Detail.of(
+            "material", dataset=m.dataset, key=m.key, version=m.version, issuer=m.issuer, status=m.status_code or "-"
+        )
+        events.append(CaseEvent.of(to_datetime(m.fetched_at_us), Actor(department, officer), kind, detail))
     return events
 
 
@@ -257,7 +260,7 @@ class CaseDesk(DeskBase):
         """The department whose cases `caller` lists: the one asked for if the policy lets it, else its own."""
         if sees_all(caller, operation):
             return department
-        enforce(caller, operation, Facts(department=department, what=f"the cases of {department}"))
+        enforce(caller, operation, Facts(department=department, what=Thing("cases_of", department)))
         return caller.department
 
     async def overdue(

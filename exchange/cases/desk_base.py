@@ -16,7 +16,7 @@ from exchange.audit.log import Receipt
 from exchange.audit.recorder import Purpose, entry_of
 from exchange.auth.identity import Caller
 from exchange.cases.model import Case
-from exchange.policy import Facts, enforce
+from exchange.policy import Facts, Thing, enforce
 
 if TYPE_CHECKING:
     from exchange.hub import Hub
@@ -86,7 +86,7 @@ class DeskBase:
 
     def _require_involved(self, caller: Caller, case: Case, operation: str) -> None:
         """The policy's involvement rule for `operation` on `case` (auditors and hub admins read any)."""
-        facts = Facts(parties=tuple(case.involved_departments), what=f"case {case.id}")
+        facts = Facts(parties=tuple(case.involved_departments), what=Thing("case", case.id))
         enforce(caller, operation, facts, case=case.id, department=caller.department)
 
 

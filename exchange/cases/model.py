@@ -13,6 +13,7 @@ from exchange.cases.calendar import WorkingCalendar, require_aware
 from exchange.cases.lifecycle import CaseAction, CaseState, is_open, next_state
 from exchange.cases.parties import APPLICANT, CaseParty, check_new_parties, clean_name
 from exchange.cases.review import Opinion, Verdict, awaiting_opinion, review_outcome
+from exchange.cases.timeline import Detail
 
 ApplicantKind = Literal["person", "organisation"]
 DeadlineState = Literal["on_time", "nearly_overdue", "overdue", "paused", "not_started", "finished"]
@@ -42,7 +43,15 @@ class CaseEvent:
     actor_department: str
     actor_officer: str
     kind: str
+    # In English, as recorded; people read it in their language from the key and values (exchange.cases.timeline).
     detail: str
+    detail_key: str = ""
+    values: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    @staticmethod
+    def of(at: datetime, by: Actor, kind: str, detail: Detail) -> CaseEvent:
+        """The event of `kind` by `by`, its detail kept as a sentence and as English text."""
+        return CaseEvent(at, by.department, by.officer, kind, detail.english(), detail.key, detail.values)
 
 
 @dataclass(frozen=True)
@@ -121,9 +130,9 @@ def _require_lead(case: Case, by: Actor, action: str) -> None:
         )
 
 
-def _record(case: Case, by: Actor, now: datetime, kind: str, detail: str, **changes: Any) -> Case:
+def _record(case: Case, by: Actor, now: datetime, kind: str, detail: Detail, **changes: Any) -> Case:
     """The case with ``changes`` applied, its version bumped and the event appended."""
-    event = CaseEvent(now, by.department, by.officer, kind, detail)
+    event = CaseEvent.of(now, by, kind, detail)
     return replace(case, version=case.version + 1, events=(*case.events, event), **changes)
 
 
@@ -180,7 +189,7 @@ def open_case(
         state=CaseState.SUBMITTED,
         version=1,
         submitted_at=now,
-        events=(CaseEvent(now, by.department, by.officer, EVENT_SUBMIT, f"submitted for {service_item}"),),
+        events=(CaseEvent.of(now, by, EVENT_SUBMIT, Detail.of("submit", service_item=service_item)),),
         applicant_name=clean_name(applicant_name, "applicant"),
     )
     return replace(case, other_parties=check_new_parties(case.parties, parties))
@@ -202,7 +211,10 @@ def add_party(case: Case, by: Actor, now: datetime, party: CaseParty) -> Case:
             metadata={"case": case.id, "state": str(case.state)},
         )
     added = check_new_parties(case.parties, [party])
-    detail = f"party added: {party.relation}" + (f" ({party.name})" if party.name else "")
+    if party.name:
+        detail = Detail.of("party_added_named", relation=party.relation, name=party.name)
+    else:
+        detail = Detail.of("party_added", relation=party.relation)
     return _record(case, by, now, EVENT_PARTY_ADDED, detail, other_parties=(*case.other_parties, *added))
 
 
@@ -238,7 +250,7 @@ def accept(case: Case, by: Actor, now: datetime, calendar: WorkingCalendar, time
             violations=[FieldViolation("time_limit_days", "at least 1")],
         )
     deadline = calendar.add_working_days(now, time_limit_days)
-    detail = f"accepted; {time_limit_days} working days, deadline {_local(deadline, calendar)}"
+    detail = Detail.of("accept", days=time_limit_days, deadline=_local(deadline, calendar))
     return _record(case, by, now, CaseAction.ACCEPT, detail, state=state, accepted_at=now, deadline=deadline)
 
 
@@ -248,7 +260,7 @@ def not_accept(case: Case, by: Actor, now: datetime, reasons: Sequence[str]) -> 
     _require_lead(case, by, "refuse")
     state = next_state(case.state, CaseAction.NOT_ACCEPT)
     cleaned = _clean_list(reasons, "reasons")
-    detail = "not accepted: " + "; ".join(cleaned)
+    detail = Detail.of("not_accept", reasons="; ".join(cleaned))
     return _record(case, by, now, CaseAction.NOT_ACCEPT, detail, state=state, not_accepted_reasons=cleaned)
 
 
@@ -270,7 +282,7 @@ def request_correction(case: Case, by: Actor, now: datetime, missing: Sequence[s
     state = next_state(case.state, CaseAction.REQUEST_CORRECTION)
     items = _clean_list(missing, "missing")
     notice = CorrectionNotice(items, now, None, requested_in=case.state)
-    detail = "correction requested: " + "; ".join(items)
+    detail = Detail.of("request_correction", missing="; ".join(items))
     return _record(
         case,
         by,
@@ -307,10 +319,10 @@ def submit_correction(case: Case, by: Actor, now: datetime, calendar: WorkingCal
         )
     paused_for = calendar.working_time_between(pause_start, now)
     deadline = case.deadline
-    detail = f"correction submitted; resumed as {state}"
+    detail = Detail.of("submit_correction", state=state)
     if deadline is not None:
         deadline = calendar.add_working_time(deadline, paused_for)
-        detail += f"; deadline moved to {_local(deadline, calendar)}"
+        detail = Detail.of("submit_correction_moved", state=state, deadline=_local(deadline, calendar))
     # A request for more was answered by this correction; those reviewers give a fresh opinion.
     opinions = {d: o for d, o in case.opinions.items() if o.verdict is not Verdict.REQUEST_MORE}
     return _record(
@@ -332,7 +344,7 @@ def start_review(case: Case, by: Actor, now: datetime) -> Case:
     require_aware(now, "now")
     _require_lead(case, by, "start the review of")
     state = next_state(case.state, CaseAction.START_REVIEW)
-    detail = "review started by " + ", ".join(case.involved_departments)
+    detail = Detail.of("start_review", departments=", ".join(case.involved_departments))
     return _record(case, by, now, CaseAction.START_REVIEW, detail, state=state)
 
 
@@ -363,7 +375,10 @@ def record_opinion(case: Case, department: str, officer: str, verdict: Verdict, 
         _require_text(comment, "comment")
     opinion = Opinion(department, officer, verdict, comment.strip(), now)
     opinions = MappingProxyType({**case.opinions, department: opinion})
-    detail = f"{department}: {verdict}" + (f" ({opinion.comment})" if opinion.comment else "")
+    if opinion.comment:
+        detail = Detail.of("opinion_commented", department=department, verdict=verdict, comment=opinion.comment)
+    else:
+        detail = Detail.of("opinion", department=department, verdict=verdict)
     by = Actor(department, officer)
     return _record(case, by, now, EVENT_OPINION, detail, opinions=opinions)
 
@@ -397,7 +412,7 @@ def decide(case: Case, by: Actor, now: datetime) -> Case:
             metadata={"case": case.id},
         )
     state = next_state(case.state, action)
-    return _record(case, by, now, action, f"{outcome} after review", state=state)
+    return _record(case, by, now, action, Detail.of(outcome), state=state)
 
 
 def withdraw(case: Case, by: Actor, now: datetime, reason: str = "") -> Case:
@@ -409,7 +424,7 @@ def withdraw(case: Case, by: Actor, now: datetime, reason: str = "") -> Case:
     if paused and paused[-1][1] is None:
         # Withdrawal ends an open correction pause too.
         paused = (*paused[:-1], (paused[-1][0], now))
-    detail = "withdrawn by the applicant" + (f": {reason.strip()}" if reason.strip() else "")
+    detail = Detail.of("withdraw_reason", reason=reason.strip()) if reason.strip() else Detail.of("withdraw")
     return _record(case, by, now, CaseAction.WITHDRAW, detail, state=state, paused=paused)
 
 
@@ -418,7 +433,7 @@ def close(case: Case, by: Actor, now: datetime) -> Case:
     require_aware(now, "now")
     _require_lead(case, by, "close")
     state = next_state(case.state, CaseAction.CLOSE)
-    return _record(case, by, now, CaseAction.CLOSE, f"closed after {case.state}", state=state)
+    return _record(case, by, now, CaseAction.CLOSE, Detail.of("close", state=case.state), state=state)
 
 
 def finished_at(case: Case) -> datetime | None:

@@ -23,6 +23,7 @@ from catalog.errors import (
 )
 from exchange import i18n, localtime
 from exchange.app.catalog_queries import CatalogQueries
+from exchange.cases import timeline
 from exchange.cases.annotated_copies import AnnotatedCopyDesk
 from exchange.cases.desk import CaseDesk
 from exchange.console import accounts
@@ -123,6 +124,8 @@ def templates() -> jinja2.Environment:
     env.globals["language"] = i18n.current
     env.globals["languages"] = {"zh-CN": "中文", "en": "English"}
     env.filters["when"] = _when
+    # A case's timeline in the reader's language (the events keep their sentences: exchange.cases.timeline).
+    env.globals.update(step_in=timeline.step_in, detail_in=timeline.detail_in, verdict_in=timeline.verdict_in)
     return env
 
 

@@ -20,7 +20,7 @@ from exchange.console.forms import (
     dataset_spec_from_form,
 )
 from exchange.console.strings import text
-from exchange.policy import Facts, decide, enforce
+from exchange.policy import Facts, Thing, decide, enforce
 from exchange.services.convert import spec_from_text
 
 routes = web.RouteTableDef()
@@ -75,7 +75,9 @@ async def dataset_edit(request: web.Request) -> web.Response:
     ds = await registry_of(request).get_dataset(request.match_info["code"])
     # The form is for the dataset's own department (or a hub admin): the policy says so before it is shown.
     enforce(
-        account_of(request).caller, "catalog.dataset.register", Facts(department=ds.owner, what=f"dataset {ds.code}")
+        account_of(request).caller,
+        "catalog.dataset.register",
+        Facts(department=ds.owner, what=Thing("dataset", ds.code)),
     )
     return await _form(request, dataset_form_values(dataset_to_dict(ds)), editing=True)
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from exchange import i18n, localtime
+from exchange.cases.timeline import STATE_NAMES
 from exchange.i18n import N_
+from exchange.policy.sentences import ROLE_NAMES
 
 EN: dict[str, str] = {
     "app.name": N_("app.name", "Exchange console"),
@@ -30,10 +32,8 @@ EN: dict[str, str] = {
     "common.yes": N_("common.yes", "yes"),
     "common.no": N_("common.no", "no"),
     "common.one_of": N_("common.one_of", "one of: {options}"),
-    "role.hub_admin": N_("role.hub_admin", "hub administrator"),
-    "role.dept_admin": N_("role.dept_admin", "department administrator"),
-    "role.auditor": N_("role.auditor", "auditor"),
-    "role.supervisor": N_("role.supervisor", "supervisor"),
+    # The roles' names are the policy's (its refusals name them too).
+    **{f"role.{role}": name for role, name in ROLE_NAMES.items()},
     "nav.supervision": N_("nav.supervision", "Supervision"),
     # 电子监察 (supervision dashboard)
     "supervision.title": N_("supervision.title", "Supervision"),
@@ -394,15 +394,8 @@ EN: dict[str, str] = {
     "cases.opinions": N_("cases.opinions", "Review opinions"),
     "cases.no_opinions": N_("cases.no_opinions", "No opinions yet."),
     "cases.timeline": N_("cases.timeline", "Timeline"),
-    "case_state.submitted": N_("case_state.submitted", "submitted"),
-    "case_state.awaiting_correction": N_("case_state.awaiting_correction", "awaiting correction"),
-    "case_state.accepted": N_("case_state.accepted", "accepted"),
-    "case_state.in_review": N_("case_state.in_review", "in review"),
-    "case_state.approved": N_("case_state.approved", "approved"),
-    "case_state.rejected": N_("case_state.rejected", "rejected"),
-    "case_state.not_accepted": N_("case_state.not_accepted", "not accepted"),
-    "case_state.withdrawn": N_("case_state.withdrawn", "withdrawn"),
-    "case_state.closed": N_("case_state.closed", "closed"),
+    # The case states' names are the timeline's (its details name states too).
+    **{f"case_state.{state}": name for state, name in STATE_NAMES.items()},
     "deadline.on_time": N_("deadline.on_time", "{days} working days left"),
     "deadline.nearly_overdue": N_("deadline.nearly_overdue", "due within a working day"),
     "deadline.overdue": N_("deadline.overdue", "OVERDUE"),

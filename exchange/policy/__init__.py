@@ -24,6 +24,7 @@ from exchange.policy.fetch import (
 )
 from exchange.policy.operations import OPERATIONS, Operation, Scope, allowed_roles, operation, table_markdown
 from exchange.policy.rules import Facts, decide, decide_evidence_bundle, sees_all
+from exchange.policy.sentences import Thing
 
 __all__ = [
     "ALL_ORDINARY_FIELDS",
@@ -40,6 +41,7 @@ __all__ = [
     "GrantStatus",
     "Operation",
     "Scope",
+    "Thing",
     "Trail",
     "allowed_roles",
     "decide",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -28,6 +30,9 @@ class Decision:
     subject: str = ""
     # How a refusal is answered: PERMISSION_DENIED, or NOT_FOUND where the thing is hidden from the caller.
     refusal_status: str = PERMISSION_DENIED
+    # The refusal's sentence key and the values it names (exchange.policy.sentences), for each reader's language.
+    message_key: str = ""
+    values: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def status(self) -> str:
@@ -47,6 +52,24 @@ class Trail:
     def allow(self) -> Decision:
         return Decision(True, "", "allowed", checks=tuple(self.checks))
 
-    def deny(self, reason: str, message: str, subject: str = "", status: str = PERMISSION_DENIED) -> Decision:
+    def deny(
+        self,
+        reason: str,
+        message: str,
+        subject: str = "",
+        status: str = PERMISSION_DENIED,
+        *,
+        message_key: str = "",
+        values: Mapping[str, str] | None = None,
+    ) -> Decision:
         self.checks.append(f"denied: {message}")
-        return Decision(False, reason, message, checks=tuple(self.checks), subject=subject, refusal_status=status)
+        return Decision(
+            False,
+            reason,
+            message,
+            checks=tuple(self.checks),
+            subject=subject,
+            refusal_status=status,
+            message_key=message_key,
+            values=MappingProxyType(dict(values or {})),
+        )

@@ -6,12 +6,19 @@ from catalog.errors import ExchangeError, NotFound, PermissionDenied
 from exchange.auth.identity import Caller
 from exchange.policy.decision import NOT_FOUND, Decision
 from exchange.policy.rules import Facts, decide
+from exchange.policy.sentences import MESSAGE_KEY
 
 
 def error_for(decision: Decision, **metadata: str) -> ExchangeError:
-    """The error that answers a refusal: NotFound where the thing is hidden, else PermissionDenied."""
+    """The error that answers a refusal: NotFound where the thing is hidden, else PermissionDenied.
+
+    A refusal with a sentence carries its key and values, so each edge says it in its reader's language.
+    """
     kind = NotFound if decision.refusal_status == NOT_FOUND else PermissionDenied
-    data = {k: v for k, v in metadata.items() if v}
+    data = {k: v for k, v in decision.values.items() if v and k != "what"}
+    if decision.message_key:
+        data[MESSAGE_KEY] = decision.message_key
+    data |= {k: v for k, v in metadata.items() if v}
     if decision.subject:
         data["subject_id"] = decision.subject
     return kind(decision.message, reason=decision.reason, metadata=data)

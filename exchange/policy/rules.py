@@ -14,6 +14,7 @@ from catalog.model import SharingType
 from exchange.auth.identity import Caller, Role
 from exchange.policy.decision import NOT_FOUND, PERMISSION_DENIED, Decision, Trail
 from exchange.policy.operations import OPERATIONS, Operation, Scope
+from exchange.policy.sentences import WHAT_KIND, WHAT_NAME, Thing, english
 
 _ORDER = tuple(Role)
 
@@ -27,8 +28,8 @@ class Facts:
     # The departments party to the thing: a grant's consumer and owner, a log entry's maker and data owner,
     # the departments involved in a case.
     parties: tuple[str, ...] = ()
-    # Names the thing in a refusal ("dataset X", "case C").
-    what: str = ""
+    # Names the thing in a refusal: a Thing ("dataset X", "case C"), said in each reader's language.
+    what: Thing | str = ""
     # The dataset's sharing type and legal basis, for operations that never act on not-shared data.
     sharing_type: str = ""
     legal_basis: str = ""
@@ -83,41 +84,36 @@ def _scope(trail: Trail, caller: Caller, op: Operation, facts: Facts) -> Decisio
         trail.ok(f"{roles_text(frozenset(overseer))} may {op.name} for any department")
         return None
     status = NOT_FOUND if op.hidden else PERMISSION_DENIED
-    what = facts.what or "it"
+    what = str(facts.what) or "it"
+    values = {"what": what, "operation": op.name, "acting_for": caller.department}
+    if isinstance(facts.what, Thing):
+        values |= {WHAT_KIND: facts.what.kind, WHAT_NAME: facts.what.name}
+    if op.sees_all:
+        values["roles"] = roles_text(op.sees_all)
+    or_roles = "_or_roles" if op.sees_all else ""
     if op.scope == Scope.OWN_DEPARTMENT:
         if caller.department == facts.department or not facts.department:
             trail.ok(f"{what} belongs to {caller.department}, the caller's own department")
             return None
-        return trail.deny(
-            op.refusal,
-            f"{what} belongs to {facts.department}; only that department"
-            + (f" or the roles [{roles_text(op.sees_all)}]" if op.sees_all else "")
-            + f" may do this ({op.name}); you act for {caller.department}",
-            status=status,
-        )
+        return _refuse(trail, op, status, "own_department" + or_roles, values | {"belongs_to": facts.department})
     if op.scope == Scope.OWNER_ADMIN:
         if caller.has(Role.DEPT_ADMIN) and caller.department == facts.department:
             trail.ok(f"a department admin of {facts.department}, which owns {what}")
             return None
         # Widening the use of conditional data needs the provider's own consent, not the hub operator's.
-        return trail.deny(
-            op.refusal,
-            f"only a department admin of {facts.department}, which owns {what}, may do this ({op.name}); "
-            f"you act for {caller.department}",
-            status=status,
-        )
+        return _refuse(trail, op, status, "owner_admin", values | {"belongs_to": facts.department})
     parties = tuple(p for p in facts.parties if p)
     if caller.department and caller.department in parties:
         trail.ok(f"{caller.department} is a party to {what}")
         return None
     if op.scope == Scope.INVOLVED:
-        message = f"{caller.department} is not involved in {what} (involved: {', '.join(parties)})"
-    else:
-        message = f"{caller.department} is no party to {what}; only its parties" + (
-            f" or the roles [{roles_text(op.sees_all)}]" if op.sees_all else ""
-        )
-        message += f" may do this ({op.name})"
-    return trail.deny(op.refusal, message, status=status)
+        return _refuse(trail, op, status, "not_involved", values | {"parties": ", ".join(parties)})
+    return _refuse(trail, op, status, "no_party" + or_roles, values)
+
+
+def _refuse(trail: Trail, op: Operation, status: str, key: str, values: dict[str, str]) -> Decision:
+    """The scope refusal `key`: its English sentence, with the key and values kept for other languages."""
+    return trail.deny(op.refusal, english(key, values), status=status, message_key=key, values=values)
 
 
 def decide_evidence_bundle(caller: Caller, entry_department: str, dataset_owner: str) -> Decision:
@@ -127,5 +123,5 @@ def decide_evidence_bundle(caller: Caller, entry_department: str, dataset_owner:
     carries the entry's whole metadata, so anyone else would be reading the log about other people.
     """
     return decide(
-        caller, "audit.evidence_bundle.read", Facts(parties=(entry_department, dataset_owner), what="this entry")
+        caller, "audit.evidence_bundle.read", Facts(parties=(entry_department, dataset_owner), what=Thing("log_entry"))
     )

@@ -13,7 +13,7 @@ from catalog.model import Dataset
 from exchange.audit.recorder import entry_of
 from exchange.auth.identity import Caller
 from exchange.hub import Hub
-from exchange.policy import Facts
+from exchange.policy import Facts, Thing
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,10 @@ class RegistryBase:
 def dataset_facts(ds: Dataset) -> Facts:
     """What grants and access requests look at: the owner and whether the law lets the dataset be shared."""
     return Facts(
-        department=ds.owner, what=f"dataset {ds.code}", sharing_type=ds.sharing_type.value, legal_basis=ds.legal_basis
+        department=ds.owner,
+        what=Thing("dataset", ds.code),
+        sharing_type=ds.sharing_type.value,
+        legal_basis=ds.legal_basis,
     )
 
 

@@ -9,7 +9,7 @@ from catalog.model import Dataset, DatasetStatus
 from catalog.versioning import diff_schemas, resolve_version
 from exchange.auth.identity import Caller
 from exchange.clock import now_us
-from exchange.policy import Facts, enforce
+from exchange.policy import Facts, Thing, enforce
 from exchange.registry.base import Registered, RegistryBase, logs_refusal
 from exchange.storage import catalog_store
 from exchange.storage.db import Reader
@@ -24,7 +24,7 @@ class DatasetDesk(RegistryBase):
     async def register_dataset(
         self, ds: Dataset, caller: Caller, *, dry_run: bool = False
     ) -> tuple[Dataset, Registered]:
-        enforce(caller, "catalog.dataset.register", Facts(department=ds.owner, what=f"dataset {ds.code}"))
+        enforce(caller, "catalog.dataset.register", Facts(department=ds.owner, what=Thing("dataset", ds.code)))
         if self.hub.keyring.department(ds.owner) is None:
             await self.hub.registry_changed()
             if self.hub.keyring.department(ds.owner) is None:
@@ -40,7 +40,9 @@ class DatasetDesk(RegistryBase):
             else:
                 old = current.dataset
                 if old.owner != ds.owner:
-                    enforce(caller, "catalog.dataset.register", Facts(department=old.owner, what=f"dataset {ds.code}"))
+                    enforce(
+                        caller, "catalog.dataset.register", Facts(department=old.owner, what=Thing("dataset", ds.code))
+                    )
                 # A spec that does not state a version means "the next one"; compare against the current.
                 candidate = ds if ds.version != "1.0" or old.version == "1.0" else replace(ds, version=old.version)
                 version = resolve_version(old, candidate)
@@ -88,7 +90,7 @@ class DatasetDesk(RegistryBase):
     @logs_refusal("catalog.dataset.set_status")
     async def set_dataset_status(self, code: str, status: str, caller: Caller) -> Dataset:
         ds = await self.get_dataset(code)
-        enforce(caller, "catalog.dataset.set_status", Facts(department=ds.owner, what=f"dataset {code}"))
+        enforce(caller, "catalog.dataset.set_status", Facts(department=ds.owner, what=Thing("dataset", code)))
         updated = replace(ds, status=DatasetStatus(status))
         async with self.hub.db.begin() as conn:
             await catalog_store.put_dataset_version(conn, updated, now_us(), caller.officer_id)

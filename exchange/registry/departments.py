@@ -19,7 +19,7 @@ from exchange.auth.held_roles import (
 from exchange.auth.identity import Caller
 from exchange.auth.keys import algorithm_for, load_public_key
 from exchange.clock import now_us
-from exchange.policy import Facts, enforce
+from exchange.policy import Facts, Thing, enforce
 from exchange.registry.base import Registered, RegistryBase, logs_refusal, who_of
 from exchange.storage import catalog_store, role_store
 
@@ -31,7 +31,7 @@ class DepartmentDesk(RegistryBase):
 
     @logs_refusal("departments.register")
     async def register_department(self, dept: Department, caller: Caller) -> Registered:
-        enforce(caller, "departments.register", Facts(department=dept.code, what=f"department {dept.code}"))
+        enforce(caller, "departments.register", Facts(department=dept.code, what=Thing("department", dept.code)))
         for i, key in enumerate(dept.keys):
             _check_key(key, f"keys[{i}]")
         async with self.hub.db.begin() as conn:
@@ -50,7 +50,7 @@ class DepartmentDesk(RegistryBase):
 
     @logs_refusal("departments.key.add")
     async def add_key(self, department: str, key: DepartmentKey, caller: Caller) -> Department:
-        enforce(caller, "departments.key.add", Facts(department=department, what=f"department {department}"))
+        enforce(caller, "departments.key.add", Facts(department=department, what=Thing("department", department)))
         await self.get_department(department)
         _check_key(key, "key")
         async with self.hub.db.begin() as conn:
@@ -67,7 +67,7 @@ class DepartmentDesk(RegistryBase):
 
     @logs_refusal("departments.key.retire")
     async def retire_key(self, department: str, kid: str, caller: Caller) -> Department:
-        enforce(caller, "departments.key.retire", Facts(department=department, what=f"department {department}"))
+        enforce(caller, "departments.key.retire", Facts(department=department, what=Thing("department", department)))
         dept = await self.get_department(department)
         key = next((k for k in dept.keys if k.kid == kid), None)
         if key is None:
@@ -82,7 +82,7 @@ class DepartmentDesk(RegistryBase):
     async def set_department_status(
         self, code: str, status: DepartmentStatus, reason: str, caller: Caller
     ) -> Department:
-        enforce(caller, "departments.status.set", Facts(department=code, what=f"department {code}"))
+        enforce(caller, "departments.status.set", Facts(department=code, what=Thing("department", code)))
         await self.get_department(code)
         async with self.hub.db.begin() as conn:
             await catalog_store.set_department_status(conn, code, status.value, now_us())
@@ -95,7 +95,7 @@ class DepartmentDesk(RegistryBase):
     @logs_refusal("departments.roles.read")
     async def get_department_roles(self, code: str, caller: Caller) -> DepartmentRoles:
         """What a department and its officers hold (hub admins and auditors: any; dept admins: their own)."""
-        enforce(caller, "departments.roles.read", Facts(department=code, what=f"the roles of {code}"))
+        enforce(caller, "departments.roles.read", Facts(department=code, what=Thing("roles_of", code)))
         return await self._held_roles(code)
 
     async def _held_roles(self, code: str) -> DepartmentRoles:
@@ -116,7 +116,7 @@ class DepartmentDesk(RegistryBase):
         reason: str = "",
     ) -> DepartmentRoles:
         """Record (or with `reset` forget) the roles of a department or of one officer of it; hub admins only."""
-        enforce(caller, "departments.roles.set", Facts(department=code, what=f"the roles of {code}"))
+        enforce(caller, "departments.roles.set", Facts(department=code, what=Thing("roles_of", code)))
         hub_department = self.hub.settings.hub_department
         wanted = parse_roles(roles)
         if reset:

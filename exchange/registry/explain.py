@@ -6,7 +6,7 @@ from catalog.errors import NotFound, quote
 from exchange.app import grant_records
 from exchange.auth.identity import Caller, Role
 from exchange.clock import now_us
-from exchange.policy import Decision, Facts, decide_fetch, enforce
+from exchange.policy import Decision, Facts, Thing, decide_fetch, enforce
 from exchange.registry.base import logs_refusal
 from exchange.registry.datasets import DatasetDesk
 
@@ -21,7 +21,7 @@ class ExplainDesk(DatasetDesk):
         self, caller: Caller, *, department: str, dataset: str, case_id: str, service_item: str, fields: tuple[str, ...]
     ) -> Decision:
         """Would an officer of `department` be allowed this fetch now, and why? Reads facts, fetches nothing."""
-        enforce(caller, "authz.explain", Facts(department=department, what=f"the access of {department}"))
+        enforce(caller, "authz.explain", Facts(department=department, what=Thing("access_of", department)))
         if self.hub.keyring.department(department) is None:
             raise NotFound(f"no department {quote(department)} is registered", reason="DEPARTMENT_NOT_FOUND")
         ds = await self.get_dataset(dataset)

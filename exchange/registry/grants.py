@@ -10,7 +10,7 @@ from exchange.app import grant_records
 from exchange.auth.access_requests import AccessRequestStatus
 from exchange.auth.identity import Caller
 from exchange.clock import now_us
-from exchange.policy import Facts, Grant, GrantStatus, decide, enforce, error_for, sees_all
+from exchange.policy import Facts, Grant, GrantStatus, Thing, decide, enforce, error_for, sees_all
 from exchange.registry.base import dataset_facts, logs_refusal
 from exchange.registry.datasets import DatasetDesk
 from exchange.storage import catalog_store
@@ -126,7 +126,7 @@ class GrantDesk(DatasetDesk):
             raise missing
         if caller is not None:
             parties = (grant.consumer, owner.dataset.owner if owner else "")
-            decision = decide(caller, "grants.read", Facts(parties=parties, what=f"grant {grant_id}"))
+            decision = decide(caller, "grants.read", Facts(parties=parties, what=Thing("grant", grant_id)))
             if not decision.allowed:
                 raise missing if decision.reason == missing.reason else error_for(decision)
         return grant
@@ -135,7 +135,7 @@ class GrantDesk(DatasetDesk):
     async def revoke_grant(self, grant_id: str, reason: str, caller: Caller) -> Grant:
         grant = await self.get_grant(grant_id)
         ds = await self.get_dataset(grant.dataset)
-        enforce(caller, "grants.revoke", Facts(department=ds.owner, what=f"the grant on {grant.dataset}"))
+        enforce(caller, "grants.revoke", Facts(department=ds.owner, what=Thing("grant_on", grant.dataset)))
         async with self.hub.db.begin() as conn:
             await grant_records.revoke_grant(conn, grant_id, now_us(), reason)
         await self._log_change(caller, "grants.revoke", grant_id, reason or "revoked", dataset=grant.dataset)

@@ -9,7 +9,7 @@ from catalog.model import Dataset, ServiceItem
 from catalog.specs import material_violations
 from exchange.auth.identity import Caller
 from exchange.clock import now_us
-from exchange.policy import Facts, enforce
+from exchange.policy import Facts, Thing, enforce
 from exchange.registry.base import Registered, RegistryBase, logs_refusal
 from exchange.storage import catalog_store
 
@@ -21,7 +21,7 @@ class ItemDesk(RegistryBase):
 
     @logs_refusal("items.register")
     async def register_service_item(self, item: ServiceItem, caller: Caller) -> Registered:
-        enforce(caller, "items.register", Facts(what=f"service item {item.code}"))
+        enforce(caller, "items.register", Facts(what=Thing("service_item", item.code)))
         datasets: dict[str, Dataset] = {}
         async with self.hub.db.read() as conn:
             for material in item.required_materials:

@@ -11,7 +11,7 @@ from exchange import localtime
 from exchange.app import grant_records
 from exchange.auth.access_requests import AccessRequest, AccessRequestStatus
 from exchange.auth.identity import Caller
-from exchange.policy import Facts, Grant, decide, enforce, error_for, sees_all
+from exchange.policy import Facts, Grant, Thing, decide, enforce, error_for, sees_all
 from exchange.registry.base import dataset_facts, logs_refusal
 from exchange.registry.grants import GrantDesk
 from exchange.storage import catalog_store
@@ -94,7 +94,7 @@ class AccessRequestDesk(GrantDesk):
         missing = NotFound(f"no access request {quote(request_id)} that you may see", reason="ACCESS_REQUEST_NOT_FOUND")
         if request is None:
             raise missing
-        facts = Facts(parties=(request.owner, request.consumer), what=f"access request {request_id}")
+        facts = Facts(parties=(request.owner, request.consumer), what=Thing("access_request", request_id))
         decision = decide(caller, "access_requests.read", facts)
         if not decision.allowed:
             raise missing if decision.reason == missing.reason else error_for(decision)
@@ -132,7 +132,9 @@ class AccessRequestDesk(GrantDesk):
     ) -> tuple[AccessRequest, Grant | None]:
         """The owner's department admin approves, creating the grant, or denies with a reason."""
         request = await self.get_access_request(request_id, caller)
-        enforce(caller, "access_requests.decide", Facts(department=request.owner, what=request.dataset))
+        enforce(
+            caller, "access_requests.decide", Facts(department=request.owner, what=Thing("dataset", request.dataset))
+        )
         if request.status != AccessRequestStatus.PENDING:
             raise FailedPrecondition(
                 f"access request {request_id} was already {request.status.value}; file a new one to ask again",

@@ -11,6 +11,7 @@ from exchange.cases.desk import CaseDesk
 from exchange.cases.lifecycle import CaseAction
 from exchange.cases.material_desk import MaterialDesk
 from exchange.cases.review import Verdict
+from exchange.error_text import language_of_metadata
 from exchange.services import caller
 from exchange.services.convert import (
     case_to_proto,
@@ -26,6 +27,11 @@ from exchange.services.convert import (
 from exchange.v1 import cases_pb2, cases_pb2_grpc
 
 Ctx = aio.ServicerContext[Any, Any]
+
+
+def _language(context: Ctx) -> str:
+    """The language the call asks for (accept-language); English when it asks none, as machines read."""
+    return language_of_metadata(context.invocation_metadata())
 
 
 class CaseServicer(cases_pb2_grpc.CaseServiceServicer):
@@ -45,7 +51,7 @@ class CaseServicer(cases_pb2_grpc.CaseServiceServicer):
             parties=[party_from_proto(p) for p in request.parties[:64]],
             applicant_name=request.applicant_name[:1000],
         )
-        return cases_pb2.CreateCaseResponse(case=case_to_proto(view))
+        return cases_pb2.CreateCaseResponse(case=case_to_proto(view, _language(context)))
 
     async def AddCaseParty(
         self, request: cases_pb2.AddCasePartyRequest, context: Ctx
@@ -53,10 +59,11 @@ class CaseServicer(cases_pb2_grpc.CaseServiceServicer):
         view = await self.desk.add_party(
             caller(), request.case_id, party_from_proto(request.party), request.expected_version
         )
-        return cases_pb2.AddCasePartyResponse(case=case_to_proto(view))
+        return cases_pb2.AddCasePartyResponse(case=case_to_proto(view, _language(context)))
 
     async def GetCase(self, request: cases_pb2.GetCaseRequest, context: Ctx) -> cases_pb2.GetCaseResponse:
-        return cases_pb2.GetCaseResponse(case=case_to_proto(await self.desk.get(caller(), request.id)))
+        view = await self.desk.get(caller(), request.id)
+        return cases_pb2.GetCaseResponse(case=case_to_proto(view, _language(context)))
 
     async def ListCases(self, request: cases_pb2.ListCasesRequest, context: Ctx) -> cases_pb2.ListCasesResponse:
         offset, size = page_bounds(request.page)
@@ -70,7 +77,7 @@ class CaseServicer(cases_pb2_grpc.CaseServiceServicer):
             limit=size,
         )
         return cases_pb2.ListCasesResponse(
-            cases=[case_to_proto(v) for v in views], page=next_page(offset, size, len(views))
+            cases=[case_to_proto(v, _language(context)) for v in views], page=next_page(offset, size, len(views))
         )
 
     async def TransitionCase(
@@ -80,7 +87,7 @@ class CaseServicer(cases_pb2_grpc.CaseServiceServicer):
         view = await self.desk.transition(
             caller(), request.id, action, request.expected_version, tuple(request.reasons), request.comment
         )
-        return cases_pb2.TransitionCaseResponse(case=case_to_proto(view))
+        return cases_pb2.TransitionCaseResponse(case=case_to_proto(view, _language(context)))
 
     async def RecordOpinion(
         self, request: cases_pb2.RecordOpinionRequest, context: Ctx
@@ -89,7 +96,7 @@ class CaseServicer(cases_pb2_grpc.CaseServiceServicer):
         view = await self.desk.record_opinion(
             caller(), request.case_id, verdict, request.comment, request.expected_version
         )
-        return cases_pb2.RecordOpinionResponse(case=case_to_proto(view))
+        return cases_pb2.RecordOpinionResponse(case=case_to_proto(view, _language(context)))
 
     async def AttachMaterial(
         self, request: cases_pb2.AttachMaterialRequest, context: Ctx
@@ -131,7 +138,7 @@ class CaseServicer(cases_pb2_grpc.CaseServiceServicer):
             limit=size,
         )
         return cases_pb2.ListOverdueCasesResponse(
-            cases=[case_to_proto(v) for v in views], page=next_page(offset, size, len(views))
+            cases=[case_to_proto(v, _language(context)) for v in views], page=next_page(offset, size, len(views))
         )
 
     async def GetSavings(self, request: cases_pb2.GetSavingsRequest, context: Ctx) -> cases_pb2.GetSavingsResponse:

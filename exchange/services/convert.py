@@ -17,6 +17,7 @@ from exchange.audit.entry import AccessLogEntry
 from exchange.audit.log import Receipt, SignedCheckpoint
 from exchange.auth.access_requests import AccessRequest
 from exchange.auth.held_roles import DepartmentRoles
+from exchange.cases import timeline
 from exchange.cases.desk import CaseView
 from exchange.cases.materials import Material
 from exchange.cases.parties import PartyInput
@@ -427,7 +428,8 @@ def savings_to_proto(s: Savings) -> cases_pb2.Savings:
     )
 
 
-def case_to_proto(view: CaseView) -> cases_pb2.Case:
+def case_to_proto(view: CaseView, language: str = "en") -> cases_pb2.Case:
+    """The case on the wire; the timeline's details in `language` (English as recorded, for machines)."""
     c = view.case
     notice = c.correction
     return cases_pb2.Case(
@@ -463,7 +465,11 @@ def case_to_proto(view: CaseView) -> cases_pb2.Case:
         ],
         events=[
             cases_pb2.CaseEvent(
-                at_us=_us(e.at), department=e.actor_department, officer=e.actor_officer, kind=e.kind, detail=e.detail
+                at_us=_us(e.at),
+                department=e.actor_department,
+                officer=e.actor_officer,
+                kind=e.kind,
+                detail=e.detail if language == "en" else timeline.detail_in(e, language),
             )
             for e in view.timeline
         ],

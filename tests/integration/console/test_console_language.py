@@ -84,14 +84,32 @@ async def test_log_filter_times_are_read_as_beijing_time(browser, console_hub):
     assert "From (UTC+8)" in inside
 
 
-async def test_a_refusal_page_in_chinese_says_why_in_chinese(console_hub):
+async def test_a_refusal_page_in_chinese_gives_the_policys_specific_reason_in_chinese(console_hub):
     browser = Browser.of(console_hub, language="zh-CN")
     try:
         await browser.sign_in("samr-admin")
         status, body = await browser.get("/catalog/identity_record/edit")
         assert status == 403 and "无法执行此操作" in body
-        assert "只有该数据资源提供部门的部门管理员或平台管理员可以执行此操作。" in body
-        # The policy's specific message (naming the owner) and the reason code stay as the log has them.
+        # Whose dataset it is, who may act on it and for whom the caller acts: the policy's sentence, in Chinese.
+        assert (
+            "数据资源 identity_record 属于 PSB；只有该部门或平台管理员可以执行此操作（catalog.dataset.register）；"
+            "您代表 SAMR。"
+        ) in body
+        # The policy's English message and the reason code stay as the log has them.
         assert "belongs to PSB" in body and "NOT_OWNER" in body
+    finally:
+        await browser.close()
+
+
+async def test_a_refusal_page_in_english_gives_the_policys_specific_reason(console_hub):
+    browser = Browser.of(console_hub, language="en")
+    try:
+        await browser.sign_in("samr-admin")
+        status, body = await browser.get("/catalog/identity_record/edit")
+        assert status == 403
+        assert (
+            "dataset identity_record belongs to PSB; only that department or the roles [hub_admin] may do this "
+            "(catalog.dataset.register); you act for SAMR"
+        ) in body
     finally:
         await browser.close()

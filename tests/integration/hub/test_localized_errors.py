@@ -51,3 +51,17 @@ async def test_without_accept_language_the_localized_message_is_the_english_mess
 async def test_q_weights_choose_the_language_and_an_unknown_one_falls_back_to_english(hub, open_case):
     assert (await _refused(hub, open_case, "fr-FR, zh;q=0.8, en;q=0.5")).locale == "zh-CN"
     assert (await _refused(hub, open_case, "de-DE")).locale == "en"
+
+
+async def test_a_policy_refusal_asked_in_chinese_says_its_specific_sentence_in_chinese(hub, open_case):
+    from exchange.auth.identity import Role
+
+    psb_admin = hub.client("PSB", roles=(Role.DEPT_ADMIN,), language="zh-CN")
+    with pytest.raises(PermissionDenied) as refused:
+        await psb_admin.set_dataset_status("business_licence", "deprecated")
+    assert refused.value.reason == "NOT_OWNER"
+    assert refused.value.localized_message == (
+        "数据资源 business_licence 属于 SAMR；只有该部门或平台管理员可以执行此操作（catalog.dataset.set_status）；"
+        "您代表 PSB。"
+    )
+    assert "belongs to SAMR" in refused.value.message
