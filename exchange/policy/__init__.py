@@ -23,7 +23,7 @@ from exchange.policy.fetch import (
     subject_refusal,
 )
 from exchange.policy.operations import OPERATIONS, Operation, Scope, allowed_roles, operation, table_markdown
-from exchange.policy.rules import Facts, decide, decide_evidence_bundle, sees_all
+from exchange.policy.rules import Facts, decide, decide_evidence_bundle, decide_involvement, sees_all
 
 __all__ = [
     "ALL_ORDINARY_FIELDS",
@@ -46,6 +46,7 @@ __all__ = [
     "decide_evidence_bundle",
     "decide_fetch",
     "decide_filter_subjects",
+    "decide_involvement",
     "decide_subject",
     "enforce",
     "error_for",

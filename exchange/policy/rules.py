@@ -8,6 +8,7 @@ has loaded the thing asked about. The domain service calls it again with the fac
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from catalog.model import SharingType
@@ -106,18 +107,42 @@ def _scope(trail: Trail, caller: Caller, op: Operation, facts: Facts) -> Decisio
             f"you act for {caller.department}",
             status=status,
         )
-    parties = tuple(p for p in facts.parties if p)
-    if caller.department and caller.department in parties:
-        trail.ok(f"{caller.department} is a party to {what}")
-        return None
     if op.scope == Scope.INVOLVED:
-        message = f"{caller.department} is not involved in {what} (involved: {', '.join(parties)})"
-    else:
-        message = f"{caller.department} is no party to {what}; only its parties" + (
-            f" or the roles [{roles_text(op.sees_all)}]" if op.sees_all else ""
-        )
-        message += f" may do this ({op.name})"
-    return trail.deny(op.refusal, message, status=status)
+        return _involvement(trail, caller.department, facts.parties, what, op.refusal, status)
+    if _is_party(trail, caller.department, facts.parties, what):
+        return None
+    message = f"{caller.department} is no party to {what}; only its parties" + (
+        f" or the roles [{roles_text(op.sees_all)}]" if op.sees_all else ""
+    )
+    return trail.deny(op.refusal, message + f" may do this ({op.name})", status=status)
+
+
+def decide_involvement(department: str, parties: Sequence[str], what: str) -> Decision:
+    """Is `department` one of the departments involved in `what` (a case)? The scope of the case operations.
+
+    `decide` applies it to a caller; the case model applies it to the department acting on a case, so that
+    an opinion or a party never comes from outside the case, whichever door the change came through.
+    """
+    trail = Trail()
+    return _involvement(trail, department, parties, what, "NOT_INVOLVED", PERMISSION_DENIED) or trail.allow()
+
+
+def _involvement(
+    trail: Trail, department: str, parties: Sequence[str], what: str, refusal: str, status: str
+) -> Decision | None:
+    """The involvement step; None when `department` is one of `parties` (the trail says so)."""
+    if _is_party(trail, department, parties, what):
+        return None
+    involved = ", ".join(p for p in parties if p)
+    return trail.deny(refusal, f"{department} is not involved in {what} (involved: {involved})", status=status)
+
+
+def _is_party(trail: Trail, department: str, parties: Sequence[str], what: str) -> bool:
+    """Whether `department` (never a blank one) is one of `parties`; the trail notes a pass."""
+    if department and department in parties:
+        trail.ok(f"{department} is a party to {what}")
+        return True
+    return False
 
 
 def decide_evidence_bundle(caller: Caller, entry_department: str, dataset_owner: str) -> Decision:

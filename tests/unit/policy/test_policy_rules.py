@@ -6,7 +6,17 @@ import pytest
 
 from catalog.errors import NotFound, PermissionDenied
 from exchange.auth.identity import Caller, Role
-from exchange.policy import NOT_FOUND, OPERATIONS, Facts, Scope, decide, enforce, sees_all, table_markdown
+from exchange.policy import (
+    NOT_FOUND,
+    OPERATIONS,
+    Facts,
+    Scope,
+    decide,
+    decide_involvement,
+    enforce,
+    sees_all,
+    table_markdown,
+)
 from exchange.policy.operations import allowed_roles
 
 
@@ -83,6 +93,19 @@ def test_a_case_is_worked_only_by_the_departments_involved() -> None:
     # Auditors read any case, but never transition one.
     assert decide(AUDITOR, "cases.read", facts).allowed
     assert not decide(AUDITOR, "cases.transition", facts).allowed
+
+
+def test_the_involvement_rule_answers_a_department_as_it_answers_a_caller_of_that_department() -> None:
+    facts = Facts(parties=("SAMR", "FIRE"), what="case c-1")
+    for_caller = decide(_caller("MNR", Role.OFFICER), "cases.opinion", facts)
+    for_department = decide_involvement("MNR", ("SAMR", "FIRE"), "case c-1")
+    assert (for_department.allowed, for_department.reason, for_department.message) == (
+        False,
+        for_caller.reason,
+        for_caller.message,
+    )
+    assert decide_involvement("FIRE", ("SAMR", "FIRE"), "case c-1").allowed
+    assert not decide_involvement("", ("SAMR", ""), "case c-1").allowed
 
 
 def test_not_shared_data_is_never_granted_nor_requested() -> None:
