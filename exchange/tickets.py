@@ -24,7 +24,6 @@ from exchange.audit.entry import AccessLogEntry
 from exchange.audit.recorder import Purpose, entry_of
 from exchange.auth.identity import Caller
 from exchange.cases.desk_base import DeskBase
-from exchange.cases.lifecycle import OPEN_STATES
 from exchange.events import Event, EventKind
 from exchange.policy import Facts, decide, enforce, error_for, sees_all
 from exchange.storage import status_store, ticket_store
@@ -194,20 +193,8 @@ class TicketDesk(DeskBase):
         held: list[status_store.HeldLicence] = []
         async with self.hub.db.begin() as conn:
             if answer == Answer.CORRECTED:
-                held = await status_store.held_licences(
-                    conn, [s.value for s in OPEN_STATES], dataset=ticket.dataset, key=ticket.key
-                )
-                for licence in held:
-                    await status_store.raise_flag(
-                        conn,
-                        licence.case_id,
-                        licence.dataset,
-                        licence.key,
-                        status_code=CORRECTED_FLAG,
-                        previous_code="",
-                        source=TICKET_SOURCE,
-                        now_us=now,
-                    )
+                flag = case_records.CaseFlag(CORRECTED_FLAG, "", TICKET_SOURCE, now)
+                held = await case_records.flag_open_cases_holding(conn, ticket.dataset, ticket.key, flag)
                 answered = replace(answered, notified_cases=tuple(h.case_id for h in held))
             if not await ticket_store.answer(conn, answered):
                 raise FailedPrecondition(

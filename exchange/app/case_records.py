@@ -16,11 +16,11 @@ from exchange.cases.model import Case
 from exchange.cases.parties import APPLICANT, CaseParty
 from exchange.clock import from_datetime
 from exchange.policy import CaseFacts
-from exchange.storage import case_store
+from exchange.storage import case_store, status_store
 from exchange.storage.case_store import Row, Savings
 from exchange.storage.db import Reader
 
-__all__ = ["OPEN_STATES", "Savings", "StoredCase"]
+__all__ = ["OPEN_STATES", "CaseFlag", "Savings", "StoredCase"]
 
 OPEN_STATES = tuple(sorted(state.value for state in lifecycle.OPEN_STATES))
 
@@ -177,3 +177,35 @@ async def get_material(conn: AsyncConnection, case_id: str, dataset: str, versio
     """One version of a material (the current one when ``version`` is 0)."""
     row = await case_store.get_material(conn, case_id, dataset, version)
     return _material(row) if row else None
+
+
+# --- flags on the open cases holding a document ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaseFlag:
+    """What a change to a document raises on the open cases holding it: the new and the previous status, and why."""
+
+    status_code: str
+    previous_code: str
+    source: str
+    raised_at_us: int
+
+
+async def flag_open_cases_holding(
+    conn: AsyncConnection, dataset: str, key: str, flag: CaseFlag
+) -> list[status_store.HeldLicence]:
+    """Flag every open case holding the document (`dataset`, `key`) as a current material; the cases flagged."""
+    held = await status_store.held_licences(conn, OPEN_STATES, dataset=dataset, key=key)
+    for licence in held:
+        await status_store.raise_flag(
+            conn,
+            licence.case_id,
+            licence.dataset,
+            licence.key,
+            status_code=flag.status_code,
+            previous_code=flag.previous_code,
+            source=flag.source,
+            now_us=flag.raised_at_us,
+        )
+    return held
