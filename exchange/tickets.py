@@ -25,7 +25,7 @@ from exchange.audit.recorder import Purpose, entry_of
 from exchange.auth.identity import Caller
 from exchange.cases.desk_base import DeskBase
 from exchange.events import Event, EventKind
-from exchange.policy import Facts, decide, enforce, error_for, sees_all
+from exchange.policy import Facts, decide, enforce, enforce_list_scope, error_for
 from exchange.storage import status_store, ticket_store
 from exchange.storage.ticket_store import ANSWERED, OPEN, StoredTicket
 
@@ -134,9 +134,7 @@ class TicketDesk(DeskBase):
 
     async def list(self, caller: Caller, *, dataset: str = "", state: str = "", role: str = "") -> list[Ticket]:
         """Tickets the caller's department opened or must answer (auditors and hub admins: all)."""
-        enforce(caller, "tickets.list")
-        everything = sees_all(caller, "tickets.list")
-        department = "" if everything else caller.department
+        department = enforce_list_scope(caller, "tickets.list")
         async with self.hub.db.read() as conn:
             found = await ticket_store.list_tickets(
                 conn,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -17,10 +17,10 @@ from exchange.cases.parties import APPLICANT, CaseParty
 from exchange.clock import from_datetime
 from exchange.policy import CaseFacts
 from exchange.storage import case_store, status_store
-from exchange.storage.case_store import Row, Savings
+from exchange.storage.case_store import CaseQuery, Row, Savings
 from exchange.storage.db import Reader
 
-__all__ = ["OPEN_STATES", "CaseFlag", "Savings", "StoredCase"]
+__all__ = ["OPEN_STATES", "CaseFlag", "CaseQuery", "Savings", "StoredCase"]
 
 OPEN_STATES = tuple(sorted(state.value for state in lifecycle.OPEN_STATES))
 
@@ -98,32 +98,14 @@ async def update_case(conn: AsyncConnection, case: Case, read_version: int, now_
     return await case_store.update_case(conn, case.id, read_version, _columns(case, now_us))
 
 
-async def list_stored_cases(
-    conn: AsyncConnection,
-    *,
-    state: str = "",
-    department: str = "",
-    service_item: str = "",
-    open_only: bool = False,
-    offset: int = 0,
-    limit: int = 100,
-    case_id: str = "",
-) -> list[StoredCase]:
-    """Cases with their titles and savings, matching every filter given, newest first (one query)."""
-    states: Sequence[str] = (state,) if state else ()
+async def list_stored_cases(conn: AsyncConnection, where: CaseQuery, *, open_only: bool = False) -> list[StoredCase]:
+    """Cases with their titles and savings matching `where` (and, if `open_only`, open), newest first (one query)."""
     if open_only:
-        states = tuple(s for s in OPEN_STATES if not state or s == state)
+        states = tuple(s for s in OPEN_STATES if not where.states or s in where.states)
         if not states:
             return []
-    rows = await case_store.list_cases(
-        conn,
-        states=states,
-        department=department,
-        service_item=service_item,
-        offset=offset,
-        limit=limit,
-        case_id=case_id,
-    )
+        where = replace(where, states=states)
+    rows = await case_store.list_cases(conn, where)
     return [
         StoredCase(case_from_json(r.case_json), r.title, Savings(r.materials_fetched, r.reads, r.submissions_avoided))
         for r in rows

@@ -7,7 +7,7 @@ doors (gRPC method paths, console routes) onto operation names; the domain servi
 """
 
 from exchange.policy.decision import NOT_FOUND, OK, PERMISSION_DENIED, Decision, Trail
-from exchange.policy.enforce import enforce, error_for
+from exchange.policy.enforce import enforce, enforce_list_scope, error_for
 from exchange.policy.fetch import (
     ALL_ORDINARY_FIELDS,
     REASON_SUBJECT_NOT_ON_CASE,
@@ -49,6 +49,7 @@ __all__ = [
     "decide_involvement",
     "decide_subject",
     "enforce",
+    "enforce_list_scope",
     "error_for",
     "operation",
     "sees_all",

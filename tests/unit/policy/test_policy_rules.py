@@ -14,6 +14,7 @@ from exchange.policy import (
     decide,
     decide_involvement,
     enforce,
+    enforce_list_scope,
     sees_all,
     table_markdown,
 )
@@ -106,6 +107,16 @@ def test_the_involvement_rule_answers_a_department_as_it_answers_a_caller_of_tha
     )
     assert decide_involvement("FIRE", ("SAMR", "FIRE"), "case c-1").allowed
     assert not decide_involvement("", ("SAMR", ""), "case c-1").allowed
+
+
+def test_a_list_is_narrowed_to_the_callers_department_unless_the_caller_oversees_every_department() -> None:
+    assert enforce_list_scope(PSB_ADMIN, "grants.list") == "PSB"
+    assert enforce_list_scope(AUDITOR, "grants.list") == ""
+    assert enforce_list_scope(HUB, "access_requests.list") == ""
+    assert enforce_list_scope(OFFICER, "tickets.list") == "SAMR"
+    with pytest.raises(PermissionDenied) as refused:
+        enforce_list_scope(OFFICER, "grants.list")
+    assert refused.value.reason == "ROLE_NOT_ALLOWED"
 
 
 def test_not_shared_data_is_never_granted_nor_requested() -> None:
