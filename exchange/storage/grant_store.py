@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from exchange.storage import tables as t
 from exchange.storage.db import Reader
+from exchange.storage.filters import given
 
 Row = sa.Row[*tuple[Any, ...]]
 
@@ -65,17 +66,12 @@ async def grants_for(conn: Reader, consumer: str, dataset: str) -> list[Row]:
 
 
 async def list_grants(conn: AsyncConnection, where: GrantQuery) -> list[Row]:
-    query = sa.select(t.grants)
-    if where.consumer:
-        query = query.where(t.grants.c.consumer == where.consumer)
-    if where.dataset:
-        query = query.where(t.grants.c.dataset == where.dataset)
+    g = t.grants.c
+    conditions = given(((g.consumer, where.consumer), (g.dataset, where.dataset), (g.status, where.status)))
     if where.visible_to:
         owned = sa.select(t.datasets.c.code).where(t.datasets.c.owner == where.visible_to)
-        query = query.where(sa.or_(t.grants.c.consumer == where.visible_to, t.grants.c.dataset.in_(owned)))
-    if where.status:
-        query = query.where(t.grants.c.status == where.status)
-    page = query.order_by(t.grants.c.created_at_us).offset(where.offset).limit(where.limit)
+        conditions.append(sa.or_(g.consumer == where.visible_to, g.dataset.in_(owned)))
+    page = sa.select(t.grants).where(*conditions).order_by(g.created_at_us).offset(where.offset).limit(where.limit)
     return list((await conn.execute(page)).all())
 
 
@@ -125,16 +121,10 @@ async def update_access_request(
 
 async def list_access_requests(conn: AsyncConnection, where: AccessRequestQuery) -> list[Row]:
     c = t.access_requests.c
-    query = sa.select(t.access_requests)
-    if where.owner:
-        query = query.where(c.owner == where.owner)
-    if where.consumer:
-        query = query.where(c.consumer == where.consumer)
+    equal = ((c.owner, where.owner), (c.consumer, where.consumer), (c.status, where.status))
+    conditions = given(equal, time=c.answer_due_us, until_us=where.due_before_us)
     if where.either_party:
-        query = query.where(sa.or_(c.owner == where.either_party, c.consumer == where.either_party))
-    if where.status:
-        query = query.where(c.status == where.status)
-    if where.due_before_us:
-        query = query.where(c.answer_due_us < where.due_before_us)
+        conditions.append(sa.or_(c.owner == where.either_party, c.consumer == where.either_party))
+    query = sa.select(t.access_requests).where(*conditions)
     page = query.order_by(c.requested_at_us, c.id).offset(where.offset).limit(where.limit)
     return list((await conn.execute(page)).all())
