@@ -14,8 +14,8 @@ import logging
 from typing import TYPE_CHECKING
 
 from catalog.errors import ExchangeError
+from exchange.app import case_records
 from exchange.audit.entry import AccessLogEntry
-from exchange.cases.lifecycle import OPEN_STATES
 from exchange.clock import now_us
 from exchange.events import Event, EventKind
 from exchange.storage import status_store
@@ -63,18 +63,8 @@ class LicenceStatusDesk:
             await status_store.set_status(conn, ds.code, key, status_code, now)
             if before == status_code or (before is None and source == POLL and status_code == VALID):
                 return []
-            held = await status_store.held_licences(conn, [s.value for s in OPEN_STATES], dataset=ds.code, key=key)
-            for licence in held:
-                await status_store.raise_flag(
-                    conn,
-                    licence.case_id,
-                    licence.dataset,
-                    licence.key,
-                    status_code=status_code,
-                    previous_code=before or "",
-                    source=source,
-                    now_us=now,
-                )
+            flag = case_records.CaseFlag(status_code, before or "", source, now)
+            held = await case_records.flag_open_cases_holding(conn, ds.code, key, flag)
         for licence in held:
             await self.hub.record(
                 AccessLogEntry(
@@ -155,7 +145,7 @@ class LicenceStatusDesk:
     async def poll_once(self) -> list[str]:
         """Ask `Status` of each licence an open case holds; the cases flagged."""
         async with self.hub.db.read() as conn:
-            held = await status_store.held_licences(conn, [s.value for s in OPEN_STATES])
+            held = await status_store.held_licences(conn, case_records.OPEN_STATES)
         flagged: list[str] = []
         for dataset, key in dict.fromkeys((h.dataset, h.key) for h in held):
             try:

@@ -24,9 +24,8 @@ from exchange.audit.entry import AccessLogEntry
 from exchange.audit.recorder import Purpose, entry_of
 from exchange.auth.identity import Caller
 from exchange.cases.desk_base import DeskBase
-from exchange.cases.lifecycle import OPEN_STATES
 from exchange.events import Event, EventKind
-from exchange.policy import Facts, Thing, decide, enforce, error_for, sees_all
+from exchange.policy import Facts, Thing, decide, enforce, enforce_list_scope, error_for
 from exchange.storage import status_store, ticket_store
 from exchange.storage.ticket_store import ANSWERED, OPEN, StoredTicket
 
@@ -135,9 +134,7 @@ class TicketDesk(DeskBase):
 
     async def list(self, caller: Caller, *, dataset: str = "", state: str = "", role: str = "") -> list[Ticket]:
         """Tickets the caller's department opened or must answer (auditors and hub admins: all)."""
-        enforce(caller, "tickets.list")
-        everything = sees_all(caller, "tickets.list")
-        department = "" if everything else caller.department
+        department = enforce_list_scope(caller, "tickets.list")
         async with self.hub.db.read() as conn:
             found = await ticket_store.list_tickets(
                 conn,
@@ -194,20 +191,8 @@ class TicketDesk(DeskBase):
         held: list[status_store.HeldLicence] = []
         async with self.hub.db.begin() as conn:
             if answer == Answer.CORRECTED:
-                held = await status_store.held_licences(
-                    conn, [s.value for s in OPEN_STATES], dataset=ticket.dataset, key=ticket.key
-                )
-                for licence in held:
-                    await status_store.raise_flag(
-                        conn,
-                        licence.case_id,
-                        licence.dataset,
-                        licence.key,
-                        status_code=CORRECTED_FLAG,
-                        previous_code="",
-                        source=TICKET_SOURCE,
-                        now_us=now,
-                    )
+                flag = case_records.CaseFlag(CORRECTED_FLAG, "", TICKET_SOURCE, now)
+                held = await case_records.flag_open_cases_holding(conn, ticket.dataset, ticket.key, flag)
                 answered = replace(answered, notified_cases=tuple(h.case_id for h in held))
             if not await ticket_store.answer(conn, answered):
                 raise FailedPrecondition(

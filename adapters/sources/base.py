@@ -82,6 +82,12 @@ def check_batch_rows(batch_rows: int) -> int:
     return batch_rows
 
 
+def scan_schema(schema: pa.Schema, columns: Sequence[str] | None, batch_rows: int) -> pa.Schema:
+    """What a scan answers with (schema restricted to columns), once its batch size is checked: a scan's first step."""
+    check_batch_rows(batch_rows)
+    return project_schema(schema, columns)
+
+
 def to_json_value(value: Any) -> Any:
     """A database or Arrow value in JSON shape: dates as ISO strings, Decimal as a string, bytes base64."""
     if value is None or isinstance(value, bool | int | str):

@@ -21,10 +21,9 @@ from catalog.errors import FailedPrecondition, FieldViolation, InvalidArgument, 
 
 from .base import (
     DEFAULT_BATCH_ROWS,
-    check_batch_rows,
     check_json_value,
     check_key,
-    project_schema,
+    scan_schema,
     to_json_value,
     upstream_data_invalid,
 )
@@ -228,8 +227,7 @@ class FileSource:
         batch_rows: int = DEFAULT_BATCH_ROWS,
     ) -> AsyncIterator[pa.RecordBatch]:
         """Stream matching rows batch by batch, reading in a worker thread so the loop stays free."""
-        check_batch_rows(batch_rows)
-        out_schema = project_schema(self.schema, columns)
+        out_schema = scan_schema(self.schema, columns, batch_rows)
         batches = self._batches(out_schema, row_filter, batch_rows)
         done = object()
         # One worker thread per scan: Arrow's allocator keeps freed memory per thread, so hopping

@@ -18,11 +18,10 @@ from catalog.errors import DeadlineExceeded, FailedPrecondition, FieldViolation,
 
 from .base import (
     DEFAULT_BATCH_ROWS,
-    check_batch_rows,
     check_json_value,
     check_key,
     documents_to_batch,
-    project_schema,
+    scan_schema,
     upstream_data_invalid,
 )
 from .filters import RowFilter, check_filter, to_arrow_expression
@@ -211,8 +210,7 @@ class RestSource:
                 f"the REST source for {self.host} has no scan_path configured; it serves lookups only",
                 reason="SCAN_NOT_SUPPORTED",
             )
-        check_batch_rows(batch_rows)
-        out_schema = project_schema(self.schema, columns)
+        out_schema = scan_schema(self.schema, columns, batch_rows)
         expression = to_arrow_expression(check_filter(row_filter, self.schema)) if row_filter else None
         url: str | None = self.base_url + self.scan_path
         pending: list[dict[str, Any]] = []

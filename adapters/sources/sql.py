@@ -21,11 +21,10 @@ from catalog.errors import DeadlineExceeded, FailedPrecondition, FieldViolation,
 
 from .base import (
     DEFAULT_BATCH_ROWS,
-    check_batch_rows,
     check_json_value,
     check_key,
     from_json_value,
-    project_schema,
+    scan_schema,
     to_json_value,
     upstream_data_invalid,
 )
@@ -210,8 +209,7 @@ class SqlSource:
         batch_rows: int = DEFAULT_BATCH_ROWS,
     ) -> AsyncIterator[pa.RecordBatch]:
         """Stream matching rows with only the requested columns, batch_rows at a time."""
-        check_batch_rows(batch_rows)
-        out_schema = project_schema(self.schema, columns)
+        out_schema = scan_schema(self.schema, columns, batch_rows)
         query = sa.select(*(self.table.c[self.column_map[name]] for name in out_schema.names))
         if row_filter is not None:
             query = query.where(to_sql(check_filter(row_filter, self.schema), self.table, self.column_map))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -16,11 +16,11 @@ from exchange.cases.model import Case
 from exchange.cases.parties import APPLICANT, CaseParty
 from exchange.clock import from_datetime
 from exchange.policy import CaseFacts
-from exchange.storage import case_store
-from exchange.storage.case_store import Row, Savings
+from exchange.storage import case_store, status_store
+from exchange.storage.case_store import CaseQuery, Row, Savings
 from exchange.storage.db import Reader
 
-__all__ = ["OPEN_STATES", "Savings", "StoredCase"]
+__all__ = ["OPEN_STATES", "CaseFlag", "CaseQuery", "Savings", "StoredCase"]
 
 OPEN_STATES = tuple(sorted(state.value for state in lifecycle.OPEN_STATES))
 
@@ -98,32 +98,14 @@ async def update_case(conn: AsyncConnection, case: Case, read_version: int, now_
     return await case_store.update_case(conn, case.id, read_version, _columns(case, now_us))
 
 
-async def list_stored_cases(
-    conn: AsyncConnection,
-    *,
-    state: str = "",
-    department: str = "",
-    service_item: str = "",
-    open_only: bool = False,
-    offset: int = 0,
-    limit: int = 100,
-    case_id: str = "",
-) -> list[StoredCase]:
-    """Cases with their titles and savings, matching every filter given, newest first (one query)."""
-    states: Sequence[str] = (state,) if state else ()
+async def list_stored_cases(conn: AsyncConnection, where: CaseQuery, *, open_only: bool = False) -> list[StoredCase]:
+    """Cases with their titles and savings matching `where` (and, if `open_only`, open), newest first (one query)."""
     if open_only:
-        states = tuple(s for s in OPEN_STATES if not state or s == state)
+        states = tuple(s for s in OPEN_STATES if not where.states or s in where.states)
         if not states:
             return []
-    rows = await case_store.list_cases(
-        conn,
-        states=states,
-        department=department,
-        service_item=service_item,
-        offset=offset,
-        limit=limit,
-        case_id=case_id,
-    )
+        where = replace(where, states=states)
+    rows = await case_store.list_cases(conn, where)
     return [
         StoredCase(case_from_json(r.case_json), r.title, Savings(r.materials_fetched, r.reads, r.submissions_avoided))
         for r in rows
@@ -177,3 +159,35 @@ async def get_material(conn: AsyncConnection, case_id: str, dataset: str, versio
     """One version of a material (the current one when ``version`` is 0)."""
     row = await case_store.get_material(conn, case_id, dataset, version)
     return _material(row) if row else None
+
+
+# --- flags on the open cases holding a document ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaseFlag:
+    """What a change to a document raises on the open cases holding it: the new and the previous status, and why."""
+
+    status_code: str
+    previous_code: str
+    source: str
+    raised_at_us: int
+
+
+async def flag_open_cases_holding(
+    conn: AsyncConnection, dataset: str, key: str, flag: CaseFlag
+) -> list[status_store.HeldLicence]:
+    """Flag every open case holding the document (`dataset`, `key`) as a current material; the cases flagged."""
+    held = await status_store.held_licences(conn, OPEN_STATES, dataset=dataset, key=key)
+    for licence in held:
+        await status_store.raise_flag(
+            conn,
+            licence.case_id,
+            licence.dataset,
+            licence.key,
+            status_code=flag.status_code,
+            previous_code=flag.previous_code,
+            source=flag.source,
+            now_us=flag.raised_at_us,
+        )
+    return held

@@ -4,6 +4,7 @@ and the facts `decide_fetch` needs, gathered fresh from the database."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -15,7 +16,7 @@ from exchange.auth.identity import Caller
 from exchange.policy import CaseFacts, FetchFacts, Grant, GrantStatus
 from exchange.storage import catalog_store, grant_store
 from exchange.storage.db import Reader
-from exchange.storage.grant_store import Row
+from exchange.storage.grant_store import AccessRequestQuery, GrantQuery, Row
 
 
 def grant_from_row(row: Row) -> Grant:
@@ -69,28 +70,8 @@ async def grants_for(conn: Reader, consumer: str, dataset: str) -> list[Grant]:
     return [grant_from_row(r) for r in await grant_store.grants_for(conn, consumer, dataset)]
 
 
-async def list_grants(
-    conn: AsyncConnection,
-    *,
-    consumer: str = "",
-    dataset: str = "",
-    datasets_owned_by: str = "",
-    visible_to: str = "",
-    include_inactive: bool = False,
-    offset: int = 0,
-    limit: int = 100,
-) -> list[Grant]:
-    rows = await grant_store.list_grants(
-        conn,
-        consumer=consumer,
-        dataset=dataset,
-        datasets_owned_by=datasets_owned_by,
-        visible_to=visible_to,
-        status="" if include_inactive else GrantStatus.ACTIVE.value,
-        offset=offset,
-        limit=limit,
-    )
-    return [grant_from_row(r) for r in rows]
+async def list_grants(conn: AsyncConnection, where: GrantQuery) -> list[Grant]:
+    return [grant_from_row(r) for r in await grant_store.list_grants(conn, where)]
 
 
 async def revoke_grant(conn: AsyncConnection, grant_id: str, now_us: int, reason: str) -> None:
@@ -191,31 +172,15 @@ async def set_access_request_grant(conn: AsyncConnection, approved: AccessReques
 
 
 async def list_access_requests(
-    conn: AsyncConnection,
-    *,
-    owner: str = "",
-    consumer: str = "",
-    either_party: str = "",
-    status: str = "",
-    overdue_at_us: int = 0,
-    offset: int = 0,
-    limit: int = 100,
+    conn: AsyncConnection, where: AccessRequestQuery, *, overdue_at_us: int = 0
 ) -> list[AccessRequest]:
-    """Requests by owner, consumer or either side; `overdue_at_us` keeps pending ones past their due time."""
-    pending = AccessRequestStatus.PENDING.value
-    if overdue_at_us and status and status != pending:
-        return []  # only a pending request can be overdue
-    rows = await grant_store.list_access_requests(
-        conn,
-        owner=owner,
-        consumer=consumer,
-        either_party=either_party,
-        status=pending if overdue_at_us else status,
-        due_before_us=overdue_at_us,
-        offset=offset,
-        limit=limit,
-    )
-    return [access_request_from_row(r) for r in rows]
+    """Requests matching `where`; with `overdue_at_us`, only the pending ones past their due time then."""
+    if overdue_at_us:
+        pending = AccessRequestStatus.PENDING.value
+        if where.status and where.status != pending:
+            return []  # only a pending request can be overdue
+        where = replace(where, status=pending, due_before_us=overdue_at_us)
+    return [access_request_from_row(r) for r in await grant_store.list_access_requests(conn, where)]
 
 
 # --- the facts of a fetch --------------------------------------------------------------------------

@@ -145,39 +145,60 @@ def _sign(builder: x509.CertificateBuilder, authority_key: PrivateKey) -> x509.C
     return builder.sign(authority_key, algorithm)
 
 
+def _builder(
+    subject: x509.Name,
+    issuer: x509.Name,
+    public: PublicKeyTypes,
+    start: datetime.datetime,
+    end: datetime.datetime,
+    *,
+    ca: bool,
+    path_length: int | None = None,
+    non_repudiation: bool = False,
+) -> x509.CertificateBuilder:
+    """What every certificate issued here starts with: names, key, serial, validity, constraints and key usage.
+
+    A CA signs certificates and CRLs only; a leaf signs (digitalSignature), and a document signer also
+    commits to what it signs (nonRepudiation).
+    """
+    usage = x509.KeyUsage(
+        digital_signature=not ca,
+        content_commitment=non_repudiation,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=ca,
+        crl_sign=ca,
+        encipher_only=False,
+        decipher_only=False,
+    )
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(public)  # type: ignore[arg-type]
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(end)
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=path_length), critical=True)
+        .add_extension(usage, critical=True)
+    )
+
+
 def _ca_certificate(
     name: x509.Name, public: PublicKeyTypes, signer: _Authority, *, days: int, path_length: int
 ) -> x509.Certificate:
     """A CA certificate for name (self-signed when signer has no certificate yet): keyCertSign and cRLSign only."""
     now = _now()
     issuer = signer.certificate
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(issuer.subject if issuer is not None else name)
-        .public_key(public)  # type: ignore[arg-type]
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - _BACKDATE)
-        .not_valid_after(now + datetime.timedelta(days=days))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=path_length), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=False,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)  # type: ignore[arg-type]
+    issuer_name = issuer.subject if issuer is not None else name
+    end = now + datetime.timedelta(days=days)
+    builder = _builder(name, issuer_name, public, now - _BACKDATE, end, ca=True, path_length=path_length).add_extension(
+        x509.SubjectKeyIdentifier.from_public_key(public),  # type: ignore[arg-type]
+        critical=False,
     )
     if issuer is not None:
-        if now + datetime.timedelta(days=days) > issuer.not_valid_after_utc:
+        if end > issuer.not_valid_after_utc:
             raise FailedPrecondition(
                 f"the intermediate would outlive the root (valid until {issuer.not_valid_after_utc.isoformat()}); "
                 "sign it for fewer days",
@@ -206,25 +227,11 @@ def _issue_hub_certificates(
     authority: _Authority, paths: PkiPaths, hub_name: str, hosts: Sequence[str], *, days: int
 ) -> PkiPaths:
     """The hub's own certificates from `authority`: server (for `hosts`), hub client and document signing."""
-    _issue(
-        authority,
-        common_name=hub_name,
-        alternative_names=_subject_alternative_names(hosts),
-        usage=ExtendedKeyUsageOID.SERVER_AUTH,
-        not_before=None,
-        not_after=None,
-        days=days,
-        key_path=paths.server_key,
-        cert_path=paths.server_cert,
-    )
-    _issue_hub_client(authority, hub_name, days=days, key_path=paths.hub_client_key, cert_path=paths.hub_client_cert)
-    _issue_document_signing(
-        authority,
-        hub_name,
-        days=days,
-        key_path=paths.directory / DOCUMENT_SIGNING_KEY,
-        cert_path=paths.directory / DOCUMENT_SIGNING_CERT,
-    )
+    server = _Leaf(hub_name, _subject_alternative_names(hosts), ExtendedKeyUsageOID.SERVER_AUTH)
+    _issue(authority, server, _Validity(days), paths.server_key, paths.server_cert)
+    _issue(authority, _hub_client(hub_name), _Validity(days), paths.hub_client_key, paths.hub_client_cert)
+    signing = (paths.directory / DOCUMENT_SIGNING_KEY, paths.directory / DOCUMENT_SIGNING_CERT)
+    _issue(authority, _document_signing(hub_name), _Validity(days), *signing)
     return paths
 
 
@@ -278,47 +285,16 @@ def adapter_dns_name(department: str) -> str:
     return department.lower() + ADAPTER_DNS_SUFFIX
 
 
-def _issue_hub_client(
-    authority: _Authority,
-    hub_name: str,
-    *,
-    days: int,
-    key_path: Path,
-    cert_path: Path,
-    not_before: datetime.datetime | None = None,
-    not_after: datetime.datetime | None = None,
-) -> tuple[Path, Path]:
+def _hub_client(hub_name: str) -> _Leaf:
     """The hub's client profile: clientAuth only, named by its URI (adapters check the name, not only the CA)."""
-    return _issue(
-        authority,
-        common_name=hub_name,
-        alternative_names=[x509.UniformResourceIdentifier(hub_identity(hub_name))],
-        usage=ExtendedKeyUsageOID.CLIENT_AUTH,
-        not_before=not_before,
-        not_after=not_after,
-        days=days,
-        key_path=key_path,
-        cert_path=cert_path,
-    )
+    return _Leaf(hub_name, [x509.UniformResourceIdentifier(hub_identity(hub_name))], ExtendedKeyUsageOID.CLIENT_AUTH)
 
 
-def _issue_document_signing(
-    authority: _Authority, hub_name: str, *, days: int, key_path: Path, cert_path: Path
-) -> tuple[Path, Path]:
+def _document_signing(hub_name: str) -> _Leaf:
     """The hub's document-signing profile: digitalSignature and nonRepudiation, for the PAdES signature of
     annotated copies. No extended key usage: PDF validators (NSS in poppler's pdfsig) accept any signer then."""
-    return _issue(
-        authority,
-        common_name=f"{hub_name} document signing",
-        alternative_names=[x509.UniformResourceIdentifier(hub_identity(hub_name))],
-        usage=None,
-        not_before=None,
-        not_after=None,
-        days=days,
-        key_path=key_path,
-        cert_path=cert_path,
-        non_repudiation=True,
-    )
+    names: list[x509.GeneralName] = [x509.UniformResourceIdentifier(hub_identity(hub_name))]
+    return _Leaf(f"{hub_name} document signing", names, None, non_repudiation=True)
 
 
 def issue_document_signing_certificate(
@@ -326,14 +302,8 @@ def issue_document_signing_certificate(
 ) -> tuple[Path, Path]:
     """(Re-)issue the hub's document-signing certificate (document-signing.key/.crt); returns (key, cert) paths."""
     _check_name(hub_name, "hub name")
-    target = out_dir or directory
-    return _issue_document_signing(
-        _load_authority(directory),
-        hub_name,
-        days=days,
-        key_path=target / DOCUMENT_SIGNING_KEY,
-        cert_path=target / DOCUMENT_SIGNING_CERT,
-    )
+    files = (DOCUMENT_SIGNING_KEY, DOCUMENT_SIGNING_CERT)
+    return _issue_into(directory, out_dir, files, _document_signing(hub_name), _Validity(days))
 
 
 def _load_authority(directory: Path, key_name: str = CA_KEY, cert_name: str = CA_CERT) -> _Authority:
@@ -368,22 +338,31 @@ def _pem(*certificates: x509.Certificate) -> bytes:
     return b"".join(c.public_bytes(serialization.Encoding.PEM) for c in certificates)
 
 
+@dataclass(frozen=True)
+class _Leaf:
+    """What a leaf certificate names and is for (``usage`` None: no extended key usage)."""
+
+    common_name: str
+    alternative_names: list[x509.GeneralName]
+    usage: x509.ObjectIdentifier | None
+    non_repudiation: bool = False
+
+
+@dataclass(frozen=True)
+class _Validity:
+    """``days`` from now (backdated a little for clock skew), unless ``not_before``/``not_after`` say otherwise."""
+
+    days: int
+    not_before: datetime.datetime | None = None
+    not_after: datetime.datetime | None = None
+
+
 def _issue(
-    authority: _Authority,
-    *,
-    common_name: str,
-    alternative_names: list[x509.GeneralName],
-    usage: x509.ObjectIdentifier | None,
-    not_before: datetime.datetime | None,
-    not_after: datetime.datetime | None,
-    days: int,
-    key_path: Path,
-    cert_path: Path,
-    non_repudiation: bool = False,
+    authority: _Authority, leaf: _Leaf, validity: _Validity, key_path: Path, cert_path: Path
 ) -> tuple[Path, Path]:
-    """Issue a leaf certificate with a fresh P-256 key and write both files (``usage`` None: no extended usage)."""
-    start = not_before or (_now() - _BACKDATE)
-    end = not_after or (start + _BACKDATE + datetime.timedelta(days=days))
+    """Issue a leaf certificate with a fresh P-256 key and write both files."""
+    start = validity.not_before or (_now() - _BACKDATE)
+    end = validity.not_after or (start + _BACKDATE + datetime.timedelta(days=validity.days))
     if end <= start:
         raise InvalidArgument(
             f"certificate validity ends ({end.isoformat()}) before it starts ({start.isoformat()})",
@@ -397,42 +376,31 @@ def _issue(
         )
     key = generate_p256()
     public = key.public_key()
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, leaf.common_name)])
     builder = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
-        .issuer_name(authority.cert.subject)
-        .public_key(public)
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(end)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=non_repudiation,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.SubjectAlternativeName(alternative_names), critical=False)
+        _builder(subject, authority.cert.subject, public, start, end, ca=False, non_repudiation=leaf.non_repudiation)
+        .add_extension(x509.SubjectAlternativeName(leaf.alternative_names), critical=False)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(authority.cert.public_key()),  # type: ignore[arg-type]
             critical=False,
         )
     )
-    if usage is not None:
-        builder = builder.add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+    if leaf.usage is not None:
+        builder = builder.add_extension(x509.ExtendedKeyUsage([leaf.usage]), critical=False)
     certificate = _sign(builder, authority.key)
     write_private_key(key_path, key)
     _write_certificate(cert_path, certificate, *authority.chain)
     return key_path, cert_path
+
+
+def _issue_into(
+    directory: Path, out_dir: Path | None, files: tuple[str, str], leaf: _Leaf, validity: _Validity
+) -> tuple[Path, Path]:
+    """Issue ``leaf`` from the CA in ``directory``, written to ``out_dir`` (else ``directory``) as ``files``."""
+    target = out_dir or directory
+    key_name, cert_name = files
+    return _issue(_load_authority(directory), leaf, validity, target / key_name, target / cert_name)
 
 
 def issue_department_certificate(
@@ -446,18 +414,10 @@ def issue_department_certificate(
 ) -> tuple[Path, Path]:
     """Issue a client certificate (CN and SAN URI name the department); returns (key path, cert path)."""
     _check_name(department, "department code")
-    target = out_dir or directory
-    return _issue(
-        _load_authority(directory),
-        common_name=department,
-        alternative_names=[x509.UniformResourceIdentifier(DEPARTMENT_URI_PREFIX + department)],
-        usage=ExtendedKeyUsageOID.CLIENT_AUTH,
-        not_before=not_before,
-        not_after=not_after,
-        days=days,
-        key_path=target / f"{department}.key",
-        cert_path=target / f"{department}.crt",
-    )
+    names: list[x509.GeneralName] = [x509.UniformResourceIdentifier(DEPARTMENT_URI_PREFIX + department)]
+    leaf = _Leaf(department, names, ExtendedKeyUsageOID.CLIENT_AUTH)
+    files = (f"{department}.key", f"{department}.crt")
+    return _issue_into(directory, out_dir, files, leaf, _Validity(days, not_before, not_after))
 
 
 @dataclass(frozen=True)
@@ -551,16 +511,8 @@ def issue_hub_client_certificate(
 ) -> tuple[Path, Path]:
     """Re-issue the hub's client certificate (hub-client.key/.crt); returns (key path, cert path)."""
     _check_name(hub_name, "hub name")
-    target = out_dir or directory
-    return _issue_hub_client(
-        _load_authority(directory),
-        hub_name,
-        days=days,
-        key_path=target / HUB_CLIENT_KEY,
-        cert_path=target / HUB_CLIENT_CERT,
-        not_before=not_before,
-        not_after=not_after,
-    )
+    validity = _Validity(days, not_before, not_after)
+    return _issue_into(directory, out_dir, (HUB_CLIENT_KEY, HUB_CLIENT_CERT), _hub_client(hub_name), validity)
 
 
 def issue_adapter_certificate(
@@ -579,23 +531,14 @@ def issue_adapter_certificate(
         raise InvalidArgument(
             "the adapter certificate needs at least one host name or address the hub dials", reason="PKI_NO_HOSTS"
         )
-    target = out_dir or directory
     names = [
         *_subject_alternative_names(hosts),
         x509.DNSName(adapter_dns_name(department)),
         x509.UniformResourceIdentifier(adapter_identity(department)),
     ]
-    return _issue(
-        _load_authority(directory),
-        common_name=f"{department} adapter",
-        alternative_names=names,
-        usage=ExtendedKeyUsageOID.SERVER_AUTH,
-        not_before=not_before,
-        not_after=not_after,
-        days=days,
-        key_path=target / f"{department}-adapter.key",
-        cert_path=target / f"{department}-adapter.crt",
-    )
+    leaf = _Leaf(f"{department} adapter", names, ExtendedKeyUsageOID.SERVER_AUTH)
+    files = (f"{department}-adapter.key", f"{department}-adapter.crt")
+    return _issue_into(directory, out_dir, files, leaf, _Validity(days, not_before, not_after))
 
 
 def issue_server_certificate(
@@ -621,18 +564,8 @@ def issue_server_certificate(
                 f"host {host!r} is reserved for adapter certificates; use 'exchange pki issue-adapter'",
                 reason="PKI_NAME_INVALID",
             )
-    target = out_dir or directory
-    return _issue(
-        _load_authority(directory),
-        common_name=name,
-        alternative_names=_subject_alternative_names(hosts),
-        usage=ExtendedKeyUsageOID.SERVER_AUTH,
-        not_before=not_before,
-        not_after=not_after,
-        days=days,
-        key_path=target / f"{name}.key",
-        cert_path=target / f"{name}.crt",
-    )
+    leaf = _Leaf(name, _subject_alternative_names(hosts), ExtendedKeyUsageOID.SERVER_AUTH)
+    return _issue_into(directory, out_dir, (f"{name}.key", f"{name}.crt"), leaf, _Validity(days, not_before, not_after))
 
 
 def _load_certificate(pem: bytes | str) -> x509.Certificate:

@@ -12,12 +12,12 @@ import asyncio
 import hashlib
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from catalog.errors import FailedPrecondition, FieldViolation, InvalidArgument, quote
 from exchange.app import case_records
-from exchange.app.case_records import Savings, StoredCase
+from exchange.app.case_records import CaseQuery, Savings, StoredCase
 from exchange.auth.identity import Caller
 from exchange.cases import model
 from exchange.cases.desk_base import DeskBase
@@ -108,7 +108,7 @@ class CaseDesk(DeskBase):
     async def _view(self, case: Case) -> CaseView:
         """The case as stored now beside ``case`` (title, savings), with materials in its timeline."""
         async with self.hub.db.read() as conn:
-            stored = await case_records.list_stored_cases(conn, case_id=case.id, limit=1)
+            stored = await case_records.list_stored_cases(conn, CaseQuery(case_id=case.id, limit=1))
             materials = await case_records.list_materials(conn, case.id)
         title, saved = (stored[0].title, stored[0].savings) if stored else ("", Savings())
         return self._summary(StoredCase(case, title, saved), materials)
@@ -240,16 +240,12 @@ class CaseDesk(DeskBase):
         """Cases of a department (an officer sees only its own department's), filtered."""
         async with self._refusals(caller, "cases.list", ""):
             department = self._department_scope(caller, "cases.list", department)
+            where = CaseQuery((state,) if state else (), department, service_item, offset=offset, limit=limit)
+            if overdue_only:
+                # Overdue is judged on the clock, not in the query: scan the open cases, then take the page.
+                where = replace(where, offset=0, limit=OVERDUE_SCAN_LIMIT)
             async with self.hub.db.read() as conn:
-                found = await case_records.list_stored_cases(
-                    conn,
-                    state=state,
-                    department=department,
-                    service_item=service_item,
-                    open_only=overdue_only,
-                    offset=0 if overdue_only else offset,
-                    limit=OVERDUE_SCAN_LIMIT if overdue_only else limit,
-                )
+                found = await case_records.list_stored_cases(conn, where, open_only=overdue_only)
             views = [self._summary(c) for c in found]
             if overdue_only:
                 views = [v for v in views if v.deadline.state == "overdue"][offset : offset + limit]
@@ -271,9 +267,8 @@ class CaseDesk(DeskBase):
         async with self._refusals(caller, "cases.overdue", ""):
             department = self._department_scope(caller, "cases.overdue", department)
             async with self.hub.db.read() as conn:
-                found = await case_records.list_stored_cases(
-                    conn, department=department, open_only=True, limit=OVERDUE_SCAN_LIMIT
-                )
+                where = CaseQuery(department=department, limit=OVERDUE_SCAN_LIMIT)
+                found = await case_records.list_stored_cases(conn, where, open_only=True)
             views = [self._summary(c) for c in found]
             late = sorted((v for v in views if v.deadline.state in wanted), key=lambda v: v.deadline.working_days_left)
         await self._log(caller, "cases.overdue", None, "", details={"department": department, "count": str(len(late))})

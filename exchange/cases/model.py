@@ -14,6 +14,7 @@ from exchange.cases.lifecycle import CaseAction, CaseState, is_open, next_state
 from exchange.cases.parties import APPLICANT, CaseParty, check_new_parties, clean_name
 from exchange.cases.review import Opinion, Verdict, awaiting_opinion, review_outcome
 from exchange.cases.timeline import Detail
+from exchange.policy import Thing, decide_involvement, error_for
 
 ApplicantKind = Literal["person", "organisation"]
 DeadlineState = Literal["on_time", "nearly_overdue", "overdue", "paused", "not_started", "finished"]
@@ -130,6 +131,13 @@ def _require_lead(case: Case, by: Actor, action: str) -> None:
         )
 
 
+def _require_involved(case: Case, department: str) -> None:
+    """The policy's involvement rule: only a department involved in the case acts on it."""
+    decision = decide_involvement(department, case.involved_departments, Thing("case", case.id))
+    if not decision.allowed:
+        raise error_for(decision, case=case.id, department=department)
+
+
 def _record(case: Case, by: Actor, now: datetime, kind: str, detail: Detail, **changes: Any) -> Case:
     """The case with ``changes`` applied, its version bumped and the event appended."""
     event = CaseEvent.of(now, by, kind, detail)
@@ -198,12 +206,7 @@ def open_case(
 def add_party(case: Case, by: Actor, now: datetime, party: CaseParty) -> Case:
     """Record one more party on an open case, by a department on it; the timeline names the relation."""
     require_aware(now, "now")
-    if by.department not in case.involved_departments:
-        raise PermissionDenied(
-            f"{by.department} is not involved in case {case.id} (involved: {', '.join(case.involved_departments)})",
-            reason="NOT_INVOLVED",
-            metadata={"case": case.id, "department": by.department},
-        )
+    _require_involved(case, by.department)
     if not is_open(case.state):
         raise FailedPrecondition(
             f"case {case.id} is {case.state}; parties are added only to open cases",
@@ -351,12 +354,7 @@ def start_review(case: Case, by: Actor, now: datetime) -> Case:
 def record_opinion(case: Case, department: str, officer: str, verdict: Verdict, comment: str, now: datetime) -> Case:
     """Record (or revise) one involved department's review opinion."""
     require_aware(now, "now")
-    if department not in case.involved_departments:
-        raise PermissionDenied(
-            f"{department} is not involved in case {case.id} (involved: {', '.join(case.involved_departments)})",
-            reason="NOT_INVOLVED",
-            metadata={"case": case.id, "department": department},
-        )
+    _require_involved(case, department)
     if case.state is not CaseState.IN_REVIEW:
         raise FailedPrecondition(
             f"case is {case.state}; opinions are recorded only while it is in_review",

@@ -7,7 +7,7 @@ doors (gRPC method paths, console routes) onto operation names; the domain servi
 """
 
 from exchange.policy.decision import NOT_FOUND, OK, PERMISSION_DENIED, Decision, Trail
-from exchange.policy.enforce import enforce, error_for
+from exchange.policy.enforce import enforce, enforce_list_scope, error_for
 from exchange.policy.fetch import (
     ALL_ORDINARY_FIELDS,
     REASON_SUBJECT_NOT_ON_CASE,
@@ -23,7 +23,7 @@ from exchange.policy.fetch import (
     subject_refusal,
 )
 from exchange.policy.operations import OPERATIONS, Operation, Scope, allowed_roles, operation, table_markdown
-from exchange.policy.rules import Facts, decide, decide_evidence_bundle, sees_all
+from exchange.policy.rules import Facts, decide, decide_evidence_bundle, decide_involvement, sees_all
 from exchange.policy.sentences import Thing
 
 __all__ = [
@@ -48,8 +48,10 @@ __all__ = [
     "decide_evidence_bundle",
     "decide_fetch",
     "decide_filter_subjects",
+    "decide_involvement",
     "decide_subject",
     "enforce",
+    "enforce_list_scope",
     "error_for",
     "operation",
     "sees_all",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from catalog.errors import ExchangeError, NotFound, PermissionDenied
 from exchange.auth.identity import Caller
 from exchange.policy.decision import NOT_FOUND, Decision
-from exchange.policy.rules import Facts, decide
+from exchange.policy.rules import Facts, decide, sees_all
 from exchange.policy.sentences import MESSAGE_KEY
 
 
@@ -30,3 +30,12 @@ def enforce(caller: Caller, operation: str, facts: Facts | None = None, **metada
     if not decision.allowed:
         raise error_for(decision, **metadata)
     return decision
+
+
+def enforce_list_scope(caller: Caller, operation: str) -> str:
+    """The department a list is narrowed to: '' when `caller` oversees every department, else its own.
+
+    Raises the refusal when the caller's roles may not list at all.
+    """
+    enforce(caller, operation)
+    return "" if sees_all(caller, operation) else caller.department

@@ -8,6 +8,7 @@ has loaded the thing asked about. The domain service calls it again with the fac
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from catalog.model import SharingType
@@ -95,25 +96,53 @@ def _scope(trail: Trail, caller: Caller, op: Operation, facts: Facts) -> Decisio
         if caller.department == facts.department or not facts.department:
             trail.ok(f"{what} belongs to {caller.department}, the caller's own department")
             return None
-        return _refuse(trail, op, status, "own_department" + or_roles, values | {"belongs_to": facts.department})
+        belongs = values | {"belongs_to": facts.department}
+        return _refuse(trail, op.refusal, status, "own_department" + or_roles, belongs)
     if op.scope == Scope.OWNER_ADMIN:
         if caller.has(Role.DEPT_ADMIN) and caller.department == facts.department:
             trail.ok(f"a department admin of {facts.department}, which owns {what}")
             return None
         # Widening the use of conditional data needs the provider's own consent, not the hub operator's.
-        return _refuse(trail, op, status, "owner_admin", values | {"belongs_to": facts.department})
-    parties = tuple(p for p in facts.parties if p)
-    if caller.department and caller.department in parties:
-        trail.ok(f"{caller.department} is a party to {what}")
-        return None
+        return _refuse(trail, op.refusal, status, "owner_admin", values | {"belongs_to": facts.department})
     if op.scope == Scope.INVOLVED:
-        return _refuse(trail, op, status, "not_involved", values | {"parties": ", ".join(parties)})
-    return _refuse(trail, op, status, "no_party" + or_roles, values)
+        return _involvement(trail, caller.department, facts.parties, values, op.refusal, status)
+    if _is_party(trail, caller.department, facts.parties, what):
+        return None
+    return _refuse(trail, op.refusal, status, "no_party" + or_roles, values)
 
 
-def _refuse(trail: Trail, op: Operation, status: str, key: str, values: dict[str, str]) -> Decision:
+def decide_involvement(department: str, parties: Sequence[str], what: Thing) -> Decision:
+    """Is `department` one of the departments involved in `what` (a case)? The scope of the case operations.
+
+    `decide` applies it to a caller; the case model applies it to the department acting on a case, so that
+    an opinion or a party never comes from outside the case, whichever door the change came through.
+    """
+    trail = Trail()
+    values = {"what": str(what), "operation": "", "acting_for": department, WHAT_KIND: what.kind, WHAT_NAME: what.name}
+    return _involvement(trail, department, parties, values, "NOT_INVOLVED", PERMISSION_DENIED) or trail.allow()
+
+
+def _involvement(
+    trail: Trail, department: str, parties: Sequence[str], values: dict[str, str], refusal: str, status: str
+) -> Decision | None:
+    """The involvement step; None when `department` is one of `parties` (the trail says so)."""
+    if _is_party(trail, department, parties, values["what"]):
+        return None
+    involved = ", ".join(p for p in parties if p)
+    return _refuse(trail, refusal, status, "not_involved", values | {"parties": involved})
+
+
+def _is_party(trail: Trail, department: str, parties: Sequence[str], what: str) -> bool:
+    """Whether `department` (never a blank one) is one of `parties`; the trail notes a pass."""
+    if department and department in parties:
+        trail.ok(f"{department} is a party to {what}")
+        return True
+    return False
+
+
+def _refuse(trail: Trail, refusal: str, status: str, key: str, values: dict[str, str]) -> Decision:
     """The scope refusal `key`: its English sentence, with the key and values kept for other languages."""
-    return trail.deny(op.refusal, english(key, values), status=status, message_key=key, values=values)
+    return trail.deny(refusal, english(key, values), status=status, message_key=key, values=values)
 
 
 def decide_evidence_bundle(caller: Caller, entry_department: str, dataset_owner: str) -> Decision:

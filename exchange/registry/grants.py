@@ -10,10 +10,11 @@ from exchange.app import grant_records
 from exchange.auth.access_requests import AccessRequestStatus
 from exchange.auth.identity import Caller
 from exchange.clock import now_us
-from exchange.policy import Facts, Grant, GrantStatus, Thing, decide, enforce, error_for, sees_all
+from exchange.policy import Facts, Grant, GrantStatus, Thing, decide, enforce, enforce_list_scope, error_for
 from exchange.registry.base import dataset_facts, logs_refusal
 from exchange.registry.datasets import DatasetDesk
 from exchange.storage import catalog_store
+from exchange.storage.grant_store import GrantQuery
 
 
 class GrantDesk(DatasetDesk):
@@ -103,18 +104,11 @@ class GrantDesk(DatasetDesk):
         limit: int = 100,
     ) -> list[Grant]:
         """Grants the caller may see: all for hub admins and auditors; a department's own otherwise."""
-        enforce(caller, "grants.list")
-        everything = sees_all(caller, "grants.list")
+        visible_to = enforce_list_scope(caller, "grants.list")
+        status = "" if include_inactive else GrantStatus.ACTIVE.value
+        where = GrantQuery(consumer, dataset, visible_to, status, offset, limit)
         async with self.hub.db.read() as conn:
-            return await grant_records.list_grants(
-                conn,
-                consumer=consumer,
-                dataset=dataset,
-                visible_to="" if everything else caller.department,
-                include_inactive=include_inactive,
-                offset=offset,
-                limit=limit,
-            )
+            return await grant_records.list_grants(conn, where)
 
     async def get_grant(self, grant_id: str, caller: Caller | None = None) -> Grant:
         """One grant; with a caller, only if that caller may see it (else it does not exist for them)."""

@@ -11,10 +11,11 @@ from exchange import localtime
 from exchange.app import grant_records
 from exchange.auth.access_requests import AccessRequest, AccessRequestStatus
 from exchange.auth.identity import Caller
-from exchange.policy import Facts, Grant, Thing, decide, enforce, error_for, sees_all
+from exchange.policy import Facts, Grant, Thing, decide, enforce, enforce_list_scope, error_for
 from exchange.registry.base import dataset_facts, logs_refusal
 from exchange.registry.grants import GrantDesk
 from exchange.storage import catalog_store
+from exchange.storage.grant_store import AccessRequestQuery
 
 
 class AccessRequestDesk(GrantDesk):
@@ -112,19 +113,11 @@ class AccessRequestDesk(GrantDesk):
         limit: int = 100,
     ) -> list[AccessRequest]:
         """Requests the caller may see (a department admin: its inbox and its own requests)."""
-        enforce(caller, "access_requests.list")
-        everything = sees_all(caller, "access_requests.list")
+        either_party = enforce_list_scope(caller, "access_requests.list")
+        where = AccessRequestQuery(owner, consumer, either_party, status, offset=offset, limit=limit)
+        overdue_at_us = self.hub.clock() if overdue_only else 0
         async with self.hub.db.read() as conn:
-            return await grant_records.list_access_requests(
-                conn,
-                owner=owner,
-                consumer=consumer,
-                either_party="" if everything else caller.department,
-                status=status,
-                overdue_at_us=self.hub.clock() if overdue_only else 0,
-                offset=offset,
-                limit=limit,
-            )
+            return await grant_records.list_access_requests(conn, where, overdue_at_us=overdue_at_us)
 
     @logs_refusal("access_requests.decide")
     async def decide_access_request(

@@ -20,6 +20,19 @@ Row = sa.Row[*tuple[Any, ...]]
 
 
 @dataclass(frozen=True)
+class CaseQuery:
+    """Which cases a list holds: in one of `states` (any when empty) and matching every other filter given."""
+
+    states: tuple[str, ...] = ()
+    # A department: the cases it is involved in.
+    department: str = ""
+    service_item: str = ""
+    case_id: str = ""
+    offset: int = 0
+    limit: int = 100
+
+
+@dataclass(frozen=True)
 class Savings:
     """What a set of cases saved: upstream fetches made, reads served from cases, submissions avoided."""
 
@@ -98,18 +111,9 @@ async def set_title(conn: AsyncConnection, case_id: str, title: str) -> None:
     await conn.execute(t.cases.update().where(t.cases.c.id == case_id).values(title=title))
 
 
-async def list_cases(
-    conn: AsyncConnection,
-    *,
-    states: Sequence[str] = (),
-    department: str = "",
-    service_item: str = "",
-    offset: int = 0,
-    limit: int = 100,
-    case_id: str = "",
-) -> list[Row]:
-    """Cases (case_json, title, materials_fetched, reads, submissions_avoided) in one of ``states`` (any when
-    empty) and matching every other filter given, newest first (one query)."""
+async def list_cases(conn: AsyncConnection, where: CaseQuery) -> list[Row]:
+    """Cases (case_json, title, materials_fetched, reads, submissions_avoided) matching `where`, newest first
+    (one query)."""
     c = t.cases.c
     query = sa.select(
         c.case_json,
@@ -118,18 +122,18 @@ async def list_cases(
         (c.reads_from_case + _reads_of(c.id)).label("reads"),
         c.submissions_avoided,
     ).order_by(c.submitted_at_us.desc(), c.id)
-    if case_id:
-        query = query.where(c.id == case_id)
-    if len(states) == 1:
-        query = query.where(c.state == states[0])
-    elif states:
-        query = query.where(c.state.in_(states))
-    if service_item:
-        query = query.where(c.service_item == service_item)
-    if department:
-        members = sa.select(t.case_departments.c.case_id).where(t.case_departments.c.department == department)
-        query = query.where(c.id.in_(members))
-    return list((await conn.execute(query.offset(offset).limit(limit))).all())
+    if where.case_id:
+        query = query.where(c.id == where.case_id)
+    if len(where.states) == 1:
+        query = query.where(c.state == where.states[0])
+    elif where.states:
+        query = query.where(c.state.in_(where.states))
+    if where.service_item:
+        query = query.where(c.service_item == where.service_item)
+    if where.department:
+        d = t.case_departments.c
+        query = query.where(c.id.in_(sa.select(d.case_id).where(d.department == where.department)))
+    return list((await conn.execute(query.offset(where.offset).limit(where.limit))).all())
 
 
 # --- savings -------------------------------------------------------------------------------------------

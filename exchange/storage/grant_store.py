@@ -5,6 +5,7 @@ so a revocation bites on the next request on every replica. The mapping to the p
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -12,8 +13,37 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from exchange.storage import tables as t
 from exchange.storage.db import Reader
+from exchange.storage.filters import given
 
 Row = sa.Row[*tuple[Any, ...]]
+
+
+@dataclass(frozen=True)
+class GrantQuery:
+    """Which grants a list holds: every filter given must match; oldest first, one page."""
+
+    consumer: str = ""
+    dataset: str = ""
+    # A department: the grants it holds and the grants on its own datasets.
+    visible_to: str = ""
+    status: str = ""
+    offset: int = 0
+    limit: int = 100
+
+
+@dataclass(frozen=True)
+class AccessRequestQuery:
+    """Which access requests a list holds: every filter given must match; oldest first, one page."""
+
+    owner: str = ""
+    consumer: str = ""
+    # A department: the requests it made and the requests made to it.
+    either_party: str = ""
+    status: str = ""
+    # Only requests whose answer was due before this time (0: any).
+    due_before_us: int = 0
+    offset: int = 0
+    limit: int = 100
 
 
 async def insert_grant(conn: AsyncConnection, columns: Mapping[str, object]) -> None:
@@ -35,33 +65,14 @@ async def grants_for(conn: Reader, consumer: str, dataset: str) -> list[Row]:
     return list((await conn.execute(_GRANTS_FOR, {"consumer": consumer, "dataset": dataset})).all())
 
 
-async def list_grants(
-    conn: AsyncConnection,
-    *,
-    consumer: str = "",
-    dataset: str = "",
-    datasets_owned_by: str = "",
-    visible_to: str = "",
-    status: str = "",
-    offset: int = 0,
-    limit: int = 100,
-) -> list[Row]:
-    query = sa.select(t.grants)
-    if consumer:
-        query = query.where(t.grants.c.consumer == consumer)
-    if dataset:
-        query = query.where(t.grants.c.dataset == dataset)
-    if datasets_owned_by:
-        owned = sa.select(t.datasets.c.code).where(t.datasets.c.owner == datasets_owned_by)
-        query = query.where(t.grants.c.dataset.in_(owned))
-    if visible_to:
-        # A department admin sees the grants it holds and the grants on its own datasets.
-        owned = sa.select(t.datasets.c.code).where(t.datasets.c.owner == visible_to)
-        query = query.where(sa.or_(t.grants.c.consumer == visible_to, t.grants.c.dataset.in_(owned)))
-    if status:
-        query = query.where(t.grants.c.status == status)
-    rows = (await conn.execute(query.order_by(t.grants.c.created_at_us).offset(offset).limit(limit))).all()
-    return list(rows)
+async def list_grants(conn: AsyncConnection, where: GrantQuery) -> list[Row]:
+    g = t.grants.c
+    conditions = given(((g.consumer, where.consumer), (g.dataset, where.dataset), (g.status, where.status)))
+    if where.visible_to:
+        owned = sa.select(t.datasets.c.code).where(t.datasets.c.owner == where.visible_to)
+        conditions.append(sa.or_(g.consumer == where.visible_to, g.dataset.in_(owned)))
+    page = sa.select(t.grants).where(*conditions).order_by(g.created_at_us).offset(where.offset).limit(where.limit)
+    return list((await conn.execute(page)).all())
 
 
 async def revoke_grant(conn: AsyncConnection, grant_id: str, now_us: int, reason: str, *, status: str) -> None:
@@ -108,29 +119,12 @@ async def update_access_request(
     return bool(result.rowcount)
 
 
-async def list_access_requests(
-    conn: AsyncConnection,
-    *,
-    owner: str = "",
-    consumer: str = "",
-    either_party: str = "",
-    status: str = "",
-    due_before_us: int = 0,
-    offset: int = 0,
-    limit: int = 100,
-) -> list[Row]:
-    """Requests by owner, consumer or either side; `due_before_us` keeps those answer-due before that time."""
+async def list_access_requests(conn: AsyncConnection, where: AccessRequestQuery) -> list[Row]:
     c = t.access_requests.c
-    query = sa.select(t.access_requests)
-    if owner:
-        query = query.where(c.owner == owner)
-    if consumer:
-        query = query.where(c.consumer == consumer)
-    if either_party:
-        query = query.where(sa.or_(c.owner == either_party, c.consumer == either_party))
-    if status:
-        query = query.where(c.status == status)
-    if due_before_us:
-        query = query.where(c.answer_due_us < due_before_us)
-    rows = (await conn.execute(query.order_by(c.requested_at_us, c.id).offset(offset).limit(limit))).all()
-    return list(rows)
+    equal = ((c.owner, where.owner), (c.consumer, where.consumer), (c.status, where.status))
+    conditions = given(equal, time=c.answer_due_us, until_us=where.due_before_us)
+    if where.either_party:
+        conditions.append(sa.or_(c.owner == where.either_party, c.consumer == where.either_party))
+    query = sa.select(t.access_requests).where(*conditions)
+    page = query.order_by(c.requested_at_us, c.id).offset(where.offset).limit(where.limit)
+    return list((await conn.execute(page)).all())

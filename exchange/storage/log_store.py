@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from exchange.audit.entry import AccessLogEntry, decode_entry
 from exchange.audit.verify import LogRow
 from exchange.storage import tables as t
+from exchange.storage.filters import given
 
 E = t.log_entries
 # A pruned entry keeps its index, time and leaf hash; its body went to an archive.
@@ -66,12 +67,7 @@ class StoredCheckpoint:
 
 def _conditions(f: EntryFilter) -> list[sa.ColumnElement[bool]]:
     """The WHERE clauses of a filter (each on an indexed or cheap column)."""
-    where: list[sa.ColumnElement[bool]] = [sa.func.length(E.c.entry) > 0]
-    if f.from_us:
-        where.append(E.c.time_us >= f.from_us)
-    if f.until_us:
-        where.append(E.c.time_us < f.until_us)
-    for column, value in (
+    equal = (
         (E.c.caller_department, f.department),
         (E.c.officer_id, f.officer_id),
         (E.c.dataset, f.dataset),
@@ -80,10 +76,8 @@ def _conditions(f: EntryFilter) -> list[sa.ColumnElement[bool]]:
         (E.c.decision, f.decision),
         (E.c.reason, f.reason),
         (E.c.action, f.action),
-    ):
-        if value:
-            where.append(column == value)
-    return where
+    )
+    return [sa.func.length(E.c.entry) > 0, *given(equal, time=E.c.time_us, since_us=f.from_us, until_us=f.until_us)]
 
 
 def _stored(row: Any) -> StoredEntry:

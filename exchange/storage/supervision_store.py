@@ -16,6 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from exchange.storage import tables as t
+from exchange.storage.filters import given
 
 S = t.supervision_events
 
@@ -63,17 +64,9 @@ async def list_sent(
     limit: int = 1000,
 ) -> list[SentEvent]:
     """Sent events matching every filter given, oldest first."""
-    query = sa.select(S).order_by(S.c.time_us, S.c.reference, S.c.stage)
-    if kind:
-        query = query.where(S.c.kind == kind)
-    if owner:
-        query = query.where(S.c.owner == owner)
-    if reference:
-        query = query.where(S.c.reference == reference)
-    if since_us:
-        query = query.where(S.c.time_us >= since_us)
-    if until_us:
-        query = query.where(S.c.time_us < until_us)
+    equal = ((S.c.kind, kind), (S.c.owner, owner), (S.c.reference, reference))
+    where = given(equal, time=S.c.time_us, since_us=since_us, until_us=until_us)
+    query = sa.select(S).where(*where).order_by(S.c.time_us, S.c.reference, S.c.stage)
     rows = (await conn.execute(query.limit(limit))).all()
     return [
         SentEvent(r.kind, r.reference, r.stage, r.department, r.owner, r.time_us, json.loads(r.data_json)) for r in rows

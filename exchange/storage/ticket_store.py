@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from exchange.storage import tables as t
+from exchange.storage.filters import given
 
 T = t.correction_tickets
 
@@ -133,19 +134,9 @@ async def list_tickets(
     limit: int = 1000,
 ) -> list[StoredTicket]:
     """Tickets matching every filter given (department: opened by it or issued by it), newest first."""
-    query = sa.select(T).order_by(T.c.opened_at_us.desc(), T.c.id)
+    equal = ((T.c.opened_by_department, opened_by), (T.c.issuer, issuer), (T.c.dataset, dataset), (T.c.state, state))
+    where = given(equal, time=T.c.opened_at_us, since_us=since_us, until_us=until_us)
     if department:
-        query = query.where(sa.or_(T.c.opened_by_department == department, T.c.issuer == department))
-    if opened_by:
-        query = query.where(T.c.opened_by_department == opened_by)
-    if issuer:
-        query = query.where(T.c.issuer == issuer)
-    if dataset:
-        query = query.where(T.c.dataset == dataset)
-    if state:
-        query = query.where(T.c.state == state)
-    if since_us:
-        query = query.where(T.c.opened_at_us >= since_us)
-    if until_us:
-        query = query.where(T.c.opened_at_us < until_us)
+        where.append(sa.or_(T.c.opened_by_department == department, T.c.issuer == department))
+    query = sa.select(T).where(*where).order_by(T.c.opened_at_us.desc(), T.c.id)
     return [_row(r) for r in (await conn.execute(query.limit(limit))).all()]

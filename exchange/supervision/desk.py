@@ -100,9 +100,8 @@ class SupervisionDesk:
         offset = 0
         while True:
             async with self.hub.db.read() as conn:
-                page = await case_records.list_stored_cases(
-                    conn, open_only=open_only, department=department, offset=offset, limit=PAGE
-                )
+                where = case_records.CaseQuery(department=department, offset=offset, limit=PAGE)
+                page = await case_records.list_stored_cases(conn, where, open_only=open_only)
             found.extend(page)
             if len(page) < PAGE:
                 return found

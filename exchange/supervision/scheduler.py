@@ -20,6 +20,7 @@ from exchange.clock import from_datetime, to_datetime
 from exchange.events import Event, EventKind
 from exchange.hub import Hub
 from exchange.storage import supervision_store
+from exchange.storage.grant_store import AccessRequestQuery
 from exchange.storage.supervision_store import SentEvent
 from exchange.supervision.desk import SupervisionDesk
 from exchange.supervision.levels import (
@@ -66,7 +67,8 @@ class Supervisor:
         offset = 0
         while True:
             async with self.hub.db.read() as conn:
-                page = await grant_records.list_access_requests(conn, status="pending", offset=offset, limit=PAGE)
+                where = AccessRequestQuery(status="pending", offset=offset, limit=PAGE)
+                page = await grant_records.list_access_requests(conn, where)
             for request in page:
                 data: dict[str, str | int] = {
                     "about": "access_request",
@@ -94,7 +96,8 @@ class Supervisor:
         offset = 0
         while True:
             async with self.hub.db.read() as conn:
-                page = await case_records.list_stored_cases(conn, open_only=True, offset=offset, limit=PAGE)
+                where = case_records.CaseQuery(offset=offset, limit=PAGE)
+                page = await case_records.list_stored_cases(conn, where, open_only=True)
             for case in (s.case for s in page):
                 if case.deadline is None:
                     continue

@@ -22,3 +22,21 @@ async def test_racing_claims_of_one_event_let_exactly_one_send_it(any_backend_hu
     async with db.read() as conn:
         sent = await supervision_store.list_sent(conn, kind="warning", owner="SAMR")
     assert sent == [event]
+
+
+async def test_sent_events_are_listed_by_every_filter_given_in_a_half_open_time_window(hub: HubFixture) -> None:
+    db = hub.running.hub.db
+    events = [
+        SentEvent("warning", "case-1", "yellow", "SAMR", "SAMR", 10, {}),
+        SentEvent("warning", "case-2", "yellow", "FIRE", "FIRE", 20, {}),
+        SentEvent("escalation", "case-1", "red", "HUB", "SAMR", 30, {}),
+    ]
+    async with db.begin() as conn:
+        for event in events:
+            assert await supervision_store.claim(conn, event)
+    async with db.read() as conn:
+        assert await supervision_store.list_sent(conn) == events
+        assert await supervision_store.list_sent(conn, since_us=10, until_us=30) == events[:2]
+        assert await supervision_store.list_sent(conn, kind="warning", since_us=11) == events[1:2]
+        assert await supervision_store.list_sent(conn, owner="SAMR", reference="case-1") == [events[0], events[2]]
+        assert await supervision_store.list_sent(conn, kind="escalation", until_us=30) == []

@@ -26,6 +26,7 @@ from exchange.cases.model import (
     withdraw,
 )
 from exchange.cases.review import Verdict
+from exchange.policy import Thing, decide_involvement
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CALENDAR = WorkingCalendar()
@@ -233,6 +234,16 @@ def test_only_involved_departments_record_opinions() -> None:
         record_opinion(in_review(), "TAX", "officer-zhao", Verdict.APPROVE, "", local(2026, 11, 24, 9))
     assert caught.value.reason == "NOT_INVOLVED"
     assert "TAX" in caught.value.message
+
+
+def test_an_outsider_is_refused_in_the_policy_s_words_with_the_case_and_its_department() -> None:
+    case = in_review()
+    with pytest.raises(PermissionDenied) as caught:
+        record_opinion(case, "TAX", "officer-zhao", Verdict.APPROVE, "", local(2026, 11, 24, 9))
+    rule = decide_involvement("TAX", case.involved_departments, Thing("case", case.id))
+    assert (caught.value.reason, caught.value.message) == (rule.reason, rule.message)
+    expected = {"case": case.id, "department": "TAX", "message_key": "not_involved", "what_kind": "case"}
+    assert expected.items() <= caught.value.metadata.items()
 
 
 def test_opinions_are_recorded_only_during_review() -> None:

@@ -6,7 +6,19 @@ import pytest
 
 from catalog.errors import NotFound, PermissionDenied
 from exchange.auth.identity import Caller, Role
-from exchange.policy import NOT_FOUND, OPERATIONS, Facts, Scope, decide, enforce, sees_all, table_markdown
+from exchange.policy import (
+    NOT_FOUND,
+    OPERATIONS,
+    Facts,
+    Scope,
+    Thing,
+    decide,
+    decide_involvement,
+    enforce,
+    enforce_list_scope,
+    sees_all,
+    table_markdown,
+)
 from exchange.policy.operations import allowed_roles
 
 
@@ -71,7 +83,7 @@ def test_only_the_owners_department_admin_answers_an_access_request_never_the_hu
 
 
 def test_a_case_is_worked_only_by_the_departments_involved() -> None:
-    facts = Facts(parties=("SAMR", "FIRE"), what="case c-1")
+    facts = Facts(parties=("SAMR", "FIRE"), what=Thing("case", "c-1"))
     assert decide(OFFICER, "cases.transition", facts).allowed
     refused = decide(_caller("MNR", Role.OFFICER), "cases.transition", facts)
     assert (refused.reason, refused.message) == (
@@ -83,6 +95,29 @@ def test_a_case_is_worked_only_by_the_departments_involved() -> None:
     # Auditors read any case, but never transition one.
     assert decide(AUDITOR, "cases.read", facts).allowed
     assert not decide(AUDITOR, "cases.transition", facts).allowed
+
+
+def test_the_involvement_rule_answers_a_department_as_it_answers_a_caller_of_that_department() -> None:
+    facts = Facts(parties=("SAMR", "FIRE"), what=Thing("case", "c-1"))
+    for_caller = decide(_caller("MNR", Role.OFFICER), "cases.opinion", facts)
+    for_department = decide_involvement("MNR", ("SAMR", "FIRE"), Thing("case", "c-1"))
+    assert (for_department.allowed, for_department.reason, for_department.message) == (
+        False,
+        for_caller.reason,
+        for_caller.message,
+    )
+    assert decide_involvement("FIRE", ("SAMR", "FIRE"), Thing("case", "c-1")).allowed
+    assert not decide_involvement("", ("SAMR", ""), Thing("case", "c-1")).allowed
+
+
+def test_a_list_is_narrowed_to_the_callers_department_unless_the_caller_oversees_every_department() -> None:
+    assert enforce_list_scope(PSB_ADMIN, "grants.list") == "PSB"
+    assert enforce_list_scope(AUDITOR, "grants.list") == ""
+    assert enforce_list_scope(HUB, "access_requests.list") == ""
+    assert enforce_list_scope(OFFICER, "tickets.list") == "SAMR"
+    with pytest.raises(PermissionDenied) as refused:
+        enforce_list_scope(OFFICER, "grants.list")
+    assert refused.value.reason == "ROLE_NOT_ALLOWED"
 
 
 def test_not_shared_data_is_never_granted_nor_requested() -> None:
