@@ -114,7 +114,7 @@ async def test_figures_and_the_report_csv_equal_a_recount_from_the_access_log(
     assert (samr.volume, samr.pauses, samr.materials_fetched, samr.materials_reused) == (2, 1, 2, 1)
     assert expected["department:FIRE"]["materials_reused"] == 1
     assert (
-        expected["refusals"]["TAX:CASE_NOT_INVOLVING_CALLER"] == 1
+        expected["refusals"]["TAX:NOT_INVOLVED"] == 1
         and expected["refusals"]["SAMR:ROLE_NOT_ALLOWED"] == 1
     )
 
