@@ -166,10 +166,10 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
         # An event for the hub's department, so an allowed Subscribe answers at once (no waiting on a deadline).
         await fixture.hub.events.publish(Event(EventKind.REMINDER, HUB, "every-door", now_us(), {}))
         world = World(fixture, case_id, grant.id, request.id, explain.index, browsers, ticket.id, spare.id)
+        hashed = hash_password(PASSWORD)  # one slow hash for the four accounts
         async with fixture.hub.db.begin() as conn:
             for role, dept in (("hub_admin", HUB), ("auditor", HUB), ("supervisor", HUB), ("dept_admin", OWNER)):
-                user = ConsoleUser(f"door-{role}", hash_password(PASSWORD), role, dept, role)
-                await console_store.put_user(conn, user, now_us())
+                await console_store.put_user(conn, ConsoleUser(f"door-{role}", hashed, role, dept, role), now_us())
         for role in CONSOLE_ROLES:
             browser = browsers[role] = Browser.of(fixture)
             status, _ = await browser.sign_in(f"door-{role}")
