@@ -107,6 +107,18 @@ async def _open_case(world: HubFixture) -> str:
     return str(view.case.id)
 
 
+# Who signs in to the console: each department's admin account (SAMR owns and leads, FIRE is party, PSB is not)
+# and the hub's accounts; the role walk uses SAMR's admin and the hub's.
+CONSOLE_CALLERS: tuple[tuple[str, str], ...] = (
+    *((dept, "dept_admin") for dept in (OWNER, PARTY, OUTSIDER)),
+    *((HUB, role) for role in CONSOLE_ROLES if role != "dept_admin"),
+)
+
+
+def _username(department: str, role: str) -> str:
+    return f"door-{role}" if department in (OWNER, HUB) else f"door-{role}-{department}"
+
+
 async def _start_licence_adapter(fixture: HubFixture) -> RunningAdapter:
     """SAMR's adapter, serving the applicant's business licence, so the case can hold it as a material."""
     keys = fixture.departments[OWNER]
@@ -166,14 +178,15 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
         # An event for the hub's department, so an allowed Subscribe answers at once (no waiting on a deadline).
         await fixture.hub.events.publish(Event(EventKind.REMINDER, HUB, "every-door", now_us(), {}))
         world = World(fixture, case_id, grant.id, request.id, explain.index, browsers, ticket.id, spare.id)
-        hashed = hash_password(PASSWORD)  # one slow hash for the four accounts
+        hashed = hash_password(PASSWORD)  # one slow hash for every account
         async with fixture.hub.db.begin() as conn:
-            for role, dept in (("hub_admin", HUB), ("auditor", HUB), ("supervisor", HUB), ("dept_admin", OWNER)):
-                await console_store.put_user(conn, ConsoleUser(f"door-{role}", hashed, role, dept, role), now_us())
-        for role in CONSOLE_ROLES:
-            browser = browsers[role] = Browser.of(fixture)
-            status, _ = await browser.sign_in(f"door-{role}")
-            assert status == 200, f"{role} could not sign in"
+            for dept, role in CONSOLE_CALLERS:
+                user = ConsoleUser(_username(dept, role), hashed, role, dept, role)
+                await console_store.put_user(conn, user, now_us())
+        for dept, role in CONSOLE_CALLERS:
+            browser = browsers[_username(dept, role)] = Browser.of(fixture)
+            status, _ = await browser.sign_in(_username(dept, role))
+            assert status == 200, f"{dept}/{role} could not sign in"
         yield world
     finally:
         for browser in browsers.values():
@@ -444,16 +457,20 @@ _NO_WORLD = World(None)  # type: ignore[arg-type]
 TARGETS = _targets(_NO_WORLD)  # the shape only: the ids are the world's, read again when a case runs
 
 
-def _expected(caller: Caller, target: Target) -> Decision:
+def _expected_of(caller: Caller, door_operation: str, chain: tuple[tuple[str, Facts], ...]) -> Decision:
     """The policy's answer: the role at the door, then each rule of the chain with its facts."""
-    door = decide(caller, target.operation)
+    door = decide(caller, door_operation)
     if not door.allowed:
         return door
-    for operation, facts in target.chain:
+    for operation, facts in chain:
         decision = decide(caller, operation, facts)
         if not decision.allowed:
             return decision
     return door
+
+
+def _expected(caller: Caller, target: Target) -> Decision:
+    return _expected_of(caller, target.operation, target.chain)
 
 
 async def _listable(world: World, operation: str) -> dict[str, Facts]:
@@ -601,9 +618,9 @@ async def test_each_console_route_refuses_exactly_the_roles_the_policy_refuses(
     world: World, method: str, path: str, role: str
 ) -> None:
     operation = ROUTE_OPERATIONS[(method, path)]
-    browser = world.browsers[role]
     department = OWNER if role == "dept_admin" else HUB
-    caller = console_caller(Account(f"door-{role}", role, department, role, ""), operation)
+    browser = world.browsers[_username(department, role)]
+    caller = console_caller(Account(_username(department, role), role, department, role, ""), operation)
     expected = decide(caller, operation)
     since = await world.size()
     url = _concrete(path, world)
@@ -620,3 +637,144 @@ async def test_each_console_route_refuses_exactly_the_roles_the_policy_refuses(
     assert all(e.reason != "ROLE_NOT_ALLOWED" for e in mine), where
     if OPERATIONS[operation].personal and method == "GET" and status == 200 and path in ("/cases", "/cases/{id}"):
         assert [(e.decision, e.outcome) for e in mine] == [("allow", "OK")], where
+
+
+# --- scoped console routes x each department's account and the hub's: the scope step in the console -----------
+
+
+@dataclass(frozen=True)
+class Page:
+    """A console request about the world's things, and the rules (with their facts) the page's desk applies."""
+
+    method: str
+    route: str  # as ROUTE_OPERATIONS keys it
+    url: str
+    form: dict[str, str]
+    chain: tuple[tuple[str, Facts], ...]
+    subject: str = ""
+
+    @property
+    def operation(self) -> str:
+        return ROUTE_OPERATIONS[(self.method, self.route)]
+
+
+_CONSOLE_KEY_PEM = public_key_to_pem(generate_ed25519())
+
+
+def _pages(world: World) -> list[Page]:
+    own = Facts(department=OWNER)
+    case = Facts(parties=(OWNER, PARTY, "MNR"))
+    both = Facts(parties=(PARTY, OWNER))
+    c, t, r = world.case_id, world.ticket_id, world.request_id
+    kid = world.hub.departments[OWNER].token_kid if world.hub else ""  # one of SAMR's keys
+    key = {"use": "token", "public_key_pem": _CONSOLE_KEY_PEM, "kid": "door-walk-console-key"}
+    return [
+        Page("GET", "/cases/{id}", f"/cases/{c}", {}, (("cases.read", case),), APPLICANT),
+        Page(
+            "GET",
+            "/cases/{id}/materials/{dataset}/annotated-copy.pdf",
+            f"/cases/{c}/materials/{DATASET}/annotated-copy.pdf?version=99",  # not held: no PDF is made
+            {},
+            (("cases.material.annotated_copy", case),),
+            APPLICANT,
+        ),
+        Page("GET", "/catalog/{code}/edit", f"/catalog/{DATASET}/edit", {}, (("catalog.dataset.register", own),)),
+        Page("POST", "/departments/{code}/keys", f"/departments/{OWNER}/keys", key, (("departments.key.add", own),)),
+        Page(
+            "GET",
+            "/departments/{code}/keys/{kid}/retire",
+            f"/departments/{OWNER}/keys/{kid}/retire",  # the confirmation page
+            {},
+            (("departments.key.retire", own),),
+        ),
+        Page(
+            "POST",
+            "/departments/{code}/keys/{kid}/retire",
+            f"/departments/{OWNER}/keys/no-such-kid/retire",
+            {},
+            (("departments.key.retire", own),),
+        ),
+        Page(
+            "POST",
+            "/requests/{id}/decide",
+            f"/requests/{r}/decide",
+            {},
+            (("access_requests.read", both), ("access_requests.decide", own)),
+        ),
+        Page(
+            "POST",
+            "/tickets/{id}/answer",
+            f"/tickets/{t}/answer",
+            {},  # no answer: the ticket stays open
+            (("tickets.read", both), ("tickets.answer", own)),
+            APPLICANT,
+        ),
+        Page(
+            "POST",
+            "/cases/{id}/materials/{dataset}/tickets",
+            f"/cases/{c}/materials/{DATASET}/tickets",
+            {},  # no fields: nothing is opened
+            (("tickets.open", case),),
+            APPLICANT,
+        ),
+    ]
+
+
+PAGES = _pages(_NO_WORLD)
+
+# Where a console page answers a scope refusal otherwise than the gRPC edge, on purpose; the log entry is the same.
+HIDDEN_BY_THE_CONSOLE: dict[tuple[str, str], str] = {
+    ("GET", "/cases/{id}"): "the case page never says whether a case exists: a refusal is shown as 404",
+}
+# Findings in pages this walk may not change (exchange/console/pages_*.py): they fail until the page is fixed.
+CONSOLE_FINDINGS: dict[tuple[str, str], str] = {
+    ("GET", "/catalog/{code}/edit"): "pages_catalog.dataset_edit enforces the owner rule but logs no deny entry",
+    ("GET", "/departments/{code}/keys/{kid}/retire"): (
+        "pages_registry.key_retire_confirm shows another department's key to retire: no owner rule"
+    ),
+}
+
+
+def _console_case(index: int, department: str, role: str) -> Any:
+    page = PAGES[index]
+    scope_refused = role == "dept_admin" and department != OWNER  # another department's admin
+    finding = CONSOLE_FINDINGS.get((page.method, page.route)) if scope_refused else None
+    marks = [pytest.mark.xfail(strict=True, reason=finding)] if finding else []
+    return pytest.param(index, department, role, marks=marks, id=f"{page.method}{page.route}-{department}-{role}")
+
+
+CONSOLE_SCOPED = [_console_case(i, dept, role) for i in range(len(PAGES)) for dept, role in CONSOLE_CALLERS]
+
+
+@ON_THE_WORLDS_LOOP
+@pytest.mark.parametrize(("index", "department", "role"), CONSOLE_SCOPED)
+async def test_each_scoped_console_route_decides_as_the_policy_says(
+    world: World, index: int, department: str, role: str
+) -> None:
+    page = _pages(world)[index]
+    username = _username(department, role)
+    caller = console_caller(Account(username, role, department, role, ""), page.operation)
+    expected = _expected_of(caller, page.operation, page.chain)
+    browser = world.browsers[username]
+    since = await world.size()
+    get = page.method == "GET"
+    status, _ = await (browser.get(page.url, allow_redirects=False) if get else browser.post(page.url, page.form))
+    mine = [e for e in await world.new_entries(since) if e.action == page.operation]
+    where = f"{page.method} {page.url} as {department}/{role}"
+    if not expected.allowed:
+        hidden = expected.status == "NOT_FOUND" or (
+            (page.method, page.route) in HIDDEN_BY_THE_CONSOLE and expected.reason != "ROLE_NOT_ALLOWED"
+        )
+        assert status == (404 if hidden else 403), where
+        subject = page.subject if expected.reason != "ROLE_NOT_ALLOWED" else ""
+        assert [(e.decision, e.reason, e.outcome, e.caller_department, e.subject_id) for e in mine] == [
+            ("deny", expected.reason, expected.status, department, subject)
+        ], where
+        return
+    refusals = {"ROLE_NOT_ALLOWED", *(OPERATIONS[name].refusal for name, _ in page.chain)}
+    assert [e for e in mine if e.decision == "deny" and e.reason in refusals] == [], where
+    assert status != 403, where
+    if OPERATIONS[page.operation].personal and status == 200:
+        assert [(e.decision, e.outcome, e.caller_department, e.subject_id) for e in mine] == [
+            ("allow", "OK", department, page.subject)
+        ], where
