@@ -188,6 +188,7 @@ class CaseDesk(DeskBase):
             checked = party.validated("party")
             for _ in range(OPINION_RETRIES):
                 case = seen.case = await self._load(case_id)
+                self._require_involved(caller, case, "cases.party.add")  # before the version tells who acted
                 if expected_version:
                     model.check_version(case, expected_version)
                 by = Actor(caller.department, caller.officer_id)
@@ -379,6 +380,7 @@ class CaseDesk(DeskBase):
         async with self._refusals(caller, "cases.opinion", case_id) as seen:
             for _ in range(OPINION_RETRIES):
                 case = seen.case = await self._load(case_id)
+                self._require_involved(caller, case, "cases.opinion")  # before the version tells who acted
                 if expected_version:
                     model.check_version(case, expected_version)
                 updated = model.record_opinion(

@@ -246,12 +246,13 @@ class MaterialDesk(DeskBase):
     async def readable(
         self, caller: Caller, action: str, case_id: str, dataset: str, version: int = 0
     ) -> tuple[Case, Material, dict[str, Any]]:
-        """The case, the material and the fields of it the caller may see, decided like a fetch;
-        a refusal is logged under `action`, an allowed read is for the caller to log."""
+        """The case, the material and the fields of it the caller may see: the table's rule for `action`, then
+        decided like a fetch; a refusal is logged under `action`, an allowed read is for the caller to log."""
         async with self._refusals(caller, action, case_id, dataset) as seen:
             ds = await self.registry.get_dataset(dataset)
             async with self.hub.db.read() as conn:
                 case = seen.case = await self._load_in(conn, case_id)
+                self._require_involved(caller, case, action)
                 material = await case_records.get_material(conn, case.id, dataset, version)
                 # The same facts and the same decision as a fetch: reading from the case grants nothing extra.
                 facts = await grant_records.fetch_facts(

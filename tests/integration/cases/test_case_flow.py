@@ -61,7 +61,7 @@ async def test_non_involved_department_is_refused_a_material(world: PermitWorld)
     await samr.attach_material(case_id, "business_licence", world.keys["business_licence"])
     with pytest.raises(PermissionDenied) as refused:
         await tax.get_material(case_id, "business_licence")
-    assert refused.value.reason == "CASE_NOT_INVOLVING_CALLER"
+    assert refused.value.reason == "NOT_INVOLVED"
     with pytest.raises(PermissionDenied):
         await tax.get_case(case_id)
     denied = [e for e in await world.hub.log_entries() if e.caller_department == "TAX"]

@@ -113,10 +113,7 @@ async def test_figures_and_the_report_csv_equal_a_recount_from_the_access_log(
     samr = {r.key: r for r in figures.rows if r.scope == "department"}["SAMR"]
     assert (samr.volume, samr.pauses, samr.materials_fetched, samr.materials_reused) == (2, 1, 2, 1)
     assert expected["department:FIRE"]["materials_reused"] == 1
-    assert (
-        expected["refusals"]["TAX:CASE_NOT_INVOLVING_CALLER"] == 1
-        and expected["refusals"]["SAMR:ROLE_NOT_ALLOWED"] == 1
-    )
+    assert expected["refusals"]["TAX:NOT_INVOLVED"] == 1 and expected["refusals"]["SAMR:ROLE_NOT_ALLOWED"] == 1
 
     # The weekly report of the week now under way (asked as of a week later) holds the same log-backed figures.
     report = await inspector.supervision_report("week", at_us=now_us() + WEEK_US)
