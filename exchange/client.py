@@ -132,6 +132,7 @@ from exchange.v1 import (
     tickets_pb2_grpc,
 )
 from exchange.webhook_signature import WebhookReplayed, WebhookSignatureInvalid, verify_webhook
+from exchange.wire import enum_text, from_message
 
 # A department system's check of a webhook delivery (signature, time window, replay): exchange.webhook_signature.
 __all__ = ["HubClient", "WebhookReplayed", "WebhookSignatureInvalid", "verify_webhook"]
@@ -205,20 +206,7 @@ def receipt_from_proto(r: common_pb2.Receipt) -> Receipt:
 
 
 def provenance_from_proto(p: common_pb2.Provenance) -> Provenance:
-    return Provenance(
-        p.issuer,
-        p.dataset,
-        p.dataset_version,
-        p.key,
-        p.issued_at_us,
-        p.kid,
-        p.signature,
-        p.content_digest,
-        p.fetched_at_us,
-        p.format or 1,
-        p.envelope_json,
-        tuple(p.disclosures),
-    )
+    return from_message(Provenance, p, format=p.format or 1)
 
 
 def department_roles_from_proto(msg: departments_pb2.DepartmentRoles) -> DepartmentRoles:
@@ -1144,20 +1132,14 @@ class HubClient:
         response: supervision_pb2.ListWarningsResponse = await self.call(
             self._stubs.supervision.ListWarnings, supervision_pb2.ListWarningsRequest(department=department)
         )
-        return [
-            CaseWarningInfo(w.case_id, w.service_item, w.lead_department, w.level, w.deadline_us, w.working_days_left)
-            for w in response.warnings
-        ]
+        return [from_message(CaseWarningInfo, w) for w in response.warnings]
 
     async def list_escalations(self, owner: str = "") -> list[EscalationInfo]:
         """Access requests escalated to the hub's supervisors, counted against ``owner`` (empty: every one)."""
         response: supervision_pb2.ListEscalationsResponse = await self.call(
             self._stubs.supervision.ListEscalations, supervision_pb2.ListEscalationsRequest(owner=owner)
         )
-        return [
-            EscalationInfo(e.request_id, e.owner, e.consumer, e.dataset, e.answer_due_us, e.escalated_at_us)
-            for e in response.escalations
-        ]
+        return [from_message(EscalationInfo, e) for e in response.escalations]
 
     async def supervision_report(self, period: str, *, at_us: int = 0) -> SupervisionReport:
         """The report of the last whole week or month before ``at_us`` (0: now): figures, CSV and PDF."""
@@ -1324,56 +1306,33 @@ class AnnotatedCopyInfo:
         path.write_bytes(self.pdf)
 
 
-def _enum_text(enum: Any, value: int, prefix: str) -> str:
-    return str(enum.Name(value)).removeprefix(prefix).lower()
-
-
 def savings_from_proto(s: cases_pb2.Savings) -> SavingsInfo:
-    return SavingsInfo(s.materials_fetched, s.reads_from_case, s.submissions_avoided)
+    return from_message(SavingsInfo, s)
 
 
 def case_from_proto(c: cases_pb2.Case) -> CaseInfo:
-    return CaseInfo(
-        id=c.id,
-        service_item=c.service_item,
-        title=c.title,
-        applicant_id=c.applicant_id,
-        lead_department=c.lead_department,
-        reviewers=tuple(c.reviewers),
-        state=_enum_text(cases_pb2.CaseState, c.state, "CASE_STATE_"),
-        version=c.version,
-        deadline_us=c.deadline_us,
-        deadline_state=_enum_text(cases_pb2.DeadlineState, c.deadline_state, "DEADLINE_STATE_"),
-        working_days_left=c.working_days_left,
+    return from_message(
+        CaseInfo,
+        c,
+        state=enum_text(cases_pb2.CaseState, c.state, "CASE_STATE_"),
+        deadline_state=enum_text(cases_pb2.DeadlineState, c.deadline_state, "DEADLINE_STATE_"),
         warning_level=c.warning_level or "none",
         correction_missing=tuple(c.correction.missing),
-        not_accepted_reasons=tuple(c.not_accepted_reasons),
         opinions=tuple(
-            OpinionInfo(
-                o.department, o.officer, _enum_text(cases_pb2.Verdict, o.verdict, "VERDICT_"), o.comment, o.at_us
-            )
+            from_message(OpinionInfo, o, verdict=enum_text(cases_pb2.Verdict, o.verdict, "VERDICT_"))
             for o in c.opinions
         ),
-        timeline=tuple(CaseStep(e.at_us, e.department, e.officer, e.kind, e.detail) for e in c.events),
+        timeline=tuple(from_message(CaseStep, e) for e in c.events),
         savings=savings_from_proto(c.savings),
-        parties=tuple(PartyInfo(p.relation, p.party_id, p.kind, p.name) for p in c.parties),
-        applicant_name=c.applicant_name,
+        parties=tuple(from_message(PartyInfo, p) for p in c.parties),
     )
 
 
 def material_from_proto(m: cases_pb2.Material, receipt: Receipt | None = None) -> MaterialInfo:
-    return MaterialInfo(
-        case_id=m.case_id,
-        dataset=m.dataset,
-        key=m.key,
-        version=m.version,
-        current=m.current,
-        digest=m.digest,
-        fields=tuple(m.fields),
+    return from_message(
+        MaterialInfo,
+        m,
         provenance=provenance_from_proto(m.provenance),
-        valid_until_us=m.valid_until_us,
-        status_code=m.status_code,
-        fetched_by=m.fetched_by,
         data=json.loads(m.document_json) if m.document_json else None,
         receipt=receipt,
     )

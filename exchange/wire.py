@@ -87,3 +87,8 @@ def to_message(message_type: type[M], source: object, **given: Any) -> M:
     if unknown:
         raise TypeError(f"{message_type.DESCRIPTOR.full_name} has no field {', '.join(sorted(unknown))}")
     return message_type(**values)
+
+
+def enum_text(enum: Any, value: int, prefix: str) -> str:
+    """A wire enum value as people say it: GRANT_STATUS_ACTIVE -> "active"."""
+    return str(enum.Name(value)).removeprefix(prefix).lower()
