@@ -80,7 +80,9 @@ def to_message(message_type: type[M], source: object, **given: Any) -> M:
         if not _copies_as_is(spec):
             raise TypeError(f"{spec.full_name} needs a conversion from {type(source).__name__}.{name}: give it")
         value = getattr(source, name)
-        if spec.is_repeated and isinstance(value, Sequence) and not isinstance(value, str | bytes):
+        if _is_map(spec):
+            value = dict(value)
+        elif spec.is_repeated and isinstance(value, Sequence) and not isinstance(value, str | bytes):
             value = list(value)
         values[name] = value
     unknown = given.keys() - values.keys()
