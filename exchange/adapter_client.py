@@ -24,7 +24,7 @@ import tempfile
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TypeAlias, TypeVar
 
 import grpc
 from cryptography import x509
@@ -40,6 +40,10 @@ from exchange.v1 import provider_pb2, provider_pb2_grpc
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+# The stubs' typed async form exists for the type checker only.
+Stub: TypeAlias = "provider_pb2_grpc.ProviderServiceAsyncStub"
+# What carries the trace to the callee (exchange.tracing.client_span).
+Metadata = tuple[tuple[str, str], ...]
 
 _RETRYABLE = {grpc.StatusCode.UNAVAILABLE}
 _SCAN_METHOD = "/exchange.v1.ProviderService/Scan"
@@ -399,31 +403,46 @@ class AdapterClient:
             breaker.record_failure()
         raise DeadlineExceeded(f"adapter of {department} did not answer {what} in time", reason="ADAPTER_TIMEOUT")
 
-    async def lookup(
+    async def _traced(
         self,
         department: str,
         endpoint: str,
-        request: provider_pb2.LookupRequest,
+        what: str,
+        method: str,
+        send: Callable[[Stub, float, Metadata], Awaitable[T]],
         *,
-        deadline: float | None = None,
-    ) -> provider_pb2.LookupResponse:
-        async def call(stub: provider_pb2_grpc.ProviderServiceAsyncStub, limit: float) -> provider_pb2.LookupResponse:
-            with tracing.client_span(f"{department} Lookup") as trace_metadata:
-                return await stub.Lookup(request, timeout=limit, metadata=trace_metadata)
+        deadline: float | None,
+    ) -> T:
+        """An idempotent call whose span, named for the department and the method, travels with it."""
 
-        return await self._call(
-            department, endpoint, f"lookup in {request.dataset}", call, deadline=deadline, idempotent=True
+        async def call(stub: Stub, limit: float) -> T:
+            with tracing.client_span(f"{department} {method}") as trace_metadata:
+                return await send(stub, limit, trace_metadata)
+
+        return await self._call(department, endpoint, what, call, deadline=deadline, idempotent=True)
+
+    async def lookup(
+        self, department: str, endpoint: str, request: provider_pb2.LookupRequest, *, deadline: float | None = None
+    ) -> provider_pb2.LookupResponse:
+        return await self._traced(
+            department,
+            endpoint,
+            f"lookup in {request.dataset}",
+            "Lookup",
+            lambda stub, limit, metadata: stub.Lookup(request, timeout=limit, metadata=metadata),
+            deadline=deadline,
         )
 
     async def status(
         self, department: str, endpoint: str, request: provider_pb2.StatusRequest, *, deadline: float | None = None
     ) -> provider_pb2.StatusResponse:
-        async def call(stub: provider_pb2_grpc.ProviderServiceAsyncStub, limit: float) -> provider_pb2.StatusResponse:
-            with tracing.client_span(f"{department} Status") as trace_metadata:
-                return await stub.Status(request, timeout=limit, metadata=trace_metadata)
-
-        return await self._call(
-            department, endpoint, f"status check in {request.dataset}", call, deadline=deadline, idempotent=True
+        return await self._traced(
+            department,
+            endpoint,
+            f"status check in {request.dataset}",
+            "Status",
+            lambda stub, limit, metadata: stub.Status(request, timeout=limit, metadata=metadata),
+            deadline=deadline,
         )
 
     async def lookup_document(
