@@ -24,7 +24,7 @@ import tempfile
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TypeAlias, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 import grpc
 from cryptography import x509
@@ -42,8 +42,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 # The stubs' typed async form exists for the type checker only.
 Stub: TypeAlias = "provider_pb2_grpc.ProviderServiceAsyncStub"
-# What carries the trace to the callee (exchange.tracing.client_span).
-Metadata = tuple[tuple[str, str], ...]
 
 _RETRYABLE = {grpc.StatusCode.UNAVAILABLE}
 _SCAN_METHOD = "/exchange.v1.ProviderService/Scan"
@@ -404,45 +402,27 @@ class AdapterClient:
         raise DeadlineExceeded(f"adapter of {department} did not answer {what} in time", reason="ADAPTER_TIMEOUT")
 
     async def _traced(
-        self,
-        department: str,
-        endpoint: str,
-        what: str,
-        method: str,
-        send: Callable[[Stub, float, Metadata], Awaitable[T]],
-        *,
-        deadline: float | None,
-    ) -> T:
-        """An idempotent call whose span, named for the department and the method, travels with it."""
+        self, department: str, endpoint: str, what: str, method: str, request: Any, deadline: float | None
+    ) -> Any:
+        """An idempotent call of the stub's `method`, in a client span (named for the department and the
+        method) whose trace travels with it."""
 
-        async def call(stub: Stub, limit: float) -> T:
+        async def call(stub: Stub, limit: float) -> Any:
             with tracing.client_span(f"{department} {method}") as trace_metadata:
-                return await send(stub, limit, trace_metadata)
+                return await getattr(stub, method)(request, timeout=limit, metadata=trace_metadata)
 
         return await self._call(department, endpoint, what, call, deadline=deadline, idempotent=True)
 
     async def lookup(
         self, department: str, endpoint: str, request: provider_pb2.LookupRequest, *, deadline: float | None = None
     ) -> provider_pb2.LookupResponse:
-        return await self._traced(
-            department,
-            endpoint,
-            f"lookup in {request.dataset}",
-            "Lookup",
-            lambda stub, limit, metadata: stub.Lookup(request, timeout=limit, metadata=metadata),
-            deadline=deadline,
-        )
+        return await self._traced(department, endpoint, f"lookup in {request.dataset}", "Lookup", request, deadline)
 
     async def status(
         self, department: str, endpoint: str, request: provider_pb2.StatusRequest, *, deadline: float | None = None
     ) -> provider_pb2.StatusResponse:
         return await self._traced(
-            department,
-            endpoint,
-            f"status check in {request.dataset}",
-            "Status",
-            lambda stub, limit, metadata: stub.Status(request, timeout=limit, metadata=metadata),
-            deadline=deadline,
+            department, endpoint, f"status check in {request.dataset}", "Status", request, deadline
         )
 
     async def lookup_document(
