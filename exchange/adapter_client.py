@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 # The stubs' typed async form exists for the type checker only.
 Stub: TypeAlias = "provider_pb2_grpc.ProviderServiceAsyncStub"
+# One attempt at a call: given the stub and the seconds it may take, the answer.
+Attempt: TypeAlias = Callable[[Stub, float], Awaitable[T]]
 
 _RETRYABLE = {grpc.StatusCode.UNAVAILABLE}
 _SCAN_METHOD = "/exchange.v1.ProviderService/Scan"
@@ -248,7 +250,7 @@ class AdapterClient:
         self.retries = retries
         self._breaker_settings = (breaker_failures, breaker_reset_seconds)
         self._max_message_bytes = max_message_bytes
-        self._channels: dict[str, tuple[aio.Channel, provider_pb2_grpc.ProviderServiceAsyncStub]] = {}
+        self._channels: dict[str, tuple[aio.Channel, Stub]] = {}
         self.breakers: dict[str, CircuitBreaker] = {}
         self.calls = 0
         self.identity = None if security.insecure else AdapterIdentityCheck(security, timeout_seconds=timeout_seconds)
@@ -270,12 +272,10 @@ class AdapterClient:
             await self.identity.verify(department, endpoint)
             self._verified[department + "@" + endpoint] = time.monotonic()
 
-    def _stub(self, department: str, endpoint: str) -> provider_pb2_grpc.ProviderServiceAsyncStub:
+    def _stub(self, department: str, endpoint: str) -> Stub:
         return self._connection(department, endpoint)[1]
 
-    def _connection(
-        self, department: str, endpoint: str
-    ) -> tuple[aio.Channel, provider_pb2_grpc.ProviderServiceAsyncStub]:
+    def _connection(self, department: str, endpoint: str) -> tuple[aio.Channel, Stub]:
         known = self._channels.get(department)
         if known is not None and known[0] is not None and getattr(known[0], "_endpoint", endpoint) == endpoint:
             return known
@@ -304,14 +304,7 @@ class AdapterClient:
         return self.breakers[department]
 
     async def _call(
-        self,
-        department: str,
-        endpoint: str,
-        what: str,
-        call: Callable[[provider_pb2_grpc.ProviderServiceAsyncStub, float], Awaitable[T]],
-        *,
-        deadline: float | None,
-        idempotent: bool,
+        self, department: str, endpoint: str, what: str, call: Attempt[T], *, deadline: float | None, idempotent: bool
     ) -> T:
         """One adapter call with its retries, timed and counted per department (`what` starts with the call's kind)."""
         started, failure = time.perf_counter(), None
@@ -325,14 +318,7 @@ class AdapterClient:
             metrics.adapter_call(department, what.split(" ", 1)[0], time.perf_counter() - started, failure)
 
     async def _attempts(
-        self,
-        department: str,
-        endpoint: str,
-        what: str,
-        call: Callable[[provider_pb2_grpc.ProviderServiceAsyncStub, float], Awaitable[T]],
-        *,
-        deadline: float | None,
-        idempotent: bool,
+        self, department: str, endpoint: str, what: str, call: Attempt[T], *, deadline: float | None, idempotent: bool
     ) -> T:
         if not endpoint:
             raise Unavailable(
@@ -482,7 +468,7 @@ class AdapterClient:
         return self.scan_responses(department, endpoint, request, limits=limits)
 
     async def describe(self, department: str, endpoint: str) -> provider_pb2.DescribeResponse:
-        async def call(stub: provider_pb2_grpc.ProviderServiceAsyncStub, limit: float) -> provider_pb2.DescribeResponse:
+        async def call(stub: Stub, limit: float) -> provider_pb2.DescribeResponse:
             return await stub.Describe(provider_pb2.DescribeRequest(), timeout=limit)
 
         return await self._call(department, endpoint, "describe", call, deadline=None, idempotent=True)
