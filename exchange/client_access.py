@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from exchange.v1 import access_pb2, common_pb2
-from exchange.wire import enum_text, from_message
+from exchange.wire import from_message
 
 
 @dataclass(frozen=True)
@@ -76,12 +76,11 @@ class Explanation:
 
 
 def grant_from_proto(g: access_pb2.Grant) -> Grant:
-    return from_message(Grant, g, status=enum_text(access_pb2.GrantStatus, g.status, "GRANT_STATUS_"))
+    return from_message(Grant, g)
 
 
 def access_request_from_proto(r: access_pb2.AccessRequest) -> AccessRequest:
-    status = enum_text(access_pb2.AccessRequestStatus, r.status, "ACCESS_REQUEST_STATUS_")
-    return from_message(AccessRequest, r, status=status)
+    return from_message(AccessRequest, r)
 
 
 def access_request_status_to_proto(status: str) -> access_pb2.AccessRequestStatus.ValueType:

@@ -106,17 +106,8 @@ def dataset_from_proto(d: catalog_pb2.Dataset) -> DatasetInfo:
     return from_message(
         DatasetInfo,
         d,
-        kind=enum_text(catalog_pb2.DatasetKind, d.kind, "DATASET_KIND_"),
-        sharing=enum_text(catalog_pb2.SharingType, d.sharing_type, "SHARING_TYPE_"),
-        status=enum_text(catalog_pb2.DatasetStatus, d.status, "DATASET_STATUS_"),
+        sharing=enum_text(catalog_pb2.SharingType, d.sharing_type),
         spec=_readable(MessageToDict(d, preserving_proto_field_name=True)),
-    )
-
-
-def _key_from_proto(k: departments_pb2.DepartmentKey) -> DepartmentKeyInfo:
-    use = enum_text(departments_pb2.KeyUse, k.use, "KEY_USE_")
-    return from_message(
-        DepartmentKeyInfo, k, use=use, status=enum_text(departments_pb2.KeyStatus, k.status, "KEY_STATUS_")
     )
 
 
@@ -124,9 +115,7 @@ def department_from_proto(d: departments_pb2.Department) -> DepartmentInfo:
     return from_message(
         DepartmentInfo,
         d,
-        level=enum_text(departments_pb2.AdminLevel, d.level, "ADMIN_LEVEL_"),
-        status=enum_text(departments_pb2.DepartmentStatus, d.status, "DEPARTMENT_STATUS_"),
-        keys=tuple(_key_from_proto(k) for k in d.keys),
+        keys=tuple(from_message(DepartmentKeyInfo, k) for k in d.keys),
     )
 
 

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from types import SimpleNamespace
 
 import pytest
 
 from exchange.client_access import Grant
+from exchange.client_cases import MaterialInfo
 from exchange.client_notify import EventInfo
-from exchange.v1 import access_pb2, notifications_pb2, tickets_pb2
+from exchange.v1 import access_pb2, cases_pb2, notifications_pb2, tickets_pb2
 from exchange.wire import from_message, to_message
+
+
+@dataclass(frozen=True)
+class _StatusNumber:
+    """Wants the wire number of an enum, which the copy will not guess."""
+
+    status: int
 
 
 def test_from_message_copies_scalars_and_makes_repeated_fields_tuples_and_maps_dicts() -> None:
@@ -20,9 +29,16 @@ def test_from_message_copies_scalars_and_makes_repeated_fields_tuples_and_maps_d
     assert (grant.id, grant.fields, grant.service_items, grant.status) == ("g", ("a", "b"), (), "active")
 
 
-def test_from_message_refuses_an_enum_it_is_not_given() -> None:
+def test_from_message_says_an_enum_as_people_do_in_a_str_field() -> None:
+    grant = from_message(Grant, access_pb2.Grant(id="g", status=access_pb2.GRANT_STATUS_REVOKED))
+    assert grant.status == "revoked"
+
+
+def test_from_message_refuses_an_enum_or_message_bound_for_anything_but_a_str() -> None:
     with pytest.raises(TypeError, match="status"):
-        from_message(Grant, access_pb2.Grant(id="g", status=access_pb2.GRANT_STATUS_ACTIVE))
+        from_message(_StatusNumber, access_pb2.Grant(status=access_pb2.GRANT_STATUS_ACTIVE))
+    with pytest.raises(TypeError, match="provenance"):
+        from_message(MaterialInfo, cases_pb2.Material(case_id="c"))
 
 
 def test_from_message_refuses_a_field_the_dataclass_lacks() -> None:
