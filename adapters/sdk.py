@@ -19,10 +19,10 @@ from typing import Any
 import pyarrow as pa
 
 from catalog.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
-from catalog.identifiers import KeyFormat, validate_key
 from catalog.model import Dataset, DatasetKind
 
 from .config import AdapterConfig, FileSourceConfig, RestSourceConfig, SqlSourceConfig, build_source, load_dataset
+from .keys import dataset_key
 from .sources.base import DEFAULT_BATCH_ROWS, Source, UpstreamDataInvalid, project_schema
 from .sources.filters import RowFilter, parse_filter
 
@@ -138,14 +138,7 @@ class Adapter:
                 f"dataset {ds.code} has no status_field in the catalog, so it has no status to announce",
                 reason="STATUS_NOT_SUPPORTED",
             )
-        try:
-            key = validate_key(KeyFormat(ds.key_format), key)
-        except InvalidArgument as error:
-            raise InvalidArgument(
-                f"{ds.code} is keyed by {ds.key_format.value}: {error.message}",
-                reason=error.reason,
-                violations=[FieldViolation("key", error.message)],
-            ) from None
+        key = dataset_key(ds, key)
         change = StatusChange(ds.code, key, status_code, valid_until, time.time_ns() // 1000)
         for queue in self._watchers:
             if queue.full():
@@ -197,14 +190,7 @@ class Adapter:
     async def checked_lookup(self, dataset: str, key: str) -> tuple[Dataset, str, dict[str, Any] | None]:
         """Look up key after checking its format, and check the document against the schema."""
         ds = self.dataset(dataset)
-        try:
-            key = validate_key(KeyFormat(ds.key_format), key)
-        except InvalidArgument as error:
-            raise InvalidArgument(
-                f"{ds.code} is keyed by {ds.key_format.value}: {error.message}",
-                reason=error.reason,
-                violations=[FieldViolation("key", error.message)],
-            ) from None
+        key = dataset_key(ds, key)
         document = await self.lookup(ds, key)
         if document is None:
             return ds, key, None

@@ -34,6 +34,7 @@ from exchange.auth.pki import RevocationList, certificate_uris, peer_certificate
 from exchange.errors import ErrorMappingInterceptor
 from exchange.tracing import TracingInterceptor
 from exchange.v1 import provider_pb2, provider_pb2_grpc
+from exchange.wire import from_message, to_message
 
 from .bulk import DigestChain, ScanBinding, manifest_json
 from .config import AdapterConfig, TlsConfig, load_signer
@@ -60,37 +61,13 @@ LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
 
 def signed_to_proto(doc: SignedDocument) -> provider_pb2.SignedDocument:
     """The wire form of a signed document."""
-    return provider_pb2.SignedDocument(
-        dataset=doc.dataset,
-        dataset_version=doc.dataset_version,
-        key=doc.key,
-        issuer=doc.issuer,
-        issued_at_us=doc.issued_at_us,
-        # Format 2 sends the fields as disclosures only: the document bytes would repeat them.
-        document_json=doc.document_json if doc.format == 1 else b"",
-        kid=doc.kid,
-        signature=doc.signature,
-        format=doc.format,
-        envelope_json=doc.envelope_json,
-        disclosures=list(doc.disclosures),
-    )
+    # Format 2 sends the fields as disclosures only: the document bytes would repeat them.
+    return to_message(provider_pb2.SignedDocument, doc, document_json=doc.document_json if doc.format == 1 else b"")
 
 
 def signed_from_proto(d: provider_pb2.SignedDocument) -> SignedDocument:
     """A signed document as it arrived (format 0 on the wire is 1: adapters from before format 2)."""
-    return SignedDocument(
-        dataset=d.dataset,
-        dataset_version=d.dataset_version,
-        key=d.key,
-        issuer=d.issuer,
-        issued_at_us=d.issued_at_us,
-        document_json=d.document_json,
-        kid=d.kid,
-        signature=d.signature,
-        format=d.format or 1,
-        envelope_json=d.envelope_json,
-        disclosures=tuple(d.disclosures),
-    )
+    return from_message(SignedDocument, d, format=d.format or 1)
 
 
 def end_of_day_us(day: dt.date) -> int:

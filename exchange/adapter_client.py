@@ -24,7 +24,7 @@ import tempfile
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 import grpc
 from cryptography import x509
@@ -40,6 +40,10 @@ from exchange.v1 import provider_pb2, provider_pb2_grpc
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+# The stubs' typed async form exists for the type checker only.
+Stub: TypeAlias = "provider_pb2_grpc.ProviderServiceAsyncStub"
+# One attempt at a call: given the stub and the seconds it may take, the answer.
+Attempt: TypeAlias = Callable[[Stub, float], Awaitable[T]]
 
 _RETRYABLE = {grpc.StatusCode.UNAVAILABLE}
 _SCAN_METHOD = "/exchange.v1.ProviderService/Scan"
@@ -246,7 +250,7 @@ class AdapterClient:
         self.retries = retries
         self._breaker_settings = (breaker_failures, breaker_reset_seconds)
         self._max_message_bytes = max_message_bytes
-        self._channels: dict[str, tuple[aio.Channel, provider_pb2_grpc.ProviderServiceAsyncStub]] = {}
+        self._channels: dict[str, tuple[aio.Channel, Stub]] = {}
         self.breakers: dict[str, CircuitBreaker] = {}
         self.calls = 0
         self.identity = None if security.insecure else AdapterIdentityCheck(security, timeout_seconds=timeout_seconds)
@@ -268,12 +272,10 @@ class AdapterClient:
             await self.identity.verify(department, endpoint)
             self._verified[department + "@" + endpoint] = time.monotonic()
 
-    def _stub(self, department: str, endpoint: str) -> provider_pb2_grpc.ProviderServiceAsyncStub:
+    def _stub(self, department: str, endpoint: str) -> Stub:
         return self._connection(department, endpoint)[1]
 
-    def _connection(
-        self, department: str, endpoint: str
-    ) -> tuple[aio.Channel, provider_pb2_grpc.ProviderServiceAsyncStub]:
+    def _connection(self, department: str, endpoint: str) -> tuple[aio.Channel, Stub]:
         known = self._channels.get(department)
         if known is not None and known[0] is not None and getattr(known[0], "_endpoint", endpoint) == endpoint:
             return known
@@ -302,14 +304,7 @@ class AdapterClient:
         return self.breakers[department]
 
     async def _call(
-        self,
-        department: str,
-        endpoint: str,
-        what: str,
-        call: Callable[[provider_pb2_grpc.ProviderServiceAsyncStub, float], Awaitable[T]],
-        *,
-        deadline: float | None,
-        idempotent: bool,
+        self, department: str, endpoint: str, what: str, call: Attempt[T], *, deadline: float | None, idempotent: bool
     ) -> T:
         """One adapter call with its retries, timed and counted per department (`what` starts with the call's kind)."""
         started, failure = time.perf_counter(), None
@@ -323,14 +318,7 @@ class AdapterClient:
             metrics.adapter_call(department, what.split(" ", 1)[0], time.perf_counter() - started, failure)
 
     async def _attempts(
-        self,
-        department: str,
-        endpoint: str,
-        what: str,
-        call: Callable[[provider_pb2_grpc.ProviderServiceAsyncStub, float], Awaitable[T]],
-        *,
-        deadline: float | None,
-        idempotent: bool,
+        self, department: str, endpoint: str, what: str, call: Attempt[T], *, deadline: float | None, idempotent: bool
     ) -> T:
         if not endpoint:
             raise Unavailable(
@@ -399,31 +387,28 @@ class AdapterClient:
             breaker.record_failure()
         raise DeadlineExceeded(f"adapter of {department} did not answer {what} in time", reason="ADAPTER_TIMEOUT")
 
-    async def lookup(
-        self,
-        department: str,
-        endpoint: str,
-        request: provider_pb2.LookupRequest,
-        *,
-        deadline: float | None = None,
-    ) -> provider_pb2.LookupResponse:
-        async def call(stub: provider_pb2_grpc.ProviderServiceAsyncStub, limit: float) -> provider_pb2.LookupResponse:
-            with tracing.client_span(f"{department} Lookup") as trace_metadata:
-                return await stub.Lookup(request, timeout=limit, metadata=trace_metadata)
+    async def _traced(
+        self, department: str, endpoint: str, what: str, method: str, request: Any, deadline: float | None
+    ) -> Any:
+        """An idempotent call of the stub's `method`, in a client span (named for the department and the
+        method) whose trace travels with it."""
 
-        return await self._call(
-            department, endpoint, f"lookup in {request.dataset}", call, deadline=deadline, idempotent=True
-        )
+        async def call(stub: Stub, limit: float) -> Any:
+            with tracing.client_span(f"{department} {method}") as trace_metadata:
+                return await getattr(stub, method)(request, timeout=limit, metadata=trace_metadata)
+
+        return await self._call(department, endpoint, what, call, deadline=deadline, idempotent=True)
+
+    async def lookup(
+        self, department: str, endpoint: str, request: provider_pb2.LookupRequest, *, deadline: float | None = None
+    ) -> provider_pb2.LookupResponse:
+        return await self._traced(department, endpoint, f"lookup in {request.dataset}", "Lookup", request, deadline)
 
     async def status(
         self, department: str, endpoint: str, request: provider_pb2.StatusRequest, *, deadline: float | None = None
     ) -> provider_pb2.StatusResponse:
-        async def call(stub: provider_pb2_grpc.ProviderServiceAsyncStub, limit: float) -> provider_pb2.StatusResponse:
-            with tracing.client_span(f"{department} Status") as trace_metadata:
-                return await stub.Status(request, timeout=limit, metadata=trace_metadata)
-
-        return await self._call(
-            department, endpoint, f"status check in {request.dataset}", call, deadline=deadline, idempotent=True
+        return await self._traced(
+            department, endpoint, f"status check in {request.dataset}", "Status", request, deadline
         )
 
     async def lookup_document(
@@ -483,7 +468,7 @@ class AdapterClient:
         return self.scan_responses(department, endpoint, request, limits=limits)
 
     async def describe(self, department: str, endpoint: str) -> provider_pb2.DescribeResponse:
-        async def call(stub: provider_pb2_grpc.ProviderServiceAsyncStub, limit: float) -> provider_pb2.DescribeResponse:
+        async def call(stub: Stub, limit: float) -> provider_pb2.DescribeResponse:
             return await stub.Describe(provider_pb2.DescribeRequest(), timeout=limit)
 
         return await self._call(department, endpoint, "describe", call, deadline=None, idempotent=True)

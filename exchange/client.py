@@ -68,6 +68,19 @@ from exchange.client_audit import (
     entry_from_proto,
     subject_report_from_proto,
 )
+from exchange.client_cases import (
+    AnnotatedCopyInfo,
+    CaseInfo,
+    MaterialInfo,
+    PartyInfo,
+    SavingsInfo,
+    case_from_proto,
+    material_from_proto,
+    party_to_proto,
+    provenance_from_proto,
+    receipt_from_proto,
+    savings_from_proto,
+)
 from exchange.client_notify import (
     CaseFlag,
     DeadLetter,
@@ -90,6 +103,7 @@ from exchange.client_registry import (
     key_to_proto,
     service_item_from_proto,
 )
+from exchange.client_stubs import Stubs
 from exchange.client_supervision import (
     CaseWarningInfo,
     EscalationInfo,
@@ -110,28 +124,19 @@ from exchange.served_document import (
 )
 from exchange.v1 import (
     access_pb2,
-    access_pb2_grpc,
     audit_pb2,
-    audit_pb2_grpc,
     cases_pb2,
-    cases_pb2_grpc,
     catalog_pb2,
-    catalog_pb2_grpc,
     common_pb2,
     departments_pb2,
-    departments_pb2_grpc,
     exchange_pb2,
-    exchange_pb2_grpc,
     items_pb2,
-    items_pb2_grpc,
     notifications_pb2,
-    notifications_pb2_grpc,
     supervision_pb2,
-    supervision_pb2_grpc,
     tickets_pb2,
-    tickets_pb2_grpc,
 )
 from exchange.webhook_signature import WebhookReplayed, WebhookSignatureInvalid, verify_webhook
+from exchange.wire import from_message
 
 # A department system's check of a webhook delivery (signature, time window, replay): exchange.webhook_signature.
 __all__ = ["HubClient", "WebhookReplayed", "WebhookSignatureInvalid", "verify_webhook"]
@@ -200,27 +205,6 @@ def verify_document(
     return verify_fetch_response(response, key, bundle=bundle, log_key=log_key)
 
 
-def receipt_from_proto(r: common_pb2.Receipt) -> Receipt:
-    return Receipt(r.log_index, r.leaf_hash, r.log_origin)
-
-
-def provenance_from_proto(p: common_pb2.Provenance) -> Provenance:
-    return Provenance(
-        p.issuer,
-        p.dataset,
-        p.dataset_version,
-        p.key,
-        p.issued_at_us,
-        p.kid,
-        p.signature,
-        p.content_digest,
-        p.fetched_at_us,
-        p.format or 1,
-        p.envelope_json,
-        tuple(p.disclosures),
-    )
-
-
 def department_roles_from_proto(msg: departments_pb2.DepartmentRoles) -> DepartmentRoles:
     return DepartmentRoles(
         department=msg.department,
@@ -257,22 +241,6 @@ def _channel_target(target: str | Sequence[str]) -> tuple[str, bool]:
     return f"ipv{families.pop()}:{','.join(addresses)}", True
 
 
-class _Stubs:
-    """The generated gRPC stubs of every service, on one channel (private to the client)."""
-
-    def __init__(self, channel: aio.Channel) -> None:
-        self.catalog = catalog_pb2_grpc.CatalogServiceStub(channel)
-        self.departments = departments_pb2_grpc.DepartmentServiceStub(channel)
-        self.items = items_pb2_grpc.ServiceItemServiceStub(channel)
-        self.access = access_pb2_grpc.AccessServiceStub(channel)
-        self.exchange = exchange_pb2_grpc.ExchangeServiceStub(channel)
-        self.cases = cases_pb2_grpc.CaseServiceStub(channel)
-        self.audit = audit_pb2_grpc.AuditServiceStub(channel)
-        self.notifications = notifications_pb2_grpc.NotificationServiceStub(channel)
-        self.supervision = supervision_pb2_grpc.SupervisionServiceStub(channel)
-        self.tickets = tickets_pb2_grpc.TicketServiceStub(channel)
-
-
 class HubClient:
     """An authenticated connection to the hub for one officer of one department."""
 
@@ -305,7 +273,7 @@ class HubClient:
         # The issuer's verified closing manifest of the last scan (None while unsigned or unfinished).
         self.last_scan_manifest: VerifiedManifest | None = None
         # The generated stubs are private: callers use the typed methods below, which return dataclasses.
-        self._stubs = _Stubs(channel)
+        self._stubs = Stubs(channel)
         self._scan_responses: aio.UnaryStreamMultiCallable[exchange_pb2.ScanRequest, bytes] = channel.unary_stream(
             "/exchange.v1.ExchangeService/Scan", request_serializer=exchange_pb2.ScanRequest.SerializeToString
         )
@@ -442,25 +410,25 @@ class HubClient:
         request = notifications_pb2.SetWebhookRequest(
             department=department, url=url, scheme=scheme, secret=secret, kinds=list(kinds)
         )
-        response: notifications_pb2.SetWebhookResponse = await self.call(self._stubs.notifications.SetWebhook, request)
+        response = await self.call(self._stubs.notifications.SetWebhook, request)
         return WebhookSet(webhook_from_proto(response.webhook), response.secret)
 
     async def get_webhook(self, department: str = "") -> Webhook | None:
         """The department's webhook (yours by default), or None when none is set."""
-        response: notifications_pb2.GetWebhookResponse = await self.call(
+        response = await self.call(
             self._stubs.notifications.GetWebhook, notifications_pb2.GetWebhookRequest(department=department)
         )
         return webhook_from_proto(response.webhook) if response.found else None
 
     async def delete_webhook(self, department: str = "") -> bool:
         """Stop sending events (pending deliveries become dead letters); False when none was set."""
-        response: notifications_pb2.DeleteWebhookResponse = await self.call(
+        response = await self.call(
             self._stubs.notifications.DeleteWebhook, notifications_pb2.DeleteWebhookRequest(department=department)
         )
         return response.deleted
 
     async def list_dead_letters(self, department: str = "") -> list[DeadLetter]:
-        response: notifications_pb2.ListDeadLettersResponse = await self.call(
+        response = await self.call(
             self._stubs.notifications.ListDeadLetters, notifications_pb2.ListDeadLettersRequest(department=department)
         )
         return [dead_letter_from_proto(d) for d in response.dead_letters]
@@ -471,9 +439,7 @@ class HubClient:
 
     async def list_case_flags(self, case_id: str = "") -> list[CaseFlag]:
         request = notifications_pb2.ListCaseFlagsRequest(case_id=case_id)
-        response: notifications_pb2.ListCaseFlagsResponse = await self.call(
-            self._stubs.notifications.ListCaseFlags, request
-        )
+        response = await self.call(self._stubs.notifications.ListCaseFlags, request)
         return [case_flag_from_proto(f) for f in response.flags]
 
     # --- grants and access requests ----------------------------------------------------------------
@@ -490,7 +456,7 @@ class HubClient:
         rate_per_minute: int = 0,
     ) -> Grant:
         """Grant an unconditional dataset (the owner's department admin or a hub admin)."""
-        response: access_pb2.CreateGrantResponse = await self.call(
+        response = await self.call(
             self._stubs.access.CreateGrant,
             access_pb2.CreateGrantRequest(
                 consumer=consumer,
@@ -505,9 +471,7 @@ class HubClient:
         return grant_from_proto(response.grant)
 
     async def get_grant(self, grant_id: str) -> Grant:
-        response: access_pb2.GetGrantResponse = await self.call(
-            self._stubs.access.GetGrant, access_pb2.GetGrantRequest(id=grant_id)
-        )
+        response = await self.call(self._stubs.access.GetGrant, access_pb2.GetGrantRequest(id=grant_id))
         return grant_from_proto(response.grant)
 
     async def list_grants(
@@ -525,7 +489,7 @@ class HubClient:
 
     async def revoke_grant(self, grant_id: str, *, reason: str) -> Grant:
         """Revoke a grant; it stops working on the next request on every hub replica."""
-        response: access_pb2.RevokeGrantResponse = await self.call(
+        response = await self.call(
             self._stubs.access.RevokeGrant, access_pb2.RevokeGrantRequest(id=grant_id, reason=reason)
         )
         return grant_from_proto(response.grant)
@@ -542,7 +506,7 @@ class HubClient:
         rate_per_minute: int = 0,
     ) -> AccessRequest:
         """Ask the owner of a conditional dataset for a grant, for your department."""
-        response: access_pb2.CreateAccessRequestResponse = await self.call(
+        response = await self.call(
             self._stubs.access.CreateAccessRequest,
             access_pb2.CreateAccessRequestRequest(
                 dataset=dataset,
@@ -557,7 +521,7 @@ class HubClient:
         return access_request_from_proto(response.request)
 
     async def get_access_request(self, request_id: str) -> AccessRequest:
-        response: access_pb2.GetAccessRequestResponse = await self.call(
+        response = await self.call(
             self._stubs.access.GetAccessRequest, access_pb2.GetAccessRequestRequest(id=request_id)
         )
         return access_request_from_proto(response.request)
@@ -585,7 +549,7 @@ class HubClient:
 
     async def decide_access_request(self, request_id: str, *, approve: bool, reason: str = "") -> AccessDecision:
         """Approve (creating the grant) or deny (a reason is required) a request for your dataset."""
-        response: access_pb2.DecideAccessRequestResponse = await self.call(
+        response = await self.call(
             self._stubs.access.DecideAccessRequest,
             access_pb2.DecideAccessRequestRequest(id=request_id, approve=approve, reason=reason),
         )
@@ -596,7 +560,7 @@ class HubClient:
         self, dataset: str, *, case_id: str, department: str = "", fields: Sequence[str] = ()
     ) -> Explanation:
         """Would `department` (default: yours) be allowed to fetch `dataset` for the case, and if not, why?"""
-        response: access_pb2.ExplainAccessResponse = await self.call(
+        response = await self.call(
             self._stubs.access.ExplainAccess,
             access_pb2.ExplainAccessRequest(
                 department=department or self.department,
@@ -621,7 +585,7 @@ class HubClient:
         timeout: float = 10.0,
     ) -> Document:
         """Fetch one document from its issuing department, for a case."""
-        response: exchange_pb2.FetchResponse = await self.call(
+        response = await self.call(
             self._stubs.exchange.Fetch,
             exchange_pb2.FetchRequest(
                 dataset=dataset,
@@ -743,7 +707,7 @@ class HubClient:
 
     async def register_dataset(self, spec_text: str, *, dry_run: bool = False) -> DatasetRegistration:
         """Register a dataset (or a new version) from a YAML/JSON spec; `dry_run` stores nothing."""
-        response: catalog_pb2.RegisterDatasetResponse = await self.call(
+        response = await self.call(
             self._stubs.catalog.RegisterDataset,
             catalog_pb2.RegisterDatasetRequest(spec_text=spec_text, dry_run=dry_run),
         )
@@ -751,7 +715,7 @@ class HubClient:
 
     async def get_dataset(self, code: str, *, version: str = "") -> DatasetInfo:
         """One dataset (its current version, or `version`) with its schema."""
-        response: catalog_pb2.GetDatasetResponse = await self.call(
+        response = await self.call(
             self._stubs.catalog.GetDataset, catalog_pb2.GetDatasetRequest(code=code, version=version)
         )
         return dataset_from_proto(response.dataset)
@@ -776,7 +740,7 @@ class HubClient:
 
     async def set_dataset_status(self, code: str, status: str) -> DatasetInfo:
         """ "published", "deprecated" (still served to existing grants) or "draft" (served to nobody)."""
-        response: catalog_pb2.SetDatasetStatusResponse = await self.call(
+        response = await self.call(
             self._stubs.catalog.SetDatasetStatus,
             catalog_pb2.SetDatasetStatusRequest(
                 code=code, status=catalog_pb2.DatasetStatus.Value(f"DATASET_STATUS_{status.upper()}")
@@ -786,14 +750,14 @@ class HubClient:
 
     async def register_department(self, department: Department) -> DepartmentInfo:
         """Register a department (a catalog.model.Department, as parse_department reads a spec), keys included."""
-        response: departments_pb2.RegisterDepartmentResponse = await self.call(
+        response = await self.call(
             self._stubs.departments.RegisterDepartment,
             departments_pb2.RegisterDepartmentRequest(department=department_to_proto(department)),
         )
         return department_from_proto(response.department)
 
     async def get_department(self, code: str) -> DepartmentInfo:
-        response: departments_pb2.GetDepartmentResponse = await self.call(
+        response = await self.call(
             self._stubs.departments.GetDepartment, departments_pb2.GetDepartmentRequest(code=code)
         )
         return department_from_proto(response.department)
@@ -810,7 +774,7 @@ class HubClient:
         self, department: str, *, kid: str, use: str, algorithm: str, public_key_pem: str
     ) -> DepartmentInfo:
         """Add a public key ("token" or "signing") to a department; both keys then verify until one is retired."""
-        response: departments_pb2.AddDepartmentKeyResponse = await self.call(
+        response = await self.call(
             self._stubs.departments.AddDepartmentKey,
             departments_pb2.AddDepartmentKeyRequest(
                 department=department, key=key_to_proto(kid, use, algorithm, public_key_pem)
@@ -819,7 +783,7 @@ class HubClient:
         return department_from_proto(response.department)
 
     async def retire_department_key(self, department: str, kid: str) -> DepartmentInfo:
-        response: departments_pb2.RetireDepartmentKeyResponse = await self.call(
+        response = await self.call(
             self._stubs.departments.RetireDepartmentKey,
             departments_pb2.RetireDepartmentKeyRequest(department=department, kid=kid),
         )
@@ -827,7 +791,7 @@ class HubClient:
 
     async def set_department_status(self, code: str, status: str, *, reason: str = "") -> DepartmentInfo:
         """ "suspended" (its calls are refused) or "active"; hub admins only."""
-        response: departments_pb2.SetDepartmentStatusResponse = await self.call(
+        response = await self.call(
             self._stubs.departments.SetDepartmentStatus,
             departments_pb2.SetDepartmentStatusRequest(
                 code=code,
@@ -839,7 +803,7 @@ class HubClient:
 
     async def get_department_roles(self, code: str) -> DepartmentRoles:
         """The roles the hub holds for a department and for single officers of it."""
-        response: departments_pb2.GetDepartmentRolesResponse = await self.call(
+        response = await self.call(
             self._stubs.departments.GetDepartmentRoles, departments_pb2.GetDepartmentRolesRequest(code=code)
         )
         return department_roles_from_proto(response.roles)
@@ -861,22 +825,18 @@ class HubClient:
             reset=reset,
             reason=reason,
         )
-        response: departments_pb2.SetDepartmentRolesResponse = await self.call(
-            self._stubs.departments.SetDepartmentRoles, request
-        )
+        response = await self.call(self._stubs.departments.SetDepartmentRoles, request)
         return department_roles_from_proto(response.roles)
 
     async def register_service_item(self, spec_text: str) -> ServiceItemInfo:
         """Register a service item from a YAML/JSON spec."""
-        response: items_pb2.RegisterServiceItemResponse = await self.call(
+        response = await self.call(
             self._stubs.items.RegisterServiceItem, items_pb2.RegisterServiceItemRequest(spec_text=spec_text)
         )
         return service_item_from_proto(response.item)
 
     async def get_service_item(self, code: str) -> ServiceItemInfo:
-        response: items_pb2.GetServiceItemResponse = await self.call(
-            self._stubs.items.GetServiceItem, items_pb2.GetServiceItemRequest(code=code)
-        )
+        response = await self.call(self._stubs.items.GetServiceItem, items_pb2.GetServiceItemRequest(code=code))
         return service_item_from_proto(response.item)
 
     async def list_service_items(
@@ -935,7 +895,7 @@ class HubClient:
         self, subject_id: str, *, from_us: int = 0, until_us: int = 0, page_size: int = 100, page_token: str = ""
     ) -> SubjectReport:
         """Every access to one person's or organisation's data, newest first (the citizen report)."""
-        response: audit_pb2.GetSubjectReportResponse = await self.call(
+        response = await self.call(
             self._stubs.audit.GetSubjectReport,
             audit_pb2.GetSubjectReportRequest(
                 subject_id=subject_id,
@@ -948,14 +908,12 @@ class HubClient:
 
     async def get_checkpoint(self, *, sign_now: bool = False) -> CheckpointInfo:
         """The latest signed checkpoint; `sign_now` has the hub sign one of the current log first."""
-        response: audit_pb2.GetCheckpointResponse = await self.call(
-            self._stubs.audit.GetCheckpoint, audit_pb2.GetCheckpointRequest(sign_now=sign_now)
-        )
+        response = await self.call(self._stubs.audit.GetCheckpoint, audit_pb2.GetCheckpointRequest(sign_now=sign_now))
         return checkpoint_from_proto(response)
 
     async def get_consistency_proof(self, old_size: int, new_size: int) -> list[bytes]:
         """The hashes proving that the log of `new_size` entries extends the one of `old_size` (RFC 6962)."""
-        response: audit_pb2.GetConsistencyProofResponse = await self.call(
+        response = await self.call(
             self._stubs.audit.GetConsistencyProof,
             audit_pb2.GetConsistencyProofRequest(old_size=old_size, new_size=new_size),
         )
@@ -964,14 +922,12 @@ class HubClient:
     async def get_evidence_bundle(self, index: int) -> str:
         """The evidence bundle of entry `index` (the entry, its inclusion path, a signed checkpoint), as text:
         `EvidenceBundle.from_text` reads it, `exchange audit check-proof` checks it."""
-        response: audit_pb2.GetEvidenceBundleResponse = await self.call(
-            self._stubs.audit.GetEvidenceBundle, audit_pb2.GetEvidenceBundleRequest(index=index)
-        )
+        response = await self.call(self._stubs.audit.GetEvidenceBundle, audit_pb2.GetEvidenceBundleRequest(index=index))
         return response.bundle
 
     async def set_hidden_accesses(self, department: str, *, hidden: bool, legal_basis: str = "") -> HiddenAccesses:
         """Leave a department's future accesses out of citizen reports (auditors still see them), or show them."""
-        response: audit_pb2.SetHiddenAccessesResponse = await self.call(
+        response = await self.call(
             self._stubs.audit.SetHiddenAccesses,
             audit_pb2.SetHiddenAccessesRequest(department=department, hidden=hidden, legal_basis=legal_basis),
         )
@@ -995,7 +951,7 @@ class HubClient:
         ``parties`` are the others besides the applicant whose data the application needs (e.g.
         ``PartyInfo("legal_representative", resident_id)``): a case reads data about its parties only.
         """
-        response: cases_pb2.CreateCaseResponse = await self.call(
+        response = await self.call(
             self._stubs.cases.CreateCase,
             cases_pb2.CreateCaseRequest(
                 service_item=service_item,
@@ -1011,7 +967,7 @@ class HubClient:
 
     async def add_case_party(self, case_id: str, party: PartyInfo, *, expected_version: int = 0) -> CaseInfo:
         """Record one more party on an open case (your department must be on it)."""
-        response: cases_pb2.AddCasePartyResponse = await self.call(
+        response = await self.call(
             self._stubs.cases.AddCaseParty,
             cases_pb2.AddCasePartyRequest(
                 case_id=case_id, party=party_to_proto(party), expected_version=expected_version
@@ -1020,16 +976,14 @@ class HubClient:
         return case_from_proto(response.case)
 
     async def get_case(self, case_id: str) -> CaseInfo:
-        response: cases_pb2.GetCaseResponse = await self.call(
-            self._stubs.cases.GetCase, cases_pb2.GetCaseRequest(id=case_id)
-        )
+        response = await self.call(self._stubs.cases.GetCase, cases_pb2.GetCaseRequest(id=case_id))
         return case_from_proto(response.case)
 
     async def transition_case(
         self, case_id: str, action: str, expected_version: int, *, reasons: Sequence[str] = (), comment: str = ""
     ) -> CaseInfo:
         """Apply a lifecycle action ("accept", "start_review", "approve", ...) to the version you read."""
-        response: cases_pb2.TransitionCaseResponse = await self.call(
+        response = await self.call(
             self._stubs.cases.TransitionCase,
             cases_pb2.TransitionCaseRequest(
                 id=case_id,
@@ -1045,7 +999,7 @@ class HubClient:
         self, case_id: str, verdict: str, *, comment: str = "", expected_version: int = 0
     ) -> CaseInfo:
         """This department's opinion: "approve", "reject" or "request_more" (the last two need a comment)."""
-        response: cases_pb2.RecordOpinionResponse = await self.call(
+        response = await self.call(
             self._stubs.cases.RecordOpinion,
             cases_pb2.RecordOpinionRequest(
                 case_id=case_id,
@@ -1060,7 +1014,7 @@ class HubClient:
         self, case_id: str, dataset: str, key: str = "", *, refresh: bool = False, timeout: float = 15.0
     ) -> tuple[MaterialInfo, bool]:
         """Fetch a required material into the case (once); True when this call fetched it from the issuer."""
-        response: cases_pb2.AttachMaterialResponse = await self.call(
+        response = await self.call(
             self._stubs.cases.AttachMaterial,
             cases_pb2.AttachMaterialRequest(case_id=case_id, dataset=dataset, key=key, refresh=refresh),
             timeout=timeout,
@@ -1069,7 +1023,7 @@ class HubClient:
 
     async def get_material(self, case_id: str, dataset: str, *, version: int = 0) -> MaterialInfo:
         """A material from the case, with the fields this department may see (no call to the issuer)."""
-        response: cases_pb2.GetMaterialResponse = await self.call(
+        response = await self.call(
             self._stubs.cases.GetMaterial,
             cases_pb2.GetMaterialRequest(case_id=case_id, dataset=dataset, version=version),
         )
@@ -1077,7 +1031,7 @@ class HubClient:
 
     async def get_annotated_copy(self, case_id: str, dataset: str, *, version: int = 0) -> AnnotatedCopyInfo:
         """The hub-signed annotated copy (加注件) of a case material, for this case's service item."""
-        response: cases_pb2.GetAnnotatedCopyResponse = await self.call(
+        response = await self.call(
             self._stubs.cases.GetAnnotatedCopy,
             cases_pb2.GetAnnotatedCopyRequest(case_id=case_id, dataset=dataset, version=version),
             timeout=30.0,
@@ -1097,15 +1051,13 @@ class HubClient:
         )
 
     async def list_materials(self, case_id: str) -> list[MaterialInfo]:
-        response: cases_pb2.ListMaterialsResponse = await self.call(
-            self._stubs.cases.ListMaterials, cases_pb2.ListMaterialsRequest(case_id=case_id)
-        )
+        response = await self.call(self._stubs.cases.ListMaterials, cases_pb2.ListMaterialsRequest(case_id=case_id))
         return [material_from_proto(m) for m in response.materials]
 
     async def list_cases(
         self, *, department: str = "", state: str = "", service_item: str = "", overdue_only: bool = False
     ) -> list[CaseInfo]:
-        response: cases_pb2.ListCasesResponse = await self.call(
+        response = await self.call(
             self._stubs.cases.ListCases,
             cases_pb2.ListCasesRequest(
                 department=department,
@@ -1117,7 +1069,7 @@ class HubClient:
         return [case_from_proto(c) for c in response.cases]
 
     async def list_overdue_cases(self, department: str = "", *, include_nearly_overdue: bool = True) -> list[CaseInfo]:
-        response: cases_pb2.ListOverdueCasesResponse = await self.call(
+        response = await self.call(
             self._stubs.cases.ListOverdueCases,
             cases_pb2.ListOverdueCasesRequest(department=department, include_nearly_overdue=include_nearly_overdue),
         )
@@ -1125,7 +1077,7 @@ class HubClient:
 
     async def get_savings(self, *, case_id: str = "", service_item: str = "") -> SavingsInfo:
         """Savings of one case, one service item, or (neither given) the whole hub."""
-        response: cases_pb2.GetSavingsResponse = await self.call(
+        response = await self.call(
             self._stubs.cases.GetSavings, cases_pb2.GetSavingsRequest(case_id=case_id, service_item=service_item)
         )
         return savings_from_proto(response.savings)
@@ -1134,34 +1086,28 @@ class HubClient:
 
     async def supervision_figures(self, *, since_us: int, until_us: int = 0) -> Figures:
         """Figures per department and per service item over [since_us, until_us) (until 0: now)."""
-        response: supervision_pb2.GetFiguresResponse = await self.call(
+        response = await self.call(
             self._stubs.supervision.GetFigures, supervision_pb2.GetFiguresRequest(since_us=since_us, until_us=until_us)
         )
         return figures_from_proto(response.figures)
 
     async def list_warnings(self, department: str = "") -> list[CaseWarningInfo]:
         """Open cases with a warning level now (yellow or red), of one department or every one."""
-        response: supervision_pb2.ListWarningsResponse = await self.call(
+        response = await self.call(
             self._stubs.supervision.ListWarnings, supervision_pb2.ListWarningsRequest(department=department)
         )
-        return [
-            CaseWarningInfo(w.case_id, w.service_item, w.lead_department, w.level, w.deadline_us, w.working_days_left)
-            for w in response.warnings
-        ]
+        return [from_message(CaseWarningInfo, w) for w in response.warnings]
 
     async def list_escalations(self, owner: str = "") -> list[EscalationInfo]:
         """Access requests escalated to the hub's supervisors, counted against ``owner`` (empty: every one)."""
-        response: supervision_pb2.ListEscalationsResponse = await self.call(
+        response = await self.call(
             self._stubs.supervision.ListEscalations, supervision_pb2.ListEscalationsRequest(owner=owner)
         )
-        return [
-            EscalationInfo(e.request_id, e.owner, e.consumer, e.dataset, e.answer_due_us, e.escalated_at_us)
-            for e in response.escalations
-        ]
+        return [from_message(EscalationInfo, e) for e in response.escalations]
 
     async def supervision_report(self, period: str, *, at_us: int = 0) -> SupervisionReport:
         """The report of the last whole week or month before ``at_us`` (0: now): figures, CSV and PDF."""
-        response: supervision_pb2.GetReportResponse = await self.call(
+        response = await self.call(
             self._stubs.supervision.GetReport,
             supervision_pb2.GetReportRequest(period=period, at_us=at_us),
             timeout=120.0,
@@ -1181,7 +1127,7 @@ class HubClient:
         evidence_digest: str = "",
     ) -> Ticket:
         """Flag fields of a material the case holds as wrong or out of date; the issuer must answer."""
-        response: tickets_pb2.OpenTicketResponse = await self.call(
+        response = await self.call(
             self._stubs.tickets.OpenTicket,
             tickets_pb2.OpenTicketRequest(
                 case_id=case_id,
@@ -1195,185 +1141,20 @@ class HubClient:
         return ticket_from_proto(response.ticket)
 
     async def get_ticket(self, ticket_id: str) -> Ticket:
-        response: tickets_pb2.GetTicketResponse = await self.call(
-            self._stubs.tickets.GetTicket, tickets_pb2.GetTicketRequest(ticket_id=ticket_id)
-        )
+        response = await self.call(self._stubs.tickets.GetTicket, tickets_pb2.GetTicketRequest(ticket_id=ticket_id))
         return ticket_from_proto(response.ticket)
 
     async def list_tickets(self, *, dataset: str = "", state: str = "", role: str = "") -> list[Ticket]:
         """Tickets the department opened ("opened") or must answer ("to_answer"); empty role: both."""
-        response: tickets_pb2.ListTicketsResponse = await self.call(
+        response = await self.call(
             self._stubs.tickets.ListTickets, tickets_pb2.ListTicketsRequest(dataset=dataset, state=state, role=role)
         )
         return [ticket_from_proto(t) for t in response.tickets]
 
     async def answer_ticket(self, ticket_id: str, answer: str, reason: str) -> Ticket:
         """The issuer answers: corrected, no_error or cannot_correct, with a reason."""
-        response: tickets_pb2.AnswerTicketResponse = await self.call(
+        response = await self.call(
             self._stubs.tickets.AnswerTicket,
             tickets_pb2.AnswerTicketRequest(ticket_id=ticket_id, answer=answer, reason=reason),
         )
         return ticket_from_proto(response.ticket)
-
-
-# --- approval cases: results ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SavingsInfo:
-    """Materials fetched from issuers, reads served from cases, submissions the applicant did not make."""
-
-    materials_fetched: int
-    reads_from_case: int
-    submissions_avoided: int
-
-
-@dataclass(frozen=True)
-class CaseStep:
-    """One step of a case's timeline: who did what, when."""
-
-    at_us: int
-    department: str
-    officer: str
-    kind: str
-    detail: str
-
-
-@dataclass(frozen=True)
-class OpinionInfo:
-    department: str
-    officer: str
-    verdict: str
-    comment: str
-    at_us: int
-
-
-@dataclass(frozen=True)
-class PartyInfo:
-    """A party of a case: its relation (applicant, legal_representative, premises_owner, spouse, guardian,
-    agent, other), its identifier (resident id or USCC), its kind (person/organisation; empty to infer) and name."""
-
-    relation: str
-    party_id: str
-    kind: str = ""
-    name: str = ""
-
-
-def party_to_proto(p: PartyInfo) -> cases_pb2.CaseParty:
-    return cases_pb2.CaseParty(relation=p.relation, party_id=p.party_id, kind=p.kind, name=p.name)
-
-
-@dataclass(frozen=True)
-class CaseInfo:
-    """A case as the hub reports it; pass `version` back as expected_version."""
-
-    id: str
-    service_item: str
-    title: str
-    applicant_id: str
-    lead_department: str
-    reviewers: tuple[str, ...]
-    state: str
-    version: int
-    deadline_us: int
-    deadline_state: str
-    working_days_left: float
-    correction_missing: tuple[str, ...]
-    not_accepted_reasons: tuple[str, ...]
-    opinions: tuple[OpinionInfo, ...]
-    timeline: tuple[CaseStep, ...]
-    savings: SavingsInfo
-    # The applicant first, then the other parties.
-    parties: tuple[PartyInfo, ...] = ()
-    # Supervision's 红黄牌: none, yellow (nearly overdue) or red (overdue).
-    warning_level: str = "none"
-    applicant_name: str = ""
-
-
-@dataclass(frozen=True)
-class MaterialInfo:
-    """One version of a case material: provenance always, the document only from get_material."""
-
-    case_id: str
-    dataset: str
-    key: str
-    version: int
-    current: bool
-    digest: str
-    fields: tuple[str, ...]
-    provenance: Provenance
-    valid_until_us: int
-    status_code: str
-    fetched_by: str
-    data: dict[str, Any] | None = None
-    receipt: Receipt | None = None
-
-
-@dataclass(frozen=True)
-class AnnotatedCopyInfo:
-    """A signed annotated copy: the PDF, its SHA-256 (as logged), its validity, the material and the receipt."""
-
-    pdf: bytes
-    sha256: str
-    valid_until_us: int
-    material: MaterialInfo
-    receipt: Receipt
-
-    def save(self, path: Path) -> None:
-        """Write the PDF to `path`."""
-        path.write_bytes(self.pdf)
-
-
-def _enum_text(enum: Any, value: int, prefix: str) -> str:
-    return str(enum.Name(value)).removeprefix(prefix).lower()
-
-
-def savings_from_proto(s: cases_pb2.Savings) -> SavingsInfo:
-    return SavingsInfo(s.materials_fetched, s.reads_from_case, s.submissions_avoided)
-
-
-def case_from_proto(c: cases_pb2.Case) -> CaseInfo:
-    return CaseInfo(
-        id=c.id,
-        service_item=c.service_item,
-        title=c.title,
-        applicant_id=c.applicant_id,
-        lead_department=c.lead_department,
-        reviewers=tuple(c.reviewers),
-        state=_enum_text(cases_pb2.CaseState, c.state, "CASE_STATE_"),
-        version=c.version,
-        deadline_us=c.deadline_us,
-        deadline_state=_enum_text(cases_pb2.DeadlineState, c.deadline_state, "DEADLINE_STATE_"),
-        working_days_left=c.working_days_left,
-        warning_level=c.warning_level or "none",
-        correction_missing=tuple(c.correction.missing),
-        not_accepted_reasons=tuple(c.not_accepted_reasons),
-        opinions=tuple(
-            OpinionInfo(
-                o.department, o.officer, _enum_text(cases_pb2.Verdict, o.verdict, "VERDICT_"), o.comment, o.at_us
-            )
-            for o in c.opinions
-        ),
-        timeline=tuple(CaseStep(e.at_us, e.department, e.officer, e.kind, e.detail) for e in c.events),
-        savings=savings_from_proto(c.savings),
-        parties=tuple(PartyInfo(p.relation, p.party_id, p.kind, p.name) for p in c.parties),
-        applicant_name=c.applicant_name,
-    )
-
-
-def material_from_proto(m: cases_pb2.Material, receipt: Receipt | None = None) -> MaterialInfo:
-    return MaterialInfo(
-        case_id=m.case_id,
-        dataset=m.dataset,
-        key=m.key,
-        version=m.version,
-        current=m.current,
-        digest=m.digest,
-        fields=tuple(m.fields),
-        provenance=provenance_from_proto(m.provenance),
-        valid_until_us=m.valid_until_us,
-        status_code=m.status_code,
-        fetched_by=m.fetched_by,
-        data=json.loads(m.document_json) if m.document_json else None,
-        receipt=receipt,
-    )

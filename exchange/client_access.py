@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from exchange.v1 import access_pb2, common_pb2
+from exchange.wire import from_message
 
 
 @dataclass(frozen=True)
@@ -75,45 +76,11 @@ class Explanation:
 
 
 def grant_from_proto(g: access_pb2.Grant) -> Grant:
-    return Grant(
-        id=g.id,
-        consumer=g.consumer,
-        dataset=g.dataset,
-        fields=tuple(g.fields),
-        service_items=tuple(g.service_items),
-        valid_from_us=g.valid_from_us,
-        valid_until_us=g.valid_until_us,
-        rate_per_minute=g.rate_per_minute,
-        status=access_pb2.GrantStatus.Name(g.status).removeprefix("GRANT_STATUS_").lower(),
-        granted_by=g.granted_by,
-        access_request_id=g.access_request_id,
-        created_at_us=g.created_at_us,
-        revoked_at_us=g.revoked_at_us,
-        revoke_reason=g.revoke_reason,
-    )
+    return from_message(Grant, g)
 
 
 def access_request_from_proto(r: access_pb2.AccessRequest) -> AccessRequest:
-    return AccessRequest(
-        id=r.id,
-        consumer=r.consumer,
-        dataset=r.dataset,
-        fields=tuple(r.fields),
-        service_items=tuple(r.service_items),
-        legal_basis=r.legal_basis,
-        justification=r.justification,
-        status=access_pb2.AccessRequestStatus.Name(r.status).removeprefix("ACCESS_REQUEST_STATUS_").lower(),
-        requested_by=r.requested_by,
-        requested_at_us=r.requested_at_us,
-        answer_due_us=r.answer_due_us,
-        overdue=r.overdue,
-        decided_by=r.decided_by,
-        decided_at_us=r.decided_at_us,
-        decision_reason=r.decision_reason,
-        grant_id=r.grant_id,
-        valid_until_us=r.valid_until_us,
-        rate_per_minute=r.rate_per_minute,
-    )
+    return from_message(AccessRequest, r)
 
 
 def access_request_status_to_proto(status: str) -> access_pb2.AccessRequestStatus.ValueType:
@@ -122,11 +89,4 @@ def access_request_status_to_proto(status: str) -> access_pb2.AccessRequestStatu
 
 
 def explanation_from_proto(a: access_pb2.ExplainAccessResponse) -> Explanation:
-    return Explanation(
-        allowed=a.decision == common_pb2.DECISION_ALLOW,
-        reason=a.reason,
-        message=a.message,
-        fields=tuple(a.fields),
-        grant_id=a.grant_id,
-        checks=tuple(a.checks),
-    )
+    return from_message(Explanation, a, allowed=a.decision == common_pb2.DECISION_ALLOW)

@@ -9,6 +9,7 @@ from typing import Any
 from google.protobuf.json_format import MessageToDict
 
 from exchange.v1 import audit_pb2, common_pb2
+from exchange.wire import from_message
 
 
 @dataclass(frozen=True)
@@ -100,52 +101,19 @@ def decision_to_proto(decision: str) -> common_pb2.Decision.ValueType:
 
 
 def entry_from_proto(e: audit_pb2.AccessLogEntry) -> LogEntry:
-    return LogEntry(
-        index=e.index,
-        time_us=e.time_us,
-        request_id=e.request_id,
-        action=e.action,
-        caller_department=e.caller_department,
-        officer_id=e.officer_id,
-        officer_role=e.officer_role,
-        dataset=e.dataset,
-        subject_id=e.subject_id,
-        case_id=e.case_id,
-        service_item=e.service_item,
-        fields=tuple(e.fields),
-        decision=decision_text(e.decision),
-        reason=e.reason,
-        message=e.message,
-        outcome=e.outcome,
-        hidden_from_subject=e.hidden_from_subject,
-        record=MessageToDict(e, preserving_proto_field_name=True),
-    )
+    record = MessageToDict(e, preserving_proto_field_name=True)
+    return from_message(LogEntry, e, decision=decision_text(e.decision), record=record)
 
 
 def subject_report_from_proto(r: audit_pb2.GetSubjectReportResponse) -> SubjectReport:
-    return SubjectReport(
-        subject_id=r.subject_id,
-        accesses=tuple(
-            SubjectAccess(
-                a.time_us,
-                a.department,
-                a.department_name,
-                a.officer_role,
-                a.dataset,
-                a.dataset_title,
-                a.case_id,
-                a.service_item,
-                decision_text(a.decision),
-                a.action,
-                a.log_index,
-            )
-            for a in r.accesses
-        ),
+    return from_message(
+        SubjectReport,
+        r,
+        accesses=tuple(from_message(SubjectAccess, a, decision=decision_text(a.decision)) for a in r.accesses),
         next_page_token=r.page.next_page_token,
         record=MessageToDict(r, preserving_proto_field_name=True),
     )
 
 
 def checkpoint_from_proto(r: audit_pb2.GetCheckpointResponse) -> CheckpointInfo:
-    c = r.checkpoint
-    return CheckpointInfo(c.origin, c.size, c.root_hash, c.timestamp, c.signed_note, r.verifier_key)
+    return from_message(CheckpointInfo, r.checkpoint, verifier_key=r.verifier_key)

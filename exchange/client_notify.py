@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from exchange.case_flag import CaseFlag
 from exchange.v1 import notifications_pb2
+from exchange.wire import from_message
+
+__all__ = ["CaseFlag", "DeadLetter", "EventInfo", "Webhook", "WebhookSet"]
 
 
 @dataclass(frozen=True)
@@ -52,30 +56,17 @@ class DeadLetter:
     failed_at_us: int
 
 
-@dataclass(frozen=True)
-class CaseFlag:
-    """A case material whose licence status changed after it was fetched."""
-
-    case_id: str
-    dataset: str
-    key: str
-    status_code: str
-    previous_code: str
-    source: str
-    raised_at_us: int
-
-
 def event_from_proto(e: notifications_pb2.Event) -> EventInfo:
-    return EventInfo(e.id, e.kind, e.department, e.reference, e.time_us, dict(e.data))
+    return from_message(EventInfo, e)
 
 
 def webhook_from_proto(w: notifications_pb2.Webhook) -> Webhook:
-    return Webhook(w.department, w.url, w.scheme, tuple(w.kinds), w.updated_by, w.updated_at_us, w.public_key_pem)
+    return from_message(Webhook, w)
 
 
 def dead_letter_from_proto(d: notifications_pb2.DeadLetter) -> DeadLetter:
-    return DeadLetter(event_from_proto(d.event), d.attempts, d.last_error, d.failed_at_us)
+    return from_message(DeadLetter, d, event=event_from_proto(d.event))
 
 
 def case_flag_from_proto(f: notifications_pb2.CaseFlag) -> CaseFlag:
-    return CaseFlag(f.case_id, f.dataset, f.key, f.status_code, f.previous_code, f.source, f.raised_at_us)
+    return from_message(CaseFlag, f)

@@ -10,6 +10,7 @@ from google.protobuf.json_format import MessageToDict
 
 from catalog.model import Department
 from exchange.v1 import catalog_pb2, departments_pb2, items_pb2
+from exchange.wire import enum_text, from_message, to_message
 
 # Wire enum prefixes dropped when a value is shown: SHARING_TYPE_UNCONDITIONAL -> unconditional.
 ENUM_PREFIXES = (
@@ -36,10 +37,6 @@ def _readable(data: Any) -> Any:
             if data.startswith(prefix):
                 return data.removeprefix(prefix).lower()
     return data
-
-
-def _enum(enum: Any, value: int, prefix: str) -> str:
-    return str(enum.Name(value)).removeprefix(prefix).lower()
 
 
 @dataclass(frozen=True)
@@ -106,49 +103,28 @@ class ServiceItemInfo:
 
 
 def dataset_from_proto(d: catalog_pb2.Dataset) -> DatasetInfo:
-    return DatasetInfo(
-        code=d.code,
-        version=d.version,
-        title=d.title,
-        owner=d.owner,
-        kind=_enum(catalog_pb2.DatasetKind, d.kind, "DATASET_KIND_"),
-        sharing=_enum(catalog_pb2.SharingType, d.sharing_type, "SHARING_TYPE_"),
-        status=_enum(catalog_pb2.DatasetStatus, d.status, "DATASET_STATUS_"),
+    return from_message(
+        DatasetInfo,
+        d,
+        sharing=enum_text(catalog_pb2.SharingType, d.sharing_type),
         spec=_readable(MessageToDict(d, preserving_proto_field_name=True)),
-        resource_code=d.resource_code,
-        classification=tuple(d.classification),
     )
 
 
 def department_from_proto(d: departments_pb2.Department) -> DepartmentInfo:
-    return DepartmentInfo(
-        code=d.code,
-        name=d.name,
-        level=_enum(departments_pb2.AdminLevel, d.level, "ADMIN_LEVEL_"),
-        region_code=d.region_code,
-        status=_enum(departments_pb2.DepartmentStatus, d.status, "DEPARTMENT_STATUS_"),
-        adapter_endpoint=d.adapter_endpoint,
-        keys=tuple(
-            DepartmentKeyInfo(
-                k.kid,
-                _enum(departments_pb2.KeyUse, k.use, "KEY_USE_"),
-                k.algorithm,
-                _enum(departments_pb2.KeyStatus, k.status, "KEY_STATUS_"),
-                k.public_key_pem,
-            )
-            for k in d.keys
-        ),
-        registered_at_us=d.registered_at_us,
+    return from_message(
+        DepartmentInfo,
+        d,
+        keys=tuple(from_message(DepartmentKeyInfo, k) for k in d.keys),
     )
 
 
 def department_to_proto(d: Department) -> departments_pb2.Department:
     """A department spec (catalog.model, as parse_department reads it) for RegisterDepartment."""
-    return departments_pb2.Department(
-        code=d.code,
-        name=d.name,
+    return to_message(
+        departments_pb2.Department,
+        d,
         level=departments_pb2.AdminLevel.Value(f"ADMIN_LEVEL_{d.level.value.upper()}"),
-        region_code=d.region_code,
         status=departments_pb2.DepartmentStatus.Value(f"DEPARTMENT_STATUS_{d.status.value.upper()}"),
         adapter_endpoint=d.adapter_endpoint or "",
         keys=[key_to_proto(k.kid, k.use.value, k.algorithm, k.public_key_pem, k.status.value) for k in d.keys],
@@ -168,14 +144,9 @@ def key_to_proto(
 
 
 def service_item_from_proto(i: items_pb2.ServiceItem) -> ServiceItemInfo:
-    return ServiceItemInfo(
-        code=i.code,
-        name=i.name,
-        lead_department=i.lead_department,
-        co_reviewers=tuple(i.co_reviewers),
-        time_limit_days=i.time_limit_days,
+    return from_message(
+        ServiceItemInfo,
+        i,
         materials=tuple(m.dataset for m in i.required_materials),
         spec=_readable(MessageToDict(i, preserving_proto_field_name=True)),
-        basic_code=i.basic_code,
-        implementation_code=i.implementation_code,
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from exchange.v1 import supervision_pb2
+from exchange.wire import from_message
 
 
 @dataclass(frozen=True)
@@ -87,37 +88,13 @@ class EscalationInfo:
 
 
 def figures_from_proto(f: supervision_pb2.Figures) -> Figures:
-    return Figures(
-        since_us=f.since_us,
-        until_us=f.until_us,
-        rows=tuple(
-            FigureRow(
-                r.scope,
-                r.key,
-                r.volume,
-                r.finished,
-                r.finished_on_time,
-                r.on_time_rate,
-                r.average_working_days,
-                r.pauses,
-                r.materials_fetched,
-                r.materials_reused,
-                r.submissions_avoided,
-                r.requests_answered,
-                r.requests_answered_in_time,
-                r.escalations,
-                r.yellow_warnings,
-                r.red_warnings,
-                r.tickets_opened,
-                r.tickets_answered,
-                r.tickets_answered_in_time,
-                r.tickets_corrected,
-            )
-            for r in f.rows
-        ),
-        refusals=tuple(RefusalCount(r.department, r.reason, r.count) for r in f.refusals),
+    return from_message(
+        Figures,
+        f,
+        rows=tuple(from_message(FigureRow, r) for r in f.rows),
+        refusals=tuple(from_message(RefusalCount, r) for r in f.refusals),
     )
 
 
 def report_from_proto(r: supervision_pb2.GetReportResponse) -> SupervisionReport:
-    return SupervisionReport(r.name, figures_from_proto(r.figures), r.csv, r.pdf)
+    return from_message(SupervisionReport, r, figures=figures_from_proto(r.figures))

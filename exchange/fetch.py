@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from adapters.keys import dataset_key
 from adapters.signing import SignedDocument, canonical_json, verify_document
 from catalog import limits
 from catalog.errors import (
@@ -27,7 +28,6 @@ from catalog.errors import (
     quote,
     status_name,
 )
-from catalog.identifiers import KeyFormat, validate_key
 from catalog.model import Dataset
 from exchange import metrics
 from exchange.app import grant_records
@@ -260,14 +260,7 @@ class Fetcher:
                 reason="KEY_TOO_LONG",
                 violations=[FieldViolation("key", f"at most {MAX_KEY_LENGTH} characters")],
             )
-        try:
-            return validate_key(KeyFormat(ds.key_format), req.key)
-        except InvalidArgument as error:
-            raise InvalidArgument(
-                f"{ds.code} is keyed by {ds.key_format.value}: {error.message}",
-                reason=error.reason,
-                violations=[FieldViolation("key", error.message)],
-            ) from None
+        return dataset_key(ds, req.key)
 
     async def facts(
         self, caller: Caller, ds: Dataset, req: FetchRequest, conn: Reader | None = None, *, subject: str | None

@@ -14,7 +14,6 @@ import secrets
 import ssl
 import time
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -25,6 +24,7 @@ from catalog.errors import ExchangeError, FieldViolation, InvalidArgument, NotFo
 from exchange.audit.entry import AccessLogEntry
 from exchange.audit.recorder import entry_of
 from exchange.auth.identity import Caller, Role
+from exchange.case_flag import CaseFlag
 from exchange.clock import now_us
 from exchange.events import EventKind
 from exchange.policy import Facts, Thing, enforce
@@ -42,19 +42,6 @@ MIN_SECRET_BYTES = 32
 LEASE_MARGIN_SECONDS = 30.0
 BATCH = 50
 _LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
-
-
-@dataclass(frozen=True)
-class CaseFlag:
-    """A licence held by an open case whose status changed."""
-
-    case_id: str
-    dataset: str
-    key: str
-    status_code: str
-    previous_code: str
-    source: str
-    raised_at_us: int
 
 
 def retry_delay_seconds(attempts: int, first: float, longest: float) -> float:

@@ -35,6 +35,7 @@ from exchange.v1 import (
     departments_pb2,
     items_pb2,
 )
+from exchange.wire import from_message, to_message
 
 
 def enum_name(enum: Any, value: int, prefix: str, field: str) -> str:
@@ -291,22 +292,7 @@ def grant_to_proto(g: Grant, now_us: int) -> access_pb2.Grant:
         status = access_pb2.GRANT_STATUS_EXPIRED
     else:
         status = access_pb2.GRANT_STATUS_ACTIVE
-    return access_pb2.Grant(
-        id=g.id,
-        consumer=g.consumer,
-        dataset=g.dataset,
-        fields=list(g.fields),
-        service_items=list(g.service_items),
-        valid_from_us=g.valid_from_us,
-        valid_until_us=g.valid_until_us,
-        rate_per_minute=g.rate_per_minute,
-        status=status,
-        granted_by=g.granted_by,
-        access_request_id=g.access_request_id,
-        created_at_us=g.created_at_us,
-        revoked_at_us=g.revoked_at_us,
-        revoke_reason=g.revoke_reason,
-    )
+    return to_message(access_pb2.Grant, g, status=status)
 
 
 def receipt_to_proto(r: Receipt) -> common_pb2.Receipt:
@@ -314,31 +300,8 @@ def receipt_to_proto(r: Receipt) -> common_pb2.Receipt:
 
 
 def entry_to_proto(e: AccessLogEntry, leaf_hash: bytes = b"") -> audit_pb2.AccessLogEntry:
-    return audit_pb2.AccessLogEntry(
-        index=e.index,
-        time_us=e.time_us,
-        request_id=e.request_id,
-        action=e.action,
-        caller_department=e.caller_department,
-        officer_id=e.officer_id,
-        officer_role=e.officer_role,
-        dataset=e.dataset,
-        dataset_version=e.dataset_version,
-        subject_id=e.subject_id,
-        case_id=e.case_id,
-        service_item=e.service_item,
-        fields=list(e.fields),
-        decision=common_pb2.DECISION_ALLOW if e.decision == "allow" else common_pb2.DECISION_DENY,
-        reason=e.reason,
-        message=e.message,
-        outcome=e.outcome,
-        latency_us=e.latency_us,
-        request_digest=e.request_digest,
-        response_digest=e.response_digest,
-        hidden_from_subject=e.hidden_from_subject,
-        details=dict(e.details),
-        leaf_hash=leaf_hash,
-    )
+    decision = common_pb2.DECISION_ALLOW if e.decision == "allow" else common_pb2.DECISION_DENY
+    return to_message(audit_pb2.AccessLogEntry, e, decision=decision, details=dict(e.details), leaf_hash=leaf_hash)
 
 
 # Our tokens are positions we issued: ASCII digits only, and small enough for any database's 64-bit integer.
@@ -421,11 +384,7 @@ def _us(value: Any) -> int:
 
 
 def savings_to_proto(s: Savings) -> cases_pb2.Savings:
-    return cases_pb2.Savings(
-        materials_fetched=s.materials_fetched,
-        reads_from_case=s.reads_from_case,
-        submissions_avoided=s.submissions_avoided,
-    )
+    return to_message(cases_pb2.Savings, s)
 
 
 def case_to_proto(view: CaseView, language: str = "en") -> cases_pb2.Case:
@@ -476,9 +435,7 @@ def case_to_proto(view: CaseView, language: str = "en") -> cases_pb2.Case:
         savings=savings_to_proto(view.savings),
         title=view.title,
         applicant_name=c.applicant_name,
-        parties=[
-            cases_pb2.CaseParty(relation=p.relation, party_id=p.party_id, kind=p.kind, name=p.name) for p in c.parties
-        ],
+        parties=[to_message(cases_pb2.CaseParty, p) for p in c.parties],
     )
 
 
@@ -490,18 +447,10 @@ def party_from_proto(p: cases_pb2.CaseParty) -> PartyInput:
 def material_to_proto(
     m: Material, document_json: bytes = b"", disclosures: tuple[bytes, ...] = ()
 ) -> cases_pb2.Material:
-    return cases_pb2.Material(
-        case_id=m.case_id,
-        dataset=m.dataset,
-        key=m.key,
-        digest=m.digest,
-        fields=list(m.fields),
+    return to_message(
+        cases_pb2.Material,
+        m,
         provenance=provenance_to_proto(m.provenance(disclosures)),
-        valid_until_us=m.valid_until_us,
-        status_code=m.status_code,
-        version=m.version,
-        current=m.current,
-        fetched_by=m.fetched_by,
         receipt=common_pb2.Receipt(
             log_index=m.receipt_index, leaf_hash=m.receipt_leaf_hash, log_origin=m.receipt_origin
         ),
@@ -514,62 +463,21 @@ def material_to_proto(
 
 def provenance_to_proto(p: Provenance) -> common_pb2.Provenance:
     """Where a document came from: the one mapping for a fetch's answer and a case's material."""
-    return common_pb2.Provenance(
-        issuer=p.issuer,
-        dataset=p.dataset,
-        dataset_version=p.dataset_version,
-        key=p.key,
-        issued_at_us=p.issued_at_us,
-        kid=p.kid,
-        signature=p.signature,
-        content_digest=p.content_digest,
-        fetched_at_us=p.fetched_at_us,
-        format=p.format,
-        envelope_json=p.envelope_json,
-        disclosures=list(p.disclosures),
-    )
+    return to_message(common_pb2.Provenance, p)
 
 
 ACCESS_REQUEST_STATUS = "ACCESS_REQUEST_STATUS_"
 
 
 def access_request_to_proto(r: AccessRequest, now: int) -> access_pb2.AccessRequest:
-    return access_pb2.AccessRequest(
-        id=r.id,
-        consumer=r.consumer,
-        dataset=r.dataset,
-        fields=list(r.fields),
-        service_items=list(r.service_items),
-        legal_basis=r.legal_basis,
-        justification=r.justification,
-        status=enum_value(access_pb2.AccessRequestStatus, ACCESS_REQUEST_STATUS, r.status.value),
-        requested_by=r.requested_by,
-        requested_at_us=r.requested_at_us,
-        answer_due_us=r.answer_due_us,
-        overdue=r.overdue_at(now),
-        decided_by=r.decided_by,
-        decided_at_us=r.decided_at_us,
-        decision_reason=r.decision_reason,
-        grant_id=r.grant_id,
-        valid_until_us=r.valid_until_us,
-        rate_per_minute=r.rate_per_minute,
-        answered_late=r.answered_late,
-    )
+    status = enum_value(access_pb2.AccessRequestStatus, ACCESS_REQUEST_STATUS, r.status.value)
+    return to_message(access_pb2.AccessRequest, r, status=status, overdue=r.overdue_at(now))
 
 
 def entry_filter(f: audit_pb2.EntryFilter) -> EntryFilter:
     """The domain filter of a request; the decision enum becomes 'allow'/'deny' or nothing."""
-    return EntryFilter(
-        from_us=f.from_us,
-        until_us=f.until_us,
-        department=f.department,
-        officer_id=f.officer_id,
-        dataset=f.dataset,
-        subject_id=f.subject_id,
-        case_id=f.case_id,
-        decision=optional_enum(common_pb2.Decision, f.decision, "DECISION_", "filter.decision"),
-        reason=f.reason,
-        action=f.action,
+    return from_message(
+        EntryFilter, f, decision=optional_enum(common_pb2.Decision, f.decision, "DECISION_", "filter.decision")
     )
 
 

@@ -12,6 +12,7 @@ from exchange.services import caller
 from exchange.storage.notification_store import StoredEvent, Webhook
 from exchange.v1 import notifications_pb2, notifications_pb2_grpc
 from exchange.webhook_signature import ED25519
+from exchange.wire import to_message
 
 Ctx = aio.ServicerContext[Any, Any]
 
@@ -29,15 +30,7 @@ def event_to_proto(stored: StoredEvent) -> notifications_pb2.Event:
 
 
 def webhook_to_proto(hook: Webhook, public_key_pem: str) -> notifications_pb2.Webhook:
-    return notifications_pb2.Webhook(
-        department=hook.department,
-        url=hook.url,
-        scheme=hook.scheme,
-        kinds=list(hook.kinds),
-        updated_by=hook.updated_by,
-        updated_at_us=hook.updated_at_us,
-        public_key_pem=public_key_pem if hook.scheme == ED25519 else "",
-    )
+    return to_message(notifications_pb2.Webhook, hook, public_key_pem=public_key_pem if hook.scheme == ED25519 else "")
 
 
 class NotificationServicer(notifications_pb2_grpc.NotificationServiceServicer):
@@ -103,17 +96,4 @@ class NotificationServicer(notifications_pb2_grpc.NotificationServiceServicer):
         self, request: notifications_pb2.ListCaseFlagsRequest, context: Ctx
     ) -> notifications_pb2.ListCaseFlagsResponse:
         flags = await self.desk.case_flags(caller(), request.case_id)
-        return notifications_pb2.ListCaseFlagsResponse(
-            flags=[
-                notifications_pb2.CaseFlag(
-                    case_id=f.case_id,
-                    dataset=f.dataset,
-                    key=f.key,
-                    status_code=f.status_code,
-                    previous_code=f.previous_code,
-                    source=f.source,
-                    raised_at_us=f.raised_at_us,
-                )
-                for f in flags
-            ]
-        )
+        return notifications_pb2.ListCaseFlagsResponse(flags=[to_message(notifications_pb2.CaseFlag, f) for f in flags])

@@ -9,34 +9,13 @@ from grpc import aio
 from exchange.services import caller
 from exchange.tickets import Ticket, TicketDesk
 from exchange.v1 import tickets_pb2, tickets_pb2_grpc
+from exchange.wire import to_message
 
 Ctx = aio.ServicerContext[Any, Any]
 
 
 def ticket_to_proto(t: Ticket) -> tickets_pb2.Ticket:
-    return tickets_pb2.Ticket(
-        id=t.id,
-        dataset=t.dataset,
-        key=t.key,
-        case_id=t.case_id,
-        material_version=t.material_version,
-        opened_by_department=t.opened_by_department,
-        opened_by=t.opened_by,
-        issuer=t.issuer,
-        fields=list(t.fields),
-        reason=t.reason,
-        evidence_text=t.evidence_text,
-        evidence_digest=f"sha256:{t.evidence_digest}" if t.evidence_digest else "",
-        state=t.state,
-        answer=t.answer,
-        answer_reason=t.answer_reason,
-        answered_by=t.answered_by,
-        opened_at_us=t.opened_at_us,
-        answer_due_us=t.answer_due_us,
-        answered_at_us=t.answered_at_us,
-        answered_late=t.answered_late,
-        notified_cases=list(t.notified_cases),
-    )
+    return to_message(tickets_pb2.Ticket, t, evidence_digest=f"sha256:{t.evidence_digest}" if t.evidence_digest else "")
 
 
 class TicketServicer(tickets_pb2_grpc.TicketServiceServicer):

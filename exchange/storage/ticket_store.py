@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from exchange.storage import tables as t
 from exchange.storage.filters import given
+from exchange.ticket_record import Ticket
 
 T = t.correction_tickets
 
@@ -18,32 +19,11 @@ OPEN = "open"
 ANSWERED = "answered"
 
 
-@dataclass(frozen=True)
-class StoredTicket:
-    """A ticket as stored (exchange.tickets gives it its meaning)."""
+@dataclass(frozen=True, kw_only=True)
+class StoredTicket(Ticket):
+    """A ticket as stored (exchange.tickets gives it its meaning): also whose data the material holds."""
 
-    id: str
-    dataset: str
-    key: str
     subject_id: str
-    case_id: str
-    material_version: int
-    opened_by_department: str
-    opened_by: str
-    issuer: str
-    fields: tuple[str, ...]
-    reason: str
-    evidence_text: str
-    evidence_digest: str
-    state: str
-    answer: str
-    answer_reason: str
-    answered_by: str
-    opened_at_us: int
-    answer_due_us: int
-    answered_at_us: int
-    answered_late: bool
-    notified_cases: tuple[str, ...] = ()
 
 
 def _row(r: Any) -> StoredTicket:
@@ -51,7 +31,6 @@ def _row(r: Any) -> StoredTicket:
         r.id,
         r.dataset,
         r.key,
-        r.subject_id,
         r.case_id,
         r.material_version,
         r.opened_by_department,
@@ -70,6 +49,7 @@ def _row(r: Any) -> StoredTicket:
         r.answered_at_us,
         bool(r.answered_late),
         tuple(json.loads(r.notified_cases_json)),
+        subject_id=r.subject_id,
     )
 
 

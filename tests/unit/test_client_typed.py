@@ -36,7 +36,7 @@ def test_every_public_method_says_what_it_returns() -> None:
 def test_the_stubs_are_private() -> None:
     source = inspect.getsource(HubClient.__init__)
     assert re.findall(r"self\.([a-z]\w*) = \w+_pb2_grpc\.", source) == []
-    assert "self._stubs = _Stubs(channel)" in source
+    assert "self._stubs = Stubs(channel)" in source
 
 
 def test_the_cli_builds_no_protobuf() -> None:

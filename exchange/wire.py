@@ -1,0 +1,109 @@
+"""Copying between generated protobuf messages and plain dataclasses, field by field by name.
+
+The client turns the hub's answers into its dataclasses and the servicers turn domain objects into
+answers; both copy most fields unchanged, so neither spells them out. An enum read into a str field
+becomes the word people say (CASE_STATE_UNDER_REVIEW -> "under_review"). What needs more than that (a
+nested message, an enum on its way out, a value computed at the edge) is passed by name in `given`; a
+field that needs it and is not given raises TypeError rather than passing a wire number or a raw message
+through. Imports only protobuf: the client, the adapter SDK and the servicers may all use it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from google.protobuf.message import Message
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+D = TypeVar("D", bound="DataclassInstance")
+M = TypeVar("M", bound=Message)
+
+
+# A field descriptor: the stubs type the C (upb) and the pure-Python implementations' apart.
+Field = Any
+
+
+def _is_map(field: Field) -> bool:
+    return field.message_type is not None and bool(field.message_type.GetOptions().map_entry)
+
+
+def _copies_as_is(field: Field) -> bool:
+    """A scalar, a repeated scalar or a map of scalars: copied without a word from the caller."""
+    if _is_map(field):
+        return all(f.enum_type is None and f.message_type is None for f in field.message_type.fields)
+    return field.enum_type is None and field.message_type is None
+
+
+def _word(enum: Any, number: int) -> str:
+    """An enum value as people say it: the name without the enum's prefix (buf's ENUM_VALUE_PREFIX rule),
+    in lower case: GRANT_STATUS_ACTIVE of GrantStatus -> "active"."""
+    value = enum.values_by_number.get(number)
+    if value is None:
+        raise ValueError(f"{enum.full_name} has no value {number}")
+    prefix = re.sub(r"(?<!^)(?=[A-Z])", "_", enum.name).upper() + "_"
+    return str(value.name).removeprefix(prefix).lower()
+
+
+def from_message(cls: type[D], message: Message, **given: Any) -> D:
+    """A `cls` whose fields are copied from the message's fields of the same names (repeated fields as
+    tuples, maps as dicts, an enum into a str field as its word), except those in `given`."""
+    wire = message.DESCRIPTOR.fields_by_name
+    values: dict[str, Any] = {}
+    for field in dataclasses.fields(cls):
+        if field.name in given:
+            values[field.name] = given[field.name]
+            continue
+        spec = wire.get(field.name)
+        if spec is None:
+            if field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
+                raise TypeError(f"{message.DESCRIPTOR.full_name} has no field {field.name} for {cls.__name__}")
+            continue
+        value = getattr(message, field.name)
+        if spec.enum_type is not None and not spec.is_repeated and field.type in ("str", str):
+            value = _word(spec.enum_type, value)
+        elif not _copies_as_is(spec):
+            raise TypeError(f"{cls.__name__}.{field.name} needs a conversion from {spec.full_name}: give it")
+        elif _is_map(spec):
+            value = dict(value)
+        elif spec.is_repeated:
+            value = tuple(value)
+        values[field.name] = value
+    unknown = given.keys() - values.keys()
+    if unknown:
+        raise TypeError(f"{cls.__name__} has no field {', '.join(sorted(unknown))}")
+    return cls(**values)
+
+
+def to_message(message_type: type[M], source: object, **given: Any) -> M:
+    """A `message_type` whose fields are copied from the attributes of `source` with the same names
+    (sequences as lists), except those in `given`; fields `source` lacks stay unset."""
+    values: dict[str, Any] = {}
+    for spec in message_type.DESCRIPTOR.fields:
+        name = spec.name
+        if name in given:
+            values[name] = given[name]
+            continue
+        if not hasattr(source, name):
+            continue
+        if not _copies_as_is(spec):
+            raise TypeError(f"{spec.full_name} needs a conversion from {type(source).__name__}.{name}: give it")
+        value = getattr(source, name)
+        if _is_map(spec):
+            value = dict(value)
+        elif spec.is_repeated and isinstance(value, Sequence) and not isinstance(value, str | bytes):
+            value = list(value)
+        values[name] = value
+    unknown = given.keys() - values.keys()
+    if unknown:
+        raise TypeError(f"{message_type.DESCRIPTOR.full_name} has no field {', '.join(sorted(unknown))}")
+    return message_type(**values)
+
+
+def enum_text(enum: Any, value: int) -> str:
+    """A value of a generated enum (access_pb2.GrantStatus) as people say it: GRANT_STATUS_ACTIVE -> "active"."""
+    return _word(enum.DESCRIPTOR, value)
