@@ -6,7 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from exchange.app.audit_queries import AuditQueries
+from exchange.app.case_queries import CaseQueries
 from exchange.app.catalog_queries import CatalogQueries
+from exchange.app.console_accounts import ConsoleAccounts
 from exchange.cases.annotated_copies import AnnotatedCopyDesk
 from exchange.cases.desk import CaseDesk, StatusCheck
 from exchange.cases.material_desk import MaterialDesk
@@ -43,6 +45,8 @@ class Application:
     licences: LicenceStatusDesk
     catalog: CatalogQueries
     audit: AuditQueries
+    case_queries: CaseQueries
+    accounts: ConsoleAccounts
     supervisor: Supervisor
     tickets: TicketDesk
 
@@ -60,7 +64,9 @@ class Application:
             copies=AnnotatedCopyDesk(hub, registry, materials),
             licences=LicenceStatusDesk(hub, registry),
             catalog=CatalogQueries(hub.db),
-            audit=AuditQueries(hub.db),
+            audit=AuditQueries(hub),
+            case_queries=CaseQueries(hub.db),
+            accounts=ConsoleAccounts(hub),
             supervisor=Supervisor(hub),
             tickets=TicketDesk(hub, registry),
         )

@@ -22,12 +22,13 @@ from catalog.errors import (
     Unauthenticated,
 )
 from exchange import i18n, localtime
+from exchange.app.audit_queries import AuditQueries
+from exchange.app.case_queries import CaseQueries
 from exchange.app.catalog_queries import CatalogQueries
+from exchange.app.console_accounts import Account, ConsoleAccounts
 from exchange.cases import timeline
 from exchange.cases.annotated_copies import AnnotatedCopyDesk
 from exchange.cases.desk import CaseDesk
-from exchange.console import accounts
-from exchange.console.accounts import Account
 from exchange.console.strings import text
 from exchange.error_text import translated_for_people
 from exchange.hub import Hub
@@ -49,6 +50,9 @@ REGISTRY: web.AppKey[Registry] = web.AppKey("registry", Registry)
 CASES: web.AppKey[CaseDesk] = web.AppKey("cases", CaseDesk)
 COPIES: web.AppKey[AnnotatedCopyDesk] = web.AppKey("annotated_copies", AnnotatedCopyDesk)
 CATALOG: web.AppKey[CatalogQueries] = web.AppKey("catalog", CatalogQueries)
+AUDIT: web.AppKey[AuditQueries] = web.AppKey("audit", AuditQueries)
+CASE_QUERIES: web.AppKey[CaseQueries] = web.AppKey("case_queries", CaseQueries)
+ACCOUNTS: web.AppKey[ConsoleAccounts] = web.AppKey("accounts", ConsoleAccounts)
 TICKETS: web.AppKey[TicketDesk] = web.AppKey("tickets", TicketDesk)
 TEMPLATES: web.AppKey[jinja2.Environment] = web.AppKey("templates", jinja2.Environment)
 BASE: web.AppKey[str] = web.AppKey("base", str)
@@ -70,6 +74,21 @@ def registry_of(request: web.Request) -> Registry:
 def catalog_of(request: web.Request) -> CatalogQueries:
     """The catalog's lists, as the gRPC CatalogService reads them."""
     return request.app[CATALOG]
+
+
+def audit_of(request: web.Request) -> AuditQueries:
+    """The access log's read side, as the gRPC AuditService reads it."""
+    return request.app[AUDIT]
+
+
+def case_queries_of(request: web.Request) -> CaseQueries:
+    """What a case page shows beside the case: its materials' metadata and the flags on them."""
+    return request.app[CASE_QUERIES]
+
+
+def accounts_of(request: web.Request) -> ConsoleAccounts:
+    """The console's accounts and sessions."""
+    return request.app[ACCOUNTS]
 
 
 def cases_of(request: web.Request) -> CaseDesk:
@@ -204,7 +223,7 @@ async def sessions(request: web.Request, handler: Handler) -> web.StreamResponse
     if relative.startswith(PUBLIC_PATHS):
         return await handler(request)
     token = request.cookies.get(SESSION_COOKIE, "")
-    account = await accounts.account_for(hub_of(request), token) if token else None
+    account = await accounts_of(request).account_for(token) if token else None
     if account is None:
         if request.method != "GET":
             raise web.HTTPUnauthorized(text=text("error.signed_out"))

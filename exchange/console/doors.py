@@ -12,9 +12,9 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from exchange.app.console_accounts import Account
 from exchange.audit.recorder import entry_of
 from exchange.auth.identity import Caller, Role
-from exchange.console.accounts import Account
 from exchange.console.core import ACCOUNT, BASE, hub_of
 from exchange.policy import OPERATIONS, decide, error_for
 
@@ -26,7 +26,7 @@ ROUTE_OPERATIONS: dict[tuple[str, str], str] = {
     ("POST", "/signin"): "console.sign_in",
     ("GET", "/language"): "console.sign_in",
     ("GET", "/static"): "console.sign_in",
-    ("POST", "/signout"): "console.home",
+    ("POST", "/signout"): "console.sign_out",
     ("GET", "/"): "console.home",
     ("GET", "/catalog"): "catalog.dataset.list",
     ("GET", "/catalog/new"): "catalog.dataset.register",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
@@ -11,21 +11,19 @@ from aiohttp import web
 
 from catalog.errors import DataLoss, FieldViolation, InvalidArgument, NotFound
 from exchange import localtime
+from exchange.app.audit_queries import EntryFilter, StoredEntry
 from exchange.audit.entry import AccessLogEntry
 from exchange.audit.export import Format
 from exchange.audit.merkle import leaf_hash
-from exchange.audit.note import NoteVerifier
-from exchange.audit.offline import verify_database
 from exchange.audit.recorder import entry_of
 from exchange.audit.verify import VerifyReport
 from exchange.clock import now_us
-from exchange.console import charts, export
-from exchange.console.core import account_of, form_error, hub_of, render
+from exchange.console import charts
+from exchange.console.core import account_of, audit_of, form_error, hub_of, render
+from exchange.console.doors import console_caller, operation_of
 from exchange.console.strings import text
 from exchange.hub import Hub
 from exchange.services.convert import parse_page_token
-from exchange.storage import catalog_store, log_store
-from exchange.storage.log_store import EntryFilter, StoredEntry
 
 routes = web.RouteTableDef()
 PAGE_SIZE = 50
@@ -64,15 +62,17 @@ def entry_filter(query: dict[str, str]) -> EntryFilter:
     )
 
 
-async def _note_access(hub: Hub, request: web.Request, operation: str, f: EntryFilter, count: int, **more: str) -> None:
-    """Searching the log by person or case, opening an entry or exporting, is itself logged (in the details).
+async def _note_access(request: web.Request, f: EntryFilter, count: int, **more: str) -> None:
+    """Every read of the log (a page, an entry, a report, an export) is itself logged, under the operation
+    the route asks for, with the filter and the number of entries shown in the details.
 
     The subject goes in the details, not the subject column: an auditor's search is oversight,
     not a use of the person's data, and must not show up as an access in their report.
     """
-    await hub.record(
+    operation = operation_of(request)
+    await hub_of(request).record(
         entry_of(
-            account_of(request).caller,
+            console_caller(account_of(request), operation),
             operation,
             request_id=uuid.uuid4().hex,
             dataset=f.dataset,
@@ -104,28 +104,19 @@ async def proof_statuses(hub: Hub, entries: list[StoredEntry], tree_size: int) -
     return found
 
 
-async def verify_now(hub: Hub) -> VerifyReport:
-    """Recompute the whole tree from the stored entries and check it against the latest signed checkpoint."""
-    checkpoint = await hub.access_log.latest_checkpoint()
-    verifier = NoteVerifier(hub.signer.name, hub.signer.private_key.public_key())
-    return await verify_database(hub.db, [checkpoint.note], verifier, origin=hub.access_log.origin)
-
-
 async def _log_page(request: web.Request, report: VerifyReport | None = None) -> web.Response:
     hub = hub_of(request)
     query = dict(request.query)
     f = entry_filter(query)
     after = parse_page_token(query.get("after", ""))  # the API's parser: '²' or 19 digits are a 400, not a 500
-    async with hub.db.read() as conn:
-        entries = await log_store.query_entries(conn, f, after=after, newest_first=True, limit=PAGE_SIZE)
-        checkpoint = await log_store.latest_checkpoint(conn)
-        until = f.until_us or now_us()
-        start = f.from_us or until - CHART_HOURS * 3_600_000_000
-        # The charts show what the table shows: every filter applies, the window defaults to the last day.
-        hourly = await log_store.hourly_counts(conn, replace(f, from_us=start, until_us=until))
-    if f.subject_id or f.case_id:
-        await _note_access(hub, request, "audit.entries.query", f, len(entries))
-    counts = _hour_counts(hourly)
+    until = f.until_us or now_us()
+    start = f.from_us or until - CHART_HOURS * 3_600_000_000
+    # The charts show what the table shows: every filter applies, the window defaults to the last day.
+    page = await audit_of(request).log_page(f, after=after, limit=PAGE_SIZE, chart_window=(start, until))
+    entries, checkpoint = page.entries, page.checkpoint
+    verified = {} if report is None else {"verified": "ok" if report.ok else "failed"}
+    await _note_access(request, f, len(entries), **verified)
+    counts = _hour_counts(page.hourly)
     hours = charts.hours_between(start, until)[-24 * 14 :]  # at most two weeks of bars stay readable
     per_hour, legend = charts.accesses_per_hour(counts, hours, text("log.chart_accesses"))
     kept = {k: query[k] for k in FILTERS if query.get(k)}
@@ -167,15 +158,13 @@ async def log_entry(request: web.Request) -> web.Response:
     """One entry with all its fields and its inclusion proof in the latest signed checkpoint; reading it is logged."""
     hub = hub_of(request)
     index = int(request.match_info["index"])
-    async with hub.db.read() as conn:
-        stored = await log_store.get_entry(conn, index)
-        checkpoint = await log_store.latest_checkpoint(conn)
+    stored, checkpoint = await audit_of(request).entry_and_checkpoint(index)
     if stored is None:
         raise NotFound(text("entry.not_found", index=index), reason="ENTRY_NOT_FOUND")
     size = checkpoint.size if checkpoint else 0
     proof = await hub.access_log.inclusion_proof(index, size) if index < size else None
     status = (await proof_statuses(hub, [stored], size))[index]
-    await _note_access(hub, request, "audit.entry.read", EntryFilter(), 1, index=str(index))
+    await _note_access(request, EntryFilter(), 1, index=str(index))
     return render(
         request,
         "log_entry.html",
@@ -193,7 +182,7 @@ async def log_entry(request: web.Request) -> web.Response:
 @routes.post("/log/verify")
 async def log_verify(request: web.Request) -> web.Response:
     """Verify now: recompute the tree and check it against the signed checkpoint."""
-    report = await verify_now(hub_of(request))
+    report = await audit_of(request).verify_now()
     return await _log_page(request, report)
 
 
@@ -204,29 +193,12 @@ async def log_export(request: web.Request) -> web.Response:
     Every entry comes with its inclusion proof in a checkpoint that covers it (signed now when the
     latest one does not), and a Parquet file carries that checkpoint and the hub's key in its footer.
     """
-    hub = hub_of(request)
+    queries = audit_of(request)
     f = entry_filter(dict(request.query))
-    entries: list[StoredEntry] = []
-    after: int | None = None
-    async with hub.db.read() as conn:
-        while len(entries) < EXPORT_LIMIT:
-            page = await log_store.query_entries(conn, f, after=after, limit=5000)
-            entries.extend(page)
-            if len(page) < 5000:
-                break
-            after = page[-1].entry.index
+    entries = await queries.selection(f, limit=EXPORT_LIMIT)
     fmt: Format = "csv" if request.match_info["fmt"] == "csv" else "parquet"
-    await _note_access(hub, request, "audit.log.export", f, len(entries), format=fmt)
-    signed = await hub.access_log.latest_checkpoint(covering=entries[-1].entry.index + 1 if entries else 0)
-    body, _ = await export.export_entries(
-        hub.db,
-        entries,
-        signed.note,
-        signed.checkpoint.size,
-        fmt,
-        verifier_key=hub.signer.verifier().verifier_key(),
-        filter_text=_filter_text(f),
-    )
+    await _note_access(request, f, len(entries), format=fmt)
+    body, _ = await queries.export_selection(entries, fmt, filter_text=_filter_text(f))
     content_type = "text/csv" if fmt == "csv" else "application/vnd.apache.parquet"
     name = f"access-log-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.{fmt}"
     return web.Response(
@@ -243,13 +215,11 @@ async def subject_report(request: web.Request) -> web.Response:
     titles: dict[str, str] = {}
     if subject:
         f = EntryFilter(subject_id=subject)
-        async with hub.db.read() as conn:
-            entries = await log_store.query_entries(conn, f, newest_first=True, limit=10_000, hide_hidden=True)
-            # A citizen reads "Identity record, Public Security Bureau", not codes.
-            for code in {s.entry.dataset for s in entries if s.entry.dataset}:
-                stored = await catalog_store.get_dataset(conn, code)
-                titles[code] = stored.dataset.title if stored else code
-        await _note_access(hub, request, "audit.subject_report.read", f, len(entries))
+        page = await audit_of(request).subject_page(f, after=None, limit=10_000)
+        entries = page.entries
+        # A citizen reads "Identity record, Public Security Bureau", not codes.
+        titles = {code: title or code for code, title in page.dataset_titles.items()}
+        await _note_access(request, f, len(entries))
     departments = {s.entry.caller_department for s in entries}
     names = {code: dept.name for code in departments if (dept := hub.keyring.department(code)) is not None}
     settings = hub.settings

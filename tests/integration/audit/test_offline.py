@@ -178,7 +178,7 @@ async def test_cli_bundles_exports_archives_and_verifies_without_the_hub(hub: Hu
     size, _ = await hub.hub.access_log.head()
     # The refused GetEntry is logged too (every attempt leaves an entry), right after the archive's own entry.
     assert decode_entry((await _row(hub, size - 1)).entry).action == "audit.entry.read"
-    assert decode_entry((await _row(hub, size - 2)).entry).action == "audit.archive"
+    assert decode_entry((await _row(hub, size - 2)).entry).action == "audit.log.archive"
 
 
 async def test_a_tampered_archive_is_named(hub: HubFixture, tmp_path: Path) -> None:

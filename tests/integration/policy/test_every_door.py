@@ -18,12 +18,12 @@ import grpc
 import pytest
 import pytest_asyncio
 
+from exchange.app.console_accounts import CONSOLE_ROLES, Account, hash_password
 from exchange.audit.entry import AccessLogEntry
 from exchange.auth.held_roles import DEPARTMENT_DEFAULT
 from exchange.auth.identity import Caller, Role
 from exchange.clock import now_us
 from exchange.console import console_app
-from exchange.console.accounts import CONSOLE_ROLES, Account, hash_password
 from exchange.console.doors import ROUTE_OPERATIONS, UNMAPPED, console_caller
 from exchange.policy import OPERATIONS, Decision, Facts, Scope, decide, table_markdown
 from exchange.services.doors import RPC_OPERATIONS, door_table_markdown
@@ -147,7 +147,17 @@ def test_every_rpc_of_the_generated_descriptors_asks_for_an_operation_of_the_pol
 
 def test_every_console_route_asks_for_an_operation_of_the_policy(tmp_path: Path) -> None:
     # Only the routes are read: the application's parts are never called.
-    parts = SimpleNamespace(hub=None, registry=None, cases=None, copies=None, catalog=None, tickets=None)
+    parts = SimpleNamespace(
+        hub=None,
+        registry=None,
+        cases=None,
+        copies=None,
+        catalog=None,
+        tickets=None,
+        audit=None,
+        accounts=None,
+        case_queries=None,
+    )
     app = console_app(parts)  # type: ignore[arg-type]
     routes = {
         ("GET" if r.method == "HEAD" else r.method, r.resource.canonical)
