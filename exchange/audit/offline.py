@@ -10,7 +10,6 @@ so checkpoints and proofs keep working.
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -21,16 +20,18 @@ from urllib.parse import urlencode
 import pyarrow as pa
 
 from catalog.errors import DataLoss, FailedPrecondition
-from exchange.audit.entry import AccessLogEntry
 from exchange.audit.export import ExportWriter, Format, verify_export
 from exchange.audit.log import AccessLog, read_proofs
 from exchange.audit.merkle import inclusion_proof
 from exchange.audit.note import CheckpointVerifier
+from exchange.audit.recorder import entry_of
 from exchange.audit.verify import LogRow, VerifyReport, verify_log
-from exchange.clock import now_us
+from exchange.auth.identity import Caller, local_operator
+from exchange.policy import decide, error_for
 from exchange.storage import Database, log_store
 
 T = TypeVar("T")
+ARCHIVE = "audit.log.archive"
 
 
 @dataclass(frozen=True)
@@ -196,9 +197,26 @@ async def verify_database(
 
 
 async def archive_log(
-    db: Database, before: int, path: Path, verifier: CheckpointVerifier, *, origin: str, fmt: Format = "parquet"
+    db: Database,
+    before: int,
+    path: Path,
+    verifier: CheckpointVerifier,
+    *,
+    origin: str,
+    fmt: Format = "parquet",
+    operator: Caller | None = None,
 ) -> Written:
-    """Archive entries below `before` with proofs and checkpoint, check the file, then prune them."""
+    """Archive entries below `before` with proofs and checkpoint, check the file, then prune them.
+
+    Archiving is the operation `audit.log.archive`, decided for `operator` (default: the local operator) and
+    logged by the recorder, a refusal too."""
+    caller = operator or local_operator()
+    log = AccessLog(db, origin=origin, signer=None)
+    decision = decide(caller, ARCHIVE)
+    if not decision.allowed:
+        refusal = error_for(decision)
+        await log.write_batch([entry_of(caller, ARCHIVE, error=refusal)])
+        raise refusal
     checkpoint = await _latest(db)
     if before > checkpoint.size:
         raise FailedPrecondition(
@@ -222,19 +240,10 @@ async def archive_log(
         raise DataLoss(f"the archive {path} does not verify ({problem}); nothing was pruned", reason="ARCHIVE_BAD")
     async with db.begin() as conn:
         pruned = await log_store.prune_before(conn, before)
-    await AccessLog(db, origin=origin, signer=None).write_batch(
-        [
-            AccessLogEntry(
-                time_us=now_us(),
-                request_id=uuid.uuid4().hex,
-                action="audit.archive",
-                officer_id="operator",
-                details={
-                    "target": f"[{first}, {before})",
-                    "summary": f"archived to {path.name} and pruned {pruned} entry bodies",
-                    "checkpoint_size": str(size),
-                },
-            )
-        ]
-    )
+    details = {
+        "target": f"[{first}, {before})",
+        "summary": f"archived to {path.name} and pruned {pruned} entry bodies",
+        "checkpoint_size": str(size),
+    }
+    await log.write_batch([entry_of(caller, ARCHIVE, details=details)])
     return Written(path, first, before, size, pruned)

@@ -20,6 +20,7 @@ from exchange.audit.key_history import rotate_signing_key
 from exchange.audit.note import NoteSigner, NoteVerifier
 from exchange.audit.offline import Written, archive_log, export_filtered, export_log, verify_database, verify_export
 from exchange.audit.origin import key_name, resolve_log_origin
+from exchange.auth.identity import local_operator
 from exchange.cli.audit_offline import KEY_HISTORY_HELP, keys_of, origin_of, read_text, show_report, verifier_of
 from exchange.cli.common import CommandList, fail, run
 from exchange.config import Settings, load_settings
@@ -275,7 +276,9 @@ def archive(before: int, out: str, key: str, settings: Settings, schema: str | N
         # The log's own origin (and the key name it signs under), which the setting may leave unsaid.
         origin = await resolve_log_origin(settings, db)
         verifier = given or NoteSigner(key_name(origin), load_or_create_signing_key(signing)).verifier()
-        return await archive_log(db, before, path, verifier, origin=origin, fmt=fmt)
+        # An embedded command: decided and logged as the local operator (audit.log.archive).
+        operator = local_operator(settings.hub_department)
+        return await archive_log(db, before, path, verifier, origin=origin, fmt=fmt, operator=operator)
 
     written = run(_with_db(settings, schema, archive_under_its_origin))
     said = i18n.tr(

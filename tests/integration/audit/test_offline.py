@@ -178,7 +178,10 @@ async def test_cli_bundles_exports_archives_and_verifies_without_the_hub(hub: Hu
     size, _ = await hub.hub.access_log.head()
     # The refused GetEntry is logged too (every attempt leaves an entry), right after the archive's own entry.
     assert decode_entry((await _row(hub, size - 1)).entry).action == "audit.entry.read"
-    assert decode_entry((await _row(hub, size - 2)).entry).action == "audit.log.archive"
+    # The archive is an operation of the policy, decided for the local operator and logged by the recorder.
+    archived = decode_entry((await _row(hub, size - 2)).entry)
+    assert (archived.action, archived.decision, archived.outcome) == ("audit.log.archive", "allow", "OK")
+    assert (archived.caller_department, archived.officer_id, archived.officer_role) == ("HUB", "operator", "hub_admin")
 
 
 async def test_a_tampered_archive_is_named(hub: HubFixture, tmp_path: Path) -> None:
