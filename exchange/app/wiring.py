@@ -17,6 +17,7 @@ from exchange.fetch import Fetcher
 from exchange.hub import Hub
 from exchange.licence_status import LicenceStatusDesk
 from exchange.registry import Registry
+from exchange.supervision.desk import SupervisionDesk
 from exchange.supervision.scheduler import Supervisor
 from exchange.tickets import TicketDesk
 
@@ -48,6 +49,7 @@ class Application:
     case_queries: CaseQueries
     accounts: ConsoleAccounts
     supervisor: Supervisor
+    supervision: SupervisionDesk
     tickets: TicketDesk
 
     @classmethod
@@ -68,5 +70,6 @@ class Application:
             case_queries=CaseQueries(hub.db),
             accounts=ConsoleAccounts(hub),
             supervisor=Supervisor(hub),
+            supervision=SupervisionDesk(hub),
             tickets=TicketDesk(hub, registry),
         )

@@ -33,6 +33,7 @@ from exchange.console.core import (
     HERE,
     HUB,
     REGISTRY,
+    SUPERVISION,
     TEMPLATES,
     TICKETS,
     error_pages,
@@ -60,6 +61,7 @@ def console_app(application: Application, *, base: str = MOUNT) -> web.Applicati
     app[CASE_QUERIES] = application.case_queries
     app[ACCOUNTS] = application.accounts
     app[TICKETS] = application.tickets
+    app[SUPERVISION] = application.supervision
     app[TEMPLATES] = templates()
     app[BASE] = base
     pages = (

@@ -33,6 +33,7 @@ from exchange.console.strings import text
 from exchange.error_text import translated_for_people
 from exchange.hub import Hub
 from exchange.registry import Registry
+from exchange.supervision.desk import SupervisionDesk
 from exchange.tickets import TicketDesk
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -54,6 +55,7 @@ AUDIT: web.AppKey[AuditQueries] = web.AppKey("audit", AuditQueries)
 CASE_QUERIES: web.AppKey[CaseQueries] = web.AppKey("case_queries", CaseQueries)
 ACCOUNTS: web.AppKey[ConsoleAccounts] = web.AppKey("accounts", ConsoleAccounts)
 TICKETS: web.AppKey[TicketDesk] = web.AppKey("tickets", TicketDesk)
+SUPERVISION: web.AppKey[SupervisionDesk] = web.AppKey("supervision", SupervisionDesk)
 TEMPLATES: web.AppKey[jinja2.Environment] = web.AppKey("templates", jinja2.Environment)
 BASE: web.AppKey[str] = web.AppKey("base", str)
 ACCOUNT: web.RequestKey[Account] = web.RequestKey("account", Account)
@@ -104,6 +106,11 @@ def copies_of(request: web.Request) -> AnnotatedCopyDesk:
 def tickets_of(request: web.Request) -> TicketDesk:
     """The correction-ticket desk the gRPC TicketService uses (it decides, and logs every step)."""
     return request.app[TICKETS]
+
+
+def supervision_of(request: web.Request) -> SupervisionDesk:
+    """The supervision desk (电子监察) the gRPC SupervisionService reads: figures, warnings, reports."""
+    return request.app[SUPERVISION]
 
 
 def account_of(request: web.Request) -> Account:

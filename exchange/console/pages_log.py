@@ -9,21 +9,19 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from catalog.errors import DataLoss, FieldViolation, InvalidArgument, NotFound
-from exchange import localtime
+from catalog.errors import DataLoss, NotFound
 from exchange.app.audit_queries import EntryFilter, StoredEntry
-from exchange.audit.entry import AccessLogEntry
 from exchange.audit.export import Format
 from exchange.audit.merkle import leaf_hash
 from exchange.audit.recorder import entry_of
 from exchange.audit.verify import VerifyReport
 from exchange.clock import now_us
 from exchange.console import charts
-from exchange.console.core import account_of, audit_of, form_error, hub_of, render
+from exchange.console.convert import entry_filter, filter_text, hour_counts, parse_page_token, report_action
+from exchange.console.core import account_of, audit_of, hub_of, render
 from exchange.console.doors import console_caller, operation_of
 from exchange.console.strings import text
 from exchange.hub import Hub
-from exchange.services.convert import parse_page_token
 
 routes = web.RouteTableDef()
 PAGE_SIZE = 50
@@ -40,28 +38,6 @@ class ProofStatus:
     tree_size: int = 0
 
 
-def _time(value: str, name: str, *, end_of_date: bool = False) -> int:
-    """A time typed in a filter: local (the hub's time_zone) unless it carries an offset."""
-    try:
-        return localtime.parse(value, name, end_of_date=end_of_date)
-    except InvalidArgument:
-        raise form_error(text("log.bad_time"), FieldViolation(name, text("log.time_format"))) from None
-
-
-def entry_filter(query: dict[str, str]) -> EntryFilter:
-    """The log filter a query string asks for (times are local unless they carry an offset)."""
-    decision = query.get("decision", "")
-    return EntryFilter(
-        from_us=_time(query.get("from", ""), "from"),
-        until_us=_time(query.get("to", ""), "to", end_of_date=True),
-        department=query.get("department", "").strip(),
-        dataset=query.get("dataset", "").strip(),
-        subject_id=query.get("subject", "").strip(),
-        case_id=query.get("case", "").strip(),
-        decision=decision if decision in ("allow", "deny") else "",
-    )
-
-
 async def _note_access(request: web.Request, f: EntryFilter, count: int, **more: str) -> None:
     """Every read of the log (a page, an entry, a report, an export) is itself logged, under the operation
     the route asks for, with the filter and the number of entries shown in the details.
@@ -76,14 +52,9 @@ async def _note_access(request: web.Request, f: EntryFilter, count: int, **more:
             operation,
             request_id=uuid.uuid4().hex,
             dataset=f.dataset,
-            details={"entries": str(count), "filter": _filter_text(f), **more},
+            details={"entries": str(count), "filter": filter_text(f), **more},
         )
     )
-
-
-def _filter_text(f: EntryFilter) -> str:
-    """The filter as a query string (what an export's footer and a search's log entry record)."""
-    return urlencode({k: v for k, v in vars(f).items() if v})
 
 
 async def proof_statuses(hub: Hub, entries: list[StoredEntry], tree_size: int) -> dict[int, ProofStatus]:
@@ -116,7 +87,7 @@ async def _log_page(request: web.Request, report: VerifyReport | None = None) ->
     entries, checkpoint = page.entries, page.checkpoint
     verified = {} if report is None else {"verified": "ok" if report.ok else "failed"}
     await _note_access(request, f, len(entries), **verified)
-    counts = _hour_counts(page.hourly)
+    counts = hour_counts(page.hourly)
     hours = charts.hours_between(start, until)[-24 * 14 :]  # at most two weeks of bars stay readable
     per_hour, legend = charts.accesses_per_hour(counts, hours, text("log.chart_accesses"))
     kept = {k: query[k] for k in FILTERS if query.get(k)}
@@ -137,14 +108,6 @@ async def _log_page(request: web.Request, report: VerifyReport | None = None) ->
             "chart_denials": charts.denial_share(counts, hours, text("log.chart_denials")),
         },
     )
-
-
-def _hour_counts(rows: list[tuple[int, str, str, int]]) -> list[charts.HourCount]:
-    merged: dict[tuple[int, str], list[int]] = {}
-    for hour, dept, decision, n in rows:
-        slot = merged.setdefault((hour, dept or "-"), [0, 0])
-        slot[0 if decision == "allow" else 1] += n
-    return [charts.HourCount(h, d, a, x) for (h, d), (a, x) in sorted(merged.items())]
 
 
 @routes.get("/log")
@@ -198,7 +161,7 @@ async def log_export(request: web.Request) -> web.Response:
     entries = await queries.selection(f, limit=EXPORT_LIMIT)
     fmt: Format = "csv" if request.match_info["fmt"] == "csv" else "parquet"
     await _note_access(request, f, len(entries), format=fmt)
-    body, _ = await queries.export_selection(entries, fmt, filter_text=_filter_text(f))
+    body, _ = await queries.export_selection(entries, fmt, filter_text=filter_text(f))
     content_type = "text/csv" if fmt == "csv" else "application/vnd.apache.parquet"
     name = f"access-log-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.{fmt}"
     return web.Response(
@@ -237,25 +200,3 @@ async def subject_report(request: web.Request) -> web.Response:
             "agency": agency,
         },
     )
-
-
-# What a citizen reads in the report's action column, by the verb of the logged operation.
-REPORT_ACTIONS = {
-    "exchange.fetch": "fetched",
-    "exchange.scan": "scanned",
-    "cases.read": "read",
-    "cases.list": "read",
-    "cases.material.list": "read",
-    "cases.material.read": "read",
-    "cases.create": "case_opened",
-    "cases.party.add": "case_party",
-    "cases.material.attach": "attached",
-    "cases.transition": "case_handled",
-    "cases.material.annotated_copy": "annotated_copy",
-}
-
-
-def report_action(entry: AccessLogEntry) -> str:
-    """The words of the report's action column: what was done with the person's data, or that it was refused."""
-    done = text("report.action." + REPORT_ACTIONS.get(entry.action, "other"))
-    return text("report.action.refused", action=done) if entry.decision == "deny" else done

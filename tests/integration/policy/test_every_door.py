@@ -157,6 +157,7 @@ def test_every_console_route_asks_for_an_operation_of_the_policy(tmp_path: Path)
         audit=None,
         accounts=None,
         case_queries=None,
+        supervision=None,
     )
     app = console_app(parts)  # type: ignore[arg-type]
     routes = {
