@@ -23,12 +23,11 @@ from catalog.errors import (
 )
 from catalog.model import DEPARTMENT_CODE
 from exchange import i18n
-from exchange.audit.recorder import entry_of
+from exchange.audit.recorder import entry_of, refusal_of
 from exchange.auth.identity import Caller, Role
 from exchange.clock import now_us
 from exchange.hub import Hub
 from exchange.i18n import N_
-from exchange.policy import decide, error_for
 from exchange.storage import console_store
 from exchange.storage.console_store import ConsoleSession, ConsoleUser
 
@@ -101,10 +100,10 @@ class ConsoleAccounts:
 
     async def _decide(self, caller: Caller, operation: str, **details: str) -> None:
         """Decide `operation` for `caller`; a refusal is logged and raised."""
-        decision = decide(caller, operation)
-        if not decision.allowed:
-            error = error_for(decision)
-            await self.hub.record(entry_of(caller, operation, error=error, details=details))
+        refused = refusal_of(caller, operation, details=details)
+        if refused is not None:
+            error, entry = refused
+            await self.hub.record(entry)
             raise error
 
     async def _refused(self, caller: Caller, operation: str, error: ExchangeError, **details: str) -> ExchangeError:

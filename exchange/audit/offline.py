@@ -24,14 +24,14 @@ from exchange.audit.export import ExportWriter, Format, verify_export
 from exchange.audit.log import AccessLog, read_proofs
 from exchange.audit.merkle import inclusion_proof
 from exchange.audit.note import CheckpointVerifier
-from exchange.audit.recorder import entry_of
+from exchange.audit.recorder import entry_of, refusal_of
 from exchange.audit.verify import LogRow, VerifyReport, verify_log
 from exchange.auth.identity import Caller, local_operator
-from exchange.policy import decide, error_for
 from exchange.storage import Database, log_store
 
 T = TypeVar("T")
 ARCHIVE = "audit.log.archive"
+EXPORT = "audit.log.export"
 
 
 @dataclass(frozen=True)
@@ -132,6 +132,38 @@ async def export_filtered(
     )
 
 
+async def export_as(
+    operator: Caller,
+    db: Database,
+    path: Path,
+    f: log_store.EntryFilter,
+    *,
+    origin: str,
+    fmt: Format = "parquet",
+    verifier_key: str = "",
+) -> Written:
+    """An export by an embedded command: the operation `audit.log.export`, decided for `operator` and logged by
+    the recorder, a refusal too. The filter goes in the details, not the subject column: an export is
+    oversight, not a use of the person's data."""
+    log = AccessLog(db, origin=origin, signer=None)
+    refused = refusal_of(operator, EXPORT)
+    if refused is not None:
+        await log.write_batch([refused[1]])
+        raise refused[0]
+    if f == log_store.EntryFilter():
+        written = await export_log(db, path, fmt=fmt, verifier_key=verifier_key)
+    else:
+        written = await export_filtered(db, path, f, fmt=fmt, verifier_key=verifier_key)
+    details = {
+        "file": path.name,
+        "format": fmt,
+        "filter": urlencode({k: v for k, v in vars(f).items() if v}),
+        "checkpoint_size": str(written.checkpoint_size),
+    }
+    await log.write_batch([entry_of(operator, EXPORT, dataset=f.dataset, details=details)])
+    return written
+
+
 def _export_sqlite(sqlite_file: str, end: int, writer: ExportWriter, *, page_rows: int = 20_000) -> None:
     """A pipeline of three threads: SQLite reads page N+1, Arrow parses page N, Parquet compresses page N-1.
 
@@ -212,11 +244,10 @@ async def archive_log(
     logged by the recorder, a refusal too."""
     caller = operator or local_operator()
     log = AccessLog(db, origin=origin, signer=None)
-    decision = decide(caller, ARCHIVE)
-    if not decision.allowed:
-        refusal = error_for(decision)
-        await log.write_batch([entry_of(caller, ARCHIVE, error=refusal)])
-        raise refusal
+    refused = refusal_of(caller, ARCHIVE)
+    if refused is not None:
+        await log.write_batch([refused[1]])
+        raise refused[0]
     checkpoint = await _latest(db)
     if before > checkpoint.size:
         raise FailedPrecondition(

@@ -18,7 +18,7 @@ from exchange import i18n, localtime
 from exchange.audit.export import ExportReader
 from exchange.audit.key_history import rotate_signing_key
 from exchange.audit.note import NoteSigner, NoteVerifier
-from exchange.audit.offline import Written, archive_log, export_filtered, export_log, verify_database, verify_export
+from exchange.audit.offline import Written, archive_log, export_as, verify_database, verify_export
 from exchange.audit.origin import key_name, resolve_log_origin
 from exchange.auth.identity import local_operator
 from exchange.cli.audit_offline import KEY_HISTORY_HELP, keys_of, origin_of, read_text, show_report, verifier_of
@@ -145,10 +145,11 @@ def export(
         fail(error)
 
     async def export_under_its_origin(db: Database) -> Written:
-        key = _verifier_key(settings, await resolve_log_origin(settings, db))
-        if f == EntryFilter():
-            return await export_log(db, path, fmt=chosen, verifier_key=key)
-        return await export_filtered(db, path, f, fmt=chosen, verifier_key=key)
+        origin = await resolve_log_origin(settings, db)
+        key = _verifier_key(settings, origin)
+        # An embedded command: decided and logged as the local operator (audit.log.export).
+        operator = local_operator(settings.hub_department)
+        return await export_as(operator, db, path, f, origin=origin, fmt=chosen, verifier_key=key)
 
     written = run(_with_db(settings, schema, export_under_its_origin))
     click.echo(
