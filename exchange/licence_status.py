@@ -14,7 +14,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from catalog.errors import ExchangeError
-from exchange.audit.entry import AccessLogEntry
+from exchange.audit.recorder import Purpose, entry_of
 from exchange.cases.lifecycle import OPEN_STATES
 from exchange.clock import now_us
 from exchange.events import Event, EventKind
@@ -77,14 +77,14 @@ class LicenceStatusDesk:
                 )
         for licence in held:
             await self.hub.record(
-                AccessLogEntry(
+                entry_of(
+                    None,
+                    "cases.licence_status",
+                    department=department,
+                    subject=licence.key,
+                    purpose=Purpose(case_id=licence.case_id),
                     time_us=now,
-                    action="cases.licence_status",
-                    caller_department=department,
                     dataset=ds.code,
-                    subject_id=licence.key,
-                    case_id=licence.case_id,
-                    decision="allow",
                     reason="LICENCE_STATUS_CHANGED",
                     message=f"status {before or 'unknown'} -> {status_code} ({source}); the case is flagged",
                     details={"status": status_code, "previous": before or "", "source": source},
