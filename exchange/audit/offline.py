@@ -21,9 +21,11 @@ import pyarrow as pa
 
 from catalog.errors import DataLoss, FailedPrecondition
 from exchange.audit.export import ExportWriter, Format, verify_export
+from exchange.audit.key_history import rotate_signing_key
 from exchange.audit.log import AccessLog, read_proofs
 from exchange.audit.merkle import inclusion_proof
-from exchange.audit.note import CheckpointVerifier
+from exchange.audit.note import CheckpointVerifier, NoteVerifier
+from exchange.audit.origin import key_name
 from exchange.audit.recorder import entry_of, refusal_of
 from exchange.audit.verify import LogRow, VerifyReport, verify_log
 from exchange.auth.identity import Caller, local_operator
@@ -32,6 +34,7 @@ from exchange.storage import Database, log_store
 T = TypeVar("T")
 ARCHIVE = "audit.log.archive"
 EXPORT = "audit.log.export"
+ROTATE = "audit.signing_key.rotate"
 
 
 @dataclass(frozen=True)
@@ -278,3 +281,26 @@ async def archive_log(
     }
     await log.write_batch([entry_of(caller, ARCHIVE, details=details)])
     return Written(path, first, before, size, pruned)
+
+
+async def rotate_key_as(
+    operator: Caller, db: Database, key_path: Path, history_path: Path, *, origin: str, timestamp: int
+) -> tuple[NoteVerifier, NoteVerifier, int]:
+    """Hand the log over from the hub's checkpoint key to a new one at the latest checkpoint: the operation
+    `audit.signing_key.rotate`, decided for `operator` and logged (after the handover: the new key signs it).
+
+    Returns the old and new verifiers and the size handed over at."""
+    log = AccessLog(db, origin=origin, signer=None)
+    refused = refusal_of(operator, ROTATE)
+    if refused is not None:
+        await log.write_batch([refused[1]])
+        raise refused[0]
+    async with db.read() as conn:
+        latest = await log_store.latest_checkpoint(conn)
+    size = latest.size if latest is not None else 0
+    old, new, _ = rotate_signing_key(
+        key_path, history_path, origin=origin, key_name=key_name(origin), size=size, timestamp=timestamp
+    )
+    details = {"old_key": old.verifier_key(), "new_key": new.verifier_key(), "handover_size": str(size)}
+    await log.write_batch([entry_of(operator, ROTATE, details=details)])
+    return old, new, size

@@ -16,9 +16,8 @@ import click
 from catalog.errors import ExchangeError, InvalidArgument
 from exchange import i18n, localtime
 from exchange.audit.export import ExportReader
-from exchange.audit.key_history import rotate_signing_key
 from exchange.audit.note import NoteSigner, NoteVerifier
-from exchange.audit.offline import Written, archive_log, export_as, verify_database, verify_export
+from exchange.audit.offline import Written, archive_log, export_as, rotate_key_as, verify_database, verify_export
 from exchange.audit.origin import key_name, resolve_log_origin
 from exchange.auth.identity import local_operator
 from exchange.cli.audit_offline import KEY_HISTORY_HELP, keys_of, origin_of, read_text, show_report, verifier_of
@@ -215,25 +214,15 @@ def rotate_key(settings: Settings, schema: str | None) -> None:
     """
     import time
 
-    from exchange.storage import log_store
-
     async def go(db: Database) -> tuple[NoteVerifier, NoteVerifier, int]:
         origin = await resolve_log_origin(settings, db)
-        async with db.read() as conn:
-            latest = await log_store.latest_checkpoint(conn)
-        size = latest.size if latest is not None else 0
         path = settings.path(settings.signing_key)
         if not path.exists():
             raise InvalidArgument(f"no hub signing key at {path}; run `exchange init`", reason="SIGNING_KEY_MISSING")
-        old, new, _ = rotate_signing_key(
-            path,
-            settings.path(settings.signing_key_history),
-            origin=origin,
-            key_name=key_name(origin),
-            size=size,
-            timestamp=int(time.time()),
-        )
-        return old, new, size
+        # An embedded command: decided and logged as the local operator (audit.signing_key.rotate).
+        operator = local_operator(settings.hub_department)
+        history = settings.path(settings.signing_key_history)
+        return await rotate_key_as(operator, db, path, history, origin=origin, timestamp=int(time.time()))
 
     try:
         old, new, size = run(_with_db(settings, schema, go))

@@ -163,6 +163,8 @@ _TABLE = (
     _op("audit.log.export", AUDIT, personal=True),
     # Archiving prunes entry bodies once a file proves them: the hub operator's command on the hub's machine.
     _op("audit.log.archive", HUB_ADMIN),
+    # A new checkpoint key, handed over by the old one (`exchange audit rotate-key`, every replica stopped).
+    _op("audit.signing_key.rotate", HUB_ADMIN),
     # Notifications: each department's own events, webhook and dead letters (the notification desk checks
     # the department); case flags for the case's departments and auditors.
     _op("notifications.subscribe", OFFICER | ADMINS),
