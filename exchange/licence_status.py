@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from catalog.errors import ExchangeError
 from exchange.app import case_records
-from exchange.audit.entry import AccessLogEntry
+from exchange.audit.recorder import Purpose, entry_of
 from exchange.clock import now_us
 from exchange.events import Event, EventKind
 from exchange.storage import status_store
@@ -67,14 +67,14 @@ class LicenceStatusDesk:
             held = await case_records.flag_open_cases_holding(conn, ds.code, key, flag)
         for licence in held:
             await self.hub.record(
-                AccessLogEntry(
+                entry_of(
+                    None,
+                    "cases.licence_status",
+                    department=department,
+                    subject=licence.key,
+                    purpose=Purpose(case_id=licence.case_id),
                     time_us=now,
-                    action="cases.licence_status",
-                    caller_department=department,
                     dataset=ds.code,
-                    subject_id=licence.key,
-                    case_id=licence.case_id,
-                    decision="allow",
                     reason="LICENCE_STATUS_CHANGED",
                     message=f"status {before or 'unknown'} -> {status_code} ({source}); the case is flagged",
                     details={"status": status_code, "previous": before or "", "source": source},

@@ -21,7 +21,6 @@ import aiohttp
 from cryptography.hazmat.primitives import serialization
 
 from catalog.errors import ExchangeError, FieldViolation, InvalidArgument, NotFound, PermissionDenied
-from exchange.audit.entry import AccessLogEntry
 from exchange.audit.recorder import entry_of
 from exchange.auth.identity import Caller, Role
 from exchange.case_flag import CaseFlag
@@ -294,11 +293,11 @@ class WebhookDeliverer:
         # Logged before the row says dead: whoever sees the dead letter finds its entry.
         if state == DEAD:
             await self.hub.record(
-                AccessLogEntry(
+                entry_of(
+                    None,
+                    "notifications.dead_letter",
+                    department=self.hub.settings.hub_department,
                     time_us=now,
-                    action="notifications.dead_letter",
-                    caller_department=self.hub.settings.hub_department,
-                    decision="allow",
                     reason="WEBHOOK_DEAD_LETTER",
                     message=f"event {delivery.event_id} to {delivery.department}: {error}"[:500],
                     outcome="DeadLetter",

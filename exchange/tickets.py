@@ -210,15 +210,13 @@ class TicketDesk(DeskBase):
         await self.hub.events.publish(Event(EventKind.TICKET, ticket.opened_by_department, ticket.id, now, data))
         for licence in held:
             await self.hub.record(
-                AccessLogEntry(
+                entry_of(
+                    caller,
+                    "tickets.case_notified",
+                    subject=ticket.subject_id,
+                    purpose=Purpose(case_id=licence.case_id),
                     time_us=now,
-                    action="tickets.case_notified",
-                    caller_department=caller.department,
-                    officer_id=caller.officer_id,
                     dataset=ticket.dataset,
-                    subject_id=ticket.subject_id,
-                    case_id=licence.case_id,
-                    decision="allow",
                     reason="TICKET_CORRECTED",
                     message=f"ticket {ticket.id}: {ticket.dataset} corrected by its issuer; the case is flagged",
                     details={"ticket": ticket.id},

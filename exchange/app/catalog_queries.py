@@ -1,10 +1,10 @@
 """The catalog's read side for the edges: datasets, their versions, departments and service items, a page
-at a time (registration and every decision stay with the registry)."""
+at a time, and the counts of the console's overview (registration and every decision stay with the registry)."""
 
 from __future__ import annotations
 
 from catalog.model import Department, ServiceItem
-from exchange.storage import Database, catalog_store
+from exchange.storage import Database, catalog_store, console_store
 from exchange.storage.catalog_store import StoredDataset, StoredKey
 
 
@@ -63,3 +63,9 @@ class CatalogQueries:
             return await catalog_store.list_service_items(
                 conn, department=department, national_code=national_code, after=after, limit=limit
             )
+
+    async def overview_counts(self, department: str = "") -> dict[str, int]:
+        """What the console's home page shows: datasets, departments, pending access requests and cases
+        (of one department when given)."""
+        async with self.db.read() as conn:
+            return await console_store.counts(conn, department)

@@ -6,7 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from exchange.app.audit_queries import AuditQueries
+from exchange.app.case_queries import CaseQueries
 from exchange.app.catalog_queries import CatalogQueries
+from exchange.app.console_accounts import ConsoleAccounts
 from exchange.cases.annotated_copies import AnnotatedCopyDesk
 from exchange.cases.desk import CaseDesk, StatusCheck
 from exchange.cases.material_desk import MaterialDesk
@@ -15,6 +17,7 @@ from exchange.fetch import Fetcher
 from exchange.hub import Hub
 from exchange.licence_status import LicenceStatusDesk
 from exchange.registry import Registry
+from exchange.supervision.desk import SupervisionDesk
 from exchange.supervision.scheduler import Supervisor
 from exchange.tickets import TicketDesk
 
@@ -43,7 +46,10 @@ class Application:
     licences: LicenceStatusDesk
     catalog: CatalogQueries
     audit: AuditQueries
+    case_queries: CaseQueries
+    accounts: ConsoleAccounts
     supervisor: Supervisor
+    supervision: SupervisionDesk
     tickets: TicketDesk
 
     @classmethod
@@ -60,7 +66,10 @@ class Application:
             copies=AnnotatedCopyDesk(hub, registry, materials),
             licences=LicenceStatusDesk(hub, registry),
             catalog=CatalogQueries(hub.db),
-            audit=AuditQueries(hub.db),
+            audit=AuditQueries(hub),
+            case_queries=CaseQueries(hub.db),
+            accounts=ConsoleAccounts(hub),
             supervisor=Supervisor(hub),
+            supervision=SupervisionDesk(hub),
             tickets=TicketDesk(hub, registry),
         )

@@ -10,7 +10,6 @@ so checkpoints and proofs keep working.
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -21,16 +20,21 @@ from urllib.parse import urlencode
 import pyarrow as pa
 
 from catalog.errors import DataLoss, FailedPrecondition
-from exchange.audit.entry import AccessLogEntry
 from exchange.audit.export import ExportWriter, Format, verify_export
+from exchange.audit.key_history import rotate_signing_key
 from exchange.audit.log import AccessLog, read_proofs
 from exchange.audit.merkle import inclusion_proof
-from exchange.audit.note import CheckpointVerifier
+from exchange.audit.note import CheckpointVerifier, NoteVerifier
+from exchange.audit.origin import key_name
+from exchange.audit.recorder import entry_of, refusal_of
 from exchange.audit.verify import LogRow, VerifyReport, verify_log
-from exchange.clock import now_us
+from exchange.auth.identity import Caller, local_operator
 from exchange.storage import Database, log_store
 
 T = TypeVar("T")
+ARCHIVE = "audit.log.archive"
+EXPORT = "audit.log.export"
+ROTATE = "audit.signing_key.rotate"
 
 
 @dataclass(frozen=True)
@@ -131,6 +135,38 @@ async def export_filtered(
     )
 
 
+async def export_as(
+    operator: Caller,
+    db: Database,
+    path: Path,
+    f: log_store.EntryFilter,
+    *,
+    origin: str,
+    fmt: Format = "parquet",
+    verifier_key: str = "",
+) -> Written:
+    """An export by an embedded command: the operation `audit.log.export`, decided for `operator` and logged by
+    the recorder, a refusal too. The filter goes in the details, not the subject column: an export is
+    oversight, not a use of the person's data."""
+    log = AccessLog(db, origin=origin, signer=None)
+    refused = refusal_of(operator, EXPORT)
+    if refused is not None:
+        await log.write_batch([refused[1]])
+        raise refused[0]
+    if f == log_store.EntryFilter():
+        written = await export_log(db, path, fmt=fmt, verifier_key=verifier_key)
+    else:
+        written = await export_filtered(db, path, f, fmt=fmt, verifier_key=verifier_key)
+    details = {
+        "file": path.name,
+        "format": fmt,
+        "filter": urlencode({k: v for k, v in vars(f).items() if v}),
+        "checkpoint_size": str(written.checkpoint_size),
+    }
+    await log.write_batch([entry_of(operator, EXPORT, dataset=f.dataset, details=details)])
+    return written
+
+
 def _export_sqlite(sqlite_file: str, end: int, writer: ExportWriter, *, page_rows: int = 20_000) -> None:
     """A pipeline of three threads: SQLite reads page N+1, Arrow parses page N, Parquet compresses page N-1.
 
@@ -196,9 +232,25 @@ async def verify_database(
 
 
 async def archive_log(
-    db: Database, before: int, path: Path, verifier: CheckpointVerifier, *, origin: str, fmt: Format = "parquet"
+    db: Database,
+    before: int,
+    path: Path,
+    verifier: CheckpointVerifier,
+    *,
+    origin: str,
+    fmt: Format = "parquet",
+    operator: Caller | None = None,
 ) -> Written:
-    """Archive entries below `before` with proofs and checkpoint, check the file, then prune them."""
+    """Archive entries below `before` with proofs and checkpoint, check the file, then prune them.
+
+    Archiving is the operation `audit.log.archive`, decided for `operator` (default: the local operator) and
+    logged by the recorder, a refusal too."""
+    caller = operator or local_operator()
+    log = AccessLog(db, origin=origin, signer=None)
+    refused = refusal_of(caller, ARCHIVE)
+    if refused is not None:
+        await log.write_batch([refused[1]])
+        raise refused[0]
     checkpoint = await _latest(db)
     if before > checkpoint.size:
         raise FailedPrecondition(
@@ -222,19 +274,33 @@ async def archive_log(
         raise DataLoss(f"the archive {path} does not verify ({problem}); nothing was pruned", reason="ARCHIVE_BAD")
     async with db.begin() as conn:
         pruned = await log_store.prune_before(conn, before)
-    await AccessLog(db, origin=origin, signer=None).write_batch(
-        [
-            AccessLogEntry(
-                time_us=now_us(),
-                request_id=uuid.uuid4().hex,
-                action="audit.archive",
-                officer_id="operator",
-                details={
-                    "target": f"[{first}, {before})",
-                    "summary": f"archived to {path.name} and pruned {pruned} entry bodies",
-                    "checkpoint_size": str(size),
-                },
-            )
-        ]
-    )
+    details = {
+        "target": f"[{first}, {before})",
+        "summary": f"archived to {path.name} and pruned {pruned} entry bodies",
+        "checkpoint_size": str(size),
+    }
+    await log.write_batch([entry_of(caller, ARCHIVE, details=details)])
     return Written(path, first, before, size, pruned)
+
+
+async def rotate_key_as(
+    operator: Caller, db: Database, key_path: Path, history_path: Path, *, origin: str, timestamp: int
+) -> tuple[NoteVerifier, NoteVerifier, int]:
+    """Hand the log over from the hub's checkpoint key to a new one at the latest checkpoint: the operation
+    `audit.signing_key.rotate`, decided for `operator` and logged (after the handover: the new key signs it).
+
+    Returns the old and new verifiers and the size handed over at."""
+    log = AccessLog(db, origin=origin, signer=None)
+    refused = refusal_of(operator, ROTATE)
+    if refused is not None:
+        await log.write_batch([refused[1]])
+        raise refused[0]
+    async with db.read() as conn:
+        latest = await log_store.latest_checkpoint(conn)
+    size = latest.size if latest is not None else 0
+    old, new, _ = rotate_signing_key(
+        key_path, history_path, origin=origin, key_name=key_name(origin), size=size, timestamp=timestamp
+    )
+    details = {"old_key": old.verifier_key(), "new_key": new.verifier_key(), "handover_size": str(size)}
+    await log.write_batch([entry_of(operator, ROTATE, details=details)])
+    return old, new, size

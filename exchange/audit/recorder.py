@@ -15,6 +15,7 @@ from catalog.errors import ExchangeError, status_name
 from exchange.audit.entry import AccessLogEntry, Decision, decision_for
 from exchange.auth.identity import Caller
 from exchange.clock import now_us
+from exchange.policy import decide, error_for
 from exchange.request_ids import current_request_id
 
 OK = "OK"
@@ -67,3 +68,13 @@ def entry_of(
         "outcome": outcome or (OK if error is None else status_name(error)),
     }
     return AccessLogEntry(**{**values, **fields})
+
+
+def refusal_of(caller: Caller, operation: str, **fields: Any) -> tuple[ExchangeError, AccessLogEntry] | None:
+    """Decide `operation` for `caller` on the role alone (a console door, an embedded command): None when the
+    policy allows it, else the error that answers the refusal and the deny entry that logs it."""
+    decision = decide(caller, operation)
+    if decision.allowed:
+        return None
+    error = error_for(decision)
+    return error, entry_of(caller, operation, error=error, **fields)

@@ -41,3 +41,12 @@ HUB_OPERATOR = "HUB"
 def system_caller(department: str = HUB_OPERATOR) -> Caller:
     """The identity of the hub's own set-up code (init, demo, tests), as a hub admin."""
     return Caller(department, "system", frozenset({Role.HUB_ADMIN}), "system", 0)
+
+
+LOCAL_OPERATOR = "operator"
+
+
+def local_operator(department: str = HUB_OPERATOR) -> Caller:
+    """The person running an embedded command on the hub's own machine (it opens the database, not a channel):
+    the hub's operator, a hub admin of the hub's department. Its commands are decided and logged as this caller."""
+    return Caller(department, LOCAL_OPERATOR, frozenset({Role.HUB_ADMIN}), "local", 0)

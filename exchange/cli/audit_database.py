@@ -16,10 +16,10 @@ import click
 from catalog.errors import ExchangeError, InvalidArgument
 from exchange import i18n, localtime
 from exchange.audit.export import ExportReader
-from exchange.audit.key_history import rotate_signing_key
 from exchange.audit.note import NoteSigner, NoteVerifier
-from exchange.audit.offline import Written, archive_log, export_filtered, export_log, verify_database, verify_export
+from exchange.audit.offline import Written, archive_log, export_as, rotate_key_as, verify_database, verify_export
 from exchange.audit.origin import key_name, resolve_log_origin
+from exchange.auth.identity import local_operator
 from exchange.cli.audit_offline import KEY_HISTORY_HELP, keys_of, origin_of, read_text, show_report, verifier_of
 from exchange.cli.common import CommandList, fail, run
 from exchange.config import Settings, load_settings
@@ -144,10 +144,11 @@ def export(
         fail(error)
 
     async def export_under_its_origin(db: Database) -> Written:
-        key = _verifier_key(settings, await resolve_log_origin(settings, db))
-        if f == EntryFilter():
-            return await export_log(db, path, fmt=chosen, verifier_key=key)
-        return await export_filtered(db, path, f, fmt=chosen, verifier_key=key)
+        origin = await resolve_log_origin(settings, db)
+        key = _verifier_key(settings, origin)
+        # An embedded command: decided and logged as the local operator (audit.log.export).
+        operator = local_operator(settings.hub_department)
+        return await export_as(operator, db, path, f, origin=origin, fmt=chosen, verifier_key=key)
 
     written = run(_with_db(settings, schema, export_under_its_origin))
     click.echo(
@@ -213,25 +214,15 @@ def rotate_key(settings: Settings, schema: str | None) -> None:
     """
     import time
 
-    from exchange.storage import log_store
-
     async def go(db: Database) -> tuple[NoteVerifier, NoteVerifier, int]:
         origin = await resolve_log_origin(settings, db)
-        async with db.read() as conn:
-            latest = await log_store.latest_checkpoint(conn)
-        size = latest.size if latest is not None else 0
         path = settings.path(settings.signing_key)
         if not path.exists():
             raise InvalidArgument(f"no hub signing key at {path}; run `exchange init`", reason="SIGNING_KEY_MISSING")
-        old, new, _ = rotate_signing_key(
-            path,
-            settings.path(settings.signing_key_history),
-            origin=origin,
-            key_name=key_name(origin),
-            size=size,
-            timestamp=int(time.time()),
-        )
-        return old, new, size
+        # An embedded command: decided and logged as the local operator (audit.signing_key.rotate).
+        operator = local_operator(settings.hub_department)
+        history = settings.path(settings.signing_key_history)
+        return await rotate_key_as(operator, db, path, history, origin=origin, timestamp=int(time.time()))
 
     try:
         old, new, size = run(_with_db(settings, schema, go))
@@ -275,7 +266,9 @@ def archive(before: int, out: str, key: str, settings: Settings, schema: str | N
         # The log's own origin (and the key name it signs under), which the setting may leave unsaid.
         origin = await resolve_log_origin(settings, db)
         verifier = given or NoteSigner(key_name(origin), load_or_create_signing_key(signing)).verifier()
-        return await archive_log(db, before, path, verifier, origin=origin, fmt=fmt)
+        # An embedded command: decided and logged as the local operator (audit.log.archive).
+        operator = local_operator(settings.hub_department)
+        return await archive_log(db, before, path, verifier, origin=origin, fmt=fmt, operator=operator)
 
     written = run(_with_db(settings, schema, archive_under_its_origin))
     said = i18n.tr(

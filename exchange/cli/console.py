@@ -1,4 +1,7 @@
-"""`exchange console` commands: accounts of the people who use the web console."""
+"""`exchange console` commands: accounts of the people who use the web console.
+
+They open the hub's database on this machine (no channel to a running hub): each is an operation of the
+policy (``console.user.*``), decided and logged for the local operator, a hub admin of the hub's department."""
 
 from __future__ import annotations
 
@@ -13,7 +16,8 @@ from exchange.cli.lifecycle import _settings
 from exchange.config import Settings
 
 if TYPE_CHECKING:
-    from exchange.hub import Hub
+    from exchange.app.console_accounts import ConsoleAccounts
+    from exchange.auth.identity import Caller
 
 T = TypeVar("T")
 
@@ -53,20 +57,12 @@ def add_user(
     data_dir: str | None,
 ) -> None:
     """Create (or replace) the console account USERNAME; the password is stored as an argon2id hash."""
-    from exchange.console.accounts import add_user as create
-    from exchange.hub import Hub
-
-    settings = _settings(config, data_dir)
-
-    async def go() -> bool:
-        hub = Hub(settings)
-        await hub.start()
-        try:
-            return await create(hub, username, password, role, department, display_name)
-        finally:
-            await hub.close()
-
-    created = run(go())
+    created = run(
+        _as_operator(
+            _settings(config, data_dir),
+            lambda accounts, me: accounts.add_user(me, username, password, role, department, display_name),
+        )
+    )
     said = (
         i18n.translate("cli.console.created", "created {role} account {username!r} for {department}")
         if created
@@ -82,13 +78,16 @@ def _data_options(func: Any) -> Any:
     )(func)
 
 
-async def _with_hub(settings: Settings, action: Callable[[Hub], Awaitable[T]]) -> T:
+async def _as_operator(settings: Settings, action: Callable[[ConsoleAccounts, Caller], Awaitable[T]]) -> T:
+    """Run `action` on the console's accounts as the local operator (the hub's department, a hub admin)."""
+    from exchange.app.console_accounts import ConsoleAccounts
+    from exchange.auth.identity import local_operator
     from exchange.hub import Hub
 
     hub = Hub(settings)
     await hub.start()
     try:
-        return await action(hub)
+        return await action(ConsoleAccounts(hub), local_operator(settings.hub_department))
     finally:
         await hub.close()
 
@@ -104,9 +103,7 @@ def users(output: str, config: str | None, data_dir: str | None) -> None:
       exchange console users --data-dir data
       exchange console users --data-dir data -o json
     """
-    from exchange.console.accounts import list_users
-
-    found = run(_with_hub(_settings(config, data_dir), list_users))
+    found = run(_as_operator(_settings(config, data_dir), lambda accounts, me: accounts.list_users(me)))
     emit_rows(
         (
             {
@@ -124,9 +121,8 @@ def users(output: str, config: str | None, data_dir: str | None) -> None:
 
 
 def _change(change: str, username: str, reason: str, config: str | None, data_dir: str | None) -> None:
-    from exchange.console.accounts import change_user
-
-    user = run(_with_hub(_settings(config, data_dir), lambda hub: change_user(hub, username, change, reason)))
+    settings = _settings(config, data_dir)
+    user = run(_as_operator(settings, lambda accounts, me: accounts.change_user(me, username, change, reason)))
     said = {
         "disable": i18n.translate("cli.console.disabled", "disabled {role} account {username!r} of {department}"),
         "enable": i18n.translate("cli.console.enabled", "enabled {role} account {username!r} of {department}"),

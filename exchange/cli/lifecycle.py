@@ -250,17 +250,18 @@ def init(
 
 async def _first_console_admin(settings: Settings, username: str, password: str) -> str:
     """Create the first hub_admin console account unless one exists; return its password ('' if none made)."""
-    from exchange.console.accounts import add_user
+    from exchange.app.console_accounts import ConsoleAccounts
+    from exchange.auth.identity import local_operator
     from exchange.hub import Hub
-    from exchange.storage import console_store
 
     hub = Hub(settings)
     await hub.start()
     try:
-        async with hub.db.begin() as conn:
-            if await console_store.get_user(conn, username) is not None:
-                return ""
-        await add_user(hub, username, password, "hub_admin", settings.hub_department, "Hub administrator")
+        accounts = ConsoleAccounts(hub)
+        if await accounts.has_user(username):
+            return ""
+        me = local_operator(settings.hub_department)
+        await accounts.add_user(me, username, password, "hub_admin", settings.hub_department, "Hub administrator")
         return password
     finally:
         await hub.close()

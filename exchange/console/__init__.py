@@ -2,7 +2,7 @@
 
 Server-rendered pages (aiohttp + Jinja2) on the hub's own loop, mounted under
 /console/. Every page works through the same domain operations as the gRPC API
-(Registry, the stores, the access log), so the rules and the access log are the same: each route
+(the application's desks and queries, exchange.app), so the rules and the access log are the same: each route
 asks for one operation of the policy (exchange.console.doors), decided before the page runs.
 All words shown to people live in `strings`, translated through exchange/locale (zh-CN first).
 """
@@ -23,13 +23,17 @@ from exchange.console import (
     pages_tickets,
 )
 from exchange.console.core import (
+    ACCOUNTS,
+    AUDIT,
     BASE,
+    CASE_QUERIES,
     CASES,
     CATALOG,
     COPIES,
     HERE,
     HUB,
     REGISTRY,
+    SUPERVISION,
     TEMPLATES,
     TICKETS,
     error_pages,
@@ -53,7 +57,11 @@ def console_app(application: Application, *, base: str = MOUNT) -> web.Applicati
     app[CASES] = application.cases
     app[COPIES] = application.copies
     app[CATALOG] = application.catalog
+    app[AUDIT] = application.audit
+    app[CASE_QUERIES] = application.case_queries
+    app[ACCOUNTS] = application.accounts
     app[TICKETS] = application.tickets
+    app[SUPERVISION] = application.supervision
     app[TEMPLATES] = templates()
     app[BASE] = base
     pages = (

@@ -22,16 +22,18 @@ from catalog.errors import (
     Unauthenticated,
 )
 from exchange import i18n, localtime
+from exchange.app.audit_queries import AuditQueries
+from exchange.app.case_queries import CaseQueries
 from exchange.app.catalog_queries import CatalogQueries
+from exchange.app.console_accounts import Account, ConsoleAccounts
 from exchange.cases import timeline
 from exchange.cases.annotated_copies import AnnotatedCopyDesk
 from exchange.cases.desk import CaseDesk
-from exchange.console import accounts
-from exchange.console.accounts import Account
 from exchange.console.strings import text
 from exchange.error_text import translated_for_people
 from exchange.hub import Hub
 from exchange.registry import Registry
+from exchange.supervision.desk import SupervisionDesk
 from exchange.tickets import TicketDesk
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -49,7 +51,11 @@ REGISTRY: web.AppKey[Registry] = web.AppKey("registry", Registry)
 CASES: web.AppKey[CaseDesk] = web.AppKey("cases", CaseDesk)
 COPIES: web.AppKey[AnnotatedCopyDesk] = web.AppKey("annotated_copies", AnnotatedCopyDesk)
 CATALOG: web.AppKey[CatalogQueries] = web.AppKey("catalog", CatalogQueries)
+AUDIT: web.AppKey[AuditQueries] = web.AppKey("audit", AuditQueries)
+CASE_QUERIES: web.AppKey[CaseQueries] = web.AppKey("case_queries", CaseQueries)
+ACCOUNTS: web.AppKey[ConsoleAccounts] = web.AppKey("accounts", ConsoleAccounts)
 TICKETS: web.AppKey[TicketDesk] = web.AppKey("tickets", TicketDesk)
+SUPERVISION: web.AppKey[SupervisionDesk] = web.AppKey("supervision", SupervisionDesk)
 TEMPLATES: web.AppKey[jinja2.Environment] = web.AppKey("templates", jinja2.Environment)
 BASE: web.AppKey[str] = web.AppKey("base", str)
 ACCOUNT: web.RequestKey[Account] = web.RequestKey("account", Account)
@@ -72,6 +78,21 @@ def catalog_of(request: web.Request) -> CatalogQueries:
     return request.app[CATALOG]
 
 
+def audit_of(request: web.Request) -> AuditQueries:
+    """The access log's read side, as the gRPC AuditService reads it."""
+    return request.app[AUDIT]
+
+
+def case_queries_of(request: web.Request) -> CaseQueries:
+    """What a case page shows beside the case: its materials' metadata and the flags on them."""
+    return request.app[CASE_QUERIES]
+
+
+def accounts_of(request: web.Request) -> ConsoleAccounts:
+    """The console's accounts and sessions."""
+    return request.app[ACCOUNTS]
+
+
 def cases_of(request: web.Request) -> CaseDesk:
     """The case desk the gRPC CaseService uses: it decides who may read a case and logs every read."""
     return request.app[CASES]
@@ -85,6 +106,11 @@ def copies_of(request: web.Request) -> AnnotatedCopyDesk:
 def tickets_of(request: web.Request) -> TicketDesk:
     """The correction-ticket desk the gRPC TicketService uses (it decides, and logs every step)."""
     return request.app[TICKETS]
+
+
+def supervision_of(request: web.Request) -> SupervisionDesk:
+    """The supervision desk (电子监察) the gRPC SupervisionService reads: figures, warnings, reports."""
+    return request.app[SUPERVISION]
 
 
 def account_of(request: web.Request) -> Account:
@@ -204,7 +230,7 @@ async def sessions(request: web.Request, handler: Handler) -> web.StreamResponse
     if relative.startswith(PUBLIC_PATHS):
         return await handler(request)
     token = request.cookies.get(SESSION_COOKIE, "")
-    account = await accounts.account_for(hub_of(request), token) if token else None
+    account = await accounts_of(request).account_for(token) if token else None
     if account is None:
         if request.method != "GET":
             raise web.HTTPUnauthorized(text=text("error.signed_out"))

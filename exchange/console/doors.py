@@ -12,11 +12,11 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from exchange.audit.recorder import entry_of
+from exchange.app.console_accounts import Account
+from exchange.audit.recorder import refusal_of
 from exchange.auth.identity import Caller, Role
-from exchange.console.accounts import Account
 from exchange.console.core import ACCOUNT, BASE, hub_of
-from exchange.policy import OPERATIONS, decide, error_for
+from exchange.policy import OPERATIONS
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -26,7 +26,7 @@ ROUTE_OPERATIONS: dict[tuple[str, str], str] = {
     ("POST", "/signin"): "console.sign_in",
     ("GET", "/language"): "console.sign_in",
     ("GET", "/static"): "console.sign_in",
-    ("POST", "/signout"): "console.home",
+    ("POST", "/signout"): "console.sign_out",
     ("GET", "/"): "console.home",
     ("GET", "/catalog"): "catalog.dataset.list",
     ("GET", "/catalog/new"): "catalog.dataset.register",
@@ -103,9 +103,9 @@ async def doors(request: web.Request, handler: Handler) -> web.StreamResponse:
     if account is None:  # only public routes are reached without a session (the sessions middleware)
         raise web.HTTPUnauthorized()
     caller = console_caller(account, operation)
-    decision = decide(caller, operation)
-    if not decision.allowed:
-        error = error_for(decision)
-        await hub_of(request).record(entry_of(caller, operation, error=error, details={"route": request.path}))
+    refused = refusal_of(caller, operation, details={"route": request.path})
+    if refused is not None:
+        error, entry = refused
+        await hub_of(request).record(entry)
         raise error
     return await handler(request)

@@ -9,9 +9,8 @@ from aiohttp import web
 
 from catalog.errors import ExchangeError, PermissionDenied
 from exchange import i18n
+from exchange.app.console_accounts import SESSION_SECONDS
 from exchange.cases.desk import OVERDUE_SCAN_LIMIT
-from exchange.console import accounts
-from exchange.console.accounts import SESSION_SECONDS
 from exchange.console.core import (
     LANGUAGE_COOKIE,
     SESSION_COOKIE,
@@ -19,7 +18,9 @@ from exchange.console.core import (
     SIGNIN_CSRF,
     SIGNIN_CSRF_COOKIE,
     account_of,
+    accounts_of,
     cases_of,
+    catalog_of,
     hub_of,
     local_path,
     registry_of,
@@ -29,7 +30,6 @@ from exchange.console.core import (
     status_of,
 )
 from exchange.console.strings import text
-from exchange.storage import console_store
 
 routes = web.RouteTableDef()
 
@@ -67,7 +67,7 @@ async def signin(request: web.Request) -> web.StreamResponse:
         return _signin_page(request, error=text("error.csrf"), status=403)
     username = str(form.get("username", "")).strip()
     try:
-        token = await accounts.sign_in(hub_of(request), username, str(form.get("password", "")), _address(request))
+        token = await accounts_of(request).sign_in(username, str(form.get("password", "")), _address(request))
     except ExchangeError as error:
         return _signin_page(request, error=error.message, username=username, status=status_of(error))
     response = web.HTTPSeeOther(safe_next(request, str(form.get("next", ""))))
@@ -79,7 +79,7 @@ async def signin(request: web.Request) -> web.StreamResponse:
 @routes.post("/signout")
 async def signout(request: web.Request) -> web.StreamResponse:
     """End the session on the server, not only in the browser."""
-    await accounts.sign_out(hub_of(request), request[SESSION_TOKEN], account_of(request))
+    await accounts_of(request).sign_out(request[SESSION_TOKEN], account_of(request))
     response = web.HTTPSeeOther(local_path(request, "/signin"))
     response.del_cookie(SESSION_COOKIE, path=local_path(request, "/"))
     raise response
@@ -94,8 +94,7 @@ async def home(request: web.Request) -> web.Response:
     """Counts of what the hub holds and links to the daily work."""
     account = account_of(request)
     hub = hub_of(request)
-    async with hub.db.read() as conn:
-        figures = await console_store.counts(conn, account.department if account.role == "dept_admin" else "")
+    figures = await catalog_of(request).overview_counts(account.department if account.role == "dept_admin" else "")
     size, root = await hub.access_log.head()
     expiring = [
         {"department": code, "days": max(0, int(days))}
@@ -117,9 +116,7 @@ async def home(request: web.Request) -> web.Response:
             )
         )
     shown: dict[str, int | None] = {**figures, "overdue_cases": late_cases, "overdue_requests": late_requests}
-    return render(
-        request, "home.html", {"figures": shown, "log_size": size, "root": root.hex(), "expiring": expiring}
-    )
+    return render(request, "home.html", {"figures": shown, "log_size": size, "root": root.hex(), "expiring": expiring})
 
 
 @routes.get("/language")

@@ -5,11 +5,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from catalog.errors import InvalidArgument, NotFound, PermissionDenied
-from exchange.app import case_records
 from exchange.cases.lifecycle import CaseState
-from exchange.console.core import account_of, cases_of, copies_of, hub_of, registry_of, render
+from exchange.console.core import account_of, case_queries_of, cases_of, copies_of, registry_of, render
 from exchange.console.doors import console_caller
-from exchange.storage import status_store
 
 routes = web.RouteTableDef()
 STATES = tuple(s.value for s in CaseState)
@@ -38,18 +36,14 @@ async def cases_list(request: web.Request) -> web.Response:
 async def case_page(request: web.Request) -> web.Response:
     """One case: its timeline, opinions, the metadata of its materials and what it saved."""
     account = account_of(request)
-    hub = hub_of(request)
     case_id = request.match_info["id"]
     try:
         view = await cases_of(request).get(account.caller, case_id)
     except PermissionDenied:
         # Refused and logged by the desk; the console does not say whether the case exists.
         raise NotFound(f"no case {case_id!r} that you may see", reason="CASE_NOT_FOUND") from None
-    async with hub.db.read() as conn:
-        # Metadata only: the console never reads the documents table, for any role.
-        materials = await case_records.list_materials(conn, case_id)
-        # Licences held by the case whose status changed since they were fetched (exchange.licence_status).
-        flags = await status_store.list_flags(conn, case_id=case_id)
+    # Metadata only: the console never reads the documents table, for any role.
+    holdings = await case_queries_of(request).holdings(case_id)
     try:
         # The service item's national codes (基本编码, 实施编码), shown beside its internal code.
         item = await registry_of(request).get_service_item(view.case.service_item)
@@ -62,9 +56,9 @@ async def case_page(request: web.Request) -> web.Response:
             "case": view.case,
             "deadline": view.deadline,
             "warning": view.warning.value,
-            "materials": materials,
+            "materials": holdings.materials,
             "savings": view.savings,
-            "flags": flags,
+            "flags": holdings.flags,
             "item": item,
         },
     )

@@ -9,8 +9,7 @@ from aiohttp import web
 from catalog.errors import ExchangeError, FailedPrecondition, FieldViolation, InvalidArgument
 from catalog.specs import dataset_to_dict, parse_dataset
 from exchange.clock import now_us
-from exchange.console.core import account_of, catalog_of, errors_by_field, local_path, registry_of, render
-from exchange.console.forms import (
+from exchange.console.convert import (
     CATALOGUE_CHOICES,
     DATASET_CHOICES,
     SENSITIVITIES,
@@ -18,10 +17,11 @@ from exchange.console.forms import (
     blank_rows_in,
     dataset_form_values,
     dataset_spec_from_form,
+    spec_from_text,
 )
+from exchange.console.core import account_of, catalog_of, errors_by_field, local_path, registry_of, render
 from exchange.console.strings import text
 from exchange.policy import Facts, Thing, decide, enforce
-from exchange.services.convert import spec_from_text
 
 routes = web.RouteTableDef()
 MAX_UPLOAD_BYTES = 1 << 20

@@ -3,29 +3,25 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 from aiohttp import web
 
-from catalog.errors import DataLoss, FieldViolation, InvalidArgument, NotFound
-from exchange import localtime
-from exchange.audit.entry import AccessLogEntry
+from catalog.errors import DataLoss, NotFound
+from exchange.app.audit_queries import EntryFilter, StoredEntry
 from exchange.audit.export import Format
 from exchange.audit.merkle import leaf_hash
-from exchange.audit.note import NoteVerifier
-from exchange.audit.offline import verify_database
 from exchange.audit.recorder import entry_of
 from exchange.audit.verify import VerifyReport
 from exchange.clock import now_us
-from exchange.console import charts, export
-from exchange.console.core import account_of, form_error, hub_of, render
+from exchange.console import charts
+from exchange.console.convert import entry_filter, filter_text, hour_counts, parse_page_token, report_action
+from exchange.console.core import account_of, audit_of, hub_of, render
+from exchange.console.doors import console_caller, operation_of
 from exchange.console.strings import text
 from exchange.hub import Hub
-from exchange.services.convert import parse_page_token
-from exchange.storage import catalog_store, log_store
-from exchange.storage.log_store import EntryFilter, StoredEntry
 
 routes = web.RouteTableDef()
 PAGE_SIZE = 50
@@ -42,48 +38,23 @@ class ProofStatus:
     tree_size: int = 0
 
 
-def _time(value: str, name: str, *, end_of_date: bool = False) -> int:
-    """A time typed in a filter: local (the hub's time_zone) unless it carries an offset."""
-    try:
-        return localtime.parse(value, name, end_of_date=end_of_date)
-    except InvalidArgument:
-        raise form_error(text("log.bad_time"), FieldViolation(name, text("log.time_format"))) from None
-
-
-def entry_filter(query: dict[str, str]) -> EntryFilter:
-    """The log filter a query string asks for (times are local unless they carry an offset)."""
-    decision = query.get("decision", "")
-    return EntryFilter(
-        from_us=_time(query.get("from", ""), "from"),
-        until_us=_time(query.get("to", ""), "to", end_of_date=True),
-        department=query.get("department", "").strip(),
-        dataset=query.get("dataset", "").strip(),
-        subject_id=query.get("subject", "").strip(),
-        case_id=query.get("case", "").strip(),
-        decision=decision if decision in ("allow", "deny") else "",
-    )
-
-
-async def _note_access(hub: Hub, request: web.Request, operation: str, f: EntryFilter, count: int, **more: str) -> None:
-    """Searching the log by person or case, opening an entry or exporting, is itself logged (in the details).
+async def _note_access(request: web.Request, f: EntryFilter, count: int, **more: str) -> None:
+    """Every read of the log (a page, an entry, a report, an export) is itself logged, under the operation
+    the route asks for, with the filter and the number of entries shown in the details.
 
     The subject goes in the details, not the subject column: an auditor's search is oversight,
     not a use of the person's data, and must not show up as an access in their report.
     """
-    await hub.record(
+    operation = operation_of(request)
+    await hub_of(request).record(
         entry_of(
-            account_of(request).caller,
+            console_caller(account_of(request), operation),
             operation,
             request_id=uuid.uuid4().hex,
             dataset=f.dataset,
-            details={"entries": str(count), "filter": _filter_text(f), **more},
+            details={"entries": str(count), "filter": filter_text(f), **more},
         )
     )
-
-
-def _filter_text(f: EntryFilter) -> str:
-    """The filter as a query string (what an export's footer and a search's log entry record)."""
-    return urlencode({k: v for k, v in vars(f).items() if v})
 
 
 async def proof_statuses(hub: Hub, entries: list[StoredEntry], tree_size: int) -> dict[int, ProofStatus]:
@@ -104,28 +75,19 @@ async def proof_statuses(hub: Hub, entries: list[StoredEntry], tree_size: int) -
     return found
 
 
-async def verify_now(hub: Hub) -> VerifyReport:
-    """Recompute the whole tree from the stored entries and check it against the latest signed checkpoint."""
-    checkpoint = await hub.access_log.latest_checkpoint()
-    verifier = NoteVerifier(hub.signer.name, hub.signer.private_key.public_key())
-    return await verify_database(hub.db, [checkpoint.note], verifier, origin=hub.access_log.origin)
-
-
 async def _log_page(request: web.Request, report: VerifyReport | None = None) -> web.Response:
     hub = hub_of(request)
     query = dict(request.query)
     f = entry_filter(query)
     after = parse_page_token(query.get("after", ""))  # the API's parser: '²' or 19 digits are a 400, not a 500
-    async with hub.db.read() as conn:
-        entries = await log_store.query_entries(conn, f, after=after, newest_first=True, limit=PAGE_SIZE)
-        checkpoint = await log_store.latest_checkpoint(conn)
-        until = f.until_us or now_us()
-        start = f.from_us or until - CHART_HOURS * 3_600_000_000
-        # The charts show what the table shows: every filter applies, the window defaults to the last day.
-        hourly = await log_store.hourly_counts(conn, replace(f, from_us=start, until_us=until))
-    if f.subject_id or f.case_id:
-        await _note_access(hub, request, "audit.entries.query", f, len(entries))
-    counts = _hour_counts(hourly)
+    until = f.until_us or now_us()
+    start = f.from_us or until - CHART_HOURS * 3_600_000_000
+    # The charts show what the table shows: every filter applies, the window defaults to the last day.
+    page = await audit_of(request).log_page(f, after=after, limit=PAGE_SIZE, chart_window=(start, until))
+    entries, checkpoint = page.entries, page.checkpoint
+    verified = {} if report is None else {"verified": "ok" if report.ok else "failed"}
+    await _note_access(request, f, len(entries), **verified)
+    counts = hour_counts(page.hourly)
     hours = charts.hours_between(start, until)[-24 * 14 :]  # at most two weeks of bars stay readable
     per_hour, legend = charts.accesses_per_hour(counts, hours, text("log.chart_accesses"))
     kept = {k: query[k] for k in FILTERS if query.get(k)}
@@ -148,14 +110,6 @@ async def _log_page(request: web.Request, report: VerifyReport | None = None) ->
     )
 
 
-def _hour_counts(rows: list[tuple[int, str, str, int]]) -> list[charts.HourCount]:
-    merged: dict[tuple[int, str], list[int]] = {}
-    for hour, dept, decision, n in rows:
-        slot = merged.setdefault((hour, dept or "-"), [0, 0])
-        slot[0 if decision == "allow" else 1] += n
-    return [charts.HourCount(h, d, a, x) for (h, d), (a, x) in sorted(merged.items())]
-
-
 @routes.get("/log")
 async def log_page(request: web.Request) -> web.Response:
     """Entries newest first, filtered and paginated, with proofs, the integrity panel and the charts."""
@@ -167,15 +121,13 @@ async def log_entry(request: web.Request) -> web.Response:
     """One entry with all its fields and its inclusion proof in the latest signed checkpoint; reading it is logged."""
     hub = hub_of(request)
     index = int(request.match_info["index"])
-    async with hub.db.read() as conn:
-        stored = await log_store.get_entry(conn, index)
-        checkpoint = await log_store.latest_checkpoint(conn)
+    stored, checkpoint = await audit_of(request).entry_and_checkpoint(index)
     if stored is None:
         raise NotFound(text("entry.not_found", index=index), reason="ENTRY_NOT_FOUND")
     size = checkpoint.size if checkpoint else 0
     proof = await hub.access_log.inclusion_proof(index, size) if index < size else None
     status = (await proof_statuses(hub, [stored], size))[index]
-    await _note_access(hub, request, "audit.entry.read", EntryFilter(), 1, index=str(index))
+    await _note_access(request, EntryFilter(), 1, index=str(index))
     return render(
         request,
         "log_entry.html",
@@ -193,7 +145,7 @@ async def log_entry(request: web.Request) -> web.Response:
 @routes.post("/log/verify")
 async def log_verify(request: web.Request) -> web.Response:
     """Verify now: recompute the tree and check it against the signed checkpoint."""
-    report = await verify_now(hub_of(request))
+    report = await audit_of(request).verify_now()
     return await _log_page(request, report)
 
 
@@ -204,29 +156,12 @@ async def log_export(request: web.Request) -> web.Response:
     Every entry comes with its inclusion proof in a checkpoint that covers it (signed now when the
     latest one does not), and a Parquet file carries that checkpoint and the hub's key in its footer.
     """
-    hub = hub_of(request)
+    queries = audit_of(request)
     f = entry_filter(dict(request.query))
-    entries: list[StoredEntry] = []
-    after: int | None = None
-    async with hub.db.read() as conn:
-        while len(entries) < EXPORT_LIMIT:
-            page = await log_store.query_entries(conn, f, after=after, limit=5000)
-            entries.extend(page)
-            if len(page) < 5000:
-                break
-            after = page[-1].entry.index
+    entries = await queries.selection(f, limit=EXPORT_LIMIT)
     fmt: Format = "csv" if request.match_info["fmt"] == "csv" else "parquet"
-    await _note_access(hub, request, "audit.log.export", f, len(entries), format=fmt)
-    signed = await hub.access_log.latest_checkpoint(covering=entries[-1].entry.index + 1 if entries else 0)
-    body, _ = await export.export_entries(
-        hub.db,
-        entries,
-        signed.note,
-        signed.checkpoint.size,
-        fmt,
-        verifier_key=hub.signer.verifier().verifier_key(),
-        filter_text=_filter_text(f),
-    )
+    await _note_access(request, f, len(entries), format=fmt)
+    body, _ = await queries.export_selection(entries, fmt, filter_text=filter_text(f))
     content_type = "text/csv" if fmt == "csv" else "application/vnd.apache.parquet"
     name = f"access-log-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.{fmt}"
     return web.Response(
@@ -243,13 +178,11 @@ async def subject_report(request: web.Request) -> web.Response:
     titles: dict[str, str] = {}
     if subject:
         f = EntryFilter(subject_id=subject)
-        async with hub.db.read() as conn:
-            entries = await log_store.query_entries(conn, f, newest_first=True, limit=10_000, hide_hidden=True)
-            # A citizen reads "Identity record, Public Security Bureau", not codes.
-            for code in {s.entry.dataset for s in entries if s.entry.dataset}:
-                stored = await catalog_store.get_dataset(conn, code)
-                titles[code] = stored.dataset.title if stored else code
-        await _note_access(hub, request, "audit.subject_report.read", f, len(entries))
+        page = await audit_of(request).subject_page(f, after=None, limit=10_000)
+        entries = page.entries
+        # A citizen reads "Identity record, Public Security Bureau", not codes.
+        titles = {code: title or code for code, title in page.dataset_titles.items()}
+        await _note_access(request, f, len(entries))
     departments = {s.entry.caller_department for s in entries}
     names = {code: dept.name for code in departments if (dept := hub.keyring.department(code)) is not None}
     settings = hub.settings
@@ -267,25 +200,3 @@ async def subject_report(request: web.Request) -> web.Response:
             "agency": agency,
         },
     )
-
-
-# What a citizen reads in the report's action column, by the verb of the logged operation.
-REPORT_ACTIONS = {
-    "exchange.fetch": "fetched",
-    "exchange.scan": "scanned",
-    "cases.read": "read",
-    "cases.list": "read",
-    "cases.material.list": "read",
-    "cases.material.read": "read",
-    "cases.create": "case_opened",
-    "cases.party.add": "case_party",
-    "cases.material.attach": "attached",
-    "cases.transition": "case_handled",
-    "cases.material.annotated_copy": "annotated_copy",
-}
-
-
-def report_action(entry: AccessLogEntry) -> str:
-    """The words of the report's action column: what was done with the person's data, or that it was refused."""
-    done = text("report.action." + REPORT_ACTIONS.get(entry.action, "other"))
-    return text("report.action.refused", action=done) if entry.decision == "deny" else done

@@ -12,6 +12,7 @@ from catalog.errors import FieldViolation, InvalidArgument, NotFound
 from catalog.model import AdminLevel, Department, DepartmentKey, DepartmentStatus, KeyUse
 from catalog.specs import department_to_dict, parse_department, parse_service_item, service_item_to_dict
 from exchange.auth.keys import algorithm_for, key_id, load_public_key
+from exchange.console.convert import LEVELS, spec_from_text
 from exchange.console.core import (
     account_of,
     catalog_of,
@@ -21,9 +22,7 @@ from exchange.console.core import (
     registry_of,
     render,
 )
-from exchange.console.forms import LEVELS
 from exchange.console.strings import text
-from exchange.services.convert import spec_from_text
 
 routes = web.RouteTableDef()
 KEY_USES = tuple(u.value for u in KeyUse)

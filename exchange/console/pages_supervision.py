@@ -4,29 +4,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from catalog.errors import FieldViolation, InvalidArgument
 from exchange import localtime
 from exchange.audit.recorder import entry_of
-from exchange.clock import now_us
-from exchange.console import charts
-from exchange.console.core import account_of, form_error, hub_of, render
+from exchange.console import charts, convert
+from exchange.console.core import account_of, hub_of, render, supervision_of
 from exchange.console.strings import text
-from exchange.supervision.desk import SupervisionDesk
 from exchange.supervision.figures import DEPARTMENT, ITEM
 
 routes = web.RouteTableDef()
-DEFAULT_DAYS = 30
-DAY_US = 86_400_000_000
-
-
-def _period(query: dict[str, str]) -> tuple[int, int]:
-    """The period a query asks for (local dates); the last 30 days by default."""
-    try:
-        until = localtime.parse(query.get("to", ""), "to", end_of_date=True) or now_us()
-        since = localtime.parse(query.get("from", ""), "from") or until - DEFAULT_DAYS * DAY_US
-    except InvalidArgument:
-        raise form_error(text("log.bad_time"), FieldViolation("from", text("log.time_format"))) from None
-    return since, until
 
 
 @routes.get("/supervision")
@@ -34,8 +19,8 @@ async def dashboard(request: web.Request) -> web.Response:
     """Figures, charts, warnings and escalations over a period (metadata only; the read is logged)."""
     hub = hub_of(request)
     account = account_of(request)
-    since, until = _period(dict(request.query))
-    desk = SupervisionDesk(hub)
+    since, until = convert.period(request.query)
+    desk = supervision_of(request)
     figures = await desk.figures(since, until)
     warnings = await desk.warnings()
     escalations = await desk.escalations()
@@ -72,7 +57,7 @@ async def report_file(request: web.Request) -> web.Response:
     period, file_format = request.query.get("period", "week"), request.match_info["format"]
     if file_format not in ("csv", "pdf"):
         raise web.HTTPNotFound()
-    report = await SupervisionDesk(hub_of(request)).report(period)
+    report = await supervision_of(request).report(period)
     await hub_of(request).record(
         entry_of(account_of(request).caller, "supervision.report.read", details={"period": period, "name": report.name})
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from exchange import i18n, localtime
+from exchange.app import console_accounts
 from exchange.cases.timeline import STATE_NAMES
 from exchange.i18n import N_
 from exchange.policy.sentences import ROLE_NAMES
@@ -85,14 +86,10 @@ EN: dict[str, str] = {
     "signin.username": N_("signin.username", "Username"),
     "signin.password": N_("signin.password", "Password"),
     "signin.submit": N_("signin.submit", "Sign in"),
-    "signin.failed": N_("signin.failed", "the username or password is wrong (or the account is disabled)"),
-    "signin.rate_limited": (
-        N_(
-            "signin.rate_limited",
-            "too many failed sign-ins for {username!r} from this address; wait {minutes} minutes and try again",
-        )
-    ),
-    "signin.done": N_("signin.done", "signed in"),
+    # Said by the accounts themselves (exchange.app.console_accounts), shown here too.
+    "signin.failed": console_accounts.SIGN_IN_FAILED,
+    "signin.rate_limited": console_accounts.SIGN_IN_RATE_LIMITED,
+    "signin.done": console_accounts.SIGNED_IN,
     "signin.hint": N_("signin.hint", "Accounts are created by the hub operator with `exchange console add-user`."),
     # errors
     "error.title": N_("error.title", "This cannot be done"),

@@ -24,9 +24,9 @@ import click
 
 from catalog.errors import ExchangeError
 from exchange import i18n, localtime
-from exchange.auth.identity import Role
+from exchange.app.console_accounts import ConsoleAccounts
+from exchange.auth.identity import Role, system_caller
 from exchange.cli.common import print_table
-from exchange.console.accounts import add_user
 from exchange.demo.departments import DemoDepartments, applicant_parties, exchange_command
 from exchange.error_text import localized_text
 from exchange.i18n import N_, tr
@@ -364,8 +364,9 @@ def try_commands(hub: HubFixture, profiles: dict[str, Path]) -> tuple[str, str]:
 
 async def serve_until_interrupted(hub: HubFixture, profiles: dict[str, Path]) -> None:
     password = secrets.token_urlsafe(12)
-    await add_user(hub.hub, "admin", password, "hub_admin", "HUB", "演示平台管理员")
-    await add_user(hub.hub, "auditor", password, "auditor", "HUB", "演示审计员")
+    accounts, me = ConsoleAccounts(hub.hub), system_caller()
+    await accounts.add_user(me, "admin", password, "hub_admin", "HUB", "演示平台管理员")
+    await accounts.add_user(me, "auditor", password, "auditor", "HUB", "演示审计员")
     exchange, grpcurl = try_commands(hub, profiles)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -161,6 +161,10 @@ _TABLE = (
     _op("audit.hidden_accesses.set", HUB_ADMIN),
     _op("audit.log.verify", AUDIT),
     _op("audit.log.export", AUDIT, personal=True),
+    # Archiving prunes entry bodies once a file proves them: the hub operator's command on the hub's machine.
+    _op("audit.log.archive", HUB_ADMIN),
+    # A new checkpoint key, handed over by the old one (`exchange audit rotate-key`, every replica stopped).
+    _op("audit.signing_key.rotate", HUB_ADMIN),
     # Notifications: each department's own events, webhook and dead letters (the notification desk checks
     # the department); case flags for the case's departments and auditors.
     _op("notifications.subscribe", OFFICER | ADMINS),
@@ -191,7 +195,14 @@ _TABLE = (
     _op("tickets.answer", DEPT_ADMIN, Scope.OWNER_ADMIN, refusal="NOT_ISSUER"),
     # The console's own doors: signing in and choosing a language need no account; the home page any.
     _op("console.sign_in", EVERYONE, public=True),
+    _op("console.sign_out", EVERYONE),
     _op("console.home", EVERYONE),
+    # Console accounts: the hub operator's commands (`exchange console ...`), run on the hub's machine.
+    _op("console.user.add", HUB_ADMIN),
+    _op("console.user.list", HUB_ADMIN),
+    _op("console.user.disable", HUB_ADMIN),
+    _op("console.user.enable", HUB_ADMIN),
+    _op("console.user.remove", HUB_ADMIN),
 )
 
 OPERATIONS: dict[str, Operation] = {op.name: op for op in _TABLE}

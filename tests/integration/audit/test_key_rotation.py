@@ -67,6 +67,16 @@ async def test_a_rotated_key_verifies_old_and_new_checkpoints_and_refuses_keys_o
 
     running = await start_hub(settings)
     hub = HubFixture(running, settings, None)
+    # The rotation is an operation of the policy, decided for the local operator and logged after the handover.
+    (rotated,) = [e for e in await hub.log_entries() if e.action == "audit.signing_key.rotate"]
+    assert (rotated.decision, rotated.outcome, rotated.officer_id, rotated.officer_role) == (
+        "allow",
+        "OK",
+        "operator",
+        "hub_admin",
+    )
+    assert rotated.index >= handed_over_at
+    assert rotated.details["old_key"] == old_vkey and rotated.details["new_key"] == history.current.verifier_key()
     await _append(hub, 4, "after")
     new_note = (await hub.hub.access_log.sign_checkpoint()).note
     assert hub.hub.signer.verifier().verifier_key() == history.current.verifier_key() != old_vkey

@@ -178,7 +178,10 @@ async def test_cli_bundles_exports_archives_and_verifies_without_the_hub(hub: Hu
     size, _ = await hub.hub.access_log.head()
     # The refused GetEntry is logged too (every attempt leaves an entry), right after the archive's own entry.
     assert decode_entry((await _row(hub, size - 1)).entry).action == "audit.entry.read"
-    assert decode_entry((await _row(hub, size - 2)).entry).action == "audit.archive"
+    # The archive is an operation of the policy, decided for the local operator and logged by the recorder.
+    archived = decode_entry((await _row(hub, size - 2)).entry)
+    assert (archived.action, archived.decision, archived.outcome) == ("audit.log.archive", "allow", "OK")
+    assert (archived.caller_department, archived.officer_id, archived.officer_role) == ("HUB", "operator", "hub_admin")
 
 
 async def test_a_tampered_archive_is_named(hub: HubFixture, tmp_path: Path) -> None:
@@ -197,3 +200,21 @@ async def test_a_tampered_archive_is_named(hub: HubFixture, tmp_path: Path) -> N
     report = verify_export(archive, [], verifier, origin=hub.settings.log_origin)
     assert report.first_problem is not None and report.first_problem.position == 6
     assert "not in the signed tree" in report.first_problem.message
+
+
+async def test_a_database_export_is_decided_for_the_local_operator_and_logged(hub: HubFixture, tmp_path: Path) -> None:
+    """`exchange audit export` opens the database itself: the export is still the operation audit.log.export,
+    decided for the local operator and logged by the recorder (the subject in the details, not as an access)."""
+    await _signed(hub, 5)
+    out = tmp_path / "subject.csv"
+    data_dir = str(hub.settings.data_dir)
+    code, _, err = await exchange_cli_here(
+        "audit", "export", "--data-dir", data_dir, "--subject", CITIZEN, "-o", str(out)
+    )
+    assert code == 0, err
+    exports = [e for e in await hub.log_entries() if e.action == "audit.log.export"]
+    assert [(e.decision, e.outcome, e.caller_department, e.officer_id, e.officer_role) for e in exports] == [
+        ("allow", "OK", "HUB", "operator", "hub_admin")
+    ]
+    assert exports[0].subject_id == "" and f"subject_id={CITIZEN}" in exports[0].details["filter"]
+    assert exports[0].details["file"] == "subject.csv"

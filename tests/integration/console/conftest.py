@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
+from exchange.app.console_accounts import hash_password
 from exchange.clock import now_us
-from exchange.console.accounts import hash_password
 from exchange.storage import console_store
 from exchange.storage.console_store import ConsoleUser
 from exchange.testing import HubFixture

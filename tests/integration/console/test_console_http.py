@@ -15,9 +15,9 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import yaml
 
+from exchange.app.console_accounts import MAX_FAILURES
 from exchange.audit.entry import AccessLogEntry
 from exchange.clock import now_us
-from exchange.console.accounts import MAX_FAILURES
 from exchange.console.pages_log import PAGE_SIZE
 from exchange.testing import ensure_test_pki, start_test_hub
 from tests.integration.console.conftest import PASSWORD, Browser, add_users, file_identity_request, seed_case
@@ -455,13 +455,15 @@ async def test_a_department_admin_account_needs_a_registered_department(console_
     import pytest
 
     from catalog.errors import InvalidArgument
-    from exchange.console.accounts import add_user
+    from exchange.app.console_accounts import ConsoleAccounts
+    from exchange.auth.identity import local_operator
 
+    accounts = ConsoleAccounts(console_hub.running.hub)
     with pytest.raises(InvalidArgument) as refused:
-        await add_user(console_hub.running.hub, "zed", PASSWORD, "dept_admin", "NOPE")
+        await accounts.add_user(local_operator(), "zed", PASSWORD, "dept_admin", "NOPE")
     assert [v.field for v in refused.value.violations] == ["department"]
     with pytest.raises(InvalidArgument) as refused:
-        await add_user(console_hub.running.hub, "zed", "short", "dept_admin", "SAMR")
+        await accounts.add_user(local_operator(), "zed", "short", "dept_admin", "SAMR")
     assert refused.value.reason == "PASSWORD_TOO_SHORT"
 
 

@@ -224,14 +224,21 @@ async def test_console_accounts_listed_disabled_and_removed_with_log_entries(tmp
         entries = [e for e in await hub.log_entries() if e.action.startswith("console.")]
     finally:
         await hub.stop()
-    assert [(e.action, e.decision, e.details["target"], e.details.get("reason", "")) for e in entries] == [
-        ("console.add_user", "allow", "li.na", ""),
-        ("console.disable_user", "allow", "li.na", "left"),
-        ("console.enable_user", "allow", "li.na", "back"),
-        ("console.disable_user", "allow", "li.na", "left"),
-        ("console.remove_user", "allow", "li.na", "gone"),
-        ("console.remove_user", "deny", "li.na", "again"),
+    # Each command is an operation of the policy, decided for the local operator and logged by the recorder.
+    shown = [
+        (e.action, e.decision, e.outcome, e.details.get("target", ""), e.details.get("reason", "")) for e in entries
     ]
+    assert shown == [
+        ("console.user.add", "allow", "OK", "li.na", ""),
+        ("console.user.disable", "allow", "OK", "li.na", "left"),
+        ("console.user.enable", "allow", "OK", "li.na", "back"),
+        ("console.user.disable", "allow", "OK", "li.na", "left"),
+        ("console.user.list", "allow", "OK", "", ""),
+        ("console.user.remove", "allow", "OK", "li.na", "gone"),
+        ("console.user.list", "allow", "OK", "", ""),
+        ("console.user.remove", "deny", "NOT_FOUND", "li.na", "again"),
+    ]
+    assert {(e.caller_department, e.officer_id, e.officer_role) for e in entries} == {("HUB", "operator", "hub_admin")}
     refused = entries[-1]
     assert (refused.reason, refused.outcome) == ("NO_SUCH_ACCOUNT", "NOT_FOUND")
     assert refused.message == "no console account 'li.na'; see `exchange console users`"

@@ -16,10 +16,10 @@ import pytest
 
 from catalog import limits
 from catalog.errors import ExchangeError, InvalidArgument
+from exchange.app.console_accounts import ConsoleAccounts
 from exchange.audit.entry import AccessLogEntry
 from exchange.auth.identity import Role
 from exchange.cases.lifecycle import CaseState
-from exchange.console import accounts
 from exchange.testing import HubFixture
 from exchange.v1 import common_pb2, exchange_pb2
 from exchange.v1.departments_pb2 import RegisterDepartmentRequest
@@ -152,7 +152,7 @@ async def test_a_console_sign_in_with_an_unstorable_name_is_refused_and_logged(
     any_backend_hub: HubFixture, username: str
 ) -> None:
     with pytest.raises(InvalidArgument) as caught:
-        await accounts.sign_in(any_backend_hub.hub, username, "a password long enough", "127.0.0.1")
+        await ConsoleAccounts(any_backend_hub.hub).sign_in(username, "a password long enough", "127.0.0.1")
     assert caught.value.reason in ("VALUE_TOO_LONG", "VALUE_INVALID_CHARACTERS")
     assert [v.field for v in caught.value.violations] == ["username"]
     (entry,) = [e for e in await any_backend_hub.log_entries() if e.action == "console.sign_in"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from exchange.console import charts
-from exchange.console.forms import dataset_form_values, dataset_spec_from_form
+from exchange.console.convert import dataset_form_values, dataset_spec_from_form
 
 HOUR = charts.HOUR_US
 

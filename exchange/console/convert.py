@@ -1,10 +1,17 @@
-"""HTML forms to and from catalog specs; input names are the specs' field paths, so errors land next to them."""
+"""The console's one converter: what a request sends (query strings, HTML forms, uploaded specs) to what the
+application takes, and what it answers to what a page shows.
+
+Dataset forms' input names are the specs' field paths, so errors land next to them. A time typed in a filter
+is local (the hub's time_zone) unless it carries an offset.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlencode
 
+from catalog.errors import FieldViolation, InvalidArgument
 from catalog.identifiers import KeyFormat
 from catalog.model import (
     AdminLevel,
@@ -16,6 +23,19 @@ from catalog.model import (
     UpdateFrequency,
 )
 from catalog.schema import Sensitivity
+from exchange import localtime
+from exchange.app.audit_queries import EntryFilter
+from exchange.audit.entry import AccessLogEntry
+from exchange.clock import now_us
+from exchange.console import charts
+from exchange.console.core import form_error
+from exchange.console.strings import text
+
+# The API's parsers, shared with the gRPC edge: a page token ('²' or 19 digits are a 400, not a 500) and a
+# YAML or JSON spec as uploaded.
+from exchange.services.convert import parse_page_token, spec_from_text
+
+__all__ = ["parse_page_token", "spec_from_text"]
 
 # Text inputs of the dataset form, in the order shown; optional ones are left out of the spec when empty.
 DATASET_TEXT = ("code", "title", "description", "key_field", "legal_basis", "version", "theme")
@@ -107,3 +127,79 @@ def blank_dataset(owner: str) -> dict[str, Any]:
             "version": "1.0",
         }
     )
+
+
+# --- the access log ------------------------------------------------------------------------------------
+
+
+def _time(value: str, name: str, *, end_of_date: bool = False) -> int:
+    try:
+        return localtime.parse(value, name, end_of_date=end_of_date)
+    except InvalidArgument:
+        raise form_error(text("log.bad_time"), FieldViolation(name, text("log.time_format"))) from None
+
+
+def entry_filter(query: Mapping[str, str]) -> EntryFilter:
+    """The log filter a query string asks for (times are local unless they carry an offset)."""
+    decision = query.get("decision", "")
+    return EntryFilter(
+        from_us=_time(query.get("from", ""), "from"),
+        until_us=_time(query.get("to", ""), "to", end_of_date=True),
+        department=query.get("department", "").strip(),
+        dataset=query.get("dataset", "").strip(),
+        subject_id=query.get("subject", "").strip(),
+        case_id=query.get("case", "").strip(),
+        decision=decision if decision in ("allow", "deny") else "",
+    )
+
+
+def filter_text(f: EntryFilter) -> str:
+    """The filter as a query string (what an export's footer and a search's log entry record)."""
+    return urlencode({k: v for k, v in vars(f).items() if v})
+
+
+def hour_counts(rows: list[tuple[int, str, str, int]]) -> list[charts.HourCount]:
+    """(hour, department, decision, entries) rows as the charts' bars: allowed and denied per hour and department."""
+    merged: dict[tuple[int, str], list[int]] = {}
+    for hour, dept, decision, n in rows:
+        slot = merged.setdefault((hour, dept or "-"), [0, 0])
+        slot[0 if decision == "allow" else 1] += n
+    return [charts.HourCount(h, d, a, x) for (h, d), (a, x) in sorted(merged.items())]
+
+
+# What a citizen reads in the report's action column, by the verb of the logged operation.
+REPORT_ACTIONS = {
+    "exchange.fetch": "fetched",
+    "exchange.scan": "scanned",
+    "cases.read": "read",
+    "cases.list": "read",
+    "cases.material.list": "read",
+    "cases.material.read": "read",
+    "cases.create": "case_opened",
+    "cases.party.add": "case_party",
+    "cases.material.attach": "attached",
+    "cases.transition": "case_handled",
+    "cases.material.annotated_copy": "annotated_copy",
+}
+
+
+def report_action(entry: AccessLogEntry) -> str:
+    """The words of the report's action column: what was done with the person's data, or that it was refused."""
+    done = text("report.action." + REPORT_ACTIONS.get(entry.action, "other"))
+    return text("report.action.refused", action=done) if entry.decision == "deny" else done
+
+
+# --- supervision ---------------------------------------------------------------------------------------
+
+DEFAULT_PERIOD_DAYS = 30
+DAY_US = 86_400_000_000
+
+
+def period(query: Mapping[str, str]) -> tuple[int, int]:
+    """The period a query asks for (local dates); the last 30 days by default."""
+    try:
+        until = localtime.parse(query.get("to", ""), "to", end_of_date=True) or now_us()
+        since = localtime.parse(query.get("from", ""), "from") or until - DEFAULT_PERIOD_DAYS * DAY_US
+    except InvalidArgument:
+        raise form_error(text("log.bad_time"), FieldViolation("from", text("log.time_format"))) from None
+    return since, until
