@@ -21,7 +21,7 @@ from exchange.console.convert import (
 )
 from exchange.console.core import account_of, catalog_of, errors_by_field, local_path, registry_of, render
 from exchange.console.strings import text
-from exchange.policy import Facts, Thing, decide, enforce
+from exchange.policy import decide
 
 routes = web.RouteTableDef()
 MAX_UPLOAD_BYTES = 1 << 20
@@ -72,13 +72,8 @@ async def dataset_page(request: web.Request) -> web.Response:
 @routes.get("/catalog/{code}/edit")
 async def dataset_edit(request: web.Request) -> web.Response:
     """The registration form filled with the current version."""
-    ds = await registry_of(request).get_dataset(request.match_info["code"])
-    # The form is for the dataset's own department (or a hub admin): the policy says so before it is shown.
-    enforce(
-        account_of(request).caller,
-        "catalog.dataset.register",
-        Facts(department=ds.owner, what=Thing("dataset", ds.code)),
-    )
+    # The form is for the dataset's own department (or a hub admin): the registry decides and logs a refusal.
+    ds = await registry_of(request).dataset_to_edit(request.match_info["code"], account_of(request).caller)
     return await _form(request, dataset_form_values(dataset_to_dict(ds)), editing=True)
 
 

@@ -149,10 +149,8 @@ async def department_status(request: web.Request) -> web.Response:
 @routes.get("/departments/{code}/keys/{kid}/retire")
 async def key_retire_confirm(request: web.Request) -> web.Response:
     """Ask before retiring: tokens signed with the key stop working at once."""
-    dept = await registry_of(request).get_department(request.match_info["code"])
-    key = next((k for k in dept.keys if k.kid == request.match_info["kid"]), None)
-    if key is None:
-        raise NotFound(f"{dept.code} has no key {request.match_info['kid']!r}", reason="KEY_NOT_FOUND")
+    info = request.match_info
+    dept, key = await registry_of(request).key_to_retire(info["code"], info["kid"], account_of(request).caller)
     return render(request, "key_retire.html", {"dept": dept, "key": key})
 
 

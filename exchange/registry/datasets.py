@@ -66,6 +66,13 @@ class DatasetDesk(RegistryBase):
             )
         return stored, result
 
+    @logs_refusal("catalog.dataset.register")
+    async def dataset_to_edit(self, dataset: str, caller: Caller) -> Dataset:
+        """The newest version of `dataset`, for a caller who may register its next one (the edit form shows it)."""
+        ds = await self.get_dataset(dataset)
+        enforce(caller, "catalog.dataset.register", Facts(department=ds.owner, what=Thing("dataset", ds.code)))
+        return ds
+
     async def get_dataset(self, code: str, version: str = "", *, conn: Reader | None = None) -> Dataset:
         """The dataset (newest version unless one is named); on `conn` when the caller already holds one."""
         if conn is None:

@@ -66,12 +66,21 @@ class DepartmentDesk(RegistryBase):
         return await self.get_department(department)
 
     @logs_refusal("departments.key.retire")
-    async def retire_key(self, department: str, kid: str, caller: Caller) -> Department:
+    async def key_to_retire(self, department: str, kid: str, caller: Caller) -> tuple[Department, DepartmentKey]:
+        """The department and its key `kid`, for a caller who may retire it (a confirmation page shows them)."""
+        return await self._key_to_retire(department, kid, caller)
+
+    async def _key_to_retire(self, department: str, kid: str, caller: Caller) -> tuple[Department, DepartmentKey]:
         enforce(caller, "departments.key.retire", Facts(department=department, what=Thing("department", department)))
         dept = await self.get_department(department)
         key = next((k for k in dept.keys if k.kid == kid), None)
         if key is None:
             raise NotFound(f"{quote(department)} has no key {quote(kid)}", reason="KEY_NOT_FOUND")
+        return dept, key
+
+    @logs_refusal("departments.key.retire")
+    async def retire_key(self, department: str, kid: str, caller: Caller) -> Department:
+        _, key = await self._key_to_retire(department, kid, caller)
         async with self.hub.db.begin() as conn:
             await catalog_store.put_key(conn, department, replace(key, status=KeyStatus.RETIRED), now_us())
         await self.hub.registry_changed(department)

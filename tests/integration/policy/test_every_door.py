@@ -768,21 +768,11 @@ def test_the_console_walk_covers_every_scoped_route() -> None:
 HIDDEN_BY_THE_CONSOLE: dict[tuple[str, str], str] = {
     ("GET", "/cases/{id}"): "the case page never says whether a case exists: a refusal is shown as 404",
 }
-# Findings in pages this walk may not change (exchange/console/pages_*.py): they fail until the page is fixed.
-CONSOLE_FINDINGS: dict[tuple[str, str], str] = {
-    ("GET", "/catalog/{code}/edit"): "pages_catalog.dataset_edit enforces the owner rule but logs no deny entry",
-    ("GET", "/departments/{code}/keys/{kid}/retire"): (
-        "pages_registry.key_retire_confirm shows another department's key to retire: no owner rule"
-    ),
-}
 
 
 def _console_case(index: int, department: str, role: str) -> Any:
     page = PAGES[index]
-    scope_refused = role == "dept_admin" and department != OWNER  # another department's admin
-    finding = CONSOLE_FINDINGS.get((page.method, page.route)) if scope_refused else None
-    marks = [pytest.mark.xfail(strict=True, reason=finding)] if finding else []
-    return pytest.param(index, department, role, marks=marks, id=f"{page.method}{page.route}-{department}-{role}")
+    return pytest.param(index, department, role, id=f"{page.method}{page.route}-{department}-{role}")
 
 
 CONSOLE_SCOPED = [_console_case(i, dept, role) for i in range(len(PAGES)) for dept, role in CONSOLE_CALLERS]
