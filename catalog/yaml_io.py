@@ -1,5 +1,6 @@
 """Spec files: one object read from YAML or JSON text, a syntax error named by source, line and column.
 
+`load_yaml_text` parses a file whose reader has its own reason code (settings, a CLI profile) the same way.
 Where a reader's messages should say on which line a key is (a calendar file), `load_located_text` gives the
 line of every key path too, and `at_lines` puts it in front of each problem the `SpecReader` noted.
 """
@@ -74,6 +75,12 @@ def load_spec_text(text: str, source: str, *, json_only: bool = False) -> dict[s
             reason="MALFORMED_FILE",
         )
     return data
+
+
+def load_yaml_text(text: str, source: str, *, reason: str = "MALFORMED_FILE") -> Any:
+    """Parse YAML text as a spec file is parsed (None when empty); a syntax error is an InvalidArgument with
+    `reason`, named by source, line and column."""
+    return load_located_text(text, source, reason=reason)[0]
 
 
 def load_located_text(text: str, source: str, *, reason: str = "MALFORMED_FILE") -> tuple[Any, dict[str, int]]:

@@ -16,11 +16,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
-
 from catalog.errors import FieldViolation, InvalidArgument
 from catalog.model import DEPARTMENT_CODE
 from catalog.spec_reader import MISSING, SpecReader
+from catalog.yaml_io import load_yaml_text
 
 # What happens to an access request answered after its limit (Settings.late_answer).
 LATE_ANSWER_RULES = ("allow_marked", "refuse")
@@ -209,11 +208,10 @@ def load_settings(
     loaded: Any = {}
     if path:
         try:
-            loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+            text = Path(path).read_text(encoding="utf-8")
         except OSError as error:
             raise InvalidArgument(f"cannot read settings file {path}: {error.strerror}", reason="SETTINGS") from error
-        except yaml.YAMLError as error:
-            raise InvalidArgument(f"settings file {path} is not valid YAML: {error}", reason="SETTINGS") from error
+        loaded = load_yaml_text(text, str(path), reason="SETTINGS") or {}
     fields = {f.name: f for f in dataclasses.fields(Settings)}
     kinds = {name: _KINDS[str(f.type)] for name, f in fields.items()}
     problems: list[FieldViolation] = []

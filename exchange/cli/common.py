@@ -24,6 +24,7 @@ import yaml
 
 from catalog.errors import ExchangeError, FieldViolation, InvalidArgument, Unavailable
 from catalog.spec_reader import MISSING, SpecReader
+from catalog.yaml_io import load_yaml_text
 from exchange import i18n
 from exchange.cli.messages import EXIT_CONNECTION, EXIT_REFUSED, connection_hint
 from exchange.client import ClientTLS, HubClient
@@ -65,12 +66,13 @@ class Profile:
     def load(cls, path: str | Path) -> Profile:
         """Read a profile file with the catalog's SpecReader: a typo is named, not silently a default."""
         try:
-            data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as error:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
             raise InvalidArgument(
                 f"cannot read the profile {path}: {getattr(error, 'strerror', None) or error}",
                 reason="CLI_PROFILE_INVALID",
             ) from None
+        data = load_yaml_text(text, str(path), reason="CLI_PROFILE_INVALID") or {}
         problems: list[FieldViolation] = []
         names = [f.name for f in fields(cls)]
         r = SpecReader(data, "", (*names, *KEY_ALIASES), problems)
@@ -79,9 +81,9 @@ class Profile:
             # A key by its own name, else by an alias.
             key = next((k for k in (name, *(a for a, n in KEY_ALIASES.items() if n == name)) if k in r.data), name)
             if name != "roles":
-                text = r.text(key, required=False)
-                if text is not None:
-                    values[name] = text
+                value = r.text(key, required=False)
+                if value is not None:
+                    values[name] = value
             elif isinstance(r.data.get(key), str):  # roles: officer, case_officer
                 values[name] = tuple(role.strip() for role in r.data[key].split(","))
             elif r.raw(key, False) is not MISSING:

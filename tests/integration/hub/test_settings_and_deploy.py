@@ -98,3 +98,17 @@ def test_an_environment_variable_that_does_not_convert_reads_like_the_file_value
         load_settings(None, environ={"EXCHANGE_ADAPTER_RETRIES": "3", "EXCHANGE_INSECURE_DEV": "yes"}).adapter_retries
         == 3
     )
+
+
+def test_a_settings_file_that_is_not_yaml_reads_like_any_spec_file(tmp_path):
+    from catalog.yaml_io import load_spec_text
+
+    path = tmp_path / "hub.yaml"
+    path.write_text("grpc_listen: [127.0.0.1:50051\n")
+    with pytest.raises(InvalidArgument) as as_spec:
+        load_spec_text(path.read_text(), str(path))
+    with pytest.raises(InvalidArgument) as raised:
+        load_settings(path, environ={})
+    assert raised.value.reason == "SETTINGS"
+    assert raised.value.message == as_spec.value.message
+    assert raised.value.message.startswith(f"{path}, line 2 column 1: invalid YAML: ")

@@ -40,3 +40,16 @@ def test_a_profile_reads_its_aliases_roles_and_relative_files(tmp_path: Path) ->
     assert profile.department == "SVC" and profile.key == str(tmp_path / "svc.key")
     assert profile.roles == ("officer", "case_officer")
     assert Profile.load(tmp_path / "p.yaml").hub == "127.0.0.1:50051"
+
+
+def test_a_profile_that_is_not_yaml_reads_like_any_spec_file(tmp_path: Path) -> None:
+    from catalog.yaml_io import load_spec_text
+
+    path = tmp_path / "p.yaml"
+    path.write_text("roles: [officer\n", encoding="utf-8")
+    with pytest.raises(InvalidArgument) as as_spec:
+        load_spec_text(path.read_text(), str(path))
+    with pytest.raises(InvalidArgument) as raised:
+        Profile.load(path)
+    assert raised.value.reason == "CLI_PROFILE_INVALID"
+    assert raised.value.message == as_spec.value.message
