@@ -163,6 +163,7 @@ class Settings:
 
 
 _KINDS: dict[str, type] = {"Path": Path, "str": str, "int": int, "float": float, "bool": bool}
+_TRUE, _FALSE = frozenset({"1", "true", "yes", "on"}), frozenset({"0", "false", "no", "off"})
 
 
 def _from_text(raw: Any, kind: type) -> Any:
@@ -180,9 +181,6 @@ def _from_text(raw: Any, kind: type) -> Any:
         return kind(text)
     except ValueError:
         return raw
-
-
-_TRUE, _FALSE = frozenset({"1", "true", "yes", "on"}), frozenset({"0", "false", "no", "off"})
 
 
 def _read(r: SpecReader, name: str, kind: type, default: Any) -> Any:

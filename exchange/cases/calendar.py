@@ -180,12 +180,9 @@ def parse_calendar(text: str, source: str = "<calendar>") -> WorkingCalendar:
     holidays, makeup = r.days("holidays"), r.days("makeup_workdays")
     wrong = at_lines(read, lines)
 
-    def line(key: str, index: int) -> int:
-        return lines.get(f"{key}[{index}]", 0)
-
-    listed = [*((d, line("holidays", i)) for i, d in enumerate(holidays))]
-    makeup_lines = [(d, line("makeup_workdays", i)) for i, d in enumerate(makeup)]
-    listed += makeup_lines
+    holiday_lines = [(d, lines.get(f"holidays[{i}]", 0)) for i, d in enumerate(holidays)]
+    makeup_lines = [(d, lines.get(f"makeup_workdays[{i}]", 0)) for i, d in enumerate(makeup)]
+    listed = holiday_lines + makeup_lines
     # Without `years`, a file covers the years of the dates it lists.
     years = declared if declared is not None else {d.year for d, _ in listed}
     for d, at in listed:
