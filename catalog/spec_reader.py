@@ -8,6 +8,7 @@ full path of the offending key.
 
 from __future__ import annotations
 
+import datetime
 import math
 import re
 from collections.abc import Callable, Mapping
@@ -15,6 +16,7 @@ from enum import StrEnum
 from typing import Any, Final, TypeVar
 
 from catalog.errors import FieldViolation, InvalidArgument, quote
+from catalog.values import parse_date
 
 E = TypeVar("E", bound=StrEnum)
 T = TypeVar("T")
@@ -137,15 +139,50 @@ class SpecReader:
             return default
         return value
 
-    def integer(self, key: str, low: int, high: int, *, required: bool = True) -> int | None:
-        """A whole number in low..high."""
+    def integer(self, key: str, low: int, high: int | None = None, *, required: bool = True) -> int | None:
+        """A whole number in low..high (no upper bound when high is None)."""
         value = self.raw(key, required)
         if value is MISSING:
             return None
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            self.problem(key, f"expected an integer in {low}..{high}, found {quote(value)}")
+        problem = _not_an_integer(value, low, high)
+        if problem:
+            self.problem(key, problem)
             return None
-        return value
+        return int(value)
+
+    def integers(self, key: str, low: int, high: int | None = None) -> tuple[int, ...]:
+        """A list of whole numbers, each in low..high; () when left out."""
+        value = self._list(key, "a list of integers")
+        items: list[int] = []
+        for i, item in enumerate(value or ()):
+            problem = _not_an_integer(item, low, high)
+            if problem:
+                self.out.append(FieldViolation(f"{self.at(key)}[{i}]", problem))
+            else:
+                items.append(item)
+        return tuple(items)
+
+    def day(self, key: str, *, required: bool = False) -> datetime.date | None:
+        """An ISO 8601 date (YAML's unquoted 2026-01-15 too); None when left out or wrong."""
+        value = self.raw(key, required)
+        if value is MISSING:
+            return None
+        found = _as_date(value)
+        if found is None:
+            self.problem(key, _NOT_A_DATE.format(quote(str(value))))
+        return found
+
+    def days(self, key: str) -> tuple[datetime.date, ...]:
+        """A list of ISO 8601 dates; () when left out."""
+        value = self._list(key, "a list of dates")
+        items: list[datetime.date] = []
+        for i, item in enumerate(value or ()):
+            found = _as_date(item)
+            if found is None:
+                self.out.append(FieldViolation(f"{self.at(key)}[{i}]", _NOT_A_DATE.format(quote(str(item)))))
+            else:
+                items.append(found)
+        return tuple(items)
 
     def number(self, key: str, default: float, low: float, high: float = math.inf) -> float:
         """A number (integer or decimal) in low..high (no upper bound by default); the default when left out."""
@@ -212,3 +249,26 @@ class SpecReader:
             self.problem(key, f"expected {expected}, found {kind_of(value)}")
             return None
         return value
+
+
+_NOT_A_DATE = "expected a date such as 2026-01-15, found {}"
+
+
+def _not_an_integer(value: Any, low: int, high: int | None) -> str:
+    """What is wrong with value as a whole number in low..high; empty when nothing is."""
+    if isinstance(value, int) and not isinstance(value, bool) and low <= value and (high is None or value <= high):
+        return ""
+    wanted = f"in {low}..{high}" if high is not None else f"of {low} or more"
+    return f"expected an integer {wanted}, found {quote(value)}"
+
+
+def _as_date(value: Any) -> datetime.date | None:
+    """A date from YAML's date or ISO text; None for anything else."""
+    if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return parse_date(value.strip())
+        except ValueError:
+            return None
+    return None

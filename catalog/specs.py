@@ -5,7 +5,6 @@ Every parse reads with the one `SpecReader` and raises InvalidArgument listing e
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -43,7 +42,6 @@ from catalog.model import (
 )
 from catalog.schema import FIELD_NAME, DatasetSchema, collect_schema, schema_to_list
 from catalog.spec_reader import MISSING, SpecReader, raise_if_any
-from catalog.values import parse_date
 
 # --- datasets ---------------------------------------------------------------------------------------
 
@@ -202,18 +200,8 @@ def parse_dataset(data: Mapping[str, Any]) -> Dataset:
 
 def _iso_date(r: SpecReader, key: str) -> str:
     """An ISO 8601 date (YAML's unquoted 2026-01-15 too) as text, or a problem; empty when not given."""
-    value = r.raw(key, False)
-    if value is MISSING:
-        return ""
-    if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
-        return value.isoformat()
-    if isinstance(value, str):
-        try:
-            return parse_date(value).isoformat()
-        except ValueError:
-            pass
-    r.problem(key, f"expected a date such as 2026-01-15, found {quote(str(value))}")
-    return ""
+    found = r.day(key)
+    return "" if found is None else found.isoformat()
 
 
 def _drop_none(d: dict[str, Any]) -> dict[str, Any]:

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
-
 from catalog.errors import FieldViolation, InvalidArgument
 from catalog.model import DEPARTMENT_CODE
+from catalog.spec_reader import MISSING, SpecReader
+from catalog.yaml_io import load_yaml_text
 
 # What happens to an access request answered after its limit (Settings.late_answer).
 LATE_ANSWER_RULES = ("allow_marked", "refuse")
@@ -162,61 +162,67 @@ class Settings:
         return self.database_url or f"sqlite:///{self.data_dir / 'exchange.db'}"
 
 
-def _convert(name: str, raw: Any, kind: type, out: list[FieldViolation]) -> Any:
+_KINDS: dict[str, type] = {"Path": Path, "str": str, "int": int, "float": float, "bool": bool}
+_TRUE, _FALSE = frozenset({"1", "true", "yes", "on"}), frozenset({"0", "false", "no", "off"})
+
+
+def _from_text(raw: Any, kind: type) -> Any:
+    """An environment variable's (or option's) text as the setting's type; as given when it does not convert,
+    for the reader to name as it names the same mistake in the file."""
+    if isinstance(raw, Path):
+        return str(raw)
+    if not isinstance(raw, str) or kind in (str, Path):
+        return raw
+    text = raw.strip()
+    if kind is bool:
+        lowered = text.lower()
+        return True if lowered in _TRUE else False if lowered in _FALSE else raw
     try:
-        if kind is bool:
-            if isinstance(raw, bool):
-                return raw
-            text = str(raw).strip().lower()
-            if text in {"1", "true", "yes", "on"}:
-                return True
-            if text in {"0", "false", "no", "off"}:
-                return False
-            raise ValueError
-        if kind is Path:
-            return Path(str(raw))
-        if kind in (int, float) and isinstance(raw, bool):
-            raise ValueError
-        return kind(raw)
-    except (TypeError, ValueError):
-        out.append(FieldViolation(name, f"expected {kind.__name__}, got {raw!r}"))
-        return None
+        return kind(text)
+    except ValueError:
+        return raw
+
+
+def _read(r: SpecReader, name: str, kind: type, default: Any) -> Any:
+    """One setting read with the catalog's SpecReader; None when it is left out or wrong (the default stands)."""
+    if kind is bool:
+        return r.flag(name, default) if r.raw(name, False) is not MISSING else None
+    if kind is int:
+        return r.integer(name, 0, required=False)
+    if kind is float:
+        return r.number(name, default, 0) if r.raw(name, False) is not MISSING else None
+    text = r.text(name, required=False)
+    return None if text is None else Path(text) if kind is Path else text
 
 
 def load_settings(
     path: str | Path | None = None, *, environ: Mapping[str, str] | None = None, **overrides: Any
 ) -> Settings:
-    """Read the file (if any), then the environment, then explicit overrides; validate all of it."""
+    """Read the file (if any), then the environment, then explicit overrides; validate all of it.
+
+    The merged settings are read with the catalog's SpecReader, so a mistake reads as in any spec file.
+    """
     environ = os.environ if environ is None else environ
-    values: dict[str, Any] = {}
+    loaded: Any = {}
     if path:
         try:
-            loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+            text = Path(path).read_text(encoding="utf-8")
         except OSError as error:
             raise InvalidArgument(f"cannot read settings file {path}: {error.strerror}", reason="SETTINGS") from error
-        except yaml.YAMLError as error:
-            raise InvalidArgument(f"settings file {path} is not valid YAML: {error}", reason="SETTINGS") from error
-        if not isinstance(loaded, dict):
-            raise InvalidArgument(f"settings file {path} must hold a mapping of settings", reason="SETTINGS")
-        values.update(loaded)
+        loaded = load_yaml_text(text, str(path), reason="SETTINGS") or {}
     fields = {f.name: f for f in dataclasses.fields(Settings)}
-    for name in fields:
+    kinds = {name: _KINDS[str(f.type)] for name, f in fields.items()}
+    problems: list[FieldViolation] = []
+    values: dict[str, Any] = dict(loaded) if isinstance(loaded, Mapping) else {}
+    for name, kind in kinds.items():
         env_name = f"EXCHANGE_{name.upper()}"
         if env_name in environ:
-            values[name] = environ[env_name]
-    values.update({k: v for k, v in overrides.items() if v is not None})
-
-    problems: list[FieldViolation] = []
-    unknown = sorted(set(values) - set(fields))
-    for name in unknown:
-        problems.append(FieldViolation(name, f"unknown setting; known settings: {', '.join(sorted(fields))}"))
-    converted: dict[str, Any] = {}
-    for name, raw in values.items():
-        if name in fields:
-            kind = {"Path": Path, "str": str, "int": int, "float": float, "bool": bool}[str(fields[name].type)]
-            converted[name] = _convert(name, raw, kind, problems)
-    # Validate what did convert too (defaults stand in for what did not), so every wrong setting is named at once.
-    settings = Settings(**{name: value for name, value in converted.items() if value is not None})
+            values[name] = _from_text(environ[env_name], kind)
+    values.update({k: _from_text(v, kinds.get(k, str)) for k, v in overrides.items() if v is not None})
+    r = SpecReader(values if isinstance(loaded, Mapping) else loaded, "", tuple(fields), problems)
+    read = {name: _read(r, name, kind, fields[name].default) for name, kind in kinds.items()}
+    # Validate what was read right too (defaults stand in for the rest), so every wrong setting is named at once.
+    settings = Settings(**{name: value for name, value in read.items() if value is not None})
     named = {p.field for p in problems}
     problems.extend(p for p in _validate(settings) if p.field not in named)
     if problems:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -10,10 +9,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import yaml
-
-from catalog.errors import InvalidArgument
+from catalog.errors import FieldViolation, InvalidArgument
 from catalog.model import Dataset
+from catalog.spec_reader import MISSING, SpecReader
+from catalog.yaml_io import load_spec_file
 
 TEMPLATES = Path(__file__).parent / "templates"
 # The annotation states Beijing time whatever the hub's display zone: it is what the copy's users read.
@@ -79,22 +78,37 @@ def beijing_time(time_us: int) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S") + " 北京时间 Beijing time (UTC+8)"
 
 
-def _line(raw: Mapping[str, Any], source: str) -> FieldLine:
-    if not isinstance(raw, Mapping) or not isinstance(raw.get("field"), str):
-        raise InvalidArgument(f"{source}: each entry of fields needs a field name", reason="TEMPLATE_INVALID")
-    name = raw["field"]
-    return FieldLine(name, str(raw.get("zh", name)), str(raw.get("en", name)))
+_TEMPLATE_KEYS = ("title", "fields")
+_TITLE_KEYS = ("zh", "en")
+_LINE_KEYS = ("field", "zh", "en")
+
+
+def _line(raw: Any, path: str, out: list[FieldViolation]) -> FieldLine | None:
+    """One entry of fields: the field's name, and its labels (the name when left out)."""
+    r = SpecReader(raw, path, _LINE_KEYS, out)
+    name, zh, en = r.text("field"), r.text("zh", required=False), r.text("en", required=False)
+    return None if name is None else FieldLine(name, zh or name, en or name)
 
 
 @lru_cache(maxsize=64)
-def _load(path: Path) -> CopyTemplate:
-    """A template file: title {zh, en} and fields [{field, zh, en}]."""
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    title = raw.get("title") or {}
-    fields = raw.get("fields")
-    if not isinstance(fields, list) or not fields:
-        raise InvalidArgument(f"{path.name}: fields must list at least one field", reason="TEMPLATE_INVALID")
-    return CopyTemplate(str(title.get("zh", "")), str(title.get("en", "")), tuple(_line(f, path.name) for f in fields))
+def load_template(path: Path) -> CopyTemplate:
+    """A template file, title {zh, en} and fields [{field, zh, en}], read with the catalog's SpecReader."""
+    data = load_spec_file(path)
+    out: list[FieldViolation] = []
+    r = SpecReader(data, "", _TEMPLATE_KEYS, out)
+    title = r.section("title", _TITLE_KEYS, required=False)
+    title_zh = (title.text("zh", required=False) if title else None) or ""
+    title_en = (title.text("en", required=False) if title else None) or ""
+    fields = r.objects("fields", _line)
+    if r.raw("fields", False) in (MISSING, []):
+        r.problem("fields", "required: a list of at least one field")
+    if out:
+        raise InvalidArgument(
+            f"the annotated copy template {path.name} has {len(out)} problem(s)",
+            reason="TEMPLATE_INVALID",
+            violations=out,
+        )
+    return CopyTemplate(title_zh, title_en, fields)
 
 
 def default_template(dataset: Dataset) -> CopyTemplate:
@@ -111,5 +125,5 @@ def template_for(dataset: Dataset) -> CopyTemplate:
     path = TEMPLATES / f"{dataset.code}.yaml"
     if not path.is_file():
         return default_template(dataset)
-    template = _load(path)
+    template = load_template(path)
     return CopyTemplate(template.title_zh, template.title_en or dataset.title, template.fields)

@@ -9,9 +9,9 @@ from importlib import resources
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
-
-from catalog.errors import FieldViolation, InvalidArgument, NotFound
+from catalog.errors import FieldViolation, InvalidArgument, NotFound, quote
+from catalog.spec_reader import MISSING, SpecReader
+from catalog.yaml_io import at_lines, load_located_text
 
 DEFAULT_TIMEZONE = ZoneInfo("Asia/Shanghai")
 _ONE_DAY = timedelta(days=1)
@@ -155,79 +155,47 @@ class WorkingCalendar:
         return self.working_time_between(now, deadline) / _ONE_DAY
 
 
-def _parse_dates(node: yaml.Node, key: str) -> tuple[list[tuple[date, int]], list[FieldViolation]]:
-    """The dates of one YAML sequence with their 1-based line numbers, and what was wrong."""
-    if not isinstance(node, yaml.SequenceNode):
-        line = node.start_mark.line + 1
-        return [], [FieldViolation(key, f"line {line}: expected a list of dates like 2026-01-01")]
-    found: list[tuple[date, int]] = []
-    wrong: list[FieldViolation] = []
-    for index, item in enumerate(node.value):
-        line = item.start_mark.line + 1
-        text = item.value if isinstance(item, yaml.ScalarNode) else None
-        try:
-            if not isinstance(text, str):
-                raise ValueError
-            found.append((date.fromisoformat(text.strip()), line))
-        except ValueError:
-            shown = text if isinstance(text, str) else "a nested value"
-            wrong.append(FieldViolation(f"{key}[{index}]", f"line {line}: {shown!r} is not a date like 2026-01-01"))
-    return found, wrong
+CALENDAR_KEYS = ("timezone", "years", "source", "holidays", "makeup_workdays")
 
 
 def parse_calendar(text: str, source: str = "<calendar>") -> WorkingCalendar:
-    """A WorkingCalendar from YAML text: ``timezone``, ``years``, ``source``, ``holidays``, ``makeup_workdays``."""
-    try:
-        root = yaml.compose(text)
-    except yaml.YAMLError as exc:
-        raise InvalidArgument(f"{source} is not valid YAML: {exc}", reason="CALENDAR_INVALID") from exc
-    if root is None:
+    """A WorkingCalendar from YAML text: ``timezone``, ``years``, ``source``, ``holidays``, ``makeup_workdays``.
+
+    Read with the catalog's SpecReader, so a mistake reads as in any spec, each after the line it is on.
+    """
+    data, lines = load_located_text(text, source, reason="CALENDAR_INVALID")
+    if data is None:
         return WorkingCalendar()
-    if not isinstance(root, yaml.MappingNode):
-        raise InvalidArgument(
-            f"{source} must be a mapping with holidays, makeup_workdays and timezone",
-            reason="CALENDAR_INVALID",
-        )
-    lists: dict[str, list[tuple[date, int]]] = {"holidays": [], "makeup_workdays": []}
+    read: list[FieldViolation] = []
+    r = SpecReader(data, "", CALENDAR_KEYS, read)
+    zone = r.text("timezone", required=False)
     tz = DEFAULT_TIMEZONE
-    declared: set[int] | None = None
-    sources: tuple[str, ...] = ()
-    wrong: list[FieldViolation] = []
-    for key_node, value_node in root.value:
-        key, line = str(key_node.value), key_node.start_mark.line + 1
-        if key in lists:
-            lists[key], bad = _parse_dates(value_node, key)
-            wrong.extend(bad)
-        elif key == "timezone":
-            name = value_node.value if isinstance(value_node, yaml.ScalarNode) else ""
-            try:
-                tz = ZoneInfo(str(name))
-            except (ZoneInfoNotFoundError, ValueError):
-                wrong.append(FieldViolation("timezone", f"line {line}: unknown time zone {name!r}"))
-        elif key == "years":
-            declared, bad_years = _parse_years(value_node)
-            wrong.extend(bad_years)
-        elif key == "source" and isinstance(value_node, yaml.ScalarNode) and str(value_node.value).strip():
-            sources = (str(value_node.value).strip(),)
-        elif key == "source":
-            wrong.append(FieldViolation("source", f"line {line}: expected the notice's name as text"))
-        else:
-            wrong.append(FieldViolation(key, f"line {line}: unknown key; expected {', '.join(CALENDAR_KEYS)}"))
-    holidays = {d for d, _ in lists["holidays"]}
-    listed = [*lists["holidays"], *lists["makeup_workdays"]]
+    if zone is not None:
+        try:
+            tz = ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            r.problem("timezone", f"unknown time zone {quote(zone)}")
+    declared = set(r.integers("years", 1900, 2999)) if r.raw("years", False) is not MISSING else None
+    notice = (r.text("source", required=False) or "").strip()
+    holidays, makeup = r.days("holidays"), r.days("makeup_workdays")
+    wrong = at_lines(read, lines)
+
+    holiday_lines = [(d, lines.get(f"holidays[{i}]", 0)) for i, d in enumerate(holidays)]
+    makeup_lines = [(d, lines.get(f"makeup_workdays[{i}]", 0)) for i, d in enumerate(makeup)]
+    listed = holiday_lines + makeup_lines
     # Without `years`, a file covers the years of the dates it lists.
     years = declared if declared is not None else {d.year for d, _ in listed}
-    for d, line in listed:
+    for d, at in listed:
         if d.year not in years:
-            wrong.append(FieldViolation("years", f"line {line}: {d} is outside the years the file declares"))
-    for d, line in lists["makeup_workdays"]:
+            wrong.append(FieldViolation("years", f"line {at}: {d} is outside the years the file declares"))
+    for d, at in makeup_lines:
         if d in holidays:
-            wrong.append(FieldViolation("makeup_workdays", f"line {line}: {d} is also listed as a holiday"))
+            wrong.append(FieldViolation("makeup_workdays", f"line {at}: {d} is also listed as a holiday"))
         elif d.weekday() < 5:
             wrong.append(
                 FieldViolation(
                     "makeup_workdays",
-                    f"line {line}: {d} is a {d.strftime('%A')}, already a working day; "
+                    f"line {at}: {d} is a {d.strftime('%A')}, already a working day; "
                     "make-up days are Saturdays or Sundays",
                 )
             )
@@ -235,26 +203,11 @@ def parse_calendar(text: str, source: str = "<calendar>") -> WorkingCalendar:
         raise InvalidArgument(f"{source} has {len(wrong)} error(s)", reason="CALENDAR_INVALID", violations=wrong)
     return WorkingCalendar(
         holidays=frozenset(holidays),
-        makeup_workdays=frozenset(d for d, _ in lists["makeup_workdays"]),
+        makeup_workdays=frozenset(makeup),
         tz=tz,
         years=frozenset(years),
-        sources=sources,
+        sources=(notice,) if notice else (),
     )
-
-
-CALENDAR_KEYS = ("timezone", "years", "source", "holidays", "makeup_workdays")
-
-
-def _parse_years(node: yaml.Node) -> tuple[set[int] | None, list[FieldViolation]]:
-    line = node.start_mark.line + 1
-    items = node.value if isinstance(node, yaml.SequenceNode) else [node]
-    years: set[int] = set()
-    for item in items:
-        text = str(item.value) if isinstance(item, yaml.ScalarNode) else ""
-        if not (text.isdigit() and len(text) == 4):
-            return None, [FieldViolation("years", f"line {line}: expected a list of years like [2027]")]
-        years.add(int(text))
-    return years, []
 
 
 def load_calendar(path: str | Path) -> WorkingCalendar:

@@ -23,6 +23,8 @@ import click
 import yaml
 
 from catalog.errors import ExchangeError, FieldViolation, InvalidArgument, Unavailable
+from catalog.spec_reader import MISSING, SpecReader
+from catalog.yaml_io import load_yaml_text
 from exchange import i18n
 from exchange.cli.messages import EXIT_CONNECTION, EXIT_REFUSED, connection_hint
 from exchange.client import ClientTLS, HubClient
@@ -62,34 +64,41 @@ class Profile:
 
     @classmethod
     def load(cls, path: str | Path) -> Profile:
-        """Read a profile file; unknown keys are named, so a typo does not silently fall back to a default."""
+        """Read a profile file with the catalog's SpecReader: a typo is named, not silently a default."""
         try:
-            data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as error:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
             raise InvalidArgument(
                 f"cannot read the profile {path}: {getattr(error, 'strerror', None) or error}",
                 reason="CLI_PROFILE_INVALID",
             ) from None
-        if not isinstance(data, dict):
-            raise InvalidArgument(f"the profile {path} is not a YAML mapping", reason="CLI_PROFILE_INVALID")
-        data = {KEY_ALIASES.get(k, k): v for k, v in data.items()}
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
+        data = load_yaml_text(text, str(path), reason="CLI_PROFILE_INVALID") or {}
+        problems: list[FieldViolation] = []
+        names = [f.name for f in fields(cls)]
+        r = SpecReader(data, "", (*names, *KEY_ALIASES), problems)
+        values: dict[str, Any] = {}
+        for name in names:
+            # A key by its own name, else by an alias.
+            key = next((k for k in (name, *(a for a, n in KEY_ALIASES.items() if n == name)) if k in r.data), name)
+            if name != "roles":
+                value = r.text(key, required=False)
+                if value is not None:
+                    values[name] = value
+            elif isinstance(r.data.get(key), str):  # roles: officer, case_officer
+                values[name] = tuple(role.strip() for role in r.data[key].split(","))
+            elif r.raw(key, False) is not MISSING:
+                values[name] = r.strings(key)
+        if problems:
             raise InvalidArgument(
-                f"the profile {path} has unknown keys: {', '.join(map(str, unknown))} "
-                f"(known: {', '.join(sorted(known))})",
+                f"the profile {path} has {len(problems)} problem(s)",
                 reason="CLI_PROFILE_INVALID",
-                violations=[FieldViolation(str(k), "unknown profile key") for k in unknown],
+                violations=problems,
             )
         base = Path(path).parent
         for name in FILE_KEYS:
-            if data.get(name) and not Path(data[name]).is_absolute():
-                data[name] = str(base / data[name])
-        if "roles" in data:
-            roles = data["roles"]
-            data["roles"] = tuple(r.strip() for r in roles.split(",")) if isinstance(roles, str) else tuple(roles)
-        return cls(**{k: (v if k == "roles" else str(v)) for k, v in data.items()})  # type: ignore[arg-type]
+            if values.get(name) and not Path(values[name]).is_absolute():
+                values[name] = str(base / values[name])
+        return cls(**values)
 
     def dump(self, path: Path) -> None:
         data = {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items() if v}

@@ -30,7 +30,7 @@ def test_check_reads_next_years_notice_and_names_what_is_wrong(tmp_path: Path) -
     assert "is valid: 1 holidays, 1 make-up working days in 2027" in done.output
     refused = CliRunner().invoke(cli, ["--lang", "en", "calendar", "check", str(bad)])
     assert refused.exit_code == 2
-    assert "holidays[0]: line 2: '2027-02-30' is not a date like 2026-01-01" in refused.output
+    assert "holidays[0]: line 2: expected a date such as 2026-01-15, found '2027-02-30'" in refused.output
     assert "makeup_workdays: line 3: 2027-01-04 is a Monday, already a working day" in refused.output
 
 
@@ -43,4 +43,4 @@ def test_serve_check_warns_of_a_year_without_holidays_and_refuses_a_broken_file(
     (tmp_path / "broken.yaml").write_text("holidays: [not-a-date]\n")
     (finding,) = _calendar(Settings(data_dir=tmp_path, calendar_file="broken.yaml"), today=date(2026, 6, 1))
     assert not finding.ok and finding.text.startswith("calendar_file: ")
-    assert "holidays[0]: line 1: 'not-a-date' is not a date" in finding.text
+    assert "holidays[0]: line 1: expected a date such as 2026-01-15, found 'not-a-date'" in finding.text

@@ -135,7 +135,7 @@ async def test_a_profile_with_an_unknown_key_is_named(tmp_path: Path) -> None:
     profile = tmp_path / "p.yaml"
     profile.write_text("hub: 127.0.0.1:1\ndepartmnet: SVC\n")
     result = await invoke("departments", "list", "--profile", str(profile))
-    assert result.exit_code == 2 and "unknown keys: departmnet" in result.output
+    assert result.exit_code == 2 and "  departmnet: unknown key; allowed: hub, department," in result.output
 
 
 # --- token keys ---------------------------------------------------------------------------------

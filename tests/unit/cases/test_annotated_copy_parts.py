@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
+from catalog.errors import InvalidArgument
 from catalog.model import Dataset
 from catalog.specs import parse_spec
 from catalog.yaml_io import load_spec_file
 from exchange.annotated import Annotation, template_for
-from exchange.annotated.layout import beijing_time
+from exchange.annotated.layout import beijing_time, load_template
 from exchange.cases.annotated_copies import copy_validity
 from exchange.testing import EXAMPLES
 
@@ -56,3 +61,32 @@ def test_every_template_names_only_fields_of_its_dataset() -> None:
     for code in ("business_licence", "fire_safety_certificate"):
         dataset = example_dataset(code)
         assert {f.field for f in template_for(dataset).fields} <= set(dataset.schema.names), code
+
+
+def test_a_template_mistake_reads_like_the_same_mistake_in_any_spec(tmp_path: Path) -> None:
+    """Templates are read with the catalog's SpecReader: each mistake named by its key's full path."""
+    path = tmp_path / "business_licence.yaml"
+    path.write_text(
+        "title: {zh: 营业执照, eng: Business licence}\nfields:\n  - {field: name, zh: 名称}\n  - {zh: 类型}\n"
+        "  - {field: 5}\n  - status\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(InvalidArgument) as raised:
+        load_template(path)
+    assert raised.value.reason == "TEMPLATE_INVALID"
+    assert [(v.field, v.description) for v in raised.value.violations] == [
+        ("title.eng", "unknown key; allowed: zh, en"),
+        ("fields[1].field", "required"),
+        ("fields[2].field", 'expected a string, found the number 5; quote it ("5")'),
+        ("fields[3]", "expected an object, found string"),
+    ]
+
+
+def test_a_template_without_fields_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "empty.yaml"
+    path.write_text("title: {zh: 证照}\nfields: []\n", encoding="utf-8")
+    with pytest.raises(InvalidArgument) as raised:
+        load_template(path)
+    assert [(v.field, v.description) for v in raised.value.violations] == [
+        ("fields", "required: a list of at least one field")
+    ]

@@ -44,7 +44,7 @@ def test_only_the_known_keys_are_read_whatever_their_sort_order(key: str) -> Non
     if key in ("holidays", "makeup_workdays", "timezone", "years", "source"):
         return
     error = file_error(f"{key}: UTC\n")
-    expected = "line 1: unknown key; expected timezone, years, source, holidays, makeup_workdays"
+    expected = "line 1: unknown key; allowed: timezone, years, source, holidays, makeup_workdays"
     assert violations(error) == [(key, expected)]
 
 
@@ -52,7 +52,7 @@ def test_only_the_known_keys_are_read_whatever_their_sort_order(key: str) -> Non
 def test_keys_that_sort_near_the_known_ones_are_unknown(key: str) -> None:
     error = file_error(f"holidays: []\n{key}: UTC\n")
     assert error.message == "cal.yaml has 1 error(s)"
-    expected = "line 2: unknown key; expected timezone, years, source, holidays, makeup_workdays"
+    expected = "line 2: unknown key; allowed: timezone, years, source, holidays, makeup_workdays"
     assert violations(error) == [(key, expected)]
 
 
@@ -62,16 +62,16 @@ def test_the_timezone_key_sets_the_zone_and_an_unknown_zone_is_named() -> None:
     error = file_error("holidays: []\ntimezone: Mars/Olympus\n")
     assert violations(error) == [("timezone", "line 2: unknown time zone 'Mars/Olympus'")]
     error = file_error("timezone: [UTC]\n")
-    assert violations(error) == [("timezone", "line 1: unknown time zone ''")]
+    assert violations(error) == [("timezone", "line 1: expected a non-empty string, found array")]
 
 
 def test_dates_that_are_not_a_list_or_not_dates_are_named_with_line_and_value() -> None:
     error = file_error("holidays: 2026-01-01\nmakeup_workdays:\n  - 2026-02-14\n  - [1]\n  - soon\n")
     assert error.message == "cal.yaml has 3 error(s)"
     assert violations(error) == [
-        ("holidays", "line 1: expected a list of dates like 2026-01-01"),
-        ("makeup_workdays[1]", "line 4: 'a nested value' is not a date like 2026-01-01"),
-        ("makeup_workdays[2]", "line 5: 'soon' is not a date like 2026-01-01"),
+        ("holidays", "line 1: expected a list of dates, found date"),
+        ("makeup_workdays[1]", "line 4: expected a date such as 2026-01-15, found '[1]'"),
+        ("makeup_workdays[2]", "line 5: expected a date such as 2026-01-15, found 'soon'"),
     ]
 
 
@@ -94,8 +94,10 @@ def test_a_friday_make_up_day_is_refused_and_saturday_and_sunday_are_accepted() 
 
 
 def test_a_file_that_is_not_a_mapping_or_not_yaml_names_the_source() -> None:
-    assert file_error("- 1\n").message == "cal.yaml must be a mapping with holidays, makeup_workdays and timezone"
-    assert file_error("a: [").message.startswith("cal.yaml is not valid YAML: ")
+    not_a_mapping = file_error("- 1\n")
+    assert not_a_mapping.message == "cal.yaml has 1 error(s)"
+    assert violations(not_a_mapping) == [("(top)", "line 1: expected an object, found array")]
+    assert file_error("a: [").message.startswith("cal.yaml, line 1 column 5: invalid YAML: ")
     assert parse_calendar("") == WorkingCalendar()
 
 
@@ -199,7 +201,7 @@ def test_day_bounds_are_utc_datetimes() -> None:
 def test_a_calendar_text_without_a_source_is_called_calendar_in_messages() -> None:
     with pytest.raises(InvalidArgument) as caught:
         parse_calendar("- 1\n")
-    assert caught.value.message == "<calendar> must be a mapping with holidays, makeup_workdays and timezone"
+    assert caught.value.message == "<calendar> has 1 error(s)"
 
 
 def test_a_datetime_whose_zone_gives_no_offset_counts_as_naive() -> None:
@@ -218,3 +220,14 @@ def test_a_datetime_whose_zone_gives_no_offset_counts_as_naive() -> None:
     with pytest.raises(InvalidArgument) as caught:
         require_aware(datetime(2026, 3, 6, 9, tzinfo=NoOffset()), "start")
     assert caught.value.reason == "NAIVE_DATETIME"
+
+
+def test_a_calendar_mistake_reads_like_the_same_mistake_in_any_spec_with_its_line() -> None:
+    """Calendar files are read with the catalog's SpecReader; the line of the offending key comes first."""
+    error = file_error("holidays:\n  - 2026-01-01\n  - 5\nsource: 7\nyears: [2026, next]\nholiday: []\n")
+    assert violations(error) == [
+        ("holiday", "line 6: unknown key; allowed: timezone, years, source, holidays, makeup_workdays"),
+        ("years[1]", "line 5: expected an integer in 1900..2999, found 'next'"),
+        ("source", 'line 4: expected a string, found the number 7; quote it ("7")'),
+        ("holidays[1]", "line 3: expected a date such as 2026-01-15, found '5'"),
+    ]

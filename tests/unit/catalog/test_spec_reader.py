@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from catalog.errors import InvalidArgument
+from catalog.errors import FieldViolation, InvalidArgument
 from catalog.schema import parse_schema
 from catalog.specs import parse_service_item
 
@@ -40,3 +40,14 @@ def test_a_missing_type_is_required_like_any_missing_value() -> None:
 def test_a_field_name_not_in_the_format_reads_like_any_code_out_of_format() -> None:
     found = schema_problems({"name": "Bad-Name", "type": "string"})["schema.fields[0].name"]
     assert found == "'Bad-Name' does not match ^[a-z][a-z0-9_]{0,62}$"
+
+
+def test_an_impossible_date_in_a_spec_file_is_named_by_the_reader_not_a_crash() -> None:
+    from catalog.spec_reader import SpecReader
+    from catalog.yaml_io import load_spec_text
+
+    data = load_spec_text("published: 2026-13-01\nno: 1\n", "spec.yaml")
+    assert data == {"published": "2026-13-01", "no": 1}
+    out: list[FieldViolation] = []
+    SpecReader(data, "", ("published", "no"), out).day("published")
+    assert out == [FieldViolation("published", "expected a date such as 2026-01-15, found '2026-13-01'")]
