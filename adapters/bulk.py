@@ -23,7 +23,7 @@ from cryptography.exceptions import InvalidSignature
 from adapters import jcs
 from adapters.signing import SCAN_MANIFEST_CONTEXT as MANIFEST_CONTEXT
 from adapters.signing import KeyLookup, canonical_json
-from catalog.errors import DataLoss, FailedPrecondition
+from exchange.errors import DataLoss, FailedPrecondition
 
 CHAIN_CONTEXT = b"exchange-scan-chain/v1\n"
 NONCE_BYTES = 16

@@ -17,11 +17,11 @@ import pyarrow as pa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, load_pem_private_key
 
-from catalog.errors import FieldViolation, InvalidArgument, quote
 from catalog.model import DEPARTMENT_CODE, ENDPOINT, VERSION, Dataset
 from catalog.spec_reader import MISSING, SpecReader, kind_of
 from catalog.specs import parse_dataset, parse_spec
 from catalog.yaml_io import load_spec_file
+from exchange.errors import FieldViolation, InvalidArgument, quote
 
 from .signing import DocumentSigner
 from .sources.base import Source

@@ -12,7 +12,7 @@ import pyarrow as pa
 from google.protobuf.message import Message
 from grpc import aio
 
-from catalog.errors import DataLoss
+from exchange.errors import DataLoss
 
 MAX_MESSAGE_BYTES = 2 * 1024 * 1024
 """Target size of one batch message: big enough to be efficient, small enough not to stall the loop."""

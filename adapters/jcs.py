@@ -13,7 +13,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from catalog.errors import InvalidArgument
+from exchange.errors import InvalidArgument
 
 MAX_SAFE_INTEGER = 2**53
 """Integers beyond this lose precision as IEEE doubles; RFC 8785 (section 6) says to send them as strings."""

@@ -3,9 +3,9 @@ and announces, the hub the keys it forwards, with the same error."""
 
 from __future__ import annotations
 
-from catalog.errors import FieldViolation, InvalidArgument
 from catalog.identifiers import KeyFormat, validate_key
 from catalog.model import Dataset
+from exchange.errors import FieldViolation, InvalidArgument
 
 
 def dataset_key(ds: Dataset, key: str) -> str:

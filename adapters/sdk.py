@@ -18,8 +18,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from catalog.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 from catalog.model import Dataset, DatasetKind
+from exchange.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 
 from .config import AdapterConfig, FileSourceConfig, RestSourceConfig, SqlSourceConfig, build_source, load_dataset
 from .keys import dataset_key

@@ -2,7 +2,7 @@
 
 Lookup answers signed documents, Scan streams Arrow IPC (schema first, then batches of a
 few MiB), Status reads a licence's status, Describe lists the datasets. Errors leave through
-the hub's one error table (`exchange.errors`); standard health checking is on; SIGTERM
+the hub's one error table (`exchange.status`); standard health checking is on; SIGTERM
 stops the server after the calls in flight finish.
 
 The hub is the only door: over TLS every Provider call first passes `HubOnlyDoor`, which
@@ -29,9 +29,9 @@ from cryptography import x509
 from grpc import aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from catalog.errors import FieldViolation, InvalidArgument, PermissionDenied, Unauthenticated
 from exchange.auth.pki import RevocationList, certificate_uris, peer_certificate, peer_chain
-from exchange.errors import ErrorMappingInterceptor
+from exchange.errors import FieldViolation, InvalidArgument, PermissionDenied, Unauthenticated
+from exchange.status import ErrorMappingInterceptor
 from exchange.tracing import TracingInterceptor
 from exchange.v1 import provider_pb2, provider_pb2_grpc
 from exchange.wire import from_message, to_message

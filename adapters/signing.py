@@ -21,7 +21,6 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from adapters import jcs
-from catalog.errors import DataLoss, FailedPrecondition, InvalidArgument
 from exchange.audit.merkle import (
     ProofError,
     inclusion_proof_from_leaves,
@@ -29,6 +28,7 @@ from exchange.audit.merkle import (
     root_from_leaf_hashes,
     verify_inclusion,
 )
+from exchange.errors import DataLoss, FailedPrecondition, InvalidArgument
 
 DOCUMENT_CONTEXT = b"exchange-document/v1\n"
 DOCUMENT_CONTEXT_V2 = b"exchange-document/v2\n"

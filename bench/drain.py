@@ -11,7 +11,7 @@ import pyarrow.flight as flight
 
 from bench.load import MAX_MESSAGE, Identity
 from bench.tls import ChannelTls, sync_channel
-from catalog.errors import ExchangeError
+from exchange.errors import ExchangeError
 
 
 @dataclass(frozen=True)

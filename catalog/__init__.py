@@ -2,7 +2,7 @@
 
 Pure Python (no gRPC, no database): parse catalog entries from YAML/JSON, check documents against a
 dataset's Arrow schema, validate keys (USCC, resident id, electronic licence id), and decide the version
-a schema change must carry. Errors are the classes in ``catalog.errors``.
+a schema change must carry. Errors are the classes in ``exchange.errors``.
 
 The types are in ``catalog.model``; their dict form (parse and dump) in ``catalog.specs``, read with the one
 validating reader of ``catalog.spec_reader``; spec files in ``catalog.yaml_io``.

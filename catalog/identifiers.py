@@ -10,7 +10,7 @@ from enum import StrEnum
 from stdnum.cn import ric, uscc
 from stdnum.iso7064 import mod_37_36
 
-from catalog.errors import InvalidArgument
+from exchange.errors import InvalidArgument
 
 MAX_KEY_LENGTH = 256
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"

@@ -11,7 +11,7 @@ Two classes of characters:
   refuses format characters such as bidirectional overrides, and unpaired surrogates);
 - text (messages, comments, justifications, specs): anything but control characters, except tab and newlines.
 
-Imports nothing but the standard library and `catalog.errors`: the client, the adapters and the hub use it.
+Imports nothing but the standard library and `exchange.errors`: the client, the adapters and the hub use it.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from catalog.errors import FieldViolation, InvalidArgument
+from exchange.errors import FieldViolation, InvalidArgument
 
 TOO_LONG = "VALUE_TOO_LONG"
 INVALID_CHARACTERS = "VALUE_INVALID_CHARACTERS"

@@ -14,9 +14,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from catalog.errors import FieldViolation, InvalidArgument, quote
 from catalog.spec_reader import SpecReader, kind_of
 from catalog.values import known_time_zone, parse_date, parse_timestamp
+from exchange.errors import FieldViolation, InvalidArgument, quote
 
 FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _FLOAT32_MAX = 3.4028234663852886e38

@@ -15,8 +15,8 @@ from collections.abc import Callable, Mapping
 from enum import StrEnum
 from typing import Any, Final, TypeVar
 
-from catalog.errors import FieldViolation, InvalidArgument, quote
 from catalog.values import parse_date
+from exchange.errors import FieldViolation, InvalidArgument, quote
 
 E = TypeVar("E", bound=StrEnum)
 T = TypeVar("T")

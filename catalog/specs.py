@@ -10,7 +10,6 @@ from typing import Any
 
 import pyarrow as pa
 
-from catalog.errors import FieldViolation, InvalidArgument, quote
 from catalog.identifiers import KeyFormat
 from catalog.limits import check_text_tree
 from catalog.model import (
@@ -42,6 +41,7 @@ from catalog.model import (
 )
 from catalog.schema import FIELD_NAME, DatasetSchema, collect_schema, schema_to_list
 from catalog.spec_reader import MISSING, SpecReader, raise_if_any
+from exchange.errors import FieldViolation, InvalidArgument, quote
 
 # --- datasets ---------------------------------------------------------------------------------------
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from catalog.errors import FailedPrecondition, InvalidArgument
 from catalog.model import Dataset
+from exchange.errors import FailedPrecondition, InvalidArgument
 
 COMPATIBLE_KINDS = ("added_optional", "made_optional", "sensitivity_changed")
 BREAKING_KINDS = ("added_required", "removed", "retyped", "made_required", "key_changed")

@@ -15,8 +15,8 @@ from typing import Any
 
 import yaml
 
-from catalog.errors import FieldViolation, InvalidArgument
 from catalog.spec_reader import kind_of
+from exchange.errors import FieldViolation, InvalidArgument
 
 _STR, _MERGE = "tag:yaml.org,2002:str", "tag:yaml.org,2002:merge"
 

@@ -31,10 +31,10 @@ from cryptography import x509
 from grpc import aio
 
 from adapters.signing import SignedDocument
-from catalog.errors import DeadlineExceeded, ExchangeError, NotFound, Unauthenticated, Unavailable
 from exchange import metrics, tracing
 from exchange.auth.pki import RevocationList, adapter_dns_name, adapter_identity, certificate_uris
-from exchange.errors import from_rpc_error
+from exchange.errors import DeadlineExceeded, ExchangeError, NotFound, Unauthenticated, Unavailable
+from exchange.status import from_rpc_error
 from exchange.v1 import provider_pb2, provider_pb2_grpc
 
 log = logging.getLogger(__name__)

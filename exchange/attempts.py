@@ -15,7 +15,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from catalog.errors import ExchangeError
+from exchange.errors import ExchangeError
 
 if TYPE_CHECKING:
     from exchange.audit.entry import AccessLogEntry

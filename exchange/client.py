@@ -7,8 +7,8 @@
         print(licence.data["name"], licence.receipt.index)
 
 Results are plain dataclasses (docs/api.md, "The Python client"), never protobuf; failures raise
-the error classes of `catalog.errors` (`PermissionDenied`, `NotFound`, ...) carrying the gRPC status as `.grpc_code` and
-the hub's reason code as `.reason`. Tokens are minted from the department's key and
+the error classes of `exchange.errors` (`PermissionDenied`, `NotFound`, ...) carrying the gRPC status
+as `.grpc_code` and the hub's reason code as `.reason`. Tokens are minted from the department's key and
 reused on the channel until shortly before they expire.
 """
 
@@ -39,7 +39,6 @@ from adapters.bulk import (
     verify_manifest,
 )
 from adapters.ipc import read_batch, read_schema, split_chained_response
-from catalog.errors import DataLoss, ExchangeError, InvalidArgument, Unauthenticated
 from catalog.model import Department
 from exchange.audit.bundle import EvidenceBundle
 from exchange.audit.note import NoteVerifier
@@ -113,7 +112,7 @@ from exchange.client_supervision import (
     report_from_proto,
 )
 from exchange.client_tickets import Ticket, ticket_from_proto
-from exchange.errors import from_rpc_error
+from exchange.errors import DataLoss, ExchangeError, InvalidArgument, Unauthenticated
 from exchange.provenance import Provenance
 from exchange.served_document import (
     DocumentCheck,
@@ -122,6 +121,7 @@ from exchange.served_document import (
     load_fetch_response,
     verify_fetch_response,
 )
+from exchange.status import from_rpc_error
 from exchange.v1 import (
     access_pb2,
     audit_pb2,

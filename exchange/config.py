@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from catalog.errors import FieldViolation, InvalidArgument
 from catalog.model import DEPARTMENT_CODE
 from catalog.spec_reader import MISSING, SpecReader
 from catalog.yaml_io import load_yaml_text
+from exchange.errors import FieldViolation, InvalidArgument
 
 # What happens to an access request answered after its limit (Settings.late_answer).
 LATE_ANSWER_RULES = ("allow_marked", "refuse")

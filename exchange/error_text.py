@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from google.protobuf import any_pb2
 from google.rpc import error_details_pb2
 
-from catalog import errors as e
+from exchange import errors as e
 from exchange import i18n
 from exchange.i18n import N_
 from exchange.policy import sentences

@@ -17,7 +17,16 @@ from typing import Any
 from adapters.keys import dataset_key
 from adapters.signing import SignedDocument, canonical_json, verify_document
 from catalog import limits
-from catalog.errors import (
+from catalog.model import Dataset
+from exchange import metrics
+from exchange.app import grant_records
+from exchange.attempts import Deadline, Progress, record_despite_cancellation
+from exchange.audit.entry import AccessLogEntry, decision_for
+from exchange.audit.log import Receipt
+from exchange.audit.recorder import Purpose, entry_of
+from exchange.auth.identity import Caller
+from exchange.clock import now_us
+from exchange.errors import (
     DataLoss,
     ExchangeError,
     FieldViolation,
@@ -28,15 +37,6 @@ from catalog.errors import (
     quote,
     status_name,
 )
-from catalog.model import Dataset
-from exchange import metrics
-from exchange.app import grant_records
-from exchange.attempts import Deadline, Progress, record_despite_cancellation
-from exchange.audit.entry import AccessLogEntry, decision_for
-from exchange.audit.log import Receipt
-from exchange.audit.recorder import Purpose, entry_of
-from exchange.auth.identity import Caller
-from exchange.clock import now_us
 from exchange.hub import Hub
 from exchange.policy import (
     REASON_SUBJECT_NOT_ON_CASE,

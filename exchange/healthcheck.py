@@ -16,8 +16,8 @@ from cryptography import x509
 from grpc import aio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from catalog.errors import Unavailable
 from exchange.config import Settings
+from exchange.errors import Unavailable
 
 
 def local_address(settings: Settings) -> str:

@@ -21,7 +21,6 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from grpc import aio
 
-from catalog.errors import ExchangeError, FieldViolation, InvalidArgument, PermissionDenied, Unauthenticated
 from catalog.model import DepartmentStatus
 from exchange import localtime, metrics, tracing
 from exchange.adapter_client import AdapterClient, TransportSecurity
@@ -41,6 +40,7 @@ from exchange.auth.tokens import TokenVerifier
 from exchange.cases.calendar import hub_calendar, uncovered_years
 from exchange.clock import now_us
 from exchange.config import Settings
+from exchange.errors import ExchangeError, FieldViolation, InvalidArgument, PermissionDenied, Unauthenticated
 from exchange.events import Publisher
 from exchange.keyring import CurrentDatasets, KeyRing
 from exchange.outbox import OutboxPublisher

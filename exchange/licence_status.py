@@ -13,10 +13,10 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING
 
-from catalog.errors import ExchangeError
 from exchange.app import case_records
 from exchange.audit.recorder import Purpose, entry_of
 from exchange.clock import now_us
+from exchange.errors import ExchangeError
 from exchange.events import Event, EventKind
 from exchange.storage import status_store
 from exchange.v1 import provider_pb2

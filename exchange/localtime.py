@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from catalog.errors import FieldViolation, InvalidArgument
+from exchange.errors import FieldViolation, InvalidArgument
 
 DEFAULT_ZONE = "Asia/Shanghai"
 _LAST_INSTANT = time(23, 59, 59, 999999)

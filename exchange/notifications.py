@@ -20,11 +20,11 @@ from urllib.parse import urlsplit
 import aiohttp
 from cryptography.hazmat.primitives import serialization
 
-from catalog.errors import ExchangeError, FieldViolation, InvalidArgument, NotFound, PermissionDenied
 from exchange.audit.recorder import entry_of
 from exchange.auth.identity import Caller, Role
 from exchange.case_flag import CaseFlag
 from exchange.clock import now_us
+from exchange.errors import ExchangeError, FieldViolation, InvalidArgument, NotFound, PermissionDenied
 from exchange.events import EventKind
 from exchange.policy import Facts, Thing, enforce
 from exchange.storage import notification_store, status_store

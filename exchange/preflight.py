@@ -11,9 +11,9 @@ from datetime import date
 
 from alembic.script import ScriptDirectory
 
-from catalog.errors import ExchangeError
 from exchange.cases.calendar import hub_calendar, uncovered_years
 from exchange.config import Settings
+from exchange.errors import ExchangeError
 from exchange.storage.db import Database, alembic_config
 
 TLS_FILES = ("tls_cert", "tls_key", "tls_client_ca", "tls_client_cert", "tls_client_key")

@@ -37,15 +37,6 @@ from adapters.ipc import (
 )
 from adapters.sources.base import project_schema
 from adapters.sources.filters import RowFilter, parse_filter
-from catalog.errors import (
-    DataLoss,
-    ExchangeError,
-    FailedPrecondition,
-    FieldViolation,
-    InvalidArgument,
-    PermissionDenied,
-    status_name,
-)
 from catalog.model import Dataset, DatasetKind
 from exchange.adapter_client import ScanLimits, scan_closing, scan_schema
 from exchange.attempts import Deadline, Progress, record_despite_cancellation
@@ -54,6 +45,15 @@ from exchange.audit.log import Receipt
 from exchange.audit.recorder import Purpose, entry_of
 from exchange.auth.identity import Caller
 from exchange.clock import now_us
+from exchange.errors import (
+    DataLoss,
+    ExchangeError,
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    PermissionDenied,
+    status_name,
+)
 from exchange.fetch import Fetcher, FetchRequest
 from exchange.policy import Decision, FetchFacts, decide_fetch, decide_filter_subjects
 from exchange.request_ids import current_request_id

@@ -20,11 +20,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from google.protobuf import json_format
 
 from adapters.signing import SignedDocument, require_disclosed, verify_document
-from catalog.errors import DataLoss, InvalidArgument
 from exchange.audit.bundle import EvidenceBundle, verify_bundle
 from exchange.audit.merkle import leaf_hash
 from exchange.audit.note import NoteVerifier
 from exchange.auth.keys import key_id, load_public_key
+from exchange.errors import DataLoss, InvalidArgument
 from exchange.i18n import Sentence
 from exchange.v1 import common_pb2, exchange_pb2
 

@@ -20,11 +20,10 @@ from grpc import aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from adapters.ipc import keep_freed_memory_for_reuse
-from catalog.errors import FailedPrecondition, FieldViolation
 from exchange import console, metrics, tracing
 from exchange.app.wiring import Application
 from exchange.config import Settings
-from exchange.errors import ErrorMappingInterceptor
+from exchange.errors import FailedPrecondition, FieldViolation
 from exchange.fetch import Fetcher
 from exchange.hub import Hub
 from exchange.notifications import NotificationDesk, WebhookDeliverer
@@ -40,6 +39,7 @@ from exchange.services.notifications import NotificationServicer
 from exchange.services.request_ids import RequestIdInterceptor
 from exchange.services.supervision import SupervisionServicer
 from exchange.services.tickets import TicketServicer
+from exchange.status import ErrorMappingInterceptor
 from exchange.v1 import (
     access_pb2,
     access_pb2_grpc,

@@ -18,12 +18,12 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from catalog.errors import ExchangeError, FailedPrecondition, FieldViolation, InvalidArgument, NotFound, quote
 from exchange.app import case_records
 from exchange.audit.entry import AccessLogEntry
 from exchange.audit.recorder import Purpose, entry_of
 from exchange.auth.identity import Caller
 from exchange.cases.desk_base import DeskBase
+from exchange.errors import ExchangeError, FailedPrecondition, FieldViolation, InvalidArgument, NotFound, quote
 from exchange.events import Event, EventKind
 from exchange.policy import Facts, Thing, decide, enforce, enforce_list_scope, error_for
 from exchange.storage import status_store, ticket_store

@@ -27,7 +27,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from adapters.jcs import canonicalize, parse
-from catalog.errors import InvalidArgument, Unauthenticated
+from exchange.errors import InvalidArgument, Unauthenticated
 
 HEADER_EVENT_ID = "X-Exchange-Event-Id"
 HEADER_TIMESTAMP = "X-Exchange-Timestamp"

@@ -22,9 +22,9 @@ import sys
 import time
 from collections.abc import Sequence
 
-from catalog.errors import FailedPrecondition, FieldViolation
 from exchange import metrics
 from exchange.config import Settings
+from exchange.errors import FailedPrecondition, FieldViolation
 
 log = logging.getLogger(__name__)
 

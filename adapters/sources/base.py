@@ -11,8 +11,8 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import pyarrow as pa
 
-from catalog.errors import FailedPrecondition, FieldViolation, InvalidArgument
 from catalog.values import parse_date, parse_timestamp
+from exchange.errors import FailedPrecondition, FieldViolation, InvalidArgument
 
 from .filters import RowFilter
 

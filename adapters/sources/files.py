@@ -17,7 +17,7 @@ import pyarrow.csv as pacsv
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
-from catalog.errors import FailedPrecondition, FieldViolation, InvalidArgument, Unavailable
+from exchange.errors import FailedPrecondition, FieldViolation, InvalidArgument, Unavailable
 
 from .base import (
     DEFAULT_BATCH_ROWS,

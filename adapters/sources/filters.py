@@ -13,8 +13,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as pads
 
-from catalog.errors import FieldViolation, InvalidArgument
 from catalog.values import parse_date, parse_timestamp
+from exchange.errors import FieldViolation, InvalidArgument
 
 if TYPE_CHECKING:
     import sqlalchemy as sa

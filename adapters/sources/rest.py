@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from yarl import URL
 
-from catalog.errors import DeadlineExceeded, FailedPrecondition, FieldViolation, InvalidArgument, Unavailable
+from exchange.errors import DeadlineExceeded, FailedPrecondition, FieldViolation, InvalidArgument, Unavailable
 
 from .base import (
     DEFAULT_BATCH_ROWS,

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from catalog.errors import DeadlineExceeded, FailedPrecondition, FieldViolation, InvalidArgument, Unavailable
+from exchange.errors import DeadlineExceeded, FailedPrecondition, FieldViolation, InvalidArgument, Unavailable
 
 from .base import (
     DEFAULT_BATCH_ROWS,

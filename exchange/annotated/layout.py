@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from catalog.errors import FieldViolation, InvalidArgument
 from catalog.model import Dataset
 from catalog.spec_reader import MISSING, SpecReader
 from catalog.yaml_io import load_spec_file
+from exchange.errors import FieldViolation, InvalidArgument
 
 TEMPLATES = Path(__file__).parent / "templates"
 # The annotation states Beijing time whatever the hub's display zone: it is what the copy's users read.

@@ -20,8 +20,8 @@ from pyhanko.pdf_utils.generic import pdf_name
 from pyhanko.pdf_utils.qr import PdfStreamQRImage
 from pyhanko.pdf_utils.writer import PageObject, PdfFileWriter
 
-from catalog.errors import FailedPrecondition
 from exchange.annotated.layout import Annotation, CopyTemplate, beijing_time
+from exchange.errors import FailedPrecondition
 
 A4 = (0.0, 0.0, 595.0, 842.0)
 MARGIN = 56.0

@@ -10,7 +10,7 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import fields, signers
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-from catalog.errors import FailedPrecondition
+from exchange.errors import FailedPrecondition
 
 FIELD_NAME = "HubSignature"
 

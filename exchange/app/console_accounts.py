@@ -13,7 +13,12 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from catalog import limits
-from catalog.errors import (
+from catalog.model import DEPARTMENT_CODE
+from exchange import i18n
+from exchange.audit.recorder import entry_of, refusal_of
+from exchange.auth.identity import Caller, Role
+from exchange.clock import now_us
+from exchange.errors import (
     ExchangeError,
     FieldViolation,
     InvalidArgument,
@@ -21,11 +26,6 @@ from catalog.errors import (
     ResourceExhausted,
     Unauthenticated,
 )
-from catalog.model import DEPARTMENT_CODE
-from exchange import i18n
-from exchange.audit.recorder import entry_of, refusal_of
-from exchange.auth.identity import Caller, Role
-from exchange.clock import now_us
 from exchange.hub import Hub
 from exchange.i18n import N_
 from exchange.storage import console_store

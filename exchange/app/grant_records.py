@@ -8,11 +8,11 @@ from dataclasses import replace
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from catalog.errors import NotFound, quote
 from catalog.model import Dataset, ServiceItem, SharingType
 from exchange.app import case_records
 from exchange.auth.access_requests import AccessRequest, AccessRequestStatus
 from exchange.auth.identity import Caller
+from exchange.errors import NotFound, quote
 from exchange.policy import CaseFacts, FetchFacts, Grant, GrantStatus
 from exchange.storage import catalog_store, grant_store
 from exchange.storage.db import Reader

@@ -21,10 +21,10 @@ import binascii
 import re
 from dataclasses import dataclass
 
-from catalog.errors import DataLoss
 from exchange.audit.entry import AccessLogEntry, decode_entry
 from exchange.audit.merkle import leaf_hash, verify_inclusion
 from exchange.audit.note import CheckpointVerifier, open_checkpoint
+from exchange.errors import DataLoss
 
 HEADER = "c2sp.org/tlog-proof@v1"
 _DECIMAL = re.compile(r"0|[1-9][0-9]{0,19}")

@@ -12,7 +12,8 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from catalog import limits
-from catalog.errors import (
+from exchange.audit.merkle import leaf_hash
+from exchange.errors import (
     DataLoss,
     ExchangeError,
     InvalidArgument,
@@ -22,7 +23,6 @@ from catalog.errors import (
     ResourceExhausted,
     Unauthenticated,
 )
-from exchange.audit.merkle import leaf_hash
 
 ENTRY_VERSION = b"exchange-access-log/v1\n"
 _VERSION_FAMILY = b"exchange-access-log/"

@@ -26,10 +26,10 @@ import pyarrow.csv as pacsv
 import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
-from catalog.errors import DataLoss, InvalidArgument
 from exchange.audit.entry import ENTRY_VERSION
 from exchange.audit.note import CheckpointVerifier, NoteVerifier
 from exchange.audit.verify import LogRow, VerifyReport, verify_archive, verify_log
+from exchange.errors import DataLoss, InvalidArgument
 
 Format = Literal["parquet", "csv"]
 # What a file holds: the whole log up to its checkpoint, a consecutive range (an archive), or a filtered view.

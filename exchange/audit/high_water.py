@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from catalog.errors import FailedPrecondition
+from exchange.errors import FailedPrecondition
 
 FILE_NAME = "log-high-water.json"
 

@@ -26,7 +26,6 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from catalog.errors import FailedPrecondition, InvalidArgument
 from exchange.audit.note import (
     Checkpoint,
     CheckpointError,
@@ -37,6 +36,7 @@ from exchange.audit.note import (
     split_note,
 )
 from exchange.auth.keys import generate_ed25519, load_private_key, write_private_key
+from exchange.errors import FailedPrecondition, InvalidArgument
 
 HANDOVER = "key-handover"
 SEPARATOR = "%%\n"

@@ -27,7 +27,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from catalog.errors import DataLoss, FailedPrecondition, InvalidArgument, NotFound, OutOfRange, Unavailable
 from exchange import metrics
 from exchange.audit.bundle import EvidenceBundle
 from exchange.audit.entry import AccessLogEntry, SplitEncoding, bounded_entry, join_encoding, split_encoding
@@ -45,6 +44,7 @@ from exchange.audit.merkle import (
 )
 from exchange.audit.note import Checkpoint, NoteSigner, sign_checkpoint
 from exchange.audit.receipt import Receipt
+from exchange.errors import DataLoss, FailedPrecondition, InvalidArgument, NotFound, OutOfRange, Unavailable
 from exchange.storage import Connection, Database, log_store
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ import hashlib
 import struct
 from collections.abc import Callable, Sequence
 
-from catalog.errors import DataLoss, InvalidArgument
+from exchange.errors import DataLoss, InvalidArgument
 
 HASH_SIZE = 32
 EMPTY_ROOT = hashlib.sha256(b"").digest()

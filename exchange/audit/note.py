@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.serialization import (
     PublicFormat,
 )
 
-from catalog.errors import DataLoss, InvalidArgument
+from exchange.errors import DataLoss, InvalidArgument
 
 ED25519_TYPE = b"\x01"
 SIGNATURE_PREFIX = "\u2014 "  # em dash and a space

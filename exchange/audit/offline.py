@@ -19,7 +19,6 @@ from urllib.parse import urlencode
 
 import pyarrow as pa
 
-from catalog.errors import DataLoss, FailedPrecondition
 from exchange.audit.export import ExportWriter, Format, verify_export
 from exchange.audit.key_history import rotate_signing_key
 from exchange.audit.log import AccessLog, read_proofs
@@ -29,6 +28,7 @@ from exchange.audit.origin import key_name
 from exchange.audit.recorder import entry_of, refusal_of
 from exchange.audit.verify import LogRow, VerifyReport, verify_log
 from exchange.auth.identity import Caller, local_operator
+from exchange.errors import DataLoss, FailedPrecondition
 from exchange.storage import Database, log_store
 
 T = TypeVar("T")

@@ -22,8 +22,8 @@ import re
 import secrets
 from pathlib import Path
 
-from catalog.errors import InvalidArgument
 from exchange.config import Settings
+from exchange.errors import InvalidArgument
 from exchange.storage import Database, log_store
 
 DEPLOYMENT_ID_FILE = "deployment-id"

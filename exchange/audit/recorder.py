@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from catalog.errors import ExchangeError, status_name
 from exchange.audit.entry import AccessLogEntry, Decision, decision_for
 from exchange.auth.identity import Caller
 from exchange.clock import now_us
+from exchange.errors import ExchangeError, status_name
 from exchange.policy import decide, error_for
 from exchange.request_ids import current_request_id
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from catalog.errors import FieldViolation, InvalidArgument, PermissionDenied
 from exchange.auth.identity import Role
+from exchange.errors import FieldViolation, InvalidArgument, PermissionDenied
 
 HUB_IDENTITIES: frozenset[Role] = frozenset({Role.HUB_ADMIN, Role.AUDITOR, Role.SUPERVISOR})
 # What an ordinary department holds until a hub admin records otherwise.

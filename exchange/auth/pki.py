@@ -35,8 +35,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from catalog.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, Unauthenticated
 from exchange.auth.keys import PrivateKey, generate_p256, load_private_key, write_private_key
+from exchange.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, Unauthenticated
 
 log = logging.getLogger(__name__)
 

@@ -31,9 +31,9 @@ import jwt
 from jwt.algorithms import Algorithm as JwtAlgorithm
 
 from catalog import limits
-from catalog.errors import InvalidArgument, ResourceExhausted, Unauthenticated, Unavailable
 from exchange.auth.identity import Caller, Role
 from exchange.auth.keys import Algorithm, PrivateKey, PublicKey, algorithm_for
+from exchange.errors import InvalidArgument, ResourceExhausted, Unauthenticated, Unavailable
 
 ACCEPTED_ALGORITHMS: frozenset[str] = frozenset({"EdDSA", "ES256"})
 MAX_TOKEN_BYTES = 8192

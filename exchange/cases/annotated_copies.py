@@ -12,7 +12,6 @@ import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from catalog.errors import FailedPrecondition
 from exchange.annotated import Annotation, CopySigner, render_copy, template_for
 from exchange.annotated.render import font_program
 from exchange.audit.log import Receipt
@@ -21,6 +20,7 @@ from exchange.cases.desk_base import DeskBase
 from exchange.cases.material_desk import MaterialDesk
 from exchange.cases.materials import Material
 from exchange.clock import now_us
+from exchange.errors import FailedPrecondition
 
 if TYPE_CHECKING:
     from exchange.hub import Hub

@@ -9,9 +9,9 @@ from importlib import resources
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from catalog.errors import FieldViolation, InvalidArgument, NotFound, quote
 from catalog.spec_reader import MISSING, SpecReader
 from catalog.yaml_io import at_lines, load_located_text
+from exchange.errors import FieldViolation, InvalidArgument, NotFound, quote
 
 DEFAULT_TIMEZONE = ZoneInfo("Asia/Shanghai")
 _ONE_DAY = timedelta(days=1)

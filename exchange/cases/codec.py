@@ -7,11 +7,11 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
-from catalog.errors import DataLoss
 from exchange.cases.lifecycle import CaseState
 from exchange.cases.model import Case, CaseEvent, CorrectionNotice
 from exchange.cases.parties import CaseParty
 from exchange.cases.review import Opinion, Verdict
+from exchange.errors import DataLoss
 
 FORMAT = 1
 

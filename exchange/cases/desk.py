@@ -15,7 +15,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from catalog.errors import FailedPrecondition, FieldViolation, InvalidArgument, quote
 from exchange.app import case_records
 from exchange.app.case_records import CaseQuery, Savings, StoredCase
 from exchange.auth.identity import Caller
@@ -28,6 +27,7 @@ from exchange.cases.parties import CaseParty, PartyInput
 from exchange.cases.review import Verdict
 from exchange.cases.timeline import Detail
 from exchange.clock import now_us, to_datetime
+from exchange.errors import FailedPrecondition, FieldViolation, InvalidArgument, quote
 from exchange.policy import Facts, Thing, enforce, sees_all
 from exchange.storage import IntegrityError, case_store
 from exchange.supervision.levels import WarningLevel, warning_level

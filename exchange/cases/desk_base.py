@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from catalog.errors import ExchangeError, FieldViolation, InvalidArgument, NotFound, quote
 from exchange.app import case_records
 from exchange.audit.entry import AccessLogEntry
 from exchange.audit.log import Receipt
 from exchange.audit.recorder import Purpose, entry_of
 from exchange.auth.identity import Caller
 from exchange.cases.model import Case
+from exchange.errors import ExchangeError, FieldViolation, InvalidArgument, NotFound, quote
 from exchange.policy import Facts, Thing, enforce
 
 if TYPE_CHECKING:

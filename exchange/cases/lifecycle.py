@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from catalog.errors import FailedPrecondition, InvalidArgument
+from exchange.errors import FailedPrecondition, InvalidArgument
 
 
 class CaseState(StrEnum):

@@ -12,14 +12,6 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from adapters.signing import canonical_json
-from catalog.errors import (
-    ExchangeError,
-    FailedPrecondition,
-    FieldViolation,
-    InvalidArgument,
-    NotFound,
-    PermissionDenied,
-)
 from exchange.app import case_records, grant_records
 from exchange.attempts import Deadline, record_despite_cancellation
 from exchange.audit.log import Receipt
@@ -37,6 +29,14 @@ from exchange.cases.materials import (
 from exchange.cases.model import Case
 from exchange.cases.singleflight import SingleFlight
 from exchange.clock import now_us
+from exchange.errors import (
+    ExchangeError,
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+)
 from exchange.policy import decide_fetch
 from exchange.storage import IntegrityError, case_store
 from exchange.storage.locks import held_across_replicas

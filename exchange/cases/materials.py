@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from catalog.errors import FailedPrecondition, NotFound, quote
 from catalog.model import Dataset, ServiceItem
 from exchange import localtime
+from exchange.errors import FailedPrecondition, NotFound, quote
 from exchange.provenance import Provenance
 
 # Licence status code meaning "valid" (GB/T licence catalogues: 01 valid, 02 suspended, 03 revoked, ...).

@@ -8,12 +8,12 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any, Literal, get_args
 
-from catalog.errors import Aborted, FailedPrecondition, FieldViolation, InvalidArgument, PermissionDenied, quote
 from exchange.cases.calendar import WorkingCalendar, require_aware
 from exchange.cases.lifecycle import CaseAction, CaseState, is_open, next_state
 from exchange.cases.parties import APPLICANT, CaseParty, check_new_parties, clean_name
 from exchange.cases.review import Opinion, Verdict, awaiting_opinion, review_outcome
 from exchange.cases.timeline import Detail
+from exchange.errors import Aborted, FailedPrecondition, FieldViolation, InvalidArgument, PermissionDenied, quote
 from exchange.policy import Thing, decide_involvement, error_for
 
 ApplicantKind = Literal["person", "organisation"]

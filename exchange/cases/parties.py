@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Literal, get_args
 
 from catalog import limits
-from catalog.errors import FieldViolation, InvalidArgument
 from catalog.identifiers import KeyFormat, is_valid_key, validate_key
+from exchange.errors import FieldViolation, InvalidArgument
 
 PartyKind = Literal["person", "organisation"]
 APPLICANT = "applicant"

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 def _config(path: str) -> AdapterConfig:
     """The validated configuration, or the problems printed and exit 2."""
     from adapters.config import load_adapter_config
-    from catalog.errors import ExchangeError
+    from exchange.errors import ExchangeError
 
     try:
         return load_adapter_config(path)

@@ -13,7 +13,6 @@ from typing import Any
 
 import click
 
-from catalog.errors import ExchangeError, InvalidArgument
 from exchange import i18n, localtime
 from exchange.audit.export import ExportReader
 from exchange.audit.note import NoteSigner, NoteVerifier
@@ -23,6 +22,7 @@ from exchange.auth.identity import local_operator
 from exchange.cli.audit_offline import KEY_HISTORY_HELP, keys_of, origin_of, read_text, show_report, verifier_of
 from exchange.cli.common import CommandList, fail, run
 from exchange.config import Settings, load_settings
+from exchange.errors import ExchangeError, InvalidArgument
 from exchange.storage import Database
 from exchange.storage.log_store import EntryFilter
 

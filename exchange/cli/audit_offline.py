@@ -12,7 +12,6 @@ from pathlib import Path
 
 import click
 
-from catalog.errors import ExchangeError, InvalidArgument
 from exchange import i18n, localtime
 from exchange.audit.bundle import EvidenceBundle, verify_bundle
 from exchange.audit.export import ExportReader, footer_verifier, verify_export
@@ -20,6 +19,7 @@ from exchange.audit.key_history import KeyHistory
 from exchange.audit.note import CheckpointVerifier, NoteVerifier
 from exchange.audit.verify import VerifyReport
 from exchange.cli.common import CommandList, failed_check, print_json
+from exchange.errors import ExchangeError, InvalidArgument
 
 # Added to the `audit` group by exchange.cli.audit.
 COMMANDS = CommandList()

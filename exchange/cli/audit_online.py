@@ -10,7 +10,6 @@ from typing import Any
 
 import click
 
-from catalog.errors import ExchangeError, InvalidArgument
 from exchange import i18n, localtime
 from exchange.audit.merkle import ConsistencyProofError, verify_consistency
 from exchange.audit.note import open_checkpoint
@@ -26,6 +25,7 @@ from exchange.cli.common import (
     run,
 )
 from exchange.client_audit import CheckpointInfo
+from exchange.errors import ExchangeError, InvalidArgument
 
 # Added to the `audit` group by exchange.cli.audit.
 COMMANDS = CommandList()

@@ -6,9 +6,9 @@ from datetime import date
 
 import click
 
-from catalog.errors import ExchangeError
 from exchange.cases.calendar import WorkingCalendar, hub_calendar, load_calendar, uncovered_years
 from exchange.cli.common import fail
+from exchange.errors import ExchangeError
 from exchange.i18n import N_, translate
 
 HOLIDAY = N_("cli.calendar.holiday", "holiday")

@@ -22,13 +22,13 @@ from typing import Any, NoReturn, TypeVar
 import click
 import yaml
 
-from catalog.errors import ExchangeError, FieldViolation, InvalidArgument, Unavailable
 from catalog.spec_reader import MISSING, SpecReader
 from catalog.yaml_io import load_yaml_text
 from exchange import i18n
 from exchange.cli.messages import EXIT_CONNECTION, EXIT_REFUSED, connection_hint
 from exchange.client import ClientTLS, HubClient
 from exchange.error_text import localized_text
+from exchange.errors import ExchangeError, FieldViolation, InvalidArgument, Unavailable
 from exchange.i18n import N_
 
 T = TypeVar("T")

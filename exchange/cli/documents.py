@@ -6,10 +6,10 @@ from pathlib import Path
 
 import click
 
-from catalog.errors import ExchangeError
 from exchange import i18n
 from exchange.cli.common import EXISTING_FILE, failed_check, print_json
 from exchange.client import verify_document
+from exchange.errors import ExchangeError
 
 
 @click.group("verify")

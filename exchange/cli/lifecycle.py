@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 
 def _settings(config: str | None, data_dir: str | None, **overrides: Any) -> Settings:
-    from catalog.errors import ExchangeError
+    from exchange.errors import ExchangeError
 
     try:
         return load_settings(config, data_dir=data_dir, **overrides)
@@ -136,7 +136,7 @@ def health(config: str | None, data_dir: str | None, address: str | None, timeou
     """
     import asyncio
 
-    from catalog.errors import ExchangeError
+    from exchange.errors import ExchangeError
     from exchange.healthcheck import check_health
 
     try:
@@ -301,7 +301,7 @@ def token(profile: Profile, ttl: int) -> None:
         -H "authorization: Bearer $(exchange token --profile samr/profile.yaml)" \\
         hub:50051 exchange.v1.CatalogService/ListDatasets
     """
-    from catalog.errors import ExchangeError
+    from exchange.errors import ExchangeError
 
     try:
         click.echo(profile.token(ttl))

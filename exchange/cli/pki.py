@@ -8,7 +8,6 @@ from typing import TypeVar
 
 import click
 
-from catalog.errors import ExchangeError
 from exchange import i18n, localtime
 from exchange.auth.pki import (
     CRL_DAYS,
@@ -39,6 +38,7 @@ from exchange.auth.pki import (
     write_crl,
 )
 from exchange.cli.common import emit_rows, fail, output_option
+from exchange.errors import ExchangeError
 
 T = TypeVar("T")
 DEFAULT_DIR = "data/pki"

@@ -10,10 +10,10 @@ from pathlib import Path
 import click
 from cryptography import x509
 
-from catalog.errors import FieldViolation, InvalidArgument
 from exchange import i18n
 from exchange.auth.keys import key_id, load_private_key
 from exchange.cli.common import Profile, emit_record, fail, output_option, profile_options
+from exchange.errors import FieldViolation, InvalidArgument
 
 
 @click.group("profile")

@@ -13,7 +13,6 @@ from typing import Any
 
 import click
 
-from catalog.errors import InvalidArgument
 from catalog.model import Department, DepartmentKey, KeyUse
 from catalog.specs import parse_department
 from catalog.yaml_io import load_spec_file
@@ -32,6 +31,7 @@ from exchange.cli.common import (
 from exchange.cli.messages import after_register
 from exchange.client import HubClient
 from exchange.client_registry import DepartmentInfo, DepartmentKeyInfo, ServiceItemInfo
+from exchange.errors import InvalidArgument
 
 
 def _read(path: str) -> str:

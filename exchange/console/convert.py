@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
-from catalog.errors import FieldViolation, InvalidArgument
 from catalog.identifiers import KeyFormat
 from catalog.model import (
     AdminLevel,
@@ -30,6 +29,7 @@ from exchange.clock import now_us
 from exchange.console import charts
 from exchange.console.core import form_error
 from exchange.console.strings import text
+from exchange.errors import FieldViolation, InvalidArgument
 
 # The API's parsers, shared with the gRPC edge: a page token ('²' or 19 digits are a 400, not a 500) and a
 # YAML or JSON spec as uploaded.

@@ -12,15 +12,6 @@ from urllib.parse import quote
 import jinja2
 from aiohttp import web
 
-from catalog.errors import (
-    ExchangeError,
-    FieldViolation,
-    InvalidArgument,
-    NotFound,
-    PermissionDenied,
-    ResourceExhausted,
-    Unauthenticated,
-)
 from exchange import i18n, localtime
 from exchange.app.audit_queries import AuditQueries
 from exchange.app.case_queries import CaseQueries
@@ -31,6 +22,15 @@ from exchange.cases.annotated_copies import AnnotatedCopyDesk
 from exchange.cases.desk import CaseDesk
 from exchange.console.strings import text
 from exchange.error_text import translated_for_people
+from exchange.errors import (
+    ExchangeError,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    ResourceExhausted,
+    Unauthenticated,
+)
 from exchange.hub import Hub
 from exchange.registry import Registry
 from exchange.supervision.desk import SupervisionDesk

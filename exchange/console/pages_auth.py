@@ -7,7 +7,6 @@ import secrets
 
 from aiohttp import web
 
-from catalog.errors import ExchangeError, PermissionDenied
 from exchange import i18n
 from exchange.app.console_accounts import SESSION_SECONDS
 from exchange.cases.desk import OVERDUE_SCAN_LIMIT
@@ -30,6 +29,7 @@ from exchange.console.core import (
     status_of,
 )
 from exchange.console.strings import text
+from exchange.errors import ExchangeError, PermissionDenied
 
 routes = web.RouteTableDef()
 

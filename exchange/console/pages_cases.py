@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from catalog.errors import InvalidArgument, NotFound, PermissionDenied
 from exchange.cases.lifecycle import CaseState
 from exchange.console.core import account_of, case_queries_of, cases_of, copies_of, registry_of, render
 from exchange.console.doors import console_caller
+from exchange.errors import InvalidArgument, NotFound, PermissionDenied
 
 routes = web.RouteTableDef()
 STATES = tuple(s.value for s in CaseState)

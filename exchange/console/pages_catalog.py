@@ -6,7 +6,6 @@ from typing import Any
 
 from aiohttp import web
 
-from catalog.errors import ExchangeError, FailedPrecondition, FieldViolation, InvalidArgument
 from catalog.specs import dataset_to_dict, parse_dataset
 from exchange.clock import now_us
 from exchange.console.convert import (
@@ -21,6 +20,7 @@ from exchange.console.convert import (
 )
 from exchange.console.core import account_of, catalog_of, errors_by_field, local_path, registry_of, render
 from exchange.console.strings import text
+from exchange.errors import ExchangeError, FailedPrecondition, FieldViolation, InvalidArgument
 from exchange.policy import decide
 
 routes = web.RouteTableDef()

@@ -9,7 +9,6 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from catalog.errors import DataLoss, NotFound
 from exchange.app.audit_queries import EntryFilter, StoredEntry
 from exchange.audit.export import Format
 from exchange.audit.merkle import leaf_hash
@@ -21,6 +20,7 @@ from exchange.console.convert import entry_filter, filter_text, hour_counts, par
 from exchange.console.core import account_of, audit_of, hub_of, render
 from exchange.console.doors import console_caller, operation_of
 from exchange.console.strings import text
+from exchange.errors import DataLoss, NotFound
 from exchange.hub import Hub
 
 routes = web.RouteTableDef()

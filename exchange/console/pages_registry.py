@@ -8,7 +8,6 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from catalog.errors import FieldViolation, InvalidArgument, NotFound
 from catalog.model import AdminLevel, Department, DepartmentKey, DepartmentStatus, KeyUse
 from catalog.specs import department_to_dict, parse_department, parse_service_item, service_item_to_dict
 from exchange.auth.keys import algorithm_for, key_id, load_public_key
@@ -23,6 +22,7 @@ from exchange.console.core import (
     render,
 )
 from exchange.console.strings import text
+from exchange.errors import FieldViolation, InvalidArgument, NotFound
 
 routes = web.RouteTableDef()
 KEY_USES = tuple(u.value for u in KeyUse)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from catalog.errors import InvalidArgument
 from exchange.clock import now_us
 from exchange.console.core import account_of, errors_by_field, local_path, registry_of, render
+from exchange.errors import InvalidArgument
 
 routes = web.RouteTableDef()
 STATUSES = ("pending", "approved", "denied", "withdrawn")

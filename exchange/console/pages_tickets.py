@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from catalog.errors import InvalidArgument
 from exchange.clock import now_us
 from exchange.console.core import account_of, errors_by_field, local_path, render, tickets_of
 from exchange.console.doors import console_caller
+from exchange.errors import InvalidArgument
 from exchange.tickets import Answer
 
 routes = web.RouteTableDef()

@@ -26,7 +26,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from grpc import aio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from catalog.errors import Unavailable
 from exchange.auth.keys import generate_ed25519, key_id, public_key_to_pem, write_private_key
 from exchange.auth.pki import (
     CA_CERT,
@@ -39,6 +38,7 @@ from exchange.auth.pki import (
 )
 from exchange.client import PartyInfo
 from exchange.demo import data as demo_data
+from exchange.errors import Unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 DATASETS = ROOT / "examples" / "catalog" / "datasets"

@@ -22,13 +22,13 @@ from typing import Any, TypeVar
 
 import click
 
-from catalog.errors import ExchangeError
 from exchange import i18n, localtime
 from exchange.app.console_accounts import ConsoleAccounts
 from exchange.auth.identity import Role, system_caller
 from exchange.cli.common import print_table
 from exchange.demo.departments import DemoDepartments, applicant_parties, exchange_command
 from exchange.error_text import localized_text
+from exchange.errors import ExchangeError
 from exchange.i18n import N_, tr
 from exchange.storage import log_store
 from exchange.testing import HUB_OPERATOR, HubFixture, ensure_test_pki, start_test_hub

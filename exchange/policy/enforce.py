@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from catalog.errors import ExchangeError, NotFound, PermissionDenied
 from exchange.auth.identity import Caller
+from exchange.errors import ExchangeError, NotFound, PermissionDenied
 from exchange.policy.decision import NOT_FOUND, Decision
 from exchange.policy.rules import Facts, decide, sees_all
 from exchange.policy.sentences import MESSAGE_KEY

@@ -8,10 +8,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from catalog.errors import ExchangeError
 from catalog.model import Dataset
 from exchange.audit.recorder import entry_of
 from exchange.auth.identity import Caller
+from exchange.errors import ExchangeError
 from exchange.hub import Hub
 from exchange.policy import Facts, Thing
 

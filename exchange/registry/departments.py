@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 
-from catalog.errors import FieldViolation, InvalidArgument, NotFound, quote
 from catalog.model import Department, DepartmentKey, DepartmentStatus, KeyStatus
 from exchange.auth.held_roles import (
     DepartmentRoles,
@@ -19,6 +18,7 @@ from exchange.auth.held_roles import (
 from exchange.auth.identity import Caller
 from exchange.auth.keys import algorithm_for, load_public_key
 from exchange.clock import now_us
+from exchange.errors import FieldViolation, InvalidArgument, NotFound, quote
 from exchange.policy import Facts, Thing, enforce
 from exchange.registry.base import Registered, RegistryBase, logs_refusal, who_of
 from exchange.storage import catalog_store, role_store

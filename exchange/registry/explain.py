@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from catalog.errors import NotFound, quote
 from exchange.app import grant_records
 from exchange.auth.identity import Caller, Role
 from exchange.clock import now_us
+from exchange.errors import NotFound, quote
 from exchange.policy import Decision, Facts, Thing, decide_fetch, enforce
 from exchange.registry.base import logs_refusal
 from exchange.registry.datasets import DatasetDesk

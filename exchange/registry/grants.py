@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import uuid
 
-from catalog.errors import FieldViolation, InvalidArgument, NotFound, PermissionDenied, quote
 from catalog.model import SharingType
 from exchange.app import grant_records
 from exchange.auth.access_requests import AccessRequestStatus
 from exchange.auth.identity import Caller
 from exchange.clock import now_us
+from exchange.errors import FieldViolation, InvalidArgument, NotFound, PermissionDenied, quote
 from exchange.policy import Facts, Grant, GrantStatus, Thing, decide, enforce, enforce_list_scope, error_for
 from exchange.registry.base import dataset_facts, logs_refusal
 from exchange.registry.datasets import DatasetDesk

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 
-from catalog.errors import FieldViolation, InvalidArgument, NotFound, quote
 from catalog.model import Dataset, ServiceItem
 from catalog.specs import material_violations
 from exchange.auth.identity import Caller
 from exchange.clock import now_us
+from exchange.errors import FieldViolation, InvalidArgument, NotFound, quote
 from exchange.policy import Facts, Thing, enforce
 from exchange.registry.base import Registered, RegistryBase, logs_refusal
 from exchange.storage import catalog_store

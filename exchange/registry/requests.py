@@ -6,11 +6,11 @@ import uuid
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from catalog.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, quote
 from exchange import localtime
 from exchange.app import grant_records
 from exchange.auth.access_requests import AccessRequest, AccessRequestStatus
 from exchange.auth.identity import Caller
+from exchange.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, quote
 from exchange.policy import Facts, Grant, Thing, decide, enforce, enforce_list_scope, error_for
 from exchange.registry.base import dataset_facts, logs_refusal
 from exchange.registry.grants import GrantDesk

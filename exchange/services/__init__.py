@@ -12,13 +12,13 @@ from typing import Any
 
 from grpc import aio
 
-from catalog.errors import InvalidArgument
 from exchange.audit.recorder import entry_of
 from exchange.auth.identity import Caller
-from exchange.errors import Failure
+from exchange.errors import InvalidArgument
 from exchange.hub import Hub
 from exchange.services.bounds import check_request, subject_of
 from exchange.services.doors import operation_of
+from exchange.status import Failure
 
 _CALLER: ContextVar[Caller] = ContextVar("caller")
 

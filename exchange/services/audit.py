@@ -7,11 +7,11 @@ from typing import Any
 
 from grpc import aio
 
-from catalog.errors import FieldViolation, InvalidArgument, NotFound, quote
 from exchange.app.audit_queries import AuditQueries
 from exchange.audit.entry import AccessLogEntry
 from exchange.audit.recorder import entry_of
 from exchange.clock import now_us
+from exchange.errors import FieldViolation, InvalidArgument, NotFound, quote
 from exchange.hub import Hub
 from exchange.policy import decide_evidence_bundle, error_for
 from exchange.services import caller

@@ -13,8 +13,8 @@ from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
 from catalog import limits
-from catalog.errors import FieldViolation, InvalidArgument
 from catalog.limits import Limit
+from exchange.errors import FieldViolation, InvalidArgument
 
 # The limit of each string field of the hub's requests, by field name.
 FIELD_LIMITS: dict[str, Limit] = {

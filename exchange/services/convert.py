@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from catalog import limits
-from catalog.errors import FieldViolation, InvalidArgument
 from catalog.model import SERVICE_ITEM_CODE, Dataset, Department, DepartmentKey, ServiceItem
 from catalog.schema import schema_to_list
 from catalog.specs import dataset_to_dict, department_to_dict, parse_dataset, parse_department, parse_service_item
@@ -22,9 +21,10 @@ from exchange.cases.desk import CaseView
 from exchange.cases.materials import Material
 from exchange.cases.parties import PartyInput
 from exchange.clock import from_datetime
-from exchange.errors import quote
+from exchange.errors import FieldViolation, InvalidArgument
 from exchange.policy import Grant
 from exchange.provenance import Provenance
+from exchange.status import quote
 from exchange.storage.log_store import EntryFilter
 from exchange.v1 import (
     access_pb2,

@@ -16,7 +16,7 @@ from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from catalog.errors import InvalidArgument
+from exchange.errors import InvalidArgument
 
 log = logging.getLogger(__name__)
 

@@ -8,10 +8,10 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from catalog.errors import FieldViolation, InvalidArgument, quote
 from exchange.app import case_records
 from exchange.audit.entry import AccessLogEntry
 from exchange.clock import from_datetime, now_us, to_datetime
+from exchange.errors import FieldViolation, InvalidArgument, quote
 from exchange.hub import Hub
 from exchange.storage import log_store, supervision_store
 from exchange.storage.supervision_store import SentEvent

@@ -16,8 +16,8 @@ import string
 import tempfile
 from pathlib import Path
 
-from catalog.errors import FailedPrecondition
 from exchange import localtime
+from exchange.errors import FailedPrecondition
 from exchange.supervision.figures import FigureRow, Figures
 
 # Noto Sans CJK (fonts-noto-cjk, installed by scripts/ensure-chromium.sh); index 2 of the collection is SC.

@@ -13,9 +13,9 @@ from typing import Any
 
 import grpc
 
-from catalog.errors import ExchangeError
 from exchange.auth.identity import Role
 from exchange.auth.keys import generate_ed25519, key_id, public_key_to_pem
+from exchange.errors import ExchangeError
 from exchange.testing import HubFixture
 from exchange.v1 import access_pb2, cases_pb2, catalog_pb2, common_pb2, departments_pb2, exchange_pb2
 from tests.integration.auth.conftest import LICENCE_KEY, populate

@@ -14,10 +14,10 @@ from adapters.sdk import Adapter
 from adapters.server import RunningAdapter, start_provider
 from adapters.signing import DocumentSigner
 from adapters.sources.filters import RowFilter
-from catalog.errors import DeadlineExceeded, Unavailable
 from catalog.model import Dataset
 from exchange.adapter_client import AdapterClient, CircuitBreaker
 from exchange.auth.keys import generate_ed25519
+from exchange.errors import DeadlineExceeded, Unavailable
 from exchange.testing import AdapterLink, adapter_link, free_port
 from exchange.v1 import provider_pb2
 

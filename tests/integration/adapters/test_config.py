@@ -21,7 +21,7 @@ from adapters.config import (
 )
 from adapters.signing import verify_document
 from adapters.sources import FileSource, RestSource, SqlSource
-from catalog.errors import InvalidArgument
+from exchange.errors import InvalidArgument
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "adapters"
 ENV = {"SAMR_REGISTRY_TOKEN": "Bearer example-token"}

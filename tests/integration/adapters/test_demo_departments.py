@@ -14,7 +14,7 @@ from exchange.adapter_client import AdapterClient, TransportSecurity
 from exchange.auth.pki import init_pki, issue_department_certificate
 from exchange.demo.data import generate
 from exchange.demo.departments import DemoDepartments
-from exchange.errors import from_rpc_error
+from exchange.status import from_rpc_error
 from exchange.testing import HubFixture
 from exchange.v1 import provider_pb2, provider_pb2_grpc
 

@@ -19,7 +19,7 @@ import pytest
 
 from adapters.sources.files import FileSource
 from adapters.sources.filters import parse_filter
-from catalog.errors import FailedPrecondition, InvalidArgument, Unavailable
+from exchange.errors import FailedPrecondition, InvalidArgument, Unavailable
 
 SCHEMA = pa.schema(
     [

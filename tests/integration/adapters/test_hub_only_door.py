@@ -24,7 +24,6 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from adapters.config import TlsConfig
 from adapters.server import start_provider
 from adapters.signing import DocumentSigner
-from catalog.errors import Unauthenticated, Unavailable
 from catalog.specs import parse_service_item
 from exchange.adapter_client import AdapterClient, TransportSecurity
 from exchange.auth.keys import generate_ed25519
@@ -38,7 +37,8 @@ from exchange.auth.pki import (
     revoke_certificate,
 )
 from exchange.client import ClientTLS, HubClient
-from exchange.errors import from_rpc_error
+from exchange.errors import Unauthenticated, Unavailable
+from exchange.status import from_rpc_error
 from exchange.testing import HubFixture, start_test_hub, system_caller
 from exchange.v1 import provider_pb2, provider_pb2_grpc
 

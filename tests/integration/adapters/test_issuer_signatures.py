@@ -16,11 +16,11 @@ import pytest
 import pytest_asyncio
 import yaml
 
-from catalog.errors import DataLoss, ExchangeError, FailedPrecondition, InvalidArgument, status_name
 from catalog.specs import parse_service_item
 from catalog.yaml_io import load_spec_file
 from exchange.auth.keys import generate_ed25519, key_id
 from exchange.demo.data import generate
+from exchange.errors import DataLoss, ExchangeError, FailedPrecondition, InvalidArgument, status_name
 from exchange.testing import HubFixture, start_test_hub, system_caller
 from exchange.v1 import provider_pb2
 

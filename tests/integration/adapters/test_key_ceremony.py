@@ -20,7 +20,6 @@ import pytest
 import pytest_asyncio
 from cryptography import x509
 
-from catalog.errors import Unauthenticated
 from catalog.specs import parse_service_item
 from exchange.auth.keys import generate_ed25519
 from exchange.auth.pki import (
@@ -38,6 +37,7 @@ from exchange.auth.pki import (
     write_crl,
 )
 from exchange.client import ClientTLS, HubClient
+from exchange.errors import Unauthenticated
 from exchange.testing import LOOPBACK_HOSTS, HubFixture, start_test_hub, system_caller
 
 from .hubsetup import CONSUMER, AdapterProcess, grant, open_case, spawn_adapter

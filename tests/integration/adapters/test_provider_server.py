@@ -19,12 +19,12 @@ from adapters.sdk import Adapter
 from adapters.server import RunningAdapter, signed_from_proto, start_provider
 from adapters.signing import DocumentSigner, SignedDocument, verify_document
 from adapters.sources.filters import RowFilter
-from catalog.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from catalog.model import Dataset
 from exchange.adapter_client import AdapterClient, TransportSecurity
 from exchange.auth.keys import generate_ed25519
 from exchange.auth.pki import init_pki, issue_adapter_certificate
 from exchange.demo.data import synthetic_register
+from exchange.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from exchange.testing import AdapterLink, adapter_link
 from exchange.v1 import provider_pb2
 

@@ -11,8 +11,8 @@ import pytest
 
 from adapters.server import start_provider
 from adapters.signing import DocumentSigner, SignedDocument
-from catalog.errors import DataLoss
 from exchange.auth.keys import generate_ed25519, key_id
+from exchange.errors import DataLoss
 from exchange.testing import HubFixture
 
 from .hubsetup import CONSUMER, example_dataset, grant, open_case

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from adapters.sources.rest import RestSource, client_ssl_context
-from catalog.errors import Unavailable
+from exchange.errors import Unavailable
 
 SCHEMA = pa.schema([pa.field("uscc", pa.string()), pa.field("status", pa.string())])
 

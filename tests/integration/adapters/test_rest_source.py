@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestServer
 
 from adapters.sources.filters import parse_filter
 from adapters.sources.rest import RestSource
-from catalog.errors import DeadlineExceeded, FailedPrecondition, InvalidArgument, Unavailable
+from exchange.errors import DeadlineExceeded, FailedPrecondition, InvalidArgument, Unavailable
 
 SCHEMA = pa.schema(
     [

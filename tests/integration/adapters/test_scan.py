@@ -23,12 +23,12 @@ from adapters.sdk import SourceAdapter
 from adapters.server import RunningAdapter, start_provider
 from adapters.signing import DocumentSigner
 from adapters.sources.files import FileSource
-from catalog.errors import DataLoss, ExchangeError, FailedPrecondition, InvalidArgument, PermissionDenied, Unavailable
 from catalog.model import Dataset
 from catalog.specs import parse_service_item
 from exchange.auth.keys import generate_ed25519, key_id
 from exchange.client import HubClient
 from exchange.demo.data import synthetic_register, write_synthetic_register
+from exchange.errors import DataLoss, ExchangeError, FailedPrecondition, InvalidArgument, PermissionDenied, Unavailable
 from exchange.testing import HubFixture, system_caller
 from exchange.v1 import common_pb2, exchange_pb2
 

@@ -31,9 +31,9 @@ from adapters.ipc import (
 )
 from adapters.server import server_credentials
 from adapters.signing import DocumentSigner, canonical_json
-from catalog.errors import DataLoss
 from exchange.auth.keys import generate_ed25519, key_id
 from exchange.demo.data import synthetic_register, write_synthetic_register
+from exchange.errors import DataLoss
 from exchange.testing import HubFixture, adapter_link
 from exchange.v1 import exchange_pb2, provider_pb2, provider_pb2_grpc
 

@@ -11,9 +11,9 @@ import pytest
 from click.testing import CliRunner
 from cryptography.hazmat.primitives import serialization
 
-from catalog.errors import FailedPrecondition
 from exchange.auth.keys import generate_ed25519
 from exchange.cli import cli
+from exchange.errors import FailedPrecondition
 
 from .hubsetup import CONSUMER
 from .test_scan import ScanWorld, world  # noqa: F401  (the fixture)

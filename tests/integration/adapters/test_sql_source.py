@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from adapters.sources.filters import parse_filter
 from adapters.sources.sql import SqlSource
-from catalog.errors import DeadlineExceeded, FailedPrecondition, InvalidArgument, Unavailable
+from exchange.errors import DeadlineExceeded, FailedPrecondition, InvalidArgument, Unavailable
 
 PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 SCHEMA = pa.schema(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import grpc
 import pytest
 
-from catalog.errors import ExchangeError
 from exchange.audit.bundle import EvidenceBundle, verify_bundle
 from exchange.audit.entry import encode_entry
 from exchange.audit.merkle import (
@@ -18,6 +17,7 @@ from exchange.audit.merkle import (
 )
 from exchange.audit.note import NoteVerifier, open_checkpoint
 from exchange.auth.identity import Role
+from exchange.errors import ExchangeError
 from exchange.testing import HubFixture
 from exchange.v1 import audit_pb2, common_pb2
 

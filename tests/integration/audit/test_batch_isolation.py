@@ -10,9 +10,9 @@ import pytest
 import sqlalchemy as sa
 
 from catalog import limits
-from catalog.errors import Unavailable
 from exchange.audit.entry import AccessLogEntry
 from exchange.audit.log import Receipt
+from exchange.errors import Unavailable
 from exchange.testing import HubFixture
 
 POISON = "POISONED_ENTRY"

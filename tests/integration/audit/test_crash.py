@@ -11,11 +11,11 @@ from pathlib import Path
 import sqlalchemy as sa
 import yaml
 
-from catalog.errors import ExchangeError
 from exchange.audit.merkle import verify_inclusion
 from exchange.audit.note import NoteVerifier, open_checkpoint
 from exchange.auth.identity import Role
 from exchange.client import HubClient, Receipt
+from exchange.errors import ExchangeError
 from exchange.storage import Database
 from exchange.storage import tables as t
 from exchange.testing import free_port, start_test_hub

@@ -9,9 +9,9 @@ from __future__ import annotations
 import grpc
 import pytest
 
-from catalog.errors import ExchangeError
 from exchange.audit.bundle import EvidenceBundle
 from exchange.auth.identity import Role
+from exchange.errors import ExchangeError
 from exchange.testing import HUB_OPERATOR, HubFixture
 from exchange.v1 import audit_pb2
 

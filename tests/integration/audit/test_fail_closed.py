@@ -6,7 +6,7 @@ import grpc
 import pytest
 import sqlalchemy as sa
 
-from catalog.errors import ExchangeError
+from exchange.errors import ExchangeError
 from exchange.testing import HubFixture
 
 from .logsetup import CONSUMER, LICENCE_KEY, licence_world

@@ -15,7 +15,6 @@ import pytest
 from click.testing import CliRunner
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from catalog.errors import FailedPrecondition
 from exchange.audit.bundle import verify_bundle
 from exchange.audit.entry import AccessLogEntry
 from exchange.audit.key_history import KeyHistory
@@ -25,6 +24,7 @@ from exchange.auth.keys import load_private_key
 from exchange.cli import cli
 from exchange.clock import now_us
 from exchange.config import Settings
+from exchange.errors import FailedPrecondition
 from exchange.server import start_hub
 from exchange.testing import HubFixture, start_test_hub
 

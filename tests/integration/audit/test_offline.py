@@ -11,12 +11,12 @@ import pytest
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from catalog.errors import ExchangeError
 from exchange.audit.entry import decode_entry, encode_entry
 from exchange.audit.merkle import leaf_hash
 from exchange.audit.note import Checkpoint, NoteSigner, sign_checkpoint
 from exchange.audit.offline import archive_log, verify_database, verify_export
 from exchange.auth.identity import Role
+from exchange.errors import ExchangeError
 from exchange.storage import tables as t
 from exchange.testing import PG_URL, HubFixture
 from exchange.v1 import audit_pb2

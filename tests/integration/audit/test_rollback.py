@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from catalog.errors import FailedPrecondition
 from exchange.audit.entry import AccessLogEntry
 from exchange.audit.high_water import FILE_NAME, read_high_water
 from exchange.clock import now_us
+from exchange.errors import FailedPrecondition
 from exchange.server import start_hub
 from exchange.testing import HubFixture, start_test_hub
 

@@ -16,8 +16,8 @@ from google.protobuf.message_factory import GetMessageClass
 from grpc import aio
 
 import exchange.v1
-from catalog.errors import ExchangeError
-from exchange.errors import from_rpc_error
+from exchange.errors import ExchangeError
+from exchange.status import from_rpc_error
 
 # Adapters serve this one; the hub only calls it.
 NOT_HUB_SERVICES = {"exchange.v1.ProviderService"}

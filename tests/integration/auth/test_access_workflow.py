@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import grpc
 import pytest
 
-from catalog.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied, ResourceExhausted
 from exchange.auth.identity import Role
+from exchange.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied, ResourceExhausted
 from exchange.storage import tables as t
 from exchange.testing import HubFixture
 from exchange.v1 import access_pb2, common_pb2

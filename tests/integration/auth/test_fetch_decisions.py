@@ -6,9 +6,9 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from catalog.errors import ExchangeError
 from exchange.auth.identity import Role
 from exchange.clock import now_us
+from exchange.errors import ExchangeError
 from exchange.testing import HubFixture
 from exchange.v1 import access_pb2
 

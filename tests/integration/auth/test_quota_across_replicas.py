@@ -6,8 +6,8 @@ import dataclasses
 
 import grpc
 
-from catalog.errors import ExchangeError
 from exchange.auth.identity import Role
+from exchange.errors import ExchangeError
 from exchange.server import start_hub
 from exchange.testing import HubFixture, start_test_hub
 from tests.integration.auth.conftest import LICENCE_KEY, open_case, populate

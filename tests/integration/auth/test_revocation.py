@@ -6,8 +6,8 @@ import dataclasses
 
 import pytest
 
-from catalog.errors import PermissionDenied
 from exchange.auth.identity import Role
+from exchange.errors import PermissionDenied
 from exchange.server import start_hub
 from exchange.testing import HubFixture, start_test_hub
 from exchange.v1 import access_pb2

@@ -16,11 +16,11 @@ import grpc
 import pytest
 from click.testing import CliRunner, Result
 
-from catalog.errors import ExchangeError
 from exchange.audit.entry import AccessLogEntry
 from exchange.auth.identity import Role
 from exchange.cli import cli
 from exchange.client import HubClient
+from exchange.errors import ExchangeError
 from exchange.storage import tables as t
 from exchange.testing import HubFixture
 from exchange.v1 import access_pb2, audit_pb2, departments_pb2

@@ -23,7 +23,7 @@ from exchange.auth.identity import Role
 from exchange.auth.keys import generate_ed25519, key_id, public_key_to_pem
 from exchange.auth.pki import init_pki, issue_department_certificate
 from exchange.auth.tokens import mint_token
-from exchange.errors import from_rpc_error
+from exchange.status import from_rpc_error
 from exchange.testing import DepartmentKeys, HubFixture, start_test_hub, system_caller
 from exchange.v1 import catalog_pb2, catalog_pb2_grpc
 

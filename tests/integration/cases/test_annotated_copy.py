@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from catalog.errors import FailedPrecondition, PermissionDenied
 from exchange.auth.identity import Role
 from exchange.cases.lifecycle import CaseState
 from exchange.client import AnnotatedCopyInfo, CaseInfo
+from exchange.errors import FailedPrecondition, PermissionDenied
 from tests.integration.cases.conftest import PermitWorld, case_in
 from tests.integration.cases.test_deadlines_rpc import exchange_cli
 from tests.integration.console.conftest import Browser, add_users

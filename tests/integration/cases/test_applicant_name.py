@@ -7,7 +7,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from catalog.errors import InvalidArgument
+from exchange.errors import InvalidArgument
 from tests.integration.cases.conftest import ITEM, PermitWorld
 from tests.integration.cases.test_deadlines_rpc import exchange_cli
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from catalog.errors import PermissionDenied
+from exchange.errors import PermissionDenied
 from tests.integration.cases.conftest import ITEM, PermitWorld
 
 MATERIALS = ("business_licence", "identity_record", "property_certificate", "fire_safety_certificate")

@@ -6,9 +6,9 @@ import asyncio
 
 import pytest
 
-from catalog.errors import Aborted, FailedPrecondition, InvalidArgument, PermissionDenied
 from exchange.cases.lifecycle import TRANSITIONS, CaseAction, CaseState
 from exchange.client import CaseInfo
+from exchange.errors import Aborted, FailedPrecondition, InvalidArgument, PermissionDenied
 from tests.integration.cases.conftest import ITEM, PermitWorld, act, case_in
 
 

@@ -7,9 +7,9 @@ import asyncio
 import pytest
 import sqlalchemy as sa
 
-from catalog.errors import FailedPrecondition, NotFound, PermissionDenied, Unavailable
 from exchange.auth.identity import Role
 from exchange.cases.lifecycle import CaseState
+from exchange.errors import FailedPrecondition, NotFound, PermissionDenied, Unavailable
 from exchange.storage import tables as t
 from tests.integration.cases.conftest import PermitWorld, case_in
 

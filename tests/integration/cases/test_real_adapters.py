@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from catalog.errors import FailedPrecondition
 from exchange.client import PartyInfo
 from exchange.demo.departments import DemoDepartments, applicant_parties
+from exchange.errors import FailedPrecondition
 from exchange.testing import HubFixture, start_test_hub, system_caller
 from tests.integration.cases.conftest import CALENDAR, ITEM
 

@@ -18,7 +18,6 @@ from adapters.sdk import SourceAdapter
 from adapters.server import start_provider
 from adapters.signing import DocumentSigner
 from adapters.sources.files import FileSource
-from catalog.errors import FailedPrecondition, InvalidArgument, PermissionDenied
 from catalog.identifiers import generate_licence_id, generate_resident_id, generate_uscc
 from catalog.specs import parse_dataset, parse_service_item
 from exchange.app import case_records
@@ -27,6 +26,7 @@ from exchange.auth.identity import Role
 from exchange.auth.keys import generate_ed25519, key_id
 from exchange.cli import cli
 from exchange.client import HubClient, PartyInfo
+from exchange.errors import FailedPrecondition, InvalidArgument, PermissionDenied
 from exchange.testing import HubFixture, system_caller
 from exchange.v1 import audit_pb2, common_pb2
 

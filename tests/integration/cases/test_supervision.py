@@ -7,8 +7,8 @@ from dataclasses import replace
 
 import pytest
 
-from catalog.errors import FailedPrecondition, PermissionDenied
 from exchange.auth.identity import Role
+from exchange.errors import FailedPrecondition, PermissionDenied
 from exchange.events import EventKind, MemoryPublisher
 from exchange.supervision.scheduler import Supervisor
 from exchange.v1 import access_pb2

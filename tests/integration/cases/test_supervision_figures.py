@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from catalog.errors import PermissionDenied
 from exchange.audit.entry import AccessLogEntry
 from exchange.auth.identity import Role
 from exchange.client_supervision import Figures
 from exchange.clock import now_us
+from exchange.errors import PermissionDenied
 from exchange.supervision.desk import SupervisionDesk
 from exchange.supervision.report import parse_figures_csv
 from exchange.v1 import access_pb2

@@ -6,8 +6,8 @@ import dataclasses
 
 import pytest
 
-from catalog.errors import InvalidArgument
 from exchange.client import HubClient
+from exchange.errors import InvalidArgument
 from exchange.server import start_hub
 from exchange.testing import HubFixture, start_test_hub
 from exchange.v1 import catalog_pb2

@@ -23,11 +23,11 @@ import pytest
 
 from adapters.server import start_provider
 from adapters.signing import DocumentSigner
-from catalog.errors import ExchangeError, PermissionDenied
 from exchange.audit.entry import encode_entry
 from exchange.audit.merkle import leaf_hash, root_from_leaf_hashes
 from exchange.auth.identity import Role
 from exchange.client import HubClient
+from exchange.errors import ExchangeError, PermissionDenied
 from exchange.testing import PG_URL, HubFixture, free_port, start_test_hub
 from tests.integration.hub.test_fetch import MemoryAdapter, licence
 

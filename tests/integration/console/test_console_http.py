@@ -454,9 +454,9 @@ async def test_verify_now_reports_a_changed_entry(browser, console_hub):
 async def test_a_department_admin_account_needs_a_registered_department(console_hub):
     import pytest
 
-    from catalog.errors import InvalidArgument
     from exchange.app.console_accounts import ConsoleAccounts
     from exchange.auth.identity import local_operator
+    from exchange.errors import InvalidArgument
 
     accounts = ConsoleAccounts(console_hub.running.hub)
     with pytest.raises(InvalidArgument) as refused:

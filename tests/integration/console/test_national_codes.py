@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from catalog.errors import InvalidArgument
 from exchange.auth.identity import Role
 from exchange.cli import cli
+from exchange.errors import InvalidArgument
 from exchange.testing import EXAMPLES, HubFixture
 
 from .conftest import Browser

@@ -9,9 +9,9 @@ import grpc
 import pytest
 from grpc import aio
 
-from catalog.errors import ExchangeError, InvalidArgument, NotFound
 from exchange.auth.identity import Role
-from exchange.errors import MAX_MESSAGE_CHARS, quote
+from exchange.errors import ExchangeError, InvalidArgument, NotFound
+from exchange.status import MAX_MESSAGE_CHARS, quote
 from exchange.testing import HubFixture
 from exchange.v1 import access_pb2, audit_pb2, cases_pb2, catalog_pb2, common_pb2, exchange_pb2
 

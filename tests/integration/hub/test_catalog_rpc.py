@@ -8,8 +8,8 @@ import grpc
 import pytest
 import yaml
 
-from catalog.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from exchange.auth.identity import Role
+from exchange.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from exchange.testing import EXAMPLES
 from exchange.v1 import catalog_pb2, common_pb2
 

@@ -288,8 +288,8 @@ async def test_register_answers_with_the_next_steps(hub: HubFixture, tmp_path: P
 
 def test_an_adapter_down_is_a_refusal_not_a_connection_problem() -> None:
     """UNAVAILABLE with the hub's own reason (its adapter is down) exits 2; a transport failure exits 3."""
-    from catalog.errors import Unavailable
     from exchange.cli import common
+    from exchange.errors import Unavailable
 
     common._current_profile[:] = [common.Profile(hub="127.0.0.1:1")]
     for error, code in (

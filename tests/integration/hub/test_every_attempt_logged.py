@@ -22,10 +22,10 @@ from grpc_status import rpc_status
 
 from adapters.server import start_provider
 from adapters.signing import DocumentSigner
-from catalog.errors import DeadlineExceeded
 from exchange.audit.entry import AccessLogEntry
 from exchange.auth.identity import Role
 from exchange.auth.keys import generate_ed25519
+from exchange.errors import DeadlineExceeded
 from exchange.testing import HubFixture, start_test_hub
 from exchange.v1 import access_pb2, cases_pb2, common_pb2, exchange_pb2, provider_pb2
 

@@ -12,11 +12,11 @@ import pytest
 from adapters.sdk import Adapter
 from adapters.server import start_provider
 from adapters.signing import DocumentSigner
-from catalog.errors import DataLoss, ExchangeError, InvalidArgument, NotFound, PermissionDenied, Unavailable
 from catalog.identifiers import generate_licence_id, generate_resident_id, generate_uscc
 from exchange.auth.identity import Role
 from exchange.auth.keys import generate_ed25519
 from exchange.client import PartyInfo
+from exchange.errors import DataLoss, ExchangeError, InvalidArgument, NotFound, PermissionDenied, Unavailable
 from exchange.testing import system_caller
 from exchange.v1 import cases_pb2
 

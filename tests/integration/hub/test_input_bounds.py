@@ -15,11 +15,11 @@ import grpc
 import pytest
 
 from catalog import limits
-from catalog.errors import ExchangeError, InvalidArgument
 from exchange.app.console_accounts import ConsoleAccounts
 from exchange.audit.entry import AccessLogEntry
 from exchange.auth.identity import Role
 from exchange.cases.lifecycle import CaseState
+from exchange.errors import ExchangeError, InvalidArgument
 from exchange.testing import HubFixture
 from exchange.v1 import common_pb2, exchange_pb2
 from exchange.v1.departments_pb2 import RegisterDepartmentRequest

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from catalog.errors import PermissionDenied
+from exchange.errors import PermissionDenied
 from exchange.testing import HubFixture
 from exchange.v1 import cases_pb2
 

@@ -21,10 +21,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from adapters.sdk import Adapter
 from adapters.server import start_provider
 from adapters.signing import DocumentSigner
-from catalog.errors import NotFound, PermissionDenied, Unauthenticated, Unavailable
 from catalog.identifiers import generate_licence_id, generate_resident_id, generate_uscc
 from exchange.auth.identity import Role
 from exchange.auth.pki import init_pki
+from exchange.errors import NotFound, PermissionDenied, Unauthenticated, Unavailable
 from exchange.testing import HubFixture, start_test_hub
 from exchange.v1 import cases_pb2
 

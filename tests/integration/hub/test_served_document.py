@@ -20,10 +20,10 @@ import pytest
 from adapters.jcs import canonicalize
 from adapters.server import start_provider
 from adapters.signing import Disclosure, DocumentSigner
-from catalog.errors import DataLoss
 from exchange.auth.identity import Role
 from exchange.auth.keys import public_key_to_pem
 from exchange.client import verify_document
+from exchange.errors import DataLoss
 from exchange.served_document import verify_served
 from exchange.testing import HubFixture
 from exchange.v1 import cases_pb2

@@ -11,9 +11,9 @@ from grpc import aio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from catalog.errors import ExchangeError, PermissionDenied, ResourceExhausted
 from exchange.auth.identity import Role
 from exchange.auth.tokens import mint_token
+from exchange.errors import ExchangeError, PermissionDenied, ResourceExhausted
 from exchange.v1 import catalog_pb2, catalog_pb2_grpc
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import grpc
 import pytest
 
-from catalog.errors import InvalidArgument
 from catalog.model import ServiceItem
 from exchange.app.catalog_queries import CatalogQueries
 from exchange.auth.identity import Role
 from exchange.clock import now_us
+from exchange.errors import InvalidArgument
 from exchange.storage import catalog_store
 from exchange.v1 import common_pb2, items_pb2
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from catalog.errors import InvalidArgument
 from exchange.config import Settings, load_settings
+from exchange.errors import InvalidArgument
 
 ROOT = Path(__file__).resolve().parents[3]
 

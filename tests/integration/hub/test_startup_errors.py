@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from catalog.errors import FailedPrecondition, InvalidArgument
 from exchange.config import load_settings
+from exchange.errors import FailedPrecondition, InvalidArgument
 from exchange.server import start_hub
 from exchange.testing import HubFixture
 

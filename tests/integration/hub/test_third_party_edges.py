@@ -16,7 +16,7 @@ from grpc_reflection.v1alpha import reflection_pb2
 
 from exchange.audit.origin import resolve_log_origin
 from exchange.auth.identity import Role
-from exchange.errors import from_rpc_error
+from exchange.status import from_rpc_error
 from exchange.testing import HubFixture, start_test_hub
 from exchange.v1 import access_pb2, catalog_pb2
 

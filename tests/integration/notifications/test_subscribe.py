@@ -9,10 +9,10 @@ import grpc
 import pytest
 import pytest_asyncio
 
-from catalog.errors import InvalidArgument
 from exchange.auth.identity import Role
 from exchange.client import EventInfo, HubClient
 from exchange.clock import now_us
+from exchange.errors import InvalidArgument
 from exchange.events import Event, EventKind
 from exchange.testing import HubFixture, start_test_hub
 

@@ -19,10 +19,10 @@ import pytest
 import pytest_asyncio
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
-from catalog.errors import InvalidArgument, PermissionDenied
 from exchange.auth.identity import Role
 from exchange.client import HubClient, WebhookReplayed, WebhookSignatureInvalid, verify_webhook
 from exchange.clock import now_us
+from exchange.errors import InvalidArgument, PermissionDenied
 from exchange.events import Event, EventKind
 from exchange.testing import HubFixture, ensure_test_pki, start_test_hub
 from exchange.webhook_signature import HEADER_SIGNATURE, HEADER_TIMESTAMP, TOLERANCE_SECONDS

@@ -39,10 +39,10 @@ from exchange.client import HubClient
 from exchange.clock import now_us
 from exchange.console import console_app
 from exchange.console.doors import ROUTE_OPERATIONS, UNMAPPED, console_caller
-from exchange.errors import from_rpc_error
 from exchange.events import Event, EventKind
 from exchange.policy import OPERATIONS, Decision, Facts, Scope, decide, table_markdown
 from exchange.services.doors import RPC_OPERATIONS, door_table_markdown
+from exchange.status import from_rpc_error
 from exchange.storage import console_store, log_store
 from exchange.storage.console_store import ConsoleUser
 from exchange.testing import EXAMPLES, ROOT, DepartmentKeys, HubFixture, start_test_hub, system_caller

@@ -9,8 +9,8 @@ import grpc
 import pytest
 
 import exchange.hub
-from catalog.errors import ExchangeError
 from exchange.auth.identity import Role
+from exchange.errors import ExchangeError
 from exchange.server import start_hub
 from exchange.testing import HUB_OPERATOR, HubFixture, start_test_hub
 from exchange.v1 import catalog_pb2, departments_pb2

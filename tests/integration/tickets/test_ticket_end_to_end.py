@@ -22,11 +22,11 @@ import pyarrow.parquet as pq
 import pytest
 import pytest_asyncio
 
-from catalog.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from catalog.specs import parse_service_item
 from exchange.auth.identity import Role
 from exchange.auth.keys import generate_ed25519
 from exchange.client import HubClient, verify_webhook
+from exchange.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from exchange.testing import HubFixture, ensure_test_pki, start_test_hub, system_caller
 from tests.integration.adapters.hubsetup import CONSUMER, AdapterProcess, grant, spawn_adapter
 from tests.integration.adapters.test_issuer_signatures import FIELDS, write_licences

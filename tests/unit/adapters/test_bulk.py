@@ -9,8 +9,8 @@ import pytest
 
 from adapters.bulk import DigestChain, ScanBinding, manifest_json, next_link, verify_manifest
 from adapters.signing import DocumentSigner, canonical_json
-from catalog.errors import DataLoss
 from exchange.auth.keys import generate_ed25519, key_id
+from exchange.errors import DataLoss
 
 KEY = generate_ed25519()
 SIGNER = DocumentSigner("SAMR", key_id(KEY.public_key()), KEY)

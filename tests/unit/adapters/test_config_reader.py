@@ -7,8 +7,8 @@ import pytest
 import yaml
 
 from adapters.config import parse_adapter_config
-from catalog.errors import InvalidArgument
 from catalog.specs import parse_department, parse_service_item
+from exchange.errors import InvalidArgument
 
 CONFIG = """
 department: PSB

@@ -10,8 +10,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from adapters.jcs import canonicalize, number
 from adapters.signing import Disclosure, DocumentSigner, SignedDocument, verify_batch, verify_document
-from catalog.errors import DataLoss, InvalidArgument
 from exchange.auth.keys import key_id
+from exchange.errors import DataLoss, InvalidArgument
 from exchange.served_document import verify_served
 from exchange.v1 import common_pb2
 

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from adapters.sources.filters import Condition, RowFilter, parse_filter, to_arrow_expression, to_sql
-from catalog.errors import InvalidArgument
+from exchange.errors import InvalidArgument
 
 SCHEMA = pa.schema(
     [

@@ -16,7 +16,7 @@ from adapters.ipc import (
     schema_message,
     split_batch_response,
 )
-from catalog.errors import DataLoss
+from exchange.errors import DataLoss
 from exchange.v1 import common_pb2, exchange_pb2, provider_pb2
 
 

@@ -13,11 +13,11 @@ from adapters.ipc import batch_messages, read_batch, read_schema, schema_message
 from adapters.sdk import Adapter, LicenceStatus, document_violations
 from adapters.sources.base import UpstreamDataInvalid
 from adapters.sources.filters import RowFilter
-from catalog.errors import DataLoss, InvalidArgument
 from catalog.model import Dataset
 from catalog.specs import parse_dataset
 from catalog.yaml_io import load_spec_file
 from exchange.demo.data import synthetic_register
+from exchange.errors import DataLoss, InvalidArgument
 
 SPECS = Path(__file__).resolve().parents[3] / "examples" / "catalog" / "datasets"
 REGISTER = parse_dataset(load_spec_file(SPECS / "enterprise_register.yaml")["spec"])

@@ -16,7 +16,7 @@ from adapters.signing import (
     verify_batch,
     verify_document,
 )
-from catalog.errors import DataLoss, FailedPrecondition, InvalidArgument
+from exchange.errors import DataLoss, FailedPrecondition, InvalidArgument
 
 LICENCE = {
     "holder_name": "张三餐饮有限公司",

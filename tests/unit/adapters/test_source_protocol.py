@@ -7,7 +7,7 @@ import pytest
 
 from adapters.sources import FileSource, RestSource, Source, SqlSource
 from adapters.sources.base import scan_schema
-from catalog.errors import InvalidArgument
+from exchange.errors import InvalidArgument
 
 SCHEMA = pa.schema([("k", pa.string()), ("v", pa.int64())])
 

@@ -9,7 +9,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from catalog.errors import InvalidArgument
 from exchange.audit.entry import (
     ENTRY_VERSION,
     AccessLogEntry,
@@ -19,6 +18,7 @@ from exchange.audit.entry import (
     entry_leaf_hash,
 )
 from exchange.audit.merkle import leaf_hash
+from exchange.errors import InvalidArgument
 
 FETCH = AccessLogEntry(
     index=41,

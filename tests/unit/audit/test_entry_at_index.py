@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from catalog.errors import InvalidArgument
 from exchange.audit.entry import AccessLogEntry, decode_entry, encode_entry
+from exchange.errors import InvalidArgument
 
 text = st.text(max_size=20)
 entries = st.builds(

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from catalog.errors import InvalidArgument
 from exchange.audit.entry import ENTRY_VERSION, AccessLogEntry, encode_entry, join_encoding, split_encoding
+from exchange.errors import InvalidArgument
 
 
 def reference_encoding(entry: AccessLogEntry, index: int | None = None, hidden: bool | None = None) -> bytes:

@@ -8,7 +8,6 @@ import json
 
 import pytest
 
-from catalog.errors import InvalidArgument
 from exchange.audit.entry import (
     ENTRY_VERSION,
     AccessLogEntry,
@@ -19,6 +18,7 @@ from exchange.audit.entry import (
     split_encoding,
 )
 from exchange.audit.merkle import leaf_hash
+from exchange.errors import InvalidArgument
 
 ENTRY = AccessLogEntry(
     index=3,
@@ -279,7 +279,7 @@ def test_the_fast_type_check_refuses_any_ill_typed_field(values: dict[str, objec
 def test_a_refusal_is_deny_and_a_failure_after_the_policy_allowed_is_allow(
     error: str, authorised: bool, decision: str
 ) -> None:
-    from catalog import errors
+    from exchange import errors
     from exchange.audit.entry import decision_for
 
     assert decision_for(getattr(errors, error)("x"), authorised=authorised) == decision
@@ -288,8 +288,8 @@ def test_a_refusal_is_deny_and_a_failure_after_the_policy_allowed_is_allow(
 
 
 def test_a_dataset_that_is_no_table_is_a_refusal_whatever_its_error_class() -> None:
-    from catalog.errors import FailedPrecondition
     from exchange.audit.entry import decision_for
+    from exchange.errors import FailedPrecondition
 
     assert decision_for(FailedPrecondition("x", reason="DATASET_NOT_TABLE")) == "deny"
     assert decision_for(FailedPrecondition("x", reason="DATASET_NOT_TABLE"), authorised=True) == "allow"

@@ -187,7 +187,7 @@ def test_subtree_hash_reads_only_perfect_subtrees() -> None:
 
 
 def test_a_range_that_is_not_an_rfc6962_subtree_is_refused() -> None:
-    from catalog.errors import InvalidArgument
+    from exchange.errors import InvalidArgument
 
     with pytest.raises(InvalidArgument, match="multiple of 4"):
         subtree_hash(2, 5, lambda level, index: b"")
@@ -231,7 +231,7 @@ def test_frontier_survives_a_round_trip_through_bytes() -> None:
 
 
 def test_a_truncated_frontier_is_refused() -> None:
-    from catalog.errors import InvalidArgument
+    from exchange.errors import InvalidArgument
 
     data = Frontier.from_leaf_hashes(LEAF_HASHES[:7]).to_bytes()
     with pytest.raises(InvalidArgument, match="size 7 must be 104 bytes, found 103"):

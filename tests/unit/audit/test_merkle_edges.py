@@ -8,7 +8,6 @@ import hashlib
 
 import pytest
 
-from catalog.errors import InvalidArgument
 from exchange.audit.merkle import (
     EMPTY_ROOT,
     ConsistencyProofError,
@@ -24,6 +23,7 @@ from exchange.audit.merkle import (
     verify_consistency,
     verify_inclusion,
 )
+from exchange.errors import InvalidArgument
 
 LEAVES = [leaf_hash(bytes([i])) for i in range(11)]
 

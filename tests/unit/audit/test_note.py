@@ -7,7 +7,6 @@ import re
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from catalog.errors import InvalidArgument
 from exchange.audit.note import (
     Checkpoint,
     CheckpointError,
@@ -18,6 +17,7 @@ from exchange.audit.note import (
     parse_checkpoint,
     sign_checkpoint,
 )
+from exchange.errors import InvalidArgument
 
 # The signed-note example published with golang.org/x/mod/sumdb/note.
 GO_SKEY = "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz"

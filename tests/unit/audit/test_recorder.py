@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from catalog.errors import (
+from exchange.audit.recorder import Purpose, entry_of
+from exchange.auth.identity import Caller, Role
+from exchange.errors import (
     DataLoss,
     FailedPrecondition,
     InvalidArgument,
@@ -13,8 +15,6 @@ from catalog.errors import (
     Unauthenticated,
     Unavailable,
 )
-from exchange.audit.recorder import Purpose, entry_of
-from exchange.auth.identity import Caller, Role
 
 FIRE = Caller("FIRE", "wang.fang", frozenset({Role.OFFICER, Role.DEPT_ADMIN}), "jti", 0)
 

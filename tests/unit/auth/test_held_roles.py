@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from catalog.errors import InvalidArgument, PermissionDenied
 from exchange.auth.held_roles import (
     DEPARTMENT_DEFAULT,
     RoleSet,
@@ -15,6 +14,7 @@ from exchange.auth.held_roles import (
     refuse_unheld,
 )
 from exchange.auth.identity import Role
+from exchange.errors import InvalidArgument, PermissionDenied
 
 OFFICER, DEPT_ADMIN, HUB_ADMIN, AUDITOR = Role.OFFICER, Role.DEPT_ADMIN, Role.HUB_ADMIN, Role.AUDITOR
 

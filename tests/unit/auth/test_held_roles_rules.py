@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from catalog.errors import FieldViolation, InvalidArgument, PermissionDenied
 from exchange.auth.held_roles import (
     MAX_OFFICER_ID,
     DepartmentRoles,
@@ -17,6 +16,7 @@ from exchange.auth.held_roles import (
     refuse_unheld,
 )
 from exchange.auth.identity import Role
+from exchange.errors import FieldViolation, InvalidArgument, PermissionDenied
 
 OFFICER, DEPT_ADMIN, HUB_ADMIN, AUDITOR = Role.OFFICER, Role.DEPT_ADMIN, Role.HUB_ADMIN, Role.AUDITOR
 

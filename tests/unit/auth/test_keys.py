@@ -11,7 +11,6 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from catalog.errors import InvalidArgument
 from exchange.auth import (
     algorithm_for,
     generate_ed25519,
@@ -25,6 +24,7 @@ from exchange.auth import (
 )
 from exchange.auth.identity import Caller, Role
 from exchange.auth.keys import PrivateKey
+from exchange.errors import InvalidArgument
 
 
 def test_private_key_round_trips_through_pem_text_and_file(tmp_path: Path) -> None:

@@ -12,7 +12,6 @@ from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
 
-from catalog.errors import AlreadyExists, FailedPrecondition, InvalidArgument
 from exchange.auth import (
     PkiPaths,
     certificate_fingerprint,
@@ -22,6 +21,7 @@ from exchange.auth import (
     issue_department_certificate,
     issue_server_certificate,
 )
+from exchange.errors import AlreadyExists, FailedPrecondition, InvalidArgument
 
 
 def load(path: Path) -> x509.Certificate:

@@ -10,7 +10,6 @@ from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from cryptography.x509.verification import ClientVerifier, PolicyBuilder, Store, VerificationError
 
-from catalog.errors import FailedPrecondition, InvalidArgument, Unauthenticated
 from exchange.auth.pki import (
     PkiPaths,
     RevocationList,
@@ -25,6 +24,7 @@ from exchange.auth.pki import (
     revoke_certificate,
     write_crl,
 )
+from exchange.errors import FailedPrecondition, InvalidArgument, Unauthenticated
 
 CLIENT = ExtendedKeyUsageOID.CLIENT_AUTH
 SERVER = ExtendedKeyUsageOID.SERVER_AUTH

@@ -14,7 +14,6 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from catalog.errors import InvalidArgument, Unauthenticated, Unavailable
 from exchange.auth import (
     HUB_AUDIENCE_DEFAULT,
     Role,
@@ -28,6 +27,7 @@ from exchange.auth import (
     public_key_to_pem,
 )
 from exchange.auth.keys import PrivateKey
+from exchange.errors import InvalidArgument, Unauthenticated, Unavailable
 
 NOW = 1_800_000_000
 PEER = "ipv4:127.0.0.1:53012"
@@ -570,7 +570,7 @@ def test_replay_cache_forgets_expired_tokens(verifier: TokenVerifier, mint: Call
 def test_a_full_replay_cache_sheds_load_instead_of_forgetting_live_tokens(
     registry: Registry, clock: Clock, mint: Callable[..., str]
 ) -> None:
-    from catalog.errors import ResourceExhausted
+    from exchange.errors import ResourceExhausted
 
     small = TokenVerifier(HUB_AUDIENCE_DEFAULT, registry, clock=clock, replay_capacity=2)
     small.verify(mint(jti="a"), peer=PEER, cert_department="PSB")

@@ -12,10 +12,10 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from catalog.errors import InvalidArgument, ResourceExhausted, Unauthenticated
 from exchange.auth import HUB_AUDIENCE_DEFAULT, Role, TokenVerifier, TrustedKey, algorithm_for, key_id, mint_token
 from exchange.auth import tokens as token_module
 from exchange.auth.keys import PrivateKey, generate_ed25519
+from exchange.errors import InvalidArgument, ResourceExhausted, Unauthenticated
 
 NOW = 1_800_000_000
 LEEWAY = 30

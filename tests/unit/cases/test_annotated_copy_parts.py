@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from catalog.errors import InvalidArgument
 from catalog.model import Dataset
 from catalog.specs import parse_spec
 from catalog.yaml_io import load_spec_file
 from exchange.annotated import Annotation, template_for
 from exchange.annotated.layout import beijing_time, load_template
 from exchange.cases.annotated_copies import copy_validity
+from exchange.errors import InvalidArgument
 from exchange.testing import EXAMPLES
 
 DAY_US = 86_400 * 1_000_000

@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from catalog.errors import InvalidArgument
 from exchange.cases.codec import case_from_json, case_to_json
 from exchange.cases.model import Actor, open_case
 from exchange.cases.parties import MAX_NAME_LENGTH
+from exchange.errors import InvalidArgument
 
 
 def _open(name: str):

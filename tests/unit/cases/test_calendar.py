@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from catalog.errors import InvalidArgument, NotFound
 from exchange.cases.calendar import WorkingCalendar, load_calendar, parse_calendar
+from exchange.errors import InvalidArgument, NotFound
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "calendar" / "cn-2026.yaml"

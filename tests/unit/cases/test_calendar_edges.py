@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from catalog.errors import InvalidArgument, NotFound
 from exchange.cases.calendar import DEFAULT_TIMEZONE, WorkingCalendar, load_calendar, parse_calendar, require_aware
+from exchange.errors import InvalidArgument, NotFound
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 PLAIN = WorkingCalendar()

@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 
 import pytest
 
-from catalog.errors import DataLoss, FailedPrecondition, NotFound
 from catalog.model import RequiredMaterial, ServiceItem
 from exchange.cases.calendar import WorkingCalendar
 from exchange.cases.codec import case_from_json, case_to_json
@@ -21,6 +20,7 @@ from exchange.cases.materials import (
 from exchange.cases.model import Actor, accept, open_case, record_opinion, request_correction, start_review
 from exchange.cases.review import Verdict
 from exchange.cases.singleflight import SingleFlight
+from exchange.errors import DataLoss, FailedPrecondition, NotFound
 
 LEAD = Actor("SAMR", "li")
 NOW = datetime(2026, 4, 29, 2, tzinfo=UTC)

@@ -4,7 +4,6 @@ from itertools import product
 
 import pytest
 
-from catalog.errors import FailedPrecondition, InvalidArgument
 from exchange.cases.lifecycle import (
     OPEN_STATES,
     TRANSITIONS,
@@ -14,6 +13,7 @@ from exchange.cases.lifecycle import (
     is_open,
     next_state,
 )
+from exchange.errors import FailedPrecondition, InvalidArgument
 
 S, A = CaseState, CaseAction
 

@@ -6,7 +6,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from catalog.errors import Aborted, FailedPrecondition, InvalidArgument, PermissionDenied
 from exchange.cases.calendar import WorkingCalendar
 from exchange.cases.lifecycle import CaseState
 from exchange.cases.model import (
@@ -26,6 +25,7 @@ from exchange.cases.model import (
     withdraw,
 )
 from exchange.cases.review import Verdict
+from exchange.errors import Aborted, FailedPrecondition, InvalidArgument, PermissionDenied
 from exchange.policy import Thing, decide_involvement
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

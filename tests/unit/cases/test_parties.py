@@ -10,12 +10,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from catalog.errors import FailedPrecondition, InvalidArgument, PermissionDenied
 from catalog.identifiers import generate_resident_id, generate_uscc
 from exchange.cases.codec import case_from_json, case_to_json
 from exchange.cases.lifecycle import CaseState
 from exchange.cases.model import Actor, Case, add_party, open_case
 from exchange.cases.parties import MAX_PARTIES, OTHER_RELATIONS, CaseParty, PartyInput, PartyKind, make_party
+from exchange.errors import FailedPrecondition, InvalidArgument, PermissionDenied
 
 NOW = datetime(2026, 11, 23, 9, tzinfo=ZoneInfo("Asia/Shanghai"))
 LEAD = Actor("SAMR", "li.wei")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from catalog.errors import InvalidArgument
 from exchange.cases.calendar import hub_calendar, load_calendar, parse_calendar, shipped_calendar, uncovered_years
+from exchange.errors import InvalidArgument
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "calendar" / "cn-2026.yaml"
 

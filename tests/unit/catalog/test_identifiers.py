@@ -5,7 +5,6 @@ from datetime import date
 
 import pytest
 
-from catalog.errors import InvalidArgument
 from catalog.identifiers import (
     KeyFormat,
     generate_licence_id,
@@ -14,6 +13,7 @@ from catalog.identifiers import (
     is_valid_key,
     validate_key,
 )
+from exchange.errors import InvalidArgument
 
 DOMAIN_LICENCE_ID = "1.2.156.3005.2.11100000000013338W032.11220000013544541J.2430599.001.F"
 TYPE_CODE = "11100000000013338W032"

@@ -11,7 +11,6 @@ from datetime import date, timedelta
 
 import pytest
 
-from catalog.errors import InvalidArgument
 from catalog.identifiers import (
     LICENCE_PREFIX,
     MAX_KEY_LENGTH,
@@ -22,6 +21,7 @@ from catalog.identifiers import (
     licence_check_character,
     validate_key,
 )
+from exchange.errors import InvalidArgument
 
 USCC = "91110000600037341L"
 TYPE_CODE = "11100000000013338W032"

@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from catalog import limits
-from catalog.errors import InvalidArgument
+from exchange.errors import InvalidArgument
 from exchange.services.bounds import FIELD_LIMITS
 from exchange.storage.tables import metadata
 

@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from catalog.errors import InvalidArgument
 from catalog.identifiers import KeyFormat
 from catalog.model import Dataset, DatasetKind, DatasetStatus, Department, SharingType
 from catalog.specs import (
@@ -22,6 +21,7 @@ from catalog.specs import (
     to_spec,
 )
 from catalog.yaml_io import load_spec_file
+from exchange.errors import InvalidArgument
 
 PEM = (
     "-----BEGIN PUBLIC KEY-----\n"

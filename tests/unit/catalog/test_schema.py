@@ -9,7 +9,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from catalog.errors import InvalidArgument
 from catalog.schema import (
     DatasetSchema,
     Sensitivity,
@@ -18,6 +17,7 @@ from catalog.schema import (
     parse_schema,
     schema_to_list,
 )
+from exchange.errors import InvalidArgument
 
 LEAF_TYPES = [
     pa.string(),

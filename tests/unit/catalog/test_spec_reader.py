@@ -4,9 +4,9 @@ from typing import Any
 
 import pytest
 
-from catalog.errors import FieldViolation, InvalidArgument
 from catalog.schema import parse_schema
 from catalog.specs import parse_service_item
+from exchange.errors import FieldViolation, InvalidArgument
 
 
 def schema_problems(entry: dict[str, Any]) -> dict[str, str]:

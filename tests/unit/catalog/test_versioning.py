@@ -5,10 +5,10 @@ from typing import Any
 
 import pytest
 
-from catalog.errors import FailedPrecondition, InvalidArgument
 from catalog.model import Dataset
 from catalog.specs import parse_dataset
 from catalog.versioning import diff_schemas, resolve_version
+from exchange.errors import FailedPrecondition, InvalidArgument
 
 FIELDS: list[dict[str, Any]] = [
     {"name": "uscc", "type": "string", "required": True, "sensitivity": "public"},

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from catalog.errors import InvalidArgument
 from exchange.cli.common import Profile
+from exchange.errors import InvalidArgument
 
 
 def profile_problems(tmp_path: Path, text: str) -> dict[str, str]:

@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from catalog.errors import InvalidArgument
 from exchange import localtime
 from exchange.cases.calendar import WorkingCalendar
 from exchange.config import load_settings
+from exchange.errors import InvalidArgument
 from exchange.policy import Grant
 
 BEIJING = timezone(timedelta(hours=8))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from catalog.errors import InvalidArgument
 from exchange.auth.keys import generate_ed25519
+from exchange.errors import InvalidArgument
 from exchange.notifications import check_kinds, check_webhook_url, retry_delay_seconds
 from exchange.webhook_signature import (
     HEADER_EVENT_ID,

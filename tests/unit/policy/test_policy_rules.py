@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from catalog.errors import NotFound, PermissionDenied
 from exchange.auth.identity import Caller, Role
+from exchange.errors import NotFound, PermissionDenied
 from exchange.policy import (
     NOT_FOUND,
     OPERATIONS,

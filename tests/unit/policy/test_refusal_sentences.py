@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from catalog.errors import NotFound, PermissionDenied
 from exchange.auth.identity import Caller, Role
 from exchange.error_text import localized_text, translated_for_people
+from exchange.errors import NotFound, PermissionDenied
 from exchange.policy import Facts, Thing, decide, error_for
 
 
