@@ -105,6 +105,7 @@ class Hub:
             max_lifetime=settings.token_max_lifetime_seconds,
             leeway=settings.token_leeway_seconds,
             ledger=self.replay_ledger,
+            reload_keys=lambda: self.keyring.load(self.db),
         )
         signing_key = load_or_create_signing_key(settings.path(settings.signing_key))
         # The origin (and so the signer's key name) is settled in start(), once the database can be read.

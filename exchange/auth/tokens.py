@@ -23,7 +23,7 @@ import math
 import re
 import secrets
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -82,6 +82,10 @@ def mint_token(
         "roles": role_list,
     }
     return jwt.encode(payload, private_key, algorithm=algorithm_for(private_key), headers={"kid": kid})
+
+
+# The shortest time between two reloads of the keys for a token signed with an unknown key.
+KEY_RELOAD_INTERVAL_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -227,9 +231,15 @@ class TokenVerifier:
         clock: Callable[[], float] = time.time,
         replay_capacity: int = 200_000,
         ledger: ReplayLedger | None = None,
+        reload_keys: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.audience = audience
         self.keys = keys
+        # A key registered on another replica may reach this one's keyring a moment after its first token:
+        # an unknown key costs one reload of the keys, at most once a second (a flood of made-up kids cannot
+        # turn into a flood of database reads).
+        self.reload_keys = reload_keys
+        self._reloaded_at = -math.inf
         self.max_lifetime = max_lifetime
         self.leeway = leeway
         self.clock = clock
@@ -259,7 +269,12 @@ class TokenVerifier:
 
     async def admit(self, token: str, *, peer: str, cert_department: str | None) -> Caller:
         """`verify`, then the token's id claimed across replicas: refused if another hub process used it first."""
-        caller = self.verify(token, peer=peer, cert_department=cert_department)
+        try:
+            caller = self.verify(token, peer=peer, cert_department=cert_department)
+        except Unauthenticated as refused:
+            if refused.reason != "TOKEN_KEY_UNKNOWN" or not await self._reloaded():
+                raise
+            caller = self.verify(token, peer=peer, cert_department=cert_department)
         if self.ledger is None:
             return caller
         jti = caller.token_id
@@ -286,6 +301,15 @@ class TokenVerifier:
             replayed.metadata.update(department=caller.department, officer_id=caller.officer_id)
             raise replayed
         return caller
+
+    async def _reloaded(self) -> bool:
+        """Reload the keys if that was not done within the last second; whether it was done now."""
+        now = self.clock()
+        if self.reload_keys is None or now - self._reloaded_at < KEY_RELOAD_INTERVAL_SECONDS:
+            return False
+        self._reloaded_at = now
+        await self.reload_keys()
+        return True
 
     def forget_department(self, code: str) -> None:
         """Drop cached verifications of a department's tokens (its keys changed or it was removed)."""

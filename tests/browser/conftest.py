@@ -73,7 +73,9 @@ async def _seed(hub: HubFixture) -> str:
     return request_id
 
 
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
+# One hub per test file: a file's tests run in their order against what the earlier ones left, and no file
+# sees another's entries (the files run in any order, or on different pytest-xdist workers).
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
     hub = await start_test_hub(
         tmp_path_factory.mktemp("browser") / "hub",

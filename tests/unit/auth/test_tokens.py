@@ -693,3 +693,34 @@ async def test_a_ledger_that_cannot_answer_fails_closed_and_is_asked_again(
     assert caught.value.reason == "REPLAY_MEMORY_UNAVAILABLE"
     ledger.down = False
     assert (await verifier.admit(token, peer=PEER, cert_department="PSB")).department == "PSB"
+
+
+async def test_a_key_registered_on_another_replica_is_found_by_one_reload_at_most_once_a_second(
+    registry: Registry, clock: Clock, mint: Callable[..., str]
+) -> None:
+    # Another replica registered SAMR's key; this replica's keyring has not heard of it yet.
+    loaded = Registry()
+    samr_key = generate_ed25519()
+    kid = loaded.register("SAMR", samr_key)
+    reloads = 0
+
+    async def reload() -> None:
+        nonlocal reloads
+        reloads += 1
+        registry.keys.update(loaded.keys)
+
+    replica = TokenVerifier(HUB_AUDIENCE_DEFAULT, registry, clock=clock, reload_keys=reload)
+    caller = await replica.admit(mint(key=samr_key, kid=kid, issuer="SAMR"), peer=PEER, cert_department="SAMR")
+    assert (caller.department, reloads) == ("SAMR", 1)
+
+    # A kid nobody registered is refused; within the second it costs no second reload, after it one more.
+    stranger = generate_ed25519()
+    for _ in range(3):
+        with pytest.raises(Unauthenticated) as unknown:
+            await replica.admit(mint(key=stranger, kid="nobody", issuer="SAMR"), peer=PEER, cert_department="SAMR")
+        assert unknown.value.reason == "TOKEN_KEY_UNKNOWN"
+    assert reloads == 1
+    clock.now += 1.5
+    with pytest.raises(Unauthenticated):
+        await replica.admit(mint(key=stranger, kid="nobody", issuer="SAMR"), peer=PEER, cert_department="SAMR")
+    assert reloads == 2
