@@ -1,10 +1,10 @@
 """Lay out an annotated copy as a one-page A4 PDF: the licence's fields, the annotation and a QR code.
 
 Text is set in a CJK OpenType font through pyHanko's font engine (fontTools + HarfBuzz), which embeds
-only the glyphs used (a subset) with a ToUnicode map, so text extraction reads the Chinese back.
-The engine parses whatever font it is given, so it is given a font already cut down (by HarfBuzz's
-subsetter, in milliseconds, from the memory-mapped file) to the characters the copy can show: the
-layout's words and the copy's own text. A whole CJK face (16 MiB, 65,535 glyphs) is never parsed.
+the font with a ToUnicode map, so text extraction reads the Chinese back. The engine parses whatever
+font it is given, so it is given a subset: the face cut down by HarfBuzz's subsetter (milliseconds,
+from the memory-mapped file) to the characters the copy can show, the layout's words and the copy's
+own text, and embedded as it is. A whole CJK face (16 MiB, 65,535 glyphs) is never parsed.
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ class CopyFont:
         cut = hb.subset(self.face, wanted)
         if cut is None:
             raise FailedPrecondition(
-                "annotated_copy_font: HarfBuzz could not cut the font down; name an OpenType or TrueType font",
+                "annotated_copy_font: HarfBuzz could not subset the font; name another OpenType or TrueType font",
                 reason="ANNOTATED_COPY_FONT_INVALID",
             )
         program = bytes(cut.blob.data)
@@ -96,7 +96,13 @@ def _open_face(path: Path) -> hb.Face:
     # Memory-mapped: only the pages of the glyphs a copy uses are read.
     blob = hb.Blob.from_file_path(str(path))
     faces = [hb.Face(blob, index) for index in range(max(1, hb.Face(blob).count))]
-    return next((f for f in faces if " SC" in (f.get_name(hb.OTNameIdPredefined.FONT_FAMILY) or "")), faces[0])
+    face = next((f for f in faces if " SC" in (f.get_name(hb.OTNameIdPredefined.FONT_FAMILY) or "")), faces[0])
+    if face.glyph_count == 0:
+        raise FailedPrecondition(
+            f"annotated_copy_font: {path} is not an OpenType or TrueType font (or collection)",
+            reason="ANNOTATED_COPY_FONT_INVALID",
+        )
+    return face
 
 
 class _CutFont(GlyphAccumulator):
@@ -118,8 +124,9 @@ class _CutFont(GlyphAccumulator):
 class _Page:
     """A content stream under construction, with one embedded font."""
 
-    def __init__(self, writer: PdfFileWriter, font: bytes) -> None:
-        self.font = _CutFont(writer, font)
+    def __init__(self, writer: PdfFileWriter, font: CopyFont, characters: frozenset[str]) -> None:
+        self.font = _CutFont(writer, font.subset(characters))
+        self.characters = characters
         self.ops: list[bytes] = []
         self.y = A4[3] - MARGIN
         self._advances: dict[str, float] = {}
@@ -134,6 +141,10 @@ class _Page:
         return total * size
 
     def text(self, x: float, y: float, text: str, size: float = BODY_SIZE) -> None:
+        if not self.characters.issuperset(text):
+            # Its glyph would be .notdef (a blank box): a word the layout sets from outside render.py and layout.py.
+            missing = "".join(sorted(set(text) - self.characters))
+            raise ValueError(f"the copy's font was not cut for {missing!r}; copy_characters must include them")
         if text:
             shaped = self.font.shape(text)
             self.ops.append(b"BT /F1 %g Tf %g %g Td %s ET" % (size, x, y, shaped.graphics_ops))
@@ -208,7 +219,7 @@ def render_copy(
 ) -> bytes:
     """The unsigned PDF of an annotated copy: fields the caller may see (others omitted), then the annotation."""
     writer = PdfFileWriter()
-    page = _Page(writer, font.subset(copy_characters(template, document, annotation)))
+    page = _Page(writer, font, copy_characters(template, document, annotation))
     right = A4[2] - MARGIN
     page.text(MARGIN, page.y, f"{template.title_zh}（加注件）", 18)
     page.y -= 22

@@ -17,6 +17,7 @@ from catalog.yaml_io import load_spec_file
 from exchange.annotated import Annotation, render_copy, template_for
 from exchange.annotated.render import font_program
 from exchange.config import Settings
+from exchange.errors import FailedPrecondition
 from exchange.testing import EXAMPLES
 
 FONT = Settings().annotated_copy_font
@@ -82,3 +83,12 @@ def test_a_copy_is_laid_out_without_loading_the_whole_font() -> None:
     finally:
         tracemalloc.stop()
     assert peak < 8 * 2**20, f"a copy allocated {peak / 2**20:.0f} MiB at its peak"
+
+
+def test_a_file_that_is_no_font_is_refused_naming_the_setting(tmp_path: Path) -> None:
+    junk = tmp_path / "not-a-font.ttc"
+    junk.write_bytes(b"this is a text file, not a font\n" * 64)
+    with pytest.raises(FailedPrecondition) as refused:
+        font_program(str(junk))
+    assert refused.value.reason == "ANNOTATED_COPY_FONT_INVALID"
+    assert "annotated_copy_font" in str(refused.value)
