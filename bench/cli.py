@@ -108,6 +108,17 @@ def bulk_command(rows: int, duration: float, repeat: int, insecure: bool) -> Non
     _finish(run(options), options)
 
 
+@bench.command("annotated")
+@click.option("--copies", type=int, default=20, show_default=True, help="Signed copies (the first loads the font).")
+@click.option("--font", default=None, help="The CJK font (default: the hub's annotated_copy_font).")
+def annotated_command(copies: int, font: str | None) -> None:
+    """CPU per signed annotated copy (加注件: CJK font, layout, PAdES) and the process's peak RSS."""
+    from bench.annotated import AnnotatedOptions, run
+
+    options = AnnotatedOptions(copies, font) if font else AnnotatedOptions(copies)
+    _finish(run(options), options)
+
+
 @bench.command("all")
 @click.pass_context
 def all_command(ctx: click.Context) -> None:

@@ -1,25 +1,32 @@
 """Lay out an annotated copy as a one-page A4 PDF: the licence's fields, the annotation and a QR code.
 
 Text is set in a CJK OpenType font through pyHanko's font engine (fontTools + HarfBuzz), which embeds
-only the glyphs used (a subset) with a ToUnicode map, so text extraction reads the Chinese back.
+the font with a ToUnicode map, so text extraction reads the Chinese back. The engine parses whatever
+font it is given, so it is given a subset: the face cut down by HarfBuzz's subsetter (milliseconds,
+from the memory-mapped file) to the characters the copy can show, the layout's words and the copy's
+own text, and embedded as it is. A whole CJK face (16 MiB, 65,535 glyphs) is never parsed.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import io
+import string
 import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import qrcode
-from fontTools import ttLib
+import uharfbuzz as hb
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.font.opentype import GlyphAccumulator
 from pyhanko.pdf_utils.generic import pdf_name
 from pyhanko.pdf_utils.qr import PdfStreamQRImage
 from pyhanko.pdf_utils.writer import PageObject, PdfFileWriter
 
+from exchange.annotated import layout
 from exchange.annotated.layout import Annotation, CopyTemplate, beijing_time
 from exchange.errors import FailedPrecondition
 
@@ -27,45 +34,99 @@ A4 = (0.0, 0.0, 595.0, 842.0)
 MARGIN = 56.0
 LABEL_WIDTH = 170.0
 BODY_SIZE = 10.0
-_fonts: dict[str, bytes] = {}
-_fonts_lock = threading.Lock()
+# Horizontal Chinese and Latin text needs no layout tables; without them the cut-down font is smaller still.
 _LAYOUT_TABLES = ("GSUB", "GPOS", "GDEF", "BASE", "JSTF", "VORG", "vhea", "vmtx")
+# Every word the layout itself sets is in these two modules; times, codes and hashes are ASCII.
+_LAYOUT_CHARACTERS = frozenset(
+    Path(__file__).read_text(encoding="utf-8") + Path(layout.__file__).read_text(encoding="utf-8") + string.printable
+)
+_fonts: dict[str, CopyFont] = {}
+_fonts_lock = threading.Lock()
 
 
-def font_program(path: str) -> bytes:
-    """The font file as one OpenType font: from a collection (.ttc), its Simplified Chinese face. Cached."""
+class CopyFont:
+    """A CJK face, cut down for each copy to the characters it shows; the last few cuts kept, by character set."""
+
+    def __init__(self, face: hb.Face, *, cached: int = 64) -> None:
+        self.face = face
+        self._cuts: OrderedDict[frozenset[str], bytes] = OrderedDict()
+        self._cached = cached
+        self._lock = threading.Lock()
+
+    def subset(self, characters: frozenset[str]) -> bytes:
+        """An OpenType font with the glyphs of `characters` only (CFF CIDs kept), without layout tables."""
+        with self._lock:
+            if characters in self._cuts:
+                self._cuts.move_to_end(characters)
+                return self._cuts[characters]
+        wanted = hb.SubsetInput()
+        for char in characters:
+            wanted.unicode_set.add(ord(char))
+        for table in _LAYOUT_TABLES:
+            wanted.drop_table_tag_set.add(int.from_bytes(table.encode("ascii"), "big"))
+        cut = hb.subset(self.face, wanted)
+        if cut is None:
+            raise FailedPrecondition(
+                "annotated_copy_font: HarfBuzz could not subset the font; name another OpenType or TrueType font",
+                reason="ANNOTATED_COPY_FONT_INVALID",
+            )
+        program = bytes(cut.blob.data)
+        with self._lock:
+            self._cuts[characters] = program
+            if len(self._cuts) > self._cached:
+                self._cuts.popitem(last=False)
+        return program
+
+
+def font_program(path: str) -> CopyFont:
+    """The font file ready to cut down per copy: from a collection (.ttc), its Simplified Chinese face. Cached."""
     with _fonts_lock:
         if path not in _fonts:
-            _fonts[path] = _extract_face(Path(path))
+            _fonts[path] = CopyFont(_open_face(Path(path)))
         return _fonts[path]
 
 
-def _extract_face(path: Path) -> bytes:
+def _open_face(path: Path) -> hb.Face:
     if not path.is_file():
         raise FailedPrecondition(
             f"annotated_copy_font: no font file at {path}; install Debian's fonts-noto-cjk or name another "
             "CJK OpenType font",
             reason="ANNOTATED_COPY_FONT_MISSING",
         )
-    if path.suffix.lower() not in (".ttc", ".otc"):
-        face = ttLib.TTFont(str(path))
-    else:
-        faces = list(ttLib.TTCollection(str(path)).fonts)
-        face = next((f for f in faces if " SC" in str(f["name"].getDebugName(1))), faces[0])
-    # Horizontal Chinese and Latin text needs no layout tables; without them subsetting each copy is ~10x faster.
-    for table in _LAYOUT_TABLES:
-        if table in face:
-            del face[table]
-    out = io.BytesIO()
-    face.save(out)
-    return out.getvalue()
+    # Memory-mapped: only the pages of the glyphs a copy uses are read.
+    blob = hb.Blob.from_file_path(str(path))
+    faces = [hb.Face(blob, index) for index in range(max(1, hb.Face(blob).count))]
+    face = next((f for f in faces if " SC" in (f.get_name(hb.OTNameIdPredefined.FONT_FAMILY) or "")), faces[0])
+    if face.glyph_count == 0:
+        raise FailedPrecondition(
+            f"annotated_copy_font: {path} is not an OpenType or TrueType font (or collection)",
+            reason="ANNOTATED_COPY_FONT_INVALID",
+        )
+    return face
+
+
+class _CutFont(GlyphAccumulator):
+    """pyHanko's font engine over a font already cut down to the copy's characters, embedded as it is.
+
+    The cut holds a few glyphs the page may not draw (layout words this copy does not show): a kilobyte or two.
+    Cutting it again with fontTools and recomputing its bounding box from every outline would cost more CPU
+    than the rest of the copy together.
+    """
+
+    def __init__(self, writer: PdfFileWriter, program: bytes) -> None:
+        super().__init__(writer, io.BytesIO(program), 1)
+        self.tt.recalcBBoxes = False  # the face's own box bounds every glyph of the cut
+
+    def _extract_subset(self, options: Any = None) -> None:
+        """Already cut (CopyFont.subset)."""
 
 
 class _Page:
     """A content stream under construction, with one embedded font."""
 
-    def __init__(self, writer: PdfFileWriter, font: bytes) -> None:
-        self.font = GlyphAccumulator(writer, io.BytesIO(font), 1)
+    def __init__(self, writer: PdfFileWriter, font: CopyFont, characters: frozenset[str]) -> None:
+        self.font = _CutFont(writer, font.subset(characters))
+        self.characters = characters
         self.ops: list[bytes] = []
         self.y = A4[3] - MARGIN
         self._advances: dict[str, float] = {}
@@ -80,6 +141,10 @@ class _Page:
         return total * size
 
     def text(self, x: float, y: float, text: str, size: float = BODY_SIZE) -> None:
+        if not self.characters.issuperset(text):
+            # Its glyph would be .notdef (a blank box): a word the layout sets from outside render.py and layout.py.
+            missing = "".join(sorted(set(text) - self.characters))
+            raise ValueError(f"the copy's font was not cut for {missing!r}; copy_characters must include them")
         if text:
             shaped = self.font.shape(text)
             self.ops.append(b"BT /F1 %g Tf %g %g Td %s ET" % (size, x, y, shaped.graphics_ops))
@@ -141,10 +206,20 @@ def _value(document: Mapping[str, Any], name: str) -> str:
     return value if isinstance(value, str) else str(value)
 
 
-def render_copy(template: CopyTemplate, document: Mapping[str, Any], annotation: Annotation, *, font: bytes) -> bytes:
+def copy_characters(template: CopyTemplate, document: Mapping[str, Any], annotation: Annotation) -> frozenset[str]:
+    """Every character the copy can show: the layout's words, the template's, the document's and the annotation's."""
+    texts = [template.title_zh, template.title_en]
+    texts += [text for line in template.fields for text in (line.zh, line.en, _value(document, line.field))]
+    texts += [str(getattr(annotation, f.name)) for f in dataclasses.fields(annotation)]
+    return _LAYOUT_CHARACTERS.union(*texts)
+
+
+def render_copy(
+    template: CopyTemplate, document: Mapping[str, Any], annotation: Annotation, *, font: CopyFont
+) -> bytes:
     """The unsigned PDF of an annotated copy: fields the caller may see (others omitted), then the annotation."""
     writer = PdfFileWriter()
-    page = _Page(writer, font)
+    page = _Page(writer, font, copy_characters(template, document, annotation))
     right = A4[2] - MARGIN
     page.text(MARGIN, page.y, f"{template.title_zh}（加注件）", 18)
     page.y -= 22

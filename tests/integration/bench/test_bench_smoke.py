@@ -91,3 +91,11 @@ def test_profile_writes_the_hub_profile(tmp_path: Path) -> None:
     (text,) = tmp_path.glob("profile-fetch-*.txt")
     assert "Fetcher.fetch" in text.read_text()
     assert list(tmp_path.glob("profile-fetch-*.html"))
+
+
+def test_annotated_benchmark_makes_signed_copies_and_reports_cpu_and_peak_memory(tmp_path: Path) -> None:
+    body = run_bench(tmp_path, "annotated", "--copies", "3")
+    assert [row[:2] for row in body["rows"]] == [["first (loads the font)", 1], ["each further copy", 2]]
+    assert len(body["figures"]["cpu_ms"]) == 3 and all(ms > 0 for ms in body["figures"]["cpu_ms"])
+    assert body["figures"]["peak_rss_mb"] >= body["figures"]["rss_before_first_copy_mb"] > 0
+    assert body["figures"]["pdf_bytes_mean"] > 10_000
