@@ -168,7 +168,7 @@ class DepartmentKey:
 
 @dataclass(frozen=True)
 class Department:
-    """A department connected to the hub."""
+    """A department connected to the hub: its Chinese name first, an English one optional."""
 
     code: str
     name: str
@@ -177,6 +177,15 @@ class Department:
     status: DepartmentStatus = DepartmentStatus.ACTIVE
     adapter_endpoint: str | None = None
     keys: tuple[DepartmentKey, ...] = ()
+    # What an English reader sees (department_name); empty: they read the Chinese name.
+    name_en: str = ""
+
+
+def department_name(department: Department, language: str) -> str:
+    """The department's name for a reader of `language` (a tag such as zh-CN or en): English names for
+    English readers when the department has one, the Chinese name otherwise."""
+    english = language.lower().replace("_", "-").split("-")[0] == "en"
+    return department.name_en if english and department.name_en else department.name
 
 
 @dataclass(frozen=True)
