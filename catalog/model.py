@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 
 from catalog.identifiers import KeyFormat
 from catalog.schema import DatasetSchema
@@ -181,7 +182,17 @@ class Department:
     name_en: str = ""
 
 
-def department_name(department: Department, language: str) -> str:
+class NamedDepartment(Protocol):
+    """A department as a reader sees it, here or in a client: its Chinese name and its English one ("": none)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def name_en(self) -> str: ...
+
+
+def department_name(department: NamedDepartment, language: str) -> str:
     """The department's name for a reader of `language` (a tag such as zh-CN or en): English names for
     English readers when the department has one, the Chinese name otherwise."""
     english = language.lower().replace("_", "-").split("-")[0] == "en"
