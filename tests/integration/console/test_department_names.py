@@ -18,7 +18,9 @@ MNR = {"name": "市规划和自然资源委员会", "name_en": "Municipal Commis
 def _report_rows(body: str) -> list[str]:
     found = re.search(r'<table class="report-table">.*?<tbody>(.*?)</tbody>', body, re.S)
     assert found
-    return [html.unescape(re.sub(r"<[^>]+>", " ", row)) for row in re.findall(r"<tr[^>]*>(.*?)</tr>", found.group(1), re.S)]
+    return [
+        html.unescape(re.sub(r"<[^>]+>", " ", row)) for row in re.findall(r"<tr[^>]*>(.*?)</tr>", found.group(1), re.S)
+    ]
 
 
 def _heading(body: str) -> str:

@@ -145,7 +145,10 @@ async def test_a_departments_english_name_round_trips_over_grpc(admin):
     registered = await admin.call(
         admin._stubs.departments.RegisterDepartment, departments_pb2.RegisterDepartmentRequest(department=message)
     )
-    assert (registered.department.name, registered.department.name_en) == ("市公安局", "Municipal Public Security Bureau")
+    assert (registered.department.name, registered.department.name_en) == (
+        "市公安局",
+        "Municipal Public Security Bureau",
+    )
     shown = await admin.get_department("PSB")
     assert (shown.name, shown.name_en) == ("市公安局", "Municipal Public Security Bureau")
     listed = {d.code: d.name_en for d in await admin.list_departments()}
