@@ -32,6 +32,7 @@ from catalog.model import (
     SharingMethod,
     SharingType,
     UpdateFrequency,
+    department_name,
 )
 from catalog.schema import (
     DatasetSchema,
@@ -79,6 +80,7 @@ __all__ = [
     "UpdateFrequency",
     "arrow_type_text",
     "dataset_to_dict",
+    "department_name",
     "department_to_dict",
     "diff_schemas",
     "generate_licence_id",

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 
 from catalog.identifiers import KeyFormat
 from catalog.schema import DatasetSchema
@@ -168,7 +169,7 @@ class DepartmentKey:
 
 @dataclass(frozen=True)
 class Department:
-    """A department connected to the hub."""
+    """A department connected to the hub: its Chinese name first, an English one optional."""
 
     code: str
     name: str
@@ -177,6 +178,25 @@ class Department:
     status: DepartmentStatus = DepartmentStatus.ACTIVE
     adapter_endpoint: str | None = None
     keys: tuple[DepartmentKey, ...] = ()
+    # What an English reader sees (department_name); empty: they read the Chinese name.
+    name_en: str = ""
+
+
+class NamedDepartment(Protocol):
+    """A department as a reader sees it, here or in a client: its Chinese name and its English one ("": none)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def name_en(self) -> str: ...
+
+
+def department_name(department: NamedDepartment, language: str) -> str:
+    """The department's name for a reader of `language` (a tag such as zh-CN or en): English names for
+    English readers when the department has one, the Chinese name otherwise."""
+    english = language.lower().replace("_", "-").split("-")[0] == "en"
+    return department.name_en if english and department.name_en else department.name
 
 
 @dataclass(frozen=True)

@@ -243,7 +243,7 @@ def dataset_to_dict(ds: Dataset) -> dict[str, Any]:
 
 # --- departments ------------------------------------------------------------------------------------
 
-_DEPARTMENT_KEYS = ("code", "name", "level", "region_code", "status", "adapter_endpoint", "keys")
+_DEPARTMENT_KEYS = ("code", "name", "name_en", "level", "region_code", "status", "adapter_endpoint", "keys")
 _KEY_KEYS = ("kid", "use", "algorithm", "public_key_pem", "status")
 
 
@@ -271,6 +271,7 @@ def parse_department(data: Mapping[str, Any]) -> Department:
     r = SpecReader(data, "", _DEPARTMENT_KEYS, out)
     code = r.text("code", pattern=DEPARTMENT_CODE)
     name = r.text("name")
+    name_en = r.text("name_en", required=False)
     level = r.enum("level", AdminLevel)
     region_code = r.text("region_code", pattern=REGION_CODE)
     status = r.enum("status", DepartmentStatus, DepartmentStatus.ACTIVE)
@@ -284,6 +285,7 @@ def parse_department(data: Mapping[str, Any]) -> Department:
     return Department(
         code=code,
         name=name,
+        name_en=(name_en or "").strip(),
         level=level,
         region_code=region_code,
         status=status,
@@ -298,6 +300,7 @@ def department_to_dict(d: Department) -> dict[str, Any]:
         {
             "code": d.code,
             "name": d.name,
+            "name_en": d.name_en or None,
             "level": d.level.value,
             "region_code": d.region_code,
             "status": d.status.value,

@@ -84,6 +84,8 @@ class DepartmentInfo:
     adapter_endpoint: str
     keys: tuple[DepartmentKeyInfo, ...]
     registered_at_us: int = 0
+    # The English name; empty when the department has none (`name`, in Chinese, is the primary one).
+    name_en: str = ""
 
 
 @dataclass(frozen=True)

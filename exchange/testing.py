@@ -193,6 +193,7 @@ class HubFixture:
         name: str | None = None,
         adapter_endpoint: str | None = None,
         signing_public_key: Ed25519PublicKey | str | None = None,
+        name_en: str = "",
     ) -> DepartmentKeys:
         """Register code with fresh keys; signing_public_key (key or PEM) registers an adapter's own key."""
         keys = self.departments.get(code) or DepartmentKeys(code, generate_ed25519(), generate_ed25519())
@@ -204,6 +205,7 @@ class HubFixture:
         dept = Department(
             code=code,
             name=name or f"Department {code}",
+            name_en=name_en,
             level=AdminLevel.CITY,
             region_code="110100",
             adapter_endpoint=adapter_endpoint,

@@ -12,6 +12,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from catalog.model import Department, department_name
 from exchange.annotated import Annotation, CopySigner, render_copy, template_for
 from exchange.annotated.render import font_program
 from exchange.audit.log import Receipt
@@ -28,6 +29,11 @@ if TYPE_CHECKING:
 
 ACTION = "cases.material.annotated_copy"
 _DAY_US = 86_400 * 1_000_000
+
+
+def bilingual_name(department: Department) -> str:
+    """The department as the bilingual copy names it: in Chinese, then in English where it has an English name."""
+    return " / ".join(dict.fromkeys(department_name(department, language) for language in ("zh-CN", "en")))
 
 
 @dataclass(frozen=True)
@@ -90,7 +96,7 @@ class AnnotatedCopyDesk(DeskBase):
                 item_code=item.code,
                 item_name=item.name,
                 department=caller.department,
-                department_name=department.name if department else caller.department,
+                department_name=bilingual_name(department) if department else caller.department,
                 officer=caller.officer_id,
                 made_at_us=made_at,
                 valid_until_us=valid_until,

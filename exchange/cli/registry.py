@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from catalog.model import Department, DepartmentKey, KeyUse
+from catalog.model import Department, DepartmentKey, KeyUse, department_name
 from catalog.specs import parse_department
 from catalog.yaml_io import load_spec_file
 from exchange import i18n
@@ -188,12 +188,16 @@ def departments() -> None:
     help="Public key (PEM) for its documents (`exchange adapter keygen`).",
 )
 @click.option("--adapter-endpoint", default="", help="host:port of its adapter, instead of the spec's (one FILE only).")
+@click.option(
+    "--name-en", default="", help="Its English name, what English readers see, instead of the spec's (one FILE only)."
+)
 @profile_options
 def departments_register(
     files: tuple[str, ...],
     token_public_key: str | None,
     signing_public_key: str | None,
     adapter_endpoint: str,
+    name_en: str,
     profile: Profile,
 ) -> None:
     """Register departments from spec FILES, optionally with their first public keys.
@@ -204,10 +208,11 @@ def departments_register(
       exchange departments register fire.yaml --adapter-endpoint fire-adapter.internal:7443 \
           --signing-public-key fire/signing.key.pub
     """
-    if adapter_endpoint and len(files) > 1:
-        raise click.UsageError(
-            i18n.translate("cli.departments.one_file", "--adapter-endpoint applies to one department: give one FILE")
-        )
+    for option, value in (("--adapter-endpoint", adapter_endpoint), ("--name-en", name_en)):
+        if value and len(files) > 1:
+            raise click.UsageError(
+                i18n.tr("cli.departments.one_file", "{option} applies to one department: give one FILE", option=option)
+            )
 
     async def go() -> None:
         async with profile.client() as hub:
@@ -220,7 +225,10 @@ def departments_register(
                     if key_path
                 )
                 dept = dataclasses.replace(
-                    dept, adapter_endpoint=adapter_endpoint or dept.adapter_endpoint, keys=dept.keys + keys
+                    dept,
+                    adapter_endpoint=adapter_endpoint or dept.adapter_endpoint,
+                    name_en=name_en.strip() or dept.name_en,
+                    keys=dept.keys + keys,
                 )
                 stored = await hub.register_department(dept)
                 said = i18n.translate("cli.departments.registered", "{code}: registered ({keys} key(s))")
@@ -237,6 +245,7 @@ def _department_record(d: DepartmentInfo) -> dict[str, Any]:
     return {
         "code": d.code,
         "name": d.name,
+        "name_en": d.name_en,
         "level": d.level,
         "region_code": d.region_code,
         "status": d.status,
@@ -271,22 +280,27 @@ def departments_list(output: str, profile: Profile) -> None:
         async with profile.client() as hub:
             found = await hub.list_departments()
             emit_rows(
-                (
-                    {
-                        "code": d.code,
-                        "name": d.name,
-                        "level": d.level,
-                        "status": d.status,
-                        "keys": len(d.keys),
-                        "adapter": d.adapter_endpoint,
-                    }
-                    for d in found
-                ),
+                (_department_row(d, output) for d in found),
                 ["code", "name", "level", "status", "keys", "adapter"],
                 output,
             )
 
     run(go())
+
+
+def _department_row(d: DepartmentInfo, output: str) -> dict[str, Any]:
+    """A department in the list: a table names it in the CLI's language, JSON and YAML keep both names."""
+    names = (
+        {"name": department_name(d, i18n.current())} if output == "table" else {"name": d.name, "name_en": d.name_en}
+    )
+    return {
+        "code": d.code,
+        **names,
+        "level": d.level,
+        "status": d.status,
+        "keys": len(d.keys),
+        "adapter": d.adapter_endpoint,
+    }
 
 
 @departments.command("show")

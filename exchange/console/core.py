@@ -12,6 +12,7 @@ from urllib.parse import quote
 import jinja2
 from aiohttp import web
 
+from catalog.model import Department, department_name
 from exchange import i18n, localtime
 from exchange.app.audit_queries import AuditQueries
 from exchange.app.case_queries import CaseQueries
@@ -138,6 +139,11 @@ def language_of(request: web.Request) -> str:
     return chosen or i18n.from_accept_language(request.headers.get("Accept-Language", ""), default) or default
 
 
+def _department_name(department: Department) -> str:
+    """A department's name in the reader's language (English only where it has an English name)."""
+    return department_name(department, i18n.current())
+
+
 def templates() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"),
@@ -150,6 +156,7 @@ def templates() -> jinja2.Environment:
     env.globals["language"] = i18n.current
     env.globals["languages"] = {"zh-CN": "中文", "en": "English"}
     env.filters["when"] = _when
+    env.filters["department_name"] = _department_name
     # A case's timeline in the reader's language (the events keep their sentences: exchange.cases.timeline).
     env.globals.update(step_in=timeline.step_in, detail_in=timeline.detail_in, verdict_in=timeline.verdict_in)
     return env

@@ -9,6 +9,8 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
+from catalog.model import department_name
+from exchange import i18n
 from exchange.app.audit_queries import EntryFilter, StoredEntry
 from exchange.audit.export import Format
 from exchange.audit.merkle import leaf_hash
@@ -184,7 +186,8 @@ async def subject_report(request: web.Request) -> web.Response:
         titles = {code: title or code for code, title in page.dataset_titles.items()}
         await _note_access(request, f, len(entries))
     departments = {s.entry.caller_department for s in entries}
-    names = {code: dept.name for code in departments if (dept := hub.keyring.department(code)) is not None}
+    language = i18n.current()
+    names = {c: department_name(d, language) for c in departments if (d := hub.keyring.department(c)) is not None}
     settings = hub.settings
     agency = (settings.report_agency_name, settings.report_agency_address, settings.report_agency_contact)
     return render(

@@ -38,9 +38,10 @@ async def departments_list(request: web.Request) -> web.Response:
 
 @routes.post("/departments")
 async def department_register(request: web.Request) -> web.Response:
-    """Register a department, or edit the name, level, region and adapter of one."""
+    """Register a department, or edit the names, level, region and adapter of one."""
     form = await request.post()
-    values = {k: str(form.get(k, "")).strip() for k in ("code", "name", "level", "region_code", "adapter_endpoint")}
+    fields = ("code", "name", "name_en", "level", "region_code", "adapter_endpoint")
+    values = {k: str(form.get(k, "")).strip() for k in fields}
     try:
         level = AdminLevel(values["level"]) if values["level"] in LEVELS else None
         if level is None:
@@ -50,9 +51,12 @@ async def department_register(request: web.Request) -> web.Response:
         except NotFound:
             existing = None
         data: dict[str, Any] = department_to_dict(replace(existing, keys=())) if existing else {}
-        data.update({k: v for k, v in values.items() if v or k == "adapter_endpoint"})
-        if not data.get("adapter_endpoint"):
-            data.pop("adapter_endpoint", None)
+        # Emptied optional fields are removed (an emptied English name: English readers read the Chinese one).
+        optional = ("name_en", "adapter_endpoint")
+        data.update({k: v for k, v in values.items() if v or k in optional})
+        for key in optional:
+            if not data.get(key):
+                data.pop(key, None)
         dept = parse_department(data)
         await registry_of(request).register_department(dept, account_of(request).caller)
     except InvalidArgument as error:

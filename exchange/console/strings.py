@@ -231,6 +231,7 @@ EN: dict[str, str] = {
     "dept.title": N_("dept.title", "Departments"),
     "dept.code": N_("dept.code", "Code"),
     "dept.name": N_("dept.name", "Name"),
+    "dept.name_en": N_("dept.name_en", "English name"),
     "dept.level": N_("dept.level", "Level"),
     "dept.region": N_("dept.region", "Region code"),
     "dept.status": N_("dept.status", "Status"),

@@ -44,12 +44,19 @@ ROOT = Path(__file__).resolve().parents[2]
 DATASETS = ROOT / "examples" / "catalog" / "datasets"
 # Generous: on a loaded machine four adapter processes importing the hub code take tens of seconds to start.
 START_TIMEOUT_SECONDS = 120.0
-# The departments' names as they are registered (codes stay ASCII; names are what people read).
+# The departments' names as they are registered (codes stay ASCII; names are what people read), in Chinese
+# and in English (what English readers see: catalog.model.department_name).
 NAMES = {
     "SAMR": "市市场监督管理局",
     "PSB": "市公安局",
     "MNR": "市规划和自然资源委员会",
     "FIRE": "朝阳区消防救援支队",
+}
+NAMES_EN = {
+    "SAMR": "Municipal Administration for Market Regulation",
+    "PSB": "Municipal Public Security Bureau",
+    "MNR": "Municipal Commission of Planning and Natural Resources",
+    "FIRE": "Chaoyang District Fire and Rescue Detachment",
 }
 
 
@@ -63,6 +70,7 @@ class DemoDepartment:
     signing_key_pem: str
     signing_kid: str
     datasets: tuple[str, ...]
+    name_en: str = ""
 
 
 @dataclass(frozen=True)
@@ -296,7 +304,7 @@ class DemoDepartments:
             endpoint = f"127.0.0.1:{port}"
             await _wait_healthy(endpoint, code, self.pki)
             self.departments[code] = DemoDepartment(
-                code, NAMES[code], endpoint, public_key_to_pem(key), key_id(key.public_key()), served
+                code, NAMES[code], endpoint, public_key_to_pem(key), key_id(key.public_key()), served, NAMES_EN[code]
             )
 
     def _write_config(self, code: str, datasets: list[dict[str, Any]], key: Ed25519PrivateKey, folder: Path) -> Path:

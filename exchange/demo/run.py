@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 import click
 
+from catalog.model import department_name
 from exchange import i18n, localtime
 from exchange.app.console_accounts import ConsoleAccounts
 from exchange.auth.identity import Role, system_caller
@@ -87,6 +88,7 @@ async def set_up_registry(hub: HubFixture, deps: DemoDepartments) -> None:
         await hub.add_department(
             code,
             name=dept.name,
+            name_en=dept.name_en,
             adapter_endpoint=dept.endpoint,
             signing_public_key=dept.signing_key_pem,
         )
@@ -317,7 +319,8 @@ async def run_demo(*, once: bool, data_dir: Path | None, port: int, http_port: i
         async with DemoDepartments(workdir / "departments", seed=seed, pki=pki) as deps:
             say(tr("cli.demo.departments", "departments running as separate adapter processes, serving TLS:"), dim=True)
             for code, dept in deps.departments.items():
-                say(f"  {code:5} {dept.endpoint:18} {', '.join(dept.datasets)}  {dept.name}", dim=True)
+                name = department_name(dept, i18n.current())
+                say(f"  {code:5} {dept.endpoint:18} {', '.join(dept.datasets)}  {name}", dim=True)
             hub = await start_test_hub(
                 workdir / "hub",
                 grpc_listen=f"127.0.0.1:{port}",

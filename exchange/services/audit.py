@@ -7,10 +7,12 @@ from typing import Any
 
 from grpc import aio
 
+from catalog.model import department_name
 from exchange.app.audit_queries import AuditQueries
 from exchange.audit.entry import AccessLogEntry
 from exchange.audit.recorder import entry_of
 from exchange.clock import now_us
+from exchange.error_text import language_of_metadata
 from exchange.errors import FieldViolation, InvalidArgument, NotFound, quote
 from exchange.hub import Hub
 from exchange.policy import decide_evidence_bundle, error_for
@@ -123,18 +125,20 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
         )
         report = await self.queries.subject_page(wanted, after=after, limit=size)
         found = report.entries
+        # Departments named in the caller's language (accept-language); English when it asks none.
+        language = language_of_metadata(context.invocation_metadata())
         return audit_pb2.GetSubjectReportResponse(
             subject_id=request.subject_id,
-            accesses=[self._access(s.entry, report.dataset_titles) for s in found],
+            accesses=[self._access(s.entry, report.dataset_titles, language) for s in found],
             page=common_pb2.PageResponse(next_page_token=str(found[-1].entry.index) if len(found) == size else ""),
         )
 
-    def _access(self, e: AccessLogEntry, titles: dict[str, str]) -> audit_pb2.SubjectAccess:
+    def _access(self, e: AccessLogEntry, titles: dict[str, str], language: str) -> audit_pb2.SubjectAccess:
         department = self.hub.keyring.department(e.caller_department)
         return audit_pb2.SubjectAccess(
             time_us=e.time_us,
             department=e.caller_department,
-            department_name=department.name if department else "",
+            department_name=department_name(department, language) if department else "",
             officer_role=e.officer_role,
             dataset=e.dataset,
             dataset_title=titles.get(e.dataset, ""),

@@ -178,6 +178,7 @@ def department_from_proto(msg: departments_pb2.Department) -> Department:
     data: dict[str, Any] = {
         "code": msg.code,
         "name": msg.name,
+        "name_en": msg.name_en,
         "level": enum_name(departments_pb2.AdminLevel, msg.level, "ADMIN_LEVEL_", "level"),
         "region_code": msg.region_code,
         "keys": [key_to_dict(k, f"keys[{i}]") for i, k in enumerate(msg.keys)],
@@ -209,6 +210,7 @@ def department_to_proto(d: Department) -> departments_pb2.Department:
     return departments_pb2.Department(
         code=d.code,
         name=d.name,
+        name_en=d.name_en,
         level=enum_value(departments_pb2.AdminLevel, "ADMIN_LEVEL_", d.level.value),
         region_code=d.region_code,
         status=enum_value(departments_pb2.DepartmentStatus, "DEPARTMENT_STATUS_", d.status.value),

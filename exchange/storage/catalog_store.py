@@ -52,6 +52,7 @@ async def put_department(conn: AsyncConnection, dept: Department, now_us: int) -
     spec = _dumps(department_to_dict(replace(dept, keys=())))
     values = {
         "name": dept.name,
+        "name_en": dept.name_en,
         "status": dept.status.value,
         "adapter_endpoint": dept.adapter_endpoint or "",
         "spec_json": spec,

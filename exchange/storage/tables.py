@@ -35,6 +35,8 @@ departments = sa.Table(
     metadata,
     _bounded("code", limits.DEPARTMENT_CODE, primary_key=True),
     sa.Column("name", sa.Text, nullable=False),
+    # The English name English readers see; "" when the department has none (they read `name`).
+    sa.Column("name_en", sa.Text, nullable=False, server_default=""),
     _bounded("status", limits.STATUS, nullable=False),
     sa.Column("adapter_endpoint", sa.Text, nullable=False, server_default=""),
     sa.Column("spec_json", sa.Text, nullable=False),

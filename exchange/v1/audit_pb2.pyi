@@ -497,6 +497,9 @@ class SubjectAccess(_message.Message):
     time_us: _builtins.int
     department: _builtins.str
     department_name: _builtins.str
+    """In the language the call asks for (accept-language): the English name for English (the default),
+    the Chinese name for Chinese or when the department has no English name.
+    """
     officer_role: _builtins.str
     dataset: _builtins.str
     dataset_title: _builtins.str

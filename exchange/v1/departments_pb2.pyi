@@ -150,8 +150,10 @@ class Department(_message.Message):
     ADAPTER_ENDPOINT_FIELD_NUMBER: _builtins.int
     KEYS_FIELD_NUMBER: _builtins.int
     REGISTERED_AT_US_FIELD_NUMBER: _builtins.int
+    NAME_EN_FIELD_NUMBER: _builtins.int
     code: _builtins.str
     name: _builtins.str
+    """The department's name in Chinese, the primary one."""
     level: Global___AdminLevel.ValueType
     region_code: _builtins.str
     """Six-digit administrative region code."""
@@ -159,6 +161,8 @@ class Department(_message.Message):
     adapter_endpoint: _builtins.str
     """host:port of the department's adapter (Provider service)."""
     registered_at_us: _builtins.int
+    name_en: _builtins.str
+    """Its English name, for English readers; empty: they read `name`."""
     @_builtins.property
     def keys(self) -> _containers.RepeatedCompositeFieldContainer[Global___DepartmentKey]: ...
     def __init__(
@@ -172,10 +176,11 @@ class Department(_message.Message):
         adapter_endpoint: _builtins.str = ...,
         keys: _abc.Iterable[Global___DepartmentKey] | None = ...,
         registered_at_us: _builtins.int = ...,
+        name_en: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["adapter_endpoint", b"adapter_endpoint", "code", b"code", "keys", b"keys", "level", b"level", "name", b"name", "region_code", b"region_code", "registered_at_us", b"registered_at_us", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["adapter_endpoint", b"adapter_endpoint", "code", b"code", "keys", b"keys", "level", b"level", "name", b"name", "name_en", b"name_en", "region_code", b"region_code", "registered_at_us", b"registered_at_us", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

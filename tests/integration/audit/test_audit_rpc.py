@@ -155,6 +155,28 @@ async def test_only_auditors_read_the_log(hub: HubFixture) -> None:
     assert (await hub.log_entries())[-1].reason == "ROLE_NOT_ALLOWED"
 
 
+async def test_citizen_report_names_departments_in_the_callers_language(hub: HubFixture) -> None:
+    """English names for a caller asking for English (or for nothing: machines read English), Chinese
+    names for one asking for Chinese; a department without an English name reads in Chinese to both."""
+    await hub.add_department("SAMR", name="市市场监督管理局", name_en="Municipal Administration for Market Regulation")
+    await hub.add_department("PSB", name="市公安局")
+    await hub.register_example_dataset("identity_record")
+    await _fill(hub, 2, department="SAMR")
+    await _fill(hub, 2, department="PSB", start=2)
+    wanted = audit_pb2.GetSubjectReportRequest(subject_id=CITIZEN)
+
+    def names(report: audit_pb2.GetSubjectReportResponse) -> dict[str, str]:
+        return {a.department: a.department_name for a in report.accesses}
+
+    by_language = {}
+    for language in ("en", "zh-CN", ""):
+        reader = hub.client("HUB", roles=(Role.HUB_ADMIN,), language=language)
+        by_language[language] = names(await reader.call(reader._stubs.audit.GetSubjectReport, wanted))
+    assert by_language["en"] == {"SAMR": "Municipal Administration for Market Regulation", "PSB": "市公安局"}
+    assert by_language["zh-CN"] == {"SAMR": "市市场监督管理局", "PSB": "市公安局"}
+    assert by_language[""] == by_language["en"]
+
+
 async def test_citizen_report_is_newest_first_paged_and_leaves_out_hidden_accesses(
     any_backend_hub: HubFixture,
 ) -> None:

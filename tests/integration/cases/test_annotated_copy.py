@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from exchange.auth.identity import Role
 from exchange.cases.lifecycle import CaseState
 from exchange.client import AnnotatedCopyInfo, CaseInfo
 from exchange.errors import FailedPrecondition, PermissionDenied
+from exchange.testing import system_caller
 from tests.integration.cases.conftest import PermitWorld, case_in
 from tests.integration.cases.test_deadlines_rpc import exchange_cli
 from tests.integration.console.conftest import Browser, add_users
@@ -78,6 +80,18 @@ async def test_copy_shows_purpose_department_officer_and_licence_fields_in_chine
     assert "log index" in text
     # Fields the department may not see are not on the copy (the grant leaves out company_type).
     assert "有限责任公司" not in text
+
+
+async def test_copy_names_the_requesting_department_in_chinese_and_english(world: PermitWorld, tmp_path: Path) -> None:
+    """The copy is bilingual: the department's Chinese name, then its English one where it has one."""
+    registry = world.hub.running.registry
+    samr = await registry.get_department("SAMR")
+    named = replace(samr, name="市市场监督管理局", name_en="Market Regulation")
+    await registry.register_department(named, system_caller())
+    _, copy = await copy_of_licence(world)
+    pdf = tmp_path / "copy.pdf"
+    copy.save(pdf)
+    assert "市市场监督管理局 / Market Regulation (SAMR)" in pdftotext(pdf)
 
 
 async def test_a_byte_changed_in_the_signed_range_makes_pdfsig_fail(world: PermitWorld, tmp_path: Path) -> None:

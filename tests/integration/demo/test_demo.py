@@ -49,8 +49,9 @@ def test_demo_once_runs_an_application_across_departments(tmp_path: Path):
     assert "— exchange-hub " in out  # the signed checkpoint
     assert (tmp_path / "hub" / "exchange.db").exists()
     assert "INSECURE" not in out + result.stderr  # the demo runs the production shape: mTLS, TLS, HTTPS
-    # The demo's data is Chinese whatever the language: departments, the applicant, the case.
-    assert "市市场监督管理局" in out and "食品经营许可申请" in out
+    # The demo's data is Chinese whatever the language (the applicant, the case); departments are named
+    # in the reader's language: each has an English name too.
+    assert "Municipal Administration for Market Regulation" in out and "食品经营许可申请" in out
     assert re.search(r"applicant: \S+有限公司 \(", out)
     assert "Timeline (times in Asia/Shanghai, UTC+8)" in out
 
@@ -62,6 +63,7 @@ def test_under_a_chinese_locale_the_demo_prints_chinese_in_beijing_time(tmp_path
     for heading in ("材料：每份只从签发部门调取一次", "并联审批", "节省了什么", "访问日志的检查点（签名树头）"):
         assert heading in out
     assert "办理过程（北京时间，Asia/Shanghai，UTC+8）" in out
+    assert "市市场监督管理局" in out and "Municipal Administration for Market Regulation" not in out
     assert re.search(r"申请人：\S+有限公司（[0-9A-Z]{18}）", out)
     assert "状态：已批准" in out and "从签发部门调取的材料：4 份" in out
     assert "材料  " in out and "签发部门" in out and "从签发部门调取" in out  # table headings and cells

@@ -11,7 +11,7 @@ import yaml
 from exchange.auth.identity import Role
 from exchange.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from exchange.testing import EXAMPLES
-from exchange.v1 import catalog_pb2, common_pb2
+from exchange.v1 import catalog_pb2, common_pb2, departments_pb2
 
 LICENCE = EXAMPLES / "catalog" / "datasets" / "business_licence.yaml"
 
@@ -131,3 +131,38 @@ async def test_every_registration_is_in_the_access_log(hub, admin):
     entries = [e for e in await hub.log_entries() if e.action == "catalog.dataset.register"]
     assert len(entries) == 1
     assert entries[0].caller_department == "HUB" and entries[0].details["target"] == "business_licence"
+
+
+async def test_a_departments_english_name_round_trips_over_grpc(admin):
+    """Registered as a message and read back, by the raw stubs and by the typed client."""
+    message = departments_pb2.Department(
+        code="PSB",
+        name="市公安局",
+        name_en="Municipal Public Security Bureau",
+        level=departments_pb2.ADMIN_LEVEL_CITY,
+        region_code="110100",
+    )
+    registered = await admin.call(
+        admin._stubs.departments.RegisterDepartment, departments_pb2.RegisterDepartmentRequest(department=message)
+    )
+    assert (registered.department.name, registered.department.name_en) == (
+        "市公安局",
+        "Municipal Public Security Bureau",
+    )
+    shown = await admin.get_department("PSB")
+    assert (shown.name, shown.name_en) == ("市公安局", "Municipal Public Security Bureau")
+    listed = {d.code: d.name_en for d in await admin.list_departments()}
+    assert listed["PSB"] == "Municipal Public Security Bureau" and listed["SAMR"] == ""
+
+
+async def test_a_yaml_department_spec_registers_its_english_name(admin):
+    data = yaml.safe_load((EXAMPLES / "catalog" / "departments" / "fire.yaml").read_text())
+    data["spec"]["name_en"] = "Chaoyang District Fire and Rescue Detachment"
+    await admin.call(
+        admin._stubs.departments.RegisterDepartment, departments_pb2.RegisterDepartmentRequest(spec_text=text(data))
+    )
+    shown = await admin.call(admin._stubs.departments.GetDepartment, departments_pb2.GetDepartmentRequest(code="FIRE"))
+    assert (shown.department.name, shown.department.name_en) == (
+        "朝阳区消防救援支队",
+        "Chaoyang District Fire and Rescue Detachment",
+    )

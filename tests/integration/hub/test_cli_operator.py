@@ -286,6 +286,33 @@ async def test_register_answers_with_the_next_steps(hub: HubFixture, tmp_path: P
     assert two.exit_code == 1 and "one FILE" in two.output
 
 
+async def test_register_gives_a_department_its_english_name(hub: HubFixture, tmp_path: Path) -> None:
+    from exchange.testing import EXAMPLES
+
+    spec = str(EXAMPLES / "catalog" / "departments" / "svc.yaml")
+    english = "Chaoyang District Government Service Centre"
+    registered = await invoke("departments", "register", spec, "--name-en", english, *admin(hub, tmp_path))
+    assert registered.exit_code == 0, registered.output
+    stored = await hub.running.registry.get_department("SVC")
+    assert (stored.name, stored.name_en) == ("朝阳区政务服务中心", english)
+    shown = await invoke("departments", "show", "SVC", "-o", "json", *admin(hub, tmp_path))
+    assert json.loads(shown.output)["name_en"] == english
+    two = await invoke("departments", "register", spec, spec, "--name-en", english, *admin(hub, tmp_path))
+    assert two.exit_code == 1 and "--name-en applies to one department: give one FILE" in two.output
+
+
+async def test_departments_list_names_each_in_the_clis_language(hub: HubFixture, tmp_path: Path) -> None:
+    """The table a person reads follows the CLI's language; JSON keeps both names as registered."""
+    await hub.add_department("SVC", name="朝阳区政务服务中心", name_en="Chaoyang Government Service Centre")
+    english = await invoke("--lang", "en", "departments", "list", *admin(hub, tmp_path))
+    chinese = await invoke("--lang", "zh-CN", "departments", "list", *admin(hub, tmp_path))
+    assert "Chaoyang Government Service Centre" in english.output and "朝阳区政务服务中心" not in english.output
+    assert "朝阳区政务服务中心" in chinese.output and "Chaoyang Government Service Centre" not in chinese.output
+    listed = await invoke("--lang", "en", "departments", "list", "-o", "json", *admin(hub, tmp_path))
+    svc = {d["code"]: d for d in json.loads(listed.output)}["SVC"]
+    assert (svc["name"], svc["name_en"]) == ("朝阳区政务服务中心", "Chaoyang Government Service Centre")
+
+
 def test_an_adapter_down_is_a_refusal_not_a_connection_problem() -> None:
     """UNAVAILABLE with the hub's own reason (its adapter is down) exits 2; a transport failure exits 3."""
     from exchange.cli import common

@@ -6,9 +6,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from catalog.identifiers import KeyFormat
-from catalog.model import Dataset, DatasetKind, DatasetStatus, Department, SharingType
+from catalog.model import Dataset, DatasetKind, DatasetStatus, Department, SharingType, department_name
 from catalog.specs import (
     dataset_to_dict,
     department_to_dict,
@@ -164,6 +165,39 @@ def test_department_with_keys_round_trips() -> None:
     assert isinstance(dept, Department)
     assert dept.keys[0].status.value == "active"
     assert parse_department(department_to_dict(dept)) == dept
+
+
+def test_department_english_name_is_optional_and_round_trips() -> None:
+    plain = parse_department(department_data(name="市市场监督管理局"))
+    assert plain.name_en == "" and "name_en" not in department_to_dict(plain)
+    named = parse_department(department_data(name="市市场监督管理局", name_en="Municipal Market Regulation"))
+    assert named.name_en == "Municipal Market Regulation"
+    assert parse_department(department_to_dict(named)) == named
+
+
+def test_a_yaml_department_spec_carries_its_english_name() -> None:
+    text = (
+        "kind: Department\nspec:\n  code: FIRE\n  name: 朝阳区消防救援支队\n"
+        "  name_en: Chaoyang District Fire and Rescue Detachment\n  level: county\n  region_code: '110105'\n"
+    )
+    dept = parse_spec(yaml.safe_load(text))
+    assert isinstance(dept, Department)
+    assert (dept.name, dept.name_en) == ("朝阳区消防救援支队", "Chaoyang District Fire and Rescue Detachment")
+
+
+def test_an_english_name_that_is_not_text_is_named() -> None:
+    _, found = violations(parse_department, department_data(name_en=["Market regulation"]))
+    assert set(found) == {"name_en"}
+
+
+def test_a_department_reads_in_the_readers_language_chinese_first() -> None:
+    both = parse_department(department_data(name="市公安局", name_en="Municipal Public Security Bureau"))
+    chinese_only = parse_department(department_data(name="市公安局"))
+    assert department_name(both, "zh-CN") == "市公安局"
+    assert department_name(both, "en") == "Municipal Public Security Bureau"
+    assert department_name(chinese_only, "en") == "市公安局"
+    # Any other language reads the primary (Chinese) name.
+    assert department_name(both, "fr") == "市公安局"
 
 
 def test_department_problems_name_their_paths() -> None:
