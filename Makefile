@@ -64,8 +64,11 @@ $(NODE_STAMP): $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
 
 node-deps: $(NODE_STAMP)
 
+# The suite waits on real processes, sockets and databases more than it computes: it runs in
+# PYTEST_WORKERS pytest-xdist workers, a test file per worker at a time (module fixtures stay whole).
+PYTEST_WORKERS ?= 4
 pytest: venv browser promtool haproxy poppler node-deps
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 test: check-protos lint typecheck pytest
 

@@ -49,7 +49,9 @@ async def test_under_a_chinese_locale_headings_and_refusals_are_chinese(permit_h
         "grants", "create", "--consumer", "FIRE", "--dataset", "business_licence", "--field", "name", env=CHINESE,
     )  # fmt: skip
     assert refused.exit_code == 2
-    assert "错误: 数据资源 business_licence 属于 SAMR；只有该部门或平台管理员可以执行此操作（grants.create）；您代表 FIRE。" in refused.output
+    sentence = "错误: 数据资源 business_licence 属于 SAMR；只有该部门或平台管理员可以执行此操作（grants.create）；"
+    sentence += "您代表 FIRE。"
+    assert sentence in refused.output
     assert "详细信息: " in refused.output and "NOT_OWNER" in refused.output  # the English details follow
 
 

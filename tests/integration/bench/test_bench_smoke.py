@@ -2,31 +2,9 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
-import pytest
-
-ROOT = Path(__file__).resolve().parents[3]
-
-
-def run_bench(results: Path, *args: str, timeout: float = 110) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, "-m", "bench", "--results-dir", str(results), *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    (written,) = results.glob(f"{args[0]}-*.json")
-    body: dict[str, Any] = json.loads(written.read_text())
-    assert body["machine"]["cores"] and body["machine"]["grpcio"]
-    assert body["command"].endswith(" ".join(args))
-    return body
+from tests.integration.bench.harness import run_bench
 
 
 def test_log_benchmark_appends_verifies_exports_and_queries(tmp_path: Path) -> None:
@@ -44,36 +22,20 @@ def test_log_benchmark_appends_verifies_exports_and_queries(tmp_path: Path) -> N
 TARGETS = ("echo", "adapter direct", "proxy", "hub fetch")
 
 
-def test_fetch_benchmark_drives_echo_adapter_proxy_and_hub_over_mtls_without_errors(tmp_path: Path) -> None:
-    body = run_bench(tmp_path, "fetch", "--duration", "0.4", "--concurrency", "1,2", "--rows", "300")
+def test_fetch_benchmark_drives_echo_adapter_proxy_and_hub_over_mtls_and_plain_text_without_errors(
+    tmp_path: Path,
+) -> None:
+    # --insecure adds the plain-text path as extra rows beside the secure one, at each concurrency.
+    body = run_bench(tmp_path, "fetch", "--duration", "0.3", "--concurrency", "1,2", "--rows", "300", "--insecure")
     runs = body["figures"]["runs"]
     assert {(r["transport"], r["target"], r["concurrency"]) for r in runs} == {
-        ("mTLS", t, c) for t in TARGETS for c in (1, 2)
+        (m, t, c) for m in ("mTLS", "plain") for t in TARGETS for c in (1, 2)
     }
     assert all(r["requests"] > 0 and r["errors"] == 0 for r in runs), runs
     assert "c2 hub/echo throughput >= 0.4" in body["targets"]
     assert body["figures"]["c2"]["hub_cpu_over_proxy_cpu"] > 0
-
-
-def test_fetch_benchmark_adds_the_plain_text_path_as_extra_rows_when_asked(tmp_path: Path) -> None:
-    body = run_bench(tmp_path, "fetch", "--duration", "0.3", "--concurrency", "1", "--rows", "300", "--insecure")
-    runs = body["figures"]["runs"]
-    assert {(r["transport"], r["target"]) for r in runs} == {(m, t) for m in ("mTLS", "plain") for t in TARGETS}
-    assert all(r["requests"] > 0 and r["errors"] == 0 for r in runs), runs
     assert body["figures"]["c1"]["secure_over_plain_hub_throughput"] > 0
     assert "c1 plain" in body["figures"]
-
-
-# Two hubs set up on PostgreSQL, each then restarted as `exchange serve --workers N`: slower than the rest.
-@pytest.mark.timeout(300)
-def test_fetch_benchmark_compares_hub_workers_on_the_secure_path(tmp_path: Path) -> None:
-    body = run_bench(
-        tmp_path, "fetch", "--workers", "1,2", "--duration", "0.4", "--concurrency", "2", "--rows", "300", timeout=300
-    )
-    runs = body["figures"]["runs"]
-    assert [(r["transport"], r["workers"], r["concurrency"]) for r in runs] == [("mTLS", 1, 2), ("mTLS", 2, 2)]
-    assert all(r["requests"] > 0 and r["errors"] == 0 for r in runs), runs
-    assert all(r["server_cpu_ms_per_request"] > 0 and r["adapter_cpu_ms_per_request"] > 0 for r in runs), runs
 
 
 def test_bulk_benchmark_streams_the_whole_table_over_flight_the_adapter_and_the_hub(tmp_path: Path) -> None:
