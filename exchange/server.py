@@ -26,7 +26,7 @@ from exchange.config import Settings
 from exchange.errors import FailedPrecondition, FieldViolation
 from exchange.fetch import Fetcher
 from exchange.hub import Hub
-from exchange.notifications import NotificationDesk, WebhookDeliverer
+from exchange.notifications import WebhookDeliverer
 from exchange.reflection import enable_reflection
 from exchange.registry import Registry
 from exchange.services import authenticating, checking_input, recording_failures
@@ -133,10 +133,8 @@ def _add_servicers(server: aio.Server, app: Application) -> None:
     add_exchange_servicer_to_server(ExchangeServicer(app.fetcher), server)  # Scan relays encoded responses
     cases_pb2_grpc.add_CaseServiceServicer_to_server(CaseServicer(app.cases, app.materials, app.copies), server)
     audit_pb2_grpc.add_AuditServiceServicer_to_server(AuditServicer(app.hub, app.audit), server)
-    notifications_pb2_grpc.add_NotificationServiceServicer_to_server(
-        NotificationServicer(NotificationDesk(app.hub)), server
-    )
-    supervision_pb2_grpc.add_SupervisionServiceServicer_to_server(SupervisionServicer(app.hub), server)
+    notifications_pb2_grpc.add_NotificationServiceServicer_to_server(NotificationServicer(app.notifications), server)
+    supervision_pb2_grpc.add_SupervisionServiceServicer_to_server(SupervisionServicer(app.hub, app.supervision), server)
     tickets_pb2_grpc.add_TicketServiceServicer_to_server(TicketServicer(app.tickets), server)
 
 

@@ -16,6 +16,7 @@ from exchange.cases.materials import MaterialStatus
 from exchange.fetch import Fetcher
 from exchange.hub import Hub
 from exchange.licence_status import LicenceStatusDesk
+from exchange.notifications import NotificationDesk
 from exchange.registry import Registry
 from exchange.supervision.desk import SupervisionDesk
 from exchange.supervision.scheduler import Supervisor
@@ -48,6 +49,7 @@ class Application:
     audit: AuditQueries
     case_queries: CaseQueries
     accounts: ConsoleAccounts
+    notifications: NotificationDesk
     supervisor: Supervisor
     supervision: SupervisionDesk
     tickets: TicketDesk
@@ -57,6 +59,7 @@ class Application:
         registry = Registry(hub)
         fetcher = Fetcher(hub, registry)
         materials = MaterialDesk(hub, registry, fetcher)
+        supervision = SupervisionDesk(hub)
         return cls(
             hub=hub,
             registry=registry,
@@ -69,7 +72,8 @@ class Application:
             audit=AuditQueries(hub),
             case_queries=CaseQueries(hub.db),
             accounts=ConsoleAccounts(hub),
-            supervisor=Supervisor(hub),
-            supervision=SupervisionDesk(hub),
+            notifications=NotificationDesk(hub),
+            supervisor=Supervisor(hub, supervision),
+            supervision=supervision,
             tickets=TicketDesk(hub, registry),
         )

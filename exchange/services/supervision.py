@@ -53,9 +53,9 @@ def figures_to_proto(figures: Figures) -> supervision_pb2.Figures:
 
 
 class SupervisionServicer(supervision_pb2_grpc.SupervisionServiceServicer):
-    def __init__(self, hub: Hub) -> None:
+    def __init__(self, hub: Hub, desk: SupervisionDesk) -> None:
         self.hub = hub
-        self.desk = SupervisionDesk(hub)
+        self.desk = desk
 
     async def _record_read(self, action: str, **details: str) -> None:
         """A supervisor's read is logged like an auditor's (metadata only, nobody's data)."""

@@ -44,6 +44,7 @@ class Supervisor:
     """Sends the reminders, warnings and escalations that are due at the hub's clock."""
 
     hub: Hub
+    reports: SupervisionDesk  # writes the periodic reports, when they are enabled
 
     async def tick(self, at_us: int | None = None) -> list[Event]:
         """Look at every pending request and open case at ``at_us`` (default: the hub's clock); the events sent."""
@@ -143,7 +144,6 @@ class Supervisor:
             try:
                 await self.tick()
                 if settings.supervision_report_enabled:
-                    desk = SupervisionDesk(self.hub)
-                    await desk.write_due_reports(settings.path(settings.supervision_report_dir))
+                    await self.reports.write_due_reports(settings.path(settings.supervision_report_dir))
             except Exception as error:
                 log.warning("supervision tick failed: %s", error)
