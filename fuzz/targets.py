@@ -17,10 +17,11 @@ from google.protobuf.message import DecodeError, Message
 from adapters.signing import SignedDocument, canonical_json, verify_document
 from adapters.sources.filters import parse_filter, to_arrow_expression, to_sql
 from catalog.identifiers import KeyFormat, validate_key
+from exchange.app.parsing import parse_page_token
 from exchange.auth.keys import generate_ed25519, load_public_key
 from exchange.auth.tokens import TokenVerifier, TrustedKey
 from exchange.errors import ExchangeError
-from exchange.services.convert import keyset_page, page_bounds, parse_page_token
+from exchange.services.convert import keyset_page, page_bounds
 from exchange.v1 import (
     access_pb2,
     audit_pb2,

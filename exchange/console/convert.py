@@ -31,12 +31,6 @@ from exchange.console.core import form_error
 from exchange.console.strings import text
 from exchange.errors import FieldViolation, InvalidArgument
 
-# The API's parsers, shared with the gRPC edge: a page token ('²' or 19 digits are a 400, not a 500) and a
-# YAML or JSON spec as uploaded.
-from exchange.services.convert import parse_page_token, spec_from_text
-
-__all__ = ["parse_page_token", "spec_from_text"]
-
 # Text inputs of the dataset form, in the order shown; optional ones are left out of the spec when empty.
 DATASET_TEXT = ("code", "title", "description", "key_field", "legal_basis", "version", "theme")
 DATASET_OPTIONAL = ("description", "legal_basis", "version", "theme", "subject_field", "validity_field", "status_field")

@@ -7,6 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from catalog.specs import dataset_to_dict, parse_dataset
+from exchange.app.parsing import spec_from_text
 from exchange.clock import now_us
 from exchange.console.convert import (
     CATALOGUE_CHOICES,
@@ -16,7 +17,6 @@ from exchange.console.convert import (
     blank_rows_in,
     dataset_form_values,
     dataset_spec_from_form,
-    spec_from_text,
 )
 from exchange.console.core import account_of, catalog_of, errors_by_field, local_path, registry_of, render
 from exchange.console.strings import text

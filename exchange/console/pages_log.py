@@ -12,13 +12,14 @@ from aiohttp import web
 from catalog.model import department_name
 from exchange import i18n
 from exchange.app.audit_queries import EntryFilter, StoredEntry
+from exchange.app.parsing import parse_page_token
 from exchange.audit.export import Format
 from exchange.audit.merkle import leaf_hash
 from exchange.audit.recorder import entry_of
 from exchange.audit.verify import VerifyReport
 from exchange.clock import now_us
 from exchange.console import charts
-from exchange.console.convert import entry_filter, filter_text, hour_counts, parse_page_token, report_action
+from exchange.console.convert import entry_filter, filter_text, hour_counts, report_action
 from exchange.console.core import account_of, audit_of, hub_of, render
 from exchange.console.doors import console_caller, operation_of
 from exchange.console.strings import text

@@ -10,8 +10,9 @@ from aiohttp import web
 
 from catalog.model import AdminLevel, Department, DepartmentKey, DepartmentStatus, KeyUse
 from catalog.specs import department_to_dict, parse_department, parse_service_item, service_item_to_dict
+from exchange.app.parsing import spec_from_text
 from exchange.auth.keys import algorithm_for, key_id, load_public_key
-from exchange.console.convert import LEVELS, spec_from_text
+from exchange.console.convert import LEVELS
 from exchange.console.core import (
     account_of,
     catalog_of,

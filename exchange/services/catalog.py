@@ -9,6 +9,7 @@ from grpc import aio
 from catalog.model import DatasetStatus, DepartmentStatus
 from catalog.specs import parse_dataset, parse_department, parse_service_item
 from exchange.app.catalog_queries import CatalogQueries
+from exchange.app.parsing import spec_from_text
 from exchange.registry import Registry
 from exchange.services import caller
 from exchange.services.convert import (
@@ -26,7 +27,6 @@ from exchange.services.convert import (
     service_item_from_proto,
     service_item_page,
     service_item_to_proto,
-    spec_from_text,
 )
 from exchange.v1 import (
     catalog_pb2,

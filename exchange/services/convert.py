@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -10,8 +9,8 @@ from catalog import limits
 from catalog.model import SERVICE_ITEM_CODE, Dataset, Department, DepartmentKey, ServiceItem
 from catalog.schema import schema_to_list
 from catalog.specs import dataset_to_dict, department_to_dict, parse_dataset, parse_department, parse_service_item
-from catalog.yaml_io import load_spec_text
 from exchange.app.case_records import Savings
+from exchange.app.parsing import parse_page_token
 from exchange.audit.entry import AccessLogEntry
 from exchange.audit.log import Receipt, SignedCheckpoint
 from exchange.auth.access_requests import AccessRequest
@@ -158,19 +157,6 @@ def dataset_to_proto(ds: Dataset, registered_at_us: int = 0) -> catalog_pb2.Data
     )
 
 
-def spec_from_text(text: str, kind: str) -> dict[str, Any]:
-    """A spec written by an administrator (YAML or JSON text), tagged or bare."""
-    data = load_spec_text(text, "<request>")
-    if "spec" in data and "kind" in data and data.get("kind") in ("Dataset", "Department", "ServiceItem"):
-        if data["kind"] != kind:
-            raise InvalidArgument(f"expected a {kind} spec, got a {data['kind']} spec", reason="WRONG_SPEC_KIND")
-        spec = data["spec"]
-        if not isinstance(spec, dict):
-            raise InvalidArgument("spec must be a mapping", reason="MALFORMED_FILE")
-        return spec
-    return data
-
-
 # --- departments -------------------------------------------------------------------------------------
 
 
@@ -304,28 +290,6 @@ def receipt_to_proto(r: Receipt) -> common_pb2.Receipt:
 def entry_to_proto(e: AccessLogEntry, leaf_hash: bytes = b"") -> audit_pb2.AccessLogEntry:
     decision = common_pb2.DECISION_ALLOW if e.decision == "allow" else common_pb2.DECISION_DENY
     return to_message(audit_pb2.AccessLogEntry, e, decision=decision, details=dict(e.details), leaf_hash=leaf_hash)
-
-
-# Our tokens are positions we issued: ASCII digits only, and small enough for any database's 64-bit integer.
-_PAGE_TOKEN = re.compile(r"[0-9]{1,18}")
-
-
-def parse_page_token(token: str) -> int | None:
-    """The position a page token holds (None: the first page); the one parser for every List and Query RPC.
-
-    `str.isdigit` accepts '²' and Arabic-Indic digits, and 19 digits overflow a database integer: both
-    would fail deep inside the query as INTERNAL. Anything but a token we issued is the caller's mistake.
-    """
-    if not token:
-        return None
-    if not _PAGE_TOKEN.fullmatch(token):
-        raise InvalidArgument(
-            f"page_token {quote(token)} is not one this server issued; pass back next_page_token unchanged "
-            "(empty for the first page)",
-            reason="PAGE_TOKEN_INVALID",
-            violations=[FieldViolation("page.page_token", "a next_page_token from this server, or empty")],
-        )
-    return int(token)
 
 
 DEFAULT_PAGE_SIZE = 100
