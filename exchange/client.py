@@ -98,8 +98,6 @@ from exchange.client_registry import (
     ServiceItemInfo,
     dataset_from_proto,
     department_from_proto,
-    department_to_proto,
-    key_to_proto,
     service_item_from_proto,
 )
 from exchange.client_stubs import Stubs
@@ -136,7 +134,7 @@ from exchange.v1 import (
     tickets_pb2,
 )
 from exchange.webhook_signature import WebhookReplayed, WebhookSignatureInvalid, verify_webhook
-from exchange.wire import from_message
+from exchange.wire import department_to_proto, from_message, key_to_proto
 
 # A department system's check of a webhook delivery (signature, time window, replay): exchange.webhook_signature.
 __all__ = ["HubClient", "WebhookReplayed", "WebhookSignatureInvalid", "verify_webhook"]

@@ -8,9 +8,8 @@ from typing import Any
 
 from google.protobuf.json_format import MessageToDict
 
-from catalog.model import Department
 from exchange.v1 import catalog_pb2, departments_pb2, items_pb2
-from exchange.wire import enum_text, from_message, to_message
+from exchange.wire import enum_text, from_message
 
 # Wire enum prefixes dropped when a value is shown: SHARING_TYPE_UNCONDITIONAL -> unconditional.
 ENUM_PREFIXES = (
@@ -118,30 +117,6 @@ def department_from_proto(d: departments_pb2.Department) -> DepartmentInfo:
         DepartmentInfo,
         d,
         keys=tuple(from_message(DepartmentKeyInfo, k) for k in d.keys),
-    )
-
-
-def department_to_proto(d: Department) -> departments_pb2.Department:
-    """A department spec (catalog.model, as parse_department reads it) for RegisterDepartment."""
-    return to_message(
-        departments_pb2.Department,
-        d,
-        level=departments_pb2.AdminLevel.Value(f"ADMIN_LEVEL_{d.level.value.upper()}"),
-        status=departments_pb2.DepartmentStatus.Value(f"DEPARTMENT_STATUS_{d.status.value.upper()}"),
-        adapter_endpoint=d.adapter_endpoint or "",
-        keys=[key_to_proto(k.kid, k.use.value, k.algorithm, k.public_key_pem, k.status.value) for k in d.keys],
-    )
-
-
-def key_to_proto(
-    kid: str, use: str, algorithm: str, public_key_pem: str, status: str = "active"
-) -> departments_pb2.DepartmentKey:
-    return departments_pb2.DepartmentKey(
-        kid=kid,
-        use=departments_pb2.KeyUse.Value(f"KEY_USE_{use.upper()}"),
-        algorithm=algorithm,
-        public_key_pem=public_key_pem,
-        status=departments_pb2.KeyStatus.Value(f"KEY_STATUS_{status.upper()}"),
     )
 
 

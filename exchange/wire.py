@@ -5,7 +5,8 @@ answers; both copy most fields unchanged, so neither spells them out. An enum re
 becomes the word people say (CASE_STATE_UNDER_REVIEW -> "under_review"). What needs more than that (a
 nested message, an enum on its way out, a value computed at the edge) is passed by name in `given`; a
 field that needs it and is not given raises TypeError rather than passing a wire number or a raw message
-through. Imports only protobuf: the client, the adapter SDK and the servicers may all use it.
+through. What the client and the hub both send (a department) is made here once. Imports only protobuf and
+the generated API: the client, the adapter SDK and the servicers may all use it.
 """
 
 from __future__ import annotations
@@ -17,8 +18,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from google.protobuf.message import Message
 
+from exchange.v1 import departments_pb2
+
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
+
+    from catalog.model import Department
 
 D = TypeVar("D", bound="DataclassInstance")
 M = TypeVar("M", bound=Message)
@@ -107,3 +112,30 @@ def to_message(message_type: type[M], source: object, **given: Any) -> M:
 def enum_text(enum: Any, value: int) -> str:
     """A value of a generated enum (access_pb2.GrantStatus) as people say it: GRANT_STATUS_ACTIVE -> "active"."""
     return _word(enum.DESCRIPTOR, value)
+
+
+# --- what the client and the hub both send -------------------------------------------------------------
+
+
+def department_to_proto(d: Department) -> departments_pb2.Department:
+    """A department (catalog.model): the client's RegisterDepartment and the registry's answers alike."""
+    return to_message(
+        departments_pb2.Department,
+        d,
+        level=departments_pb2.AdminLevel.Value(f"ADMIN_LEVEL_{d.level.value.upper()}"),
+        status=departments_pb2.DepartmentStatus.Value(f"DEPARTMENT_STATUS_{d.status.value.upper()}"),
+        adapter_endpoint=d.adapter_endpoint or "",
+        keys=[key_to_proto(k.kid, k.use.value, k.algorithm, k.public_key_pem, k.status.value) for k in d.keys],
+    )
+
+
+def key_to_proto(
+    kid: str, use: str, algorithm: str, public_key_pem: str, status: str = "active"
+) -> departments_pb2.DepartmentKey:
+    return departments_pb2.DepartmentKey(
+        kid=kid,
+        use=departments_pb2.KeyUse.Value(f"KEY_USE_{use.upper()}"),
+        algorithm=algorithm,
+        public_key_pem=public_key_pem,
+        status=departments_pb2.KeyStatus.Value(f"KEY_STATUS_{status.upper()}"),
+    )

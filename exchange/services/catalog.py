@@ -17,7 +17,6 @@ from exchange.services.convert import (
     dataset_to_proto,
     department_from_proto,
     department_roles_to_proto,
-    department_to_proto,
     enum_name,
     key_from_proto,
     next_page,
@@ -36,6 +35,7 @@ from exchange.v1 import (
     items_pb2,
     items_pb2_grpc,
 )
+from exchange.wire import department_to_proto
 
 Ctx = aio.ServicerContext[Any, Any]
 

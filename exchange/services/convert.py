@@ -8,7 +8,7 @@ from typing import Any
 from catalog import limits
 from catalog.model import SERVICE_ITEM_CODE, Dataset, Department, DepartmentKey, ServiceItem
 from catalog.schema import schema_to_list
-from catalog.specs import dataset_to_dict, department_to_dict, parse_dataset, parse_department, parse_service_item
+from catalog.specs import dataset_to_dict, parse_dataset, parse_department, parse_service_item
 from exchange.app.case_records import Savings
 from exchange.app.parsing import parse_page_token
 from exchange.audit.entry import AccessLogEntry
@@ -189,29 +189,6 @@ def key_to_dict(k: departments_pb2.DepartmentKey, path: str) -> dict[str, Any]:
 def key_from_proto(k: departments_pb2.DepartmentKey) -> DepartmentKey:
     data = {"code": "X" + "0", "name": "x", "level": "city", "region_code": "000000", "keys": [key_to_dict(k, "key")]}
     return parse_department(data).keys[0]
-
-
-def department_to_proto(d: Department) -> departments_pb2.Department:
-    data = department_to_dict(d)
-    return departments_pb2.Department(
-        code=d.code,
-        name=d.name,
-        name_en=d.name_en,
-        level=enum_value(departments_pb2.AdminLevel, "ADMIN_LEVEL_", d.level.value),
-        region_code=d.region_code,
-        status=enum_value(departments_pb2.DepartmentStatus, "DEPARTMENT_STATUS_", d.status.value),
-        adapter_endpoint=data.get("adapter_endpoint", ""),
-        keys=[
-            departments_pb2.DepartmentKey(
-                kid=k.kid,
-                use=enum_value(departments_pb2.KeyUse, "KEY_USE_", k.use.value),
-                algorithm=k.algorithm,
-                public_key_pem=k.public_key_pem,
-                status=enum_value(departments_pb2.KeyStatus, "KEY_STATUS_", k.status.value),
-            )
-            for k in d.keys
-        ],
-    )
 
 
 def department_roles_to_proto(held: DepartmentRoles) -> departments_pb2.DepartmentRoles:

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import SimpleNamespace
 
 import pytest
 
+from catalog.model import AdminLevel, Department, DepartmentKey, DepartmentStatus, KeyStatus, KeyUse
+from exchange.auth.keys import generate_ed25519, public_key_to_pem
 from exchange.client_access import Grant
 from exchange.client_cases import MaterialInfo
 from exchange.client_notify import EventInfo
-from exchange.v1 import access_pb2, cases_pb2, notifications_pb2, tickets_pb2
-from exchange.wire import from_message, to_message
+from exchange.services.convert import department_from_proto
+from exchange.v1 import access_pb2, cases_pb2, departments_pb2, notifications_pb2, tickets_pb2
+from exchange.wire import department_to_proto, from_message, to_message
+
+PEM = public_key_to_pem(generate_ed25519().public_key())
 
 
 @dataclass(frozen=True)
@@ -62,3 +67,29 @@ def test_to_message_refuses_an_enum_it_is_not_given_and_takes_one_that_is() -> N
 def test_to_message_refuses_a_field_the_message_lacks() -> None:
     with pytest.raises(TypeError, match="colour"):
         to_message(notifications_pb2.Event, SimpleNamespace(id=1), colour="red")
+
+
+def test_a_department_goes_out_as_the_hub_reads_it_back() -> None:
+    """The client's RegisterDepartment and the servicers' answers send a department one way (exchange.wire)."""
+    department = Department(
+        code="PSB",
+        name="公安局",
+        name_en="Public Security Bureau",
+        level=AdminLevel.CITY,
+        region_code="110100",
+        status=DepartmentStatus.SUSPENDED,
+        adapter_endpoint="psb-adapter:50061",
+        keys=(
+            DepartmentKey("k1", KeyUse.TOKEN, "EdDSA", PEM),
+            DepartmentKey("k0", KeyUse.TOKEN, "EdDSA", PEM, KeyStatus.RETIRED),
+        ),
+    )
+    sent = department_to_proto(department)
+    assert (sent.name, sent.name_en) == ("公安局", "Public Security Bureau")
+    assert sent.level == departments_pb2.ADMIN_LEVEL_CITY
+    assert sent.status == departments_pb2.DEPARTMENT_STATUS_SUSPENDED
+    assert [k.status for k in sent.keys] == [departments_pb2.KEY_STATUS_ACTIVE, departments_pb2.KEY_STATUS_RETIRED]
+    assert department_from_proto(sent) == department
+    assert (
+        department_from_proto(department_to_proto(replace(department, adapter_endpoint=None))).adapter_endpoint is None
+    )
