@@ -9,12 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from alembic.script import ScriptDirectory
-
 from exchange.cases.calendar import hub_calendar, uncovered_years
 from exchange.config import Settings
 from exchange.errors import ExchangeError
-from exchange.storage.db import Database, alembic_config
+from exchange.storage.db import Database, newest_migration
 
 TLS_FILES = ("tls_cert", "tls_key", "tls_client_ca", "tls_client_cert", "tls_client_key")
 
@@ -51,7 +49,7 @@ def _ports(settings: Settings) -> list[Finding]:
 
 
 async def _database(settings: Settings) -> list[Finding]:
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    head = newest_migration()
     if not settings.database_url and not (settings.data_dir / "exchange.db").exists():
         # A check creates nothing: the SQLite file is made by `exchange init` or the first start.
         return [

@@ -14,17 +14,14 @@ from typing import Any
 import click
 
 from exchange import i18n, localtime
+from exchange.app.audit_database import AuditDatabase, EntryFilter
 from exchange.audit.export import ExportReader
-from exchange.audit.note import NoteSigner, NoteVerifier
-from exchange.audit.offline import Written, archive_log, export_as, rotate_key_as, verify_database, verify_export
-from exchange.audit.origin import key_name, resolve_log_origin
+from exchange.audit.offline import verify_export
 from exchange.auth.identity import local_operator
 from exchange.cli.audit_offline import KEY_HISTORY_HELP, keys_of, origin_of, read_text, show_report, verifier_of
 from exchange.cli.common import CommandList, fail, run
 from exchange.config import Settings, load_settings
 from exchange.errors import ExchangeError, InvalidArgument
-from exchange.storage import Database
-from exchange.storage.log_store import EntryFilter
 
 # Added to the `audit` group by exchange.cli.audit.
 COMMANDS = CommandList()
@@ -55,41 +52,11 @@ def database_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-async def _with_db(settings: Settings, schema: str | None, work: Callable[[Database], Any]) -> Any:
-    db = Database(settings.effective_database_url, schema=schema)
-    try:
-        return await work(db)
-    finally:
-        await db.close()
-
-
 @COMMANDS.command("vkey")
 @database_options
 def vkey(settings: Settings, schema: str | None) -> None:
     """Print the hub's verifier key (from its signing key file) for auditors to keep."""
-    from exchange.hub import load_or_create_signing_key
-
-    try:
-        path = settings.path(settings.signing_key)
-        if not path.exists():
-            raise InvalidArgument(f"no hub signing key at {path}; run `exchange init`", reason="SIGNING_KEY_MISSING")
-        key = load_or_create_signing_key(path)
-    except ExchangeError as error:
-        fail(error)
-    # The key signs under the first segment of the log's origin, which the database may hold.
-    origin = run(_with_db(settings, schema, lambda db: resolve_log_origin(settings, db)))
-    signer = NoteSigner(key_name(origin), key)
-    click.echo(signer.verifier().verifier_key())
-
-
-def _verifier_key(settings: Settings, origin: str) -> str:
-    """The hub's verifier key from its signing key file, or '' where that file is not (it is never created here)."""
-    from exchange.hub import load_or_create_signing_key
-
-    path = settings.path(settings.signing_key)
-    if not path.exists():
-        return ""
-    return NoteSigner(key_name(origin), load_or_create_signing_key(path)).verifier().verifier_key()
+    click.echo(run(AuditDatabase(settings, schema).verifier_key()))
 
 
 @COMMANDS.command("export")
@@ -143,14 +110,9 @@ def export(
     except ExchangeError as error:
         fail(error)
 
-    async def export_under_its_origin(db: Database) -> Written:
-        origin = await resolve_log_origin(settings, db)
-        key = _verifier_key(settings, origin)
-        # An embedded command: decided and logged as the local operator (audit.log.export).
-        operator = local_operator(settings.hub_department)
-        return await export_as(operator, db, path, f, origin=origin, fmt=chosen, verifier_key=key)
-
-    written = run(_with_db(settings, schema, export_under_its_origin))
+    # An embedded command: decided and logged as the local operator (audit.log.export).
+    operator = local_operator(settings.hub_department)
+    written = run(AuditDatabase(settings, schema).export(operator, path, f, fmt=chosen))
     click.echo(
         i18n.translate(
             "cli.audit.exported",
@@ -192,13 +154,7 @@ def verify(
                 "verifying a database needs at least one signed checkpoint (--checkpoint FILE) kept apart from it",
                 reason="CHECKPOINT_MISSING",
             )
-        report = run(
-            _with_db(
-                settings,
-                schema,
-                lambda db: verify_database(db, notes, verifier, origin=origin_of(origin, notes[0])),
-            )
-        )
+        report = run(AuditDatabase(settings, schema).verify(notes, verifier, origin=origin_of(origin, notes[0])))
     except ExchangeError as error:
         fail(error)
     show_report(report, "the database")
@@ -214,18 +170,10 @@ def rotate_key(settings: Settings, schema: str | None) -> None:
     """
     import time
 
-    async def go(db: Database) -> tuple[NoteVerifier, NoteVerifier, int]:
-        origin = await resolve_log_origin(settings, db)
-        path = settings.path(settings.signing_key)
-        if not path.exists():
-            raise InvalidArgument(f"no hub signing key at {path}; run `exchange init`", reason="SIGNING_KEY_MISSING")
-        # An embedded command: decided and logged as the local operator (audit.signing_key.rotate).
-        operator = local_operator(settings.hub_department)
-        history = settings.path(settings.signing_key_history)
-        return await rotate_key_as(operator, db, path, history, origin=origin, timestamp=int(time.time()))
-
+    # An embedded command: decided and logged as the local operator (audit.signing_key.rotate).
+    operator = local_operator(settings.hub_department)
     try:
-        old, new, size = run(_with_db(settings, schema, go))
+        old, new, size = run(AuditDatabase(settings, schema).rotate_key(operator, timestamp=int(time.time())))
     except ExchangeError as error:
         fail(error)
     history = settings.path(settings.signing_key_history)
@@ -255,22 +203,10 @@ def archive(before: int, out: str, key: str, settings: Settings, schema: str | N
     """Write entries below --before, with proofs and checkpoint, check the file, then prune them from the database."""
     path = Path(out)
     fmt: Any = "csv" if path.suffix.lower() == ".csv" else "parquet"
-    from exchange.hub import load_or_create_signing_key
-
     given = verifier_of(key) if key else None
-    signing = settings.path(settings.signing_key)
-    if given is None and not signing.exists():
-        fail(InvalidArgument(f"no hub signing key at {signing}; pass --key", reason="SIGNING_KEY_MISSING"))
-
-    async def archive_under_its_origin(db: Database) -> Any:
-        # The log's own origin (and the key name it signs under), which the setting may leave unsaid.
-        origin = await resolve_log_origin(settings, db)
-        verifier = given or NoteSigner(key_name(origin), load_or_create_signing_key(signing)).verifier()
-        # An embedded command: decided and logged as the local operator (audit.log.archive).
-        operator = local_operator(settings.hub_department)
-        return await archive_log(db, before, path, verifier, origin=origin, fmt=fmt, operator=operator)
-
-    written = run(_with_db(settings, schema, archive_under_its_origin))
+    # An embedded command: decided and logged as the local operator (audit.log.archive).
+    operator = local_operator(settings.hub_department)
+    written = run(AuditDatabase(settings, schema).archive(operator, before, path, fmt=fmt, verifier=given))
     said = i18n.tr(
         "cli.audit.archived",
         "archived entries [{first}, {end}) to {path} with proofs against the checkpoint of size {size}; "

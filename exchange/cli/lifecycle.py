@@ -95,15 +95,11 @@ def serve(
     from exchange.server import serve_forever
 
     async def ready(running: RunningHub) -> None:
-        from exchange.storage import catalog_store
-
         # The readiness line stays English whatever the language: scripts and tests wait for it.
         click.echo(f"hub {settings.hub_name} serving")  # machine-read
         for line in listening_lines(settings, running):
             click.echo(f"  {line}")
-        async with running.hub.db.begin() as conn:
-            empty = not await catalog_store.list_datasets(conn, limit=1)
-        if empty:
+        if not await running.app.catalog.list_datasets(limit=1):
             for line in empty_catalog_steps():
                 click.echo(line.replace("DATA_DIR", str(settings.data_dir)))
 
@@ -158,29 +154,13 @@ def migrate(config: str | None, data_dir: str | None) -> None:
     Hubs migrate at start too; run this first when upgrading several replicas, so none starts on an old schema.
     Safe to run twice, and beside running hubs (PostgreSQL: one migration at a time, by an advisory lock).
     """
-    from exchange.storage.db import Database
+    from exchange.app.schema import migrate as migrate_schema
 
     settings = _settings(config, data_dir)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-
-    async def upgrade() -> None:
-        db = Database(settings.effective_database_url)
-        try:
-            await db.migrate()
-        finally:
-            await db.close()
-
-    run(upgrade())
+    head = run(migrate_schema(settings))
     said = i18n.translate("cli.migrate.done", "database schema at the newest migration ({head})")
-    click.echo(said.format(head=_head()))
-
-
-def _head() -> str:
-    from alembic.script import ScriptDirectory
-
-    from exchange.storage.db import alembic_config
-
-    return str(ScriptDirectory.from_config(alembic_config()).get_current_head())
+    click.echo(said.format(head=head))
 
 
 @click.command("init")

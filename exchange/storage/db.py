@@ -13,6 +13,7 @@ from typing import Any, Protocol, TypeVar
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -183,6 +184,11 @@ def alembic_config() -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     return config
+
+
+def newest_migration() -> str | None:
+    """The migration `Database.migrate` brings a schema to (Alembic's head)."""
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 def _upgrade(sync_connection: sa.Connection) -> None:

@@ -42,11 +42,25 @@ def _listed(section: configparser.SectionProxy, key: str) -> set[str]:
     return set(section.get(key, "").split())
 
 
+def test_no_cli_module_imports_storage_directly() -> None:
+    assert _direct_imports(_graph(), "exchange.cli", "exchange.storage") == []
+
+
 @pytest.mark.parametrize("edge", EDGES)
 def test_no_edge_imports_another_edge(edge: str) -> None:
     graph = _graph()
     wrong = [found for other in EDGES if other != edge for found in _direct_imports(graph, edge, other)]
     assert wrong == []
+
+
+def test_the_import_contracts_forbid_the_cli_to_import_storage() -> None:
+    assert [
+        c
+        for c in _contracts()
+        if c.get("type") == "forbidden"
+        and "exchange.cli" in _listed(c, "source_modules")
+        and "exchange.storage" in _listed(c, "forbidden_modules")
+    ], "add a contract 'CLI imports no storage' to .importlinter"
 
 
 def test_the_import_contracts_keep_the_servicers_and_the_console_apart() -> None:

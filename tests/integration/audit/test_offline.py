@@ -218,3 +218,19 @@ async def test_a_database_export_is_decided_for_the_local_operator_and_logged(hu
     ]
     assert exports[0].subject_id == "" and f"subject_id={CITIZEN}" in exports[0].details["filter"]
     assert exports[0].details["file"] == "subject.csv"
+
+
+async def test_without_the_hubs_signing_key_vkey_and_archive_say_so_before_opening_the_database(
+    tmp_path: Path,
+) -> None:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    code, _, err = await exchange_cli_here("audit", "vkey", "--data-dir", str(data_dir))
+    assert code == 2 and "no hub signing key" in err and "run `exchange init`" in err and "SIGNING_KEY_MISSING" in err
+    archive = tmp_path / "archive.parquet"
+    code, _, err = await exchange_cli_here(
+        "audit", "archive", "--before", "5", "-o", str(archive), "--data-dir", str(data_dir)
+    )
+    assert code == 2 and "no hub signing key" in err and "pass --key" in err and "SIGNING_KEY_MISSING" in err
+    assert not archive.exists()
+    assert list(data_dir.iterdir()) == []  # no database made, no deployment id
