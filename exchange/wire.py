@@ -12,6 +12,7 @@ the generated API: the client, the adapter SDK and the servicers may all use it.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -44,63 +45,98 @@ def _copies_as_is(field: Field) -> bool:
     return field.enum_type is None and field.message_type is None
 
 
+@functools.cache
+def _prefix(enum_name: str) -> str:
+    """buf's ENUM_VALUE_PREFIX of an enum: GrantStatus -> GRANT_STATUS_."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", enum_name).upper() + "_"
+
+
 def _word(enum: Any, number: int) -> str:
     """An enum value as people say it: the name without the enum's prefix (buf's ENUM_VALUE_PREFIX rule),
     in lower case: GRANT_STATUS_ACTIVE of GrantStatus -> "active"."""
     value = enum.values_by_number.get(number)
     if value is None:
         raise ValueError(f"{enum.full_name} has no value {number}")
-    prefix = re.sub(r"(?<!^)(?=[A-Z])", "_", enum.name).upper() + "_"
-    return str(value.name).removeprefix(prefix).lower()
+    return str(value.name).removeprefix(_prefix(enum.name)).lower()
+
+
+# How one field is copied; worked out once per pair of types (the descriptors never change), so that a
+# conversion on the fetch path costs a loop over a list, not a walk of the descriptors.
+_AS_IS, _WORD, _MAP, _REPEATED, _NEEDS, _ABSENT, _OPTIONAL = range(7)
+
+
+@functools.cache
+def _reading_plan(cls: type, descriptor: Any) -> tuple[tuple[str, int, Any], ...]:
+    wire = descriptor.fields_by_name
+    plan = []
+    for field in dataclasses.fields(cls):
+        spec = wire.get(field.name)
+        if spec is None:
+            required = field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING
+            plan.append((field.name, _ABSENT if required else _OPTIONAL, None))
+        elif spec.enum_type is not None and not spec.is_repeated and field.type in ("str", str):
+            plan.append((field.name, _WORD, spec.enum_type))
+        elif not _copies_as_is(spec):
+            plan.append((field.name, _NEEDS, spec.full_name))
+        elif _is_map(spec):
+            plan.append((field.name, _MAP, None))
+        else:
+            plan.append((field.name, _REPEATED if spec.is_repeated else _AS_IS, None))
+    return tuple(plan)
 
 
 def from_message(cls: type[D], message: Message, **given: Any) -> D:
     """A `cls` whose fields are copied from the message's fields of the same names (repeated fields as
     tuples, maps as dicts, an enum into a str field as its word), except those in `given`."""
-    wire = message.DESCRIPTOR.fields_by_name
     values: dict[str, Any] = {}
-    for field in dataclasses.fields(cls):
-        if field.name in given:
-            values[field.name] = given[field.name]
-            continue
-        spec = wire.get(field.name)
-        if spec is None:
-            if field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
-                raise TypeError(f"{message.DESCRIPTOR.full_name} has no field {field.name} for {cls.__name__}")
-            continue
-        value = getattr(message, field.name)
-        if spec.enum_type is not None and not spec.is_repeated and field.type in ("str", str):
-            value = _word(spec.enum_type, value)
-        elif not _copies_as_is(spec):
-            raise TypeError(f"{cls.__name__}.{field.name} needs a conversion from {spec.full_name}: give it")
-        elif _is_map(spec):
-            value = dict(value)
-        elif spec.is_repeated:
-            value = tuple(value)
-        values[field.name] = value
+    for name, how, about in _reading_plan(cls, message.DESCRIPTOR):
+        if name in given:
+            values[name] = given[name]
+        elif how == _AS_IS:
+            values[name] = getattr(message, name)
+        elif how == _REPEATED:
+            values[name] = tuple(getattr(message, name))
+        elif how == _WORD:
+            values[name] = _word(about, getattr(message, name))
+        elif how == _MAP:
+            values[name] = dict(getattr(message, name))
+        elif how == _NEEDS:
+            raise TypeError(f"{cls.__name__}.{name} needs a conversion from {about}: give it")
+        elif how == _ABSENT:
+            raise TypeError(f"{message.DESCRIPTOR.full_name} has no field {name} for {cls.__name__}")
     unknown = given.keys() - values.keys()
     if unknown:
         raise TypeError(f"{cls.__name__} has no field {', '.join(sorted(unknown))}")
     return cls(**values)
 
 
+@functools.cache
+def _writing_plan(descriptor: Any) -> tuple[tuple[str, int, Any], ...]:
+    plan = []
+    for spec in descriptor.fields:
+        if not _copies_as_is(spec):
+            plan.append((spec.name, _NEEDS, spec.full_name))
+        else:
+            plan.append((spec.name, _MAP if _is_map(spec) else _REPEATED if spec.is_repeated else _AS_IS, None))
+    return tuple(plan)
+
+
 def to_message(message_type: type[M], source: object, **given: Any) -> M:
     """A `message_type` whose fields are copied from the attributes of `source` with the same names
     (sequences as lists), except those in `given`; fields `source` lacks stay unset."""
     values: dict[str, Any] = {}
-    for spec in message_type.DESCRIPTOR.fields:
-        name = spec.name
+    for name, how, about in _writing_plan(message_type.DESCRIPTOR):
         if name in given:
             values[name] = given[name]
             continue
         if not hasattr(source, name):
             continue
-        if not _copies_as_is(spec):
-            raise TypeError(f"{spec.full_name} needs a conversion from {type(source).__name__}.{name}: give it")
+        if how == _NEEDS:
+            raise TypeError(f"{about} needs a conversion from {type(source).__name__}.{name}: give it")
         value = getattr(source, name)
-        if _is_map(spec):
+        if how == _MAP:
             value = dict(value)
-        elif spec.is_repeated and isinstance(value, Sequence) and not isinstance(value, str | bytes):
+        elif how == _REPEATED and isinstance(value, Sequence) and not isinstance(value, str | bytes):
             value = list(value)
         values[name] = value
     unknown = given.keys() - values.keys()

@@ -23,19 +23,10 @@ from exchange.console import (
     pages_tickets,
 )
 from exchange.console.core import (
-    ACCOUNTS,
-    AUDIT,
+    APP,
     BASE,
-    CASE_QUERIES,
-    CASES,
-    CATALOG,
-    COPIES,
     HERE,
-    HUB,
-    REGISTRY,
-    SUPERVISION,
     TEMPLATES,
-    TICKETS,
     error_pages,
     languages,
     security_headers,
@@ -52,16 +43,7 @@ def console_app(application: Application, *, base: str = MOUNT) -> web.Applicati
     app = web.Application(
         middlewares=[languages, security_headers, error_pages, sessions, doors], client_max_size=2 << 20
     )
-    app[HUB] = application.hub
-    app[REGISTRY] = application.registry
-    app[CASES] = application.cases
-    app[COPIES] = application.copies
-    app[CATALOG] = application.catalog
-    app[AUDIT] = application.audit
-    app[CASE_QUERIES] = application.case_queries
-    app[ACCOUNTS] = application.accounts
-    app[TICKETS] = application.tickets
-    app[SUPERVISION] = application.supervision
+    app[APP] = application
     app[TEMPLATES] = templates()
     app[BASE] = base
     pages = (

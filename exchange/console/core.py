@@ -14,13 +14,9 @@ from aiohttp import web
 
 from catalog.model import Department, department_name
 from exchange import i18n, localtime
-from exchange.app.audit_queries import AuditQueries
-from exchange.app.case_queries import CaseQueries
-from exchange.app.catalog_queries import CatalogQueries
-from exchange.app.console_accounts import Account, ConsoleAccounts
+from exchange.app.console_accounts import Account
+from exchange.app.wiring import Application
 from exchange.cases import timeline
-from exchange.cases.annotated_copies import AnnotatedCopyDesk
-from exchange.cases.desk import CaseDesk
 from exchange.console.strings import text
 from exchange.error_text import translated_for_people
 from exchange.errors import (
@@ -32,10 +28,6 @@ from exchange.errors import (
     ResourceExhausted,
     Unauthenticated,
 )
-from exchange.hub import Hub
-from exchange.registry import Registry
-from exchange.supervision.desk import SupervisionDesk
-from exchange.tickets import TicketDesk
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -47,16 +39,7 @@ SIGNIN_CSRF_COOKIE = "exchange_console_signin"
 LANGUAGE_COOKIE = "exchange_console_lang"
 PUBLIC_PATHS = ("/signin", "/static/", "/language")
 
-HUB: web.AppKey[Hub] = web.AppKey("hub", Hub)
-REGISTRY: web.AppKey[Registry] = web.AppKey("registry", Registry)
-CASES: web.AppKey[CaseDesk] = web.AppKey("cases", CaseDesk)
-COPIES: web.AppKey[AnnotatedCopyDesk] = web.AppKey("annotated_copies", AnnotatedCopyDesk)
-CATALOG: web.AppKey[CatalogQueries] = web.AppKey("catalog", CatalogQueries)
-AUDIT: web.AppKey[AuditQueries] = web.AppKey("audit", AuditQueries)
-CASE_QUERIES: web.AppKey[CaseQueries] = web.AppKey("case_queries", CaseQueries)
-ACCOUNTS: web.AppKey[ConsoleAccounts] = web.AppKey("accounts", ConsoleAccounts)
-TICKETS: web.AppKey[TicketDesk] = web.AppKey("tickets", TicketDesk)
-SUPERVISION: web.AppKey[SupervisionDesk] = web.AppKey("supervision", SupervisionDesk)
+APP: web.AppKey[Application] = web.AppKey("application", Application)
 TEMPLATES: web.AppKey[jinja2.Environment] = web.AppKey("templates", jinja2.Environment)
 BASE: web.AppKey[str] = web.AppKey("base", str)
 ACCOUNT: web.RequestKey[Account] = web.RequestKey("account", Account)
@@ -66,52 +49,9 @@ SIGNIN_CSRF: web.RequestKey[str] = web.RequestKey("signin_csrf", str)
 _STATUS = {InvalidArgument: 400, Unauthenticated: 401, PermissionDenied: 403, NotFound: 404, ResourceExhausted: 429}
 
 
-def hub_of(request: web.Request) -> Hub:
-    return request.app[HUB]
-
-
-def registry_of(request: web.Request) -> Registry:
-    return request.app[REGISTRY]
-
-
-def catalog_of(request: web.Request) -> CatalogQueries:
-    """The catalog's lists, as the gRPC CatalogService reads them."""
-    return request.app[CATALOG]
-
-
-def audit_of(request: web.Request) -> AuditQueries:
-    """The access log's read side, as the gRPC AuditService reads it."""
-    return request.app[AUDIT]
-
-
-def case_queries_of(request: web.Request) -> CaseQueries:
-    """What a case page shows beside the case: its materials' metadata and the flags on them."""
-    return request.app[CASE_QUERIES]
-
-
-def accounts_of(request: web.Request) -> ConsoleAccounts:
-    """The console's accounts and sessions."""
-    return request.app[ACCOUNTS]
-
-
-def cases_of(request: web.Request) -> CaseDesk:
-    """The case desk the gRPC CaseService uses: it decides who may read a case and logs every read."""
-    return request.app[CASES]
-
-
-def copies_of(request: web.Request) -> AnnotatedCopyDesk:
-    """The annotated-copy desk the gRPC CaseService uses (it decides as a read of the material, and logs)."""
-    return request.app[COPIES]
-
-
-def tickets_of(request: web.Request) -> TicketDesk:
-    """The correction-ticket desk the gRPC TicketService uses (it decides, and logs every step)."""
-    return request.app[TICKETS]
-
-
-def supervision_of(request: web.Request) -> SupervisionDesk:
-    """The supervision desk (电子监察) the gRPC SupervisionService reads: figures, warnings, reports."""
-    return request.app[SUPERVISION]
+def app_of(request: web.Request) -> Application:
+    """The hub's application: the desks and queries the gRPC services use, each decided and logged there."""
+    return request.app[APP]
 
 
 def account_of(request: web.Request) -> Account:
@@ -135,7 +75,7 @@ def _when(value: int | datetime | None, seconds: bool = True) -> str:
 def language_of(request: web.Request) -> str:
     """The switch's cookie, else the browser's Accept-Language, else the hub's default_language."""
     chosen = i18n.normalize(request.cookies.get(LANGUAGE_COOKIE, ""))
-    default = request.app[HUB].settings.default_language if HUB in request.app else i18n.DEFAULT
+    default = request.app[APP].hub.settings.default_language if APP in request.app else i18n.DEFAULT
     return chosen or i18n.from_accept_language(request.headers.get("Accept-Language", ""), default) or default
 
 
@@ -237,7 +177,7 @@ async def sessions(request: web.Request, handler: Handler) -> web.StreamResponse
     if relative.startswith(PUBLIC_PATHS):
         return await handler(request)
     token = request.cookies.get(SESSION_COOKIE, "")
-    account = await accounts_of(request).account_for(token) if token else None
+    account = await app_of(request).accounts.account_for(token) if token else None
     if account is None:
         if request.method != "GET":
             raise web.HTTPUnauthorized(text=text("error.signed_out"))

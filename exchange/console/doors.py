@@ -15,7 +15,7 @@ from aiohttp import web
 from exchange.app.console_accounts import Account
 from exchange.audit.recorder import refusal_of
 from exchange.auth.identity import Caller, Role
-from exchange.console.core import ACCOUNT, BASE, hub_of
+from exchange.console.core import ACCOUNT, BASE, app_of
 from exchange.policy import OPERATIONS
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -106,6 +106,6 @@ async def doors(request: web.Request, handler: Handler) -> web.StreamResponse:
     refused = refusal_of(caller, operation, details={"route": request.path})
     if refused is not None:
         error, entry = refused
-        await hub_of(request).record(entry)
+        await app_of(request).hub.record(entry)
         raise error
     return await handler(request)

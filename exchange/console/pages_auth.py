@@ -17,12 +17,8 @@ from exchange.console.core import (
     SIGNIN_CSRF,
     SIGNIN_CSRF_COOKIE,
     account_of,
-    accounts_of,
-    cases_of,
-    catalog_of,
-    hub_of,
+    app_of,
     local_path,
-    registry_of,
     render,
     safe_next,
     set_cookie,
@@ -67,7 +63,7 @@ async def signin(request: web.Request) -> web.StreamResponse:
         return _signin_page(request, error=text("error.csrf"), status=403)
     username = str(form.get("username", "")).strip()
     try:
-        token = await accounts_of(request).sign_in(username, str(form.get("password", "")), _address(request))
+        token = await app_of(request).accounts.sign_in(username, str(form.get("password", "")), _address(request))
     except ExchangeError as error:
         return _signin_page(request, error=error.message, username=username, status=status_of(error))
     response = web.HTTPSeeOther(safe_next(request, str(form.get("next", ""))))
@@ -79,7 +75,7 @@ async def signin(request: web.Request) -> web.StreamResponse:
 @routes.post("/signout")
 async def signout(request: web.Request) -> web.StreamResponse:
     """End the session on the server, not only in the browser."""
-    await accounts_of(request).sign_out(request[SESSION_TOKEN], account_of(request))
+    await app_of(request).accounts.sign_out(request[SESSION_TOKEN], account_of(request))
     response = web.HTTPSeeOther(local_path(request, "/signin"))
     response.del_cookie(SESSION_COOKIE, path=local_path(request, "/"))
     raise response
@@ -93,8 +89,8 @@ CERTIFICATE_WARNING_DAYS = 30
 async def home(request: web.Request) -> web.Response:
     """Counts of what the hub holds and links to the daily work."""
     account = account_of(request)
-    hub = hub_of(request)
-    figures = await catalog_of(request).overview_counts(account.department if account.role == "dept_admin" else "")
+    hub = app_of(request).hub
+    figures = await app_of(request).catalog.overview_counts(account.department if account.role == "dept_admin" else "")
     size, root = await hub.access_log.head()
     expiring = [
         {"department": code, "days": max(0, int(days))}
@@ -107,11 +103,11 @@ async def home(request: web.Request) -> web.Response:
     late_requests: int | None = None
     with contextlib.suppress(PermissionDenied):
         late_cases = len(
-            await cases_of(request).overdue(account.caller, scope, include_nearly=False, limit=OVERDUE_SCAN_LIMIT)
+            await app_of(request).cases.overdue(account.caller, scope, include_nearly=False, limit=OVERDUE_SCAN_LIMIT)
         )
     with contextlib.suppress(PermissionDenied):
         late_requests = len(
-            await registry_of(request).list_access_requests(
+            await app_of(request).registry.list_access_requests(
                 account.caller, owner=scope, overdue_only=True, limit=OVERDUE_SCAN_LIMIT
             )
         )

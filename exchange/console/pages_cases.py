@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from exchange.cases.lifecycle import CaseState
-from exchange.console.core import account_of, case_queries_of, cases_of, copies_of, registry_of, render
+from exchange.console.core import account_of, app_of, render
 from exchange.console.doors import console_caller
 from exchange.errors import InvalidArgument, NotFound, PermissionDenied
 
@@ -21,7 +21,7 @@ async def cases_list(request: web.Request) -> web.Response:
     state = state if state in STATES else ""
     department = account.department if account.role == "dept_admin" else request.query.get("department", "").strip()
     overdue = request.query.get("overdue") == "on"
-    views = await cases_of(request).list_cases(
+    views = await app_of(request).cases.list_cases(
         account.caller, state=state, department=department, overdue_only=overdue, limit=500
     )
     rows = [(v.case, v.deadline, v.warning.value) for v in views]
@@ -38,15 +38,15 @@ async def case_page(request: web.Request) -> web.Response:
     account = account_of(request)
     case_id = request.match_info["id"]
     try:
-        view = await cases_of(request).get(account.caller, case_id)
+        view = await app_of(request).cases.get(account.caller, case_id)
     except PermissionDenied:
         # Refused and logged by the desk; the console does not say whether the case exists.
         raise NotFound(f"no case {case_id!r} that you may see", reason="CASE_NOT_FOUND") from None
     # Metadata only: the console never reads the documents table, for any role.
-    holdings = await case_queries_of(request).holdings(case_id)
+    holdings = await app_of(request).case_queries.holdings(case_id)
     try:
         # The service item's national codes (基本编码, 实施编码), shown beside its internal code.
-        item = await registry_of(request).get_service_item(view.case.service_item)
+        item = await app_of(request).registry.get_service_item(view.case.service_item)
     except NotFound:
         item = None
     return render(
@@ -67,7 +67,7 @@ async def case_page(request: web.Request) -> web.Response:
 @routes.get("/cases/{id}/materials/{dataset}/annotated-copy.pdf")
 async def annotated_copy(request: web.Request) -> web.Response:
     """The hub-signed annotated copy (加注件) of a case material, for the case's departments only."""
-    desk = copies_of(request)
+    desk = app_of(request).copies
     try:
         version = int(request.query.get("version", "0"))
     except ValueError:

@@ -18,7 +18,7 @@ from exchange.console.convert import (
     dataset_form_values,
     dataset_spec_from_form,
 )
-from exchange.console.core import account_of, catalog_of, errors_by_field, local_path, registry_of, render
+from exchange.console.core import account_of, app_of, errors_by_field, local_path, render
 from exchange.console.strings import text
 from exchange.errors import ExchangeError, FailedPrecondition, FieldViolation, InvalidArgument
 from exchange.policy import decide
@@ -33,8 +33,8 @@ async def catalog_list(request: web.Request) -> web.Response:
     account = account_of(request)
     query = request.query.get("q", "")
     owner = account.department if account.role == "dept_admin" else request.query.get("owner", "")
-    found = await catalog_of(request).list_datasets(owner=owner, words=query, limit=500)
-    departments = await catalog_of(request).list_departments()
+    found = await app_of(request).catalog.list_datasets(owner=owner, words=query, limit=500)
+    departments = await app_of(request).catalog.list_departments()
     return render(
         request,
         "catalog.html",
@@ -53,12 +53,12 @@ async def dataset_page(request: web.Request) -> web.Response:
     """Schema with sensitivity classes, version history and the grants on one dataset."""
     code = request.match_info["code"]
     version = request.query.get("version", "")
-    ds = await registry_of(request).get_dataset(code, version)
-    versions = await catalog_of(request).list_dataset_versions(code)
+    ds = await app_of(request).registry.get_dataset(code, version)
+    versions = await app_of(request).catalog.list_dataset_versions(code)
     caller = account_of(request).caller
     # The grants are shown to whom the policy lets list them (a supervisor reads the catalog, not the grants).
     grants = (
-        await registry_of(request).list_grants(caller, dataset=code, include_inactive=True, limit=500)
+        await app_of(request).registry.list_grants(caller, dataset=code, include_inactive=True, limit=500)
         if decide(caller, "grants.list").allowed
         else []
     )
@@ -73,7 +73,7 @@ async def dataset_page(request: web.Request) -> web.Response:
 async def dataset_edit(request: web.Request) -> web.Response:
     """The registration form filled with the current version."""
     # The form is for the dataset's own department (or a hub admin): the registry decides and logs a refusal.
-    ds = await registry_of(request).dataset_to_edit(request.match_info["code"], account_of(request).caller)
+    ds = await app_of(request).registry.dataset_to_edit(request.match_info["code"], account_of(request).caller)
     return await _form(request, dataset_form_values(dataset_to_dict(ds)), editing=True)
 
 
@@ -126,7 +126,7 @@ async def _upload_failed(request: web.Request, message: str) -> web.Response:
 async def _register(request: web.Request, spec: dict[str, Any], *, editing: bool) -> web.Response:
     try:
         ds = parse_dataset(spec)
-        stored, result = await registry_of(request).register_dataset(ds, account_of(request).caller)
+        stored, result = await app_of(request).registry.register_dataset(ds, account_of(request).caller)
     except InvalidArgument as error:
         return await _form(request, dataset_form_values(spec), editing=editing, error=error, status=400)
     except FailedPrecondition as error:
@@ -148,7 +148,7 @@ async def _form(
     status: int = 200,
 ) -> web.Response:
     account = account_of(request)
-    departments = await catalog_of(request).list_departments()
+    departments = await app_of(request).catalog.list_departments()
     owners = [d.code for d in departments if account.role == "hub_admin" or d.code == account.department]
     errors = errors_by_field(error) if error else {}
     shown = {name for name in errors if name in _input_names(values)}

@@ -20,7 +20,7 @@ from exchange.audit.verify import VerifyReport
 from exchange.clock import now_us
 from exchange.console import charts
 from exchange.console.convert import entry_filter, filter_text, hour_counts, report_action
-from exchange.console.core import account_of, audit_of, hub_of, render
+from exchange.console.core import account_of, app_of, render
 from exchange.console.doors import console_caller, operation_of
 from exchange.console.strings import text
 from exchange.errors import DataLoss, NotFound
@@ -49,7 +49,7 @@ async def _note_access(request: web.Request, f: EntryFilter, count: int, **more:
     not a use of the person's data, and must not show up as an access in their report.
     """
     operation = operation_of(request)
-    await hub_of(request).record(
+    await app_of(request).hub.record(
         entry_of(
             console_caller(account_of(request), operation),
             operation,
@@ -79,14 +79,14 @@ async def proof_statuses(hub: Hub, entries: list[StoredEntry], tree_size: int) -
 
 
 async def _log_page(request: web.Request, report: VerifyReport | None = None) -> web.Response:
-    hub = hub_of(request)
+    hub = app_of(request).hub
     query = dict(request.query)
     f = entry_filter(query)
     after = parse_page_token(query.get("after", ""))  # the API's parser: '²' or 19 digits are a 400, not a 500
     until = f.until_us or now_us()
     start = f.from_us or until - CHART_HOURS * 3_600_000_000
     # The charts show what the table shows: every filter applies, the window defaults to the last day.
-    page = await audit_of(request).log_page(f, after=after, limit=PAGE_SIZE, chart_window=(start, until))
+    page = await app_of(request).audit.log_page(f, after=after, limit=PAGE_SIZE, chart_window=(start, until))
     entries, checkpoint = page.entries, page.checkpoint
     verified = {} if report is None else {"verified": "ok" if report.ok else "failed"}
     await _note_access(request, f, len(entries), **verified)
@@ -122,9 +122,9 @@ async def log_page(request: web.Request) -> web.Response:
 @routes.get(r"/log/entry/{index:\d{1,19}}")
 async def log_entry(request: web.Request) -> web.Response:
     """One entry with all its fields and its inclusion proof in the latest signed checkpoint; reading it is logged."""
-    hub = hub_of(request)
+    hub = app_of(request).hub
     index = int(request.match_info["index"])
-    stored, checkpoint = await audit_of(request).entry_and_checkpoint(index)
+    stored, checkpoint = await app_of(request).audit.entry_and_checkpoint(index)
     if stored is None:
         raise NotFound(text("entry.not_found", index=index), reason="ENTRY_NOT_FOUND")
     size = checkpoint.size if checkpoint else 0
@@ -148,7 +148,7 @@ async def log_entry(request: web.Request) -> web.Response:
 @routes.post("/log/verify")
 async def log_verify(request: web.Request) -> web.Response:
     """Verify now: recompute the tree and check it against the signed checkpoint."""
-    report = await audit_of(request).verify_now()
+    report = await app_of(request).audit.verify_now()
     return await _log_page(request, report)
 
 
@@ -159,7 +159,7 @@ async def log_export(request: web.Request) -> web.Response:
     Every entry comes with its inclusion proof in a checkpoint that covers it (signed now when the
     latest one does not), and a Parquet file carries that checkpoint and the hub's key in its footer.
     """
-    queries = audit_of(request)
+    queries = app_of(request).audit
     f = entry_filter(dict(request.query))
     entries = await queries.selection(f, limit=EXPORT_LIMIT)
     fmt: Format = "csv" if request.match_info["fmt"] == "csv" else "parquet"
@@ -175,13 +175,13 @@ async def log_export(request: web.Request) -> web.Response:
 @routes.get("/report")
 async def subject_report(request: web.Request) -> web.Response:
     """Who accessed one person's or company's data, when and for what purpose; printable."""
-    hub = hub_of(request)
+    hub = app_of(request).hub
     subject = request.query.get("subject", "").strip()
     entries: list[StoredEntry] = []
     titles: dict[str, str] = {}
     if subject:
         f = EntryFilter(subject_id=subject)
-        page = await audit_of(request).subject_page(f, after=None, limit=10_000)
+        page = await app_of(request).audit.subject_page(f, after=None, limit=10_000)
         entries = page.entries
         # A citizen reads "Identity record, Public Security Bureau", not codes.
         titles = {code: title or code for code, title in page.dataset_titles.items()}

@@ -13,15 +13,7 @@ from catalog.specs import department_to_dict, parse_department, parse_service_it
 from exchange.app.parsing import spec_from_text
 from exchange.auth.keys import algorithm_for, key_id, load_public_key
 from exchange.console.convert import LEVELS
-from exchange.console.core import (
-    account_of,
-    catalog_of,
-    errors_by_field,
-    form_error,
-    local_path,
-    registry_of,
-    render,
-)
+from exchange.console.core import account_of, app_of, errors_by_field, form_error, local_path, render
 from exchange.console.strings import text
 from exchange.errors import FieldViolation, InvalidArgument, NotFound
 
@@ -33,7 +25,7 @@ STATUSES = tuple(s.value for s in DepartmentStatus)
 @routes.get("/departments")
 async def departments_list(request: web.Request) -> web.Response:
     """Every department with its status and number of active keys."""
-    departments = await catalog_of(request).list_departments()
+    departments = await app_of(request).catalog.list_departments()
     return render(request, "departments.html", {"departments": departments, "levels": LEVELS, "errors": {}, "v": {}})
 
 
@@ -48,7 +40,7 @@ async def department_register(request: web.Request) -> web.Response:
         if level is None:
             raise form_error(text("dept.choose_level"), FieldViolation("level", text("common.one_of", options=LEVELS)))
         try:
-            existing: Department | None = await registry_of(request).get_department(values["code"])
+            existing: Department | None = await app_of(request).registry.get_department(values["code"])
         except NotFound:
             existing = None
         data: dict[str, Any] = department_to_dict(replace(existing, keys=())) if existing else {}
@@ -59,9 +51,9 @@ async def department_register(request: web.Request) -> web.Response:
             if not data.get(key):
                 data.pop(key, None)
         dept = parse_department(data)
-        await registry_of(request).register_department(dept, account_of(request).caller)
+        await app_of(request).registry.register_department(dept, account_of(request).caller)
     except InvalidArgument as error:
-        departments = await catalog_of(request).list_departments()
+        departments = await app_of(request).catalog.list_departments()
         return render(
             request,
             "departments.html",
@@ -86,8 +78,8 @@ async def department_page(request: web.Request) -> web.Response:
 async def _department_page(
     request: web.Request, code: str, error: InvalidArgument | None = None, status: int = 200
 ) -> web.Response:
-    dept = await registry_of(request).get_department(code)
-    keys = await catalog_of(request).list_keys(code)
+    dept = await app_of(request).registry.get_department(code)
+    keys = await app_of(request).catalog.list_keys(code)
     account = account_of(request)
     may_change = account.role == "hub_admin" or (account.role == "dept_admin" and account.department == code)
     return render(
@@ -124,7 +116,7 @@ async def key_add(request: web.Request) -> web.Response:
             ) from None
         kid = str(form.get("kid", "")).strip() or key_id(public)
         key = DepartmentKey(kid, KeyUse(use), algorithm_for(public), pem)
-        await registry_of(request).add_key(code, key, account_of(request).caller)
+        await app_of(request).registry.add_key(code, key, account_of(request).caller)
     except InvalidArgument as error:
         return await _department_page(request, code, error, 400)
     raise web.HTTPSeeOther(local_path(request, f"/departments/{code}"))
@@ -143,7 +135,7 @@ async def department_status(request: web.Request) -> web.Response:
             )
         if not reason:
             raise form_error(text("dept.reason_required"), FieldViolation("reason", text("dept.reason_required")))
-        await registry_of(request).set_department_status(
+        await app_of(request).registry.set_department_status(
             code, DepartmentStatus(status), reason, account_of(request).caller
         )
     except InvalidArgument as error:
@@ -155,7 +147,7 @@ async def department_status(request: web.Request) -> web.Response:
 async def key_retire_confirm(request: web.Request) -> web.Response:
     """Ask before retiring: tokens signed with the key stop working at once."""
     info = request.match_info
-    dept, key = await registry_of(request).key_to_retire(info["code"], info["kid"], account_of(request).caller)
+    dept, key = await app_of(request).registry.key_to_retire(info["code"], info["kid"], account_of(request).caller)
     return render(request, "key_retire.html", {"dept": dept, "key": key})
 
 
@@ -163,7 +155,7 @@ async def key_retire_confirm(request: web.Request) -> web.Response:
 async def key_retire(request: web.Request) -> web.Response:
     """Retire a key: tokens and signatures made with it are refused from now on."""
     code = request.match_info["code"]
-    await registry_of(request).retire_key(code, request.match_info["kid"], account_of(request).caller)
+    await app_of(request).registry.retire_key(code, request.match_info["kid"], account_of(request).caller)
     raise web.HTTPSeeOther(local_path(request, f"/departments/{code}"))
 
 
@@ -171,7 +163,7 @@ async def key_retire(request: web.Request) -> web.Response:
 async def items_list(request: web.Request) -> web.Response:
     """Every service item with its lead department and time limit; ``?code=`` finds one by a national code."""
     national_code = request.query.get("code", "").strip()
-    items = await catalog_of(request).list_service_items(national_code=national_code, limit=1000)
+    items = await app_of(request).catalog.list_service_items(national_code=national_code, limit=1000)
     return render(request, "items.html", {"items": items, "code": national_code})
 
 
@@ -184,7 +176,7 @@ async def item_new(request: web.Request) -> web.Response:
 @routes.get("/items/{code}")
 async def item_page(request: web.Request) -> web.Response:
     """A service item, its required materials and, for hub admins, its spec to edit."""
-    item = await registry_of(request).get_service_item(request.match_info["code"])
+    item = await app_of(request).registry.get_service_item(request.match_info["code"])
     spec_text = yaml.safe_dump(service_item_to_dict(item), sort_keys=False, allow_unicode=True)
     return render(request, "item.html", {"item": item, "spec_text": spec_text})
 
@@ -196,7 +188,7 @@ async def item_save(request: web.Request) -> web.Response:
     spec_text = str(form.get("spec_text", ""))
     try:
         item = parse_service_item(spec_from_text(spec_text, "ServiceItem"))
-        await registry_of(request).register_service_item(item, account_of(request).caller)
+        await app_of(request).registry.register_service_item(item, account_of(request).caller)
     except InvalidArgument as error:
         return render(request, "item_form.html", {"spec_text": spec_text, "error": error}, status=400)
     raise web.HTTPSeeOther(local_path(request, f"/items/{item.code}"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from exchange.clock import now_us
-from exchange.console.core import account_of, errors_by_field, local_path, registry_of, render
+from exchange.console.core import account_of, app_of, errors_by_field, local_path, render
 from exchange.errors import InvalidArgument
 
 routes = web.RouteTableDef()
@@ -24,7 +24,7 @@ async def _inbox(request: web.Request, error: InvalidArgument | None = None, fai
     account = account_of(request)
     status = request.query.get("status", "pending")
     status = status if status in (*STATUSES, *VIEWS) else "pending"
-    found = await registry_of(request).list_access_requests(
+    found = await app_of(request).registry.list_access_requests(
         account.caller,
         owner=account.department if account.role == "dept_admin" else "",
         status="" if status in VIEWS else status,
@@ -54,7 +54,7 @@ async def request_decide(request: web.Request) -> web.Response:
     form = await request.post()
     approve = form.get("decision") == "approve"
     try:
-        await registry_of(request).decide_access_request(
+        await app_of(request).registry.decide_access_request(
             request_id, approve=approve, reason=str(form.get("reason", "")), caller=account_of(request).caller
         )
     except InvalidArgument as error:

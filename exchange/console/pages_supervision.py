@@ -7,7 +7,7 @@ from aiohttp import web
 from exchange import localtime
 from exchange.audit.recorder import entry_of
 from exchange.console import charts, convert
-from exchange.console.core import account_of, hub_of, render, supervision_of
+from exchange.console.core import account_of, app_of, render
 from exchange.console.strings import text
 from exchange.supervision.figures import DEPARTMENT, ITEM
 
@@ -17,10 +17,10 @@ routes = web.RouteTableDef()
 @routes.get("/supervision")
 async def dashboard(request: web.Request) -> web.Response:
     """Figures, charts, warnings and escalations over a period (metadata only; the read is logged)."""
-    hub = hub_of(request)
+    hub = app_of(request).hub
     account = account_of(request)
     since, until = convert.period(request.query)
-    desk = supervision_of(request)
+    desk = app_of(request).supervision
     figures = await desk.figures(since, until)
     warnings = await desk.warnings()
     escalations = await desk.escalations()
@@ -57,8 +57,8 @@ async def report_file(request: web.Request) -> web.Response:
     period, file_format = request.query.get("period", "week"), request.match_info["format"]
     if file_format not in ("csv", "pdf"):
         raise web.HTTPNotFound()
-    report = await supervision_of(request).report(period)
-    await hub_of(request).record(
+    report = await app_of(request).supervision.report(period)
+    await app_of(request).hub.record(
         entry_of(account_of(request).caller, "supervision.report.read", details={"period": period, "name": report.name})
     )
     body, content_type = (report.csv, "text/csv") if file_format == "csv" else (report.pdf, "application/pdf")

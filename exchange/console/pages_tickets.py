@@ -6,7 +6,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from exchange.clock import now_us
-from exchange.console.core import account_of, errors_by_field, local_path, render, tickets_of
+from exchange.console.core import account_of, app_of, errors_by_field, local_path, render
 from exchange.console.doors import console_caller
 from exchange.errors import InvalidArgument
 from exchange.tickets import Answer
@@ -25,7 +25,7 @@ async def _list(request: web.Request, error: InvalidArgument | None = None, fail
     account = account_of(request)
     state = request.query.get("state", "open")
     state = state if state in STATES else "open"
-    found = await tickets_of(request).list(
+    found = await app_of(request).tickets.list(
         console_caller(account, "tickets.list"), state="" if state == "all" else state
     )
     return render(
@@ -51,7 +51,7 @@ async def ticket_answer(request: web.Request) -> web.Response:
     ticket_id = request.match_info["id"]
     form = await request.post()
     try:
-        await tickets_of(request).answer(
+        await app_of(request).tickets.answer(
             account_of(request).caller, ticket_id, str(form.get("answer", "")), str(form.get("reason", ""))
         )
     except InvalidArgument as error:
@@ -67,7 +67,7 @@ async def ticket_open(request: web.Request) -> web.Response:
     fields = [f.strip() for f in str(form.get("fields", "")).split(",") if f.strip()]
     caller = console_caller(account_of(request), "tickets.open")
     try:
-        await tickets_of(request).open(
+        await app_of(request).tickets.open(
             caller,
             case_id,
             dataset,
