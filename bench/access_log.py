@@ -123,11 +123,21 @@ async def _run(options: LogOptions, data_dir: Path) -> Result:
         "log",
         ["step", "entries", "seconds", "rate/s", "CPU us/entry"],
         [
-            ["append (group commit)", appended, round(append_s, 2), round(rate),
-             round(append_cpu / max(1, appended) * 1e6, 1)],
+            [
+                "append (group commit)",
+                appended,
+                round(append_s, 2),
+                round(rate),
+                round(append_cpu / max(1, appended) * 1e6, 1),
+            ],
             ["verify whole log", report.size, round(verify_s, 2), round(report.size / verify_s), ""],
-            ["export to Parquet", exported, round(export_s, 2), round(exported / export_s),
-             round(export_cpu / max(1, exported) * 1e6, 1)],
+            [
+                "export to Parquet",
+                exported,
+                round(export_s, 2),
+                round(exported / export_s),
+                round(export_cpu / max(1, exported) * 1e6, 1),
+            ],
             ["one subject's report (median ms)", len(subjects), round(median_query, 2), "", ""],
         ],
     )

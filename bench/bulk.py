@@ -72,8 +72,9 @@ def make_register(path: Path, rows: int) -> int:
         columns = {
             "unified_social_credit_code": pa.array([f"9111010{i:010d}X" for i in ids]),
             "name": pa.array([f"Enterprise {i} Technology Co., Ltd." for i in ids]),
-            "company_type": _repeat(["limited liability company", "joint stock company", "sole proprietorship"],
-                                    n, pa.string()),
+            "company_type": _repeat(
+                ["limited liability company", "joint stock company", "sole proprietorship"], n, pa.string()
+            ),
             "industry_code": _repeat(["I6510", "F5211", "H6210", "C1810", None], n, pa.string()),
             "region_code": _repeat(["110105", "110108", "310115", "440305"], n, pa.string()),
             # int64 casts only to a decimal wide enough for any int64; narrowing then checks each value.
@@ -154,28 +155,66 @@ def _run_transport(
     purpose = common_pb2.Purpose(case_id=BULK_CASE_ID)
     identity = Identity(CONSUMER, "bench-officer", consumer.token_pem, consumer.token_kid)
     with ServerProcess(serve_adapter, {"config": str(config)}) as adapter:
-        hub_settings = {"data_dir": str(workdir / ("hub" if pki else "hub-plain")), "adapter": adapter.info["address"],
-                        "tables": [TABLE], "keys": {OWNER: owner, CONSUMER: consumer}, "insecure": pki is None}
+        hub_settings = {
+            "data_dir": str(workdir / ("hub" if pki else "hub-plain")),
+            "adapter": adapter.info["address"],
+            "tables": [TABLE],
+            "keys": {OWNER: owner, CONSUMER: consumer},
+            "insecure": pki is None,
+        }
         flight_settings = {"batch_rows": BATCH_ROWS, "tls": pki.server("bench-flight", mutual=True) if pki else None}
-        with ServerProcess(serve_hub, hub_settings) as hub, ServerProcess(
-            serve_flight, flight_settings
-        ) as flight_server:
+        with (
+            ServerProcess(serve_hub, hub_settings) as hub,
+            ServerProcess(serve_flight, flight_settings) as flight_server,
+        ):
             specs = [
-                ("flight do_get" + suffix, flight_server, DrainSpec(
-                    "flight", flight_server.info["address"], str(parquet).encode(), seconds=options.seconds,
-                    tls=caller)),
-                ("adapter scan direct" + suffix, adapter, DrainSpec(
-                    "grpc", adapter.info["address"],
-                    provider_pb2.ProviderServiceScanRequest(dataset=TABLE, batch_rows=BATCH_ROWS).SerializeToString(),
-                    ADAPTER_SCAN, options.seconds, tls=as_hub)),
-                ("hub scan" + suffix, hub, DrainSpec(
-                    "grpc", hub.info["address"],
-                    exchange_pb2.ScanRequest(dataset=TABLE, purpose=purpose, batch_rows=BATCH_ROWS).SerializeToString(),
-                    HUB_SCAN, options.seconds, identity, tls=caller)),
+                (
+                    "flight do_get" + suffix,
+                    flight_server,
+                    DrainSpec(
+                        "flight",
+                        flight_server.info["address"],
+                        str(parquet).encode(),
+                        seconds=options.seconds,
+                        tls=caller,
+                    ),
+                ),
+                (
+                    "adapter scan direct" + suffix,
+                    adapter,
+                    DrainSpec(
+                        "grpc",
+                        adapter.info["address"],
+                        provider_pb2.ProviderServiceScanRequest(
+                            dataset=TABLE, batch_rows=BATCH_ROWS
+                        ).SerializeToString(),
+                        ADAPTER_SCAN,
+                        options.seconds,
+                        tls=as_hub,
+                    ),
+                ),
+                (
+                    "hub scan" + suffix,
+                    hub,
+                    DrainSpec(
+                        "grpc",
+                        hub.info["address"],
+                        exchange_pb2.ScanRequest(
+                            dataset=TABLE, purpose=purpose, batch_rows=BATCH_ROWS
+                        ).SerializeToString(),
+                        HUB_SCAN,
+                        options.seconds,
+                        identity,
+                        tls=caller,
+                    ),
+                ),
             ]
             # The server processes whose CPU a transfer costs (the hub's path costs the adapter's as well).
-            serving = {specs[0][0]: {"server": flight_server}, specs[1][0]: {"server": adapter},
-                       specs[2][0]: {"server": hub, "adapter": adapter}}
+            serving = {
+                specs[0][0]: {"server": flight_server},
+                specs[1][0]: {"server": adapter},
+                specs[2][0]: {"server": hub, "adapter": adapter},
+            }
             best: dict[str, Transfer] = {}
             cpu.update({name: {} for name, _, _ in specs})
             # Interleaved repeats, best of each: on a shared machine the slowest runs measure the neighbours.
@@ -202,21 +241,53 @@ Transfer = tuple[str, DrainOutcome, dict[str, int]]
 def _result(
     options: BulkOptions, arrow_bytes: int, transfers: list[Transfer], cpu: dict[str, dict[str, float]]
 ) -> Result:
-    result = Result("bulk", ["path", "rows", "MB", "seconds", "MB/s", "x flight", "server peak RSS MB",
-                             "server CPU s", "adapter CPU s", "client CPU s", "error"])
+    result = Result(
+        "bulk",
+        [
+            "path",
+            "rows",
+            "MB",
+            "seconds",
+            "MB/s",
+            "x flight",
+            "server peak RSS MB",
+            "server CPU s",
+            "adapter CPU s",
+            "client CPU s",
+            "error",
+        ],
+    )
     flight_rate = 0.0
     for name, out, memory in transfers:
         rate = out.arrow_bytes / 1e6 / out.seconds if out.seconds and out.rows else 0.0
         flight_rate = rate if name.startswith("flight") else flight_rate
         ratio = rate / flight_rate if flight_rate else 0.0
-        result.rows.append([name, out.rows, round(out.arrow_bytes / 1e6, 1), round(out.seconds, 2), round(rate, 1),
-                            round(ratio, 3), round(memory["peak_rss"] / 2**20, 1), round(cpu[name]["server"], 2),
-                            round(cpu[name].get("adapter", 0.0), 2), round(cpu[name]["client"], 2), out.error[:40]])
-        result.figures[name] = {"rows": out.rows, "arrow_bytes": out.arrow_bytes, "seconds": round(out.seconds, 3),
-                                "mb_per_s": round(rate, 2), "ratio_to_flight": round(ratio, 3), "error": out.error,
-                                "server_rss_baseline_mb": round(memory["baseline_rss"] / 2**20, 1),
-                                "server_rss_peak_mb": round(memory["peak_rss"] / 2**20, 1),
-                                "cpu_seconds_least_of_repeats": {role: round(s, 3) for role, s in cpu[name].items()}}
+        result.rows.append(
+            [
+                name,
+                out.rows,
+                round(out.arrow_bytes / 1e6, 1),
+                round(out.seconds, 2),
+                round(rate, 1),
+                round(ratio, 3),
+                round(memory["peak_rss"] / 2**20, 1),
+                round(cpu[name]["server"], 2),
+                round(cpu[name].get("adapter", 0.0), 2),
+                round(cpu[name]["client"], 2),
+                out.error[:40],
+            ]
+        )
+        result.figures[name] = {
+            "rows": out.rows,
+            "arrow_bytes": out.arrow_bytes,
+            "seconds": round(out.seconds, 3),
+            "mb_per_s": round(rate, 2),
+            "ratio_to_flight": round(ratio, 3),
+            "error": out.error,
+            "server_rss_baseline_mb": round(memory["baseline_rss"] / 2**20, 1),
+            "server_rss_peak_mb": round(memory["peak_rss"] / 2**20, 1),
+            "cpu_seconds_least_of_repeats": {role: round(s, 3) for role, s in cpu[name].items()},
+        }
     moved = {name: out.rows for name, out, _ in transfers if not out.error}
     if len(set(moved.values())) > 1:
         result.notes.append(f"the paths delivered different row counts: {moved}")

@@ -43,8 +43,12 @@ def _metadata(identity: Identity | None) -> tuple[tuple[str, str], ...] | None:
     from exchange.auth.tokens import mint_token
 
     token = mint_token(
-        load_private_key(identity.key_pem), issuer=identity.department, kid=identity.kid, subject=identity.officer,
-        roles=(Role.OFFICER,), audience=HUB_AUDIENCE_DEFAULT,
+        load_private_key(identity.key_pem),
+        issuer=identity.department,
+        kid=identity.kid,
+        subject=identity.officer,
+        roles=(Role.OFFICER,),
+        audience=HUB_AUDIENCE_DEFAULT,
     )
     return (("authorization", f"Bearer {token}"),)
 

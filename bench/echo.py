@@ -24,9 +24,7 @@ async def serve_echo(settings: dict[str, Any]) -> tuple[dict[str, Any], Callable
     async def call(request: bytes, context: aio.ServicerContext[bytes, bytes]) -> bytes:
         return answer
 
-    handler = grpc.method_handlers_generic_handler(
-        "bench.Echo", {"Call": grpc.unary_unary_rpc_method_handler(call)}
-    )
+    handler = grpc.method_handlers_generic_handler("bench.Echo", {"Call": grpc.unary_unary_rpc_method_handler(call)})
     server = aio.server(options=[("grpc.max_receive_message_length", _MAX), ("grpc.max_send_message_length", _MAX)])
     server.add_generic_rpc_handlers((handler,))
     tls: ServerTls | None = settings.get("tls")

@@ -84,21 +84,29 @@ def _adapter_requests(keys: list[str]) -> tuple[bytes, ...]:
 def _probe(address: str, request: bytes, consumer: DepartmentKeyFiles, tls: ChannelTls | None) -> int:
     """One fetch from this process: proves the set-up works and gives the response size for the echo."""
     token = mint_token(
-        consumer.token_key(), issuer=CONSUMER, kid=consumer.token_kid, subject="bench-probe",
-        roles=(Role.OFFICER,), audience=HUB_AUDIENCE_DEFAULT,
+        consumer.token_key(),
+        issuer=CONSUMER,
+        kid=consumer.token_kid,
+        subject="bench-probe",
+        roles=(Role.OFFICER,),
+        audience=HUB_AUDIENCE_DEFAULT,
     )
     with sync_channel(address, tls) as channel:
         fetch: grpc.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(HUB_FETCH)
-        response = fetch(
-            request, metadata=(("authorization", f"Bearer {token}"),), timeout=30
-        )
+        response = fetch(request, metadata=(("authorization", f"Bearer {token}"),), timeout=30)
     return len(response)
 
 
 def _row(transport: str, kind: str, concurrency: int, outcome: LoadOutcome) -> dict[str, Any]:
     summary = latency_summary(outcome.latencies_us, outcome.seconds)
-    return {"transport": transport, "target": kind, "concurrency": concurrency, **summary, "errors": outcome.errors,
-            "first_error": outcome.first_error}
+    return {
+        "transport": transport,
+        "target": kind,
+        "concurrency": concurrency,
+        **summary,
+        "errors": outcome.errors,
+        "first_error": outcome.first_error,
+    }
 
 
 def run(options: FetchOptions) -> Result:
@@ -138,16 +146,24 @@ def _run_transport(
     caller = pki.department(CONSUMER) if pki else None
     as_hub = pki.hub_client() if pki else None
     with ServerProcess(serve_adapter, {"config": str(config)}) as adapter:
-        hub_settings = {"data_dir": str(workdir / ("hub" if pki else "hub-plain")), "adapter": adapter.info["address"],
-                        "keys": {OWNER: owner, CONSUMER: consumer}, "synchronous": options.synchronous,
-                        "applicants": keys,
-                        "profile": options.profile if pki else "", "insecure": pki is None}
+        hub_settings = {
+            "data_dir": str(workdir / ("hub" if pki else "hub-plain")),
+            "adapter": adapter.info["address"],
+            "keys": {OWNER: owner, CONSUMER: consumer},
+            "synchronous": options.synchronous,
+            "applicants": keys,
+            "profile": options.profile if pki else "",
+            "insecure": pki is None,
+        }
         with ServerProcess(serve_hub, hub_settings) as hub:
             response_bytes = _probe(hub.info["address"], hub_requests[0], consumer, caller)
             echo_tls = pki.server("bench-echo", mutual=True) if pki else None
             echo_settings = {"response_bytes": response_bytes, "tls": echo_tls}
-            proxy_settings = {"upstream": adapter.info["address"], "upstream_tls": as_hub,
-                              "tls": pki.server("bench-proxy", mutual=True) if pki else None}
+            proxy_settings = {
+                "upstream": adapter.info["address"],
+                "upstream_tls": as_hub,
+                "tls": pki.server("bench-proxy", mutual=True) if pki else None,
+            }
             with ServerProcess(serve_echo, echo_settings) as echo, ServerProcess(serve_proxy, proxy_settings) as proxy:
                 identity = Identity(CONSUMER, "bench-officer", consumer.token_pem, consumer.token_kid)
                 adapter_requests = _adapter_requests(keys)
@@ -188,15 +204,21 @@ def _run_workers(options: FetchOptions, workdir: Path) -> Result:
             )
             caller = pki.department(CONSUMER)
             with ServerProcess(serve_adapter, {"config": str(config)}) as adapter:
-                hub_settings = {"data_dir": str(workdir / f"hub-{workers}"), "adapter": adapter.info["address"],
-                                "keys": {OWNER: owner, CONSUMER: consumer}, "applicants": keys, "workers": workers}
+                hub_settings = {
+                    "data_dir": str(workdir / f"hub-{workers}"),
+                    "adapter": adapter.info["address"],
+                    "keys": {OWNER: owner, CONSUMER: consumer},
+                    "applicants": keys,
+                    "workers": workers,
+                }
                 with ServerProcess(serve_hub_workers, hub_settings, start_timeout=120) as hub:
                     _probe(hub.info["address"], hub_requests[0], consumer, caller)
                     identity = Identity(CONSUMER, "bench-officer", consumer.token_pem, consumer.token_kid)
                     for c in options.concurrency:
                         warmup = min(0.5, options.seconds / 2)
-                        spec = LoadSpec(hub.info["address"], HUB_FETCH, hub_requests, c, options.seconds, warmup,
-                                        identity, caller)
+                        spec = LoadSpec(
+                            hub.info["address"], HUB_FETCH, hub_requests, c, options.seconds, warmup, identity, caller
+                        )
                         before = hub.cpu_seconds(), adapter.cpu_seconds(), load.cpu_seconds()
                         row = _row(SECURE, "hub fetch", c, load.run(spec))
                         served = max(1, row["requests"] + row["errors"])
@@ -209,16 +231,38 @@ def _run_workers(options: FetchOptions, workdir: Path) -> Result:
                         runs.append(row)
     result = Result(
         "fetch-workers",
-        ["workers", "conc", "requests", "rps", "p50 ms", "p99 ms", "errors", "hub CPU ms/fetch",
-         "adapter CPU ms/fetch", "load CPU ms/fetch"],
+        [
+            "workers",
+            "conc",
+            "requests",
+            "rps",
+            "p50 ms",
+            "p99 ms",
+            "errors",
+            "hub CPU ms/fetch",
+            "adapter CPU ms/fetch",
+            "load CPU ms/fetch",
+        ],
     )
     for r in runs:
-        result.rows.append([r["workers"], r["concurrency"], r["requests"], r["rps"], r["p50_ms"], r["p99_ms"],
-                            r["errors"], r["server_cpu_ms_per_request"], r["adapter_cpu_ms_per_request"],
-                            r["load_cpu_ms_per_request"]])
+        result.rows.append(
+            [
+                r["workers"],
+                r["concurrency"],
+                r["requests"],
+                r["rps"],
+                r["p50_ms"],
+                r["p99_ms"],
+                r["errors"],
+                r["server_cpu_ms_per_request"],
+                r["adapter_cpu_ms_per_request"],
+                r["load_cpu_ms_per_request"],
+            ]
+        )
         if r["first_error"]:
-            result.notes.append(f"workers={r['workers']} c={r['concurrency']}: {r['errors']} errors, "
-                                f"first: {r['first_error']}")
+            result.notes.append(
+                f"workers={r['workers']} c={r['concurrency']}: {r['errors']} errors, first: {r['first_error']}"
+            )
     result.figures.update({"runs": runs, "cpus": os.cpu_count()})
     return result
 
@@ -227,17 +271,40 @@ def _result(options: FetchOptions, runs: list[dict[str, Any]], request_bytes: in
     by = {(r["transport"], r["target"], r["concurrency"]): r for r in runs}
     result = Result(
         "fetch",
-        ["transport", "target", "conc", "requests", "rps", "p50 ms", "p99 ms", "errors", "x echo", "x direct",
-         "server CPU ms/req"],
+        [
+            "transport",
+            "target",
+            "conc",
+            "requests",
+            "rps",
+            "p50 ms",
+            "p99 ms",
+            "errors",
+            "x echo",
+            "x direct",
+            "server CPU ms/req",
+        ],
     )
     for r in runs:
         echo = by[(r["transport"], "echo", r["concurrency"])]
         direct = by[(r["transport"], "adapter direct", r["concurrency"])]
         r["ratio_to_echo"] = round(r["rps"] / echo["rps"], 3) if echo["rps"] else 0.0
         r["ratio_to_direct"] = round(r["rps"] / direct["rps"], 3) if direct["rps"] else 0.0
-        result.rows.append([r["transport"], r["target"], r["concurrency"], r["requests"], r["rps"], r["p50_ms"],
-                            r["p99_ms"], r["errors"], r["ratio_to_echo"], r["ratio_to_direct"],
-                            r["server_cpu_ms_per_request"]])
+        result.rows.append(
+            [
+                r["transport"],
+                r["target"],
+                r["concurrency"],
+                r["requests"],
+                r["rps"],
+                r["p50_ms"],
+                r["p99_ms"],
+                r["errors"],
+                r["ratio_to_echo"],
+                r["ratio_to_direct"],
+                r["server_cpu_ms_per_request"],
+            ]
+        )
         if r["first_error"]:
             result.notes.append(
                 f"{r['transport']} {r['target']} c={r['concurrency']}: {r['errors']} errors, first: {r['first_error']}"
@@ -252,19 +319,30 @@ def _result(options: FetchOptions, runs: list[dict[str, Any]], request_bytes: in
             result.figures[f"c{c}"]["secure_over_plain_hub_throughput"] = (
                 round(secure["rps"] / plain["rps"], 3) if plain["rps"] else None
             )
-    result.figures.update({"runs": runs, "request_bytes": request_bytes, "response_bytes": response_bytes,
-                           "sqlite_synchronous": options.synchronous, "rows_in_adapter_db": options.rows,
-                           "keys_cycled": KEYS_USED, "seconds_per_run": options.seconds,
-                           "transport": "mTLS + tokens to the hub and the ceilings, TLS to the adapter"})
+    result.figures.update(
+        {
+            "runs": runs,
+            "request_bytes": request_bytes,
+            "response_bytes": response_bytes,
+            "sqlite_synchronous": options.synchronous,
+            "rows_in_adapter_db": options.rows,
+            "keys_cycled": KEYS_USED,
+            "seconds_per_run": options.seconds,
+            "transport": "mTLS + tokens to the hub and the ceilings, TLS to the adapter",
+        }
+    )
     top = max(options.concurrency)
     figures = result.figures[f"c{top}"]
-    result.targets[f"c{top} hub/echo throughput >= 0.4"] = target(figures["hub_over_echo_throughput"], 0.4,
-                                                                   at_least=True)
-    result.targets[f"c{top} hub/direct throughput >= 0.6"] = target(figures["hub_over_direct_throughput"], 0.6,
-                                                                     at_least=True)
+    result.targets[f"c{top} hub/echo throughput >= 0.4"] = target(
+        figures["hub_over_echo_throughput"], 0.4, at_least=True
+    )
+    result.targets[f"c{top} hub/direct throughput >= 0.6"] = target(
+        figures["hub_over_direct_throughput"], 0.6, at_least=True
+    )
     if figures["hub_cpu_over_proxy_cpu"] is not None:
-        result.targets[f"c{top} hub CPU / proxy CPU <= 1.3"] = target(figures["hub_cpu_over_proxy_cpu"], 1.3,
-                                                                       at_least=False)
+        result.targets[f"c{top} hub CPU / proxy CPU <= 1.3"] = target(
+            figures["hub_cpu_over_proxy_cpu"], 1.3, at_least=False
+        )
     if figures["hub_p99_over_echo_p99"] is not None:
         result.targets[f"c{top} hub p99 / echo p99 < 4"] = target(figures["hub_p99_over_echo_p99"], 4, at_least=False)
     return result

@@ -93,9 +93,7 @@ async def _drive(spec: LoadSpec) -> LoadOutcome:
                 request = spec.requests[n % len(spec.requests)]
                 n += 1
                 try:
-                    response = await call(
-                        request, metadata=metadata(), timeout=30
-                    )
+                    response = await call(request, metadata=metadata(), timeout=30)
                 except aio.AioRpcError as error:
                     outcome.errors += 1
                     outcome.first_error = outcome.first_error or f"{error.code().name}: {error.details()}"

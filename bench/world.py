@@ -34,11 +34,27 @@ def fetch_case_id(n: int) -> str:
 
 
 # The item names four datasets of four departments; all must be registered for the item to be.
-ITEM_DATASETS = {"business_licence": "SAMR", "identity_record": "PSB", "property_certificate": "MNR",
-                 "fire_safety_certificate": "FIRE"}
-COLUMNS = ("unified_social_credit_code", "name", "company_type", "legal_representative", "legal_representative_id",
-           "registered_capital", "established_on", "address", "business_scope", "registration_authority", "status",
-           "valid_until", "licence_id")
+ITEM_DATASETS = {
+    "business_licence": "SAMR",
+    "identity_record": "PSB",
+    "property_certificate": "MNR",
+    "fire_safety_certificate": "FIRE",
+}
+COLUMNS = (
+    "unified_social_credit_code",
+    "name",
+    "company_type",
+    "legal_representative",
+    "legal_representative_id",
+    "registered_capital",
+    "established_on",
+    "address",
+    "business_scope",
+    "registration_authority",
+    "status",
+    "valid_until",
+    "licence_id",
+)
 # A statistics item that needs the whole enterprise register, so a scan for its case moves every column.
 BULK_CASE_ID = "bench-case-bulk"
 BULK_ITEM = {
@@ -46,9 +62,23 @@ BULK_ITEM = {
     "name": "Market entity statistics (benchmark)",
     "lead_department": CONSUMER,
     "time_limit_days": 20,
-    "required_materials": [{"dataset": "enterprise_register", "fields": [
-        "unified_social_credit_code", "name", "company_type", "industry_code", "region_code", "registered_capital",
-        "established_on", "employees", "status", "updated_at"]}],
+    "required_materials": [
+        {
+            "dataset": "enterprise_register",
+            "fields": [
+                "unified_social_credit_code",
+                "name",
+                "company_type",
+                "industry_code",
+                "region_code",
+                "registered_capital",
+                "established_on",
+                "employees",
+                "status",
+                "updated_at",
+            ],
+        }
+    ],
 }
 _SCOPES = ("catering services", "retail of food", "software development", "wholesale of textiles", "consulting")
 
@@ -64,13 +94,23 @@ def licence_rows(count: int, seed: int = 7) -> list[tuple[Any, ...]]:
             continue
         seen.add(code)
         n = len(rows)
-        rows.append((
-            code, f"Company {n} Trading Co., Ltd.", "limited liability company", f"Officer {n % 5000}",
-            None, f"{rng.randrange(10_000, 100_000_000)}.00",
-            f"20{rng.randrange(0, 25):02d}-0{rng.randrange(1, 10)}-1{rng.randrange(0, 9)}",
-            f"{n} Jianguo Road, Chaoyang District, Beijing", _SCOPES[n % len(_SCOPES)], "Beijing AMR", "01",
-            None, f"L{n:012d}",
-        ))
+        rows.append(
+            (
+                code,
+                f"Company {n} Trading Co., Ltd.",
+                "limited liability company",
+                f"Officer {n % 5000}",
+                None,
+                f"{rng.randrange(10_000, 100_000_000)}.00",
+                f"20{rng.randrange(0, 25):02d}-0{rng.randrange(1, 10)}-1{rng.randrange(0, 9)}",
+                f"{n} Jianguo Road, Chaoyang District, Beijing",
+                _SCOPES[n % len(_SCOPES)],
+                "Beijing AMR",
+                "01",
+                None,
+                f"L{n:012d}",
+            )
+        )
     return rows
 
 
@@ -138,21 +178,29 @@ def write_adapter_config(
         "listen": "127.0.0.1:0",
         **transport,
         "signing": {"key_file": "samr-signing.pem", "kid": keys.signing_kid},
-        "datasets": [{
-            "dataset": DATASET,
-            "version": "1.0",
-            "spec": str(EXAMPLES / "datasets" / f"{DATASET}.yaml"),
-            "source": {"type": "sql", "url": f"sqlite+aiosqlite:///{db_file}", "table": "licences",
-                       "key_column": "unified_social_credit_code"},
-        }],
+        "datasets": [
+            {
+                "dataset": DATASET,
+                "version": "1.0",
+                "spec": str(EXAMPLES / "datasets" / f"{DATASET}.yaml"),
+                "source": {
+                    "type": "sql",
+                    "url": f"sqlite+aiosqlite:///{db_file}",
+                    "table": "licences",
+                    "key_column": "unified_social_credit_code",
+                },
+            }
+        ],
     }
     for code, parquet in (tables or {}).items():
-        config["datasets"].append({
-            "dataset": code,
-            "version": "1.0",
-            "spec": str(EXAMPLES / "datasets" / f"{code}.yaml"),
-            "source": {"type": "files", "path": str(parquet), "key_column": "unified_social_credit_code"},
-        })
+        config["datasets"].append(
+            {
+                "dataset": code,
+                "version": "1.0",
+                "spec": str(EXAMPLES / "datasets" / f"{code}.yaml"),
+                "source": {"type": "files", "path": str(parquet), "key_column": "unified_social_credit_code"},
+            }
+        )
     path = workdir / ("samr-adapter.yaml" if tls else "samr-adapter-plain.yaml")
     path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     return path
@@ -185,31 +233,57 @@ async def _grant_and_case(hub: Any, table_datasets: list[str], applicants: list[
     async with hub.db.begin() as conn:
         await grant_records.insert_grant(
             conn,
-            Grant(f"bench-{uuid.uuid4().hex[:8]}", CONSUMER, DATASET, ("*", "legal_representative"),
-                  granted_by=OWNER, created_at_us=now),
+            Grant(
+                f"bench-{uuid.uuid4().hex[:8]}",
+                CONSUMER,
+                DATASET,
+                ("*", "legal_representative"),
+                granted_by=OWNER,
+                created_at_us=now,
+            ),
         )
         for table in table_datasets:
             grant = Grant(f"bench-{uuid.uuid4().hex[:8]}", CONSUMER, table, ("*",), granted_by=OWNER, created_at_us=now)
             await grant_records.insert_grant(conn, grant)
         # Until cases can be opened over CaseService here, the case rows are written directly.
         for n, applicant in enumerate(applicants):
-            await conn.execute(t.cases.insert().values(
-                id=fetch_case_id(n), service_item=ITEM, applicant_id=applicant, lead_department=OWNER,
-                state="in_review", version=1, submitted_at_us=now, updated_at_us=now, case_json="{}",
-            ))
-            await conn.execute(t.case_departments.insert(), [
-                {"case_id": fetch_case_id(n), "department": OWNER, "role": "lead"},
-                {"case_id": fetch_case_id(n), "department": CONSUMER, "role": "co_reviewer"},
-            ])
+            await conn.execute(
+                t.cases.insert().values(
+                    id=fetch_case_id(n),
+                    service_item=ITEM,
+                    applicant_id=applicant,
+                    lead_department=OWNER,
+                    state="in_review",
+                    version=1,
+                    submitted_at_us=now,
+                    updated_at_us=now,
+                    case_json="{}",
+                )
+            )
+            await conn.execute(
+                t.case_departments.insert(),
+                [
+                    {"case_id": fetch_case_id(n), "department": OWNER, "role": "lead"},
+                    {"case_id": fetch_case_id(n), "department": CONSUMER, "role": "co_reviewer"},
+                ],
+            )
         if table_datasets:
-            await conn.execute(t.cases.insert().values(
-                id=BULK_CASE_ID, service_item=BULK_ITEM["code"], applicant_id="bench-applicant",
-                lead_department=CONSUMER, state="in_review", version=1, submitted_at_us=now, updated_at_us=now,
-                case_json="{}",
-            ))
-            await conn.execute(t.case_departments.insert().values(
-                case_id=BULK_CASE_ID, department=CONSUMER, role="lead"
-            ))
+            await conn.execute(
+                t.cases.insert().values(
+                    id=BULK_CASE_ID,
+                    service_item=BULK_ITEM["code"],
+                    applicant_id="bench-applicant",
+                    lead_department=CONSUMER,
+                    state="in_review",
+                    version=1,
+                    submitted_at_us=now,
+                    updated_at_us=now,
+                    case_json="{}",
+                )
+            )
+            await conn.execute(
+                t.case_departments.insert().values(case_id=BULK_CASE_ID, department=CONSUMER, role="lead")
+            )
 
 
 async def _set_up_hub(settings: dict[str, Any]) -> Any:
@@ -218,8 +292,11 @@ async def _set_up_hub(settings: dict[str, Any]) -> Any:
 
     extra = {"database_url": settings["database_url"]} if settings.get("database_url") else {}
     fixture = await start_test_hub(
-        Path(settings["data_dir"]), sqlite_synchronous=settings.get("synchronous", "FULL"),
-        adapter_timeout_seconds=30.0, insecure_dev=bool(settings.get("insecure")), **extra,
+        Path(settings["data_dir"]),
+        sqlite_synchronous=settings.get("synchronous", "FULL"),
+        adapter_timeout_seconds=30.0,
+        insecure_dev=bool(settings.get("insecure")),
+        **extra,
     )
     keys: dict[str, DepartmentKeyFiles] = settings["keys"]
     for code, owner in ((c, o) for c, o in ((OWNER, True), (CONSUMER, False), ("PSB", False), ("MNR", False))):
@@ -303,7 +380,10 @@ async def serve_hub_workers(settings: dict[str, Any]) -> tuple[dict[str, Any], S
     workers = int(settings["workers"])
     process = subprocess.Popen(
         [sys.executable, "-m", "exchange.cli", "serve", "--config", str(config), "--workers", str(workers)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=dict(os.environ),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
     )
     assert process.stderr is not None
     serving, seen = 0, []

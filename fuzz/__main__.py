@@ -36,8 +36,15 @@ def main() -> int:
         with tempfile.TemporaryDirectory(prefix=f"fuzz-{name}-") as scratch:
             started = time.monotonic()
             argv = [
-                sys.executable, "-m", "fuzz.one", name, scratch, str(seeds),
-                f"-max_total_time={args.seconds}", f"-artifact_prefix={crashes}/", "-max_len=4096",
+                sys.executable,
+                "-m",
+                "fuzz.one",
+                name,
+                scratch,
+                str(seeds),
+                f"-max_total_time={args.seconds}",
+                f"-artifact_prefix={crashes}/",
+                "-max_len=4096",
                 "-print_final_stats=1",
             ]
             result = subprocess.run(argv, capture_output=True, text=True, check=False)

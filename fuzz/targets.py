@@ -79,8 +79,14 @@ def identifier(data: bytes) -> None:
 
 
 FILTER_SCHEMA = pa.schema(
-    [("uscc", pa.string()), ("capital", pa.int64()), ("ratio", pa.float64()), ("founded", pa.date32()),
-     ("active", pa.bool_()), ("small", pa.uint8())]
+    [
+        ("uscc", pa.string()),
+        ("capital", pa.int64()),
+        ("ratio", pa.float64()),
+        ("founded", pa.date32()),
+        ("active", pa.bool_()),
+        ("small", pa.uint8()),
+    ]
 )
 FILTER_TABLE = sa.Table("t", sa.MetaData(), *(sa.Column(name, sa.String) for name in FILTER_SCHEMA.names))
 

@@ -19,11 +19,17 @@ def generate(out_root: Path) -> list[Path]:
     """Write the generated modules under out_root/exchange/v1 and return their paths."""
     protos = sorted(str(p.relative_to(PROTO_ROOT)) for p in (PROTO_ROOT / PACKAGE_DIR).glob("*.proto"))
     command = [
-        sys.executable, "-m", "grpc_tools.protoc", f"-I{PROTO_ROOT}",
-        f"--python_out={out_root}", f"--grpc_python_out={out_root}",
+        sys.executable,
+        "-m",
+        "grpc_tools.protoc",
+        f"-I{PROTO_ROOT}",
+        f"--python_out={out_root}",
+        f"--grpc_python_out={out_root}",
         f"--plugin=protoc-gen-mypy={BIN / 'protoc-gen-mypy'}",
         f"--plugin=protoc-gen-mypy_grpc={BIN / 'protoc-gen-mypy_grpc'}",
-        f"--mypy_out={out_root}", f"--mypy_grpc_out={out_root}", *protos,
+        f"--mypy_out={out_root}",
+        f"--mypy_grpc_out={out_root}",
+        *protos,
     ]
     subprocess.run(command, check=True, cwd=ROOT)
     (out_root / PACKAGE_DIR / "__init__.py").write_text(INIT_TEXT)
@@ -36,7 +42,8 @@ def check() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         fresh = generate(Path(tmp))
         stale = [
-            p.name for p in fresh
+            p.name
+            for p in fresh
             if not (ROOT / PACKAGE_DIR / p.name).exists() or not filecmp.cmp(p, ROOT / PACKAGE_DIR / p.name, False)
         ]
         extra = {p.name for p in (ROOT / PACKAGE_DIR).iterdir() if p.is_file()} - {p.name for p in fresh}
