@@ -12,9 +12,10 @@ import asyncio
 import logging
 import time
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from exchange.clock import now_us
 from exchange.errors import ExchangeError
 
 if TYPE_CHECKING:
@@ -87,6 +88,24 @@ class Deadline:
         if self.at is not None and time.monotonic() >= self.at - DEADLINE_SLACK_SECONDS:
             return "DEADLINE_EXCEEDED", "DEADLINE_EXCEEDED", "the caller's deadline passed"
         return "CANCELLED", "CANCELLED", "the caller cancelled the request"
+
+
+async def record_interrupted(
+    hub: Hub, entry: AccessLogEntry, deadline: Deadline, progress: Progress, started: float, where: str = ""
+) -> None:
+    """Write the entry of a request stopped from outside (`entry` as far as it was filled), saying how far it
+    got; `started` is its `time.perf_counter()` at the start, `where` adds when it stopped ("before the first row")."""
+    reason, outcome, how = deadline.interruption()
+    stopped = replace(
+        entry,
+        time_us=now_us(),
+        decision="allow" if progress.authorised else "deny",
+        reason=reason,
+        message=f"{how}{' ' + where if where else ''} ({progress.describe()})"[:500],
+        outcome=outcome,
+        latency_us=int((time.perf_counter() - started) * 1e6),
+    )
+    await record_despite_cancellation(hub, stopped)
 
 
 async def record_despite_cancellation(hub: Hub, entry: AccessLogEntry) -> None:

@@ -20,7 +20,7 @@ from catalog import limits
 from catalog.model import Dataset
 from exchange import metrics
 from exchange.app import grant_records
-from exchange.attempts import Deadline, Progress, record_despite_cancellation
+from exchange.attempts import Deadline, Progress, record_interrupted
 from exchange.audit.entry import AccessLogEntry, decision_for
 from exchange.audit.log import Receipt
 from exchange.audit.recorder import Purpose, entry_of
@@ -137,19 +137,7 @@ class Fetcher:
             raise
         except asyncio.CancelledError:
             if "logged" not in progress.steps:
-                reason, outcome, how = deadline.interruption()
-                await record_despite_cancellation(
-                    self.hub,
-                    _with(
-                        entry,
-                        time_us=now_us(),
-                        decision="allow" if progress.authorised else "deny",
-                        reason=reason,
-                        message=f"{how} ({progress.describe()})"[:500],
-                        outcome=outcome,
-                        latency_us=int((time.perf_counter() - started) * 1e6),
-                    ),
-                )
+                await record_interrupted(self.hub, entry, deadline, progress, started)
             raise
         metrics.fetch_decided(entry.dataset, "allow", "")
         return result

@@ -39,7 +39,7 @@ from adapters.sources.base import project_schema
 from adapters.sources.filters import RowFilter, parse_filter
 from catalog.model import Dataset, DatasetKind
 from exchange.adapter_client import ScanLimits, scan_closing, scan_schema
-from exchange.attempts import Deadline, Progress, record_despite_cancellation
+from exchange.attempts import Deadline, Progress, record_despite_cancellation, record_interrupted
 from exchange.audit.entry import AccessLogEntry, decision_for
 from exchange.audit.log import Receipt
 from exchange.audit.recorder import Purpose, entry_of
@@ -138,17 +138,7 @@ class Scanner:
             )
             raise
         except asyncio.CancelledError:
-            reason, outcome, how = deadline.interruption()
-            stopped = replace(
-                entry,
-                time_us=now_us(),
-                decision="allow" if progress.authorised else "deny",
-                reason=reason,
-                message=f"{how} before the first row ({progress.describe()})"[:500],
-                outcome=outcome,
-                latency_us=int((time.perf_counter() - started) * 1e6),
-            )
-            await record_despite_cancellation(self.hub, stopped)
+            await record_interrupted(self.hub, entry, deadline, progress, started, "before the first row")
             raise
         entry = replace(entry, dataset_version=ds.version, fields=decision.fields, details={"filter": req.filter[:500]})
         # Fail closed: no durable entry, no rows.
