@@ -36,7 +36,7 @@ def test_a_stranger_to_a_grant_is_told_which_roles_may_see_it_in_chinese_names()
     assert isinstance(error, NotFound)  # hidden: the caller may not learn that it exists
     assert "only its parties or the roles [hub_admin, auditor]" in error.message
     assert localized_text(error, "zh-CN") == (
-        "MNR 不是授权 g-7的当事方；只有其当事方或平台管理员、审计员可以执行此操作（grants.read）。"
+        "MNR 不是授权 g-7 的当事方；只有其当事方或平台管理员、审计员可以执行此操作（grants.read）。"
     )
 
 
@@ -54,3 +54,13 @@ def test_a_refusal_about_free_text_falls_back_to_its_reason_text(language: str) 
     error = _refusal(_caller("PSB", Role.DEPT_ADMIN), "catalog.dataset.register", Facts(department="SAMR", what="x"))
     generic = "只有该数据资源提供部门的部门管理员或平台管理员可以执行此操作。"
     assert localized_text(error, language) == (generic if language == "zh-CN" else error.message)
+
+
+@pytest.mark.parametrize(
+    ("kind", "said"),
+    [("dataset", "数据资源 d-1 的当事方"), ("case", "办件 d-1 的当事方"), ("ticket", "纠错单 d-1 的当事方")],
+)
+def test_a_no_party_refusal_reads_naturally_in_chinese(kind: str, said: str) -> None:
+    facts = Facts(parties=("SAMR",), what=Thing(kind, "d-1"))
+    error = _refusal(_caller("MNR", Role.DEPT_ADMIN), "grants.read", facts)
+    assert said in localized_text(error, "zh-CN")
