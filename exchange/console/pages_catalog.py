@@ -149,7 +149,7 @@ async def _form(
 ) -> web.Response:
     account = account_of(request)
     departments = await app_of(request).catalog.list_departments()
-    owners = [d.code for d in departments if account.role == "hub_admin" or d.code == account.department]
+    owners = [d for d in departments if account.role == "hub_admin" or d.code == account.department]
     errors = errors_by_field(error) if error else {}
     shown = {name for name in errors if name in _input_names(values)}
     return render(

@@ -89,3 +89,25 @@ async def test_a_chinese_reader_fills_in_the_english_name_under_its_chinese_labe
     finally:
         await chinese.close()
     assert re.search(r"英文名称\s*<input name=\"name_en\"", listing)
+
+
+def _owner_options(body: str) -> list[str]:
+    found = re.search(r'<select name="owner">(.*?)</select>', body, re.S)
+    assert found
+    return [
+        html.unescape(option).strip() for option in re.findall(r"<option[^>]*>(.*?)</option>", found.group(1), re.S)
+    ]
+
+
+async def test_the_dataset_forms_owner_list_names_departments_in_the_readers_language(browser, console_hub: HubFixture):
+    await console_hub.add_department("MNR", **MNR)
+    chinese = browser.another("zh-CN")
+    try:
+        for reader in (browser, chinese):
+            await reader.sign_in("root")
+        _, english_form = await browser.get("/catalog/new")
+        _, chinese_form = await chinese.get("/catalog/new")
+    finally:
+        await chinese.close()
+    assert f"{MNR['name_en']} (MNR)" in _owner_options(english_form)
+    assert f"{MNR['name']} (MNR)" in _owner_options(chinese_form)
