@@ -101,6 +101,16 @@ BY_REASON: dict[str, str] = {
         "The scan ended without the issuer's signed manifest (cut short); it was logged and its rows cannot be "
         "trusted.",
     ),
+    "ANNOTATED_COPY_FONT_MISSING": N_(
+        "reason.ANNOTATED_COPY_FONT_MISSING",
+        "The annotated copy's font file (annotated_copy_font) is missing; install fonts-noto-cjk or name another "
+        "Chinese OpenType font.",
+    ),
+    "ANNOTATED_COPY_FONT_INVALID": N_(
+        "reason.ANNOTATED_COPY_FONT_INVALID",
+        "The annotated copy's font file (annotated_copy_font) is not an OpenType or TrueType font; name another "
+        "Chinese font.",
+    ),
 }
 
 BY_CLASS: dict[type[e.ExchangeError], str] = {
