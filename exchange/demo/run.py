@@ -26,6 +26,7 @@ from catalog.model import department_name
 from exchange import i18n, localtime
 from exchange.app.console_accounts import ConsoleAccounts
 from exchange.auth.identity import Role, system_caller
+from exchange.cases.timeline import step_in
 from exchange.cli.common import print_table
 from exchange.demo.departments import DemoDepartments, applicant_parties, exchange_command
 from exchange.error_text import localized_text
@@ -41,17 +42,6 @@ DATASETS = ("business_licence", "identity_record", "property_certificate", "fire
 ITEM = "restaurant_permit"
 # The officer each department's CLI profile acts as (the ones the scenario uses).
 OFFICERS = {"SAMR": "li.wei", "PSB": "wang.fang", "MNR": "chen.jing", "FIRE": "zhao.lei"}
-
-
-# What each step of the timeline is called (the hub records the step's code).
-STEPS = {
-    "submit": N_("cli.demo.step.submit", "submitted"),
-    "accept": N_("cli.demo.step.accept", "accepted"),
-    "start_review": N_("cli.demo.step.start_review", "review started"),
-    "material_attached": N_("cli.demo.step.material_attached", "material attached"),
-    "opinion": N_("cli.demo.step.opinion", "review opinion"),
-    "approve": N_("cli.demo.step.approve", "approved"),
-}
 
 
 def say(text: str = "", **style: Any) -> None:
@@ -282,9 +272,7 @@ async def report(hub: HubFixture, outcome: dict[str, Any], log_start: int) -> No
                 "time": localtime.local(step.at_us).strftime("%H:%M:%S"),
                 "department": step.department,
                 "officer": step.officer,
-                "step": i18n.translate("cli.demo.step." + step.kind, STEPS[step.kind])
-                if step.kind in STEPS
-                else step.kind,
+                "step": step_in(step.kind),
                 "detail": step.detail[:70],
             }
             for step in case.timeline

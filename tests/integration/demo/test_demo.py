@@ -54,6 +54,8 @@ def test_demo_once_runs_an_application_across_departments(tmp_path: Path):
     assert "Municipal Administration for Market Regulation" in out and "食品经营许可申请" in out
     assert re.search(r"applicant: \S+有限公司 \(", out)
     assert "Timeline (times in Asia/Shanghai, UTC+8)" in out
+    # The timeline's steps are named by the case timeline's own table (exchange.cases.timeline).
+    assert "material attached" in out and "review opinion" in out and "approved" in out
 
 
 def test_under_a_chinese_locale_the_demo_prints_chinese_in_beijing_time(tmp_path: Path):
@@ -63,6 +65,7 @@ def test_under_a_chinese_locale_the_demo_prints_chinese_in_beijing_time(tmp_path
     for heading in ("材料：每份只从签发部门调取一次", "并联审批", "节省了什么", "访问日志的检查点（签名树头）"):
         assert heading in out
     assert "办理过程（北京时间，Asia/Shanghai，UTC+8）" in out
+    assert "材料入卷" in out and "审查意见" in out and "准予许可" in out
     assert "市市场监督管理局" in out and "Municipal Administration for Market Regulation" not in out
     assert re.search(r"申请人：\S+有限公司（[0-9A-Z]{18}）", out)
     assert "状态：已批准" in out and "从签发部门调取的材料：4 份" in out
