@@ -54,6 +54,8 @@ async def case_page(request: web.Request) -> web.Response:
         "case.html",
         {
             "case": view.case,
+            # The same steps as the gRPC timeline: the case's events and its materials (CaseView.timeline).
+            "timeline": view.timeline,
             "deadline": view.deadline,
             "warning": view.warning.value,
             "materials": holdings.materials,

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from exchange.app import case_records
+from exchange.cases.materials import Material
 from exchange.cases.model import (
     Actor,
     accept,
@@ -109,3 +110,35 @@ async def test_in_english_the_timeline_is_english(console_hub, worked_case):
         assert "<b>accepted</b>" in timeline and "<b>review opinion</b>" in timeline
     finally:
         await browser.close()
+
+
+async def test_a_material_attached_is_a_step_of_the_console_timeline_as_on_the_wire(console_hub, worked_case):
+    material = Material(
+        case_id=worked_case,
+        dataset="business_licence",
+        key="91110105MA01ABCD13",
+        version=1,
+        digest="d",
+        fields=("name",),
+        issuer="SAMR",
+        dataset_version="1.0",
+        issued_at_us=now_us(),
+        kid="k",
+        signature=b"",
+        content_digest="c",
+        fetched_at_us=now_us(),
+        fetched_by="SAMR/li",
+        valid_until_us=0,
+        status_code="valid",
+        current=True,
+    )
+    async with console_hub.running.hub.db.begin() as conn:
+        await case_records.add_material(conn, material)
+    browser = Browser.of(console_hub, language="zh-CN")
+    try:
+        await browser.sign_in("audrey")
+        _, body = await browser.get(f"/cases/{worked_case}")
+    finally:
+        await browser.close()
+    timeline = _timeline(body)
+    assert "<b>材料入卷</b>" in timeline and "business_licence 91110105MA01ABCD13" in timeline
