@@ -226,10 +226,12 @@ def load_settings(
     named = {p.field for p in problems}
     problems.extend(p for p in _validate(settings) if p.field not in named)
     if problems:
+        wrong = ", ".join(p.field for p in problems)
         raise InvalidArgument(
-            f"{len(problems)} setting(s) are wrong: {', '.join(p.field for p in problems)}",
+            f"{len(problems)} setting(s) are wrong: {wrong}",
             reason="SETTINGS",
             violations=problems,
+            metadata={"settings": wrong},
         )
     return settings
 

@@ -106,6 +106,9 @@ BY_REASON: dict[str, str] = {
         "The annotated copy's font file (annotated_copy_font) is missing; install fonts-noto-cjk or name another "
         "Chinese OpenType font.",
     ),
+    "SETTINGS": N_(
+        "reason.SETTINGS", "These settings are wrong: {settings}. Each is named below with what it expects."
+    ),
     "ANNOTATED_COPY_FONT_INVALID": N_(
         "reason.ANNOTATED_COPY_FONT_INVALID",
         "The annotated copy's font file (annotated_copy_font) is not an OpenType or TrueType font; name another "

@@ -92,3 +92,15 @@ def test_settings_name_conversion_and_validation_problems_together():
         load_settings(None, environ={}, grpc_listen="50051", adapter_retries="many", checkpoint_interval_seconds=0)
     named = {v.field for v in refused.value.violations}
     assert named == {"grpc_listen", "adapter_retries", "checkpoint_interval_seconds"}
+
+
+async def test_under_a_chinese_locale_wrong_settings_are_named_in_chinese(tmp_path):
+    code, out = await _cli(
+        "init",
+        "--data-dir",
+        str(tmp_path / "d"),
+        env={"EXCHANGE_GRPC_LISTEN": "50051", "EXCHANGE_LOG_LEVEL": "LOUD", "LANG": "zh_CN.UTF-8"},
+    )
+    assert code == 2 and "Traceback" not in out
+    assert "错误: 以下设置有误：grpc_listen, log_level" in out, out
+    assert "请求内容有误" not in out  # the generic sentence gives way to the one naming the settings
